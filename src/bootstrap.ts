@@ -1,0 +1,42 @@
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import type { AppConfig } from './config/app.config';
+
+/** Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. */
+export async function createApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
+  configureApp(app);
+  return app;
+}
+
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
+  app.useBodyParser('json', { limit: config.requestBodyLimit });
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks();
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Switchyard')
+    .setDescription(
+      'Internal AI gateway: OpenAI-compatible completions routed by use-case policy and feature flag, ' +
+        'per-request metrics, canary rollouts. Errors on /v1/* use the OpenAI error shape; elsewhere ApiErrorDto.',
+    )
+    .setVersion('1.0')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}

@@ -1,0 +1,89 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { requestIdOf } from './request-id';
+
+const OPENAI_ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  409: 'invalid_request_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+/**
+ * Maps every error to one body shape: OpenAI's on `/v1/*` (so OpenAI clients parse it), ours
+ * elsewhere. Unexpected errors become a 500 that says nothing of internals; the detail goes to the
+ * log with the request id.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const requestId = requestIdOf(request);
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    // A body that is already a document of its own (Terminus's 503 health report) goes out as it is.
+    if (exception instanceof HttpException && isStructuredBody(exception.getResponse())) {
+      response.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
+    const { status, messages } = this.describe(exception, requestId);
+    const message = messages.join('; ');
+    if (request.path.startsWith('/v1/') || request.path === '/v1') {
+      response.status(status).json({
+        error: { message, type: OPENAI_ERROR_TYPES[status] ?? 'api_error', code: null, param: null },
+      });
+      return;
+    }
+    response.status(status).json({
+      statusCode: status,
+      error: HttpStatus[status] ? titleCase(HttpStatus[status]) : 'Error',
+      message,
+      ...(messages.length > 1 ? { details: messages } : {}),
+      requestId,
+    });
+  }
+
+  private describe(exception: unknown, requestId: string): { status: number; messages: string[] } {
+    if (exception instanceof HttpException) {
+      const body = exception.getResponse();
+      const raw = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
+      const messages = Array.isArray(raw) ? raw.map(String) : [String(raw ?? exception.message)];
+      return { status: exception.getStatus(), messages };
+    }
+    // Body-parser errors (oversized or malformed JSON) carry their own 4xx status.
+    const status = (exception as { status?: unknown })?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const type = (exception as { type?: string }).type;
+      const message =
+        type === 'entity.too.large'
+          ? 'request body is larger than the limit (REQUEST_BODY_LIMIT)'
+          : type === 'entity.parse.failed'
+            ? 'request body is not valid JSON'
+            : String((exception as Error).message);
+      return { status, messages: [message] };
+    }
+    this.logger.error({ err: exception, requestId }, 'unhandled error');
+    return { status: 500, messages: [`internal error; quote request id ${requestId} when reporting it`] };
+  }
+}
+
+function isStructuredBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !('message' in body);
+}
+
+function titleCase(constant: string): string {
+  return constant
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(' ');
+}

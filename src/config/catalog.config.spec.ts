@@ -1,0 +1,74 @@
+import defaultCatalog from './default-catalog.json';
+import { loadCatalog, SIMULATOR_DEVELOPMENT_KEYS } from './catalog.config';
+
+type Catalog = typeof defaultCatalog & Record<string, unknown>;
+
+function catalogWith(edit: (catalog: Catalog) => void): Record<string, unknown> {
+  const catalog = structuredClone(defaultCatalog) as Catalog;
+  edit(catalog);
+  return catalog;
+}
+
+function problemsOf(raw: Record<string, unknown>, env: Record<string, string> = {}): string {
+  try {
+    loadCatalog(raw, 'test catalog', env);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected the catalog to be rejected');
+}
+
+describe('loadCatalog', () => {
+  it('accepts the default catalog with the simulator development keys when its key variables are unset', () => {
+    const { keys, catalog } = loadCatalog(defaultCatalog, 'default', {});
+    expect(catalog.models.map((m) => m.id)).toEqual(['deepseek-v3.2', 'gemini-2.5-flash', 'claude-sonnet-4.5', 'gpt-4.1']);
+    expect(keys.simulated).toEqual({ ...SIMULATOR_DEVELOPMENT_KEYS, developmentKeys: true });
+  });
+
+  it('reads the keys from the variables the catalog names', () => {
+    const { keys } = loadCatalog(defaultCatalog, 'default', { SIMULATED_API_KEY: 'k1', SIMULATED_API_KEY_BACKUP: 'k2' });
+    expect(keys.simulated).toEqual({ primary: 'k1', backup: 'k2', developmentKeys: false });
+  });
+
+  it('names fields of the wrong type or range by their path', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        c.models[2].pricing.inputPer1M = -1;
+        c.providers[0].baseUrl = 'not a url';
+        (c.models[0] as Record<string, unknown>).contextWindow = '128k';
+      }),
+    );
+    expect(message).toContain('models[2].pricing.inputPer1M: inputPer1M must not be negative');
+    expect(message).toContain('providers[0].baseUrl: baseUrl must be an http(s) URL');
+    expect(message).toContain('models[0].contextWindow: contextWindow must be a positive integer number of tokens');
+  });
+
+  it('rejects references to providers and models that do not exist, and duplicates', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        c.providers.push({ ...c.providers[0] });
+        c.policies[0].fallback = ['gemini-2.5-flash', 'gpt-5'];
+        c.policies[1].fallback = ['gemini-2.5-flash'];
+        c.policies[2].name = 'chat';
+      }),
+    );
+    expect(message).toContain('providers[1].id: duplicate provider "simulated"');
+    expect(message).toContain('policies[0].fallback[1]: unknown model "gpt-5"');
+    expect(message).toContain('policies[1].fallback[0]: "gemini-2.5-flash" is the default model; a fallback must differ');
+    expect(message).toContain('policies[2].name: duplicate policy "chat"');
+  });
+
+  it('checks that the simulator is reachable at its provider and that its profiles are valid', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        c.simulator.port = 4999;
+        (c.simulator.profiles as Record<string, unknown>)['gpt-4.1'] = { errorRate: 3 };
+        (c.simulator.profiles as Record<string, unknown>)['gpt-9'] = {};
+      }),
+    );
+    expect(message).toContain('simulator.port: provider "simulated" has baseUrl http://127.0.0.1:4010/v1');
+    expect(message).toContain('simulator.profiles.gpt-4.1: ');
+    expect(message).toContain('errorRate must be a number between 0 and 1');
+    expect(message).toContain('simulator.profiles.gpt-9: not a model of provider "simulated"');
+  });
+});

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { registerAs } from '@nestjs/config';
+import defaultCatalog from './default-catalog.json';
+import { applyProfilePatch, defaultModelProfile } from '../providers/simulator/simulator-profile';
+import { CatalogDocument } from './catalog.schema';
+import { ConfigurationError, readEnv, validateConfig } from './validate-config';
+
+/**
+ * Keys the built-in simulator accepts when its provider's key variables are unset, so that a fresh
+ * clone runs with no configuration. They unlock nothing but the local simulator.
+ */
+export const SIMULATOR_DEVELOPMENT_KEYS = { primary: 'sk-simulated-primary', backup: 'sk-simulated-backup' };
+
+export interface ProviderKeys {
+  primary: string;
+  backup?: string;
+  /** True when the simulator development keys stand in for unset variables. */
+  developmentKeys: boolean;
+}
+
+export interface CatalogConfig {
+  /** Where the catalog came from: a file path, or "default catalog". */
+  source: string;
+  catalog: CatalogDocument;
+  /** Provider id -> keys read from the variables the catalog names. Never log or return these. */
+  keys: Record<string, ProviderKeys>;
+}
+
+export const catalogConfig = registerAs('catalog', (): CatalogConfig => {
+  const path = readEnv(['SWITCHYARD_CATALOG']).SWITCHYARD_CATALOG;
+  const source = path ? resolve(path) : 'default catalog';
+  const raw = path ? readCatalogFile(source) : defaultCatalog;
+  return loadCatalog(raw, source, process.env);
+});
+
+function readCatalogFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ConfigurationError('SWITCHYARD_CATALOG', [`cannot read catalog file ${path} (${reason})`]);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigurationError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+}
+
+/** Validates a catalog document and resolves its provider keys from `env`. */
+export function loadCatalog(
+  raw: Record<string, unknown>,
+  source: string,
+  env: Record<string, string | undefined>,
+): CatalogConfig {
+  const catalog = validateConfig(CatalogDocument, raw, source);
+  const problems = findReferenceProblems(catalog);
+  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  const { keys, problems: keyProblems } = resolveKeys(catalog, env);
+  if (keyProblems.length > 0) throw new ConfigurationError(source, keyProblems);
+  return { source, catalog, keys };
+}
+
+function duplicates(ids: string[]): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const id of ids) (seen.has(id) ? repeated : seen).add(id);
+  return repeated;
+}
+
+/** Checks what class-validator cannot: that entries refer to each other correctly. */
+function findReferenceProblems(catalog: CatalogDocument): string[] {
+  const problems: string[] = [];
+  const providerIds = new Set(catalog.providers.map((p) => p.id));
+  const modelIds = new Set(catalog.models.map((m) => m.id));
+
+  const repeatedProviders = duplicates(catalog.providers.map((p) => p.id));
+  catalog.providers.forEach((p, i) => {
+    if (repeatedProviders.has(p.id)) problems.push(`providers[${i}].id: duplicate provider "${p.id}"`);
+  });
+  const repeatedModels = duplicates(catalog.models.map((m) => m.id));
+  catalog.models.forEach((m, i) => {
+    if (repeatedModels.has(m.id)) problems.push(`models[${i}].id: duplicate model "${m.id}"`);
+    if (!providerIds.has(m.provider)) problems.push(`models[${i}].provider: unknown provider "${m.provider}"`);
+  });
+  const repeatedPolicies = duplicates(catalog.policies.map((p) => p.name));
+  const repeatedFlags = duplicates(catalog.policies.map((p) => p.flag));
+  catalog.policies.forEach((p, i) => {
+    if (repeatedPolicies.has(p.name)) problems.push(`policies[${i}].name: duplicate policy "${p.name}"`);
+    if (repeatedFlags.has(p.flag)) problems.push(`policies[${i}].flag: flag "${p.flag}" is used by another policy`);
+    if (!modelIds.has(p.defaultModel)) {
+      problems.push(`policies[${i}].defaultModel: unknown model "${p.defaultModel}"`);
+    }
+    p.fallback.forEach((model, j) => {
+      if (!modelIds.has(model)) problems.push(`policies[${i}].fallback[${j}]: unknown model "${model}"`);
+      if (model === p.defaultModel) {
+        problems.push(`policies[${i}].fallback[${j}]: "${model}" is the default model; a fallback must differ`);
+      }
+    });
+  });
+
+  const simulator = catalog.simulator;
+  if (simulator) {
+    const provider = catalog.providers.find((p) => p.id === simulator.provider);
+    if (!provider) {
+      problems.push(`simulator.provider: unknown provider "${simulator.provider}"`);
+    } else if (!pointsAtLocalPort(provider.baseUrl, simulator.port)) {
+      problems.push(
+        `simulator.port: provider "${provider.id}" has baseUrl ${provider.baseUrl}, which does not reach the simulator on port ${simulator.port}`,
+      );
+    }
+    for (const [model, profile] of Object.entries(simulator.profiles)) {
+      const entry = catalog.models.find((m) => m.id === model);
+      if (!entry || entry.provider !== simulator.provider) {
+        problems.push(`simulator.profiles.${model}: not a model of provider "${simulator.provider}"`);
+      }
+      try {
+        applyProfilePatch(defaultModelProfile(), profile);
+      } catch (error) {
+        problems.push(`simulator.profiles.${model}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+function pointsAtLocalPort(baseUrl: string, port: number): boolean {
+  const url = new URL(baseUrl);
+  const local = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return local && Number(url.port) === port;
+}
+
+function resolveKeys(
+  catalog: CatalogDocument,
+  env: Record<string, string | undefined>,
+): { keys: Record<string, ProviderKeys>; problems: string[] } {
+  const keys: Record<string, ProviderKeys> = {};
+  const problems: string[] = [];
+  catalog.providers.forEach((provider, i) => {
+    const primary = env[provider.apiKeyEnv] || undefined;
+    const backup = provider.backupApiKeyEnv ? env[provider.backupApiKeyEnv] || undefined : undefined;
+    if (primary) {
+      keys[provider.id] = { primary, backup, developmentKeys: false };
+    } else if (catalog.simulator?.provider === provider.id) {
+      keys[provider.id] = { ...SIMULATOR_DEVELOPMENT_KEYS, developmentKeys: true };
+    } else {
+      problems.push(`providers[${i}].apiKeyEnv: environment variable ${provider.apiKeyEnv} is not set`);
+    }
+  });
+  return { keys, problems };
+}

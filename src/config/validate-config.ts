@@ -1,0 +1,55 @@
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+
+/**
+ * Thrown at start-up when configuration is wrong. Its message lists every bad entry by name, so the
+ * operator can fix them all in one go instead of one restart per mistake.
+ */
+export class ConfigurationError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Flattens nested class-validator errors into `path: message` lines (`models[2].pricing.inputPer1M: ...`). */
+export function describeValidationErrors(errors: ValidationError[], parentPath = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = joinPath(parentPath, error.property);
+    const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${message}`);
+    return [...own, ...describeValidationErrors(error.children ?? [], path)];
+  });
+}
+
+function joinPath(parent: string, property: string): string {
+  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
+  return parent ? `${parent}.${property}` : property;
+}
+
+/**
+ * Converts raw values (strings from the environment, or parsed JSON) into an instance of `schema`
+ * and validates it; throws a ConfigurationError naming each invalid field.
+ */
+export function validateConfig<T extends object>(
+  schema: ClassConstructor<T>,
+  raw: Record<string, unknown>,
+  source: string,
+): T {
+  const instance = plainToInstance(schema, raw, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigurationError(source, [...new Set(describeValidationErrors(errors))]);
+  return instance;
+}
+
+/** Drops empty strings, so `FOO=` in a .env file means "use the default", not "set to nothing". */
+export function readEnv(names: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = process.env[name];
+    if (value !== undefined && value !== '') values[name] = value;
+  }
+  return values;
+}

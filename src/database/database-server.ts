@@ -1,0 +1,44 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { databaseConfig, type DatabaseConfig } from '../config/database.config';
+import { EmbeddedPostgresServer } from './embedded-postgres';
+
+/**
+ * Decides which Postgres the app uses: DATABASE_URL when set, otherwise an embedded server it starts
+ * itself and stops last on shutdown (after the connection pool has been closed).
+ */
+@Injectable()
+export class DatabaseServer implements OnApplicationShutdown {
+  private readonly logger = new Logger(DatabaseServer.name);
+  private embedded?: EmbeddedPostgresServer;
+
+  constructor(
+    @Inject(databaseConfig.KEY) private readonly config: DatabaseConfig,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  get isEmbedded(): boolean {
+    return this.embedded !== undefined;
+  }
+
+  async connectionUrl(): Promise<string> {
+    if (this.config.url) return this.config.url;
+    this.embedded = new EmbeddedPostgresServer({
+      dataDir: this.config.dataDir,
+      port: this.config.embeddedPort,
+      log: (message) => this.logger.debug(message),
+    });
+    const url = await this.embedded.start();
+    this.logger.log(`embedded Postgres running on 127.0.0.1:${this.config.embeddedPort}, data in ${this.config.dataDir}`);
+    return url;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.embedded) return;
+    const dataSource = this.moduleRef.get(DataSource, { strict: false });
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await this.embedded.stop();
+    this.logger.log('embedded Postgres stopped');
+  }
+}

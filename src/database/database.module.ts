@@ -1,0 +1,38 @@
+import { Logger, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { appConfig } from '../config/app.config';
+import { catalogConfig } from '../config/catalog.config';
+import { databaseConfig, type DatabaseConfig } from '../config/database.config';
+import { buildDataSourceOptions } from './data-source-options';
+import { DatabaseServer } from './database-server';
+import { runMigrationsUnderLock } from './run-migrations';
+
+@Module({ providers: [DatabaseServer], exports: [DatabaseServer] })
+class DatabaseServerModule {}
+
+@Module({
+  imports: [
+    DatabaseServerModule,
+    TypeOrmModule.forRootAsync({
+      imports: [DatabaseServerModule],
+      // Injecting every config namespace means a bad setting anywhere stops start-up before any
+      // database is started or connected to.
+      inject: [DatabaseServer, databaseConfig.KEY, appConfig.KEY, catalogConfig.KEY],
+      useFactory: async (server: DatabaseServer, config: DatabaseConfig) => ({
+        ...buildDataSourceOptions(await server.connectionUrl(), config.poolSize),
+        retryAttempts: 5,
+        retryDelay: 2000,
+      }),
+      // Migrations run before any module can query, so every table exists once the app is up.
+      dataSourceFactory: async (options) => {
+        const dataSource = await new DataSource(options!).initialize();
+        const applied = await runMigrationsUnderLock(dataSource);
+        if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
+        return dataSource;
+      },
+    }),
+  ],
+  exports: [DatabaseServerModule],
+})
+export class DatabaseModule {}

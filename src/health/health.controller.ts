@@ -1,0 +1,37 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthResultDto } from './health-result.dto';
+import { ProviderHealthIndicator } from './provider.health';
+
+const DATABASE_PING_TIMEOUT_MS = 1500;
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly providers: ProviderHealthIndicator,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
+  @ApiOkResponse({ type: HealthResultDto })
+  @HealthCheck({ swaggerDocumentation: false })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database answers and every provider in the catalog answers /models' })
+  @ApiOkResponse({ type: HealthResultDto, description: 'Every dependency is up' })
+  @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A dependency is down; `error` names it and why' })
+  @HealthCheck({ swaggerDocumentation: false })
+  ready() {
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+      ...this.providers.checks(),
+    ]);
+  }
+}

@@ -1,0 +1,13 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ProvidersModule } from '../providers/providers.module';
+import { HealthController } from './health.controller';
+import { ProviderHealthIndicator } from './provider.health';
+
+@Module({
+  imports: [TerminusModule, HttpModule, ProvidersModule],
+  controllers: [HealthController],
+  providers: [ProviderHealthIndicator],
+})
+export class HealthModule {}

@@ -1,0 +1,40 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { CatalogService } from '../catalog.service';
+import { SimulatedProvider } from './simulated-provider';
+
+/** Runs the built-in simulated provider inside the app when the catalog has a `simulator` section. */
+@Injectable()
+export class SimulatorHost implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SimulatorHost.name);
+  private simulator?: SimulatedProvider;
+
+  constructor(private readonly catalog: CatalogService) {}
+
+  async onModuleInit(): Promise<void> {
+    const section = this.catalog.simulator;
+    if (!section) return;
+    this.simulator = createSimulator(this.catalog, section.port);
+    await this.simulator.start();
+    this.logger.log(`simulated provider "${section.provider}" listening on ${this.simulator.url}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.simulator?.stop();
+  }
+}
+
+/** Builds a simulator from the catalog's simulator section: its provider's models, keys and profiles. */
+export function createSimulator(catalog: CatalogService, port: number): SimulatedProvider {
+  const section = catalog.simulator;
+  if (!section) throw new Error('the catalog has no simulator section');
+  const keys = catalog.keysFor(section.provider);
+  return new SimulatedProvider({
+    port,
+    seed: section.seed,
+    models: catalog
+      .listModels()
+      .filter((model) => model.provider === section.provider)
+      .map((model) => ({ id: model.upstreamModel, profile: section.profiles[model.id] })),
+    apiKeys: keys.backup ? { primary: keys.primary, backup: keys.backup } : { primary: keys.primary },
+  });
+}

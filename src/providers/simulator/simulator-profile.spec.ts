@@ -1,0 +1,79 @@
+import { deriveSeed, SeededRandom } from './seeded-random';
+import {
+  applyProfilePatch,
+  defaultModelProfile,
+  drawOutcome,
+  InvalidProfileError,
+  MAX_LATENCY_MS,
+  sampleLatencyMs,
+} from './simulator-profile';
+
+describe('applyProfilePatch', () => {
+  it('merges a partial profile, latency field by field', () => {
+    const base = applyProfilePatch(defaultModelProfile(), { latencyMs: { median: 100, p99: 900 } });
+    const merged = applyProfilePatch(base, { latencyMs: { median: 200 }, errorRate: 0.1 });
+    expect(merged).toEqual({ ...defaultModelProfile(), latencyMs: { median: 200, p99: 900 }, errorRate: 0.1 });
+    expect(base.latencyMs.median).toBe(100); // the base is not mutated
+  });
+
+  it.each([
+    [{ errorRate: -0.1 }, 'errorRate must be a number between 0 and 1'],
+    [{ rateLimitRate: '0.5' }, 'rateLimitRate must be a number between 0 and 1'],
+    [{ streamFailureRate: 2 }, 'streamFailureRate must be a number between 0 and 1'],
+    [{ errorStatus: 404 }, 'errorStatus must be an integer between 500 and 599'],
+    [{ retryAfterSeconds: 1.5 }, 'retryAfterSeconds must be an integer'],
+    [{ completionTokens: 0 }, 'completionTokens must be an integer'],
+    [{ tokensPerSecond: -1 }, 'tokensPerSecond must be a number >= 0'],
+    [{ latencyMs: { median: -1 } }, 'latencyMs.median must be a number of milliseconds'],
+    [{ latencyMs: { median: 50, p99: 10 } }, 'latencyMs.p99 must be >= latencyMs.median'],
+    [{ errorrate: 0.5 }, 'errorrate is not a profile field'],
+  ])('refuses %j naming the field', (patch, message) => {
+    expect(() => applyProfilePatch(defaultModelProfile(), patch)).toThrow(message);
+  });
+
+  it('reports every bad field at once', () => {
+    try {
+      applyProfilePatch(defaultModelProfile(), { errorRate: 3, errorStatus: 200 });
+      throw new Error('expected a failure');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidProfileError);
+      expect((error as InvalidProfileError).problems).toHaveLength(2);
+    }
+  });
+});
+
+describe('sampleLatencyMs', () => {
+  const latency = { median: 200, p99: 1500 };
+
+  it('maps z = 0 to the median and z = 2.3263 to the p99', () => {
+    expect(sampleLatencyMs(latency, 0)).toBeCloseTo(200, 6);
+    expect(sampleLatencyMs(latency, 2.3263)).toBeCloseTo(1500, 6);
+  });
+
+  it('is 0 whenever the median is 0, and never above the cap', () => {
+    expect(sampleLatencyMs({ median: 0, p99: 500 }, 3)).toBe(0);
+    expect(sampleLatencyMs({ median: 1000, p99: MAX_LATENCY_MS }, 10)).toBe(MAX_LATENCY_MS);
+  });
+});
+
+describe('drawOutcome', () => {
+  it('is reproducible for a seed and follows the rates', () => {
+    const profile = { ...defaultModelProfile(), errorRate: 0.3 };
+    const draw = (seed: number) => {
+      const rng = new SeededRandom(deriveSeed(seed, 'model'));
+      return Array.from({ length: 1000 }, () => drawOutcome(profile, rng).kind);
+    };
+    const outcomes = draw(42);
+    expect(draw(42)).toEqual(outcomes);
+    const errors = outcomes.filter((kind) => kind === 'server_error').length;
+    expect(errors).toBeGreaterThan(230);
+    expect(errors).toBeLessThan(370);
+  });
+
+  it('always and never at rates 1 and 0', () => {
+    const rng = new SeededRandom(1);
+    expect(drawOutcome({ ...defaultModelProfile(), rateLimitRate: 1, errorRate: 1 }, rng).kind).toBe('rate_limited');
+    expect(drawOutcome({ ...defaultModelProfile(), errorRate: 1 }, rng).kind).toBe('server_error');
+    expect(drawOutcome(defaultModelProfile(), rng)).toEqual({ kind: 'success', latencyMs: 0, streamFails: false });
+  });
+});

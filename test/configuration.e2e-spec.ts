@@ -1,0 +1,56 @@
+import { writeFile } from 'node:fs/promises';
+import { createTestDatabase } from './support/test-database';
+import { startTestApp, writeTestCatalog } from './support/test-app';
+
+describe('start-up refuses bad configuration with a message that says what to fix', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('names each invalid environment variable and what it expects', async () => {
+    const start = startTestApp({ databaseUrl: database.url, env: { PORT: 'eighty', LOG_LEVEL: 'loud' } });
+    await expect(start).rejects.toThrow('PORT: PORT must be an integer between 0 and 65535');
+    await expect(start).rejects.toThrow('LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('rejects a DATABASE_URL that is not a Postgres URL', async () => {
+    await expect(startTestApp({ databaseUrl: 'mysql://localhost/db' })).rejects.toThrow(
+      'DATABASE_URL: DATABASE_URL must be a postgres:// connection URL',
+    );
+  });
+
+  it('names the path of every bad catalog entry', async () => {
+    const catalog = await writeTestCatalog((c) => {
+      c.models[1].provider = 'nowhere';
+      c.models.push({ ...c.models[0] });
+      c.policies[2].defaultModel = 'gpt-9';
+    });
+    const start = startTestApp({ databaseUrl: database.url, catalogPath: catalog.path });
+    await expect(start).rejects.toThrow('models[1].provider: unknown provider "nowhere"');
+    await expect(start).rejects.toThrow('models[4].id: duplicate model "deepseek-v3.2"');
+    await expect(start).rejects.toThrow('policies[2].defaultModel: unknown model "gpt-9"');
+  });
+
+  it('says when the catalog file is missing or is not JSON', async () => {
+    await expect(startTestApp({ databaseUrl: database.url, catalogPath: '/nonexistent/catalog.json' })).rejects.toThrow(
+      'cannot read catalog file /nonexistent/catalog.json (ENOENT)',
+    );
+    const catalog = await writeTestCatalog();
+    await writeFile(catalog.path, '{ "providers": [');
+    await expect(startTestApp({ databaseUrl: database.url, catalogPath: catalog.path })).rejects.toThrow('not valid JSON');
+  });
+
+  it('requires the key of a provider that the simulator does not stand in for', async () => {
+    const catalog = await writeTestCatalog((c) => {
+      c.providers.push({ ...c.providers[0], id: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_KEY_FOR_TEST' });
+    });
+    await expect(startTestApp({ databaseUrl: database.url, catalogPath: catalog.path })).rejects.toThrow(
+      'providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',
+    );
+  });
+});

@@ -1,0 +1,107 @@
+import OpenAI from 'openai';
+import request from 'supertest';
+import { SIMULATOR_DEVELOPMENT_KEYS } from '../src/config/catalog.config';
+import { createTestDatabase } from './support/test-database';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const chat = { model: 'gpt-4.1', messages: [{ role: 'user', content: 'Suggest three books about trains' }] };
+const auth = `Bearer ${SIMULATOR_DEVELOPMENT_KEYS.primary}`;
+
+describe('the simulated provider started with the app', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({ databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await request(gateway.simulatorUrl).post('/_simulator/reset').expect(204);
+  });
+
+  it('answers an OpenAI-shaped completion', async () => {
+    const response = await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(200);
+    expect(response.body).toMatchObject({
+      object: 'chat.completion',
+      model: 'gpt-4.1',
+      choices: [{ index: 0, message: { role: 'assistant', content: expect.any(String) }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: expect.any(Number), completion_tokens: 16, total_tokens: expect.any(Number) },
+    });
+  });
+
+  it('streams SSE chunks ending in [DONE], with usage when asked', async () => {
+    const response = await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', auth)
+      .send({ ...chat, stream: true, stream_options: { include_usage: true } })
+      .expect(200)
+      .expect('content-type', /text\/event-stream/);
+    const events = response.text.trim().split('\n\n');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const chunks = events.slice(0, -1).map((event) => JSON.parse(event.replace(/^data: /, '')));
+    expect(chunks[0].choices[0].delta.role).toBe('assistant');
+    expect(chunks.at(-1).usage.completion_tokens).toBe(16);
+  });
+
+  it('works with the official openai client, plain and streamed', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.simulatorUrl}/v1`, apiKey: SIMULATOR_DEVELOPMENT_KEYS.primary });
+    const completion = await client.chat.completions.create({ model: 'claude-sonnet-4.5', messages: [{ role: 'user', content: 'hi' }] });
+    expect(completion.choices[0].message.content).toContain('claude-sonnet-4.5');
+    const stream = await client.chat.completions.create({
+      model: 'claude-sonnet-4.5',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toContain('claude-sonnet-4.5');
+  });
+
+  it('rejects a wrong key without echoing it', async () => {
+    const response = await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', 'Bearer sk-not-the-key-123')
+      .send(chat)
+      .expect(401);
+    expect(response.body.error.code).toBe('invalid_api_key');
+    expect(response.text).not.toContain('sk-not-the-key-123');
+  });
+
+  it('applies a profile changed at run time, and reports the calls it received', async () => {
+    await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ errorRate: 1, errorStatus: 503 }).expect(200);
+    await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(503);
+
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ errorRate: 0, rateLimitRate: 1, retryAfterSeconds: 7 })
+      .expect(200);
+    await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', auth)
+      .send(chat)
+      .expect(429)
+      .expect('retry-after', '7');
+
+    const stats = await request(gateway.simulatorUrl).get('/_simulator/stats').expect(200);
+    expect(stats.body).toMatchObject({ total: 2, byModel: { 'gpt-4.1': 2 }, byKey: { primary: 2 }, byStatus: { '503': 1, '429': 1 } });
+  });
+
+  it('rejects an invalid profile with the field named', async () => {
+    const response = await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ errorRate: 2 }).expect(400);
+    expect(response.body.error.message).toContain('errorRate must be a number between 0 and 1');
+  });
+
+  it('answers with the backup key, and 401 for the primary once revoked', async () => {
+    await request(gateway.simulatorUrl).put('/_simulator/keys').send({ revoked: ['primary'] }).expect(200);
+    await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(401);
+    await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', `Bearer ${SIMULATOR_DEVELOPMENT_KEYS.backup}`)
+      .send(chat)
+      .expect(200);
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import defaultCatalog from '../../src/config/default-catalog.json';
+import { createApp } from '../../src/bootstrap';
+import { freePort } from './free-port';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** The in-app simulated provider, e.g. http://127.0.0.1:41235 */
+  simulatorUrl: string;
+  close: () => Promise<void>;
+}
+
+type Catalog = typeof defaultCatalog & Record<string, unknown>;
+
+/**
+ * The default catalog on a free simulator port, with zero simulated latency so tests are fast;
+ * `edit` may change anything (add providers, profiles...).
+ */
+export async function writeTestCatalog(edit: (catalog: Catalog, simulatorPort: number) => void = () => undefined) {
+  const simulatorPort = await freePort();
+  const catalog = structuredClone(defaultCatalog) as Catalog;
+  catalog.providers[0].baseUrl = `http://127.0.0.1:${simulatorPort}/v1`;
+  catalog.simulator.port = simulatorPort;
+  for (const profile of Object.values(catalog.simulator.profiles)) {
+    profile.latencyMs = { median: 0, p99: 0 };
+    profile.tokensPerSecond = 0;
+  }
+  edit(catalog, simulatorPort);
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-catalog-'));
+  const path = join(dir, 'catalog.json');
+  await writeFile(path, JSON.stringify(catalog, null, 2));
+  return { path, simulatorPort };
+}
+
+/**
+ * Sets `env` (restoring the previous values afterwards) while `fn` runs: the app reads its
+ * configuration from the environment at start-up, as in production.
+ */
+export async function withEnv<T>(env: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const previous = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.entries(env).forEach(([name, value]) => (value === undefined ? delete process.env[name] : (process.env[name] = value)));
+  try {
+    return await fn();
+  } finally {
+    Object.entries(previous).forEach(([name, value]) =>
+      value === undefined ? delete process.env[name] : (process.env[name] = value),
+    );
+  }
+}
+
+/** Boots the real app (same bootstrap as `npm start`) on a free port against `databaseUrl`. */
+export async function startTestApp(options: {
+  databaseUrl?: string;
+  catalogPath?: string;
+  env?: Record<string, string | undefined>;
+}): Promise<TestApp> {
+  const catalog = options.catalogPath ? { path: options.catalogPath, simulatorPort: 0 } : await writeTestCatalog();
+  const simulatorPort = catalog.simulatorPort;
+  const app = await withEnv(
+    {
+      DATABASE_URL: options.databaseUrl,
+      SWITCHYARD_CATALOG: catalog.path,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+      ...options.env,
+    },
+    async () => {
+      const created = await createApp();
+      await created.listen(0, '127.0.0.1');
+      return created;
+    },
+  );
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+    close: () => app.close(),
+  };
+}
