@@ -61,6 +61,25 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(response.headers['x-switchyard-request-id']).toBe('caller-42');
   });
 
+  it('refuses a body over REQUEST_BODY_LIMIT (4mb by default) with 413', async () => {
+    const prompt = 'x'.repeat(5 * 1024 * 1024);
+    const response = await request(gateway.url)
+      .post('/api/anything')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ prompt }))
+      .expect(413);
+    expect(response.body.message).toBe('request body is larger than 4mb (REQUEST_BODY_LIMIT)');
+  });
+
+  it('refuses malformed JSON with 400', async () => {
+    const response = await request(gateway.url)
+      .post('/api/anything')
+      .set('content-type', 'application/json')
+      .send('{"model": ')
+      .expect(400);
+    expect(response.body.statusCode).toBe(400);
+  });
+
   it('answers an unknown /v1 route in the OpenAI error shape', async () => {
     const response = await request(gateway.url).get('/v1/nothing-here').expect(404);
     expect(response.body).toEqual({

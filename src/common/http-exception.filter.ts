@@ -21,6 +21,8 @@ const OPENAI_ERROR_TYPES: Record<number, string> = {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  constructor(private readonly requestBodyLimit: string) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
@@ -53,22 +55,20 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown, requestId: string): { status: number; messages: string[] } {
+    const bodyParserType = (exception as { type?: unknown })?.type;
+    if (bodyParserType === 'entity.too.large' || (exception instanceof HttpException && exception.getStatus() === 413)) {
+      return { status: 413, messages: [`request body is larger than ${this.requestBodyLimit} (REQUEST_BODY_LIMIT)`] };
+    }
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const raw = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
       const messages = Array.isArray(raw) ? raw.map(String) : [String(raw ?? exception.message)];
       return { status: exception.getStatus(), messages };
     }
-    // Body-parser errors (oversized or malformed JSON) carry their own 4xx status.
+    // Body-parser errors (malformed JSON...) carry their own 4xx status.
     const status = (exception as { status?: unknown })?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const type = (exception as { type?: string }).type;
-      const message =
-        type === 'entity.too.large'
-          ? 'request body is larger than the limit (REQUEST_BODY_LIMIT)'
-          : type === 'entity.parse.failed'
-            ? 'request body is not valid JSON'
-            : String((exception as Error).message);
+      const message = bodyParserType === 'entity.parse.failed' ? 'request body is not valid JSON' : String((exception as Error).message);
       return { status, messages: [message] };
     }
     this.logger.error({ err: exception, requestId }, 'unhandled error');

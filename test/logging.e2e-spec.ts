@@ -1,0 +1,47 @@
+import request from 'supertest';
+import { createTestDatabase } from './support/test-database';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('logs are JSON lines with request ids and no secrets', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  const captured: string[] = [];
+  const originalWrite = process.stdout.write.bind(process.stdout);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured.push(String(chunk));
+      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: { LOG_LEVEL: 'info', SIMULATED_API_KEY: 'sk-provider-secret-0001', SIMULATED_API_KEY_BACKUP: 'sk-provider-secret-0002' },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    process.stdout.write = originalWrite;
+    await database?.drop();
+  });
+
+  it('logs each request with its id, and never the Authorization header or provider keys', async () => {
+    const response = await request(gateway.url)
+      .get('/api/whatever')
+      .set('authorization', 'Bearer sk-caller-secret-0003')
+      .set('x-api-key', 'sk-caller-secret-0004')
+      .expect(404);
+    await request(gateway.url).get('/health/ready').expect(200);
+    const requestId = response.headers['x-switchyard-request-id'];
+
+    const lines = captured.join('').split('\n').filter((line) => line.startsWith('{'));
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requestLine = records.find((record) => (record.req as { id?: string } | undefined)?.id === requestId);
+    expect(requestLine).toMatchObject({ req: { method: 'GET', url: '/api/whatever' }, res: { statusCode: 404 } });
+
+    const everything = lines.join('\n');
+    for (const secret of ['sk-caller-secret-0003', 'sk-caller-secret-0004', 'sk-provider-secret-0001', 'sk-provider-secret-0002']) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+});
