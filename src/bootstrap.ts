@@ -7,9 +7,11 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app.config';
+import { assertValidConfiguration } from './config/configuration';
 
 /** Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. */
 export async function createApp(): Promise<NestExpressApplication> {
+  assertValidConfiguration();
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
   configureApp(app);
   return app;

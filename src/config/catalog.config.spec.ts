@@ -1,5 +1,4 @@
-import defaultCatalog from './default-catalog.json';
-import { loadCatalog, SIMULATOR_DEVELOPMENT_KEYS } from './catalog.config';
+import { DEFAULT_CATALOG as defaultCatalog, loadCatalog, SIMULATOR_DEVELOPMENT_KEYS } from './catalog.config';
 
 type Catalog = typeof defaultCatalog & Record<string, unknown>;
 

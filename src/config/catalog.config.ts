@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
+// A JSON import works both compiled to CommonJS and under ts-jest's ESM (where jest warns that a
+// future major will want an import attribute, which CommonJS output cannot carry).
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '../providers/simulator/simulator-profile';
 import { CatalogDocument } from './catalog.schema';
@@ -11,6 +13,9 @@ import { ConfigurationError, readEnv, validateConfig } from './validate-config';
  * clone runs with no configuration. They unlock nothing but the local simulator.
  */
 export const SIMULATOR_DEVELOPMENT_KEYS = { primary: 'sk-simulated-primary', backup: 'sk-simulated-backup' };
+
+/** The catalog that ships in src/, used when SWITCHYARD_CATALOG is unset. */
+export const DEFAULT_CATALOG: Readonly<typeof defaultCatalog> = defaultCatalog;
 
 export interface ProviderKeys {
   primary: string;

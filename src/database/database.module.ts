@@ -1,8 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { appConfig } from '../config/app.config';
-import { catalogConfig } from '../config/catalog.config';
 import { databaseConfig, type DatabaseConfig } from '../config/database.config';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseServer } from './database-server';
@@ -16,9 +14,7 @@ class DatabaseServerModule {}
     DatabaseServerModule,
     TypeOrmModule.forRootAsync({
       imports: [DatabaseServerModule],
-      // Injecting every config namespace means a bad setting anywhere stops start-up before any
-      // database is started or connected to.
-      inject: [DatabaseServer, databaseConfig.KEY, appConfig.KEY, catalogConfig.KEY],
+      inject: [DatabaseServer, databaseConfig.KEY],
       useFactory: async (server: DatabaseServer, config: DatabaseConfig) => ({
         ...buildDataSourceOptions(await server.connectionUrl(), config.poolSize),
         retryAttempts: 5,

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import defaultCatalog from '../../src/config/default-catalog.json';
+import { DEFAULT_CATALOG as defaultCatalog } from '../../src/config/catalog.config';
 import { createApp } from '../../src/bootstrap';
 import { freePort } from './free-port';
 

@@ -1,0 +1,15 @@
+import { appConfig } from './app.config';
+import { catalogConfig } from './catalog.config';
+import { databaseConfig } from './database.config';
+
+/** Every configuration namespace, in the order ConfigModule loads them. */
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig];
+
+/**
+ * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,
+ * so without this a bad catalog could fail start-up while the database factory was already
+ * starting an embedded server or opening a pool that nothing would close.
+ */
+export function assertValidConfiguration(): void {
+  for (const load of CONFIGURATION) load();
+}
