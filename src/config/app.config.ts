@@ -1,16 +1,12 @@
 import { registerAs } from '@nestjs/config';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { readEnv, validateConfig } from './validate-config';
+import { IsIn, IsString, Matches } from 'class-validator';
+import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 class AppEnvironment {
-  @Type(() => Number)
-  @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
-  @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
-  @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+  @IntegerBetween('PORT', 0, 65535)
   PORT = 3000;
 
   @IsString()
@@ -22,11 +18,7 @@ class AppEnvironment {
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'REQUEST_BODY_LIMIT must be a size such as 512kb or 4mb' })
   REQUEST_BODY_LIMIT = '4mb';
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer number of milliseconds (1000-600000)' })
-  @Min(1000, { message: 'SHUTDOWN_TIMEOUT_MS must be an integer number of milliseconds (1000-600000)' })
-  @Max(600000, { message: 'SHUTDOWN_TIMEOUT_MS must be an integer number of milliseconds (1000-600000)' })
+  @IntegerBetween('SHUTDOWN_TIMEOUT_MS', 1000, 600000)
   SHUTDOWN_TIMEOUT_MS = 15000;
 }
 

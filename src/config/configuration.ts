@@ -1,9 +1,10 @@
 import { appConfig } from './app.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
+import { gatewayConfig } from './gateway.config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

@@ -1,7 +1,6 @@
 import { registerAs } from '@nestjs/config';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { readEnv, validateConfig } from './validate-config';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 class DatabaseEnvironment {
   @IsOptional()
@@ -13,16 +12,10 @@ class DatabaseEnvironment {
   @IsString()
   SWITCHYARD_DATA_DIR = './.data';
 
-  @Type(() => Number)
-  @IsInt({ message: 'SWITCHYARD_EMBEDDED_PG_PORT must be an integer between 1 and 65535' })
-  @Min(1, { message: 'SWITCHYARD_EMBEDDED_PG_PORT must be an integer between 1 and 65535' })
-  @Max(65535, { message: 'SWITCHYARD_EMBEDDED_PG_PORT must be an integer between 1 and 65535' })
+  @IntegerBetween('SWITCHYARD_EMBEDDED_PG_PORT', 1, 65535)
   SWITCHYARD_EMBEDDED_PG_PORT = 54329;
 
-  @Type(() => Number)
-  @IsInt({ message: 'DATABASE_POOL_SIZE must be an integer between 1 and 100' })
-  @Min(1, { message: 'DATABASE_POOL_SIZE must be an integer between 1 and 100' })
-  @Max(100, { message: 'DATABASE_POOL_SIZE must be an integer between 1 and 100' })
+  @IntegerBetween('DATABASE_POOL_SIZE', 1, 100)
   DATABASE_POOL_SIZE = 10;
 }
 

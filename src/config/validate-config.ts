@@ -1,5 +1,6 @@
-import { plainToInstance, type ClassConstructor } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { plainToInstance, Type, type ClassConstructor } from 'class-transformer';
+import { IsInt, IsNumber, Max, Min, validateSync, type ValidationError } from 'class-validator';
 
 /**
  * Thrown at start-up when configuration is wrong. Its message lists every bad entry by name, so the
@@ -52,4 +53,16 @@ export function readEnv(names: readonly string[]): Record<string, string> {
     if (value !== undefined && value !== '') values[name] = value;
   }
   return values;
+}
+
+/** An environment variable holding an integer in [min, max], with one message naming it and the range. */
+export function IntegerBetween(name: string, min: number, max: number): PropertyDecorator {
+  const message = `${name} must be an integer between ${min} and ${max}`;
+  return applyDecorators(Type(() => Number), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
+
+/** An environment variable holding a fraction in [0, 1]. */
+export function Fraction(name: string): PropertyDecorator {
+  const message = `${name} must be a number between 0 and 1`;
+  return applyDecorators(Type(() => Number), IsNumber({}, { message }), Min(0, { message }), Max(1, { message }));
 }

@@ -474,6 +474,35 @@ describe('SimulatedProvider', () => {
     });
   });
 
+  describe('scripted faults', () => {
+    it('answers the next N calls with the scripted status and headers, then goes back to the profile', async () => {
+      const simulator = await startSimulator();
+      const queued = await jsonOf(admin(simulator, 'POST', `/faults/${MODEL}`, { status: 429, count: 2, retryAfterSeconds: 3 }));
+      expect(queued).toEqual({ queued: 2 });
+      await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 502, retryAfterMs: 150 });
+
+      const first = await chat(simulator, { model: MODEL, messages: userMessages });
+      expect(first.status).toBe(429);
+      expect(first.headers.get('retry-after')).toBe('3');
+      expect((await chat(simulator, { model: MODEL, messages: userMessages })).status).toBe(429);
+      const third = await chat(simulator, { model: MODEL, messages: userMessages });
+      expect(third.status).toBe(502);
+      expect(third.headers.get('retry-after-ms')).toBe('150');
+      expect((await chat(simulator, { model: MODEL, messages: userMessages })).status).toBe(200);
+      // Faults are per model: the other model never saw them.
+      expect((await chat(simulator, { model: OTHER_MODEL, messages: userMessages })).status).toBe(200);
+    });
+
+    it('rejects a malformed fault with the field named', async () => {
+      const simulator = await startSimulator();
+      const response = await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 200, count: 0 });
+      expect(response.status).toBe(400);
+      const body = await jsonOf(response);
+      expect(body.error.message).toContain('status must be an HTTP error status between 400 and 599');
+      expect(body.error.message).toContain('count must be an integer between 1 and 10000');
+    });
+  });
+
   describe('seeded outcomes', () => {
     const flaky = { models: [{ id: MODEL, profile: { errorRate: 0.5 } }] };
 

@@ -63,6 +63,15 @@ interface ModelState {
   /** Replaced, never mutated, so a request can hold on to the profile it was decided with. */
   profile: ModelProfile;
   rng: SeededRandom;
+  /** Scripted failures answered, in order, before the profile's random outcomes are drawn. */
+  faults: ScriptedFault[];
+}
+
+/** "The next `count` calls answer `status`": deterministic fault injection for tests and drills. */
+export interface ScriptedFault {
+  status: number;
+  retryAfterSeconds?: number;
+  retryAfterMs?: number;
 }
 
 /** What an accepted chat completion will be answered with. */
@@ -100,7 +109,7 @@ const SSE_HEADERS = {
  *
  * API: POST /v1/chat/completions (JSON or SSE), GET /v1/models, GET /v1/models/:id — Bearer key required.
  * Admin, no auth (a local test double): GET /_simulator/profiles, PUT /_simulator/profiles/:model,
- * GET|PUT /_simulator/keys, GET /_simulator/stats, POST /_simulator/reset.
+ * POST /_simulator/faults/:model, GET|PUT /_simulator/keys, GET /_simulator/stats, POST /_simulator/reset.
  */
 export class SimulatedProvider {
   private readonly host: string;
@@ -126,7 +135,7 @@ export class SimulatedProvider {
     }
     for (const { id, profile } of options.models) {
       const initialProfile = applyProfilePatch(defaultModelProfile(), profile);
-      this.models.set(id, { id, initialProfile, profile: initialProfile, rng: this.newRng(id) });
+      this.models.set(id, { id, initialProfile, profile: initialProfile, rng: this.newRng(id), faults: [] });
     }
     for (const [label, key] of Object.entries(options.apiKeys)) this.labelsByKey.set(key, label);
   }
@@ -195,6 +204,14 @@ export class SimulatedProvider {
     return copyProfile(model.profile);
   }
 
+  /** Queues `count` copies of `fault` for the model; returns how many are now queued. */
+  addFaults(modelId: string, body: unknown): { queued: number } {
+    const model = this.requireModel(modelId);
+    const { fault, count } = readFault(body);
+    for (let i = 0; i < count; i++) model.faults.push(fault);
+    return { queued: model.faults.length };
+  }
+
   getKeys(): SimulatorKeysState {
     return { labels: Object.keys(this.options.apiKeys), revoked: [...this.revokedLabels] };
   }
@@ -220,6 +237,7 @@ export class SimulatedProvider {
     for (const model of this.models.values()) {
       model.profile = model.initialProfile;
       model.rng = this.newRng(model.id);
+      model.faults = [];
     }
     this.revokedLabels.clear();
     this.stats.reset();
@@ -279,6 +297,8 @@ export class SimulatedProvider {
     const model = this.requireModel(request.model);
     call.model = model.id;
 
+    const fault = model.faults.shift();
+    if (fault) throw scriptedFailure(model.id, fault);
     const profile = model.profile;
     const outcome = drawOutcome(profile, model.rng);
     if (outcome.kind === 'rate_limited') throw rateLimited(model.id, profile.retryAfterSeconds);
@@ -336,6 +356,11 @@ export class SimulatedProvider {
       this.requireModel(modelId); // 404 before reading a body that would be thrown away
       return sendJson(res, 200, this.updateProfile(modelId, await readJsonBody(req)));
     }
+    if (method === 'POST' && path.startsWith('/faults/')) {
+      const modelId = decodePathSegment(path.slice('/faults/'.length));
+      if (modelId === undefined) throw unknownUrl(method, ADMIN_PREFIX + path);
+      return sendJson(res, 200, this.addFaults(modelId, await readJsonBody(req)));
+    }
     if (method === 'GET' && path === '/keys') return sendJson(res, 200, this.getKeys());
     if (method === 'PUT' && path === '/keys') {
       return sendJson(res, 200, this.setRevokedKeys(readRevokedLabels(await readJsonBody(req))));
@@ -370,6 +395,41 @@ export class SimulatedProvider {
 
 function describeModel(id: string) {
   return { id, object: 'model', created: MODEL_CREATED, owned_by: 'switchyard-simulator' };
+}
+
+function readFault(body: unknown): { fault: ScriptedFault; count: number } {
+  const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const { status, count = 1, retryAfterSeconds, retryAfterMs } = input;
+  const problems: string[] = [];
+  if (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 599) {
+    problems.push('status must be an HTTP error status between 400 and 599');
+  }
+  if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 10_000) {
+    problems.push('count must be an integer between 1 and 10000');
+  }
+  if (retryAfterSeconds !== undefined && !(Number.isInteger(retryAfterSeconds) && (retryAfterSeconds as number) >= 0)) {
+    problems.push('retryAfterSeconds must be a non-negative integer');
+  }
+  if (retryAfterMs !== undefined && !(typeof retryAfterMs === 'number' && retryAfterMs >= 0)) {
+    problems.push('retryAfterMs must be a non-negative number');
+  }
+  if (problems.length > 0) throw invalidRequest(problems.join('; '), 'fault');
+  const fault: ScriptedFault = { status: status as number };
+  if (retryAfterSeconds !== undefined) fault.retryAfterSeconds = retryAfterSeconds as number;
+  if (retryAfterMs !== undefined) fault.retryAfterMs = retryAfterMs as number;
+  return { fault, count: count as number };
+}
+
+function scriptedFailure(model: string, fault: ScriptedFault): OpenAiHttpError {
+  const headers: Record<string, string> = {};
+  if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
+  if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+  if (fault.status === 429) {
+    return new OpenAiHttpError(429, 'requests', `Rate limit reached for ${model} (scripted).`, null, 'rate_limit_exceeded', headers);
+  }
+  if (fault.status === 401) return invalidApiKey();
+  const type = fault.status >= 500 ? 'server_error' : 'invalid_request_error';
+  return new OpenAiHttpError(fault.status, type, `Scripted ${fault.status} for ${model}.`, null, null, headers);
 }
 
 function readRevokedLabels(body: unknown): string[] {

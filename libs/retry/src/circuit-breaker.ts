@@ -1,0 +1,151 @@
+import { SlidingWindowCounter } from './sliding-window';
+
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+export interface CircuitBreakerOptions {
+  /** Open when failures / requests in the window reach this, e.g. 0.5. */
+  failureRatio: number;
+  /** …and only once the window holds at least this many outcomes, e.g. 10. */
+  minimumRequests: number;
+  /** e.g. 30_000 */
+  windowMs: number;
+  /** How long an open circuit refuses requests before letting probes through, e.g. 15_000. */
+  coolDownMs: number;
+  /** Requests let through at a time while half-open. Default 1. */
+  halfOpenProbes?: number;
+}
+
+export interface CircuitBreakerSnapshot {
+  state: CircuitState;
+  failures: number;
+  requests: number;
+  openedAt?: number;
+}
+
+const REQUESTS = 0;
+const FAILURES = 1;
+
+/*
+ * One breaker per upstream model. The caller asks allowRequest() before each attempt and reports
+ * every attempt it was allowed to make with recordSuccess() or recordFailure(). A failure is the
+ * provider's fault (5xx, 429, timeout, network error); an answer that is the client's fault (400,
+ * context too long) shows a healthy provider and counts as a success.
+ *
+ * - closed: everything passes; outcomes are counted over a sliding window. The circuit opens when
+ *   the window holds at least minimumRequests outcomes and failures / requests >= failureRatio.
+ * - open: nothing passes until coolDownMs after opening, then half_open.
+ * - half_open: up to halfOpenProbes requests at a time pass. A success closes the circuit with an
+ *   empty window; a failure opens it again for a new cool-down. A probe that reports nothing for
+ *   coolDownMs (its caller was cancelled and forgot to report) frees its place, so a lost probe
+ *   cannot keep the circuit half-open and shut for good.
+ *
+ * Outcomes reported while open (attempts started before the circuit opened) are ignored.
+ */
+export class CircuitBreaker {
+  private readonly window: SlidingWindowCounter;
+  private readonly halfOpenProbes: number;
+  private current: CircuitState = 'closed';
+  private openedAt: number | undefined;
+  private probesInFlight = 0;
+  private lastProbeAt = 0;
+
+  constructor(
+    private readonly options: CircuitBreakerOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    const { failureRatio, minimumRequests, coolDownMs, halfOpenProbes = 1 } = options;
+    if (!(failureRatio > 0 && failureRatio <= 1)) {
+      throw new RangeError(`failureRatio must be in (0, 1], got ${failureRatio}`);
+    }
+    if (!(Number.isInteger(minimumRequests) && minimumRequests >= 1)) {
+      throw new RangeError(`minimumRequests must be an integer >= 1, got ${minimumRequests}`);
+    }
+    if (!(Number.isFinite(coolDownMs) && coolDownMs >= 0)) {
+      throw new RangeError(`coolDownMs must be >= 0, got ${coolDownMs}`);
+    }
+    if (!(Number.isInteger(halfOpenProbes) && halfOpenProbes >= 1)) {
+      throw new RangeError(`halfOpenProbes must be an integer >= 1, got ${halfOpenProbes}`);
+    }
+    this.halfOpenProbes = halfOpenProbes;
+    this.window = new SlidingWindowCounter(options.windowMs, 2, now);
+  }
+
+  get state(): CircuitState {
+    this.refresh();
+    return this.current;
+  }
+
+  allowRequest(): boolean {
+    this.refresh();
+    if (this.current === 'closed') return true;
+    if (this.current === 'open') return false;
+    const t = this.now();
+    if (this.probesInFlight >= this.halfOpenProbes && t - this.lastProbeAt >= this.options.coolDownMs) {
+      this.probesInFlight = 0;
+    }
+    if (this.probesInFlight >= this.halfOpenProbes) return false;
+    this.probesInFlight++;
+    this.lastProbeAt = t;
+    return true;
+  }
+
+  recordSuccess(): void {
+    this.refresh();
+    if (this.current === 'open') return;
+    if (this.current === 'half_open') {
+      this.close();
+      return;
+    }
+    this.window.add(REQUESTS);
+    this.tripIfUnhealthy();
+  }
+
+  recordFailure(): void {
+    this.refresh();
+    if (this.current === 'open') return;
+    if (this.current === 'half_open') {
+      this.open();
+      return;
+    }
+    this.window.add(REQUESTS);
+    this.window.add(FAILURES);
+    this.tripIfUnhealthy();
+  }
+
+  snapshot(): CircuitBreakerSnapshot {
+    const state = this.state;
+    const snapshot: CircuitBreakerSnapshot = {
+      state,
+      failures: this.window.total(FAILURES),
+      requests: this.window.total(REQUESTS),
+    };
+    if (this.openedAt !== undefined) snapshot.openedAt = this.openedAt;
+    return snapshot;
+  }
+
+  private tripIfUnhealthy(): void {
+    const requests = this.window.total(REQUESTS);
+    if (requests < this.options.minimumRequests) return;
+    if (this.window.total(FAILURES) / requests >= this.options.failureRatio) this.open();
+  }
+
+  private refresh(): void {
+    if (this.current === 'open' && this.now() - (this.openedAt ?? 0) >= this.options.coolDownMs) {
+      this.current = 'half_open';
+      this.probesInFlight = 0;
+    }
+  }
+
+  private open(): void {
+    this.current = 'open';
+    this.openedAt = this.now();
+    this.probesInFlight = 0;
+  }
+
+  private close(): void {
+    this.current = 'closed';
+    this.openedAt = undefined;
+    this.probesInFlight = 0;
+    this.window.reset();
+  }
+}

@@ -1,0 +1,272 @@
+import type { Readable } from 'node:stream';
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable } from '@nestjs/common';
+import { isRetryableStatus, parseRetryAfterMs, retryDelayMs } from '@switchyard/retry';
+import { isAxiosError, type AxiosResponse } from 'axios';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
+import type { CatalogModel, CatalogProvider } from '../config/catalog.schema';
+import { CatalogService } from './catalog.service';
+import { ModelHealth } from './model-health';
+import { ProviderKeyRing } from './provider-keys';
+import { sseEvents } from './sse-events';
+import { UpstreamFailure, type UpstreamFailureKind } from './upstream-failure';
+
+export interface UpstreamCall {
+  model: CatalogModel;
+  /** The OpenAI request body as the upstream should get it (the client sets `model`). */
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Budget of one attempt; the provider's own `timeoutMs` caps it too. */
+  attemptTimeoutMs: number;
+  /** Streams: how long to wait for the first event before treating the attempt as failed. */
+  firstChunkTimeoutMs?: number;
+  /** Caps the configured retry count for this call (latency-first policies retry less). */
+  maxRetries?: number;
+  /** The whole request's deadline (epoch ms): no retry starts that could not finish before it. */
+  deadlineAt: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface UpstreamJsonAnswer {
+  kind: 'json';
+  body: Record<string, unknown>;
+  attempts: number;
+  upstreamLatencyMs: number;
+}
+
+export interface UpstreamStreamAnswer {
+  kind: 'stream';
+  /** The first event, already received: the response head was held back until it arrived. */
+  firstEvent: string;
+  /** The remaining events as the upstream sends them. Throws if the upstream breaks off. */
+  rest: AsyncGenerator<string>;
+  attempts: number;
+  /** Time to the first event of the successful attempt. */
+  upstreamLatencyMs: number;
+}
+
+export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;
+
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientAbortedError';
+  }
+}
+
+type AttemptResult =
+  | { ok: true; answer: Omit<UpstreamJsonAnswer, 'attempts'> | Omit<UpstreamStreamAnswer, 'attempts'> }
+  | { ok: false; kind: UpstreamFailureKind; message: string; status?: number; retryAfterMs?: number; upstreamError?: UpstreamErrorBody };
+
+type UpstreamErrorBody = { message?: string; type?: string; code?: string | null; param?: string | null };
+
+/**
+ * Calls one model of an OpenAI-compatible provider: retries 429/5xx/network failures with full-jitter
+ * backoff that honours every attempt's Retry-After, within the request's deadline and the model's
+ * retry budget; answers a 401 by trying the provider's other key once; feeds the model's breaker.
+ */
+@Injectable()
+export class ProviderClient {
+  constructor(
+    private readonly http: HttpService,
+    private readonly catalog: CatalogService,
+    private readonly keys: ProviderKeyRing,
+    private readonly health: ModelHealth,
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+  ) {}
+
+  async call(call: UpstreamCall): Promise<UpstreamAnswer> {
+    const provider = this.catalog.findProvider(call.model.provider);
+    if (!provider) throw new Error(`model "${call.model.id}" names unknown provider "${call.model.provider}"`);
+    const breaker = this.health.breaker(call.model.id);
+    const budget = this.health.budget(call.model.id);
+    const { baseDelayMs, maxDelayMs } = this.config.retry;
+    const maxRetries = Math.min(this.config.retry.maxRetries, call.maxRetries ?? Number.POSITIVE_INFINITY);
+
+    budget.recordRequest();
+    let key = this.keys.activeKey(provider.id);
+    let triedOtherKey = false;
+    let retries = 0;
+    let attempts = 0;
+    for (;;) {
+      if (!breaker.allowRequest()) {
+        throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, { attempts });
+      }
+      attempts++;
+      const result = await this.attempt(call, provider, key.key);
+      recordHealth(breaker, result);
+      if (result.ok) {
+        this.keys.markWorking(provider.id, key.slot);
+        return { ...result.answer, attempts } as UpstreamAnswer;
+      }
+      if (result.status === 401 && !triedOtherKey) {
+        const other = this.keys.alternativeTo(provider.id, key.slot);
+        if (other) {
+          triedOtherKey = true;
+          key = other;
+          continue;
+        }
+      }
+      const failure = new UpstreamFailure(result.kind, result.message, {
+        attempts,
+        status: result.status,
+        retryAfterMs: result.retryAfterMs,
+        upstreamError: result.upstreamError,
+      });
+      const retryable = result.kind === 'network' || result.kind === 'timeout' || (result.status !== undefined && isRetryableStatus(result.status));
+      if (!retryable || retries >= maxRetries) throw failure;
+      const delay = retryDelayMs({
+        attempt: retries,
+        policy: { baseDelayMs, maxDelayMs },
+        retryAfterMs: result.retryAfterMs,
+        remainingMs: call.deadlineAt - Date.now(),
+      });
+      if (delay === undefined || !budget.tryAcquireRetry()) throw failure;
+      await sleep(delay, call.signal);
+      retries++;
+    }
+  }
+
+  private async attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {
+    if (call.signal.aborted) throw new ClientAbortedError();
+    const remainingMs = call.deadlineAt - Date.now();
+    if (remainingMs <= 0) return { ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` };
+    const timeoutMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs, remainingMs);
+    const abort = new AbortController();
+    const onClientGone = () => abort.abort();
+    call.signal.addEventListener('abort', onClientGone, { once: true });
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const started = Date.now();
+    // A stream handed to the gateway stays tied to the client: if the client leaves, the upstream call ends.
+    let streamHandedOver = false;
+    const unlinkClient = () => call.signal.removeEventListener('abort', onClientGone);
+    try {
+      const response = await this.http.axiosRef.post(
+        `${provider.baseUrl.replace(/\/$/, '')}/chat/completions`,
+        { ...call.body, model: call.model.upstreamModel },
+        {
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          responseType: call.stream ? 'stream' : 'json',
+          signal: abort.signal,
+          validateStatus: () => true,
+          // Upstream errors are ours to interpret; axios must not throw on them or follow redirects.
+          maxRedirects: 0,
+        },
+      );
+      if (response.status >= 200 && response.status < 300) {
+        if (!call.stream) {
+          return { ok: true, answer: { kind: 'json', body: response.data as Record<string, unknown>, upstreamLatencyMs: Date.now() - started } };
+        }
+        clearTimeout(timer);
+        const result = await this.firstEvent(call, response.data as Readable, started, abort, unlinkClient);
+        streamHandedOver = result.ok;
+        return result;
+      }
+      const body = call.stream ? await readAll(response.data as Readable) : response.data;
+      return failedStatus(call.model.id, response, body);
+    } catch (error) {
+      if (call.signal.aborted) throw new ClientAbortedError();
+      if (abort.signal.aborted) {
+        return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
+      }
+      // Only the error code: an axios error carries the request, and with it our key.
+      const code = isAxiosError(error) ? (error.code ?? 'request failed') : 'request failed';
+      return { ok: false, kind: 'network', message: `could not reach provider ${provider.id} (${code})` };
+    } finally {
+      clearTimeout(timer);
+      if (!streamHandedOver) unlinkClient();
+    }
+  }
+
+  /**
+   * Holds the response back until the upstream's first event, so a stream that fails before its
+   * first token is retried or falls back like a plain request.
+   */
+  private async firstEvent(
+    call: UpstreamCall,
+    body: Readable,
+    started: number,
+    abort: AbortController,
+    onStreamEnd: () => void,
+  ): Promise<AttemptResult> {
+    const events = sseEvents(body);
+    const budgetMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, call.deadlineAt - Date.now());
+    const timer = setTimeout(() => {
+      abort.abort();
+      body.destroy();
+    }, Math.max(budgetMs, 0));
+    try {
+      const first = await events.next();
+      if (first.done) return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
+      const rest = untilDone(events, onStreamEnd);
+      return { ok: true, answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: Date.now() - started } };
+    } catch {
+      if (call.signal.aborted) throw new ClientAbortedError();
+      if (abort.signal.aborted) {
+        return { ok: false, kind: 'timeout', message: `${call.model.id} sent no first chunk within ${budgetMs} ms` };
+      }
+      return { ok: false, kind: 'network', message: `${call.model.id} broke the stream before its first chunk` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Answers (even errors) prove the model reachable; only 5xx, timeouts and broken connections count against it. */
+function recordHealth(breaker: { recordSuccess(): void; recordFailure(): void }, result: AttemptResult): void {
+  const unhealthy = !result.ok && (result.kind === 'network' || result.kind === 'timeout' || (result.status ?? 0) >= 500);
+  if (unhealthy) breaker.recordFailure();
+  else breaker.recordSuccess();
+}
+
+function failedStatus(modelId: string, response: AxiosResponse, body: unknown): AttemptResult {
+  const status = response.status;
+  const upstreamError = extractError(body);
+  const retryAfterMs = parseRetryAfterMs(response.headers as Record<string, string>);
+  const kind: UpstreamFailureKind =
+    status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'unauthorized' : status >= 500 ? 'server_error' : 'client_error';
+  return { ok: false, kind, status, retryAfterMs, upstreamError, message: `${modelId} answered ${status}` };
+}
+
+function extractError(body: unknown): UpstreamErrorBody | undefined {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const error = (parsed as { error?: unknown } | undefined)?.error;
+  return typeof error === 'object' && error !== null ? (error as UpstreamErrorBody) : undefined;
+}
+
+async function* untilDone(events: AsyncGenerator<string>, onEnd: () => void): AsyncGenerator<string> {
+  try {
+    yield* events;
+  } finally {
+    onEnd();
+  }
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ClientAbortedError());
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ClientAbortedError());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
