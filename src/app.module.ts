@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
+import { FlagsModule } from './flags/flags.module';
 import { HealthModule } from './health/health.module';
 import { ProvidersModule } from './providers/providers.module';
 
@@ -12,6 +13,7 @@ import { ProvidersModule } from './providers/providers.module';
     LoggingModule,
     DatabaseModule,
     ProvidersModule,
+    FlagsModule,
     HealthModule,
   ],
 })

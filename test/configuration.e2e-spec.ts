@@ -30,26 +30,26 @@ describe('start-up refuses bad configuration with a message that says what to fi
       c.models.push({ ...c.models[0] });
       c.policies[2].defaultModel = 'gpt-9';
     });
-    const start = startTestApp({ databaseUrl: database.url, catalogPath: catalog.path });
+    const start = startTestApp({ databaseUrl: database.url, catalog });
     await expect(start).rejects.toThrow('models[1].provider: unknown provider "nowhere"');
     await expect(start).rejects.toThrow('models[4].id: duplicate model "deepseek-v3.2"');
     await expect(start).rejects.toThrow('policies[2].defaultModel: unknown model "gpt-9"');
   });
 
   it('says when the catalog file is missing or is not JSON', async () => {
-    await expect(startTestApp({ databaseUrl: database.url, catalogPath: '/nonexistent/catalog.json' })).rejects.toThrow(
+    await expect(startTestApp({ databaseUrl: database.url, catalog: { path: '/nonexistent/catalog.json', simulatorPort: 0 } })).rejects.toThrow(
       'cannot read catalog file /nonexistent/catalog.json (ENOENT)',
     );
     const catalog = await writeTestCatalog();
     await writeFile(catalog.path, '{ "providers": [');
-    await expect(startTestApp({ databaseUrl: database.url, catalogPath: catalog.path })).rejects.toThrow('not valid JSON');
+    await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow('not valid JSON');
   });
 
   it('requires the key of a provider that the simulator does not stand in for', async () => {
     const catalog = await writeTestCatalog((c) => {
       c.providers.push({ ...c.providers[0], id: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_KEY_FOR_TEST' });
     });
-    await expect(startTestApp({ databaseUrl: database.url, catalogPath: catalog.path })).rejects.toThrow(
+    await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow(
       'providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',
     );
   });

@@ -28,7 +28,7 @@ describe('readiness names the dependency that is down', () => {
     });
     const gateway = await startTestApp({
       databaseUrl: database.url,
-      catalogPath: catalog.path,
+      catalog,
       env: { OFFLINE_API_KEY: 'sk-offline-secret-value' },
     });
     try {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { MIGRATIONS } from '../src/database/migrations';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -21,6 +23,17 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
   it('applies every migration at start-up', async () => {
     const rows = await queryRows<{ name: string }>(database.url, 'SELECT name FROM migrations ORDER BY id');
     expect(rows.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => (migration as { name: string }).name));
+  });
+
+  it('leaves no difference between the migrated schema and the entities', async () => {
+    const dataSource = await new DataSource(buildDataSourceOptions(database.url, 1)).initialize();
+    try {
+      const pending = await dataSource.driver.createSchemaBuilder().log();
+      // On failure: the entities changed without a migration (npm run migration:generate).
+      expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+    } finally {
+      await dataSource.destroy();
+    }
   });
 
   it('is live', async () => {

@@ -1,4 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -13,7 +14,7 @@ export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOp
     migrationsRun: false,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
-    entities: [],
+    entities: ENTITIES,
     extra: { max: poolSize, application_name: 'switchyard' },
   };
 }

@@ -21,7 +21,12 @@ type Catalog = typeof defaultCatalog & Record<string, unknown>;
  * The default catalog on a free simulator port, with zero simulated latency so tests are fast;
  * `edit` may change anything (add providers, profiles...).
  */
-export async function writeTestCatalog(edit: (catalog: Catalog, simulatorPort: number) => void = () => undefined) {
+export interface TestCatalog {
+  path: string;
+  simulatorPort: number;
+}
+
+export async function writeTestCatalog(edit: (catalog: Catalog, simulatorPort: number) => void = () => undefined): Promise<TestCatalog> {
   const simulatorPort = await freePort();
   const catalog = structuredClone(defaultCatalog) as Catalog;
   catalog.providers[0].baseUrl = `http://127.0.0.1:${simulatorPort}/v1`;
@@ -56,10 +61,11 @@ export async function withEnv<T>(env: Record<string, string | undefined>, fn: ()
 /** Boots the real app (same bootstrap as `npm start`) on a free port against `databaseUrl`. */
 export async function startTestApp(options: {
   databaseUrl?: string;
-  catalogPath?: string;
+  /** From writeTestCatalog; default: the test catalog unchanged. */
+  catalog?: TestCatalog;
   env?: Record<string, string | undefined>;
 }): Promise<TestApp> {
-  const catalog = options.catalogPath ? { path: options.catalogPath, simulatorPort: 0 } : await writeTestCatalog();
+  const catalog = options.catalog ?? (await writeTestCatalog());
   const simulatorPort = catalog.simulatorPort;
   const app = await withEnv(
     {

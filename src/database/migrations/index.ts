@@ -1,4 +1,5 @@
 import type { MixedList } from 'typeorm';
+import { CreateFlags1764000000000 } from './1764000000000-create-flags';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -6,4 +7,4 @@ import type { MixedList } from 'typeorm';
  * made with `npm run migration:generate` is added here.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const MIGRATIONS: MixedList<Function> = [];
+export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000];

@@ -31,10 +31,19 @@ export function createSimulator(catalog: CatalogService, port: number): Simulate
   return new SimulatedProvider({
     port,
     seed: section.seed,
-    models: catalog
-      .listModels()
-      .filter((model) => model.provider === section.provider)
-      .map((model) => ({ id: model.upstreamModel, profile: section.profiles[model.id] })),
+    models: simulatedModels(catalog, section.provider, section.profiles),
     apiKeys: keys.backup ? { primary: keys.primary, backup: keys.backup } : { primary: keys.primary },
   });
+}
+
+/** One simulated model per upstream name: several catalog entries may share an upstream model. */
+function simulatedModels(catalog: CatalogService, providerId: string, profiles: Record<string, Record<string, unknown>>) {
+  const byUpstream = new Map<string, { id: string; profile?: Record<string, unknown> }>();
+  for (const model of catalog.listModels()) {
+    if (model.provider !== providerId) continue;
+    const known = byUpstream.get(model.upstreamModel);
+    if (!known) byUpstream.set(model.upstreamModel, { id: model.upstreamModel, profile: profiles[model.id] });
+    else known.profile ??= profiles[model.id];
+  }
+  return [...byUpstream.values()];
 }

@@ -1,0 +1,9 @@
+import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
+import { FlagEntity } from '../flags/entities/flag.entity';
+
+/**
+ * Every entity, listed (not globbed, for the same reason as MIGRATIONS) so that the TypeORM CLI's
+ * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
+ * only their own entities, through TypeOrmModule.forFeature.
+ */
+export const ENTITIES = [FlagEntity, FlagHistoryEntity];

@@ -1,0 +1,160 @@
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { FlagRuleDto } from './flag-rule.dto';
+
+export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+const RULES_EXAMPLE = [
+  {
+    name: 'sg-enterprise',
+    conditions: [
+      { attribute: 'country', operator: 'in', values: ['SG', 'MY'] },
+      { attribute: 'tier', operator: 'equals', values: ['enterprise'] },
+    ],
+    serve: { variant: 'treatment' },
+  },
+  { name: 'beta-half', conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }], serve: { rollout: { treatment: 50 } } },
+];
+
+export class CreateFlagDto {
+  @ApiProperty({ example: 'recommendations-model', description: 'Lower-case slug (a-z, 0-9, single dashes); never reused, even once archived' })
+  @Matches(FLAG_KEY, { message: 'key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model' })
+  @MaxLength(100)
+  key: string;
+
+  @ApiPropertyOptional({ example: 'Move product recommendations to DeepSeek', default: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  description?: string;
+
+  @ApiPropertyOptional({ example: true, default: true, description: 'The kill switch: false serves everyone the default variant' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+    description: 'Variant name -> catalog model id',
+  })
+  @IsObject()
+  variants: Record<string, string>;
+
+  @ApiProperty({ example: 'control', description: 'Served when disabled, when no rule matches and outside the rollout' })
+  @IsString()
+  defaultVariant: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { treatment: 5 },
+    default: {},
+    description: 'Variant -> percentage of users (0-100, up to two decimals, summing to at most 100); the rest gets the default variant',
+  })
+  @IsOptional()
+  @IsObject()
+  rollout?: Record<string, number>;
+
+  @ApiPropertyOptional({ type: [FlagRuleDto], example: RULES_EXAMPLE, default: [], description: 'Ordered; the first rule whose conditions all hold decides' })
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => FlagRuleDto)
+  rules?: FlagRuleDto[];
+
+  @ApiPropertyOptional({ example: 'recommendations-model', description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  salt?: string;
+
+  @ApiPropertyOptional({ example: 'Start the DeepSeek experiment', description: 'Why; also accepted as the x-change-reason header' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
+}
+
+export class UpdateFlagDto extends PartialType(OmitType(CreateFlagDto, ['key'] as const)) {
+  @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
+  @IsInt()
+  @Min(1)
+  version: number;
+}
+
+export class SetRolloutDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { treatment: 15 },
+    description: 'The whole new rollout: variant -> percentage (0-100, two decimals)',
+  })
+  @IsObject()
+  rollout: Record<string, number>;
+
+  @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
+  @IsInt()
+  @Min(1)
+  version: number;
+
+  @ApiPropertyOptional({ example: 'Canary stage 2', description: 'Why; also accepted as the x-change-reason header' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
+}
+
+/** Body of kill/enable/archive. All optional: the kill switch must work without reading the flag first. */
+export class FlagToggleDto {
+  @ApiPropertyOptional({ example: 3, description: 'When given, a stale version gets 409; when omitted, the switch applies to the current version' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  version?: number;
+
+  @ApiPropertyOptional({ example: 'Error rate spike on deepseek-v3.2', description: 'Why; also accepted as the x-change-reason header' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
+}
+
+export class EvaluateFlagDto {
+  @ApiPropertyOptional({ example: 'user-1234', description: 'Sticky identity; without it the bucket is random and the reason says unsticky' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  userId?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { country: 'SG', tier: 'enterprise' } })
+  @IsOptional()
+  @IsObject()
+  attributes?: Record<string, string>;
+}
+
+export class ListFlagsQueryDto {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only archived flags; false: only active ones; omitted: all' })
+  @IsOptional()
+  @Matches(/^(true|false)$/, { message: 'archived must be true or false' })
+  archived?: 'true' | 'false';
+}
+
+export class HistoryQueryDto {
+  @ApiPropertyOptional({ example: 50, default: 50, minimum: 1, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ example: 120, description: 'Entries older than this history id (the nextBefore of the previous page)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  before?: number;
+}

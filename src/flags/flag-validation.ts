@@ -1,0 +1,90 @@
+import { percentToBasisPoints } from '@switchyard/bucketing';
+import type { FlagRule } from './flag.types';
+
+/** Wire-form inputs the validator checks against each other and the catalog. */
+export interface FlagInput {
+  variants: Record<string, unknown>;
+  defaultVariant: string;
+  /** Percentages, as sent. */
+  rollout: Record<string, unknown>;
+  rules: Array<{ name: string; conditions: FlagRule['conditions']; serve: { variant?: unknown; rollout?: Record<string, unknown> } }>;
+}
+
+export const VARIANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * Converts a wire rollout (percentages) to basis points, collecting one message per bad field, each
+ * naming the field (`rollout.treatment ...`).
+ */
+export function rolloutToBasisPoints(
+  field: string,
+  rollout: Record<string, unknown>,
+  variants: Record<string, unknown>,
+  errors: string[],
+): Record<string, number> {
+  const result: Record<string, number> = {};
+  let total = 0;
+  for (const [variant, percent] of Object.entries(rollout)) {
+    if (!(variant in variants)) {
+      errors.push(`${field}.${variant} names a variant that is not in variants (${Object.keys(variants).join(', ')})`);
+      continue;
+    }
+    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+      errors.push(`${field}.${variant} must be a number (a percentage 0-100)`);
+      continue;
+    }
+    try {
+      result[variant] = percentToBasisPoints(percent);
+      total += result[variant];
+    } catch (error) {
+      errors.push(`${field}.${variant}: ${(error as Error).message}`);
+    }
+  }
+  if (total > 10000) errors.push(`${field} adds up to ${total / 100}%, more than 100`);
+  return result;
+}
+
+/**
+ * Validates a whole flag (after merging a partial update) and returns its rollouts in basis points.
+ * `modelExists` is the catalog lookup. Throws nothing: the caller turns `errors` into one 400.
+ */
+export function validateFlag(
+  input: FlagInput,
+  modelExists: (id: string) => boolean,
+): { errors: string[]; rollout: Record<string, number>; rules: FlagRule[] } {
+  const errors: string[] = [];
+  const variantNames = Object.keys(input.variants);
+  if (variantNames.length === 0) errors.push('variants must declare at least one variant');
+  for (const [variant, model] of Object.entries(input.variants)) {
+    if (!VARIANT_NAME.test(variant)) errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
+    if (typeof model !== 'string') errors.push(`variants.${variant} must be a catalog model id (a string)`);
+    else if (!modelExists(model)) errors.push(`variants.${variant}: unknown model "${model}" (not in the catalog)`);
+  }
+  if (!(input.defaultVariant in input.variants)) {
+    errors.push(`defaultVariant "${input.defaultVariant}" is not in variants (${variantNames.join(', ')})`);
+  }
+  const rollout = rolloutToBasisPoints('rollout', input.rollout, input.variants, errors);
+  const names = new Set<string>();
+  const rules: FlagRule[] = input.rules.map((rule, index) => {
+    const field = `rules[${index}]`;
+    if (names.has(rule.name)) errors.push(`${field}.name "${rule.name}" is used by an earlier rule`);
+    names.add(rule.name);
+    const { variant, rollout: ruleRollout } = rule.serve;
+    if ((variant === undefined) === (ruleRollout === undefined)) {
+      errors.push(`${field}.serve must have exactly one of variant or rollout`);
+      return { name: rule.name, conditions: rule.conditions, serve: {} };
+    }
+    if (variant !== undefined) {
+      if (typeof variant !== 'string' || !(variant in input.variants)) {
+        errors.push(`${field}.serve.variant "${String(variant)}" is not in variants (${variantNames.join(', ')})`);
+      }
+      return { name: rule.name, conditions: rule.conditions, serve: { variant: variant as string } };
+    }
+    return {
+      name: rule.name,
+      conditions: rule.conditions,
+      serve: { rollout: rolloutToBasisPoints(`${field}.serve.rollout`, ruleRollout ?? {}, input.variants, errors) },
+    };
+  });
+  return { errors, rollout, rules };
+}

@@ -1,0 +1,134 @@
+import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrorDto } from '../common/api-error.dto';
+import { CreateFlagDto, EvaluateFlagDto, FlagToggleDto, HistoryQueryDto, ListFlagsQueryDto, SetRolloutDto, UpdateFlagDto } from './dto/flag-input.dto';
+import { FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
+import type { ChangeContext } from './flag.types';
+import { FlagsService } from './flags.service';
+
+const DEFAULT_HISTORY_LIMIT = 50;
+
+/** Until API keys exist, the caller names itself in x-actor. */
+function changeContext(actor: string | undefined, headerReason: string | undefined, bodyReason: string | undefined): ChangeContext {
+  return { actor: actor?.trim() || 'anonymous', source: 'api', reason: bodyReason ?? headerReason ?? null };
+}
+
+const ActorHeaders = () =>
+  applyDecorators(
+    ApiHeader({ name: 'x-actor', required: false, description: 'Who makes the change (recorded in history); defaults to anonymous' }),
+    ApiHeader({ name: 'x-change-reason', required: false, description: 'Why (recorded in history); a body `reason` wins' }),
+  );
+
+@ApiTags('flags')
+@Controller('api/flags')
+export class FlagsController {
+  constructor(private readonly flags: FlagsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a flag (version 1)' })
+  @ActorHeaders()
+  @ApiCreatedResponse({ type: FlagDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...' })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is taken (also by an archived flag)' })
+  create(@Body() dto: CreateFlagDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.create(dto, changeContext(actor, reason, dto.reason));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List flags, by key' })
+  @ApiOkResponse({ type: [FlagDto] })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  list(@Query() query: ListFlagsQueryDto) {
+    return this.flags.list(query.archived === undefined ? undefined : query.archived === 'true');
+  }
+
+  @Get(':key')
+  @ApiOperation({ summary: 'One flag (archived ones too)' })
+  @ApiOkResponse({ type: FlagDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  get(@Param('key') key: string) {
+    return this.flags.get(key);
+  }
+
+  @Patch(':key')
+  @ApiOperation({ summary: 'Partial update based on `version`' })
+  @ActorHeaders()
+  @ApiOkResponse({ type: FlagDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (the message gives the current one) or archived flag; nothing written' })
+  update(@Param('key') key: string, @Body() dto: UpdateFlagDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.update(key, dto, changeContext(actor, reason, dto.reason));
+  }
+
+  @Delete(':key')
+  @ApiOperation({ summary: 'Archive: no longer served, refuses changes, keeps its history; the key is not reused' })
+  @ActorHeaders()
+  @ApiOkResponse({ type: FlagDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (when one is sent) or already archived' })
+  archive(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.archive(key, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  }
+
+  @Put(':key/rollout')
+  @ApiOperation({ summary: 'Replace the rollout (percentages) based on `version`: the canary lever' })
+  @ActorHeaders()
+  @ApiOkResponse({ type: FlagDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiConflictResponse({ type: ApiErrorDto })
+  setRollout(@Param('key') key: string, @Body() dto: SetRolloutDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setRollout(key, dto.rollout, { ...changeContext(actor, reason, dto.reason), expectedVersion: dto.version });
+  }
+
+  @Post(':key/kill')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Kill switch: everyone gets the default variant. `version` optional so it works in an emergency' })
+  @ActorHeaders()
+  @ApiOkResponse({ type: FlagDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiConflictResponse({ type: ApiErrorDto })
+  kill(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setEnabled(key, false, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  }
+
+  @Post(':key/enable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Turn the flag back on (rules and rollout apply again)' })
+  @ActorHeaders()
+  @ApiOkResponse({ type: FlagDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiConflictResponse({ type: ApiErrorDto })
+  enable(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setEnabled(key, true, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  }
+
+  @Get(':key/history')
+  @ApiOperation({ summary: 'Change history, newest first, paged with `before`' })
+  @ApiOkResponse({ type: FlagHistoryPageDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  history(@Param('key') key: string, @Query() query: HistoryQueryDto) {
+    return this.flags.historyOf(key, query.limit ?? DEFAULT_HISTORY_LIMIT, query.before);
+  }
+
+  @Post(':key/evaluate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'What this user would get now, with bucket and reason (from the in-memory cache)' })
+  @ApiOkResponse({ type: FlagEvaluationDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or archived flag' })
+  evaluate(@Param('key') key: string, @Body() dto: EvaluateFlagDto) {
+    return this.flags.evaluate(key, { userId: dto.userId, attributes: dto.attributes });
+  }
+}

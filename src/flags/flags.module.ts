@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ProvidersModule } from '../providers/providers.module';
+import { FlagHistoryEntity } from './entities/flag-history.entity';
+import { FlagEntity } from './entities/flag.entity';
+import { FlagCache } from './flag-cache';
+import { FlagHistoryRepository } from './flag-history.repository';
+import { FlagsController } from './flags.controller';
+import { FlagsRepository } from './flags.repository';
+import { FlagsService } from './flags.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([FlagEntity, FlagHistoryEntity]), ProvidersModule],
+  controllers: [FlagsController],
+  providers: [FlagsRepository, FlagHistoryRepository, FlagCache, FlagsService],
+  // Only the service: other modules change and evaluate flags through it, never the tables.
+  exports: [FlagsService],
+})
+export class FlagsModule {}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import { FlagEntity } from './entities/flag.entity';
+import type { FlagDefinition } from './flag.types';
+
+/** Channel every replica LISTENs on; the payload is the changed flag's key. */
+export const FLAGS_CHANNEL = 'switchyard_flags';
+
+export type FlagChanges = Partial<
+  Pick<FlagDefinition, 'description' | 'enabled' | 'variants' | 'defaultVariant' | 'rollout' | 'rules' | 'salt' | 'archivedAt'>
+>;
+
+const COLUMNS: Record<keyof FlagChanges, { column: string; json: boolean }> = {
+  description: { column: 'description', json: false },
+  enabled: { column: 'enabled', json: false },
+  variants: { column: 'variants', json: true },
+  defaultVariant: { column: 'default_variant', json: false },
+  rollout: { column: 'rollout', json: true },
+  rules: { column: 'rules', json: true },
+  salt: { column: 'salt', json: false },
+  archivedAt: { column: 'archived_at', json: false },
+};
+
+/** Every query on `flags`. Writes take the transaction's EntityManager so history goes in with them. */
+@Injectable()
+export class FlagsRepository {
+  constructor(@InjectRepository(FlagEntity) private readonly flags: Repository<FlagEntity>) {}
+
+  findAll(archived?: boolean): Promise<FlagEntity[]> {
+    const query = this.flags.createQueryBuilder('flag').orderBy('flag.key', 'ASC');
+    if (archived === true) query.where('flag.archived_at IS NOT NULL');
+    if (archived === false) query.where('flag.archived_at IS NULL');
+    return query.getMany();
+  }
+
+  findByKey(key: string): Promise<FlagEntity | null> {
+    return this.flags.findOneBy({ key });
+  }
+
+  /** Reads and row-locks a flag inside a transaction, so the change is computed from what it replaces. */
+  findForUpdate(manager: EntityManager, key: string): Promise<FlagEntity | null> {
+    return manager
+      .getRepository(FlagEntity)
+      .createQueryBuilder('flag')
+      .setLock('pessimistic_write')
+      .where('flag.key = :key', { key })
+      .getOne();
+  }
+
+  /** Inserts version 1; returns null when the key is taken (by an active or an archived flag). */
+  async insert(manager: EntityManager, flag: Omit<FlagDefinition, 'version' | 'createdAt' | 'updatedAt' | 'archivedAt'>): Promise<FlagEntity | null> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO flags (key, description, enabled, variants, default_variant, rollout, rules, salt, version)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8, 1)
+       ON CONFLICT (key) DO NOTHING
+       RETURNING key`,
+      [flag.key, flag.description, flag.enabled, JSON.stringify(flag.variants), flag.defaultVariant, JSON.stringify(flag.rollout), JSON.stringify(flag.rules), flag.salt],
+    );
+    if (rows.length === 0) return null;
+    return manager.getRepository(FlagEntity).findOneByOrFail({ key: flag.key });
+  }
+
+  /**
+   * Optimistic concurrency: applies the changes only if the row is still at `expectedVersion`, and
+   * bumps the version. Returns null (nothing written) when another change got there first.
+   */
+  async updateIfVersion(manager: EntityManager, key: string, expectedVersion: number, changes: FlagChanges): Promise<FlagEntity | null> {
+    const sets: string[] = [];
+    const params: unknown[] = [key, expectedVersion];
+    for (const [field, value] of Object.entries(changes) as [keyof FlagChanges, unknown][]) {
+      if (value === undefined) continue;
+      const { column, json } = COLUMNS[field];
+      params.push(json ? JSON.stringify(value) : value);
+      sets.push(`${column} = $${params.length}${json ? '::jsonb' : ''}`);
+    }
+    const rows: unknown[] = await manager.query(
+      `UPDATE flags SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')}
+       WHERE key = $1 AND version = $2
+       RETURNING key`,
+      params,
+    );
+    // pg returns [rows, count] for UPDATE ... RETURNING through TypeORM's postgres driver.
+    const updated = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
+    if (updated.length === 0) return null;
+    return manager.getRepository(FlagEntity).findOneByOrFail({ key });
+  }
+
+  /** Tells every replica (this one included) to reload `key`; delivered only if the transaction commits. */
+  async notifyChanged(manager: EntityManager, key: string): Promise<void> {
+    await manager.query('SELECT pg_notify($1, $2)', [FLAGS_CHANNEL, key]);
+  }
+}

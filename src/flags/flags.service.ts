@@ -1,0 +1,236 @@
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CatalogService } from '../providers/catalog.service';
+import type { CreateFlagDto, UpdateFlagDto } from './dto/flag-input.dto';
+import type { FlagEntity } from './entities/flag.entity';
+import { FlagCache } from './flag-cache';
+import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-evaluator';
+import { toDefinition, toWire, type FlagWire } from './flag-mapper';
+import { rolloutToBasisPoints, validateFlag } from './flag-validation';
+import type { ChangeContext, FlagAction, FlagDefinition } from './flag.types';
+import { FlagHistoryRepository } from './flag-history.repository';
+import { FlagsRepository, type FlagChanges } from './flags.repository';
+
+export type FlagEvaluation = EvaluationResult & { flag: string; version: number };
+
+export interface HistoryPage {
+  items: Array<{
+    id: number;
+    flagKey: string;
+    version: number;
+    action: string;
+    before: unknown;
+    after: unknown;
+    actor: string;
+    source: string;
+    reason: string | null;
+    at: string;
+  }>;
+  nextBefore: number | null;
+}
+
+/**
+ * Flag changes (each with its history row and NOTIFY in one transaction, guarded by the version)
+ * and in-memory evaluation. Other modules (canary) change flags only through this service.
+ */
+@Injectable()
+export class FlagsService {
+  private readonly logger = new Logger(FlagsService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly flags: FlagsRepository,
+    private readonly history: FlagHistoryRepository,
+    private readonly cache: FlagCache,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagWire> {
+    const rules = dto.rules ?? [];
+    const { errors, rollout, rules: storedRules } = validateFlag(
+      { variants: dto.variants, defaultVariant: dto.defaultVariant, rollout: dto.rollout ?? {}, rules },
+      (id) => this.catalog.findModel(id) !== undefined,
+    );
+    if (errors.length > 0) throw new BadRequestException(errors);
+    const created = await this.dataSource.transaction(async (manager) => {
+      const entity = await this.flags.insert(manager, {
+        key: dto.key,
+        description: dto.description ?? '',
+        enabled: dto.enabled ?? true,
+        variants: dto.variants,
+        defaultVariant: dto.defaultVariant,
+        rollout,
+        rules: storedRules,
+        salt: dto.salt ?? dto.key,
+      });
+      if (!entity) throw new ConflictException(`key: a flag "${dto.key}" already exists (keys of archived flags are not reused)`);
+      const flag = toDefinition(entity);
+      await this.record(manager, 'create', null, flag, change);
+      return flag;
+    });
+    this.cache.put(created);
+    this.logger.log({ flag: created.key, actor: change.actor, source: change.source }, 'flag created');
+    return toWire(created);
+  }
+
+  async list(archived?: boolean): Promise<FlagWire[]> {
+    return (await this.flags.findAll(archived)).map((entity) => toWire(toDefinition(entity)));
+  }
+
+  async get(key: string): Promise<FlagWire> {
+    const entity = await this.flags.findByKey(key);
+    if (!entity) throw notFound(key);
+    return toWire(toDefinition(entity));
+  }
+
+  /** Partial update: the merged flag is validated as a whole (a new variant list must cover the rollout...). */
+  update(key: string, dto: UpdateFlagDto, change: ChangeContext): Promise<FlagWire> {
+    return this.change(key, dto.version, 'update', change, (current) => {
+      const wire = toWire(current);
+      const merged = {
+        variants: dto.variants ?? wire.variants,
+        defaultVariant: dto.defaultVariant ?? wire.defaultVariant,
+        rollout: dto.rollout ?? wire.rollout,
+        rules: dto.rules ?? wire.rules,
+      };
+      const { errors, rollout, rules } = validateFlag(merged, (id) => this.catalog.findModel(id) !== undefined);
+      if (errors.length > 0) throw new BadRequestException(errors);
+      return {
+        description: dto.description,
+        enabled: dto.enabled,
+        variants: merged.variants,
+        defaultVariant: merged.defaultVariant,
+        salt: dto.salt,
+        rollout,
+        rules,
+      };
+    });
+  }
+
+  /**
+   * The canary's lever: replaces the flag's rollout (percentages, as on the wire). Without
+   * `expectedVersion` it applies to whatever version is current (still serialised by the row lock).
+   */
+  setRollout(
+    key: string,
+    rollout: Record<string, number>,
+    options: ChangeContext & { expectedVersion?: number },
+  ): Promise<FlagWire> {
+    return this.change(key, options.expectedVersion, 'rollout', options, (current) => {
+      const errors: string[] = [];
+      const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
+      if (errors.length > 0) throw new BadRequestException(errors);
+      return { rollout: basisPoints };
+    });
+  }
+
+  setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
+    return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
+  }
+
+  /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
+  archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
+    return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: new Date() }));
+  }
+
+  async historyOf(key: string, limit: number, before?: number): Promise<HistoryPage> {
+    if (!(await this.flags.findByKey(key))) throw notFound(key);
+    // One extra row tells whether there is a next page without a count query.
+    const rows = await this.history.list(key, limit + 1, before);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((row) => ({
+        id: Number(row.id),
+        flagKey: row.flagKey,
+        version: row.version,
+        action: row.action,
+        before: row.before,
+        after: row.after,
+        actor: row.actor,
+        source: row.source,
+        reason: row.reason,
+        at: row.at.toISOString(),
+      })),
+      nextBefore: rows.length > limit ? Number(page[page.length - 1].id) : null,
+    };
+  }
+
+  /**
+   * The hot path (routing): from the in-memory cache only, never a database round-trip. undefined
+   * when the flag is unknown or archived, so the caller falls back to its policy default.
+   */
+  evaluateCached(key: string, context: EvaluationContext): FlagEvaluation | undefined {
+    const flag = this.cache.get(key);
+    if (!flag) return undefined;
+    return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
+  }
+
+  /** The admin endpoint: like evaluateCached, with input checks and a 404 for unknown or archived flags. */
+  evaluate(key: string, context: EvaluationContext): FlagEvaluation {
+    for (const [name, value] of Object.entries(context.attributes ?? {})) {
+      if (typeof value !== 'string') throw new BadRequestException(`attributes.${name} must be a string`);
+    }
+    const result = this.evaluateCached(key, context);
+    if (!result) throw new NotFoundException(`flag "${key}" does not exist or is archived (archived flags are not served)`);
+    return result;
+  }
+
+  /**
+   * One change: lock the row, check the version, compute and write the new state, append history
+   * and NOTIFY, all in one transaction. The UPDATE's own `version = $expected` guard makes a lost
+   * update impossible even if the lock were ever dropped.
+   */
+  private async change(
+    key: string,
+    expectedVersion: number | undefined,
+    action: FlagAction,
+    context: ChangeContext,
+    compute: (current: FlagDefinition) => FlagChanges,
+  ): Promise<FlagWire> {
+    const updated = await this.dataSource.transaction(async (manager) => {
+      const entity = await this.flags.findForUpdate(manager, key);
+      if (!entity) throw notFound(key);
+      const before = toDefinition(entity);
+      if (before.archivedAt) throw new ConflictException(`flag "${key}" is archived; archived flags cannot change`);
+      const version = expectedVersion ?? before.version;
+      if (version !== before.version) throw staleVersion(key, version, before.version);
+      const saved = await this.flags.updateIfVersion(manager, key, version, compute(before));
+      if (!saved) throw staleVersion(key, version, await this.currentVersion(manager, key));
+      const after = toDefinition(saved as FlagEntity);
+      await this.record(manager, action, before, after, context);
+      return after;
+    });
+    this.cache.put(updated);
+    this.logger.log({ flag: key, action, version: updated.version, actor: context.actor, source: context.source }, 'flag changed');
+    return toWire(updated);
+  }
+
+  private async record(manager: EntityManager, action: FlagAction, before: FlagDefinition | null, after: FlagDefinition, context: ChangeContext) {
+    await this.history.append(manager, {
+      flagKey: after.key,
+      version: after.version,
+      action,
+      before: before ? toWire(before) : null,
+      after: toWire(after),
+      actor: context.actor,
+      source: context.source,
+      reason: context.reason ?? null,
+    });
+    await this.flags.notifyChanged(manager, after.key);
+  }
+
+  private async currentVersion(manager: EntityManager, key: string): Promise<number> {
+    const rows: Array<{ version: number }> = await manager.query('SELECT version FROM flags WHERE key = $1', [key]);
+    return rows[0]?.version ?? 0;
+  }
+}
+
+function notFound(key: string): NotFoundException {
+  return new NotFoundException(`flag "${key}" does not exist`);
+}
+
+function staleVersion(key: string, sent: number, current: number): ConflictException {
+  return new ConflictException(
+    `version ${sent} is stale: flag "${key}" is at version ${current}; read it again and reapply your change on version ${current}`,
+  );
+}

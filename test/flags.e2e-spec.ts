@@ -1,0 +1,260 @@
+import { bucketFor } from '@switchyard/bucketing';
+import request from 'supertest';
+import { createTestDatabase, queryRows } from './support/test-database';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const KEY = 'recommendations-model';
+
+function newFlag(key = KEY, extra: Record<string, unknown> = {}) {
+  return {
+    key,
+    description: 'Move product recommendations to DeepSeek',
+    variants: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+    defaultVariant: 'control',
+    rollout: { treatment: 5 },
+    rules: [
+      {
+        name: 'sg-enterprise',
+        conditions: [
+          { attribute: 'country', operator: 'in', values: ['SG', 'MY'] },
+          { attribute: 'tier', operator: 'equals', values: ['enterprise'] },
+        ],
+        serve: { variant: 'treatment' },
+      },
+      { name: 'beta-half', conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }], serve: { rollout: { treatment: 50 } } },
+    ],
+    ...extra,
+  };
+}
+
+function userWhere(salt: string, want: (bucket: number) => boolean): string {
+  for (let i = 0; ; i++) if (want(bucketFor(salt, `user-${i}`))) return `user-${i}`;
+}
+
+interface HistoryRow {
+  id: string;
+  version: number;
+  action: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
+  actor: string;
+  source: string;
+  reason: string | null;
+}
+
+describe('flags: admin API, history, concurrency and evaluation over HTTP and Postgres', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  const history = (key: string) =>
+    queryRows<HistoryRow>(database.url, 'SELECT * FROM flag_history WHERE flag_key = $1 ORDER BY id', [key]);
+
+  it('goes through the full lifecycle, writing one history row per change with before, after, actor, source and reason', async () => {
+    const created = await request(app.url)
+      .post('/api/flags')
+      .set('x-actor', 'alice')
+      .set('x-change-reason', 'start the experiment')
+      .send(newFlag())
+      .expect(201);
+    expect(created.body).toMatchObject({
+      key: KEY,
+      enabled: true,
+      variants: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+      defaultVariant: 'control',
+      rollout: { treatment: 5 },
+      salt: KEY,
+      version: 1,
+      archivedAt: null,
+    });
+    expect(created.body.rules[1].serve).toEqual({ rollout: { treatment: 50 } });
+    // Basis points in storage, percentages on the wire.
+    const [stored] = await queryRows<{ rollout: unknown; rules: Array<{ serve: unknown }> }>(database.url, 'SELECT rollout, rules FROM flags WHERE key = $1', [KEY]);
+    expect(stored.rollout).toEqual({ treatment: 500 });
+    expect(stored.rules[1].serve).toEqual({ rollout: { treatment: 5000 } });
+
+    await request(app.url).get(`/api/flags/${KEY}`).expect(200).expect((res) => expect(res.body).toEqual(created.body));
+
+    const patched = await request(app.url)
+      .patch(`/api/flags/${KEY}`)
+      .set('x-actor', 'bob')
+      .send({ version: 1, description: 'DeepSeek for recommendations', reason: 'clearer wording' })
+      .expect(200);
+    expect(patched.body).toMatchObject({ version: 2, description: 'DeepSeek for recommendations', rollout: { treatment: 5 } });
+
+    const rolled = await request(app.url).put(`/api/flags/${KEY}/rollout`).set('x-actor', 'carol').send({ rollout: { treatment: 15.25 }, version: 2 }).expect(200);
+    expect(rolled.body).toMatchObject({ version: 3, rollout: { treatment: 15.25 } });
+
+    await request(app.url).post(`/api/flags/${KEY}/kill`).set('x-change-reason', 'error spike').expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: false, version: 4 }));
+    await request(app.url).post(`/api/flags/${KEY}/enable`).send({ version: 4 }).expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: true, version: 5 }));
+    await request(app.url).post(`/api/flags/${KEY}/kill`).send({ version: 4 }).expect(409);
+
+    const rows = await history(KEY);
+    expect(rows.map((row) => [row.version, row.action, row.actor, row.source, row.reason])).toEqual([
+      [1, 'create', 'alice', 'api', 'start the experiment'],
+      [2, 'update', 'bob', 'api', 'clearer wording'],
+      [3, 'rollout', 'carol', 'api', null],
+      [4, 'kill', 'anonymous', 'api', 'error spike'],
+      [5, 'enable', 'anonymous', 'api', null],
+    ]);
+    expect(rows[0].before).toBeNull();
+    expect(rows[0].after).toEqual(created.body);
+    expect(rows[2].before).toMatchObject({ version: 2, rollout: { treatment: 5 } });
+    expect(rows[2].after).toMatchObject({ version: 3, rollout: { treatment: 15.25 } });
+    expect(rows[3].before).toMatchObject({ enabled: true });
+    expect(rows[3].after).toMatchObject({ enabled: false, version: 4 });
+
+    const page1 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2`).expect(200);
+    expect(page1.body.items.map((item: { version: number }) => item.version)).toEqual([5, 4]);
+    const page2 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2&before=${page1.body.nextBefore}`).expect(200);
+    expect(page2.body.items.map((item: { version: number }) => item.version)).toEqual([3, 2]);
+    const page3 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2&before=${page2.body.nextBefore}`).expect(200);
+    expect(page3.body).toMatchObject({ items: [{ version: 1, action: 'create', before: null }], nextBefore: null });
+
+    const archived = await request(app.url).delete(`/api/flags/${KEY}`).set('x-actor', 'dave').expect(200);
+    expect(archived.body).toMatchObject({ version: 6 });
+    expect(archived.body.archivedAt).toEqual(expect.any(String));
+    expect((await history(KEY)).at(-1)).toMatchObject({ version: 6, action: 'archive', actor: 'dave' });
+
+    // Archived: not served, not changeable, listed only as archived, history kept, key not reusable.
+    await request(app.url).post(`/api/flags/${KEY}/evaluate`).send({ userId: 'u1' }).expect(404);
+    await request(app.url).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
+    const active = await request(app.url).get('/api/flags?archived=false').expect(200);
+    expect(active.body.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
+    const onlyArchived = await request(app.url).get('/api/flags?archived=true').expect(200);
+    expect(onlyArchived.body.map((flag: { key: string }) => flag.key)).toContain(KEY);
+    await request(app.url).get(`/api/flags/${KEY}/history`).expect(200).expect((res) => expect(res.body.items).toHaveLength(6));
+    await request(app.url).post('/api/flags').send(newFlag()).expect(409);
+  });
+
+  it('lets exactly one of two concurrent PATCHes on the same version through; the other gets 409 and writes nothing', async () => {
+    const key = 'concurrent-flag';
+    await request(app.url).post('/api/flags').send(newFlag(key)).expect(201);
+    const [a, b] = await Promise.all([
+      request(app.url).patch(`/api/flags/${key}`).set('x-actor', 'a').send({ version: 1, description: 'from a' }),
+      request(app.url).patch(`/api/flags/${key}`).set('x-actor', 'b').send({ version: 1, description: 'from b' }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const [winner, loser] = a.status === 200 ? [a, b] : [b, a];
+    expect(loser.body.message).toContain('is at version 2');
+    const rows = await history(key);
+    expect(rows.map((row) => [row.version, row.action])).toEqual([
+      [1, 'create'],
+      [2, 'update'],
+    ]);
+    expect(rows[1].after).toMatchObject({ description: winner.body.description });
+    expect(rows[1].before).toMatchObject({ version: 1 });
+    const [flag] = await queryRows<{ version: number; description: string }>(database.url, 'SELECT version, description FROM flags WHERE key = $1', [key]);
+    expect(flag).toEqual({ version: 2, description: winner.body.description });
+  });
+
+  it('serves rules ahead of the rollout, the rollout by bucket, and the default to everyone else', async () => {
+    const key = 'rules-flag';
+    await request(app.url).post('/api/flags').send(newFlag(key)).expect(201);
+    const outside = userWhere(key, (bucket) => bucket >= 5000);
+    const inRollout = userWhere(key, (bucket) => bucket < 500);
+    const evaluate = (body: object) => request(app.url).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
+
+    const ruled = await evaluate({ userId: outside, attributes: { country: 'SG', tier: 'enterprise' } });
+    expect(ruled.body).toEqual({
+      flag: key,
+      version: 1,
+      variant: 'treatment',
+      model: 'deepseek-v3.2',
+      bucket: bucketFor(key, outside),
+      reason: 'rule:sg-enterprise',
+      sticky: true,
+    });
+    expect((await evaluate({ userId: outside, attributes: { cohort: 'beta-3' } })).body).toMatchObject({ variant: 'control', reason: 'rule:beta-half' });
+    expect((await evaluate({ userId: inRollout, attributes: {} })).body).toMatchObject({ variant: 'treatment', reason: 'rollout' });
+    expect((await evaluate({ userId: outside })).body).toMatchObject({ variant: 'control', model: 'gpt-4.1', reason: 'default' });
+    const unsticky = await evaluate({ attributes: {} });
+    expect(unsticky.body.sticky).toBe(false);
+    expect(unsticky.body.reason).toMatch(/ \(unsticky\)$/);
+  });
+
+  it('kill switch: a killed flag serves everyone the default, rules included, until enabled again', async () => {
+    const key = 'kill-flag';
+    await request(app.url).post('/api/flags').send(newFlag(key, { rollout: { treatment: 100 } })).expect(201);
+    const vip = { userId: 'u-1', attributes: { country: 'SG', tier: 'enterprise' } };
+    await request(app.url).post(`/api/flags/${key}/evaluate`).send(vip).expect(200).expect((res) => expect(res.body.variant).toBe('treatment'));
+    await request(app.url).post(`/api/flags/${key}/kill`).send({ reason: 'incident 42' }).expect(200);
+    for (const body of [vip, { userId: 'u-2' }]) {
+      const res = await request(app.url).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
+      expect(res.body).toMatchObject({ variant: 'control', model: 'gpt-4.1', reason: 'disabled' });
+    }
+    await request(app.url).post(`/api/flags/${key}/enable`).expect(200);
+    await request(app.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-2' }).expect(200).expect((res) => expect(res.body.reason).toBe('rollout'));
+  });
+
+  it.each([
+    ['malformed key', newFlag('Bad_Key'), 'key must be a lower-case slug'],
+    ['unknown model', newFlag('m1', { variants: { control: 'gpt-4.1', treatment: 'gpt-9' } }), 'variants.treatment: unknown model "gpt-9"'],
+    ['rollout over 100', newFlag('m2', { rollout: { treatment: 60, control: 50 } }), 'rollout adds up to 110%, more than 100'],
+    ['percentage over 100', newFlag('m3', { rollout: { treatment: 101 } }), 'rollout.treatment'],
+    ['three decimals', newFlag('m4', { rollout: { treatment: 1.234 } }), 'rollout.treatment: percentage may have at most two decimals'],
+    ['unknown variant in the rollout', newFlag('m5', { rollout: { canary: 5 } }), 'rollout.canary names a variant that is not in variants'],
+    ['unknown default variant', newFlag('m6', { defaultVariant: 'nope' }), 'defaultVariant "nope" is not in variants'],
+    [
+      'unknown variant in a rule',
+      newFlag('m7', { rules: [{ name: 'r', conditions: [], serve: { variant: 'nope' } }] }),
+      'rules[0].serve.variant "nope" is not in variants',
+    ],
+    [
+      'bad operator',
+      newFlag('m8', { rules: [{ name: 'r', conditions: [{ attribute: 'a', operator: 'like', values: ['x'] }], serve: { variant: 'control' } }] }),
+      'operator must be one of the following values',
+    ],
+  ])('refuses %s with a 400 naming the field', async (_name, body, message) => {
+    const response = await request(app.url).post('/api/flags').send(body).expect(400);
+    expect(response.body.message).toContain(message);
+  });
+
+  it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {
+    await request(app.url).get('/api/flags/nope').expect(404);
+    await request(app.url).patch('/api/flags/nope').send({ version: 1 }).expect(404);
+    await request(app.url).post('/api/flags/nope/evaluate').send({}).expect(404);
+    await request(app.url).post('/api/flags').send(newFlag('stale-flag')).expect(201);
+    const stale = await request(app.url).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 10 }, version: 7 }).expect(409);
+    expect(stale.body.message).toContain('is at version 1');
+    const missing = await request(app.url).patch('/api/flags/stale-flag').send({ description: 'x' }).expect(400);
+    expect(missing.body.message).toContain('version');
+    const over = await request(app.url).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 100.5 }, version: 1 }).expect(400);
+    expect(over.body.message).toContain('rollout.treatment');
+    expect(await history('stale-flag')).toHaveLength(1);
+  });
+
+  it('keeps history append-only in the database itself', async () => {
+    await expect(queryRows(database.url, "UPDATE flag_history SET actor = 'mallory'")).rejects.toThrow(/append-only/);
+    await expect(queryRows(database.url, 'DELETE FROM flag_history')).rejects.toThrow(/append-only/);
+  });
+
+  it('a second instance on the same database sees a change made through the first within one second', async () => {
+    const key = 'replicated-flag';
+    await request(app.url).post('/api/flags').send(newFlag(key, { rules: [], rollout: { treatment: 0 } })).expect(201);
+    const second = await startTestApp({ databaseUrl: database.url });
+    try {
+      await request(second.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' }).expect(200).expect((res) => expect(res.body.variant).toBe('control'));
+      await request(app.url).put(`/api/flags/${key}/rollout`).send({ rollout: { treatment: 100 }, version: 1 }).expect(200);
+      const changedAt = Date.now();
+      let seen: { variant?: string; version?: number } = {};
+      while (Date.now() - changedAt < 1000) {
+        seen = (await request(second.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' })).body;
+        if (seen.version === 2) break;
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      expect(seen).toMatchObject({ version: 2, variant: 'treatment' });
+    } finally {
+      await second.close();
+    }
+  });
+});
