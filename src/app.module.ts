@@ -4,6 +4,7 @@ import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { FlagsModule } from './flags/flags.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { ProvidersModule } from './providers/providers.module';
 
@@ -14,6 +15,7 @@ import { ProvidersModule } from './providers/providers.module';
     DatabaseModule,
     ProvidersModule,
     FlagsModule,
+    GatewayModule,
     HealthModule,
   ],
 })

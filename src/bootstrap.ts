@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app.config';
+import { GatewayFastPath } from './gateway/gateway-fast-path';
 import { assertValidConfiguration } from './config/configuration';
 
 /** Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. */
@@ -28,6 +29,7 @@ export function configureApp(app: NestExpressApplication): void {
   );
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.enableShutdownHooks();
+  app.get(GatewayFastPath).install(app.getHttpServer());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
 }
 

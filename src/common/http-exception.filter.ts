@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { OpenAiError } from './openai-error';
+import { OpenAiError, writeOpenAiError } from './openai-error';
 import { requestIdOf } from './request-id';
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {
@@ -34,8 +34,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof OpenAiError) {
-      for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
-      response.status(exception.getStatus()).json({ error: exception.fields });
+      writeOpenAiError(response, exception);
       return;
     }
     // A body that is already a document of its own (Terminus's 503 health report) goes out as it is.

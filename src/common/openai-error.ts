@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { HttpException } from '@nestjs/common';
 
 export interface OpenAiErrorFields {
@@ -27,4 +28,11 @@ export class OpenAiError extends HttpException {
   static notFound(message: string, param: string | null, code: string): OpenAiError {
     return new OpenAiError(404, { message, type: 'invalid_request_error', code, param });
   }
+}
+
+/** Writes the error with Node's own response API, so the gateway's raw fast path and the filter agree. */
+export function writeOpenAiError(res: ServerResponse, error: OpenAiError): void {
+  const body = JSON.stringify({ error: error.fields });
+  res.writeHead(error.getStatus(), { ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

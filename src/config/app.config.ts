@@ -27,6 +27,7 @@ export interface AppConfig {
   host: string;
   logLevel: LogLevel;
   requestBodyLimit: string;
+  requestBodyLimitBytes: number;
   shutdownTimeoutMs: number;
 }
 
@@ -41,6 +42,15 @@ export const appConfig = registerAs('app', (): AppConfig => {
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     requestBodyLimit: env.REQUEST_BODY_LIMIT.toLowerCase(),
+    requestBodyLimitBytes: sizeInBytes(env.REQUEST_BODY_LIMIT),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
 });
+
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** "512kb" -> 524288, with the units body-parser uses, so both request paths enforce the same limit. */
+function sizeInBytes(size: string): number {
+  const [, amount, unit] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
+  return Number(amount) * UNIT_BYTES[unit.toLowerCase()];
+}

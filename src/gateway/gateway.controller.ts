@@ -1,0 +1,55 @@
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { OpenAiErrorDto } from '../common/api-error.dto';
+import { CatalogService } from '../providers/catalog.service';
+import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
+import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
+import { GatewayService } from './gateway.service';
+
+const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'provider', 'attempts', 'fallback']
+  .map((name) => `x-switchyard-${name}`)
+  .join(', ');
+
+@ApiTags('gateway')
+@Controller('v1')
+export class GatewayController {
+  constructor(
+    private readonly gateway: GatewayService,
+    private readonly catalog: CatalogService,
+    private readonly routing: RoutingService,
+  ) {}
+
+  @Post('chat/completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'OpenAI Chat Completions through a policy, a flag or a concrete model',
+    description: `Point any OpenAI client's base URL at /v1. Every response carries ${ROUTE_HEADERS}.`,
+  })
+  @ApiHeader({ name: 'x-switchyard-policy', required: false, description: 'Policy to route by (wins over model)' })
+  @ApiHeader({ name: 'x-user-id', required: false, description: 'User for sticky bucketing (else the body user)' })
+  @ApiBody({ type: ChatCompletionRequestDto })
+  @ApiOkResponse({ type: ChatCompletionResponseDto, description: 'JSON, or text/event-stream when stream is true' })
+  @ApiBadRequestResponse({ type: OpenAiErrorDto, description: 'Invalid request, or context_length_exceeded' })
+  @ApiNotFoundResponse({ type: OpenAiErrorDto, description: 'Unknown model or policy' })
+  @ApiResponse({ status: 429, type: OpenAiErrorDto, description: 'Upstream rate limits outlasted the retries; see Retry-After' })
+  @ApiResponse({ status: 502, type: OpenAiErrorDto, description: 'Upstream error after retries and fallbacks, or no healthy model' })
+  @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
+  async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
+    await this.gateway.complete(req, res, body);
+  }
+
+  @Get('models')
+  @ApiOperation({ summary: 'The catalog models and the route:<policy> aliases' })
+  @ApiOkResponse({ type: ModelListDto })
+  listModels(): ModelListDto {
+    const models = this.catalog.listModels().map((model) => ({ id: model.id, object: 'model', created: 0, owned_by: model.provider }));
+    const aliases = this.routing.policyNames().map((name) => ({
+      id: `${POLICY_ALIAS_PREFIX}${name}`,
+      object: 'model',
+      created: 0,
+      owned_by: 'switchyard',
+    }));
+    return { object: 'list', data: [...models, ...aliases] };
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module';
+import { RoutingModule } from '../routing/routing.module';
+import { GatewayFastPath } from './gateway-fast-path';
+import { GatewayController } from './gateway.controller';
+import { GatewayService } from './gateway.service';
+
+@Module({
+  imports: [ProvidersModule, RoutingModule],
+  controllers: [GatewayController],
+  providers: [GatewayService, GatewayFastPath],
+  exports: [GatewayFastPath],
+})
+export class GatewayModule {}

@@ -1,0 +1,238 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { formatRetryAfterSeconds } from '@switchyard/retry';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OpenAiError } from '../common/openai-error';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
+import type { CatalogModel } from '../config/catalog.schema';
+import { assertFitsContext } from '../providers/context-guard';
+import { ClientAbortedError, ProviderClient, type UpstreamAnswer, type UpstreamStreamAnswer } from '../providers/provider-client';
+import { UpstreamFailure } from '../providers/upstream-failure';
+import { type Route, RoutingService } from '../routing/routing.service';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+const DONE_EVENT = 'data: [DONE]\n\n';
+
+interface ValidBody {
+  body: Record<string, unknown>;
+  messages: Array<Record<string, unknown>>;
+  stream: boolean;
+  /** Whether the client asked for the usage chunk; the gateway always asks the upstream for it. */
+  clientWantsUsage: boolean;
+  attributes: Record<string, string>;
+  user?: string;
+}
+
+/**
+ * The path every team's traffic takes: validate, route (policy + flag + health), guard the context,
+ * call the candidates in order through the provider client, and answer in OpenAI's wire format with
+ * the x-switchyard-* headers — JSON, or SSE passed through event by event.
+ */
+@Injectable()
+export class GatewayService {
+  private readonly logger = new Logger(GatewayService.name);
+
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly provider: ProviderClient,
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+  ) {}
+
+  async complete(req: IncomingMessage, res: ServerResponse, rawBody: unknown): Promise<void> {
+    const request = validate(rawBody);
+    const route = this.routing.resolve({
+      model: request.body.model,
+      policyHeader: headerOf(req, 'x-switchyard-policy'),
+      userId: headerOf(req, 'x-user-id') ?? request.user,
+      attributes: request.attributes,
+      body: request.body,
+    });
+    setRouteHeaders(res, route);
+
+    const clientGone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone.abort();
+    });
+
+    const deadlineAt = Date.now() + route.plan.totalTimeoutMs;
+    const upstreamBody = this.upstreamBody(request, route);
+    let attempts = 0;
+    let lastFailure: UpstreamFailure | undefined;
+    for (const [index, model] of route.plan.candidates.entries()) {
+      await assertFitsContext(model, request.messages, this.config.contextGuardRatio);
+      try {
+        const answer = await this.provider.call({
+          model,
+          body: upstreamBody,
+          stream: request.stream,
+          attemptTimeoutMs: route.plan.attemptTimeoutMs,
+          firstChunkTimeoutMs: route.plan.firstChunkTimeoutMs,
+          maxRetries: route.plan.maxRetriesPerModel,
+          deadlineAt,
+          signal: clientGone.signal,
+        });
+        attempts += answer.attempts;
+        setAnswerHeaders(res, model, attempts, index > 0);
+        await this.answer(res, answer, request.clientWantsUsage);
+        return;
+      } catch (error) {
+        if (error instanceof ClientAbortedError) return;
+        if (!(error instanceof UpstreamFailure)) throw error;
+        attempts += error.details.attempts;
+        lastFailure = error;
+        this.logger.warn(`${model.id} failed (${error.kind}): ${error.message}`);
+        // A request the upstream calls invalid is invalid on every model: say so instead of falling back.
+        if (error.kind === 'client_error') break;
+      }
+    }
+    res.setHeader('x-switchyard-attempts', String(attempts));
+    throw toClientError(lastFailure);
+  }
+
+  private upstreamBody(request: ValidBody, route: Route): Record<string, unknown> {
+    const body: Record<string, unknown> = { ...request.body, ...route.plan.bodyOverrides };
+    if (!route.plan.forwardMetadata) delete body.metadata;
+    // Exact token counts for streams come only from the final usage chunk, so always ask for it.
+    if (request.stream) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+    return body;
+  }
+
+  private async answer(res: ServerResponse, answer: UpstreamAnswer, clientWantsUsage: boolean): Promise<void> {
+    if (answer.kind === 'json') {
+      const body = JSON.stringify(answer.body);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    await this.pipeStream(res, answer, clientWantsUsage);
+  }
+
+  /**
+   * Passes the upstream's events through one by one. After the first event has gone out the status is
+   * sent, so an upstream failure ends the stream with an error event and [DONE] — never a silent cut.
+   */
+  private async pipeStream(res: ServerResponse, stream: UpstreamStreamAnswer, clientWantsUsage: boolean): Promise<void> {
+    res.writeHead(200, SSE_HEADERS);
+    res.flushHeaders();
+    const forward = (event: string) => {
+      if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
+      res.write(`${event}\n\n`);
+    };
+    let sawDone = false;
+    try {
+      forward(stream.firstEvent);
+      for await (const event of stream.rest) {
+        if (res.destroyed) break;
+        if (isDoneEvent(event)) {
+          sawDone = true;
+          continue;
+        }
+        forward(event);
+      }
+      if (!sawDone && !res.destroyed) {
+        throw new Error('upstream ended the stream without [DONE]');
+      }
+    } catch (error) {
+      if (res.destroyed) return;
+      this.logger.warn(`stream broke after the first chunk: ${(error as Error).message}`);
+      const failure = {
+        error: { message: 'The upstream stream broke off before the completion finished.', type: 'api_error', code: 'upstream_stream_error', param: null },
+      };
+      res.write(`data: ${JSON.stringify(failure)}\n\n`);
+    } finally {
+      await stream.rest.return(undefined);
+    }
+    if (!res.destroyed) res.end(DONE_EVENT);
+  }
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function setRouteHeaders(res: ServerResponse, route: Route): void {
+  res.setHeader('x-switchyard-policy', route.policy ?? 'none');
+  res.setHeader('x-switchyard-flag', route.flag ?? 'none');
+  res.setHeader('x-switchyard-variant', route.variant ?? 'none');
+  res.setHeader('x-switchyard-model', route.plan.candidates[0].id);
+  res.setHeader('x-switchyard-provider', route.plan.candidates[0].provider);
+  res.setHeader('x-switchyard-attempts', '0');
+  res.setHeader('x-switchyard-fallback', 'false');
+}
+
+function setAnswerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
+  res.setHeader('x-switchyard-model', model.id);
+  res.setHeader('x-switchyard-provider', model.provider);
+  res.setHeader('x-switchyard-attempts', String(attempts));
+  res.setHeader('x-switchyard-fallback', String(fallback));
+}
+
+function isDoneEvent(event: string): boolean {
+  return /^data:\s*\[DONE\]\s*$/m.test(event);
+}
+
+/** The usage chunk OpenAI sends when asked: `choices` empty, `usage` set. */
+function isUsageOnlyEvent(event: string): boolean {
+  return event.includes('"usage"') && /"choices"\s*:\s*\[\s*\]/.test(event);
+}
+
+/** Checks what the gateway needs; every other OpenAI field is passed through untouched. */
+function validate(raw: unknown): ValidBody {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw OpenAiError.invalidRequest('The request body must be a JSON object (an OpenAI chat completion request).');
+  }
+  const body = raw as Record<string, unknown>;
+  if (typeof body.model !== 'string' || body.model === '') {
+    throw OpenAiError.invalidRequest('`model` is required: a catalog model id or route:<policy>.', 'model');
+  }
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0 || !messages.every((m) => typeof m === 'object' && m !== null && typeof m.role === 'string')) {
+    throw OpenAiError.invalidRequest('`messages` must be a non-empty list of { role, content } objects.', 'messages');
+  }
+  if (body.stream !== undefined && typeof body.stream !== 'boolean') {
+    throw OpenAiError.invalidRequest('`stream` must be true or false.', 'stream');
+  }
+  const metadata = body.metadata;
+  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || !Object.values(metadata).every((v) => typeof v === 'string'))) {
+    throw OpenAiError.invalidRequest('`metadata` must be a map of strings to strings.', 'metadata');
+  }
+  if (body.user !== undefined && typeof body.user !== 'string') {
+    throw OpenAiError.invalidRequest('`user` must be a string.', 'user');
+  }
+  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+  return {
+    body,
+    messages: messages as Array<Record<string, unknown>>,
+    stream: body.stream === true,
+    clientWantsUsage: streamOptions?.include_usage === true,
+    attributes: (metadata ?? {}) as Record<string, string>,
+    user: body.user as string | undefined,
+  };
+}
+
+/** After every candidate failed: the client sees what the last failure means for it. */
+function toClientError(failure: UpstreamFailure | undefined): OpenAiError {
+  if (!failure) return new OpenAiError(502, { message: 'No model answered.', type: 'api_error', code: 'upstream_error', param: null });
+  const { kind, details } = failure;
+  switch (kind) {
+    case 'rate_limited':
+      return new OpenAiError(
+        429,
+        { message: 'The provider is rate limiting this model and retries did not get through; retry after the indicated time.', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null },
+        { 'retry-after': formatRetryAfterSeconds(details.retryAfterMs ?? 1000) },
+      );
+    case 'timeout':
+      return new OpenAiError(504, { message: `The provider did not answer in time: ${failure.message}.`, type: 'api_error', code: 'upstream_timeout', param: null });
+    case 'client_error':
+      return new OpenAiError(details.status ?? 400, {
+        message: details.upstreamError?.message ?? `The provider rejected the request (${details.status}).`,
+        type: details.upstreamError?.type ?? 'invalid_request_error',
+        code: details.upstreamError?.code ?? null,
+        param: details.upstreamError?.param ?? null,
+      });
+    case 'unauthorized':
+      return new OpenAiError(502, { message: 'The provider refused the gateway\'s credentials; operators have been told by the logs.', type: 'api_error', code: 'upstream_auth_failed', param: null });
+    default:
+      return new OpenAiError(502, { message: `The provider failed after retries and fallbacks: ${failure.message}.`, type: 'api_error', code: 'upstream_error', param: null });
+  }
+}

@@ -1,0 +1,315 @@
+import OpenAI from 'openai';
+import request from 'supertest';
+import { createTestDatabase } from './support/test-database';
+import { startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+
+const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
+
+type Stats = { total: number; byModel: Record<string, number>; byKey: Record<string, number>; byStatus: Record<string, number>; aborted: number };
+
+function simulator(app: TestApp) {
+  return {
+    stats: async (): Promise<Stats> => (await request(app.simulatorUrl).get('/_simulator/stats').expect(200)).body,
+    fault: (model: string, fault: Record<string, unknown>) =>
+      request(app.simulatorUrl).post(`/_simulator/faults/${model}`).send(fault).expect(200),
+    profile: (model: string, profile: Record<string, unknown>) =>
+      request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(profile).expect(200),
+    revoke: (labels: string[]) => request(app.simulatorUrl).put('/_simulator/keys').send({ revoked: labels }).expect(200),
+    reset: () => request(app.simulatorUrl).post('/_simulator/reset').expect(204),
+  };
+}
+
+function completion(app: TestApp, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const call = request(app.url).post('/v1/chat/completions');
+  for (const [name, value] of Object.entries(headers)) call.set(name, value);
+  return call.send(body);
+}
+
+/** Server-sent events of a finished response body. */
+function events(text: string): string[] {
+  return text.split('\n\n').filter((event) => event.trim() !== '');
+}
+
+describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  let sim: ReturnType<typeof simulator>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const catalog = await writeTestCatalog((c) => {
+      // A small window on one model, to exercise the context guard without megabyte prompts.
+      const small = { ...c.models[0], id: 'small-window', upstreamModel: 'gpt-4.1', contextWindow: 1000, tier: 1 };
+      c.models.push(small);
+      // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
+      c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });
+      c.models.push({ ...c.models[0], id: 'slow-lane-gpt', provider: 'slow-lane', upstreamModel: 'gpt-4.1' });
+    });
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      catalog,
+      env: { SIMULATED_API_KEY: 'sk-test-primary-key', SIMULATED_API_KEY_BACKUP: 'sk-test-backup-key' },
+    });
+    sim = simulator(gateway);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await sim.reset();
+  });
+
+  it('lists the catalog models and the policy aliases', async () => {
+    const response = await request(gateway.url).get('/v1/models').expect(200);
+    const ids = response.body.data.map((model: { id: string }) => model.id);
+    expect(ids).toEqual(expect.arrayContaining(['gpt-4.1', 'deepseek-v3.2', 'route:recommendations', 'route:chat', 'route:fraud']));
+  });
+
+  it.each([
+    ['recommendations', 'deepseek-v3.2'],
+    ['chat', 'gemini-2.5-flash'],
+    ['fraud', 'claude-sonnet-4.5'],
+  ])('serves route:%s plain and streamed with the official openai client', async (policy, model) => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused-until-api-keys' });
+    const { data, response } = await client.chat.completions
+      .create({ model: `route:${policy}`, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    expect(data.choices[0].message.content).toContain(model);
+    expect(response.headers.get('x-switchyard-policy')).toBe(policy);
+    expect(response.headers.get('x-switchyard-model')).toBe(model);
+    expect(response.headers.get('x-switchyard-provider')).toBe('simulated');
+    expect(response.headers.get('x-switchyard-attempts')).toBe('1');
+    expect(response.headers.get('x-switchyard-fallback')).toBe('false');
+    expect(response.headers.get('x-switchyard-request-id')).toBeTruthy();
+
+    const stream = await client.chat.completions.create({
+      model: `route:${policy}`,
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toContain(model);
+    expect(usage).toMatchObject({ completion_tokens: 16 });
+  });
+
+  it('routes by the x-switchyard-policy header and goes straight to a concrete model', async () => {
+    const byHeader = await completion(gateway, { model: 'whatever', messages: hello }, { 'x-switchyard-policy': 'chat' }).expect(200);
+    expect(byHeader.headers['x-switchyard-model']).toBe('gemini-2.5-flash');
+    const direct = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    expect(direct.headers['x-switchyard-policy']).toBe('none');
+    expect(direct.headers['x-switchyard-model']).toBe('gpt-4.1');
+  });
+
+  it('does not send the usage chunk to a client that did not ask for it, yet ends with [DONE]', async () => {
+    const response = await completion(gateway, { model: 'route:chat', messages: hello, stream: true }).expect(200);
+    const received = events(response.text);
+    expect(received.at(-1)).toBe('data: [DONE]');
+    const chunks = received.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)));
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.filter((chunk) => chunk.usage)).toEqual([]);
+  });
+
+  it('forces temperature 0 for fraud and keeps metadata away from the provider', async () => {
+    const response = await completion(gateway, {
+      model: 'route:fraud',
+      messages: hello,
+      temperature: 1.3,
+      metadata: { country: 'SG' },
+    }).expect(200);
+    expect(response.headers['x-switchyard-model']).toBe('claude-sonnet-4.5');
+  });
+
+  it('answers bad requests in the OpenAI error shape naming the field', async () => {
+    const noMessages = await completion(gateway, { model: 'route:chat' }).expect(400);
+    expect(noMessages.body.error).toMatchObject({ param: 'messages', type: 'invalid_request_error' });
+    const unknownModel = await completion(gateway, { model: 'gpt-9', messages: hello }).expect(404);
+    expect(unknownModel.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    const unknownPolicy = await completion(gateway, { model: 'route:poetry', messages: hello }).expect(404);
+    expect(unknownPolicy.body.error.code).toBe('policy_not_found');
+    expect(unknownPolicy.headers['x-switchyard-request-id']).toBeTruthy();
+  });
+
+  it('answers malformed JSON with 400 and an oversized body with 413, in the OpenAI shape', async () => {
+    const malformed = await request(gateway.url).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model":').expect(400);
+    expect(malformed.body.error.code).toBe('invalid_json');
+    const huge = JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
+    const tooLarge = await request(gateway.url).post('/v1/chat/completions').set('content-type', 'application/json').send(huge).expect(413);
+    expect(tooLarge.body.error).toMatchObject({ code: 'request_too_large', message: expect.stringContaining('4mb (REQUEST_BODY_LIMIT)') });
+  });
+
+  it('serves other spellings of the URL through the Nest controller with the same behaviour', async () => {
+    const response = await completion(gateway, { model: 'route:chat', messages: hello }).expect(200);
+    const slashed = await request(gateway.url).post('/v1/chat/completions/').send({ model: 'route:chat', messages: hello }).expect(200);
+    expect(slashed.headers['x-switchyard-model']).toBe(response.headers['x-switchyard-model']);
+    expect(slashed.body.object).toBe('chat.completion');
+  });
+
+  it('rejects a prompt over the context window with 400 before any upstream call', async () => {
+    const before = await sim.stats();
+    const longPrompt = 'the train rolled on through the night '.repeat(200);
+    const response = await completion(gateway, { model: 'small-window', messages: [{ role: 'user', content: longPrompt }] }).expect(400);
+    expect(response.body.error.code).toBe('context_length_exceeded');
+    expect(response.body.error.message).toMatch(/about \d+ tokens; model small-window accepts up to 900/);
+    expect((await sim.stats()).total).toBe(before.total);
+  });
+
+  it('retries a 429 after its Retry-After and succeeds', async () => {
+    await sim.fault('gpt-4.1', { status: 429, count: 1, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const response = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(response.headers['x-switchyard-attempts']).toBe('2');
+    expect((await sim.stats()).byStatus).toEqual({ '429': 1, '200': 1 });
+  });
+
+  it('answers 429 with Retry-After when rate limits outlast the retries', async () => {
+    await sim.fault('gpt-4.1', { status: 429, count: 10, retryAfterMs: 50 });
+    const response = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.body.error.code).toBe('rate_limit_exceeded');
+    expect(response.headers['x-switchyard-attempts']).toBe('3');
+  });
+
+  it('answers 504 when the upstream does not answer within its budget, after retrying', async () => {
+    await sim.profile('gpt-4.1', { latencyMs: { median: 1000, p99: 1000 } });
+    const response = await completion(gateway, { model: 'slow-lane-gpt', messages: hello }).expect(504);
+    expect(response.body.error.code).toBe('upstream_timeout');
+    expect(response.headers['x-switchyard-attempts']).toBe('3');
+  });
+
+  it('sends sticky users to the same model on every request, as their flag variant says', async () => {
+    await request(gateway.url)
+      .post('/api/flags')
+      .send({
+        key: 'chat-model',
+        description: 'Half of chat on DeepSeek',
+        enabled: true,
+        variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
+        defaultVariant: 'control',
+        rollout: { treatment: 50 },
+        rules: [],
+      })
+      .expect(201);
+    const modelsSeen = new Set<string>();
+    for (let user = 0; user < 12; user++) {
+      const answers = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `user-${user}` }).expect(200);
+        expect(response.headers['x-switchyard-flag']).toBe('chat-model');
+        answers.push(`${response.headers['x-switchyard-variant']}:${response.headers['x-switchyard-model']}`);
+      }
+      expect(new Set(answers).size).toBe(1);
+      expect(['control:gemini-2.5-flash', 'treatment:deepseek-v3.2']).toContain(answers[0]);
+      modelsSeen.add(answers[0]);
+    }
+    expect(modelsSeen.size).toBe(2);
+    // Archived, the flag no longer routes: the other tests see the policy's default model again.
+    await request(gateway.url).delete('/api/flags/chat-model').expect(200);
+    const after = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': 'user-1' }).expect(200);
+    expect(after.headers['x-switchyard-flag']).toBe('none');
+  });
+
+  it('uses the backup key when the primary is refused, and keeps using it', async () => {
+    await sim.revoke(['primary']);
+    const first = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    expect(first.headers['x-switchyard-attempts']).toBe('2');
+    await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    const stats = await sim.stats();
+    expect(stats.byKey.backup).toBe(2);
+    expect(stats.byStatus['401']).toBe(1);
+  });
+
+  it('falls back from a failing model to the cheapest healthy one for recommendations', async () => {
+    await sim.fault('deepseek-v3.2', { status: 503, count: 3 });
+    const response = await completion(gateway, { model: 'route:recommendations', messages: hello }).expect(200);
+    expect(response.headers['x-switchyard-model']).toBe('gemini-2.5-flash');
+    expect(response.headers['x-switchyard-fallback']).toBe('true');
+    expect(response.headers['x-switchyard-attempts']).toBe('4');
+  });
+
+  it('never lets fraud fall back to a weaker model, and fails loudly with 502 instead', async () => {
+    await sim.fault('claude-sonnet-4.5', { status: 500, count: 3 });
+    await sim.fault('gpt-4.1', { status: 500, count: 3 });
+    const response = await completion(gateway, { model: 'route:fraud', messages: hello }).expect(502);
+    expect(response.body.error.code).toBe('upstream_error');
+    const stats = await sim.stats();
+    expect(Object.keys(stats.byModel).sort()).toEqual(['claude-sonnet-4.5', 'gpt-4.1']);
+  });
+
+  it('falls back when a stream fails before its first chunk', async () => {
+    await sim.fault('gemini-2.5-flash', { status: 502, count: 2 });
+    const response = await completion(gateway, { model: 'route:chat', messages: hello, stream: true }).expect(200);
+    expect(response.headers['x-switchyard-model']).toBe('deepseek-v3.2');
+    expect(events(response.text).at(-1)).toBe('data: [DONE]');
+  });
+
+  it('ends a stream that breaks after its first chunk with an error event and [DONE]', async () => {
+    await sim.profile('gpt-4.1', { streamFailureRate: 1 });
+    const response = await completion(gateway, { model: 'gpt-4.1', messages: hello, stream: true }).expect(200);
+    const received = events(response.text);
+    expect(received.at(-1)).toBe('data: [DONE]');
+    expect(received.at(-2)).toContain('upstream_stream_error');
+  });
+
+  it('aborts the upstream stream when the client disconnects', async () => {
+    await sim.profile('gpt-4.1', { tokensPerSecond: 5, completionTokens: 50 });
+    const abort = new AbortController();
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    abort.abort();
+    for (let i = 0; i < 50 && (await sim.stats()).aborted === 0; i++) await new Promise((done) => setTimeout(done, 50));
+    expect((await sim.stats()).aborted).toBe(1);
+  });
+});
+
+describe('gateway: a failing model trips its circuit, which closes again once it recovers', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  let sim: ReturnType<typeof simulator>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: {
+        GATEWAY_MAX_RETRIES: '0',
+        GATEWAY_BREAKER_MIN_REQUESTS: '4',
+        GATEWAY_BREAKER_FAILURE_RATIO: '0.5',
+        GATEWAY_BREAKER_COOLDOWN_MS: '300',
+      },
+    });
+    sim = simulator(gateway);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+
+  it('opens after the failure ratio, skips the model while open, and closes after a healthy probe', async () => {
+    await sim.profile('gpt-4.1', { errorRate: 1 });
+    for (let i = 0; i < 4; i++) await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502);
+
+    const callsWhileOpen = (await sim.stats()).total;
+    const open = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502);
+    expect(open.body.error.code).toBe('no_healthy_model');
+    expect((await sim.stats()).total).toBe(callsWhileOpen);
+
+    await sim.profile('gpt-4.1', { errorRate: 0 });
+    await new Promise((done) => setTimeout(done, 350));
+    await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+  });
+});
