@@ -18,10 +18,6 @@ export class DatabaseServer implements OnApplicationShutdown {
     private readonly moduleRef: ModuleRef,
   ) {}
 
-  get isEmbedded(): boolean {
-    return this.embedded !== undefined;
-  }
-
   async connectionUrl(): Promise<string> {
     if (this.config.url) return this.config.url;
     this.embedded = new EmbeddedPostgresServer({

@@ -1,4 +1,4 @@
-import { eventData, sseEvents } from './sse-events';
+import { sseEvents } from './sse-events';
 
 async function collect(chunks: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -14,14 +14,5 @@ describe('sseEvents', () => {
 
   it('accepts CRLF separators and a last event without a trailing blank line', async () => {
     expect(await collect(['data: 1\r\n\r\ndata: 2'])).toEqual(['data: 1', 'data: 2']);
-  });
-});
-
-describe('eventData', () => {
-  it('parses the JSON of a data event and ignores [DONE], comments and garbage', () => {
-    expect(eventData('data: {"usage":{"total_tokens":3}}')).toEqual({ usage: { total_tokens: 3 } });
-    expect(eventData('data: [DONE]')).toBeUndefined();
-    expect(eventData(': keep-alive')).toBeUndefined();
-    expect(eventData('data: {oops')).toBeUndefined();
   });
 });

@@ -24,18 +24,3 @@ function findBoundary(text: string): { index: number; length: number } | undefin
   if (crlf !== -1 && (lf === -1 || crlf < lf)) return { index: crlf, length: 4 };
   return { index: lf, length: 2 };
 }
-
-/** The JSON payload of a `data:` event, or undefined for `[DONE]`, comments and non-JSON data. */
-export function eventData(event: string): Record<string, unknown> | undefined {
-  const data = event
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(5).trimStart())
-    .join('\n');
-  if (data === '' || data === '[DONE]') return undefined;
-  try {
-    return JSON.parse(data) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
