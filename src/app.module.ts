@@ -1,20 +1,24 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { FlagsModule } from './flags/flags.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ProvidersModule } from './providers/providers.module';
 
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, cache: true, load: CONFIGURATION }),
+    ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
     ProvidersModule,
     FlagsModule,
+    MetricsModule,
     GatewayModule,
     HealthModule,
   ],

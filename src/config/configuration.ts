@@ -2,9 +2,11 @@ import { appConfig } from './app.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
 import { gatewayConfig } from './gateway.config';
+import { metricsConfig } from './metrics.config';
+import { ConfigurationError } from './validate-config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,
@@ -13,4 +15,11 @@ export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayC
  */
 export function assertValidConfiguration(): void {
   for (const load of CONFIGURATION) load();
+  const { referenceModel } = metricsConfig();
+  const models = catalogConfig().catalog.models.map((model) => model.id);
+  if (!models.includes(referenceModel)) {
+    throw new ConfigurationError('environment', [
+      `METRICS_REFERENCE_MODEL: "${referenceModel}" is not a catalog model (catalog models: ${models.join(', ')})`,
+    ]);
+  }
 }

@@ -1,9 +1,10 @@
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
+import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
 
 /**
  * Every entity, listed (not globbed, for the same reason as MIGRATIONS) so that the TypeORM CLI's
  * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
  * only their own entities, through TypeOrmModule.forFeature.
  */
-export const ENTITIES = [FlagEntity, FlagHistoryEntity];
+export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { OpenAiError, writeOpenAiError } from '../common/openai-error';
+import { Inject, Injectable } from '@nestjs/common';
+import { OpenAiError } from '../common/openai-error';
 import { assignRequestId } from '../common/request-id';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { GatewayService } from './gateway.service';
@@ -16,8 +16,6 @@ export const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
  */
 @Injectable()
 export class GatewayFastPath {
-  private readonly logger = new Logger(GatewayFastPath.name);
-
   constructor(
     private readonly gateway: GatewayService,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
@@ -32,27 +30,10 @@ export class GatewayFastPath {
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = assignRequestId(req, res);
     (req as IncomingMessage & { id: string }).id = requestId;
-    try {
-      const body = await readJsonBody(req, this.config.requestBodyLimitBytes, this.config.requestBodyLimit);
-      await this.gateway.complete(req, res, body);
-    } catch (error) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof OpenAiError) {
-        writeOpenAiError(res, error);
-        return;
-      }
-      this.logger.error({ err: error, requestId }, 'unhandled error on /v1/chat/completions');
-      writeOpenAiError(
-        res,
-        new OpenAiError(500, { message: `Internal error; quote request id ${requestId} when reporting it.`, type: 'api_error', code: null, param: null }),
-      );
-    }
+    return this.gateway.handle(req, res, () => readJsonBody(req, this.config.requestBodyLimitBytes, this.config.requestBodyLimit));
   }
 }
 

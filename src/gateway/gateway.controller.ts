@@ -36,7 +36,7 @@ export class GatewayController {
   @ApiResponse({ status: 502, type: OpenAiErrorDto, description: 'Upstream error after retries and fallbacks, or no healthy model' })
   @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
   async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
-    await this.gateway.complete(req, res, body);
+    await this.gateway.handle(req, res, async () => body);
   }
 
   @Get('models')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { RoutingModule } from '../routing/routing.module';
 import { GatewayFastPath } from './gateway-fast-path';
@@ -6,7 +7,7 @@ import { GatewayController } from './gateway.controller';
 import { GatewayService } from './gateway.service';
 
 @Module({
-  imports: [ProvidersModule, RoutingModule],
+  imports: [ProvidersModule, RoutingModule, MetricsModule],
   controllers: [GatewayController],
   providers: [GatewayService, GatewayFastPath],
   exports: [GatewayFastPath],

@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { formatRetryAfterSeconds } from '@switchyard/retry';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OpenAiError } from '../common/openai-error';
+import { OpenAiError, writeOpenAiError } from '../common/openai-error';
+import { requestIdOf } from '../common/request-id';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogModel } from '../config/catalog.schema';
+import { costUsd, type TokenUsage } from '../metrics/cost';
+import type { Outcome } from '../metrics/entities/request-metric.entity';
+import { MetricsRecorder } from '../metrics/metrics-recorder';
+import type { RequestMetric } from '../metrics/request-metric';
 import { assertFitsContext } from '../providers/context-guard';
 import { ClientAbortedError, ProviderClient, type UpstreamAnswer, type UpstreamStreamAnswer } from '../providers/provider-client';
 import { UpstreamFailure } from '../providers/upstream-failure';
@@ -22,6 +29,26 @@ interface ValidBody {
   user?: string;
 }
 
+/** What is known about a request as it goes; becomes its request_metrics row when it ends. */
+interface RequestRecord {
+  route?: Route;
+  /** The model answering, or the last one tried. */
+  model?: CatalogModel;
+  stream: boolean;
+  attempts: number;
+  fallback: boolean;
+  /** Set where the cause is known (upstream failure, abort, broken stream); otherwise derived from the status. */
+  outcome?: Outcome;
+  httpStatus?: number;
+  errorType?: string | null;
+  upstreamLatencyMs: number | null;
+  ttftMs: number | null;
+  usage?: TokenUsage;
+}
+
+/** nginx's "client closed request": no status reached the client. */
+const CLIENT_CLOSED_STATUS = 499;
+
 /**
  * The path every team's traffic takes: validate, route (policy + flag + health), guard the context,
  * call the candidates in order through the provider client, and answer in OpenAI's wire format with
@@ -34,11 +61,30 @@ export class GatewayService {
   constructor(
     private readonly routing: RoutingService,
     private readonly provider: ProviderClient,
+    private readonly metrics: MetricsRecorder,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
   ) {}
 
-  async complete(req: IncomingMessage, res: ServerResponse, rawBody: unknown): Promise<void> {
+  /**
+   * Serves one request end to end and records exactly one metric row for it, whatever happens: the
+   * body is read inside, so even a body that is too large or not JSON is counted as rejected.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
+    const at = new Date();
+    const started = performance.now();
+    const record: RequestRecord = { stream: false, attempts: 0, fallback: false, upstreamLatencyMs: null, ttftMs: null };
+    try {
+      await this.complete(req, res, await readBody(), record, started);
+    } catch (error) {
+      this.answerError(req, res, error, record);
+    } finally {
+      this.metrics.record(this.metricOf(req, res, record, at, performance.now() - started));
+    }
+  }
+
+  private async complete(req: IncomingMessage, res: ServerResponse, rawBody: unknown, record: RequestRecord, started: number): Promise<void> {
     const request = validate(rawBody);
+    record.stream = request.stream;
     const route = this.routing.resolve({
       model: request.body.model,
       policyHeader: headerOf(req, 'x-switchyard-policy'),
@@ -46,6 +92,7 @@ export class GatewayService {
       attributes: request.attributes,
       body: request.body,
     });
+    record.route = route;
     setRouteHeaders(res, route);
 
     const clientGone = new AbortController();
@@ -55,9 +102,10 @@ export class GatewayService {
 
     const deadlineAt = Date.now() + route.plan.totalTimeoutMs;
     const upstreamBody = this.upstreamBody(request, route);
-    let attempts = 0;
     let lastFailure: UpstreamFailure | undefined;
     for (const [index, model] of route.plan.candidates.entries()) {
+      record.model = model;
+      record.fallback = index > 0;
       await assertFitsContext(model, request.messages, this.config.contextGuardRatio);
       try {
         const answer = await this.provider.call({
@@ -70,22 +118,85 @@ export class GatewayService {
           deadlineAt,
           signal: clientGone.signal,
         });
-        attempts += answer.attempts;
-        setAnswerHeaders(res, model, attempts, index > 0);
-        await this.answer(res, answer, request.clientWantsUsage);
+        record.attempts += answer.attempts;
+        record.upstreamLatencyMs = answer.upstreamLatencyMs;
+        setAnswerHeaders(res, model, record.attempts, index > 0);
+        await this.answer(res, answer, request.clientWantsUsage, record, started);
         return;
       } catch (error) {
-        if (error instanceof ClientAbortedError) return;
+        if (error instanceof ClientAbortedError) {
+          record.outcome = 'client_aborted';
+          return;
+        }
         if (!(error instanceof UpstreamFailure)) throw error;
-        attempts += error.details.attempts;
+        record.attempts += error.details.attempts;
         lastFailure = error;
         this.logger.warn(`${model.id} failed (${error.kind}): ${error.message}`);
         // A request the upstream calls invalid is invalid on every model: say so instead of falling back.
         if (error.kind === 'client_error') break;
       }
     }
-    res.setHeader('x-switchyard-attempts', String(attempts));
+    res.setHeader('x-switchyard-attempts', String(record.attempts));
+    record.outcome = lastFailure?.kind === 'rate_limited' ? 'rate_limited' : lastFailure?.kind === 'timeout' ? 'timeout' : 'upstream_error';
     throw toClientError(lastFailure);
+  }
+
+  private answerError(req: IncomingMessage, res: ServerResponse, error: unknown, record: RequestRecord): void {
+    if (res.headersSent) {
+      this.logger.error({ err: error, requestId: requestIdOf(req) }, 'error after the response started');
+      record.outcome ??= 'upstream_error';
+      record.errorType ??= 'internal_error';
+      res.destroy();
+      return;
+    }
+    if (error instanceof OpenAiError) {
+      writeOpenAiError(res, error);
+      record.httpStatus = error.getStatus();
+      record.errorType = error.fields.code ?? error.fields.type;
+      // What the gateway itself refuses (bad body, unknown model, context guard) is the caller's to fix.
+      record.outcome ??= record.httpStatus < 500 ? 'rejected' : 'upstream_error';
+      return;
+    }
+    const requestId = requestIdOf(req);
+    this.logger.error({ err: error, requestId }, 'unhandled error on /v1/chat/completions');
+    writeOpenAiError(
+      res,
+      new OpenAiError(500, { message: `Internal error; quote request id ${requestId} when reporting it.`, type: 'api_error', code: null, param: null }),
+    );
+    record.httpStatus = 500;
+    record.errorType = 'internal_error';
+    record.outcome ??= 'upstream_error';
+  }
+
+  private metricOf(req: IncomingMessage, res: ServerResponse, record: RequestRecord, at: Date, latencyMs: number): RequestMetric {
+    const { route, model, usage } = record;
+    let outcome: Outcome = record.outcome ?? 'ok';
+    // The client left before the whole answer was written: it never got what was paid for.
+    if (outcome === 'ok' && !res.writableFinished) outcome = 'client_aborted';
+    return {
+      id: randomUUID(),
+      at,
+      requestId: requestIdOf(req),
+      policy: route?.policy ?? null,
+      flag: route?.flag ?? null,
+      variant: route?.variant ?? null,
+      provider: model?.provider ?? null,
+      model: model?.id ?? null,
+      firstModel: route?.plan.candidates[0]?.id ?? null,
+      outcome,
+      httpStatus: outcome === 'client_aborted' ? CLIENT_CLOSED_STATUS : (record.httpStatus ?? res.statusCode),
+      errorType: record.errorType ?? null,
+      latencyMs,
+      upstreamLatencyMs: record.upstreamLatencyMs,
+      ttftMs: record.ttftMs,
+      promptTokens: usage?.promptTokens ?? null,
+      completionTokens: usage?.completionTokens ?? null,
+      costUsd: usage && model ? costUsd(model.pricing, usage) : null,
+      attempts: record.attempts,
+      fallback: record.fallback && outcome === 'ok',
+      stream: record.stream,
+      apiKeyId: null,
+    };
   }
 
   private upstreamBody(request: ValidBody, route: Route): Record<string, unknown> {
@@ -96,27 +207,36 @@ export class GatewayService {
     return body;
   }
 
-  private async answer(res: ServerResponse, answer: UpstreamAnswer, clientWantsUsage: boolean): Promise<void> {
+  private async answer(res: ServerResponse, answer: UpstreamAnswer, clientWantsUsage: boolean, record: RequestRecord, started: number): Promise<void> {
     if (answer.kind === 'json') {
+      record.usage = usageOf(answer.body.usage);
       const body = JSON.stringify(answer.body);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
     }
-    await this.pipeStream(res, answer, clientWantsUsage);
+    await this.pipeStream(res, answer, clientWantsUsage, record, started);
   }
 
   /**
    * Passes the upstream's events through one by one. After the first event has gone out the status is
    * sent, so an upstream failure ends the stream with an error event and [DONE] — never a silent cut.
    */
-  private async pipeStream(res: ServerResponse, stream: UpstreamStreamAnswer, clientWantsUsage: boolean): Promise<void> {
+  private async pipeStream(
+    res: ServerResponse,
+    stream: UpstreamStreamAnswer,
+    clientWantsUsage: boolean,
+    record: RequestRecord,
+    started: number,
+  ): Promise<void> {
     res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     const forward = (event: string) => {
+      if (USAGE_FIELD.test(event)) record.usage = usageOf(parseEventData(event)?.usage) ?? record.usage;
       if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
       res.write(`${event}\n\n`);
     };
+    record.ttftMs = performance.now() - started;
     let sawDone = false;
     try {
       forward(stream.firstEvent);
@@ -134,6 +254,8 @@ export class GatewayService {
     } catch (error) {
       if (res.destroyed) return;
       this.logger.warn(`stream broke after the first chunk: ${(error as Error).message}`);
+      record.outcome = 'upstream_error';
+      record.errorType = 'upstream_stream_error';
       const failure = {
         error: { message: 'The upstream stream broke off before the completion finished.', type: 'api_error', code: 'upstream_stream_error', param: null },
       };
@@ -165,6 +287,29 @@ function setAnswerHeaders(res: ServerResponse, model: CatalogModel, attempts: nu
   res.setHeader('x-switchyard-provider', model.provider);
   res.setHeader('x-switchyard-attempts', String(attempts));
   res.setHeader('x-switchyard-fallback', String(fallback));
+}
+
+/** A usage object (not `"usage": null`, which some providers put on every chunk). */
+const USAGE_FIELD = /"usage"\s*:\s*\{/;
+
+function parseEventData(event: string): Record<string, unknown> | undefined {
+  const data = event
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trimStart())
+    .join('\n');
+  try {
+    return JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** OpenAI's `usage` object, when it holds both counts. */
+function usageOf(usage: unknown): TokenUsage | undefined {
+  const { prompt_tokens: prompt, completion_tokens: completion } = (usage ?? {}) as Record<string, unknown>;
+  if (!Number.isInteger(prompt) || !Number.isInteger(completion)) return undefined;
+  return { promptTokens: prompt as number, completionTokens: completion as number };
 }
 
 function isDoneEvent(event: string): boolean {

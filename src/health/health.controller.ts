@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { HealthResultDto } from './health-result.dto';
+import { MetricsHealthIndicator } from '../metrics/metrics.health';
 import { ProviderHealthIndicator } from './provider.health';
 
 const DATABASE_PING_TIMEOUT_MS = 1500;
@@ -13,6 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly providers: ProviderHealthIndicator,
+    private readonly metrics: MetricsHealthIndicator,
   ) {}
 
   @Get('live')
@@ -24,7 +26,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and every provider in the catalog answers /models' })
+  @ApiOperation({ summary: 'Readiness: the database answers and every provider in the catalog answers /models; `metrics` reports the row writer (queued, written, dropped)' })
   @ApiOkResponse({ type: HealthResultDto, description: 'Every dependency is up' })
   @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A dependency is down; `error` names it and why' })
   @HealthCheck({ swaggerDocumentation: false })
@@ -32,6 +34,7 @@ export class HealthController {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
       ...this.providers.checks(),
+      () => this.metrics.check(),
     ]);
   }
 }

@@ -1,12 +1,13 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { HealthController } from './health.controller';
 import { ProviderHealthIndicator } from './provider.health';
 
 @Module({
-  imports: [TerminusModule, HttpModule, ProvidersModule],
+  imports: [TerminusModule, HttpModule, ProvidersModule, MetricsModule],
   controllers: [HealthController],
   providers: [ProviderHealthIndicator],
 })

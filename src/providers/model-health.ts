@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CircuitBreaker, RetryBudget } from '@switchyard/retry';
+import { CircuitBreaker, type CircuitState, RetryBudget } from '@switchyard/retry';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 
 const RETRY_BUDGET_WINDOW_MS = 10_000;
@@ -32,6 +32,11 @@ export class ModelHealth {
       this.budgets.set(modelId, budget);
     }
     return budget;
+  }
+
+  /** Every model's circuit state that has been called at least once (for Prometheus). */
+  circuitStates(): Array<{ model: string; state: CircuitState }> {
+    return [...this.breakers].map(([model, breaker]) => ({ model, state: breaker.state }));
   }
 
   /** False while the model's circuit is open; routing skips such models. */

@@ -1,0 +1,77 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, Matches } from 'class-validator';
+
+export const SUMMARY_GROUPINGS = ['variant', 'model', 'policy', 'provider'] as const;
+export type SummaryGrouping = (typeof SUMMARY_GROUPINGS)[number];
+export const COST_GROUPINGS = ['model', 'policy', 'apiKey'] as const;
+export type CostGrouping = (typeof COST_GROUPINGS)[number];
+
+const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10:00:00Z' };
+
+export class MetricsWindowQueryDto {
+  @ApiPropertyOptional({ description: 'Window start (inclusive), ISO 8601; default: one hour before `to`', example: '2026-11-24T09:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, ISO)
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Window end (exclusive), ISO 8601; default: now', example: '2026-11-24T10:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, ISO)
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'Only requests routed by this flag' })
+  @IsOptional()
+  @IsString()
+  flag?: string;
+
+  @ApiPropertyOptional({ description: 'Only this variant of the flag' })
+  @IsOptional()
+  @IsString()
+  variant?: string;
+
+  @ApiPropertyOptional({ description: 'Only requests of this policy' })
+  @IsOptional()
+  @IsString()
+  policy?: string;
+
+  @ApiPropertyOptional({ description: 'Only requests answered by (or last tried on) this model' })
+  @IsOptional()
+  @IsString()
+  model?: string;
+}
+
+export class SummaryQueryDto extends MetricsWindowQueryDto {
+  @ApiPropertyOptional({ enum: SUMMARY_GROUPINGS, default: 'model' })
+  @IsOptional()
+  @IsIn(SUMMARY_GROUPINGS, { message: `groupBy must be one of: ${SUMMARY_GROUPINGS.join(', ')}` })
+  groupBy?: SummaryGrouping;
+}
+
+export class TimeseriesQueryDto extends SummaryQueryDto {
+  @ApiPropertyOptional({ description: 'Bucket width: a number and s, m, h or d', default: '1m', example: '5m' })
+  @IsOptional()
+  @Matches(/^[1-9]\d{0,4}[smhd]$/, { message: 'bucket must be a width such as 30s, 1m, 15m, 1h or 1d' })
+  bucket?: string;
+}
+
+export class CostQueryDto {
+  @ApiPropertyOptional({ description: 'Window start (inclusive); default: 24 hours before `to`', example: '2026-11-23T10:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, ISO)
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Window end (exclusive); default: now', example: '2026-11-24T10:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, ISO)
+  to?: string;
+
+  @ApiPropertyOptional({ enum: COST_GROUPINGS, default: 'model' })
+  @IsOptional()
+  @IsIn(COST_GROUPINGS, { message: `groupBy must be one of: ${COST_GROUPINGS.join(', ')}` })
+  groupBy?: CostGrouping;
+
+  @ApiPropertyOptional({ description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)' })
+  @IsOptional()
+  @IsString()
+  referenceModel?: string;
+}

@@ -1,0 +1,91 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class LatencyDto {
+  @ApiProperty({ example: 412.5, nullable: true, type: Number }) avg: number | null;
+  @ApiProperty({ example: 380, nullable: true, type: Number }) p50: number | null;
+  @ApiProperty({ example: 900, nullable: true, type: Number }) p95: number | null;
+  @ApiProperty({ example: 1210, nullable: true, type: Number }) p99: number | null;
+}
+
+export class TtftDto {
+  @ApiProperty({ example: 95, nullable: true, type: Number, description: 'Streams only; null when the group had none' }) p50: number | null;
+  @ApiProperty({ example: 240, nullable: true, type: Number }) p99: number | null;
+}
+
+export class TokensDto {
+  @ApiProperty({ example: 48000 }) prompt: number;
+  @ApiProperty({ example: 9000 }) completion: number;
+}
+
+export class OutcomesDto {
+  @ApiProperty() ok: number;
+  @ApiProperty() upstream_error: number;
+  @ApiProperty() timeout: number;
+  @ApiProperty() rate_limited: number;
+  @ApiProperty() rejected: number;
+  @ApiProperty() client_aborted: number;
+}
+
+export class MetricsFiguresDto {
+  @ApiProperty({ example: 120 }) requests: number;
+  @ApiProperty({ example: 2, description: 'upstream_error + timeout + rate_limited (rejected and client_aborted are not the gateway\'s errors)' })
+  errors: number;
+  @ApiProperty({ example: 0.0167, description: 'errors / requests, a fraction' }) errorRate: number;
+  @ApiProperty({ example: 1, description: 'Requests answered by a fallback model' }) fallbacks: number;
+  @ApiProperty({ type: OutcomesDto }) outcomes: OutcomesDto;
+  @ApiProperty({ type: LatencyDto, description: 'Total latency in ms, exact (percentile_cont over the rows)' }) latencyMs: LatencyDto;
+  @ApiProperty({ type: TtftDto, description: 'Time to first token in ms (streams)' }) ttftMs: TtftDto;
+  @ApiProperty({ type: TokensDto }) tokens: TokensDto;
+  @ApiProperty({ example: 0.168 }) costUsd: number;
+}
+
+export class SummaryGroupDto extends MetricsFiguresDto {
+  @ApiProperty({ example: 'gpt-4.1', nullable: true, type: String, description: 'The group value; null for requests without one (e.g. no flag)' })
+  key: string | null;
+}
+
+export class SummaryDto {
+  @ApiProperty({ example: '2026-11-24T09:00:00.000Z' }) from: string;
+  @ApiProperty({ example: '2026-11-24T10:00:00.000Z' }) to: string;
+  @ApiProperty({ example: 'model' }) groupBy: string;
+  @ApiProperty({ type: [SummaryGroupDto] }) groups: SummaryGroupDto[];
+}
+
+export class TimeseriesPointDto extends MetricsFiguresDto {
+  @ApiProperty({ example: '2026-11-24T09:05:00.000Z', description: 'Bucket start' }) t: string;
+}
+
+export class TimeseriesSeriesDto {
+  @ApiProperty({ nullable: true, type: String }) key: string | null;
+  @ApiProperty({ type: [TimeseriesPointDto], description: 'Buckets with at least one request, oldest first' }) points: TimeseriesPointDto[];
+}
+
+export class TimeseriesDto {
+  @ApiProperty() from: string;
+  @ApiProperty() to: string;
+  @ApiProperty() groupBy: string;
+  @ApiProperty({ example: '1m' }) bucket: string;
+  @ApiProperty({ type: [TimeseriesSeriesDto] }) series: TimeseriesSeriesDto[];
+}
+
+export class CostFiguresDto {
+  @ApiProperty() requests: number;
+  @ApiProperty({ type: TokensDto }) tokens: TokensDto;
+  @ApiProperty({ example: 1.84, description: 'Spend at the answering models\' catalog prices' }) costUsd: number;
+  @ApiProperty({ example: 11.5, description: 'The same tokens at the reference model\'s prices' }) referenceCostUsd: number;
+  @ApiProperty({ example: 9.66, description: 'referenceCostUsd - costUsd' }) savingUsd: number;
+  @ApiProperty({ example: 0.84, nullable: true, type: Number, description: 'savingUsd / referenceCostUsd: 0.84 = "84% cheaper"' }) savingRatio: number | null;
+}
+
+export class CostGroupDto extends CostFiguresDto {
+  @ApiProperty({ nullable: true, type: String }) key: string | null;
+}
+
+export class CostReportDto {
+  @ApiProperty() from: string;
+  @ApiProperty() to: string;
+  @ApiProperty({ example: 'model' }) groupBy: string;
+  @ApiProperty({ example: 'gpt-4.1' }) referenceModel: string;
+  @ApiProperty({ type: CostFiguresDto }) total: CostFiguresDto;
+  @ApiProperty({ type: [CostGroupDto] }) groups: CostGroupDto[];
+}

@@ -1,0 +1,88 @@
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export const OUTCOMES = ['ok', 'upstream_error', 'timeout', 'rate_limited', 'rejected', 'client_aborted'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * One row per request through /v1/chat/completions. The table is partitioned by day on `at`
+ * (see the migration); the indexes are declared on the partitioned parent, so every partition
+ * has them, and TypeORM only reads rows through raw SQL (the batched writer, the summary queries).
+ */
+@Entity({ name: 'request_metrics' })
+@Check('request_metrics_outcome_check', `outcome IN (${OUTCOMES.map((o) => `'${o}'`).join(', ')})`)
+@Index('request_metrics_flag_variant_at_idx', ['flag', 'variant', 'at'])
+@Index('request_metrics_model_at_idx', ['model', 'at'])
+@Index('request_metrics_api_key_at_idx', ['apiKeyId', 'at'])
+@Index('request_metrics_policy_at_idx', ['policy', 'at'])
+@Index('request_metrics_at_idx', ['at'])
+export class RequestMetricEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id: string;
+
+  /** When the request arrived; the partition key. */
+  @PrimaryColumn({ type: 'timestamptz' })
+  at: Date;
+
+  @Column({ name: 'request_id', type: 'text' })
+  requestId: string;
+
+  @Column({ type: 'text', nullable: true })
+  policy: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  flag: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  variant: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  provider: string | null;
+
+  /** The model that finally answered (or the last one tried). */
+  @Column({ type: 'text', nullable: true })
+  model: string | null;
+
+  /** The model routing chose first; differs from `model` when a fallback answered. */
+  @Column({ name: 'first_model', type: 'text', nullable: true })
+  firstModel: string | null;
+
+  @Column({ type: 'text' })
+  outcome: Outcome;
+
+  @Column({ name: 'http_status', type: 'smallint' })
+  httpStatus: number;
+
+  @Column({ name: 'error_type', type: 'text', nullable: true })
+  errorType: string | null;
+
+  @Column({ name: 'latency_ms', type: 'double precision' })
+  latencyMs: number;
+
+  @Column({ name: 'upstream_latency_ms', type: 'double precision', nullable: true })
+  upstreamLatencyMs: number | null;
+
+  @Column({ name: 'ttft_ms', type: 'double precision', nullable: true })
+  ttftMs: number | null;
+
+  @Column({ name: 'prompt_tokens', type: 'integer', nullable: true })
+  promptTokens: number | null;
+
+  @Column({ name: 'completion_tokens', type: 'integer', nullable: true })
+  completionTokens: number | null;
+
+  /** Exact decimal (pg returns numeric as a string): sums of many tiny costs must not drift. */
+  @Column({ name: 'cost_usd', type: 'numeric', precision: 20, scale: 12, nullable: true })
+  costUsd: string | null;
+
+  @Column({ type: 'smallint' })
+  attempts: number;
+
+  @Column({ type: 'boolean' })
+  fallback: boolean;
+
+  @Column({ type: 'boolean' })
+  stream: boolean;
+
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
+
+const DAY_MS = 86_400_000;
+/** Same on every replica: only one of them maintains partitions at a time. */
+const PARTITION_LOCK_KEY = 7_305_002;
+const PARTITION_NAME = /^request_metrics_p(\d{4})(\d{2})(\d{2})$/;
+
+/**
+ * Keeps request_metrics' daily partitions: today's and the next few exist before rows arrive, and
+ * partitions older than the retention are dropped whole (no DELETE, no bloat, no vacuum debt).
+ * Runs at start-up and every hour, under an advisory lock.
+ */
+@Injectable()
+export class MetricsPartitions implements OnApplicationBootstrap {
+  private readonly logger = new Logger(MetricsPartitions.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.maintain();
+  }
+
+  @Cron(CronExpression.EVERY_HOUR, { name: 'metrics-partitions' })
+  async scheduledMaintenance(): Promise<void> {
+    await this.maintain().catch((error: Error) => this.logger.error(`partition maintenance failed: ${error.message}`));
+  }
+
+  /** `now` is a parameter so retention can be exercised without waiting for days. */
+  async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
+    const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_KEY]);
+      const existing: string[] = (
+        await manager.query(
+          `SELECT child.relname AS name FROM pg_inherits
+             JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
+             JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+            WHERE parent.relname = 'request_metrics'`,
+        )
+      ).map((row: { name: string }) => row.name);
+
+      const created: string[] = [];
+      for (let day = 0; day <= this.config.partitionsAheadDays; day++) {
+        const start = new Date(today + day * DAY_MS);
+        const name = partitionName(start);
+        if (existing.includes(name)) continue;
+        const end = new Date(start.getTime() + DAY_MS);
+        await manager.query(
+          `CREATE TABLE ${name} PARTITION OF request_metrics FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+        );
+        created.push(name);
+      }
+
+      // A day goes once all of it is older than the retention: rows are kept at least that long.
+      const retainedFrom = now.getTime() - this.config.retentionDays * DAY_MS;
+      const dropped = existing.filter((name) => {
+        const start = partitionStart(name);
+        return start !== undefined && start + DAY_MS <= retainedFrom;
+      });
+      for (const name of dropped) await manager.query(`DROP TABLE ${name}`);
+      if (created.length + dropped.length > 0) {
+        this.logger.log(`request_metrics partitions: created ${created.join(', ') || 'none'}; dropped ${dropped.join(', ') || 'none'}`);
+      }
+      return { created, dropped };
+    });
+  }
+}
+
+function partitionName(day: Date): string {
+  return `request_metrics_p${day.toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+function partitionStart(name: string): number | undefined {
+  const match = PARTITION_NAME.exec(name);
+  return match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : undefined;
+}

@@ -1,0 +1,205 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
+import { CatalogService } from '../providers/catalog.service';
+import type { CostQueryDto, CostGrouping, MetricsWindowQueryDto, SummaryGrouping, TimeseriesQueryDto } from './dto/metrics-query.dto';
+import type { CostFiguresDto, CostReportDto, MetricsFiguresDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
+import { OUTCOMES } from './entities/request-metric.entity';
+
+const HOUR_MS = 3_600_000;
+const MAX_BUCKETS = 2_000;
+const BUCKET_UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: HOUR_MS, d: 24 * HOUR_MS };
+const BUCKET_UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
+
+/** Outcomes that are the gateway's or the upstream's failure; a rejected or abandoned request is not. */
+export const ERROR_OUTCOMES = ['upstream_error', 'timeout', 'rate_limited'] as const;
+
+const SUMMARY_COLUMN: Record<SummaryGrouping, string> = { variant: 'variant', model: 'model', policy: 'policy', provider: 'provider' };
+const COST_COLUMN: Record<CostGrouping, string> = { model: 'model', policy: 'policy', apiKey: 'api_key_id' };
+
+const FIGURES_SQL = `
+  count(*)::int AS requests,
+  count(*) FILTER (WHERE outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}))::int AS errors,
+  count(*) FILTER (WHERE fallback)::int AS fallbacks,
+  ${OUTCOMES.map((o) => `count(*) FILTER (WHERE outcome = '${o}')::int AS "outcome_${o}"`).join(',\n  ')},
+  avg(latency_ms) AS latency_avg,
+  percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms) AS latency_pcts,
+  percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ttft_ms) AS ttft_pcts,
+  coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+  coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
+  coalesce(sum(cost_usd), 0)::text AS cost_usd`;
+
+type FiguresRow = Record<string, unknown> & {
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  latency_avg: number | null;
+  latency_pcts: number[] | null;
+  ttft_pcts: Array<number | null> | null;
+  prompt_tokens: string;
+  completion_tokens: string;
+  cost_usd: string;
+};
+
+interface Window {
+  from: Date;
+  to: Date;
+}
+
+/**
+ * Reads request_metrics for operators and the canary: every figure is computed by Postgres from the
+ * rows themselves (exact percentiles with percentile_cont, exact cost sums on numeric), over a time
+ * window so partition pruning and the (flag, variant, at) / (model, at) indexes apply.
+ */
+@Injectable()
+export class MetricsQueryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly catalog: CatalogService,
+    @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
+  ) {}
+
+  async summary(query: MetricsWindowQueryDto & { groupBy?: SummaryGrouping }): Promise<SummaryDto> {
+    const window = parseWindow(query.from, query.to, HOUR_MS);
+    const groupBy = query.groupBy ?? 'model';
+    const where = filters(window, query);
+    const rows = await this.dataSource.query(
+      `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, ${FIGURES_SQL}
+         FROM request_metrics WHERE ${where.sql}
+        GROUP BY 1 ORDER BY 1 NULLS LAST`,
+      where.params,
+    );
+    return { ...isoWindow(window), groupBy, groups: rows.map((row: FiguresRow) => ({ key: row.key as string | null, ...figures(row) })) };
+  }
+
+  async timeseries(query: TimeseriesQueryDto): Promise<TimeseriesDto> {
+    const window = parseWindow(query.from, query.to, HOUR_MS);
+    const groupBy = query.groupBy ?? 'model';
+    const bucket = query.bucket ?? '1m';
+    const { amount, unit } = /^(?<amount>\d+)(?<unit>[smhd])$/.exec(bucket)!.groups!;
+    const buckets = (window.to.getTime() - window.from.getTime()) / (Number(amount) * BUCKET_UNIT_MS[unit]);
+    if (buckets > MAX_BUCKETS) {
+      throw new BadRequestException(`bucket ${bucket} cuts this window into ${Math.ceil(buckets)} buckets; use a wider bucket or a shorter window (at most ${MAX_BUCKETS})`);
+    }
+    const where = filters(window, query);
+    const interval = where.params.push(`${amount} ${BUCKET_UNIT_NAME[unit]}`);
+    const rows = await this.dataSource.query(
+      `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, date_bin($${interval}::interval, at, $1::timestamptz) AS t, ${FIGURES_SQL}
+         FROM request_metrics WHERE ${where.sql}
+        GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2`,
+      where.params,
+    );
+    const series = new Map<string | null, TimeseriesDto['series'][number]>();
+    for (const row of rows as Array<FiguresRow & { t: Date }>) {
+      const key = row.key as string | null;
+      if (!series.has(key)) series.set(key, { key, points: [] });
+      series.get(key)!.points.push({ t: row.t.toISOString(), ...figures(row) });
+    }
+    return { ...isoWindow(window), groupBy, bucket, series: [...series.values()] };
+  }
+
+  async cost(query: CostQueryDto): Promise<CostReportDto> {
+    const window = parseWindow(query.from, query.to, 24 * HOUR_MS);
+    const groupBy = query.groupBy ?? 'model';
+    const referenceModel = query.referenceModel ?? this.config.referenceModel;
+    const reference = this.catalog.findModel(referenceModel);
+    if (!reference) {
+      const known = this.catalog.listModels().map((model) => model.id);
+      throw new BadRequestException(`referenceModel "${referenceModel}" is not a catalog model (one of: ${known.join(', ')})`);
+    }
+    const { inputPer1M, outputPer1M } = reference.pricing;
+    const rows = await this.dataSource.query(
+      `SELECT key, requests, prompt_tokens::text, completion_tokens::text, cost_usd::text,
+              ((prompt_tokens * $3::numeric + completion_tokens * $4::numeric) / 1000000)::text AS reference_cost_usd
+         FROM (SELECT ${COST_COLUMN[groupBy]}::text AS key, count(*)::int AS requests,
+                      coalesce(sum(prompt_tokens), 0)::numeric AS prompt_tokens,
+                      coalesce(sum(completion_tokens), 0)::numeric AS completion_tokens,
+                      coalesce(sum(cost_usd), 0) AS cost_usd
+                 FROM request_metrics WHERE at >= $1 AND at < $2
+                GROUP BY 1) AS grouped
+        ORDER BY key NULLS LAST`,
+      [window.from, window.to, String(inputPer1M), String(outputPer1M)],
+    );
+    const costRows = rows as Array<CostRow & { key: string | null }>;
+    const groups = costRows.map((row) => ({ key: row.key, ...costFigures(row) }));
+    const total = costFigures({
+      requests: costRows.reduce((sum, row) => sum + row.requests, 0),
+      prompt_tokens: String(costRows.reduce((sum, row) => sum + BigInt(row.prompt_tokens), 0n)),
+      completion_tokens: String(costRows.reduce((sum, row) => sum + BigInt(row.completion_tokens), 0n)),
+      cost_usd: sumDecimals(costRows.map((row) => row.cost_usd)),
+      reference_cost_usd: sumDecimals(costRows.map((row) => row.reference_cost_usd)),
+    });
+    return { ...isoWindow(window), groupBy, referenceModel, total, groups };
+  }
+}
+
+function parseWindow(fromText: string | undefined, toText: string | undefined, defaultSpanMs: number): Window {
+  const to = toText ? new Date(toText) : new Date();
+  const from = fromText ? new Date(fromText) : new Date(to.getTime() - defaultSpanMs);
+  if (!(from.getTime() < to.getTime())) {
+    throw new BadRequestException(`from (${from.toISOString()}) must be before to (${to.toISOString()})`);
+  }
+  return { from, to };
+}
+
+function isoWindow(window: Window): { from: string; to: string } {
+  return { from: window.from.toISOString(), to: window.to.toISOString() };
+}
+
+function filters(window: Window, query: MetricsWindowQueryDto): { sql: string; params: unknown[] } {
+  const params: unknown[] = [window.from, window.to];
+  const clauses = ['at >= $1', 'at < $2'];
+  for (const column of ['flag', 'variant', 'policy', 'model'] as const) {
+    const value = query[column];
+    if (value !== undefined) clauses.push(`${column} = $${params.push(value)}`);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+function figures(row: FiguresRow): MetricsFiguresDto {
+  const [p50, p95, p99] = row.latency_pcts ?? [null, null, null];
+  const [ttftP50, ttftP99] = row.ttft_pcts ?? [null, null];
+  return {
+    requests: row.requests,
+    errors: row.errors,
+    errorRate: row.requests === 0 ? 0 : row.errors / row.requests,
+    fallbacks: row.fallbacks,
+    outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, row[`outcome_${o}`] as number])) as unknown as MetricsFiguresDto['outcomes'],
+    latencyMs: { avg: row.latency_avg, p50, p95, p99 },
+    ttftMs: { p50: ttftP50, p99: ttftP99 },
+    tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
+    costUsd: Number(row.cost_usd),
+  };
+}
+
+interface CostRow {
+  requests: number;
+  prompt_tokens: string;
+  completion_tokens: string;
+  cost_usd: string;
+  reference_cost_usd: string;
+}
+
+function costFigures(row: CostRow): CostFiguresDto {
+  const cost = Number(row.cost_usd);
+  const reference = Number(row.reference_cost_usd);
+  return {
+    requests: row.requests,
+    tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
+    costUsd: cost,
+    referenceCostUsd: reference,
+    savingUsd: Number((reference - cost).toFixed(12)),
+    savingRatio: reference === 0 ? null : (reference - cost) / reference,
+  };
+}
+
+/** Sums numeric strings exactly (12 decimals at most, as stored). */
+function sumDecimals(values: string[]): string {
+  const SCALE = 18;
+  const scaled = values.reduce((sum, value) => {
+    const [whole, fraction = ''] = value.split('.');
+    return sum + BigInt(whole + fraction.padEnd(SCALE, '0').slice(0, SCALE));
+  }, 0n);
+  const digits = scaled.toString().padStart(SCALE + 1, '0');
+  return `${digits.slice(0, -SCALE)}.${digits.slice(-SCALE)}`;
+}

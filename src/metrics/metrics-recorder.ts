@@ -1,0 +1,21 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
+import { MetricsWriter } from './metrics-writer';
+import { PrometheusMetrics } from './prometheus-metrics';
+import type { RequestMetric } from './request-metric';
+
+/** The gateway's one call per finished request: counted for Prometheus, queued for Postgres. */
+@Injectable()
+export class MetricsRecorder {
+  constructor(
+    private readonly writer: MetricsWriter,
+    private readonly prometheus: PrometheusMetrics,
+    @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
+  ) {}
+
+  record(metric: RequestMetric): void {
+    if (!this.config.enabled) return;
+    this.prometheus.observe(metric);
+    this.writer.enqueue(metric);
+  }
+}
