@@ -1,10 +1,11 @@
+import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
 import { gatewayConfig } from './gateway.config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, alertsConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

@@ -1,3 +1,5 @@
+import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
+import { AlertEntity } from '../alerts/entities/alert.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
 
@@ -6,4 +8,4 @@ import { FlagEntity } from '../flags/entities/flag.entity';
  * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
  * only their own entities, through TypeOrmModule.forFeature.
  */
-export const ENTITIES = [FlagEntity, FlagHistoryEntity];
+export const ENTITIES = [FlagEntity, FlagHistoryEntity, AlertEntity, AlertDeliveryEntity];

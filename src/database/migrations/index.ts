@@ -1,5 +1,6 @@
 import type { MixedList } from 'typeorm';
 import { CreateFlags1764000000000 } from './1764000000000-create-flags';
+import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -7,4 +8,4 @@ import { CreateFlags1764000000000 } from './1764000000000-create-flags';
  * made with `npm run migration:generate` is added here.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000];
+export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000, CreateAlerts1764200000000];
