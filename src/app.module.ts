@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AlertsModule } from './alerts/alerts.module';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
@@ -13,6 +14,7 @@ import { ProvidersModule } from './providers/providers.module';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, cache: true, load: CONFIGURATION }),
+    // Once, here: every module's scheduled jobs (alert sender, canary executor) share it.
     ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
@@ -21,6 +23,7 @@ import { ProvidersModule } from './providers/providers.module';
     MetricsModule,
     GatewayModule,
     HealthModule,
+    AlertsModule,
   ],
 })
 export class AppModule {}

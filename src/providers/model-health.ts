@@ -1,24 +1,47 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CircuitBreaker, type CircuitState, RetryBudget } from '@switchyard/retry';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CircuitBreaker, type CircuitOpenedEvent, type CircuitState, RetryBudget } from '@switchyard/retry';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
+import { CatalogService } from './catalog.service';
 
 const RETRY_BUDGET_WINDOW_MS = 10_000;
+
+/** A model's circuit went from closed to open: a new outage of that model as this process sees it. */
+export interface ModelCircuitOpened {
+  model: string;
+  provider: string;
+  /** Epoch ms; with the model it identifies this opening. */
+  openedAt: number;
+  failures: number;
+  requests: number;
+  /** The breaker's settings that the numbers were judged against. */
+  breaker: GatewayConfig['breaker'];
+}
+
+export type ModelCircuitListener = (event: ModelCircuitOpened) => void;
 
 /**
  * Per-model circuit breakers and retry budgets, shared by every request in this process. Routing
  * asks it which models are available; the provider client records each attempt's outcome.
+ *
+ * Other modules learn about circuits opening by subscribing (`onCircuitOpened`): providers know
+ * nothing of who listens (alerts does), so the dependency points from the listener to here.
  */
 @Injectable()
 export class ModelHealth {
+  private readonly logger = new Logger(ModelHealth.name);
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly budgets = new Map<string, RetryBudget>();
+  private readonly circuitListeners = new Set<ModelCircuitListener>();
 
-  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {}
+  constructor(
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    private readonly catalog: CatalogService,
+  ) {}
 
   breaker(modelId: string): CircuitBreaker {
     let breaker = this.breakers.get(modelId);
     if (!breaker) {
-      breaker = new CircuitBreaker(this.config.breaker);
+      breaker = new CircuitBreaker({ ...this.config.breaker, onOpen: (event) => this.circuitOpened(modelId, event) });
       this.breakers.set(modelId, breaker);
     }
     return breaker;
@@ -42,5 +65,39 @@ export class ModelHealth {
   /** False while the model's circuit is open; routing skips such models. */
   isAvailable(modelId: string): boolean {
     return this.breakers.get(modelId)?.state !== 'open';
+  }
+
+  /**
+   * Calls `listener` synchronously, on the request path, whenever a model's circuit opens after
+   * having been closed (a failed half-open probe re-opening it is the same outage and is not
+   * reported again). Listeners must return at once and not throw. Returns the unsubscribe function.
+   */
+  onCircuitOpened(listener: ModelCircuitListener): () => void {
+    this.circuitListeners.add(listener);
+    return () => this.circuitListeners.delete(listener);
+  }
+
+  private circuitOpened(modelId: string, event: CircuitOpenedEvent): void {
+    if (event.from !== 'closed') {
+      this.logger.debug({ model: modelId }, 'circuit re-opened: the half-open probe failed');
+      return;
+    }
+    this.logger.warn({ model: modelId, failures: event.failures, requests: event.requests }, 'circuit opened');
+    if (this.circuitListeners.size === 0) return;
+    const opened: ModelCircuitOpened = {
+      model: modelId,
+      provider: this.catalog.findModel(modelId)?.provider ?? 'unknown',
+      openedAt: event.openedAt,
+      failures: event.failures,
+      requests: event.requests,
+      breaker: this.config.breaker,
+    };
+    for (const listener of this.circuitListeners) {
+      try {
+        listener(opened);
+      } catch (error) {
+        this.logger.error({ err: error, model: modelId }, 'circuit listener failed');
+      }
+    }
   }
 }

@@ -188,6 +188,29 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  describe('onOpen', () => {
+    it('reports each opening once, with where it came from and the numbers that opened it', () => {
+      const events: unknown[] = [];
+      const breaker = new CircuitBreaker({ ...options, onOpen: (event) => events.push(event) }, now);
+      t = 500;
+      record(breaker, 4, 6); // opens on the 10th outcome: 6 / 10
+      expect(events).toEqual([{ from: 'closed', failures: 6, requests: 10, openedAt: 500 }]);
+      breaker.recordFailure(); // late outcome while open: no second report
+      expect(events).toHaveLength(1);
+      t = 15_500;
+      expect(breaker.allowRequest()).toBe(true);
+      breaker.recordFailure(); // the probe fails: a re-opening, reported as such
+      expect(events).toHaveLength(2);
+      expect(events[1]).toMatchObject({ from: 'half_open', openedAt: 15_500 });
+    });
+
+    it('swallows what the listener throws, so the request path never sees it', () => {
+      const breaker = new CircuitBreaker({ ...options, onOpen: () => { throw new Error('listener broke'); } }, now);
+      expect(() => record(breaker, 0, 10)).not.toThrow();
+      expect(breaker.state).toBe('open');
+    });
+  });
+
   it('uses Date.now by default', () => {
     const breaker = new CircuitBreaker({ ...options, minimumRequests: 1, failureRatio: 1 });
     breaker.recordFailure();

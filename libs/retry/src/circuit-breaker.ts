@@ -13,6 +13,20 @@ export interface CircuitBreakerOptions {
   coolDownMs: number;
   /** Requests let through at a time while half-open. Default 1. */
   halfOpenProbes?: number;
+  /**
+   * Called synchronously each time the circuit opens, with the state it left (`closed`: a new
+   * outage; `half_open`: a probe failed) and the window's numbers at that moment. It runs on the
+   * request path: keep it cheap, and do not let it throw (what it throws is swallowed).
+   */
+  onOpen?: (event: CircuitOpenedEvent) => void;
+}
+
+export interface CircuitOpenedEvent {
+  from: Exclude<CircuitState, 'open'>;
+  /** Outcomes in the window when it opened (for `half_open`: the window that opened it before). */
+  failures: number;
+  requests: number;
+  openedAt: number;
 }
 
 export interface CircuitBreakerSnapshot {
@@ -137,9 +151,16 @@ export class CircuitBreaker {
   }
 
   private open(): void {
+    const from = this.current as Exclude<CircuitState, 'open'>;
     this.current = 'open';
     this.openedAt = this.now();
     this.probesInFlight = 0;
+    if (!this.options.onOpen) return;
+    try {
+      this.options.onOpen({ from, failures: this.window.total(FAILURES), requests: this.window.total(REQUESTS), openedAt: this.openedAt });
+    } catch {
+      // A listener's failure must not turn into a failed request.
+    }
   }
 
   private close(): void {

@@ -1,0 +1,37 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { ALERT_STATUSES, ALERT_TYPES, type AlertStatus, type AlertType } from '../alert.types';
+
+export const DEFAULT_ALERT_PAGE = 50;
+export const MAX_ALERT_PAGE = 200;
+
+export class ListAlertsQueryDto {
+  @ApiPropertyOptional({ enum: ALERT_STATUSES, example: 'failed' })
+  @IsOptional()
+  @IsIn(ALERT_STATUSES, { message: `status must be one of: ${ALERT_STATUSES.join(', ')}` })
+  status?: AlertStatus;
+
+  @ApiPropertyOptional({ enum: ALERT_TYPES, example: 'canary.rolled_back' })
+  @IsOptional()
+  @IsIn(ALERT_TYPES, { message: `type must be one of: ${ALERT_TYPES.join(', ')}` })
+  type?: AlertType;
+
+  @ApiPropertyOptional({ example: 'recommendations-model', description: 'Flag key' })
+  @IsOptional()
+  @Matches(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, { message: 'flag must be a flag key (a lower-case slug)' })
+  flag?: string;
+
+  @ApiPropertyOptional({ type: 'integer', example: DEFAULT_ALERT_PAGE, default: DEFAULT_ALERT_PAGE, minimum: 1, maximum: MAX_ALERT_PAGE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
+  @Min(1, { message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
+  @Max(MAX_ALERT_PAGE, { message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
+  limit?: number;
+
+  @ApiPropertyOptional({ format: 'uuid', example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11', description: 'Alerts older than this one (the nextBefore of the previous page)' })
+  @IsOptional()
+  @IsUUID('all', { message: 'before must be an alert id (a UUID)' })
+  before?: string;
+}
