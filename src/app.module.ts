@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AlertsModule } from './alerts/alerts.module';
+import { CanaryModule } from './canary/canary.module';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
@@ -24,6 +25,7 @@ import { ProvidersModule } from './providers/providers.module';
     GatewayModule,
     HealthModule,
     AlertsModule,
+    CanaryModule,
   ],
 })
 export class AppModule {}

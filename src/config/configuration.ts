@@ -1,5 +1,6 @@
 import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
+import { canaryConfig } from './canary.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
 import { gatewayConfig } from './gateway.config';
@@ -7,7 +8,7 @@ import { metricsConfig } from './metrics.config';
 import { ConfigurationError } from './validate-config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, alertsConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, alertsConfig, canaryConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

@@ -1,5 +1,7 @@
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
 import { AlertEntity } from '../alerts/entities/alert.entity';
+import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
+import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
 import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
@@ -9,4 +11,4 @@ import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
  * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
  * only their own entities, through TypeOrmModule.forFeature.
  */
-export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity, AlertEntity, AlertDeliveryEntity];
+export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity, AlertEntity, AlertDeliveryEntity, CanaryEntity, CanaryEventEntity];

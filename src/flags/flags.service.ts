@@ -124,6 +124,34 @@ export class FlagsService {
     });
   }
 
+  /**
+   * One variant's weight, the others unchanged: how canaries and the guardrail move traffic. With
+   * `manager` the change joins the caller's transaction (a canary's stage and its flag change commit
+   * together); the cache then learns of it from the NOTIFY sent at commit.
+   */
+  setVariantWeight(
+    key: string,
+    variant: string,
+    percentage: number,
+    options: ChangeContext & { manager?: EntityManager },
+  ): Promise<FlagWire> {
+    return this.change(
+      key,
+      undefined,
+      'rollout',
+      options,
+      (current) => {
+        const wire = toWire(current);
+        if (!(variant in current.variants)) throw new BadRequestException(`flag "${key}" has no variant "${variant}"`);
+        const errors: string[] = [];
+        const basisPoints = rolloutToBasisPoints('rollout', { ...wire.rollout, [variant]: percentage }, current.variants, errors);
+        if (errors.length > 0) throw new BadRequestException(errors);
+        return { rollout: basisPoints };
+      },
+      options.manager,
+    );
+  }
+
   setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
     return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
   }
@@ -186,8 +214,11 @@ export class FlagsService {
     action: FlagAction,
     context: ChangeContext,
     compute: (current: FlagDefinition) => FlagChanges,
+    outerManager?: EntityManager,
   ): Promise<FlagWire> {
-    const updated = await this.dataSource.transaction(async (manager) => {
+    const inTransaction = <T>(work: (manager: EntityManager) => Promise<T>) =>
+      outerManager ? work(outerManager) : this.dataSource.transaction(work);
+    const updated = await inTransaction(async (manager) => {
       const entity = await this.flags.findForUpdate(manager, key);
       if (!entity) throw notFound(key);
       const before = toDefinition(entity);
@@ -200,7 +231,8 @@ export class FlagsService {
       await this.record(manager, action, before, after, context);
       return after;
     });
-    this.cache.put(updated);
+    // In the caller's transaction the change may still roll back: the NOTIFY at commit updates the cache.
+    if (!outerManager) this.cache.put(updated);
     this.logger.log({ flag: key, action, version: updated.version, actor: context.actor, source: context.source }, 'flag changed');
     return toWire(updated);
   }

@@ -103,9 +103,9 @@ export class GatewayService {
     const deadlineAt = Date.now() + route.plan.totalTimeoutMs;
     const upstreamBody = this.upstreamBody(request, route);
     let lastFailure: UpstreamFailure | undefined;
-    for (const [index, model] of route.plan.candidates.entries()) {
+    for (const model of route.plan.candidates) {
       record.model = model;
-      record.fallback = index > 0;
+      record.fallback = model.id !== route.chosen.id;
       await assertFitsContext(model, request.messages, this.config.contextGuardRatio);
       try {
         const answer = await this.provider.call({
@@ -120,7 +120,7 @@ export class GatewayService {
         });
         record.attempts += answer.attempts;
         record.upstreamLatencyMs = answer.upstreamLatencyMs;
-        setAnswerHeaders(res, model, record.attempts, index > 0);
+        setAnswerHeaders(res, model, record.attempts, record.fallback);
         await this.answer(res, answer, request.clientWantsUsage, record, started);
         return;
       } catch (error) {
@@ -182,7 +182,7 @@ export class GatewayService {
       variant: route?.variant ?? null,
       provider: model?.provider ?? null,
       model: model?.id ?? null,
-      firstModel: route?.plan.candidates[0]?.id ?? null,
+      firstModel: route?.chosen.id ?? null,
       outcome,
       httpStatus: outcome === 'client_aborted' ? CLIENT_CLOSED_STATUS : (record.httpStatus ?? res.statusCode),
       errorType: record.errorType ?? null,

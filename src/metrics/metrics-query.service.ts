@@ -46,6 +46,19 @@ interface Window {
   to: Date;
 }
 
+/** One variant of a flag over a window, as a canary verdict needs it. */
+export interface VariantWindow {
+  /** Every request except those the client abandoned (they say nothing about the model). */
+  requests: number;
+  /** Errors, plus requests a fallback model had to answer: the variant's model failed them. */
+  failures: number;
+  costUsd: number;
+  /** The most recent latencies, at most the sample limit asked for. */
+  latenciesMs: number[];
+}
+
+const FAILURE_SQL = `outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}) OR (fallback AND outcome = 'ok')`;
+
 /**
  * Reads request_metrics for operators and the canary: every figure is computed by Postgres from the
  * rows themselves (exact percentiles with percentile_cont, exact cost sums on numeric), over a time
@@ -130,6 +143,26 @@ export class MetricsQueryService {
       reference_cost_usd: sumDecimals(costRows.map((row) => row.reference_cost_usd)),
     });
     return { ...isoWindow(window), groupBy, referenceModel, total, groups };
+  }
+
+  /**
+   * One variant's requests, failures, cost and latency sample over [from, to): the canary's and the
+   * guardrail's input. Reads through the (flag, variant, at) index.
+   */
+  async variantWindow(window: { flag: string; variant: string; from: Date; to: Date; maxSamples: number }): Promise<VariantWindow> {
+    const params = [window.flag, window.variant, window.from, window.to];
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome <> 'client_aborted'`;
+    const [counts] = await this.dataSource.query(
+      `SELECT count(*)::int AS requests, count(*) FILTER (WHERE ${FAILURE_SQL})::int AS failures,
+              coalesce(sum(cost_usd), 0)::float8 AS cost
+         FROM request_metrics WHERE ${where}`,
+      params,
+    );
+    const latencies: Array<{ latency_ms: number }> =
+      window.maxSamples > 0
+        ? await this.dataSource.query(`SELECT latency_ms FROM request_metrics WHERE ${where} ORDER BY at DESC LIMIT $5`, [...params, window.maxSamples])
+        : [];
+    return { requests: counts.requests, failures: counts.failures, costUsd: counts.cost, latenciesMs: latencies.map((row) => row.latency_ms) };
   }
 }
 

@@ -25,6 +25,11 @@ export interface Route {
   /** Why this variant: the flag evaluation's reason, `no_flag`, or `direct` for a concrete model. */
   reason: string;
   plan: RoutePlan;
+  /**
+   * The model the policy and flag chose, even when its circuit is open and the plan skips it: an
+   * answer from any other model is a fallback (and a canary counts it against the variant).
+   */
+  chosen: CatalogModel;
 }
 
 /** A concrete model asked for by id: no policy, no flag, no fallback. */
@@ -112,7 +117,7 @@ export class RoutingService implements OnModuleInit {
   }
 
   /** Models whose circuit is open are skipped; with none left the request fails loudly instead of guessing. */
-  private withHealthyCandidates(route: Route): Route {
+  private withHealthyCandidates(route: Omit<Route, 'chosen'>): Route {
     const healthy = route.plan.candidates.filter((model) => this.health.isAvailable(model.id));
     if (healthy.length === 0) {
       const names = route.plan.candidates.map((model) => model.id).join(', ');
@@ -124,6 +129,6 @@ export class RoutingService implements OnModuleInit {
         param: null,
       });
     }
-    return { ...route, plan: { ...route.plan, candidates: healthy } };
+    return { ...route, chosen: route.plan.candidates[0], plan: { ...route.plan, candidates: healthy } };
   }
 }

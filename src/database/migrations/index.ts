@@ -2,6 +2,7 @@ import type { MixedList } from 'typeorm';
 import { CreateFlags1764000000000 } from './1764000000000-create-flags';
 import { CreateRequestMetrics1764100000000 } from './1764100000000-create-request-metrics';
 import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
+import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -9,4 +10,9 @@ import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
  * made with `npm run migration:generate` is added here.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000, CreateRequestMetrics1764100000000, CreateAlerts1764200000000];
+export const MIGRATIONS: MixedList<Function> = [
+  CreateFlags1764000000000,
+  CreateRequestMetrics1764100000000,
+  CreateAlerts1764200000000,
+  CreateCanaries1764300000000,
+];

@@ -1,0 +1,69 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { FlagEntity } from '../../flags/entities/flag.entity';
+import type { CanaryAnalysis, CanaryStage, CanaryState, StoredVerdict } from '../canary.types';
+
+@Entity({ name: 'canaries' })
+@Check('canaries_state_check', "state IN ('pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted')")
+@Index('canaries_one_active_per_flag_idx', ['flagKey'], { unique: true, where: "state IN ('pending', 'running', 'paused')" })
+@Index('canaries_state_idx', ['state'])
+export class CanaryEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id: string;
+
+  @Column({ name: 'flag_key', type: 'text' })
+  flagKey: string;
+
+  @ManyToOne(() => FlagEntity, { onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'flag_key', foreignKeyConstraintName: 'canaries_flag_key_fkey' })
+  flag?: FlagEntity;
+
+  @Column({ type: 'text' })
+  variant: string;
+
+  /** The flag's default variant when the canary was created: what the treatment is compared with. */
+  @Column({ name: 'control_variant', type: 'text' })
+  controlVariant: string;
+
+  @Column({ type: 'jsonb' })
+  stages: CanaryStage[];
+
+  @Column({ type: 'jsonb' })
+  analysis: CanaryAnalysis;
+
+  @Column({ name: 'max_stage_extensions', type: 'integer' })
+  maxStageExtensions: number;
+
+  @Column({ name: 'alert_webhook_url', type: 'text', nullable: true })
+  alertWebhookUrl: string | null;
+
+  @Column({ type: 'text' })
+  state: CanaryState;
+
+  @Column({ name: 'stage_index', type: 'integer', default: 0 })
+  stageIndex: number;
+
+  @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
+  stageStartedAt: Date | null;
+
+  /** Failed checks in the current stage; reset when a stage starts. */
+  @Column({ name: 'failed_checks', type: 'integer', default: 0 })
+  failedChecks: number;
+
+  @Column({ name: 'last_verdict', type: 'jsonb', nullable: true })
+  lastVerdict: StoredVerdict | null;
+
+  @Column({ name: 'last_tick_at', type: 'timestamptz', nullable: true })
+  lastTickAt: Date | null;
+
+  @Column({ name: 'created_by', type: 'text' })
+  createdBy: string;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true })
+  endedAt: Date | null;
+}
