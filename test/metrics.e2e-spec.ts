@@ -312,6 +312,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const written = samples.find((s) => s.name === 'switchyard_metrics_rows_written_total')!.value;
     expect(written).toBe(rowCount);
     expect(samples.find((s) => s.name === 'switchyard_metrics_rows_dropped_total')!.value).toBe(0);
+    expect(samples.find((s) => s.name === 'switchyard_alerts_dropped_total')!.value).toBe(0);
     expect(samples.find((s) => s.name === 'switchyard_metrics_queue_depth')!.value).toBe(0);
     expect(samples.some((s) => s.name === 'switchyard_request_duration_seconds_bucket' && s.labels.outcome === 'ok')).toBe(true);
     expect(samples.some((s) => s.name === 'switchyard_circuit_state' && s.labels.model === 'gpt-4.1')).toBe(true);

@@ -1,6 +1,7 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { AlertDeliveriesRepository } from './alert-deliveries.repository';
 import { AlertSendScheduler } from './alert-send.scheduler';
@@ -18,7 +19,7 @@ import { WebhookClient } from './webhook-client';
  * opening; canary and guardrails raise through AlertsService, the one thing exported.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AlertEntity, AlertDeliveryEntity]), HttpModule, ProvidersModule],
+  imports: [TypeOrmModule.forFeature([AlertEntity, AlertDeliveryEntity]), HttpModule, ProvidersModule, MetricsModule],
   controllers: [AlertsController],
   providers: [AlertsRepository, AlertDeliveriesRepository, AlertsService, WebhookClient, AlertSender, AlertSendScheduler, ProviderCircuitAlerts],
   exports: [AlertsService],

@@ -1,4 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { ModelHealth, type ModelCircuitOpened } from '../providers/model-health';
 import { AlertsService } from './alerts.service';
 
@@ -20,7 +22,19 @@ export class ProviderCircuitAlerts implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly health: ModelHealth,
     private readonly alerts: AlertsService,
-  ) {}
+    prometheus: PrometheusMetrics,
+  ) {
+    const source = this;
+    new Counter({
+      name: 'switchyard_alerts_dropped_total',
+      help: 'provider.circuit_opened alerts that could not be stored (database down) since start',
+      registers: [prometheus.registry],
+      collect() {
+        this.reset();
+        this.inc(source.failedRaises);
+      },
+    });
+  }
 
   onModuleInit(): void {
     this.unsubscribe = this.health.onCircuitOpened((event) => this.circuitOpened(event));

@@ -13,7 +13,7 @@ import { PrometheusMetrics } from './prometheus-metrics';
   imports: [ProvidersModule, TerminusModule],
   controllers: [MetricsController, PrometheusController],
   providers: [MetricsWriter, PrometheusMetrics, MetricsRecorder, MetricsQueryService, MetricsPartitions, MetricsHealthIndicator],
-  // The gateway records, the canary reads, health reports the writer.
-  exports: [MetricsRecorder, MetricsQueryService, MetricsHealthIndicator],
+  // The gateway records, the canary reads, health reports the writer, other modules add Prometheus series.
+  exports: [MetricsRecorder, MetricsQueryService, MetricsHealthIndicator, PrometheusMetrics],
 })
 export class MetricsModule {}
