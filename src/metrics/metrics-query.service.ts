@@ -7,6 +7,7 @@ import type { CostFiguresDto, CostReportDto, MetricsFiguresDto, SummaryDto, Time
 import { OUTCOMES } from './entities/request-metric.entity';
 
 const HOUR_MS = 3_600_000;
+const ANALYTICS_WORK_MEM = '64MB';
 const MAX_BUCKETS = 2_000;
 const BUCKET_UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: HOUR_MS, d: 24 * HOUR_MS };
 const BUCKET_UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
@@ -76,7 +77,7 @@ export class MetricsQueryService {
     const window = parseWindow(query.from, query.to, HOUR_MS);
     const groupBy = query.groupBy ?? 'model';
     const where = filters(window, query);
-    const rows = await this.dataSource.query(
+    const rows = await this.analytics(
       `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, ${FIGURES_SQL}
          FROM request_metrics WHERE ${where.sql}
         GROUP BY 1 ORDER BY 1 NULLS LAST`,
@@ -96,7 +97,7 @@ export class MetricsQueryService {
     }
     const where = filters(window, query);
     const interval = where.params.push(`${amount} ${BUCKET_UNIT_NAME[unit]}`);
-    const rows = await this.dataSource.query(
+    const rows = await this.analytics(
       `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, date_bin($${interval}::interval, at, $1::timestamptz) AS t, ${FIGURES_SQL}
          FROM request_metrics WHERE ${where.sql}
         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2`,
@@ -143,6 +144,18 @@ export class MetricsQueryService {
       reference_cost_usd: sumDecimals(costRows.map((row) => row.reference_cost_usd)),
     });
     return { ...isoWindow(window), groupBy, referenceModel, total, groups };
+  }
+
+  /**
+   * Percentiles sort every row of a group; with the default 4 MB of work_mem a busy hour spills the
+   * sort to disk. The setting is raised for this transaction only.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed where they are read
+  private analytics(sql: string, params: unknown[]): Promise<any[]> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SET LOCAL work_mem = '${ANALYTICS_WORK_MEM}'`);
+      return manager.query(sql, params);
+    });
   }
 
   /**
