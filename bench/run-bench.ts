@@ -343,6 +343,16 @@ async function startProxy(upstreamPort: number, core: number | undefined): Promi
   return { child, port };
 }
 
+/** The `--` flags of package.json's `start` script, read from there so that the bench cannot drift from it. */
+function startNodeFlags(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const start = pkg.scripts?.start ?? '';
+  return start
+    .split(/\s+/)
+    .filter((arg) => arg.startsWith('--'))
+    .join(' ');
+}
+
 async function startGateway(upstreamPort: number, core: number | undefined): Promise<{ child: ChildServer; port: number }> {
   const dir = tempRoot as string;
   const port = await freePort();
@@ -361,8 +371,8 @@ async function startGateway(upstreamPort: number, core: number | undefined): Pro
     SWITCHYARD_DATA_DIR: dataDir,
     SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
     SWITCHYARD_CATALOG: catalogFile,
-    // The V8 flag `npm start` and the Dockerfile run the gateway with, so the bench measures that.
-    NODE_OPTIONS: '--max-semi-space-size=8',
+    // The Node flags `npm start` runs the gateway with (heap sizes), so the bench measures those.
+    NODE_OPTIONS: startNodeFlags(),
   };
   const child = new ChildServer('gateway', dist('src/main.js'), [], env, join(dir, 'gateway.log'), core);
   await waitUntilReady(child, `http://127.0.0.1:${port}/health/ready`, 90_000);
@@ -754,6 +764,7 @@ async function main(): Promise<void> {
       report.notes.push(
         'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; metrics: whatever the build records (no switch to turn them on)',
       );
+      report.notes.push(`gateway: Node flags of \`npm start\`: ${startNodeFlags() || 'none'}`);
       if (!process.env.DATABASE_URL) report.notes.push('gateway: embedded Postgres (started by the gateway, so it shares the server core)');
       else report.notes.push('gateway: DATABASE_URL from the environment');
       await run(
