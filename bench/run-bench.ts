@@ -24,16 +24,27 @@ import {
  * load generator (this process) and the upstream simulator the other. Results: a table on stdout,
  * bench/results/latest.json and bench/results/latest.md.
  *
- * Options: --only simulator,proxy,gateway  --connections 64  --duration 8  --warmup 2  --rate 500
+ * (d) is the gateway with metrics off, to show what recording every request costs; for (c) the run also
+ * reports the rows the metrics writer stored per second during the throughput run, and checks that
+ * every request answered has its row in Postgres (zero loss).
+ *
+ * Options: --only simulator,proxy,gateway,gateway-no-metrics  --connections 64  --duration 8  --warmup 2  --rate 500
  *          --rate-duration 8  --ttfb-count 200  --quick (short run, to check the harness)
  */
 
 const ROOT = process.cwd();
 const BENCH_KEY = 'sk-bench-primary';
 const BENCH_BACKUP_KEY = 'sk-bench-backup';
-const TARGET_IDS = ['simulator', 'proxy', 'gateway'] as const;
+const TARGET_IDS = ['simulator', 'proxy', 'gateway', 'gateway-no-metrics'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
-const LABELS: Record<TargetId, string> = { simulator: '(a) simulator direct', proxy: '(b) bare proxy', gateway: '(c) Switchyard gateway' };
+const LABELS: Record<TargetId, string> = {
+  simulator: '(a) simulator direct',
+  proxy: '(b) bare proxy',
+  gateway: '(c) Switchyard gateway',
+  'gateway-no-metrics': '(d) gateway, METRICS_ENABLED=false',
+};
+/** The metrics ingestion target of the metrics issue: rows per second the writer stores while serving. */
+const MIN_ROWS_PER_SEC = 5000;
 
 const FLAG = {
   key: 'recommendations-model',
@@ -74,7 +85,7 @@ function readSettings(): Settings {
   });
   if (values.help) {
     console.log(
-      'usage: node dist/bench/run-bench.js [--only simulator,proxy,gateway] [--connections 64] [--duration 8] [--warmup 2]\n' +
+      'usage: node dist/bench/run-bench.js [--only simulator,proxy,gateway,gateway-no-metrics] [--connections 64] [--duration 8] [--warmup 2]\n' +
         '                                    [--rate 500] [--rate-duration 8] [--ttfb-count 200] [--quick]',
     );
     process.exit(0);
@@ -353,11 +364,18 @@ function startNodeFlags(): string {
     .join(' ');
 }
 
-async function startGateway(upstreamPort: number, core: number | undefined): Promise<{ child: ChildServer; port: number }> {
+interface StartedGateway {
+  child: ChildServer;
+  port: number;
+  /** The embedded Postgres, to count the rows the gateway wrote (unset with DATABASE_URL). */
+  databaseUrl?: string;
+}
+
+async function startGateway(upstreamPort: number, core: number | undefined, name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<StartedGateway> {
   const dir = tempRoot as string;
   const port = await freePort();
   const pgPort = await freePort();
-  const dataDir = join(dir, 'gateway-data');
+  const dataDir = join(dir, `${name}-data`);
   mkdirSync(dataDir, { mode: 0o755 });
   chmodSync(dataDir, 0o755); // Postgres runs as the postgres user when we are root
   const catalogFile = join(dir, 'gateway-catalog.json');
@@ -373,10 +391,72 @@ async function startGateway(upstreamPort: number, core: number | undefined): Pro
     SWITCHYARD_CATALOG: catalogFile,
     // The Node flags `npm start` runs the gateway with (heap sizes), so the bench measures those.
     NODE_OPTIONS: startNodeFlags(),
+    ...extraEnv,
   };
-  const child = new ChildServer('gateway', dist('src/main.js'), [], env, join(dir, 'gateway.log'), core);
+  const child = new ChildServer(name, dist('src/main.js'), [], env, join(dir, `${name}.log`), core);
   await waitUntilReady(child, `http://127.0.0.1:${port}/health/ready`, 90_000);
-  return { child, port };
+  if (process.env.DATABASE_URL) return { child, port };
+  const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
+  return { child, port, databaseUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/switchyard` };
+}
+
+// ---------------------------------------------------------------- metrics writer
+
+interface WriterCounters {
+  requests: number;
+  written: number;
+  dropped: number;
+  queued: number;
+}
+
+/** The gateway's own count of requests and of metric rows written, dropped and queued (Prometheus). */
+async function writerCounters(port: number): Promise<WriterCounters> {
+  const response = await request(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.body.text();
+  const sum = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return {
+    requests: sum('switchyard_requests_total'),
+    written: sum('switchyard_metrics_rows_written_total'),
+    dropped: sum('switchyard_metrics_rows_dropped_total'),
+    queued: sum('switchyard_metrics_queue_depth'),
+  };
+}
+
+interface IngestionResult {
+  /** Rows the writer stored per second during the throughput run. */
+  rowsPerSec: number;
+  /** Largest queue seen during the throughput run: a writer that keeps up stays near one batch. */
+  maxQueued: number;
+  requests: number;
+  written: number;
+  dropped: number;
+  /** Rows counted in Postgres at the end (embedded database only). */
+  rowsInDatabase?: number;
+}
+
+/** After the last request: wait for the queue to drain, then compare requests, rows written and rows in Postgres. */
+async function settleIngestion(port: number, databaseUrl: string | undefined, during: { rowsPerSec: number; maxQueued: number }): Promise<IngestionResult> {
+  let counters = await writerCounters(port);
+  for (let i = 0; i < 100 && counters.queued > 0; i++) {
+    await sleep(100);
+    counters = await writerCounters(port);
+  }
+  let rowsInDatabase: number | undefined;
+  if (databaseUrl) {
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      rowsInDatabase = Number((await client.query('SELECT count(*) AS count FROM request_metrics')).rows[0].count);
+    } finally {
+      await client.end();
+    }
+  }
+  return { ...during, requests: counters.requests, written: counters.written, dropped: counters.dropped, rowsInDatabase };
 }
 
 /** Creates the bench flag through the operator API; says what happened (the flags API may not exist yet). */
@@ -434,10 +514,12 @@ interface TargetResult {
   serverCpuPercent?: number;
   /** The same for the upstream simulator of (b) and (c), which shares its core with the load generator. */
   upstreamCpuPercent?: number;
+  /** (c) only: what the metrics writer stored. */
+  ingestion?: IngestionResult;
 }
 
 function shapeFor(id: TargetId, port: number): RequestShape {
-  const gateway = id === 'gateway';
+  const gateway = id.startsWith('gateway');
   const model = gateway ? 'route:recommendations' : 'deepseek-v3.2';
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (!gateway) headers.authorization = `Bearer ${BENCH_KEY}`;
@@ -460,7 +542,12 @@ function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-async function measure(id: TargetId, port: number, pid: number, settings: Settings, upstreamPid?: number): Promise<TargetResult> {
+interface ThroughputWatch {
+  /** Called when the throughput run starts; the returned function when it ends. */
+  start(): Promise<() => Promise<void>>;
+}
+
+async function measure(id: TargetId, port: number, pid: number, settings: Settings, upstreamPid?: number, watch?: ThroughputWatch): Promise<TargetResult> {
   const result: TargetResult = { id, label: LABELS[id], status: 'measured', pid };
   const shape = shapeFor(id, port);
 
@@ -482,11 +569,13 @@ async function measure(id: TargetId, port: number, pid: number, settings: Settin
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, vmRssMB(pid) ?? 0)), 200);
   const cpuBefore = [cpuSeconds(pid), upstreamPid === undefined ? undefined : cpuSeconds(upstreamPid)];
   const startedAt = performance.now();
+  const stopWatching = await watch?.start();
   try {
     result.rps = await runClosedLoop(shape, settings.connections, settings.durationSec);
   } finally {
     clearInterval(sampler);
   }
+  await stopWatching?.();
   const elapsedSec = (performance.now() - startedAt) / 1000;
   const cpuAfter = [cpuSeconds(pid), upstreamPid === undefined ? undefined : cpuSeconds(upstreamPid)];
   const share = (i: number) => {
@@ -546,6 +635,7 @@ interface Derived {
   upstreamCpuPercent?: number;
   sendLagP99?: number;
   failures?: number;
+  ingestion?: IngestionResult;
 }
 
 function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Record<TargetId, Derived>> {
@@ -563,6 +653,7 @@ function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Recor
       ttfbP50: t.ttfb?.ttfbMs.p50,
       ttfbP99: t.ttfb?.ttfbMs.p99,
       rssMaxMB: t.rssMaxMB,
+      ingestion: t.ingestion,
       serverCpuPercent: t.serverCpuPercent,
       upstreamCpuPercent: t.upstreamCpuPercent,
       sendLagP99: t.openLoop?.sendLagMs.p99,
@@ -608,6 +699,29 @@ function checks(derived: Partial<Record<TargetId, Derived>>, ratePerSec: number)
     value: g?.ttfbAddedP50 === undefined ? 'n/a' : `${ms(g.ttfbAddedP50)} (p99 ${g.ttfbAddedP99 === undefined ? 'n/a' : ms(g.ttfbAddedP99)})`,
     limit: '< 2.00 ms',
     pass: g?.ttfbAddedP50 === undefined ? null : g.ttfbAddedP50 < 2,
+  });
+  const off = derived['gateway-no-metrics'];
+  list.push({
+    name: 'gateway throughput with metrics on vs off (informational)',
+    value: g?.rps !== undefined && off?.rps ? `${g.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(g.rps / off.rps).toFixed(2)}×)` : 'n/a',
+    limit: '—',
+    pass: null,
+  });
+  const ingestion = g?.ingestion;
+  list.push({
+    name: `metrics writer ≥ ${MIN_ROWS_PER_SEC} rows/s while serving`,
+    value: ingestion ? `${ingestion.rowsPerSec.toFixed(0)} rows/s (max queue ${ingestion.maxQueued})` : 'n/a',
+    limit: `≥ ${MIN_ROWS_PER_SEC}`,
+    pass: ingestion ? ingestion.rowsPerSec >= MIN_ROWS_PER_SEC : null,
+  });
+  const lossless = ingestion && ingestion.dropped === 0 && ingestion.written === ingestion.requests && (ingestion.rowsInDatabase ?? ingestion.written) === ingestion.requests;
+  list.push({
+    name: 'metrics: every request has its row (zero loss)',
+    value: ingestion
+      ? `${ingestion.requests} requests, ${ingestion.written} rows written, ${ingestion.rowsInDatabase ?? 'n/a'} in Postgres, ${ingestion.dropped} dropped`
+      : 'n/a',
+    limit: 'all equal, 0 dropped',
+    pass: ingestion ? Boolean(lossless) : null,
   });
   list.push({
     name: 'gateway RSS (max during throughput run) < 200 MB',
@@ -722,9 +836,10 @@ async function main(): Promise<void> {
   };
   const run = async (
     id: TargetId,
-    start: () => Promise<{ child: ChildServer; port: number }>,
+    start: () => Promise<StartedGateway>,
     upstreamPid?: number,
     before?: (port: number) => Promise<void>,
+    ingestion = false,
   ) => {
     let child: ChildServer | undefined;
     try {
@@ -732,7 +847,26 @@ async function main(): Promise<void> {
       const started = await start();
       child = started.child;
       if (before) await before(started.port);
-      report.targets[id] = await measure(id, started.port, child.pid, settings, upstreamPid);
+      const during = { rowsPerSec: 0, maxQueued: 0 };
+      const watch: ThroughputWatch | undefined = ingestion
+        ? {
+            start: async () => {
+              const first = await writerCounters(started.port);
+              const startedAt = performance.now();
+              const sampler = setInterval(() => {
+                void writerCounters(started.port).then((c) => (during.maxQueued = Math.max(during.maxQueued, c.queued)), () => undefined);
+              }, 500);
+              return async () => {
+                clearInterval(sampler);
+                const last = await writerCounters(started.port);
+                during.rowsPerSec = (last.written - first.written) / ((performance.now() - startedAt) / 1000);
+              };
+            },
+          }
+        : undefined;
+      const result = await measure(id, started.port, child.pid, settings, upstreamPid, watch);
+      if (ingestion) result.ingestion = await settleIngestion(started.port, started.databaseUrl, during);
+      report.targets[id] = result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       report.targets[id] = { id, label: LABELS[id], status: 'failed', error: message };
@@ -747,14 +881,14 @@ async function main(): Promise<void> {
   if (settings.only.includes('simulator')) await run('simulator', () => startSimulator('simulator-a', serverCore));
 
   // (b) and (c) share one upstream simulator, on the load generator's core.
-  if (settings.only.includes('proxy') || settings.only.includes('gateway')) {
+  if (settings.only.some((id) => id !== 'simulator')) {
     progress('starting the upstream simulator');
     let upstream: { child: ChildServer; port: number };
     try {
       upstream = await startSimulator('simulator-upstream', loadCore);
     } catch (error) {
       const message = `upstream simulator did not start: ${error instanceof Error ? error.message : String(error)}`;
-      for (const id of ['proxy', 'gateway'] as const) {
+      for (const id of ['proxy', 'gateway', 'gateway-no-metrics'] as const) {
         if (settings.only.includes(id)) report.targets[id] = { id, label: LABELS[id], status: 'failed', error: message };
       }
       return finish(report);
@@ -762,21 +896,27 @@ async function main(): Promise<void> {
     if (settings.only.includes('proxy')) await run('proxy', () => startProxy(upstream.port, serverCore), upstream.child.pid);
     if (settings.only.includes('gateway')) {
       report.notes.push(
-        'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; metrics: whatever the build records (no switch to turn them on)',
+        'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; one request_metrics row per request (batched writer)',
       );
       report.notes.push(`gateway: Node flags of \`npm start\`: ${startNodeFlags() || 'none'}`);
       if (!process.env.DATABASE_URL) report.notes.push('gateway: embedded Postgres (started by the gateway, so it shares the server core)');
       else report.notes.push('gateway: DATABASE_URL from the environment');
       await run(
         'gateway',
-        () => startGateway(upstream.port, serverCore),
+        () => startGateway(upstream.port, serverCore, 'gateway'),
         upstream.child.pid,
         async (port) => {
           const flag = await createFlag(port);
           report.notes.push(`gateway: ${flag.note}`);
           progress(flag.note);
         },
+        true,
       );
+    }
+    if (settings.only.includes('gateway-no-metrics')) {
+      await run('gateway-no-metrics', () => startGateway(upstream.port, serverCore, 'gateway-no-metrics', { METRICS_ENABLED: 'false' }), upstream.child.pid, async (port) => {
+        await createFlag(port);
+      });
     }
     await upstream.child.stop();
   }
