@@ -25,7 +25,9 @@ export default {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 60000,
     },
   ],
+  // A global option (jest ignores it inside a project): e2e files boot apps and Postgres servers,
+  // which on a busy 2-core machine can take longer than jest's default 5 s.
+  testTimeout: 60000,
 };
