@@ -1,3 +1,5 @@
+import { ApiKeyUsageEntity } from '../access/entities/api-key-usage.entity';
+import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
 import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
@@ -7,4 +9,4 @@ import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
  * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
  * only their own entities, through TypeOrmModule.forFeature.
  */
-export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity];
+export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity, ApiKeyEntity, ApiKeyUsageEntity];

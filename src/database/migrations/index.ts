@@ -1,6 +1,7 @@
 import type { MixedList } from 'typeorm';
 import { CreateFlags1764000000000 } from './1764000000000-create-flags';
 import { CreateRequestMetrics1764100000000 } from './1764100000000-create-request-metrics';
+import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -8,4 +9,4 @@ import { CreateRequestMetrics1764100000000 } from './1764100000000-create-reques
  * made with `npm run migration:generate` is added here.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000, CreateRequestMetrics1764100000000];
+export const MIGRATIONS: MixedList<Function> = [CreateFlags1764000000000, CreateRequestMetrics1764100000000, CreateApiKeys1764400000000];
