@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AccessModule } from './access/access.module';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
@@ -16,6 +17,7 @@ import { ProvidersModule } from './providers/providers.module';
     ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
+    AccessModule,
     ProvidersModule,
     FlagsModule,
     MetricsModule,

@@ -3,9 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { GatewayFastPath } from './gateway/gateway-fast-path';
 import { assertValidConfiguration } from './config/configuration';
@@ -20,6 +23,7 @@ export async function createApp(): Promise<NestExpressApplication> {
 
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
+  const access = app.get(ConfigService).getOrThrow<AccessConfig>('access');
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
@@ -30,7 +34,21 @@ export function configureApp(app: NestExpressApplication): void {
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.enableShutdownHooks();
   app.get(GatewayFastPath).install(app.getHttpServer());
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  // Swagger's routes are plain Express routes, outside the global guard.
+  if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+}
+
+/** DOCS_PUBLIC=false: the docs need a valid key, whatever its scope. */
+function requireAnyKey(access: AccessService) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      access.identify(req.headers.authorization);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -41,6 +59,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'per-request metrics, canary rollouts. Errors on /v1/* use the OpenAI error shape; elsewhere ApiErrorDto.',
     )
     .setVersion('1.0')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A Switchyard API key (sy_…): the first one is printed by the first start, or set SWITCHYARD_ADMIN_KEY; teams get theirs from POST /api/keys',
+    })
     .build();
   return SwaggerModule.createDocument(app, config);
 }

@@ -1,3 +1,4 @@
+import { accessConfig } from './access.config';
 import { appConfig } from './app.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
@@ -6,7 +7,7 @@ import { metricsConfig } from './metrics.config';
 import { ConfigurationError } from './validate-config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, accessConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../access/access.decorators';
 import { HealthResultDto } from './health-result.dto';
 import { hideAddresses } from './hide-addresses';
 import { MetricsHealthIndicator } from '../metrics/metrics.health';
@@ -9,6 +10,7 @@ import { ProviderHealthIndicator } from './provider.health';
 const DATABASE_PING_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(
