@@ -37,9 +37,9 @@ async function awayFromMinuteEnd(neededMs = 8_000): Promise<void> {
 
 describe('access: API keys, scopes, limits, attribution and hardening', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  /** Defaults: docs public, /metrics needs a key. */
+  /** Defaults: docs public, /metrics needs a key, CORS off. */
   let a: TestApp;
-  /** The same database; DOCS_PUBLIC=false, PROMETHEUS_PUBLIC=true. */
+  /** The same database; DOCS_PUBLIC=false, PROMETHEUS_PUBLIC=true, CORS_ORIGINS set. */
   let b: TestApp;
   const keys: Record<'gateway' | 'read' | 'admin' | 'chatOnly', Created> = {} as never;
   /** Every response seen (headers and body), to look for secrets at the end. */
@@ -74,7 +74,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     a = await startTestApp({ databaseUrl: database.url, env: { ...PROVIDER_KEYS, ...FAST } });
     b = await startTestApp({
       databaseUrl: database.url,
-      env: { ...PROVIDER_KEYS, ...FAST, DOCS_PUBLIC: 'false', PROMETHEUS_PUBLIC: 'true' },
+      env: { ...PROVIDER_KEYS, ...FAST, DOCS_PUBLIC: 'false', PROMETHEUS_PUBLIC: 'true', CORS_ORIGINS: 'https://dashboard.internal' },
     });
     keys.gateway = await createKey({ name: 'search-team', scopes: ['gateway'] });
     keys.read = await createKey({ name: 'dashboards', scopes: ['read'] });
@@ -118,13 +118,47 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(actual).toEqual(expected);
   });
 
-  it('serves Swagger UI without a key and documents the bearer scheme', async () => {
+  it('serves Swagger UI without a key, with helmet headers, and documents the bearer scheme', async () => {
     const ui = await as(null).get('/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');
+    expect(ui.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(ui.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     const spec = await as(null).get('/docs-json').expect(200);
     expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(spec.body.paths['/api/keys'].post.security).toEqual([{ bearer: [] }]);
     expect(spec.body.paths['/health/ready'].get.security).toBeUndefined();
+  });
+
+  it('sets helmet headers on the operator API and no CORS headers by default', async () => {
+    const response = await as(keys.read.key).get('/api/flags').set('origin', 'https://dashboard.internal').expect(200);
+    expect(response.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'strict-transport-security': expect.stringContaining('max-age='),
+      'referrer-policy': 'no-referrer',
+    });
+    expect(response.headers['x-powered-by']).toBeUndefined();
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await as(null).options('/api/flags').set('origin', 'https://dashboard.internal').set('access-control-request-method', 'GET');
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers CORS for the origins in CORS_ORIGINS only, the completions route included', async () => {
+    const allowed = await as(keys.read.key, b).get('/api/flags').set('origin', 'https://dashboard.internal').expect(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
+    const other = await as(keys.read.key, b).get('/api/flags').set('origin', 'https://elsewhere.example').expect(200);
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await as(null, b)
+      .options('/v1/chat/completions')
+      .set('origin', 'https://dashboard.internal')
+      .set('access-control-request-method', 'POST')
+      .set('access-control-request-headers', 'authorization,content-type')
+      .expect(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
+    expect(preflight.headers['access-control-allow-headers']).toContain('authorization');
+    const browser = await as(keys.gateway.key, b).post('/v1/chat/completions').set('origin', 'https://dashboard.internal').send(completion).expect(200);
+    expect(browser.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
+    expect(browser.headers['access-control-expose-headers']).toContain('x-switchyard-model');
   });
 
   it('closes the docs with DOCS_PUBLIC=false and opens /metrics with PROMETHEUS_PUBLIC=true', async () => {
