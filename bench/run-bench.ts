@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { generateApiKey } from '../src/access/api-key-format';
 import {
   measureStreamTtfb,
   probe,
@@ -30,6 +31,8 @@ import {
 
 const ROOT = process.cwd();
 const BENCH_KEY = 'sk-bench-primary';
+/** The gateway's SWITCHYARD_ADMIN_KEY: every gateway request is authenticated, as in production. */
+const GATEWAY_KEY = generateApiKey().key;
 const BENCH_BACKUP_KEY = 'sk-bench-backup';
 const TARGET_IDS = ['simulator', 'proxy', 'gateway'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
@@ -361,6 +364,7 @@ async function startGateway(upstreamPort: number, core: number | undefined): Pro
     SWITCHYARD_DATA_DIR: dataDir,
     SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
     SWITCHYARD_CATALOG: catalogFile,
+    SWITCHYARD_ADMIN_KEY: GATEWAY_KEY,
     // The V8 flag `npm start` and the Dockerfile run the gateway with, so the bench measures that.
     NODE_OPTIONS: '--max-semi-space-size=8',
   };
@@ -373,7 +377,7 @@ async function startGateway(upstreamPort: number, core: number | undefined): Pro
 async function createFlag(port: number): Promise<{ created: boolean; note: string }> {
   const response = await request(`http://127.0.0.1:${port}/api/flags`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
     body: JSON.stringify(FLAG),
   });
   const text = await response.body.text();
@@ -430,7 +434,7 @@ function shapeFor(id: TargetId, port: number): RequestShape {
   const gateway = id === 'gateway';
   const model = gateway ? 'route:recommendations' : 'deepseek-v3.2';
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (!gateway) headers.authorization = `Bearer ${BENCH_KEY}`;
+  headers.authorization = `Bearer ${gateway ? GATEWAY_KEY : BENCH_KEY}`;
   return {
     origin: `http://127.0.0.1:${port}`,
     path: '/v1/chat/completions',
@@ -754,6 +758,7 @@ async function main(): Promise<void> {
       report.notes.push(
         'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; metrics: whatever the build records (no switch to turn them on)',
       );
+      report.notes.push('gateway: every request authenticated with an API key (SWITCHYARD_ADMIN_KEY, no rate limits)');
       if (!process.env.DATABASE_URL) report.notes.push('gateway: embedded Postgres (started by the gateway, so it shares the server core)');
       else report.notes.push('gateway: DATABASE_URL from the environment');
       await run(
