@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { generateApiKey } from '../src/access/api-key-format';
 import {
   measureStreamTtfb,
   probe,
@@ -34,6 +35,8 @@ import {
 
 const ROOT = process.cwd();
 const BENCH_KEY = 'sk-bench-primary';
+/** The gateway's SWITCHYARD_ADMIN_KEY: every gateway request is authenticated, as in production. */
+const GATEWAY_KEY = generateApiKey().key;
 const BENCH_BACKUP_KEY = 'sk-bench-backup';
 const TARGET_IDS = ['simulator', 'proxy', 'gateway', 'gateway-no-metrics'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
@@ -389,6 +392,7 @@ async function startGateway(upstreamPort: number, core: number | undefined, name
     SWITCHYARD_DATA_DIR: dataDir,
     SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
     SWITCHYARD_CATALOG: catalogFile,
+    SWITCHYARD_ADMIN_KEY: GATEWAY_KEY,
     // The Node flags `npm start` runs the gateway with (heap sizes), so the bench measures those.
     NODE_OPTIONS: startNodeFlags(),
     ...extraEnv,
@@ -411,7 +415,7 @@ interface WriterCounters {
 
 /** The gateway's own count of requests and of metric rows written, dropped and queued (Prometheus). */
 async function writerCounters(port: number): Promise<WriterCounters> {
-  const response = await request(`http://127.0.0.1:${port}/metrics`);
+  const response = await request(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
   const text = await response.body.text();
   const sum = (name: string) =>
     text
@@ -463,7 +467,7 @@ async function settleIngestion(port: number, databaseUrl: string | undefined, du
 async function createFlag(port: number): Promise<{ created: boolean; note: string }> {
   const response = await request(`http://127.0.0.1:${port}/api/flags`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` },
     body: JSON.stringify(FLAG),
   });
   const text = await response.body.text();
@@ -522,7 +526,7 @@ function shapeFor(id: TargetId, port: number): RequestShape {
   const gateway = id.startsWith('gateway');
   const model = gateway ? 'route:recommendations' : 'deepseek-v3.2';
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (!gateway) headers.authorization = `Bearer ${BENCH_KEY}`;
+  headers.authorization = `Bearer ${gateway ? GATEWAY_KEY : BENCH_KEY}`;
   return {
     origin: `http://127.0.0.1:${port}`,
     path: '/v1/chat/completions',
@@ -899,6 +903,7 @@ async function main(): Promise<void> {
         'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; one request_metrics row per request (batched writer)',
       );
       report.notes.push(`gateway: Node flags of \`npm start\`: ${startNodeFlags() || 'none'}`);
+      report.notes.push('gateway: every request authenticated with an API key (SWITCHYARD_ADMIN_KEY, no rate limits)');
       if (!process.env.DATABASE_URL) report.notes.push('gateway: embedded Postgres (started by the gateway, so it shares the server core)');
       else report.notes.push('gateway: DATABASE_URL from the environment');
       await run(

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { CanaryModule } from './canary/canary.module';
 import { LoggingModule } from './common/logging.module';
@@ -19,6 +20,7 @@ import { ProvidersModule } from './providers/providers.module';
     ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
+    AccessModule,
     ProvidersModule,
     FlagsModule,
     MetricsModule,

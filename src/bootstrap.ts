@@ -3,9 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { GatewayFastPath } from './gateway/gateway-fast-path';
 import { assertValidConfiguration } from './config/configuration';
@@ -18,10 +22,32 @@ export async function createApp(): Promise<NestExpressApplication> {
   return app;
 }
 
+/** Headers a browser app may read from our answers when CORS is on. */
+const EXPOSED_HEADERS = [
+  'x-switchyard-request-id', 'x-switchyard-policy', 'x-switchyard-flag', 'x-switchyard-variant', 'x-switchyard-model',
+  'x-switchyard-provider', 'x-switchyard-attempts', 'x-switchyard-fallback', 'retry-after',
+  'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens',
+];
+
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
+  const access = app.get(ConfigService).getOrThrow<AccessConfig>('access');
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // Security headers on everything Express serves (the raw completions fast path answers JSON/SSE only).
+  // No upgrade-insecure-requests: the gateway often runs on plain HTTP inside a network, and the
+  // directive would make browsers fetch Swagger UI's own scripts over https.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // Off unless CORS_ORIGINS names the browser apps allowed to call us.
+  if (access.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: access.corsOrigins.includes('*') ? '*' : access.corsOrigins,
+      allowedHeaders: ['authorization', 'content-type', 'x-switchyard-policy', 'x-user-id', 'x-request-id', 'x-change-reason'],
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   app.useBodyParser('json', { limit: config.requestBodyLimit });
   app.useGlobalPipes(
@@ -29,8 +55,22 @@ export function configureApp(app: NestExpressApplication): void {
   );
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.enableShutdownHooks();
-  app.get(GatewayFastPath).install(app.getHttpServer());
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  app.get(GatewayFastPath).install(app.getHttpServer(), { corsEnabled: access.corsOrigins.length > 0 });
+  // Swagger's routes are plain Express routes, outside the global guard.
+  if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+}
+
+/** DOCS_PUBLIC=false: the docs need a valid key, whatever its scope. */
+function requireAnyKey(access: AccessService) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      access.identify(req.headers.authorization);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -41,6 +81,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'per-request metrics, canary rollouts. Errors on /v1/* use the OpenAI error shape; elsewhere ApiErrorDto.',
     )
     .setVersion('1.0')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A Switchyard API key (sy_…): the first one is printed by the first start, or set SWITCHYARD_ADMIN_KEY; teams get theirs from POST /api/keys',
+    })
     .build();
   return SwaggerModule.createDocument(app, config);
 }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { NewAlert } from '../src/alerts/alert.types';
 import { AlertsService } from '../src/alerts/alerts.service';
 import { createTestDatabase, queryRows } from './support/test-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { api as authorized, startTestApp, type TestApp } from './support/test-app';
 import { eventually, WebhookServer, type ReceivedWebhook } from './support/webhook-server';
 
 const SECRET = 'whsec-test-0123456789abcdef';
@@ -86,7 +86,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   /** Every API response body of this block, checked for secrets at the end. */
   const responses: string[] = [];
   const api = async (path: string, status = 200) => {
-    const response = await request(app.url).get(path).expect(status);
+    const response = await authorized(app).get(path).expect(status);
     responses.push(response.text);
     return response.body;
   };
@@ -393,7 +393,7 @@ describe('alerts: no webhook configured', () => {
     const row = await waitForStatus(database, id, 'no_target');
     expect(row).toMatchObject({ attempts: 0, severity: 'critical' });
     expect(await deliveryRows(database, id)).toEqual([]);
-    const listed = await request(app.url).get('/api/alerts?status=no_target').expect(200);
+    const listed = await authorized(app).get('/api/alerts?status=no_target').expect(200);
     expect(listed.body.items).toEqual([
       expect.objectContaining({ id, status: 'no_target', webhook: null, lastError: expect.stringContaining('ALERT_WEBHOOK_URL') }),
     ]);
@@ -473,13 +473,13 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
   it('stores one warning alert for the opening, with the failure numbers, and delivers it', async () => {
     await request(app.simulatorUrl).post('/_simulator/faults/gpt-4.1').send({ status: 503, count: 4 }).expect(200);
     for (let i = 0; i < 4; i++) {
-      await request(app.url)
+      await authorized(app)
         .post('/v1/chat/completions')
         .send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] })
         .expect(502);
     }
     // Open now: the next request is refused without an upstream call, and raises nothing new.
-    const refused = await request(app.url).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
+    const refused = await authorized(app).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
     expect(refused.status).toBe(502);
 
     const [row] = await eventually(

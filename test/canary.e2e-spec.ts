@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { startTestApp, writeTestCatalog, type TestApp, type TestCatalog } from './support/test-app';
+import { api as authorized, startTestApp, writeTestCatalog, type TestApp, type TestCatalog } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { eventually, WebhookServer } from './support/webhook-server';
 
@@ -36,7 +36,7 @@ class Traffic {
     while (this.running) {
       const response = await fetch(`${app.url}/v1/chat/completions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-user-id': randomUUID() },
+        headers: { 'content-type': 'application/json', 'x-user-id': randomUUID(), authorization: `Bearer ${app.adminKey}` },
         body: JSON.stringify({ model: `route:${policy}`, messages: hello }),
       }).catch(() => undefined);
       await response?.arrayBuffer();
@@ -53,12 +53,12 @@ class Traffic {
 function api(app: TestApp) {
   return {
     createFlag: (key: string, variants: Record<string, string>) =>
-      request(app.url).post('/api/flags').send({ key, variants, defaultVariant: 'control', rollout: {} }).expect(201),
-    createCanary: (body: Record<string, unknown>) => request(app.url).post('/api/canaries').set('x-actor', 'release-bot').send(body),
-    canary: async (id: string) => (await request(app.url).get(`/api/canaries/${id}`).expect(200)).body,
-    events: async (id: string) => (await request(app.url).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as Array<{ type: string; stage: number; instance: string; at: string; evidence: Record<string, unknown> | null; message: string }>,
-    flag: async (key: string) => (await request(app.url).get(`/api/flags/${key}`).expect(200)).body,
-    history: async (key: string) => (await request(app.url).get(`/api/flags/${key}/history`).query({ limit: 200 }).expect(200)).body.items,
+      authorized(app).post('/api/flags').send({ key, variants, defaultVariant: 'control', rollout: {} }).expect(201),
+    createCanary: (body: Record<string, unknown>) => authorized(app).post('/api/canaries').send(body),
+    canary: async (id: string) => (await authorized(app).get(`/api/canaries/${id}`).expect(200)).body,
+    events: async (id: string) => (await authorized(app).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as Array<{ type: string; stage: number; instance: string; at: string; evidence: Record<string, unknown> | null; message: string }>,
+    flag: async (key: string) => (await authorized(app).get(`/api/flags/${key}`).expect(200)).body,
+    history: async (key: string) => (await authorized(app).get(`/api/flags/${key}/history`).query({ limit: 200 }).expect(200)).body.items,
     profile: (model: string, profile: Record<string, unknown>) => request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(profile).expect(200),
   };
 }
@@ -109,7 +109,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     } finally {
       await traffic.stop();
     }
-    const id = (await request(gateway.url).get('/api/canaries').query({ flagKey: 'recommendations-model' }).expect(200)).body[0].id;
+    const id = (await authorized(gateway).get('/api/canaries').query({ flagKey: 'recommendations-model' }).expect(200)).body[0].id;
     expect((await flag('recommendations-model')).rollout).toEqual({ treatment: 100 });
 
     const canaryRows = (await history('recommendations-model')).filter((row: { source: string }) => row.source === 'canary');
@@ -161,7 +161,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     const last = (await history('chat-model'))[0];
     expect(last).toMatchObject({ source: 'canary', actor: 'canary-executor' });
     expect(last.reason).toMatch(/rolled back/);
-    const id = (await request(gateway.url).get('/api/canaries').query({ flagKey: 'chat-model' }).expect(200)).body[0].id;
+    const id = (await authorized(gateway).get('/api/canaries').query({ flagKey: 'chat-model' }).expect(200)).body[0].id;
     expect((await events(id)).map((event) => event.type)).toContain('rolled_back');
     const alert = await eventually(() => webhook.received.find((hook) => (hook.json as { type: string; canary: string }).type === 'canary.rolled_back' && (hook.json as { canary: string }).canary === id), 10_000);
     expect(alert.json).toMatchObject({ severity: 'critical', flag: 'chat-model' });
@@ -199,13 +199,13 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     expect((await flag('fraud-model')).rollout).toEqual({ treatment: 50 });
     const alert = await eventually(() => webhook.received.find((hook) => (hook.json as { type: string; canary: string }).type === 'canary.held' && (hook.json as { canary: string }).canary === id), 10_000);
     expect(alert).toBeDefined();
-    await request(gateway.url).post(`/api/canaries/${id}/abort`).send({ reason: 'test over' }).expect(200);
+    await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'test over' }).expect(200);
     expect((await flag('fraud-model')).rollout).toEqual({ treatment: 0 });
   }, LONG);
 
   it('holds while there is too little traffic, extends the stage, then pauses and alerts', async () => {
     const { createCanary, events } = api(gateway);
-    await request(gateway.url).post('/api/flags').send({ key: 'quiet-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
+    await authorized(gateway).post('/api/flags').send({ key: 'quiet-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
     const created = await createCanary({
       flagKey: 'quiet-flag',
       variant: 'treatment',
@@ -224,7 +224,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
 
   it('refuses bad plans with 400s naming the field, a second active canary with 409, illegal actions with 409', async () => {
     const { createCanary } = api(gateway);
-    await request(gateway.url).post('/api/flags').send({ key: 'plans-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
+    await authorized(gateway).post('/api/flags').send({ key: 'plans-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
     const bad: Array<[Record<string, unknown>, RegExp]> = [
       [{ flagKey: 'no-such-flag', variant: 'treatment' }, /flagKey: flag "no-such-flag" does not exist/],
       [{ flagKey: 'plans-flag', variant: 'nope' }, /variant: flag "plans-flag" has no variant "nope"/],
@@ -248,19 +248,19 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     expect(second.body.message).toMatch(/already has an active canary/);
 
     const id = pending.body.id;
-    const resume = await request(gateway.url).post(`/api/canaries/${id}/resume`).expect(409);
+    const resume = await authorized(gateway).post(`/api/canaries/${id}/resume`).expect(409);
     expect(resume.body.message).toMatch(/is pending; resume applies only to a canary that is paused/);
-    await request(gateway.url).post(`/api/canaries/${id}/explode`).expect(400);
-    await request(gateway.url).post(`/api/canaries/${randomUUID()}/start`).expect(404);
+    await authorized(gateway).post(`/api/canaries/${id}/explode`).expect(400);
+    await authorized(gateway).post(`/api/canaries/${randomUUID()}/start`).expect(404);
 
-    await request(gateway.url).post(`/api/canaries/${id}/start`).set('x-actor', 'alice').expect(200);
-    await request(gateway.url).post(`/api/canaries/${id}/pause`).expect(200);
-    const resumed = await request(gateway.url).post(`/api/canaries/${id}/resume`).expect(200);
+    await authorized(gateway).post(`/api/canaries/${id}/start`).expect(200);
+    await authorized(gateway).post(`/api/canaries/${id}/pause`).expect(200);
+    const resumed = await authorized(gateway).post(`/api/canaries/${id}/resume`).expect(200);
     expect(resumed.body.state).toBe('running');
-    const promoted = await request(gateway.url).post(`/api/canaries/${id}/promote`).send({ reason: 'looks great' }).expect(200);
+    const promoted = await authorized(gateway).post(`/api/canaries/${id}/promote`).send({ reason: 'looks great' }).expect(200);
     expect(promoted.body).toMatchObject({ state: 'promoted' });
     expect((await api(gateway).flag('plans-flag')).rollout).toEqual({ treatment: 100 });
-    const abort = await request(gateway.url).post(`/api/canaries/${id}/abort`).expect(409);
+    const abort = await authorized(gateway).post(`/api/canaries/${id}/abort`).expect(409);
     expect(abort.body.message).toMatch(/is promoted/);
     const types = (await api(gateway).events(id)).map((event) => event.type);
     expect(types).toEqual(['created', 'started', 'paused', 'resumed', 'promoted']);
@@ -303,7 +303,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
         return canary.lastVerdict && Date.parse(canary.lastVerdict.at) > Date.now() - 1000 ? canary : undefined;
       }, 10_000);
       expect(tickedAfterRestart).toMatchObject({ state: 'running', stage: { index: 0, percentage: 5, startedAt } });
-      await request(second.url).post(`/api/canaries/${id}/abort`).expect(200);
+      await authorized(second).post(`/api/canaries/${id}/abort`).expect(200);
     } finally {
       await second.close();
     }
@@ -316,7 +316,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
       await startTestApp({ databaseUrl: database.url, catalog: await writeTestCatalog(), env: FAST_CANARY_ENV }),
     ];
     try {
-      await request(replicas[0].url).post('/api/flags').send({ key: 'replicated-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
+      await authorized(replicas[0]).post('/api/flags').send({ key: 'replicated-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);
       const created = await api(replicas[0]).createCanary({
         flagKey: 'replicated-flag',
         variant: 'treatment',
@@ -331,7 +331,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
       expect(verdicts.length).toBeGreaterThanOrEqual(8);
       expect(verdicts.length).toBeLessThanOrEqual(18);
       for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(100);
-      await request(replicas[0].url).post(`/api/canaries/${created.body.id}/abort`).expect(200);
+      await authorized(replicas[0]).post(`/api/canaries/${created.body.id}/abort`).expect(200);
     } finally {
       await Promise.all(replicas.map((replica) => replica.close()));
     }
@@ -347,7 +347,7 @@ describe('guardrail: a hand-set variant that fails goes back to 0 without any ca
       env: { ...FAST_CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts'), GUARDRAIL_MIN_REQUESTS: '20' },
     });
     try {
-      await request(gateway.url)
+      await authorized(gateway)
         .post('/api/flags')
         .send({ key: 'chat-model', variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' }, defaultVariant: 'control', rollout: { treatment: 50 } })
         .expect(201);

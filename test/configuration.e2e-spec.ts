@@ -18,6 +18,21 @@ describe('start-up refuses bad configuration with a message that says what to fi
     await expect(start).rejects.toThrow('LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent');
   });
 
+  it('names bad access settings without quoting the admin key', async () => {
+    const start = startTestApp({
+      databaseUrl: database.url,
+      adminKey: 'short-secret-value',
+      env: { DOCS_PUBLIC: 'yes', RATE_LIMIT_SYNC_MS: '0' },
+    });
+    await expect(start).rejects.toThrow('SWITCHYARD_ADMIN_KEY: SWITCHYARD_ADMIN_KEY must be at least 32 characters');
+    await expect(start).rejects.toThrow('DOCS_PUBLIC: DOCS_PUBLIC must be true or false');
+    await expect(start).rejects.toThrow('RATE_LIMIT_SYNC_MS: RATE_LIMIT_SYNC_MS must be an integer between 10 and 10000');
+    await expect(start).rejects.not.toThrow('short-secret-value');
+    await expect(startTestApp({ databaseUrl: database.url, env: { CORS_ORIGINS: 'https://ok.example,dashboard.internal' } })).rejects.toThrow(
+      'CORS_ORIGINS: dashboard.internal is not an origin',
+    );
+  });
+
   it('rejects a DATABASE_URL that is not a Postgres URL', async () => {
     await expect(startTestApp({ databaseUrl: 'mysql://localhost/db' })).rejects.toThrow(
       'DATABASE_URL: DATABASE_URL must be a postgres:// connection URL',

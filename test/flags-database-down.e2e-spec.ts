@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { freePort } from './support/free-port';
-import { startTestApp } from './support/test-app';
+import { api, startTestApp } from './support/test-app';
 
 describe('flags keep routing traffic while the database is down', () => {
   it('evaluates and routes with the last known flags after the database server stops', async () => {
@@ -14,7 +14,7 @@ describe('flags keep routing traffic while the database is down', () => {
     // Closing with the database still down: the metrics writer tries to flush its rows for a second, not 13.
     const gateway = await startTestApp({ databaseUrl: await server.start(), env: { SHUTDOWN_TIMEOUT_MS: '3000' } });
     try {
-      await request(gateway.url)
+      await api(gateway)
         .post('/api/flags')
         .send({
           key: 'chat-model',
@@ -28,9 +28,9 @@ describe('flags keep routing traffic while the database is down', () => {
       await server.stop();
       await request(gateway.url).get('/health/ready').expect(503);
 
-      const evaluation = await request(gateway.url).post('/api/flags/chat-model/evaluate').send({ userId: 'user-7' }).expect(200);
+      const evaluation = await api(gateway).post('/api/flags/chat-model/evaluate').send({ userId: 'user-7' }).expect(200);
       expect(evaluation.body).toMatchObject({ variant: 'treatment', model: 'deepseek-v3.2', reason: 'rollout' });
-      const completion = await request(gateway.url)
+      const completion = await api(gateway)
         .post('/v1/chat/completions')
         .set('x-user-id', 'user-7')
         .send({ model: 'route:chat', messages: [{ role: 'user', content: 'hi' }] })

@@ -1,7 +1,6 @@
 import { bucketFor } from '@switchyard/bucketing';
-import request from 'supertest';
 import { createTestDatabase, queryRows } from './support/test-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { api, startTestApp, type TestApp } from './support/test-app';
 
 const KEY = 'recommendations-model';
 
@@ -59,10 +58,19 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
   const history = (key: string) =>
     queryRows<HistoryRow>(database.url, 'SELECT * FROM flag_history WHERE flag_key = $1 ORDER BY id', [key]);
 
+  /** An admin key of its own for `name`: history names the key that made each change. */
+  async function adminKeyFor(name: string): Promise<{ key: string; actor: string }> {
+    const response = await api(app).post('/api/keys').send({ name, scopes: ['admin'] }).expect(201);
+    return { key: response.body.key, actor: `key:${response.body.id} (${name})` };
+  }
+
   it('goes through the full lifecycle, writing one history row per change with before, after, actor, source and reason', async () => {
-    const created = await request(app.url)
+    const [alice, bob, carol] = [await adminKeyFor('alice'), await adminKeyFor('bob'), await adminKeyFor('carol')];
+    const [admin] = await queryRows<{ id: string; name: string }>(database.url, "SELECT id, name FROM api_keys WHERE created_by = 'SWITCHYARD_ADMIN_KEY'");
+    const adminActor = `key:${admin.id} (${admin.name})`;
+    const created = await api(app, alice.key)
       .post('/api/flags')
-      .set('x-actor', 'alice')
+      .set('x-actor', 'mallory') // no longer trusted: the key is the actor
       .set('x-change-reason', 'start the experiment')
       .send(newFlag())
       .expect(201);
@@ -82,29 +90,28 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     expect(stored.rollout).toEqual({ treatment: 500 });
     expect(stored.rules[1].serve).toEqual({ rollout: { treatment: 5000 } });
 
-    await request(app.url).get(`/api/flags/${KEY}`).expect(200).expect((res) => expect(res.body).toEqual(created.body));
+    await api(app).get(`/api/flags/${KEY}`).expect(200).expect((res) => expect(res.body).toEqual(created.body));
 
-    const patched = await request(app.url)
+    const patched = await api(app, bob.key)
       .patch(`/api/flags/${KEY}`)
-      .set('x-actor', 'bob')
       .send({ version: 1, description: 'DeepSeek for recommendations', reason: 'clearer wording' })
       .expect(200);
     expect(patched.body).toMatchObject({ version: 2, description: 'DeepSeek for recommendations', rollout: { treatment: 5 } });
 
-    const rolled = await request(app.url).put(`/api/flags/${KEY}/rollout`).set('x-actor', 'carol').send({ rollout: { treatment: 15.25 }, version: 2 }).expect(200);
+    const rolled = await api(app, carol.key).put(`/api/flags/${KEY}/rollout`).send({ rollout: { treatment: 15.25 }, version: 2 }).expect(200);
     expect(rolled.body).toMatchObject({ version: 3, rollout: { treatment: 15.25 } });
 
-    await request(app.url).post(`/api/flags/${KEY}/kill`).set('x-change-reason', 'error spike').expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: false, version: 4 }));
-    await request(app.url).post(`/api/flags/${KEY}/enable`).send({ version: 4 }).expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: true, version: 5 }));
-    await request(app.url).post(`/api/flags/${KEY}/kill`).send({ version: 4 }).expect(409);
+    await api(app).post(`/api/flags/${KEY}/kill`).set('x-change-reason', 'error spike').expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: false, version: 4 }));
+    await api(app).post(`/api/flags/${KEY}/enable`).send({ version: 4 }).expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: true, version: 5 }));
+    await api(app).post(`/api/flags/${KEY}/kill`).send({ version: 4 }).expect(409);
 
     const rows = await history(KEY);
     expect(rows.map((row) => [row.version, row.action, row.actor, row.source, row.reason])).toEqual([
-      [1, 'create', 'alice', 'api', 'start the experiment'],
-      [2, 'update', 'bob', 'api', 'clearer wording'],
-      [3, 'rollout', 'carol', 'api', null],
-      [4, 'kill', 'anonymous', 'api', 'error spike'],
-      [5, 'enable', 'anonymous', 'api', null],
+      [1, 'create', alice.actor, 'api', 'start the experiment'],
+      [2, 'update', bob.actor, 'api', 'clearer wording'],
+      [3, 'rollout', carol.actor, 'api', null],
+      [4, 'kill', adminActor, 'api', 'error spike'],
+      [5, 'enable', adminActor, 'api', null],
     ]);
     expect(rows[0].before).toBeNull();
     expect(rows[0].after).toEqual(created.body);
@@ -113,35 +120,35 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     expect(rows[3].before).toMatchObject({ enabled: true });
     expect(rows[3].after).toMatchObject({ enabled: false, version: 4 });
 
-    const page1 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2`).expect(200);
+    const page1 = await api(app).get(`/api/flags/${KEY}/history?limit=2`).expect(200);
     expect(page1.body.items.map((item: { version: number }) => item.version)).toEqual([5, 4]);
-    const page2 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2&before=${page1.body.nextBefore}`).expect(200);
+    const page2 = await api(app).get(`/api/flags/${KEY}/history?limit=2&before=${page1.body.nextBefore}`).expect(200);
     expect(page2.body.items.map((item: { version: number }) => item.version)).toEqual([3, 2]);
-    const page3 = await request(app.url).get(`/api/flags/${KEY}/history?limit=2&before=${page2.body.nextBefore}`).expect(200);
+    const page3 = await api(app).get(`/api/flags/${KEY}/history?limit=2&before=${page2.body.nextBefore}`).expect(200);
     expect(page3.body).toMatchObject({ items: [{ version: 1, action: 'create', before: null }], nextBefore: null });
 
-    const archived = await request(app.url).delete(`/api/flags/${KEY}`).set('x-actor', 'dave').expect(200);
+    const archived = await api(app, bob.key).delete(`/api/flags/${KEY}`).expect(200);
     expect(archived.body).toMatchObject({ version: 6 });
     expect(archived.body.archivedAt).toEqual(expect.any(String));
-    expect((await history(KEY)).at(-1)).toMatchObject({ version: 6, action: 'archive', actor: 'dave' });
+    expect((await history(KEY)).at(-1)).toMatchObject({ version: 6, action: 'archive', actor: bob.actor });
 
     // Archived: not served, not changeable, listed only as archived, history kept, key not reusable.
-    await request(app.url).post(`/api/flags/${KEY}/evaluate`).send({ userId: 'u1' }).expect(404);
-    await request(app.url).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
-    const active = await request(app.url).get('/api/flags?archived=false').expect(200);
+    await api(app).post(`/api/flags/${KEY}/evaluate`).send({ userId: 'u1' }).expect(404);
+    await api(app).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
+    const active = await api(app).get('/api/flags?archived=false').expect(200);
     expect(active.body.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
-    const onlyArchived = await request(app.url).get('/api/flags?archived=true').expect(200);
+    const onlyArchived = await api(app).get('/api/flags?archived=true').expect(200);
     expect(onlyArchived.body.map((flag: { key: string }) => flag.key)).toContain(KEY);
-    await request(app.url).get(`/api/flags/${KEY}/history`).expect(200).expect((res) => expect(res.body.items).toHaveLength(6));
-    await request(app.url).post('/api/flags').send(newFlag()).expect(409);
+    await api(app).get(`/api/flags/${KEY}/history`).expect(200).expect((res) => expect(res.body.items).toHaveLength(6));
+    await api(app).post('/api/flags').send(newFlag()).expect(409);
   });
 
   it('lets exactly one of two concurrent PATCHes on the same version through; the other gets 409 and writes nothing', async () => {
     const key = 'concurrent-flag';
-    await request(app.url).post('/api/flags').send(newFlag(key)).expect(201);
+    await api(app).post('/api/flags').send(newFlag(key)).expect(201);
     const [a, b] = await Promise.all([
-      request(app.url).patch(`/api/flags/${key}`).set('x-actor', 'a').send({ version: 1, description: 'from a' }),
-      request(app.url).patch(`/api/flags/${key}`).set('x-actor', 'b').send({ version: 1, description: 'from b' }),
+      api(app).patch(`/api/flags/${key}`).send({ version: 1, description: 'from a' }),
+      api(app).patch(`/api/flags/${key}`).send({ version: 1, description: 'from b' }),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     const [winner, loser] = a.status === 200 ? [a, b] : [b, a];
@@ -159,10 +166,10 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   it('serves rules ahead of the rollout, the rollout by bucket, and the default to everyone else', async () => {
     const key = 'rules-flag';
-    await request(app.url).post('/api/flags').send(newFlag(key)).expect(201);
+    await api(app).post('/api/flags').send(newFlag(key)).expect(201);
     const outside = userWhere(key, (bucket) => bucket >= 5000);
     const inRollout = userWhere(key, (bucket) => bucket < 500);
-    const evaluate = (body: object) => request(app.url).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
+    const evaluate = (body: object) => api(app).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
 
     const ruled = await evaluate({ userId: outside, attributes: { country: 'SG', tier: 'enterprise' } });
     expect(ruled.body).toEqual({
@@ -184,16 +191,16 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   it('kill switch: a killed flag serves everyone the default, rules included, until enabled again', async () => {
     const key = 'kill-flag';
-    await request(app.url).post('/api/flags').send(newFlag(key, { rollout: { treatment: 100 } })).expect(201);
+    await api(app).post('/api/flags').send(newFlag(key, { rollout: { treatment: 100 } })).expect(201);
     const vip = { userId: 'u-1', attributes: { country: 'SG', tier: 'enterprise' } };
-    await request(app.url).post(`/api/flags/${key}/evaluate`).send(vip).expect(200).expect((res) => expect(res.body.variant).toBe('treatment'));
-    await request(app.url).post(`/api/flags/${key}/kill`).send({ reason: 'incident 42' }).expect(200);
+    await api(app).post(`/api/flags/${key}/evaluate`).send(vip).expect(200).expect((res) => expect(res.body.variant).toBe('treatment'));
+    await api(app).post(`/api/flags/${key}/kill`).send({ reason: 'incident 42' }).expect(200);
     for (const body of [vip, { userId: 'u-2' }]) {
-      const res = await request(app.url).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
+      const res = await api(app).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
       expect(res.body).toMatchObject({ variant: 'control', model: 'gpt-4.1', reason: 'disabled' });
     }
-    await request(app.url).post(`/api/flags/${key}/enable`).expect(200);
-    await request(app.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-2' }).expect(200).expect((res) => expect(res.body.reason).toBe('rollout'));
+    await api(app).post(`/api/flags/${key}/enable`).expect(200);
+    await api(app).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-2' }).expect(200).expect((res) => expect(res.body.reason).toBe('rollout'));
   });
 
   it.each([
@@ -215,20 +222,20 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
       'operator must be one of the following values',
     ],
   ])('refuses %s with a 400 naming the field', async (_name, body, message) => {
-    const response = await request(app.url).post('/api/flags').send(body).expect(400);
+    const response = await api(app).post('/api/flags').send(body).expect(400);
     expect(response.body.message).toContain(message);
   });
 
   it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {
-    await request(app.url).get('/api/flags/nope').expect(404);
-    await request(app.url).patch('/api/flags/nope').send({ version: 1 }).expect(404);
-    await request(app.url).post('/api/flags/nope/evaluate').send({}).expect(404);
-    await request(app.url).post('/api/flags').send(newFlag('stale-flag')).expect(201);
-    const stale = await request(app.url).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 10 }, version: 7 }).expect(409);
+    await api(app).get('/api/flags/nope').expect(404);
+    await api(app).patch('/api/flags/nope').send({ version: 1 }).expect(404);
+    await api(app).post('/api/flags/nope/evaluate').send({}).expect(404);
+    await api(app).post('/api/flags').send(newFlag('stale-flag')).expect(201);
+    const stale = await api(app).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 10 }, version: 7 }).expect(409);
     expect(stale.body.message).toContain('is at version 1');
-    const missing = await request(app.url).patch('/api/flags/stale-flag').send({ description: 'x' }).expect(400);
+    const missing = await api(app).patch('/api/flags/stale-flag').send({ description: 'x' }).expect(400);
     expect(missing.body.message).toContain('version');
-    const over = await request(app.url).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 100.5 }, version: 1 }).expect(400);
+    const over = await api(app).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 100.5 }, version: 1 }).expect(400);
     expect(over.body.message).toContain('rollout.treatment');
     expect(await history('stale-flag')).toHaveLength(1);
   });
@@ -240,15 +247,15 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   it('a second instance on the same database sees a change made through the first within one second', async () => {
     const key = 'replicated-flag';
-    await request(app.url).post('/api/flags').send(newFlag(key, { rules: [], rollout: { treatment: 0 } })).expect(201);
+    await api(app).post('/api/flags').send(newFlag(key, { rules: [], rollout: { treatment: 0 } })).expect(201);
     const second = await startTestApp({ databaseUrl: database.url });
     try {
-      await request(second.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' }).expect(200).expect((res) => expect(res.body.variant).toBe('control'));
-      await request(app.url).put(`/api/flags/${key}/rollout`).send({ rollout: { treatment: 100 }, version: 1 }).expect(200);
+      await api(second).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' }).expect(200).expect((res) => expect(res.body.variant).toBe('control'));
+      await api(app).put(`/api/flags/${key}/rollout`).send({ rollout: { treatment: 100 }, version: 1 }).expect(200);
       const changedAt = Date.now();
       let seen: { variant?: string; version?: number } = {};
       while (Date.now() - changedAt < 1000) {
-        seen = (await request(second.url).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' })).body;
+        seen = (await api(second).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' })).body;
         if (seen.version === 2) break;
         await new Promise((done) => setTimeout(done, 20));
       }

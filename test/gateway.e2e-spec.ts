@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import request from 'supertest';
 import { createTestDatabase } from './support/test-database';
-import { startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
 
@@ -20,7 +20,7 @@ function simulator(app: TestApp) {
 }
 
 function completion(app: TestApp, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const call = request(app.url).post('/v1/chat/completions');
+  const call = api(app).post('/v1/chat/completions');
   for (const [name, value] of Object.entries(headers)) call.set(name, value);
   return call.send(body);
 }
@@ -61,7 +61,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('lists the catalog models and the policy aliases', async () => {
-    const response = await request(gateway.url).get('/v1/models').expect(200);
+    const response = await api(gateway).get('/v1/models').expect(200);
     const ids = response.body.data.map((model: { id: string }) => model.id);
     expect(ids).toEqual(expect.arrayContaining(['gpt-4.1', 'deepseek-v3.2', 'route:recommendations', 'route:chat', 'route:fraud']));
   });
@@ -71,7 +71,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     ['chat', 'gemini-2.5-flash'],
     ['fraud', 'claude-sonnet-4.5'],
   ])('serves route:%s plain and streamed with the official openai client', async (policy, model) => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused-until-api-keys' });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey });
     const { data, response } = await client.chat.completions
       .create({ model: `route:${policy}`, messages: [{ role: 'user', content: 'hi' }] })
       .withResponse();
@@ -137,16 +137,16 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('answers malformed JSON with 400 and an oversized body with 413, in the OpenAI shape', async () => {
-    const malformed = await request(gateway.url).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model":').expect(400);
+    const malformed = await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model":').expect(400);
     expect(malformed.body.error.code).toBe('invalid_json');
     const huge = JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
-    const tooLarge = await request(gateway.url).post('/v1/chat/completions').set('content-type', 'application/json').send(huge).expect(413);
+    const tooLarge = await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send(huge).expect(413);
     expect(tooLarge.body.error).toMatchObject({ code: 'request_too_large', message: expect.stringContaining('4mb (REQUEST_BODY_LIMIT)') });
   });
 
   it('serves other spellings of the URL through the Nest controller with the same behaviour', async () => {
     const response = await completion(gateway, { model: 'route:chat', messages: hello }).expect(200);
-    const slashed = await request(gateway.url).post('/v1/chat/completions/').send({ model: 'route:chat', messages: hello }).expect(200);
+    const slashed = await api(gateway).post('/v1/chat/completions/').send({ model: 'route:chat', messages: hello }).expect(200);
     expect(slashed.headers['x-switchyard-model']).toBe(response.headers['x-switchyard-model']);
     expect(slashed.body.object).toBe('chat.completion');
   });
@@ -185,7 +185,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('sends sticky users to the same model on every request, as their flag variant says', async () => {
-    await request(gateway.url)
+    await api(gateway)
       .post('/api/flags')
       .send({
         key: 'chat-model',
@@ -211,7 +211,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     }
     expect(modelsSeen.size).toBe(2);
     // Archived, the flag no longer routes: the other tests see the policy's default model again.
-    await request(gateway.url).delete('/api/flags/chat-model').expect(200);
+    await api(gateway).delete('/api/flags/chat-model').expect(200);
     const after = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': 'user-1' }).expect(200);
     expect(after.headers['x-switchyard-flag']).toBe('none');
   });
@@ -263,7 +263,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     const abort = new AbortController();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
       body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
       signal: abort.signal,
     });

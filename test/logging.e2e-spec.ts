@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createTestDatabase } from './support/test-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { api, startTestApp, type TestApp } from './support/test-app';
 
 describe('logs are JSON lines with request ids and no secrets', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -32,6 +32,11 @@ describe('logs are JSON lines with request ids and no secrets', () => {
       .set('x-api-key', 'sk-caller-secret-0004')
       .expect(404);
     await request(gateway.url).get('/health/ready').expect(200);
+    // Authenticated and refused requests on both kinds of route, the raw completions path included.
+    await api(gateway).get('/api/flags').expect(200);
+    await api(gateway).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }).expect(200);
+    await request(gateway.url).post('/v1/chat/completions').set('authorization', 'Bearer sk-caller-secret-0005').send({}).expect(401);
+    await request(gateway.url).get('/api/flags').set('authorization', 'Bearer sk-caller-secret-0006').expect(401);
     const requestId = response.headers['x-switchyard-request-id'];
 
     const lines = captured.join('').split('\n').filter((line) => line.startsWith('{'));
@@ -40,7 +45,8 @@ describe('logs are JSON lines with request ids and no secrets', () => {
     expect(requestLine).toMatchObject({ req: { method: 'GET', url: '/api/whatever' }, res: { statusCode: 404 } });
 
     const everything = lines.join('\n');
-    for (const secret of ['sk-caller-secret-0003', 'sk-caller-secret-0004', 'sk-provider-secret-0001', 'sk-provider-secret-0002']) {
+    const secrets = ['sk-caller-secret-0003', 'sk-caller-secret-0004', 'sk-caller-secret-0005', 'sk-caller-secret-0006'];
+    for (const secret of [...secrets, 'sk-provider-secret-0001', 'sk-provider-secret-0002', gateway.adminKey!]) {
       expect(everything).not.toContain(secret);
     }
   });

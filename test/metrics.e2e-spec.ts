@@ -6,7 +6,7 @@ import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { freePort } from './support/free-port';
-import { startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
@@ -36,7 +36,7 @@ type MetricRow = {
 };
 
 function completion(app: TestApp, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const call = request(app.url).post('/v1/chat/completions');
+  const call = api(app).post('/v1/chat/completions');
   for (const [name, value] of Object.entries(headers)) call.set(name, value);
   return call.send(body);
 }
@@ -177,7 +177,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const rejected = [
       await completion(gateway, { model: 'gpt-4.1' }).expect(400),
       await completion(gateway, { model: 'no-such-model', messages: hello }).expect(404),
-      await request(gateway.url).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model": ').expect(400),
+      await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model": ').expect(400),
     ];
     const expectations: Array<[typeof upstreamErrors, Partial<MetricRow>]> = [
       [upstreamErrors, { outcome: 'upstream_error', http_status: 502, error_type: 'upstream_error', model: 'gpt-4.1', attempts: 1 }],
@@ -203,7 +203,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const abort = new AbortController();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
       body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
       signal: abort.signal,
     });
@@ -226,7 +226,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
       (found) => found.length === 40,
     );
     expect(rows).toHaveLength(40);
-    const summary = await request(gateway.url).get('/api/metrics/summary').query({ from, policy: 'chat', groupBy: 'model' }).expect(200);
+    const summary = await api(gateway).get('/api/metrics/summary').query({ from, policy: 'chat', groupBy: 'model' }).expect(200);
     expect(summary.body.groupBy).toBe('model');
     for (const group of summary.body.groups) {
       const latencies = rows.filter((row) => row.model === group.key).map((row) => row.latency_ms);
@@ -243,7 +243,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   });
 
   it('groups by variant for a flag, with error rates as fractions', async () => {
-    await request(gateway.url)
+    await api(gateway)
       .post('/api/flags')
       .send({ key: 'chat-model', variants: { control: 'gemini-2.5-flash', treatment: 'gpt-4.1' }, defaultVariant: 'control', rollout: { treatment: 100 } })
       .expect(201);
@@ -251,7 +251,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     await fault(gateway, 'gpt-4.1', { status: 500, count: 1 });
     for (let i = 0; i < 4; i++) await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `v-${i}` });
     const summary = await eventually(
-      async () => (await request(gateway.url).get('/api/metrics/summary').query({ from, flag: 'chat-model', groupBy: 'variant' }).expect(200)).body,
+      async () => (await api(gateway).get('/api/metrics/summary').query({ from, flag: 'chat-model', groupBy: 'variant' }).expect(200)).body,
       (body) => body.groups.reduce((sum: number, g: { requests: number }) => sum + g.requests, 0) === 4,
     );
     const treatment = summary.groups.find((group: { key: string }) => group.key === 'treatment');
@@ -260,7 +260,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   });
 
   it('reports spend and the saving against the reference model', async () => {
-    const response = await request(gateway.url).get('/api/metrics/cost').query({ groupBy: 'model' }).expect(200);
+    const response = await api(gateway).get('/api/metrics/cost').query({ groupBy: 'model' }).expect(200);
     expect(response.body.referenceModel).toBe('gpt-4.1');
     const rows = await queryRows<{ model: string; prompt: string; completion: string; cost: string }>(
       database.url,
@@ -283,7 +283,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
 
   it('serves a timeseries in buckets', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
-    const response = await request(gateway.url).get('/api/metrics/timeseries').query({ from, bucket: '10s', groupBy: 'policy' }).expect(200);
+    const response = await api(gateway).get('/api/metrics/timeseries').query({ from, bucket: '10s', groupBy: 'policy' }).expect(200);
     expect(response.body.bucket).toBe('10s');
     const points = response.body.series.flatMap((series: { points: Array<{ t: string; requests: number }> }) => series.points);
     expect(points.length).toBeGreaterThan(0);
@@ -299,13 +299,13 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     ['/api/metrics/cost', { referenceModel: 'gpt-9' }, /referenceModel "gpt-9" is not a catalog model/],
     ['/api/metrics/cost', { groupBy: 'team' }, /groupBy must be one of: model, policy, apiKey/],
   ])('answers %s with bad query %j by 400 naming the problem', async (path, query, message) => {
-    const response = await request(gateway.url).get(path).query(query).expect(400);
+    const response = await api(gateway).get(path).query(query).expect(400);
     expect([response.body.message].flat().join('; ')).toMatch(message);
   });
 
   it('exposes Prometheus counters that agree with the rows', async () => {
     const rowCount = await eventually(() => countRows(database.url), () => true);
-    const text = (await request(gateway.url).get('/metrics').expect(200).expect('content-type', /text\/plain/)).text;
+    const text = (await api(gateway).get('/metrics').expect(200).expect('content-type', /text\/plain/)).text;
     const samples = parsePrometheus(text);
     const requests = samples.filter((s) => s.name === 'switchyard_requests_total').reduce((sum, s) => sum + s.value, 0);
     expect(requests).toBe(rowCount);
@@ -390,7 +390,7 @@ describe('metrics: the writer loses nothing it did not count', () => {
       await server.start();
       await eventually(async () => (await request(gateway.url).get('/health/ready')).body.details.metrics, (m) => m.queued === 0, 20_000);
       const written = (await countRows(url)) - before;
-      const prometheus = parsePrometheus((await request(gateway.url).get('/metrics').expect(200)).text);
+      const prometheus = parsePrometheus((await api(gateway).get('/metrics').expect(200)).text);
       const dropped = prometheus.find((s) => s.name === 'switchyard_metrics_rows_dropped_total')!.value;
       expect(written).toBe(4);
       expect(dropped).toBe(11 - written);

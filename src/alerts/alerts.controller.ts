@@ -1,5 +1,6 @@
 import { BadRequestException, Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../access/access.decorators';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { AlertsService } from './alerts.service';
 import { AlertDetailDto, AlertPageDto } from './dto/alert.dto';
@@ -8,6 +9,7 @@ import { DEFAULT_ALERT_PAGE, ListAlertsQueryDto } from './dto/list-alerts-query.
 const alertId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an alert id (a UUID)') });
 
 @ApiTags('alerts')
+@RequireScope('read')
 @Controller('api/alerts')
 export class AlertsController {
   constructor(private readonly alerts: AlertsService) {}

@@ -1,16 +1,14 @@
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ScopeByMethod } from '../access/access.decorators';
+import { Caller } from '../access/caller.decorator';
+import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { type CanaryAction, CanaryService } from './canary.service';
 import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
 import { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;
-
-/** Until API keys exist (issue #7), the caller names itself in x-actor, as for flags. */
-function actorOf(header: string | undefined): string {
-  return header?.trim() || 'anonymous';
-}
 
 const ACTION_SUMMARIES: Record<CanaryAction, string> = {
   start: 'Start a pending canary: stage 1 weight on the flag',
@@ -22,18 +20,18 @@ const ACTION_SUMMARIES: Record<CanaryAction, string> = {
 };
 
 @ApiTags('canaries')
+@ScopeByMethod()
 @Controller('api/canaries')
 export class CanaryController {
   constructor(private readonly canaries: CanaryService) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a canary for a flag variant (started at once unless start is false)' })
-  @ApiHeader({ name: 'x-actor', required: false, description: 'Who creates it (recorded in events and flag history)' })
   @ApiCreatedResponse({ type: CanaryDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Unknown flag or variant, stages not rising, bad analysis field (each named)' })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'The flag already has an active canary' })
-  create(@Body() dto: CreateCanaryDto, @Headers('x-actor') actor?: string): Promise<CanaryDto> {
-    return this.canaries.create(dto, actorOf(actor));
+  create(@Body() dto: CreateCanaryDto, @Caller() caller: AuthenticatedCaller): Promise<CanaryDto> {
+    return this.canaries.create(dto, caller.actor);
   }
 
   @Get()
@@ -64,13 +62,12 @@ export class CanaryController {
   @HttpCode(200)
   @ApiOperation({ summary: `Manual action: ${Object.entries(ACTION_SUMMARIES).map(([action, summary]) => `${action} (${summary})`).join('; ')}` })
   @ApiParam({ name: 'action', enum: Object.keys(ACTION_SUMMARIES) })
-  @ApiHeader({ name: 'x-actor', required: false })
   @ApiOkResponse({ type: CanaryDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Unknown action' })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'The action does not apply in the current state (named in the message)' })
-  act(@Param('id') id: string, @Param('action') action: string, @Body() dto: CanaryActionDto = {}, @Headers('x-actor') actor?: string): Promise<CanaryDto> {
-    return this.canaries.act(id, parseAction(action), actorOf(actor), dto?.reason);
+  act(@Param('id') id: string, @Param('action') action: string, @Caller() caller: AuthenticatedCaller, @Body() dto: CanaryActionDto = {}): Promise<CanaryDto> {
+    return this.canaries.act(id, parseAction(action), caller.actor, dto?.reason);
   }
 }
 

@@ -1,17 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { OpenAiError, writeOpenAiError } from './openai-error';
+import { CodedHttpException } from './coded-http-exception';
+import { OpenAiError, openAiErrorType, writeOpenAiError } from './openai-error';
 import { requestIdOf } from './request-id';
-
-const OPENAI_ERROR_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'invalid_request_error',
-  409: 'invalid_request_error',
-  413: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
 
 /**
  * Maps every error to one body shape: OpenAI's on `/v1/*` (so OpenAI clients parse it), ours
@@ -44,9 +35,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const { status, messages } = this.describe(exception, requestId);
     const message = messages.join('; ');
+    const coded = exception instanceof CodedHttpException ? exception : undefined;
+    if (coded) response.set(coded.headers);
     if (request.path.startsWith('/v1/') || request.path === '/v1') {
       response.status(status).json({
-        error: { message, type: OPENAI_ERROR_TYPES[status] ?? 'api_error', code: null, param: null },
+        error: { message, type: openAiErrorType(status), code: coded?.code ?? null, param: null },
       });
       return;
     }

@@ -19,6 +19,13 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   'config.headers.authorization',
   'err.config.headers.authorization',
+  '*.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  // Provider keys (ProviderKeys.primary/backup) and API key material, should an object carrying them be logged.
+  '*.primary',
+  '*.backup',
+  '*.adminKey',
+  '*.keyHash',
 ];
 
 @Module({

@@ -1,5 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import { HttpException } from '@nestjs/common';
+import type { CodedHttpException } from './coded-http-exception';
+
+const OPENAI_ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  409: 'invalid_request_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+/** OpenAI's error `type` for an HTTP status. */
+export function openAiErrorType(status: number): string {
+  return OPENAI_ERROR_TYPES[status] ?? 'api_error';
+}
 
 export interface OpenAiErrorFields {
   message: string;
@@ -23,6 +39,13 @@ export class OpenAiError extends HttpException {
 
   static invalidRequest(message: string, param: string | null = null, code: string | null = null): OpenAiError {
     return new OpenAiError(400, { message, type: 'invalid_request_error', code, param });
+  }
+
+  /** The same error (message, code, headers) in OpenAI's shape, for the gateway's own error path. */
+  static from(error: CodedHttpException): OpenAiError {
+    const status = error.getStatus();
+    const message = (error.getResponse() as { message: string }).message;
+    return new OpenAiError(status, { message, type: openAiErrorType(status), code: error.code, param: null }, error.headers);
   }
 
   static notFound(message: string, param: string | null, code: string): OpenAiError {

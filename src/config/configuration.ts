@@ -1,3 +1,4 @@
+import { accessConfig } from './access.config';
 import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
 import { canaryConfig } from './canary.config';
@@ -8,7 +9,7 @@ import { metricsConfig } from './metrics.config';
 import { ConfigurationError } from './validate-config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, alertsConfig, canaryConfig];
+export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, alertsConfig, canaryConfig, accessConfig];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

@@ -1,3 +1,5 @@
+import { ApiKeyUsageEntity } from '../access/entities/api-key-usage.entity';
+import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
 import { AlertEntity } from '../alerts/entities/alert.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
@@ -11,4 +13,14 @@ import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
  * DataSource knows the whole schema: `migration:generate` diffs against these. Modules still query
  * only their own entities, through TypeOrmModule.forFeature.
  */
-export const ENTITIES = [FlagEntity, FlagHistoryEntity, RequestMetricEntity, AlertEntity, AlertDeliveryEntity, CanaryEntity, CanaryEventEntity];
+export const ENTITIES = [
+  FlagEntity,
+  FlagHistoryEntity,
+  RequestMetricEntity,
+  AlertEntity,
+  AlertDeliveryEntity,
+  CanaryEntity,
+  CanaryEventEntity,
+  ApiKeyEntity,
+  ApiKeyUsageEntity,
+];

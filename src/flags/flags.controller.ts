@@ -1,4 +1,4 @@
-import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { ScopeByMethod } from '../access/access.decorators';
+import { Caller } from '../access/caller.decorator';
+import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { CreateFlagDto, EvaluateFlagDto, FlagToggleDto, HistoryQueryDto, ListFlagsQueryDto, SetRolloutDto, UpdateFlagDto } from './dto/flag-input.dto';
 import { FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
@@ -17,18 +20,16 @@ import { FlagsService } from './flags.service';
 
 const DEFAULT_HISTORY_LIMIT = 50;
 
-/** Until API keys exist, the caller names itself in x-actor. */
-function changeContext(actor: string | undefined, headerReason: string | undefined, bodyReason: string | undefined): ChangeContext {
-  return { actor: actor?.trim() || 'anonymous', source: 'api', reason: bodyReason ?? headerReason ?? null };
+/** The actor is the API key that authenticated the request (`key:<id> (<name>)`); callers cannot name themselves. */
+function changeContext(caller: AuthenticatedCaller, headerReason: string | undefined, bodyReason: string | undefined): ChangeContext {
+  return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
 }
 
 const ActorHeaders = () =>
-  applyDecorators(
-    ApiHeader({ name: 'x-actor', required: false, description: 'Who makes the change (recorded in history); defaults to anonymous' }),
-    ApiHeader({ name: 'x-change-reason', required: false, description: 'Why (recorded in history); a body `reason` wins' }),
-  );
+  ApiHeader({ name: 'x-change-reason', required: false, description: 'Why (recorded in history with the key as actor); a body `reason` wins' });
 
 @ApiTags('flags')
+@ScopeByMethod()
 @Controller('api/flags')
 export class FlagsController {
   constructor(private readonly flags: FlagsService) {}
@@ -39,8 +40,8 @@ export class FlagsController {
   @ApiCreatedResponse({ type: FlagDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...' })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is taken (also by an archived flag)' })
-  create(@Body() dto: CreateFlagDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.create(dto, changeContext(actor, reason, dto.reason));
+  create(@Body() dto: CreateFlagDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.create(dto, changeContext(caller, reason, dto.reason));
   }
 
   @Get()
@@ -66,8 +67,8 @@ export class FlagsController {
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (the message gives the current one) or archived flag; nothing written' })
-  update(@Param('key') key: string, @Body() dto: UpdateFlagDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.update(key, dto, changeContext(actor, reason, dto.reason));
+  update(@Param('key') key: string, @Body() dto: UpdateFlagDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.update(key, dto, changeContext(caller, reason, dto.reason));
   }
 
   @Delete(':key')
@@ -76,8 +77,8 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (when one is sent) or already archived' })
-  archive(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.archive(key, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  archive(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.archive(key, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
   }
 
   @Put(':key/rollout')
@@ -87,8 +88,8 @@ export class FlagsController {
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  setRollout(@Param('key') key: string, @Body() dto: SetRolloutDto, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setRollout(key, dto.rollout, { ...changeContext(actor, reason, dto.reason), expectedVersion: dto.version });
+  setRollout(@Param('key') key: string, @Body() dto: SetRolloutDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setRollout(key, dto.rollout, { ...changeContext(caller, reason, dto.reason), expectedVersion: dto.version });
   }
 
   @Post(':key/kill')
@@ -98,8 +99,8 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  kill(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setEnabled(key, false, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  kill(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setEnabled(key, false, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
   }
 
   @Post(':key/enable')
@@ -109,8 +110,8 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  enable(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Headers('x-actor') actor?: string, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setEnabled(key, true, { ...changeContext(actor, reason, dto?.reason), expectedVersion: dto?.version });
+  enable(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+    return this.flags.setEnabled(key, true, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
   }
 
   @Get(':key/history')

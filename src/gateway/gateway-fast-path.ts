@@ -21,11 +21,16 @@ export class GatewayFastPath {
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
 
-  install(server: Server): void {
+  /**
+   * With CORS on, browser requests (they carry Origin) go through Express, whose CORS middleware adds
+   * the Access-Control-* headers; they are few, and servers calling the gateway send no Origin.
+   */
+  install(server: Server, options: { corsEnabled: boolean }): void {
     const framework = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.method === 'POST' && req.url === CHAT_COMPLETIONS_PATH) void this.handle(req, res);
+      const fast = req.method === 'POST' && req.url === CHAT_COMPLETIONS_PATH && !(options.corsEnabled && req.headers.origin);
+      if (fast) void this.handle(req, res);
       else for (const listener of framework) listener(req, res);
     });
   }

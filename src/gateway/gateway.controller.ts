@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiForbiddenResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { OpenAiErrorDto } from '../common/api-error.dto';
 import { CatalogService } from '../providers/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
@@ -12,6 +13,7 @@ const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'prov
   .join(', ');
 
 @ApiTags('gateway')
+@RequireScope('gateway')
 @Controller('v1')
 export class GatewayController {
   constructor(
@@ -21,6 +23,7 @@ export class GatewayController {
   ) {}
 
   @Post('chat/completions')
+  @AuthenticatedInHandler('gateway')
   @HttpCode(200)
   @ApiOperation({
     summary: 'OpenAI Chat Completions through a policy, a flag or a concrete model',
@@ -32,7 +35,13 @@ export class GatewayController {
   @ApiOkResponse({ type: ChatCompletionResponseDto, description: 'JSON, or text/event-stream when stream is true' })
   @ApiBadRequestResponse({ type: OpenAiErrorDto, description: 'Invalid request, or context_length_exceeded' })
   @ApiNotFoundResponse({ type: OpenAiErrorDto, description: 'Unknown model or policy' })
-  @ApiResponse({ status: 429, type: OpenAiErrorDto, description: 'Upstream rate limits outlasted the retries; see Retry-After' })
+  @ApiForbiddenResponse({ type: OpenAiErrorDto, description: 'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)' })
+  @ApiResponse({
+    status: 429,
+    type: OpenAiErrorDto,
+    description:
+      "Over the key's requests or tokens per minute, or upstream rate limits outlasted the retries; see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
+  })
   @ApiResponse({ status: 502, type: OpenAiErrorDto, description: 'Upstream error after retries and fallbacks, or no healthy model' })
   @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
   async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { RoutingModule } from '../routing/routing.module';
@@ -7,7 +8,7 @@ import { GatewayController } from './gateway.controller';
 import { GatewayService } from './gateway.service';
 
 @Module({
-  imports: [ProvidersModule, RoutingModule, MetricsModule],
+  imports: [ProvidersModule, RoutingModule, MetricsModule, AccessModule],
   controllers: [GatewayController],
   providers: [GatewayService, GatewayFastPath],
   exports: [GatewayFastPath],

@@ -3,6 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { formatRetryAfterSeconds } from '@switchyard/retry';
+import { AccessDeniedException } from '../access/access-denied.exception';
+import { AccessService, attachCaller } from '../access/access.service';
+import type { CachedApiKey } from '../access/api-key-cache';
+import type { AuthenticatedCaller } from '../access/scopes';
+import { UsageLimiter } from '../access/usage-limiter';
 import { OpenAiError, writeOpenAiError } from '../common/openai-error';
 import { requestIdOf } from '../common/request-id';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
@@ -44,6 +49,8 @@ interface RequestRecord {
   upstreamLatencyMs: number | null;
   ttftMs: number | null;
   usage?: TokenUsage;
+  /** The key, once known (also a revoked one, or one refused for its scope, policy or limit). */
+  apiKeyId: string | null;
 }
 
 /** nginx's "client closed request": no status reached the client. */
@@ -62,27 +69,55 @@ export class GatewayService {
     private readonly routing: RoutingService,
     private readonly provider: ProviderClient,
     private readonly metrics: MetricsRecorder,
+    private readonly access: AccessService,
+    private readonly limiter: UsageLimiter,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
   ) {}
 
   /**
-   * Serves one request end to end and records exactly one metric row for it, whatever happens: the
-   * body is read inside, so even a body that is too large or not JSON is counted as rejected.
+   * Serves one request end to end and records exactly one metric row for it, whatever happens. The
+   * key is checked (in memory) and the key's limits applied before the body is read; the body is
+   * read inside, so a refused key, a body that is too large or not JSON are all counted as well.
    */
   async handle(req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
     const at = new Date();
     const started = performance.now();
-    const record: RequestRecord = { stream: false, attempts: 0, fallback: false, upstreamLatencyMs: null, ttftMs: null };
+    const record: RequestRecord = { stream: false, attempts: 0, fallback: false, upstreamLatencyMs: null, ttftMs: null, apiKeyId: null };
+    let key: CachedApiKey | undefined;
     try {
-      await this.complete(req, res, await readBody(), record, started);
+      key = this.admit(req, res, record);
+      await this.complete(req, res, await readBody(), record, started, key.caller);
     } catch (error) {
       this.answerError(req, res, error, record);
     } finally {
       this.metrics.record(this.metricOf(req, res, record, at, performance.now() - started));
+      if (key && record.usage) this.limiter.addTokens(key, record.usage.promptTokens + record.usage.completionTokens);
     }
   }
 
-  private async complete(req: IncomingMessage, res: ServerResponse, rawBody: unknown, record: RequestRecord, started: number): Promise<void> {
+  /** The key must grant `gateway` and be within its limits; the x-ratelimit-* headers go on every answer. */
+  private admit(req: IncomingMessage, res: ServerResponse, record: RequestRecord): CachedApiKey {
+    const key = this.access.authenticate(req.headers.authorization, 'gateway', 'call /v1/chat/completions');
+    record.apiKeyId = key.caller.id;
+    attachCaller(req, key.caller);
+    try {
+      const admission = this.limiter.admit(key);
+      if (admission) for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
+    } catch (error) {
+      record.outcome = 'rate_limited';
+      throw error;
+    }
+    return key;
+  }
+
+  private async complete(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawBody: unknown,
+    record: RequestRecord,
+    started: number,
+    caller: AuthenticatedCaller,
+  ): Promise<void> {
     const request = validate(rawBody);
     record.stream = request.stream;
     const route = this.routing.resolve({
@@ -93,6 +128,7 @@ export class GatewayService {
       body: request.body,
     });
     record.route = route;
+    assertPolicyAllowed(caller, route);
     setRouteHeaders(res, route);
 
     const clientGone = new AbortController();
@@ -142,6 +178,10 @@ export class GatewayService {
   }
 
   private answerError(req: IncomingMessage, res: ServerResponse, error: unknown, record: RequestRecord): void {
+    if (error instanceof AccessDeniedException) {
+      record.apiKeyId ??= error.apiKeyId;
+      error = OpenAiError.from(error);
+    }
     if (res.headersSent) {
       this.logger.error({ err: error, requestId: requestIdOf(req) }, 'error after the response started');
       record.outcome ??= 'upstream_error';
@@ -195,7 +235,7 @@ export class GatewayService {
       attempts: record.attempts,
       fallback: record.fallback && outcome === 'ok',
       stream: record.stream,
-      apiKeyId: null,
+      apiKeyId: record.apiKeyId,
     };
   }
 
@@ -265,6 +305,18 @@ export class GatewayService {
     }
     if (!res.destroyed) res.end(DONE_EVENT);
   }
+}
+
+/** A key limited to some policies may use only those; a concrete model bypasses policies, so it is refused too. */
+function assertPolicyAllowed(caller: AuthenticatedCaller, route: Route): void {
+  const allowed = caller.policies;
+  if (!allowed || (route.policy !== null && allowed.includes(route.policy))) return;
+  const use = `use one of ${allowed.map((name) => `route:${name}`).join(', ')} (or header x-switchyard-policy)`;
+  const message =
+    route.policy === null
+      ? `The API key ${caller.prefix} may only use the policies ${allowed.join(', ')}, not a concrete model: ${use}.`
+      : `The API key ${caller.prefix} may not use the policy ${route.policy}: ${use}, or ask a Switchyard admin for a key that allows it.`;
+  throw new OpenAiError(403, { message, type: 'permission_error', code: 'policy_not_allowed', param: route.policy === null ? 'model' : null });
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

@@ -1,13 +1,16 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../access/access.decorators';
 import { HealthResultDto } from './health-result.dto';
+import { hideAddresses } from './hide-addresses';
 import { MetricsHealthIndicator } from '../metrics/metrics.health';
 import { ProviderHealthIndicator } from './provider.health';
 
 const DATABASE_PING_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(
@@ -31,10 +34,12 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A dependency is down; `error` names it and why' })
   @HealthCheck({ swaggerDocumentation: false })
   ready() {
-    return this.health.check([
+    // Each of these is a function returning a result or a thenable of one (HealthCheckAttempt).
+    const checks = [
       () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
       ...this.providers.checks(),
       () => this.metrics.check(),
-    ]);
+    ] as unknown as Array<() => PromiseLike<HealthIndicatorResult> | HealthIndicatorResult>;
+    return this.health.check(checks.map((check) => async () => hideAddresses(await check())));
   }
 }

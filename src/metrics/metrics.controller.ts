@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../access/access.decorators';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { CostQueryDto, SummaryQueryDto, TimeseriesQueryDto } from './dto/metrics-query.dto';
 import { CostReportDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
@@ -7,6 +8,7 @@ import { MetricsQueryService } from './metrics-query.service';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 @ApiTags('metrics')
+@RequireScope('read')
 @Controller('api/metrics')
 export class MetricsController {
   constructor(private readonly queries: MetricsQueryService) {}
@@ -37,6 +39,8 @@ export class MetricsController {
 }
 
 @ApiTags('metrics')
+// Scrapers often cannot send a bearer token: PROMETHEUS_PUBLIC=true opens it (keep the port private then).
+@RequireScope('read', { publicWhen: 'prometheusPublic' })
 @Controller('metrics')
 export class PrometheusController {
   constructor(private readonly prometheus: PrometheusMetrics) {}

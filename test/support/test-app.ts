@@ -2,6 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { generateApiKey } from '../../src/access/api-key-format';
 import { DEFAULT_CATALOG as defaultCatalog } from '../../src/config/catalog.config';
 import { createApp } from '../../src/bootstrap';
 import { freePort } from './free-port';
@@ -12,7 +14,23 @@ export interface TestApp {
   url: string;
   /** The in-app simulated provider, e.g. http://127.0.0.1:41235 */
   simulatorUrl: string;
+  /** The SWITCHYARD_ADMIN_KEY the app was started with (unset when started with `adminKey: null`). */
+  adminKey?: string;
   close: () => Promise<void>;
+}
+
+/** `Authorization` header value for `key`. */
+export function bearer(key: string): string {
+  return `Bearer ${key}`;
+}
+
+/**
+ * supertest against the app with `Authorization: Bearer <key>` on every request (default: the app's
+ * admin key): `api(app).get('/api/flags').expect(200)`.
+ */
+export function api(app: TestApp, key: string | undefined = app.adminKey) {
+  if (!key) throw new Error('api(): the app has no admin key (started with adminKey: null); pass a key');
+  return request.agent(app.url).set('authorization', bearer(key));
 }
 
 type Catalog = typeof defaultCatalog & Record<string, unknown>;
@@ -64,14 +82,18 @@ export async function startTestApp(options: {
   /** From writeTestCatalog; default: the test catalog unchanged. */
   catalog?: TestCatalog;
   env?: Record<string, string | undefined>;
+  /** SWITCHYARD_ADMIN_KEY; default: a freshly generated key. null: unset (the app creates and prints one). */
+  adminKey?: string | null;
 }): Promise<TestApp> {
   const catalog = options.catalog ?? (await writeTestCatalog());
   const simulatorPort = catalog.simulatorPort;
+  const adminKey = options.adminKey === null ? undefined : (options.adminKey ?? generateApiKey().key);
   const app = await withEnv(
     {
       DATABASE_URL: options.databaseUrl,
       SWITCHYARD_CATALOG: catalog.path,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+      SWITCHYARD_ADMIN_KEY: adminKey,
       ...options.env,
     },
     async () => {
@@ -85,6 +107,7 @@ export async function startTestApp(options: {
     app,
     url: `http://127.0.0.1:${address.port}`,
     simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+    adminKey,
     close: () => app.close(),
   };
 }

@@ -3,6 +3,7 @@ import { CreateFlags1764000000000 } from './1764000000000-create-flags';
 import { CreateRequestMetrics1764100000000 } from './1764100000000-create-request-metrics';
 import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
 import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
+import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -15,4 +16,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateRequestMetrics1764100000000,
   CreateAlerts1764200000000,
   CreateCanaries1764300000000,
+  CreateApiKeys1764400000000,
 ];

@@ -1,0 +1,151 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PostgresListener } from '../database/postgres-listener';
+import { prefixOf, sha256 } from './api-key-format';
+import { API_KEYS_CHANNEL, ApiKeysRepository } from './api-keys.repository';
+import type { ApiKeyEntity } from './entities/api-key.entity';
+import type { Limits } from './rate-windows';
+import { actorOf, type AuthenticatedCaller } from './scopes';
+
+/** A safety net under NOTIFY (a connection lost between two reloads): every key, every 10 s. */
+const FULL_RELOAD_MS = 10_000;
+/** last_used_at is written in batches, not once per request. */
+const LAST_USED_FLUSH_MS = 5_000;
+
+export interface CachedApiKey {
+  hash: Buffer;
+  revokedAt: Date | null;
+  limits: Limits;
+  /** Frozen: handed to every request of this key. */
+  caller: AuthenticatedCaller;
+}
+
+/**
+ * Every key (revoked ones too, to say so) in memory by prefix, so a request is authenticated with one
+ * SHA-256 and one map lookup, never a query. Kept fresh like the flag cache: this replica's own changes
+ * at once, other replicas' through LISTEN/NOTIFY (well under a second), and a full reload every 10 s.
+ * While the database is down the last known keys keep being served.
+ */
+@Injectable()
+export class ApiKeyCache implements OnModuleDestroy {
+  private readonly logger = new Logger(ApiKeyCache.name);
+  private byPrefix = new Map<string, CachedApiKey>();
+  private used = new Set<string>();
+  private limited = false;
+  private listener?: PostgresListener;
+  private reloadTimer?: NodeJS.Timeout;
+  private touchTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly repository: ApiKeysRepository,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Called once the bootstrap key exists (ApiKeysService), before the server takes requests. */
+  async start(): Promise<void> {
+    await this.reloadAll(true);
+    this.listener = new PostgresListener({
+      url: (this.dataSource.options as { url?: string }).url,
+      channel: API_KEYS_CHANNEL,
+      applicationName: 'switchyard-api-keys-listener',
+      logger: this.logger,
+      onNotification: (id) => void this.reload(id),
+      onReconnected: () => this.reloadAll(),
+    });
+    await this.listener.start();
+    this.reloadTimer = setInterval(() => void this.reloadAll(), FULL_RELOAD_MS);
+    this.reloadTimer.unref();
+    this.touchTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.touchTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.reloadTimer);
+    clearInterval(this.touchTimer);
+    await this.listener?.stop();
+    await this.flushLastUsed();
+  }
+
+  get size(): number {
+    return this.byPrefix.size;
+  }
+
+  /** Whether any active key has a requests or tokens limit (else the limiter has nothing to share). */
+  get hasLimitedKeys(): boolean {
+    return this.limited;
+  }
+
+  /** The key `token` is, if any (revoked or not): found by prefix, compared by hash in constant time. */
+  find(token: string): CachedApiKey | undefined {
+    const hash = sha256(token);
+    const entry = this.byPrefix.get(prefixOf(token, hash));
+    return entry && timingSafeEqual(entry.hash, hash) ? entry : undefined;
+  }
+
+  markUsed(id: string): void {
+    this.used.add(id);
+  }
+
+  /** A change this replica just committed: effective here at once, before its NOTIFY comes back. */
+  put(entity: ApiKeyEntity): void {
+    this.byPrefix.set(entity.prefix, toCached(entity));
+    this.recount();
+  }
+
+  async reloadAll(failHard = false): Promise<void> {
+    try {
+      const loaded = new Map<string, CachedApiKey>();
+      for (const entity of await this.repository.findAll()) loaded.set(entity.prefix, toCached(entity));
+      this.byPrefix = loaded;
+      this.recount();
+    } catch (error) {
+      if (failHard) throw error;
+      this.logger.warn(`API key reload failed (${(error as Error).message}); serving the ${this.byPrefix.size} last known keys`);
+    }
+  }
+
+  private recount(): void {
+    this.limited = [...this.byPrefix.values()].some(
+      (key) => !key.revokedAt && (key.limits.requestsPerMinute !== null || key.limits.tokensPerMinute !== null),
+    );
+  }
+
+  private async reload(id: string): Promise<void> {
+    try {
+      const entity = await this.repository.findById(id);
+      if (entity) this.put(entity);
+    } catch (error) {
+      this.logger.warn(`API key reload failed (${(error as Error).message}); the next full reload retries`);
+    }
+  }
+
+  private async flushLastUsed(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used = new Set();
+    try {
+      await this.repository.touch(ids, new Date());
+    } catch (error) {
+      // Only a timestamp: try again with the next batch.
+      for (const id of ids) this.used.add(id);
+      this.logger.warn(`could not record last use of ${ids.length} API keys (${(error as Error).message})`);
+    }
+  }
+}
+
+function toCached(entity: ApiKeyEntity): CachedApiKey {
+  return {
+    hash: Buffer.from(entity.keyHash, 'hex'),
+    revokedAt: entity.revokedAt,
+    limits: { requestsPerMinute: entity.requestsPerMinute, tokensPerMinute: entity.tokensPerMinute },
+    caller: Object.freeze({
+      id: entity.id,
+      name: entity.name,
+      prefix: entity.prefix,
+      scopes: Object.freeze([...entity.scopes]),
+      policies: entity.policies ? Object.freeze([...entity.policies]) : null,
+      actor: actorOf(entity),
+    }),
+  };
+}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import type { Scope } from './scopes';
+
+/** Channel every replica LISTENs on; the payload is the id of the key created or revoked. */
+export const API_KEYS_CHANNEL = 'switchyard_api_keys';
+
+export interface NewApiKeyRow {
+  name: string;
+  prefix: string;
+  keyHash: string;
+  scopes: Scope[];
+  policies: string[] | null;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  createdBy: string;
+}
+
+/** Every query on `api_keys`. */
+@Injectable()
+export class ApiKeysRepository {
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  findAll(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  findById(id: string): Promise<ApiKeyEntity | null> {
+    return this.keys.findOneBy({ id });
+  }
+
+  count(manager: EntityManager): Promise<number> {
+    return manager.getRepository(ApiKeyEntity).count();
+  }
+
+  /** Inserts and NOTIFYs in one statement's transaction; null when the prefix or hash is taken. */
+  async insert(manager: EntityManager, row: NewApiKeyRow): Promise<ApiKeyEntity | null> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `INSERT INTO api_keys (name, prefix, key_hash, scopes, policies, requests_per_minute, tokens_per_minute, created_by)
+       VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8)
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [row.name, row.prefix, row.keyHash, row.scopes, row.policies, row.requestsPerMinute, row.tokensPerMinute, row.createdBy],
+    );
+    if (rows.length === 0) return null;
+    await this.notifyChanged(manager, rows[0].id);
+    return manager.getRepository(ApiKeyEntity).findOneByOrFail({ id: rows[0].id });
+  }
+
+  findByHash(manager: EntityManager, keyHash: string): Promise<ApiKeyEntity | null> {
+    return manager.getRepository(ApiKeyEntity).findOneBy({ keyHash });
+  }
+
+  /** Sets revoked_at unless it is set already; returns the row either way (null: no such key). */
+  async revoke(id: string): Promise<{ key: ApiKeyEntity; revokedNow: boolean } | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: unknown[] = await manager.query(
+        `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+        [id],
+      );
+      const updated = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
+      if (updated.length > 0) await this.notifyChanged(manager, id);
+      const key = await manager.getRepository(ApiKeyEntity).findOneBy({ id });
+      return key ? { key, revokedNow: updated.length > 0 } : null;
+    });
+  }
+
+  /** One statement for every key used since the last call. */
+  async touch(ids: string[], at: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, $2::timestamptz), $2::timestamptz) WHERE id = ANY($1::uuid[])`,
+      [ids, at.toISOString()],
+    );
+  }
+
+  /** Delivered to every replica (this one too) only if the transaction commits. */
+  private async notifyChanged(manager: EntityManager, id: string): Promise<void> {
+    await manager.query('SELECT pg_notify($1, $2)', [API_KEYS_CHANNEL, id]);
+  }
+}
