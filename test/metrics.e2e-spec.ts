@@ -417,3 +417,20 @@ describe('metrics: the writer loses nothing it did not count', () => {
     expect(await countRows(url)).toBe(before + 23);
   });
 });
+
+describe('metrics: METRICS_ENABLED=false', () => {
+  it('serves requests and records nothing, neither rows nor Prometheus series', async () => {
+    const database = await createTestDatabase();
+    const gateway = await startTestApp({ databaseUrl: database.url, env: { ...FAST_WRITER, METRICS_ENABLED: 'false' } });
+    try {
+      for (let i = 0; i < 3; i++) await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await countRows(database.url)).toBe(0);
+      const samples = parsePrometheus((await api(gateway).get('/metrics').expect(200)).text);
+      expect(samples.filter((s) => s.name === 'switchyard_requests_total')).toEqual([]);
+    } finally {
+      await gateway.close();
+      await database.drop();
+    }
+  });
+});

@@ -90,7 +90,7 @@ export class GatewayService {
     } catch (error) {
       this.answerError(req, res, error, record);
     } finally {
-      this.metrics.record(this.metricOf(req, res, record, at, performance.now() - started));
+      if (this.metrics.enabled) this.metrics.record(this.metricOf(req, res, record, at, performance.now() - started));
       if (key && record.usage) this.limiter.addTokens(key, record.usage.promptTokens + record.usage.completionTokens);
     }
   }

@@ -13,6 +13,11 @@ export class MetricsRecorder {
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
   ) {}
 
+  /** False with METRICS_ENABLED=false: callers can skip building the row at all. */
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
   record(metric: RequestMetric): void {
     if (!this.config.enabled) return;
     this.prometheus.observe(metric);
