@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateApiKey } from '../src/access/api-key-format';
 import { createApp } from '../src/bootstrap';
 import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 
@@ -59,7 +60,11 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
   const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/alerts`;
 
+  // The demo's own admin key: it calls the operator API and sends the traffic with it.
+  const adminKey = generateApiKey().key;
+  const authorization = `Bearer ${adminKey}`;
   Object.assign(process.env, {
+    SWITCHYARD_ADMIN_KEY: adminKey,
     SWITCHYARD_CATALOG: join(workDir, 'catalog.json'),
     SWITCHYARD_DATA_DIR: join(workDir, 'data'),
     SWITCHYARD_EMBEDDED_PG_PORT: String(await freePort()),
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
   const call = async (method: string, path: string, body?: unknown, url = base) => {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', 'x-actor': 'demo' },
+      headers: { 'content-type': 'application/json', authorization },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
       while (trafficOn) {
         await fetch(`${base}/v1/chat/completions`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-user-id': randomUUID() },
+          headers: { 'content-type': 'application/json', 'x-user-id': randomUUID(), authorization },
           body: JSON.stringify({ model: `route:${policy}`, messages: [{ role: 'user', content: 'Recommend a book.' }] }),
         }).then((response) => response.arrayBuffer(), () => undefined);
       }
