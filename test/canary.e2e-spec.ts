@@ -224,6 +224,39 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     await eventually(() => webhook.received.find((hook) => (hook.json as { type: string; canary: string }).type === 'canary.paused' && (hook.json as { canary: string }).canary === created.body.id), 10_000);
   }, LONG);
 
+  it('pauses with an alert, instead of failing every tick, when the flag refuses the next stage', async () => {
+    const { createCanary, events, flag } = api(gateway);
+    // A third variant holds 90% by hand: the treatment's next stage (20%) would need 110%.
+    await authorized(gateway)
+      .post('/api/flags')
+      .send({ key: 'recommendations-model', variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash', other: 'gpt-4.1' }, defaultVariant: 'control', rollout: { other: 90 } })
+      .expect((response) => expect([201, 409]).toContain(response.status));
+    const existing = await flag('recommendations-model');
+    await authorized(gateway)
+      .patch('/api/flags/recommendations-model')
+      .send({ version: existing.version, variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash', other: 'gpt-4.1' }, rollout: { other: 90, treatment: 0 } })
+      .expect(200);
+    const traffic = new Traffic(gateway, 'recommendations');
+    try {
+      const created = await createCanary({
+        flagKey: 'recommendations-model',
+        variant: 'treatment',
+        stages: [{ percentage: 5, durationSeconds: 2 }, { percentage: 20, durationSeconds: 2 }, { percentage: 100, durationSeconds: 0 }],
+        analysis: { minRequests: 3 },
+      }).expect(201);
+      const paused = await waitForState(gateway, created.body.id, ['paused', 'rolled_back', 'promoted'], 30_000);
+      expect(paused.state).toBe('paused');
+      const last = (await events(created.body.id)).at(-1)!;
+      expect(last).toMatchObject({ type: 'paused', actor: 'canary-executor' });
+      expect(last.message).toMatch(/could not advance .*the flag refused the weight change: rollout adds up to 110%/);
+      await eventually(() => webhook.received.find((hook) => (hook.json as { type: string; canary: string }).type === 'canary.paused' && (hook.json as { canary: string }).canary === created.body.id), 10_000);
+      expect((await flag('recommendations-model')).rollout).toEqual({ other: 90, treatment: 5 });
+      await authorized(gateway).post(`/api/canaries/${created.body.id}/abort`).expect(200);
+    } finally {
+      await traffic.stop();
+    }
+  }, LONG);
+
   it('refuses bad plans with 400s naming the field, a second active canary with 409, illegal actions with 409', async () => {
     const { createCanary } = api(gateway);
     await authorized(gateway).post('/api/flags').send({ key: 'plans-flag', variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' }, defaultVariant: 'control' }).expect(201);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { judgeWindow, type CanaryAnalysis, type WindowVerdict } from '@switchyard/stats';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -112,13 +112,44 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
       evidence: verdict.evidence,
     };
 
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        const current = await this.canaries.find(manager, id, true);
+        // A manual action (pause, abort...) won the race: this verdict is about a state that is gone.
+        if (current.state !== 'running' || current.stageIndex !== canary.stageIndex) return;
+        await manager.update(CanaryEntity, { id }, { lastVerdict: stored as never, lastTickAt: now, failedChecks });
+        await this.canaries.appendEvent(manager, current, 'verdict', verdictMessage(stored), stored as unknown as Record<string, unknown>, EXECUTOR_ACTOR);
+        await this.act(manager, { ...current, failedChecks }, decision, stored);
+      });
+    } catch (error) {
+      // The flag refused the weight (archived, or other variants' weights leave no room): retrying
+      // every tick would fail the same way, so the canary stops and a person is told.
+      if (!(error instanceof HttpException) || error.getStatus() >= 500) throw error;
+      await this.pauseOnFlagRefusal(id, canary.stageIndex, decision, describeRefusal(error), stored);
+    }
+  }
+
+  private async pauseOnFlagRefusal(id: string, stageIndex: number, decision: CanaryDecision, refusal: string, verdict: StoredVerdict): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const current = await this.canaries.find(manager, id, true);
-      // A manual action (pause, abort...) won the race: this verdict is about a state that is gone.
-      if (current.state !== 'running' || current.stageIndex !== canary.stageIndex) return;
-      await manager.update(CanaryEntity, { id }, { lastVerdict: stored as never, lastTickAt: now, failedChecks });
-      await this.canaries.appendEvent(manager, current, 'verdict', verdictMessage(stored), stored as unknown as Record<string, unknown>, EXECUTOR_ACTOR);
-      await this.act(manager, { ...current, failedChecks }, decision, stored);
+      if (current.state !== 'running' || current.stageIndex !== stageIndex) return;
+      const message = `could not ${decision} (${verdict.outcome}): the flag refused the weight change: ${refusal}; paused until the flag is fixed`;
+      await manager.update(CanaryEntity, { id }, { lastVerdict: verdict as never, lastTickAt: new Date() });
+      await this.canaries.applyChange(
+        manager,
+        current,
+        {
+          state: 'paused',
+          event: { type: 'paused', message, evidence: { verdict, refusal } },
+          alert: {
+            type: 'canary.paused',
+            dedupKey: `canary:${id}:flag-refused:${stageIndex}:${current.stageStartedAt?.toISOString()}`,
+            message: `Canary on ${current.flagKey} ${message}`,
+            evidence: { refusal, decision },
+          },
+        },
+        EXECUTOR_ACTOR,
+      );
     });
   }
 
@@ -214,6 +245,13 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     });
     if (raised) await this.canaries.appendEvent(manager, canary, 'held', `holding in ${stageName}: ${reasons}`, evidence, EXECUTOR_ACTOR);
   }
+}
+
+/** What the flags service said, e.g. "rollout: weights add up to 106%" (BadRequest keeps a list). */
+function describeRefusal(error: HttpException): string {
+  const response = error.getResponse();
+  const message = typeof response === 'object' && response !== null && 'message' in response ? (response as { message: unknown }).message : error.message;
+  return [message].flat().join('; ');
 }
 
 function verdictMessage(verdict: StoredVerdict): string {
