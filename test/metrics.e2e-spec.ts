@@ -5,6 +5,7 @@ import request from 'supertest';
 import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
+import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { freePort } from './support/free-port';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -415,6 +416,29 @@ describe('metrics: the writer loses nothing it did not count', () => {
     await gateway.close();
     expect(await Promise.all(slow)).toEqual([200, 200, 200]);
     expect(await countRows(url)).toBe(before + 23);
+  });
+});
+
+describe('metrics: a request that outlives the shutdown budget', () => {
+  it('is counted as dropped, not lost without a trace', async () => {
+    const database = await createTestDatabase();
+    const catalog = await writeTestCatalog((c) => {
+      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 2500, p99: 2500 };
+    });
+    // Half of a 2 s budget waits for requests: the 2.5 s call is still running when the queue is flushed.
+    const gateway = await startTestApp({ databaseUrl: database.url, catalog, env: { ...FAST_WRITER, SHUTDOWN_TIMEOUT_MS: '2000' } });
+    const writer = gateway.app.get(MetricsWriter);
+    try {
+      await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
+      const slow = completion(gateway, { model: 'gpt-4.1', messages: hello }).then((response) => response.status);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await gateway.close();
+      expect(await slow).toBe(200);
+      expect(writer.snapshot()).toMatchObject({ written: 1, dropped: 1, queued: 0 });
+      expect(await countRows(database.url)).toBe(1);
+    } finally {
+      await database.drop();
+    }
   });
 });
 

@@ -30,6 +30,8 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private flushing?: Promise<void>;
   private retryAt = 0;
   private consecutiveFailures = 0;
+  /** Set once the final flush has run: a row arriving after it can only be counted as dropped. */
+  private closed = false;
   private readonly state = { written: 0, dropped: 0, failedFlushes: 0, lastError: null as string | null, lastFlushAt: null as Date | null };
 
   constructor(
@@ -51,6 +53,11 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   /** Never blocks and never throws: the request that produced the row has already been answered. */
   enqueue(row: RequestMetric): void {
     if (!this.config.enabled) return;
+    if (this.closed) {
+      this.state.dropped++;
+      this.logger.error(`a metric row arrived after the final flush (request ${row.requestId} outlived the shutdown); counted as dropped`);
+      return;
+    }
     if (this.queue.length >= this.config.queueLimit) {
       this.state.dropped++;
       if (this.state.dropped === 1 || this.state.dropped % 10_000 === 0) {
@@ -80,8 +87,9 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
    */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.closeHttpServer();
-    const deadline = Date.now() + Math.max(this.app.shutdownTimeoutMs - 2_000, 1_000);
+    // Half the shutdown budget for requests to finish, the rest for writing their rows.
+    await withinMs(this.closeHttpServer(), this.app.shutdownTimeoutMs / 2);
+    const deadline = Date.now() + Math.max(this.app.shutdownTimeoutMs / 2 - 2_000, 1_000);
     while (this.queue.length > 0 && Date.now() < deadline) {
       await this.flush();
       if (this.queue.length > 0) await sleep(Math.min(500, deadline - Date.now()));
@@ -91,6 +99,7 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
       this.logger.error(`shutting down with ${this.queue.length} metric rows unwritten (${this.state.lastError}); counted as dropped`);
       this.queue = [];
     }
+    this.closed = true;
   }
 
   private flushSoon(): void {
@@ -131,6 +140,17 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     const server = this.adapterHost.httpAdapter?.getHttpServer() as import('node:http').Server | undefined;
     if (!server?.listening) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+async function withinMs(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
