@@ -13,6 +13,7 @@ import { runMigrationsUnderLock } from '../src/database/run-migrations';
 import { randomUUID } from 'node:crypto';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AppConfig } from '../src/config/app.config';
+import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import type { RequestMetric } from '../src/metrics/request-metric';
@@ -75,17 +76,6 @@ async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
   };
 }
 
-/** Today's and yesterday's daily partitions (what MetricsPartitions keeps), so no row lands in the default one. */
-async function createPartitions(dataSource: DataSource, now: Date): Promise<void> {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  for (const start of [today - 86_400_000, today]) {
-    const from = new Date(start);
-    const to = new Date(start + 86_400_000);
-    const name = `request_metrics_p${from.toISOString().slice(0, 10).replaceAll('-', '')}`;
-    await dataSource.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF request_metrics FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`);
-  }
-}
-
 /**
  * Rows in arrival order (as the writer stores them: time-ordered on disk, which the planner relies
  * on for range scans), generated server-side in chunks so they never cross the wire; and loaded the
@@ -135,18 +125,20 @@ async function seed(dataSource: DataSource, rows: number, now: Date): Promise<nu
   return (performance.now() - started) / 1000;
 }
 
+/** The gateway's defaults (see src/config/metrics.config.ts). */
+const metricsSettings: MetricsConfig = {
+  enabled: true,
+  flushIntervalMs: 250,
+  batchSize: 2000,
+  queueLimit: 200_000,
+  retentionDays: 30,
+  partitionsAheadDays: 3,
+  referenceModel: 'gpt-4.1',
+};
+
 /** The writer the gateway runs, with the default settings, fed `count` rows without pause. */
 async function measureIngestion(dataSource: DataSource, count: number): Promise<{ rows: number; seconds: number; rowsPerSec: number; dropped: number; stored: number }> {
-  const config: MetricsConfig = {
-    enabled: true,
-    flushIntervalMs: 250,
-    batchSize: 2000,
-    queueLimit: 200_000,
-    retentionDays: 30,
-    partitionsAheadDays: 3,
-    referenceModel: 'gpt-4.1',
-  };
-  const writer = new MetricsWriter(dataSource, new HttpAdapterHost(), config, { shutdownTimeoutMs: 15_000 } as AppConfig);
+  const writer = new MetricsWriter(dataSource, new HttpAdapterHost(), metricsSettings, { shutdownTimeoutMs: 15_000 } as AppConfig);
   writer.onModuleInit();
   const before = Number((await dataSource.query('SELECT count(*) AS count FROM request_metrics'))[0].count);
   const started = performance.now();
@@ -203,7 +195,8 @@ async function main(): Promise<void> {
   try {
     await runMigrationsUnderLock(dataSource);
     const now = new Date();
-    await createPartitions(dataSource, now);
+    // The gateway's own partition job, run as of yesterday so the seeded day has its partition too.
+    await new MetricsPartitions(dataSource, metricsSettings).maintain(new Date(now.getTime() - 86_400_000));
     const ingestion = await measureIngestion(dataSource, ingestRows);
     console.log(
       `ingestion: ${ingestion.rows.toLocaleString('en-US')} rows through the MetricsWriter in ${ingestion.seconds.toFixed(1)} s = ` +
@@ -213,8 +206,7 @@ async function main(): Promise<void> {
     await dataSource.query('TRUNCATE request_metrics');
     console.log(`seeding ${rows.toLocaleString('en-US')} request_metrics rows over the last 24 hours...`);
     const seedSeconds = await seed(dataSource, rows, now);
-    const config = { referenceModel: 'gpt-4.1' } as MetricsConfig;
-    const queries = new MetricsQueryService(dataSource, new CatalogService(loadCatalog(DEFAULT_CATALOG, 'default catalog', process.env)), config);
+    const queries = new MetricsQueryService(dataSource, new CatalogService(loadCatalog(DEFAULT_CATALOG, 'default catalog', process.env)), metricsSettings);
     const query = { flag: 'recommendations-model', groupBy: 'variant' as const, from: new Date(now.getTime() - HOUR_MS).toISOString(), to: now.toISOString() };
     const timings: number[] = [];
     let groups = 0;

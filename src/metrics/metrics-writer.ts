@@ -77,8 +77,7 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     this.retryAt = 0;
-    this.flushing = this.writeQueued().finally(() => (this.flushing = undefined));
-    await this.flushing;
+    await this.startFlush();
   }
 
   /**
@@ -104,7 +103,12 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
 
   private flushSoon(): void {
     if (this.flushing || this.queue.length === 0 || Date.now() < this.retryAt) return;
+    void this.startFlush();
+  }
+
+  private startFlush(): Promise<void> {
     this.flushing = this.writeQueued().finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 
   private async writeQueued(): Promise<void> {
