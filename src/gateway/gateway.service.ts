@@ -16,6 +16,7 @@ import { costUsd, type TokenUsage } from '../metrics/cost';
 import type { Outcome } from '../metrics/entities/request-metric.entity';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
 import type { RequestMetric } from '../metrics/request-metric';
+import { Cancellation } from '../providers/cancellation';
 import { assertFitsContext } from '../providers/context-guard';
 import { ClientAbortedError, ProviderClient, type UpstreamAnswer, type UpstreamStreamAnswer } from '../providers/provider-client';
 import { UpstreamFailure } from '../providers/upstream-failure';
@@ -131,9 +132,9 @@ export class GatewayService {
     assertPolicyAllowed(caller, route);
     setRouteHeaders(res, route);
 
-    const clientGone = new AbortController();
+    const clientGone = new Cancellation();
     res.on('close', () => {
-      if (!res.writableFinished) clientGone.abort();
+      if (!res.writableFinished) clientGone.cancel();
     });
 
     const deadlineAt = Date.now() + route.plan.totalTimeoutMs;
@@ -152,7 +153,7 @@ export class GatewayService {
           firstChunkTimeoutMs: route.plan.firstChunkTimeoutMs,
           maxRetries: route.plan.maxRetriesPerModel,
           deadlineAt,
-          signal: clientGone.signal,
+          clientGone,
         });
         record.attempts += answer.attempts;
         record.upstreamLatencyMs = answer.upstreamLatencyMs;
@@ -250,9 +251,8 @@ export class GatewayService {
   private async answer(res: ServerResponse, answer: UpstreamAnswer, clientWantsUsage: boolean, record: RequestRecord, started: number): Promise<void> {
     if (answer.kind === 'json') {
       record.usage = usageOf(answer.body.usage);
-      const body = JSON.stringify(answer.body);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.raw.length });
+      res.end(answer.raw);
       return;
     }
     await this.pipeStream(res, answer, clientWantsUsage, record, started);

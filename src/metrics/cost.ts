@@ -20,7 +20,19 @@ export function costUsd(pricing: ModelPricing, usage: TokenUsage): string {
   return formatPico(pico);
 }
 
+/** Prices come from the catalog, a handful of distinct numbers: each is scaled once, not on every request. */
+const scaledPrices = new Map<number, bigint>();
+
 function scaledPrice(price: number): bigint {
+  let scaled = scaledPrices.get(price);
+  if (scaled === undefined) {
+    scaled = scalePrice(price);
+    scaledPrices.set(price, scaled);
+  }
+  return scaled;
+}
+
+function scalePrice(price: number): bigint {
   const [whole, fraction = ''] = String(price).split('.');
   if (fraction.length > PRICE_DIGITS || /e/i.test(String(price))) {
     throw new Error(`price ${price} has more than ${PRICE_DIGITS} decimals; the catalog validation should have refused it`);

@@ -4,6 +4,8 @@ import { isRetryableStatus, parseRetryAfterMs, retryDelayMs } from '@switchyard/
 import { Pool } from 'undici';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogModel, CatalogProvider } from '../config/catalog.schema';
+import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
+import type { Cancellation } from './cancellation';
 import { CatalogService } from './catalog.service';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
@@ -23,13 +25,15 @@ export interface UpstreamCall {
   maxRetries?: number;
   /** The whole request's deadline (epoch ms): no retry starts that could not finish before it. */
   deadlineAt: number;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  /** Cancelled when the client goes away: the upstream call is abandoned. */
+  clientGone: Cancellation;
 }
 
 export interface UpstreamJsonAnswer {
   kind: 'json';
   body: Record<string, unknown>;
+  /** The upstream's bytes, passed to the client as they came (`body` is their parse). */
+  raw: Buffer;
   attempts: number;
   upstreamLatencyMs: number;
 }
@@ -47,12 +51,7 @@ export interface UpstreamStreamAnswer {
 
 export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;
 
-export class ClientAbortedError extends Error {
-  constructor() {
-    super('the client closed the connection');
-    this.name = 'ClientAbortedError';
-  }
-}
+export { ClientAbortedError };
 
 type AttemptResult =
   | { ok: true; answer: Omit<UpstreamJsonAnswer, 'attempts'> | Omit<UpstreamStreamAnswer, 'attempts'> }
@@ -135,41 +134,67 @@ export class ProviderClient implements OnApplicationShutdown {
         remainingMs: call.deadlineAt - Date.now(),
       });
       if (delay === undefined || !budget.tryAcquireRetry()) throw failure;
-      await sleep(delay, call.signal);
+      await sleep(delay, call.clientGone);
       retries++;
     }
   }
 
-  private async attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {
-    if (call.signal.aborted) throw new ClientAbortedError();
+  private attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {
+    if (call.clientGone.isCancelled) throw new ClientAbortedError();
     const remainingMs = call.deadlineAt - Date.now();
-    if (remainingMs <= 0) return { ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` };
+    if (remainingMs <= 0) return Promise.resolve({ ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` });
     const timeoutMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs, remainingMs);
+    const { pool, basePath } = this.poolFor(provider);
+    const request = {
+      method: 'POST' as const,
+      path: `${basePath}/chat/completions`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...call.body, model: call.model.upstreamModel }),
+      // Our own timers (attempt budget, first-chunk budget) decide; undici's defaults must not cut in first.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    };
+    return call.stream ? this.attemptStream(call, provider, pool, request, timeoutMs) : this.attemptJson(call, provider, pool, request, timeoutMs);
+  }
+
+  private async attemptJson(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
+    const started = Date.now();
+    let response;
+    try {
+      response = await requestBuffered(pool, request, call.clientGone, timeoutMs);
+    } catch (error) {
+      if (error instanceof ClientAbortedError) throw error;
+      if (error instanceof AttemptTimeoutError) return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
+      return networkFailure(provider, error);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      return failedStatus(call.model.id, response.statusCode, response.headers, response.body.toString('utf8'));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return { ok: false, kind: 'network', message: `${call.model.id} answered ${response.statusCode} with a body that is not a JSON object` };
+    }
+    return { ok: true, answer: { kind: 'json', body: body as Record<string, unknown>, raw: response.body, upstreamLatencyMs: Date.now() - started } };
+  }
+
+  private async attemptStream(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
     const abort = new AbortController();
-    const onClientGone = () => abort.abort();
-    call.signal.addEventListener('abort', onClientGone, { once: true });
+    const unlinkClient = call.clientGone.linkTo(abort);
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     const started = Date.now();
     // A stream handed to the gateway stays tied to the client: if the client leaves, the upstream call ends.
     let streamHandedOver = false;
-    const unlinkClient = () => call.signal.removeEventListener('abort', onClientGone);
     try {
-      const { pool, basePath } = this.poolFor(provider);
       const response = await pool.request({
-        method: 'POST',
-        path: `${basePath}/chat/completions`,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ...call.body, model: call.model.upstreamModel }),
+        ...request,
         signal: abort.signal,
-        // Our own timers (attempt budget, first-chunk budget) decide; undici's defaults must not cut in first.
-        headersTimeout: 0,
-        bodyTimeout: 0,
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        if (!call.stream) {
-          const body = (await response.body.json()) as Record<string, unknown>;
-          return { ok: true, answer: { kind: 'json', body, upstreamLatencyMs: Date.now() - started } };
-        }
         clearTimeout(timer);
         const result = await this.firstEvent(call, response.body, started, abort, unlinkClient);
         streamHandedOver = result.ok;
@@ -177,13 +202,11 @@ export class ProviderClient implements OnApplicationShutdown {
       }
       return failedStatus(call.model.id, response.statusCode, response.headers, await response.body.text());
     } catch (error) {
-      if (call.signal.aborted) throw new ClientAbortedError();
+      if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (abort.signal.aborted) {
         return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
       }
-      // Only the error code: never the request, which carries our key.
-      const code = (error as { code?: string }).code ?? 'request failed';
-      return { ok: false, kind: 'network', message: `could not reach provider ${provider.id} (${code})` };
+      return networkFailure(provider, error);
     } finally {
       clearTimeout(timer);
       if (!streamHandedOver) unlinkClient();
@@ -224,7 +247,7 @@ export class ProviderClient implements OnApplicationShutdown {
       const rest = untilDone(events, onStreamEnd);
       return { ok: true, answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: Date.now() - started } };
     } catch {
-      if (call.signal.aborted) throw new ClientAbortedError();
+      if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (abort.signal.aborted) {
         return { ok: false, kind: 'timeout', message: `${call.model.id} sent no first chunk within ${budgetMs} ms` };
       }
@@ -233,6 +256,14 @@ export class ProviderClient implements OnApplicationShutdown {
       clearTimeout(timer);
     }
   }
+}
+
+type UpstreamRequest = { method: 'POST'; path: string; headers: Record<string, string>; body: string; headersTimeout: number; bodyTimeout: number };
+
+/** Only the error code: never the request, which carries our key. */
+function networkFailure(provider: CatalogProvider, error: unknown): AttemptResult {
+  const code = (error as { code?: string }).code ?? 'request failed';
+  return { ok: false, kind: 'network', message: `could not reach provider ${provider.id} (${code})` };
 }
 
 /** Answers (even errors) prove the model reachable; only 5xx, timeouts and broken connections count against it. */
@@ -274,17 +305,16 @@ async function* untilDone(events: AsyncGenerator<string>, onEnd: () => void): As
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, clientGone: Cancellation): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ClientAbortedError());
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
+    if (clientGone.isCancelled) return reject(new ClientAbortedError());
+    const stopWatching = clientGone.onCancel(() => {
       clearTimeout(timer);
       reject(new ClientAbortedError());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const timer = setTimeout(() => {
+      stopWatching();
+      resolve();
+    }, ms);
   });
 }

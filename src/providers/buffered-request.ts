@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Cancellation } from './cancellation';
+
+export interface BufferedResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** The attempt's time budget ran out before the whole answer arrived. */
+export class AttemptTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no complete answer within ${timeoutMs} ms`);
+    this.name = 'AttemptTimeoutError';
+  }
+}
+
+/** The client went away, so the upstream call was abandoned. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientAbortedError';
+  }
+}
+
+/**
+ * One upstream request whose whole answer is read into a Buffer, through undici's dispatch API. A
+ * non-streamed completion is small and needed whole (its usage, or its error), so the Readable stream
+ * and AbortSignal that `request()` builds per call are pure overhead on the gateway's hottest path
+ * (README, "Benchmarks"). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
+ * when `clientGone` is cancelled, or with undici's own error when the connection fails.
+ */
+export function requestBuffered(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  clientGone: Cancellation,
+  timeoutMs: number,
+): Promise<BufferedResponse> {
+  return new Promise((resolve, reject) => {
+    if (clientGone.isCancelled) return reject(new ClientAbortedError());
+    let controller: Dispatcher.DispatchController | undefined;
+    /** Why we gave up early; the request is aborted as soon as undici hands us its controller. */
+    let abandoned: Error | undefined;
+    let settled = false;
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+
+    const settle = (error: Error | undefined, response?: BufferedResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stopWatchingClient();
+      if (error) reject(error);
+      else resolve(response as BufferedResponse);
+    };
+    const abandon = (reason: Error) => {
+      abandoned ??= reason;
+      controller?.abort(reason);
+      settle(reason);
+    };
+    const timer = setTimeout(() => abandon(new AttemptTimeoutError(timeoutMs)), timeoutMs);
+    const stopWatchingClient = clientGone.onCancel(() => abandon(new ClientAbortedError()));
+
+    dispatcher.dispatch(options, {
+      onRequestStart(started) {
+        controller = started;
+        if (abandoned) started.abort(abandoned);
+      },
+      onResponseStart(_controller, status, responseHeaders) {
+        statusCode = status;
+        headers = responseHeaders;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        settle(undefined, { statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+      },
+      onResponseError(_controller, error) {
+        settle(abandoned ?? error);
+      },
+    });
+  });
+}

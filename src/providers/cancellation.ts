@@ -1,0 +1,40 @@
+/**
+ * "The client went away": cancelled at most once, listeners run once. The gateway creates one per
+ * request. It is not an AbortController because those (an EventTarget each, plus undici's listener
+ * bookkeeping) were the largest single item in the gateway's per-request CPU profile; this is a flag
+ * and a short list. Where an undici stream needs a real AbortSignal, `linkTo` ties one to it.
+ */
+export class Cancellation {
+  private cancelled = false;
+  private listeners: Array<() => void> | undefined;
+
+  get isCancelled(): boolean {
+    return this.cancelled;
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
+  }
+
+  /** Runs `listener` on cancellation (at once if already cancelled); returns the function that unsubscribes it. */
+  onCancel(listener: () => void): () => void {
+    if (this.cancelled) {
+      listener();
+      return () => undefined;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const index = this.listeners?.indexOf(listener) ?? -1;
+      if (index >= 0) this.listeners?.splice(index, 1);
+    };
+  }
+
+  /** Aborts `controller` when this is cancelled; returns the function that unlinks them. */
+  linkTo(controller: AbortController): () => void {
+    return this.onCancel(() => controller.abort());
+  }
+}
