@@ -261,6 +261,12 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(otherPolicy.body.error).toMatchObject({ type: 'permission_error', code: 'policy_not_allowed', message: expect.stringContaining('route:chat') });
     const concrete = await as(keys.chatOnly.key).post('/v1/chat/completions/').send(completion).expect(403);
     expect(concrete.body.error).toMatchObject({ code: 'policy_not_allowed', param: 'model' });
+
+    // GET /v1/models lists only what the key may use.
+    const listed = await as(keys.chatOnly.key).get('/v1/models').expect(200);
+    expect(listed.body.data.map((model: { id: string }) => model.id)).toEqual(['route:chat']);
+    const everything = await as(keys.gateway.key).get('/v1/models').expect(200);
+    expect(everything.body.data.map((model: { id: string }) => model.id)).toEqual(expect.arrayContaining(['route:chat', 'route:fraud', 'gpt-4.1']));
   });
 
   it('puts the key id on every metric row, refusals included, and makes the key the actor of flag history', async () => {

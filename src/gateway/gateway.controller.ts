@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common'
 import { ApiBadRequestResponse, ApiBody, ApiForbiddenResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
+import { Caller } from '../access/caller.decorator';
+import type { AuthenticatedCaller } from '../access/scopes';
 import { OpenAiErrorDto } from '../common/api-error.dto';
 import { CatalogService } from '../providers/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
@@ -49,11 +51,18 @@ export class GatewayController {
   }
 
   @Get('models')
-  @ApiOperation({ summary: 'The catalog models and the route:<policy> aliases' })
+  @ApiOperation({
+    summary: 'The catalog models and the route:<policy> aliases',
+    description: 'A key limited to some policies sees only their aliases: concrete models and other policies would be refused for it.',
+  })
   @ApiOkResponse({ type: ModelListDto })
-  listModels(): ModelListDto {
-    const models = this.catalog.listModels().map((model) => ({ id: model.id, object: 'model', created: 0, owned_by: model.provider }));
-    const aliases = this.routing.policyNames().map((name) => ({
+  listModels(@Caller() caller: AuthenticatedCaller): ModelListDto {
+    const allowed = caller.policies;
+    const models = allowed
+      ? []
+      : this.catalog.listModels().map((model) => ({ id: model.id, object: 'model', created: 0, owned_by: model.provider }));
+    const policies = this.routing.policyNames().filter((name) => !allowed || allowed.includes(name));
+    const aliases = policies.map((name) => ({
       id: `${POLICY_ALIAS_PREFIX}${name}`,
       object: 'model',
       created: 0,
