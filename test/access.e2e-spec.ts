@@ -103,7 +103,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     ['read: GET /api/metrics/summary', (who) => as(keyOf(who)).get('/api/metrics/summary'), { none: 401, gateway: 403, read: 200, admin: 200 }],
     // Past the guard, admin reaches the handler: 404 for a flag that does not exist.
     ['admin write: POST /api/flags/:key/kill', (who) => as(keyOf(who)).post('/api/flags/no-such-flag/kill'), { none: 401, gateway: 403, read: 403, admin: 404 }],
-    ['admin write: POST /api/flags/:key/evaluate', (who) => as(keyOf(who)).post('/api/flags/no-such-flag/evaluate').send({}), { none: 401, gateway: 403, read: 403, admin: 404 }],
+    ['read (changes nothing): POST /api/flags/:key/evaluate', (who) => as(keyOf(who)).post('/api/flags/no-such-flag/evaluate').send({}), { none: 401, gateway: 403, read: 404, admin: 404 }],
     ['keys API: GET /api/keys', (who) => as(keyOf(who)).get('/api/keys'), { none: 401, gateway: 403, read: 403, admin: 200 }],
     ['keys API: POST /api/keys', (who) => as(keyOf(who)).post('/api/keys').send({ name: 'x', scopes: ['bogus'] }), { none: 401, gateway: 403, read: 403, admin: 400 }],
     ['Prometheus: GET /metrics', (who) => as(keyOf(who)).get('/metrics'), { none: 401, gateway: 403, read: 200, admin: 200 }],

@@ -9,7 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ScopeByMethod } from '../access/access.decorators';
+import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiErrorDto } from '../common/api-error.dto';
@@ -124,8 +124,10 @@ export class FlagsController {
   }
 
   @Post(':key/evaluate')
+  // A POST only to carry the user's attributes: it changes nothing, so a read key may ask.
+  @RequireScope('read')
   @HttpCode(200)
-  @ApiOperation({ summary: 'What this user would get now, with bucket and reason (from the in-memory cache)' })
+  @ApiOperation({ summary: 'What this user would get now, with bucket and reason (from the in-memory cache); needs the read scope' })
   @ApiOkResponse({ type: FlagEvaluationDto })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or archived flag' })
