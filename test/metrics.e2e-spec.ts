@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -339,6 +340,32 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(result.dropped).toEqual(['request_metrics_p20200101']);
     expect(await partitions()).not.toContain('request_metrics_p20200101');
     expect(await partitions()).toContain(day(0));
+  });
+
+  it('moves rows stranded in the default partition into their day when it is created, and retires old ones', async () => {
+    const insert = (id: string, at: Date) =>
+      queryRows(
+        database.url,
+        `INSERT INTO request_metrics (id, at, request_id, outcome, http_status, latency_ms, attempts, fallback, stream)
+         VALUES ($1, $2, 'stranded', 'ok', 200, 1, 1, false, false)`,
+        [id, at],
+      );
+    const later = new Date(Date.now() + 10 * 86_400_000); // past the partitions made ahead: lands in the default
+    const partitionOfLater = `request_metrics_p${later.toISOString().slice(0, 10).replaceAll('-', '')}`;
+    const ancient = new Date('2019-06-01T12:00:00Z');
+    await insert(randomUUID(), later);
+    await insert(randomUUID(), ancient);
+    const whereStranded = `SELECT tableoid::regclass::text AS partition, at FROM request_metrics WHERE request_id = 'stranded' ORDER BY at`;
+    expect((await queryRows<{ partition: string }>(database.url, whereStranded)).map((row) => row.partition)).toEqual([
+      'request_metrics_default',
+      'request_metrics_default',
+    ]);
+
+    // Maintenance as if ten days had passed: that day's partition is due now.
+    const result = await gateway.app.get(MetricsPartitions).maintain(later);
+    expect(result.created).toContain(partitionOfLater);
+    const rows = await queryRows<{ partition: string; at: Date }>(database.url, whereStranded);
+    expect(rows).toEqual([{ partition: partitionOfLater, at: later }]);
   });
 });
 

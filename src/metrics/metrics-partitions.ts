@@ -1,16 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 
 const DAY_MS = 86_400_000;
 /** Same on every replica: only one of them maintains partitions at a time. */
 const PARTITION_LOCK_KEY = 7_305_002;
 const PARTITION_NAME = /^request_metrics_p(\d{4})(\d{2})(\d{2})$/;
+/** Catches rows no daily partition covers (a replica's clock far ahead, or a gap in maintenance). */
+const DEFAULT_PARTITION = 'request_metrics_default';
 
 /**
  * Keeps request_metrics' daily partitions: today's and the next few exist before rows arrive, and
  * partitions older than the retention are dropped whole (no DELETE, no bloat, no vacuum debt).
+ * Rows that landed in the default partition move into their day's partition when it is created
+ * (Postgres refuses to create it otherwise), and are deleted there once past the retention.
  * Runs at start-up and every hour, under an advisory lock.
  */
 @Injectable()
@@ -51,9 +55,7 @@ export class MetricsPartitions implements OnApplicationBootstrap {
         const name = partitionName(start);
         if (existing.includes(name)) continue;
         const end = new Date(start.getTime() + DAY_MS);
-        await manager.query(
-          `CREATE TABLE ${name} PARTITION OF request_metrics FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
-        );
+        await createPartition(manager, name, start, end);
         created.push(name);
       }
 
@@ -64,11 +66,33 @@ export class MetricsPartitions implements OnApplicationBootstrap {
         return start !== undefined && start + DAY_MS <= retainedFrom;
       });
       for (const name of dropped) await manager.query(`DROP TABLE ${name}`);
+      await manager.query(`DELETE FROM ${DEFAULT_PARTITION} WHERE at < $1`, [new Date(retainedFrom)]);
       if (created.length + dropped.length > 0) {
         this.logger.log(`request_metrics partitions: created ${created.join(', ') || 'none'}; dropped ${dropped.join(', ') || 'none'}`);
       }
       return { created, dropped };
     });
+  }
+}
+
+/**
+ * A day's partition. If the default partition already holds rows of that day, they are set aside,
+ * the partition created, and the rows put back through the parent, all in the caller's transaction.
+ */
+async function createPartition(manager: EntityManager, name: string, start: Date, end: Date): Promise<void> {
+  const range = [start, end];
+  const [{ stranded }] = await manager.query(`SELECT EXISTS (SELECT 1 FROM ${DEFAULT_PARTITION} WHERE at >= $1 AND at < $2) AS stranded`, range);
+  if (stranded) {
+    await manager.query(`CREATE TEMP TABLE stranded_metrics (LIKE request_metrics) ON COMMIT DROP`);
+    await manager.query(
+      `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE at >= $1 AND at < $2 RETURNING *) INSERT INTO stranded_metrics SELECT * FROM moved`,
+      range,
+    );
+  }
+  await manager.query(`CREATE TABLE ${name} PARTITION OF request_metrics FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`);
+  if (stranded) {
+    await manager.query(`INSERT INTO request_metrics SELECT * FROM stranded_metrics`);
+    await manager.query(`DROP TABLE stranded_metrics`);
   }
 }
 
