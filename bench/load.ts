@@ -50,6 +50,8 @@ interface AutocannonOptions {
   pipelining: number;
   duration: number;
   timeout: number;
+  /** How often autocannon samples, ms; it also stops only at a sample tick. */
+  sampleInt: number;
   requests: AutocannonRequest[];
 }
 interface AutocannonResult {
@@ -88,7 +90,9 @@ export async function runClosedLoop(shape: RequestShape, connections: number, du
   if (perRequest) {
     request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, [perRequest.name]: perRequest.value(n++) } });
   }
-  const result = await autocannon({ url: shape.origin, connections, pipelining: 1, duration: durationSec, timeout: 10, requests: [request] });
+  // autocannon stops at the first sample tick after `duration`: with its default 1 s ticks a 1.5 s run lasts 2 s and a 3 s run
+  // sometimes 4 s. Ticks of 100 ms keep a run within 0.1 s of what was asked (rps uses the measured duration either way).
+  const result = await autocannon({ url: shape.origin, connections, pipelining: 1, duration: durationSec, timeout: 10, sampleInt: 100, requests: [request] });
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]));
   return {
     connections,
@@ -104,50 +108,103 @@ export async function runClosedLoop(shape: RequestShape, connections: number, du
   };
 }
 
+/** Several closed-loop slices against one target, added up as if they were one run. */
+export interface PooledClosedLoop {
+  connections: number;
+  /** Measured time of all slices together. */
+  durationSec: number;
+  /** All 2xx responses over all slice time (not a mean of the slices' rates, which would weigh a short slice like a long one). */
+  rps: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  /** Each slice as measured, in the order run (autocannon's latencies cannot be pooled, so they stay per slice). */
+  slices: ClosedLoopResult[];
+}
+
+export function pooledClosedLoop(slices: ClosedLoopResult[]): PooledClosedLoop {
+  const sum = (pick: (slice: ClosedLoopResult) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const slice of slices) {
+    for (const [code, count] of Object.entries(slice.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  }
+  const durationSec = sum((slice) => slice.durationSec);
+  const ok = sum((slice) => slice.ok);
+  return {
+    connections: slices[0]?.connections ?? 0,
+    durationSec,
+    rps: durationSec > 0 ? ok / durationSec : NaN,
+    ok,
+    non2xx: sum((slice) => slice.non2xx),
+    errors: sum((slice) => slice.errors),
+    timeouts: sum((slice) => slice.timeouts),
+    statusCodes,
+    slices,
+  };
+}
+
 // ---- open loop: fixed rate, latency from the scheduled send time ----
 
-export interface OpenLoopResult {
+/** One open-loop run: its counts, and every measured latency and send lag as they came (for pooling). */
+export interface OpenLoopSamples {
   ratePerSec: number;
+  /** The measured part; the unmeasured lead-in comes on top. */
   durationSec: number;
+  unmeasuredSec: number;
+  /** Requests due in the measured part. */
   scheduled: number;
   ok: number;
   non2xx: number;
   errors: number;
   /** From each request's scheduled send time to the end of its response body, 2xx only (no coordinated omission). */
-  latencyMs: Percentiles;
+  latencyMs: number[];
   /** How late the generator actually sent (timer granularity); already included in latencyMs, the same for every target. */
-  sendLagMs: Percentiles;
+  sendLagMs: number[];
+}
+
+export interface OpenLoopOptions {
+  /** Seconds sent at the same rate, on the same connections, before measuring starts (warms the server and the pool). */
+  unmeasuredSec?: number;
+  maxConnections?: number;
 }
 
 /**
- * Sends `ratePerSec` requests per second for `durationSec`, on a fixed schedule whatever the answers do:
- * a slow response never delays the next send (a pool of up to `maxConnections` keeps them apart), and each
- * latency is measured from when the request was due, so queueing anywhere counts.
+ * Sends `ratePerSec` requests per second for `unmeasuredSec` + `durationSec`, on a fixed schedule whatever
+ * the answers do: a slow response never delays the next send (a pool of up to `maxConnections` keeps them
+ * apart), and each latency is measured from when the request was due, so queueing anywhere counts.
+ * Only requests due after the unmeasured lead-in are counted; one schedule and one pool for both parts,
+ * so the measured part does not pay for opening connections.
  */
-export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durationSec: number, maxConnections = 512): Promise<OpenLoopResult> {
-  const pool = new Pool(shape.origin, { connections: maxConnections, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durationSec: number, options: OpenLoopOptions = {}): Promise<OpenLoopSamples> {
+  const unmeasuredSec = options.unmeasuredSec ?? 0;
+  const pool = new Pool(shape.origin, { connections: options.maxConnections ?? 512, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const body = shape.body(false);
-  const total = Math.round(ratePerSec * durationSec);
+  const unmeasured = Math.round(ratePerSec * unmeasuredSec);
+  const total = unmeasured + Math.round(ratePerSec * durationSec);
   const intervalMs = 1000 / ratePerSec;
-  const latencies: number[] = [];
-  const lags: number[] = [];
+  const latencyMs: number[] = [];
+  const sendLagMs: number[] = [];
   const inFlight: Promise<void>[] = [];
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
 
   const send = async (n: number, dueAt: number): Promise<void> => {
+    const measured = n >= unmeasured;
     try {
       const response = await pool.request({ method: 'POST', path: shape.path, headers: headersFor(shape, n), body });
       await response.body.arrayBuffer();
+      if (!measured) return;
       if (response.statusCode >= 200 && response.statusCode < 300) {
         ok++;
-        latencies.push(performance.now() - dueAt);
+        latencyMs.push(performance.now() - dueAt);
       } else {
         non2xx++;
       }
     } catch {
-      errors++;
+      if (measured) errors++;
     }
   };
 
@@ -158,7 +215,7 @@ export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durat
       const now = performance.now();
       while (sent < total && start + sent * intervalMs <= now) {
         const dueAt = start + sent * intervalMs;
-        lags.push(now - dueAt);
+        if (sent >= unmeasured) sendLagMs.push(now - dueAt);
         inFlight.push(send(sent, dueAt));
         sent++;
       }
@@ -169,29 +226,60 @@ export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durat
   });
   await Promise.all(inFlight);
   await pool.close();
-  return { ratePerSec, durationSec, scheduled: total, ok, non2xx, errors, latencyMs: percentiles(latencies), sendLagMs: percentiles(lags) };
+  return { ratePerSec, durationSec, unmeasuredSec, scheduled: total - unmeasured, ok, non2xx, errors, latencyMs, sendLagMs };
+}
+
+export interface OpenLoopResult {
+  ratePerSec: number;
+  /** How many runs were pooled, and their measured time together. */
+  runs: number;
+  durationSec: number;
+  scheduled: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  /** Percentiles over the latencies of all runs together. */
+  latencyMs: Percentiles;
+  sendLagMs: Percentiles;
+}
+
+/** Several open-loop runs against one target as one sample: percentiles over all their latencies, not an average of per-run percentiles. */
+export function pooledOpenLoop(runs: OpenLoopSamples[]): OpenLoopResult {
+  const sum = (pick: (run: OpenLoopSamples) => number) => runs.reduce((total, run) => total + pick(run), 0);
+  return {
+    ratePerSec: runs[0]?.ratePerSec ?? NaN,
+    runs: runs.length,
+    durationSec: sum((run) => run.durationSec),
+    scheduled: sum((run) => run.scheduled),
+    ok: sum((run) => run.ok),
+    non2xx: sum((run) => run.non2xx),
+    errors: sum((run) => run.errors),
+    latencyMs: percentiles(runs.flatMap((run) => run.latencyMs)),
+    sendLagMs: percentiles(runs.flatMap((run) => run.sendLagMs)),
+  };
 }
 
 // ---- stream time to first byte ----
 
-export interface TtfbResult {
+/** One series of stream requests: its counts, and every measured time as it came (for pooling). */
+export interface TtfbSamples {
   requests: number;
   ok: number;
   /** Non-2xx answers, and 2xx answers that were not text/event-stream. */
   failures: number;
   firstFailure?: string;
   /** From sending the request to the first chunk of the response body. */
-  ttfbMs: Percentiles;
+  ttfbMs: number[];
   /** From sending the request to the end of the stream (informational). */
-  totalMs: Percentiles;
+  totalMs: number[];
 }
 
 /** Sequential `stream: true` requests over one keep-alive connection, after `warmup` unmeasured ones. */
-export async function measureStreamTtfb(shape: RequestShape, count: number, warmup = 20): Promise<TtfbResult> {
+export async function measureStreamTtfb(shape: RequestShape, count: number, warmup = 20): Promise<TtfbSamples> {
   const pool = new Pool(shape.origin, { connections: 1, pipelining: 1 });
   const body = shape.body(true);
-  const ttfb: number[] = [];
-  const totals: number[] = [];
+  const ttfbMs: number[] = [];
+  const totalMs: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
   for (let i = 0; i < warmup + count; i++) {
@@ -210,8 +298,8 @@ export async function measureStreamTtfb(shape: RequestShape, count: number, warm
         failures++;
         firstFailure ??= `HTTP ${response.statusCode} ${type}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`;
       } else if (i >= warmup && first !== undefined) {
-        ttfb.push(first);
-        totals.push(total);
+        ttfbMs.push(first);
+        totalMs.push(total);
       }
     } catch (error) {
       failures++;
@@ -219,7 +307,32 @@ export async function measureStreamTtfb(shape: RequestShape, count: number, warm
     }
   }
   await pool.close();
-  return { requests: count, ok: ttfb.length, failures, firstFailure, ttfbMs: percentiles(ttfb), totalMs: percentiles(totals) };
+  return { requests: count, ok: ttfbMs.length, failures, firstFailure, ttfbMs, totalMs };
+}
+
+export interface TtfbResult {
+  runs: number;
+  requests: number;
+  ok: number;
+  failures: number;
+  firstFailure?: string;
+  /** Percentiles over the times of all runs together. */
+  ttfbMs: Percentiles;
+  totalMs: Percentiles;
+}
+
+/** Several series of stream requests against one target as one sample. */
+export function pooledTtfb(runs: TtfbSamples[]): TtfbResult {
+  const sum = (pick: (run: TtfbSamples) => number) => runs.reduce((total, run) => total + pick(run), 0);
+  return {
+    runs: runs.length,
+    requests: sum((run) => run.requests),
+    ok: sum((run) => run.ok),
+    failures: sum((run) => run.failures),
+    firstFailure: runs.find((run) => run.firstFailure !== undefined)?.firstFailure,
+    ttfbMs: percentiles(runs.flatMap((run) => run.ttfbMs)),
+    totalMs: percentiles(runs.flatMap((run) => run.totalMs)),
+  };
 }
 
 // ---- one request, to check a target answers before measuring it ----
