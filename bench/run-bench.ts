@@ -43,8 +43,9 @@ import {
  *
  * The gateways' embedded Postgres is moved to the load generator's core once the gateway is up: in
  * production the database runs on its own host, and on the server core it would take about a tenth
- * of the core from the gateway and thrash its caches. With DATABASE_URL the database is external
- * and nothing is moved.
+ * of the core from the gateway and thrash its caches. It also runs at a lower priority there, so its
+ * insert bursts give way to the load generator, whose send delays count in every latency. With
+ * DATABASE_URL the database is external and nothing is moved.
  *
  * For (c) the run also reports the rows the metrics writer stored per second during its throughput
  * slices, and checks that every request answered has its row in Postgres (zero loss).
@@ -224,6 +225,9 @@ function cpusAllowed(pid: number): string | undefined {
  * its current children (background workers, the gateway's pooled connections) is enough: backends
  * forked later inherit the postmaster's affinity. Returns where Postgres runs now, for the report.
  */
+/** Niceness of the moved Postgres: below the generator and the simulator it shares the core with. */
+const POSTGRES_NICE = 10;
+
 function movePostgresToCore(dataDir: string, core: number): { moved: boolean; detail: string } {
   const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
   let postmaster: number;
@@ -233,7 +237,11 @@ function movePostgresToCore(dataDir: string, core: number): { moved: boolean; de
     return { moved: false, detail: `cannot read ${pidFile}: ${error instanceof Error ? error.message : String(error)}` };
   }
   if (!Number.isInteger(postmaster) || postmaster <= 0) return { moved: false, detail: `no postmaster pid in ${pidFile}` };
-  const pin = (pid: number) => spawnSync('taskset', ['-a', '-cp', String(core), String(pid)]);
+  const pin = (pid: number) => {
+    // Lower priority too: there it must not delay the load generator's sends, which count in every latency.
+    spawnSync('renice', ['-n', String(POSTGRES_NICE), '-p', String(pid)]);
+    return spawnSync('taskset', ['-a', '-cp', String(core), String(pid)]);
+  };
   const pinned = pin(postmaster);
   if (pinned.status !== 0) return { moved: false, detail: `taskset on postmaster ${postmaster} failed: ${pinned.stderr.toString().trim()}` };
   const children = spawnSync('pgrep', ['-P', String(postmaster)])
@@ -941,7 +949,7 @@ function placePostgres(id: TargetId, gateway: StartedGateway, pinning: Pinning):
   const { moved, detail } = movePostgresToCore(gateway.dataDir, pinning.loadCore);
   progress(`${id}: embedded Postgres: ${detail}`);
   if (!moved) return `embedded Postgres could NOT be moved off the server core (${detail}): it shares CPU ${pinning.serverCore} with the gateway`;
-  return `embedded Postgres moved to the load generator's core (CPU ${pinning.loadCore}): in production the database runs on its own host`;
+  return `embedded Postgres moved to the load generator's core (CPU ${pinning.loadCore}) at nice ${POSTGRES_NICE}: in production the database runs on its own host`;
 }
 
 /** A gateway with its Postgres placed and the bench flag created, or stopped again if either fails. */

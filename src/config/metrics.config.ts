@@ -7,7 +7,7 @@ class MetricsEnvironment {
   METRICS_ENABLED = 'true';
 
   @IntegerBetween('METRICS_FLUSH_INTERVAL_MS', 10, 60_000)
-  METRICS_FLUSH_INTERVAL_MS = 250;
+  METRICS_FLUSH_INTERVAL_MS = 50;
 
   @IntegerBetween('METRICS_BATCH_SIZE', 1, 50_000)
   METRICS_BATCH_SIZE = 2_000;
