@@ -5,10 +5,11 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { requestLogger } from './common/logging.module';
+import { AppLogger } from './common/pino-logger';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { GatewayFastPath } from './gateway/gateway-fast-path';
@@ -33,7 +34,11 @@ const EXPOSED_HEADERS = [
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
   const access = app.get(ConfigService).getOrThrow<AccessConfig>('access');
-  app.useLogger(app.get(Logger));
+  const logger = app.get(AppLogger);
+  app.useLogger(logger);
+  // First, so every Express request has its id (req.id) before anything can answer or fail it,
+  // and gets one line in the log when done.
+  app.use(requestLogger(logger.root));
   app.disable('x-powered-by');
   // Security headers on everything Express serves (the raw completions fast path answers JSON/SSE only).
   // No upgrade-insecure-requests: the gateway often runs on plain HTTP inside a network, and the

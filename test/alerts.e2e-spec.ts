@@ -566,3 +566,51 @@ describe('alerts: configuration is validated at start-up', () => {
     );
   });
 });
+
+/*
+ * Logs are captured from process.stdout, which an app's pino logger writes to when it is built after
+ * the capture is installed. Each app builds its own logger at its own LOG_LEVEL; Nest's `Logger`, a
+ * process-wide static, writes to the logger of the app started last: here, this block's app.
+ */
+describe('alerts: logs name webhooks by origin only', () => {
+  let database: Database;
+  let app: TestApp;
+  const webhook = new WebhookServer();
+  const captured: string[] = [];
+  const originalWrite = process.stdout.write.bind(process.stdout);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await webhook.start();
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured.push(String(chunk));
+      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    app = await startTestApp({
+      databaseUrl: database.url,
+      env: { ...FAST, LOG_LEVEL: 'debug', ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH), ALERT_WEBHOOK_SECRET: SECRET, ALERT_MAX_ATTEMPTS: '2' },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    process.stdout.write = originalWrite;
+    await webhook.stop();
+    await database?.drop();
+  });
+
+  it('logs deliveries, retries and failures without the secret or the URL path', async () => {
+    let calls = 0;
+    webhook.reply = () => (calls++ === 0 ? 503 : 200);
+    const retried = await raise(app, alert());
+    await waitForStatus(database, retried, 'delivered');
+    const refused = await raise(app, alert({ targetUrl: 'http://user:pw-in-url@127.0.0.1:9/refused-path-token' }));
+    await waitForStatus(database, refused, 'failed');
+
+    const logs = captured.join('');
+    expect(logs).toContain('alert delivery failed; will retry');
+    expect(logs).toContain('alert delivered');
+    expect(logs).toContain('alert delivery failed for good');
+    expect(logs).toContain(new URL(webhook.url()).origin);
+    for (const secret of [SECRET, HOOK_PATH, 'hook-path-token-7f3a', 'refused-path-token', 'pw-in-url']) expect(logs).not.toContain(secret);
+  });
+});

@@ -1,6 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { pino, type Logger as Pino } from 'pino';
+import { pinoHttp, type HttpLogger } from 'pino-http';
 import { appConfig, type AppConfig } from '../config/app.config';
+import { AppLogger } from './pino-logger';
 import { assignRequestId } from './request-id';
 
 /**
@@ -28,24 +31,40 @@ export const REDACTED_PATHS = [
   '*.keyHash',
 ];
 
+/**
+ * Provides AppLogger: one root pino logger per app, JSON lines on stdout. Bootstrap installs it as
+ * Nest's logger and mounts `requestLogger(root)` on Express. No async local storage (see AppLogger).
+ */
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: AppLogger,
       inject: [appConfig.KEY],
-      useFactory: (app: AppConfig) => ({
-        pinoHttp: {
-          level: app.logLevel,
-          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-          genReqId: assignRequestId,
-          // Health probes arrive every few seconds; logging each one drowns the useful lines.
-          autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-          customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-          serializers: {
-            req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-          },
-        },
-      }),
-    }),
+      useFactory: (app: AppConfig) =>
+        new AppLogger(pino({ level: app.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } })),
+    },
   ],
+  exports: [AppLogger],
 })
 export class LoggingModule {}
+
+/** Health probes arrive every few seconds; logging each one drowns the useful lines. */
+const isHealthProbe = (req: IncomingMessage) => (req.url ?? '').startsWith('/health');
+
+/**
+ * Express middleware: gives each request its id (`req.id`, echoed in x-switchyard-request-id) and
+ * writes one line to `root` when its response is done. The completions fast path never reaches it:
+ * it sets its own id and logs only what goes wrong.
+ */
+export function requestLogger(root: Pino): HttpLogger {
+  return pinoHttp({
+    logger: root,
+    genReqId: assignRequestId,
+    autoLogging: { ignore: isHealthProbe },
+    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+    },
+  });
+}
