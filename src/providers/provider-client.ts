@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { isRetryableStatus, parseRetryAfterMs, retryDelayMs } from '@switchyard/retry';
@@ -158,7 +159,7 @@ export class ProviderClient implements OnApplicationShutdown {
   }
 
   private async attemptJson(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
-    const started = Date.now();
+    const started = performance.now();
     let response;
     try {
       response = await requestBuffered(pool, request, call.clientGone, timeoutMs);
@@ -179,14 +180,14 @@ export class ProviderClient implements OnApplicationShutdown {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return { ok: false, kind: 'network', message: `${call.model.id} answered ${response.statusCode} with a body that is not a JSON object` };
     }
-    return { ok: true, answer: { kind: 'json', body: body as Record<string, unknown>, raw: response.body, upstreamLatencyMs: Date.now() - started } };
+    return { ok: true, answer: { kind: 'json', body: body as Record<string, unknown>, raw: response.body, upstreamLatencyMs: performance.now() - started } };
   }
 
   private async attemptStream(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
     const abort = new AbortController();
     const unlinkClient = call.clientGone.linkTo(abort);
     const timer = setTimeout(() => abort.abort(), timeoutMs);
-    const started = Date.now();
+    const started = performance.now();
     // A stream handed to the gateway stays tied to the client: if the client leaves, the upstream call ends.
     let streamHandedOver = false;
     try {
@@ -245,7 +246,7 @@ export class ProviderClient implements OnApplicationShutdown {
       const first = await events.next();
       if (first.done) return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
       const rest = untilDone(events, onStreamEnd);
-      return { ok: true, answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: Date.now() - started } };
+      return { ok: true, answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: performance.now() - started } };
     } catch {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (abort.signal.aborted) {
