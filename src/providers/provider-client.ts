@@ -140,10 +140,10 @@ export class ProviderClient implements OnApplicationShutdown {
     }
   }
 
-  private attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {
+  private async attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {
     if (call.clientGone.isCancelled) throw new ClientAbortedError();
     const remainingMs = call.deadlineAt - Date.now();
-    if (remainingMs <= 0) return Promise.resolve({ ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` });
+    if (remainingMs <= 0) return { ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` };
     const timeoutMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs, remainingMs);
     const { pool, basePath } = this.poolFor(provider);
     const request = {
