@@ -65,6 +65,8 @@ export function requestLogger(root: Pino): HttpLogger {
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     serializers: {
       req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      // The status is what a request line is read for; the dozen security headers on every answer are noise.
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   });
 }
