@@ -1230,7 +1230,8 @@ function cell(row: Row, derived: Partial<Record<TargetId, Derived>>, id: TargetI
   if (value === undefined || Number.isNaN(value)) return '—';
   const text = value.toLocaleString('en-US', { minimumFractionDigits: row.digits, maximumFractionDigits: row.digits });
   const base = derived.proxy ? row.value(derived.proxy) : undefined;
-  if (!row.ratio || base === undefined || base === 0 || Number.isNaN(base)) return text;
+  // A non-positive base (the proxy's "added" p99 can come out at or below zero on a noisy run) makes no ratio.
+  if (!row.ratio || base === undefined || !(base > 0)) return text;
   return `${text} (${(value / base).toFixed(2)}×)`;
 }
 
