@@ -108,19 +108,13 @@ export async function runClosedLoop(shape: RequestShape, connections: number, du
   };
 }
 
-/** Several closed-loop slices against one target, added up as if they were one run. */
-export interface PooledClosedLoop {
-  connections: number;
-  /** Measured time of all slices together. */
-  durationSec: number;
-  /** All 2xx responses over all slice time (not a mean of the slices' rates, which would weigh a short slice like a long one). */
-  rps: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-  /** Each slice as measured, in the order run (autocannon's latencies cannot be pooled, so they stay per slice). */
+/**
+ * Several closed-loop slices against one target, added up as if they were one run: `durationSec` is
+ * all slices' measured time, `rps` all 2xx over it (not a mean of the slices' rates, which would weigh
+ * a short slice like a long one). autocannon's latencies cannot be pooled, so they stay per slice.
+ */
+export interface PooledClosedLoop extends Omit<ClosedLoopResult, 'latencyP50Ms' | 'latencyP99Ms'> {
+  /** Each slice as measured, in the order run. */
   slices: ClosedLoopResult[];
 }
 
