@@ -7,11 +7,22 @@ import { Pool } from 'undici';
  * The floor any Node gateway can reach: node:http in, an undici keep-alive pool out, nothing else.
  * Standalone: `node dist/bench/bare-proxy.js <port> <upstream-origin>`.
  */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'expect',
+]);
 
 function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   return out;
 }
 
@@ -20,13 +31,19 @@ export async function startBareProxy(port: number, upstreamOrigin: string, host 
   const server = createServer({ noDelay: true }, (req, res) => {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     pool
-      .request({ method: req.method as 'POST', path: req.url ?? '/', headers: endToEnd(req.headers) as Record<string, string>, body: hasBody ? req : null })
+      .request({
+        method: req.method as 'POST',
+        path: req.url ?? '/',
+        headers: endToEnd(req.headers) as Record<string, string>,
+        body: hasBody ? req : null,
+      })
       .then(async (upstream) => {
         res.writeHead(upstream.statusCode, endToEnd(upstream.headers));
         await pipeline(upstream.body, res);
       })
       .catch(() => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"bad gateway"}}');
+        if (!res.headersSent)
+          res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"bad gateway"}}');
         else res.destroy();
       });
   });

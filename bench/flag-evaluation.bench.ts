@@ -22,7 +22,11 @@ const flag: FlagDefinition = Object.freeze<FlagDefinition>({
       ],
       serve: { variant: 'treatment' },
     },
-    { name: 'beta-half', conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }], serve: { rollout: { treatment: 5000 } } },
+    {
+      name: 'beta-half',
+      conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }],
+      serve: { rollout: { treatment: 5000 } },
+    },
   ],
   salt: 'recommendations-model',
   version: 1,
@@ -43,7 +47,8 @@ const ATTRIBUTES = [
 export function runFlagEvaluationBench(durationMs = 2000): { evaluationsPerSecond: number; iterations: number } {
   let sink = 0;
   // Warm-up so the JIT has optimised evaluate before we time it.
-  for (let i = 0; i < 200_000; i++) sink += evaluate(flag, { userId: USERS[i & 4095], attributes: ATTRIBUTES[i & 3] }).bucket;
+  for (let i = 0; i < 200_000; i++)
+    sink += evaluate(flag, { userId: USERS[i & 4095], attributes: ATTRIBUTES[i & 3] }).bucket;
   let iterations = 0;
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(durationMs) * 1_000_000n;
@@ -61,5 +66,7 @@ export function runFlagEvaluationBench(durationMs = 2000): { evaluationsPerSecon
 
 if (require.main === module) {
   const { evaluationsPerSecond, iterations } = runFlagEvaluationBench();
-  console.log(`flag evaluation (2 rules + rollout): ${evaluationsPerSecond.toLocaleString('en-US')} evaluations/s (${iterations.toLocaleString('en-US')} in ~2 s, one core)`);
+  console.log(
+    `flag evaluation (2 rules + rollout): ${evaluationsPerSecond.toLocaleString('en-US')} evaluations/s (${iterations.toLocaleString('en-US')} in ~2 s, one core)`,
+  );
 }

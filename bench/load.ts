@@ -32,7 +32,9 @@ export function percentiles(values: number[]): Percentiles {
 }
 
 function headersFor(shape: RequestShape, n: number): Record<string, string> {
-  return shape.perRequestHeader ? { ...shape.headers, [shape.perRequestHeader.name]: shape.perRequestHeader.value(n) } : shape.headers;
+  return shape.perRequestHeader
+    ? { ...shape.headers, [shape.perRequestHeader.name]: shape.perRequestHeader.value(n) }
+    : shape.headers;
 }
 
 // ---- closed loop: autocannon (no bundled types; only the fields used here) ----
@@ -83,17 +85,36 @@ export interface ClosedLoopResult {
 }
 
 /** Requests per second at a fixed number of connections, each sending its next request as soon as the last one answers. */
-export async function runClosedLoop(shape: RequestShape, connections: number, durationSec: number): Promise<ClosedLoopResult> {
+export async function runClosedLoop(
+  shape: RequestShape,
+  connections: number,
+  durationSec: number,
+): Promise<ClosedLoopResult> {
   let n = 0;
-  const request: AutocannonRequest = { method: 'POST', path: shape.path, headers: shape.headers, body: shape.body(false) };
+  const request: AutocannonRequest = {
+    method: 'POST',
+    path: shape.path,
+    headers: shape.headers,
+    body: shape.body(false),
+  };
   const perRequest = shape.perRequestHeader;
   if (perRequest) {
     request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, [perRequest.name]: perRequest.value(n++) } });
   }
   // autocannon stops at the first sample tick after `duration`: with its default 1 s ticks a 1.5 s run lasts 2 s and a 3 s run
   // sometimes 4 s. Ticks of 100 ms keep a run within 0.1 s of what was asked (rps uses the measured duration either way).
-  const result = await autocannon({ url: shape.origin, connections, pipelining: 1, duration: durationSec, timeout: 10, sampleInt: 100, requests: [request] });
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]));
+  const result = await autocannon({
+    url: shape.origin,
+    connections,
+    pipelining: 1,
+    duration: durationSec,
+    timeout: 10,
+    sampleInt: 100,
+    requests: [request],
+  });
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count]),
+  );
   return {
     connections,
     durationSec: result.duration,
@@ -171,9 +192,19 @@ export interface OpenLoopOptions {
  * Only requests due after the unmeasured lead-in are counted; one schedule and one pool for both parts,
  * so the measured part does not pay for opening connections.
  */
-export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durationSec: number, options: OpenLoopOptions = {}): Promise<OpenLoopSamples> {
+export async function runOpenLoop(
+  shape: RequestShape,
+  ratePerSec: number,
+  durationSec: number,
+  options: OpenLoopOptions = {},
+): Promise<OpenLoopSamples> {
   const unmeasuredSec = options.unmeasuredSec ?? 0;
-  const pool = new Pool(shape.origin, { connections: options.maxConnections ?? 512, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const pool = new Pool(shape.origin, {
+    connections: options.maxConnections ?? 512,
+    pipelining: 1,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const body = shape.body(false);
   const unmeasured = Math.round(ratePerSec * unmeasuredSec);
   const total = unmeasured + Math.round(ratePerSec * durationSec);
@@ -220,7 +251,17 @@ export async function runOpenLoop(shape: RequestShape, ratePerSec: number, durat
   });
   await Promise.all(inFlight);
   await pool.close();
-  return { ratePerSec, durationSec, unmeasuredSec, scheduled: total - unmeasured, ok, non2xx, errors, latencyMs, sendLagMs };
+  return {
+    ratePerSec,
+    durationSec,
+    unmeasuredSec,
+    scheduled: total - unmeasured,
+    ok,
+    non2xx,
+    errors,
+    latencyMs,
+    sendLagMs,
+  };
 }
 
 export interface OpenLoopResult {
@@ -341,11 +382,24 @@ export interface Probe {
 export async function probe(shape: RequestShape, stream: boolean): Promise<Probe> {
   const pool = new Pool(shape.origin, { connections: 1 });
   try {
-    const response = await pool.request({ method: 'POST', path: shape.path, headers: headersFor(shape, 0), body: shape.body(stream), headersTimeout: 15_000, bodyTimeout: 15_000 });
+    const response = await pool.request({
+      method: 'POST',
+      path: shape.path,
+      headers: headersFor(shape, 0),
+      body: shape.body(stream),
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+    });
     const text = await response.body.text();
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers[name] = String(value);
-    return { status: response.statusCode, contentType: headers['content-type'] ?? '', headers, bodyStart: text.slice(0, 300) };
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined) headers[name] = String(value);
+    return {
+      status: response.statusCode,
+      contentType: headers['content-type'] ?? '',
+      headers,
+      bodyStart: text.slice(0, 300),
+    };
   } finally {
     await pool.close();
   }

@@ -88,7 +88,9 @@ async function seed(dataSource: DataSource, rows: number, now: Date): Promise<nu
   const indexes: Array<{ name: string; definition: string }> = await dataSource.query(
     `SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename = 'request_metrics' AND indexname <> 'request_metrics_pkey'`,
   );
-  const [primaryKey] = await dataSource.query(`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'request_metrics_pkey'`);
+  const [primaryKey] = await dataSource.query(
+    `SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'request_metrics_pkey'`,
+  );
   for (const index of indexes) await dataSource.query(`DROP INDEX ${index.name}`);
   await dataSource.query('ALTER TABLE request_metrics DROP CONSTRAINT request_metrics_pkey');
   const chunk = 1_000_000;
@@ -137,12 +139,17 @@ const metricsSettings: MetricsConfig = {
 };
 
 /** The writer the gateway runs, with the default settings, fed `count` rows without pause. */
-async function measureIngestion(dataSource: DataSource, count: number): Promise<{ rows: number; seconds: number; rowsPerSec: number; dropped: number; stored: number }> {
-  const writer = new MetricsWriter(dataSource, new HttpAdapterHost(), metricsSettings, { shutdownTimeoutMs: 15_000 } as AppConfig);
+async function measureIngestion(
+  dataSource: DataSource,
+  count: number,
+): Promise<{ rows: number; seconds: number; rowsPerSec: number; dropped: number; stored: number }> {
+  const writer = new MetricsWriter(dataSource, new HttpAdapterHost(), metricsSettings, {
+    shutdownTimeoutMs: 15_000,
+  } as AppConfig);
   writer.onModuleInit();
   const before = Number((await dataSource.query('SELECT count(*) AS count FROM request_metrics'))[0].count);
   const started = performance.now();
-  for (let made = 0; made < count; ) {
+  for (let made = 0; made < count;) {
     // In slices, so the writer's inserts interleave with the producing, as with live traffic.
     for (const end = Math.min(made + 1000, count); made < end; made++) writer.enqueue(syntheticRow(made));
     await new Promise((resolve) => setImmediate(resolve));
@@ -185,7 +192,13 @@ function syntheticRow(i: number): RequestMetric {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, ingest: { type: 'string' }, runs: { type: 'string' }, explain: { type: 'boolean' }, keep: { type: 'boolean' } },
+    options: {
+      rows: { type: 'string' },
+      ingest: { type: 'string' },
+      runs: { type: 'string' },
+      explain: { type: 'boolean' },
+      keep: { type: 'boolean' },
+    },
   });
   const rows = Number(values.rows ?? 10_000_000);
   const ingestRows = Number(values.ingest ?? 200_000);
@@ -206,8 +219,17 @@ async function main(): Promise<void> {
     await dataSource.query('TRUNCATE request_metrics');
     console.log(`seeding ${rows.toLocaleString('en-US')} request_metrics rows over the last 24 hours...`);
     const seedSeconds = await seed(dataSource, rows, now);
-    const queries = new MetricsQueryService(dataSource, new CatalogService(loadCatalog(DEFAULT_CATALOG, 'default catalog', process.env)), metricsSettings);
-    const query = { flag: 'recommendations-model', groupBy: 'variant' as const, from: new Date(now.getTime() - HOUR_MS).toISOString(), to: now.toISOString() };
+    const queries = new MetricsQueryService(
+      dataSource,
+      new CatalogService(loadCatalog(DEFAULT_CATALOG, 'default catalog', process.env)),
+      metricsSettings,
+    );
+    const query = {
+      flag: 'recommendations-model',
+      groupBy: 'variant' as const,
+      from: new Date(now.getTime() - HOUR_MS).toISOString(),
+      to: now.toISOString(),
+    };
     const timings: number[] = [];
     let groups = 0;
     let requests = 0;

@@ -1,5 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -135,7 +145,9 @@ function readSettings(): Settings {
     process.exit(0);
   }
   if (values.duration !== undefined) {
-    throw new Error('--duration is gone: throughput is measured in --rounds interleaved slices of --slice seconds per target (see --help)');
+    throw new Error(
+      '--duration is gone: throughput is measured in --rounds interleaved slices of --slice seconds per target (see --help)',
+    );
   }
   const quick = values.quick === true;
   const number = (name: string, raw: string | undefined, fallback: number): number => {
@@ -149,7 +161,8 @@ function readSettings(): Settings {
     .map((id) => id.trim())
     .filter(Boolean);
   for (const id of only) {
-    if (!(TARGET_IDS as readonly string[]).includes(id)) throw new Error(`--only: unknown target "${id}" (expected ${TARGET_IDS.join(', ')})`);
+    if (!(TARGET_IDS as readonly string[]).includes(id))
+      throw new Error(`--only: unknown target "${id}" (expected ${TARGET_IDS.join(', ')})`);
   }
   return {
     only: TARGET_IDS.filter((id) => only.includes(id)),
@@ -190,17 +203,19 @@ function allowedCpus(): number[] {
 }
 
 function choosePinning(): Pinning {
-  let allowed: number[] = [];
+  let allowed: number[];
   try {
     allowed = allowedCpus();
   } catch {
     return { enabled: false, note: 'no /proc/self/status: nothing pinned' };
   }
-  if (allowed.length < 2) return { enabled: false, note: `only ${allowed.length} CPU allowed: nothing pinned, figures are less comparable` };
+  if (allowed.length < 2)
+    return { enabled: false, note: `only ${allowed.length} CPU allowed: nothing pinned, figures are less comparable` };
   if (spawnSync('taskset', ['-V']).status !== 0) return { enabled: false, note: 'taskset not found: nothing pinned' };
   const [serverCore, loadCore] = allowed;
   const pinned = spawnSync('taskset', ['-a', '-cp', String(loadCore), String(process.pid)]);
-  if (pinned.status !== 0) return { enabled: false, note: `taskset failed (${pinned.stderr.toString().trim()}): nothing pinned` };
+  if (pinned.status !== 0)
+    return { enabled: false, note: `taskset failed (${pinned.stderr.toString().trim()}): nothing pinned` };
   return {
     enabled: true,
     serverCore,
@@ -234,16 +249,21 @@ function movePostgresToCore(dataDir: string, core: number): { moved: boolean; de
   try {
     postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   } catch (error) {
-    return { moved: false, detail: `cannot read ${pidFile}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      moved: false,
+      detail: `cannot read ${pidFile}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
-  if (!Number.isInteger(postmaster) || postmaster <= 0) return { moved: false, detail: `no postmaster pid in ${pidFile}` };
+  if (!Number.isInteger(postmaster) || postmaster <= 0)
+    return { moved: false, detail: `no postmaster pid in ${pidFile}` };
   const pin = (pid: number) => {
     // Lower priority too: there it must not delay the load generator's sends, which count in every latency.
     spawnSync('renice', ['-n', String(POSTGRES_NICE), '-p', String(pid)]);
     return spawnSync('taskset', ['-a', '-cp', String(core), String(pid)]);
   };
   const pinned = pin(postmaster);
-  if (pinned.status !== 0) return { moved: false, detail: `taskset on postmaster ${postmaster} failed: ${pinned.stderr.toString().trim()}` };
+  if (pinned.status !== 0)
+    return { moved: false, detail: `taskset on postmaster ${postmaster} failed: ${pinned.stderr.toString().trim()}` };
   const children = spawnSync('pgrep', ['-P', String(postmaster)])
     .stdout.toString()
     .split('\n')
@@ -374,7 +394,10 @@ async function waitUntilReady(child: ChildServer, url: string, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (!child.running) throw new Error(`${child.name} exited (code ${child.exitCode}, signal ${child.exitSignal}) before it was ready:\n${child.logTail()}`);
+    if (!child.running)
+      throw new Error(
+        `${child.name} exited (code ${child.exitCode}, signal ${child.exitSignal}) before it was ready:\n${child.logTail()}`,
+      );
     try {
       const response = await request(url, { headersTimeout: 2_000, bodyTimeout: 2_000 });
       const text = await response.body.text();
@@ -424,7 +447,10 @@ function writeCatalog(file: string, simulatorPort: number, withSimulatorSection:
     if (!catalog.simulator) throw new Error('default catalog has no "simulator" section');
     catalog.simulator.port = simulatorPort;
     const zero = () => ({ latencyMs: { median: 0, p99: 0 }, tokensPerSecond: 0 });
-    const ids = new Set([...Object.keys(catalog.simulator.profiles), ...catalog.models.filter((m) => m.provider === provider.id).map((m) => m.id)]);
+    const ids = new Set([
+      ...Object.keys(catalog.simulator.profiles),
+      ...catalog.models.filter((m) => m.provider === provider.id).map((m) => m.id),
+    ]);
     catalog.simulator.profiles = Object.fromEntries([...ids].map((id) => [id, zero()]));
   } else {
     delete catalog.simulator;
@@ -434,7 +460,8 @@ function writeCatalog(file: string, simulatorPort: number, withSimulatorSection:
 
 function dist(...parts: string[]): string {
   const file = join(ROOT, 'dist', ...parts);
-  if (!existsSync(file)) throw new Error(`${relative(ROOT, file)} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
+  if (!existsSync(file))
+    throw new Error(`${relative(ROOT, file)} is missing: run \`npm run build\` first (or \`npm run bench\`)`);
   return file;
 }
 
@@ -444,16 +471,33 @@ async function startSimulator(name: string, core: number | undefined): Promise<{
   const catalogFile = join(dir, `${name}-catalog.json`);
   writeCatalog(catalogFile, port, true);
   const env = { ...process.env, ...keyEnv(), SWITCHYARD_CATALOG: catalogFile };
-  const child = new ChildServer(name, dist('src/providers/simulator/simulator.main.js'), [], env, join(dir, `${name}.log`), core);
+  const child = new ChildServer(
+    name,
+    dist('src/providers/simulator/simulator.main.js'),
+    [],
+    env,
+    join(dir, `${name}.log`),
+    core,
+  );
   await waitUntilReady(child, `http://127.0.0.1:${port}/_simulator/stats`, 20_000);
   return { child, port };
 }
 
-async function startProxy(upstreamPort: number, core: number | undefined): Promise<{ child: ChildServer; port: number }> {
+async function startProxy(
+  upstreamPort: number,
+  core: number | undefined,
+): Promise<{ child: ChildServer; port: number }> {
   const dir = tempRoot as string;
   const port = await freePort();
   const script = join(dirname(process.argv[1] ?? join(ROOT, 'dist/bench/run-bench.js')), 'bare-proxy.js');
-  const child = new ChildServer('bare proxy', script, [String(port), `http://127.0.0.1:${upstreamPort}`], { ...process.env }, join(dir, 'proxy.log'), core);
+  const child = new ChildServer(
+    'bare proxy',
+    script,
+    [String(port), `http://127.0.0.1:${upstreamPort}`],
+    { ...process.env },
+    join(dir, 'proxy.log'),
+    core,
+  );
   // GET through the proxy reaches the simulator's admin API, so this also checks the forwarding.
   await waitUntilReady(child, `http://127.0.0.1:${port}/_simulator/stats`, 20_000);
   return { child, port };
@@ -478,7 +522,12 @@ interface StartedGateway {
   databaseUrl?: string;
 }
 
-async function startGateway(upstreamPort: number, core: number | undefined, name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<StartedGateway> {
+async function startGateway(
+  upstreamPort: number,
+  core: number | undefined,
+  name: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<StartedGateway> {
   const dir = tempRoot as string;
   const port = await freePort();
   const pgPort = await freePort();
@@ -505,7 +554,12 @@ async function startGateway(upstreamPort: number, core: number | undefined, name
   await waitUntilReady(child, `http://127.0.0.1:${port}/health/ready`, 90_000);
   if (process.env.DATABASE_URL) return { child, port, dataDir };
   const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
-  return { child, port, dataDir, databaseUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/switchyard` };
+  return {
+    child,
+    port,
+    dataDir,
+    databaseUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/switchyard`,
+  };
 }
 
 // ---------------------------------------------------------------- metrics writer
@@ -519,7 +573,9 @@ interface WriterCounters {
 
 /** The gateway's own count of requests and of metric rows written, dropped and queued (Prometheus). */
 async function writerCounters(port: number): Promise<WriterCounters> {
-  const response = await request(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } });
+  const response = await request(`http://127.0.0.1:${port}/metrics`, {
+    headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+  });
   const text = await response.body.text();
   const sum = (name: string) =>
     text
@@ -560,17 +616,28 @@ async function watchWriter(port: number): Promise<() => Promise<WriterDuringSlic
   const startedAt = performance.now();
   let maxQueued = first.queued;
   const sampler = setInterval(() => {
-    void writerCounters(port).then((counters) => (maxQueued = Math.max(maxQueued, counters.queued)), () => undefined);
+    void writerCounters(port).then(
+      (counters) => (maxQueued = Math.max(maxQueued, counters.queued)),
+      () => undefined,
+    );
   }, 500);
   return async () => {
     clearInterval(sampler);
     const last = await writerCounters(port);
-    return { rows: last.written - first.written, wallSec: (performance.now() - startedAt) / 1000, maxQueued: Math.max(maxQueued, last.queued) };
+    return {
+      rows: last.written - first.written,
+      wallSec: (performance.now() - startedAt) / 1000,
+      maxQueued: Math.max(maxQueued, last.queued),
+    };
   };
 }
 
 /** After the last request: wait for the queue to drain, then compare requests, rows written and rows in Postgres. */
-async function settleIngestion(port: number, databaseUrl: string | undefined, during: WriterDuringSlice[]): Promise<IngestionResult> {
+async function settleIngestion(
+  port: number,
+  databaseUrl: string | undefined,
+  during: WriterDuringSlice[],
+): Promise<IngestionResult> {
   let counters = await writerCounters(port);
   for (let i = 0; i < 100 && counters.queued > 0; i++) {
     await sleep(100);
@@ -607,10 +674,18 @@ async function createFlag(port: number): Promise<{ created: boolean; note: strin
     body: JSON.stringify(FLAG),
   });
   const text = await response.body.text();
-  if (response.statusCode === 200 || response.statusCode === 201) return { created: true, note: `flag "${FLAG.key}" created (50% treatment)` };
+  if (response.statusCode === 200 || response.statusCode === 201)
+    return { created: true, note: `flag "${FLAG.key}" created (50% treatment)` };
   if (response.statusCode === 409) return { created: true, note: `flag "${FLAG.key}" already existed (409)` };
-  if (response.statusCode === 404) return { created: false, note: `POST /api/flags answered 404 (flags not merged yet): gateway measured without the "${FLAG.key}" flag` };
-  return { created: false, note: `POST /api/flags answered ${response.statusCode} (${text.slice(0, 200)}): gateway measured without the flag` };
+  if (response.statusCode === 404)
+    return {
+      created: false,
+      note: `POST /api/flags answered 404 (flags not merged yet): gateway measured without the "${FLAG.key}" flag`,
+    };
+  return {
+    created: false,
+    note: `POST /api/flags answered ${response.statusCode} (${text.slice(0, 200)}): gateway measured without the flag`,
+  };
 }
 
 // ---------------------------------------------------------------- measuring
@@ -663,7 +738,10 @@ interface TargetResult {
   status: 'measured' | 'failed';
   error?: string;
   pid?: number;
-  probe?: { json: Pick<Probe, 'status' | 'contentType'> & { switchyardHeaders: Record<string, string> }; stream: Pick<Probe, 'status' | 'contentType'> };
+  probe?: {
+    json: Pick<Probe, 'status' | 'contentType'> & { switchyardHeaders: Record<string, string> };
+    stream: Pick<Probe, 'status' | 'contentType'>;
+  };
   /** Gateways: where their database ran during the run. */
   postgres?: string;
   /** All throughput slices pooled; `rps.slices[i]` is round i + 1. */
@@ -729,7 +807,12 @@ function shapeFor(id: TargetId, port: number): RequestShape {
     body: (stream) =>
       JSON.stringify(
         stream
-          ? { model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }
+          ? {
+              model,
+              stream: true,
+              stream_options: { include_usage: true },
+              messages: [{ role: 'user', content: 'hi' }],
+            }
           : { model, messages: [{ role: 'user', content: 'hi' }] },
       ),
   };
@@ -761,10 +844,16 @@ function markFailed(target: Target, error: string): void {
 async function probeTarget(target: Target): Promise<void> {
   const json = await probe(target.shape, false);
   const stream = await probe(target.shape, true);
-  const switchyardHeaders = Object.fromEntries(Object.entries(json.headers).filter(([name]) => name.startsWith('x-switchyard-')));
-  target.result.probe = { json: { status: json.status, contentType: json.contentType, switchyardHeaders }, stream: { status: stream.status, contentType: stream.contentType } };
+  const switchyardHeaders = Object.fromEntries(
+    Object.entries(json.headers).filter(([name]) => name.startsWith('x-switchyard-')),
+  );
+  target.result.probe = {
+    json: { status: json.status, contentType: json.contentType, switchyardHeaders },
+    stream: { status: stream.status, contentType: stream.contentType },
+  };
   if (json.status !== 200) throw new Error(`POST /v1/chat/completions answered ${json.status}: ${json.bodyStart}`);
-  if (Object.keys(switchyardHeaders).length > 0) progress(`${target.id}: routed as ${JSON.stringify(switchyardHeaders)}`);
+  if (Object.keys(switchyardHeaders).length > 0)
+    progress(`${target.id}: routed as ${JSON.stringify(switchyardHeaders)}`);
 }
 
 /**
@@ -798,7 +887,9 @@ async function measureThroughputSlice(target: Target, settings: Settings, idleSe
 
 /** Open loop at --rate: an unmeasured lead-in, then --rate-duration seconds whose raw latencies are kept for pooling. */
 async function measureLatencySlice(target: Target, settings: Settings): Promise<string> {
-  const samples = await runOpenLoop(target.shape, settings.ratePerSec, settings.rateSliceSec, { unmeasuredSec: settings.rateWarmupSec });
+  const samples = await runOpenLoop(target.shape, settings.ratePerSec, settings.rateSliceSec, {
+    unmeasuredSec: settings.rateWarmupSec,
+  });
   target.latencySlices.push(samples);
   const slice = percentiles(samples.latencyMs);
   return `p50 ${slice.p50.toFixed(2)} p99 ${slice.p99.toFixed(2)} ms`;
@@ -807,7 +898,10 @@ async function measureLatencySlice(target: Target, settings: Settings): Promise<
 /** Sequential stream requests; only the target's first series is preceded by measureStreamTtfb's warm-up. */
 async function measureTtfbSlice(target: Target, settings: Settings): Promise<string> {
   const count = ttfbPerRound(settings);
-  const samples = target.ttfbSlices.length === 0 ? await measureStreamTtfb(target.shape, count) : await measureStreamTtfb(target.shape, count, 0);
+  const samples =
+    target.ttfbSlices.length === 0
+      ? await measureStreamTtfb(target.shape, count)
+      : await measureStreamTtfb(target.shape, count, 0);
   target.ttfbSlices.push(samples);
   return `p50 ${percentiles(samples.ttfbMs).p50.toFixed(2)} ms`;
 }
@@ -823,13 +917,21 @@ function rotated<T>(items: T[], round: number): T[] {
  * then falls on all targets alike instead of on whichever was measured at the time. A target whose
  * server died or whose slice failed is marked failed and left out of later rounds.
  */
-async function inRounds(phase: string, targets: Target[], rounds: number, measureSlice: (target: Target) => Promise<string>): Promise<void> {
+async function inRounds(
+  phase: string,
+  targets: Target[],
+  rounds: number,
+  measureSlice: (target: Target) => Promise<string>,
+): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const summaries: string[] = [];
     for (const target of rotated(targets.filter(isMeasured), round)) {
       if (interrupted) return;
       try {
-        if (!target.server.running) throw new Error(`server exited (code ${target.server.exitCode}, signal ${target.server.exitSignal}):\n${target.server.logTail()}`);
+        if (!target.server.running)
+          throw new Error(
+            `server exited (code ${target.server.exitCode}, signal ${target.server.exitSignal}):\n${target.server.logTail()}`,
+          );
         summaries.push(`${target.id} ${await measureSlice(target)}`);
       } catch (error) {
         markFailed(target, `${phase}, round ${round + 1}: ${errorText(error)}`);
@@ -867,7 +969,11 @@ async function measureAll(targets: Target[], settings: Settings): Promise<void> 
       `${rounds} rounds, one slice per target each, ${settings.ratePerSec} req/s for ${settings.rateSliceSec} s after ${settings.rateWarmupSec} s unmeasured`,
       (target) => measureLatencySlice(target, settings),
     ],
-    ['stream TTFB', `${rounds} rounds, ${ttfbPerRound(settings)} sequential stream requests per target each`, (target) => measureTtfbSlice(target, settings)],
+    [
+      'stream TTFB',
+      `${rounds} rounds, ${ttfbPerRound(settings)} sequential stream requests per target each`,
+      (target) => measureTtfbSlice(target, settings),
+    ],
   ];
   await warmUp(targets, settings);
   for (const [phase, how, measureSlice] of phases) {
@@ -910,7 +1016,12 @@ interface StartedServer {
 }
 
 /** Starts one target's server and probes it; a target that does not answer is recorded as failed, its server stopped. */
-async function startTarget(id: TargetId, start: () => Promise<StartedServer>, upstream: ChildServer | undefined, report: Report): Promise<Target | undefined> {
+async function startTarget(
+  id: TargetId,
+  start: () => Promise<StartedServer>,
+  upstream: ChildServer | undefined,
+  report: Report,
+): Promise<Target | undefined> {
   if (interrupted) return undefined;
   progress(`${id}: starting`);
   let started: StartedServer | undefined;
@@ -948,12 +1059,19 @@ function placePostgres(id: TargetId, gateway: StartedGateway, pinning: Pinning):
   if (!pinning.enabled || pinning.loadCore === undefined) return `embedded Postgres not moved (${pinning.note})`;
   const { moved, detail } = movePostgresToCore(gateway.dataDir, pinning.loadCore);
   progress(`${id}: embedded Postgres: ${detail}`);
-  if (!moved) return `embedded Postgres could NOT be moved off the server core (${detail}): it shares CPU ${pinning.serverCore} with the gateway`;
+  if (!moved)
+    return `embedded Postgres could NOT be moved off the server core (${detail}): it shares CPU ${pinning.serverCore} with the gateway`;
   return `embedded Postgres moved to the load generator's core (CPU ${pinning.loadCore}) at nice ${POSTGRES_NICE}: in production the database runs on its own host`;
 }
 
 /** A gateway with its Postgres placed and the bench flag created, or stopped again if either fails. */
-async function startGatewayTarget(id: TargetId, upstreamPort: number, pinning: Pinning, report: Report, extraEnv: NodeJS.ProcessEnv = {}): Promise<StartedServer> {
+async function startGatewayTarget(
+  id: TargetId,
+  upstreamPort: number,
+  pinning: Pinning,
+  report: Report,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<StartedServer> {
   const gateway = await startGateway(upstreamPort, pinning.enabled ? pinning.serverCore : undefined, id, extraEnv);
   try {
     const postgres = placePostgres(id, gateway, pinning);
@@ -982,7 +1100,8 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
     if (target) targets.push(target);
   };
 
-  if (wanted('simulator')) keep(await startTarget('simulator', () => startSimulator('simulator-a', serverCore), undefined, report));
+  if (wanted('simulator'))
+    keep(await startTarget('simulator', () => startSimulator('simulator-a', serverCore), undefined, report));
 
   const forwarding = (['proxy', 'gateway', 'gateway-no-metrics'] as const).filter(wanted);
   if (forwarding.length === 0) return targets;
@@ -991,22 +1110,38 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
   try {
     upstream = await startSimulator('simulator-upstream', loadCore);
   } catch (error) {
-    for (const id of forwarding) report.targets[id] = failedResult(id, `upstream simulator did not start: ${errorText(error)}`);
+    for (const id of forwarding)
+      report.targets[id] = failedResult(id, `upstream simulator did not start: ${errorText(error)}`);
     return targets;
   }
 
-  if (wanted('proxy')) keep(await startTarget('proxy', () => startProxy(upstream.port, serverCore), upstream.child, report));
+  if (wanted('proxy'))
+    keep(await startTarget('proxy', () => startProxy(upstream.port, serverCore), upstream.child, report));
   if (wanted('gateway')) {
     report.notes.push(
       'gateway: policy "recommendations" via model "route:recommendations", x-user-id varies per request; one request_metrics row per request (batched writer)',
     );
     report.notes.push(`gateway: Node flags of \`npm start\`: ${startNodeFlags() || 'none'}`);
     report.notes.push('gateway: every request authenticated with an API key (SWITCHYARD_ADMIN_KEY, no rate limits)');
-    keep(await startTarget('gateway', () => startGatewayTarget('gateway', upstream.port, pinning, report), upstream.child, report));
+    keep(
+      await startTarget(
+        'gateway',
+        () => startGatewayTarget('gateway', upstream.port, pinning, report),
+        upstream.child,
+        report,
+      ),
+    );
   }
   if (wanted('gateway-no-metrics')) {
     const noMetrics = { METRICS_ENABLED: 'false' };
-    keep(await startTarget('gateway-no-metrics', () => startGatewayTarget('gateway-no-metrics', upstream.port, pinning, report, noMetrics), upstream.child, report));
+    keep(
+      await startTarget(
+        'gateway-no-metrics',
+        () => startGatewayTarget('gateway-no-metrics', upstream.port, pinning, report, noMetrics),
+        upstream.child,
+        report,
+      ),
+    );
   }
   return targets;
 }
@@ -1077,7 +1212,8 @@ function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Recor
   for (const id of TARGET_IDS) {
     const t = measured(id);
     if (!t) continue;
-    const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
+    const minus = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? undefined : a - b;
     const d: Derived = {
       rps: t.rps?.rps,
       rpsByRound: t.rps?.slices.map((slice) => slice.rps),
@@ -1091,7 +1227,9 @@ function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Recor
       upstreamCpuPercent: t.upstreamCpuPercent,
       sendLagP99: t.openLoop?.sendLagMs.p99,
       failures:
-        (t.rps ? t.rps.non2xx + t.rps.errors : 0) + (t.openLoop ? t.openLoop.non2xx + t.openLoop.errors : 0) + (t.ttfb ? t.ttfb.failures : 0),
+        (t.rps ? t.rps.non2xx + t.rps.errors : 0) +
+        (t.openLoop ? t.openLoop.non2xx + t.openLoop.errors : 0) +
+        (t.ttfb ? t.ttfb.failures : 0),
     };
     if (id !== 'simulator') {
       d.addedP50 = minus(d.p50, sim?.openLoop?.latencyMs.p50);
@@ -1106,7 +1244,12 @@ function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Recor
 
 /** Informational: how much the gateway/proxy ratio moves from one round to the next (the pooled ratio above is what counts). */
 function roundRatioCheck(gateway: Derived | undefined, proxy: Derived | undefined): Check {
-  const check: Check = { name: 'gateway/proxy throughput per round, min–median–max (informational)', value: 'n/a', limit: '—', pass: null };
+  const check: Check = {
+    name: 'gateway/proxy throughput per round, min–median–max (informational)',
+    value: 'n/a',
+    limit: '—',
+    pass: null,
+  };
   const g = gateway?.rpsByRound ?? [];
   const p = proxy?.rpsByRound ?? [];
   const ratios = g.flatMap((rps, round) => (p[round] ? [rps / p[round]] : [])).sort((a, b) => a - b);
@@ -1114,7 +1257,10 @@ function roundRatioCheck(gateway: Derived | undefined, proxy: Derived | undefine
   const middle = ratios.length / 2;
   const median = ratios.length % 2 === 1 ? ratios[Math.floor(middle)] : (ratios[middle - 1] + ratios[middle]) / 2;
   const x = (ratio: number) => `${ratio.toFixed(2)}×`;
-  return { ...check, value: `${x(ratios[0])} – ${x(median)} – ${x(ratios[ratios.length - 1])} (${ratios.length} rounds)` };
+  return {
+    ...check,
+    value: `${x(ratios[0])} – ${x(median)} – ${x(ratios[ratios.length - 1])} (${ratios.length} rounds)`,
+  };
 }
 
 function checks(derived: Partial<Record<TargetId, Derived>>, ratePerSec: number): Check[] {
@@ -1157,14 +1303,20 @@ function checks(derived: Partial<Record<TargetId, Derived>>, ratePerSec: number)
   }
   list.push({
     name: 'gateway stream TTFB added (p50) < 2 ms',
-    value: g?.ttfbAddedP50 === undefined ? 'n/a' : `${ms(g.ttfbAddedP50)} (p99 ${g.ttfbAddedP99 === undefined ? 'n/a' : ms(g.ttfbAddedP99)})`,
+    value:
+      g?.ttfbAddedP50 === undefined
+        ? 'n/a'
+        : `${ms(g.ttfbAddedP50)} (p99 ${g.ttfbAddedP99 === undefined ? 'n/a' : ms(g.ttfbAddedP99)})`,
     limit: '< 2.00 ms',
     pass: g?.ttfbAddedP50 === undefined ? null : g.ttfbAddedP50 < 2,
   });
   const off = derived['gateway-no-metrics'];
   list.push({
     name: 'gateway throughput with metrics on vs off (informational)',
-    value: g?.rps !== undefined && off?.rps ? `${g.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(g.rps / off.rps).toFixed(2)}×)` : 'n/a',
+    value:
+      g?.rps !== undefined && off?.rps
+        ? `${g.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(g.rps / off.rps).toFixed(2)}×)`
+        : 'n/a',
     limit: '—',
     pass: null,
   });
@@ -1175,7 +1327,11 @@ function checks(derived: Partial<Record<TargetId, Derived>>, ratePerSec: number)
     limit: `≥ ${MIN_ROWS_PER_SEC}`,
     pass: ingestion ? ingestion.rowsPerSec >= MIN_ROWS_PER_SEC : null,
   });
-  const lossless = ingestion && ingestion.dropped === 0 && ingestion.written === ingestion.requests && (ingestion.rowsInDatabase ?? ingestion.written) === ingestion.requests;
+  const lossless =
+    ingestion &&
+    ingestion.dropped === 0 &&
+    ingestion.written === ingestion.requests &&
+    (ingestion.rowsInDatabase ?? ingestion.written) === ingestion.requests;
   list.push({
     name: 'metrics: every request has its row (zero loss)',
     value: ingestion
@@ -1215,7 +1371,12 @@ function rows(settings: Settings): Row[] {
     { label: 'stream TTFB added p99, ms', value: (d) => d.ttfbAddedP99, digits: 2, ratio: true },
     { label: 'RSS max under load, MB', value: (d) => d.rssMaxMB, digits: 0, ratio: true },
     { label: 'server CPU during throughput, % of a core', value: (d) => d.serverCpuPercent, digits: 0, ratio: false },
-    { label: 'upstream simulator CPU during throughput, %', value: (d) => d.upstreamCpuPercent, digits: 0, ratio: false },
+    {
+      label: 'upstream simulator CPU during throughput, %',
+      value: (d) => d.upstreamCpuPercent,
+      digits: 0,
+      ratio: false,
+    },
     { label: `generator send lag p99 ${rate}, ms`, value: (d) => d.sendLagP99, digits: 2, ratio: false },
     { label: 'failed requests (non-2xx + errors)', value: (d) => d.failures, digits: 0, ratio: false },
   ];
@@ -1238,8 +1399,16 @@ function cell(row: Row, derived: Partial<Record<TargetId, Derived>>, id: TargetI
 function table(report: Report, markdown: boolean): string {
   const ids = TARGET_IDS.filter((id) => report.targets[id]);
   const header = ['', ...ids.map((id) => LABELS[id])];
-  const body = rows(report.settings).map((row) => [row.label, ...ids.map((id) => cell(row, report.derived, id, report))]);
-  const checkRows = report.checks.map((c) => [c.name, c.value, c.limit, c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL']);
+  const body = rows(report.settings).map((row) => [
+    row.label,
+    ...ids.map((id) => cell(row, report.derived, id, report)),
+  ]);
+  const checkRows = report.checks.map((c) => [
+    c.name,
+    c.value,
+    c.limit,
+    c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL',
+  ]);
   const checkHeader = ['target', 'measured', 'limit', ''];
   if (markdown) {
     const md = (cells: string[][], head: string[]) =>
@@ -1274,7 +1443,9 @@ function describe(report: Report): string[] {
 
 /** Checks the premise of keeping every server running: the idle ones must leave the server core to the one measured. */
 function idleServersNote(targets: Report['targets']): string | undefined {
-  const shares = Object.values(targets).flatMap((t) => (t.status === 'measured' && t.idleServersCpuPercent !== undefined ? [t.idleServersCpuPercent] : []));
+  const shares = Object.values(targets).flatMap((t) =>
+    t.status === 'measured' && t.idleServersCpuPercent !== undefined ? [t.idleServersCpuPercent] : [],
+  );
   if (shares.length < 2) return undefined;
   return `idle servers: while one target was measured, the others on the server core used ${Math.min(...shares).toFixed(1)}–${Math.max(...shares).toFixed(1)}% of it`;
 }
@@ -1318,7 +1489,8 @@ async function main(): Promise<void> {
 function finish(report: Report): void {
   const settings = report.settings;
   report.loadAverage1mEnd = loadavg()[0];
-  for (const t of Object.values(report.targets)) if (t.status === 'failed') report.notes.push(`${t.id}: FAILED — ${t.error?.split('\n')[0]}`);
+  for (const t of Object.values(report.targets))
+    if (t.status === 'failed') report.notes.push(`${t.id}: FAILED — ${t.error?.split('\n')[0]}`);
   report.derived = derive(report.targets);
   report.checks = checks(report.derived, settings.ratePerSec);
   for (const check of report.checks) if (check.note) report.notes.push(check.note);
@@ -1344,9 +1516,20 @@ function finish(report: Report): void {
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const markdown = ['## Benchmark', '', ...lines.map((l) => `${l}  `), '', table(report, true), '', ...report.notes.map((n) => `- ${n}`), ''].join('\n');
+  const markdown = [
+    '## Benchmark',
+    '',
+    ...lines.map((l) => `${l}  `),
+    '',
+    table(report, true),
+    '',
+    ...report.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
   writeFileSync(join(resultsDir, 'latest.md'), markdown);
-  console.log(`\nwrote ${relative(ROOT, join(resultsDir, 'latest.json'))} and ${relative(ROOT, join(resultsDir, 'latest.md'))}`);
+  console.log(
+    `\nwrote ${relative(ROOT, join(resultsDir, 'latest.json'))} and ${relative(ROOT, join(resultsDir, 'latest.md'))}`,
+  );
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

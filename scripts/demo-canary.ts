@@ -100,13 +100,23 @@ async function main(): Promise<void> {
         await fetch(`${base}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-user-id': randomUUID(), authorization },
-          body: JSON.stringify({ model: `route:${policy}`, messages: [{ role: 'user', content: 'Recommend a book.' }] }),
-        }).then((response) => response.arrayBuffer(), () => undefined);
+          body: JSON.stringify({
+            model: `route:${policy}`,
+            messages: [{ role: 'user', content: 'Recommend a book.' }],
+          }),
+        }).then(
+          (response) => response.arrayBuffer(),
+          () => undefined,
+        );
       }
     });
 
   const stages = [5, 15, 35, 65].map((percentage) => ({ percentage, durationSeconds: STAGE_SECONDS }));
-  const plan = { variant: 'treatment', stages: [...stages, { percentage: 100, durationSeconds: 0 }], analysis: { minRequests: 30 } };
+  const plan = {
+    variant: 'treatment',
+    stages: [...stages, { percentage: 100, durationSeconds: 0 }],
+    analysis: { minRequests: 30 },
+  };
 
   const follow = async (id: string, onStage?: (stage: number) => Promise<void>) => {
     let lastVerdictAt = '';
@@ -134,16 +144,26 @@ async function main(): Promise<void> {
 
   try {
     log('--- 1. a healthy treatment: recommendations-model, deepseek-v3.2 -> gemini-2.5-flash');
-    await call('POST', '/api/flags', { key: 'recommendations-model', variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' }, defaultVariant: 'control' });
+    await call('POST', '/api/flags', {
+      key: 'recommendations-model',
+      variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' },
+      defaultVariant: 'control',
+    });
     const workers = traffic('recommendations');
     const healthy = await call('POST', '/api/canaries', { flagKey: 'recommendations-model', ...plan });
     const first = await follow(healthy.id);
-    log(`recommendations-model canary ended: ${first.state.toUpperCase()}; flag rollout now ${JSON.stringify((await call('GET', '/api/flags/recommendations-model')).rollout)}`);
+    log(
+      `recommendations-model canary ended: ${first.state.toUpperCase()}; flag rollout now ${JSON.stringify((await call('GET', '/api/flags/recommendations-model')).rollout)}`,
+    );
     trafficOn = false;
     await Promise.all(workers);
 
     log('--- 2. a treatment that breaks in stage 2: chat-model, gemini-2.5-flash -> deepseek-v3.2');
-    await call('POST', '/api/flags', { key: 'chat-model', variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' }, defaultVariant: 'control' });
+    await call('POST', '/api/flags', {
+      key: 'chat-model',
+      variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
+      defaultVariant: 'control',
+    });
     trafficOn = true;
     const chatWorkers = traffic('chat');
     const failing = await call('POST', '/api/canaries', { flagKey: 'chat-model', ...plan });
@@ -152,7 +172,9 @@ async function main(): Promise<void> {
       log('simulator: deepseek-v3.2 now fails 40% of calls (the chat policy falls back, the canary counts it)');
       await call('PUT', '/_simulator/profiles/deepseek-v3.2', { errorRate: 0.4 }, simulator);
     });
-    log(`chat-model canary ended: ${second.state.toUpperCase()}; flag rollout now ${JSON.stringify((await call('GET', '/api/flags/chat-model')).rollout)}`);
+    log(
+      `chat-model canary ended: ${second.state.toUpperCase()}; flag rollout now ${JSON.stringify((await call('GET', '/api/flags/chat-model')).rollout)}`,
+    );
     log(`why: ${second.lastVerdict.reasons.join('; ')}`);
     trafficOn = false;
     await Promise.all(chatWorkers);
@@ -160,7 +182,9 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     log('history of chat-model (newest first):');
     for (const row of (await call('GET', '/api/flags/chat-model/history?limit=10')).items) {
-      log(`  v${row.version} ${row.action} by ${row.actor} (${row.source}): ${JSON.stringify(row.after.rollout)} ${row.reason ?? ''}`);
+      log(
+        `  v${row.version} ${row.action} by ${row.actor} (${row.source}): ${JSON.stringify(row.after.rollout)} ${row.reason ?? ''}`,
+      );
     }
   } finally {
     trafficOn = false;

@@ -18,17 +18,32 @@ import { assertValidConfiguration } from './config/configuration';
 /** Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. */
 export async function createApp(): Promise<NestExpressApplication> {
   assertValidConfiguration();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bufferLogs: true,
+    bodyParser: false,
+    abortOnError: false,
+  });
   configureApp(app);
   return app;
 }
 
 /** Headers a browser app may read from our answers when CORS is on. */
 const EXPOSED_HEADERS = [
-  'x-switchyard-request-id', 'x-switchyard-policy', 'x-switchyard-flag', 'x-switchyard-variant', 'x-switchyard-model',
-  'x-switchyard-provider', 'x-switchyard-attempts', 'x-switchyard-fallback', 'retry-after',
-  'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests',
-  'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens',
+  'x-switchyard-request-id',
+  'x-switchyard-policy',
+  'x-switchyard-flag',
+  'x-switchyard-variant',
+  'x-switchyard-model',
+  'x-switchyard-provider',
+  'x-switchyard-attempts',
+  'x-switchyard-fallback',
+  'retry-after',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
 ];
 
 export function configureApp(app: NestExpressApplication): void {
@@ -48,7 +63,14 @@ export function configureApp(app: NestExpressApplication): void {
   if (access.corsOrigins.length > 0) {
     app.enableCors({
       origin: access.corsOrigins.includes('*') ? '*' : access.corsOrigins,
-      allowedHeaders: ['authorization', 'content-type', 'x-switchyard-policy', 'x-user-id', 'x-request-id', 'x-change-reason'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'x-switchyard-policy',
+        'x-user-id',
+        'x-request-id',
+        'x-change-reason',
+      ],
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
@@ -63,7 +85,10 @@ export function configureApp(app: NestExpressApplication): void {
   app.get(GatewayFastPath).install(app.getHttpServer(), { corsEnabled: access.corsOrigins.length > 0 });
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
 }
 
 /** DOCS_PUBLIC=false: the docs need a valid key, whatever its scope. */
@@ -89,7 +114,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
-      description: 'A Switchyard API key (sy_…): the first one is printed by the first start, or set SWITCHYARD_ADMIN_KEY; teams get theirs from POST /api/keys',
+      description:
+        'A Switchyard API key (sy_…): the first one is printed by the first start, or set SWITCHYARD_ADMIN_KEY; teams get theirs from POST /api/keys',
     })
     .build();
   return SwaggerModule.createDocument(app, config);

@@ -3,7 +3,10 @@ import { createTestDatabase, queryRows } from './support/test-database';
 import { api, bearer, startTestApp, type TestApp } from './support/test-app';
 
 const hello = [{ role: 'user', content: 'hi' }];
-const PROVIDER_KEYS = { SIMULATED_API_KEY: 'sk-test-access-primary-0001', SIMULATED_API_KEY_BACKUP: 'sk-test-access-backup-0002' };
+const PROVIDER_KEYS = {
+  SIMULATED_API_KEY: 'sk-test-access-primary-0001',
+  SIMULATED_API_KEY_BACKUP: 'sk-test-access-backup-0002',
+};
 /** Fast writers and syncs, so the test reads rows and shared counts without waiting long. */
 const FAST = { METRICS_FLUSH_INTERVAL_MS: '20', RATE_LIMIT_SYNC_MS: '20', GATEWAY_MAX_RETRIES: '0', LOG_LEVEL: 'info' };
 
@@ -52,7 +55,10 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   function as(key: string | null, app: TestApp = a) {
     const agent = request.agent(app.url);
     agent.on('response', (res: { req?: { method?: string; path?: string }; headers: unknown; text?: string }) => {
-      exchanges.push({ what: `${res.req?.method} ${res.req?.path}`, text: `${JSON.stringify(res.headers)}\n${res.text ?? ''}` });
+      exchanges.push({
+        what: `${res.req?.method} ${res.req?.path}`,
+        text: `${JSON.stringify(res.headers)}\n${res.text ?? ''}`,
+      });
     });
     return key ? agent.set('authorization', bearer(key)) : agent;
   }
@@ -74,7 +80,13 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     a = await startTestApp({ databaseUrl: database.url, env: { ...PROVIDER_KEYS, ...FAST } });
     b = await startTestApp({
       databaseUrl: database.url,
-      env: { ...PROVIDER_KEYS, ...FAST, DOCS_PUBLIC: 'false', PROMETHEUS_PUBLIC: 'true', CORS_ORIGINS: 'https://dashboard.internal' },
+      env: {
+        ...PROVIDER_KEYS,
+        ...FAST,
+        DOCS_PUBLIC: 'false',
+        PROMETHEUS_PUBLIC: 'true',
+        CORS_ORIGINS: 'https://dashboard.internal',
+      },
     });
     keys.gateway = await createKey({ name: 'search-team', scopes: ['gateway'] });
     keys.read = await createKey({ name: 'dashboards', scopes: ['read'] });
@@ -96,20 +108,75 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
 
   // [route group, request, expected status for: no key, gateway, read, admin]
   const matrix: Array<[string, (who: Who) => request.Test, Record<Who, number>]> = [
-    ['gateway: POST /v1/chat/completions (raw fast path)', (who) => as(keyOf(who)).post('/v1/chat/completions').send(completion), { none: 401, gateway: 200, read: 403, admin: 200 }],
-    ['gateway: POST /v1/chat/completions/ (Nest controller)', (who) => as(keyOf(who)).post('/v1/chat/completions/').send(completion), { none: 401, gateway: 200, read: 403, admin: 200 }],
-    ['gateway: GET /v1/models', (who) => as(keyOf(who)).get('/v1/models'), { none: 401, gateway: 200, read: 403, admin: 200 }],
-    ['read: GET /api/flags', (who) => as(keyOf(who)).get('/api/flags'), { none: 401, gateway: 403, read: 200, admin: 200 }],
-    ['read: GET /api/metrics/summary', (who) => as(keyOf(who)).get('/api/metrics/summary'), { none: 401, gateway: 403, read: 200, admin: 200 }],
+    [
+      'gateway: POST /v1/chat/completions (raw fast path)',
+      (who) => as(keyOf(who)).post('/v1/chat/completions').send(completion),
+      { none: 401, gateway: 200, read: 403, admin: 200 },
+    ],
+    [
+      'gateway: POST /v1/chat/completions/ (Nest controller)',
+      (who) => as(keyOf(who)).post('/v1/chat/completions/').send(completion),
+      { none: 401, gateway: 200, read: 403, admin: 200 },
+    ],
+    [
+      'gateway: GET /v1/models',
+      (who) => as(keyOf(who)).get('/v1/models'),
+      { none: 401, gateway: 200, read: 403, admin: 200 },
+    ],
+    [
+      'read: GET /api/flags',
+      (who) => as(keyOf(who)).get('/api/flags'),
+      { none: 401, gateway: 403, read: 200, admin: 200 },
+    ],
+    [
+      'read: GET /api/metrics/summary',
+      (who) => as(keyOf(who)).get('/api/metrics/summary'),
+      { none: 401, gateway: 403, read: 200, admin: 200 },
+    ],
     // Past the guard, admin reaches the handler: 404 for a flag that does not exist.
-    ['admin write: POST /api/flags/:key/kill', (who) => as(keyOf(who)).post('/api/flags/no-such-flag/kill'), { none: 401, gateway: 403, read: 403, admin: 404 }],
-    ['read (changes nothing): POST /api/flags/:key/evaluate', (who) => as(keyOf(who)).post('/api/flags/no-such-flag/evaluate').send({}), { none: 401, gateway: 403, read: 404, admin: 404 }],
-    ['keys API: GET /api/keys', (who) => as(keyOf(who)).get('/api/keys'), { none: 401, gateway: 403, read: 403, admin: 200 }],
-    ['keys API: POST /api/keys', (who) => as(keyOf(who)).post('/api/keys').send({ name: 'x', scopes: ['bogus'] }), { none: 401, gateway: 403, read: 403, admin: 400 }],
-    ['Prometheus: GET /metrics', (who) => as(keyOf(who)).get('/metrics'), { none: 401, gateway: 403, read: 200, admin: 200 }],
-    ['health: GET /health/live', (who) => as(keyOf(who)).get('/health/live'), { none: 200, gateway: 200, read: 200, admin: 200 }],
-    ['health: GET /health/ready', (who) => as(keyOf(who)).get('/health/ready'), { none: 200, gateway: 200, read: 200, admin: 200 }],
-    ['docs (DOCS_PUBLIC=true): GET /docs-json', (who) => as(keyOf(who)).get('/docs-json'), { none: 200, gateway: 200, read: 200, admin: 200 }],
+    [
+      'admin write: POST /api/flags/:key/kill',
+      (who) => as(keyOf(who)).post('/api/flags/no-such-flag/kill'),
+      { none: 401, gateway: 403, read: 403, admin: 404 },
+    ],
+    [
+      'read (changes nothing): POST /api/flags/:key/evaluate',
+      (who) => as(keyOf(who)).post('/api/flags/no-such-flag/evaluate').send({}),
+      { none: 401, gateway: 403, read: 404, admin: 404 },
+    ],
+    [
+      'keys API: GET /api/keys',
+      (who) => as(keyOf(who)).get('/api/keys'),
+      { none: 401, gateway: 403, read: 403, admin: 200 },
+    ],
+    [
+      'keys API: POST /api/keys',
+      (who) =>
+        as(keyOf(who))
+          .post('/api/keys')
+          .send({ name: 'x', scopes: ['bogus'] }),
+      { none: 401, gateway: 403, read: 403, admin: 400 },
+    ],
+    [
+      'Prometheus: GET /metrics',
+      (who) => as(keyOf(who)).get('/metrics'),
+      { none: 401, gateway: 403, read: 200, admin: 200 },
+    ],
+    [
+      'health: GET /health/live',
+      (who) => as(keyOf(who)).get('/health/live'),
+      { none: 200, gateway: 200, read: 200, admin: 200 },
+    ],
+    [
+      'health: GET /health/ready',
+      (who) => as(keyOf(who)).get('/health/ready'),
+      { none: 200, gateway: 200, read: 200, admin: 200 },
+    ],
+    [
+      'docs (DOCS_PUBLIC=true): GET /docs-json',
+      (who) => as(keyOf(who)).get('/docs-json'),
+      { none: 200, gateway: 200, read: 200, admin: 200 },
+    ],
   ];
 
   it.each(matrix)('%s: allowed and denied by scope', async (_name, send, expected) => {
@@ -139,12 +206,18 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     });
     expect(response.headers['x-powered-by']).toBeUndefined();
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
-    const preflight = await as(null).options('/api/flags').set('origin', 'https://dashboard.internal').set('access-control-request-method', 'GET');
+    const preflight = await as(null)
+      .options('/api/flags')
+      .set('origin', 'https://dashboard.internal')
+      .set('access-control-request-method', 'GET');
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('answers CORS for the origins in CORS_ORIGINS only, the completions route included', async () => {
-    const allowed = await as(keys.read.key, b).get('/api/flags').set('origin', 'https://dashboard.internal').expect(200);
+    const allowed = await as(keys.read.key, b)
+      .get('/api/flags')
+      .set('origin', 'https://dashboard.internal')
+      .expect(200);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
     const other = await as(keys.read.key, b).get('/api/flags').set('origin', 'https://elsewhere.example').expect(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
@@ -156,7 +229,11 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       .expect(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
     expect(preflight.headers['access-control-allow-headers']).toContain('authorization');
-    const browser = await as(keys.gateway.key, b).post('/v1/chat/completions').set('origin', 'https://dashboard.internal').send(completion).expect(200);
+    const browser = await as(keys.gateway.key, b)
+      .post('/v1/chat/completions')
+      .set('origin', 'https://dashboard.internal')
+      .send(completion)
+      .expect(200);
     expect(browser.headers['access-control-allow-origin']).toBe('https://dashboard.internal');
     expect(browser.headers['access-control-expose-headers']).toContain('x-switchyard-model');
   });
@@ -173,7 +250,12 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     const v1 = await as(null).post('/v1/chat/completions').send(completion).expect(401);
     expect(v1.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(v1.body).toEqual({
-      error: { message: expect.stringContaining('Authorization: Bearer <key>'), type: 'authentication_error', code: 'missing_api_key', param: null },
+      error: {
+        message: expect.stringContaining('Authorization: Bearer <key>'),
+        type: 'authentication_error',
+        code: 'missing_api_key',
+        param: null,
+      },
     });
     const models = await as('sy_unknown').get('/v1/models').expect(401);
     expect(models.body.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
@@ -190,7 +272,11 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(malformed.body.message).toContain('Bearer <key>');
 
     const forbidden = await as(keys.gateway.key).get('/api/flags').expect(403);
-    expect(forbidden.body).toMatchObject({ statusCode: 403, error: 'Forbidden', message: expect.stringContaining('"read" scope') });
+    expect(forbidden.body).toMatchObject({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: expect.stringContaining('"read" scope'),
+    });
     const forbiddenV1 = await as(keys.read.key).post('/v1/chat/completions').send(completion).expect(403);
     expect(forbiddenV1.body.error).toMatchObject({ type: 'permission_error', code: 'insufficient_scope' });
     expect(forbiddenV1.body.error.message).toContain(keys.read.prefix);
@@ -199,7 +285,13 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   it('creates keys shown once, lists them without secrets, validates input and revokes (409 the second time)', async () => {
     const created = await as(keys.admin.key)
       .post('/api/keys')
-      .send({ name: 'fraud-team', scopes: ['gateway', 'read'], policies: ['fraud'], requestsPerMinute: 100, tokensPerMinute: 50_000 })
+      .send({
+        name: 'fraud-team',
+        scopes: ['gateway', 'read'],
+        policies: ['fraud'],
+        requestsPerMinute: 100,
+        tokensPerMinute: 50_000,
+      })
       .expect(201);
     expect(created.body).toMatchObject({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -214,7 +306,9 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       revokedAt: null,
     });
     expect(created.body.key).toMatch(/^sy_[a-z0-9]{10}_[A-Za-z0-9_-]{43}$/);
-    const [row] = await queryRows<Record<string, unknown>>(database.url, 'SELECT * FROM api_keys WHERE id = $1', [created.body.id]);
+    const [row] = await queryRows<Record<string, unknown>>(database.url, 'SELECT * FROM api_keys WHERE id = $1', [
+      created.body.id,
+    ]);
     expect(JSON.stringify(row)).not.toContain(created.body.key);
     expect(JSON.stringify(row)).not.toContain(created.body.key.slice(14));
 
@@ -225,9 +319,15 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     for (const key of list.body) expect(Object.keys(key)).not.toEqual(expect.arrayContaining(['key']));
     expect(list.text).not.toContain(created.body.key);
     expect(list.text).not.toContain(String(row.key_hash));
-    await as(keys.admin.key).get(`/api/keys/${created.body.id}`).expect(200).expect((res) => expect(res.body).toEqual(view));
+    await as(keys.admin.key)
+      .get(`/api/keys/${created.body.id}`)
+      .expect(200)
+      .expect((res) => expect(res.body).toEqual(view));
 
-    const problems = await as(keys.admin.key).post('/api/keys').send({ scopes: ['superuser'], requestsPerMinute: 0 }).expect(400);
+    const problems = await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ scopes: ['superuser'], requestsPerMinute: 0 })
+      .expect(400);
     expect(problems.body.details).toEqual(
       expect.arrayContaining([
         expect.stringContaining('name must'),
@@ -235,9 +335,17 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
         'requestsPerMinute must be an integer between 1 and 1000000',
       ]),
     );
-    const unknownPolicy = await as(keys.admin.key).post('/api/keys').send({ name: 'poets', scopes: ['gateway'], policies: ['poetry'] }).expect(400);
-    expect(unknownPolicy.body.message).toBe('policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)');
-    await as(keys.admin.key).post('/api/keys').send({ name: 'x', scopes: ['gateway'], policies: [] }).expect(400);
+    const unknownPolicy = await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ name: 'poets', scopes: ['gateway'], policies: ['poetry'] })
+      .expect(400);
+    expect(unknownPolicy.body.message).toBe(
+      'policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)',
+    );
+    await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ name: 'x', scopes: ['gateway'], policies: [] })
+      .expect(400);
     await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
     await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
     await as(keys.admin.key).delete('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
@@ -249,16 +357,33 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(again.body.message).toContain('already revoked');
     const refused = await as(created.body.key).get('/api/flags').expect(401);
     expect(refused.body.message).toContain('was revoked');
-    const refusedV1 = await as(created.body.key).post('/v1/chat/completions').send({ model: 'route:fraud', messages: hello }).expect(401);
+    const refusedV1 = await as(created.body.key)
+      .post('/v1/chat/completions')
+      .send({ model: 'route:fraud', messages: hello })
+      .expect(401);
     expect(refusedV1.body.error.code).toBe('revoked_api_key');
   });
 
   it('keeps a key limited to policies on them: another policy or a concrete model is 403 in the OpenAI shape', async () => {
-    const ok = await as(keys.chatOnly.key).post('/v1/chat/completions').send({ model: 'route:chat', messages: hello }).expect(200);
+    const ok = await as(keys.chatOnly.key)
+      .post('/v1/chat/completions')
+      .send({ model: 'route:chat', messages: hello })
+      .expect(200);
     expect(ok.headers['x-switchyard-policy']).toBe('chat');
-    await as(keys.chatOnly.key).post('/v1/chat/completions').set('x-switchyard-policy', 'chat').send({ model: 'anything', messages: hello }).expect(200);
-    const otherPolicy = await as(keys.chatOnly.key).post('/v1/chat/completions').send({ model: 'route:recommendations', messages: hello }).expect(403);
-    expect(otherPolicy.body.error).toMatchObject({ type: 'permission_error', code: 'policy_not_allowed', message: expect.stringContaining('route:chat') });
+    await as(keys.chatOnly.key)
+      .post('/v1/chat/completions')
+      .set('x-switchyard-policy', 'chat')
+      .send({ model: 'anything', messages: hello })
+      .expect(200);
+    const otherPolicy = await as(keys.chatOnly.key)
+      .post('/v1/chat/completions')
+      .send({ model: 'route:recommendations', messages: hello })
+      .expect(403);
+    expect(otherPolicy.body.error).toMatchObject({
+      type: 'permission_error',
+      code: 'policy_not_allowed',
+      message: expect.stringContaining('route:chat'),
+    });
     const concrete = await as(keys.chatOnly.key).post('/v1/chat/completions/').send(completion).expect(403);
     expect(concrete.body.error).toMatchObject({ code: 'policy_not_allowed', param: 'model' });
 
@@ -266,7 +391,9 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     const listed = await as(keys.chatOnly.key).get('/v1/models').expect(200);
     expect(listed.body.data.map((model: { id: string }) => model.id)).toEqual(['route:chat']);
     const everything = await as(keys.gateway.key).get('/v1/models').expect(200);
-    expect(everything.body.data.map((model: { id: string }) => model.id)).toEqual(expect.arrayContaining(['route:chat', 'route:fraud', 'gpt-4.1']));
+    expect(everything.body.data.map((model: { id: string }) => model.id)).toEqual(
+      expect.arrayContaining(['route:chat', 'route:fraud', 'gpt-4.1']),
+    );
   });
 
   it('puts the key id on every metric row, refusals included, and makes the key the actor of flag history', async () => {
@@ -275,17 +402,34 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     const anonymous = await as(null).post('/v1/chat/completions').send(completion).expect(401);
     const ids = [ok, forbidden, anonymous].map((response) => response.headers['x-switchyard-request-id']);
     const rows = await eventually(
-      () => queryRows<{ request_id: string; api_key_id: string | null; outcome: string; http_status: number; error_type: string | null }>(
-        database.url,
-        'SELECT request_id, api_key_id, outcome, http_status, error_type FROM request_metrics WHERE request_id = ANY($1)',
-        [ids],
-      ),
+      () =>
+        queryRows<{
+          request_id: string;
+          api_key_id: string | null;
+          outcome: string;
+          http_status: number;
+          error_type: string | null;
+        }>(
+          database.url,
+          'SELECT request_id, api_key_id, outcome, http_status, error_type FROM request_metrics WHERE request_id = ANY($1)',
+          [ids],
+        ),
       (found) => found.length === 3,
     );
     const rowOf = (id: string) => rows.find((row) => row.request_id === id);
     expect(rowOf(ids[0])).toMatchObject({ api_key_id: keys.gateway.id, outcome: 'ok', http_status: 200 });
-    expect(rowOf(ids[1])).toMatchObject({ api_key_id: keys.read.id, outcome: 'rejected', http_status: 403, error_type: 'insufficient_scope' });
-    expect(rowOf(ids[2])).toMatchObject({ api_key_id: null, outcome: 'rejected', http_status: 401, error_type: 'missing_api_key' });
+    expect(rowOf(ids[1])).toMatchObject({
+      api_key_id: keys.read.id,
+      outcome: 'rejected',
+      http_status: 403,
+      error_type: 'insufficient_scope',
+    });
+    expect(rowOf(ids[2])).toMatchObject({
+      api_key_id: null,
+      outcome: 'rejected',
+      http_status: 401,
+      error_type: 'missing_api_key',
+    });
 
     const cost = await as(keys.read.key).get('/api/metrics/cost').query({ groupBy: 'apiKey' }).expect(200);
     expect(cost.body.groups.map((group: { key: string }) => group.key)).toContain(keys.gateway.id);
@@ -294,20 +438,35 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       .post('/api/flags')
       .set('x-actor', 'someone-else')
       .set('x-change-reason', 'attribution test')
-      .send({ key: 'fraud-model', variants: { control: 'claude-sonnet-4.5', treatment: 'gpt-4.1' }, defaultVariant: 'control' })
+      .send({
+        key: 'fraud-model',
+        variants: { control: 'claude-sonnet-4.5', treatment: 'gpt-4.1' },
+        defaultVariant: 'control',
+      })
       .expect(201);
     const history = await as(keys.read.key).get('/api/flags/fraud-model/history').expect(200);
-    expect(history.body.items[0]).toMatchObject({ actor: `key:${keys.admin.id} (platform-oncall)`, reason: 'attribution test' });
+    expect(history.body.items[0]).toMatchObject({
+      actor: `key:${keys.admin.id} (platform-oncall)`,
+      reason: 'attribution test',
+    });
   });
 
   it('revokes a key on a second instance within a second', async () => {
     const key = await createKey({ name: 'short-lived', scopes: ['gateway'] });
     // b learns of the new key through NOTIFY too.
-    const known = await eventually(() => as(key.key, b).get('/v1/models'), (res) => res.status === 200, 2_000);
+    const known = await eventually(
+      () => as(key.key, b).get('/v1/models'),
+      (res) => res.status === 200,
+      2_000,
+    );
     expect(known.status).toBe(200);
     await as(a.adminKey!).delete(`/api/keys/${key.id}`).expect(200);
     const revokedAt = Date.now();
-    const after = await eventually(() => as(key.key, b).post('/v1/chat/completions').send(completion), (res) => res.status === 401, 2_000);
+    const after = await eventually(
+      () => as(key.key, b).post('/v1/chat/completions').send(completion),
+      (res) => res.status === 401,
+      2_000,
+    );
     expect(after.status).toBe(401);
     expect(Date.now() - revokedAt).toBeLessThan(1_000);
   });
@@ -315,7 +474,11 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   it('enforces requests per minute across two instances, with Retry-After and x-ratelimit headers', async () => {
     await awayFromMinuteEnd();
     const key = await createKey({ name: 'limited-requests', scopes: ['gateway'], requestsPerMinute: 10 });
-    await eventually(() => as(key.key, b).get('/v1/models'), (res) => res.status === 200, 2_000);
+    await eventually(
+      () => as(key.key, b).get('/v1/models'),
+      (res) => res.status === 200,
+      2_000,
+    );
     const fromA = [];
     for (let i = 0; i < 6; i++) fromA.push(await as(key.key, a).post('/v1/chat/completions').send(completion));
     expect(fromA.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 200]);
@@ -326,7 +489,8 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     });
     // a has shared its 6 once the row says so; b reads the totals on its next sync.
     await eventually(
-      () => queryRows<{ requests: number }>(database.url, 'SELECT requests FROM api_key_usage WHERE key_id = $1', [key.id]),
+      () =>
+        queryRows<{ requests: number }>(database.url, 'SELECT requests FROM api_key_usage WHERE key_id = $1', [key.id]),
       (rows) => rows[0]?.requests === 6,
     );
     await sleep(150);
@@ -336,13 +500,21 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     const refused = fromB[5];
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
-    expect(refused.headers).toMatchObject({ 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '0' });
+    expect(refused.headers).toMatchObject({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '0',
+    });
     expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'requests_per_minute_exceeded' });
     expect(refused.body.error.message).toContain('10 requests per minute');
 
     const ids = fromB.slice(4).map((res) => res.headers['x-switchyard-request-id']);
     const rows = await eventually(
-      () => queryRows<{ outcome: string; api_key_id: string }>(database.url, 'SELECT outcome, api_key_id FROM request_metrics WHERE request_id = ANY($1)', [ids]),
+      () =>
+        queryRows<{ outcome: string; api_key_id: string }>(
+          database.url,
+          'SELECT outcome, api_key_id FROM request_metrics WHERE request_id = ANY($1)',
+          [ids],
+        ),
       (found) => found.length === 2,
     );
     expect(rows).toEqual([
@@ -354,7 +526,11 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   it('enforces tokens per minute across two instances once finished requests used them up', async () => {
     await awayFromMinuteEnd();
     const key = await createKey({ name: 'limited-tokens', scopes: ['gateway'], tokensPerMinute: 40 });
-    await eventually(() => as(key.key, b).get('/v1/models'), (res) => res.status === 200, 2_000);
+    await eventually(
+      () => as(key.key, b).get('/v1/models'),
+      (res) => res.status === 200,
+      2_000,
+    );
     const fromA = [];
     for (let i = 0; i < 4; i++) fromA.push(await as(key.key, a).post('/v1/chat/completions').send(completion));
     const used = fromA.filter((res) => res.status === 200).reduce((sum, res) => sum + res.body.usage.total_tokens, 0);
@@ -368,15 +544,27 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     );
     await sleep(150);
     const fromB = await as(key.key, b).post('/v1/chat/completions').send(completion).expect(429);
-    expect(fromB.headers).toMatchObject({ 'x-ratelimit-limit-tokens': '40', 'x-ratelimit-remaining-tokens': '0', 'retry-after': expect.stringMatching(/^\d+$/) });
+    expect(fromB.headers).toMatchObject({
+      'x-ratelimit-limit-tokens': '40',
+      'x-ratelimit-remaining-tokens': '0',
+      'retry-after': expect.stringMatching(/^\d+$/),
+    });
   }, 30_000);
 
   it('records when keys were last used (in batches, written at the latest on shutdown)', async () => {
     const replica = await startTestApp({ databaseUrl: database.url, env: { ...PROVIDER_KEYS, ...FAST } });
     const key = await createKey({ name: 'used-once', scopes: ['read'] });
-    await eventually(() => as(key.key, replica).get('/api/flags'), (res) => res.status === 200, 2_000);
+    await eventually(
+      () => as(key.key, replica).get('/api/flags'),
+      (res) => res.status === 200,
+      2_000,
+    );
     await replica.close();
-    const [row] = await queryRows<{ last_used_at: Date | null }>(database.url, 'SELECT last_used_at FROM api_keys WHERE id = $1', [key.id]);
+    const [row] = await queryRows<{ last_used_at: Date | null }>(
+      database.url,
+      'SELECT last_used_at FROM api_keys WHERE id = $1',
+      [key.id],
+    );
     expect(row.last_used_at).not.toBeNull();
   }, 30_000);
 
@@ -430,7 +618,9 @@ describe('access: the first start creates an admin key and prints it once', () =
       expect(banners()[0]).toContain('store it now, it is not shown again');
       const key = /Switchyard created an admin API key: (sy_\S+)/.exec(banners()[0])![1];
       const listed = await api(first, key).get('/api/keys').expect(200);
-      expect(listed.body).toEqual([expect.objectContaining({ name: 'bootstrap-admin', scopes: ['admin'], prefix: key.slice(0, 13) })]);
+      expect(listed.body).toEqual([
+        expect.objectContaining({ name: 'bootstrap-admin', scopes: ['admin'], prefix: key.slice(0, 13) }),
+      ]);
       await api(second, key).post('/v1/chat/completions').send({ model: 'route:chat', messages: hello }).expect(200);
     } finally {
       await Promise.all([first.close(), second.close()]);
@@ -447,7 +637,9 @@ describe('access: the first start creates an admin key and prints it once', () =
     const gateway = await startTestApp({ databaseUrl: database.url, adminKey });
     try {
       const keys = await api(gateway).get('/api/keys').expect(200);
-      expect(keys.body.map((key: { prefix: string }) => key.prefix)).toContainEqual(expect.stringMatching(/^env_[0-9a-f]{8}$/));
+      expect(keys.body.map((key: { prefix: string }) => key.prefix)).toContainEqual(
+        expect.stringMatching(/^env_[0-9a-f]{8}$/),
+      );
       expect(keys.text).not.toContain(adminKey);
     } finally {
       await gateway.close();

@@ -56,14 +56,19 @@ function alert(extra: Partial<NewAlert> = {}): NewAlert {
   };
 }
 
-const alertRow = async (db: Database, id: string) => (await queryRows<AlertRow>(db.url, 'SELECT * FROM alerts WHERE id = $1', [id]))[0];
+const alertRow = async (db: Database, id: string) =>
+  (await queryRows<AlertRow>(db.url, 'SELECT * FROM alerts WHERE id = $1', [id]))[0];
 const deliveryRows = (db: Database, id: string) =>
   queryRows<DeliveryRow>(db.url, 'SELECT * FROM alert_deliveries WHERE alert_id = $1 ORDER BY attempt, id', [id]);
 const waitForStatus = (db: Database, id: string, status: string, timeoutMs = 5000) =>
-  eventually(async () => {
-    const row = await alertRow(db, id);
-    return row?.status === status ? row : undefined;
-  }, timeoutMs, `alert ${id} to be ${status}`);
+  eventually(
+    async () => {
+      const row = await alertRow(db, id);
+      return row?.status === status ? row : undefined;
+    },
+    timeoutMs,
+    `alert ${id} to be ${status}`,
+  );
 
 async function raise(app: TestApp, input: NewAlert): Promise<string> {
   const result = await app.app.get(AlertsService).raise(input);
@@ -96,7 +101,12 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     await webhook.start();
     app = await startTestApp({
       databaseUrl: database.url,
-      env: { ...FAST, ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH), ALERT_WEBHOOK_SECRET: SECRET, ALERT_WEBHOOK_TIMEOUT_MS: '1000' },
+      env: {
+        ...FAST,
+        ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
+        ALERT_WEBHOOK_SECRET: SECRET,
+        ALERT_WEBHOOK_TIMEOUT_MS: '1000',
+      },
     });
   });
   afterAll(async () => {
@@ -143,7 +153,9 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('stores and sends an event raised twice (same dedup key) once', async () => {
     const input = alert();
     const first = await app.app.get(AlertsService).raise(input);
-    const second = await app.app.get(AlertsService).raise({ ...input, message: 'the same event, seen by another replica' });
+    const second = await app.app
+      .get(AlertsService)
+      .raise({ ...input, message: 'the same event, seen by another replica' });
     expect(first.created).toBe(true);
     expect(second).toEqual({ created: false });
     const rows = await queryRows(database.url, 'SELECT id FROM alerts WHERE dedup_key = $1', [input.dedupKey]);
@@ -168,7 +180,9 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const result = await dataSource.transaction((manager) => alerts.raise(committed, manager));
     expect(result.created).toBe(true);
     await waitForStatus(database, (result as { id: string }).id, 'delivered');
-    expect(await queryRows(database.url, 'SELECT 1 FROM alerts WHERE dedup_key = $1', [rolledBack.dedupKey])).toHaveLength(0);
+    expect(
+      await queryRows(database.url, 'SELECT 1 FROM alerts WHERE dedup_key = $1', [rolledBack.dedupKey]),
+    ).toHaveLength(0);
   });
 
   it('retries a webhook answering 503 with backoff and delivers once it answers 200, every attempt recorded', async () => {
@@ -203,7 +217,10 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const failed = deliveries.slice(0, -1);
     expect(failed.length).toBeGreaterThanOrEqual(2);
     for (const attempt of failed) {
-      expect(attempt).toMatchObject({ http_status: null, error: `could not reach ${new URL(webhook.url()).origin} (ECONNREFUSED)` });
+      expect(attempt).toMatchObject({
+        http_status: null,
+        error: `could not reach ${new URL(webhook.url()).origin} (ECONNREFUSED)`,
+      });
     }
     expect(deliveries.at(-1)).toMatchObject({ http_status: 200, error: null });
   });
@@ -211,7 +228,8 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('cuts a webhook that does not answer within ALERT_WEBHOOK_TIMEOUT_MS and retries it', async () => {
     const id = await raise(app, alert());
     let calls = 0;
-    webhook.reply = (post) => (post.headers['x-switchyard-alert-id'] === id && calls++ === 0 ? { status: 200, delayMs: 3000 } : 200);
+    webhook.reply = (post) =>
+      post.headers['x-switchyard-alert-id'] === id && calls++ === 0 ? { status: 200, delayMs: 3000 } : 200;
     await waitForStatus(database, id, 'delivered');
     const deliveries = await deliveryRows(database, id);
     expect(deliveries.map((d) => [d.attempt, d.http_status, d.error])).toEqual([
@@ -250,7 +268,9 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const flag = 'paging-flag';
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push(await raise(app, alert({ flag, type: i % 2 === 0 ? 'canary.stage_advanced' : 'canary.held', stage: i })));
+      ids.push(
+        await raise(app, alert({ flag, type: i % 2 === 0 ? 'canary.stage_advanced' : 'canary.held', stage: i })),
+      );
     }
     await Promise.all(ids.map((id) => waitForStatus(database, id, 'delivered')));
 
@@ -294,7 +314,14 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const one = await api(`/api/alerts/${ids[0]}`);
     expect(one).toMatchObject({ id: ids[0], status: 'delivered', stage: 0 });
     expect(one.deliveries).toEqual([
-      { attempt: 1, attemptedAt: expect.any(String), targetOrigin: new URL(webhook.url()).origin, httpStatus: 200, error: null, durationMs: expect.any(Number) },
+      {
+        attempt: 1,
+        attemptedAt: expect.any(String),
+        targetOrigin: new URL(webhook.url()).origin,
+        httpStatus: 200,
+        error: null,
+        durationMs: expect.any(Number),
+      },
     ]);
   });
 
@@ -324,7 +351,12 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('lets two replicas on one database send every alert exactly once', async () => {
     const second = await startTestApp({
       databaseUrl: database.url,
-      env: { ...FAST, ALERT_SEND_INTERVAL_MS: '10', ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH), ALERT_WEBHOOK_SECRET: SECRET },
+      env: {
+        ...FAST,
+        ALERT_SEND_INTERVAL_MS: '10',
+        ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
+        ALERT_WEBHOOK_SECRET: SECRET,
+      },
     });
     try {
       // Slow answers keep claims in flight while the other replica ticks (well inside the 1 s
@@ -380,7 +412,10 @@ describe('alerts: no webhook configured', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     await webhook.start();
-    app = await startTestApp({ databaseUrl: database.url, env: { ...FAST, ALERT_WEBHOOK_URL: undefined, ALERT_WEBHOOK_SECRET: undefined } });
+    app = await startTestApp({
+      databaseUrl: database.url,
+      env: { ...FAST, ALERT_WEBHOOK_URL: undefined, ALERT_WEBHOOK_SECRET: undefined },
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -395,7 +430,12 @@ describe('alerts: no webhook configured', () => {
     expect(await deliveryRows(database, id)).toEqual([]);
     const listed = await authorized(app).get('/api/alerts?status=no_target').expect(200);
     expect(listed.body.items).toEqual([
-      expect.objectContaining({ id, status: 'no_target', webhook: null, lastError: expect.stringContaining('ALERT_WEBHOOK_URL') }),
+      expect.objectContaining({
+        id,
+        status: 'no_target',
+        webhook: null,
+        lastError: expect.stringContaining('ALERT_WEBHOOK_URL'),
+      }),
     ]);
   });
 
@@ -418,7 +458,12 @@ describe('alerts: Slack-compatible body', () => {
     await webhook.start();
     app = await startTestApp({
       databaseUrl: database.url,
-      env: { ...FAST, ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH), ALERT_WEBHOOK_SECRET: SECRET, ALERT_WEBHOOK_FORMAT: 'slack' },
+      env: {
+        ...FAST,
+        ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
+        ALERT_WEBHOOK_SECRET: SECRET,
+        ALERT_WEBHOOK_FORMAT: 'slack',
+      },
     });
   });
   afterAll(async () => {
@@ -479,7 +524,9 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
         .expect(502);
     }
     // Open now: the next request is refused without an upstream call, and raises nothing new.
-    const refused = await authorized(app).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
+    const refused = await authorized(app)
+      .post('/v1/chat/completions')
+      .send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
     expect(refused.status).toBe(502);
 
     const [row] = await eventually(
@@ -493,7 +540,10 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
       5000,
       'a provider.circuit_opened alert',
     );
-    expect(row).toMatchObject({ severity: 'warning', dedup_key: expect.stringMatching(/^provider\.circuit_opened:gpt-4\.1:\d+$/) });
+    expect(row).toMatchObject({
+      severity: 'warning',
+      dedup_key: expect.stringMatching(/^provider\.circuit_opened:gpt-4\.1:\d+$/),
+    });
     expect(row.message).toContain('gpt-4.1');
     expect(row.evidence).toMatchObject({
       model: 'gpt-4.1',
@@ -507,9 +557,17 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
     expect(delivered.attempts).toBe(1);
     const [post] = webhook.forAlert(row.id);
     expect(validSignature(post, SECRET)).toBe(true);
-    expect(post.json).toMatchObject({ type: 'provider.circuit_opened', severity: 'warning', flag: null, canary: null, stage: null });
+    expect(post.json).toMatchObject({
+      type: 'provider.circuit_opened',
+      severity: 'warning',
+      flag: null,
+      canary: null,
+      stage: null,
+    });
     await sleep(100);
-    expect(await queryRows(database.url, "SELECT 1 FROM alerts WHERE type = 'provider.circuit_opened'")).toHaveLength(1);
+    expect(await queryRows(database.url, "SELECT 1 FROM alerts WHERE type = 'provider.circuit_opened'")).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -527,7 +585,10 @@ describe('alerts: graceful shutdown', () => {
   });
 
   it('finishes and records the post under way, then claims nothing more', async () => {
-    const app = await startTestApp({ databaseUrl: database.url, env: { ...FAST, ALERT_WEBHOOK_URL: webhook.url('/slow') } });
+    const app = await startTestApp({
+      databaseUrl: database.url,
+      env: { ...FAST, ALERT_WEBHOOK_URL: webhook.url('/slow') },
+    });
     webhook.reply = () => ({ status: 200, delayMs: 400 });
     const inFlight = await raise(app, alert());
     await eventually(() => webhook.forAlert(inFlight).length === 1, 5000, 'the post to start');
@@ -555,7 +616,11 @@ describe('alerts: configuration is validated at start-up', () => {
   it('names a bad ALERT_* variable without repeating its (possibly secret) value', async () => {
     const start = startTestApp({
       databaseUrl: database.url,
-      env: { ALERT_WEBHOOK_URL: 'hooks.slack.com/services/T1/B2/secret-token-x', ALERT_WEBHOOK_FORMAT: 'xml', ALERT_MAX_ATTEMPTS: '0' },
+      env: {
+        ALERT_WEBHOOK_URL: 'hooks.slack.com/services/T1/B2/secret-token-x',
+        ALERT_WEBHOOK_FORMAT: 'xml',
+        ALERT_MAX_ATTEMPTS: '0',
+      },
     });
     await expect(start).rejects.toThrow('ALERT_WEBHOOK_URL: ALERT_WEBHOOK_URL must be an http(s) URL');
     await expect(start).rejects.toThrow('ALERT_WEBHOOK_FORMAT: ALERT_WEBHOOK_FORMAT must be one of: json, slack');
@@ -588,7 +653,13 @@ describe('alerts: logs name webhooks by origin only', () => {
     }) as typeof process.stdout.write;
     app = await startTestApp({
       databaseUrl: database.url,
-      env: { ...FAST, LOG_LEVEL: 'debug', ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH), ALERT_WEBHOOK_SECRET: SECRET, ALERT_MAX_ATTEMPTS: '2' },
+      env: {
+        ...FAST,
+        LOG_LEVEL: 'debug',
+        ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
+        ALERT_WEBHOOK_SECRET: SECRET,
+        ALERT_MAX_ATTEMPTS: '2',
+      },
     });
   });
   afterAll(async () => {
@@ -611,6 +682,7 @@ describe('alerts: logs name webhooks by origin only', () => {
     expect(logs).toContain('alert delivered');
     expect(logs).toContain('alert delivery failed for good');
     expect(logs).toContain(new URL(webhook.url()).origin);
-    for (const secret of [SECRET, HOOK_PATH, 'hook-path-token-7f3a', 'refused-path-token', 'pw-in-url']) expect(logs).not.toContain(secret);
+    for (const secret of [SECRET, HOOK_PATH, 'hook-path-token-7f3a', 'refused-path-token', 'pw-in-url'])
+      expect(logs).not.toContain(secret);
   });
 });

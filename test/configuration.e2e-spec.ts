@@ -15,7 +15,9 @@ describe('start-up refuses bad configuration with a message that says what to fi
   it('names each invalid environment variable and what it expects', async () => {
     const start = startTestApp({ databaseUrl: database.url, env: { PORT: 'eighty', LOG_LEVEL: 'loud' } });
     await expect(start).rejects.toThrow('PORT: PORT must be an integer between 0 and 65535');
-    await expect(start).rejects.toThrow('LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent');
+    await expect(start).rejects.toThrow(
+      'LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+    );
   });
 
   it('names bad access settings without quoting the admin key', async () => {
@@ -26,11 +28,13 @@ describe('start-up refuses bad configuration with a message that says what to fi
     });
     await expect(start).rejects.toThrow('SWITCHYARD_ADMIN_KEY: SWITCHYARD_ADMIN_KEY must be at least 32 characters');
     await expect(start).rejects.toThrow('DOCS_PUBLIC: DOCS_PUBLIC must be true or false');
-    await expect(start).rejects.toThrow('RATE_LIMIT_SYNC_MS: RATE_LIMIT_SYNC_MS must be an integer between 10 and 10000');
-    await expect(start).rejects.not.toThrow('short-secret-value');
-    await expect(startTestApp({ databaseUrl: database.url, env: { CORS_ORIGINS: 'https://ok.example,dashboard.internal' } })).rejects.toThrow(
-      'CORS_ORIGINS: dashboard.internal is not an origin',
+    await expect(start).rejects.toThrow(
+      'RATE_LIMIT_SYNC_MS: RATE_LIMIT_SYNC_MS must be an integer between 10 and 10000',
     );
+    await expect(start).rejects.not.toThrow('short-secret-value');
+    await expect(
+      startTestApp({ databaseUrl: database.url, env: { CORS_ORIGINS: 'https://ok.example,dashboard.internal' } }),
+    ).rejects.toThrow('CORS_ORIGINS: dashboard.internal is not an origin');
   });
 
   it('rejects a DATABASE_URL that is not a Postgres URL', async () => {
@@ -52,9 +56,9 @@ describe('start-up refuses bad configuration with a message that says what to fi
   });
 
   it('says when the catalog file is missing or is not JSON', async () => {
-    await expect(startTestApp({ databaseUrl: database.url, catalog: { path: '/nonexistent/catalog.json', simulatorPort: 0 } })).rejects.toThrow(
-      'cannot read catalog file /nonexistent/catalog.json (ENOENT)',
-    );
+    await expect(
+      startTestApp({ databaseUrl: database.url, catalog: { path: '/nonexistent/catalog.json', simulatorPort: 0 } }),
+    ).rejects.toThrow('cannot read catalog file /nonexistent/catalog.json (ENOENT)');
     const catalog = await writeTestCatalog();
     await writeFile(catalog.path, '{ "providers": [');
     await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow('not valid JSON');
@@ -62,7 +66,12 @@ describe('start-up refuses bad configuration with a message that says what to fi
 
   it('requires the key of a provider that the simulator does not stand in for', async () => {
     const catalog = await writeTestCatalog((c) => {
-      c.providers.push({ ...c.providers[0], id: 'openai', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_KEY_FOR_TEST' });
+      c.providers.push({
+        ...c.providers[0],
+        id: 'openai',
+        baseUrl: 'https://api.openai.com/v1',
+        apiKeyEnv: 'OPENAI_KEY_FOR_TEST',
+      });
     });
     await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow(
       'providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',

@@ -28,7 +28,10 @@ describe('flags keep routing traffic while the database is down', () => {
       await server.stop();
       await request(gateway.url).get('/health/ready').expect(503);
 
-      const evaluation = await api(gateway).post('/api/flags/chat-model/evaluate').send({ userId: 'user-7' }).expect(200);
+      const evaluation = await api(gateway)
+        .post('/api/flags/chat-model/evaluate')
+        .send({ userId: 'user-7' })
+        .expect(200);
       expect(evaluation.body).toMatchObject({ variant: 'treatment', model: 'deepseek-v3.2', reason: 'rollout' });
       const completion = await api(gateway)
         .post('/v1/chat/completions')

@@ -20,7 +20,11 @@ function newFlag(key = KEY, extra: Record<string, unknown> = {}) {
         ],
         serve: { variant: 'treatment' },
       },
-      { name: 'beta-half', conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }], serve: { rollout: { treatment: 50 } } },
+      {
+        name: 'beta-half',
+        conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }],
+        serve: { rollout: { treatment: 50 } },
+      },
     ],
     ...extra,
   };
@@ -60,13 +64,19 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   /** An admin key of its own for `name`: history names the key that made each change. */
   async function adminKeyFor(name: string): Promise<{ key: string; actor: string }> {
-    const response = await api(app).post('/api/keys').send({ name, scopes: ['admin'] }).expect(201);
+    const response = await api(app)
+      .post('/api/keys')
+      .send({ name, scopes: ['admin'] })
+      .expect(201);
     return { key: response.body.key, actor: `key:${response.body.id} (${name})` };
   }
 
   it('goes through the full lifecycle, writing one history row per change with before, after, actor, source and reason', async () => {
     const [alice, bob, carol] = [await adminKeyFor('alice'), await adminKeyFor('bob'), await adminKeyFor('carol')];
-    const [admin] = await queryRows<{ id: string; name: string }>(database.url, "SELECT id, name FROM api_keys WHERE created_by = 'SWITCHYARD_ADMIN_KEY'");
+    const [admin] = await queryRows<{ id: string; name: string }>(
+      database.url,
+      "SELECT id, name FROM api_keys WHERE created_by = 'SWITCHYARD_ADMIN_KEY'",
+    );
     const adminActor = `key:${admin.id} (${admin.name})`;
     const created = await api(app, alice.key)
       .post('/api/flags')
@@ -86,23 +96,45 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     });
     expect(created.body.rules[1].serve).toEqual({ rollout: { treatment: 50 } });
     // Basis points in storage, percentages on the wire.
-    const [stored] = await queryRows<{ rollout: unknown; rules: Array<{ serve: unknown }> }>(database.url, 'SELECT rollout, rules FROM flags WHERE key = $1', [KEY]);
+    const [stored] = await queryRows<{ rollout: unknown; rules: Array<{ serve: unknown }> }>(
+      database.url,
+      'SELECT rollout, rules FROM flags WHERE key = $1',
+      [KEY],
+    );
     expect(stored.rollout).toEqual({ treatment: 500 });
     expect(stored.rules[1].serve).toEqual({ rollout: { treatment: 5000 } });
 
-    await api(app).get(`/api/flags/${KEY}`).expect(200).expect((res) => expect(res.body).toEqual(created.body));
+    await api(app)
+      .get(`/api/flags/${KEY}`)
+      .expect(200)
+      .expect((res) => expect(res.body).toEqual(created.body));
 
     const patched = await api(app, bob.key)
       .patch(`/api/flags/${KEY}`)
       .send({ version: 1, description: 'DeepSeek for recommendations', reason: 'clearer wording' })
       .expect(200);
-    expect(patched.body).toMatchObject({ version: 2, description: 'DeepSeek for recommendations', rollout: { treatment: 5 } });
+    expect(patched.body).toMatchObject({
+      version: 2,
+      description: 'DeepSeek for recommendations',
+      rollout: { treatment: 5 },
+    });
 
-    const rolled = await api(app, carol.key).put(`/api/flags/${KEY}/rollout`).send({ rollout: { treatment: 15.25 }, version: 2 }).expect(200);
+    const rolled = await api(app, carol.key)
+      .put(`/api/flags/${KEY}/rollout`)
+      .send({ rollout: { treatment: 15.25 }, version: 2 })
+      .expect(200);
     expect(rolled.body).toMatchObject({ version: 3, rollout: { treatment: 15.25 } });
 
-    await api(app).post(`/api/flags/${KEY}/kill`).set('x-change-reason', 'error spike').expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: false, version: 4 }));
-    await api(app).post(`/api/flags/${KEY}/enable`).send({ version: 4 }).expect(200).expect((res) => expect(res.body).toMatchObject({ enabled: true, version: 5 }));
+    await api(app)
+      .post(`/api/flags/${KEY}/kill`)
+      .set('x-change-reason', 'error spike')
+      .expect(200)
+      .expect((res) => expect(res.body).toMatchObject({ enabled: false, version: 4 }));
+    await api(app)
+      .post(`/api/flags/${KEY}/enable`)
+      .send({ version: 4 })
+      .expect(200)
+      .expect((res) => expect(res.body).toMatchObject({ enabled: true, version: 5 }));
     await api(app).post(`/api/flags/${KEY}/kill`).send({ version: 4 }).expect(409);
 
     const rows = await history(KEY);
@@ -139,7 +171,10 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     expect(active.body.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
     const onlyArchived = await api(app).get('/api/flags?archived=true').expect(200);
     expect(onlyArchived.body.map((flag: { key: string }) => flag.key)).toContain(KEY);
-    await api(app).get(`/api/flags/${KEY}/history`).expect(200).expect((res) => expect(res.body.items).toHaveLength(6));
+    await api(app)
+      .get(`/api/flags/${KEY}/history`)
+      .expect(200)
+      .expect((res) => expect(res.body.items).toHaveLength(6));
     await api(app).post('/api/flags').send(newFlag()).expect(409);
   });
 
@@ -160,7 +195,11 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     ]);
     expect(rows[1].after).toMatchObject({ description: winner.body.description });
     expect(rows[1].before).toMatchObject({ version: 1 });
-    const [flag] = await queryRows<{ version: number; description: string }>(database.url, 'SELECT version, description FROM flags WHERE key = $1', [key]);
+    const [flag] = await queryRows<{ version: number; description: string }>(
+      database.url,
+      'SELECT version, description FROM flags WHERE key = $1',
+      [key],
+    );
     expect(flag).toEqual({ version: 2, description: winner.body.description });
   });
 
@@ -181,9 +220,19 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
       reason: 'rule:sg-enterprise',
       sticky: true,
     });
-    expect((await evaluate({ userId: outside, attributes: { cohort: 'beta-3' } })).body).toMatchObject({ variant: 'control', reason: 'rule:beta-half' });
-    expect((await evaluate({ userId: inRollout, attributes: {} })).body).toMatchObject({ variant: 'treatment', reason: 'rollout' });
-    expect((await evaluate({ userId: outside })).body).toMatchObject({ variant: 'control', model: 'gpt-4.1', reason: 'default' });
+    expect((await evaluate({ userId: outside, attributes: { cohort: 'beta-3' } })).body).toMatchObject({
+      variant: 'control',
+      reason: 'rule:beta-half',
+    });
+    expect((await evaluate({ userId: inRollout, attributes: {} })).body).toMatchObject({
+      variant: 'treatment',
+      reason: 'rollout',
+    });
+    expect((await evaluate({ userId: outside })).body).toMatchObject({
+      variant: 'control',
+      model: 'gpt-4.1',
+      reason: 'default',
+    });
     const unsticky = await evaluate({ attributes: {} });
     expect(unsticky.body.sticky).toBe(false);
     expect(unsticky.body.reason).toMatch(/ \(unsticky\)$/);
@@ -191,25 +240,52 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   it('kill switch: a killed flag serves everyone the default, rules included, until enabled again', async () => {
     const key = 'kill-flag';
-    await api(app).post('/api/flags').send(newFlag(key, { rollout: { treatment: 100 } })).expect(201);
+    await api(app)
+      .post('/api/flags')
+      .send(newFlag(key, { rollout: { treatment: 100 } }))
+      .expect(201);
     const vip = { userId: 'u-1', attributes: { country: 'SG', tier: 'enterprise' } };
-    await api(app).post(`/api/flags/${key}/evaluate`).send(vip).expect(200).expect((res) => expect(res.body.variant).toBe('treatment'));
+    await api(app)
+      .post(`/api/flags/${key}/evaluate`)
+      .send(vip)
+      .expect(200)
+      .expect((res) => expect(res.body.variant).toBe('treatment'));
     await api(app).post(`/api/flags/${key}/kill`).send({ reason: 'incident 42' }).expect(200);
     for (const body of [vip, { userId: 'u-2' }]) {
       const res = await api(app).post(`/api/flags/${key}/evaluate`).send(body).expect(200);
       expect(res.body).toMatchObject({ variant: 'control', model: 'gpt-4.1', reason: 'disabled' });
     }
     await api(app).post(`/api/flags/${key}/enable`).expect(200);
-    await api(app).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-2' }).expect(200).expect((res) => expect(res.body.reason).toBe('rollout'));
+    await api(app)
+      .post(`/api/flags/${key}/evaluate`)
+      .send({ userId: 'u-2' })
+      .expect(200)
+      .expect((res) => expect(res.body.reason).toBe('rollout'));
   });
 
   it.each([
     ['malformed key', newFlag('Bad_Key'), 'key must be a lower-case slug'],
-    ['unknown model', newFlag('m1', { variants: { control: 'gpt-4.1', treatment: 'gpt-9' } }), 'variants.treatment: unknown model "gpt-9"'],
-    ['rollout over 100', newFlag('m2', { rollout: { treatment: 60, control: 50 } }), 'rollout adds up to 110%, more than 100'],
+    [
+      'unknown model',
+      newFlag('m1', { variants: { control: 'gpt-4.1', treatment: 'gpt-9' } }),
+      'variants.treatment: unknown model "gpt-9"',
+    ],
+    [
+      'rollout over 100',
+      newFlag('m2', { rollout: { treatment: 60, control: 50 } }),
+      'rollout adds up to 110%, more than 100',
+    ],
     ['percentage over 100', newFlag('m3', { rollout: { treatment: 101 } }), 'rollout.treatment'],
-    ['three decimals', newFlag('m4', { rollout: { treatment: 1.234 } }), 'rollout.treatment: percentage may have at most two decimals'],
-    ['unknown variant in the rollout', newFlag('m5', { rollout: { canary: 5 } }), 'rollout.canary names a variant that is not in variants'],
+    [
+      'three decimals',
+      newFlag('m4', { rollout: { treatment: 1.234 } }),
+      'rollout.treatment: percentage may have at most two decimals',
+    ],
+    [
+      'unknown variant in the rollout',
+      newFlag('m5', { rollout: { canary: 5 } }),
+      'rollout.canary names a variant that is not in variants',
+    ],
     ['unknown default variant', newFlag('m6', { defaultVariant: 'nope' }), 'defaultVariant "nope" is not in variants'],
     [
       'unknown variant in a rule',
@@ -218,7 +294,15 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     ],
     [
       'bad operator',
-      newFlag('m8', { rules: [{ name: 'r', conditions: [{ attribute: 'a', operator: 'like', values: ['x'] }], serve: { variant: 'control' } }] }),
+      newFlag('m8', {
+        rules: [
+          {
+            name: 'r',
+            conditions: [{ attribute: 'a', operator: 'like', values: ['x'] }],
+            serve: { variant: 'control' },
+          },
+        ],
+      }),
       'operator must be one of the following values',
     ],
   ])('refuses %s with a 400 naming the field', async (_name, body, message) => {
@@ -231,11 +315,17 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     await api(app).patch('/api/flags/nope').send({ version: 1 }).expect(404);
     await api(app).post('/api/flags/nope/evaluate').send({}).expect(404);
     await api(app).post('/api/flags').send(newFlag('stale-flag')).expect(201);
-    const stale = await api(app).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 10 }, version: 7 }).expect(409);
+    const stale = await api(app)
+      .put('/api/flags/stale-flag/rollout')
+      .send({ rollout: { treatment: 10 }, version: 7 })
+      .expect(409);
     expect(stale.body.message).toContain('is at version 1');
     const missing = await api(app).patch('/api/flags/stale-flag').send({ description: 'x' }).expect(400);
     expect(missing.body.message).toContain('version');
-    const over = await api(app).put('/api/flags/stale-flag/rollout').send({ rollout: { treatment: 100.5 }, version: 1 }).expect(400);
+    const over = await api(app)
+      .put('/api/flags/stale-flag/rollout')
+      .send({ rollout: { treatment: 100.5 }, version: 1 })
+      .expect(400);
     expect(over.body.message).toContain('rollout.treatment');
     expect(await history('stale-flag')).toHaveLength(1);
   });
@@ -247,11 +337,21 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
   it('a second instance on the same database sees a change made through the first within one second', async () => {
     const key = 'replicated-flag';
-    await api(app).post('/api/flags').send(newFlag(key, { rules: [], rollout: { treatment: 0 } })).expect(201);
+    await api(app)
+      .post('/api/flags')
+      .send(newFlag(key, { rules: [], rollout: { treatment: 0 } }))
+      .expect(201);
     const second = await startTestApp({ databaseUrl: database.url });
     try {
-      await api(second).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' }).expect(200).expect((res) => expect(res.body.variant).toBe('control'));
-      await api(app).put(`/api/flags/${key}/rollout`).send({ rollout: { treatment: 100 }, version: 1 }).expect(200);
+      await api(second)
+        .post(`/api/flags/${key}/evaluate`)
+        .send({ userId: 'u-1' })
+        .expect(200)
+        .expect((res) => expect(res.body.variant).toBe('control'));
+      await api(app)
+        .put(`/api/flags/${key}/rollout`)
+        .send({ rollout: { treatment: 100 }, version: 1 })
+        .expect(200);
       const changedAt = Date.now();
       let seen: { variant?: string; version?: number } = {};
       while (Date.now() - changedAt < 1000) {

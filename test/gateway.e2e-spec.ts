@@ -5,7 +5,13 @@ import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './sup
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
 
-type Stats = { total: number; byModel: Record<string, number>; byKey: Record<string, number>; byStatus: Record<string, number>; aborted: number };
+type Stats = {
+  total: number;
+  byModel: Record<string, number>;
+  byKey: Record<string, number>;
+  byStatus: Record<string, number>;
+  aborted: number;
+};
 
 function simulator(app: TestApp) {
   return {
@@ -14,7 +20,8 @@ function simulator(app: TestApp) {
       request(app.simulatorUrl).post(`/_simulator/faults/${model}`).send(fault).expect(200),
     profile: (model: string, profile: Record<string, unknown>) =>
       request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(profile).expect(200),
-    revoke: (labels: string[]) => request(app.simulatorUrl).put('/_simulator/keys').send({ revoked: labels }).expect(200),
+    revoke: (labels: string[]) =>
+      request(app.simulatorUrl).put('/_simulator/keys').send({ revoked: labels }).expect(200),
     reset: () => request(app.simulatorUrl).post('/_simulator/reset').expect(204),
   };
 }
@@ -63,7 +70,9 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   it('lists the catalog models and the policy aliases', async () => {
     const response = await api(gateway).get('/v1/models').expect(200);
     const ids = response.body.data.map((model: { id: string }) => model.id);
-    expect(ids).toEqual(expect.arrayContaining(['gpt-4.1', 'deepseek-v3.2', 'route:recommendations', 'route:chat', 'route:fraud']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['gpt-4.1', 'deepseek-v3.2', 'route:recommendations', 'route:chat', 'route:fraud']),
+    );
   });
 
   it.each([
@@ -100,7 +109,11 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('routes by the x-switchyard-policy header and goes straight to a concrete model', async () => {
-    const byHeader = await completion(gateway, { model: 'whatever', messages: hello }, { 'x-switchyard-policy': 'chat' }).expect(200);
+    const byHeader = await completion(
+      gateway,
+      { model: 'whatever', messages: hello },
+      { 'x-switchyard-policy': 'chat' },
+    ).expect(200);
     expect(byHeader.headers['x-switchyard-model']).toBe('gemini-2.5-flash');
     const direct = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
     expect(direct.headers['x-switchyard-policy']).toBe('none');
@@ -137,16 +150,33 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('answers malformed JSON with 400 and an oversized body with 413, in the OpenAI shape', async () => {
-    const malformed = await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model":').expect(400);
+    const malformed = await api(gateway)
+      .post('/v1/chat/completions')
+      .set('content-type', 'application/json')
+      .send('{"model":')
+      .expect(400);
     expect(malformed.body.error.code).toBe('invalid_json');
-    const huge = JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
-    const tooLarge = await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send(huge).expect(413);
-    expect(tooLarge.body.error).toMatchObject({ code: 'request_too_large', message: expect.stringContaining('4mb (REQUEST_BODY_LIMIT)') });
+    const huge = JSON.stringify({
+      model: 'route:chat',
+      messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }],
+    });
+    const tooLarge = await api(gateway)
+      .post('/v1/chat/completions')
+      .set('content-type', 'application/json')
+      .send(huge)
+      .expect(413);
+    expect(tooLarge.body.error).toMatchObject({
+      code: 'request_too_large',
+      message: expect.stringContaining('4mb (REQUEST_BODY_LIMIT)'),
+    });
   });
 
   it('serves other spellings of the URL through the Nest controller with the same behaviour', async () => {
     const response = await completion(gateway, { model: 'route:chat', messages: hello }).expect(200);
-    const slashed = await api(gateway).post('/v1/chat/completions/').send({ model: 'route:chat', messages: hello }).expect(200);
+    const slashed = await api(gateway)
+      .post('/v1/chat/completions/')
+      .send({ model: 'route:chat', messages: hello })
+      .expect(200);
     expect(slashed.headers['x-switchyard-model']).toBe(response.headers['x-switchyard-model']);
     expect(slashed.body.object).toBe('chat.completion');
   });
@@ -154,7 +184,10 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   it('rejects a prompt over the context window with 400 before any upstream call', async () => {
     const before = await sim.stats();
     const longPrompt = 'the train rolled on through the night '.repeat(200);
-    const response = await completion(gateway, { model: 'small-window', messages: [{ role: 'user', content: longPrompt }] }).expect(400);
+    const response = await completion(gateway, {
+      model: 'small-window',
+      messages: [{ role: 'user', content: longPrompt }],
+    }).expect(400);
     expect(response.body.error.code).toBe('context_length_exceeded');
     expect(response.body.error.message).toMatch(/about \d+ tokens; model small-window accepts up to 900/);
     expect((await sim.stats()).total).toBe(before.total);
@@ -201,7 +234,11 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     for (let user = 0; user < 12; user++) {
       const answers = [];
       for (let i = 0; i < 3; i++) {
-        const response = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `user-${user}` }).expect(200);
+        const response = await completion(
+          gateway,
+          { model: 'route:chat', messages: hello },
+          { 'x-user-id': `user-${user}` },
+        ).expect(200);
         expect(response.headers['x-switchyard-flag']).toBe('chat-model');
         answers.push(`${response.headers['x-switchyard-variant']}:${response.headers['x-switchyard-model']}`);
       }
@@ -212,7 +249,9 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(modelsSeen.size).toBe(2);
     // Archived, the flag no longer routes: the other tests see the policy's default model again.
     await api(gateway).delete('/api/flags/chat-model').expect(200);
-    const after = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': 'user-1' }).expect(200);
+    const after = await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': 'user-1' }).expect(
+      200,
+    );
     expect(after.headers['x-switchyard-flag']).toBe('none');
   });
 

@@ -16,7 +16,11 @@ describe('logs are JSON lines with request ids and no secrets', () => {
     }) as typeof process.stdout.write;
     gateway = await startTestApp({
       databaseUrl: database.url,
-      env: { LOG_LEVEL: 'info', SIMULATED_API_KEY: 'sk-provider-secret-0001', SIMULATED_API_KEY_BACKUP: 'sk-provider-secret-0002' },
+      env: {
+        LOG_LEVEL: 'info',
+        SIMULATED_API_KEY: 'sk-provider-secret-0001',
+        SIMULATED_API_KEY_BACKUP: 'sk-provider-secret-0002',
+      },
     });
   });
   afterAll(async () => {
@@ -34,18 +38,33 @@ describe('logs are JSON lines with request ids and no secrets', () => {
     await request(gateway.url).get('/health/ready').expect(200);
     // Authenticated and refused requests on both kinds of route, the raw completions path included.
     await api(gateway).get('/api/flags').expect(200);
-    await api(gateway).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }).expect(200);
-    await request(gateway.url).post('/v1/chat/completions').set('authorization', 'Bearer sk-caller-secret-0005').send({}).expect(401);
+    await api(gateway)
+      .post('/v1/chat/completions')
+      .send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] })
+      .expect(200);
+    await request(gateway.url)
+      .post('/v1/chat/completions')
+      .set('authorization', 'Bearer sk-caller-secret-0005')
+      .send({})
+      .expect(401);
     await request(gateway.url).get('/api/flags').set('authorization', 'Bearer sk-caller-secret-0006').expect(401);
     const requestId = response.headers['x-switchyard-request-id'];
 
-    const lines = captured.join('').split('\n').filter((line) => line.startsWith('{'));
+    const lines = captured
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const requestLine = records.find((record) => (record.req as { id?: string } | undefined)?.id === requestId);
     expect(requestLine).toMatchObject({ req: { method: 'GET', url: '/api/whatever' }, res: { statusCode: 404 } });
 
     const everything = lines.join('\n');
-    const secrets = ['sk-caller-secret-0003', 'sk-caller-secret-0004', 'sk-caller-secret-0005', 'sk-caller-secret-0006'];
+    const secrets = [
+      'sk-caller-secret-0003',
+      'sk-caller-secret-0004',
+      'sk-caller-secret-0005',
+      'sk-caller-secret-0006',
+    ];
     for (const secret of [...secrets, 'sk-provider-secret-0001', 'sk-provider-secret-0002', gateway.adminKey!]) {
       expect(everything).not.toContain(secret);
     }

@@ -48,7 +48,9 @@ function fault(app: TestApp, model: string, body: Record<string, unknown>) {
 }
 
 async function rowsOf(url: string, requestIds: string[]): Promise<MetricRow[]> {
-  return queryRows<MetricRow>(url, 'SELECT * FROM request_metrics WHERE request_id = ANY($1) ORDER BY at', [requestIds]);
+  return queryRows<MetricRow>(url, 'SELECT * FROM request_metrics WHERE request_id = ANY($1) ORDER BY at', [
+    requestIds,
+  ]);
 }
 
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
@@ -86,7 +88,9 @@ function parsePrometheus(text: string): Array<{ name: string; labels: Record<str
     .map((line) => {
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
       if (!match) throw new Error(`not Prometheus exposition: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]));
+      const labels = Object.fromEntries(
+        [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]),
+      );
       return { name: match[1], labels, value: Number(match[3]) };
     });
 }
@@ -101,7 +105,11 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
       c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });
       c.models.push({ ...c.models[0], id: 'slow-lane-gpt', provider: 'slow-lane', upstreamModel: 'gpt-4.1' });
     });
-    gateway = await startTestApp({ databaseUrl: database.url, catalog, env: { ...FAST_WRITER, SIMULATED_API_KEY: 'sk-test-primary-key' } });
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      catalog,
+      env: { ...FAST_WRITER, SIMULATED_API_KEY: 'sk-test-primary-key' },
+    });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -113,9 +121,13 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
 
   it('writes one row per plain request with the tokens the upstream reported and their exact cost', async () => {
     const responses = [];
-    for (let i = 0; i < 3; i++) responses.push(await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200));
+    for (let i = 0; i < 3; i++)
+      responses.push(await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200));
     const ids = responses.map((response) => response.headers['x-switchyard-request-id']);
-    const rows = await eventually(() => rowsOf(database.url, ids), (found) => found.length === 3);
+    const rows = await eventually(
+      () => rowsOf(database.url, ids),
+      (found) => found.length === 3,
+    );
     expect(rows).toHaveLength(3);
     for (const response of responses) {
       const row = rows.find((candidate) => candidate.request_id === response.headers['x-switchyard-request-id'])!;
@@ -137,7 +149,10 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
         error_type: null,
         ttft_ms: null,
       });
-      expect(Number(row.cost_usd)).toBeCloseTo((usage.prompt_tokens * price.inputPer1M + usage.completion_tokens * price.outputPer1M) / 1e6, 12);
+      expect(Number(row.cost_usd)).toBeCloseTo(
+        (usage.prompt_tokens * price.inputPer1M + usage.completion_tokens * price.outputPer1M) / 1e6,
+        12,
+      );
       expect(row.latency_ms).toBeGreaterThan(0);
       expect(row.upstream_latency_ms).toBeGreaterThan(0);
     }
@@ -156,7 +171,10 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
       .filter((data) => data.startsWith('{'))
       .map((data) => JSON.parse(data))
       .find((chunk) => chunk.usage);
-    const [row] = await eventually(() => rowsOf(database.url, [response.headers['x-switchyard-request-id']]), (found) => found.length === 1);
+    const [row] = await eventually(
+      () => rowsOf(database.url, [response.headers['x-switchyard-request-id']]),
+      (found) => found.length === 1,
+    );
     expect(row).toMatchObject({
       outcome: 'ok',
       stream: true,
@@ -171,27 +189,50 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
 
   it('gives every failing outcome exactly one row: upstream error, rate limit, timeout, rejection', async () => {
     await fault(gateway, 'gpt-4.1', { status: 500, count: 2 });
-    const upstreamErrors = [await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502), await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502)];
+    const upstreamErrors = [
+      await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502),
+      await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502),
+    ];
     await fault(gateway, 'gpt-4.1', { status: 429, count: 2, retryAfterMs: 10 });
-    const rateLimited = [await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429), await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429)];
-    await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ latencyMs: { median: 1000, p99: 1000 } }).expect(200);
+    const rateLimited = [
+      await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429),
+      await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429),
+    ];
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ latencyMs: { median: 1000, p99: 1000 } })
+      .expect(200);
     const timeouts = [await completion(gateway, { model: 'slow-lane-gpt', messages: hello }).expect(504)];
     const rejected = [
       await completion(gateway, { model: 'gpt-4.1' }).expect(400),
       await completion(gateway, { model: 'no-such-model', messages: hello }).expect(404),
-      await api(gateway).post('/v1/chat/completions').set('content-type', 'application/json').send('{"model": ').expect(400),
+      await api(gateway)
+        .post('/v1/chat/completions')
+        .set('content-type', 'application/json')
+        .send('{"model": ')
+        .expect(400),
     ];
     const expectations: Array<[typeof upstreamErrors, Partial<MetricRow>]> = [
-      [upstreamErrors, { outcome: 'upstream_error', http_status: 502, error_type: 'upstream_error', model: 'gpt-4.1', attempts: 1 }],
+      [
+        upstreamErrors,
+        { outcome: 'upstream_error', http_status: 502, error_type: 'upstream_error', model: 'gpt-4.1', attempts: 1 },
+      ],
       [rateLimited, { outcome: 'rate_limited', http_status: 429, error_type: 'rate_limit_exceeded', model: 'gpt-4.1' }],
       [timeouts, { outcome: 'timeout', http_status: 504, error_type: 'upstream_timeout', model: 'slow-lane-gpt' }],
     ];
-    const all = [...upstreamErrors, ...rateLimited, ...timeouts, ...rejected].map((r) => r.headers['x-switchyard-request-id']);
-    const rows = await eventually(() => rowsOf(database.url, all), (found) => found.length === all.length);
+    const all = [...upstreamErrors, ...rateLimited, ...timeouts, ...rejected].map(
+      (r) => r.headers['x-switchyard-request-id'],
+    );
+    const rows = await eventually(
+      () => rowsOf(database.url, all),
+      (found) => found.length === all.length,
+    );
     expect(rows).toHaveLength(all.length);
-    const rowOf = (response: { headers: Record<string, string> }) => rows.find((row) => row.request_id === response.headers['x-switchyard-request-id']);
+    const rowOf = (response: { headers: Record<string, string> }) =>
+      rows.find((row) => row.request_id === response.headers['x-switchyard-request-id']);
     for (const [responses, expected] of expectations) {
-      for (const response of responses) expect(rowOf(response)).toMatchObject({ ...expected, prompt_tokens: null, cost_usd: null });
+      for (const response of responses)
+        expect(rowOf(response)).toMatchObject({ ...expected, prompt_tokens: null, cost_usd: null });
     }
     expect(rejected.map((response) => rowOf(response))).toEqual([
       expect.objectContaining({ outcome: 'rejected', http_status: 400, model: null }),
@@ -201,7 +242,10 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   });
 
   it('records a client that hangs up mid-stream as client_aborted', async () => {
-    await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ tokensPerSecond: 5, completionTokens: 50 }).expect(200);
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ tokensPerSecond: 5, completionTokens: 50 })
+      .expect(200);
     const abort = new AbortController();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
@@ -212,23 +256,36 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const requestId = response.headers.get('x-switchyard-request-id')!;
     await response.body!.getReader().read();
     abort.abort();
-    const [row] = await eventually(() => rowsOf(database.url, [requestId]), (found) => found.length === 1);
+    const [row] = await eventually(
+      () => rowsOf(database.url, [requestId]),
+      (found) => found.length === 1,
+    );
     expect(row).toMatchObject({ outcome: 'client_aborted', http_status: 499, stream: true, model: 'gpt-4.1' });
   });
 
   it('summarises exactly: percentiles equal those computed from the rows', async () => {
-    await request(gateway.simulatorUrl).put('/_simulator/profiles/gemini-2.5-flash').send({ latencyMs: { median: 8, p99: 30 } }).expect(200);
-    await request(gateway.simulatorUrl).put('/_simulator/profiles/deepseek-v3.2').send({ latencyMs: { median: 4, p99: 20 } }).expect(200);
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gemini-2.5-flash')
+      .send({ latencyMs: { median: 8, p99: 30 } })
+      .expect(200);
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/deepseek-v3.2')
+      .send({ latencyMs: { median: 4, p99: 20 } })
+      .expect(200);
     const from = new Date().toISOString();
     for (let i = 0; i < 40; i++) {
       await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `user-${i}` }).expect(200);
     }
     const rows = await eventually(
-      () => queryRows<MetricRow>(database.url, `SELECT * FROM request_metrics WHERE policy = 'chat' AND at >= $1`, [from]),
+      () =>
+        queryRows<MetricRow>(database.url, `SELECT * FROM request_metrics WHERE policy = 'chat' AND at >= $1`, [from]),
       (found) => found.length === 40,
     );
     expect(rows).toHaveLength(40);
-    const summary = await api(gateway).get('/api/metrics/summary').query({ from, policy: 'chat', groupBy: 'model' }).expect(200);
+    const summary = await api(gateway)
+      .get('/api/metrics/summary')
+      .query({ from, policy: 'chat', groupBy: 'model' })
+      .expect(200);
     expect(summary.body.groupBy).toBe('model');
     for (const group of summary.body.groups) {
       const latencies = rows.filter((row) => row.model === group.key).map((row) => row.latency_ms);
@@ -238,7 +295,9 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
       expect(group.latencyMs.p99).toBeCloseTo(percentileCont(latencies, 0.99), 9);
       expect(group.latencyMs.avg).toBeCloseTo(latencies.reduce((a, b) => a + b, 0) / latencies.length, 9);
       expect(group).toMatchObject({ errors: 0, errorRate: 0, fallbacks: 0, outcomes: { ok: latencies.length } });
-      const tokens = rows.filter((row) => row.model === group.key).reduce((sum, row) => sum + (row.prompt_tokens ?? 0), 0);
+      const tokens = rows
+        .filter((row) => row.model === group.key)
+        .reduce((sum, row) => sum + (row.prompt_tokens ?? 0), 0);
       expect(group.tokens.prompt).toBe(tokens);
     }
     expect(summary.body.groups.reduce((sum: number, group: { requests: number }) => sum + group.requests, 0)).toBe(40);
@@ -247,13 +306,25 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   it('groups by variant for a flag, with error rates as fractions', async () => {
     await api(gateway)
       .post('/api/flags')
-      .send({ key: 'chat-model', variants: { control: 'gemini-2.5-flash', treatment: 'gpt-4.1' }, defaultVariant: 'control', rollout: { treatment: 100 } })
+      .send({
+        key: 'chat-model',
+        variants: { control: 'gemini-2.5-flash', treatment: 'gpt-4.1' },
+        defaultVariant: 'control',
+        rollout: { treatment: 100 },
+      })
       .expect(201);
     const from = new Date().toISOString();
     await fault(gateway, 'gpt-4.1', { status: 500, count: 1 });
-    for (let i = 0; i < 4; i++) await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `v-${i}` });
+    for (let i = 0; i < 4; i++)
+      await completion(gateway, { model: 'route:chat', messages: hello }, { 'x-user-id': `v-${i}` });
     const summary = await eventually(
-      async () => (await api(gateway).get('/api/metrics/summary').query({ from, flag: 'chat-model', groupBy: 'variant' }).expect(200)).body,
+      async () =>
+        (
+          await api(gateway)
+            .get('/api/metrics/summary')
+            .query({ from, flag: 'chat-model', groupBy: 'variant' })
+            .expect(200)
+        ).body,
       (body) => body.groups.reduce((sum: number, g: { requests: number }) => sum + g.requests, 0) === 4,
     );
     const treatment = summary.groups.find((group: { key: string }) => group.key === 'treatment');
@@ -272,7 +343,8 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const reference = priceOf('gpt-4.1');
     for (const row of rows) {
       const group = response.body.groups.find((g: { key: string }) => g.key === row.model);
-      const referenceCost = (Number(row.prompt) * reference.inputPer1M + Number(row.completion) * reference.outputPer1M) / 1e6;
+      const referenceCost =
+        (Number(row.prompt) * reference.inputPer1M + Number(row.completion) * reference.outputPer1M) / 1e6;
       expect(group.costUsd).toBeCloseTo(Number(row.cost), 12);
       expect(group.referenceCostUsd).toBeCloseTo(referenceCost, 12);
       expect(group.savingRatio).toBeCloseTo((referenceCost - Number(row.cost)) / referenceCost, 9);
@@ -285,9 +357,14 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
 
   it('serves a timeseries in buckets', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
-    const response = await api(gateway).get('/api/metrics/timeseries').query({ from, bucket: '10s', groupBy: 'policy' }).expect(200);
+    const response = await api(gateway)
+      .get('/api/metrics/timeseries')
+      .query({ from, bucket: '10s', groupBy: 'policy' })
+      .expect(200);
     expect(response.body.bucket).toBe('10s');
-    const points = response.body.series.flatMap((series: { points: Array<{ t: string; requests: number }> }) => series.points);
+    const points = response.body.series.flatMap(
+      (series: { points: Array<{ t: string; requests: number }> }) => series.points,
+    );
     expect(points.length).toBeGreaterThan(0);
     for (const point of points) expect(new Date(point.t).getTime() % 10_000).toBe(new Date(from).getTime() % 10_000);
   });
@@ -297,7 +374,11 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     ['/api/metrics/summary', { from: 'yesterday' }, /from must be an ISO 8601 time/],
     ['/api/metrics/summary', { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }, /must be before to/],
     ['/api/metrics/timeseries', { bucket: '1w' }, /bucket must be a width/],
-    ['/api/metrics/timeseries', { bucket: '1s', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }, /at most 2000/],
+    [
+      '/api/metrics/timeseries',
+      { bucket: '1s', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
+      /at most 2000/,
+    ],
     ['/api/metrics/cost', { referenceModel: 'gpt-9' }, /referenceModel "gpt-9" is not a catalog model/],
     ['/api/metrics/cost', { groupBy: 'team' }, /groupBy must be one of: model, policy, apiKey/],
   ])('answers %s with bad query %j by 400 naming the problem', async (path, query, message) => {
@@ -306,8 +387,16 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   });
 
   it('exposes Prometheus counters that agree with the rows', async () => {
-    const rowCount = await eventually(() => countRows(database.url), () => true);
-    const text = (await api(gateway).get('/metrics').expect(200).expect('content-type', /text\/plain/)).text;
+    const rowCount = await eventually(
+      () => countRows(database.url),
+      () => true,
+    );
+    const text = (
+      await api(gateway)
+        .get('/metrics')
+        .expect(200)
+        .expect('content-type', /text\/plain/)
+    ).text;
     const samples = parsePrometheus(text);
     const requests = samples.filter((s) => s.name === 'switchyard_requests_total').reduce((sum, s) => sum + s.value, 0);
     expect(requests).toBe(rowCount);
@@ -316,7 +405,9 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(samples.find((s) => s.name === 'switchyard_metrics_rows_dropped_total')!.value).toBe(0);
     expect(samples.find((s) => s.name === 'switchyard_alerts_dropped_total')!.value).toBe(0);
     expect(samples.find((s) => s.name === 'switchyard_metrics_queue_depth')!.value).toBe(0);
-    expect(samples.some((s) => s.name === 'switchyard_request_duration_seconds_bucket' && s.labels.outcome === 'ok')).toBe(true);
+    expect(
+      samples.some((s) => s.name === 'switchyard_request_duration_seconds_bucket' && s.labels.outcome === 'ok'),
+    ).toBe(true);
     expect(samples.some((s) => s.name === 'switchyard_circuit_state' && s.labels.model === 'gpt-4.1')).toBe(true);
     expect(samples.some((s) => s.name === 'process_resident_memory_bytes')).toBe(true);
     const health = await request(gateway.url).get('/health/ready').expect(200);
@@ -332,10 +423,16 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
             WHERE i.inhparent = 'request_metrics'::regclass ORDER BY 1`,
         )
       ).map((row) => row.name);
-    const day = (offset: number) => `request_metrics_p${new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')}`;
-    expect(await partitions()).toEqual(expect.arrayContaining([day(0), day(1), day(2), day(3), 'request_metrics_default']));
+    const day = (offset: number) =>
+      `request_metrics_p${new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')}`;
+    expect(await partitions()).toEqual(
+      expect.arrayContaining([day(0), day(1), day(2), day(3), 'request_metrics_default']),
+    );
 
-    await queryRows(database.url, `CREATE TABLE request_metrics_p20200101 PARTITION OF request_metrics FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')`);
+    await queryRows(
+      database.url,
+      `CREATE TABLE request_metrics_p20200101 PARTITION OF request_metrics FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')`,
+    );
     const result = await gateway.app.get(MetricsPartitions).maintain();
     expect(result.dropped).toEqual(['request_metrics_p20200101']);
     expect(await partitions()).not.toContain('request_metrics_p20200101');
@@ -392,7 +489,10 @@ describe('metrics: the writer loses nothing it did not count', () => {
     try {
       const before = await countRows(url);
       await sendRequests(gateway, 5);
-      await eventually(() => countRows(url), (count) => count === before + 5);
+      await eventually(
+        () => countRows(url),
+        (count) => count === before + 5,
+      );
 
       await server.stop();
       await sendRequests(gateway, 10);
@@ -403,7 +503,13 @@ describe('metrics: the writer loses nothing it did not count', () => {
       expect(details).toMatchObject({ queued: 10, dropped: 0 });
 
       await server.start();
-      expect(await eventually(() => countRows(url), (count) => count === before + 15, 20_000)).toBe(before + 15);
+      expect(
+        await eventually(
+          () => countRows(url),
+          (count) => count === before + 15,
+          20_000,
+        ),
+      ).toBe(before + 15);
     } finally {
       await gateway.close();
     }
@@ -416,7 +522,11 @@ describe('metrics: the writer loses nothing it did not count', () => {
       await server.stop();
       await sendRequests(gateway, 11);
       await server.start();
-      await eventually(async () => (await request(gateway.url).get('/health/ready')).body.details.metrics, (m) => m.queued === 0, 20_000);
+      await eventually(
+        async () => (await request(gateway.url).get('/health/ready')).body.details.metrics,
+        (m) => m.queued === 0,
+        20_000,
+      );
       const written = (await countRows(url)) - before;
       const prometheus = parsePrometheus((await api(gateway).get('/metrics').expect(200)).text);
       const dropped = prometheus.find((s) => s.name === 'switchyard_metrics_rows_dropped_total')!.value;
@@ -434,10 +544,16 @@ describe('metrics: the writer loses nothing it did not count', () => {
       c.simulator.profiles['gpt-4.1'].latencyMs = { median: 400, p99: 400 };
     });
     // The timer would not flush for a minute: only the shutdown can have written these rows.
-    const gateway = await startTestApp({ databaseUrl: url, catalog, env: { METRICS_FLUSH_INTERVAL_MS: '60000', METRICS_BATCH_SIZE: '10000' } });
+    const gateway = await startTestApp({
+      databaseUrl: url,
+      catalog,
+      env: { METRICS_FLUSH_INTERVAL_MS: '60000', METRICS_BATCH_SIZE: '10000' },
+    });
     const before = await countRows(url);
     await sendRequests(gateway, 20);
-    const slow = Array.from({ length: 3 }, () => completion(gateway, { model: 'gpt-4.1', messages: hello }).then((r) => r.status));
+    const slow = Array.from({ length: 3 }, () =>
+      completion(gateway, { model: 'gpt-4.1', messages: hello }).then((r) => r.status),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await countRows(url)).toBe(before);
     await gateway.close();
@@ -453,7 +569,11 @@ describe('metrics: a request that outlives the shutdown budget', () => {
       c.simulator.profiles['gpt-4.1'].latencyMs = { median: 2500, p99: 2500 };
     });
     // Half of a 2 s budget waits for requests: the 2.5 s call is still running when the queue is flushed.
-    const gateway = await startTestApp({ databaseUrl: database.url, catalog, env: { ...FAST_WRITER, SHUTDOWN_TIMEOUT_MS: '2000' } });
+    const gateway = await startTestApp({
+      databaseUrl: database.url,
+      catalog,
+      env: { ...FAST_WRITER, SHUTDOWN_TIMEOUT_MS: '2000' },
+    });
     const writer = gateway.app.get(MetricsWriter);
     try {
       await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
@@ -472,7 +592,10 @@ describe('metrics: a request that outlives the shutdown budget', () => {
 describe('metrics: METRICS_ENABLED=false', () => {
   it('serves requests and records nothing, neither rows nor Prometheus series', async () => {
     const database = await createTestDatabase();
-    const gateway = await startTestApp({ databaseUrl: database.url, env: { ...FAST_WRITER, METRICS_ENABLED: 'false' } });
+    const gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: { ...FAST_WRITER, METRICS_ENABLED: 'false' },
+    });
     try {
       for (let i = 0; i < 3; i++) await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -24,7 +24,11 @@ describe('the simulated provider started with the app', () => {
   });
 
   it('answers an OpenAI-shaped completion', async () => {
-    const response = await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(200);
+    const response = await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', auth)
+      .send(chat)
+      .expect(200);
     expect(response.body).toMatchObject({
       object: 'chat.completion',
       model: 'gpt-4.1',
@@ -49,7 +53,10 @@ describe('the simulated provider started with the app', () => {
 
   it('works with the official openai client, plain and streamed', async () => {
     const client = new OpenAI({ baseURL: `${gateway.simulatorUrl}/v1`, apiKey: SIMULATOR_DEVELOPMENT_KEYS.primary });
-    const completion = await client.chat.completions.create({ model: 'claude-sonnet-4.5', messages: [{ role: 'user', content: 'hi' }] });
+    const completion = await client.chat.completions.create({
+      model: 'claude-sonnet-4.5',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(completion.choices[0].message.content).toContain('claude-sonnet-4.5');
     const stream = await client.chat.completions.create({
       model: 'claude-sonnet-4.5',
@@ -72,7 +79,10 @@ describe('the simulated provider started with the app', () => {
   });
 
   it('applies a profile changed at run time, and reports the calls it received', async () => {
-    await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ errorRate: 1, errorStatus: 503 }).expect(200);
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ errorRate: 1, errorStatus: 503 })
+      .expect(200);
     await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(503);
 
     await request(gateway.simulatorUrl)
@@ -87,16 +97,27 @@ describe('the simulated provider started with the app', () => {
       .expect('retry-after', '7');
 
     const stats = await request(gateway.simulatorUrl).get('/_simulator/stats').expect(200);
-    expect(stats.body).toMatchObject({ total: 2, byModel: { 'gpt-4.1': 2 }, byKey: { primary: 2 }, byStatus: { '503': 1, '429': 1 } });
+    expect(stats.body).toMatchObject({
+      total: 2,
+      byModel: { 'gpt-4.1': 2 },
+      byKey: { primary: 2 },
+      byStatus: { '503': 1, '429': 1 },
+    });
   });
 
   it('rejects an invalid profile with the field named', async () => {
-    const response = await request(gateway.simulatorUrl).put('/_simulator/profiles/gpt-4.1').send({ errorRate: 2 }).expect(400);
+    const response = await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ errorRate: 2 })
+      .expect(400);
     expect(response.body.error.message).toContain('errorRate must be a number between 0 and 1');
   });
 
   it('answers with the backup key, and 401 for the primary once revoked', async () => {
-    await request(gateway.simulatorUrl).put('/_simulator/keys').send({ revoked: ['primary'] }).expect(200);
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/keys')
+      .send({ revoked: ['primary'] })
+      .expect(200);
     await request(gateway.simulatorUrl).post('/v1/chat/completions').set('authorization', auth).send(chat).expect(401);
     await request(gateway.simulatorUrl)
       .post('/v1/chat/completions')

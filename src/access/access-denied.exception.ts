@@ -13,6 +13,11 @@ export class AccessDeniedException extends CodedHttpException {
     headers: Record<string, string> = {},
     readonly apiKeyId: string | null = null,
   ) {
-    super(status, message, code, status === 401 ? { 'www-authenticate': 'Bearer realm="switchyard"', ...headers } : headers);
+    super(
+      status,
+      message,
+      code,
+      status === 401 ? { 'www-authenticate': 'Bearer realm="switchyard"', ...headers } : headers,
+    );
   }
 }

@@ -20,7 +20,10 @@ export interface AccessRule {
 }
 
 const unauthorized = (type: typeof ApiErrorDto | typeof OpenAiErrorDto) =>
-  ApiUnauthorizedResponse({ type, description: 'No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)' });
+  ApiUnauthorizedResponse({
+    type,
+    description: 'No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)',
+  });
 
 /** No key needed (health probes). */
 export const Public = () => SetMetadata(ACCESS_RULE, { public: true } satisfies AccessRule);
@@ -30,7 +33,10 @@ export const ScopeByMethod = () =>
   applyDecorators(
     ApiBearerAuth(),
     unauthorized(ApiErrorDto),
-    ApiForbiddenResponse({ type: ApiErrorDto, description: 'The key lacks the scope: `read` for GET, `admin` for changes' }),
+    ApiForbiddenResponse({
+      type: ApiErrorDto,
+      description: 'The key lacks the scope: `read` for GET, `admin` for changes',
+    }),
   );
 
 /** Every route here needs `scope` (admin implies every scope). */
@@ -48,4 +54,5 @@ export const RequireScope = (scope: Scope, options: Pick<AccessRule, 'publicWhen
  * On a route of a `RequireScope` controller: the handler checks the key itself through AccessService
  * (GatewayService, so that refusals get their metric row like every other request).
  */
-export const AuthenticatedInHandler = (scope: Scope) => SetMetadata(ACCESS_RULE, { scope, inHandler: true } satisfies AccessRule);
+export const AuthenticatedInHandler = (scope: Scope) =>
+  SetMetadata(ACCESS_RULE, { scope, inHandler: true } satisfies AccessRule);

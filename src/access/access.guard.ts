@@ -19,7 +19,11 @@ export class AccessGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [context.getHandler(), context.getClass()]) ?? {};
+    const rule =
+      this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? {};
     if (rule.public || rule.inHandler || (rule.publicWhen && this.config[rule.publicWhen])) return true;
     const request = context.switchToHttp().getRequest<Request>();
     const scope = rule.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'admin');

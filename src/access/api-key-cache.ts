@@ -101,7 +101,9 @@ export class ApiKeyCache implements OnModuleDestroy {
       this.recount();
     } catch (error) {
       if (failHard) throw error;
-      this.logger.warn(`API key reload failed (${(error as Error).message}); serving the ${this.byPrefix.size} last known keys`);
+      this.logger.warn(
+        `API key reload failed (${(error as Error).message}); serving the ${this.byPrefix.size} last known keys`,
+      );
     }
   }
 

@@ -52,7 +52,9 @@ export class ApiKeyUsageRepository {
 
   /** Windows older than `before` matter to nobody: admission only reads the current minute. */
   async deleteBefore(before: Date): Promise<number> {
-    const result: unknown = await this.dataSource.query(`DELETE FROM api_key_usage WHERE window_start < $1`, [before.toISOString()]);
+    const result: unknown = await this.dataSource.query(`DELETE FROM api_key_usage WHERE window_start < $1`, [
+      before.toISOString(),
+    ]);
     return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
   }
 }

@@ -1,5 +1,13 @@
 import { BadRequestException, Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { RequireScope } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
@@ -9,7 +17,10 @@ import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { AuthenticatedCaller } from './scopes';
 
 const KeyId = () =>
-  Param('id', new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an API key id (a UUID)') }));
+  Param(
+    'id',
+    new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an API key id (a UUID)') }),
+  );
 
 @ApiTags('keys')
 @RequireScope('admin')
@@ -20,7 +31,10 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create a key for a team: the key is in this response only, store it now' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid field (named in the message), or an unknown policy' })
+  @ApiBadRequestResponse({
+    type: ApiErrorDto,
+    description: 'Invalid field (named in the message), or an unknown policy',
+  })
   create(@Body() dto: CreateApiKeyDto, @Caller() caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
     return this.keys.create(dto, caller);
   }
@@ -42,7 +56,9 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Revoke: refused on every replica within a second; the row stays (metrics and history point to it)' })
+  @ApiOperation({
+    summary: 'Revoke: refused on every replica within a second; the row stays (metrics and history point to it)',
+  })
   @ApiOkResponse({ type: ApiKeyDto, description: 'The revoked key' })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'Already revoked (the message says when)' })

@@ -45,7 +45,16 @@ export class ApiKeysRepository {
        VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8)
        ON CONFLICT DO NOTHING
        RETURNING id`,
-      [row.name, row.prefix, row.keyHash, row.scopes, row.policies, row.requestsPerMinute, row.tokensPerMinute, row.createdBy],
+      [
+        row.name,
+        row.prefix,
+        row.keyHash,
+        row.scopes,
+        row.policies,
+        row.requestsPerMinute,
+        row.tokensPerMinute,
+        row.createdBy,
+      ],
     );
     if (rows.length === 0) return null;
     await this.notifyChanged(manager, rows[0].id);

@@ -32,7 +32,11 @@ describe('RateWindows', () => {
       'x-ratelimit-remaining-requests': '2',
       'x-ratelimit-reset-requests': '45s',
     });
-    expect(results[3]).toMatchObject({ exceeded: 'requests', retryAfterSeconds: 45, headers: { 'x-ratelimit-remaining-requests': '0' } });
+    expect(results[3]).toMatchObject({
+      exceeded: 'requests',
+      retryAfterSeconds: 45,
+      headers: { 'x-ratelimit-remaining-requests': '0' },
+    });
     expect(windows.admit('k', rpm(3), T0 + WINDOW_MS).allowed).toBe(true);
   });
 
@@ -41,9 +45,16 @@ describe('RateWindows', () => {
     const limits = { requestsPerMinute: null, tokensPerMinute: 100 };
     expect(windows.admit('k', limits, T0).headers['x-ratelimit-remaining-tokens']).toBe('100');
     windows.addTokens('k', 60, T0 + 1);
-    expect(windows.admit('k', limits, T0 + 2)).toMatchObject({ allowed: true, headers: { 'x-ratelimit-remaining-tokens': '40' } });
+    expect(windows.admit('k', limits, T0 + 2)).toMatchObject({
+      allowed: true,
+      headers: { 'x-ratelimit-remaining-tokens': '40' },
+    });
     windows.addTokens('k', 60, T0 + 3);
-    expect(windows.admit('k', limits, T0 + 4)).toMatchObject({ allowed: false, exceeded: 'tokens', headers: { 'x-ratelimit-remaining-tokens': '0' } });
+    expect(windows.admit('k', limits, T0 + 4)).toMatchObject({
+      allowed: false,
+      exceeded: 'tokens',
+      headers: { 'x-ratelimit-remaining-tokens': '0' },
+    });
   });
 
   it('shares one quota between replicas that sync through the same table', () => {

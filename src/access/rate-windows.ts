@@ -141,7 +141,10 @@ export class RateWindows {
   /** The database did not answer: what was in flight is sent again next time. */
   failSync(): void {
     for (const window of this.windows.values()) {
-      window.pending = { requests: window.pending.requests + window.inFlight.requests, tokens: window.pending.tokens + window.inFlight.tokens };
+      window.pending = {
+        requests: window.pending.requests + window.inFlight.requests,
+        tokens: window.pending.tokens + window.inFlight.tokens,
+      };
       window.inFlight = zero();
     }
   }

@@ -51,7 +51,9 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
     const admission = this.windows.admit(key.caller.id, limits, now);
     if (admission.allowed) return admission;
     const what =
-      admission.exceeded === 'requests' ? `${limits.requestsPerMinute} requests per minute` : `${limits.tokensPerMinute} tokens per minute`;
+      admission.exceeded === 'requests'
+        ? `${limits.requestsPerMinute} requests per minute`
+        : `${limits.tokensPerMinute} tokens per minute`;
     throw new AccessDeniedException(
       429,
       `This API key (${key.caller.prefix}) has used its limit of ${what}; retry after ${admission.retryAfterSeconds} s (Retry-After), or ask a Switchyard admin for a higher limit.`,
@@ -75,7 +77,9 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
 
   @Cron(CronExpression.EVERY_10_MINUTES, { name: 'api-key-usage-cleanup' })
   async scheduledCleanup(): Promise<void> {
-    await this.deleteOldWindows().catch((error: Error) => this.logger.warn(`usage window cleanup failed: ${error.message}`));
+    await this.deleteOldWindows().catch((error: Error) =>
+      this.logger.warn(`usage window cleanup failed: ${error.message}`),
+    );
   }
 
   /** Every replica runs it; the DELETE is idempotent, so no lock is needed. */
@@ -94,7 +98,9 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
     } catch (error) {
       this.windows.failSync();
       if (!this.failing) {
-        this.logger.warn(`could not share rate-limit counts (${(error as Error).message}); each replica limits on its own counts until Postgres answers`);
+        this.logger.warn(
+          `could not share rate-limit counts (${(error as Error).message}); each replica limits on its own counts until Postgres answers`,
+        );
       }
       this.failing = true;
     }

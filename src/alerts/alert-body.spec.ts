@@ -49,7 +49,9 @@ describe('alert payload', () => {
 
   it('leaves out empty parts of the Slack body and shortens huge evidence', () => {
     const bare = slackBody(toPayload({ ...alert, flagKey: null, canaryId: null, stage: null, evidence: {} }));
-    expect(bare.text).toBe(':rotating_light: [critical] canary.rolled_back: Treatment error rate 4.1% &gt; 2% &lt;rolled back&gt;');
+    expect(bare.text).toBe(
+      ':rotating_light: [critical] canary.rolled_back: Treatment error rate 4.1% &gt; 2% &lt;rolled back&gt;',
+    );
     expect(bare.blocks.map((block) => (block as { type: string }).type)).toEqual(['section', 'context']);
     const huge = slackBody(toPayload({ ...alert, evidence: { samples: 'x'.repeat(10_000) } }));
     for (const block of huge.blocks) expect(JSON.stringify(block).length).toBeLessThan(3100);

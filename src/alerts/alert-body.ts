@@ -29,7 +29,11 @@ export function toPayload(alert: AlertFields): AlertPayload {
   };
 }
 
-const SLACK_EMOJI: Record<AlertSeverity, string> = { info: ':information_source:', warning: ':warning:', critical: ':rotating_light:' };
+const SLACK_EMOJI: Record<AlertSeverity, string> = {
+  info: ':information_source:',
+  warning: ':warning:',
+  critical: ':rotating_light:',
+};
 // Slack refuses a section text over 3000 characters.
 const SLACK_EVIDENCE_LIMIT = 2800;
 
@@ -43,7 +47,11 @@ function slackEscape(text: string): string {
  * the event, where it happened and its evidence.
  */
 export function slackBody(payload: AlertPayload): { text: string; blocks: object[] } {
-  const where = [payload.flag && `flag ${payload.flag}`, payload.canary && `canary ${payload.canary}`, payload.stage !== null && `stage ${payload.stage}`]
+  const where = [
+    payload.flag && `flag ${payload.flag}`,
+    payload.canary && `canary ${payload.canary}`,
+    payload.stage !== null && `stage ${payload.stage}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const text = `${SLACK_EMOJI[payload.severity]} [${payload.severity}] ${payload.type}${where ? ` (${where})` : ''}: ${payload.message}`;
@@ -57,12 +65,19 @@ export function slackBody(payload: AlertPayload): { text: string; blocks: object
   const blocks: object[] = [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `${SLACK_EMOJI[payload.severity]} *${payload.severity.toUpperCase()}* \`${payload.type}\`\n${slackEscape(payload.message)}` },
+      text: {
+        type: 'mrkdwn',
+        text: `${SLACK_EMOJI[payload.severity]} *${payload.severity.toUpperCase()}* \`${payload.type}\`\n${slackEscape(payload.message)}`,
+      },
     },
   ];
   if (fields.length > 0) blocks.push({ type: 'section', fields });
-  if (Object.keys(payload.evidence).length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${slackEscape(evidence)}\`\`\`` } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Switchyard alert ${payload.id} · ${payload.time}` }] });
+  if (Object.keys(payload.evidence).length > 0)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${slackEscape(evidence)}\`\`\`` } });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `Switchyard alert ${payload.id} · ${payload.time}` }],
+  });
   return { text: slackEscape(text), blocks };
 }
 
@@ -86,7 +101,12 @@ export interface RetryPolicy {
  * jitter" (half fixed, half random) so replicas retrying the same outage do not come back in step.
  * A Retry-After from the webhook is honoured when longer, within the cap.
  */
-export function alertRetryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
+export function alertRetryDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
   const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
   const jittered = exponential / 2 + random() * (exponential / 2);
   const wanted = retryAfterMs !== undefined && retryAfterMs > jittered ? retryAfterMs : jittered;

@@ -63,7 +63,8 @@ export class AlertSender {
         // allSettled: one alert's database error must not end the round while its siblings still post.
         const results = await Promise.allSettled(claimed.map((alert) => this.deliver(alert)));
         for (const result of results) {
-          if (result.status === 'rejected') this.logger.error({ err: result.reason }, 'alert delivery round hit an error');
+          if (result.status === 'rejected')
+            this.logger.error({ err: result.reason }, 'alert delivery round hit an error');
         }
         attempted += claimed.length;
         if (claimed.length < BATCH_SIZE) break;
@@ -87,7 +88,11 @@ export class AlertSender {
   private async deliver(alert: AlertEntity): Promise<void> {
     const target = alert.targetUrl ?? this.config.webhookUrl;
     if (!target) {
-      await this.alerts.markNoTarget(alert.id, alert.attempts, 'no webhook: set ALERT_WEBHOOK_URL (or give the alert a target URL)');
+      await this.alerts.markNoTarget(
+        alert.id,
+        alert.attempts,
+        'no webhook: set ALERT_WEBHOOK_URL (or give the alert a target URL)',
+      );
       this.logger.warn({ alert: alert.id, type: alert.type }, 'alert has no webhook to go to; marked no_target');
       return;
     }
@@ -108,7 +113,11 @@ export class AlertSender {
       ? { status: 'delivered' }
       : attempt >= maxAttempts
         ? { status: 'failed', error: `${result.error} (attempt ${attempt} of ${maxAttempts})` }
-        : { status: 'pending', error: result.error ?? 'failed', retryInMs: alertRetryDelayMs(attempt, this.config.retry, result.retryAfterMs) };
+        : {
+            status: 'pending',
+            error: result.error ?? 'failed',
+            retryInMs: alertRetryDelayMs(attempt, this.config.retry, result.retryAfterMs),
+          };
     try {
       const recorded = await this.dataSource.transaction(async (manager) => {
         await this.deliveries.append(manager, {
@@ -121,11 +130,26 @@ export class AlertSender {
         });
         return this.alerts.recordOutcome(manager, alert.id, alert.attempts, outcome);
       });
-      const fields = { alert: alert.id, type: alert.type, webhook: origin, attempt, httpStatus: result.status, durationMs: result.durationMs };
+      const fields = {
+        alert: alert.id,
+        type: alert.type,
+        webhook: origin,
+        attempt,
+        httpStatus: result.status,
+        durationMs: result.durationMs,
+      };
       if (!recorded) this.logger.warn(fields, 'alert was taken over by another sender while this one posted it');
       else if (outcome.status === 'delivered') this.logger.log(fields, 'alert delivered');
-      else if (outcome.status === 'failed') this.logger.error({ ...fields, error: result.error }, `alert delivery failed for good after ${attempt} attempts`);
-      else this.logger.warn({ ...fields, error: result.error, retryInMs: outcome.retryInMs }, 'alert delivery failed; will retry');
+      else if (outcome.status === 'failed')
+        this.logger.error(
+          { ...fields, error: result.error },
+          `alert delivery failed for good after ${attempt} attempts`,
+        );
+      else
+        this.logger.warn(
+          { ...fields, error: result.error, retryInMs: outcome.retryInMs },
+          'alert delivery failed; will retry',
+        );
     } catch (error) {
       // The post happened but its record did not: the alert is retried when its lease ends.
       this.logger.error({ err: error, alert: alert.id }, 'could not record an alert delivery attempt');

@@ -1,12 +1,21 @@
 import { BadRequestException, Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RequireScope } from '../access/access.decorators';
 import { ApiErrorDto } from '../common/api-error.dto';
 import { AlertsService } from './alerts.service';
 import { AlertDetailDto, AlertPageDto } from './dto/alert.dto';
 import { DEFAULT_ALERT_PAGE, ListAlertsQueryDto } from './dto/list-alerts-query.dto';
 
-const alertId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an alert id (a UUID)') });
+const alertId = new ParseUUIDPipe({
+  exceptionFactory: () => new BadRequestException('id must be an alert id (a UUID)'),
+});
 
 @ApiTags('alerts')
 @RequireScope('read')
@@ -19,7 +28,11 @@ export class AlertsController {
   @ApiOkResponse({ type: AlertPageDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'A bad query value, named in the message' })
   list(@Query() query: ListAlertsQueryDto) {
-    return this.alerts.list({ status: query.status, type: query.type, flagKey: query.flag }, query.limit ?? DEFAULT_ALERT_PAGE, query.before);
+    return this.alerts.list(
+      { status: query.status, type: query.type, flagKey: query.flag },
+      query.limit ?? DEFAULT_ALERT_PAGE,
+      query.before,
+    );
   }
 
   @Get(':id')

@@ -21,7 +21,15 @@ import { WebhookClient } from './webhook-client';
 @Module({
   imports: [TypeOrmModule.forFeature([AlertEntity, AlertDeliveryEntity]), HttpModule, ProvidersModule, MetricsModule],
   controllers: [AlertsController],
-  providers: [AlertsRepository, AlertDeliveriesRepository, AlertsService, WebhookClient, AlertSender, AlertSendScheduler, ProviderCircuitAlerts],
+  providers: [
+    AlertsRepository,
+    AlertDeliveriesRepository,
+    AlertsService,
+    WebhookClient,
+    AlertSender,
+    AlertSendScheduler,
+    ProviderCircuitAlerts,
+  ],
   exports: [AlertsService],
 })
 export class AlertsModule {}

@@ -43,7 +43,17 @@ export class AlertsRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
        ON CONFLICT (dedup_key) DO NOTHING
        RETURNING id`,
-      [row.type, row.severity, row.dedupKey, row.flagKey, row.canaryId, row.stage, row.message, JSON.stringify(row.evidence), row.targetUrl],
+      [
+        row.type,
+        row.severity,
+        row.dedupKey,
+        row.flagKey,
+        row.canaryId,
+        row.stage,
+        row.message,
+        JSON.stringify(row.evidence),
+        row.targetUrl,
+      ],
     );
     return rows[0]?.id ?? null;
   }
@@ -72,7 +82,12 @@ export class AlertsRepository {
   }
 
   /** Records the outcome of attempt number `claimedAttempts + 1`; false if another claimant got there first. */
-  async recordOutcome(manager: EntityManager, id: string, claimedAttempts: number, outcome: AttemptOutcome): Promise<boolean> {
+  async recordOutcome(
+    manager: EntityManager,
+    id: string,
+    claimedAttempts: number,
+    outcome: AttemptOutcome,
+  ): Promise<boolean> {
     const params: unknown[] = [id, claimedAttempts];
     let sets: string;
     if (outcome.status === 'delivered') {
@@ -115,7 +130,9 @@ export class AlertsRepository {
     if (filter.type) query.andWhere('alert.type = :type', { type: filter.type });
     if (filter.flagKey) query.andWhere('alert.flag_key = :flagKey', { flagKey: filter.flagKey });
     if (before) {
-      query.andWhere('(alert.created_at, alert.id) < (SELECT created_at, id FROM alerts WHERE id = :before)', { before });
+      query.andWhere('(alert.created_at, alert.id) < (SELECT created_at, id FROM alerts WHERE id = :before)', {
+        before,
+      });
     }
     return query.getMany();
   }

@@ -48,7 +48,10 @@ export class AlertsService {
       this.logger.debug({ type: alert.type, dedupKey: alert.dedupKey }, 'alert already raised; not stored again');
       return { created: false };
     }
-    this.logger.log({ alert: id, type: alert.type, flag: alert.flag ?? undefined, canary: alert.canaryId ?? undefined }, 'alert raised');
+    this.logger.log(
+      { alert: id, type: alert.type, flag: alert.flag ?? undefined, canary: alert.canaryId ?? undefined },
+      'alert raised',
+    );
     return { created: true, id };
   }
 
@@ -73,15 +76,20 @@ export class AlertsService {
 
 function assertWellFormed(alert: NewAlert): void {
   const problems: string[] = [];
-  if (!(ALERT_TYPES as readonly string[]).includes(alert.type)) problems.push(`type "${alert.type}" is not an alert type`);
+  if (!(ALERT_TYPES as readonly string[]).includes(alert.type))
+    problems.push(`type "${alert.type}" is not an alert type`);
   if (alert.severity !== undefined && !(ALERT_SEVERITIES as readonly string[]).includes(alert.severity)) {
     problems.push(`severity "${alert.severity}" is not one of ${ALERT_SEVERITIES.join(', ')}`);
   }
-  if (alert.canaryId != null && !isUUID(alert.canaryId)) problems.push('canaryId must be a UUID');
-  if (!alert.dedupKey || alert.dedupKey.length > MAX_DEDUP_KEY_LENGTH) problems.push(`dedupKey must be 1-${MAX_DEDUP_KEY_LENGTH} characters`);
+  if (alert.canaryId !== null && alert.canaryId !== undefined && !isUUID(alert.canaryId))
+    problems.push('canaryId must be a UUID');
+  if (!alert.dedupKey || alert.dedupKey.length > MAX_DEDUP_KEY_LENGTH)
+    problems.push(`dedupKey must be 1-${MAX_DEDUP_KEY_LENGTH} characters`);
   if (!alert.message) problems.push('message must not be empty');
-  if (alert.stage != null && !Number.isInteger(alert.stage)) problems.push('stage must be an integer');
+  if (alert.stage !== null && alert.stage !== undefined && !Number.isInteger(alert.stage))
+    problems.push('stage must be an integer');
   // Not the URL itself in the message: it may be a secret.
-  if (alert.targetUrl != null && !isWebhookUrl(alert.targetUrl)) problems.push('targetUrl must be an http(s) URL');
+  if (alert.targetUrl !== null && alert.targetUrl !== undefined && !isWebhookUrl(alert.targetUrl))
+    problems.push('targetUrl must be an http(s) URL');
   if (problems.length > 0) throw new TypeError(`invalid alert: ${problems.join('; ')}`);
 }

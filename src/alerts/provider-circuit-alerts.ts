@@ -24,14 +24,14 @@ export class ProviderCircuitAlerts implements OnModuleInit, OnModuleDestroy {
     private readonly alerts: AlertsService,
     prometheus: PrometheusMetrics,
   ) {
-    const source = this;
+    const failedRaises = () => this.failedRaises;
     new Counter({
       name: 'switchyard_alerts_dropped_total',
       help: 'provider.circuit_opened alerts that could not be stored (database down) since start',
       registers: [prometheus.registry],
       collect() {
         this.reset();
-        this.inc(source.failedRaises);
+        this.inc(failedRaises());
       },
     });
   }
@@ -68,7 +68,10 @@ export class ProviderCircuitAlerts implements OnModuleInit, OnModuleDestroy {
       })
       .catch((error: unknown) => {
         this.failedRaises++;
-        this.logger.error({ err: error, model: event.model, failedRaises: this.failedRaises }, 'could not raise provider.circuit_opened');
+        this.logger.error(
+          { err: error, model: event.model, failedRaises: this.failedRaises },
+          'could not raise provider.circuit_opened',
+        );
       })
       .finally(() => this.pending.delete(raised));
     this.pending.add(raised);

@@ -47,7 +47,8 @@ export class WebhookClient {
         }),
       );
       const durationMs = Date.now() - started;
-      if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status, error: null, durationMs };
+      if (response.status >= 200 && response.status < 300)
+        return { ok: true, status: response.status, error: null, durationMs };
       const preview = String(response.data ?? '')
         .replace(/\s+/g, ' ')
         .trim()
@@ -62,8 +63,14 @@ export class WebhookClient {
     } catch (error) {
       const durationMs = Date.now() - started;
       const code = isAxiosError(error) ? error.code : (error as { code?: string; name?: string })?.code;
-      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED' || (error as Error)?.name === 'TimeoutError';
-      const reason = timedOut ? `${origin} did not answer within ${timeoutMs} ms` : `could not reach ${origin} (${code ?? 'request failed'})`;
+      const timedOut =
+        code === 'ECONNABORTED' ||
+        code === 'ETIMEDOUT' ||
+        code === 'ERR_CANCELED' ||
+        (error as Error)?.name === 'TimeoutError';
+      const reason = timedOut
+        ? `${origin} did not answer within ${timeoutMs} ms`
+        : `could not reach ${origin} (${code ?? 'request failed'})`;
       return { ok: false, error: reason, durationMs };
     }
   }

@@ -1,4 +1,11 @@
-import { HttpException, Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { judgeWindow, type CanaryAnalysis, type WindowVerdict } from '@switchyard/stats';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -51,7 +58,9 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
 
   async tick(): Promise<void> {
     try {
-      const running: Array<{ id: string }> = await this.dataSource.query(`SELECT id FROM canaries WHERE state = 'running' ORDER BY created_at`);
+      const running: Array<{ id: string }> = await this.dataSource.query(
+        `SELECT id FROM canaries WHERE state = 'running' ORDER BY created_at`,
+      );
       for (const { id } of running) await this.underLock(id, () => this.judge(id));
       if (this.config.guardrail.enabled) await this.guardrail.watch();
     } catch (error) {
@@ -64,7 +73,10 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [CANARY_LOCK_CLASS, canaryId]);
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+        CANARY_LOCK_CLASS,
+        canaryId,
+      ]);
       if (!locked) return;
       try {
         await work();
@@ -90,7 +102,9 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     const atStageEnd = elapsedMs >= durationMs;
     // At 100% there is no control traffic left to compare with: the treatment is judged on its own.
     const analysis: CanaryAnalysis =
-      stage.percentage >= 100 ? { ...canary.analysis, compareToControl: false, maxCostRatioToControl: null } : canary.analysis;
+      stage.percentage >= 100
+        ? { ...canary.analysis, compareToControl: false, maxCostRatioToControl: null }
+        : canary.analysis;
     const window = { from: canary.stageStartedAt, to: now, maxSamples: this.config.maxSamplesPerArm };
     const [treatment, control] = await Promise.all([
       this.metrics.variantWindow({ ...window, flag: canary.flagKey, variant: canary.variant }),
@@ -118,7 +132,14 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
         // A manual action (pause, abort...) won the race: this verdict is about a state that is gone.
         if (current.state !== 'running' || current.stageIndex !== canary.stageIndex) return;
         await manager.update(CanaryEntity, { id }, { lastVerdict: stored as never, lastTickAt: now, failedChecks });
-        await this.canaries.appendEvent(manager, current, 'verdict', verdictMessage(stored), stored as unknown as Record<string, unknown>, EXECUTOR_ACTOR);
+        await this.canaries.appendEvent(
+          manager,
+          current,
+          'verdict',
+          verdictMessage(stored),
+          stored as unknown as Record<string, unknown>,
+          EXECUTOR_ACTOR,
+        );
         await this.act(manager, { ...current, failedChecks }, decision, stored);
       });
     } catch (error) {
@@ -129,7 +150,13 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async pauseOnFlagRefusal(id: string, stageIndex: number, decision: CanaryDecision, refusal: string, verdict: StoredVerdict): Promise<void> {
+  private async pauseOnFlagRefusal(
+    id: string,
+    stageIndex: number,
+    decision: CanaryDecision,
+    refusal: string,
+    verdict: StoredVerdict,
+  ): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const current = await this.canaries.find(manager, id, true);
       if (current.state !== 'running' || current.stageIndex !== stageIndex) return;
@@ -162,7 +189,10 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     switch (verdict.outcome) {
       case 'fail':
         failedChecks++;
-        return { decision: verdict.severe || failedChecks >= canary.analysis.failureThreshold ? 'rollback' : 'hold', failedChecks };
+        return {
+          decision: verdict.severe || failedChecks >= canary.analysis.failureThreshold ? 'rollback' : 'hold',
+          failedChecks,
+        };
       case 'hold':
         return { decision: 'hold', failedChecks };
       case 'insufficient_data': {
@@ -173,13 +203,19 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
         if (!stage.atStageEnd) return { decision: 'wait', failedChecks };
         const next = canary.stages[canary.stageIndex + 1];
         // A final stage of 0 seconds is "everyone on the treatment": reaching it is the promotion.
-        const promote = stage.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
+        const promote =
+          stage.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
         return { decision: promote ? 'promote' : 'advance', failedChecks };
       }
     }
   }
 
-  private async act(manager: EntityManager, canary: CanaryEntity, decision: CanaryDecision, verdict: StoredVerdict): Promise<void> {
+  private async act(
+    manager: EntityManager,
+    canary: CanaryEntity,
+    decision: CanaryDecision,
+    verdict: StoredVerdict,
+  ): Promise<void> {
     const { id, stages, stageIndex, flagKey } = canary;
     const stageName = `stage ${stageIndex + 1}/${stages.length} (${stages[stageIndex].percentage}%)`;
     const evidence = { verdict };
@@ -190,8 +226,17 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
         change = {
           state: 'rolled_back',
           weight: 0,
-          event: { type: 'rolled_back', message: `rolled back in ${stageName}${verdict.severe ? ' at once (severe)' : ` after ${verdict.failedChecks} failed checks`}: ${reasons}`, evidence },
-          alert: { type: 'canary.rolled_back', dedupKey: `canary:${id}:rolled_back`, message: `Canary on ${flagKey} rolled back in ${stageName}: ${reasons}`, evidence },
+          event: {
+            type: 'rolled_back',
+            message: `rolled back in ${stageName}${verdict.severe ? ' at once (severe)' : ` after ${verdict.failedChecks} failed checks`}: ${reasons}`,
+            evidence,
+          },
+          alert: {
+            type: 'canary.rolled_back',
+            dedupKey: `canary:${id}:rolled_back`,
+            message: `Canary on ${flagKey} rolled back in ${stageName}: ${reasons}`,
+            evidence,
+          },
         };
         break;
       case 'advance': {
@@ -201,7 +246,12 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
           stageIndex: stageIndex + 1,
           weight: next.percentage,
           event: { type: 'stage_advanced', message: `${stageName} healthy; advanced to ${nextName}`, evidence },
-          alert: { type: 'canary.stage_advanced', dedupKey: `canary:${id}:stage:${stageIndex + 1}`, message: `Canary on ${flagKey} advanced to ${nextName}`, evidence },
+          alert: {
+            type: 'canary.stage_advanced',
+            dedupKey: `canary:${id}:stage:${stageIndex + 1}`,
+            message: `Canary on ${flagKey} advanced to ${nextName}`,
+            evidence,
+          },
         };
         break;
       }
@@ -211,13 +261,22 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
           stageIndex: stages.length - 1,
           weight: 100,
           event: { type: 'promoted', message: `${stageName} healthy; promoted: treatment at 100%`, evidence },
-          alert: { type: 'canary.promoted', dedupKey: `canary:${id}:promoted`, message: `Canary on ${flagKey} promoted: ${canary.variant} serves 100%`, evidence },
+          alert: {
+            type: 'canary.promoted',
+            dedupKey: `canary:${id}:promoted`,
+            message: `Canary on ${flagKey} promoted: ${canary.variant} serves 100%`,
+            evidence,
+          },
         };
         break;
       case 'pause':
         change = {
           state: 'paused',
-          event: { type: 'paused', message: `${stageName} still lacks traffic after ${canary.maxStageExtensions} extensions; paused: ${reasons}`, evidence },
+          event: {
+            type: 'paused',
+            message: `${stageName} still lacks traffic after ${canary.maxStageExtensions} extensions; paused: ${reasons}`,
+            evidence,
+          },
           alert: {
             type: 'canary.paused',
             dedupKey: `canary:${id}:paused:${stageIndex}:${canary.stageStartedAt?.toISOString()}`,
@@ -236,21 +295,38 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** Once per stage: the treatment exceeded a gate but so did the control (or the gap is not clear). */
-  private async raiseHeld(manager: EntityManager, canary: CanaryEntity, stageName: string, reasons: string, evidence: Record<string, unknown>): Promise<void> {
+  private async raiseHeld(
+    manager: EntityManager,
+    canary: CanaryEntity,
+    stageName: string,
+    reasons: string,
+    evidence: Record<string, unknown>,
+  ): Promise<void> {
     const raised = await this.canaries.raiseAlert(manager, canary, {
       type: 'canary.held',
       dedupKey: `canary:${canary.id}:held:${canary.stageIndex}:${canary.stageStartedAt?.toISOString()}`,
       message: `Canary on ${canary.flagKey} holding in ${stageName}: ${reasons}`,
       evidence,
     });
-    if (raised) await this.canaries.appendEvent(manager, canary, 'held', `holding in ${stageName}: ${reasons}`, evidence, EXECUTOR_ACTOR);
+    if (raised)
+      await this.canaries.appendEvent(
+        manager,
+        canary,
+        'held',
+        `holding in ${stageName}: ${reasons}`,
+        evidence,
+        EXECUTOR_ACTOR,
+      );
   }
 }
 
 /** What the flags service said, e.g. "rollout: weights add up to 106%" (BadRequest keeps a list). */
 function describeRefusal(error: HttpException): string {
   const response = error.getResponse();
-  const message = typeof response === 'object' && response !== null && 'message' in response ? (response as { message: unknown }).message : error.message;
+  const message =
+    typeof response === 'object' && response !== null && 'message' in response
+      ? (response as { message: unknown }).message
+      : error.message;
   return [message].flat().join('; ');
 }
 

@@ -1,5 +1,14 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
@@ -28,7 +37,10 @@ export class CanaryController {
   @Post()
   @ApiOperation({ summary: 'Create a canary for a flag variant (started at once unless start is false)' })
   @ApiCreatedResponse({ type: CanaryDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Unknown flag or variant, stages not rising, bad analysis field (each named)' })
+  @ApiBadRequestResponse({
+    type: ApiErrorDto,
+    description: 'Unknown flag or variant, stages not rising, bad analysis field (each named)',
+  })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'The flag already has an active canary' })
   create(@Body() dto: CreateCanaryDto, @Caller() caller: AuthenticatedCaller): Promise<CanaryDto> {
     return this.canaries.create(dto, caller.actor);
@@ -60,13 +72,25 @@ export class CanaryController {
 
   @Post(':id/:action')
   @HttpCode(200)
-  @ApiOperation({ summary: `Manual action: ${Object.entries(ACTION_SUMMARIES).map(([action, summary]) => `${action} (${summary})`).join('; ')}` })
+  @ApiOperation({
+    summary: `Manual action: ${Object.entries(ACTION_SUMMARIES)
+      .map(([action, summary]) => `${action} (${summary})`)
+      .join('; ')}`,
+  })
   @ApiParam({ name: 'action', enum: Object.keys(ACTION_SUMMARIES) })
   @ApiOkResponse({ type: CanaryDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Unknown action' })
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'The action does not apply in the current state (named in the message)' })
-  act(@Param('id') id: string, @Param('action') action: string, @Caller() caller: AuthenticatedCaller, @Body() dto: CanaryActionDto = {}): Promise<CanaryDto> {
+  @ApiConflictResponse({
+    type: ApiErrorDto,
+    description: 'The action does not apply in the current state (named in the message)',
+  })
+  act(
+    @Param('id') id: string,
+    @Param('action') action: string,
+    @Caller() caller: AuthenticatedCaller,
+    @Body() dto: CanaryActionDto = {},
+  ): Promise<CanaryDto> {
     return this.canaries.act(id, parseAction(action), caller.actor, dto?.reason);
   }
 }

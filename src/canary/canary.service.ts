@@ -7,7 +7,13 @@ import { AlertsService } from '../alerts/alerts.service';
 import type { AlertType } from '../alerts/alert.types';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
-import { ACTIVE_STATES, type CanaryEventType, type CanaryStage, type CanaryState, DEFAULT_STAGES } from './canary.types';
+import {
+  ACTIVE_STATES,
+  type CanaryEventType,
+  type CanaryStage,
+  type CanaryState,
+  DEFAULT_STAGES,
+} from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 import { CanaryEventEntity } from './entities/canary-event.entity';
@@ -79,7 +85,9 @@ export class CanaryService {
     });
     if (flag?.archivedAt) errors.push(`flagKey: flag "${dto.flagKey}" is archived`);
     if (flag && !(dto.variant in flag.variants)) {
-      errors.push(`variant: flag "${dto.flagKey}" has no variant "${dto.variant}" (variants: ${Object.keys(flag.variants).join(', ')})`);
+      errors.push(
+        `variant: flag "${dto.flagKey}" has no variant "${dto.variant}" (variants: ${Object.keys(flag.variants).join(', ')})`,
+      );
     }
     if (flag && dto.variant === flag.defaultVariant) {
       errors.push(`variant: "${dto.variant}" is the flag's default variant, the control; roll out another variant`);
@@ -88,26 +96,38 @@ export class CanaryService {
 
     const id = randomUUID();
     await this.dataSource.transaction(async (manager) => {
-      const active = await manager.query(`SELECT id, state FROM canaries WHERE flag_key = $1 AND state = ANY($2) FOR UPDATE`, [dto.flagKey, ACTIVE_STATES]);
+      const active = await manager.query(
+        `SELECT id, state FROM canaries WHERE flag_key = $1 AND state = ANY($2) FOR UPDATE`,
+        [dto.flagKey, ACTIVE_STATES],
+      );
       if (active.length > 0) throw activeConflict(dto.flagKey, active[0]);
-      await manager.insert(CanaryEntity, {
-        id,
-        flagKey: dto.flagKey,
-        variant: dto.variant,
-        controlVariant: flag.defaultVariant,
-        stages,
-        analysis,
-        maxStageExtensions: dto.maxStageExtensions ?? this.config.maxStageExtensions,
-        alertWebhookUrl: dto.alertWebhookUrl ?? null,
-        state: 'pending',
-        stageIndex: 0,
-        createdBy: actor,
-      }).catch((error: { code?: string }) => {
-        // The partial unique index: another replica created one for this flag at the same moment.
-        if (error.code === '23505') throw activeConflict(dto.flagKey);
-        throw error;
-      });
-      await this.appendEvent(manager, { id, state: 'pending', stageIndex: 0 }, 'created', `created by ${actor}: ${describeStages(stages)}`, { stages, analysis }, actor);
+      await manager
+        .insert(CanaryEntity, {
+          id,
+          flagKey: dto.flagKey,
+          variant: dto.variant,
+          controlVariant: flag.defaultVariant,
+          stages,
+          analysis,
+          maxStageExtensions: dto.maxStageExtensions ?? this.config.maxStageExtensions,
+          alertWebhookUrl: dto.alertWebhookUrl ?? null,
+          state: 'pending',
+          stageIndex: 0,
+          createdBy: actor,
+        })
+        .catch((error: { code?: string }) => {
+          // The partial unique index: another replica created one for this flag at the same moment.
+          if (error.code === '23505') throw activeConflict(dto.flagKey);
+          throw error;
+        });
+      await this.appendEvent(
+        manager,
+        { id, state: 'pending', stageIndex: 0 },
+        'created',
+        `created by ${actor}: ${describeStages(stages)}`,
+        { stages, analysis },
+        actor,
+      );
     });
     if (dto.start ?? true) return this.act(id, 'start', actor);
     return this.get(id);
@@ -115,7 +135,10 @@ export class CanaryService {
 
   async list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryDto[]> {
     const rows = await this.dataSource.getRepository(CanaryEntity).find({
-      where: { ...(filter.state ? { state: filter.state } : {}), ...(filter.flagKey ? { flagKey: filter.flagKey } : {}) },
+      where: {
+        ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.flagKey ? { flagKey: filter.flagKey } : {}),
+      },
       order: { createdAt: 'DESC' },
     });
     return rows.map(toView);
@@ -127,7 +150,9 @@ export class CanaryService {
 
   async events(id: string, limit: number, after = 0): Promise<CanaryEventPageDto> {
     await this.find(this.dataSource.manager, id);
-    const rows = await this.dataSource.getRepository(CanaryEventEntity).createQueryBuilder('event')
+    const rows = await this.dataSource
+      .getRepository(CanaryEventEntity)
+      .createQueryBuilder('event')
       .where('event.canary_id = :id AND event.id > :after', { id, after })
       .orderBy('event.id', 'ASC')
       .limit(limit + 1)
@@ -155,11 +180,16 @@ export class CanaryService {
     await this.dataSource.transaction(async (manager) => {
       const canary = await this.find(manager, id, true);
       if (!from.includes(canary.state)) {
-        throw new ConflictException(`canary ${id} is ${canary.state}; ${action} applies only to a canary that is ${from.join(' or ')}`);
+        throw new ConflictException(
+          `canary ${id} is ${canary.state}; ${action} applies only to a canary that is ${from.join(' or ')}`,
+        );
       }
       const why = reason ? `: ${reason}` : '';
       const stage = canary.stages[canary.stageIndex];
-      const change: CanaryChange = { state: to, event: { type: eventTypeOf(action), message: `${action} by ${actor}${why}` } };
+      const change: CanaryChange = {
+        state: to,
+        event: { type: eventTypeOf(action), message: `${action} by ${actor}${why}` },
+      };
       if (action === 'start') {
         change.stageIndex = 0;
         change.weight = canary.stages[0].percentage;
@@ -175,7 +205,12 @@ export class CanaryService {
         change.event.message = `${action === 'abort' ? 'aborted' : 'rolled back'} by ${actor}${why}: treatment at 0%`;
       }
       const alertType = ALERT_OF_STATE[to];
-      if (alertType) change.alert = { type: alertType, message: `canary ${id} on ${canary.flagKey}: ${change.event.message}`, dedupKey: `canary:${id}:${action}:${canary.stageIndex}:${Date.now()}` };
+      if (alertType)
+        change.alert = {
+          type: alertType,
+          message: `canary ${id} on ${canary.flagKey}: ${change.event.message}`,
+          dedupKey: `canary:${id}:${action}:${canary.stageIndex}:${Date.now()}`,
+        };
       await this.applyChange(manager, canary, change, actor);
     });
     return this.get(id);
@@ -191,7 +226,12 @@ export class CanaryService {
     return canary;
   }
 
-  async applyChange(manager: EntityManager, canary: CanaryEntity, change: CanaryChange, actor: string): Promise<CanaryEntity> {
+  async applyChange(
+    manager: EntityManager,
+    canary: CanaryEntity,
+    change: CanaryChange,
+    actor: string,
+  ): Promise<CanaryEntity> {
     const now = new Date();
     const stageIndex = change.stageIndex ?? canary.stageIndex;
     if (change.weight !== undefined) {
@@ -204,22 +244,40 @@ export class CanaryService {
     }
     const state = change.state ?? canary.state;
     const startsStage = change.stageIndex !== undefined || change.restartStage === true;
-    await manager.update(CanaryEntity, { id: canary.id }, {
-      state,
-      stageIndex,
-      ...(startsStage ? { stageStartedAt: now, failedChecks: 0 } : {}),
-      ...(change.failedChecks !== undefined ? { failedChecks: change.failedChecks } : {}),
-      updatedAt: now,
-      ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: now }),
-    });
-    await this.appendEvent(manager, { id: canary.id, state, stageIndex }, change.event.type, change.event.message, change.event.evidence ?? null, actor);
+    await manager.update(
+      CanaryEntity,
+      { id: canary.id },
+      {
+        state,
+        stageIndex,
+        ...(startsStage ? { stageStartedAt: now, failedChecks: 0 } : {}),
+        ...(change.failedChecks !== undefined ? { failedChecks: change.failedChecks } : {}),
+        updatedAt: now,
+        ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: now }),
+      },
+    );
+    await this.appendEvent(
+      manager,
+      { id: canary.id, state, stageIndex },
+      change.event.type,
+      change.event.message,
+      change.event.evidence ?? null,
+      actor,
+    );
     if (change.alert) await this.raiseAlert(manager, { ...canary, state, stageIndex }, change.alert);
-    this.logger.log({ canary: canary.id, flag: canary.flagKey, event: change.event.type, state, stage: stageIndex + 1 }, change.event.message);
+    this.logger.log(
+      { canary: canary.id, flag: canary.flagKey, event: change.event.type, state, stage: stageIndex + 1 },
+      change.event.message,
+    );
     return { ...canary, state, stageIndex };
   }
 
   /** A canary alert in the caller's transaction; false when its dedup key was raised before. */
-  async raiseAlert(manager: EntityManager, canary: CanaryEntity, alert: NonNullable<CanaryChange['alert']>): Promise<boolean> {
+  async raiseAlert(
+    manager: EntityManager,
+    canary: CanaryEntity,
+    alert: NonNullable<CanaryChange['alert']>,
+  ): Promise<boolean> {
     const stage = canary.stages[canary.stageIndex];
     const result = await this.alerts.raise(
       {
@@ -229,7 +287,11 @@ export class CanaryService {
         flag: canary.flagKey,
         canaryId: canary.id,
         stage: canary.stageIndex + 1,
-        evidence: { state: canary.state, stage: { index: canary.stageIndex, percentage: stage.percentage }, ...(alert.evidence ?? {}) },
+        evidence: {
+          state: canary.state,
+          stage: { index: canary.stageIndex, percentage: stage.percentage },
+          ...(alert.evidence ?? {}),
+        },
         targetUrl: canary.alertWebhookUrl,
       },
       manager,
@@ -247,7 +309,16 @@ export class CanaryService {
   ): Promise<void> {
     await manager.query(
       `INSERT INTO canary_events (canary_id, type, state, stage, message, evidence, actor, instance) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [canary.id, type, canary.state, canary.stageIndex, message, evidence === null ? null : JSON.stringify(evidence), actor, INSTANCE_ID],
+      [
+        canary.id,
+        type,
+        canary.state,
+        canary.stageIndex,
+        message,
+        evidence === null ? null : JSON.stringify(evidence),
+        actor,
+        INSTANCE_ID,
+      ],
     );
   }
 }
@@ -268,19 +339,26 @@ function stageProblems(stages: CanaryStage[]): string[] {
   const problems: string[] = [];
   stages.forEach((stage, index) => {
     if (index > 0 && stage.percentage <= stages[index - 1].percentage) {
-      problems.push(`stages[${index}].percentage: ${stage.percentage} must be above the previous stage's ${stages[index - 1].percentage} (percentages must rise)`);
+      problems.push(
+        `stages[${index}].percentage: ${stage.percentage} must be above the previous stage's ${stages[index - 1].percentage} (percentages must rise)`,
+      );
     }
     if (index < stages.length - 1 && stage.durationSeconds < 1) {
       problems.push(`stages[${index}].durationSeconds: only the final stage may last 0 seconds`);
     }
   });
   const last = stages[stages.length - 1];
-  if (last && last.percentage !== 100) problems.push(`stages[${stages.length - 1}].percentage: the final stage must be 100 (the rollout ends with everyone on the treatment)`);
+  if (last && last.percentage !== 100)
+    problems.push(
+      `stages[${stages.length - 1}].percentage: the final stage must be 100 (the rollout ends with everyone on the treatment)`,
+    );
   return problems;
 }
 
 function describeStages(stages: CanaryStage[]): string {
-  return stages.map((stage) => `${stage.percentage}%${stage.durationSeconds > 0 ? ` ${stage.durationSeconds}s` : ''}`).join(' -> ');
+  return stages
+    .map((stage) => `${stage.percentage}%${stage.durationSeconds > 0 ? ` ${stage.durationSeconds}s` : ''}`)
+    .join(' -> ');
 }
 
 function activeConflict(flagKey: string, active?: { id: string; state: string }): ConflictException {

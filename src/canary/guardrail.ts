@@ -47,7 +47,9 @@ export class Guardrail {
   private async check(now: Date): Promise<void> {
     const { maxErrorRate, minRequests, windowMs } = this.config.guardrail;
     const watchedByCanary = new Set<string>(
-      (await this.dataSource.query(`SELECT flag_key FROM canaries WHERE state = ANY($1)`, [ACTIVE_STATES])).map((row: { flag_key: string }) => row.flag_key),
+      (await this.dataSource.query(`SELECT flag_key FROM canaries WHERE state = ANY($1)`, [ACTIVE_STATES])).map(
+        (row: { flag_key: string }) => row.flag_key,
+      ),
     );
     for (const flag of await this.flags.list(false)) {
       if (!flag.enabled || watchedByCanary.has(flag.key)) continue;
@@ -62,14 +64,27 @@ export class Guardrail {
           `guardrail: variant ${variant} failed ${window.failures} of ${window.requests} requests ` +
           `(${(errorRate * 100).toFixed(1)}% > ${(maxErrorRate * 100).toFixed(1)}%) since ${from.toISOString()}; weight ${percentage}% -> 0%`;
         await this.dataSource.transaction(async (manager) => {
-          await this.flags.setVariantWeight(flag.key, variant, 0, { actor: GUARDRAIL_ACTOR, source: 'guardrail', reason, manager });
+          await this.flags.setVariantWeight(flag.key, variant, 0, {
+            actor: GUARDRAIL_ACTOR,
+            source: 'guardrail',
+            reason,
+            manager,
+          });
           await this.alerts.raise(
             {
               type: 'flag.guardrail_tripped',
               dedupKey: `guardrail:${flag.key}:${variant}:v${flag.version}`,
               message: `Flag ${flag.key}: ${reason}`,
               flag: flag.key,
-              evidence: { variant, previousPercentage: percentage, requests: window.requests, failures: window.failures, errorRate, maxErrorRate, window: { from: from.toISOString(), to: now.toISOString() } },
+              evidence: {
+                variant,
+                previousPercentage: percentage,
+                requests: window.requests,
+                failures: window.failures,
+                errorRate,
+                maxErrorRate,
+                window: { from: from.toISOString(), to: now.toISOString() },
+              },
             },
             manager,
           );

@@ -45,7 +45,11 @@ export class OpenAiError extends HttpException {
   static from(error: CodedHttpException): OpenAiError {
     const status = error.getStatus();
     const message = (error.getResponse() as { message: string }).message;
-    return new OpenAiError(status, { message, type: openAiErrorType(status), code: error.code, param: null }, error.headers);
+    return new OpenAiError(
+      status,
+      { message, type: openAiErrorType(status), code: error.code, param: null },
+      error.headers,
+    );
   }
 
   static notFound(message: string, param: string | null, code: string): OpenAiError {
@@ -56,6 +60,10 @@ export class OpenAiError extends HttpException {
 /** Writes the error with Node's own response API, so the gateway's raw fast path and the filter agree. */
 export function writeOpenAiError(res: ServerResponse, error: OpenAiError): void {
   const body = JSON.stringify({ error: error.fields });
-  res.writeHead(error.getStatus(), { ...error.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(error.getStatus(), {
+    ...error.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

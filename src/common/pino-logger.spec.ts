@@ -23,7 +23,13 @@ describe('AppLogger', () => {
 
     expect(lines[0]).toEqual({ level: 30, context: 'Ctx', msg: 'plain text' });
     expect(lines[1]).toEqual({ level: 40, context: 'Ctx', model: 'gpt-4.1', msg: 'circuit opened' });
-    expect(lines[2]).toMatchObject({ level: 50, context: 'Ctx', requestId: 'r-1', msg: 'unhandled error', err: { type: 'Error', message: 'boom' } });
+    expect(lines[2]).toMatchObject({
+      level: 50,
+      context: 'Ctx',
+      requestId: 'r-1',
+      msg: 'unhandled error',
+      err: { type: 'Error', message: 'boom' },
+    });
     expect((lines[2].err as { stack: string }).stack).toContain('boom');
     expect(lines[3]).toEqual({ level: 20, context: 'Ctx', msg: '2 retries left' });
     expect(lines[4]).toEqual({ level: 10, context: 'Ctx', msg: 'fine detail' });
@@ -36,7 +42,12 @@ describe('AppLogger', () => {
     logger.error(new Error('exploded'), undefined, 'ExceptionsHandler');
     logger.error('Unable to connect', 'Error: refused\n    at connect (db.js:1:1)', 'TypeOrmModule');
 
-    expect(lines[0]).toMatchObject({ level: 50, context: 'ExceptionsHandler', msg: 'exploded', err: { message: 'exploded' } });
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      context: 'ExceptionsHandler',
+      msg: 'exploded',
+      err: { message: 'exploded' },
+    });
     expect(lines[1]).toMatchObject({
       level: 50,
       context: 'TypeOrmModule',
@@ -55,6 +66,12 @@ describe('AppLogger', () => {
       Logger.overrideLogger(new ConsoleLogger());
     }
     expect(lines[0]).toEqual({ level: 30, context: 'FlagsService', flag: 'f', actor: 'a', msg: 'flag created' });
-    expect(lines[1]).toMatchObject({ level: 50, context: 'HttpExceptionFilter', requestId: 'r-2', err: { message: 'db down' }, msg: 'unhandled error' });
+    expect(lines[1]).toMatchObject({
+      level: 50,
+      context: 'HttpExceptionFilter',
+      requestId: 'r-2',
+      err: { message: 'db down' },
+      msg: 'unhandled error',
+    });
   });
 });

@@ -19,7 +19,8 @@ class AccessEnvironment {
 
   @IsOptional()
   @Matches(/^\s*(\*|[^,\s]+(\s*,\s*[^,\s]+)*)\s*$/, {
-    message: 'CORS_ORIGINS must be * or a comma-separated list of origins such as https://dashboard.internal,http://localhost:5173',
+    message:
+      'CORS_ORIGINS must be * or a comma-separated list of origins such as https://dashboard.internal,http://localhost:5173',
   })
   CORS_ORIGINS?: string;
 
@@ -40,7 +41,13 @@ export interface AccessConfig {
   usageSyncMs: number;
 }
 
-export const ACCESS_ENV = ['SWITCHYARD_ADMIN_KEY', 'DOCS_PUBLIC', 'PROMETHEUS_PUBLIC', 'CORS_ORIGINS', 'RATE_LIMIT_SYNC_MS'];
+export const ACCESS_ENV = [
+  'SWITCHYARD_ADMIN_KEY',
+  'DOCS_PUBLIC',
+  'PROMETHEUS_PUBLIC',
+  'CORS_ORIGINS',
+  'RATE_LIMIT_SYNC_MS',
+];
 
 export const accessConfig = registerAs('access', (): AccessConfig => {
   const env = validateConfig(AccessEnvironment, readEnv(ACCESS_ENV), 'environment');

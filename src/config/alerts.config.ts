@@ -11,7 +11,9 @@ export const WEBHOOK_URL_OPTIONS = { require_tld: false, require_protocol: true,
 // Messages never repeat the value: webhook URLs (Slack's) and the secret are secrets.
 class AlertsEnvironment {
   @IsOptional()
-  @IsUrl(WEBHOOK_URL_OPTIONS, { message: 'ALERT_WEBHOOK_URL must be an http(s) URL such as https://hooks.example.internal/switchyard' })
+  @IsUrl(WEBHOOK_URL_OPTIONS, {
+    message: 'ALERT_WEBHOOK_URL must be an http(s) URL such as https://hooks.example.internal/switchyard',
+  })
   ALERT_WEBHOOK_URL?: string;
 
   @IsOptional()
@@ -71,6 +73,10 @@ export const alertsConfig = registerAs('alerts', (): AlertsConfig => {
     format: env.ALERT_WEBHOOK_FORMAT,
     webhookTimeoutMs: env.ALERT_WEBHOOK_TIMEOUT_MS,
     sendIntervalMs: env.ALERT_SEND_INTERVAL_MS,
-    retry: { baseDelayMs: env.ALERT_RETRY_BASE_MS, maxDelayMs: env.ALERT_RETRY_MAX_MS, maxAttempts: env.ALERT_MAX_ATTEMPTS },
+    retry: {
+      baseDelayMs: env.ALERT_RETRY_BASE_MS,
+      maxDelayMs: env.ALERT_RETRY_MAX_MS,
+      maxAttempts: env.ALERT_MAX_ATTEMPTS,
+    },
   };
 });

@@ -20,12 +20,20 @@ function problemsOf(raw: Record<string, unknown>, env: Record<string, string> = 
 describe('loadCatalog', () => {
   it('accepts the default catalog with the simulator development keys when its key variables are unset', () => {
     const { keys, catalog } = loadCatalog(defaultCatalog, 'default', {});
-    expect(catalog.models.map((m) => m.id)).toEqual(['deepseek-v3.2', 'gemini-2.5-flash', 'claude-sonnet-4.5', 'gpt-4.1']);
+    expect(catalog.models.map((m) => m.id)).toEqual([
+      'deepseek-v3.2',
+      'gemini-2.5-flash',
+      'claude-sonnet-4.5',
+      'gpt-4.1',
+    ]);
     expect(keys.simulated).toEqual({ ...SIMULATOR_DEVELOPMENT_KEYS, developmentKeys: true });
   });
 
   it('reads the keys from the variables the catalog names', () => {
-    const { keys } = loadCatalog(defaultCatalog, 'default', { SIMULATED_API_KEY: 'k1', SIMULATED_API_KEY_BACKUP: 'k2' });
+    const { keys } = loadCatalog(defaultCatalog, 'default', {
+      SIMULATED_API_KEY: 'k1',
+      SIMULATED_API_KEY_BACKUP: 'k2',
+    });
     expect(keys.simulated).toEqual({ primary: 'k1', backup: 'k2', developmentKeys: false });
   });
 
@@ -53,7 +61,9 @@ describe('loadCatalog', () => {
     );
     expect(message).toContain('providers[1].id: duplicate provider "simulated"');
     expect(message).toContain('policies[0].fallback[1]: unknown model "gpt-5"');
-    expect(message).toContain('policies[1].fallback[0]: "gemini-2.5-flash" is the default model; a fallback must differ');
+    expect(message).toContain(
+      'policies[1].fallback[0]: "gemini-2.5-flash" is the default model; a fallback must differ',
+    );
     expect(message).toContain('policies[2].name: duplicate policy "chat"');
   });
 

@@ -42,11 +42,17 @@ export class CatalogProvider {
 
 export class ModelPricing {
   // At most 6 decimals, so costs are exact in numeric(20,12): tokens x price / 1e6 needs no rounding.
-  @IsNumber({ maxDecimalPlaces: 6 }, { message: 'inputPer1M must be a price in USD per million input tokens, with at most 6 decimals' })
+  @IsNumber(
+    { maxDecimalPlaces: 6 },
+    { message: 'inputPer1M must be a price in USD per million input tokens, with at most 6 decimals' },
+  )
   @Min(0, { message: 'inputPer1M must not be negative' })
   inputPer1M: number;
 
-  @IsNumber({ maxDecimalPlaces: 6 }, { message: 'outputPer1M must be a price in USD per million output tokens, with at most 6 decimals' })
+  @IsNumber(
+    { maxDecimalPlaces: 6 },
+    { message: 'outputPer1M must be a price in USD per million output tokens, with at most 6 decimals' },
+  )
   @Min(0, { message: 'outputPer1M must not be negative' })
   outputPer1M: number;
 }

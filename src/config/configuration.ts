@@ -9,7 +9,16 @@ import { metricsConfig } from './metrics.config';
 import { ConfigurationError } from './validate-config';
 
 /** Every configuration namespace, in the order ConfigModule loads them. */
-export const CONFIGURATION = [appConfig, databaseConfig, catalogConfig, gatewayConfig, metricsConfig, alertsConfig, canaryConfig, accessConfig];
+export const CONFIGURATION = [
+  appConfig,
+  databaseConfig,
+  catalogConfig,
+  gatewayConfig,
+  metricsConfig,
+  alertsConfig,
+  canaryConfig,
+  accessConfig,
+];
 
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,

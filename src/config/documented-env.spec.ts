@@ -21,7 +21,15 @@ describe('configuration documentation', () => {
   const variables = variablesReadByConfig();
 
   it('finds the variables (the scan itself works)', () => {
-    expect(variables).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'GATEWAY_MAX_RETRIES', 'METRICS_QUEUE_LIMIT', 'CANARY_TICK_SECONDS']));
+    expect(variables).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'DATABASE_URL',
+        'GATEWAY_MAX_RETRIES',
+        'METRICS_QUEUE_LIMIT',
+        'CANARY_TICK_SECONDS',
+      ]),
+    );
   });
 
   it.each(['.env.example', 'README.md'])('documents every variable in %s', (file) => {

@@ -34,7 +34,13 @@ class GatewayEnvironment {
 }
 
 export interface GatewayConfig {
-  retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number; budgetRatio: number; budgetMinPerWindow: number };
+  retry: {
+    maxRetries: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+    budgetRatio: number;
+    budgetMinPerWindow: number;
+  };
   breaker: { failureRatio: number; minimumRequests: number; windowMs: number; coolDownMs: number };
   /** A prompt estimated above this share of the model's context window is rejected before any call. */
   contextGuardRatio: number;

@@ -58,11 +58,21 @@ export function readEnv(names: readonly string[]): Record<string, string> {
 /** An environment variable holding an integer in [min, max], with one message naming it and the range. */
 export function IntegerBetween(name: string, min: number, max: number): PropertyDecorator {
   const message = `${name} must be an integer between ${min} and ${max}`;
-  return applyDecorators(Type(() => Number), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+  return applyDecorators(
+    Type(() => Number),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
+  );
 }
 
 /** An environment variable holding a fraction in [0, 1]. */
 export function Fraction(name: string): PropertyDecorator {
   const message = `${name} must be a number between 0 and 1`;
-  return applyDecorators(Type(() => Number), IsNumber({}, { message }), Min(0, { message }), Max(1, { message }));
+  return applyDecorators(
+    Type(() => Number),
+    IsNumber({}, { message }),
+    Min(0, { message }),
+    Max(1, { message }),
+  );
 }

@@ -26,7 +26,9 @@ export class DatabaseServer implements OnApplicationShutdown {
       log: (message) => this.logger.debug(message),
     });
     const url = await this.embedded.start();
-    this.logger.log(`embedded Postgres running on 127.0.0.1:${this.config.embeddedPort}, data in ${this.config.dataDir}`);
+    this.logger.log(
+      `embedded Postgres running on 127.0.0.1:${this.config.embeddedPort}, data in ${this.config.dataDir}`,
+    );
     return url;
   }
 

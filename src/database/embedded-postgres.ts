@@ -145,6 +145,7 @@ export class EmbeddedPostgresServer {
         if (heldHere || (owner && owner !== process.pid && isAlive(owner))) {
           throw new Error(
             `data folder ${this.dataDir} is in use by process ${owner}; stop it, or set SWITCHYARD_DATA_DIR to another folder`,
+            { cause: error },
           );
         }
         // The previous owner died without cleaning up: the lock is stale.

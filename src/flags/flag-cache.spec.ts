@@ -63,9 +63,18 @@ describe('FlagCache', () => {
   });
 
   it('drops archived, deleted and unservable flags', async () => {
-    table.rows = [row('a', 1), row('b', 1), row('bad', 1, { rollout: { treatment: 20000 } }), row('ghost', 1, { defaultVariant: 'nope' })];
+    table.rows = [
+      row('a', 1),
+      row('b', 1),
+      row('bad', 1, { rollout: { treatment: 20000 } }),
+      row('ghost', 1, { defaultVariant: 'nope' }),
+    ];
     await cache.reloadAll();
-    expect([cache.get('a'), cache.get('bad'), cache.get('ghost')].map((flag) => flag?.key)).toEqual(['a', undefined, undefined]);
+    expect([cache.get('a'), cache.get('bad'), cache.get('ghost')].map((flag) => flag?.key)).toEqual([
+      'a',
+      undefined,
+      undefined,
+    ]);
     table.rows = [row('a', 2, { archivedAt: new Date() })];
     await cache.reload('a');
     await cache.reload('b');

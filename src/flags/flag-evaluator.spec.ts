@@ -41,8 +41,17 @@ function userWhere(want: (bucket: number) => boolean, salt = 'recommendations-mo
 
 describe('evaluate', () => {
   it('serves the default variant with reason "disabled" when the kill switch is off, rules or not', () => {
-    const result = evaluate(flag({ enabled: false }), { userId: 'u1', attributes: { country: 'SG', tier: 'enterprise' } });
-    expect(result).toEqual({ variant: 'control', model: 'gpt-4.1', bucket: bucketFor('recommendations-model', 'u1'), reason: 'disabled', sticky: true });
+    const result = evaluate(flag({ enabled: false }), {
+      userId: 'u1',
+      attributes: { country: 'SG', tier: 'enterprise' },
+    });
+    expect(result).toEqual({
+      variant: 'control',
+      model: 'gpt-4.1',
+      bucket: bucketFor('recommendations-model', 'u1'),
+      reason: 'disabled',
+      sticky: true,
+    });
   });
 
   it('serves a fixed variant from the first rule whose conditions all hold', () => {
@@ -71,14 +80,23 @@ describe('evaluate', () => {
   it("serves a rule's own rollout by the user's bucket", () => {
     const inside = userWhere((b) => b < 5000);
     const outside = userWhere((b) => b >= 5000);
-    expect(evaluate(flag(), { userId: inside, attributes: { cohort: 'beta-7' } })).toMatchObject({ variant: 'treatment', reason: 'rule:beta-half' });
-    expect(evaluate(flag(), { userId: outside, attributes: { cohort: 'beta-7' } })).toMatchObject({ variant: 'control', reason: 'rule:beta-half' });
+    expect(evaluate(flag(), { userId: inside, attributes: { cohort: 'beta-7' } })).toMatchObject({
+      variant: 'treatment',
+      reason: 'rule:beta-half',
+    });
+    expect(evaluate(flag(), { userId: outside, attributes: { cohort: 'beta-7' } })).toMatchObject({
+      variant: 'control',
+      reason: 'rule:beta-half',
+    });
   });
 
   it('falls to the flag rollout, then to the default', () => {
     const inside = userWhere((b) => b < 500);
     const outside = userWhere((b) => b >= 500);
-    expect(evaluate(flag(), { userId: inside, attributes: {} })).toMatchObject({ variant: 'treatment', reason: 'rollout' });
+    expect(evaluate(flag(), { userId: inside, attributes: {} })).toMatchObject({
+      variant: 'treatment',
+      reason: 'rollout',
+    });
     expect(evaluate(flag(), { userId: outside })).toMatchObject({ variant: 'control', reason: 'default' });
   });
 

@@ -124,4 +124,3 @@ export function evaluate(flag: FlagDefinition, context: EvaluationContext): Eval
   // A bucket past the rollout's slices lands on the default: say so rather than "rollout".
   return result(variant, bucket < rolloutTotal ? 'rollout' : 'default');
 }
-

@@ -24,7 +24,16 @@ export class FlagHistoryRepository {
     await manager.query(
       `INSERT INTO flag_history (flag_key, version, action, before, after, actor, source, reason)
        VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8)`,
-      [row.flagKey, row.version, row.action, row.before === null ? null : JSON.stringify(row.before), JSON.stringify(row.after), row.actor, row.source, row.reason],
+      [
+        row.flagKey,
+        row.version,
+        row.action,
+        row.before === null ? null : JSON.stringify(row.before),
+        JSON.stringify(row.after),
+        row.actor,
+        row.source,
+        row.reason,
+      ],
     );
   }
 

@@ -63,7 +63,9 @@ export function toWire(flag: FlagDefinition): FlagWire {
     rules: flag.rules.map((rule) => ({
       name: rule.name,
       conditions: rule.conditions,
-      serve: rule.serve.rollout ? { rollout: basisPointsToPercents(rule.serve.rollout) } : { variant: rule.serve.variant },
+      serve: rule.serve.rollout
+        ? { rollout: basisPointsToPercents(rule.serve.rollout) }
+        : { variant: rule.serve.variant },
     })),
     salt: flag.salt,
     version: flag.version,

@@ -7,7 +7,11 @@ export interface FlagInput {
   defaultVariant: string;
   /** Percentages, as sent. */
   rollout: Record<string, unknown>;
-  rules: Array<{ name: string; conditions: FlagRule['conditions']; serve: { variant?: unknown; rollout?: Record<string, unknown> } }>;
+  rules: Array<{
+    name: string;
+    conditions: FlagRule['conditions'];
+    serve: { variant?: unknown; rollout?: Record<string, unknown> };
+  }>;
 }
 
 export const VARIANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -56,7 +60,8 @@ export function validateFlag(
   const variantNames = Object.keys(input.variants);
   if (variantNames.length === 0) errors.push('variants must declare at least one variant');
   for (const [variant, model] of Object.entries(input.variants)) {
-    if (!VARIANT_NAME.test(variant)) errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
+    if (!VARIANT_NAME.test(variant))
+      errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
     if (typeof model !== 'string') errors.push(`variants.${variant} must be a catalog model id (a string)`);
     else if (!modelExists(model)) errors.push(`variants.${variant}: unknown model "${model}" (not in the catalog)`);
   }

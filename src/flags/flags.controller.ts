@@ -13,7 +13,15 @@ import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiErrorDto } from '../common/api-error.dto';
-import { CreateFlagDto, EvaluateFlagDto, FlagToggleDto, HistoryQueryDto, ListFlagsQueryDto, SetRolloutDto, UpdateFlagDto } from './dto/flag-input.dto';
+import {
+  CreateFlagDto,
+  EvaluateFlagDto,
+  FlagToggleDto,
+  HistoryQueryDto,
+  ListFlagsQueryDto,
+  SetRolloutDto,
+  UpdateFlagDto,
+} from './dto/flag-input.dto';
 import { FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
 import type { ChangeContext } from './flag.types';
 import { FlagsService } from './flags.service';
@@ -21,12 +29,20 @@ import { FlagsService } from './flags.service';
 const DEFAULT_HISTORY_LIMIT = 50;
 
 /** The actor is the API key that authenticated the request (`key:<id> (<name>)`); callers cannot name themselves. */
-function changeContext(caller: AuthenticatedCaller, headerReason: string | undefined, bodyReason: string | undefined): ChangeContext {
+function changeContext(
+  caller: AuthenticatedCaller,
+  headerReason: string | undefined,
+  bodyReason: string | undefined,
+): ChangeContext {
   return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
 }
 
 const ActorHeaders = () =>
-  ApiHeader({ name: 'x-change-reason', required: false, description: 'Why (recorded in history with the key as actor); a body `reason` wins' });
+  ApiHeader({
+    name: 'x-change-reason',
+    required: false,
+    description: 'Why (recorded in history with the key as actor); a body `reason` wins',
+  });
 
 @ApiTags('flags')
 @ScopeByMethod()
@@ -38,9 +54,16 @@ export class FlagsController {
   @ApiOperation({ summary: 'Create a flag (version 1)' })
   @ActorHeaders()
   @ApiCreatedResponse({ type: FlagDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...' })
+  @ApiBadRequestResponse({
+    type: ApiErrorDto,
+    description: 'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...',
+  })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is taken (also by an archived flag)' })
-  create(@Body() dto: CreateFlagDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+  create(
+    @Body() dto: CreateFlagDto,
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
     return this.flags.create(dto, changeContext(caller, reason, dto.reason));
   }
 
@@ -66,8 +89,16 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (the message gives the current one) or archived flag; nothing written' })
-  update(@Param('key') key: string, @Body() dto: UpdateFlagDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+  @ApiConflictResponse({
+    type: ApiErrorDto,
+    description: 'Stale version (the message gives the current one) or archived flag; nothing written',
+  })
+  update(
+    @Param('key') key: string,
+    @Body() dto: UpdateFlagDto,
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
     return this.flags.update(key, dto, changeContext(caller, reason, dto.reason));
   }
 
@@ -77,7 +108,12 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (when one is sent) or already archived' })
-  archive(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
+  archive(
+    @Param('key') key: string,
+    @Body() dto: FlagToggleDto = {},
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
     return this.flags.archive(key, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
   }
 
@@ -88,19 +124,37 @@ export class FlagsController {
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  setRollout(@Param('key') key: string, @Body() dto: SetRolloutDto, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setRollout(key, dto.rollout, { ...changeContext(caller, reason, dto.reason), expectedVersion: dto.version });
+  setRollout(
+    @Param('key') key: string,
+    @Body() dto: SetRolloutDto,
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
+    return this.flags.setRollout(key, dto.rollout, {
+      ...changeContext(caller, reason, dto.reason),
+      expectedVersion: dto.version,
+    });
   }
 
   @Post(':key/kill')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Kill switch: everyone gets the default variant. `version` optional so it works in an emergency' })
+  @ApiOperation({
+    summary: 'Kill switch: everyone gets the default variant. `version` optional so it works in an emergency',
+  })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  kill(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setEnabled(key, false, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
+  kill(
+    @Param('key') key: string,
+    @Body() dto: FlagToggleDto = {},
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
+    return this.flags.setEnabled(key, false, {
+      ...changeContext(caller, reason, dto?.reason),
+      expectedVersion: dto?.version,
+    });
   }
 
   @Post(':key/enable')
@@ -110,8 +164,16 @@ export class FlagsController {
   @ApiOkResponse({ type: FlagDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto })
-  enable(@Param('key') key: string, @Body() dto: FlagToggleDto = {}, @Caller() caller: AuthenticatedCaller, @Headers('x-change-reason') reason?: string) {
-    return this.flags.setEnabled(key, true, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
+  enable(
+    @Param('key') key: string,
+    @Body() dto: FlagToggleDto = {},
+    @Caller() caller: AuthenticatedCaller,
+    @Headers('x-change-reason') reason?: string,
+  ) {
+    return this.flags.setEnabled(key, true, {
+      ...changeContext(caller, reason, dto?.reason),
+      expectedVersion: dto?.version,
+    });
   }
 
   @Get(':key/history')
@@ -127,7 +189,9 @@ export class FlagsController {
   // A POST only to carry the user's attributes: it changes nothing, so a read key may ask.
   @RequireScope('read')
   @HttpCode(200)
-  @ApiOperation({ summary: 'What this user would get now, with bucket and reason (from the in-memory cache); needs the read scope' })
+  @ApiOperation({
+    summary: 'What this user would get now, with bucket and reason (from the in-memory cache); needs the read scope',
+  })
   @ApiOkResponse({ type: FlagEvaluationDto })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or archived flag' })

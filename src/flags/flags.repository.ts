@@ -8,7 +8,10 @@ import type { FlagDefinition } from './flag.types';
 export const FLAGS_CHANNEL = 'switchyard_flags';
 
 export type FlagChanges = Partial<
-  Pick<FlagDefinition, 'description' | 'enabled' | 'variants' | 'defaultVariant' | 'rollout' | 'rules' | 'salt' | 'archivedAt'>
+  Pick<
+    FlagDefinition,
+    'description' | 'enabled' | 'variants' | 'defaultVariant' | 'rollout' | 'rules' | 'salt' | 'archivedAt'
+  >
 >;
 
 const COLUMNS: Record<keyof FlagChanges, { column: string; json: boolean }> = {
@@ -49,13 +52,25 @@ export class FlagsRepository {
   }
 
   /** Inserts version 1; returns null when the key is taken (by an active or an archived flag). */
-  async insert(manager: EntityManager, flag: Omit<FlagDefinition, 'version' | 'createdAt' | 'updatedAt' | 'archivedAt'>): Promise<FlagEntity | null> {
+  async insert(
+    manager: EntityManager,
+    flag: Omit<FlagDefinition, 'version' | 'createdAt' | 'updatedAt' | 'archivedAt'>,
+  ): Promise<FlagEntity | null> {
     const rows: unknown[] = await manager.query(
       `INSERT INTO flags (key, description, enabled, variants, default_variant, rollout, rules, salt, version)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8, 1)
        ON CONFLICT (key) DO NOTHING
        RETURNING key`,
-      [flag.key, flag.description, flag.enabled, JSON.stringify(flag.variants), flag.defaultVariant, JSON.stringify(flag.rollout), JSON.stringify(flag.rules), flag.salt],
+      [
+        flag.key,
+        flag.description,
+        flag.enabled,
+        JSON.stringify(flag.variants),
+        flag.defaultVariant,
+        JSON.stringify(flag.rollout),
+        JSON.stringify(flag.rules),
+        flag.salt,
+      ],
     );
     if (rows.length === 0) return null;
     return manager.getRepository(FlagEntity).findOneByOrFail({ key: flag.key });
@@ -65,7 +80,12 @@ export class FlagsRepository {
    * Optimistic concurrency: applies the changes only if the row is still at `expectedVersion`, and
    * bumps the version. Returns null (nothing written) when another change got there first.
    */
-  async updateIfVersion(manager: EntityManager, key: string, expectedVersion: number, changes: FlagChanges): Promise<FlagEntity | null> {
+  async updateIfVersion(
+    manager: EntityManager,
+    key: string,
+    expectedVersion: number,
+    changes: FlagChanges,
+  ): Promise<FlagEntity | null> {
     const sets: string[] = [];
     const params: unknown[] = [key, expectedVersion];
     for (const [field, value] of Object.entries(changes) as [keyof FlagChanges, unknown][]) {

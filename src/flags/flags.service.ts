@@ -47,7 +47,11 @@ export class FlagsService {
 
   async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagWire> {
     const rules = dto.rules ?? [];
-    const { errors, rollout, rules: storedRules } = validateFlag(
+    const {
+      errors,
+      rollout,
+      rules: storedRules,
+    } = validateFlag(
       { variants: dto.variants, defaultVariant: dto.defaultVariant, rollout: dto.rollout ?? {}, rules },
       (id) => this.catalog.findModel(id) !== undefined,
     );
@@ -63,7 +67,8 @@ export class FlagsService {
         rules: storedRules,
         salt: dto.salt ?? dto.key,
       });
-      if (!entity) throw new ConflictException(`key: a flag "${dto.key}" already exists (keys of archived flags are not reused)`);
+      if (!entity)
+        throw new ConflictException(`key: a flag "${dto.key}" already exists (keys of archived flags are not reused)`);
       const flag = toDefinition(entity);
       await this.record(manager, 'create', null, flag, change);
       return flag;
@@ -144,7 +149,12 @@ export class FlagsService {
         const wire = toWire(current);
         if (!(variant in current.variants)) throw new BadRequestException(`flag "${key}" has no variant "${variant}"`);
         const errors: string[] = [];
-        const basisPoints = rolloutToBasisPoints('rollout', { ...wire.rollout, [variant]: percentage }, current.variants, errors);
+        const basisPoints = rolloutToBasisPoints(
+          'rollout',
+          { ...wire.rollout, [variant]: percentage },
+          current.variants,
+          errors,
+        );
         if (errors.length > 0) throw new BadRequestException(errors);
         return { rollout: basisPoints };
       },
@@ -199,7 +209,8 @@ export class FlagsService {
       if (typeof value !== 'string') throw new BadRequestException(`attributes.${name} must be a string`);
     }
     const result = this.evaluateCached(key, context);
-    if (!result) throw new NotFoundException(`flag "${key}" does not exist or is archived (archived flags are not served)`);
+    if (!result)
+      throw new NotFoundException(`flag "${key}" does not exist or is archived (archived flags are not served)`);
     return result;
   }
 
@@ -233,11 +244,20 @@ export class FlagsService {
     });
     // In the caller's transaction the change may still roll back: the NOTIFY at commit updates the cache.
     if (!outerManager) this.cache.put(updated);
-    this.logger.log({ flag: key, action, version: updated.version, actor: context.actor, source: context.source }, 'flag changed');
+    this.logger.log(
+      { flag: key, action, version: updated.version, actor: context.actor, source: context.source },
+      'flag changed',
+    );
     return toWire(updated);
   }
 
-  private async record(manager: EntityManager, action: FlagAction, before: FlagDefinition | null, after: FlagDefinition, context: ChangeContext) {
+  private async record(
+    manager: EntityManager,
+    action: FlagAction,
+    before: FlagDefinition | null,
+    after: FlagDefinition,
+    context: ChangeContext,
+  ) {
     await this.history.append(manager, {
       flagKey: after.key,
       version: after.version,

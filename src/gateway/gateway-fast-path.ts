@@ -29,7 +29,8 @@ export class GatewayFastPath {
     const framework = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const fast = req.method === 'POST' && req.url === CHAT_COMPLETIONS_PATH && !(options.corsEnabled && req.headers.origin);
+      const fast =
+        req.method === 'POST' && req.url === CHAT_COMPLETIONS_PATH && !(options.corsEnabled && req.headers.origin);
       if (fast) void this.handle(req, res);
       else for (const listener of framework) listener(req, res);
     });
@@ -38,7 +39,9 @@ export class GatewayFastPath {
   private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = assignRequestId(req, res);
     (req as IncomingMessage & { id: string }).id = requestId;
-    return this.gateway.handle(req, res, () => readJsonBody(req, this.config.requestBodyLimitBytes, this.config.requestBodyLimit));
+    return this.gateway.handle(req, res, () =>
+      readJsonBody(req, this.config.requestBodyLimitBytes, this.config.requestBodyLimit),
+    );
   }
 }
 

@@ -1,5 +1,15 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiForbiddenResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
@@ -37,14 +47,21 @@ export class GatewayController {
   @ApiOkResponse({ type: ChatCompletionResponseDto, description: 'JSON, or text/event-stream when stream is true' })
   @ApiBadRequestResponse({ type: OpenAiErrorDto, description: 'Invalid request, or context_length_exceeded' })
   @ApiNotFoundResponse({ type: OpenAiErrorDto, description: 'Unknown model or policy' })
-  @ApiForbiddenResponse({ type: OpenAiErrorDto, description: 'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)' })
+  @ApiForbiddenResponse({
+    type: OpenAiErrorDto,
+    description: 'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)',
+  })
   @ApiResponse({
     status: 429,
     type: OpenAiErrorDto,
     description:
       "Over the key's requests or tokens per minute, or upstream rate limits outlasted the retries; see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
   })
-  @ApiResponse({ status: 502, type: OpenAiErrorDto, description: 'Upstream error after retries and fallbacks, or no healthy model' })
+  @ApiResponse({
+    status: 502,
+    type: OpenAiErrorDto,
+    description: 'Upstream error after retries and fallbacks, or no healthy model',
+  })
   @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
   async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
     await this.gateway.handle(req, res, async () => body);
@@ -53,14 +70,17 @@ export class GatewayController {
   @Get('models')
   @ApiOperation({
     summary: 'The catalog models and the route:<policy> aliases',
-    description: 'A key limited to some policies sees only their aliases: concrete models and other policies would be refused for it.',
+    description:
+      'A key limited to some policies sees only their aliases: concrete models and other policies would be refused for it.',
   })
   @ApiOkResponse({ type: ModelListDto })
   listModels(@Caller() caller: AuthenticatedCaller): ModelListDto {
     const allowed = caller.policies;
     const models = allowed
       ? []
-      : this.catalog.listModels().map((model) => ({ id: model.id, object: 'model', created: 0, owned_by: model.provider }));
+      : this.catalog
+          .listModels()
+          .map((model) => ({ id: model.id, object: 'model', created: 0, owned_by: model.provider }));
     const policies = this.routing.policyNames().filter((name) => !allowed || allowed.includes(name));
     const aliases = policies.map((name) => ({
       id: `${POLICY_ALIAS_PREFIX}${name}`,

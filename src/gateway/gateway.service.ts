@@ -18,11 +18,20 @@ import { MetricsRecorder } from '../metrics/metrics-recorder';
 import type { RequestMetric } from '../metrics/request-metric';
 import { Cancellation } from '../providers/cancellation';
 import { assertFitsContext } from '../providers/context-guard';
-import { ClientAbortedError, ProviderClient, type UpstreamAnswer, type UpstreamStreamAnswer } from '../providers/provider-client';
+import {
+  ClientAbortedError,
+  ProviderClient,
+  type UpstreamAnswer,
+  type UpstreamStreamAnswer,
+} from '../providers/provider-client';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import { type Route, RoutingService } from '../routing/routing.service';
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
 const DONE_EVENT = 'data: [DONE]\n\n';
 
 interface ValidBody {
@@ -83,7 +92,14 @@ export class GatewayService {
   async handle(req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
     const at = new Date();
     const started = performance.now();
-    const record: RequestRecord = { stream: false, attempts: 0, fallback: false, upstreamLatencyMs: null, ttftMs: null, apiKeyId: null };
+    const record: RequestRecord = {
+      stream: false,
+      attempts: 0,
+      fallback: false,
+      upstreamLatencyMs: null,
+      ttftMs: null,
+      apiKeyId: null,
+    };
     let key: CachedApiKey | undefined;
     try {
       key = this.admit(req, res, record);
@@ -174,7 +190,12 @@ export class GatewayService {
       }
     }
     res.setHeader('x-switchyard-attempts', String(record.attempts));
-    record.outcome = lastFailure?.kind === 'rate_limited' ? 'rate_limited' : lastFailure?.kind === 'timeout' ? 'timeout' : 'upstream_error';
+    record.outcome =
+      lastFailure?.kind === 'rate_limited'
+        ? 'rate_limited'
+        : lastFailure?.kind === 'timeout'
+          ? 'timeout'
+          : 'upstream_error';
     throw toClientError(lastFailure);
   }
 
@@ -202,14 +223,25 @@ export class GatewayService {
     this.logger.error({ err: error, requestId }, 'unhandled error on /v1/chat/completions');
     writeOpenAiError(
       res,
-      new OpenAiError(500, { message: `Internal error; quote request id ${requestId} when reporting it.`, type: 'api_error', code: null, param: null }),
+      new OpenAiError(500, {
+        message: `Internal error; quote request id ${requestId} when reporting it.`,
+        type: 'api_error',
+        code: null,
+        param: null,
+      }),
     );
     record.httpStatus = 500;
     record.errorType = 'internal_error';
     record.outcome ??= 'upstream_error';
   }
 
-  private metricOf(req: IncomingMessage, res: ServerResponse, record: RequestRecord, at: Date, latencyMs: number): RequestMetric {
+  private metricOf(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RequestRecord,
+    at: Date,
+    latencyMs: number,
+  ): RequestMetric {
     const { route, model, usage } = record;
     let outcome: Outcome = record.outcome ?? 'ok';
     // The client left before the whole answer was written: it never got what was paid for.
@@ -248,7 +280,13 @@ export class GatewayService {
     return body;
   }
 
-  private async answer(res: ServerResponse, answer: UpstreamAnswer, clientWantsUsage: boolean, record: RequestRecord, started: number): Promise<void> {
+  private async answer(
+    res: ServerResponse,
+    answer: UpstreamAnswer,
+    clientWantsUsage: boolean,
+    record: RequestRecord,
+    started: number,
+  ): Promise<void> {
     if (answer.kind === 'json') {
       record.usage = usageOf(answer.body.usage);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.raw.length });
@@ -297,7 +335,12 @@ export class GatewayService {
       record.outcome = 'upstream_error';
       record.errorType = 'upstream_stream_error';
       const failure = {
-        error: { message: 'The upstream stream broke off before the completion finished.', type: 'api_error', code: 'upstream_stream_error', param: null },
+        error: {
+          message: 'The upstream stream broke off before the completion finished.',
+          type: 'api_error',
+          code: 'upstream_stream_error',
+          param: null,
+        },
       };
       res.write(`data: ${JSON.stringify(failure)}\n\n`);
     } finally {
@@ -316,7 +359,12 @@ function assertPolicyAllowed(caller: AuthenticatedCaller, route: Route): void {
     route.policy === null
       ? `The API key ${caller.prefix} may only use the policies ${allowed.join(', ')}, not a concrete model: ${use}.`
       : `The API key ${caller.prefix} may not use the policy ${route.policy}: ${use}, or ask a Switchyard admin for a key that allows it.`;
-  throw new OpenAiError(403, { message, type: 'permission_error', code: 'policy_not_allowed', param: route.policy === null ? 'model' : null });
+  throw new OpenAiError(403, {
+    message,
+    type: 'permission_error',
+    code: 'policy_not_allowed',
+    param: route.policy === null ? 'model' : null,
+  });
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {
@@ -383,14 +431,21 @@ function validate(raw: unknown): ValidBody {
     throw OpenAiError.invalidRequest('`model` is required: a catalog model id or route:<policy>.', 'model');
   }
   const messages = body.messages;
-  if (!Array.isArray(messages) || messages.length === 0 || !messages.every((m) => typeof m === 'object' && m !== null && typeof m.role === 'string')) {
+  if (
+    !Array.isArray(messages) ||
+    messages.length === 0 ||
+    !messages.every((m) => typeof m === 'object' && m !== null && typeof m.role === 'string')
+  ) {
     throw OpenAiError.invalidRequest('`messages` must be a non-empty list of { role, content } objects.', 'messages');
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') {
     throw OpenAiError.invalidRequest('`stream` must be true or false.', 'stream');
   }
   const metadata = body.metadata;
-  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || !Object.values(metadata).every((v) => typeof v === 'string'))) {
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || !Object.values(metadata).every((v) => typeof v === 'string'))
+  ) {
     throw OpenAiError.invalidRequest('`metadata` must be a map of strings to strings.', 'metadata');
   }
   if (body.user !== undefined && typeof body.user !== 'string') {
@@ -409,17 +464,34 @@ function validate(raw: unknown): ValidBody {
 
 /** After every candidate failed: the client sees what the last failure means for it. */
 function toClientError(failure: UpstreamFailure | undefined): OpenAiError {
-  if (!failure) return new OpenAiError(502, { message: 'No model answered.', type: 'api_error', code: 'upstream_error', param: null });
+  if (!failure)
+    return new OpenAiError(502, {
+      message: 'No model answered.',
+      type: 'api_error',
+      code: 'upstream_error',
+      param: null,
+    });
   const { kind, details } = failure;
   switch (kind) {
     case 'rate_limited':
       return new OpenAiError(
         429,
-        { message: 'The provider is rate limiting this model and retries did not get through; retry after the indicated time.', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null },
+        {
+          message:
+            'The provider is rate limiting this model and retries did not get through; retry after the indicated time.',
+          type: 'rate_limit_error',
+          code: 'rate_limit_exceeded',
+          param: null,
+        },
         { 'retry-after': formatRetryAfterSeconds(details.retryAfterMs ?? 1000) },
       );
     case 'timeout':
-      return new OpenAiError(504, { message: `The provider did not answer in time: ${failure.message}.`, type: 'api_error', code: 'upstream_timeout', param: null });
+      return new OpenAiError(504, {
+        message: `The provider did not answer in time: ${failure.message}.`,
+        type: 'api_error',
+        code: 'upstream_timeout',
+        param: null,
+      });
     case 'client_error':
       return new OpenAiError(details.status ?? 400, {
         message: details.upstreamError?.message ?? `The provider rejected the request (${details.status}).`,
@@ -428,8 +500,18 @@ function toClientError(failure: UpstreamFailure | undefined): OpenAiError {
         param: details.upstreamError?.param ?? null,
       });
     case 'unauthorized':
-      return new OpenAiError(502, { message: 'The provider refused the gateway\'s credentials; operators have been told by the logs.', type: 'api_error', code: 'upstream_auth_failed', param: null });
+      return new OpenAiError(502, {
+        message: "The provider refused the gateway's credentials; operators have been told by the logs.",
+        type: 'api_error',
+        code: 'upstream_auth_failed',
+        param: null,
+      });
     default:
-      return new OpenAiError(502, { message: `The provider failed after retries and fallbacks: ${failure.message}.`, type: 'api_error', code: 'upstream_error', param: null });
+      return new OpenAiError(502, {
+        message: `The provider failed after retries and fallbacks: ${failure.message}.`,
+        type: 'api_error',
+        code: 'upstream_error',
+        param: null,
+      });
   }
 }

@@ -7,7 +7,12 @@ export class HealthResultDto {
   @ApiProperty({ enum: ['ok', 'error', 'shutting_down', 'degraded'], example: 'ok' })
   status: string;
 
-  @ApiProperty({ description: 'Indicators that are up', type: 'object', additionalProperties: true, example: INDICATORS_EXAMPLE })
+  @ApiProperty({
+    description: 'Indicators that are up',
+    type: 'object',
+    additionalProperties: true,
+    example: INDICATORS_EXAMPLE,
+  })
   info: Record<string, unknown>;
 
   @ApiProperty({
@@ -18,6 +23,11 @@ export class HealthResultDto {
   })
   error: Record<string, unknown>;
 
-  @ApiProperty({ description: 'Every indicator', type: 'object', additionalProperties: true, example: INDICATORS_EXAMPLE })
+  @ApiProperty({
+    description: 'Every indicator',
+    type: 'object',
+    additionalProperties: true,
+    example: INDICATORS_EXAMPLE,
+  })
   details: Record<string, unknown>;
 }

@@ -29,9 +29,15 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and every provider in the catalog answers /models; `metrics` reports the row writer (queued, written, dropped)' })
+  @ApiOperation({
+    summary:
+      'Readiness: the database answers and every provider in the catalog answers /models; `metrics` reports the row writer (queued, written, dropped)',
+  })
   @ApiOkResponse({ type: HealthResultDto, description: 'Every dependency is up' })
-  @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A dependency is down; `error` names it and why' })
+  @ApiServiceUnavailableResponse({
+    type: HealthResultDto,
+    description: 'A dependency is down; `error` names it and why',
+  })
   @HealthCheck({ swaggerDocumentation: false })
   ready() {
     // Each of these is a function returning a result or a thenable of one (HealthCheckAttempt).

@@ -15,6 +15,7 @@ export function hideAddresses<T extends HealthIndicatorResult>(result: T): T {
 function scrub(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(ADDRESS, '<address>');
   if (Array.isArray(value)) return value.map(scrub);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
   return value;
 }

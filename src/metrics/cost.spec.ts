@@ -4,7 +4,9 @@ import { costUsd } from './cost';
 describe('costUsd', () => {
   it('prices prompt and completion tokens at the per-million rates, exactly', () => {
     // 1200 x 0.28 / 1e6 + 300 x 0.42 / 1e6 = 0.000336 + 0.000126
-    expect(costUsd({ inputPer1M: 0.28, outputPer1M: 0.42 }, { promptTokens: 1200, completionTokens: 300 })).toBe('0.000462000000');
+    expect(costUsd({ inputPer1M: 0.28, outputPer1M: 0.42 }, { promptTokens: 1200, completionTokens: 300 })).toBe(
+      '0.000462000000',
+    );
   });
 
   it('keeps sums exact where floats drift', () => {
@@ -16,11 +18,17 @@ describe('costUsd', () => {
 
   it('handles whole-dollar prices, zero tokens and large counts', () => {
     expect(costUsd({ inputPer1M: 2, outputPer1M: 8 }, { promptTokens: 0, completionTokens: 0 })).toBe('0.000000000000');
-    expect(costUsd({ inputPer1M: 2, outputPer1M: 8 }, { promptTokens: 1_000_000, completionTokens: 500_000 })).toBe('6.000000000000');
-    expect(costUsd({ inputPer1M: 0.000001, outputPer1M: 0 }, { promptTokens: 3, completionTokens: 0 })).toBe('0.000000000003');
+    expect(costUsd({ inputPer1M: 2, outputPer1M: 8 }, { promptTokens: 1_000_000, completionTokens: 500_000 })).toBe(
+      '6.000000000000',
+    );
+    expect(costUsd({ inputPer1M: 0.000001, outputPer1M: 0 }, { promptTokens: 3, completionTokens: 0 })).toBe(
+      '0.000000000003',
+    );
   });
 
   it('refuses a price the numeric column could not hold exactly', () => {
-    expect(() => costUsd({ inputPer1M: 0.1234567, outputPer1M: 1 }, { promptTokens: 1, completionTokens: 1 })).toThrow(/more than 6 decimals/);
+    expect(() => costUsd({ inputPer1M: 0.1234567, outputPer1M: 1 }, { promptTokens: 1, completionTokens: 1 })).toThrow(
+      /more than 6 decimals/,
+    );
   });
 });

@@ -16,7 +16,9 @@ export interface TokenUsage {
  */
 export function costUsd(pricing: ModelPricing, usage: TokenUsage): string {
   // tokens x (USD per 1M) / 1e6 = tokens x (price x 1e6) picodollars.
-  const pico = BigInt(usage.promptTokens) * scaledPrice(pricing.inputPer1M) + BigInt(usage.completionTokens) * scaledPrice(pricing.outputPer1M);
+  const pico =
+    BigInt(usage.promptTokens) * scaledPrice(pricing.inputPer1M) +
+    BigInt(usage.completionTokens) * scaledPrice(pricing.outputPer1M);
   return formatPico(pico);
 }
 
@@ -35,7 +37,9 @@ function scaledPrice(price: number): bigint {
 function scalePrice(price: number): bigint {
   const [whole, fraction = ''] = String(price).split('.');
   if (fraction.length > PRICE_DIGITS || /e/i.test(String(price))) {
-    throw new Error(`price ${price} has more than ${PRICE_DIGITS} decimals; the catalog validation should have refused it`);
+    throw new Error(
+      `price ${price} has more than ${PRICE_DIGITS} decimals; the catalog validation should have refused it`,
+    );
   }
   return BigInt(whole + fraction.padEnd(PRICE_DIGITS, '0'));
 }

@@ -2,8 +2,20 @@ import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { CatalogService } from '../providers/catalog.service';
-import type { CostQueryDto, CostGrouping, MetricsWindowQueryDto, SummaryGrouping, TimeseriesQueryDto } from './dto/metrics-query.dto';
-import type { CostFiguresDto, CostReportDto, MetricsFiguresDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
+import type {
+  CostQueryDto,
+  CostGrouping,
+  MetricsWindowQueryDto,
+  SummaryGrouping,
+  TimeseriesQueryDto,
+} from './dto/metrics-query.dto';
+import type {
+  CostFiguresDto,
+  CostReportDto,
+  MetricsFiguresDto,
+  SummaryDto,
+  TimeseriesDto,
+} from './dto/metrics-result.dto';
 import { OUTCOMES } from './entities/request-metric.entity';
 
 const HOUR_MS = 3_600_000;
@@ -15,7 +27,12 @@ const BUCKET_UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h
 /** Outcomes that are the gateway's or the upstream's failure; a rejected or abandoned request is not. */
 export const ERROR_OUTCOMES = ['upstream_error', 'timeout', 'rate_limited'] as const;
 
-const SUMMARY_COLUMN: Record<SummaryGrouping, string> = { variant: 'variant', model: 'model', policy: 'policy', provider: 'provider' };
+const SUMMARY_COLUMN: Record<SummaryGrouping, string> = {
+  variant: 'variant',
+  model: 'model',
+  policy: 'policy',
+  provider: 'provider',
+};
 const COST_COLUMN: Record<CostGrouping, string> = { model: 'model', policy: 'policy', apiKey: 'api_key_id' };
 
 const FIGURES_SQL = `
@@ -83,7 +100,11 @@ export class MetricsQueryService {
         GROUP BY 1 ORDER BY 1 NULLS LAST`,
       where.params,
     );
-    return { ...isoWindow(window), groupBy, groups: rows.map((row: FiguresRow) => ({ key: row.key as string | null, ...figures(row) })) };
+    return {
+      ...isoWindow(window),
+      groupBy,
+      groups: rows.map((row: FiguresRow) => ({ key: row.key as string | null, ...figures(row) })),
+    };
   }
 
   async timeseries(query: TimeseriesQueryDto): Promise<TimeseriesDto> {
@@ -93,7 +114,9 @@ export class MetricsQueryService {
     const { amount, unit } = /^(?<amount>\d+)(?<unit>[smhd])$/.exec(bucket)!.groups!;
     const buckets = (window.to.getTime() - window.from.getTime()) / (Number(amount) * BUCKET_UNIT_MS[unit]);
     if (buckets > MAX_BUCKETS) {
-      throw new BadRequestException(`bucket ${bucket} cuts this window into ${Math.ceil(buckets)} buckets; use a wider bucket or a shorter window (at most ${MAX_BUCKETS})`);
+      throw new BadRequestException(
+        `bucket ${bucket} cuts this window into ${Math.ceil(buckets)} buckets; use a wider bucket or a shorter window (at most ${MAX_BUCKETS})`,
+      );
     }
     const where = filters(window, query);
     const interval = where.params.push(`${amount} ${BUCKET_UNIT_NAME[unit]}`);
@@ -119,7 +142,9 @@ export class MetricsQueryService {
     const reference = this.catalog.findModel(referenceModel);
     if (!reference) {
       const known = this.catalog.listModels().map((model) => model.id);
-      throw new BadRequestException(`referenceModel "${referenceModel}" is not a catalog model (one of: ${known.join(', ')})`);
+      throw new BadRequestException(
+        `referenceModel "${referenceModel}" is not a catalog model (one of: ${known.join(', ')})`,
+      );
     }
     const { inputPer1M, outputPer1M } = reference.pricing;
     const rows = await this.dataSource.query(
@@ -166,7 +191,13 @@ export class MetricsQueryService {
    * One variant's requests, failures, cost and latency sample over [from, to): the canary's and the
    * guardrail's input. Reads through the (flag, variant, at) index.
    */
-  async variantWindow(window: { flag: string; variant: string; from: Date; to: Date; maxSamples: number }): Promise<VariantWindow> {
+  async variantWindow(window: {
+    flag: string;
+    variant: string;
+    from: Date;
+    to: Date;
+    maxSamples: number;
+  }): Promise<VariantWindow> {
     const params = [window.flag, window.variant, window.from, window.to];
     const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome <> 'client_aborted'`;
     const [counts] = await this.dataSource.query(
@@ -177,9 +208,17 @@ export class MetricsQueryService {
     );
     const latencies: Array<{ latency_ms: number }> =
       window.maxSamples > 0
-        ? await this.dataSource.query(`SELECT latency_ms FROM request_metrics WHERE ${where} ORDER BY at DESC LIMIT $5`, [...params, window.maxSamples])
+        ? await this.dataSource.query(
+            `SELECT latency_ms FROM request_metrics WHERE ${where} ORDER BY at DESC LIMIT $5`,
+            [...params, window.maxSamples],
+          )
         : [];
-    return { requests: counts.requests, failures: counts.failures, costUsd: counts.cost, latenciesMs: latencies.map((row) => row.latency_ms) };
+    return {
+      requests: counts.requests,
+      failures: counts.failures,
+      costUsd: counts.cost,
+      latenciesMs: latencies.map((row) => row.latency_ms),
+    };
   }
 }
 
@@ -214,7 +253,9 @@ function figures(row: FiguresRow): MetricsFiguresDto {
     errors: row.errors,
     errorRate: row.requests === 0 ? 0 : row.errors / row.requests,
     fallbacks: row.fallbacks,
-    outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, row[`outcome_${o}`] as number])) as unknown as MetricsFiguresDto['outcomes'],
+    outcomes: Object.fromEntries(
+      OUTCOMES.map((o) => [o, row[`outcome_${o}`] as number]),
+    ) as unknown as MetricsFiguresDto['outcomes'],
     latencyMs: { avg: row.latency_avg, p50, p95, p99 },
     ttftMs: { p50: ttftP50, p99: ttftP99 },
     tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { appConfig, type AppConfig } from '../config/app.config';
@@ -32,7 +39,13 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private consecutiveFailures = 0;
   /** Set once the final flush has run: a row arriving after it can only be counted as dropped. */
   private closed = false;
-  private readonly state = { written: 0, dropped: 0, failedFlushes: 0, lastError: null as string | null, lastFlushAt: null as Date | null };
+  private readonly state = {
+    written: 0,
+    dropped: 0,
+    failedFlushes: 0,
+    lastError: null as string | null,
+    lastFlushAt: null as Date | null,
+  };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,13 +68,17 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     if (!this.config.enabled) return;
     if (this.closed) {
       this.state.dropped++;
-      this.logger.error(`a metric row arrived after the final flush (request ${row.requestId} outlived the shutdown); counted as dropped`);
+      this.logger.error(
+        `a metric row arrived after the final flush (request ${row.requestId} outlived the shutdown); counted as dropped`,
+      );
       return;
     }
     if (this.queue.length >= this.config.queueLimit) {
       this.state.dropped++;
       if (this.state.dropped === 1 || this.state.dropped % 10_000 === 0) {
-        this.logger.error(`metrics queue full (${this.config.queueLimit} rows): ${this.state.dropped} rows dropped so far`);
+        this.logger.error(
+          `metrics queue full (${this.config.queueLimit} rows): ${this.state.dropped} rows dropped so far`,
+        );
       }
       return;
     }
@@ -95,7 +112,9 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     }
     if (this.queue.length > 0) {
       this.state.dropped += this.queue.length;
-      this.logger.error(`shutting down with ${this.queue.length} metric rows unwritten (${this.state.lastError}); counted as dropped`);
+      this.logger.error(
+        `shutting down with ${this.queue.length} metric rows unwritten (${this.state.lastError}); counted as dropped`,
+      );
       this.queue = [];
     }
     this.closed = true;
@@ -123,7 +142,8 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
       this.queue.splice(0, batch.length);
       this.state.written += batch.length;
       this.state.lastFlushAt = new Date();
-      if (this.consecutiveFailures > 0) this.logger.log(`metrics writes recovered after ${this.consecutiveFailures} failed attempts`);
+      if (this.consecutiveFailures > 0)
+        this.logger.log(`metrics writes recovered after ${this.consecutiveFailures} failed attempts`);
       this.consecutiveFailures = 0;
       this.state.lastError = null;
     }
@@ -133,10 +153,15 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     this.state.failedFlushes++;
     this.consecutiveFailures++;
     this.state.lastError = error.message;
-    const delay = Math.min(MAX_RETRY_DELAY_MS, this.config.flushIntervalMs * 2 ** Math.min(this.consecutiveFailures, 10));
+    const delay = Math.min(
+      MAX_RETRY_DELAY_MS,
+      this.config.flushIntervalMs * 2 ** Math.min(this.consecutiveFailures, 10),
+    );
     this.retryAt = Date.now() + delay;
     if (this.consecutiveFailures === 1 || this.consecutiveFailures % 20 === 0) {
-      this.logger.warn(`could not write ${this.queue.length} queued metric rows (${error.message}); retrying, nothing is dropped until the queue is full`);
+      this.logger.warn(
+        `could not write ${this.queue.length} queued metric rows (${error.message}); retrying, nothing is dropped until the queue is full`,
+      );
     }
   }
 

@@ -14,7 +14,10 @@ export class MetricsController {
   constructor(private readonly queries: MetricsQueryService) {}
 
   @Get('summary')
-  @ApiOperation({ summary: 'Requests, errors, exact latency percentiles, TTFT, tokens and cost per group over a window (default: the last hour)' })
+  @ApiOperation({
+    summary:
+      'Requests, errors, exact latency percentiles, TTFT, tokens and cost per group over a window (default: the last hour)',
+  })
   @ApiOkResponse({ type: SummaryDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Bad time, range or grouping (named in the message)' })
   summary(@Query() query: SummaryQueryDto): Promise<SummaryDto> {
@@ -30,7 +33,10 @@ export class MetricsController {
   }
 
   @Get('cost')
-  @ApiOperation({ summary: 'Spend per group, and what the same tokens would have cost on the reference model (default: the last 24 hours)' })
+  @ApiOperation({
+    summary:
+      'Spend per group, and what the same tokens would have cost on the reference model (default: the last 24 hours)',
+  })
   @ApiOkResponse({ type: CostReportDto })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   cost(@Query() query: CostQueryDto): Promise<CostReportDto> {
@@ -47,7 +53,9 @@ export class PrometheusController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus exposition: requests, latency, tokens, cost, writer queue and drops, circuits, process' })
+  @ApiOperation({
+    summary: 'Prometheus exposition: requests, latency, tokens, cost, writer queue and drops, circuits, process',
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string' } })
   scrape(): Promise<string> {

@@ -12,7 +12,14 @@ import { PrometheusMetrics } from './prometheus-metrics';
 @Module({
   imports: [ProvidersModule, TerminusModule],
   controllers: [MetricsController, PrometheusController],
-  providers: [MetricsWriter, PrometheusMetrics, MetricsRecorder, MetricsQueryService, MetricsPartitions, MetricsHealthIndicator],
+  providers: [
+    MetricsWriter,
+    PrometheusMetrics,
+    MetricsRecorder,
+    MetricsQueryService,
+    MetricsPartitions,
+    MetricsHealthIndicator,
+  ],
   // The gateway records, the canary reads, health reports the writer, other modules add Prometheus series.
   exports: [MetricsRecorder, MetricsQueryService, MetricsHealthIndicator, PrometheusMetrics],
 })

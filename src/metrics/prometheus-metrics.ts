@@ -43,8 +43,18 @@ export class PrometheusMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by kind (prompt, completion)', labelNames: ['policy', 'model', 'kind'], registers });
-    this.cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Spend in USD at catalog prices', labelNames: ['policy', 'model'], registers });
+    this.tokens = new Counter({
+      name: 'switchyard_tokens_total',
+      help: 'Tokens by kind (prompt, completion)',
+      labelNames: ['policy', 'model', 'kind'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: 'switchyard_cost_usd_total',
+      help: 'Spend in USD at catalog prices',
+      labelNames: ['policy', 'model'],
+      registers,
+    });
     new Gauge({
       name: 'switchyard_metrics_queue_depth',
       help: 'Metric rows waiting for the batched writer',
@@ -92,7 +102,8 @@ export class PrometheusMetrics {
     this.latency.observe({ policy, variant, model, outcome: metric.outcome }, metric.latencyMs / 1000);
     if (metric.ttftMs !== null) this.ttft.observe({ policy, variant, model }, metric.ttftMs / 1000);
     if (metric.promptTokens !== null) this.tokens.inc({ policy, model, kind: 'prompt' }, metric.promptTokens);
-    if (metric.completionTokens !== null) this.tokens.inc({ policy, model, kind: 'completion' }, metric.completionTokens);
+    if (metric.completionTokens !== null)
+      this.tokens.inc({ policy, model, kind: 'completion' }, metric.completionTokens);
     if (metric.costUsd !== null) this.cost.inc({ policy, model }, Number(metric.costUsd));
   }
 }

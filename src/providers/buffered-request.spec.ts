@@ -4,7 +4,14 @@ import { Pool } from 'undici';
 import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
 import { Cancellation } from './cancellation';
 
-const REQUEST = { method: 'POST' as const, path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '{}', headersTimeout: 0, bodyTimeout: 0 };
+const REQUEST = {
+  method: 'POST' as const,
+  path: '/v1/chat/completions',
+  headers: { 'content-type': 'application/json' },
+  body: '{}',
+  headersTimeout: 0,
+  bodyTimeout: 0,
+};
 
 describe('requestBuffered (real HTTP server on loopback)', () => {
   let server: Server;
@@ -66,7 +73,9 @@ describe('requestBuffered (real HTTP server on loopback)', () => {
   it("rejects with undici's error when the upstream cannot be reached", async () => {
     const nowhere = new Pool('http://127.0.0.1:9', { connections: 1 });
     try {
-      await expect(requestBuffered(nowhere, REQUEST, new Cancellation(), 5_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(requestBuffered(nowhere, REQUEST, new Cancellation(), 5_000)).rejects.toMatchObject({
+        code: 'ECONNREFUSED',
+      });
     } finally {
       await nowhere.destroy();
     }

@@ -23,7 +23,9 @@ export class CatalogService implements OnModuleInit {
     );
     for (const [providerId, keys] of Object.entries(this.config.keys)) {
       if (keys.developmentKeys) {
-        this.logger.warn(`provider "${providerId}" uses the simulator's development keys (its key variables are unset)`);
+        this.logger.warn(
+          `provider "${providerId}" uses the simulator's development keys (its key variables are unset)`,
+        );
       }
     }
   }

@@ -7,7 +7,9 @@ describe('context guard', () => {
   it('counts tokens with the tokenizer, not characters/4', async () => {
     // 'hello' is one token; each message adds 3, a name 1 more, the reply priming 3.
     expect(await estimatePromptTokens([{ content: 'hello' }])).toBe(7);
-    expect(await estimatePromptTokens([{ content: [{ type: 'text', text: 'hello' }] }, { content: 'hello', name: 'bob' }])).toBe(13);
+    expect(
+      await estimatePromptTokens([{ content: [{ type: 'text', text: 'hello' }] }, { content: 'hello', name: 'bob' }]),
+    ).toBe(13);
   });
 
   it('lets a prompt under the guard ratio of the window through', async () => {
@@ -16,6 +18,8 @@ describe('context guard', () => {
 
   it('rejects a prompt over it with context_length_exceeded naming model, limit and estimate', async () => {
     const attempt = assertFitsContext(model, [{ content: 'word '.repeat(1200) }], 0.9);
-    await expect(attempt).rejects.toThrow(/prompt is about 120\d tokens; model tiny accepts up to 900 \(90% of its 1000-token context window\)/);
+    await expect(attempt).rejects.toThrow(
+      /prompt is about 120\d tokens; model tiny accepts up to 900 \(90% of its 1000-token context window\)/,
+    );
   });
 });

@@ -42,7 +42,11 @@ export async function estimatePromptTokens(messages: readonly ChatMessage[]): Pr
  * Rejects a prompt that would not fit the model before any provider call: the upstream would
  * refuse it anyway, after a round trip that costs time and, on some providers, money.
  */
-export async function assertFitsContext(model: CatalogModel, messages: readonly ChatMessage[], guardRatio: number): Promise<void> {
+export async function assertFitsContext(
+  model: CatalogModel,
+  messages: readonly ChatMessage[],
+  guardRatio: number,
+): Promise<void> {
   const limit = Math.floor(model.contextWindow * guardRatio);
   // A token is at least one byte, so a prompt with fewer bytes than the limit fits without tokenising.
   let bytes = 0;

@@ -51,7 +51,11 @@ export class ModelHealth {
     let budget = this.budgets.get(modelId);
     if (!budget) {
       const { budgetRatio, budgetMinPerWindow } = this.config.retry;
-      budget = new RetryBudget({ ratio: budgetRatio, minRetriesPerWindow: budgetMinPerWindow, windowMs: RETRY_BUDGET_WINDOW_MS });
+      budget = new RetryBudget({
+        ratio: budgetRatio,
+        minRetriesPerWindow: budgetMinPerWindow,
+        windowMs: RETRY_BUDGET_WINDOW_MS,
+      });
       this.budgets.set(modelId, budget);
     }
     return budget;

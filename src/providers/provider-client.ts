@@ -56,7 +56,14 @@ export { ClientAbortedError };
 
 type AttemptResult =
   | { ok: true; answer: Omit<UpstreamJsonAnswer, 'attempts'> | Omit<UpstreamStreamAnswer, 'attempts'> }
-  | { ok: false; kind: UpstreamFailureKind; message: string; status?: number; retryAfterMs?: number; upstreamError?: UpstreamErrorBody };
+  | {
+      ok: false;
+      kind: UpstreamFailureKind;
+      message: string;
+      status?: number;
+      retryAfterMs?: number;
+      upstreamError?: UpstreamErrorBody;
+    };
 
 type UpstreamErrorBody = { message?: string; type?: string; code?: string | null; param?: string | null };
 
@@ -103,7 +110,9 @@ export class ProviderClient implements OnApplicationShutdown {
     let attempts = 0;
     for (;;) {
       if (!breaker.allowRequest()) {
-        throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, { attempts });
+        throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, {
+          attempts,
+        });
       }
       attempts++;
       const result = await this.attempt(call, provider, key.key);
@@ -126,7 +135,10 @@ export class ProviderClient implements OnApplicationShutdown {
         retryAfterMs: result.retryAfterMs,
         upstreamError: result.upstreamError,
       });
-      const retryable = result.kind === 'network' || result.kind === 'timeout' || (result.status !== undefined && isRetryableStatus(result.status));
+      const retryable =
+        result.kind === 'network' ||
+        result.kind === 'timeout' ||
+        (result.status !== undefined && isRetryableStatus(result.status));
       if (!retryable || retries >= maxRetries) throw failure;
       const delay = retryDelayMs({
         attempt: retries,
@@ -155,17 +167,26 @@ export class ProviderClient implements OnApplicationShutdown {
       headersTimeout: 0,
       bodyTimeout: 0,
     };
-    return call.stream ? this.attemptStream(call, provider, pool, request, timeoutMs) : this.attemptJson(call, provider, pool, request, timeoutMs);
+    return call.stream
+      ? this.attemptStream(call, provider, pool, request, timeoutMs)
+      : this.attemptJson(call, provider, pool, request, timeoutMs);
   }
 
-  private async attemptJson(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
+  private async attemptJson(
+    call: UpstreamCall,
+    provider: CatalogProvider,
+    pool: Pool,
+    request: UpstreamRequest,
+    timeoutMs: number,
+  ): Promise<AttemptResult> {
     const started = performance.now();
     let response;
     try {
       response = await requestBuffered(pool, request, call.clientGone, timeoutMs);
     } catch (error) {
       if (error instanceof ClientAbortedError) throw error;
-      if (error instanceof AttemptTimeoutError) return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
+      if (error instanceof AttemptTimeoutError)
+        return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
       return networkFailure(provider, error);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
@@ -178,12 +199,30 @@ export class ProviderClient implements OnApplicationShutdown {
       body = undefined;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return { ok: false, kind: 'network', message: `${call.model.id} answered ${response.statusCode} with a body that is not a JSON object` };
+      return {
+        ok: false,
+        kind: 'network',
+        message: `${call.model.id} answered ${response.statusCode} with a body that is not a JSON object`,
+      };
     }
-    return { ok: true, answer: { kind: 'json', body: body as Record<string, unknown>, raw: response.body, upstreamLatencyMs: performance.now() - started } };
+    return {
+      ok: true,
+      answer: {
+        kind: 'json',
+        body: body as Record<string, unknown>,
+        raw: response.body,
+        upstreamLatencyMs: performance.now() - started,
+      },
+    };
   }
 
-  private async attemptStream(call: UpstreamCall, provider: CatalogProvider, pool: Pool, request: UpstreamRequest, timeoutMs: number): Promise<AttemptResult> {
+  private async attemptStream(
+    call: UpstreamCall,
+    provider: CatalogProvider,
+    pool: Pool,
+    request: UpstreamRequest,
+    timeoutMs: number,
+  ): Promise<AttemptResult> {
     const abort = new AbortController();
     const unlinkClient = call.clientGone.linkTo(abort);
     const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -218,7 +257,11 @@ export class ProviderClient implements OnApplicationShutdown {
     let entry = this.pools.get(provider.id);
     if (!entry) {
       const url = new URL(provider.baseUrl);
-      const pool = new Pool(url.origin, { connections: CONNECTIONS_PER_PROVIDER, keepAliveTimeout: KEEP_ALIVE_MS, pipelining: 1 });
+      const pool = new Pool(url.origin, {
+        connections: CONNECTIONS_PER_PROVIDER,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        pipelining: 1,
+      });
       entry = { pool, basePath: url.pathname.replace(/\/$/, '') };
       this.pools.set(provider.id, entry);
     }
@@ -238,15 +281,22 @@ export class ProviderClient implements OnApplicationShutdown {
   ): Promise<AttemptResult> {
     const events = sseEvents(body);
     const budgetMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, call.deadlineAt - Date.now());
-    const timer = setTimeout(() => {
-      abort.abort();
-      body.destroy();
-    }, Math.max(budgetMs, 0));
+    const timer = setTimeout(
+      () => {
+        abort.abort();
+        body.destroy();
+      },
+      Math.max(budgetMs, 0),
+    );
     try {
       const first = await events.next();
-      if (first.done) return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
+      if (first.done)
+        return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
       const rest = untilDone(events, onStreamEnd);
-      return { ok: true, answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: performance.now() - started } };
+      return {
+        ok: true,
+        answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: performance.now() - started },
+      };
     } catch {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (abort.signal.aborted) {
@@ -259,7 +309,14 @@ export class ProviderClient implements OnApplicationShutdown {
   }
 }
 
-type UpstreamRequest = { method: 'POST'; path: string; headers: Record<string, string>; body: string; headersTimeout: number; bodyTimeout: number };
+type UpstreamRequest = {
+  method: 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  headersTimeout: number;
+  bodyTimeout: number;
+};
 
 /** Only the error code: never the request, which carries our key. */
 function networkFailure(provider: CatalogProvider, error: unknown): AttemptResult {
@@ -269,7 +326,8 @@ function networkFailure(provider: CatalogProvider, error: unknown): AttemptResul
 
 /** Answers (even errors) prove the model reachable; only 5xx, timeouts and broken connections count against it. */
 function recordHealth(breaker: { recordSuccess(): void; recordFailure(): void }, result: AttemptResult): void {
-  const unhealthy = !result.ok && (result.kind === 'network' || result.kind === 'timeout' || (result.status ?? 0) >= 500);
+  const unhealthy =
+    !result.ok && (result.kind === 'network' || result.kind === 'timeout' || (result.status ?? 0) >= 500);
   if (unhealthy) breaker.recordFailure();
   else breaker.recordSuccess();
 }
@@ -283,7 +341,13 @@ function failedStatus(
   const upstreamError = extractError(body);
   const retryAfterMs = parseRetryAfterMs(headers);
   const kind: UpstreamFailureKind =
-    status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'unauthorized' : status >= 500 ? 'server_error' : 'client_error';
+    status === 429
+      ? 'rate_limited'
+      : status === 401 || status === 403
+        ? 'unauthorized'
+        : status >= 500
+          ? 'server_error'
+          : 'client_error';
   return { ok: false, kind, status, retryAfterMs, upstreamError, message: `${modelId} answered ${status}` };
 }
 

@@ -2,7 +2,12 @@ import { sseEvents } from './sse-events';
 
 async function collect(chunks: string[]): Promise<string[]> {
   const out: string[] = [];
-  for await (const event of sseEvents((async function* () { yield* chunks; })())) out.push(event);
+  for await (const event of sseEvents(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    out.push(event);
   return out;
 }
 

@@ -83,7 +83,13 @@ export class RoutingService implements OnModuleInit {
           'model_not_found',
         );
       }
-      return this.withHealthyCandidates({ policy: null, flag: null, variant: null, reason: 'direct', plan: directPlan(model) });
+      return this.withHealthyCandidates({
+        policy: null,
+        flag: null,
+        variant: null,
+        reason: 'direct',
+        plan: directPlan(model),
+      });
     }
 
     const policy = this.catalog.findPolicy(policyName);
@@ -95,7 +101,10 @@ export class RoutingService implements OnModuleInit {
         'policy_not_found',
       );
     }
-    const evaluation = this.flags.evaluateCached(policy.flag, { userId: request.userId, attributes: request.attributes });
+    const evaluation = this.flags.evaluateCached(policy.flag, {
+      userId: request.userId,
+      attributes: request.attributes,
+    });
     const chosen = this.catalog.findModel(evaluation?.model ?? policy.defaultModel);
     if (!chosen) throw new Error(`flag ${policy.flag} serves model ${evaluation?.model}, which is not in the catalog`);
     const fallbacks = policy.fallback

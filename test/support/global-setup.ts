@@ -14,7 +14,9 @@ export default async function globalSetup(): Promise<void> {
   if (process.env.DATABASE_URL) {
     const client = new Client({ connectionString: process.env.DATABASE_URL });
     await client.connect().catch((error: Error) => {
-      throw new Error(`DATABASE_URL is set but does not answer (${error.message}); unset it to test on an embedded Postgres`);
+      throw new Error(
+        `DATABASE_URL is set but does not answer (${error.message}); unset it to test on an embedded Postgres`,
+      );
     });
     await client.end();
     process.env.TEST_ADMIN_DATABASE_URL = process.env.DATABASE_URL;

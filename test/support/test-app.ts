@@ -44,7 +44,9 @@ export interface TestCatalog {
   simulatorPort: number;
 }
 
-export async function writeTestCatalog(edit: (catalog: Catalog, simulatorPort: number) => void = () => undefined): Promise<TestCatalog> {
+export async function writeTestCatalog(
+  edit: (catalog: Catalog, simulatorPort: number) => void = () => undefined,
+): Promise<TestCatalog> {
   const simulatorPort = await freePort();
   const catalog = structuredClone(defaultCatalog) as Catalog;
   catalog.providers[0].baseUrl = `http://127.0.0.1:${simulatorPort}/v1`;
@@ -66,7 +68,9 @@ export async function writeTestCatalog(edit: (catalog: Catalog, simulatorPort: n
  */
 export async function withEnv<T>(env: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const previous = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-  Object.entries(env).forEach(([name, value]) => (value === undefined ? delete process.env[name] : (process.env[name] = value)));
+  Object.entries(env).forEach(([name, value]) =>
+    value === undefined ? delete process.env[name] : (process.env[name] = value),
+  );
   try {
     return await fn();
   } finally {

@@ -32,7 +32,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 }
 
 /** Runs one query on `url` with a short-lived connection; for asserting on rows. */
-export async function queryRows<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function queryRows<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

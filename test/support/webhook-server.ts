@@ -40,7 +40,10 @@ export class WebhookServer {
         this.received.push(request);
         const reply = this.reply(request);
         const { status, delayMs = 0, headers = {} } = typeof reply === 'number' ? { status: reply } : reply;
-        const answer = (response: ServerResponse) => response.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(status < 300 ? 'ok' : `status ${status}`);
+        const answer = (response: ServerResponse) =>
+          response
+            .writeHead(status, { 'content-type': 'text/plain', ...headers })
+            .end(status < 300 ? 'ok' : `status ${status}`);
         if (delayMs > 0) setTimeout(() => answer(res), delayMs);
         else answer(res);
       });
@@ -74,7 +77,11 @@ export class WebhookServer {
 }
 
 /** Polls `check` until it returns a value that is not undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -6,8 +6,7 @@ const buckets = ids.map((id) => bucketFor('chat-model', id));
 
 const assign = (slices: RolloutSlice[]) => buckets.map((b) => pickVariant(b, slices, 'control'));
 const treatment = (basisPoints: number) => assign([{ variant: 'treatment', basisPoints }]);
-const share = (assigned: string[], variant: string) =>
-  assigned.filter((v) => v === variant).length / assigned.length;
+const share = (assigned: string[], variant: string) => assigned.filter((v) => v === variant).length / assigned.length;
 
 describe('pickVariant', () => {
   it('lays slices end to end from bucket 0, the rest to the default', () => {
@@ -56,14 +55,26 @@ describe('pickVariant', () => {
     };
 
     it('raising the last slice only moves default users into it', () => {
-      const before = assign([{ variant: 'a', basisPoints: 1000 }, { variant: 'b', basisPoints: 500 }]);
-      const after = assign([{ variant: 'a', basisPoints: 1000 }, { variant: 'b', basisPoints: 1500 }]);
+      const before = assign([
+        { variant: 'a', basisPoints: 1000 },
+        { variant: 'b', basisPoints: 500 },
+      ]);
+      const after = assign([
+        { variant: 'a', basisPoints: 1000 },
+        { variant: 'b', basisPoints: 1500 },
+      ]);
       expect([...changes(before, after).keys()]).toEqual(['control→b']);
     });
 
     it('raising the first slice keeps its users and slides the second one along', () => {
-      const before = assign([{ variant: 'a', basisPoints: 1000 }, { variant: 'b', basisPoints: 500 }]);
-      const after = assign([{ variant: 'a', basisPoints: 2000 }, { variant: 'b', basisPoints: 500 }]);
+      const before = assign([
+        { variant: 'a', basisPoints: 1000 },
+        { variant: 'b', basisPoints: 500 },
+      ]);
+      const after = assign([
+        { variant: 'a', basisPoints: 2000 },
+        { variant: 'b', basisPoints: 500 },
+      ]);
       const moves = changes(before, after);
       // b's old users all become a (b was narrower than the step); a's users never move.
       expect([...moves.keys()].sort()).toEqual(['b→a', 'control→a', 'control→b']);
@@ -71,15 +82,27 @@ describe('pickVariant', () => {
     });
 
     it('is a different assignment when the order changes, which is why callers sort', () => {
-      const ab = assign([{ variant: 'a', basisPoints: 1000 }, { variant: 'b', basisPoints: 1000 }]);
-      const ba = assign([{ variant: 'b', basisPoints: 1000 }, { variant: 'a', basisPoints: 1000 }]);
+      const ab = assign([
+        { variant: 'a', basisPoints: 1000 },
+        { variant: 'b', basisPoints: 1000 },
+      ]);
+      const ba = assign([
+        { variant: 'b', basisPoints: 1000 },
+        { variant: 'a', basisPoints: 1000 },
+      ]);
       expect(changes(ab, ba).size).toBeGreaterThan(0);
     });
 
     it('moves nobody when a 0% variant is added anywhere', () => {
-      const before = assign([{ variant: 'b', basisPoints: 1000 }, { variant: 'd', basisPoints: 500 }]);
+      const before = assign([
+        { variant: 'b', basisPoints: 1000 },
+        { variant: 'd', basisPoints: 500 },
+      ]);
       for (const at of [0, 1, 2]) {
-        const slices = [{ variant: 'b', basisPoints: 1000 }, { variant: 'd', basisPoints: 500 }];
+        const slices = [
+          { variant: 'b', basisPoints: 1000 },
+          { variant: 'd', basisPoints: 500 },
+        ];
         slices.splice(at, 0, { variant: 'new', basisPoints: 0 });
         expect(changes(before, assign(slices)).size).toBe(0);
       }
@@ -90,7 +113,12 @@ describe('pickVariant', () => {
 describe('assertValidRollout', () => {
   it('accepts weights that fit in 10000 basis points', () => {
     expect(() => assertValidRollout([])).not.toThrow();
-    expect(() => assertValidRollout([{ variant: 'a', basisPoints: 0 }, { variant: 'b', basisPoints: 10000 }])).not.toThrow();
+    expect(() =>
+      assertValidRollout([
+        { variant: 'a', basisPoints: 0 },
+        { variant: 'b', basisPoints: 10000 },
+      ]),
+    ).not.toThrow();
   });
 
   it.each([
@@ -98,8 +126,18 @@ describe('assertValidRollout', () => {
     [[{ variant: 'a', basisPoints: 1.5 }]],
     [[{ variant: 'a', basisPoints: Number.NaN }]],
     [[{ variant: 'a', basisPoints: 10001 }]],
-    [[{ variant: 'a', basisPoints: 6000 }, { variant: 'b', basisPoints: 4001 }]],
-    [[{ variant: 'a', basisPoints: 1 }, { variant: 'a', basisPoints: 1 }]],
+    [
+      [
+        { variant: 'a', basisPoints: 6000 },
+        { variant: 'b', basisPoints: 4001 },
+      ],
+    ],
+    [
+      [
+        { variant: 'a', basisPoints: 1 },
+        { variant: 'a', basisPoints: 1 },
+      ],
+    ],
   ])('rejects %j', (slices) => {
     expect(() => assertValidRollout(slices)).toThrow(RangeError);
   });

@@ -50,7 +50,9 @@ export function assertValidRollout(slices: readonly RolloutSlice[]): void {
   let total = 0;
   for (const { variant, basisPoints } of slices) {
     if (!Number.isInteger(basisPoints) || basisPoints < 0 || basisPoints > BUCKET_COUNT) {
-      throw new RangeError(`rollout weight for "${variant}" must be an integer 0..${BUCKET_COUNT} basis points, got ${basisPoints}`);
+      throw new RangeError(
+        `rollout weight for "${variant}" must be an integer 0..${BUCKET_COUNT} basis points, got ${basisPoints}`,
+      );
     }
     if (seen.has(variant)) throw new RangeError(`variant "${variant}" appears twice in the rollout`);
     seen.add(variant);

@@ -10,7 +10,8 @@ export interface BackoffPolicy {
  * `attempt` is 0 for the first retry.
  */
 export function fullJitterDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  if (!(Number.isInteger(attempt) && attempt >= 0)) throw new RangeError(`attempt must be an integer >= 0, got ${attempt}`);
+  if (!(Number.isInteger(attempt) && attempt >= 0))
+    throw new RangeError(`attempt must be an integer >= 0, got ${attempt}`);
   assertPolicy(policy);
   // 2^1024 is Infinity and 0 · Infinity is NaN: past the cap the exponent no longer matters anyway.
   const exponential = policy.baseDelayMs * 2 ** Math.min(attempt, 1000);

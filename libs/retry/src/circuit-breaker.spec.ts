@@ -205,7 +205,15 @@ describe('CircuitBreaker', () => {
     });
 
     it('swallows what the listener throws, so the request path never sees it', () => {
-      const breaker = new CircuitBreaker({ ...options, onOpen: () => { throw new Error('listener broke'); } }, now);
+      const breaker = new CircuitBreaker(
+        {
+          ...options,
+          onOpen: () => {
+            throw new Error('listener broke');
+          },
+        },
+        now,
+      );
       expect(() => record(breaker, 0, 10)).not.toThrow();
       expect(breaker.state).toBe('open');
     });

@@ -157,7 +157,12 @@ export class CircuitBreaker {
     this.probesInFlight = 0;
     if (!this.options.onOpen) return;
     try {
-      this.options.onOpen({ from, failures: this.window.total(FAILURES), requests: this.window.total(REQUESTS), openedAt: this.openedAt });
+      this.options.onOpen({
+        from,
+        failures: this.window.total(FAILURES),
+        requests: this.window.total(REQUESTS),
+        openedAt: this.openedAt,
+      });
     } catch {
       // A listener's failure must not turn into a failed request.
     }

@@ -5,6 +5,11 @@ export type { BackoffPolicy } from './backoff';
 export { RetryBudget } from './retry-budget';
 export type { RetryBudgetOptions, RetryBudgetSnapshot } from './retry-budget';
 export { CircuitBreaker } from './circuit-breaker';
-export type { CircuitState, CircuitBreakerOptions, CircuitBreakerSnapshot, CircuitOpenedEvent } from './circuit-breaker';
+export type {
+  CircuitState,
+  CircuitBreakerOptions,
+  CircuitBreakerSnapshot,
+  CircuitOpenedEvent,
+} from './circuit-breaker';
 export { isRetryableStatus } from './retryable';
 export { SlidingWindowCounter } from './sliding-window';

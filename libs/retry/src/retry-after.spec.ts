@@ -59,7 +59,9 @@ describe('parseRetryAfterMs', () => {
 
     it('takes precedence over retry-after', () => {
       expect(parseRetryAfterMs({ 'retry-after': '20', 'retry-after-ms': '250' }, NOW)).toBe(250);
-      expect(parseRetryAfterMs({ 'retry-after-ms': '250', 'retry-after': 'Wed, 21 Oct 2015 07:29:00 GMT' }, NOW)).toBe(250);
+      expect(parseRetryAfterMs({ 'retry-after-ms': '250', 'retry-after': 'Wed, 21 Oct 2015 07:29:00 GMT' }, NOW)).toBe(
+        250,
+      );
     });
 
     it('falls back to retry-after when it is unreadable', () => {

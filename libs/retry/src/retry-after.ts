@@ -1,8 +1,7 @@
 // Anything that can hand out response headers: a fetch `Headers`, axios's `AxiosHeaders` (both have
 // a case-insensitive `get`) or a plain record such as Node's `IncomingHttpHeaders`.
 export type HeaderSource =
-  | { get(name: string): string | null | undefined }
-  | Record<string, string | string[] | undefined>;
+  { get(name: string): string | null | undefined } | Record<string, string | string[] | undefined>;
 
 /*
  * How long the upstream asked us to wait, in milliseconds, or undefined when it did not say (or

@@ -20,7 +20,8 @@ export class SlidingWindowCounter {
     readonly bucketCount = 10,
   ) {
     if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
-    if (!(Number.isInteger(series) && series >= 1)) throw new RangeError(`series must be an integer >= 1, got ${series}`);
+    if (!(Number.isInteger(series) && series >= 1))
+      throw new RangeError(`series must be an integer >= 1, got ${series}`);
     if (!(Number.isInteger(bucketCount) && bucketCount >= 1)) {
       throw new RangeError(`bucketCount must be an integer >= 1, got ${bucketCount}`);
     }

@@ -109,14 +109,20 @@ describe('resolveCanaryAnalysis', () => {
   });
 
   it('rejects an analysis or stageEnd that is not an object', () => {
-    expect(resolveCanaryAnalysis([] as unknown as CanaryAnalysisInput).problems).toEqual(['analysis must be an object, got []']);
+    expect(resolveCanaryAnalysis([] as unknown as CanaryAnalysisInput).problems).toEqual([
+      'analysis must be an object, got []',
+    ]);
     expect(resolveCanaryAnalysis({ stageEnd: 5 } as unknown as CanaryAnalysisInput).problems).toEqual([
       'stageEnd must be an object, got 5',
     ]);
   });
 
   it('accepts a complete, valid analysis unchanged', () => {
-    const full = { ...DEFAULT_CANARY_ANALYSIS, stageEnd: { ...DEFAULT_CANARY_ANALYSIS.stageEnd }, maxCostPerRequestUsd: 0.01 };
+    const full = {
+      ...DEFAULT_CANARY_ANALYSIS,
+      stageEnd: { ...DEFAULT_CANARY_ANALYSIS.stageEnd },
+      maxCostPerRequestUsd: 0.01,
+    };
     expect(resolveCanaryAnalysis(full)).toEqual({ analysis: full, problems: [] });
   });
 });

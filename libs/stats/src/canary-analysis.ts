@@ -62,7 +62,10 @@ const rate: Rule = { test: (v) => isFiniteNumber(v) && v >= 0 && v <= 1, expecte
 const positiveRate: Rule = { test: (v) => isFiniteNumber(v) && v > 0 && v <= 1, expected: 'a number > 0 and <= 1' };
 const positive: Rule = { test: (v) => isFiniteNumber(v) && v > 0, expected: 'a number > 0' };
 const boolean: Rule = { test: (v) => typeof v === 'boolean', expected: 'true or false' };
-const orNull = (rule: Rule): Rule => ({ test: (v) => v === null || rule.test(v), expected: `${rule.expected}, or null for off` });
+const orNull = (rule: Rule): Rule => ({
+  test: (v) => v === null || rule.test(v),
+  expected: `${rule.expected}, or null for off`,
+});
 
 const RULES: Record<Exclude<keyof CanaryAnalysis, 'stageEnd'>, Rule> = {
   minRequests: integerAtLeastOne,
@@ -101,7 +104,9 @@ export function resolveCanaryAnalysis(input: CanaryAnalysisInput | null | undefi
   const stageEnd = stageEndIsObject && stageEndInput !== undefined ? (stageEndInput as Record<string, unknown>) : {};
 
   const analysis = copyOf(DEFAULT_CANARY_ANALYSIS);
-  merge(input as Record<string, unknown>, RULES, analysis as unknown as Record<string, unknown>, '', problems, ['stageEnd']);
+  merge(input as Record<string, unknown>, RULES, analysis as unknown as Record<string, unknown>, '', problems, [
+    'stageEnd',
+  ]);
   merge(stageEnd, STAGE_END_RULES, analysis.stageEnd as unknown as Record<string, unknown>, 'stageEnd.', problems, []);
   return { analysis, problems };
 }

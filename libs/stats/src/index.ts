@@ -8,4 +8,12 @@ export type { MannWhitneyResult } from './mann-whitney';
 export { DEFAULT_CANARY_ANALYSIS, resolveCanaryAnalysis } from './canary-analysis';
 export type { CanaryAnalysis, CanaryAnalysisInput, ResolvedCanaryAnalysis, StageEndGates } from './canary-analysis';
 export { judgeWindow } from './window-verdict';
-export type { ArmStats, ArmWindow, LatencyStats, VerdictCheck, WindowInput, WindowOutcome, WindowVerdict } from './window-verdict';
+export type {
+  ArmStats,
+  ArmWindow,
+  LatencyStats,
+  VerdictCheck,
+  WindowInput,
+  WindowOutcome,
+  WindowVerdict,
+} from './window-verdict';

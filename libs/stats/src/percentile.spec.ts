@@ -52,7 +52,13 @@ describe('summarize', () => {
   it('sorts a copy and reports count, mean and percentiles', () => {
     const values = [120, 95, 300, 87, 1500, 210, 99, 101];
     const before = [...values];
-    expect(summarize(values)).toEqual({ count: 8, mean: 314, p50: 110.5, p95: 1079.9999999999993, p99: 1415.9999999999995 });
+    expect(summarize(values)).toEqual({
+      count: 8,
+      mean: 314,
+      p50: 110.5,
+      p95: 1079.9999999999993,
+      p99: 1415.9999999999995,
+    });
     expect(values).toEqual(before);
   });
 

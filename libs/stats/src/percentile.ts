@@ -47,7 +47,8 @@ export function summarize(values: ArrayLike<number>): Summary {
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
   const copy = Float64Array.from(values);
   for (let i = 0; i < copy.length; i++) {
-    if (!Number.isFinite(copy[i])) throw new RangeError(`sample values must be finite numbers, got ${copy[i]} at index ${i}`);
+    if (!Number.isFinite(copy[i]))
+      throw new RangeError(`sample values must be finite numbers, got ${copy[i]} at index ${i}`);
   }
   return copy.sort();
 }

@@ -41,11 +41,26 @@ describe('twoProportionTest', () => {
 
   it('says nothing (z 0, p 1) when there is no variance or no data', () => {
     const cases = [
-      [{ failures: 0, total: 300 }, { failures: 0, total: 300 }], // both perfect
-      [{ failures: 300, total: 300 }, { failures: 200, total: 200 }], // both always failing
-      [{ failures: 5, total: 100 }, { failures: 0, total: 0 }], // control empty
-      [{ failures: 0, total: 0 }, { failures: 5, total: 100 }], // treatment empty
-      [{ failures: 0, total: 0 }, { failures: 0, total: 0 }],
+      [
+        { failures: 0, total: 300 },
+        { failures: 0, total: 300 },
+      ], // both perfect
+      [
+        { failures: 300, total: 300 },
+        { failures: 200, total: 200 },
+      ], // both always failing
+      [
+        { failures: 5, total: 100 },
+        { failures: 0, total: 0 },
+      ], // control empty
+      [
+        { failures: 0, total: 0 },
+        { failures: 5, total: 100 },
+      ], // treatment empty
+      [
+        { failures: 0, total: 0 },
+        { failures: 0, total: 0 },
+      ],
     ];
     for (const [treatment, control] of cases) {
       const result = twoProportionTest(treatment, control);

@@ -12,7 +12,9 @@ function arm(overrides: Partial<ArmWindow> = {}): ArmWindow {
   return { requests: 1000, failures: 5, latenciesMs: spread(1000, 100, 700), costUsd: 1, ...overrides };
 }
 
-function judge(overrides: Omit<Partial<WindowInput>, 'analysis'> & { analysis?: Partial<CanaryAnalysis> } = {}): WindowVerdict {
+function judge(
+  overrides: Omit<Partial<WindowInput>, 'analysis'> & { analysis?: Partial<CanaryAnalysis> } = {},
+): WindowVerdict {
   return judgeWindow({
     treatment: arm(),
     control: arm(),
@@ -61,10 +63,19 @@ describe('judgeWindow', () => {
     });
 
     it('ignores the control size when nothing consults the control', () => {
-      const verdict = judge({ control: arm({ requests: 0, failures: 0, latenciesMs: [], costUsd: 0 }), analysis: { compareToControl: false } });
+      const verdict = judge({
+        control: arm({ requests: 0, failures: 0, latenciesMs: [], costUsd: 0 }),
+        analysis: { compareToControl: false },
+      });
       expect(verdict.outcome).toBe('pass');
       expect(verdict.checks.map((c) => c.name)).not.toContain('control_requests');
-      expect(verdict.evidence.control).toEqual({ requests: 0, failures: 0, failureRate: null, latencyMs: null, costPerRequestUsd: null });
+      expect(verdict.evidence.control).toEqual({
+        requests: 0,
+        failures: 0,
+        failureRate: null,
+        latencyMs: null,
+        costPerRequestUsd: null,
+      });
       expectJsonSafe(verdict);
     });
 
@@ -77,7 +88,9 @@ describe('judgeWindow', () => {
     });
 
     it('counts exactly minRequests as enough', () => {
-      expect(judge({ treatment: arm({ requests: 200, failures: 1 }), control: arm({ requests: 200, failures: 1 }) }).outcome).toBe('pass');
+      expect(
+        judge({ treatment: arm({ requests: 200, failures: 1 }), control: arm({ requests: 200, failures: 1 }) }).outcome,
+      ).toBe('pass');
     });
   });
 
@@ -98,7 +111,12 @@ describe('judgeWindow', () => {
         requests: 1000,
         failures: 5,
         failureRate: 0.005,
-        latencyMs: { avg: expect.closeTo(400, 9), p50: expect.closeTo(400, 9), p95: expect.closeTo(670, 9), p99: expect.closeTo(694, 9) },
+        latencyMs: {
+          avg: expect.closeTo(400, 9),
+          p50: expect.closeTo(400, 9),
+          p95: expect.closeTo(670, 9),
+          p99: expect.closeTo(694, 9),
+        },
         costPerRequestUsd: 0.001,
       });
       expect(errorRateTest?.pValue).toBe(0.5);
@@ -151,7 +169,11 @@ describe('judgeWindow', () => {
     });
 
     it('fails on the gate alone without compareToControl, even when the control is as bad', () => {
-      const verdict = judge({ treatment: arm({ failures: 30 }), control: arm({ failures: 30 }), analysis: { compareToControl: false } });
+      const verdict = judge({
+        treatment: arm({ failures: 30 }),
+        control: arm({ failures: 30 }),
+        analysis: { compareToControl: false },
+      });
       expect(verdict.outcome).toBe('fail');
       expect(verdict.reasons).toEqual(['treatment error rate 3.0% > 2.0%']);
       expect(verdict.evidence.errorRateTest).toBeNull();
@@ -168,14 +190,23 @@ describe('judgeWindow', () => {
       const verdict = judge({ treatment: arm({ latenciesMs: spread(1000, 500, 3000) }) });
       expect(verdict.outcome).toBe('fail');
       expect(verdict.severe).toBe(false); // 2975 ms is not past 2 × 2000 ms
-      expect(verdict.reasons).toEqual(['treatment p99 latency 2975 ms > 2000 ms and slower than control p99 694 ms (p<0.0001)']);
-      expect(check(verdict, 'p99_latency')).toMatchObject({ passed: false, value: expect.closeTo(2975, 9), threshold: 2000 });
+      expect(verdict.reasons).toEqual([
+        'treatment p99 latency 2975 ms > 2000 ms and slower than control p99 694 ms (p<0.0001)',
+      ]);
+      expect(check(verdict, 'p99_latency')).toMatchObject({
+        passed: false,
+        value: expect.closeTo(2975, 9),
+        threshold: 2000,
+      });
       expect(verdict.evidence.latencyTest!.effectSize).toBeGreaterThan(0.9);
     });
 
     it('holds when the control is just as slow', () => {
       const slow = spread(1000, 500, 3000);
-      const verdict = judge({ treatment: arm({ latenciesMs: slow }), control: arm({ latenciesMs: [...slow].reverse() }) });
+      const verdict = judge({
+        treatment: arm({ latenciesMs: slow }),
+        control: arm({ latenciesMs: [...slow].reverse() }),
+      });
       expect(verdict.outcome).toBe('hold');
       expect(verdict.reasons).toEqual([
         'treatment p99 latency 2975 ms > 2000 ms, but not significantly slower than control p99 2975 ms (p=0.5000): control is unhealthy too, holding',
@@ -183,7 +214,10 @@ describe('judgeWindow', () => {
     });
 
     it('holds when the control has no latency samples to compare with', () => {
-      const verdict = judge({ treatment: arm({ latenciesMs: spread(1000, 500, 3000) }), control: arm({ latenciesMs: [] }) });
+      const verdict = judge({
+        treatment: arm({ latenciesMs: spread(1000, 500, 3000) }),
+        control: arm({ latenciesMs: [] }),
+      });
       expect(verdict.outcome).toBe('hold');
       expect(verdict.reasons[0]).toBe(
         'treatment p99 latency 2975 ms > 2000 ms, but not significantly slower than control with no latency samples (p=1.0000): holding until the difference is clear',
@@ -230,11 +264,17 @@ describe('judgeWindow', () => {
     it('fails a stage-end error rate that is fine during the stage', () => {
       const verdict = judge({ treatment: arm({ failures: 15 }), control: arm({ failures: 1 }), atStageEnd: true });
       expect(verdict.outcome).toBe('fail');
-      expect(verdict.reasons).toEqual(['at stage end, treatment error rate 1.5% is not below 1.0% and worse than control 0.1% (p=0.0002)']);
+      expect(verdict.reasons).toEqual([
+        'at stage end, treatment error rate 1.5% is not below 1.0% and worse than control 0.1% (p=0.0002)',
+      ]);
     });
 
     it('requires a value strictly below the stage-end limit', () => {
-      const verdict = judge({ treatment: arm({ failures: 10 }), atStageEnd: true, analysis: { compareToControl: false } });
+      const verdict = judge({
+        treatment: arm({ failures: 10 }),
+        atStageEnd: true,
+        analysis: { compareToControl: false },
+      });
       expect(verdict.outcome).toBe('fail');
       expect(check(verdict, 'stage_end_error_rate')).toMatchObject({ passed: false, value: 0.01, threshold: 0.01 });
     });
@@ -250,7 +290,11 @@ describe('judgeWindow', () => {
 
   describe('cost', () => {
     it('fails a cost per request over the absolute limit, with no test needed', () => {
-      const verdict = judge({ treatment: arm({ costUsd: 3 }), control: arm({ costUsd: 3 }), analysis: { maxCostPerRequestUsd: 0.002 } });
+      const verdict = judge({
+        treatment: arm({ costUsd: 3 }),
+        control: arm({ costUsd: 3 }),
+        analysis: { maxCostPerRequestUsd: 0.002 },
+      });
       expect(verdict.outcome).toBe('fail');
       expect(verdict.severe).toBe(false);
       expect(verdict.reasons).toEqual(['treatment cost per request $0.00300 > $0.00200']);
@@ -258,16 +302,28 @@ describe('judgeWindow', () => {
     });
 
     it('fails a cost per request over the allowed multiple of the control', () => {
-      const verdict = judge({ treatment: arm({ costUsd: 2 }), control: arm({ costUsd: 1 }), analysis: { maxCostRatioToControl: 1.5 } });
+      const verdict = judge({
+        treatment: arm({ costUsd: 2 }),
+        control: arm({ costUsd: 1 }),
+        analysis: { maxCostRatioToControl: 1.5 },
+      });
       expect(verdict.outcome).toBe('fail');
       expect(verdict.reasons).toEqual(["treatment cost per request $0.00200 > 1.5× control's $0.00100"]);
       expect(check(verdict, 'cost_ratio_to_control')).toMatchObject({ passed: false, value: 0.002, threshold: 0.0015 });
-      const atTheLimit = judge({ treatment: arm({ costUsd: 1.5 }), control: arm({ costUsd: 1 }), analysis: { maxCostRatioToControl: 1.5 } });
+      const atTheLimit = judge({
+        treatment: arm({ costUsd: 1.5 }),
+        control: arm({ costUsd: 1 }),
+        analysis: { maxCostRatioToControl: 1.5 },
+      });
       expect(atTheLimit.outcome).toBe('pass');
     });
 
     it('fails any cost against a free control without producing an infinite ratio', () => {
-      const verdict = judge({ treatment: arm({ costUsd: 0.5 }), control: arm({ costUsd: 0 }), analysis: { maxCostRatioToControl: 2 } });
+      const verdict = judge({
+        treatment: arm({ costUsd: 0.5 }),
+        control: arm({ costUsd: 0 }),
+        analysis: { maxCostRatioToControl: 2 },
+      });
       expect(verdict.outcome).toBe('fail');
       expect(check(verdict, 'cost_ratio_to_control')).toMatchObject({ value: 0.0005, threshold: 0 });
       expectJsonSafe(verdict);
@@ -324,7 +380,11 @@ describe('judgeWindow', () => {
         judge(),
         judge({ treatment: arm({ requests: 0, failures: 0, latenciesMs: [], costUsd: 0 }) }),
         judge({ treatment: arm({ failures: 1000 }), control: arm({ failures: 1000 }) }),
-        judge({ treatment: arm({ failures: 0, latenciesMs: [] }), control: arm({ failures: 0, latenciesMs: [] }), atStageEnd: true }),
+        judge({
+          treatment: arm({ failures: 0, latenciesMs: [] }),
+          control: arm({ failures: 0, latenciesMs: [] }),
+          atStageEnd: true,
+        }),
         judge({
           treatment: arm({ latenciesMs: spread(1000, 500, 3000), costUsd: 9 }),
           analysis: { maxCostPerRequestUsd: 0.001, maxCostRatioToControl: 2 },
@@ -344,7 +404,9 @@ describe('judgeWindow', () => {
 
   describe('bad input', () => {
     it('throws on an invalid analysis', () => {
-      expect(() => judge({ analysis: { maxErrorRate: 2 } })).toThrow(/invalid canary analysis: maxErrorRate must be a number between 0 and 1, got 2/);
+      expect(() => judge({ analysis: { maxErrorRate: 2 } })).toThrow(
+        /invalid canary analysis: maxErrorRate must be a number between 0 and 1, got 2/,
+      );
     });
 
     it('throws on impossible arm numbers', () => {

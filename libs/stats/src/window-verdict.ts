@@ -136,7 +136,10 @@ export function judgeWindow(input: WindowInput): WindowVerdict {
   // controlUnhealthy: the control is past the same limit, by the gate's own rule.
   const errorsVsControl = (controlUnhealthy: boolean): Comparison | null =>
     errorRateTest && { pValue: errorRateTest.pValue, worse: 'worse', control: percent(cRate), controlUnhealthy };
-  const latencyVsControl = (statistic: 'avg' | 'p99', controlUnhealthy: (latency: number) => boolean): Comparison | null =>
+  const latencyVsControl = (
+    statistic: 'avg' | 'p99',
+    controlUnhealthy: (latency: number) => boolean,
+  ): Comparison | null =>
     latencyTest && {
       pValue: latencyTest.pValue,
       worse: 'slower',
@@ -224,7 +227,8 @@ export function judgeWindow(input: WindowInput): WindowVerdict {
   const judged = gates.map((gate) => judgeGate(gate, analysis));
   const checks = [...sampleChecks, ...judged.map((j) => j.check)];
   const failed = judged.filter((j) => j.outcome === 'fail');
-  const outcome: WindowOutcome = failed.length > 0 ? 'fail' : judged.some((j) => j.outcome === 'hold') ? 'hold' : 'pass';
+  const outcome: WindowOutcome =
+    failed.length > 0 ? 'fail' : judged.some((j) => j.outcome === 'hold') ? 'hold' : 'pass';
   return {
     outcome,
     severe: failed.some((j) => j.severe),
@@ -268,7 +272,11 @@ interface JudgedGate {
 function judgeGate(gate: Gate, analysis: CanaryAnalysis): JudgedGate {
   const { name, value, threshold, vsControl } = gate;
   if (value === null) {
-    return { check: { name, passed: true, value, threshold, detail: 'no latency samples in the window' }, outcome: 'pass', severe: false };
+    return {
+      check: { name, passed: true, value, threshold, detail: 'no latency samples in the window' },
+      outcome: 'pass',
+      severe: false,
+    };
   }
   if (!gate.exceeded) return { check: { name, passed: true, value, threshold }, outcome: 'pass', severe: false };
 
@@ -285,8 +293,14 @@ function judgeGate(gate: Gate, analysis: CanaryAnalysis): JudgedGate {
 }
 
 function sampleCheck(arm: 'treatment' | 'control', requests: number, minRequests: number): VerdictCheck {
-  const check: VerdictCheck = { name: `${arm}_requests`, passed: requests >= minRequests, value: requests, threshold: minRequests };
-  if (!check.passed) check.detail = `${arm} has ${requests} requests in the window, fewer than the ${minRequests} needed`;
+  const check: VerdictCheck = {
+    name: `${arm}_requests`,
+    passed: requests >= minRequests,
+    value: requests,
+    threshold: minRequests,
+  };
+  if (!check.passed)
+    check.detail = `${arm} has ${requests} requests in the window, fewer than the ${minRequests} needed`;
   return check;
 }
 
@@ -306,7 +320,8 @@ function armStats(arm: ArmWindow, sortedLatencies: Float64Array): ArmStats {
 }
 
 function assertArm(arm: string, { requests, failures, costUsd }: ArmWindow): void {
-  if (!(Number.isInteger(requests) && requests >= 0)) throw new RangeError(`${arm} requests must be an integer >= 0, got ${requests}`);
+  if (!(Number.isInteger(requests) && requests >= 0))
+    throw new RangeError(`${arm} requests must be an integer >= 0, got ${requests}`);
   if (!(Number.isInteger(failures) && failures >= 0 && failures <= requests)) {
     throw new RangeError(`${arm} failures must be an integer between 0 and requests (${requests}), got ${failures}`);
   }

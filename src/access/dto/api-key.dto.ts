@@ -9,13 +9,21 @@ export class ApiKeyDto {
   @ApiProperty({ example: 'search-team' })
   name: string;
 
-  @ApiProperty({ example: 'sy_k3j5n2m8q1', description: 'The first characters of the key, to tell keys apart (env_… for SWITCHYARD_ADMIN_KEY)' })
+  @ApiProperty({
+    example: 'sy_k3j5n2m8q1',
+    description: 'The first characters of the key, to tell keys apart (env_… for SWITCHYARD_ADMIN_KEY)',
+  })
   prefix: string;
 
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['gateway'] })
   scopes: Scope[];
 
-  @ApiProperty({ type: [String], nullable: true, example: ['chat'], description: 'null: every policy and concrete models' })
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    example: ['chat'],
+    description: 'null: every policy and concrete models',
+  })
   policies: string[] | null;
 
   @ApiProperty({ type: Number, nullable: true, example: 600 })
@@ -24,13 +32,21 @@ export class ApiKeyDto {
   @ApiProperty({ type: Number, nullable: true, example: 200000 })
   tokensPerMinute: number | null;
 
-  @ApiProperty({ example: 'key:5d0c6b1e-6d5f-4a83-9d1f-2f7f7f1f3c11 (bootstrap-admin)', description: 'The actor of the admin key that created it' })
+  @ApiProperty({
+    example: 'key:5d0c6b1e-6d5f-4a83-9d1f-2f7f7f1f3c11 (bootstrap-admin)',
+    description: 'The actor of the admin key that created it',
+  })
   createdBy: string;
 
   @ApiProperty({ example: '2026-11-24T17:00:00.000Z' })
   createdAt: string;
 
-  @ApiProperty({ type: String, nullable: true, example: '2026-11-24T17:05:00.000Z', description: 'Recorded every few seconds, not per request' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-11-24T17:05:00.000Z',
+    description: 'Recorded every few seconds, not per request',
+  })
   lastUsedAt: string | null;
 
   @ApiProperty({ type: String, nullable: true, example: null })

@@ -1,9 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { SCOPES, type Scope } from '../scopes';
 
 export class CreateApiKeyDto {
-  @ApiProperty({ example: 'search-team', description: 'Who the key is for (a team or a service); shown in lists and in history actors' })
+  @ApiProperty({
+    example: 'search-team',
+    description: 'Who the key is for (a team or a service); shown in lists and in history actors',
+  })
   @IsString({ message: 'name must be a string such as "search-team"' })
   @Matches(/^\S(.*\S)?$/, { message: 'name must not be empty or start or end with spaces' })
   @MaxLength(100, { message: 'name must be at most 100 characters' })
@@ -13,7 +28,8 @@ export class CreateApiKeyDto {
     enum: SCOPES,
     isArray: true,
     example: ['gateway'],
-    description: 'gateway: /v1/* (completions, models); read: GET on /api/* and /metrics; admin: everything (implies both)',
+    description:
+      'gateway: /v1/* (completions, models); read: GET on /api/* and /metrics; admin: everything (implies both)',
   })
   @IsArray({ message: `scopes must be a list of: ${SCOPES.join(', ')}` })
   @ArrayNotEmpty({ message: `scopes must name at least one of: ${SCOPES.join(', ')}` })
@@ -24,7 +40,8 @@ export class CreateApiKeyDto {
   @ApiPropertyOptional({
     type: [String],
     example: ['chat'],
-    description: 'Only these policies (model route:<policy> or header x-switchyard-policy); concrete models are then refused. Omit for every policy and model',
+    description:
+      'Only these policies (model route:<policy> or header x-switchyard-policy); concrete models are then refused. Omit for every policy and model',
   })
   @IsOptional()
   @IsArray({ message: 'policies must be a list of policy names' })
@@ -33,14 +50,20 @@ export class CreateApiKeyDto {
   @IsString({ each: true, message: 'policies must contain policy names' })
   policies?: string[];
 
-  @ApiPropertyOptional({ example: 600, description: 'Chat completions per minute, over every replica; omit for no limit' })
+  @ApiPropertyOptional({
+    example: 600,
+    description: 'Chat completions per minute, over every replica; omit for no limit',
+  })
   @IsOptional()
   @IsInt({ message: 'requestsPerMinute must be an integer between 1 and 1000000' })
   @Min(1, { message: 'requestsPerMinute must be an integer between 1 and 1000000' })
   @Max(1_000_000, { message: 'requestsPerMinute must be an integer between 1 and 1000000' })
   requestsPerMinute?: number;
 
-  @ApiPropertyOptional({ example: 200000, description: 'Prompt + completion tokens per minute, over every replica; omit for no limit' })
+  @ApiPropertyOptional({
+    example: 200000,
+    description: 'Prompt + completion tokens per minute, over every replica; omit for no limit',
+  })
   @IsOptional()
   @IsInt({ message: 'tokensPerMinute must be an integer between 1 and 2000000000' })
   @Min(1, { message: 'tokensPerMinute must be an integer between 1 and 2000000000' })

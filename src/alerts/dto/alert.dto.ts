@@ -2,10 +2,17 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ALERT_SEVERITIES, ALERT_STATUSES, ALERT_TYPES } from '../alert.types';
 
 export class AlertWebhookDto {
-  @ApiProperty({ example: 'https://hooks.slack.com', description: 'Scheme and host only: the rest of a webhook URL can be a secret' })
+  @ApiProperty({
+    example: 'https://hooks.slack.com',
+    description: 'Scheme and host only: the rest of a webhook URL can be a secret',
+  })
   origin: string;
 
-  @ApiProperty({ enum: ['alert', 'config'], example: 'config', description: 'alert: its own target (a canary webhook); config: ALERT_WEBHOOK_URL' })
+  @ApiProperty({
+    enum: ['alert', 'config'],
+    example: 'config',
+    description: 'alert: its own target (a canary webhook); config: ALERT_WEBHOOK_URL',
+  })
   source: string;
 }
 
@@ -22,17 +29,26 @@ export class AlertDto {
   @ApiProperty({
     enum: ALERT_STATUSES,
     example: 'delivered',
-    description: 'pending (waiting for its next attempt), delivered (a 2xx), failed (every attempt failed), no_target (no webhook configured; never sent)',
+    description:
+      'pending (waiting for its next attempt), delivered (a 2xx), failed (every attempt failed), no_target (no webhook configured; never sent)',
   })
   status: string;
 
-  @ApiProperty({ example: 'canary:7c1d2e3f-0000-4000-8000-000000000001:rolled_back', description: 'The event it reports; raised twice, stored and sent once' })
+  @ApiProperty({
+    example: 'canary:7c1d2e3f-0000-4000-8000-000000000001:rolled_back',
+    description: 'The event it reports; raised twice, stored and sent once',
+  })
   dedupKey: string;
 
   @ApiProperty({ example: 'recommendations-model', nullable: true, type: String })
   flag: string | null;
 
-  @ApiProperty({ example: '7c1d2e3f-0000-4000-8000-000000000001', nullable: true, type: String, description: 'Canary id' })
+  @ApiProperty({
+    example: '7c1d2e3f-0000-4000-8000-000000000001',
+    nullable: true,
+    type: String,
+    description: 'Canary id',
+  })
   canary: string | null;
 
   @ApiProperty({ example: 2, nullable: true, type: Number })
@@ -44,18 +60,31 @@ export class AlertDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    example: { treatment: { requests: 612, errorRate: 0.041 }, control: { requests: 5890, errorRate: 0.006 }, threshold: 0.02 },
+    example: {
+      treatment: { requests: 612, errorRate: 0.041 },
+      control: { requests: 5890, errorRate: 0.006 },
+      threshold: 0.02,
+    },
     description: 'The numbers behind the event, as sent',
   })
   evidence: Record<string, unknown>;
 
-  @ApiProperty({ type: AlertWebhookDto, nullable: true, description: 'Where it is sent; null when no webhook is configured' })
+  @ApiProperty({
+    type: AlertWebhookDto,
+    nullable: true,
+    description: 'Where it is sent; null when no webhook is configured',
+  })
   webhook: AlertWebhookDto | null;
 
   @ApiProperty({ example: 1, description: 'Delivery attempts made' })
   attempts: number;
 
-  @ApiProperty({ example: null, nullable: true, type: String, description: 'When the next attempt is due (pending only)' })
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'When the next attempt is due (pending only)',
+  })
   nextAttemptAt: string | null;
 
   @ApiProperty({ example: null, nullable: true, type: String, description: 'Why the last attempt failed' })
@@ -78,7 +107,12 @@ export class AlertDeliveryDto {
   @ApiProperty({ example: 'https://hooks.slack.com' })
   targetOrigin: string;
 
-  @ApiProperty({ example: 200, nullable: true, type: Number, description: 'null when no answer came (refused, timed out)' })
+  @ApiProperty({
+    example: 200,
+    nullable: true,
+    type: Number,
+    description: 'null when no answer came (refused, timed out)',
+  })
   httpStatus: number | null;
 
   @ApiProperty({ example: null, nullable: true, type: String })
@@ -97,6 +131,11 @@ export class AlertPageDto {
   @ApiProperty({ type: [AlertDto], description: 'Newest first' })
   items: AlertDto[];
 
-  @ApiProperty({ example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11', nullable: true, type: String, description: 'Pass as `before` for the next page; null on the last page' })
+  @ApiProperty({
+    example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11',
+    nullable: true,
+    type: String,
+    description: 'Pass as `before` for the next page; null on the last page',
+  })
   nextBefore: string | null;
 }

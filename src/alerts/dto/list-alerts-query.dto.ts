@@ -22,7 +22,13 @@ export class ListAlertsQueryDto {
   @Matches(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, { message: 'flag must be a flag key (a lower-case slug)' })
   flag?: string;
 
-  @ApiPropertyOptional({ type: 'integer', example: DEFAULT_ALERT_PAGE, default: DEFAULT_ALERT_PAGE, minimum: 1, maximum: MAX_ALERT_PAGE })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: DEFAULT_ALERT_PAGE,
+    default: DEFAULT_ALERT_PAGE,
+    minimum: 1,
+    maximum: MAX_ALERT_PAGE,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
@@ -30,7 +36,11 @@ export class ListAlertsQueryDto {
   @Max(MAX_ALERT_PAGE, { message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
   limit?: number;
 
-  @ApiPropertyOptional({ format: 'uuid', example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11', description: 'Alerts older than this one (the nextBefore of the previous page)' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11',
+    description: 'Alerts older than this one (the nextBefore of the previous page)',
+  })
   @IsOptional()
   @IsUUID('all', { message: 'before must be an alert id (a UUID)' })
   before?: string;

@@ -13,16 +13,29 @@ export class CanaryDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: 'recommendations-model' }) flagKey: string;
   @ApiProperty({ example: 'treatment' }) variant: string;
-  @ApiProperty({ example: 'control', description: 'The flag\'s default variant, compared with the treatment' }) controlVariant: string;
+  @ApiProperty({ example: 'control', description: "The flag's default variant, compared with the treatment" })
+  controlVariant: string;
   @ApiProperty({ enum: ['pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted'] }) state: string;
   @ApiProperty({ type: [CanaryStageDto] }) stages: CanaryStageDto[];
-  @ApiProperty({ type: CanaryStageStatusDto, nullable: true, description: 'The current stage; null before the start' }) stage: CanaryStageStatusDto | null;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The analysis with every default filled in' }) analysis: Record<string, unknown>;
+  @ApiProperty({ type: CanaryStageStatusDto, nullable: true, description: 'The current stage; null before the start' })
+  stage: CanaryStageStatusDto | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The analysis with every default filled in' })
+  analysis: Record<string, unknown>;
   @ApiProperty({ example: 2 }) maxStageExtensions: number;
-  @ApiProperty({ example: 'https://hooks.example.internal', nullable: true, type: String, description: 'Origin only: webhook paths often carry a secret' })
+  @ApiProperty({
+    example: 'https://hooks.example.internal',
+    nullable: true,
+    type: String,
+    description: 'Origin only: webhook paths often carry a secret',
+  })
   alertWebhookOrigin: string | null;
   @ApiProperty({ example: 0, description: 'Failed checks in the current stage' }) failedChecks: number;
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'The last verdict: decision, outcome, reasons, checks and evidence' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'The last verdict: decision, outcome, reasons, checks and evidence',
+  })
   lastVerdict: Record<string, unknown> | null;
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;
@@ -44,5 +57,6 @@ export class CanaryEventDto {
 
 export class CanaryEventPageDto {
   @ApiProperty({ type: [CanaryEventDto] }) items: CanaryEventDto[];
-  @ApiProperty({ nullable: true, type: Number, description: 'Pass as `after` for the next page; null at the end' }) nextAfter: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'Pass as `after` for the next page; null at the end' })
+  nextAfter: number | null;
 }

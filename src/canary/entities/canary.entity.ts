@@ -4,7 +4,10 @@ import type { CanaryAnalysis, CanaryStage, CanaryState, StoredVerdict } from '..
 
 @Entity({ name: 'canaries' })
 @Check('canaries_state_check', "state IN ('pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted')")
-@Index('canaries_one_active_per_flag_idx', ['flagKey'], { unique: true, where: "state IN ('pending', 'running', 'paused')" })
+@Index('canaries_one_active_per_flag_idx', ['flagKey'], {
+  unique: true,
+  where: "state IN ('pending', 'running', 'paused')",
+})
 @Index('canaries_state_idx', ['state'])
 export class CanaryEntity {
   @PrimaryColumn({ type: 'uuid' })

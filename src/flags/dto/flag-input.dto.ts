@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { FlagRuleDto } from './flag-rule.dto';
 
 export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -14,12 +26,21 @@ const RULES_EXAMPLE = [
     ],
     serve: { variant: 'treatment' },
   },
-  { name: 'beta-half', conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }], serve: { rollout: { treatment: 50 } } },
+  {
+    name: 'beta-half',
+    conditions: [{ attribute: 'cohort', operator: 'starts_with', values: ['beta'] }],
+    serve: { rollout: { treatment: 50 } },
+  },
 ];
 
 export class CreateFlagDto {
-  @ApiProperty({ example: 'recommendations-model', description: 'Lower-case slug (a-z, 0-9, single dashes); never reused, even once archived' })
-  @Matches(FLAG_KEY, { message: 'key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model' })
+  @ApiProperty({
+    example: 'recommendations-model',
+    description: 'Lower-case slug (a-z, 0-9, single dashes); never reused, even once archived',
+  })
+  @Matches(FLAG_KEY, {
+    message: 'key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model',
+  })
   @MaxLength(100)
   key: string;
 
@@ -29,7 +50,11 @@ export class CreateFlagDto {
   @MaxLength(2000)
   description?: string;
 
-  @ApiPropertyOptional({ example: true, default: true, description: 'The kill switch: false serves everyone the default variant' })
+  @ApiPropertyOptional({
+    example: true,
+    default: true,
+    description: 'The kill switch: false serves everyone the default variant',
+  })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
@@ -43,7 +68,10 @@ export class CreateFlagDto {
   @IsObject()
   variants: Record<string, string>;
 
-  @ApiProperty({ example: 'control', description: 'Served when disabled, when no rule matches and outside the rollout' })
+  @ApiProperty({
+    example: 'control',
+    description: 'Served when disabled, when no rule matches and outside the rollout',
+  })
   @IsString()
   defaultVariant: string;
 
@@ -52,26 +80,38 @@ export class CreateFlagDto {
     additionalProperties: { type: 'number' },
     example: { treatment: 5 },
     default: {},
-    description: 'Variant -> percentage of users (0-100, up to two decimals, summing to at most 100); the rest gets the default variant',
+    description:
+      'Variant -> percentage of users (0-100, up to two decimals, summing to at most 100); the rest gets the default variant',
   })
   @IsOptional()
   @IsObject()
   rollout?: Record<string, number>;
 
-  @ApiPropertyOptional({ type: [FlagRuleDto], example: RULES_EXAMPLE, default: [], description: 'Ordered; the first rule whose conditions all hold decides' })
+  @ApiPropertyOptional({
+    type: [FlagRuleDto],
+    example: RULES_EXAMPLE,
+    default: [],
+    description: 'Ordered; the first rule whose conditions all hold decides',
+  })
   @IsOptional()
   @IsArray()
   @ValidateNested({ each: true })
   @Type(() => FlagRuleDto)
   rules?: FlagRuleDto[];
 
-  @ApiPropertyOptional({ example: 'recommendations-model', description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user' })
+  @ApiPropertyOptional({
+    example: 'recommendations-model',
+    description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   salt?: string;
 
-  @ApiPropertyOptional({ example: 'Start the DeepSeek experiment', description: 'Why; also accepted as the x-change-reason header' })
+  @ApiPropertyOptional({
+    example: 'Start the DeepSeek experiment',
+    description: 'Why; also accepted as the x-change-reason header',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2000)
@@ -109,13 +149,19 @@ export class SetRolloutDto {
 
 /** Body of kill/enable/archive. All optional: the kill switch must work without reading the flag first. */
 export class FlagToggleDto {
-  @ApiPropertyOptional({ example: 3, description: 'When given, a stale version gets 409; when omitted, the switch applies to the current version' })
+  @ApiPropertyOptional({
+    example: 3,
+    description: 'When given, a stale version gets 409; when omitted, the switch applies to the current version',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   version?: number;
 
-  @ApiPropertyOptional({ example: 'Error rate spike on deepseek-v3.2', description: 'Why; also accepted as the x-change-reason header' })
+  @ApiPropertyOptional({
+    example: 'Error rate spike on deepseek-v3.2',
+    description: 'Why; also accepted as the x-change-reason header',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2000)
@@ -123,20 +169,30 @@ export class FlagToggleDto {
 }
 
 export class EvaluateFlagDto {
-  @ApiPropertyOptional({ example: 'user-1234', description: 'Sticky identity; without it the bucket is random and the reason says unsticky' })
+  @ApiPropertyOptional({
+    example: 'user-1234',
+    description: 'Sticky identity; without it the bucket is random and the reason says unsticky',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(500)
   userId?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { country: 'SG', tier: 'enterprise' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { country: 'SG', tier: 'enterprise' },
+  })
   @IsOptional()
   @IsObject()
   attributes?: Record<string, string>;
 }
 
 export class ListFlagsQueryDto {
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only archived flags; false: only active ones; omitted: all' })
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'true: only archived flags; false: only active ones; omitted: all',
+  })
   @IsOptional()
   @Matches(/^(true|false)$/, { message: 'archived must be true or false' })
   archived?: 'true' | 'false';
@@ -151,7 +207,10 @@ export class HistoryQueryDto {
   @Max(200)
   limit?: number;
 
-  @ApiPropertyOptional({ example: 120, description: 'Entries older than this history id (the nextBefore of the previous page)' })
+  @ApiPropertyOptional({
+    example: 120,
+    description: 'Entries older than this history id (the nextBefore of the previous page)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

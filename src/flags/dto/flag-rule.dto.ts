@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { CONDITION_OPERATORS, type ConditionOperator } from '../flag.types';
 
 export class FlagConditionDto {
@@ -14,7 +25,11 @@ export class FlagConditionDto {
   @IsIn(CONDITION_OPERATORS)
   operator: ConditionOperator;
 
-  @ApiProperty({ type: [String], example: ['SG', 'MY'], description: 'Always a list; equals and starts_with match any of them' })
+  @ApiProperty({
+    type: [String],
+    example: ['SG', 'MY'],
+    description: 'Always a list; equals and starts_with match any of them',
+  })
   @IsArray()
   @ArrayMinSize(1)
   @IsString({ each: true })
@@ -31,7 +46,8 @@ export class FlagRuleServeDto {
     type: 'object',
     additionalProperties: { type: 'number' },
     example: { treatment: 50 },
-    description: 'Or serve this rollout: variant -> percentage (0-100, two decimals); the rest gets the default variant',
+    description:
+      'Or serve this rollout: variant -> percentage (0-100, two decimals); the rest gets the default variant',
   })
   @IsOptional()
   @IsObject()

@@ -2,7 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { FlagRuleDto } from './flag-rule.dto';
 
 const RULES_EXAMPLE = [
-  { name: 'sg-enterprise', conditions: [{ attribute: 'country', operator: 'in', values: ['SG', 'MY'] }], serve: { variant: 'treatment' } },
+  {
+    name: 'sg-enterprise',
+    conditions: [{ attribute: 'country', operator: 'in', values: ['SG', 'MY'] }],
+    serve: { variant: 'treatment' },
+  },
 ];
 
 /** A flag on the wire: weights in percent. */
@@ -16,7 +20,11 @@ export class FlagDto {
   @ApiProperty({ example: true, description: 'The kill switch' })
   enabled: boolean;
 
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+  })
   variants: Record<string, string>;
 
   @ApiProperty({ example: 'control' })
@@ -80,7 +88,12 @@ export class FlagHistoryPageDto {
   @ApiProperty({ type: [FlagHistoryEntryDto], description: 'Newest first' })
   items: FlagHistoryEntryDto[];
 
-  @ApiProperty({ example: 40, nullable: true, type: Number, description: 'Pass as `before` for the next page; null on the last page' })
+  @ApiProperty({
+    example: 40,
+    nullable: true,
+    type: Number,
+    description: 'Pass as `before` for the next page; null on the last page',
+  })
   nextBefore: number | null;
 }
 
@@ -100,7 +113,10 @@ export class FlagEvaluationDto {
   @ApiProperty({ example: 412, description: 'murmur3_32(salt:userId) mod 10000' })
   bucket: number;
 
-  @ApiProperty({ example: 'rollout', description: 'disabled | rule:<name> | rollout | default; suffixed " (unsticky)" without a userId' })
+  @ApiProperty({
+    example: 'rollout',
+    description: 'disabled | rule:<name> | rollout | default; suffixed " (unsticky)" without a userId',
+  })
   reason: string;
 
   @ApiPropertyOptional({ example: true, description: 'false when no userId was given (random bucket)' })

@@ -4,7 +4,10 @@ export class ChatMessageDto {
   @ApiProperty({ enum: ['system', 'developer', 'user', 'assistant', 'tool'], example: 'user' })
   role: string;
 
-  @ApiProperty({ description: 'Text, or a list of content parts as in OpenAI\'s API', example: 'Suggest three books for a train journey' })
+  @ApiProperty({
+    description: "Text, or a list of content parts as in OpenAI's API",
+    example: 'Suggest three books for a train journey',
+  })
   content: unknown;
 }
 
@@ -13,19 +16,31 @@ export class ChatMessageDto {
  * not whitelisted, so every other OpenAI field (tools, response_format, ...) passes through.
  */
 export class ChatCompletionRequestDto {
-  @ApiProperty({ description: 'A catalog model id, or route:<policy> to let a policy and its flag choose', example: 'route:recommendations' })
+  @ApiProperty({
+    description: 'A catalog model id, or route:<policy> to let a policy and its flag choose',
+    example: 'route:recommendations',
+  })
   model: string;
 
   @ApiProperty({ type: [ChatMessageDto] })
   messages: ChatMessageDto[];
 
-  @ApiPropertyOptional({ description: 'Server-sent events, passed through chunk by chunk, ending with data: [DONE]', example: false })
+  @ApiPropertyOptional({
+    description: 'Server-sent events, passed through chunk by chunk, ending with data: [DONE]',
+    example: false,
+  })
   stream?: boolean;
 
-  @ApiPropertyOptional({ example: { include_usage: true }, description: 'include_usage: the last chunk carries token usage' })
+  @ApiPropertyOptional({
+    example: { include_usage: true },
+    description: 'include_usage: the last chunk carries token usage',
+  })
   stream_options?: { include_usage?: boolean };
 
-  @ApiPropertyOptional({ description: 'The end user; used for sticky bucketing when x-user-id is absent', example: 'user-4821' })
+  @ApiPropertyOptional({
+    description: 'The end user; used for sticky bucketing when x-user-id is absent',
+    example: 'user-4821',
+  })
   user?: string;
 
   @ApiPropertyOptional({
@@ -56,7 +71,8 @@ export class ModelEntryDto {
   @ApiProperty({ example: 'route:chat' }) id: string;
   @ApiProperty({ example: 'model' }) object: string;
   @ApiProperty({ example: 0 }) created: number;
-  @ApiProperty({ example: 'switchyard', description: 'The provider id, or switchyard for policy aliases' }) owned_by: string;
+  @ApiProperty({ example: 'switchyard', description: 'The provider id, or switchyard for policy aliases' })
+  owned_by: string;
 }
 
 export class ModelListDto {

@@ -9,12 +9,18 @@ export type CostGrouping = (typeof COST_GROUPINGS)[number];
 const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10:00:00Z' };
 
 export class MetricsWindowQueryDto {
-  @ApiPropertyOptional({ description: 'Window start (inclusive), ISO 8601; default: one hour before `to`', example: '2026-11-24T09:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'Window start (inclusive), ISO 8601; default: one hour before `to`',
+    example: '2026-11-24T09:00:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, ISO)
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Window end (exclusive), ISO 8601; default: now', example: '2026-11-24T10:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'Window end (exclusive), ISO 8601; default: now',
+    example: '2026-11-24T10:00:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, ISO)
   to?: string;
@@ -55,7 +61,10 @@ export class TimeseriesQueryDto extends SummaryQueryDto {
 }
 
 export class CostQueryDto {
-  @ApiPropertyOptional({ description: 'Window start (inclusive); default: 24 hours before `to`', example: '2026-11-23T10:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'Window start (inclusive); default: 24 hours before `to`',
+    example: '2026-11-23T10:00:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, ISO)
   from?: string;
@@ -70,7 +79,9 @@ export class CostQueryDto {
   @IsIn(COST_GROUPINGS, { message: `groupBy must be one of: ${COST_GROUPINGS.join(', ')}` })
   groupBy?: CostGrouping;
 
-  @ApiPropertyOptional({ description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)' })
+  @ApiPropertyOptional({
+    description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)',
+  })
   @IsOptional()
   @IsString()
   referenceModel?: string;

@@ -8,7 +8,8 @@ export class LatencyDto {
 }
 
 export class TtftDto {
-  @ApiProperty({ example: 95, nullable: true, type: Number, description: 'Streams only; null when the group had none' }) p50: number | null;
+  @ApiProperty({ example: 95, nullable: true, type: Number, description: 'Streams only; null when the group had none' })
+  p50: number | null;
   @ApiProperty({ example: 240, nullable: true, type: Number }) p99: number | null;
 }
 
@@ -28,19 +29,28 @@ export class OutcomesDto {
 
 export class MetricsFiguresDto {
   @ApiProperty({ example: 120 }) requests: number;
-  @ApiProperty({ example: 2, description: 'upstream_error + timeout + rate_limited (rejected and client_aborted are not the gateway\'s errors)' })
+  @ApiProperty({
+    example: 2,
+    description: "upstream_error + timeout + rate_limited (rejected and client_aborted are not the gateway's errors)",
+  })
   errors: number;
   @ApiProperty({ example: 0.0167, description: 'errors / requests, a fraction' }) errorRate: number;
   @ApiProperty({ example: 1, description: 'Requests answered by a fallback model' }) fallbacks: number;
   @ApiProperty({ type: OutcomesDto }) outcomes: OutcomesDto;
-  @ApiProperty({ type: LatencyDto, description: 'Total latency in ms, exact (percentile_cont over the rows)' }) latencyMs: LatencyDto;
+  @ApiProperty({ type: LatencyDto, description: 'Total latency in ms, exact (percentile_cont over the rows)' })
+  latencyMs: LatencyDto;
   @ApiProperty({ type: TtftDto, description: 'Time to first token in ms (streams)' }) ttftMs: TtftDto;
   @ApiProperty({ type: TokensDto }) tokens: TokensDto;
   @ApiProperty({ example: 0.168 }) costUsd: number;
 }
 
 export class SummaryGroupDto extends MetricsFiguresDto {
-  @ApiProperty({ example: 'gpt-4.1', nullable: true, type: String, description: 'The group value; null for requests without one (e.g. no flag)' })
+  @ApiProperty({
+    example: 'gpt-4.1',
+    nullable: true,
+    type: String,
+    description: 'The group value; null for requests without one (e.g. no flag)',
+  })
   key: string | null;
 }
 
@@ -57,7 +67,8 @@ export class TimeseriesPointDto extends MetricsFiguresDto {
 
 export class TimeseriesSeriesDto {
   @ApiProperty({ nullable: true, type: String }) key: string | null;
-  @ApiProperty({ type: [TimeseriesPointDto], description: 'Buckets with at least one request, oldest first' }) points: TimeseriesPointDto[];
+  @ApiProperty({ type: [TimeseriesPointDto], description: 'Buckets with at least one request, oldest first' })
+  points: TimeseriesPointDto[];
 }
 
 export class TimeseriesDto {
@@ -71,10 +82,17 @@ export class TimeseriesDto {
 export class CostFiguresDto {
   @ApiProperty() requests: number;
   @ApiProperty({ type: TokensDto }) tokens: TokensDto;
-  @ApiProperty({ example: 1.84, description: 'Spend at the answering models\' catalog prices' }) costUsd: number;
-  @ApiProperty({ example: 11.5, description: 'The same tokens at the reference model\'s prices' }) referenceCostUsd: number;
+  @ApiProperty({ example: 1.84, description: "Spend at the answering models' catalog prices" }) costUsd: number;
+  @ApiProperty({ example: 11.5, description: "The same tokens at the reference model's prices" })
+  referenceCostUsd: number;
   @ApiProperty({ example: 9.66, description: 'referenceCostUsd - costUsd' }) savingUsd: number;
-  @ApiProperty({ example: 0.84, nullable: true, type: Number, description: 'savingUsd / referenceCostUsd: 0.84 = "84% cheaper"' }) savingRatio: number | null;
+  @ApiProperty({
+    example: 0.84,
+    nullable: true,
+    type: Number,
+    description: 'savingUsd / referenceCostUsd: 0.84 = "84% cheaper"',
+  })
+  savingRatio: number | null;
 }
 
 export class CostGroupDto extends CostFiguresDto {

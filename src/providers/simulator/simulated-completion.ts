@@ -83,8 +83,29 @@ function readMaxTokens(body: Record<string, unknown>, param: string): number | n
 
 /** Filler words: fixed, so replies are identical across runs and easy to recognise in test output. */
 const VOCABULARY = [
-  'alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima',
-  'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango', 'uniform', 'victor', 'whiskey',
+  'alpha',
+  'bravo',
+  'charlie',
+  'delta',
+  'echo',
+  'foxtrot',
+  'golf',
+  'hotel',
+  'india',
+  'juliet',
+  'kilo',
+  'lima',
+  'mike',
+  'november',
+  'oscar',
+  'papa',
+  'quebec',
+  'romeo',
+  'sierra',
+  'tango',
+  'uniform',
+  'victor',
+  'whiskey',
 ];
 
 /** Builds the reply: "Simulated reply from <model>: alpha bravo ...", cut at the token limit. */

@@ -246,7 +246,10 @@ describe('SimulatedProvider', () => {
       expect(new TextDecoder().decode(first.value)).toContain('"role":"assistant"');
 
       client.abort();
-      const after = await eventually(() => stats(simulator), (s) => s.aborted === 1);
+      const after = await eventually(
+        () => stats(simulator),
+        (s) => s.aborted === 1,
+      );
       expect(after.aborted).toBe(1);
     });
 
@@ -477,7 +480,9 @@ describe('SimulatedProvider', () => {
   describe('scripted faults', () => {
     it('answers the next N calls with the scripted status and headers, then goes back to the profile', async () => {
       const simulator = await startSimulator();
-      const queued = await jsonOf(admin(simulator, 'POST', `/faults/${MODEL}`, { status: 429, count: 2, retryAfterSeconds: 3 }));
+      const queued = await jsonOf(
+        admin(simulator, 'POST', `/faults/${MODEL}`, { status: 429, count: 2, retryAfterSeconds: 3 }),
+      );
       expect(queued).toEqual({ queued: 2 });
       await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 502, retryAfterMs: 150 });
 

@@ -425,7 +425,14 @@ function scriptedFailure(model: string, fault: ScriptedFault): OpenAiHttpError {
   if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
   if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
   if (fault.status === 429) {
-    return new OpenAiHttpError(429, 'requests', `Rate limit reached for ${model} (scripted).`, null, 'rate_limit_exceeded', headers);
+    return new OpenAiHttpError(
+      429,
+      'requests',
+      `Rate limit reached for ${model} (scripted).`,
+      null,
+      'rate_limit_exceeded',
+      headers,
+    );
   }
   if (fault.status === 401) return invalidApiKey();
   const type = fault.status >= 500 ? 'server_error' : 'invalid_request_error';

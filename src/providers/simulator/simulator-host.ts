@@ -37,7 +37,11 @@ export function createSimulator(catalog: CatalogService, port: number): Simulate
 }
 
 /** One simulated model per upstream name: several catalog entries may share an upstream model. */
-function simulatedModels(catalog: CatalogService, providerId: string, profiles: Record<string, Record<string, unknown>>) {
+function simulatedModels(
+  catalog: CatalogService,
+  providerId: string,
+  profiles: Record<string, Record<string, unknown>>,
+) {
   const byUpstream = new Map<string, { id: string; profile?: Record<string, unknown> }>();
   for (const model of catalog.listModels()) {
     if (model.provider !== providerId) continue;

@@ -5,7 +5,7 @@ import { bodyTooLarge, invalidRequest } from './openai-error';
 export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const NOT_JSON_MESSAGE =
-  'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library ' +
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library " +
   'correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)';
 
 /** Reads and parses a JSON body; a 400 in OpenAI's wording when it is empty or not JSON, 413 when too big. */

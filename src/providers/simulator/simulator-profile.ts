@@ -150,9 +150,7 @@ function mergeLatency(target: LatencyProfile, value: unknown, problems: string[]
 
 /** What the simulator does with one call, decided before any byte of the answer is written. */
 export type SimulatedOutcome =
-  | { kind: 'rate_limited' }
-  | { kind: 'server_error' }
-  | { kind: 'success'; latencyMs: number; streamFails: boolean };
+  { kind: 'rate_limited' } | { kind: 'server_error' } | { kind: 'success'; latencyMs: number; streamFails: boolean };
 
 /**
  * Draws the outcome of one call from the model's RNG. It always takes the same number of draws,

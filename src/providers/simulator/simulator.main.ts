@@ -13,7 +13,9 @@ async function runSimulator(): Promise<void> {
   if (!section) throw new Error(`the catalog (${catalog.source}) has no "simulator" section`);
   const simulator = createSimulator(catalog, section.port);
   await simulator.start();
-  console.log(`simulated provider listening on ${simulator.url} (admin: GET /_simulator/stats, PUT /_simulator/profiles/:model)`);
+  console.log(
+    `simulated provider listening on ${simulator.url} (admin: GET /_simulator/stats, PUT /_simulator/profiles/:model)`,
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void simulator.stop().then(() => process.exit(0)));
   }
