@@ -1,6 +1,15 @@
-import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { accessConfig, type AccessConfig } from '../config/access.config';
+import { LockKey, lockForTransaction } from '../database/advisory-locks';
 import { CatalogService } from '../providers/catalog.service';
 import { generateApiKey, hashApiKey, prefixOf, type NewApiKey } from './api-key-format';
 import { ApiKeyCache } from './api-key-cache';
@@ -10,8 +19,6 @@ import type { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import type { AuthenticatedCaller } from './scopes';
 
-/** Same on every replica: two replicas starting on an empty table create one admin key, not two. */
-const BOOTSTRAP_LOCK_KEY = 7_305_010;
 const ENV_KEY_NAME = 'admin (SWITCHYARD_ADMIN_KEY)';
 const BOOTSTRAP_KEY_NAME = 'bootstrap-admin';
 
@@ -60,7 +67,10 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
     const { entity, generated } = await this.insertWithFreshPrefix(row);
     this.cache.put(entity);
-    this.logger.log({ apiKeyId: entity.id, prefix: entity.prefix, scopes: entity.scopes, actor: caller.actor }, 'API key created');
+    this.logger.log(
+      { apiKeyId: entity.id, prefix: entity.prefix, scopes: entity.scopes, actor: caller.actor },
+      'API key created',
+    );
     return { ...toDto(entity), key: generated.key };
   }
 
@@ -79,14 +89,18 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const result = await this.keys.revoke(id);
     if (!result) throw new NotFoundException(`no API key with id ${id}`);
     if (!result.revokedNow) {
-      throw new ConflictException(`API key ${result.key.prefix} was already revoked at ${result.key.revokedAt?.toISOString()}`);
+      throw new ConflictException(
+        `API key ${result.key.prefix} was already revoked at ${result.key.revokedAt?.toISOString()}`,
+      );
     }
     this.cache.put(result.key);
     this.logger.log({ apiKeyId: id, prefix: result.key.prefix, actor: caller.actor }, 'API key revoked');
     return toDto(result.key);
   }
 
-  private async insertWithFreshPrefix(row: (generated: NewApiKey) => NewApiKeyRow): Promise<{ entity: ApiKeyEntity; generated: NewApiKey }> {
+  private async insertWithFreshPrefix(
+    row: (generated: NewApiKey) => NewApiKeyRow,
+  ): Promise<{ entity: ApiKeyEntity; generated: NewApiKey }> {
     // A prefix is 10 random characters: a clash is astronomically rare, but costs only a retry.
     for (let attempt = 0; attempt < 3; attempt++) {
       const generated = generateApiKey();
@@ -99,16 +113,20 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /** Returns the key to print when it created one. */
   private async ensureAdminKey(): Promise<NewApiKey | undefined> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+      await lockForTransaction(manager, LockKey.BootstrapAdminKey);
       const envKey = this.config.adminKey;
       if (envKey) {
         const hash = hashApiKey(envKey);
         const existing = await this.keys.findByHash(manager, hash);
         if (existing?.revokedAt) {
           // Revoked on purpose (leaked?): a restart must not bring it back.
-          this.logger.warn(`SWITCHYARD_ADMIN_KEY (${existing.prefix}) was revoked; set a new one or use another admin key`);
+          this.logger.warn(
+            `SWITCHYARD_ADMIN_KEY (${existing.prefix}) was revoked; set a new one or use another admin key`,
+          );
         } else if (existing && !existing.scopes.includes('admin')) {
-          this.logger.warn(`SWITCHYARD_ADMIN_KEY is the key ${existing.prefix}, which has no admin scope; it stays as it is`);
+          this.logger.warn(
+            `SWITCHYARD_ADMIN_KEY is the key ${existing.prefix}, which has no admin scope; it stays as it is`,
+          );
         } else if (!existing) {
           const entity = await this.keys.insert(manager, {
             name: ENV_KEY_NAME,
@@ -120,7 +138,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
             tokensPerMinute: null,
             createdBy: 'SWITCHYARD_ADMIN_KEY',
           });
-          if (entity) this.logger.log({ apiKeyId: entity.id, prefix: entity.prefix }, 'admin key from SWITCHYARD_ADMIN_KEY registered');
+          if (entity)
+            this.logger.log(
+              { apiKeyId: entity.id, prefix: entity.prefix },
+              'admin key from SWITCHYARD_ADMIN_KEY registered',
+            );
         }
         return undefined;
       }
@@ -161,6 +183,7 @@ function toDto(entity: ApiKeyEntity): ApiKeyDto {
 /** stdout, once, after the key is committed: the logger ships its lines, this must stay on the console. */
 function printOnce(created: NewApiKey): void {
   const rule = '='.repeat(78);
+  // eslint-disable-next-line no-console -- the one line meant for the operator's terminal, not the log
   console.log(
     [
       '',

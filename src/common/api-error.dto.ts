@@ -8,6 +8,12 @@ export class ApiErrorDto {
   @ApiProperty({ example: 'Bad Request' })
   error: string;
 
+  @ApiPropertyOptional({
+    example: 'flag_version_conflict',
+    description: 'Machine-readable cause, on errors the domain names (absent on plain validation errors)',
+  })
+  code?: string;
+
   @ApiProperty({ example: 'rollout.treatment must not be greater than 100' })
   message: string;
 
@@ -18,14 +24,22 @@ export class ApiErrorDto {
   })
   details?: string[];
 
-  @ApiProperty({ example: '5b0c6b1e-6d5f-4a83-9d1f-2f7f7f1f3c11', description: 'Also in the x-switchyard-request-id header' })
+  @ApiProperty({
+    example: '5b0c6b1e-6d5f-4a83-9d1f-2f7f7f1f3c11',
+    description: 'Also in the x-switchyard-request-id header',
+  })
   requestId: string;
 }
 
 /** OpenAI's error body, used on `/v1/*` so OpenAI clients understand our errors. */
 export class OpenAiErrorDto {
   @ApiProperty({
-    example: { message: 'The model `gpt-9` does not exist', type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
+    example: {
+      message: 'The model `gpt-9` does not exist',
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+    },
   })
   error: { message: string; type: string; code: string | null; param: string | null };
 }

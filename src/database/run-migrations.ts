@@ -1,7 +1,5 @@
 import type { DataSource } from 'typeorm';
-
-/** Any constant works; it only has to be the same on every replica. */
-const MIGRATION_LOCK_KEY = 7_305_001;
+import { LockKey } from './advisory-locks';
 
 /**
  * Runs pending migrations under a Postgres advisory lock, so replicas starting together migrate
@@ -11,11 +9,11 @@ export async function runMigrationsUnderLock(dataSource: DataSource): Promise<st
   const lockHolder = dataSource.createQueryRunner();
   await lockHolder.connect();
   try {
-    await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await lockHolder.query('SELECT pg_advisory_lock($1)', [LockKey.Migrations]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
   } finally {
-    await lockHolder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockHolder.query('SELECT pg_advisory_unlock($1)', [LockKey.Migrations]).catch(() => undefined);
     await lockHolder.release();
   }
 }

@@ -2,10 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { DataSource, type EntityManager } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
+import { LockKey, lockForTransaction } from '../database/advisory-locks';
 
 const DAY_MS = 86_400_000;
-/** Same on every replica: only one of them maintains partitions at a time. */
-const PARTITION_LOCK_KEY = 7_305_002;
 const PARTITION_NAME = /^request_metrics_p(\d{4})(\d{2})(\d{2})$/;
 /** Catches rows no daily partition covers (a replica's clock far ahead, or a gap in maintenance). */
 const DEFAULT_PARTITION = 'request_metrics_default';
@@ -39,7 +38,8 @@ export class MetricsPartitions implements OnApplicationBootstrap {
   async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
     const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_KEY]);
+      // Only one replica maintains partitions at a time.
+      await lockForTransaction(manager, LockKey.MetricsPartitions);
       const existing: string[] = (
         await manager.query(
           `SELECT child.relname AS name FROM pg_inherits
@@ -68,7 +68,9 @@ export class MetricsPartitions implements OnApplicationBootstrap {
       for (const name of dropped) await manager.query(`DROP TABLE ${name}`);
       await manager.query(`DELETE FROM ${DEFAULT_PARTITION} WHERE at < $1`, [new Date(retainedFrom)]);
       if (created.length + dropped.length > 0) {
-        this.logger.log(`request_metrics partitions: created ${created.join(', ') || 'none'}; dropped ${dropped.join(', ') || 'none'}`);
+        this.logger.log(
+          `request_metrics partitions: created ${created.join(', ') || 'none'}; dropped ${dropped.join(', ') || 'none'}`,
+        );
       }
       return { created, dropped };
     });
@@ -81,7 +83,10 @@ export class MetricsPartitions implements OnApplicationBootstrap {
  */
 async function createPartition(manager: EntityManager, name: string, start: Date, end: Date): Promise<void> {
   const range = [start, end];
-  const [{ stranded }] = await manager.query(`SELECT EXISTS (SELECT 1 FROM ${DEFAULT_PARTITION} WHERE at >= $1 AND at < $2) AS stranded`, range);
+  const [{ stranded }] = await manager.query(
+    `SELECT EXISTS (SELECT 1 FROM ${DEFAULT_PARTITION} WHERE at >= $1 AND at < $2) AS stranded`,
+    range,
+  );
   if (stranded) {
     await manager.query(`CREATE TEMP TABLE stranded_metrics (LIKE request_metrics) ON COMMIT DROP`);
     await manager.query(
@@ -89,7 +94,9 @@ async function createPartition(manager: EntityManager, name: string, start: Date
       range,
     );
   }
-  await manager.query(`CREATE TABLE ${name} PARTITION OF request_metrics FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`);
+  await manager.query(
+    `CREATE TABLE ${name} PARTITION OF request_metrics FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+  );
   if (stranded) {
     await manager.query(`INSERT INTO request_metrics SELECT * FROM stranded_metrics`);
     await manager.query(`DROP TABLE stranded_metrics`);

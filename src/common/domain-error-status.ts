@@ -1,0 +1,42 @@
+import type { DomainError, DomainErrorKind } from './domain-error';
+
+/** The one table from a domain error's kind to its HTTP status and OpenAI error `type`. */
+export const DOMAIN_ERROR_HTTP: Record<DomainErrorKind, { status: number; openAiType: string }> = {
+  invalid: { status: 400, openAiType: 'invalid_request_error' },
+  unauthenticated: { status: 401, openAiType: 'authentication_error' },
+  forbidden: { status: 403, openAiType: 'permission_error' },
+  not_found: { status: 404, openAiType: 'invalid_request_error' },
+  conflict: { status: 409, openAiType: 'invalid_request_error' },
+  too_large: { status: 413, openAiType: 'invalid_request_error' },
+  rate_limited: { status: 429, openAiType: 'rate_limit_error' },
+  upstream_failed: { status: 502, openAiType: 'api_error' },
+  unavailable: { status: 503, openAiType: 'api_error' },
+  upstream_timeout: { status: 504, openAiType: 'api_error' },
+};
+
+export function statusOf(error: DomainError): number {
+  return DOMAIN_ERROR_HTTP[error.kind].status;
+}
+
+/** Headers of the answer: the case's own, Retry-After when known, WWW-Authenticate on 401. */
+export function headersOf(error: DomainError): Record<string, string> {
+  const headers: Record<string, string> = { ...error.headers };
+  if (error.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+  if (error.kind === 'unauthenticated') headers['www-authenticate'] = 'Bearer realm="switchyard"';
+  return headers;
+}
+
+/** OpenAI's `{ error: { message, type, code, param } }`, for /v1/* callers. */
+export function openAiBodyOf(error: DomainError): {
+  error: { message: string; type: string; code: string; param: string | null };
+} {
+  return {
+    error: {
+      message: error.message,
+      type: DOMAIN_ERROR_HTTP[error.kind].openAiType,
+      code: error.code,
+      param: error.param,
+    },
+  };
+}

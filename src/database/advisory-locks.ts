@@ -1,0 +1,48 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * Every Postgres advisory lock the app takes, in one place, so two jobs can never pick the same
+ * number by accident. The values are stored nowhere but in Postgres' lock table while held; changing
+ * one is safe only when no replica of an older version runs.
+ */
+export enum LockKey {
+  Migrations = 7_305_001,
+  MetricsPartitions = 7_305_002,
+  /** With a second key: the canary id's hashtext(). */
+  CanaryTick = 7_305_003,
+  Guardrail = 7_305_004,
+  BootstrapAdminKey = 7_305_010,
+}
+
+/**
+ * Runs `work` only if this session gets the lock at once (another replica holding it means the work
+ * is being done there); answers undefined when it did not run. The lock is a session lock on a
+ * connection of its own, released when `work` ends, however it ends.
+ */
+export async function tryWithLock<T>(
+  dataSource: DataSource,
+  key: LockKey,
+  work: () => Promise<T>,
+  subKey?: string,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  const args = subKey === undefined ? [key] : [key, subKey];
+  const lockCall = subKey === undefined ? '$1' : '$1, hashtext($2)';
+  try {
+    const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(${lockCall}) AS locked`, args);
+    if (!locked) return { ran: false };
+    try {
+      return { ran: true, value: await work() };
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(${lockCall})`, args).catch(() => undefined);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Waits for the lock for the rest of `manager`'s transaction (released at commit or rollback). */
+export async function lockForTransaction(manager: EntityManager, key: LockKey): Promise<void> {
+  await manager.query('SELECT pg_advisory_xact_lock($1)', [key]);
+}
