@@ -17,7 +17,7 @@ import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import type { RequestMetric } from '../src/metrics/request-metric';
-import { CatalogService } from '../src/providers/catalog.service';
+import { CatalogService } from '../src/catalog/catalog.service';
 
 /**
  * `npm run bench:metrics [-- --rows 10000000 --ingest 200000]`, two measurements on one Postgres:

@@ -473,7 +473,7 @@ async function startSimulator(name: string, core: number | undefined): Promise<{
   const env = { ...process.env, ...keyEnv(), SWITCHYARD_CATALOG: catalogFile };
   const child = new ChildServer(
     name,
-    dist('src/providers/simulator/simulator.main.js'),
+    dist('src/simulator/simulator.main.js'),
     [],
     env,
     join(dir, `${name}.log`),

@@ -12,6 +12,7 @@ import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProvidersModule } from './providers/providers.module';
+import { SimulatorModule } from './simulator/simulator.module';
 
 @Module({
   imports: [
@@ -21,6 +22,7 @@ import { ProvidersModule } from './providers/providers.module';
     LoggingModule,
     DatabaseModule,
     AccessModule,
+    SimulatorModule,
     ProvidersModule,
     FlagsModule,
     MetricsModule,

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ProvidersModule } from '../providers/providers.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { AccessGuard } from './access.guard';
 import { AccessService } from './access.service';
 import { ApiKeyCache } from './api-key-cache';
@@ -13,7 +13,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { UsageLimiter } from './usage-limiter';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), ProvidersModule],
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), CatalogModule],
   controllers: [ApiKeysController],
   providers: [
     ApiKeysRepository,

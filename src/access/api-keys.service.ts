@@ -10,7 +10,7 @@ import {
 import { DataSource } from 'typeorm';
 import { accessConfig, type AccessConfig } from '../config/access.config';
 import { LockKey, lockForTransaction } from '../database/advisory-locks';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import { generateApiKey, hashApiKey, prefixOf, type NewApiKey } from './api-key-format';
 import { ApiKeyCache } from './api-key-cache';
 import { ApiKeysRepository, type NewApiKeyRow } from './api-keys.repository';

@@ -4,7 +4,7 @@ import { registerAs } from '@nestjs/config';
 // A JSON import works both compiled to CommonJS and under ts-jest's ESM (where jest warns that a
 // future major will want an import attribute, which CommonJS output cannot carry).
 import defaultCatalog from './default-catalog.json';
-import { applyProfilePatch, defaultModelProfile } from '../providers/simulator/simulator-profile';
+import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
 import { CatalogDocument } from './catalog.schema';
 import { ConfigurationError, readEnv, validateConfig } from './validate-config';
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ProvidersModule } from '../providers/providers.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { FlagHistoryEntity } from './entities/flag-history.entity';
 import { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
@@ -10,7 +10,7 @@ import { FlagsRepository } from './flags.repository';
 import { FlagsService } from './flags.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([FlagEntity, FlagHistoryEntity]), ProvidersModule],
+  imports: [TypeOrmModule.forFeature([FlagEntity, FlagHistoryEntity]), CatalogModule],
   controllers: [FlagsController],
   providers: [FlagsRepository, FlagHistoryRepository, FlagCache, FlagsService],
   // Only the service: other modules change and evaluate flags through it, never the tables.

@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import type { CreateFlagDto, UpdateFlagDto } from './dto/flag-input.dto';
 import type { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';

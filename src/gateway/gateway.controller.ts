@@ -15,7 +15,7 @@ import { AuthenticatedInHandler, RequireScope } from '../access/access.decorator
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { OpenAiErrorDto } from '../common/api-error.dto';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
 import { GatewayService } from './gateway.service';

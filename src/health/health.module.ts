@@ -2,12 +2,12 @@ import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '../metrics/metrics.module';
-import { ProvidersModule } from '../providers/providers.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { HealthController } from './health.controller';
 import { ProviderHealthIndicator } from './provider.health';
 
 @Module({
-  imports: [TerminusModule, HttpModule, ProvidersModule, MetricsModule],
+  imports: [TerminusModule, HttpModule, CatalogModule, MetricsModule],
   controllers: [HealthController],
   providers: [ProviderHealthIndicator],
 })

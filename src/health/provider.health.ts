@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { type HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { isAxiosError } from 'axios';
 import { firstValueFrom } from 'rxjs';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 
 const PROBE_TIMEOUT_MS = 2000;
 

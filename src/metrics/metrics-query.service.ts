@@ -1,7 +1,7 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import type {
   CostQueryDto,
   CostGrouping,

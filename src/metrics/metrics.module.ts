@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsHealthIndicator } from './metrics.health';
@@ -10,7 +11,7 @@ import { MetricsWriter } from './metrics-writer';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 @Module({
-  imports: [ProvidersModule, TerminusModule],
+  imports: [CatalogModule, ProvidersModule, TerminusModule],
   controllers: [MetricsController, PrometheusController],
   providers: [
     MetricsWriter,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CircuitBreaker, type CircuitOpenedEvent, type CircuitState, RetryBudget } from '@switchyard/retry';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
-import { CatalogService } from './catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 
 const RETRY_BUDGET_WINDOW_MS = 10_000;
 

@@ -7,7 +7,7 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogModel, CatalogProvider } from '../config/catalog.schema';
 import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
 import type { Cancellation } from './cancellation';
-import { CatalogService } from './catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { sseEvents } from './sse-events';

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CatalogService } from './catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 
 type KeySlot = 'primary' | 'backup';
 

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { CatalogService } from './catalog.service';
+import { CatalogModule } from '../catalog/catalog.module';
 import { ModelHealth } from './model-health';
 import { ProviderClient } from './provider-client';
 import { ProviderKeyRing } from './provider-keys';
-import { SimulatorHost } from './simulator/simulator-host';
 
 @Module({
-  providers: [CatalogService, SimulatorHost, ProviderKeyRing, ModelHealth, ProviderClient],
-  exports: [CatalogService, ModelHealth, ProviderClient],
+  imports: [CatalogModule],
+  providers: [ProviderKeyRing, ModelHealth, ProviderClient],
+  exports: [ModelHealth, ProviderClient],
 })
 export class ProvidersModule {}

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { FlagsModule } from '../flags/flags.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { ChatPolicy } from './chat.policy';
 import { FraudPolicy } from './fraud.policy';
@@ -10,7 +11,7 @@ import { RoutingService } from './routing.service';
 const POLICY_CLASSES = [RecommendationsPolicy, ChatPolicy, FraudPolicy];
 
 @Module({
-  imports: [ProvidersModule, FlagsModule],
+  imports: [CatalogModule, ProvidersModule, FlagsModule],
   providers: [
     ...POLICY_CLASSES,
     {

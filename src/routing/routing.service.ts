@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { OpenAiError } from '../common/openai-error';
 import type { CatalogModel } from '../config/catalog.schema';
 import { FlagsService } from '../flags/flags.service';
-import { CatalogService } from '../providers/catalog.service';
+import { CatalogService } from '../catalog/catalog.service';
 import { ModelHealth } from '../providers/model-health';
 import { ROUTING_POLICIES, type RoutePlan, type RoutingPolicy } from './routing-policy';
 

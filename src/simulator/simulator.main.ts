@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { catalogConfig } from '../../config/catalog.config';
-import { CatalogService } from '../catalog.service';
+import { catalogConfig } from '../config/catalog.config';
+import { CatalogService } from '../catalog/catalog.service';
 import { createSimulator } from './simulator-host';
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { CatalogService } from '../catalog.service';
-import { SimulatedProvider } from './simulated-provider';
+import { CatalogService } from '../catalog/catalog.service';
+import { SimulatedProvider } from '@switchyard/simulator';
 
 /** Runs the built-in simulated provider inside the app when the catalog has a `simulator` section. */
 @Injectable()

@@ -1,0 +1,2 @@
+export * from './simulated-provider';
+export { applyProfilePatch, defaultModelProfile, InvalidProfileError } from './simulator-profile';
