@@ -471,14 +471,7 @@ async function startSimulator(name: string, core: number | undefined): Promise<{
   const catalogFile = join(dir, `${name}-catalog.json`);
   writeCatalog(catalogFile, port, true);
   const env = { ...process.env, ...keyEnv(), SWITCHYARD_CATALOG: catalogFile };
-  const child = new ChildServer(
-    name,
-    dist('src/simulator/simulator.main.js'),
-    [],
-    env,
-    join(dir, `${name}.log`),
-    core,
-  );
+  const child = new ChildServer(name, dist('src/simulator/simulator.main.js'), [], env, join(dir, `${name}.log`), core);
   await waitUntilReady(child, `http://127.0.0.1:${port}/_simulator/stats`, 20_000);
   return { child, port };
 }
