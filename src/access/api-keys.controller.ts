@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrorDto } from '../common/api-error.dto';
+import { UuidParam } from '../common/uuid-param';
 import { RequireScope } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
@@ -16,11 +17,7 @@ import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { AuthenticatedCaller } from './scopes';
 
-const KeyId = () =>
-  Param(
-    'id',
-    new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an API key id (a UUID)') }),
-  );
+const KeyId = () => UuidParam('id', 'an API key id');
 
 @ApiTags('keys')
 @RequireScope('admin')

@@ -1,4 +1,4 @@
-import { BadRequestException, Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -9,13 +9,10 @@ import {
 } from '@nestjs/swagger';
 import { RequireScope } from '../access/access.decorators';
 import { ApiErrorDto } from '../common/api-error.dto';
+import { UuidParam } from '../common/uuid-param';
 import { AlertsService } from './alerts.service';
 import { AlertDetailDto, AlertPageDto } from './dto/alert.dto';
 import { DEFAULT_ALERT_PAGE, ListAlertsQueryDto } from './dto/list-alerts-query.dto';
-
-const alertId = new ParseUUIDPipe({
-  exceptionFactory: () => new BadRequestException('id must be an alert id (a UUID)'),
-});
 
 @ApiTags('alerts')
 @RequireScope('read')
@@ -41,7 +38,7 @@ export class AlertsController {
   @ApiOkResponse({ type: AlertDetailDto })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  get(@Param('id', alertId) id: string) {
+  get(@UuidParam('id', 'an alert id') id: string) {
     return this.alerts.get(id);
   }
 }
