@@ -8,7 +8,7 @@ import helmet from 'helmet';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { refuseDeepJson } from './common/json-depth.middleware';
+import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
@@ -79,7 +79,7 @@ export function configureApp(app: NestExpressApplication): void {
   }
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   app.useBodyParser('json', { limit: config.requestBodyLimit });
-  app.use(refuseDeepJson);
+  app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.enableShutdownHooks();

@@ -36,6 +36,27 @@ export class JsonTooDeep extends DomainError {
   }
 }
 
+/** U+0000 somewhere Postgres would have to store or compare it. */
+export class NulCharacter extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'nul_character';
+
+  constructor(where: string) {
+    super(`${where} must not contain the NUL character (U+0000, %00 or \\u0000)`);
+  }
+}
+
+export class TooManyItems extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'too_many_items';
+
+  constructor(path: string, count: number, max: number) {
+    super(`${path} has ${count} items; an operator request may have at most ${max} in one list or object`, {
+      param: path,
+    });
+  }
+}
+
 export class RequestTooLarge extends DomainError {
   readonly kind = 'too_large';
   readonly code = 'request_too_large';

@@ -51,20 +51,21 @@ class OperatorValidationPipe extends ValidationPipe {
 }
 
 export function problemsOf(errors: ValidationError[]): string[] {
-  const problems: string[] = [];
+  const problems = new Set<string>();
   const pending = errors.map((error) => ({ error, path: error.property })).reverse();
   while (pending.length > 0) {
     const { error, path } = pending.pop()!;
     const problem = problemOf(error, path);
-    if (problem && !problems.includes(problem)) problems.push(problem);
+    if (problem) problems.add(problem);
     const children = error.children ?? [];
     for (let i = children.length - 1; i >= 0; i--) {
       const child = children[i];
       pending.push({ error: child, path: childPath(path, child.property) });
     }
   }
-  if (problems.length <= MAX_PROBLEMS) return problems;
-  return [...problems.slice(0, MAX_PROBLEMS), `... and ${problems.length - MAX_PROBLEMS} more problems`];
+  const list = [...problems];
+  if (list.length <= MAX_PROBLEMS) return list;
+  return [...list.slice(0, MAX_PROBLEMS), `... and ${list.length - MAX_PROBLEMS} more problems`];
 }
 
 function childPath(parent: string, property: string): string {
