@@ -1,4 +1,5 @@
 import { DomainError, type DomainErrorOptions } from '../common/domain-error';
+import type { AuthenticatedCaller, Scope } from './scopes';
 
 interface AccessDeniedOptions extends Pick<DomainErrorOptions, 'headers' | 'retryAfterSeconds'> {
   /** The key's id when the key is known (revoked, lacking a scope, over its limit): for the metric row. */
@@ -9,7 +10,7 @@ interface AccessDeniedOptions extends Pick<DomainErrorOptions, 'headers' | 'retr
  * A request's key was refused. The kind says how (401 with `WWW-Authenticate: Bearer`, 403, or 429
  * with Retry-After and x-ratelimit-*); `apiKeyId` names the key when it is known, so the request's
  * metric row is attributed to it. The gateway answers these in OpenAI's shape, everything else in the
- * operator shape, both through the one table in domain-error-status.ts.
+ * operator shape, both through the one table in domain-error-status.ts. Each message says what to do.
  */
 export abstract class AccessDeniedException extends DomainError {
   readonly apiKeyId: string | null;
@@ -28,11 +29,33 @@ export abstract class AccessDeniedException extends DomainError {
 export class NotAuthenticated extends AccessDeniedException {
   readonly kind = 'unauthenticated';
 
-  constructor(
-    message: string,
-    code: 'missing_api_key' | 'invalid_api_key' | 'revoked_api_key',
-    options: AccessDeniedOptions = {},
-  ) {
+  static missing(): NotAuthenticated {
+    return new NotAuthenticated(
+      'No API key: send one as "Authorization: Bearer <key>". A Switchyard admin creates keys with POST /api/keys.',
+      'missing_api_key',
+    );
+  }
+
+  static notBearer(): NotAuthenticated {
+    return new NotAuthenticated('The Authorization header must be "Bearer <key>".', 'invalid_api_key');
+  }
+
+  static unknown(): NotAuthenticated {
+    return new NotAuthenticated(
+      'The API key is not valid: check that it was copied whole, or ask a Switchyard admin for a key.',
+      'invalid_api_key',
+    );
+  }
+
+  static revoked(caller: Pick<AuthenticatedCaller, 'id' | 'prefix'>): NotAuthenticated {
+    return new NotAuthenticated(
+      `The API key ${caller.prefix} was revoked; ask a Switchyard admin for a new one.`,
+      'revoked_api_key',
+      { apiKeyId: caller.id },
+    );
+  }
+
+  private constructor(message: string, code: string, options: AccessDeniedOptions = {}) {
     super(message, code, options);
   }
 }
@@ -41,8 +64,14 @@ export class NotAuthenticated extends AccessDeniedException {
 export class ScopeNotGranted extends AccessDeniedException {
   readonly kind = 'forbidden';
 
-  constructor(message: string, apiKeyId: string) {
-    super(message, 'insufficient_scope', { apiKeyId });
+  /** `action` names what was attempted, e.g. `POST /api/flags`. */
+  constructor(caller: Pick<AuthenticatedCaller, 'id' | 'prefix' | 'scopes'>, scope: Scope, action: string) {
+    super(
+      `The API key ${caller.prefix} (scopes: ${caller.scopes.join(', ')}) may not ${action}: that needs the "${scope}" scope` +
+        `${scope === 'admin' ? '' : ' (or "admin")'}. Ask a Switchyard admin for a key with it.`,
+      'insufficient_scope',
+      { apiKeyId: caller.id },
+    );
   }
 }
 
@@ -51,10 +80,18 @@ export class KeyLimitReached extends AccessDeniedException {
   readonly kind = 'rate_limited';
 
   constructor(
-    message: string,
-    code: 'requests_per_minute_exceeded' | 'tokens_per_minute_exceeded',
-    options: Required<AccessDeniedOptions>,
+    caller: Pick<AuthenticatedCaller, 'id' | 'prefix'>,
+    exceeded: { requestsPerMinute: number } | { tokensPerMinute: number },
+    options: { retryAfterSeconds: number; headers: Record<string, string> },
   ) {
-    super(message, code, options);
+    const what =
+      'requestsPerMinute' in exceeded
+        ? `${exceeded.requestsPerMinute} requests per minute`
+        : `${exceeded.tokensPerMinute} tokens per minute`;
+    super(
+      `This API key (${caller.prefix}) has used its limit of ${what}; retry after ${options.retryAfterSeconds} s (Retry-After), or ask a Switchyard admin for a higher limit.`,
+      'requestsPerMinute' in exceeded ? 'requests_per_minute_exceeded' : 'tokens_per_minute_exceeded',
+      { ...options, apiKeyId: caller.id },
+    );
   }
 }

@@ -50,15 +50,14 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
     if (limits.requestsPerMinute === null && limits.tokensPerMinute === null) return undefined;
     const admission = this.windows.admit(key.caller.id, limits, now);
     if (admission.allowed) return admission;
-    const what =
+    const exceeded =
       admission.exceeded === 'requests'
-        ? `${limits.requestsPerMinute} requests per minute`
-        : `${limits.tokensPerMinute} tokens per minute`;
-    throw new KeyLimitReached(
-      `This API key (${key.caller.prefix}) has used its limit of ${what}; retry after ${admission.retryAfterSeconds} s (Retry-After), or ask a Switchyard admin for a higher limit.`,
-      admission.exceeded === 'requests' ? 'requests_per_minute_exceeded' : 'tokens_per_minute_exceeded',
-      { headers: admission.headers, retryAfterSeconds: admission.retryAfterSeconds, apiKeyId: key.caller.id },
-    );
+        ? { requestsPerMinute: limits.requestsPerMinute! }
+        : { tokensPerMinute: limits.tokensPerMinute! };
+    throw new KeyLimitReached(key.caller, exceeded, {
+      retryAfterSeconds: admission.retryAfterSeconds,
+      headers: admission.headers,
+    });
   }
 
   /** Prompt + completion tokens of a finished request of a key with a token limit. */

@@ -1,8 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
-import { headersOf, openAiBodyOf, statusOf } from './domain-error-status';
+import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { OpenAiError, openAiErrorType, writeOpenAiError } from './openai-error';
 import { InvalidJson, RequestTooLarge } from './request-errors';
 import { requestIdOf } from './request-id';
@@ -51,7 +51,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     response.status(status).json({
       statusCode: status,
-      error: reasonOf(status),
+      error: reasonPhraseOf(status),
       message,
       ...(messages.length > 1 ? { details: messages } : {}),
       requestId,
@@ -60,20 +60,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   /** A domain error keeps its own code and message; the kind decides the status (domain-error-status.ts). */
   private answerDomainError(request: Request, response: Response, error: DomainError, requestId: string): void {
-    const status = statusOf(error);
     response.set(headersOf(error));
-    if (isOpenAiPath(request.path)) {
-      response.status(status).json(openAiBodyOf(error));
-      return;
-    }
-    response.status(status).json({
-      statusCode: status,
-      error: reasonOf(status),
-      code: error.code,
-      message: error.message,
-      ...(error.details.length > 0 ? { details: error.details } : {}),
-      requestId,
-    });
+    const body = isOpenAiPath(request.path) ? openAiBodyOf(error) : operatorBodyOf(error, requestId);
+    response.status(statusOf(error)).json(body);
   }
 
   private translate(exception: unknown, requestId: string): DomainError | undefined {
@@ -118,16 +107,4 @@ function isOpenAiPath(path: string): boolean {
 
 function isStructuredBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && !('message' in body);
-}
-
-function reasonOf(status: number): string {
-  return HttpStatus[status] ? titleCase(HttpStatus[status]) : 'Error';
-}
-
-function titleCase(constant: string): string {
-  return constant
-    .toLowerCase()
-    .split('_')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(' ');
 }
