@@ -66,7 +66,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private translate(exception: unknown, requestId: string): DomainError | undefined {
-    const bodyParserType = (exception as { type?: unknown } | null)?.type;
+    // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's error.
+    const bodyParserType = [exception, (exception as { cause?: unknown } | null)?.cause]
+      .map((error) => (error as { type?: unknown } | null)?.type)
+      .find((type) => typeof type === 'string');
     if (bodyParserType === 'entity.parse.failed') return new InvalidJson();
     if (
       bodyParserType === 'entity.too.large' ||

@@ -31,7 +31,7 @@ export function checkOperatorInput(req: Request, _res: Response, next: NextFunct
 
 function nulInUrl(req: Request): string | undefined {
   if (!/%00/i.test(req.originalUrl)) return undefined;
-  if (req.path.includes('\u0000')) return 'the path';
+  if (/%00/i.test(req.path)) return 'the path';
   for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
     if (name.includes('\u0000') || JSON.stringify(value ?? '').includes('\\u0000')) return `query parameter ${name}`;
   }

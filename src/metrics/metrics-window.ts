@@ -21,7 +21,10 @@ const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 function timeOf(param: 'from' | 'to', text: string): Date {
   const time = new Date(text);
   const ms = time.getTime();
-  if (Number.isNaN(ms) || ms < EARLIEST_MS || ms > LATEST_MS) throw new MetricsTimeOutOfRange(param, text);
+  // A signed or expanded year ("-4714-01-01") passes the ISO 8601 check, and Date reads it as it likes.
+  const plainYear = /^\d{4}-/.test(text);
+  if (!plainYear || Number.isNaN(ms) || ms < EARLIEST_MS || ms > LATEST_MS)
+    throw new MetricsTimeOutOfRange(param, text);
   return time;
 }
 
