@@ -340,24 +340,31 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       .post('/api/keys')
       .send({ name: 'poets', scopes: ['gateway'], policies: ['poetry'] })
       .expect(400);
-    expect(unknownPolicy.body.message).toBe(
-      'policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)',
-    );
+    expect(unknownPolicy.body).toMatchObject({
+      code: 'unknown_policy',
+      message: 'policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)',
+    });
     await as(keys.admin.key)
       .post('/api/keys')
       .send({ name: 'x', scopes: ['gateway'], policies: [] })
       .expect(400);
-    await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
-    await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
+    const notUuid = await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
+    expect(notUuid.body).toMatchObject({ code: 'validation_failed', message: 'id must be an API key id (a UUID)' });
+    const unknown = await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'api_key_not_found' });
     await as(keys.admin.key).delete('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
 
     await as(created.body.key).get('/api/flags').expect(200);
     const revoked = await as(keys.admin.key).delete(`/api/keys/${created.body.id}`).expect(200);
     expect(revoked.body).toMatchObject({ id: created.body.id, revokedAt: expect.any(String) });
     const again = await as(keys.admin.key).delete(`/api/keys/${created.body.id}`).expect(409);
-    expect(again.body.message).toContain('already revoked');
+    expect(again.body).toMatchObject({
+      code: 'api_key_already_revoked',
+      message: expect.stringContaining('already revoked'),
+    });
     const refused = await as(created.body.key).get('/api/flags').expect(401);
-    expect(refused.body.message).toContain('was revoked');
+    expect(refused.body).toMatchObject({ code: 'revoked_api_key', message: expect.stringContaining('was revoked') });
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer/);
     const refusedV1 = await as(created.body.key)
       .post('/v1/chat/completions')
       .send({ model: 'route:fraud', messages: hello })
