@@ -1,4 +1,4 @@
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -18,9 +18,10 @@ import { api, startTestApp, type TestApp } from './support/test-app';
 describe('database unavailable: 503 with Retry-After on every operator route, the rest served from memory', () => {
   let server: EmbeddedPostgresServer;
   let app: TestApp;
+  let dataDir: string;
 
   beforeAll(async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'switchyard-db-down-'));
+    dataDir = await mkdtemp(join(tmpdir(), 'switchyard-db-down-'));
     await chmod(dataDir, 0o755);
     server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
     // Closing with the database still down: the metrics writer tries to flush its rows for a second, not 13.
@@ -30,6 +31,7 @@ describe('database unavailable: 503 with Retry-After on every operator route, th
   afterAll(async () => {
     await app?.close();
     await server?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 30_000);
 
   it('answers each documented route as documented while Postgres is stopped', async () => {
