@@ -1,4 +1,4 @@
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,8 +8,10 @@ import helmet from 'helmet';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
 import { AppLogger } from './common/pino-logger';
+import { operatorValidationPipe } from './common/validation';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { GatewayFastPath } from './gateway/gateway-fast-path';
@@ -77,9 +79,8 @@ export function configureApp(app: NestExpressApplication): void {
   }
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   app.useBodyParser('json', { limit: config.requestBodyLimit });
-  app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
-  );
+  app.use(refuseDeepJson, checkOperatorInput);
+  app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.enableShutdownHooks();
   app.get(GatewayFastPath).install(app.getHttpServer(), { corsEnabled: access.corsOrigins.length > 0 });

@@ -265,6 +265,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(operator.body).toEqual({
       statusCode: 401,
       error: 'Unauthorized',
+      code: 'invalid_api_key',
       message: expect.stringContaining('not valid'),
       requestId: operator.headers['x-switchyard-request-id'],
     });
@@ -275,6 +276,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(forbidden.body).toMatchObject({
       statusCode: 403,
       error: 'Forbidden',
+      code: 'insufficient_scope',
       message: expect.stringContaining('"read" scope'),
     });
     const forbiddenV1 = await as(keys.read.key).post('/v1/chat/completions').send(completion).expect(403);
@@ -328,35 +330,41 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       .post('/api/keys')
       .send({ scopes: ['superuser'], requestsPerMinute: 0 })
       .expect(400);
-    expect(problems.body.details).toEqual(
-      expect.arrayContaining([
-        expect.stringContaining('name must'),
-        'scopes must each be one of: gateway, read, admin',
-        'requestsPerMinute must be an integer between 1 and 1000000',
-      ]),
-    );
+    expect(problems.body).toMatchObject({ code: 'validation_failed' });
+    expect(problems.body.details).toEqual([
+      'name is required',
+      'scopes must each be one of: gateway, read, admin',
+      'requestsPerMinute must be an integer between 1 and 1000000',
+    ]);
     const unknownPolicy = await as(keys.admin.key)
       .post('/api/keys')
       .send({ name: 'poets', scopes: ['gateway'], policies: ['poetry'] })
       .expect(400);
-    expect(unknownPolicy.body.message).toBe(
-      'policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)',
-    );
+    expect(unknownPolicy.body).toMatchObject({
+      code: 'unknown_policy',
+      message: 'policies: unknown policy "poetry" (catalog policies: recommendations, chat, fraud)',
+    });
     await as(keys.admin.key)
       .post('/api/keys')
       .send({ name: 'x', scopes: ['gateway'], policies: [] })
       .expect(400);
-    await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
-    await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
+    const notUuid = await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
+    expect(notUuid.body).toMatchObject({ code: 'validation_failed', message: 'id must be an API key id (a UUID)' });
+    const unknown = await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'api_key_not_found' });
     await as(keys.admin.key).delete('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);
 
     await as(created.body.key).get('/api/flags').expect(200);
     const revoked = await as(keys.admin.key).delete(`/api/keys/${created.body.id}`).expect(200);
     expect(revoked.body).toMatchObject({ id: created.body.id, revokedAt: expect.any(String) });
     const again = await as(keys.admin.key).delete(`/api/keys/${created.body.id}`).expect(409);
-    expect(again.body.message).toContain('already revoked');
+    expect(again.body).toMatchObject({
+      code: 'api_key_already_revoked',
+      message: expect.stringContaining('already revoked'),
+    });
     const refused = await as(created.body.key).get('/api/flags').expect(401);
-    expect(refused.body.message).toContain('was revoked');
+    expect(refused.body).toMatchObject({ code: 'revoked_api_key', message: expect.stringContaining('was revoked') });
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer/);
     const refusedV1 = await as(created.body.key)
       .post('/v1/chat/completions')
       .send({ model: 'route:fraud', messages: hello })

@@ -334,7 +334,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     ['limit=ten', 'limit must be an integer between 1 and 200'],
     ['before=42', 'before must be an alert id (a UUID)'],
     ['before=00000000-0000-4000-8000-000000000000', 'before: no alert has id 00000000-0000-4000-8000-000000000000'],
-    ['colour=red', 'property colour should not exist'],
+    ['colour=red', 'colour is not a field of this request; remove it'],
   ])('answers GET /api/alerts?%s with 400 naming the field', async (query, message) => {
     const body = await api(`/api/alerts?${query}`, 400);
     expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request' });

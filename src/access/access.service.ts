@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import { AccessDeniedException } from './access-denied.exception';
+import { NotAuthenticated, ScopeNotGranted } from './access-denied.exception';
 import { ApiKeyCache, type CachedApiKey } from './api-key-cache';
 import { grants, type AuthenticatedCaller, type Scope } from './scopes';
 
@@ -17,56 +17,23 @@ export class AccessService {
 
   /**
    * The key in `Authorization: Bearer <key>` if it is known, not revoked and grants `scope`; throws
-   * a 401 or 403 that says what to do otherwise. `action` names what was attempted, for the 403.
+   * NotAuthenticated or ScopeNotGranted, saying what to do, otherwise. `action` names what was attempted, for the 403.
    */
   authenticate(authorization: string | undefined, scope: Scope, action: string): CachedApiKey {
     const key = this.identify(authorization);
-    const { caller } = key;
-    if (!grants(caller.scopes, scope)) {
-      throw new AccessDeniedException(
-        403,
-        `The API key ${caller.prefix} (scopes: ${caller.scopes.join(', ')}) may not ${action}: that needs the "${scope}" scope ` +
-          `(or "admin"). Ask a Switchyard admin for a key with it.`,
-        'insufficient_scope',
-        {},
-        caller.id,
-      );
-    }
+    if (!grants(key.caller.scopes, scope)) throw new ScopeNotGranted(key.caller, scope, action);
     return key;
   }
 
-  /** The key in the header if it is known and not revoked, whatever its scopes; a 401 otherwise. */
+  /** The key in the header if it is known and not revoked, whatever its scopes; NotAuthenticated otherwise. */
   identify(authorization: string | undefined): CachedApiKey {
-    if (!authorization) {
-      throw new AccessDeniedException(
-        401,
-        'No API key: send one as "Authorization: Bearer <key>". A Switchyard admin creates keys with POST /api/keys.',
-        'missing_api_key',
-      );
-    }
+    if (!authorization) throw NotAuthenticated.missing();
     const token = BEARER.exec(authorization)?.[1];
-    if (!token) {
-      throw new AccessDeniedException(401, 'The Authorization header must be "Bearer <key>".', 'invalid_api_key');
-    }
+    if (!token) throw NotAuthenticated.notBearer();
     const key = this.cache.find(token);
-    if (!key) {
-      throw new AccessDeniedException(
-        401,
-        'The API key is not valid: check that it was copied whole, or ask a Switchyard admin for a key.',
-        'invalid_api_key',
-      );
-    }
-    const { caller } = key;
-    if (key.revokedAt) {
-      throw new AccessDeniedException(
-        401,
-        `The API key ${caller.prefix} was revoked; ask a Switchyard admin for a new one.`,
-        'revoked_api_key',
-        {},
-        caller.id,
-      );
-    }
-    this.cache.markUsed(caller.id);
+    if (!key) throw NotAuthenticated.unknown();
+    if (key.revokedAt) throw NotAuthenticated.revoked(key.caller);
+    this.cache.markUsed(key.caller.id);
     return key;
   }
 }

@@ -1,29 +1,26 @@
-import { BadRequestException, Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
-import { ApiErrorDto } from '../common/api-error.dto';
+import { Body, Controller, Delete, Get, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../common/api-error-responses';
+import { InvalidInput } from '../common/request-errors';
+import { UuidParam } from '../common/uuid-param';
 import { RequireScope } from './access.decorators';
+import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { AuthenticatedCaller } from './scopes';
 
-const KeyId = () =>
-  Param(
-    'id',
-    new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be an API key id (a UUID)') }),
-  );
+const KeyId = () => UuidParam('id', 'an API key id');
+const EXAMPLE_ID = '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b';
+const ApiKeyIdParam = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a key (not its prefix)' });
+const ApiBadKeyId = () =>
+  ApiOperatorError('The id is not a UUID', new InvalidInput(['id must be an API key id (a UUID)'], 'id'));
+const ApiKeyNotFoundResponse = () => ApiOperatorError('No key has this id', new ApiKeyNotFound(EXAMPLE_ID));
 
 @ApiTags('keys')
 @RequireScope('admin')
+@ApiDatabaseUnavailable()
 @Controller('api/keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -31,10 +28,11 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create a key for a team: the key is in this response only, store it now' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiBadRequestResponse({
-    type: ApiErrorDto,
-    description: 'Invalid field (named in the message), or an unknown policy',
-  })
+  @ApiInvalidBody(
+    'Invalid field (each named in the message), or an unknown policy',
+    new InvalidInput(['name is required', 'scopes must each be one of: gateway, read, admin']),
+    new UnknownPolicies(['poetry'], ['recommendations', 'chat', 'fraud']),
+  )
   create(@Body() dto: CreateApiKeyDto, @Caller() caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
     return this.keys.create(dto, caller);
   }
@@ -48,9 +46,10 @@ export class ApiKeysController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One key' })
+  @ApiKeyIdParam()
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'The id is not a UUID' })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiBadKeyId()
+  @ApiKeyNotFoundResponse()
   get(@KeyId() id: string): Promise<ApiKeyDto> {
     return this.keys.get(id);
   }
@@ -59,9 +58,14 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Revoke: refused on every replica within a second; the row stays (metrics and history point to it)',
   })
+  @ApiKeyIdParam()
   @ApiOkResponse({ type: ApiKeyDto, description: 'The revoked key' })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'Already revoked (the message says when)' })
+  @ApiBadKeyId()
+  @ApiKeyNotFoundResponse()
+  @ApiOperatorError(
+    'Already revoked (the message says when)',
+    new ApiKeyAlreadyRevoked('sy_k3j5n2m8q1', new Date('2026-11-24T17:05:00.000Z')),
+  )
   revoke(@KeyId() id: string, @Caller() caller: AuthenticatedCaller): Promise<ApiKeyDto> {
     return this.keys.revoke(id, caller);
   }

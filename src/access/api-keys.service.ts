@@ -1,18 +1,11 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { accessConfig, type AccessConfig } from '../config/access.config';
 import { LockKey, lockForTransaction } from '../database/advisory-locks';
 import { CatalogService } from '../catalog/catalog.service';
 import { generateApiKey, hashApiKey, prefixOf, type NewApiKey } from './api-key-format';
 import { ApiKeyCache } from './api-key-cache';
+import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysRepository, type NewApiKeyRow } from './api-keys.repository';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { CreateApiKeyDto } from './dto/create-api-key.dto';
@@ -49,11 +42,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (dto.policies) {
       const known = new Set(this.catalog.listPolicies().map((policy) => policy.name));
       const unknown = dto.policies.filter((name) => !known.has(name));
-      if (unknown.length > 0) {
-        throw new BadRequestException(
-          unknown.map((name) => `policies: unknown policy "${name}" (catalog policies: ${[...known].join(', ')})`),
-        );
-      }
+      if (unknown.length > 0) throw new UnknownPolicies(unknown, [...known]);
     }
     const row = (generated: NewApiKey): NewApiKeyRow => ({
       name: dto.name,
@@ -80,19 +69,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   async get(id: string): Promise<ApiKeyDto> {
     const entity = await this.keys.findById(id);
-    if (!entity) throw new NotFoundException(`no API key with id ${id}`);
+    if (!entity) throw new ApiKeyNotFound(id);
     return toDto(entity);
   }
 
   /** Effective here at once and on every other replica as soon as its NOTIFY arrives (well under a second). */
   async revoke(id: string, caller: AuthenticatedCaller): Promise<ApiKeyDto> {
     const result = await this.keys.revoke(id);
-    if (!result) throw new NotFoundException(`no API key with id ${id}`);
-    if (!result.revokedNow) {
-      throw new ConflictException(
-        `API key ${result.key.prefix} was already revoked at ${result.key.revokedAt?.toISOString()}`,
-      );
-    }
+    if (!result) throw new ApiKeyNotFound(id);
+    if (!result.revokedNow) throw new ApiKeyAlreadyRevoked(result.key.prefix, result.key.revokedAt);
     this.cache.put(result.key);
     this.logger.log({ apiKeyId: id, prefix: result.key.prefix, actor: caller.actor }, 'API key revoked');
     return toDto(result.key);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { accessConfig, type AccessConfig } from '../config/access.config';
-import { AccessDeniedException } from './access-denied.exception';
+import { KeyLimitReached } from './access-denied.exception';
 import { ApiKeyCache, type CachedApiKey } from './api-key-cache';
 import { ApiKeyUsageRepository } from './api-key-usage.repository';
 import { RateWindows, WINDOW_MS, type Admission } from './rate-windows';
@@ -43,24 +43,21 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Counts the request if the key's limits let it through. Returns undefined for a key without limits
-   * (nothing to count, no headers); throws a 429 with Retry-After and x-ratelimit-* when over a limit.
+   * (nothing to count, no headers); throws KeyLimitReached (429 with Retry-After and x-ratelimit-*) when over a limit.
    */
   admit(key: CachedApiKey, now = Date.now()): Admission | undefined {
     const { limits } = key;
     if (limits.requestsPerMinute === null && limits.tokensPerMinute === null) return undefined;
     const admission = this.windows.admit(key.caller.id, limits, now);
     if (admission.allowed) return admission;
-    const what =
+    const exceeded =
       admission.exceeded === 'requests'
-        ? `${limits.requestsPerMinute} requests per minute`
-        : `${limits.tokensPerMinute} tokens per minute`;
-    throw new AccessDeniedException(
-      429,
-      `This API key (${key.caller.prefix}) has used its limit of ${what}; retry after ${admission.retryAfterSeconds} s (Retry-After), or ask a Switchyard admin for a higher limit.`,
-      admission.exceeded === 'requests' ? 'requests_per_minute_exceeded' : 'tokens_per_minute_exceeded',
-      { ...admission.headers, 'retry-after': String(admission.retryAfterSeconds) },
-      key.caller.id,
-    );
+        ? { requestsPerMinute: limits.requestsPerMinute! }
+        : { tokensPerMinute: limits.tokensPerMinute! };
+    throw new KeyLimitReached(key.caller, exceeded, {
+      retryAfterSeconds: admission.retryAfterSeconds,
+      headers: admission.headers,
+    });
   }
 
   /** Prompt + completion tokens of a finished request of a key with a token limit. */

@@ -1,8 +1,9 @@
-import { BadRequestException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { DataSource, type EntityManager } from 'typeorm';
 import { alertsConfig, type AlertsConfig } from '../config/alerts.config';
 import { ALERT_SEVERITIES, ALERT_TYPES, DEFAULT_SEVERITY, type NewAlert, type RaiseResult } from './alert.types';
+import { AlertNotFound, UnknownAlertCursor } from './alert.errors';
 import { toAlertView, toDeliveryView, type AlertDetailView, type AlertPageView } from './alert-view';
 import { AlertDeliveriesRepository } from './alert-deliveries.repository';
 import { AlertsRepository, type AlertFilter } from './alerts.repository';
@@ -57,7 +58,7 @@ export class AlertsService {
 
   async list(filter: AlertFilter, limit: number, before?: string): Promise<AlertPageView> {
     if (before !== undefined && !(await this.alerts.exists(before))) {
-      throw new BadRequestException(`before: no alert has id ${before}`);
+      throw new UnknownAlertCursor(before);
     }
     const rows = await this.alerts.list(filter, limit, before);
     return {
@@ -68,7 +69,7 @@ export class AlertsService {
 
   async get(id: string): Promise<AlertDetailView> {
     const alert = await this.alerts.findById(id);
-    if (!alert) throw new NotFoundException(`alert ${id} does not exist`);
+    if (!alert) throw new AlertNotFound(id);
     const deliveries = await this.deliveries.listFor(id);
     return { ...toAlertView(alert, this.config.webhookUrl), deliveries: deliveries.map(toDeliveryView) };
   }

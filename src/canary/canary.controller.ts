@@ -1,23 +1,48 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
-import { ApiErrorDto } from '../common/api-error.dto';
+import {
+  ApiBodyExamples,
+  ApiDatabaseUnavailable,
+  ApiInvalidBody,
+  ApiOperatorError,
+} from '../common/api-error-responses';
+import { InvalidInput } from '../common/request-errors';
 import { type CanaryAction, CanaryService } from './canary.service';
 import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
 import { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;
+
+const EXAMPLE_ID = '7c1d2e3f-0000-4000-8000-000000000001';
+const ApiCanaryId = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` the create answered' });
+const ApiCanaryNotFound = () =>
+  ApiOperatorError('No canary has this id', { status: 404, message: `canary "${EXAMPLE_ID}" does not exist` });
+
+/** Succeeds as is after the flag example of POST /api/flags (recommendations-model: control and treatment). */
+const CREATE_EXAMPLE = {
+  flagKey: 'recommendations-model',
+  variant: 'treatment',
+  stages: [
+    { percentage: 5, durationSeconds: 3600 },
+    { percentage: 15, durationSeconds: 3600 },
+    { percentage: 35, durationSeconds: 7200 },
+    { percentage: 65, durationSeconds: 7200 },
+    { percentage: 100, durationSeconds: 0 },
+  ],
+  analysis: {
+    minRequests: 200,
+    maxErrorRate: 0.02,
+    maxP99LatencyMs: 2000,
+    stageEnd: { maxErrorRate: 0.01, maxAvgLatencyMs: 500 },
+    compareToControl: true,
+    failureThreshold: 2,
+  },
+  maxStageExtensions: 2,
+  start: true,
+};
 
 const ACTION_SUMMARIES: Record<CanaryAction, string> = {
   start: 'Start a pending canary: stage 1 weight on the flag',
@@ -36,12 +61,26 @@ export class CanaryController {
 
   @Post()
   @ApiOperation({ summary: 'Create a canary for a flag variant (started at once unless start is false)' })
-  @ApiCreatedResponse({ type: CanaryDto })
-  @ApiBadRequestResponse({
-    type: ApiErrorDto,
-    description: 'Unknown flag or variant, stages not rising, bad analysis field (each named)',
+  @ApiBodyExamples(CreateCanaryDto, {
+    'five-stages': {
+      summary: 'The default 5 -> 15 -> 35 -> 65 -> 100% plan, with its gates spelled out',
+      value: CREATE_EXAMPLE,
+    },
   })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'The flag already has an active canary' })
+  @ApiCreatedResponse({ type: CanaryDto })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody(
+    'Unknown flag or variant, stages not rising, bad analysis field (each named)',
+    {
+      status: 400,
+      message: 'stages[0].percentage: the final stage must be 100 (the rollout ends with everyone on the treatment)',
+    },
+    { status: 400, message: 'flagKey: flag "recommendations-model" does not exist' },
+  )
+  @ApiOperatorError('The flag already has an active canary', {
+    status: 409,
+    message: `flag "recommendations-model" already has an active canary (canary ${EXAMPLE_ID}, running); abort or finish it first`,
+  })
   create(@Body() dto: CreateCanaryDto, @Caller() caller: AuthenticatedCaller): Promise<CanaryDto> {
     return this.canaries.create(dto, caller.actor);
   }
@@ -49,23 +88,32 @@ export class CanaryController {
   @Get()
   @ApiOperation({ summary: 'Canaries, newest first' })
   @ApiOkResponse({ type: [CanaryDto] })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiOperatorError(
+    'A bad query value',
+    new InvalidInput(['state must be one of: pending, running, paused, promoted, rolled_back, aborted']),
+  )
   list(@Query() query: ListCanariesQueryDto): Promise<CanaryDto[]> {
     return this.canaries.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One canary: state, stage and time in it, last verdict with its numbers' })
+  @ApiCanaryId()
   @ApiOkResponse({ type: CanaryDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiCanaryNotFound()
   get(@Param('id') id: string): Promise<CanaryDto> {
     return this.canaries.get(id);
   }
 
   @Get(':id/events')
   @ApiOperation({ summary: 'Every transition and every verdict with its evidence, oldest first, paged with `after`' })
+  @ApiCanaryId()
   @ApiOkResponse({ type: CanaryEventPageDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiOperatorError('A bad limit or cursor', new InvalidInput(['limit must be an integer between 1 and 500']))
+  @ApiCanaryNotFound()
   events(@Param('id') id: string, @Query() query: CanaryEventsQueryDto): Promise<CanaryEventPageDto> {
     return this.canaries.events(id, query.limit ?? DEFAULT_EVENTS_LIMIT, query.after);
   }
@@ -77,13 +125,18 @@ export class CanaryController {
       .map(([action, summary]) => `${action} (${summary})`)
       .join('; ')}`,
   })
-  @ApiParam({ name: 'action', enum: Object.keys(ACTION_SUMMARIES) })
+  @ApiCanaryId()
+  @ApiParam({ name: 'action', schema: { type: 'string', enum: Object.keys(ACTION_SUMMARIES), example: 'pause' } })
   @ApiOkResponse({ type: CanaryDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Unknown action' })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({
-    type: ApiErrorDto,
-    description: 'The action does not apply in the current state (named in the message)',
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('Unknown action, or a bad reason', {
+    status: 400,
+    message: `unknown action "stop"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}`,
+  })
+  @ApiCanaryNotFound()
+  @ApiOperatorError('The action does not apply in the current state (named in the message)', {
+    status: 409,
+    message: `canary ${EXAMPLE_ID} is pending; resume applies only to a canary that is paused`,
   })
   act(
     @Param('id') id: string,

@@ -10,7 +10,8 @@ export class ApiErrorDto {
 
   @ApiPropertyOptional({
     example: 'flag_version_conflict',
-    description: 'Machine-readable cause, on errors the domain names (absent on plain validation errors)',
+    description:
+      'Machine-readable cause (validation_failed, invalid_json, database_unavailable, flag_version_conflict...); absent only on errors of the framework itself, such as an unknown route',
   })
   code?: string;
 

@@ -1,3 +1,4 @@
+import { HttpStatus } from '@nestjs/common';
 import type { DomainError, DomainErrorKind } from './domain-error';
 
 /** The one table from a domain error's kind to its HTTP status and OpenAI error `type`. */
@@ -39,4 +40,31 @@ export function openAiBodyOf(error: DomainError): {
       param: error.param,
     },
   };
+}
+
+/** The operator API's error body (ApiErrorDto), for /api/* and every other non-/v1 route. */
+export function operatorBodyOf(
+  error: DomainError,
+  requestId: string,
+): { statusCode: number; error: string; code: string; message: string; details?: string[]; requestId: string } {
+  const status = statusOf(error);
+  return {
+    statusCode: status,
+    error: reasonPhraseOf(status),
+    code: error.code,
+    message: error.message,
+    ...(error.details.length > 0 ? { details: error.details } : {}),
+    requestId,
+  };
+}
+
+/** "Not Found" for 404, as the operator body's `error` field says it. */
+export function reasonPhraseOf(status: number): string {
+  const constant = HttpStatus[status];
+  if (!constant) return 'Error';
+  return constant
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(' ');
 }

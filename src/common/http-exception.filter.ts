@@ -1,15 +1,18 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CodedHttpException } from './coded-http-exception';
+import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
-import { headersOf, openAiBodyOf, statusOf } from './domain-error-status';
+import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { OpenAiError, openAiErrorType, writeOpenAiError } from './openai-error';
+import { InvalidJson, RequestTooLarge } from './request-errors';
 import { requestIdOf } from './request-id';
 
 /**
  * Maps every error to one body shape: OpenAI's on `/v1/*` (so OpenAI clients parse it), ours
- * elsewhere. Unexpected errors become a 500 that says nothing of internals; the detail goes to the
- * log with the request id.
+ * elsewhere. Domain errors keep their code and message; errors that are a domain case in disguise
+ * (a body the parser refused, a database that cannot be reached) are translated into one first.
+ * Unexpected errors become a 500 that says nothing of internals; the detail goes to the log with the
+ * request id.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -30,8 +33,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       writeOpenAiError(response, exception);
       return;
     }
-    if (exception instanceof DomainError) {
-      this.answerDomainError(request, response, exception, requestId);
+    const domainError = exception instanceof DomainError ? exception : this.translate(exception, requestId);
+    if (domainError) {
+      this.answerDomainError(request, response, domainError, requestId);
       return;
     }
     // A body that is already a document of its own (Terminus's 503 health report) goes out as it is.
@@ -41,17 +45,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const { status, messages } = this.describe(exception, requestId);
     const message = messages.join('; ');
-    const coded = exception instanceof CodedHttpException ? exception : undefined;
-    if (coded) response.set(coded.headers);
     if (isOpenAiPath(request.path)) {
-      response.status(status).json({
-        error: { message, type: openAiErrorType(status), code: coded?.code ?? null, param: null },
-      });
+      response.status(status).json({ error: { message, type: openAiErrorType(status), code: null, param: null } });
       return;
     }
     response.status(status).json({
       statusCode: status,
-      error: HttpStatus[status] ? titleCase(HttpStatus[status]) : 'Error',
+      error: reasonPhraseOf(status),
       message,
       ...(messages.length > 1 ? { details: messages } : {}),
       requestId,
@@ -60,44 +60,44 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   /** A domain error keeps its own code and message; the kind decides the status (domain-error-status.ts). */
   private answerDomainError(request: Request, response: Response, error: DomainError, requestId: string): void {
-    const status = statusOf(error);
     response.set(headersOf(error));
-    if (isOpenAiPath(request.path)) {
-      response.status(status).json(openAiBodyOf(error));
-      return;
-    }
-    response.status(status).json({
-      statusCode: status,
-      error: HttpStatus[status] ? titleCase(HttpStatus[status]) : 'Error',
-      code: error.code,
-      message: error.message,
-      ...(error.details.length > 0 ? { details: error.details } : {}),
-      requestId,
-    });
+    const body = isOpenAiPath(request.path) ? openAiBodyOf(error) : operatorBodyOf(error, requestId);
+    response.status(statusOf(error)).json(body);
   }
 
-  private describe(exception: unknown, requestId: string): { status: number; messages: string[] } {
-    const bodyParserType = (exception as { type?: unknown })?.type;
+  private translate(exception: unknown, requestId: string): DomainError | undefined {
+    // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's error.
+    const bodyParserType = [exception, (exception as { cause?: unknown } | null)?.cause]
+      .map((error) => (error as { type?: unknown } | null)?.type)
+      .find((type) => typeof type === 'string');
+    if (bodyParserType === 'entity.parse.failed') return new InvalidJson();
     if (
       bodyParserType === 'entity.too.large' ||
       (exception instanceof HttpException && exception.getStatus() === 413)
     ) {
-      return { status: 413, messages: [`request body is larger than ${this.requestBodyLimit} (REQUEST_BODY_LIMIT)`] };
+      return new RequestTooLarge(this.requestBodyLimit);
     }
+    const unavailable = databaseUnavailableFrom(exception);
+    if (unavailable) {
+      this.logger.warn(
+        { requestId, cause: (exception as Error)?.message },
+        'database unavailable; answered 503 with Retry-After',
+      );
+    }
+    return unavailable;
+  }
+
+  private describe(exception: unknown, requestId: string): { status: number; messages: string[] } {
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const raw = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
       const messages = Array.isArray(raw) ? raw.map(String) : [String(raw ?? exception.message)];
       return { status: exception.getStatus(), messages };
     }
-    // Body-parser errors (malformed JSON...) carry their own 4xx status.
-    const status = (exception as { status?: unknown })?.status;
+    // Other body-parser errors (unsupported charset or encoding, an aborted upload) carry their own 4xx.
+    const status = (exception as { status?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const message =
-        bodyParserType === 'entity.parse.failed'
-          ? 'request body is not valid JSON'
-          : String((exception as Error).message);
-      return { status, messages: [message] };
+      return { status, messages: [String((exception as Error).message)] };
     }
     this.logger.error({ err: exception, requestId }, 'unhandled error');
     return { status: 500, messages: [`internal error; quote request id ${requestId} when reporting it`] };
@@ -110,12 +110,4 @@ function isOpenAiPath(path: string): boolean {
 
 function isStructuredBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && !('message' in body);
-}
-
-function titleCase(constant: string): string {
-  return constant
-    .toLowerCase()
-    .split('_')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(' ');
 }

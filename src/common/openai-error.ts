@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { HttpException } from '@nestjs/common';
-import type { CodedHttpException } from './coded-http-exception';
+import type { DomainError } from './domain-error';
+import { headersOf, openAiBodyOf, statusOf } from './domain-error-status';
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -41,15 +42,9 @@ export class OpenAiError extends HttpException {
     return new OpenAiError(400, { message, type: 'invalid_request_error', code, param });
   }
 
-  /** The same error (message, code, headers) in OpenAI's shape, for the gateway's own error path. */
-  static from(error: CodedHttpException): OpenAiError {
-    const status = error.getStatus();
-    const message = (error.getResponse() as { message: string }).message;
-    return new OpenAiError(
-      status,
-      { message, type: openAiErrorType(status), code: error.code, param: null },
-      error.headers,
-    );
+  /** A domain error (message, code, headers) in OpenAI's shape, for the gateway's own error path. */
+  static from(error: DomainError): OpenAiError {
+    return new OpenAiError(statusOf(error), openAiBodyOf(error).error, headersOf(error));
   }
 
   static notFound(message: string, param: string | null, code: string): OpenAiError {

@@ -1,18 +1,10 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
-import { ApiErrorDto } from '../common/api-error.dto';
+import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../common/api-error-responses';
+import { InvalidInput } from '../common/request-errors';
 import {
   CreateFlagDto,
   EvaluateFlagDto,
@@ -37,6 +29,19 @@ function changeContext(
   return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
 }
 
+// Examples of the errors FlagsService answers, word for word.
+const FLAG = 'recommendations-model';
+const notFound = { status: 404, message: `flag "${FLAG}" does not exist` };
+const staleVersion = {
+  status: 409,
+  message: `version 2 is stale: flag "${FLAG}" is at version 3; read it again and reapply your change on version 3`,
+};
+const archived = { status: 409, message: `flag "${FLAG}" is archived; archived flags cannot change` };
+const overHundred = { status: 400, message: 'rollout adds up to 110%, more than 100' };
+const badVersion = new InvalidInput(['version must be the flag version the change is based on (an integer from 1)']);
+const ApiFlagNotFound = () => ApiOperatorError('No flag has this key', notFound);
+const ApiFlagConflict = (description: string) => ApiOperatorError(description, staleVersion, archived);
+
 const ActorHeaders = () =>
   ApiHeader({
     name: 'x-change-reason',
@@ -54,11 +59,17 @@ export class FlagsController {
   @ApiOperation({ summary: 'Create a flag (version 1)' })
   @ActorHeaders()
   @ApiCreatedResponse({ type: FlagDto })
-  @ApiBadRequestResponse({
-    type: ApiErrorDto,
-    description: 'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...',
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody(
+    'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...',
+    new InvalidInput(['key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model']),
+    { status: 400, message: 'variants.treatment: unknown model "gpt-9" (not in the catalog)' },
+    overHundred,
+  )
+  @ApiOperatorError('The key is taken (also by an archived flag)', {
+    status: 409,
+    message: `key: a flag "${FLAG}" already exists (keys of archived flags are not reused)`,
   })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is taken (also by an archived flag)' })
   create(
     @Body() dto: CreateFlagDto,
     @Caller() caller: AuthenticatedCaller,
@@ -70,7 +81,8 @@ export class FlagsController {
   @Get()
   @ApiOperation({ summary: 'List flags, by key' })
   @ApiOkResponse({ type: [FlagDto] })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiOperatorError('A bad query value', new InvalidInput(['archived must be true or false']))
   list(@Query() query: ListFlagsQueryDto) {
     return this.flags.list(query.archived === undefined ? undefined : query.archived === 'true');
   }
@@ -78,7 +90,8 @@ export class FlagsController {
   @Get(':key')
   @ApiOperation({ summary: 'One flag (archived ones too)' })
   @ApiOkResponse({ type: FlagDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiFlagNotFound()
   get(@Param('key') key: string) {
     return this.flags.get(key);
   }
@@ -87,12 +100,13 @@ export class FlagsController {
   @ApiOperation({ summary: 'Partial update based on `version`' })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({
-    type: ApiErrorDto,
-    description: 'Stale version (the message gives the current one) or archived flag; nothing written',
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('Invalid field (named in the message), or no version', badVersion, {
+    status: 400,
+    message: 'defaultVariant "nope" is not in variants (control, treatment)',
   })
+  @ApiFlagNotFound()
+  @ApiFlagConflict('Stale version (the message gives the current one) or archived flag; nothing written')
   update(
     @Param('key') key: string,
     @Body() dto: UpdateFlagDto,
@@ -106,8 +120,10 @@ export class FlagsController {
   @ApiOperation({ summary: 'Archive: no longer served, refuses changes, keeps its history; the key is not reused' })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto, description: 'Stale version (when one is sent) or already archived' })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('A bad version or reason', badVersion)
+  @ApiFlagNotFound()
+  @ApiFlagConflict('Stale version (when one is sent) or already archived')
   archive(
     @Param('key') key: string,
     @Body() dto: FlagToggleDto = {},
@@ -121,9 +137,10 @@ export class FlagsController {
   @ApiOperation({ summary: 'Replace the rollout (percentages) based on `version`: the canary lever' })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('A bad percentage, an unknown variant, or no version', overHundred, badVersion)
+  @ApiFlagNotFound()
+  @ApiFlagConflict('Stale version (the message gives the current one) or archived flag; nothing written')
   setRollout(
     @Param('key') key: string,
     @Body() dto: SetRolloutDto,
@@ -143,8 +160,10 @@ export class FlagsController {
   })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('A bad version or reason', badVersion)
+  @ApiFlagNotFound()
+  @ApiFlagConflict('Stale version (when one is sent) or archived flag')
   kill(
     @Param('key') key: string,
     @Body() dto: FlagToggleDto = {},
@@ -162,8 +181,10 @@ export class FlagsController {
   @ApiOperation({ summary: 'Turn the flag back on (rules and rollout apply again)' })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
-  @ApiConflictResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('A bad version or reason', badVersion)
+  @ApiFlagNotFound()
+  @ApiFlagConflict('Stale version (when one is sent) or archived flag')
   enable(
     @Param('key') key: string,
     @Body() dto: FlagToggleDto = {},
@@ -179,8 +200,9 @@ export class FlagsController {
   @Get(':key/history')
   @ApiOperation({ summary: 'Change history, newest first, paged with `before`' })
   @ApiOkResponse({ type: FlagHistoryPageDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto })
+  @ApiDatabaseUnavailable()
+  @ApiOperatorError('A bad limit or cursor', new InvalidInput(['limit must be an integer between 1 and 200']))
+  @ApiFlagNotFound()
   history(@Param('key') key: string, @Query() query: HistoryQueryDto) {
     return this.flags.historyOf(key, query.limit ?? DEFAULT_HISTORY_LIMIT, query.before);
   }
@@ -192,9 +214,12 @@ export class FlagsController {
   @ApiOperation({
     summary: 'What this user would get now, with bucket and reason (from the in-memory cache); needs the read scope',
   })
-  @ApiOkResponse({ type: FlagEvaluationDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
-  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or archived flag' })
+  @ApiOkResponse({ type: FlagEvaluationDto, description: 'Served from memory: also while the database is down' })
+  @ApiInvalidBody('A bad user id or attribute', { status: 400, message: 'attributes.tier must be a string' })
+  @ApiOperatorError('Unknown or archived flag', {
+    status: 404,
+    message: `flag "${FLAG}" does not exist or is archived (archived flags are not served)`,
+  })
   evaluate(@Param('key') key: string, @Body() dto: EvaluateFlagDto) {
     return this.flags.evaluate(key, { userId: dto.userId, attributes: dto.attributes });
   }

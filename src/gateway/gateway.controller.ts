@@ -1,24 +1,19 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiForbiddenResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { KeyLimitReached, ScopeNotGranted } from '../access/access-denied.exception';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
-import { OpenAiErrorDto } from '../common/api-error.dto';
+import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
+import { InvalidJson } from '../common/request-errors';
 import { CatalogService } from '../catalog/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
 import { GatewayService } from './gateway.service';
+
+const EXAMPLE_KEY = { id: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b', prefix: 'sy_k3j5n2m8q1' };
+const BOOKS = [{ role: 'user', content: 'Suggest three books for a train journey' }];
 
 const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'provider', 'attempts', 'fallback']
   .map((name) => `x-switchyard-${name}`)
@@ -43,26 +38,93 @@ export class GatewayController {
   })
   @ApiHeader({ name: 'x-switchyard-policy', required: false, description: 'Policy to route by (wins over model)' })
   @ApiHeader({ name: 'x-user-id', required: false, description: 'User for sticky bucketing (else the body user)' })
-  @ApiBody({ type: ChatCompletionRequestDto })
+  @ApiBodyExamples(ChatCompletionRequestDto, {
+    json: {
+      summary: 'A policy chooses the model; the answer is one JSON document',
+      value: {
+        model: 'route:recommendations',
+        messages: BOOKS,
+        user: 'user-4821',
+        metadata: { country: 'SG', tier: 'enterprise' },
+        temperature: 0.7,
+        max_tokens: 256,
+      },
+    },
+    stream: {
+      summary: 'Server-sent events, with token usage in the last chunk',
+      value: { model: 'route:chat', messages: BOOKS, stream: true, stream_options: { include_usage: true } },
+    },
+  })
   @ApiOkResponse({ type: ChatCompletionResponseDto, description: 'JSON, or text/event-stream when stream is true' })
-  @ApiBadRequestResponse({ type: OpenAiErrorDto, description: 'Invalid request, or context_length_exceeded' })
-  @ApiNotFoundResponse({ type: OpenAiErrorDto, description: 'Unknown model or policy' })
-  @ApiForbiddenResponse({
-    type: OpenAiErrorDto,
-    description: 'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)',
+  @ApiOpenAiError(
+    'Invalid request, or context_length_exceeded',
+    {
+      status: 400,
+      message: '`messages` must be a non-empty list of { role, content } objects.',
+      param: 'messages',
+    },
+    {
+      status: 400,
+      code: 'context_length_exceeded',
+      message:
+        "This request's prompt is about 1200000 tokens; model gpt-4.1 accepts up to 942818 (90% of its 1047576-token context window). Shorten the messages or choose a model with a larger window.",
+      param: 'messages',
+    },
+    new InvalidJson(),
+  )
+  @ApiOpenAiError(
+    'Unknown model or policy',
+    {
+      status: 404,
+      code: 'model_not_found',
+      message:
+        'The model `gpt-9` does not exist. Use a catalog model id or route:<policy> (GET /v1/models lists both).',
+      param: 'model',
+    },
+    {
+      status: 404,
+      code: 'policy_not_found',
+      message: 'The policy `poetry` does not exist. Known policies: recommendations, chat, fraud.',
+      param: 'model',
+    },
+  )
+  @ApiOpenAiError(
+    'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)',
+    new ScopeNotGranted({ ...EXAMPLE_KEY, scopes: ['read'] }, 'gateway', 'POST /v1/chat/completions'),
+    {
+      status: 403,
+      code: 'policy_not_allowed',
+      message: `The API key ${EXAMPLE_KEY.prefix} may not use the policy fraud: use one of route:chat (or header x-switchyard-policy), or ask a Switchyard admin for a key that allows it.`,
+    },
+  )
+  @ApiOpenAiError(
+    "Over the key's requests or tokens per minute, or upstream rate limits outlasted the retries; see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
+    new KeyLimitReached(EXAMPLE_KEY, { requestsPerMinute: 600 }, { retryAfterSeconds: 12, headers: {} }),
+    {
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message:
+        'The provider is rate limiting this model and retries did not get through; retry after the indicated time.',
+    },
+  )
+  @ApiOpenAiError(
+    'Upstream error after retries and fallbacks, or no healthy model',
+    {
+      status: 502,
+      code: 'upstream_error',
+      message: 'The provider failed after retries and fallbacks: upstream answered 503.',
+    },
+    {
+      status: 502,
+      code: 'no_healthy_model',
+      message: 'No healthy model can serve this request: deepseek-v3.2, gpt-4.1 are failing (circuit open).',
+    },
+  )
+  @ApiOpenAiError('Upstream timeout', {
+    status: 504,
+    code: 'upstream_timeout',
+    message: 'The provider did not answer in time: no answer within 30000 ms.',
   })
-  @ApiResponse({
-    status: 429,
-    type: OpenAiErrorDto,
-    description:
-      "Over the key's requests or tokens per minute, or upstream rate limits outlasted the retries; see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
-  })
-  @ApiResponse({
-    status: 502,
-    type: OpenAiErrorDto,
-    description: 'Upstream error after retries and fallbacks, or no healthy model',
-  })
-  @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
   async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
     await this.gateway.handle(req, res, async () => body);
   }

@@ -37,6 +37,15 @@ export class HealthController {
   @ApiServiceUnavailableResponse({
     type: HealthResultDto,
     description: 'A dependency is down; `error` names it and why',
+    example: {
+      status: 'error',
+      info: { 'provider:simulated': { status: 'up' } },
+      error: { database: { status: 'down', message: 'connect ECONNREFUSED <address>' } },
+      details: {
+        database: { status: 'down', message: 'connect ECONNREFUSED <address>' },
+        'provider:simulated': { status: 'up' },
+      },
+    },
   })
   @HealthCheck({ swaggerDocumentation: false })
   ready() {

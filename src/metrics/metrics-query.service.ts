@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { CatalogService } from '../catalog/catalog.service';
@@ -17,6 +17,8 @@ import type {
   TimeseriesDto,
 } from './dto/metrics-result.dto';
 import { OUTCOMES } from './entities/request-metric.entity';
+import { TooManyBuckets, UnknownReferenceModel } from './metrics-query.errors';
+import { isoWindow, parseWindow, type Window } from './metrics-window';
 
 const HOUR_MS = 3_600_000;
 const ANALYTICS_WORK_MEM = '64MB';
@@ -58,11 +60,6 @@ type FiguresRow = Record<string, unknown> & {
   completion_tokens: string;
   cost_usd: string;
 };
-
-interface Window {
-  from: Date;
-  to: Date;
-}
 
 /** One variant of a flag over a window, as a canary verdict needs it. */
 export interface VariantWindow {
@@ -113,11 +110,7 @@ export class MetricsQueryService {
     const bucket = query.bucket ?? '1m';
     const { amount, unit } = /^(?<amount>\d+)(?<unit>[smhd])$/.exec(bucket)!.groups!;
     const buckets = (window.to.getTime() - window.from.getTime()) / (Number(amount) * BUCKET_UNIT_MS[unit]);
-    if (buckets > MAX_BUCKETS) {
-      throw new BadRequestException(
-        `bucket ${bucket} cuts this window into ${Math.ceil(buckets)} buckets; use a wider bucket or a shorter window (at most ${MAX_BUCKETS})`,
-      );
-    }
+    if (buckets > MAX_BUCKETS) throw new TooManyBuckets(bucket, buckets, MAX_BUCKETS);
     const where = filters(window, query);
     const interval = where.params.push(`${amount} ${BUCKET_UNIT_NAME[unit]}`);
     const rows = await this.analytics(
@@ -142,9 +135,7 @@ export class MetricsQueryService {
     const reference = this.catalog.findModel(referenceModel);
     if (!reference) {
       const known = this.catalog.listModels().map((model) => model.id);
-      throw new BadRequestException(
-        `referenceModel "${referenceModel}" is not a catalog model (one of: ${known.join(', ')})`,
-      );
+      throw new UnknownReferenceModel(referenceModel, known);
     }
     const { inputPer1M, outputPer1M } = reference.pricing;
     const rows = await this.dataSource.query(
@@ -220,19 +211,6 @@ export class MetricsQueryService {
       latenciesMs: latencies.map((row) => row.latency_ms),
     };
   }
-}
-
-function parseWindow(fromText: string | undefined, toText: string | undefined, defaultSpanMs: number): Window {
-  const to = toText ? new Date(toText) : new Date();
-  const from = fromText ? new Date(fromText) : new Date(to.getTime() - defaultSpanMs);
-  if (!(from.getTime() < to.getTime())) {
-    throw new BadRequestException(`from (${from.toISOString()}) must be before to (${to.toISOString()})`);
-  }
-  return { from, to };
-}
-
-function isoWindow(window: Window): { from: string; to: string } {
-  return { from: window.from.toISOString(), to: window.to.toISOString() };
 }
 
 function filters(window: Window, query: MetricsWindowQueryDto): { sql: string; params: unknown[] } {

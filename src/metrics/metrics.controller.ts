@@ -1,14 +1,27 @@
 import { Controller, Get, Header, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../access/access.decorators';
-import { ApiErrorDto } from '../common/api-error.dto';
+import { ApiDatabaseUnavailable, ApiOperatorError } from '../common/api-error-responses';
+import { InvalidInput } from '../common/request-errors';
 import { CostQueryDto, SummaryQueryDto, TimeseriesQueryDto } from './dto/metrics-query.dto';
 import { CostReportDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
+import {
+  EmptyMetricsWindow,
+  MetricsTimeOutOfRange,
+  TooManyBuckets,
+  UnknownReferenceModel,
+} from './metrics-query.errors';
 import { MetricsQueryService } from './metrics-query.service';
+
+const badWindow = [
+  new MetricsTimeOutOfRange('from', '-4714-01-01'),
+  new EmptyMetricsWindow(new Date('2026-11-24T10:00:00Z'), new Date('2026-11-24T09:00:00Z')),
+];
 import { PrometheusMetrics } from './prometheus-metrics';
 
 @ApiTags('metrics')
 @RequireScope('read')
+@ApiDatabaseUnavailable()
 @Controller('api/metrics')
 export class MetricsController {
   constructor(private readonly queries: MetricsQueryService) {}
@@ -19,7 +32,11 @@ export class MetricsController {
       'Requests, errors, exact latency percentiles, TTFT, tokens and cost per group over a window (default: the last hour)',
   })
   @ApiOkResponse({ type: SummaryDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Bad time, range or grouping (named in the message)' })
+  @ApiOperatorError(
+    'Bad time, range or grouping (named in the message)',
+    new InvalidInput(['groupBy must be one of: variant, model, policy, provider']),
+    ...badWindow,
+  )
   summary(@Query() query: SummaryQueryDto): Promise<SummaryDto> {
     return this.queries.summary(query);
   }
@@ -27,7 +44,12 @@ export class MetricsController {
   @Get('timeseries')
   @ApiOperation({ summary: 'The summary figures per time bucket and group, for charts' })
   @ApiOkResponse({ type: TimeseriesDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiOperatorError(
+    'Bad time, range, grouping or bucket; or more than 2000 buckets',
+    new InvalidInput(['bucket must be a width such as 30s, 1m, 15m, 1h or 1d']),
+    new TooManyBuckets('1s', 86_400, 2000),
+    ...badWindow,
+  )
   timeseries(@Query() query: TimeseriesQueryDto): Promise<TimeseriesDto> {
     return this.queries.timeseries(query);
   }
@@ -38,7 +60,12 @@ export class MetricsController {
       'Spend per group, and what the same tokens would have cost on the reference model (default: the last 24 hours)',
   })
   @ApiOkResponse({ type: CostReportDto })
-  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiOperatorError(
+    'Bad time, range or grouping, or a reference model outside the catalog',
+    new InvalidInput(['groupBy must be one of: model, policy, apiKey']),
+    new UnknownReferenceModel('gpt-9', ['deepseek-v3.2', 'gemini-2.5-flash', 'claude-sonnet-4.5', 'gpt-4.1']),
+    ...badWindow,
+  )
   cost(@Query() query: CostQueryDto): Promise<CostReportDto> {
     return this.queries.cost(query);
   }

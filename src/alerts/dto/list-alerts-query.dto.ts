@@ -36,9 +36,9 @@ export class ListAlertsQueryDto {
   @Max(MAX_ALERT_PAGE, { message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
   limit?: number;
 
+  // No example: Swagger UI would pre-fill it, and an id from another installation names no alert here.
   @ApiPropertyOptional({
     format: 'uuid',
-    example: '0b6f3c1e-2f5d-4f7a-9d51-6f0e1c2a7b11',
     description: 'Alerts older than this one (the nextBefore of the previous page)',
   })
   @IsOptional()

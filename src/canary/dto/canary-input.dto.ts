@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -18,6 +19,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { CANARY_STATES, type CanaryState } from '../canary.types';
+
+const AFTER_MESSAGE = 'after must be an event id (an integer from 0: the nextAfter of the previous page)';
 
 export class CanaryStageDto {
   @ApiProperty({
@@ -79,16 +82,16 @@ export class CanaryAnalysisDto {
 
 export class CreateCanaryDto {
   @ApiProperty({ example: 'recommendations-model' })
-  @IsString()
-  @MinLength(1)
+  @IsString({ message: 'flagKey must be the key of a flag' })
+  @MinLength(1, { message: 'flagKey must be the key of a flag' })
   flagKey: string;
 
   @ApiProperty({
     example: 'treatment',
     description: "The flag variant to roll out; the flag's default variant is the control",
   })
-  @IsString()
-  @MinLength(1)
+  @IsString({ message: 'variant must be the name of a variant of the flag' })
+  @MinLength(1, { message: 'variant must be the name of a variant of the flag' })
   variant: string;
 
   @ApiPropertyOptional({
@@ -96,6 +99,7 @@ export class CreateCanaryDto {
     description: 'Rising percentages ending at 100; default 5% 1h, 15% 1h, 35% 2h, 65% 2h, 100%',
   })
   @IsOptional()
+  @IsArray({ message: 'stages must be a list of { percentage, durationSeconds }' })
   @ArrayMinSize(1, { message: 'stages must have at least one stage' })
   @ArrayMaxSize(20, { message: 'stages must have at most 20 stages' })
   @ValidateNested({ each: true })
@@ -113,9 +117,9 @@ export class CreateCanaryDto {
       "Times a stage's duration may be added while an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
   })
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(100)
+  @IsInt({ message: 'maxStageExtensions must be an integer between 0 and 100' })
+  @Min(0, { message: 'maxStageExtensions must be an integer between 0 and 100' })
+  @Max(100, { message: 'maxStageExtensions must be an integer between 0 and 100' })
   maxStageExtensions?: number;
 
   @ApiPropertyOptional({
@@ -135,7 +139,7 @@ export class CreateCanaryDto {
     description: 'false: created pending, started later with POST /api/canaries/:id/start',
   })
   @IsOptional()
-  @IsBoolean()
+  @IsBoolean({ message: 'start must be true or false' })
   start?: boolean;
 }
 
@@ -145,8 +149,8 @@ export class CanaryActionDto {
     description: 'Recorded in the event and the flag history',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(500)
+  @IsString({ message: 'reason must be a string' })
+  @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
 }
 
@@ -156,25 +160,32 @@ export class ListCanariesQueryDto {
   @IsIn(CANARY_STATES, { message: `state must be one of: ${CANARY_STATES.join(', ')}` })
   state?: CanaryState;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ example: 'recommendations-model', description: 'Only canaries of this flag' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'flagKey must be the key of a flag' })
   flagKey?: string;
 }
 
 export class CanaryEventsQueryDto {
-  @ApiPropertyOptional({ example: 100, default: 100, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', example: 100, default: 100, minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @IsInt({ message: 'limit must be an integer between 1 and 500' })
+  @Min(1, { message: 'limit must be an integer between 1 and 500' })
+  @Max(500, { message: 'limit must be an integer between 1 and 500' })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Events after this event id (the nextAfter of the previous page), oldest first' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 0,
+    minimum: 0,
+    description: 'Events after this event id (the nextAfter of the previous page), oldest first',
+  })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @IsInt({ message: AFTER_MESSAGE })
+  @Min(0, { message: AFTER_MESSAGE })
+  // Event ids are bigints: a larger number would be a database error, not an empty page.
+  @Max(Number.MAX_SAFE_INTEGER, { message: AFTER_MESSAGE })
   after?: number;
 }

@@ -17,6 +17,10 @@ import { FlagRuleDto } from './flag-rule.dto';
 
 export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
+const VERSION_MESSAGE = 'version must be the flag version the change is based on (an integer from 1)';
+const ROLLOUT_MESSAGE = 'rollout must be an object of variant -> percentage, e.g. { "treatment": 5 }';
+const BEFORE_MESSAGE = 'before must be a history id (a positive integer: the nextBefore of the previous page)';
+
 const RULES_EXAMPLE = [
   {
     name: 'sg-enterprise',
@@ -41,13 +45,13 @@ export class CreateFlagDto {
   @Matches(FLAG_KEY, {
     message: 'key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model',
   })
-  @MaxLength(100)
+  @MaxLength(100, { message: 'key must be at most 100 characters' })
   key: string;
 
   @ApiPropertyOptional({ example: 'Move product recommendations to DeepSeek', default: '' })
   @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsString({ message: 'description must be a string' })
+  @MaxLength(2000, { message: 'description must be at most 2000 characters' })
   description?: string;
 
   @ApiPropertyOptional({
@@ -56,7 +60,7 @@ export class CreateFlagDto {
     description: 'The kill switch: false serves everyone the default variant',
   })
   @IsOptional()
-  @IsBoolean()
+  @IsBoolean({ message: 'enabled must be true or false' })
   enabled?: boolean;
 
   @ApiProperty({
@@ -65,14 +69,16 @@ export class CreateFlagDto {
     example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
     description: 'Variant name -> catalog model id',
   })
-  @IsObject()
+  @IsObject({
+    message: 'variants must be an object of variant name -> catalog model id, e.g. { "control": "gpt-4.1" }',
+  })
   variants: Record<string, string>;
 
   @ApiProperty({
     example: 'control',
     description: 'Served when disabled, when no rule matches and outside the rollout',
   })
-  @IsString()
+  @IsString({ message: 'defaultVariant must be the name of one of the variants' })
   defaultVariant: string;
 
   @ApiPropertyOptional({
@@ -84,7 +90,7 @@ export class CreateFlagDto {
       'Variant -> percentage of users (0-100, up to two decimals, summing to at most 100); the rest gets the default variant',
   })
   @IsOptional()
-  @IsObject()
+  @IsObject({ message: ROLLOUT_MESSAGE })
   rollout?: Record<string, number>;
 
   @ApiPropertyOptional({
@@ -94,7 +100,7 @@ export class CreateFlagDto {
     description: 'Ordered; the first rule whose conditions all hold decides',
   })
   @IsOptional()
-  @IsArray()
+  @IsArray({ message: 'rules must be a list of { name, conditions, serve } (may be empty)' })
   @ValidateNested({ each: true })
   @Type(() => FlagRuleDto)
   rules?: FlagRuleDto[];
@@ -104,8 +110,8 @@ export class CreateFlagDto {
     description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @IsString({ message: 'salt must be a string' })
+  @MaxLength(200, { message: 'salt must be at most 200 characters' })
   salt?: string;
 
   @ApiPropertyOptional({
@@ -113,15 +119,15 @@ export class CreateFlagDto {
     description: 'Why; also accepted as the x-change-reason header',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsString({ message: 'reason must be a string' })
+  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
 }
 
 export class UpdateFlagDto extends PartialType(OmitType(CreateFlagDto, ['key'] as const)) {
   @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
-  @IsInt()
-  @Min(1)
+  @IsInt({ message: VERSION_MESSAGE })
+  @Min(1, { message: VERSION_MESSAGE })
   version: number;
 }
 
@@ -132,18 +138,18 @@ export class SetRolloutDto {
     example: { treatment: 15 },
     description: 'The whole new rollout: variant -> percentage (0-100, two decimals)',
   })
-  @IsObject()
+  @IsObject({ message: ROLLOUT_MESSAGE })
   rollout: Record<string, number>;
 
   @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
-  @IsInt()
-  @Min(1)
+  @IsInt({ message: VERSION_MESSAGE })
+  @Min(1, { message: VERSION_MESSAGE })
   version: number;
 
   @ApiPropertyOptional({ example: 'Canary stage 2', description: 'Why; also accepted as the x-change-reason header' })
   @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsString({ message: 'reason must be a string' })
+  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
 }
 
@@ -154,8 +160,8 @@ export class FlagToggleDto {
     description: 'When given, a stale version gets 409; when omitted, the switch applies to the current version',
   })
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsInt({ message: VERSION_MESSAGE })
+  @Min(1, { message: VERSION_MESSAGE })
   version?: number;
 
   @ApiPropertyOptional({
@@ -163,8 +169,8 @@ export class FlagToggleDto {
     description: 'Why; also accepted as the x-change-reason header',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsString({ message: 'reason must be a string' })
+  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
 }
 
@@ -174,8 +180,8 @@ export class EvaluateFlagDto {
     description: 'Sticky identity; without it the bucket is random and the reason says unsticky',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(500)
+  @IsString({ message: 'userId must be a string' })
+  @MaxLength(500, { message: 'userId must be at most 500 characters' })
   userId?: string;
 
   @ApiPropertyOptional({
@@ -184,7 +190,7 @@ export class EvaluateFlagDto {
     example: { country: 'SG', tier: 'enterprise' },
   })
   @IsOptional()
-  @IsObject()
+  @IsObject({ message: 'attributes must be an object of attribute name -> string, e.g. { "country": "SG" }' })
   attributes?: Record<string, string>;
 }
 
@@ -199,21 +205,25 @@ export class ListFlagsQueryDto {
 }
 
 export class HistoryQueryDto {
-  @ApiPropertyOptional({ example: 50, default: 50, minimum: 1, maximum: 200 })
+  @ApiPropertyOptional({ type: 'integer', example: 50, default: 50, minimum: 1, maximum: 200 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IsInt({ message: 'limit must be an integer between 1 and 200' })
+  @Min(1, { message: 'limit must be an integer between 1 and 200' })
+  @Max(200, { message: 'limit must be an integer between 1 and 200' })
   limit?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: 120,
+    minimum: 1,
     description: 'Entries older than this history id (the nextBefore of the previous page)',
   })
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IsInt({ message: BEFORE_MESSAGE })
+  @Min(1, { message: BEFORE_MESSAGE })
+  // History ids are bigints: a larger number would be a database error, not an empty page.
+  @Max(Number.MAX_SAFE_INTEGER, { message: BEFORE_MESSAGE })
   before?: number;
 }

@@ -16,9 +16,9 @@ import { CONDITION_OPERATORS, type ConditionOperator } from '../flag.types';
 
 export class FlagConditionDto {
   @ApiProperty({ example: 'country', description: 'Request attribute (a string) the condition looks at' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(100)
+  @IsString({ message: 'attribute must be the name of a request attribute, e.g. country' })
+  @IsNotEmpty({ message: 'attribute must not be empty' })
+  @MaxLength(100, { message: 'attribute must be at most 100 characters' })
   attribute: string;
 
   @ApiProperty({ enum: CONDITION_OPERATORS, example: 'in' })
@@ -30,16 +30,16 @@ export class FlagConditionDto {
     example: ['SG', 'MY'],
     description: 'Always a list; equals and starts_with match any of them',
   })
-  @IsArray()
-  @ArrayMinSize(1)
-  @IsString({ each: true })
+  @IsArray({ message: 'values must be a list of strings' })
+  @ArrayMinSize(1, { message: 'values must hold at least one value' })
+  @IsString({ each: true, message: 'values must be a list of strings' })
   values: string[];
 }
 
 export class FlagRuleServeDto {
   @ApiPropertyOptional({ example: 'treatment', description: 'Serve this variant (exactly one of variant or rollout)' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'variant must be the name of a variant of the flag' })
   variant?: string;
 
   @ApiPropertyOptional({
@@ -50,23 +50,26 @@ export class FlagRuleServeDto {
       'Or serve this rollout: variant -> percentage (0-100, two decimals); the rest gets the default variant',
   })
   @IsOptional()
-  @IsObject()
+  @IsObject({ message: 'rollout must be an object of variant -> percentage, e.g. { "treatment": 50 }' })
   rollout?: Record<string, number>;
 }
 
 export class FlagRuleDto {
   @ApiProperty({ example: 'sg-enterprise', description: 'Lower-case slug; shows in evaluation reasons as rule:<name>' })
-  @Matches(/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/, { message: 'rules.name must be a lower-case slug' })
-  @MaxLength(100)
+  @Matches(/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/, {
+    message: 'name must be a lower-case slug (a-z, 0-9, single dashes or underscores), e.g. sg-enterprise',
+  })
+  @MaxLength(100, { message: 'name must be at most 100 characters' })
   name: string;
 
   @ApiProperty({ type: [FlagConditionDto], description: 'All must hold (an empty list always matches)' })
-  @IsArray()
+  @IsArray({ message: 'conditions must be a list of { attribute, operator, values } (may be empty)' })
   @ValidateNested({ each: true })
   @Type(() => FlagConditionDto)
   conditions: FlagConditionDto[];
 
   @ApiProperty({ type: FlagRuleServeDto, example: { variant: 'treatment' } })
+  @IsObject({ message: 'serve must be { "variant": <name> } or { "rollout": { <variant>: <percentage> } }' })
   @ValidateNested()
   @Type(() => FlagRuleServeDto)
   serve: FlagRuleServeDto;

@@ -27,22 +27,22 @@ export class MetricsWindowQueryDto {
 
   @ApiPropertyOptional({ description: 'Only requests routed by this flag' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'flag must be the key of a flag, given once' })
   flag?: string;
 
   @ApiPropertyOptional({ description: 'Only this variant of the flag' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'variant must be the name of a variant, given once' })
   variant?: string;
 
   @ApiPropertyOptional({ description: 'Only requests of this policy' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'policy must be the name of a policy, given once' })
   policy?: string;
 
   @ApiPropertyOptional({ description: 'Only requests answered by (or last tried on) this model' })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'model must be a catalog model id, given once' })
   model?: string;
 }
 
@@ -83,6 +83,6 @@ export class CostQueryDto {
     description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)',
   })
   @IsOptional()
-  @IsString()
+  @IsString({ message: 'referenceModel must be a catalog model id, given once' })
   referenceModel?: string;
 }

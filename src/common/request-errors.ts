@@ -1,0 +1,67 @@
+import { DomainError } from './domain-error';
+import { MAX_JSON_DEPTH } from './json-depth';
+
+/** Fields of the request that fail validation: one problem per field, each naming its field. */
+export class InvalidInput extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'validation_failed';
+
+  constructor(problems: string[], param: string | null = null) {
+    super(problems.join('; '), { param, details: problems.length > 1 ? problems : [] });
+  }
+}
+
+/** The same words the gateway's raw path answers, so every entrance says it alike. */
+export class InvalidJson extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'invalid_json';
+
+  constructor() {
+    super('The request body is not valid JSON.');
+  }
+}
+
+/**
+ * A body nested deeper than MAX_JSON_DEPTH: refused before any recursive validator walks it (thousands
+ * of levels overflow class-transformer's and class-validator's recursion).
+ */
+export class JsonTooDeep extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'json_too_deep';
+
+  constructor(path: string) {
+    super(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep (at ${path}); no request needs that.`, {
+      param: path,
+    });
+  }
+}
+
+/** U+0000 somewhere Postgres would have to store or compare it. */
+export class NulCharacter extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'nul_character';
+
+  constructor(where: string) {
+    super(`${where} must not contain the NUL character (U+0000, %00 or \\u0000)`);
+  }
+}
+
+export class TooManyItems extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'too_many_items';
+
+  constructor(path: string, count: number, max: number) {
+    super(`${path} has ${count} items; an operator request may have at most ${max} in one list or object`, {
+      param: path,
+    });
+  }
+}
+
+export class RequestTooLarge extends DomainError {
+  readonly kind = 'too_large';
+  readonly code = 'request_too_large';
+
+  constructor(limit: string) {
+    super(`request body is larger than ${limit} (REQUEST_BODY_LIMIT)`);
+  }
+}

@@ -1,0 +1,60 @@
+import type { NextFunction, Request, Response } from 'express';
+import { pathDeeperThan } from './json-depth';
+import { JsonTooDeep, NulCharacter, TooManyItems } from './request-errors';
+
+/**
+ * Express middleware right after the JSON body parser: a body nested deeper than MAX_JSON_DEPTH is
+ * refused (400 naming the limit and where) before the ValidationPipe, whose class-transformer and
+ * class-validator recurse once per level and overflow the stack on a few thousand levels.
+ */
+export function refuseDeepJson(req: Request, _res: Response, next: NextFunction): void {
+  const body: unknown = req.body;
+  const path = typeof body === 'object' && body !== null ? pathDeeperThan(body) : undefined;
+  next(path === undefined ? undefined : new JsonTooDeep(path));
+}
+
+/** No operator body needs more; thousands of items only make validators and services loop (seconds). */
+export const MAX_OPERATOR_ITEMS = 1000;
+
+/**
+ * Operator requests only (the /v1 gateway stores no request text and passes prompts upstream as
+ * they are): Postgres text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00") and
+ * no operator field needs it, so a NUL in the path, the query or the body is refused with a 400
+ * naming where instead of failing in the query that stores or looks for it (a 500); and no list or
+ * object in the body may have more than MAX_OPERATOR_ITEMS items, so validation stays short.
+ */
+export function checkOperatorInput(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path.startsWith('/v1/')) return next();
+  const nul = nulInUrl(req);
+  next(nul === undefined ? bodyProblem(req.body) : new NulCharacter(nul));
+}
+
+function nulInUrl(req: Request): string | undefined {
+  if (!/%00/i.test(req.originalUrl)) return undefined;
+  if (/%00/i.test(req.path)) return 'the path';
+  for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
+    if (name.includes('\u0000') || JSON.stringify(value ?? '').includes('\\u0000')) return `query parameter ${name}`;
+  }
+  return 'the URL';
+}
+
+/** Iterative, like pathDeeperThan: it runs after it, on a body known to be shallow, but costs no stack either way. */
+function bodyProblem(body: unknown): NulCharacter | TooManyItems | undefined {
+  const stack: Array<{ value: unknown; path: string }> = [{ value: body, path: '' }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return new NulCharacter(`body field ${path || '(root)'}`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = Object.entries(value);
+    if (entries.length > MAX_OPERATOR_ITEMS)
+      return new TooManyItems(path || '(root)', entries.length, MAX_OPERATOR_ITEMS);
+    for (const [key, child] of entries) {
+      if (key.includes('\u0000')) return new NulCharacter(`a body field name under ${path || '(root)'}`);
+      stack.push({ value: child, path: Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key });
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,43 @@
+import { DomainError } from '../common/domain-error';
+
+export class MetricsTimeOutOfRange extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'time_out_of_range';
+
+  constructor(param: 'from' | 'to', text: string) {
+    super(`${param} (${text}) must be a time between 1970-01-01 and 9999-12-31, e.g. 2026-11-24T10:00:00Z`, { param });
+  }
+}
+
+export class EmptyMetricsWindow extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'empty_window';
+
+  constructor(from: Date, to: Date) {
+    super(`from (${from.toISOString()}) must be before to (${to.toISOString()})`, { param: 'from' });
+  }
+}
+
+/** A timeseries query that would return more points than any chart needs (and cost a scan to build them). */
+export class TooManyBuckets extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'too_many_buckets';
+
+  constructor(bucket: string, buckets: number, max: number) {
+    super(
+      `bucket ${bucket} cuts this window into ${Math.ceil(buckets)} buckets; use a wider bucket or a shorter window (at most ${max})`,
+      { param: 'bucket' },
+    );
+  }
+}
+
+export class UnknownReferenceModel extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'unknown_reference_model';
+
+  constructor(model: string, known: string[]) {
+    super(`referenceModel "${model}" is not a catalog model (one of: ${known.join(', ')})`, {
+      param: 'referenceModel',
+    });
+  }
+}

@@ -1,0 +1,184 @@
+import { MAX_JSON_DEPTH } from '../src/common/json-depth';
+import { rawRequest } from './support/raw-http';
+import { createTestDatabase } from './support/test-database';
+import { api, startTestApp, type TestApp } from './support/test-app';
+
+const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+const DEEP = deep(10_000);
+
+/**
+ * Bad input on the operator API gets a 400 that says what to fix — one problem per field, the same
+ * words for malformed JSON as the gateway — and never a 500, however deep, odd or NUL-laden.
+ */
+describe('operator input: clear 400s for deep, malformed, odd and missing input', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url });
+    await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'input-flag',
+        variants: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+        defaultVariant: 'control',
+      })
+      .expect(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  }, 30_000);
+
+  /** Sends raw JSON text (the nesting would overflow JSON.stringify in the test itself). */
+  const send = (method: string, path: string, body: string, headers: Record<string, string> = {}) =>
+    rawRequest(app.url, {
+      method,
+      path,
+      headers: { authorization: `Bearer ${app.adminKey}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+
+  it.each([
+    [
+      'flag rules',
+      'POST',
+      '/api/flags',
+      `{"key":"d1","variants":{"c":"gpt-4.1"},"defaultVariant":"c","rules":${DEEP}}`,
+    ],
+    ['flag variants', 'POST', '/api/flags', `{"key":"d2","variants":${DEEP},"defaultVariant":"c"}`],
+    [
+      'a rule condition',
+      'POST',
+      '/api/flags',
+      `{"key":"d3","variants":{"c":"gpt-4.1"},"defaultVariant":"c","rules":[{"name":"r","conditions":[{"attribute":"a","operator":"in","values":${DEEP}}],"serve":{"variant":"c"}}]}`,
+    ],
+    ['canary stages', 'POST', '/api/canaries', `{"flagKey":"input-flag","variant":"treatment","stages":${DEEP}}`],
+    [
+      'canary analysis',
+      'POST',
+      '/api/canaries',
+      `{"flagKey":"input-flag","variant":"treatment","analysis":{"stageEnd":${DEEP}}}`,
+    ],
+    ['key scopes', 'POST', '/api/keys', `{"name":"n","scopes":${DEEP}}`],
+    ['evaluate attributes', 'POST', '/api/flags/input-flag/evaluate', `{"attributes":{"country":${DEEP}}}`],
+    ['a rollout', 'PUT', '/api/flags/input-flag/rollout', `{"version":1,"rollout":${DEEP}}`],
+    ['an unknown field', 'PATCH', '/api/flags/input-flag', `{"version":1,"unknown":${DEEP}}`],
+    ['an unknown operator route', 'POST', '/api/nothing-here', DEEP],
+  ])('refuses 10 000 levels in %s with a 400 naming the limit', async (_what, method, path, body) => {
+    const response = await send(method, path, body);
+    expect(response.status).toBe(400);
+    const json = JSON.parse(response.text);
+    expect(json).toMatchObject({ statusCode: 400, code: 'json_too_deep' });
+    expect(json.message).toContain(`nested more than ${MAX_JSON_DEPTH} levels deep`);
+  });
+
+  it('accepts a body nested as deep as the limit allows, and refuses one level more', async () => {
+    // Depth counts the containers a leaf sits in: the body is one, each nested object another.
+    const nested = (levels: number) => `${'{"a":'.repeat(levels)}"x"${'}'.repeat(levels)}`;
+    const atLimit = await send(
+      'POST',
+      '/api/flags/input-flag/evaluate',
+      `{"attributes":${nested(MAX_JSON_DEPTH - 1)}}`,
+    );
+    expect(JSON.parse(atLimit.text).code).not.toBe('json_too_deep');
+    const over = await send('POST', '/api/flags/input-flag/evaluate', `{"attributes":${nested(MAX_JSON_DEPTH)}}`);
+    expect(JSON.parse(over.text)).toMatchObject({ code: 'json_too_deep' });
+  });
+
+  it('answers malformed JSON with the words the gateway uses, in the operator shape', async () => {
+    const response = await send('POST', '/api/flags', '{"key": ');
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.text)).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'invalid_json',
+      message: 'The request body is not valid JSON.',
+      requestId: response.headers['x-switchyard-request-id'],
+    });
+    const gateway = await send('POST', '/v1/chat/completions', '{"model": ');
+    expect(JSON.parse(gateway.text).error).toMatchObject({
+      message: 'The request body is not valid JSON.',
+      code: 'invalid_json',
+    });
+  });
+
+  it('gives one clear message per field problem', async () => {
+    const missingKey = await api(app)
+      .post('/api/flags')
+      .send({ variants: { c: 'gpt-4.1' }, defaultVariant: 'c' })
+      .expect(400);
+    expect(missingKey.body).toMatchObject({ code: 'validation_failed', message: 'key is required' });
+    expect(missingKey.body.details).toBeUndefined();
+
+    const missingScopes = await api(app).post('/api/keys').send({ name: 'team' }).expect(400);
+    expect(missingScopes.body.message).toBe('scopes is required');
+
+    const badLimit = await api(app).get('/api/alerts?limit=abc').expect(400);
+    expect(badLimit.body.message).toBe('limit must be an integer between 1 and 200');
+    const badHistoryLimit = await api(app).get('/api/flags/input-flag/history?limit=abc').expect(400);
+    expect(badHistoryLimit.body.message).toBe('limit must be an integer between 1 and 200');
+
+    const nested = await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'nested-problems',
+        variants: { c: 'gpt-4.1' },
+        defaultVariant: 'c',
+        rules: [{ name: 'ok', conditions: [{ attribute: 'country', operator: 'like', values: ['SG'] }] }],
+      })
+      .expect(400);
+    expect(nested.body.details).toEqual([
+      expect.stringMatching(/^rules\[0\]\.conditions\[0\]\.operator must be one of the following values/),
+      'rules[0].serve is required',
+    ]);
+  });
+
+  it.each([
+    [
+      'a history cursor beyond any bigint',
+      '/api/flags/input-flag/history?before=99999999999999999999',
+      'before must be a history id',
+    ],
+    [
+      'a canary events cursor beyond any bigint',
+      '/api/canaries/00000000-0000-4000-8000-000000000000/events?after=1e20',
+      'after must be an event id',
+    ],
+    [
+      'a NUL in a metrics filter',
+      '/api/metrics/summary?variant=%00',
+      'query parameter variant must not contain the NUL character',
+    ],
+    ['a NUL in a flag key', '/api/flags/%00/history', 'the path must not contain the NUL character'],
+    [
+      'a year Postgres cannot store',
+      '/api/metrics/summary?from=-4714-01-01',
+      'from (-4714-01-01) must be a time between 1970-01-01 and 9999-12-31',
+    ],
+    [
+      'a query parameter given twice',
+      '/api/metrics/summary?flag=a&flag=b',
+      'flag must be the key of a flag, given once',
+    ],
+    ['an unknown query parameter', '/api/alerts?colour=red', 'colour is not a field of this request; remove it'],
+  ])('refuses %s with a 400 saying what to fix', async (_what, path, message) => {
+    const response = await api(app).get(path).expect(400);
+    expect(response.body.message).toContain(message);
+  });
+
+  it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {
+    const nul = await api(app).post('/api/flags/input-flag/kill').send({ reason: 'a\u0000b' }).expect(400);
+    expect(nul.body).toMatchObject({ code: 'nul_character', message: expect.stringContaining('body field reason') });
+    const many = await api(app)
+      .post('/api/keys')
+      .send({ name: 'many', scopes: Array.from({ length: 5_000 }, () => 'read') })
+      .expect(400);
+    expect(many.body).toMatchObject({
+      code: 'too_many_items',
+      message: expect.stringMatching(/^scopes has 5000 items/),
+    });
+  });
+});
