@@ -1,9 +1,11 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { CanaryModule } from './canary/canary.module';
+import type { Clock } from './common/clock';
+import { ClockModule } from './common/clock.module';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
@@ -32,4 +34,9 @@ import { SimulatorModule } from './simulator/simulator.module';
     CanaryModule,
   ],
 })
-export class AppModule {}
+export class AppModule {
+  /** The app with its clock: the system clock unless a test passes its own (see createApp). */
+  static forRoot(options: { clock?: Clock } = {}): DynamicModule {
+    return { module: AppModule, imports: [ClockModule.forRoot(options.clock)] };
+  }
+}
