@@ -1,5 +1,4 @@
 import {
-  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -10,6 +9,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { judgeWindow, type CanaryAnalysis, type WindowVerdict } from '@switchyard/stats';
 import { DataSource, type EntityManager } from 'typeorm';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
+import { FlagChangeRefused } from '../flags/flag.errors';
 import { MetricsQueryService } from '../metrics/metrics-query.service';
 import { CanaryService, type CanaryChange } from './canary.service';
 import type { CanaryDecision, StoredVerdict } from './canary.types';
@@ -145,8 +145,8 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
     } catch (error) {
       // The flag refused the weight (archived, or other variants' weights leave no room): retrying
       // every tick would fail the same way, so the canary stops and a person is told.
-      if (!(error instanceof HttpException) || error.getStatus() >= 500) throw error;
-      await this.pauseOnFlagRefusal(id, canary.stageIndex, decision, describeRefusal(error), stored);
+      if (!(error instanceof FlagChangeRefused)) throw error;
+      await this.pauseOnFlagRefusal(id, canary.stageIndex, decision, error.message, stored);
     }
   }
 
@@ -318,16 +318,6 @@ export class CanaryExecutor implements OnApplicationBootstrap, BeforeApplication
         EXECUTOR_ACTOR,
       );
   }
-}
-
-/** What the flags service said, e.g. "rollout: weights add up to 106%" (BadRequest keeps a list). */
-function describeRefusal(error: HttpException): string {
-  const response = error.getResponse();
-  const message =
-    typeof response === 'object' && response !== null && 'message' in response
-      ? (response as { message: unknown }).message
-      : error.message;
-  return [message].flat().join('; ');
 }
 
 function verdictMessage(verdict: StoredVerdict): string {

@@ -6,6 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
 import type { AlertType } from '../alerts/alert.types';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
+import { FlagNotFound } from '../flags/flag.errors';
 import { FlagsService } from '../flags/flags.service';
 import {
   ACTIVE_STATES,
@@ -79,7 +80,7 @@ export class CanaryService {
     const { analysis, problems } = resolveCanaryAnalysis(dto.analysis as Parameters<typeof resolveCanaryAnalysis>[0]);
     const errors = [...stageProblems(stages), ...problems.map((problem) => `analysis.${problem}`)];
     const flag = await this.flags.get(dto.flagKey).catch((error: unknown) => {
-      if (error instanceof NotFoundException) errors.push(`flagKey: flag "${dto.flagKey}" does not exist`);
+      if (error instanceof FlagNotFound) errors.push(`flagKey: flag "${dto.flagKey}" does not exist`);
       else throw error;
       return undefined;
     });
