@@ -10,6 +10,7 @@ import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { FlagsModule } from './flags/flags.module';
+import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -19,7 +20,8 @@ import { SimulatorModule } from './simulator/simulator.module';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, cache: true, load: CONFIGURATION }),
-    // Once, here: every module's scheduled jobs (alert sender, canary executor) share it.
+    // Once, here: the jobs on @nestjs/schedule (alert sender, metrics partitions) share it. Canary
+    // ticks and the guardrail run on the Clock instead, so tests drive them by moving time.
     ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
@@ -31,6 +33,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     GatewayModule,
     HealthModule,
     AlertsModule,
+    GuardrailModule,
     CanaryModule,
   ],
 })

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -13,7 +13,9 @@ import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiErrorDto } from '../common/api-error.dto';
-import { type CanaryAction, CanaryService } from './canary.service';
+import { type CanaryAction, CANARY_ACTIONS } from './canary-actions';
+import { UnknownCanaryAction } from './canary.errors';
+import { CanaryService } from './canary.service';
 import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
 import { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 
@@ -96,6 +98,6 @@ export class CanaryController {
 }
 
 function parseAction(action: string): CanaryAction {
-  if (action in ACTION_SUMMARIES) return action as CanaryAction;
-  throw new BadRequestException(`unknown action "${action}"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}`);
+  if ((CANARY_ACTIONS as readonly string[]).includes(action)) return action as CanaryAction;
+  throw new UnknownCanaryAction(action, CANARY_ACTIONS);
 }
