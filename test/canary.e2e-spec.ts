@@ -260,7 +260,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         await profile('gpt-4.1', { errorRate: 0 });
       }
       // Every answered request's row is stored: each tick below judges the same window.
-      await rows.waitForAll('fraud-model', traffic);
+      await rows.waitForAll('fraud-model', created.body.stage.startedAt, traffic);
       await tick();
       expect((await events(id)).map((event) => event.type)).toContain('held');
       // Keep judging: every verdict holds, none counts a failed check, nothing is rolled back.

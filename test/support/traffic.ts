@@ -74,8 +74,11 @@ export class MetricRows {
     return rows[0] as ArmRows;
   }
 
-  async count(flag: string): Promise<number> {
-    const { rows } = await this.client.query(`SELECT count(*)::int AS n FROM request_metrics WHERE flag = $1`, [flag]);
+  async count(flag: string, from: string | Date): Promise<number> {
+    const { rows } = await this.client.query(
+      `SELECT count(*)::int AS n FROM request_metrics WHERE flag = $1 AND at >= $2`,
+      [flag, new Date(from)],
+    );
     return rows[0].n as number;
   }
 
@@ -100,11 +103,14 @@ export class MetricRows {
     );
   }
 
-  /** Waits until every request `traffic` sent for `flag` has its row: the window is complete. */
-  async waitForAll(flag: string, traffic: Traffic, timeoutMs = 30_000): Promise<number> {
+  /**
+   * Waits until every request `traffic` sent (all of it since `from`, and the only traffic of `flag`)
+   * has its row: the window is complete, and every tick judges the same rows.
+   */
+  async waitForAll(flag: string, from: string | Date, traffic: Traffic, timeoutMs = 30_000): Promise<number> {
     return eventually(
       async () => {
-        const stored = await this.count(flag);
+        const stored = await this.count(flag, from);
         return stored >= traffic.answered ? stored : undefined;
       },
       timeoutMs,
