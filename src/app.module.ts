@@ -1,13 +1,16 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { CanaryModule } from './canary/canary.module';
+import type { Clock } from './common/clock';
+import { ClockModule } from './common/clock.module';
 import { LoggingModule } from './common/logging.module';
 import { CONFIGURATION } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { FlagsModule } from './flags/flags.module';
+import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -17,7 +20,8 @@ import { SimulatorModule } from './simulator/simulator.module';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, cache: true, load: CONFIGURATION }),
-    // Once, here: every module's scheduled jobs (alert sender, canary executor) share it.
+    // Once, here: the jobs on @nestjs/schedule (alert sender, metrics partitions) share it. Canary
+    // ticks and the guardrail run on the Clock instead, so tests drive them by moving time.
     ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
@@ -29,7 +33,13 @@ import { SimulatorModule } from './simulator/simulator.module';
     GatewayModule,
     HealthModule,
     AlertsModule,
+    GuardrailModule,
     CanaryModule,
   ],
 })
-export class AppModule {}
+export class AppModule {
+  /** The app with its clock: the system clock unless a test passes its own (see createApp). */
+  static forRoot(options: { clock?: Clock } = {}): DynamicModule {
+    return { module: AppModule, imports: [ClockModule.forRoot(options.clock)] };
+  }
+}

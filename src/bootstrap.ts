@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
+import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
@@ -17,10 +18,13 @@ import type { AppConfig } from './config/app.config';
 import { GatewayFastPath } from './gateway/gateway-fast-path';
 import { assertValidConfiguration } from './config/configuration';
 
-/** Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. */
-export async function createApp(): Promise<NestExpressApplication> {
+/**
+ * Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. A test may
+ * pass its own `clock` (a ManualClock) to move time and run the scheduled jobs by hand.
+ */
+export async function createApp(options: { clock?: Clock } = {}): Promise<NestExpressApplication> {
   assertValidConfiguration();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     bufferLogs: true,
     bodyParser: false,
     abortOnError: false,

@@ -9,7 +9,7 @@ import { buildOpenApiDocument } from './bootstrap';
  * reads the controllers' metadata without starting anything (no database, no simulator).
  */
 async function exportOpenApi(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { preview: true, logger: false });
+  const app = await NestFactory.create(AppModule.forRoot(), { preview: true, logger: false });
   const document = buildOpenApiDocument(app);
   writeFileSync('docs/openapi.json', `${JSON.stringify(document, null, 2)}\n`);
   await app.close();

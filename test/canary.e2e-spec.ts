@@ -1,15 +1,21 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
 import { api as authorized, startTestApp, writeTestCatalog, type TestApp, type TestCatalog } from './support/test-app';
-import { createTestDatabase, queryRows } from './support/test-database';
+import { createTestDatabase } from './support/test-database';
+import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually, WebhookServer } from './support/webhook-server';
 
-const SECRET = 'canary-test-webhook-secret';
-const hello = [{ role: 'user', content: 'Recommend a book.' }];
+/*
+ * Time here is a ManualClock the test moves: the app's canary ticks run when the test advances it
+ * (and the test awaits them), stages end when the test says so, and metric rows carry the clock's
+ * time. Nothing waits for real time to pass; waiting is only for rows and webhooks to arrive.
+ */
 
-/** Seconds, not hours: stages of ~1.5 s, judged every 0.25 s, with small samples. */
-const FAST_CANARY_ENV = {
-  CANARY_TICK_SECONDS: '0.25',
+const SECRET = 'canary-test-webhook-secret';
+const TICK_MS = 1000;
+const CANARY_ENV = {
+  CANARY_TICK_SECONDS: String(TICK_MS / 1000),
   METRICS_FLUSH_INTERVAL_MS: '20',
   ALERT_SEND_INTERVAL_MS: '100',
   ALERT_RETRY_BASE_MS: '100',
@@ -18,43 +24,23 @@ const FAST_CANARY_ENV = {
   // Breakers would hide a failing model behind its fallbacks before the canary sees enough of it.
   GATEWAY_BREAKER_MIN_REQUESTS: '100000',
 };
-const FAST_ANALYSIS = { minRequests: 10 };
+const MIN_REQUESTS = 10;
+const FAST_ANALYSIS = { minRequests: MIN_REQUESTS };
+const STAGE_SECONDS = 60;
 const ROLLOUT_STAGES = [
-  ...[5, 15, 35, 65].map((percentage) => ({ percentage, durationSeconds: 2 })),
+  ...[5, 15, 35, 65].map((percentage) => ({ percentage, durationSeconds: STAGE_SECONDS })),
   { percentage: 100, durationSeconds: 0 },
 ];
-const LONG = 90_000;
+const LONG = 120_000;
 
-/** Requests through a policy from many users, as fast as a few workers can send them, until stopped. */
-class Traffic {
-  private running = true;
-  private readonly workers: Promise<void>[];
-  sent = 0;
-
-  constructor(app: TestApp, policy: string, concurrency = 6) {
-    this.workers = Array.from({ length: concurrency }, () => this.work(app, policy));
-  }
-
-  private async work(app: TestApp, policy: string): Promise<void> {
-    while (this.running) {
-      const response = await fetch(`${app.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-user-id': randomUUID(),
-          authorization: `Bearer ${app.adminKey}`,
-        },
-        body: JSON.stringify({ model: `route:${policy}`, messages: hello }),
-      }).catch(() => undefined);
-      await response?.arrayBuffer();
-      this.sent++;
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-  }
+interface CanaryEvent {
+  type: string;
+  stage: number;
+  instance: string;
+  actor: string;
+  at: string;
+  evidence: Record<string, unknown> | null;
+  message: string;
 }
 
 function api(app: TestApp) {
@@ -64,14 +50,8 @@ function api(app: TestApp) {
     createCanary: (body: Record<string, unknown>) => authorized(app).post('/api/canaries').send(body),
     canary: async (id: string) => (await authorized(app).get(`/api/canaries/${id}`).expect(200)).body,
     events: async (id: string) =>
-      (await authorized(app).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as Array<{
-        type: string;
-        stage: number;
-        instance: string;
-        at: string;
-        evidence: Record<string, unknown> | null;
-        message: string;
-      }>,
+      (await authorized(app).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body
+        .items as CanaryEvent[],
     flag: async (key: string) => (await authorized(app).get(`/api/flags/${key}`).expect(200)).body,
     history: async (key: string) =>
       (await authorized(app).get(`/api/flags/${key}/history`).query({ limit: 200 }).expect(200)).body.items,
@@ -80,42 +60,64 @@ function api(app: TestApp) {
   };
 }
 
-async function waitForState(app: TestApp, id: string, states: string[], timeoutMs: number) {
-  return eventually(
-    async () => {
-      const canary = await api(app).canary(id);
-      return states.includes(canary.state) ? canary : undefined;
-    },
-    timeoutMs,
-    `canary ${id} in ${states.join('|')}`,
-  );
-}
-
 function verifySignature(raw: Buffer, header: unknown): boolean {
   return header === `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`;
 }
 
 describe('canary: staged rollouts judged on treatment vs control', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let catalog: TestCatalog;
   let gateway: TestApp;
   let webhook: WebhookServer;
+  let rows: MetricRows;
+  const clock = new ManualClock();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     webhook = await new WebhookServer().start();
-    catalog = await writeTestCatalog();
     gateway = await startTestApp({
       databaseUrl: database.url,
-      catalog,
-      env: { ...FAST_CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
+      clock,
+      env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
     });
+    rows = await MetricRows.open(database.url);
   });
   afterAll(async () => {
+    await rows?.close();
     await gateway?.close();
     await webhook?.stop();
     await database?.drop();
   });
+
+  /** One tick period later, with the tick run to completion. */
+  const tick = () => clock.advance(TICK_MS);
+
+  /** Ticks until `done` holds (each tick's work finished before looking), at most `maxTicks` times. */
+  async function tickUntil(id: string, done: (canary: any) => boolean, maxTicks: number) {
+    for (let ticks = 0; ticks < maxTicks; ticks++) {
+      await tick();
+      const canary = await api(gateway).canary(id);
+      if (done(canary)) return canary;
+    }
+    return api(gateway).canary(id);
+  }
+
+  /**
+   * Waits until the current stage has `minRows` requests in each arm, then moves the clock to the
+   * stage's end; a stage-end verdict that holds (a slow moment on a busy machine) gets a few more ticks.
+   */
+  async function finishStage(id: string, flag: string, minRows = MIN_REQUESTS) {
+    const canary = await api(gateway).canary(id);
+    await rows.waitFor(flag, canary.stage.startedAt, { treatment: atLeast(minRows), control: atLeast(minRows) });
+    await clock.advance(canary.stage.durationSeconds * 1000 - TICK_MS);
+    return tickUntil(id, (now) => now.state !== 'running' || now.stage.index !== canary.stage.index, 5);
+  }
+
+  function webhooksOf(id: string, type?: string) {
+    return webhook.received.filter((hook) => {
+      const json = hook.json as { canary?: string; type?: string };
+      return json.canary === id && (type === undefined || json.type === type);
+    });
+  }
 
   it(
     'moves a healthy treatment 5 -> 15 -> 35 -> 65 -> 100 and promotes it, in history, events and signed alerts',
@@ -123,6 +125,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       const { createFlag, createCanary, events, flag, history } = api(gateway);
       await createFlag('recommendations-model', { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' });
       const traffic = new Traffic(gateway, 'recommendations');
+      let id = '';
       try {
         const created = await createCanary({
           flagKey: 'recommendations-model',
@@ -130,20 +133,21 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
           stages: ROLLOUT_STAGES,
           analysis: FAST_ANALYSIS,
         }).expect(201);
+        id = created.body.id;
         expect(created.body).toMatchObject({
           state: 'running',
           controlVariant: 'control',
-          stage: { index: 0, percentage: 5 },
+          stage: { index: 0, percentage: 5, startedAt: clock.now().toISOString() },
         });
         expect((await flag('recommendations-model')).rollout).toEqual({ treatment: 5 });
-        const done = await waitForState(gateway, created.body.id, ['promoted', 'rolled_back', 'paused'], 60_000);
-        expect(done.state).toBe('promoted');
+        for (const percentage of [15, 35, 65]) {
+          const next = await finishStage(id, 'recommendations-model');
+          expect(next).toMatchObject({ state: 'running', stage: { percentage } });
+        }
+        expect(await finishStage(id, 'recommendations-model')).toMatchObject({ state: 'promoted' });
       } finally {
         await traffic.stop();
       }
-      const id = (
-        await authorized(gateway).get('/api/canaries').query({ flagKey: 'recommendations-model' }).expect(200)
-      ).body[0].id;
       expect((await flag('recommendations-model')).rollout).toEqual({ treatment: 100 });
 
       const canaryRows = (await history('recommendations-model')).filter(
@@ -154,8 +158,8 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       ).toEqual([5, 15, 35, 65, 100]);
       for (const row of canaryRows) expect(row.reason).toContain(`canary ${id} stage`);
 
-      const transitions = (await events(id)).filter((event) => event.type !== 'verdict').map((event) => event.type);
-      expect(transitions).toEqual([
+      const all = await events(id);
+      expect(all.filter((event) => event.type !== 'verdict').map((event) => event.type)).toEqual([
         'created',
         'started',
         'stage_advanced',
@@ -163,14 +167,11 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         'stage_advanced',
         'promoted',
       ]);
-      const verdicts = (await events(id)).filter((event) => event.type === 'verdict');
+      const verdicts = all.filter((event) => event.type === 'verdict');
       expect(verdicts.length).toBeGreaterThanOrEqual(4);
-      expect(verdicts[verdicts.length - 1].evidence).toMatchObject({ decision: 'promote', outcome: 'pass' });
+      expect(verdicts.at(-1)!.evidence).toMatchObject({ decision: 'promote', outcome: 'pass', atStageEnd: true });
 
-      const alerts = await eventually(() => {
-        const mine = webhook.received.filter((hook) => (hook.json as { canary?: string }).canary === id);
-        return mine.length >= 5 ? mine : undefined;
-      }, 10_000);
+      const alerts = await eventually(() => (webhooksOf(id).length >= 5 ? webhooksOf(id) : undefined), 10_000);
       expect(alerts.map((hook) => (hook.json as { type: string }).type)).toEqual([
         'canary.started',
         'canary.stage_advanced',
@@ -184,11 +185,12 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
   );
 
   it(
-    'rolls back a treatment that starts failing mid-rollout, within a few ticks, and alerts',
+    'rolls back a treatment that starts failing mid-rollout on the first tick that sees it, and alerts',
     async () => {
       const { createFlag, createCanary, events, flag, history, profile } = api(gateway);
       await createFlag('chat-model', { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' });
       const traffic = new Traffic(gateway, 'chat');
+      let id = '';
       try {
         const created = await createCanary({
           flagKey: 'chat-model',
@@ -196,19 +198,20 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
           stages: ROLLOUT_STAGES,
           analysis: FAST_ANALYSIS,
         }).expect(201);
-        await eventually(
-          async () => ((await api(gateway).canary(created.body.id)).stage.index >= 1 ? true : undefined),
-          30_000,
-          'stage 2',
-        );
+        id = created.body.id;
+        const second = await finishStage(id, 'chat-model');
+        expect(second).toMatchObject({ state: 'running', stage: { index: 1 } });
         // The treatment's model now fails every call; the chat policy's fallback rescues the users,
         // which the canary counts against the treatment.
         await profile('deepseek-v3.2', { errorRate: 1 });
-        const brokeAt = Date.now();
-        const done = await waitForState(gateway, created.body.id, ['rolled_back', 'promoted'], 20_000);
+        await rows.waitFor('chat-model', second.stage.startedAt, {
+          treatment: (arm) => arm.failures >= MIN_REQUESTS && arm.failures > arm.requests / 2,
+          control: atLeast(MIN_REQUESTS),
+        });
+        await tick();
+        const done = await api(gateway).canary(id);
         expect(done.state).toBe('rolled_back');
-        expect(Date.now() - brokeAt).toBeLessThan(10_000);
-        expect(done.lastVerdict).toMatchObject({ decision: 'rollback', outcome: 'fail' });
+        expect(done.lastVerdict).toMatchObject({ decision: 'rollback', outcome: 'fail', severe: true });
         expect(done.lastVerdict.evidence.treatment.failureRate).toBeGreaterThan(0.5);
         expect(done.lastVerdict.evidence.errorRateTest.pValue).toBeLessThan(0.05);
       } finally {
@@ -219,18 +222,8 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       const last = (await history('chat-model'))[0];
       expect(last).toMatchObject({ source: 'canary', actor: 'canary-executor' });
       expect(last.reason).toMatch(/rolled back/);
-      const id = (await authorized(gateway).get('/api/canaries').query({ flagKey: 'chat-model' }).expect(200)).body[0]
-        .id;
       expect((await events(id)).map((event) => event.type)).toContain('rolled_back');
-      const alert = await eventually(
-        () =>
-          webhook.received.find(
-            (hook) =>
-              (hook.json as { type: string; canary: string }).type === 'canary.rolled_back' &&
-              (hook.json as { canary: string }).canary === id,
-          ),
-        10_000,
-      );
+      const alert = await eventually(() => webhooksOf(id, 'canary.rolled_back')[0], 10_000);
       expect(alert.json).toMatchObject({ severity: 'critical', flag: 'chat-model' });
       expect(verifySignature(alert.raw, alert.headers['x-switchyard-signature'])).toBe(true);
     },
@@ -244,49 +237,45 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       await createFlag('fraud-model', { control: 'claude-sonnet-4.5', treatment: 'gpt-4.1' });
       await profile('claude-sonnet-4.5', { errorRate: 0.3 });
       await profile('gpt-4.1', { errorRate: 0.3 });
+      const created = await createCanary({
+        flagKey: 'fraud-model',
+        variant: 'treatment',
+        stages: [
+          { percentage: 50, durationSeconds: STAGE_SECONDS },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        // Both arms fail 30% at random: a strict alpha keeps this test about the hold itself, not
+        // about a chance "worse than control".
+        analysis: { ...FAST_ANALYSIS, significance: 0.0005 },
+      }).expect(201);
+      const id = created.body.id;
       const traffic = new Traffic(gateway, 'fraud');
-      let id = '';
       try {
-        const created = await createCanary({
-          flagKey: 'fraud-model',
-          variant: 'treatment',
-          stages: [
-            { percentage: 50, durationSeconds: 60 },
-            { percentage: 100, durationSeconds: 0 },
-          ],
-          // Both arms fail 30% at random: at the default 5% a chance "worse than control" on some
-          // tick is likely over many ticks; a strict alpha keeps this test about the hold itself.
-          analysis: { ...FAST_ANALYSIS, significance: 0.0005 },
-        }).expect(201);
-        id = created.body.id;
-        const held = await eventually(
-          async () => ((await events(id)).some((event) => event.type === 'held') ? true : undefined),
-          20_000,
-          'a held event',
-        );
-        expect(held).toBe(true);
-        // Keep judging for a while: still no rollback.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // Enough of both arms that each one's failure rate is clearly past the 2% gate.
+        const unwell = (arm: { requests: number; failures: number }) => arm.requests >= 100 && arm.failures >= 10;
+        await rows.waitFor('fraud-model', created.body.stage.startedAt, { treatment: unwell, control: unwell });
       } finally {
         await traffic.stop();
         await profile('claude-sonnet-4.5', { errorRate: 0 });
         await profile('gpt-4.1', { errorRate: 0 });
       }
+      // Every answered request's row is stored: each tick below judges the same window.
+      await rows.waitForAll('fraud-model', created.body.stage.startedAt, traffic);
+      await tick();
+      expect((await events(id)).map((event) => event.type)).toContain('held');
+      // Keep judging: every verdict holds, none counts a failed check, nothing is rolled back.
+      for (let i = 0; i < 5; i++) await tick();
+      const verdicts = (await events(id)).filter((event) => event.type === 'verdict');
+      expect(verdicts).toHaveLength(6);
+      for (const verdict of verdicts) expect(verdict.evidence).toMatchObject({ outcome: 'hold', decision: 'hold' });
+      expect((await events(id)).filter((event) => event.type === 'held')).toHaveLength(1);
+
       const canary = await api(gateway).canary(id);
-      expect(canary.state).toBe('running');
+      expect(canary).toMatchObject({ state: 'running', failedChecks: 0 });
       expect(canary.lastVerdict.outcome).toBe('hold');
       expect(canary.lastVerdict.evidence.control.failureRate).toBeGreaterThan(0.1);
       expect((await flag('fraud-model')).rollout).toEqual({ treatment: 50 });
-      const alert = await eventually(
-        () =>
-          webhook.received.find(
-            (hook) =>
-              (hook.json as { type: string; canary: string }).type === 'canary.held' &&
-              (hook.json as { canary: string }).canary === id,
-          ),
-        10_000,
-      );
-      expect(alert).toBeDefined();
+      await eventually(() => webhooksOf(id, 'canary.held')[0], 10_000);
       await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'test over' }).expect(200);
       expect((await flag('fraud-model')).rollout).toEqual({ treatment: 0 });
     },
@@ -294,17 +283,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
   );
 
   it(
-    'holds while there is too little traffic, extends the stage, then pauses and alerts',
+    'waits while there is too little traffic, extends the stage, then pauses and alerts',
     async () => {
-      const { createCanary, events } = api(gateway);
-      await authorized(gateway)
-        .post('/api/flags')
-        .send({
-          key: 'quiet-flag',
-          variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' },
-          defaultVariant: 'control',
-        })
-        .expect(201);
+      const { createFlag, createCanary, events } = api(gateway);
+      await createFlag('quiet-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
       const created = await createCanary({
         flagKey: 'quiet-flag',
         variant: 'treatment',
@@ -315,21 +297,18 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         analysis: FAST_ANALYSIS,
         maxStageExtensions: 1,
       }).expect(201);
-      const paused = await waitForState(gateway, created.body.id, ['paused', 'promoted', 'rolled_back'], 15_000);
+      const id = created.body.id;
+      // 1 s: the stage is up but lacks data, and one extension (another 1 s) is allowed.
+      await tick();
+      expect(await api(gateway).canary(id)).toMatchObject({ state: 'running', lastVerdict: { decision: 'wait' } });
+      await tick();
+      const paused = await api(gateway).canary(id);
       expect(paused.state).toBe('paused');
       expect(paused.stage.elapsedSeconds).toBeGreaterThanOrEqual(2);
-      const verdicts = (await events(created.body.id)).filter((event) => event.type === 'verdict');
-      expect(verdicts.length).toBeGreaterThan(1);
+      const verdicts = (await events(id)).filter((event) => event.type === 'verdict');
+      expect(verdicts).toHaveLength(2);
       for (const verdict of verdicts) expect(verdict.evidence).toMatchObject({ outcome: 'insufficient_data' });
-      await eventually(
-        () =>
-          webhook.received.find(
-            (hook) =>
-              (hook.json as { type: string; canary: string }).type === 'canary.paused' &&
-              (hook.json as { canary: string }).canary === created.body.id,
-          ),
-        10_000,
-      );
+      await eventually(() => webhooksOf(id, 'canary.paused')[0], 10_000);
     },
     LONG,
   );
@@ -357,37 +336,80 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
           rollout: { other: 90, treatment: 0 },
         })
         .expect(200);
+      const created = await createCanary({
+        flagKey: 'recommendations-model',
+        variant: 'treatment',
+        stages: [
+          { percentage: 5, durationSeconds: STAGE_SECONDS },
+          { percentage: 20, durationSeconds: STAGE_SECONDS },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: { minRequests: 3 },
+      }).expect(201);
+      const id = created.body.id;
       const traffic = new Traffic(gateway, 'recommendations');
       try {
-        const created = await createCanary({
-          flagKey: 'recommendations-model',
-          variant: 'treatment',
-          stages: [
-            { percentage: 5, durationSeconds: 2 },
-            { percentage: 20, durationSeconds: 2 },
-            { percentage: 100, durationSeconds: 0 },
-          ],
-          analysis: { minRequests: 3 },
-        }).expect(201);
-        const paused = await waitForState(gateway, created.body.id, ['paused', 'rolled_back', 'promoted'], 30_000);
+        const paused = await finishStage(id, 'recommendations-model', 3);
         expect(paused.state).toBe('paused');
-        const last = (await events(created.body.id)).at(-1)!;
-        expect(last).toMatchObject({ type: 'paused', actor: 'canary-executor' });
-        expect(last.message).toMatch(/could not advance .*the flag refused the weight change: rollout adds up to 110%/);
-        await eventually(
-          () =>
-            webhook.received.find(
-              (hook) =>
-                (hook.json as { type: string; canary: string }).type === 'canary.paused' &&
-                (hook.json as { canary: string }).canary === created.body.id,
-            ),
-          10_000,
-        );
-        expect((await flag('recommendations-model')).rollout).toEqual({ other: 90, treatment: 5 });
-        await authorized(gateway).post(`/api/canaries/${created.body.id}/abort`).expect(200);
       } finally {
         await traffic.stop();
       }
+      const last = (await events(id)).at(-1)!;
+      expect(last).toMatchObject({ type: 'paused', actor: 'canary-executor' });
+      expect(last.message).toMatch(/could not advance .*the flag refused the weight change: rollout adds up to 110%/);
+      await eventually(() => webhooksOf(id, 'canary.paused')[0], 10_000);
+      expect((await flag('recommendations-model')).rollout).toEqual({ other: 90, treatment: 5 });
+      await authorized(gateway).post(`/api/canaries/${id}/abort`).expect(200);
+    },
+    LONG,
+  );
+
+  it(
+    'promotes without a history row when the flag already has the treatment at 100 (a crash between the two writes)',
+    async () => {
+      const { createCanary, events, flag, history } = api(gateway);
+      await authorized(gateway)
+        .post('/api/flags')
+        .send({
+          key: 'chat-model',
+          variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
+          defaultVariant: 'control',
+        })
+        .expect((response) => expect([201, 409]).toContain(response.status));
+      const created = await createCanary({
+        flagKey: 'chat-model',
+        variant: 'treatment',
+        stages: [
+          { percentage: 50, durationSeconds: STAGE_SECONDS },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: FAST_ANALYSIS,
+      }).expect(201);
+      const id = created.body.id;
+      const traffic = new Traffic(gateway, 'chat');
+      try {
+        await rows.waitFor('chat-model', created.body.stage.startedAt, {
+          treatment: atLeast(MIN_REQUESTS),
+          control: atLeast(MIN_REQUESTS),
+        });
+      } finally {
+        await traffic.stop();
+      }
+      // The promotion's flag write went through, then the process died before the canary's update.
+      const before = await flag('chat-model');
+      await authorized(gateway)
+        .put('/api/flags/chat-model/rollout')
+        .send({ version: before.version, rollout: { treatment: 100 } })
+        .expect(200);
+      const historyBefore = await history('chat-model');
+
+      await clock.advance(STAGE_SECONDS * 1000 - TICK_MS);
+      const promoted = await tickUntil(id, (canary) => canary.state !== 'running', 5);
+      expect(promoted.state).toBe('promoted');
+      expect((await events(id)).map((event) => event.type)).toContain('promoted');
+      const after = await flag('chat-model');
+      expect(after).toMatchObject({ rollout: { treatment: 100 }, version: before.version + 1 });
+      expect(await history('chat-model')).toEqual(historyBefore);
     },
     LONG,
   );
@@ -396,14 +418,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     'refuses bad plans with 400s naming the field, a second active canary with 409, illegal actions with 409',
     async () => {
       const { createCanary } = api(gateway);
-      await authorized(gateway)
-        .post('/api/flags')
-        .send({
-          key: 'plans-flag',
-          variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' },
-          defaultVariant: 'control',
-        })
-        .expect(201);
+      await api(gateway).createFlag('plans-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
       const bad: Array<[Record<string, unknown>, RegExp]> = [
         [{ flagKey: 'no-such-flag', variant: 'treatment' }, /flagKey: flag "no-such-flag" does not exist/],
         [{ flagKey: 'plans-flag', variant: 'nope' }, /variant: flag "plans-flag" has no variant "nope"/],
@@ -435,6 +450,16 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         const response = await createCanary(body).expect(400);
         expect([response.body.message].flat().join('; ')).toMatch(message);
       }
+      const twoProblems = await createCanary({
+        flagKey: 'plans-flag',
+        variant: 'nope',
+        analysis: { maxErrorRate: 2 },
+      }).expect(400);
+      expect(twoProblems.body).toMatchObject({ statusCode: 400, code: 'canary_invalid' });
+      expect(twoProblems.body.details).toEqual([
+        expect.stringMatching(/^analysis\.maxErrorRate/),
+        expect.stringMatching(/^variant: flag "plans-flag" has no variant "nope"/),
+      ]);
 
       const pending = await createCanary({
         flagKey: 'plans-flag',
@@ -452,13 +477,17 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         5, 15, 35, 65, 100,
       ]);
       const second = await createCanary({ flagKey: 'plans-flag', variant: 'treatment' }).expect(409);
+      expect(second.body).toMatchObject({ code: 'canary_already_active' });
       expect(second.body.message).toMatch(/already has an active canary/);
 
       const id = pending.body.id;
       const resume = await authorized(gateway).post(`/api/canaries/${id}/resume`).expect(409);
+      expect(resume.body).toMatchObject({ code: 'canary_state_conflict' });
       expect(resume.body.message).toMatch(/is pending; resume applies only to a canary that is paused/);
-      await authorized(gateway).post(`/api/canaries/${id}/explode`).expect(400);
-      await authorized(gateway).post(`/api/canaries/${randomUUID()}/start`).expect(404);
+      const unknown = await authorized(gateway).post(`/api/canaries/${id}/explode`).expect(400);
+      expect(unknown.body).toMatchObject({ code: 'canary_action_unknown' });
+      const missing = await authorized(gateway).post(`/api/canaries/${randomUUID()}/start`).expect(404);
+      expect(missing.body).toMatchObject({ code: 'canary_not_found' });
 
       await authorized(gateway).post(`/api/canaries/${id}/start`).expect(200);
       await authorized(gateway).post(`/api/canaries/${id}/pause`).expect(200);
@@ -491,10 +520,20 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
     await database?.drop();
   });
 
+  const plan = {
+    variant: 'treatment',
+    stages: [
+      { percentage: 5, durationSeconds: 300 },
+      { percentage: 100, durationSeconds: 0 },
+    ],
+    analysis: FAST_ANALYSIS,
+  };
+
   it(
     'resumes the same stage with the same start time after a restart',
     async () => {
-      const first = await startTestApp({ databaseUrl: database.url, catalog, env: FAST_CANARY_ENV });
+      const before = new ManualClock();
+      const first = await startTestApp({ databaseUrl: database.url, catalog, env: CANARY_ENV, clock: before });
       let id: string;
       let startedAt: string;
       try {
@@ -503,28 +542,26 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
           treatment: 'gemini-2.5-flash',
         });
         const created = await api(first)
-          .createCanary({
-            flagKey: 'recommendations-model',
-            variant: 'treatment',
-            stages: [
-              { percentage: 5, durationSeconds: 300 },
-              { percentage: 100, durationSeconds: 0 },
-            ],
-            analysis: FAST_ANALYSIS,
-          })
+          .createCanary({ flagKey: 'recommendations-model', ...plan })
           .expect(201);
         id = created.body.id;
         startedAt = created.body.stage.startedAt;
+        await before.advance(TICK_MS);
       } finally {
         await first.close();
       }
-      const second = await startTestApp({ databaseUrl: database.url, catalog, env: FAST_CANARY_ENV });
+      // Down for 30 s; the new process's first tick judges the same stage, started when it was.
+      const after = new ManualClock(before.nowMs() + 30_000);
+      const second = await startTestApp({ databaseUrl: database.url, catalog, env: CANARY_ENV, clock: after });
       try {
-        const tickedAfterRestart = await eventually(async () => {
-          const canary = await api(second).canary(id);
-          return canary.lastVerdict && Date.parse(canary.lastVerdict.at) > Date.now() - 1000 ? canary : undefined;
-        }, 10_000);
-        expect(tickedAfterRestart).toMatchObject({ state: 'running', stage: { index: 0, percentage: 5, startedAt } });
+        await after.advance(TICK_MS);
+        const canary = await api(second).canary(id);
+        expect(canary).toMatchObject({ state: 'running', stage: { index: 0, percentage: 5, startedAt } });
+        expect(canary.lastVerdict).toMatchObject({
+          at: after.now().toISOString(),
+          window: { from: startedAt, to: after.now().toISOString() },
+        });
+        expect(canary.stage.elapsedSeconds).toBe(32);
         await authorized(second).post(`/api/canaries/${id}/abort`).expect(200);
       } finally {
         await second.close();
@@ -534,105 +571,48 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
   );
 
   it(
-    'lets exactly one of two replicas act on each tick',
+    'gives each tick period exactly one verdict, whichever replica ticks and however their timers are phased',
     async () => {
+      const start = Date.now();
+      const clocks = [new ManualClock(start), new ManualClock(start)];
       // Each replica runs its own simulator, so each needs a catalog with its own port.
       const replicas = [
-        await startTestApp({ databaseUrl: database.url, catalog, env: FAST_CANARY_ENV }),
-        await startTestApp({ databaseUrl: database.url, catalog: await writeTestCatalog(), env: FAST_CANARY_ENV }),
+        await startTestApp({ databaseUrl: database.url, catalog, env: CANARY_ENV, clock: clocks[0] }),
+        await startTestApp({
+          databaseUrl: database.url,
+          catalog: await writeTestCatalog(),
+          env: CANARY_ENV,
+          clock: clocks[1],
+        }),
       ];
       try {
-        await authorized(replicas[0])
-          .post('/api/flags')
-          .send({
-            key: 'replicated-flag',
-            variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' },
-            defaultVariant: 'control',
-          })
-          .expect(201);
+        await api(replicas[0]).createFlag('replicated-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
         const created = await api(replicas[0])
-          .createCanary({
-            flagKey: 'replicated-flag',
-            variant: 'treatment',
-            stages: [
-              { percentage: 5, durationSeconds: 300 },
-              { percentage: 100, durationSeconds: 0 },
-            ],
-            analysis: FAST_ANALYSIS,
-          })
+          .createCanary({ flagKey: 'replicated-flag', ...plan })
           .expect(201);
-        const watchFrom = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 4000));
-        const verdicts = (await api(replicas[1]).events(created.body.id)).filter(
-          (event) => event.type === 'verdict' && Date.parse(event.at) >= watchFrom,
-        );
-        // The time each verdict was judged at (the replica's clock when it took the canary's lock).
-        const times = verdicts.map((event) => Date.parse((event.evidence as { at: string }).at));
-        // Two replicas ticking every 250 ms: without coordination ~32 verdicts, some a few ms apart;
-        // with it, one per tick period, never two within half a tick.
-        expect(verdicts.length).toBeGreaterThanOrEqual(4);
-        expect(verdicts.length).toBeLessThanOrEqual(18);
-        for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(125);
-        await authorized(replicas[0]).post(`/api/canaries/${created.body.id}/abort`).expect(200);
+        const id = created.body.id;
+        const periods = 8;
+        for (let period = 1; period <= periods; period++) {
+          const periodStart = start - (start % TICK_MS) + period * TICK_MS;
+          if (period % 2 === 1) {
+            // Both replicas' timers fire at the same moment: they race for the canary.
+            await Promise.all(clocks.map((clock) => clock.advanceTo(periodStart + 10)));
+          } else {
+            // The incident: timers 510 ms (over half a tick) apart, both inside one period...
+            await clocks[0].advanceTo(periodStart + 10);
+            await clocks[1].advanceTo(periodStart + 520);
+            // ...and a timer that drifted, firing a second time before the period ends.
+            await clocks[0].advanceTo(periodStart + 990);
+            await clocks[0].run('canary-tick');
+          }
+        }
+        const verdicts = (await api(replicas[1]).events(id)).filter((event) => event.type === 'verdict');
+        const slots = verdicts.map((event) => (event.evidence as { slotStart: string }).slotStart);
+        expect(slots).toHaveLength(periods);
+        expect(new Set(slots).size).toBe(periods);
+        await authorized(replicas[0]).post(`/api/canaries/${id}/abort`).expect(200);
       } finally {
         await Promise.all(replicas.map((replica) => replica.close()));
-      }
-    },
-    LONG,
-  );
-});
-
-describe('guardrail: a hand-set variant that fails goes back to 0 without any canary', () => {
-  it(
-    'zeroes the variant weight (history source guardrail) and alerts',
-    async () => {
-      const database = await createTestDatabase();
-      const webhook = await new WebhookServer().start();
-      const gateway = await startTestApp({
-        databaseUrl: database.url,
-        env: { ...FAST_CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts'), GUARDRAIL_MIN_REQUESTS: '20' },
-      });
-      try {
-        await authorized(gateway)
-          .post('/api/flags')
-          .send({
-            key: 'chat-model',
-            variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
-            defaultVariant: 'control',
-            rollout: { treatment: 50 },
-          })
-          .expect(201);
-        await api(gateway).profile('deepseek-v3.2', { errorRate: 1 });
-        const traffic = new Traffic(gateway, 'chat');
-        try {
-          await eventually(
-            async () => ((await api(gateway).flag('chat-model')).rollout.treatment === 0 ? true : undefined),
-            20_000,
-            'weight 0',
-          );
-        } finally {
-          await traffic.stop();
-        }
-        const [last] = await api(gateway).history('chat-model');
-        expect(last).toMatchObject({ source: 'guardrail', actor: 'guardrail', action: 'rollout' });
-        expect(last.reason).toMatch(/variant treatment failed \d+ of \d+ requests/);
-        const alert = await eventually(
-          () => webhook.received.find((hook) => (hook.json as { type: string }).type === 'flag.guardrail_tripped'),
-          10_000,
-        );
-        expect(alert.json).toMatchObject({
-          flag: 'chat-model',
-          evidence: { variant: 'treatment', previousPercentage: 50 },
-        });
-        const rows = await queryRows<{ count: number }>(
-          database.url,
-          `SELECT count(*)::int AS count FROM alerts WHERE type = 'flag.guardrail_tripped'`,
-        );
-        expect(rows[0].count).toBe(1);
-      } finally {
-        await gateway.close();
-        await webhook.stop();
-        await database.drop();
       }
     },
     LONG,

@@ -166,7 +166,8 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
 
     // Archived: not served, not changeable, listed only as archived, history kept, key not reusable.
     await api(app).post(`/api/flags/${KEY}/evaluate`).send({ userId: 'u1' }).expect(404);
-    await api(app).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
+    const refused = await api(app).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
+    expect(refused.body).toMatchObject({ code: 'flag_archived', message: expect.stringContaining('is archived') });
     const active = await api(app).get('/api/flags?archived=false').expect(200);
     expect(active.body.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
     const onlyArchived = await api(app).get('/api/flags?archived=true').expect(200);
@@ -311,14 +312,19 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
   });
 
   it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {
-    await api(app).get('/api/flags/nope').expect(404);
+    const unknown = await api(app).get('/api/flags/nope').expect(404);
+    expect(unknown.body).toMatchObject({ code: 'flag_not_found', message: 'flag "nope" does not exist' });
     await api(app).patch('/api/flags/nope').send({ version: 1 }).expect(404);
-    await api(app).post('/api/flags/nope/evaluate').send({}).expect(404);
+    const notServed = await api(app).post('/api/flags/nope/evaluate').send({}).expect(404);
+    expect(notServed.body).toMatchObject({ code: 'flag_not_found', message: expect.stringContaining('is archived') });
     await api(app).post('/api/flags').send(newFlag('stale-flag')).expect(201);
+    const taken = await api(app).post('/api/flags').send(newFlag('stale-flag')).expect(409);
+    expect(taken.body).toMatchObject({ code: 'flag_already_exists', message: expect.stringContaining('key:') });
     const stale = await api(app)
       .put('/api/flags/stale-flag/rollout')
       .send({ rollout: { treatment: 10 }, version: 7 })
       .expect(409);
+    expect(stale.body).toMatchObject({ code: 'flag_version_conflict' });
     expect(stale.body.message).toContain('is at version 1');
     const missing = await api(app).patch('/api/flags/stale-flag').send({ description: 'x' }).expect(400);
     expect(missing.body.message).toContain('version');
@@ -326,7 +332,17 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
       .put('/api/flags/stale-flag/rollout')
       .send({ rollout: { treatment: 100.5 }, version: 1 })
       .expect(400);
+    expect(over.body).toMatchObject({ code: 'flag_invalid' });
     expect(over.body.message).toContain('rollout.treatment');
+    const twoFields = await api(app)
+      .put('/api/flags/stale-flag/rollout')
+      .send({ rollout: { treatment: 100.5, nope: 1 }, version: 1 })
+      .expect(400);
+    expect(twoFields.body.details).toEqual([
+      expect.stringMatching(/^rollout\.treatment/),
+      expect.stringMatching(/^rollout\.nope names a variant that is not in variants/),
+    ]);
+    expect(twoFields.body.message).toBe(twoFields.body.details.join('; '));
     expect(await history('stale-flag')).toHaveLength(1);
   });
 

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
@@ -10,7 +10,9 @@ import {
   ApiOperatorError,
 } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
-import { type CanaryAction, CanaryService } from './canary.service';
+import { type CanaryAction } from './canary-actions';
+import { UnknownCanaryAction } from './canary.errors';
+import { CanaryService } from './canary.service';
 import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
 import { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 
@@ -150,5 +152,5 @@ export class CanaryController {
 
 function parseAction(action: string): CanaryAction {
   if (action in ACTION_SUMMARIES) return action as CanaryAction;
-  throw new BadRequestException(`unknown action "${action}"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}`);
+  throw new UnknownCanaryAction(action, Object.keys(ACTION_SUMMARIES));
 }

@@ -2,18 +2,40 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlertsModule } from '../alerts/alerts.module';
 import { FlagsModule } from '../flags/flags.module';
+import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { CanariesRepository } from './canaries.repository';
+import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
+import { CanaryTickScheduler } from './canary-tick.scheduler';
+import { CanaryTransitions } from './canary-transitions';
 import { CanaryController } from './canary.controller';
 import { CanaryService } from './canary.service';
 import { CanaryEventEntity } from './entities/canary-event.entity';
 import { CanaryEntity } from './entities/canary.entity';
-import { Guardrail } from './guardrail';
 
-/** Canary rollouts and the guardrail: they read metrics, move flag weights and raise alerts. */
+/**
+ * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
+ * -> CanaryExecutor -> canary-decision.ts), both applying changes through CanaryTransitions. Reads
+ * metrics, moves flag weights through FlagsService, raises alerts; tells the guardrail to keep off
+ * the flags it watches.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([CanaryEntity, CanaryEventEntity]), FlagsModule, MetricsModule, AlertsModule],
+  imports: [
+    TypeOrmModule.forFeature([CanaryEntity, CanaryEventEntity]),
+    FlagsModule,
+    GuardrailModule,
+    MetricsModule,
+    AlertsModule,
+  ],
   controllers: [CanaryController],
-  providers: [CanaryService, CanaryExecutor, Guardrail],
+  providers: [
+    CanariesRepository,
+    CanaryEventsRepository,
+    CanaryTransitions,
+    CanaryService,
+    CanaryExecutor,
+    CanaryTickScheduler,
+  ],
 })
 export class CanaryModule {}

@@ -1,4 +1,5 @@
 import type { CanaryAnalysis, WindowVerdict } from '@switchyard/stats';
+import type { AlertType } from '../alerts/alert.types';
 
 export const CANARY_STATES = ['pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted'] as const;
 export type CanaryState = (typeof CANARY_STATES)[number];
@@ -22,6 +23,8 @@ export type CanaryDecision = 'rollback' | 'advance' | 'promote' | 'hold' | 'wait
 
 export interface StoredVerdict {
   at: string;
+  /** The tick period this verdict was judged in (its start): one verdict per canary per period. */
+  slotStart: string;
   stage: number;
   decision: CanaryDecision;
   outcome: WindowVerdict['outcome'];
@@ -47,5 +50,52 @@ export type CanaryEventType =
   | 'rolled_back'
   | 'aborted'
   | 'weight_reconciled';
+
+/** What the decision functions read of a canary (a CanaryEntity is one). */
+export interface CanarySnapshot {
+  id: string;
+  flagKey: string;
+  variant: string;
+  state: CanaryState;
+  stages: CanaryStage[];
+  stageIndex: number;
+  stageStartedAt: Date | null;
+  analysis: CanaryAnalysis;
+  maxStageExtensions: number;
+  failedChecks: number;
+}
+
+export interface CanaryAlert {
+  type: AlertType;
+  message: string;
+  /** Raised once per key: a retried tick or action never sends it twice. */
+  dedupKey: string;
+  evidence?: Record<string, unknown>;
+}
+
+export interface CanaryEventInput {
+  type: CanaryEventType;
+  message: string;
+  evidence?: Record<string, unknown> | null;
+}
+
+/** One change of a canary, applied in one transaction: its row, the flag's weight, the event and the alert. */
+export interface CanaryChange {
+  state?: CanaryState;
+  /** Move to this stage (it starts now). */
+  stageIndex?: number;
+  /** Restart the current stage's window (resume after a pause). */
+  restartStage?: boolean;
+  /** The treatment's weight to set on the flag (percent). */
+  weight?: number;
+  event: CanaryEventInput;
+  alert?: CanaryAlert;
+}
+
+/** Said once (per dedup key) without changing the canary: the event is written only with a new alert. */
+export interface CanaryNotice {
+  alert: CanaryAlert;
+  event: CanaryEventInput;
+}
 
 export type { CanaryAnalysis };

@@ -1,12 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { PostgresListener } from '../database/postgres-listener';
 import { assertServable, toDefinition } from './flag-mapper';
 import type { FlagDefinition } from './flag.types';
 import { FLAGS_CHANNEL, FlagsRepository } from './flags.repository';
 
 const FULL_RELOAD_MS = 30_000;
-const RECONNECT_DELAY_MS = 1_000;
 
 /**
  * Every active flag in memory, so evaluation never waits on the database. Kept fresh three ways:
@@ -18,10 +17,8 @@ const RECONNECT_DELAY_MS = 1_000;
 export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(FlagCache.name);
   private flags = new Map<string, FlagDefinition>();
-  private listener?: Client;
+  private listener?: PostgresListener;
   private reloadTimer?: NodeJS.Timeout;
-  private reconnectTimer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly repository: FlagsRepository,
@@ -30,18 +27,22 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reloadAll();
-    await this.listen();
+    this.listener = new PostgresListener({
+      url: (this.dataSource.options as { url?: string }).url,
+      channel: FLAGS_CHANNEL,
+      applicationName: 'switchyard-flags-listener',
+      logger: this.logger,
+      onNotification: (key) => void this.reload(key),
+      onReconnected: () => this.reloadAll(),
+    });
+    await this.listener.start();
     this.reloadTimer = setInterval(() => void this.reloadAll().catch(() => undefined), FULL_RELOAD_MS);
     this.reloadTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.reloadTimer);
-    clearTimeout(this.reconnectTimer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.listener?.stop();
   }
 
   get(key: string): FlagDefinition | undefined {
@@ -93,36 +94,6 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (error) {
       this.logger.error({ flag: flag.key }, `flag not loaded: ${(error as Error).message}`);
       return undefined;
-    }
-  }
-
-  /** A dedicated connection: a pooled one would be handed to other queries and lose the LISTEN. */
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    // The pool's URL (DATABASE_URL or the embedded server's), so the listener reaches the same database.
-    const { url } = this.dataSource.options as { url?: string };
-    const client = new Client({ connectionString: url, application_name: 'switchyard-flags-listener' });
-    const retry = (error?: Error) => {
-      if (this.stopped || this.listener !== client) return;
-      this.listener = undefined;
-      if (error) this.logger.warn({ err: error }, 'flag listener lost its connection; reconnecting');
-      client.end().catch(() => undefined);
-      this.reconnectTimer = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS);
-      this.reconnectTimer.unref();
-    };
-    this.listener = client;
-    client.on('error', retry);
-    client.on('end', () => retry());
-    client.on('notification', (message) => {
-      if (message.channel === FLAGS_CHANNEL && message.payload) void this.reload(message.payload);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${FLAGS_CHANNEL}`);
-      // Changes made while we were not listening were never delivered to us.
-      if (this.reconnectTimer) await this.reloadAll();
-    } catch (error) {
-      retry(error as Error);
     }
   }
 }

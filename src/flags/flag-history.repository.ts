@@ -5,6 +5,7 @@ import { FlagHistoryEntity } from './entities/flag-history.entity';
 import type { FlagAction, FlagSource } from './flag.types';
 
 export interface NewHistoryRow {
+  at: Date;
   flagKey: string;
   version: number;
   action: FlagAction;
@@ -22,8 +23,8 @@ export class FlagHistoryRepository {
 
   async append(manager: EntityManager, row: NewHistoryRow): Promise<void> {
     await manager.query(
-      `INSERT INTO flag_history (flag_key, version, action, before, after, actor, source, reason)
-       VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8)`,
+      `INSERT INTO flag_history (flag_key, version, action, before, after, actor, source, reason, at)
+       VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9)`,
       [
         row.flagKey,
         row.version,
@@ -33,6 +34,7 @@ export class FlagHistoryRepository {
         row.actor,
         row.source,
         row.reason,
+        row.at,
       ],
     );
   }

@@ -54,11 +54,12 @@ export class FlagsRepository {
   /** Inserts version 1; returns null when the key is taken (by an active or an archived flag). */
   async insert(
     manager: EntityManager,
+    at: Date,
     flag: Omit<FlagDefinition, 'version' | 'createdAt' | 'updatedAt' | 'archivedAt'>,
   ): Promise<FlagEntity | null> {
     const rows: unknown[] = await manager.query(
-      `INSERT INTO flags (key, description, enabled, variants, default_variant, rollout, rules, salt, version)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8, 1)
+      `INSERT INTO flags (key, description, enabled, variants, default_variant, rollout, rules, salt, version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::jsonb, $8, 1, $9, $9)
        ON CONFLICT (key) DO NOTHING
        RETURNING key`,
       [
@@ -70,6 +71,7 @@ export class FlagsRepository {
         JSON.stringify(flag.rollout),
         JSON.stringify(flag.rules),
         flag.salt,
+        at,
       ],
     );
     if (rows.length === 0) return null;
@@ -78,16 +80,18 @@ export class FlagsRepository {
 
   /**
    * Optimistic concurrency: applies the changes only if the row is still at `expectedVersion`, and
-   * bumps the version. Returns null (nothing written) when another change got there first.
+   * bumps the version. Returns null (nothing written) when another change got there first. `at` is
+   * the clock's time: the guardrail judges a variant only on traffic since the flag's last change.
    */
   async updateIfVersion(
     manager: EntityManager,
     key: string,
     expectedVersion: number,
     changes: FlagChanges,
+    at: Date,
   ): Promise<FlagEntity | null> {
     const sets: string[] = [];
-    const params: unknown[] = [key, expectedVersion];
+    const params: unknown[] = [key, expectedVersion, at];
     for (const [field, value] of Object.entries(changes) as [keyof FlagChanges, unknown][]) {
       if (value === undefined) continue;
       const { column, json } = COLUMNS[field];
@@ -95,7 +99,7 @@ export class FlagsRepository {
       sets.push(`${column} = $${params.length}${json ? '::jsonb' : ''}`);
     }
     const rows: unknown[] = await manager.query(
-      `UPDATE flags SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')}
+      `UPDATE flags SET ${[...sets, 'version = version + 1', 'updated_at = $3'].join(', ')}
        WHERE key = $1 AND version = $2
        RETURNING key`,
       params,

@@ -1,9 +1,11 @@
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
+import { Clock } from '../common/clock';
 import type { CreateFlagDto, UpdateFlagDto } from './dto/flag-input.dto';
 import type { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
+import { FlagAlreadyExists, FlagChangeRefused, FlagInvalid, FlagNotFound, FlagVersionConflict } from './flag.errors';
 import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-evaluator';
 import { toDefinition, toWire, type FlagWire } from './flag-mapper';
 import { rolloutToBasisPoints, validateFlag } from './flag-validation';
@@ -43,6 +45,7 @@ export class FlagsService {
     private readonly history: FlagHistoryRepository,
     private readonly cache: FlagCache,
     private readonly catalog: CatalogService,
+    private readonly clock: Clock,
   ) {}
 
   async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagWire> {
@@ -55,9 +58,9 @@ export class FlagsService {
       { variants: dto.variants, defaultVariant: dto.defaultVariant, rollout: dto.rollout ?? {}, rules },
       (id) => this.catalog.findModel(id) !== undefined,
     );
-    if (errors.length > 0) throw new BadRequestException(errors);
+    if (errors.length > 0) throw new FlagInvalid(errors);
     const created = await this.dataSource.transaction(async (manager) => {
-      const entity = await this.flags.insert(manager, {
+      const entity = await this.flags.insert(manager, this.clock.now(), {
         key: dto.key,
         description: dto.description ?? '',
         enabled: dto.enabled ?? true,
@@ -67,10 +70,9 @@ export class FlagsService {
         rules: storedRules,
         salt: dto.salt ?? dto.key,
       });
-      if (!entity)
-        throw new ConflictException(`key: a flag "${dto.key}" already exists (keys of archived flags are not reused)`);
+      if (!entity) throw new FlagAlreadyExists(dto.key);
       const flag = toDefinition(entity);
-      await this.record(manager, 'create', null, flag, change);
+      await this.record(manager, 'create', null, flag, change, flag.createdAt);
       return flag;
     });
     this.cache.put(created);
@@ -84,7 +86,7 @@ export class FlagsService {
 
   async get(key: string): Promise<FlagWire> {
     const entity = await this.flags.findByKey(key);
-    if (!entity) throw notFound(key);
+    if (!entity) throw new FlagNotFound(key);
     return toWire(toDefinition(entity));
   }
 
@@ -99,7 +101,7 @@ export class FlagsService {
         rules: dto.rules ?? wire.rules,
       };
       const { errors, rollout, rules } = validateFlag(merged, (id) => this.catalog.findModel(id) !== undefined);
-      if (errors.length > 0) throw new BadRequestException(errors);
+      if (errors.length > 0) throw new FlagInvalid(errors);
       return {
         description: dto.description,
         enabled: dto.enabled,
@@ -124,7 +126,7 @@ export class FlagsService {
     return this.change(key, options.expectedVersion, 'rollout', options, (current) => {
       const errors: string[] = [];
       const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
-      if (errors.length > 0) throw new BadRequestException(errors);
+      if (errors.length > 0) throw new FlagInvalid(errors);
       return { rollout: basisPoints };
     });
   }
@@ -132,7 +134,9 @@ export class FlagsService {
   /**
    * One variant's weight, the others unchanged: how canaries and the guardrail move traffic. With
    * `manager` the change joins the caller's transaction (a canary's stage and its flag change commit
-   * together); the cache then learns of it from the NOTIFY sent at commit.
+   * together); the cache then learns of it from the NOTIFY sent at commit. A weight the variant already
+   * has changes nothing: no new version, no history row (e.g. a promotion retried after a crash that
+   * came between the flag write and the canary's own update). The flag's refusal is FlagChangeRefused.
    */
   setVariantWeight(
     key: string,
@@ -146,17 +150,16 @@ export class FlagsService {
       'rollout',
       options,
       (current) => {
-        const wire = toWire(current);
-        if (!(variant in current.variants)) throw new BadRequestException(`flag "${key}" has no variant "${variant}"`);
+        if (!(variant in current.variants)) throw FlagChangeRefused.unknownVariant(key, variant);
         const errors: string[] = [];
-        const basisPoints = rolloutToBasisPoints(
+        const rollout = rolloutToBasisPoints(
           'rollout',
-          { ...wire.rollout, [variant]: percentage },
+          { ...toWire(current).rollout, [variant]: percentage },
           current.variants,
           errors,
         );
-        if (errors.length > 0) throw new BadRequestException(errors);
-        return { rollout: basisPoints };
+        if (errors.length > 0) throw FlagChangeRefused.badWeights(errors);
+        return sameWeights(rollout, current.rollout) ? null : { rollout };
       },
       options.manager,
     );
@@ -168,11 +171,11 @@ export class FlagsService {
 
   /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
   archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
-    return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: new Date() }));
+    return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: this.clock.now() }));
   }
 
   async historyOf(key: string, limit: number, before?: number): Promise<HistoryPage> {
-    if (!(await this.flags.findByKey(key))) throw notFound(key);
+    if (!(await this.flags.findByKey(key))) throw new FlagNotFound(key);
     // One extra row tells whether there is a next page without a count query.
     const rows = await this.history.list(key, limit + 1, before);
     const page = rows.slice(0, limit);
@@ -205,43 +208,48 @@ export class FlagsService {
 
   /** The admin endpoint: like evaluateCached, with input checks and a 404 for unknown or archived flags. */
   evaluate(key: string, context: EvaluationContext): FlagEvaluation {
-    for (const [name, value] of Object.entries(context.attributes ?? {})) {
-      if (typeof value !== 'string') throw new BadRequestException(`attributes.${name} must be a string`);
-    }
+    const problems = Object.entries(context.attributes ?? {})
+      .filter(([, value]) => typeof value !== 'string')
+      .map(([name]) => `attributes.${name} must be a string`);
+    if (problems.length > 0) throw new FlagInvalid(problems);
     const result = this.evaluateCached(key, context);
-    if (!result)
-      throw new NotFoundException(`flag "${key}" does not exist or is archived (archived flags are not served)`);
+    if (!result) throw FlagNotFound.notServed(key);
     return result;
   }
 
   /**
    * One change: lock the row, check the version, compute and write the new state, append history
    * and NOTIFY, all in one transaction. The UPDATE's own `version = $expected` guard makes a lost
-   * update impossible even if the lock were ever dropped.
+   * update impossible even if the lock were ever dropped. `compute` answers null when the change
+   * would change nothing: then nothing is written and the current flag is returned.
    */
   private async change(
     key: string,
     expectedVersion: number | undefined,
     action: FlagAction,
     context: ChangeContext,
-    compute: (current: FlagDefinition) => FlagChanges,
+    compute: (current: FlagDefinition) => FlagChanges | null,
     outerManager?: EntityManager,
   ): Promise<FlagWire> {
     const inTransaction = <T>(work: (manager: EntityManager) => Promise<T>) =>
       outerManager ? work(outerManager) : this.dataSource.transaction(work);
-    const updated = await inTransaction(async (manager) => {
+    const { flag: updated, changed } = await inTransaction(async (manager) => {
       const entity = await this.flags.findForUpdate(manager, key);
-      if (!entity) throw notFound(key);
+      if (!entity) throw new FlagNotFound(key);
       const before = toDefinition(entity);
-      if (before.archivedAt) throw new ConflictException(`flag "${key}" is archived; archived flags cannot change`);
+      if (before.archivedAt) throw FlagChangeRefused.archived(key);
       const version = expectedVersion ?? before.version;
-      if (version !== before.version) throw staleVersion(key, version, before.version);
-      const saved = await this.flags.updateIfVersion(manager, key, version, compute(before));
-      if (!saved) throw staleVersion(key, version, await this.currentVersion(manager, key));
+      if (version !== before.version) throw new FlagVersionConflict(key, version, before.version);
+      const changes = compute(before);
+      if (changes === null) return { flag: before, changed: false };
+      const now = this.clock.now();
+      const saved = await this.flags.updateIfVersion(manager, key, version, changes, now);
+      if (!saved) throw new FlagVersionConflict(key, version, await this.currentVersion(manager, key));
       const after = toDefinition(saved as FlagEntity);
-      await this.record(manager, action, before, after, context);
-      return after;
+      await this.record(manager, action, before, after, context, now);
+      return { flag: after, changed: true };
     });
+    if (!changed) return toWire(updated);
     // In the caller's transaction the change may still roll back: the NOTIFY at commit updates the cache.
     if (!outerManager) this.cache.put(updated);
     this.logger.log(
@@ -257,8 +265,10 @@ export class FlagsService {
     before: FlagDefinition | null,
     after: FlagDefinition,
     context: ChangeContext,
+    at: Date,
   ) {
     await this.history.append(manager, {
+      at,
       flagKey: after.key,
       version: after.version,
       action,
@@ -277,12 +287,8 @@ export class FlagsService {
   }
 }
 
-function notFound(key: string): NotFoundException {
-  return new NotFoundException(`flag "${key}" does not exist`);
-}
-
-function staleVersion(key: string, sent: number, current: number): ConflictException {
-  return new ConflictException(
-    `version ${sent} is stale: flag "${key}" is at version ${current}; read it again and reapply your change on version ${current}`,
-  );
+/** Weights in basis points, compared variant by variant (a missing variant weighs 0). */
+function sameWeights(a: Record<string, number>, b: Record<string, number>): boolean {
+  const variants = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...variants].every((variant) => (a[variant] ?? 0) === (b[variant] ?? 0));
 }

@@ -8,6 +8,7 @@ import { AccessService, attachCaller } from '../access/access.service';
 import type { CachedApiKey } from '../access/api-key-cache';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { UsageLimiter } from '../access/usage-limiter';
+import { Clock } from '../common/clock';
 import { OpenAiError, writeOpenAiError } from '../common/openai-error';
 import { requestIdOf } from '../common/request-id';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
@@ -82,6 +83,7 @@ export class GatewayService {
     private readonly access: AccessService,
     private readonly limiter: UsageLimiter,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -90,7 +92,8 @@ export class GatewayService {
    * read inside, so a refused key, a body that is too large or not JSON are all counted as well.
    */
   async handle(req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
-    const at = new Date();
+    // The row's time decides which canary and guardrail window it falls in: the same clock as theirs.
+    const at = this.clock.now();
     const started = performance.now();
     const record: RequestRecord = {
       stream: false,

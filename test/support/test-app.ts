@@ -6,6 +6,7 @@ import request from 'supertest';
 import { generateApiKey } from '../../src/access/api-key-format';
 import { DEFAULT_CATALOG as defaultCatalog } from '../../src/config/catalog.config';
 import { createApp } from '../../src/bootstrap';
+import type { ManualClock } from '../../src/common/manual-clock';
 import { freePort } from './free-port';
 
 export interface TestApp {
@@ -88,6 +89,8 @@ export async function startTestApp(options: {
   env?: Record<string, string | undefined>;
   /** SWITCHYARD_ADMIN_KEY; default: a freshly generated key. null: unset (the app creates and prints one). */
   adminKey?: string | null;
+  /** Time and scheduled jobs (canary ticks, guardrail) moved by the test; default: the system clock. */
+  clock?: ManualClock;
 }): Promise<TestApp> {
   const catalog = options.catalog ?? (await writeTestCatalog());
   const simulatorPort = catalog.simulatorPort;
@@ -101,7 +104,7 @@ export async function startTestApp(options: {
       ...options.env,
     },
     async () => {
-      const created = await createApp();
+      const created = await createApp({ clock: options.clock });
       await created.listen(0, '127.0.0.1');
       return created;
     },

@@ -58,6 +58,14 @@ export class CanaryEntity {
   @Column({ name: 'last_tick_at', type: 'timestamptz', nullable: true })
   lastTickAt: Date | null;
 
+  /**
+   * The start of the last tick period judged. Claimed by a conditional UPDATE in the judging
+   * transaction, so however many replicas tick, a period gets one verdict. A time rather than a
+   * period number, so it stays comparable when CANARY_TICK_SECONDS changes.
+   */
+  @Column({ name: 'last_slot_start', type: 'timestamptz', nullable: true })
+  lastSlotStart: Date | null;
+
   @Column({ name: 'created_by', type: 'text' })
   createdBy: string;
 

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import { ACTIVE_STATES, type CanaryState, type StoredVerdict } from './canary.types';
+import { CanaryEntity } from './entities/canary.entity';
+
+/** Fields a change writes on the canary row. */
+export type CanaryRowChanges = Partial<
+  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'failedChecks' | 'updatedAt' | 'endedAt'>
+>;
+
+/** The verdict of one tick period, written only if this replica is the first to judge the period. */
+export interface TickClaim {
+  id: string;
+  /** The stage the verdict was judged in: a manual action that moved the canary since makes it moot. */
+  stageIndex: number;
+  slotStart: Date;
+  at: Date;
+  verdict: StoredVerdict;
+  failedChecks?: number;
+}
+
+/** Every query on `canaries`. Writes take the transaction's EntityManager, so events and alerts go in with them. */
+@Injectable()
+export class CanariesRepository {
+  constructor(@InjectRepository(CanaryEntity) private readonly canaries: Repository<CanaryEntity>) {}
+
+  /** Reads a canary, optionally row-locked for a change; null when there is none. */
+  find(manager: EntityManager, id: string, forUpdate = false): Promise<CanaryEntity | null> {
+    const query = manager.getRepository(CanaryEntity).createQueryBuilder('canary').where('canary.id = :id', { id });
+    if (forUpdate) query.setLock('pessimistic_write');
+    return query.getOne();
+  }
+
+  list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryEntity[]> {
+    return this.canaries.find({
+      where: {
+        ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.flagKey ? { flagKey: filter.flagKey } : {}),
+      },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  async runningIds(): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.canaries.query(
+      `SELECT id FROM canaries WHERE state = 'running' ORDER BY created_at`,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Flags with a pending, running or paused canary. */
+  async activeFlagKeys(): Promise<string[]> {
+    const rows: Array<{ flag_key: string }> = await this.canaries.query(
+      `SELECT flag_key FROM canaries WHERE state = ANY($1)`,
+      [ACTIVE_STATES],
+    );
+    return rows.map((row) => row.flag_key);
+  }
+
+  /** The flag's active canary, row-locked, so that a create in the same transaction cannot race another. */
+  async findActiveForUpdate(manager: EntityManager, flagKey: string): Promise<{ id: string; state: string } | null> {
+    const rows: Array<{ id: string; state: string }> = await manager.query(
+      `SELECT id, state FROM canaries WHERE flag_key = $1 AND state = ANY($2) FOR UPDATE`,
+      [flagKey, ACTIVE_STATES],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Inserts a canary; false when the partial unique index says the flag already has an active one. */
+  async insert(manager: EntityManager, canary: Partial<CanaryEntity>): Promise<boolean> {
+    try {
+      await manager.insert(CanaryEntity, canary);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') return false;
+      throw error;
+    }
+  }
+
+  async update(manager: EntityManager, id: string, changes: CanaryRowChanges): Promise<void> {
+    await manager.update(CanaryEntity, { id }, changes);
+  }
+
+  /**
+   * Claims the tick period `slotStart` for this verdict: one conditional UPDATE, true only for the
+   * first claim of the period while the canary still runs in the stage the verdict was judged in.
+   * It row-locks the canary until the transaction ends, so a second replica's claim waits, then
+   * sees the period taken.
+   */
+  async claimTick(manager: EntityManager, claim: TickClaim): Promise<boolean> {
+    const [, affected]: [unknown, number] = await manager.query(
+      `UPDATE canaries
+          SET last_slot_start = $3, last_tick_at = $4, last_verdict = $5::jsonb,
+              failed_checks = coalesce($6, failed_checks)
+        WHERE id = $1 AND state = 'running' AND stage_index = $2
+          AND (last_slot_start IS NULL OR last_slot_start < $3)`,
+      [
+        claim.id,
+        claim.stageIndex,
+        claim.slotStart,
+        claim.at,
+        JSON.stringify(claim.verdict),
+        claim.failedChecks ?? null,
+      ],
+    );
+    return affected === 1;
+  }
+}

@@ -1,0 +1,69 @@
+import { DEFAULT_CANARY_ANALYSIS } from '@switchyard/stats';
+import { manualChange } from './canary-actions';
+import { CanaryStateConflict } from './canary.errors';
+import type { CanarySnapshot, CanaryState } from './canary.types';
+
+function canary(state: CanaryState, stageIndex = 1): CanarySnapshot {
+  return {
+    id: 'c1',
+    flagKey: 'chat-model',
+    variant: 'treatment',
+    state,
+    stages: [
+      { percentage: 5, durationSeconds: 60 },
+      { percentage: 15, durationSeconds: 60 },
+      { percentage: 100, durationSeconds: 0 },
+    ],
+    stageIndex,
+    stageStartedAt: new Date(0),
+    analysis: DEFAULT_CANARY_ANALYSIS,
+    maxStageExtensions: 2,
+    failedChecks: 0,
+  };
+}
+
+describe('manualChange', () => {
+  it('starts a pending canary at stage 1 with its weight', () => {
+    expect(manualChange(canary('pending', 0), 'start', 'key:1 (ops)', undefined, 'a1')).toMatchObject({
+      state: 'running',
+      stageIndex: 0,
+      weight: 5,
+      event: { type: 'started', message: 'started by key:1 (ops): stage 1 of 3 at 5%' },
+      alert: { type: 'canary.started', dedupKey: 'canary:c1:start:0:a1' },
+    });
+  });
+
+  it('resumes with a fresh window, promotes to 100, aborts and rolls back to 0', () => {
+    expect(manualChange(canary('paused'), 'resume', 'ops', 'fixed', 'a')).toMatchObject({
+      state: 'running',
+      restartStage: true,
+      event: { message: 'resumed by ops: fixed: stage 2 (15%) gets a fresh window' },
+    });
+    expect(manualChange(canary('running'), 'promote', 'ops', undefined, 'a')).toMatchObject({ weight: 100 });
+    expect(manualChange(canary('running'), 'abort', 'ops', undefined, 'a')).toMatchObject({
+      state: 'aborted',
+      weight: 0,
+    });
+    expect(manualChange(canary('paused'), 'rollback', 'ops', undefined, 'a')).toMatchObject({
+      state: 'rolled_back',
+      weight: 0,
+    });
+    // Never started: no weight was ever given, so none is taken away.
+    expect(manualChange(canary('pending', 0), 'abort', 'ops', undefined, 'a').weight).toBeUndefined();
+  });
+
+  it('gives each action its own alert key, so a repeated pause is still told', () => {
+    const first = manualChange(canary('running'), 'pause', 'ops', undefined, 'a');
+    const second = manualChange(canary('running'), 'pause', 'ops', undefined, 'b');
+    expect(first.alert?.dedupKey).not.toBe(second.alert?.dedupKey);
+  });
+
+  it('refuses an action the state does not allow, naming the state and where it applies', () => {
+    expect(() => manualChange(canary('pending', 0), 'resume', 'ops', undefined, 'a')).toThrow(
+      new CanaryStateConflict('c1', 'pending', 'resume', ['paused']),
+    );
+    expect(() => manualChange(canary('promoted'), 'abort', 'ops', undefined, 'a')).toThrow(
+      'canary c1 is promoted; abort applies only to a canary that is pending or running or paused',
+    );
+  });
+});

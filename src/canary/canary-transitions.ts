@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AlertsService } from '../alerts/alerts.service';
+import { FlagsService } from '../flags/flags.service';
+import { CanariesRepository } from './canaries.repository';
+import { CanaryEventsRepository } from './canary-events.repository';
+import {
+  ACTIVE_STATES,
+  type CanaryAlert,
+  type CanaryChange,
+  type CanaryEventInput,
+  type CanaryNotice,
+  type CanaryState,
+} from './canary.types';
+import type { CanaryEntity } from './entities/canary.entity';
+
+/** The replica's name in canary events. */
+export const INSTANCE_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
+
+type CanaryRef = Pick<
+  CanaryEntity,
+  'id' | 'flagKey' | 'variant' | 'state' | 'stages' | 'stageIndex' | 'alertWebhookUrl'
+>;
+
+/**
+ * Applies a canary's changes — manual or decided by the executor — inside the caller's transaction:
+ * the flag's weight (through FlagsService, so it lands in flag_history with source `canary`), the
+ * canary row, the event and the alert. Either all of it happens or none of it.
+ */
+@Injectable()
+export class CanaryTransitions {
+  private readonly logger = new Logger(CanaryTransitions.name);
+
+  constructor(
+    private readonly canaries: CanariesRepository,
+    private readonly events: CanaryEventsRepository,
+    private readonly flags: FlagsService,
+    private readonly alerts: AlertsService,
+  ) {}
+
+  /** `at` is the clock's time: a stage that starts now starts at `at`. */
+  async apply(manager: EntityManager, canary: CanaryRef, change: CanaryChange, actor: string, at: Date): Promise<void> {
+    const stageIndex = change.stageIndex ?? canary.stageIndex;
+    if (change.weight !== undefined) {
+      await this.flags.setVariantWeight(canary.flagKey, canary.variant, change.weight, {
+        actor,
+        source: 'canary',
+        reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
+        manager,
+      });
+    }
+    const state = change.state ?? canary.state;
+    const startsStage = change.stageIndex !== undefined || change.restartStage === true;
+    await this.canaries.update(manager, canary.id, {
+      state,
+      stageIndex,
+      ...(startsStage ? { stageStartedAt: at, failedChecks: 0 } : {}),
+      updatedAt: at,
+      ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: at }),
+    });
+    const after = { ...canary, state, stageIndex };
+    await this.appendEvent(manager, after, change.event, actor, at);
+    if (change.alert) await this.raiseAlert(manager, after, change.alert);
+    this.logger.log(
+      { canary: canary.id, flag: canary.flagKey, event: change.event.type, state, stage: stageIndex + 1 },
+      change.event.message,
+    );
+  }
+
+  /** Raises the notice's alert, and writes its event only when the alert is new (once per dedup key). */
+  async notify(
+    manager: EntityManager,
+    canary: CanaryRef,
+    notice: CanaryNotice,
+    actor: string,
+    at: Date,
+  ): Promise<void> {
+    if (await this.raiseAlert(manager, canary, notice.alert))
+      await this.appendEvent(manager, canary, notice.event, actor, at);
+  }
+
+  async appendEvent(
+    manager: EntityManager,
+    canary: { id: string; state: CanaryState; stageIndex: number },
+    event: CanaryEventInput,
+    actor: string,
+    at: Date,
+  ): Promise<void> {
+    await this.events.append(manager, {
+      canaryId: canary.id,
+      at,
+      type: event.type,
+      state: canary.state,
+      stage: canary.stageIndex,
+      message: event.message,
+      evidence: event.evidence ?? null,
+      actor,
+      instance: INSTANCE_ID,
+    });
+  }
+
+  /** A canary alert in the caller's transaction; false when its dedup key was raised before. */
+  private async raiseAlert(manager: EntityManager, canary: CanaryRef, alert: CanaryAlert): Promise<boolean> {
+    const stage = canary.stages[canary.stageIndex];
+    const result = await this.alerts.raise(
+      {
+        type: alert.type,
+        dedupKey: alert.dedupKey,
+        message: alert.message,
+        flag: canary.flagKey,
+        canaryId: canary.id,
+        stage: canary.stageIndex + 1,
+        evidence: {
+          state: canary.state,
+          stage: { index: canary.stageIndex, percentage: stage.percentage },
+          ...(alert.evidence ?? {}),
+        },
+        targetUrl: canary.alertWebhookUrl,
+      },
+      manager,
+    );
+    return result.created;
+  }
+}

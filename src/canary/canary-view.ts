@@ -1,0 +1,33 @@
+import type { CanaryDto } from './dto/canary.dto';
+import type { CanaryEntity } from './entities/canary.entity';
+
+/** The API's view of a canary; `now` (the clock's) measures the time spent in a stage still running. */
+export function toView(canary: CanaryEntity, now: Date): CanaryDto {
+  const stage = canary.stages[canary.stageIndex];
+  return {
+    id: canary.id,
+    flagKey: canary.flagKey,
+    variant: canary.variant,
+    controlVariant: canary.controlVariant,
+    state: canary.state,
+    stages: canary.stages,
+    stage: canary.stageStartedAt
+      ? {
+          index: canary.stageIndex,
+          percentage: stage.percentage,
+          durationSeconds: stage.durationSeconds,
+          startedAt: canary.stageStartedAt.toISOString(),
+          elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
+        }
+      : null,
+    analysis: canary.analysis as unknown as Record<string, unknown>,
+    maxStageExtensions: canary.maxStageExtensions,
+    alertWebhookOrigin: canary.alertWebhookUrl ? new URL(canary.alertWebhookUrl).origin : null,
+    failedChecks: canary.failedChecks,
+    lastVerdict: canary.lastVerdict as unknown as Record<string, unknown> | null,
+    createdBy: canary.createdBy,
+    createdAt: canary.createdAt.toISOString(),
+    updatedAt: canary.updatedAt.toISOString(),
+    endedAt: canary.endedAt?.toISOString() ?? null,
+  };
+}

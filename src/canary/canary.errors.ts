@@ -1,0 +1,59 @@
+import { DomainError } from '../common/domain-error';
+
+/** The canary module's refusals; the kind decides the HTTP status (domain-error-status.ts). */
+
+export class CanaryNotFound extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'canary_not_found';
+
+  constructor(
+    readonly id: string,
+    hint = '',
+  ) {
+    super(`canary "${id}" does not exist${hint}`);
+  }
+}
+
+/** The action does not apply to the canary's current state (resume a pending one, abort a promoted one...). */
+export class CanaryStateConflict extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'canary_state_conflict';
+
+  constructor(
+    readonly id: string,
+    readonly state: string,
+    action: string,
+    allowedFrom: readonly string[],
+  ) {
+    super(`canary ${id} is ${state}; ${action} applies only to a canary that is ${allowedFrom.join(' or ')}`);
+  }
+}
+
+export class ActiveCanaryExists extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'canary_already_active';
+
+  constructor(flagKey: string, active?: { id: string; state: string }) {
+    const which = active ? ` (canary ${active.id}, ${active.state})` : '';
+    super(`flag "${flagKey}" already has an active canary${which}; abort or finish it first`);
+  }
+}
+
+/** The plan cannot run as sent; `details` names each field at fault. */
+export class CanaryInvalid extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'canary_invalid';
+
+  constructor(problems: string[]) {
+    super(problems.join('; '), { details: problems });
+  }
+}
+
+export class UnknownCanaryAction extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'canary_action_unknown';
+
+  constructor(action: string, known: readonly string[]) {
+    super(`unknown action "${action}"; one of: ${known.join(', ')}`, { param: 'action' });
+  }
+}
