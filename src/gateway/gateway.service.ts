@@ -62,6 +62,8 @@ interface RequestRecord {
   usage?: TokenUsage;
   /** The key, once known (also a revoked one, or one refused for its scope, policy or limit). */
   apiKeyId: string | null;
+  /** The user id the flag was evaluated for (canaries cluster by it; only its hash is stored). */
+  userId?: string;
 }
 
 /** nginx's "client closed request": no status reached the client. */
@@ -140,10 +142,11 @@ export class GatewayService {
   ): Promise<void> {
     const request = validate(rawBody);
     record.stream = request.stream;
+    record.userId = headerOf(req, 'x-user-id') ?? request.user;
     const route = this.routing.resolve({
       model: request.body.model,
       policyHeader: headerOf(req, 'x-switchyard-policy'),
-      userId: headerOf(req, 'x-user-id') ?? request.user,
+      userId: record.userId,
       attributes: request.attributes,
       body: request.body,
     });
@@ -272,6 +275,7 @@ export class GatewayService {
       fallback: record.fallback && outcome === 'ok',
       stream: record.stream,
       apiKeyId: record.apiKeyId,
+      userId: record.userId ?? null,
     };
   }
 

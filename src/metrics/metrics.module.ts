@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { CanaryWindowReader } from './canary-window-reader';
 import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsHealthIndicator } from './metrics.health';
 import { MetricsPartitions } from './metrics-partitions';
@@ -20,8 +21,9 @@ import { PrometheusMetrics } from './prometheus-metrics';
     MetricsQueryService,
     MetricsPartitions,
     MetricsHealthIndicator,
+    CanaryWindowReader,
   ],
-  // The gateway records, the canary reads, health reports the writer, other modules add Prometheus series.
-  exports: [MetricsRecorder, MetricsQueryService, MetricsHealthIndicator, PrometheusMetrics],
+  // The gateway records, the canary and the guardrail read, health reports the writer, other modules add Prometheus series.
+  exports: [MetricsRecorder, MetricsQueryService, CanaryWindowReader, MetricsHealthIndicator, PrometheusMetrics],
 })
 export class MetricsModule {}

@@ -85,4 +85,11 @@ export class RequestMetricEntity {
 
   @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
   apiKeyId: string | null;
+
+  /**
+   * A keyed hash of the caller's user id (never the id): a user's requests share it, so canaries
+   * estimate variances by user. Null for a request without a user id.
+   */
+  @Column({ name: 'user_key', type: 'bigint', nullable: true })
+  userKey: string | null;
 }
