@@ -22,6 +22,7 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
   private reloadTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private stopped = false;
+  private everLoaded = false;
 
   constructor(
     private readonly repository: FlagsRepository,
@@ -42,6 +43,11 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
+  }
+
+  /** True once the flags have been read from the database (readiness: routing can serve). */
+  get loaded(): boolean {
+    return this.everLoaded;
   }
 
   get(key: string): FlagDefinition | undefined {
@@ -67,6 +73,7 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
         loaded.set(flag.key, current && current.version > flag.version ? current : flag);
       }
       this.flags = loaded;
+      this.everLoaded = true;
     } catch (error) {
       this.logger.warn({ err: error }, `flag reload failed; serving the ${this.flags.size} last known flags`);
     }
