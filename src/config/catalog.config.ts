@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString } from 'class-validator';
-// A JSON import works both compiled to CommonJS and under ts-jest's ESM (where jest warns that a
-// future major will want an import attribute, which CommonJS output cannot carry).
+// A plain JSON import: `nest build` compiles it to require(), which cannot carry an import
+// attribute. Jest (ESM mode) would warn about the missing attribute, so jest.config maps this
+// import to test/support/default-catalog.ts, which reads the same file.
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
 import { CatalogDocument } from './catalog.schema';
