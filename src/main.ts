@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { type INestApplication, Logger } from '@nestjs/common';
+import { symbols } from 'pino';
 import { createApp, shutDownApp } from './bootstrap';
 import { AppLogger } from './common/pino-logger';
 import { accessConfig } from './config/access.config';
@@ -38,16 +39,16 @@ async function main(): Promise<void> {
   process.off('SIGTERM', exitDuringStartUp);
   stopOnSignals(nest, app.shutdownTimeoutMs);
   const bound = nest.getHttpServer().address() as AddressInfo;
-  // The log may still hold start-up lines in its buffer; they go out first, the banner last.
-  await new Promise<void>((resolve) => nest.get(AppLogger).root.flush(() => resolve()));
-  console.log(
-    startBanner({
-      host: app.host,
-      port: bound.port,
-      adminKeyFromEnvironment: accessConfig().adminKey !== undefined,
-      embeddedDataDir: database.url ? undefined : database.dataDir,
-    }),
-  );
+  const banner = startBanner({
+    host: app.host,
+    port: bound.port,
+    adminKeyFromEnvironment: accessConfig().adminKey !== undefined,
+    embeddedDataDir: database.url ? undefined : database.dataDir,
+  });
+  // Through the log's own stream, whatever LOG_LEVEL: pino writes asynchronously, so a banner
+  // written to the console directly could come out before the last start-up lines.
+  const root = nest.get(AppLogger).root as unknown as Record<symbol, { write(text: string): void }>;
+  root[symbols.streamSym].write(`${banner}\n`);
 }
 
 /** The ports this process binds, with the variable that moves each, for one-line messages. */

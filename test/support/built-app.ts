@@ -37,7 +37,8 @@ export class BuiltApp {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
-    while (!this.stdout.includes('Switchyard is ready at')) {
+    // The whole banner: its first line may arrive in a chunk of its own.
+    while (!/Switchyard is ready at .*\n(.*\n){4}/.test(this.stdout)) {
       if (exited || Date.now() > deadline) {
         throw new Error(`the app did not start:\n${this.stdout}\n${this.stderr}`);
       }
