@@ -73,7 +73,7 @@ describe('the built app as npm start runs it', () => {
   it('answers every request in flight on Ctrl-C, stores every row, stops Postgres last and exits promptly', async () => {
     const dataDir = await tempDir('ctrl-c');
     const catalog = await writeTestCatalog((c) => {
-      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 4000, p99: 4000 };
+      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 6000, p99: 6000 };
     });
     const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path };
     const app = start(env);
@@ -95,7 +95,7 @@ describe('the built app as npm start runs it', () => {
         body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }),
       }).then(async (response) => ({ status: response.status, body: (await response.json()) as { id?: string } }));
     const answers = Promise.all(Array.from({ length: 30 }, send));
-    // Every request has reached the simulator, which holds each for 4 s: all 30 are in flight.
+    // Every request has reached the simulator, which holds each for 6 s: all 30 are in flight.
     await eventually(
       async () => {
         const stats = await fetch(`http://127.0.0.1:${catalog.simulatorPort}/_simulator/stats`);
