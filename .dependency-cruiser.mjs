@@ -57,7 +57,7 @@ export default {
       severity: 'error',
       comment:
         'src/common/ is shared by every module, so it may depend on configuration only, never on a feature module. ' +
-        "(Its tests may exercise the common validation on real feature DTOs.)",
+        '(Its tests may exercise the common validation on real feature DTOs.)',
       from: { path: '^src/common/', pathNot: '\\.spec\\.ts$' },
       to: { path: '^src/', pathNot: ['^src/common/', '^src/config/'] },
     },
