@@ -4,6 +4,7 @@ import { CreateRequestMetrics1764100000000 } from './1764100000000-create-reques
 import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
 import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
+import { RequestMetricsInvalidRequest1764510000000 } from './1764510000000-request-metrics-invalid-request';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -17,4 +18,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateAlerts1764200000000,
   CreateCanaries1764300000000,
   CreateApiKeys1764400000000,
+  RequestMetricsInvalidRequest1764510000000,
 ];
