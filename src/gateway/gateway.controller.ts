@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -10,7 +10,6 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
@@ -18,7 +17,6 @@ import { OpenAiErrorDto } from '../common/api-error.dto';
 import { CatalogService } from '../catalog/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
-import { GatewayService } from './gateway.service';
 
 const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'provider', 'attempts', 'fallback']
   .map((name) => `x-switchyard-${name}`)
@@ -29,7 +27,6 @@ const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'prov
 @Controller('v1')
 export class GatewayController {
   constructor(
-    private readonly gateway: GatewayService,
     private readonly catalog: CatalogService,
     private readonly routing: RoutingService,
   ) {}
@@ -63,8 +60,9 @@ export class GatewayController {
     description: 'Upstream error after retries and fallbacks, or no healthy model',
   })
   @ApiResponse({ status: 504, type: OpenAiErrorDto, description: 'Upstream timeout' })
-  async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
-    await this.gateway.handle(req, res, async () => body);
+  createChatCompletion(): never {
+    // Documentation only: CompletionEntrance answers every spelling of this URL before Express routes it.
+    throw new Error('POST /v1/chat/completions reached Express; CompletionEntrance should have served it');
   }
 
   @Get('models')
