@@ -8,7 +8,6 @@ import {
   requireObject,
   requireString,
   wrongType,
-  wrongValue,
 } from './chat-validation';
 import { InvalidChatRequest } from './gateway.errors';
 
@@ -107,7 +106,9 @@ export function parseChatRequest(raw: unknown): ChatRequest {
 function validateStop(value: unknown, param: string): void {
   if (typeof value === 'string') return;
   if (!Array.isArray(value)) throw wrongType(param, 'a string or a list of up to 4 strings', value);
-  if (value.length > 4) throw wrongValue(param, 'a list of up to 4 strings', `${value.length} items`);
+  if (value.length > 4) {
+    throw new InvalidChatRequest(`\`${param}\` must list at most 4 stop sequences; got ${value.length}.`, param);
+  }
   value.forEach((item, i) => requireString(item, `${param}[${i}]`));
 }
 

@@ -9,7 +9,7 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogProvider } from '../config/catalog.schema';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
-import type { Cancellation } from './cancellation';
+import { sleepUnlessGone } from './cancellation';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { sseEvents } from './sse-events';
@@ -110,7 +110,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       if (delay === undefined || !budget.tryAcquireRetry() || !this.health.extraCallBudget.tryAcquireRetry()) {
         throw failure;
       }
-      await sleep(delay, call.clientGone);
+      await sleepUnlessGone(delay, call.clientGone);
       retries++;
     }
   }
@@ -299,18 +299,4 @@ async function* untilDone(events: AsyncGenerator<string>, onEnd: () => void): As
   } finally {
     onEnd();
   }
-}
-
-function sleep(ms: number, clientGone: Cancellation): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (clientGone.isCancelled) return reject(new ClientAbortedError());
-    const stopWatching = clientGone.onCancel(() => {
-      clearTimeout(timer);
-      reject(new ClientAbortedError());
-    });
-    const timer = setTimeout(() => {
-      stopWatching();
-      resolve();
-    }, ms);
-  });
 }
