@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { pathDeeperThan } from '../common/json-depth';
 import { InvalidJson, RequestTooDeep, RequestTooLarge } from './gateway.errors';
+
+/** Bodies larger than this are decoded and parsed in steps, each on its own turn of the event loop. */
+const LARGE_BODY_BYTES = 64 * 1024;
 
 /** The client went away before it had sent the whole body; nobody is left to answer. */
 export class BodyAbandoned extends Error {
@@ -20,6 +24,9 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     if (Number(req.headers['content-length']) > limitBytes) return reject(new RequestTooLarge(limitName));
     const chunks: Buffer[] = [];
     let size = 0;
+    // A large body is decoded as it arrives, a piece per chunk, rather than all at once at the end.
+    let decoder: StringDecoder | undefined;
+    let decoded = '';
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
@@ -29,22 +36,38 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
         reject(new RequestTooLarge(limitName));
         return;
       }
+      if (decoder) {
+        decoded += decoder.write(chunk);
+        return;
+      }
       chunks.push(chunk);
+      if (size > LARGE_BODY_BYTES) {
+        decoder = new StringDecoder('utf8');
+        decoded = decoder.write(Buffer.concat(chunks, size));
+      }
     });
     req.on('error', () => reject(new BodyAbandoned()));
     req.on('close', () => {
       if (!req.complete) reject(new BodyAbandoned());
     });
     req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-      } catch {
-        return reject(new InvalidJson());
-      }
-      const deep = pathDeeperThan(body);
-      if (deep !== undefined) return reject(new RequestTooDeep(deep));
-      resolve(body);
+      if (!decoder) return settleJson(Buffer.concat(chunks, size).toString('utf8'), resolve, reject);
+      // Parsing takes a few ms more: other requests get the event loop first.
+      const text = decoded + decoder.end();
+      setImmediate(() => settleJson(text, resolve, reject));
     });
   });
+}
+
+function settleJson(text: string, resolve: (body: unknown) => void, reject: (error: Error) => void): void {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return reject(new InvalidJson());
+  }
+  const deep = pathDeeperThan(body);
+  if (deep !== undefined) return reject(new RequestTooDeep(deep));
+  if (text.length > LARGE_BODY_BYTES) setImmediate(resolve, body);
+  else resolve(body);
 }
