@@ -70,10 +70,12 @@ export class CompletionPipeline {
       });
       this.admission.allowRoute(key.caller, route);
       this.responder.routeHeaders(res, route);
+      // [budget] and [cache] go here: the route names the model, nothing has been spent yet.
       run = await this.runner.run({ request, route, clientGone: clientGoneOf(res), requestId });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
         delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, startedAt);
+        // [shadow] dispatch goes here: the client has its whole answer.
       } else if (run.kind === 'failed') {
         this.responder.attemptsHeader(res, run.attempts);
         error = run.error;

@@ -113,7 +113,8 @@ export class OpenAiResponder {
 
   /**
    * Passes the upstream's events through one by one. The status went out with the first event, so
-   * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut.
+   * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut;
+   * an error event of the upstream's own is replaced by ours, as its message may quote our key.
    */
   private async relay(
     res: ServerResponse,
@@ -147,6 +148,13 @@ export class OpenAiResponder {
 }
 
 function forward(res: ServerResponse, event: string, clientWantsUsage: boolean, delivery: Delivery): void {
+  if (event.includes('"error"')) {
+    const error = parseEventData(event)?.error;
+    // Its text goes to the log (where provider keys are redacted), never to the client.
+    if (typeof error === 'object' && error !== null) {
+      throw new Error(`upstream sent an error event: ${JSON.stringify(error).slice(0, 500)}`);
+    }
+  }
   if (USAGE_FIELD.test(event)) delivery.usage = usageOf(parseEventData(event)?.usage) ?? delivery.usage;
   if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
   res.write(`${event}\n\n`);

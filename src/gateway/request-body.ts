@@ -27,10 +27,14 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     // A large body is decoded as it arrives, a piece per chunk, rather than all at once at the end.
     let decoder: StringDecoder | undefined;
     let decoded = '';
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
         // The rest is drained and dropped: destroying the request would take the 413 with it.
+        refused = true;
+        chunks.length = 0;
+        decoded = '';
         req.removeAllListeners('data');
         req.resume();
         reject(new RequestTooLarge(limitName));
@@ -51,6 +55,7 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
       if (!req.complete) reject(new BodyAbandoned());
     });
     req.on('end', () => {
+      if (refused) return;
       if (!decoder) return settleJson(Buffer.concat(chunks, size).toString('utf8'), resolve, reject);
       // Parsing takes a few ms more: other requests get the event loop first.
       const text = decoded + decoder.end();
