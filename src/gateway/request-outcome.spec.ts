@@ -1,5 +1,5 @@
-import { AccessDeniedException } from '../access/access-denied.exception';
-import type { DomainError } from '../common/domain-error';
+import { CodedHttpException } from '../common/coded-http-exception';
+import { DomainError } from '../common/domain-error';
 import type { CatalogModel } from '../config/catalog.schema';
 import {
   ContextLengthExceeded,
@@ -15,7 +15,14 @@ import type { RunResult } from './candidate-runner';
 import { InvalidJson } from './gateway.errors';
 import { openAiAnswerOf } from '../common/openai-error';
 import { BodyAbandoned } from './request-body';
-import { type RequestFacts, requestMetricOf } from './request-outcome';
+import { apiKeyIdOf, type RequestFacts, requestMetricOf } from './request-outcome';
+
+/** An access refusal as access/ raises them: a DomainError that knows the key. */
+class KeyOverLimit extends DomainError {
+  readonly kind = 'rate_limited';
+  readonly code = 'requests_per_minute_exceeded';
+  readonly apiKeyId = 'key-2';
+}
 
 const model = { id: 'gpt-4.1', provider: 'simulated', pricing: { inputPer1M: 2, outputPer1M: 8 } } as CatalogModel;
 const fallbackModel = { ...model, id: 'deepseek-v3.2' } as CatalogModel;
@@ -102,12 +109,12 @@ describe('requestMetricOf: the one outcome of a request', () => {
     ],
     [
       'a key over its limit',
-      failedWith(new AccessDeniedException(429, 'slow down', 'requests_per_minute_exceeded', {}, 'key-2')),
+      failedWith(new KeyOverLimit('slow down', { retryAfterSeconds: 30 })),
       { outcome: 'rate_limited', httpStatus: 429 },
     ],
     [
       'a key refused',
-      failedWith(new AccessDeniedException(401, 'who?', 'missing_api_key')),
+      failedWith(new CodedHttpException(401, 'who?', 'missing_api_key')),
       { outcome: 'rejected', httpStatus: 401, errorType: 'missing_api_key' },
     ],
     [
@@ -147,6 +154,12 @@ describe('requestMetricOf: the one outcome of a request', () => {
     ],
   ])('classifies %s', (_case, requestFacts, expected) => {
     expect(requestMetricOf(requestFacts)).toMatchObject({ fallback: false, costUsd: null, ...expected });
+  });
+
+  it('takes the key id from a refusal that carries one', () => {
+    expect(apiKeyIdOf(new KeyOverLimit('slow down'))).toBe('key-2');
+    expect(apiKeyIdOf(new InvalidJson())).toBeNull();
+    expect(apiKeyIdOf(undefined)).toBeNull();
   });
 
   it('records a client that left as client_aborted with 499, whenever it left', () => {
