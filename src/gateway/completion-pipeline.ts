@@ -56,10 +56,7 @@ export class CompletionPipeline {
       const admitted = this.admission.admit(req.headers.authorization);
       key = admitted.key;
       attachCaller(req, key.caller);
-      if (admitted.rateLimitHeaders)
-        for (const name in admitted.rateLimitHeaders) {
-          res.setHeader(name, admitted.rateLimitHeaders[name]);
-        }
+      this.responder.rateLimitHeaders(res, admitted.rateLimitHeaders);
       request = parseChatRequest(await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit));
       route = this.routing.resolve({
         model: request.body.model,

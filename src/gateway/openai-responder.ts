@@ -50,6 +50,11 @@ export const CLIENT_CLOSED_STATUS = 499;
 export class OpenAiResponder {
   private readonly logger = new Logger(OpenAiResponder.name);
 
+  /** The key's x-ratelimit-* go on every answer, errors included. */
+  rateLimitHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
+    if (headers) for (const name in headers) res.setHeader(name, headers[name]);
+  }
+
   routeHeaders(res: ServerResponse, route: Route): void {
     res.setHeader('x-switchyard-policy', route.policy ?? 'none');
     res.setHeader('x-switchyard-flag', route.flag ?? 'none');
