@@ -11,11 +11,12 @@ import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
+import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
-import { GatewayFastPath } from './gateway/gateway-fast-path';
+import { CompletionEntrance } from './gateway/completion-entrance';
 import { assertValidConfiguration } from './config/configuration';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator';
 
@@ -50,25 +51,6 @@ export function shutDownApp(app: INestApplication, reason = 'close'): Promise<vo
   return coordinator.shutDown(reason);
 }
 
-/** Headers a browser app may read from our answers when CORS is on. */
-const EXPOSED_HEADERS = [
-  'x-switchyard-request-id',
-  'x-switchyard-policy',
-  'x-switchyard-flag',
-  'x-switchyard-variant',
-  'x-switchyard-model',
-  'x-switchyard-provider',
-  'x-switchyard-attempts',
-  'x-switchyard-fallback',
-  'retry-after',
-  'x-ratelimit-limit-requests',
-  'x-ratelimit-remaining-requests',
-  'x-ratelimit-reset-requests',
-  'x-ratelimit-limit-tokens',
-  'x-ratelimit-remaining-tokens',
-  'x-ratelimit-reset-tokens',
-];
-
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
   const access = app.get(ConfigService).getOrThrow<AccessConfig>('access');
@@ -79,32 +61,19 @@ export function configureApp(app: NestExpressApplication): void {
   // and gets one line in the log when done.
   app.use(requestLogger(logger.root));
   app.disable('x-powered-by');
-  // Security headers on everything Express serves (the raw completions fast path answers JSON/SSE only).
+  // Security headers on everything Express serves (the raw completions entrance answers JSON/SSE only).
   // No upgrade-insecure-requests: the gateway often runs on plain HTTP inside a network, and the
   // directive would make browsers fetch Swagger UI's own scripts over https.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // Off unless CORS_ORIGINS names the browser apps allowed to call us.
-  if (access.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: access.corsOrigins.includes('*') ? '*' : access.corsOrigins,
-      allowedHeaders: [
-        'authorization',
-        'content-type',
-        'x-switchyard-policy',
-        'x-user-id',
-        'x-request-id',
-        'x-change-reason',
-      ],
-      exposedHeaders: EXPOSED_HEADERS,
-      maxAge: 600,
-    });
-  }
+  const cors = corsOptionsOf(access);
+  if (cors) app.enableCors(cors);
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   app.useBodyParser('json', { limit: config.requestBodyLimit });
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
-  app.get(GatewayFastPath).install(app.getHttpServer(), { corsEnabled: access.corsOrigins.length > 0 });
+  app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
   // The bare URL is where a newcomer looks first: the API docs, rather than a JSON 404.

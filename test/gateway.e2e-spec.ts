@@ -171,7 +171,7 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     });
   });
 
-  it('serves other spellings of the URL through the Nest controller with the same behaviour', async () => {
+  it('serves other spellings of the URL through the same pipeline with the same behaviour', async () => {
     const response = await completion(gateway, { model: 'route:chat', messages: hello }).expect(200);
     const slashed = await api(gateway)
       .post('/v1/chat/completions/')

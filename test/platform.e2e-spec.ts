@@ -86,7 +86,7 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
       .set('content-type', 'application/json')
       .send(JSON.stringify({ prompt }))
       .expect(413);
-    expect(response.body.message).toBe('request body is larger than 4mb (REQUEST_BODY_LIMIT)');
+    expect(response.body.message).toBe('The request body is larger than 4mb (REQUEST_BODY_LIMIT).');
   });
 
   it('refuses malformed JSON with 400', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Cancellation } from './cancellation';
+import { type Cancellation, ClientAbortedError } from './cancellation';
 
 export interface BufferedResponse {
   statusCode: number;
@@ -13,14 +13,6 @@ export class AttemptTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`no complete answer within ${timeoutMs} ms`);
     this.name = 'AttemptTimeoutError';
-  }
-}
-
-/** The client went away, so the upstream call was abandoned. */
-export class ClientAbortedError extends Error {
-  constructor() {
-    super('the client closed the connection');
-    this.name = 'ClientAbortedError';
   }
 }
 

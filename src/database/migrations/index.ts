@@ -5,6 +5,7 @@ import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
 import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
+import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -19,4 +20,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateCanaries1764300000000,
   CreateApiKeys1764400000000,
   AddCanarySlot1764510000000,
+  RequestMetricsInvalidRequest1764520000000,
 ];
