@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import { attachCaller } from '../access/access.service';
 import type { CachedApiKey } from '../access/api-key-cache';
+import { Clock } from '../common/clock';
 import { requestIdOf } from '../common/request-id';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
@@ -38,12 +39,14 @@ export class CompletionPipeline {
     private readonly runner: CandidateRunner,
     private readonly responder: OpenAiResponder,
     private readonly metrics: MetricsRecorder,
+    private readonly clock: Clock,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
   ) {}
 
   /** Serves one request end to end and records exactly one metric row for it. Never rejects. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = new Date();
+    // The row's time decides which canary and guardrail window it falls in: the same clock as theirs.
+    const at = this.clock.now();
     const startedAt = performance.now();
     const requestId = requestIdOf(req);
     let key: CachedApiKey | undefined;
