@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
 import { createTestDatabase } from './support/test-database';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 
@@ -318,6 +319,7 @@ describe('gateway: a failing model trips its circuit, which closes again once it
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let gateway: TestApp;
   let sim: ReturnType<typeof simulator>;
+  const clock = new ManualClock();
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -329,6 +331,7 @@ describe('gateway: a failing model trips its circuit, which closes again once it
         GATEWAY_BREAKER_FAILURE_RATIO: '0.5',
         GATEWAY_BREAKER_COOLDOWN_MS: '300',
       },
+      clock,
     });
     sim = simulator(gateway);
   });
@@ -347,7 +350,8 @@ describe('gateway: a failing model trips its circuit, which closes again once it
     expect((await sim.stats()).total).toBe(callsWhileOpen);
 
     await sim.profile('gpt-4.1', { errorRate: 0 });
-    await new Promise((done) => setTimeout(done, 350));
+    // The breakers run on the app's clock: the cool-down passes when the test says so.
+    await clock.advance(300);
     await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
     await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
   });

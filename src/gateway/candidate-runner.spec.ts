@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { SimulatedProvider } from '@switchyard/simulator';
 import { CatalogService } from '../catalog/catalog.service';
+import { Clock } from '../common/clock';
 import { loadCatalog } from '../config/catalog.config';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { GatewayConfig } from '../config/gateway.config';
@@ -63,7 +64,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
   });
 
   async function runnerWith(gateway: GatewayConfig = config()) {
-    const health = new ModelHealth(gateway, catalog);
+    const health = new ModelHealth(gateway, catalog, new Clock());
     const client = new ProviderClient(catalog, new ProviderKeyRing(catalog), health, gateway);
     clients.push(client);
     const guard = new ContextGuard(gateway);

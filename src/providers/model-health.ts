@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CircuitBreaker, type CircuitOpenedEvent, type CircuitState, RetryBudget } from '@switchyard/retry';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import { CatalogService } from '../catalog/catalog.service';
+import { Clock } from '../common/clock';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 
 const RETRY_BUDGET_WINDOW_MS = 10_000;
 
@@ -46,14 +47,21 @@ export class ModelHealth {
   constructor(
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
     private readonly catalog: CatalogService,
+    private readonly clock: Clock,
   ) {
     this.extraCallBudget = this.newBudget();
   }
 
+  /** Breakers' cool-downs and the budgets' windows run on the app's clock, which tests move by hand. */
+  private readonly nowMs = () => this.clock.nowMs();
+
   breaker(modelId: string): CircuitBreaker {
     let breaker = this.breakers.get(modelId);
     if (!breaker) {
-      breaker = new CircuitBreaker({ ...this.config.breaker, onOpen: (event) => this.circuitOpened(modelId, event) });
+      breaker = new CircuitBreaker(
+        { ...this.config.breaker, onOpen: (event) => this.circuitOpened(modelId, event) },
+        this.nowMs,
+      );
       this.breakers.set(modelId, breaker);
     }
     return breaker;
@@ -70,11 +78,14 @@ export class ModelHealth {
 
   private newBudget(): RetryBudget {
     const { budgetRatio, budgetMinPerWindow } = this.config.retry;
-    return new RetryBudget({
-      ratio: budgetRatio,
-      minRetriesPerWindow: budgetMinPerWindow,
-      windowMs: RETRY_BUDGET_WINDOW_MS,
-    });
+    return new RetryBudget(
+      {
+        ratio: budgetRatio,
+        minRetriesPerWindow: budgetMinPerWindow,
+        windowMs: RETRY_BUDGET_WINDOW_MS,
+      },
+      this.nowMs,
+    );
   }
 
   /** Every model's circuit state that has been called at least once (for Prometheus). */
