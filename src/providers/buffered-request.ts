@@ -20,7 +20,7 @@ export class AttemptTimeoutError extends Error {
  * One upstream request whose whole answer is read into a Buffer, through undici's dispatch API. A
  * non-streamed completion is small and needed whole (its usage, or its error), so the Readable stream
  * and AbortSignal that `request()` builds per call are pure overhead on the gateway's hottest path
- * (README, "Benchmarks"). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
+ * (docs/benchmarks.md). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
  * when `clientGone` is cancelled, or with undici's own error when the connection fails.
  */
 export function requestBuffered(

@@ -30,7 +30,7 @@ const KEEP_ALIVE_MS = 30_000;
  * provider key we have redacted from it.
  *
  * Transport: an undici keep-alive pool per provider. @nestjs/axios was measured first and spent a
- * quarter of the gateway's CPU in axios itself (README, "Benchmarks"), so the hot path uses undici.
+ * quarter of the gateway's CPU in axios itself (docs/benchmarks.md), so the hot path uses undici.
  */
 @Injectable()
 export class ProviderClient implements Upstream, OnApplicationShutdown {
