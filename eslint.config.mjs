@@ -30,6 +30,12 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // CI helpers are plain Node scripts: Node's globals, and printing is their job.
+    files: ['.ci/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+  {
     // Tests capture the console, and read response bodies as `any`: their assertions check the shape.
     files: ['test/**', '**/*.spec.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },

@@ -6,10 +6,14 @@ const shared = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
+    // The one JSON module the app imports; see test/support/default-catalog.ts.
+    '^\\./default-catalog\\.json$': '<rootDir>/test/support/default-catalog.ts',
     '^@switchyard/(.*)$': '<rootDir>/libs/$1/src',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
+  // Jest's transform cache lives with the project, not in the temp folder, which tests leave empty.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
 };
 
 export default {

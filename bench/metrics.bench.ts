@@ -11,7 +11,6 @@ import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { runMigrationsUnderLock } from '../src/database/run-migrations';
 import { randomUUID } from 'node:crypto';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { AppConfig } from '../src/config/app.config';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
@@ -144,7 +143,7 @@ async function measureIngestion(
   dataSource: DataSource,
   count: number,
 ): Promise<{ rows: number; seconds: number; rowsPerSec: number; dropped: number; stored: number }> {
-  const writer = new MetricsWriter(dataSource, new HttpAdapterHost(), metricsSettings, {
+  const writer = new MetricsWriter(dataSource, metricsSettings, {
     shutdownTimeoutMs: 15_000,
   } as AppConfig);
   writer.onModuleInit();

@@ -15,7 +15,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../src/access/api-key-format';
-import { createApp } from '../src/bootstrap';
+import { createApp, shutDownApp } from '../src/bootstrap';
 import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 
 const STAGE_SECONDS = Number(process.env.DEMO_STAGE_SECONDS ?? 4);
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     }
   } finally {
     trafficOn = false;
-    await app.close();
+    await shutDownApp(app);
     hooks.close();
     await rm(workDir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
@@ -11,85 +11,73 @@ import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
+import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
-import { GatewayFastPath } from './gateway/gateway-fast-path';
+import { CompletionEntrance } from './gateway/completion-entrance';
 import { assertValidConfiguration } from './config/configuration';
+import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator';
+
+const coordinators = new WeakMap<INestApplication, ShutdownCoordinator>();
 
 /**
- * Creates the app exactly as `npm start` runs it; tests and the OpenAPI export use it too. A test may
- * pass its own `clock` (a ManualClock) to move time and run the scheduled jobs by hand.
+ * Creates the app exactly as `npm start` runs it; tests and scripts use it too. A test may pass its
+ * own `clock` (a ManualClock) to move time and run the scheduled jobs by hand. Stop it with
+ * `shutDownApp`, not `app.close()`: only the coordinator lets requests finish before the writers
+ * drain, and stops an embedded Postgres after them.
  */
 export async function createApp(options: { clock?: Clock } = {}): Promise<NestExpressApplication> {
   assertValidConfiguration();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+    // Start-up's log lines wait for our logger; when start-up fails they are not printed on their
+    // own (main prints the reason in one line, and flushes them only for an unexpected failure).
     bufferLogs: true,
+    autoFlushLogs: false,
     bodyParser: false,
     abortOnError: false,
   });
   configureApp(app);
+  const { shutdownTimeoutMs } = app.get(ConfigService).getOrThrow<AppConfig>('app');
+  coordinators.set(app, new ShutdownCoordinator(app, shutdownTimeoutMs));
   return app;
 }
 
-/** Headers a browser app may read from our answers when CORS is on. */
-const EXPOSED_HEADERS = [
-  'x-switchyard-request-id',
-  'x-switchyard-policy',
-  'x-switchyard-flag',
-  'x-switchyard-variant',
-  'x-switchyard-model',
-  'x-switchyard-provider',
-  'x-switchyard-attempts',
-  'x-switchyard-fallback',
-  'retry-after',
-  'x-ratelimit-limit-requests',
-  'x-ratelimit-remaining-requests',
-  'x-ratelimit-reset-requests',
-  'x-ratelimit-limit-tokens',
-  'x-ratelimit-remaining-tokens',
-  'x-ratelimit-reset-tokens',
-];
+/** Stops an app made by createApp in order (see ShutdownCoordinator); later calls share the first one's run. */
+export function shutDownApp(app: INestApplication, reason = 'close'): Promise<void> {
+  const coordinator = coordinators.get(app);
+  if (!coordinator) throw new Error('shutDownApp: the app was not made by createApp');
+  return coordinator.shutDown(reason);
+}
 
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
   const access = app.get(ConfigService).getOrThrow<AccessConfig>('access');
   const logger = app.get(AppLogger);
   app.useLogger(logger);
+  app.flushLogs();
   // First, so every Express request has its id (req.id) before anything can answer or fail it,
   // and gets one line in the log when done.
   app.use(requestLogger(logger.root));
   app.disable('x-powered-by');
-  // Security headers on everything Express serves (the raw completions fast path answers JSON/SSE only).
+  // Security headers on everything Express serves (the raw completions entrance answers JSON/SSE only).
   // No upgrade-insecure-requests: the gateway often runs on plain HTTP inside a network, and the
   // directive would make browsers fetch Swagger UI's own scripts over https.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   // Off unless CORS_ORIGINS names the browser apps allowed to call us.
-  if (access.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: access.corsOrigins.includes('*') ? '*' : access.corsOrigins,
-      allowedHeaders: [
-        'authorization',
-        'content-type',
-        'x-switchyard-policy',
-        'x-user-id',
-        'x-request-id',
-        'x-change-reason',
-      ],
-      exposedHeaders: EXPOSED_HEADERS,
-      maxAge: 600,
-    });
-  }
+  const cors = corsOptionsOf(access);
+  if (cors) app.enableCors(cors);
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   app.useBodyParser('json', { limit: config.requestBodyLimit });
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
-  app.enableShutdownHooks();
-  app.get(GatewayFastPath).install(app.getHttpServer(), { corsEnabled: access.corsOrigins.length > 0 });
+  app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
+  // The bare URL is where a newcomer looks first: the API docs, rather than a JSON 404.
+  (app.getHttpAdapter().getInstance() as Express).get('/', (_req, res) => res.redirect(302, '/docs'));
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },

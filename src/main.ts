@@ -1,23 +1,97 @@
 import 'reflect-metadata';
-import { ConfigService } from '@nestjs/config';
-import { createApp } from './bootstrap';
-import type { AppConfig } from './config/app.config';
+import type { AddressInfo } from 'node:net';
+import { type INestApplication, Logger } from '@nestjs/common';
+import { symbols } from 'pino';
+import { createApp, shutDownApp } from './bootstrap';
+import { AppLogger } from './common/pino-logger';
+import { accessConfig } from './config/access.config';
+import { appConfig } from './config/app.config';
+import { catalogConfig } from './config/catalog.config';
+import { assertValidConfiguration } from './config/configuration';
+import { databaseConfig } from './config/database.config';
+import { assertPortFree, type ConfiguredPort, describePortError } from './config/port-check';
+import { StartupError } from './config/startup-error';
+import { startBanner } from './lifecycle/start-banner';
+
+let ports: ConfiguredPort[] = [];
 
 async function main(): Promise<void> {
-  const app = await createApp();
-  const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
-  await app.listen(config.port, config.host);
-  const url = await app.getUrl();
-  // Nest closes the app on these signals; if something hangs, exit anyway rather than never.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref());
+  assertValidConfiguration();
+  const app = appConfig();
+  const database = databaseConfig();
+  ports = portsToBind(app.port, app.host);
+  // Until the app can shut down in order, Ctrl-C just exits (an embedded Postgres already started
+  // is told to stop on the way out).
+  const exitDuringStartUp = () => process.exit(130);
+  process.on('SIGINT', exitDuringStartUp);
+  process.on('SIGTERM', exitDuringStartUp);
+  // Before anything starts (the embedded Postgres takes a moment): a taken port fails in an instant.
+  for (const port of ports) if (port.port !== 0) await assertPortFree(port);
+
+  const nest = await createApp();
+  try {
+    await nest.listen(app.port, app.host);
+  } catch (error) {
+    await shutDownApp(nest, 'start-up failed');
+    throw error;
   }
-  console.log(`Switchyard listening on ${url.replace('[::1]', 'localhost')} (Swagger at /docs)`);
+  process.off('SIGINT', exitDuringStartUp);
+  process.off('SIGTERM', exitDuringStartUp);
+  stopOnSignals(nest, app.shutdownTimeoutMs);
+  const bound = nest.getHttpServer().address() as AddressInfo;
+  const banner = startBanner({
+    host: app.host,
+    port: bound.port,
+    adminKeyFromEnvironment: accessConfig().adminKey !== undefined,
+    embeddedDataDir: database.url ? undefined : database.dataDir,
+  });
+  // Through the log's own stream, whatever LOG_LEVEL: pino writes asynchronously, so a banner
+  // written to the console directly could come out before the last start-up lines.
+  const root = nest.get(AppLogger).root as unknown as Record<symbol, { write(text: string): void }>;
+  root[symbols.streamSym].write(`${banner}\n`);
+}
+
+/** The ports this process binds, with the variable that moves each, for one-line messages. */
+function portsToBind(port: number, host: string): ConfiguredPort[] {
+  const bound: ConfiguredPort[] = [{ port, host, variable: 'PORT', what: 'the gateway' }];
+  const simulator = catalogConfig().catalog.simulator;
+  if (simulator) {
+    bound.push({ port: simulator.port, host: '127.0.0.1', variable: 'SIMULATOR_PORT', what: 'the simulated provider' });
+  }
+  return bound;
+}
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM run the shutdown coordinator once. A repeated signal changes nothing
+ * (`npm start` forwards the terminal's Ctrl-C, so the app gets it twice); SHUTDOWN_TIMEOUT_MS is
+ * the bound after which the process exits anyway.
+ */
+function stopOnSignals(nest: INestApplication, timeoutMs: number): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => {
+      new Logger('Shutdown').error(`still not stopped after SHUTDOWN_TIMEOUT_MS (${timeoutMs} ms); exiting anyway`);
+      process.exit(1);
+    }, timeoutMs).unref();
+    shutDownApp(nest, signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        new Logger('Shutdown').error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {
-  // Configuration errors already say what to fix; anything else gets its stack.
-  const message = error instanceof Error && error.name === 'ConfigurationError' ? error.message : error;
-  console.error('Switchyard failed to start:', message);
+  // Problems the operator can fix already say how, in one line; anything else gets its stack,
+  // along with the log lines start-up had buffered.
+  const friendly = error instanceof StartupError ? error.message : describePortError(error, ports);
+  if (!friendly) Logger.flush();
+  console.error('Switchyard failed to start:', friendly ?? error);
   process.exit(1);
 });

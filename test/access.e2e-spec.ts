@@ -591,7 +591,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     }
     const secrets = [...configured, ...issued];
     const logs = logged.join('');
-    expect(logs).toContain('"url":"/v1/chat/completions/"'); // the Nest route logs requests; the raw fast path does not
+    expect(logs).toContain('"url":"/api/keys"'); // Nest routes log requests; the raw completions entrance does not
     for (const secret of secrets) expect(logs).not.toContain(secret);
     for (const exchange of exchanges) {
       expect(exchange.text).not.toMatch(/\bat \S+ \(\S+:\d+:\d+\)/); // stack frames

@@ -23,6 +23,7 @@ const CANARY_ENV = {
   GATEWAY_MAX_RETRIES: '0',
   // Breakers would hide a failing model behind its fallbacks before the canary sees enough of it.
   GATEWAY_BREAKER_MIN_REQUESTS: '100000',
+  GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '100000',
 };
 const MIN_REQUESTS = 10;
 const FAST_ANALYSIS = { minRequests: MIN_REQUESTS };

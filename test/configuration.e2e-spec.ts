@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
+import request from 'supertest';
+import { freePort } from './support/free-port';
 import { createTestDatabase } from './support/test-database';
-import { startTestApp, writeTestCatalog } from './support/test-app';
+import { api, startTestApp, writeTestCatalog } from './support/test-app';
 
 describe('start-up refuses bad configuration with a message that says what to fix', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -76,5 +78,25 @@ describe('start-up refuses bad configuration with a message that says what to fi
     await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow(
       'providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',
     );
+  });
+
+  it('moves the simulator with SIMULATOR_PORT alone, no catalog file needed', async () => {
+    const port = await freePort();
+    const gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: { SWITCHYARD_CATALOG: undefined, SIMULATOR_PORT: String(port) },
+    });
+    try {
+      await request(`http://127.0.0.1:${port}`).get('/_simulator/stats').expect(200);
+      const completion = await api(gateway)
+        .post('/v1/chat/completions')
+        .send({ model: 'deepseek-v3.2', messages: [{ role: 'user', content: 'hi' }] })
+        .expect(200);
+      expect(completion.headers['x-switchyard-provider']).toBe('simulated');
+      const stats = await request(`http://127.0.0.1:${port}`).get('/_simulator/stats').expect(200);
+      expect(stats.body.total).toBe(1);
+    } finally {
+      await gateway.close();
+    }
   });
 });

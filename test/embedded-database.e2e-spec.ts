@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { freePort } from './support/free-port';
+import { tempDir } from './support/temp-dir';
 import { startTestApp } from './support/test-app';
 
 function portAnswers(port: number): Promise<boolean> {
@@ -17,8 +17,7 @@ function portAnswers(port: number): Promise<boolean> {
 
 describe('without DATABASE_URL the app runs its own embedded Postgres', () => {
   it('starts it on the data folder, migrates, locks the folder, and stops it on shutdown', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'switchyard-embedded-'));
-    await chmod(dataDir, 0o755);
+    const dataDir = await tempDir('embedded');
     const pgPort = await freePort();
     const env = { SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort) };
 
@@ -44,5 +43,22 @@ describe('without DATABASE_URL the app runs its own embedded Postgres', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("runs Postgres in a process group of its own, so a terminal's Ctrl-C to the app's group does not reach it", async () => {
+    const dataDir = await tempDir('embedded-group');
+    const server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
+    await server.start();
+    try {
+      const postmaster = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // /proc/<pid>/stat: "pid (comm) state ppid pgrp session ..."
+      const group = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+      expect(group(postmaster)).toBe(postmaster);
+      expect(group(postmaster)).not.toBe(group(process.pid));
+      expect(existsSync(join(dataDir, 'postgres.log'))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });

@@ -1,4 +1,3 @@
-import { pathDeeperThan } from '../src/common/json-depth';
 import { createTestDatabase } from './support/test-database';
 import {
   exampleBodyOf,
@@ -186,29 +185,7 @@ interface KnownFailure {
   matches: (request: RawRequest) => boolean;
   probe: (adminKey: string) => RawRequest;
 }
-const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    why:
-      'the raw completions fast path does not refuse bodies deeper than MAX_JSON_DEPTH: the provider ' +
-      "client's JSON.stringify overflows the stack (500). Fixed by the request pipeline (#12.1, #13.2)",
-    matches: (request) =>
-      request.method === 'POST' && request.path === '/v1/chat/completions' && isDeeperThanLimit(request.body),
-    probe: (adminKey) => ({
-      method: 'POST',
-      path: '/v1/chat/completions',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-      body: `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"extra":${deepJson(10_000)}}`,
-    }),
-  },
-];
-
-function isDeeperThanLimit(body: RawRequest['body']): boolean {
-  try {
-    return body !== undefined && pathDeeperThan(JSON.parse(body.toString())) !== undefined;
-  } catch {
-    return false;
-  }
-}
+const KNOWN_FAILURES: KnownFailure[] = [];
 
 class CaseMaker {
   constructor(

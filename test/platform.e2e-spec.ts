@@ -57,6 +57,11 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(spec.body).toEqual(committed);
   });
 
+  it('sends the bare URL to the API docs', async () => {
+    const response = await request(gateway.url).get('/').expect(302);
+    expect(response.headers.location).toBe('/docs');
+  });
+
   it('answers an unknown operator route with the operator error shape and a request id', async () => {
     const response = await request(gateway.url).get('/api/nothing-here').expect(404);
     const requestId = response.headers['x-switchyard-request-id'];
@@ -81,7 +86,7 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
       .set('content-type', 'application/json')
       .send(JSON.stringify({ prompt }))
       .expect(413);
-    expect(response.body.message).toBe('request body is larger than 4mb (REQUEST_BODY_LIMIT)');
+    expect(response.body.message).toBe('The request body is larger than 4mb (REQUEST_BODY_LIMIT).');
   });
 
   it('refuses malformed JSON with 400', async () => {

@@ -16,7 +16,7 @@ export interface AccessRule {
   scope?: Scope;
   /** A setting that, when true, opens the route to callers without a key (PROMETHEUS_PUBLIC). */
   publicWhen?: keyof Pick<AccessConfig, 'prometheusPublic'>;
-  /** The handler authenticates itself (GatewayService: so refusals get their metric row too). */
+  /** The handler authenticates itself (the completion pipeline: so refusals get their metric row too). */
   inHandler?: boolean;
 }
 
@@ -65,7 +65,7 @@ export const RequireScope = (scope: Scope, options: Pick<AccessRule, 'publicWhen
 
 /**
  * On a route of a `RequireScope` controller: the handler checks the key itself through AccessService
- * (GatewayService, so that refusals get their metric row like every other request).
+ * (the completion pipeline, so that refusals get their metric row like every other request).
  */
 export const AuthenticatedInHandler = (scope: Scope) =>
   SetMetadata(ACCESS_RULE, { scope, inHandler: true } satisfies AccessRule);

@@ -7,7 +7,7 @@ import { AccessService, attachCaller } from './access.service';
 
 /**
  * The global guard (APP_GUARD) of every Nest route: the key must grant the route's scope. The raw
- * fast path of /v1/chat/completions does not pass through Nest; GatewayService checks it there.
+ * completions entrance (/v1/chat/completions) does not pass through Nest; the pipeline checks it there.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {

@@ -8,7 +8,7 @@ const BEARER = /^bearer\s+(\S+)\s*$/i;
 const CALLER = Symbol('switchyard.caller');
 
 /**
- * The one check of a request's key, used by the global guard (Nest routes) and by GatewayService
+ * The one check of a request's key, used by the global guard (Nest routes) and by the completion pipeline
  * (both /v1/chat/completions paths): in memory, one hash and one map lookup.
  */
 @Injectable()

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { alertRetryDelayMs, renderBody, signatureOf, slackBody, toPayload, type AlertFields } from './alert-body';
+import { renderBody, signatureOf, slackBody, toPayload, type AlertFields } from './alert-body';
 import { isWebhookUrl, urlOrigin } from './webhook-url';
 
 const alert: AlertFields = {
@@ -64,28 +64,6 @@ describe('signatureOf', () => {
     const expected = createHmac('sha256', 'a-secret-of-16-chars').update(body).digest('hex');
     expect(signatureOf(body, 'a-secret-of-16-chars')).toBe(`sha256=${expected}`);
     expect(signatureOf(Buffer.from('{"a": 1}'), 'a-secret-of-16-chars')).not.toBe(`sha256=${expected}`);
-  });
-});
-
-describe('alertRetryDelayMs', () => {
-  const policy = { baseDelayMs: 1000, maxDelayMs: 60_000 };
-
-  it('doubles per attempt with equal jitter: in [half, full] of base·2^(attempt-1)', () => {
-    expect(alertRetryDelayMs(1, policy, undefined, () => 0)).toBe(500);
-    expect(alertRetryDelayMs(1, policy, undefined, () => 0.999999)).toBe(1000);
-    expect(alertRetryDelayMs(3, policy, undefined, () => 0)).toBe(2000);
-    expect(alertRetryDelayMs(3, policy, undefined, () => 0.5)).toBe(3000);
-  });
-
-  it('caps at maxDelayMs, also for absurd attempt numbers', () => {
-    expect(alertRetryDelayMs(10, policy, undefined, () => 0.999999)).toBe(60_000);
-    expect(alertRetryDelayMs(5000, policy, undefined, () => 0)).toBe(30_000);
-  });
-
-  it('honours a longer Retry-After, within the cap', () => {
-    expect(alertRetryDelayMs(1, policy, 20_000, () => 0)).toBe(20_000);
-    expect(alertRetryDelayMs(1, policy, 100, () => 0)).toBe(500);
-    expect(alertRetryDelayMs(1, policy, 3_600_000, () => 0)).toBe(60_000);
   });
 });
 

@@ -90,25 +90,3 @@ export function renderBody(payload: AlertPayload, format: AlertWebhookFormat): B
 export function signatureOf(body: Buffer, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
-
-export interface RetryPolicy {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/**
- * Wait after failed attempt number `attempt` (1 for the first): exponential, capped, with "equal
- * jitter" (half fixed, half random) so replicas retrying the same outage do not come back in step.
- * A Retry-After from the webhook is honoured when longer, within the cap.
- */
-export function alertRetryDelayMs(
-  attempt: number,
-  policy: RetryPolicy,
-  retryAfterMs?: number,
-  random: () => number = Math.random,
-): number {
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
-  const jittered = exponential / 2 + random() * (exponential / 2);
-  const wanted = retryAfterMs !== undefined && retryAfterMs > jittered ? retryAfterMs : jittered;
-  return Math.round(Math.min(policy.maxDelayMs, wanted));
-}

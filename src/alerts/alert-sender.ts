@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { retryDelayMs } from '@switchyard/retry';
 import { DataSource } from 'typeorm';
 import { alertsConfig, type AlertsConfig } from '../config/alerts.config';
-import { renderBody, alertRetryDelayMs, signatureOf, toPayload } from './alert-body';
+import { renderBody, signatureOf, toPayload } from './alert-body';
 import { AlertDeliveriesRepository } from './alert-deliveries.repository';
 import { AlertsRepository, type AttemptOutcome } from './alerts.repository';
 import type { AlertEntity } from './entities/alert.entity';
@@ -116,7 +117,7 @@ export class AlertSender {
         : {
             status: 'pending',
             error: result.error ?? 'failed',
-            retryInMs: alertRetryDelayMs(attempt, this.config.retry, result.retryAfterMs),
+            retryInMs: nextAttemptDelayMs(attempt, this.config.retry, result.retryAfterMs),
           };
     try {
       const recorded = await this.dataSource.transaction(async (manager) => {
@@ -155,4 +156,19 @@ export class AlertSender {
       this.logger.error({ err: error, alert: alert.id }, 'could not record an alert delivery attempt');
     }
   }
+}
+
+/**
+ * The wait after failed attempt number `attempt` (1 for the first): the shared full-jitter backoff
+ * of @switchyard/retry, or the webhook's Retry-After when it sent one, capped at ALERT_RETRY_MAX_MS
+ * either way (an outbox has no request deadline; the cap is what bounds a delivery's total time).
+ */
+export function nextAttemptDelayMs(
+  attempt: number,
+  policy: AlertsConfig['retry'],
+  retryAfterMs?: number,
+  random?: () => number,
+): number {
+  const delay = retryDelayMs({ attempt: attempt - 1, policy, retryAfterMs, remainingMs: Infinity, random }) ?? 0;
+  return Math.round(Math.min(policy.maxDelayMs, delay));
 }

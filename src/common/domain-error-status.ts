@@ -16,7 +16,7 @@ export const DOMAIN_ERROR_HTTP: Record<DomainErrorKind, { status: number; openAi
 };
 
 export function statusOf(error: DomainError): number {
-  return DOMAIN_ERROR_HTTP[error.kind].status;
+  return error.relayed?.status ?? DOMAIN_ERROR_HTTP[error.kind].status;
 }
 
 /** Headers of the answer: the case's own, Retry-After when known, WWW-Authenticate on 401. */
@@ -30,13 +30,14 @@ export function headersOf(error: DomainError): Record<string, string> {
 
 /** OpenAI's `{ error: { message, type, code, param } }`, for /v1/* callers. */
 export function openAiBodyOf(error: DomainError): {
-  error: { message: string; type: string; code: string; param: string | null };
+  error: { message: string; type: string; code: string | null; param: string | null };
 } {
+  const relayed = error.relayed;
   return {
     error: {
       message: error.message,
-      type: DOMAIN_ERROR_HTTP[error.kind].openAiType,
-      code: error.code,
+      type: relayed ? relayed.openAiType : DOMAIN_ERROR_HTTP[error.kind].openAiType,
+      code: relayed ? relayed.code : error.code,
       param: error.param,
     },
   };

@@ -36,7 +36,20 @@ export interface DomainErrorOptions {
   retryAfterSeconds?: number;
   /** Extra response headers the case needs (x-ratelimit-*). Never secrets. */
   headers?: Record<string, string>;
+  /** An upstream's own answer passed on to the caller: its status, type and code instead of the kind's. */
+  relayed?: RelayedAnswer;
   cause?: unknown;
+}
+
+/**
+ * What an upstream (a model provider) answered, when the caller must see it as it was: a provider's
+ * refusal of a request keeps the provider's status (400, 404, 413, 422...), OpenAI type and code,
+ * so the caller can tell what the provider objected to. The message is always the gateway's own.
+ */
+export interface RelayedAnswer {
+  status: number;
+  openAiType: string;
+  code: string | null;
 }
 
 export abstract class DomainError extends Error {
@@ -47,6 +60,7 @@ export abstract class DomainError extends Error {
   readonly details: string[];
   readonly retryAfterSeconds?: number;
   readonly headers: Record<string, string>;
+  readonly relayed?: RelayedAnswer;
 
   constructor(message: string, options: DomainErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,5 +69,6 @@ export abstract class DomainError extends Error {
     this.details = options.details ?? [];
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
+    this.relayed = options.relayed;
   }
 }

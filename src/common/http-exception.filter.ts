@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
-import { OpenAiError, openAiErrorType, writeOpenAiError } from './openai-error';
+import { openAiErrorType } from './openai-error';
 import { InvalidJson, RequestTooLarge } from './request-errors';
 import { requestIdOf } from './request-id';
 
@@ -27,10 +27,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const requestId = requestIdOf(request);
     if (response.headersSent) {
       response.end();
-      return;
-    }
-    if (exception instanceof OpenAiError) {
-      writeOpenAiError(response, exception);
       return;
     }
     const domainError = exception instanceof DomainError ? exception : this.translate(exception, requestId);

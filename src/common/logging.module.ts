@@ -3,8 +3,10 @@ import { Module } from '@nestjs/common';
 import { pino, type Logger as Pino } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { appConfig, type AppConfig } from '../config/app.config';
+import { catalogConfig, type CatalogConfig } from '../config/catalog.config';
 import { AppLogger } from './pino-logger';
 import { assignRequestId } from './request-id';
+import { secretRedactor } from './secret-redaction';
 
 /**
  * Header and body fields that carry secrets. pino removes them from every log line, including the
@@ -32,6 +34,16 @@ export const REDACTED_PATHS = [
 ];
 
 /**
+ * Every provider key value, as it is and as JSON writes it: removed from every log line wherever it
+ * appears, whatever field carries it (an upstream's error message may quote the key it was sent).
+ */
+function providerKeyValues(catalog: CatalogConfig): string[] {
+  return Object.values(catalog.keys).flatMap(({ primary, backup }) =>
+    [primary, backup].flatMap((key) => (key ? [key, JSON.stringify(key).slice(1, -1)] : [])),
+  );
+}
+
+/**
  * Provides AppLogger: one root pino logger per app, JSON lines on stdout. Bootstrap installs it as
  * Nest's logger and mounts `requestLogger(root)` on Express. No async local storage (see AppLogger).
  */
@@ -39,9 +51,15 @@ export const REDACTED_PATHS = [
   providers: [
     {
       provide: AppLogger,
-      inject: [appConfig.KEY],
-      useFactory: (app: AppConfig) =>
-        new AppLogger(pino({ level: app.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } })),
+      inject: [appConfig.KEY, catalogConfig.KEY],
+      useFactory: (app: AppConfig, catalog: CatalogConfig) =>
+        new AppLogger(
+          pino({
+            level: app.logLevel,
+            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+            hooks: { streamWrite: secretRedactor(providerKeyValues(catalog)) },
+          }),
+        ),
     },
   ],
   exports: [AppLogger],

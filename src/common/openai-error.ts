@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { HttpException } from '@nestjs/common';
-import type { DomainError } from './domain-error';
+import { DomainError } from './domain-error';
 import { headersOf, openAiBodyOf, statusOf } from './domain-error-status';
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {
@@ -25,38 +24,30 @@ export interface OpenAiErrorFields {
   param: string | null;
 }
 
-/**
- * An error answered to `/v1/*` callers in OpenAI's shape, with optional headers (Retry-After).
- * Messages must never contain upstream keys, hostnames or stack traces.
- */
-export class OpenAiError extends HttpException {
-  constructor(
-    status: number,
-    readonly fields: OpenAiErrorFields,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(fields, status);
-  }
-
-  static invalidRequest(message: string, param: string | null = null, code: string | null = null): OpenAiError {
-    return new OpenAiError(400, { message, type: 'invalid_request_error', code, param });
-  }
-
-  /** A domain error (message, code, headers) in OpenAI's shape, for the gateway's own error path. */
-  static from(error: DomainError): OpenAiError {
-    return new OpenAiError(statusOf(error), openAiBodyOf(error).error, headersOf(error));
-  }
-
-  static notFound(message: string, param: string | null, code: string): OpenAiError {
-    return new OpenAiError(404, { message, type: 'invalid_request_error', code, param });
-  }
+/** Everything an OpenAI-shaped error answer consists of. */
+export interface OpenAiAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: OpenAiErrorFields };
 }
 
-/** Writes the error with Node's own response API, so the gateway's raw fast path and the filter agree. */
-export function writeOpenAiError(res: ServerResponse, error: OpenAiError): void {
-  const body = JSON.stringify({ error: error.fields });
-  res.writeHead(error.getStatus(), {
-    ...error.headers,
+/**
+ * The OpenAI answer for an error whose status and wording are known: a DomainError (through the one
+ * table in domain-error-status.ts). Undefined for anything else: an unexpected error, which the
+ * caller answers as a 500.
+ */
+export function openAiAnswerOf(error: unknown): OpenAiAnswer | undefined {
+  if (error instanceof DomainError) {
+    return { status: statusOf(error), headers: headersOf(error), body: openAiBodyOf(error) };
+  }
+  return undefined;
+}
+
+/** Writes the answer with Node's own response API, so the raw completions entrance and the filter agree. */
+export function writeOpenAiAnswer(res: ServerResponse, answer: OpenAiAnswer): void {
+  const body = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    ...answer.headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });

@@ -74,4 +74,19 @@ describe('AppLogger', () => {
       msg: 'unhandled error',
     });
   });
+
+  it("logs Nest's start-up narration (modules initialised, routes mapped) at debug, so the start banner stays visible", () => {
+    const { logger, lines } = capture();
+    logger.log('Mapped {/api/flags, GET} route', 'RouterExplorer');
+    logger.log('FlagsModule dependencies initialized', 'InstanceLoader');
+    logger.log('flag created', 'FlagsService');
+    logger.warn('something odd', 'RouterExplorer');
+
+    expect(lines.map((line) => [line.context, line.level])).toEqual([
+      ['RouterExplorer', 20],
+      ['InstanceLoader', 20],
+      ['FlagsService', 30],
+      ['RouterExplorer', 40],
+    ]);
+  });
 });

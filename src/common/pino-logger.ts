@@ -2,6 +2,19 @@ import type { LoggerService } from '@nestjs/common';
 import type { Level, Logger as Pino } from 'pino';
 
 /**
+ * Nest's own start-up narration: ~100 lines (every module initialised, every route mapped) that
+ * would bury the start banner and the lines that matter. Debug, not info; its warnings and errors
+ * keep their level.
+ */
+const FRAMEWORK_NARRATION = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
+/**
  * Nest's LoggerService on top of the app's root pino logger (built in LoggingModule). Every
  * `new Logger(...)` of the app writes through it once bootstrap has called `app.useLogger()`.
  *
@@ -17,7 +30,8 @@ export class AppLogger implements LoggerService {
   constructor(readonly root: Pino) {}
 
   log(message: unknown, ...optionalParams: unknown[]): void {
-    this.write('info', message, optionalParams);
+    const context = optionalParams[optionalParams.length - 1];
+    this.write(FRAMEWORK_NARRATION.has(context as string) ? 'debug' : 'info', message, optionalParams);
   }
 
   error(message: unknown, ...optionalParams: unknown[]): void {

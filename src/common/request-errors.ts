@@ -22,8 +22,9 @@ export class InvalidJson extends DomainError {
 }
 
 /**
- * A body nested deeper than MAX_JSON_DEPTH: refused before any recursive validator walks it (thousands
- * of levels overflow class-transformer's and class-validator's recursion).
+ * A body nested deeper than MAX_JSON_DEPTH, on any entrance: refused before any recursive code walks
+ * it (thousands of levels overflow class-transformer's and class-validator's recursion, and
+ * JSON.stringify on the way upstream).
  */
 export class JsonTooDeep extends DomainError {
   readonly kind = 'invalid';
@@ -31,7 +32,7 @@ export class JsonTooDeep extends DomainError {
 
   constructor(path: string) {
     super(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep (at ${path}); no request needs that.`, {
-      param: path,
+      param: path === '(root)' ? null : path,
     });
   }
 }
@@ -62,6 +63,6 @@ export class RequestTooLarge extends DomainError {
   readonly code = 'request_too_large';
 
   constructor(limit: string) {
-    super(`request body is larger than ${limit} (REQUEST_BODY_LIMIT)`);
+    super(`The request body is larger than ${limit} (REQUEST_BODY_LIMIT).`);
   }
 }

@@ -1,4 +1,12 @@
-import { DEFAULT_CATALOG as defaultCatalog, loadCatalog, SIMULATOR_DEVELOPMENT_KEYS } from './catalog.config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  catalogConfig,
+  DEFAULT_CATALOG as defaultCatalog,
+  loadCatalog,
+  SIMULATOR_DEVELOPMENT_KEYS,
+} from './catalog.config';
 
 type Catalog = typeof defaultCatalog & Record<string, unknown>;
 
@@ -79,5 +87,47 @@ describe('loadCatalog', () => {
     expect(message).toContain('simulator.profiles.gpt-4.1: ');
     expect(message).toContain('errorRate must be a number between 0 and 1');
     expect(message).toContain('simulator.profiles.gpt-9: not a model of provider "simulated"');
+  });
+});
+
+describe('SIMULATOR_PORT', () => {
+  function catalogWithEnv(env: Record<string, string>) {
+    const previous = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      return catalogConfig();
+    } finally {
+      for (const name of Object.keys(env)) {
+        if (previous[name] === undefined) delete process.env[name];
+        else process.env[name] = previous[name];
+      }
+    }
+  }
+
+  it('moves the simulator and the baseUrl of its provider together, without a catalog file', () => {
+    const { catalog } = catalogWithEnv({ SIMULATOR_PORT: '4555' });
+    expect(catalog.simulator?.port).toBe(4555);
+    expect(catalog.providers[0].baseUrl).toBe('http://127.0.0.1:4555/v1');
+    expect(defaultCatalog.simulator.port).toBe(4010);
+  });
+
+  it('says what is wrong with a port that is not one', () => {
+    expect(() => catalogWithEnv({ SIMULATOR_PORT: 'forty' })).toThrow(
+      'SIMULATOR_PORT: SIMULATOR_PORT must be an integer between 1 and 65535',
+    );
+  });
+
+  it('refuses to move a simulator the catalog does not run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-catalog-'));
+    try {
+      const path = join(dir, 'catalog.json');
+      const { simulator: _simulator, ...withoutSimulator } = structuredClone(defaultCatalog) as Catalog;
+      writeFileSync(path, JSON.stringify(withoutSimulator));
+      expect(() =>
+        catalogWithEnv({ SIMULATOR_PORT: '4555', SWITCHYARD_CATALOG: path, SIMULATED_API_KEY: 'k' }),
+      ).toThrow(`SIMULATOR_PORT: the catalog (${path}) runs no simulator`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

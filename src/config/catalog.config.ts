@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-// A JSON import works both compiled to CommonJS and under ts-jest's ESM (where jest warns that a
-// future major will want an import attribute, which CommonJS output cannot carry).
+import { IsOptional, IsString } from 'class-validator';
+// A plain JSON import: `nest build` compiles it to require(), which cannot carry an import
+// attribute. Jest (ESM mode) would warn about the missing attribute, so jest.config maps this
+// import to test/support/default-catalog.ts, which reads the same file.
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
 import { CatalogDocument } from './catalog.schema';
-import { ConfigurationError, readEnv, validateConfig } from './validate-config';
+import { ConfigurationError, IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 /**
  * Keys the built-in simulator accepts when its provider's key variables are unset, so that a fresh
@@ -32,12 +34,53 @@ export interface CatalogConfig {
   keys: Record<string, ProviderKeys>;
 }
 
+class CatalogEnvironment {
+  @IsOptional()
+  @IsString()
+  SWITCHYARD_CATALOG?: string;
+
+  @IsOptional()
+  @IntegerBetween('SIMULATOR_PORT', 1, 65535)
+  SIMULATOR_PORT?: number;
+}
+
 export const catalogConfig = registerAs('catalog', (): CatalogConfig => {
-  const path = readEnv(['SWITCHYARD_CATALOG']).SWITCHYARD_CATALOG;
+  const env = validateConfig(CatalogEnvironment, readEnv(['SWITCHYARD_CATALOG', 'SIMULATOR_PORT']), 'environment');
+  const path = env.SWITCHYARD_CATALOG;
   const source = path ? resolve(path) : 'default catalog';
   const raw = path ? readCatalogFile(source) : defaultCatalog;
-  return loadCatalog(raw, source, process.env);
+  const placed = env.SIMULATOR_PORT ? withSimulatorPort(raw, env.SIMULATOR_PORT, source) : raw;
+  return loadCatalog(placed, source, process.env);
 });
+
+/**
+ * SIMULATOR_PORT moves the built-in simulator without writing a catalog: the simulator section's
+ * port, and the port of its provider's baseUrl when that pointed at the simulator, change together.
+ */
+function withSimulatorPort(raw: Record<string, unknown>, port: number, source: string): Record<string, unknown> {
+  const catalog = structuredClone(raw) as {
+    simulator?: { port?: unknown; provider?: unknown };
+    providers?: Array<{ id?: unknown; baseUrl?: unknown }>;
+  };
+  const simulator = catalog.simulator;
+  if (typeof simulator !== 'object' || simulator === null) {
+    throw new ConfigurationError('environment', [
+      `SIMULATOR_PORT: the catalog (${source}) runs no simulator (it has no "simulator" section); unset SIMULATOR_PORT`,
+    ]);
+  }
+  const provider = Array.isArray(catalog.providers)
+    ? catalog.providers.find((candidate) => candidate?.id === simulator.provider)
+    : undefined;
+  if (provider && typeof provider.baseUrl === 'string' && typeof simulator.port === 'number') {
+    const url = URL.canParse(provider.baseUrl) ? new URL(provider.baseUrl) : undefined;
+    if (url && pointsAtLocalPort(provider.baseUrl, simulator.port)) {
+      url.port = String(port);
+      provider.baseUrl = url.toString().replace(/\/$/, provider.baseUrl.endsWith('/') ? '/' : '');
+    }
+  }
+  simulator.port = port;
+  return catalog as Record<string, unknown>;
+}
 
 function readCatalogFile(path: string): Record<string, unknown> {
   let text: string;

@@ -29,6 +29,9 @@ class GatewayEnvironment {
   @IntegerBetween('GATEWAY_BREAKER_COOLDOWN_MS', 10, 3_600_000)
   GATEWAY_BREAKER_COOLDOWN_MS = 15_000;
 
+  @IntegerBetween('GATEWAY_BREAKER_CONSECUTIVE_FAILURES', 1, 100_000)
+  GATEWAY_BREAKER_CONSECUTIVE_FAILURES = 5;
+
   @Fraction('GATEWAY_CONTEXT_GUARD_RATIO')
   GATEWAY_CONTEXT_GUARD_RATIO = 0.9;
 }
@@ -41,7 +44,14 @@ export interface GatewayConfig {
     budgetRatio: number;
     budgetMinPerWindow: number;
   };
-  breaker: { failureRatio: number; minimumRequests: number; windowMs: number; coolDownMs: number };
+  breaker: {
+    failureRatio: number;
+    minimumRequests: number;
+    windowMs: number;
+    coolDownMs: number;
+    /** Failures in a row that open the circuit whatever the window holds. */
+    consecutiveFailures: number;
+  };
   /** A prompt estimated above this share of the model's context window is rejected before any call. */
   contextGuardRatio: number;
 }
@@ -63,6 +73,7 @@ export const gatewayConfig = registerAs('gateway', (): GatewayConfig => {
       minimumRequests: env.GATEWAY_BREAKER_MIN_REQUESTS,
       windowMs: env.GATEWAY_BREAKER_WINDOW_MS,
       coolDownMs: env.GATEWAY_BREAKER_COOLDOWN_MS,
+      consecutiveFailures: env.GATEWAY_BREAKER_CONSECUTIVE_FAILURES,
     },
     contextGuardRatio: env.GATEWAY_CONTEXT_GUARD_RATIO,
   };

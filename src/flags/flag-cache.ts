@@ -19,6 +19,7 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
   private flags = new Map<string, FlagDefinition>();
   private listener?: PostgresListener;
   private reloadTimer?: NodeJS.Timeout;
+  private everLoaded = false;
 
   constructor(
     private readonly repository: FlagsRepository,
@@ -45,6 +46,11 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
     await this.listener?.stop();
   }
 
+  /** True once the flags have been read from the database (readiness: routing can serve). */
+  get loaded(): boolean {
+    return this.everLoaded;
+  }
+
   get(key: string): FlagDefinition | undefined {
     return this.flags.get(key);
   }
@@ -68,6 +74,7 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
         loaded.set(flag.key, current && current.version > flag.version ? current : flag);
       }
       this.flags = loaded;
+      this.everLoaded = true;
     } catch (error) {
       this.logger.warn({ err: error }, `flag reload failed; serving the ${this.flags.size} last known flags`);
     }

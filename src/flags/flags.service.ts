@@ -48,6 +48,11 @@ export class FlagsService {
     private readonly clock: Clock,
   ) {}
 
+  /** False until the flags have been read from the database once: routing then has nothing to go by. */
+  get flagsLoaded(): boolean {
+    return this.cache.loaded;
+  }
+
   async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagWire> {
     const rules = dto.rules ?? [];
     const {

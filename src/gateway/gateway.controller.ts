@@ -1,6 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { KeyLimitReached, ScopeNotGranted } from '../access/access-denied.exception';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
@@ -10,7 +9,6 @@ import { InvalidJson } from '../common/request-errors';
 import { CatalogService } from '../catalog/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
-import { GatewayService } from './gateway.service';
 
 const EXAMPLE_KEY = { id: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b', prefix: 'sy_k3j5n2m8q1' };
 const BOOKS = [{ role: 'user', content: 'Suggest three books for a train journey' }];
@@ -24,7 +22,6 @@ const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'prov
 @Controller('v1')
 export class GatewayController {
   constructor(
-    private readonly gateway: GatewayService,
     private readonly catalog: CatalogService,
     private readonly routing: RoutingService,
   ) {}
@@ -125,8 +122,9 @@ export class GatewayController {
     code: 'upstream_timeout',
     message: 'The provider did not answer in time: no answer within 30000 ms.',
   })
-  async createChatCompletion(@Req() req: Request, @Res() res: Response, @Body() body: unknown): Promise<void> {
-    await this.gateway.handle(req, res, async () => body);
+  createChatCompletion(): never {
+    // Documentation only: CompletionEntrance answers every spelling of this URL before Express routes it.
+    throw new Error('POST /v1/chat/completions reached Express; CompletionEntrance should have served it');
   }
 
   @Get('models')

@@ -1,17 +1,20 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
-import { MetricsModule } from '../metrics/metrics.module';
 import { CatalogModule } from '../catalog/catalog.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { RoutingModule } from '../routing/routing.module';
-import { GatewayFastPath } from './gateway-fast-path';
+import { CandidateRunner } from './candidate-runner';
+import { CompletionEntrance } from './completion-entrance';
+import { CompletionPipeline } from './completion-pipeline';
 import { GatewayController } from './gateway.controller';
-import { GatewayService } from './gateway.service';
+import { OpenAiResponder } from './openai-responder';
+import { RequestAdmission } from './request-admission';
 
 @Module({
   imports: [CatalogModule, ProvidersModule, RoutingModule, MetricsModule, AccessModule],
   controllers: [GatewayController],
-  providers: [GatewayService, GatewayFastPath],
-  exports: [GatewayFastPath],
+  providers: [RequestAdmission, CandidateRunner, OpenAiResponder, CompletionPipeline, CompletionEntrance],
+  exports: [CompletionEntrance],
 })
 export class GatewayModule {}

@@ -1,13 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '../access/access.decorators';
+import { MetricsHealthIndicator } from '../metrics/metrics.health';
+import { DatabaseHealthIndicator } from './database.health';
 import { HealthResultDto } from './health-result.dto';
 import { hideAddresses } from './hide-addresses';
-import { MetricsHealthIndicator } from '../metrics/metrics.health';
 import { ProviderHealthIndicator } from './provider.health';
-
-const DATABASE_PING_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
 @Public()
@@ -15,13 +14,15 @@ const DATABASE_PING_TIMEOUT_MS = 1500;
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly providers: ProviderHealthIndicator,
     private readonly metrics: MetricsHealthIndicator,
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
+  @ApiOperation({
+    summary: 'Liveness: the process is up and serving HTTP (depends on no provider and not on the database)',
+  })
   @ApiOkResponse({ type: HealthResultDto })
   @HealthCheck({ swaggerDocumentation: false })
   live() {
@@ -30,20 +31,37 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({
-    summary:
-      'Readiness: the database answers and every provider in the catalog answers /models; `metrics` reports the row writer (queued, written, dropped)',
+    summary: 'Readiness: this replica can serve',
+    description:
+      'Ready (200) while every provider answers `/models` to its primary or its backup key (`key: "backup"` says the ' +
+      'primary is refused) and the database answers. While the database is unreachable the replica still serves ' +
+      'completions from flags in memory and queues metric rows: `status: "degraded"` with the database entry ' +
+      '`degraded`, still 200. Unready (503) when a provider answers to neither key, or the database is unreachable ' +
+      'and either the flags were never loaded or the metrics queue is at 90% of METRICS_QUEUE_LIMIT. `metrics` ' +
+      'reports the row writer (queued, written, dropped).',
   })
-  @ApiOkResponse({ type: HealthResultDto, description: 'Every dependency is up' })
+  @ApiOkResponse({
+    type: HealthResultDto,
+    description: 'This replica can serve: every part is up, or the database is degraded',
+  })
   @ApiServiceUnavailableResponse({
     type: HealthResultDto,
-    description: 'A dependency is down; `error` names it and why',
+    description: 'This replica cannot serve; `error` names the part and why',
     example: {
       status: 'error',
-      info: { 'provider:simulated': { status: 'up' } },
-      error: { database: { status: 'down', message: 'connect ECONNREFUSED <address>' } },
+      info: { database: { status: 'up' } },
+      error: {
+        'provider:simulated': {
+          status: 'down',
+          message: 'primary key: GET /models answered 401; backup key: GET /models answered 401',
+        },
+      },
       details: {
-        database: { status: 'down', message: 'connect ECONNREFUSED <address>' },
-        'provider:simulated': { status: 'up' },
+        database: { status: 'up' },
+        'provider:simulated': {
+          status: 'down',
+          message: 'primary key: GET /models answered 401; backup key: GET /models answered 401',
+        },
       },
     },
   })
@@ -51,7 +69,7 @@ export class HealthController {
   ready() {
     // Each of these is a function returning a result or a thenable of one (HealthCheckAttempt).
     const checks = [
-      () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+      () => this.database.check(),
       ...this.providers.checks(),
       () => this.metrics.check(),
     ] as unknown as Array<() => PromiseLike<HealthIndicatorResult> | HealthIndicatorResult>;

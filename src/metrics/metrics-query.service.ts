@@ -26,7 +26,7 @@ const MAX_BUCKETS = 2_000;
 const BUCKET_UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: HOUR_MS, d: 24 * HOUR_MS };
 const BUCKET_UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
 
-/** Outcomes that are the gateway's or the upstream's failure; a rejected or abandoned request is not. */
+/** Outcomes that are the gateway's or the upstream's failure; a rejected, invalid or abandoned request is not. */
 export const ERROR_OUTCOMES = ['upstream_error', 'timeout', 'rate_limited'] as const;
 
 const SUMMARY_COLUMN: Record<SummaryGrouping, string> = {
@@ -63,7 +63,7 @@ type FiguresRow = Record<string, unknown> & {
 
 /** One variant of a flag over a window: the guardrail's counts. */
 export interface VariantWindow {
-  /** Every request except those the client abandoned (they say nothing about the model). */
+  /** Every request except those the client abandoned or the provider refused as invalid (they say nothing about the model). */
   requests: number;
   /** Errors, plus requests a fallback model had to answer: the variant's model failed them. */
   failures: number;
@@ -179,7 +179,7 @@ export class MetricsQueryService {
   /** One variant's requests, failures and cost over [from, to), through the (flag, variant, at) index. */
   async variantWindow(window: { flag: string; variant: string; from: Date; to: Date }): Promise<VariantWindow> {
     const params = [window.flag, window.variant, window.from, window.to];
-    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome <> 'client_aborted'`;
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome NOT IN ('client_aborted', 'invalid_request')`;
     const [counts] = await this.dataSource.query(
       `SELECT count(*)::int AS requests, count(*) FILTER (WHERE ${FAILURE_SQL})::int AS failures,
               coalesce(sum(cost_usd), 0)::float8 AS cost

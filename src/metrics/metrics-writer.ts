@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { fullJitterDelayMs } from '@switchyard/retry';
 import { DataSource } from 'typeorm';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
@@ -52,7 +52,6 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly adapterHost: HttpAdapterHost,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
   ) {
@@ -103,13 +102,13 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   }
 
   /**
-   * Rows are queued when a response ends, so the HTTP server is closed first and the in-flight
-   * requests are let finish; then the queue is written before the connection pool goes away.
+   * Writes every queued row before the connection pool goes away. The shutdown coordinator
+   * (bootstrap) has already closed the HTTP server and let in-flight requests finish, so every row
+   * a request will ever produce is queued by now. Gets half the shutdown budget, less a margin for
+   * stopping the database after it.
    */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    // Half the shutdown budget for requests to finish, the rest for writing their rows.
-    await withinMs(this.closeHttpServer(), this.app.shutdownTimeoutMs / 2);
     const deadline = Date.now() + Math.max(this.app.shutdownTimeoutMs / 2 - 2_000, 1_000);
     while (this.queue.length > 0 && Date.now() < deadline) {
       await this.flush();
@@ -158,33 +157,16 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     this.state.failedFlushes++;
     this.consecutiveFailures++;
     this.state.lastError = error.message;
-    const delay = Math.min(
-      MAX_RETRY_DELAY_MS,
-      this.config.flushIntervalMs * 2 ** Math.min(this.consecutiveFailures, 10),
-    );
+    const delay = fullJitterDelayMs(this.consecutiveFailures - 1, {
+      baseDelayMs: this.config.flushIntervalMs,
+      maxDelayMs: MAX_RETRY_DELAY_MS,
+    });
     this.retryAt = Date.now() + delay;
     if (this.consecutiveFailures === 1 || this.consecutiveFailures % 20 === 0) {
       this.logger.warn(
         `could not write ${this.queue.length} queued metric rows (${error.message}); retrying, nothing is dropped until the queue is full`,
       );
     }
-  }
-
-  private closeHttpServer(): Promise<void> {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as import('node:http').Server | undefined;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
-  }
-}
-
-/** Waits for `work`, but no longer than `ms`. */
-async function withinMs(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

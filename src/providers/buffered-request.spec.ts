@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
+import { AttemptTimeoutError, requestBuffered } from './buffered-request';
+import { ClientAbortedError } from './cancellation';
 import { Cancellation } from './cancellation';
 
 const REQUEST = {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Cancellation } from './cancellation';
+import { type Cancellation, ClientAbortedError } from './cancellation';
 
 export interface BufferedResponse {
   statusCode: number;
@@ -16,19 +16,11 @@ export class AttemptTimeoutError extends Error {
   }
 }
 
-/** The client went away, so the upstream call was abandoned. */
-export class ClientAbortedError extends Error {
-  constructor() {
-    super('the client closed the connection');
-    this.name = 'ClientAbortedError';
-  }
-}
-
 /**
  * One upstream request whose whole answer is read into a Buffer, through undici's dispatch API. A
  * non-streamed completion is small and needed whole (its usage, or its error), so the Readable stream
  * and AbortSignal that `request()` builds per call are pure overhead on the gateway's hottest path
- * (README, "Benchmarks"). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
+ * (docs/benchmarks.md). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
  * when `clientGone` is cancelled, or with undici's own error when the connection fails.
  */
 export function requestBuffered(

@@ -1,3 +1,11 @@
+/** The client went away, so the upstream call was abandoned. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientAbortedError';
+  }
+}
+
 /**
  * "The client went away": cancelled at most once, listeners run once. The gateway creates one per
  * request. It is not an AbortController because those (an EventTarget each, plus undici's listener
@@ -37,4 +45,19 @@ export class Cancellation {
   linkTo(controller: AbortController): () => void {
     return this.onCancel(() => controller.abort());
   }
+}
+
+/** Waits `ms`, or rejects with ClientAbortedError as soon as the client goes away. */
+export function sleepUnlessGone(ms: number, clientGone: Cancellation): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (clientGone.isCancelled) return reject(new ClientAbortedError());
+    const stopWatching = clientGone.onCancel(() => {
+      clearTimeout(timer);
+      reject(new ClientAbortedError());
+    });
+    const timer = setTimeout(() => {
+      stopWatching();
+      resolve();
+    }, ms);
+  });
 }

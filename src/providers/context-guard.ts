@@ -1,63 +1,55 @@
-import { OpenAiError } from '../common/openai-error';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogModel } from '../config/catalog.schema';
+import { PromptSize, type CountTokens } from './prompt-size';
+import { ContextLengthExceeded } from './provider-errors';
 
-/** OpenAI's chat format adds a few tokens per message (role, separators) and primes the reply. */
-const TOKENS_PER_MESSAGE = 3;
-const TOKENS_PRIMING_REPLY = 3;
-
-type ChatMessage = { content?: unknown; name?: unknown };
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part) => (typeof part === 'object' && part !== null && typeof part.text === 'string' ? part.text : ''))
-    .join('');
-}
-
-type CountTokens = (text: string) => number;
-let loadedCounter: Promise<CountTokens> | undefined;
+/** Letters, digits, punctuation, CJK, emoji and runs of one character: every path of the tokenizer. */
+const WARM_UP_TEXT = `The train left at 6:40, 12 km/h! 漢字かな ${'😀'.repeat(64)} ${'a'.repeat(256)} ${' '.repeat(64)}`;
 
 /**
- * The o200k tokenizer holds its whole vocabulary in memory (about 70 MB), so it is loaded the first
- * time a prompt is big enough to need it, not at start-up.
+ * Refuses a prompt that would not fit a model before any provider call: the upstream would refuse
+ * it anyway, after a round trip that costs time and, on some providers, money.
+ *
+ * The o200k tokenizer holds its vocabulary in memory (about 70 MB) and takes ~170 ms to load, all
+ * of it on the event loop: it is loaded at start-up, so no request ever waits for it while others
+ * freeze behind it.
  */
-function tokenCounter(): Promise<CountTokens> {
-  loadedCounter ??= import('gpt-tokenizer').then((tokenizer) => tokenizer.countTokens);
-  return loadedCounter;
-}
+@Injectable()
+export class ContextGuard implements OnModuleInit {
+  private countTokens?: CountTokens;
 
-/** Prompt tokens as OpenAI counts them for chat messages (o200k tokenizer). */
-export async function estimatePromptTokens(messages: readonly ChatMessage[]): Promise<number> {
-  const countTokens = await tokenCounter();
-  let tokens = TOKENS_PRIMING_REPLY;
-  for (const message of messages) {
-    tokens += TOKENS_PER_MESSAGE + countTokens(textOf(message.content));
-    if (typeof message.name === 'string') tokens += countTokens(message.name) + 1;
+  constructor(@Inject(gatewayConfig.KEY) private readonly config: Pick<GatewayConfig, 'contextGuardRatio'>) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.tokenizer();
   }
-  return tokens;
-}
 
-/**
- * Rejects a prompt that would not fit the model before any provider call: the upstream would
- * refuse it anyway, after a round trip that costs time and, on some providers, money.
- */
-export async function assertFitsContext(
-  model: CatalogModel,
-  messages: readonly ChatMessage[],
-  guardRatio: number,
-): Promise<void> {
-  const limit = Math.floor(model.contextWindow * guardRatio);
-  // A token is at least one byte, so a prompt with fewer bytes than the limit fits without tokenising.
-  let bytes = 0;
-  for (const message of messages) bytes += Buffer.byteLength(textOf(message.content)) + TOKENS_PER_MESSAGE * 4;
-  if (bytes <= limit) return;
-  const estimate = await estimatePromptTokens(messages);
-  if (estimate <= limit) return;
-  throw OpenAiError.invalidRequest(
-    `This request's prompt is about ${estimate} tokens; model ${model.id} accepts up to ${limit} ` +
-      `(${Math.round(guardRatio * 100)}% of its ${model.contextWindow}-token context window). Shorten the messages or choose a model with a larger window.`,
-    'messages',
-    'context_length_exceeded',
-  );
+  /** The prompt of a request, measured lazily: keep one per request, for every candidate model. */
+  measure(messages: ReadonlyArray<{ content?: unknown; name?: unknown }>): PromptSize {
+    return new PromptSize(messages);
+  }
+
+  /** The refusal when the prompt does not fit `model`'s window (times GATEWAY_CONTEXT_GUARD_RATIO). */
+  async refusal(prompt: PromptSize, model: CatalogModel): Promise<ContextLengthExceeded | undefined> {
+    const ratio = this.config.contextGuardRatio;
+    const limit = Math.floor(model.contextWindow * ratio);
+    const excess = await prompt.excess(limit, this.countTokens ?? (await this.tokenizer()));
+    if (!excess) return undefined;
+    return new ContextLengthExceeded(
+      `This request's prompt is ${excess.atLeast ? 'at least' : 'about'} ${excess.tokens} tokens; model ${model.id} ` +
+        `accepts up to ${limit} (${Math.round(ratio * 100)}% of its ${model.contextWindow}-token context window). ` +
+        'Shorten the messages or choose a model with a larger window.',
+    );
+  }
+
+  private async tokenizer(): Promise<CountTokens> {
+    if (!this.countTokens) {
+      const { countTokens } = await import('gpt-tokenizer');
+      // Its first calls build lookup structures and compile its code (~25 ms): at start-up, not on a request.
+      countTokens(WARM_UP_TEXT);
+      this.countTokens = countTokens;
+    }
+    return this.countTokens;
+  }
 }

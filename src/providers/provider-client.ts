@@ -1,71 +1,22 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { isRetryableStatus, parseRetryAfterMs, retryDelayMs } from '@switchyard/retry';
+import { isRetryableStatus, retryDelayMs } from '@switchyard/retry';
 import { Pool } from 'undici';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
-import type { CatalogModel, CatalogProvider } from '../config/catalog.schema';
-import { AttemptTimeoutError, ClientAbortedError, requestBuffered } from './buffered-request';
-import type { Cancellation } from './cancellation';
 import { CatalogService } from '../catalog/catalog.service';
+import { secretRedactor } from '../common/secret-redaction';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
+import type { CatalogProvider } from '../config/catalog.schema';
+import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
+import { AttemptTimeoutError, requestBuffered } from './buffered-request';
+import { ClientAbortedError, sleepUnlessGone } from './cancellation';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { sseEvents } from './sse-events';
-import { UpstreamFailure, type UpstreamFailureKind } from './upstream-failure';
-
-export interface UpstreamCall {
-  model: CatalogModel;
-  /** The OpenAI request body as the upstream should get it (the client sets `model`). */
-  body: Record<string, unknown>;
-  stream: boolean;
-  /** Budget of one attempt; the provider's own `timeoutMs` caps it too. */
-  attemptTimeoutMs: number;
-  /** Streams: how long to wait for the first event before treating the attempt as failed. */
-  firstChunkTimeoutMs?: number;
-  /** Caps the configured retry count for this call (latency-first policies retry less). */
-  maxRetries?: number;
-  /** The whole request's deadline (epoch ms): no retry starts that could not finish before it. */
-  deadlineAt: number;
-  /** Cancelled when the client goes away: the upstream call is abandoned. */
-  clientGone: Cancellation;
-}
-
-export interface UpstreamJsonAnswer {
-  kind: 'json';
-  body: Record<string, unknown>;
-  /** The upstream's bytes, passed to the client as they came (`body` is their parse). */
-  raw: Buffer;
-  attempts: number;
-  upstreamLatencyMs: number;
-}
-
-export interface UpstreamStreamAnswer {
-  kind: 'stream';
-  /** The first event, already received: the response head was held back until it arrived. */
-  firstEvent: string;
-  /** The remaining events as the upstream sends them. Throws if the upstream breaks off. */
-  rest: AsyncGenerator<string>;
-  attempts: number;
-  /** Time to the first event of the successful attempt. */
-  upstreamLatencyMs: number;
-}
-
-export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;
+import type { Upstream, UpstreamAnswer, UpstreamCall } from './upstream';
+import { UpstreamFailure } from './upstream-failure';
 
 export { ClientAbortedError };
-
-type AttemptResult =
-  | { ok: true; answer: Omit<UpstreamJsonAnswer, 'attempts'> | Omit<UpstreamStreamAnswer, 'attempts'> }
-  | {
-      ok: false;
-      kind: UpstreamFailureKind;
-      message: string;
-      status?: number;
-      retryAfterMs?: number;
-      upstreamError?: UpstreamErrorBody;
-    };
-
-type UpstreamErrorBody = { message?: string; type?: string; code?: string | null; param?: string | null };
 
 /** Connections kept open per provider: a TCP (and TLS) handshake per call would dominate the added latency. */
 const CONNECTIONS_PER_PROVIDER = 256;
@@ -73,22 +24,32 @@ const KEEP_ALIVE_MS = 30_000;
 
 /**
  * Calls one model of an OpenAI-compatible provider: retries 429/5xx/network failures with full-jitter
- * backoff that honours every attempt's Retry-After, within the request's deadline and the model's
- * retry budget; answers a 401 by trying the provider's other key once; feeds the model's breaker.
+ * backoff that honours every attempt's Retry-After, within the request's deadline, the model's retry
+ * budget and the gateway's budget of extra calls; answers a 401 by trying the provider's other key
+ * once; feeds the model's breaker. An upstream's error message is kept for the log only, with every
+ * provider key we have redacted from it.
  *
  * Transport: an undici keep-alive pool per provider. @nestjs/axios was measured first and spent a
- * quarter of the gateway's CPU in axios itself (README, "Benchmarks"), so the hot path uses undici.
+ * quarter of the gateway's CPU in axios itself (docs/benchmarks.md), so the hot path uses undici.
  */
 @Injectable()
-export class ProviderClient implements OnApplicationShutdown {
+export class ProviderClient implements Upstream, OnApplicationShutdown {
   private readonly pools = new Map<string, { pool: Pool; basePath: string }>();
+  private readonly redactKeys: (text: string) => string;
 
   constructor(
     private readonly catalog: CatalogService,
     private readonly keys: ProviderKeyRing,
     private readonly health: ModelHealth,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.redactKeys = secretRedactor(
+      catalog.listProviders().flatMap((provider) => {
+        const { primary, backup } = catalog.keysFor(provider.id);
+        return [primary, backup];
+      }),
+    );
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.pools.values()].map(({ pool }) => pool.close()));
@@ -146,8 +107,10 @@ export class ProviderClient implements OnApplicationShutdown {
         retryAfterMs: result.retryAfterMs,
         remainingMs: call.deadlineAt - Date.now(),
       });
-      if (delay === undefined || !budget.tryAcquireRetry()) throw failure;
-      await sleep(delay, call.clientGone);
+      if (delay === undefined || !budget.tryAcquireRetry() || !this.health.extraCallBudget.tryAcquireRetry()) {
+        throw failure;
+      }
+      await sleepUnlessGone(delay, call.clientGone);
       retries++;
     }
   }
@@ -190,7 +153,13 @@ export class ProviderClient implements OnApplicationShutdown {
       return networkFailure(provider, error);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      return failedStatus(call.model.id, response.statusCode, response.headers, response.body.toString('utf8'));
+      return failedStatus(
+        call.model.id,
+        response.statusCode,
+        response.headers,
+        response.body.toString('utf8'),
+        this.redactKeys,
+      );
     }
     let body: unknown;
     try {
@@ -240,7 +209,13 @@ export class ProviderClient implements OnApplicationShutdown {
         streamHandedOver = result.ok;
         return result;
       }
-      return failedStatus(call.model.id, response.statusCode, response.headers, await response.body.text());
+      return failedStatus(
+        call.model.id,
+        response.statusCode,
+        response.headers,
+        await response.body.text(),
+        this.redactKeys,
+      );
     } catch (error) {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (abort.signal.aborted) {
@@ -318,68 +293,10 @@ type UpstreamRequest = {
   bodyTimeout: number;
 };
 
-/** Only the error code: never the request, which carries our key. */
-function networkFailure(provider: CatalogProvider, error: unknown): AttemptResult {
-  const code = (error as { code?: string }).code ?? 'request failed';
-  return { ok: false, kind: 'network', message: `could not reach provider ${provider.id} (${code})` };
-}
-
-/** Answers (even errors) prove the model reachable; only 5xx, timeouts and broken connections count against it. */
-function recordHealth(breaker: { recordSuccess(): void; recordFailure(): void }, result: AttemptResult): void {
-  const unhealthy =
-    !result.ok && (result.kind === 'network' || result.kind === 'timeout' || (result.status ?? 0) >= 500);
-  if (unhealthy) breaker.recordFailure();
-  else breaker.recordSuccess();
-}
-
-function failedStatus(
-  modelId: string,
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  body: string,
-): AttemptResult {
-  const upstreamError = extractError(body);
-  const retryAfterMs = parseRetryAfterMs(headers);
-  const kind: UpstreamFailureKind =
-    status === 429
-      ? 'rate_limited'
-      : status === 401 || status === 403
-        ? 'unauthorized'
-        : status >= 500
-          ? 'server_error'
-          : 'client_error';
-  return { ok: false, kind, status, retryAfterMs, upstreamError, message: `${modelId} answered ${status}` };
-}
-
-function extractError(body: string): UpstreamErrorBody | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  const error = (parsed as { error?: unknown } | undefined)?.error;
-  return typeof error === 'object' && error !== null ? (error as UpstreamErrorBody) : undefined;
-}
-
 async function* untilDone(events: AsyncGenerator<string>, onEnd: () => void): AsyncGenerator<string> {
   try {
     yield* events;
   } finally {
     onEnd();
   }
-}
-
-function sleep(ms: number, clientGone: Cancellation): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (clientGone.isCancelled) return reject(new ClientAbortedError());
-    const stopWatching = clientGone.onCancel(() => {
-      clearTimeout(timer);
-      reject(new ClientAbortedError());
-    });
-    const timer = setTimeout(() => {
-      stopWatching();
-      resolve();
-    }, ms);
-  });
 }

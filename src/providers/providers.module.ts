@@ -1,12 +1,20 @@
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
+import { ContextGuard } from './context-guard';
 import { ModelHealth } from './model-health';
 import { ProviderClient } from './provider-client';
 import { ProviderKeyRing } from './provider-keys';
+import { UPSTREAM } from './upstream';
 
 @Module({
   imports: [CatalogModule],
-  providers: [ProviderKeyRing, ModelHealth, ProviderClient],
-  exports: [ModelHealth, ProviderClient],
+  providers: [
+    ProviderKeyRing,
+    ModelHealth,
+    ProviderClient,
+    ContextGuard,
+    { provide: UPSTREAM, useExisting: ProviderClient },
+  ],
+  exports: [ModelHealth, ProviderClient, ContextGuard, UPSTREAM],
 })
 export class ProvidersModule {}

@@ -5,9 +5,22 @@ export type UpstreamFailureKind =
   | 'network' // connection refused/reset, broken stream before the first chunk
   | 'timeout' // the attempt or the first chunk took too long
   | 'unauthorized' // the provider refused every key we have
-  | 'client_error' // 4xx other than 401/429: the request itself is wrong, never retried
+  | 'invalid_request' // 400/404/413/422: the request itself is wrong, on every model; never retried
+  | 'client_error' // another 4xx (402, 405, 409...): the provider refuses for reasons of its own; never retried
   | 'circuit_open'; // the model's breaker is open: not called at all
 
+/** An upstream's own error object, with any provider key already redacted from the message. */
+export interface UpstreamErrorBody {
+  message?: string;
+  type?: string;
+  code?: string | null;
+  param?: string | null;
+}
+
+/**
+ * What went wrong with one model, as the provider client reports it to the candidate runner. Not
+ * an answer for the client: `upstreamErrorOf` turns the last one into the DomainError it sees.
+ */
 export class UpstreamFailure extends Error {
   constructor(
     readonly kind: UpstreamFailureKind,
@@ -16,11 +29,16 @@ export class UpstreamFailure extends Error {
       attempts: number;
       status?: number;
       retryAfterMs?: number;
-      /** The upstream's own error object for client errors, passed on so the caller can fix the request. */
-      upstreamError?: { message?: string; type?: string; code?: string | null; param?: string | null };
+      /** For the log only: the upstream's message is never passed to the client (it can quote our key). */
+      upstreamError?: UpstreamErrorBody;
     },
   ) {
     super(message);
     this.name = 'UpstreamFailure';
   }
+}
+
+/** Statuses that say the request is wrong, whichever model it goes to: outcome `invalid_request`. */
+export function isInvalidRequestStatus(status: number): boolean {
+  return status === 400 || status === 404 || status === 413 || status === 422;
 }

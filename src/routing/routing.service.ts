@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { OpenAiError } from '../common/openai-error';
 import type { CatalogModel } from '../config/catalog.schema';
 import { FlagsService } from '../flags/flags.service';
 import { CatalogService } from '../catalog/catalog.service';
 import { ModelHealth } from '../providers/model-health';
 import { ROUTING_POLICIES, type RoutePlan, type RoutingPolicy } from './routing-policy';
+import { NoHealthyModel, UnknownModel, UnknownPolicy } from './routing.errors';
 
 export const POLICY_ALIAS_PREFIX = 'route:';
 
@@ -76,13 +76,7 @@ export class RoutingService implements OnModuleInit {
     const policyName = request.policyHeader ?? this.policyFromModel(request.model);
     if (policyName === undefined) {
       const model = this.catalog.findModel(String(request.model));
-      if (!model) {
-        throw OpenAiError.notFound(
-          `The model \`${String(request.model)}\` does not exist. Use a catalog model id or route:<policy> (GET /v1/models lists both).`,
-          'model',
-          'model_not_found',
-        );
-      }
+      if (!model) throw new UnknownModel(String(request.model));
       return this.withHealthyCandidates({
         policy: null,
         flag: null,
@@ -94,13 +88,7 @@ export class RoutingService implements OnModuleInit {
 
     const policy = this.catalog.findPolicy(policyName);
     const strategy = this.policies.get(policyName);
-    if (!policy || !strategy) {
-      throw OpenAiError.notFound(
-        `The policy \`${policyName}\` does not exist. Known policies: ${this.policyNames().join(', ')}.`,
-        request.policyHeader ? null : 'model',
-        'policy_not_found',
-      );
-    }
+    if (!policy || !strategy) throw new UnknownPolicy(policyName, this.policyNames(), !!request.policyHeader);
     const evaluation = this.flags.evaluateCached(policy.flag, {
       userId: request.userId,
       attributes: request.attributes,
@@ -131,12 +119,7 @@ export class RoutingService implements OnModuleInit {
     if (healthy.length === 0) {
       const names = route.plan.candidates.map((model) => model.id).join(', ');
       this.logger.warn(`no healthy model for ${route.policy ?? 'direct'} request (circuits open: ${names})`);
-      throw new OpenAiError(502, {
-        message: `No healthy model can serve this request: ${names} ${route.plan.candidates.length > 1 ? 'are' : 'is'} failing (circuit open).`,
-        type: 'api_error',
-        code: 'no_healthy_model',
-        param: null,
-      });
+      throw new NoHealthyModel(route.plan.candidates.map((model) => model.id));
     }
     return { ...route, chosen: route.plan.candidates[0], plan: { ...route.plan, candidates: healthy } };
   }

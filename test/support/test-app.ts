@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { generateApiKey } from '../../src/access/api-key-format';
 import { DEFAULT_CATALOG as defaultCatalog } from '../../src/config/catalog.config';
-import { createApp } from '../../src/bootstrap';
+import { createApp, shutDownApp } from '../../src/bootstrap';
 import type { ManualClock } from '../../src/common/manual-clock';
 import { freePort } from './free-port';
 
@@ -115,6 +115,7 @@ export async function startTestApp(options: {
     url: `http://127.0.0.1:${address.port}`,
     simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
     adminKey,
-    close: () => app.close(),
+    // The same ordered shutdown as Ctrl-C on `npm start`.
+    close: () => shutDownApp(app),
   };
 }

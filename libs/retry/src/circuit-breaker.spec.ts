@@ -188,20 +188,64 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  describe('consecutive failures', () => {
+    it('opens after that many failures in a row even when the window is full of earlier successes', () => {
+      const events: Array<{ reason: string }> = [];
+      const breaker = new CircuitBreaker(
+        { ...options, consecutiveFailures: 5, onOpen: (event) => events.push(event) },
+        now,
+      );
+      record(breaker, 500, 0); // a long healthy stretch: the ratio alone would need 500 more failures
+      record(breaker, 0, 4);
+      expect(breaker.state).toBe('closed');
+      breaker.recordFailure();
+      expect(breaker.state).toBe('open');
+      expect(breaker.allowRequest()).toBe(false);
+      expect(events).toEqual([expect.objectContaining({ reason: 'consecutive_failures', failures: 5, requests: 505 })]);
+    });
+
+    it('starts counting again after any success', () => {
+      const breaker = new CircuitBreaker({ ...options, minimumRequests: 1_000, consecutiveFailures: 3 }, now);
+      for (let i = 0; i < 20; i++) record(breaker, 1, 2);
+      expect(breaker.state).toBe('closed');
+      breaker.recordFailure();
+      breaker.recordFailure();
+      breaker.recordFailure();
+      expect(breaker.state).toBe('open');
+    });
+
+    it('counts from zero after the circuit closed again', () => {
+      const breaker = new CircuitBreaker({ ...options, minimumRequests: 1_000, consecutiveFailures: 3 }, now);
+      record(breaker, 0, 3);
+      t = 15_000;
+      expect(breaker.allowRequest()).toBe(true);
+      breaker.recordSuccess();
+      expect(breaker.state).toBe('closed');
+      record(breaker, 0, 2);
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('is off unless set', () => {
+      const breaker = new CircuitBreaker({ ...options, minimumRequests: 1_000 }, now);
+      record(breaker, 0, 999);
+      expect(breaker.state).toBe('closed');
+    });
+  });
+
   describe('onOpen', () => {
     it('reports each opening once, with where it came from and the numbers that opened it', () => {
       const events: unknown[] = [];
       const breaker = new CircuitBreaker({ ...options, onOpen: (event) => events.push(event) }, now);
       t = 500;
       record(breaker, 4, 6); // opens on the 10th outcome: 6 / 10
-      expect(events).toEqual([{ from: 'closed', failures: 6, requests: 10, openedAt: 500 }]);
+      expect(events).toEqual([{ from: 'closed', reason: 'failure_ratio', failures: 6, requests: 10, openedAt: 500 }]);
       breaker.recordFailure(); // late outcome while open: no second report
       expect(events).toHaveLength(1);
       t = 15_500;
       expect(breaker.allowRequest()).toBe(true);
       breaker.recordFailure(); // the probe fails: a re-opening, reported as such
       expect(events).toHaveLength(2);
-      expect(events[1]).toMatchObject({ from: 'half_open', openedAt: 15_500 });
+      expect(events[1]).toMatchObject({ from: 'half_open', reason: 'probe_failed', openedAt: 15_500 });
     });
 
     it('swallows what the listener throws, so the request path never sees it', () => {
@@ -233,5 +277,6 @@ describe('CircuitBreaker', () => {
     expect(() => new CircuitBreaker({ ...options, windowMs: 0 })).toThrow(RangeError);
     expect(() => new CircuitBreaker({ ...options, coolDownMs: -1 })).toThrow(RangeError);
     expect(() => new CircuitBreaker({ ...options, halfOpenProbes: 0 })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ ...options, consecutiveFailures: 0 })).toThrow(RangeError);
   });
 });

@@ -11,6 +11,12 @@ export interface CircuitBreakerOptions {
   windowMs: number;
   /** How long an open circuit refuses requests before letting probes through, e.g. 15_000. */
   coolDownMs: number;
+  /**
+   * Also open after this many failures in a row, whatever the window holds, e.g. 5. Without it a
+   * window full of earlier successes keeps a model that now fails every call in rotation until the
+   * failures outweigh them. Unset: only the ratio opens the circuit.
+   */
+  consecutiveFailures?: number;
   /** Requests let through at a time while half-open. Default 1. */
   halfOpenProbes?: number;
   /**
@@ -23,6 +29,8 @@ export interface CircuitBreakerOptions {
 
 export interface CircuitOpenedEvent {
   from: Exclude<CircuitState, 'open'>;
+  /** What opened it: the window's failure ratio, failures in a row, or a failed half-open probe. */
+  reason: 'failure_ratio' | 'consecutive_failures' | 'probe_failed';
   /** Outcomes in the window when it opened (for `half_open`: the window that opened it before). */
   failures: number;
   requests: number;
@@ -46,7 +54,8 @@ const FAILURES = 1;
  * context too long) shows a healthy provider and counts as a success.
  *
  * - closed: everything passes; outcomes are counted over a sliding window. The circuit opens when
- *   the window holds at least minimumRequests outcomes and failures / requests >= failureRatio.
+ *   the window holds at least minimumRequests outcomes and failures / requests >= failureRatio, or
+ *   (with consecutiveFailures set) after that many failures with no success in between.
  * - open: nothing passes until coolDownMs after opening, then half_open.
  * - half_open: up to halfOpenProbes requests at a time pass. A success closes the circuit with an
  *   empty window; a failure opens it again for a new cool-down. A probe that reports nothing for
@@ -62,12 +71,13 @@ export class CircuitBreaker {
   private openedAt: number | undefined;
   private probesInFlight = 0;
   private lastProbeAt = 0;
+  private failuresInARow = 0;
 
   constructor(
     private readonly options: CircuitBreakerOptions,
     private readonly now: () => number = Date.now,
   ) {
-    const { failureRatio, minimumRequests, coolDownMs, halfOpenProbes = 1 } = options;
+    const { failureRatio, minimumRequests, coolDownMs, halfOpenProbes = 1, consecutiveFailures } = options;
     if (!(failureRatio > 0 && failureRatio <= 1)) {
       throw new RangeError(`failureRatio must be in (0, 1], got ${failureRatio}`);
     }
@@ -79,6 +89,9 @@ export class CircuitBreaker {
     }
     if (!(Number.isInteger(halfOpenProbes) && halfOpenProbes >= 1)) {
       throw new RangeError(`halfOpenProbes must be an integer >= 1, got ${halfOpenProbes}`);
+    }
+    if (consecutiveFailures !== undefined && !(Number.isInteger(consecutiveFailures) && consecutiveFailures >= 1)) {
+      throw new RangeError(`consecutiveFailures must be an integer >= 1, got ${consecutiveFailures}`);
     }
     this.halfOpenProbes = halfOpenProbes;
     this.window = new SlidingWindowCounter(options.windowMs, 2, now);
@@ -110,6 +123,7 @@ export class CircuitBreaker {
       this.close();
       return;
     }
+    this.failuresInARow = 0;
     this.window.add(REQUESTS);
     this.tripIfUnhealthy();
   }
@@ -118,12 +132,15 @@ export class CircuitBreaker {
     this.refresh();
     if (this.current === 'open') return;
     if (this.current === 'half_open') {
-      this.open();
+      this.open('probe_failed');
       return;
     }
+    this.failuresInARow++;
     this.window.add(REQUESTS);
     this.window.add(FAILURES);
-    this.tripIfUnhealthy();
+    const limit = this.options.consecutiveFailures;
+    if (limit !== undefined && this.failuresInARow >= limit) this.open('consecutive_failures');
+    else this.tripIfUnhealthy();
   }
 
   snapshot(): CircuitBreakerSnapshot {
@@ -140,7 +157,7 @@ export class CircuitBreaker {
   private tripIfUnhealthy(): void {
     const requests = this.window.total(REQUESTS);
     if (requests < this.options.minimumRequests) return;
-    if (this.window.total(FAILURES) / requests >= this.options.failureRatio) this.open();
+    if (this.window.total(FAILURES) / requests >= this.options.failureRatio) this.open('failure_ratio');
   }
 
   private refresh(): void {
@@ -150,15 +167,17 @@ export class CircuitBreaker {
     }
   }
 
-  private open(): void {
+  private open(reason: CircuitOpenedEvent['reason']): void {
     const from = this.current as Exclude<CircuitState, 'open'>;
     this.current = 'open';
     this.openedAt = this.now();
     this.probesInFlight = 0;
+    this.failuresInARow = 0;
     if (!this.options.onOpen) return;
     try {
       this.options.onOpen({
         from,
+        reason,
         failures: this.window.total(FAILURES),
         requests: this.window.total(REQUESTS),
         openedAt: this.openedAt,
@@ -172,6 +191,7 @@ export class CircuitBreaker {
     this.current = 'closed';
     this.openedAt = undefined;
     this.probesInFlight = 0;
+    this.failuresInARow = 0;
     this.window.reset();
   }
 }

@@ -498,6 +498,17 @@ describe('SimulatedProvider', () => {
       expect((await chat(simulator, { model: OTHER_MODEL, messages: userMessages })).status).toBe(200);
     });
 
+    it('answers with the scripted message when one is given', async () => {
+      const simulator = await startSimulator();
+      await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 400, message: 'that key is not allowed here' });
+      const response = await chat(simulator, { model: MODEL, messages: userMessages });
+      expect(response.status).toBe(400);
+      expect((await jsonOf(response)).error).toMatchObject({
+        type: 'invalid_request_error',
+        message: 'that key is not allowed here',
+      });
+    });
+
     it('rejects a malformed fault with the field named', async () => {
       const simulator = await startSimulator();
       const response = await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 200, count: 0 });

@@ -72,6 +72,8 @@ export interface ScriptedFault {
   status: number;
   retryAfterSeconds?: number;
   retryAfterMs?: number;
+  /** The error body's message instead of the default one (e.g. to see what a gateway passes on). */
+  message?: string;
 }
 
 /** What an accepted chat completion will be answered with. */
@@ -399,7 +401,7 @@ function describeModel(id: string) {
 
 function readFault(body: unknown): { fault: ScriptedFault; count: number } {
   const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const { status, count = 1, retryAfterSeconds, retryAfterMs } = input;
+  const { status, count = 1, retryAfterSeconds, retryAfterMs, message } = input;
   const problems: string[] = [];
   if (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 599) {
     problems.push('status must be an HTTP error status between 400 and 599');
@@ -413,10 +415,14 @@ function readFault(body: unknown): { fault: ScriptedFault; count: number } {
   if (retryAfterMs !== undefined && !(typeof retryAfterMs === 'number' && retryAfterMs >= 0)) {
     problems.push('retryAfterMs must be a non-negative number');
   }
+  if (message !== undefined && !(typeof message === 'string' && message.length <= 10_000)) {
+    problems.push('message must be a string of at most 10000 characters');
+  }
   if (problems.length > 0) throw invalidRequest(problems.join('; '), 'fault');
   const fault: ScriptedFault = { status: status as number };
   if (retryAfterSeconds !== undefined) fault.retryAfterSeconds = retryAfterSeconds as number;
   if (retryAfterMs !== undefined) fault.retryAfterMs = retryAfterMs as number;
+  if (message !== undefined) fault.message = message as string;
   return { fault, count: count as number };
 }
 
@@ -428,7 +434,7 @@ function scriptedFailure(model: string, fault: ScriptedFault): OpenAiHttpError {
     return new OpenAiHttpError(
       429,
       'requests',
-      `Rate limit reached for ${model} (scripted).`,
+      fault.message ?? `Rate limit reached for ${model} (scripted).`,
       null,
       'rate_limit_exceeded',
       headers,
@@ -436,7 +442,8 @@ function scriptedFailure(model: string, fault: ScriptedFault): OpenAiHttpError {
   }
   if (fault.status === 401) return invalidApiKey();
   const type = fault.status >= 500 ? 'server_error' : 'invalid_request_error';
-  return new OpenAiHttpError(fault.status, type, `Scripted ${fault.status} for ${model}.`, null, null, headers);
+  const message = fault.message ?? `Scripted ${fault.status} for ${model}.`;
+  return new OpenAiHttpError(fault.status, type, message, null, null, headers);
 }
 
 function readRevokedLabels(body: unknown): string[] {

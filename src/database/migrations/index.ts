@@ -5,6 +5,7 @@ import { CreateAlerts1764200000000 } from './1764200000000-create-alerts';
 import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
+import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
 import { CanaryDecisionEngine1764600000000 } from './1764600000000-canary-decision-engine';
 
 /**
@@ -20,5 +21,6 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateCanaries1764300000000,
   CreateApiKeys1764400000000,
   AddCanarySlot1764510000000,
+  RequestMetricsInvalidRequest1764520000000,
   CanaryDecisionEngine1764600000000,
 ];

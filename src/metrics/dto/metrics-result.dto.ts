@@ -25,13 +25,16 @@ export class OutcomesDto {
   @ApiProperty() rate_limited: number;
   @ApiProperty() rejected: number;
   @ApiProperty() client_aborted: number;
+  @ApiProperty({ description: 'The provider refused the request as invalid (400/404/413/422); no fault of the model' })
+  invalid_request: number;
 }
 
 export class MetricsFiguresDto {
   @ApiProperty({ example: 120 }) requests: number;
   @ApiProperty({
     example: 2,
-    description: "upstream_error + timeout + rate_limited (rejected and client_aborted are not the gateway's errors)",
+    description:
+      "upstream_error + timeout + rate_limited (rejected, invalid_request and client_aborted are not the gateway's errors)",
   })
   errors: number;
   @ApiProperty({ example: 0.0167, description: 'errors / requests, a fraction' }) errorRate: number;

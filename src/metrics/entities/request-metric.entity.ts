@@ -1,6 +1,19 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export const OUTCOMES = ['ok', 'upstream_error', 'timeout', 'rate_limited', 'rejected', 'client_aborted'] as const;
+/**
+ * How a request ended. `rejected`: the gateway refused it (key, limits, body, unknown model, context
+ * guard). `invalid_request`: the provider refused it as invalid (400/404/413/422), which says nothing
+ * about the model, so canaries, the guardrail and the breaker do not count it.
+ */
+export const OUTCOMES = [
+  'ok',
+  'upstream_error',
+  'timeout',
+  'rate_limited',
+  'rejected',
+  'client_aborted',
+  'invalid_request',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**

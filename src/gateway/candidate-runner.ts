@@ -1,0 +1,115 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DomainError } from '../common/domain-error';
+import type { CatalogModel } from '../config/catalog.schema';
+import { ClientAbortedError } from '../providers/cancellation';
+import type { Cancellation } from '../providers/cancellation';
+import { ContextGuard } from '../providers/context-guard';
+import { ModelHealth } from '../providers/model-health';
+import { upstreamErrorOf } from '../providers/provider-errors';
+import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
+import { UpstreamFailure } from '../providers/upstream-failure';
+import type { Route } from '../routing/routing.service';
+import type { ChatRequest } from './chat-request';
+
+export interface RunInput {
+  request: ChatRequest;
+  route: Route;
+  /** Cancelled when the client goes away: the upstream call is abandoned. */
+  clientGone: Cancellation;
+  /** For the log lines about failed candidates. */
+  requestId: string;
+}
+
+interface RunSoFar {
+  /** The model that answered, or the last one tried. */
+  model: CatalogModel;
+  /** Upstream calls made, over every candidate. */
+  attempts: number;
+  /** Whether `model` is not the one routing chose. */
+  fallback: boolean;
+}
+
+/** How the candidates went: an answer, the error the client is to get, or a client that left. */
+export type RunResult =
+  | (RunSoFar & { kind: 'answered'; answer: UpstreamAnswer })
+  | (RunSoFar & { kind: 'failed'; error: DomainError })
+  | (RunSoFar & { kind: 'client_gone' });
+
+/**
+ * Tries the route's candidates in order until one answers: the context guard before each, the
+ * upstream's own retries inside each call, a fallback to the next candidate when one fails — but
+ * not when the provider calls the request itself wrong (it is wrong on every model), and not beyond
+ * the gateway's budget of extra calls (ModelHealth.extraCallBudget), which bounds what a failure
+ * storm costs in upstream calls. Knows nothing of HTTP: it returns what happened.
+ */
+@Injectable()
+export class CandidateRunner {
+  private readonly logger = new Logger(CandidateRunner.name);
+
+  constructor(
+    @Inject(UPSTREAM) private readonly upstream: Upstream,
+    private readonly health: ModelHealth,
+    private readonly contextGuard: ContextGuard,
+  ) {}
+
+  async run({ request, route, clientGone, requestId }: RunInput): Promise<RunResult> {
+    const { plan } = route;
+    const deadlineAt = Date.now() + plan.totalTimeoutMs;
+    const body = upstreamBody(request, route);
+    const prompt = this.contextGuard.measure(request.messages);
+    const extraCalls = this.health.extraCallBudget;
+    extraCalls.recordRequest();
+    let model = plan.candidates[0];
+    let attempts = 0;
+    let lastFailure: UpstreamFailure | undefined;
+    for (const candidate of plan.candidates) {
+      // The first call of a request is free; every one after it, a fallback too, needs the budget.
+      if (attempts > 0 && !extraCalls.tryAcquireRetry()) break;
+      model = candidate;
+      const fallback = model.id !== route.chosen.id;
+      const tooLong = await this.contextGuard.refusal(prompt, model);
+      if (tooLong) return { kind: 'failed', error: tooLong, model, attempts, fallback };
+      try {
+        const answer = await this.upstream.call({
+          model,
+          body,
+          stream: request.stream,
+          attemptTimeoutMs: plan.attemptTimeoutMs,
+          firstChunkTimeoutMs: plan.firstChunkTimeoutMs,
+          maxRetries: plan.maxRetriesPerModel,
+          deadlineAt,
+          clientGone,
+        });
+        return { kind: 'answered', answer, model, attempts: attempts + answer.attempts, fallback };
+      } catch (error) {
+        if (error instanceof ClientAbortedError) return { kind: 'client_gone', model, attempts, fallback };
+        if (!(error instanceof UpstreamFailure)) throw error;
+        attempts += error.details.attempts;
+        lastFailure = error;
+        this.logFailure(model, error, requestId);
+        // A request the provider refuses is refused by every model: say so instead of falling back.
+        if (error.kind === 'invalid_request' || error.kind === 'client_error') break;
+      }
+    }
+    const error = upstreamErrorOf(lastFailure);
+    return { kind: 'failed', error, model, attempts, fallback: model.id !== route.chosen.id };
+  }
+
+  /** The upstream's own message goes here (already redacted of provider keys), never to the client. */
+  private logFailure(model: CatalogModel, failure: UpstreamFailure, requestId: string): void {
+    const { attempts, status, upstreamError } = failure.details;
+    this.logger.warn(
+      { requestId, model: model.id, kind: failure.kind, status, attempts, upstreamError },
+      `${model.id} failed (${failure.kind}): ${failure.message}`,
+    );
+  }
+}
+
+/** The body the upstream gets: the client's, with the policy's overrides and without our own fields. */
+function upstreamBody(request: ChatRequest, route: Route): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...request.body, ...route.plan.bodyOverrides };
+  if (!route.plan.forwardMetadata) delete body.metadata;
+  // Exact token counts for streams come only from the final usage chunk, so always ask for it.
+  if (request.stream) body.stream_options = { ...(body.stream_options as object | null), include_usage: true };
+  return body;
+}

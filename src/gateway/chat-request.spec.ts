@@ -1,0 +1,163 @@
+import { parseChatRequest } from './chat-request';
+import { InvalidChatRequest } from './gateway.errors';
+
+const user = { role: 'user', content: 'hi' };
+const valid = (extra: Record<string, unknown> = {}) => ({ model: 'route:chat', messages: [user], ...extra });
+
+function refusal(body: unknown): InvalidChatRequest {
+  try {
+    parseChatRequest(body);
+  } catch (error) {
+    if (error instanceof InvalidChatRequest) return error;
+    throw error;
+  }
+  throw new Error(`accepted ${JSON.stringify(body)}`);
+}
+
+describe('parseChatRequest', () => {
+  it.each<[string, unknown, string | null, string]>([
+    ['a body that is not an object', [1, 2], null, 'invalid_type'],
+    ['no model', { messages: [user] }, 'model', 'missing_required_parameter'],
+    ['a model that is not a string', valid({ model: 7 }), 'model', 'invalid_type'],
+    ['no messages', { model: 'gpt-4.1' }, 'messages', 'missing_required_parameter'],
+    ['empty messages', valid({ messages: [] }), 'messages', 'empty_array'],
+    ['a message that is not an object', valid({ messages: ['hi'] }), 'messages[0]', 'invalid_type'],
+    [
+      'an unknown role',
+      valid({ messages: [user, { role: 'wizard', content: 'x' }] }),
+      'messages[1].role',
+      'invalid_value',
+    ],
+    ['no role', valid({ messages: [{ content: 'x' }] }), 'messages[0].role', 'missing_required_parameter'],
+    [
+      'null user content',
+      valid({ messages: [{ role: 'user', content: null }] }),
+      'messages[0].content',
+      'invalid_type',
+    ],
+    ['no user content', valid({ messages: [{ role: 'user' }] }), 'messages[0].content', 'missing_required_parameter'],
+    [
+      'content of the wrong type',
+      valid({ messages: [{ role: 'user', content: 5 }] }),
+      'messages[0].content',
+      'invalid_type',
+    ],
+    [
+      'an empty list of parts',
+      valid({ messages: [{ role: 'user', content: [] }] }),
+      'messages[0].content',
+      'empty_array',
+    ],
+    [
+      'a text part without text',
+      valid({ messages: [{ role: 'user', content: [{ type: 'text' }] }] }),
+      'messages[0].content[0].text',
+      'missing_required_parameter',
+    ],
+    [
+      'an image part in a system message',
+      valid({ messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }),
+      'messages[0].content[0].type',
+      'invalid_value',
+    ],
+    [
+      'an image part without a url',
+      valid({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }),
+      'messages[0].content[0].image_url.url',
+      'missing_required_parameter',
+    ],
+    [
+      'an assistant message with neither content nor tool calls',
+      valid({ messages: [user, { role: 'assistant', content: null }] }),
+      'messages[1].content',
+      'invalid_type',
+    ],
+    [
+      'a tool message without tool_call_id',
+      valid({ messages: [user, { role: 'tool', content: '42' }] }),
+      'messages[1].tool_call_id',
+      'missing_required_parameter',
+    ],
+    ['a name that is not a string', valid({ messages: [{ ...user, name: 3 }] }), 'messages[0].name', 'invalid_type'],
+    ['temperature "hot"', valid({ temperature: 'hot' }), 'temperature', 'invalid_type'],
+    ['temperature 7', valid({ temperature: 7 }), 'temperature', 'invalid_value'],
+    ['top_p 1.5', valid({ top_p: 1.5 }), 'top_p', 'invalid_value'],
+    ['max_tokens -5', valid({ max_tokens: -5 }), 'max_tokens', 'invalid_value'],
+    ['max_tokens 2.5', valid({ max_tokens: 2.5 }), 'max_tokens', 'invalid_value'],
+    ['max_completion_tokens 0', valid({ max_completion_tokens: 0 }), 'max_completion_tokens', 'invalid_value'],
+    ['n 0', valid({ n: 0 }), 'n', 'invalid_value'],
+    ['presence_penalty -3', valid({ presence_penalty: -3 }), 'presence_penalty', 'invalid_value'],
+    ['frequency_penalty "a lot"', valid({ frequency_penalty: 'a lot' }), 'frequency_penalty', 'invalid_type'],
+    ['stream "yes"', valid({ stream: 'yes' }), 'stream', 'invalid_type'],
+    [
+      'stream_options without stream',
+      valid({ stream_options: { include_usage: true } }),
+      'stream_options',
+      'invalid_value',
+    ],
+    [
+      'stream_options with stream false',
+      valid({ stream: false, stream_options: {} }),
+      'stream_options',
+      'invalid_value',
+    ],
+    ['five stop sequences', valid({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', 'invalid_value'],
+    ['a logit bias out of range', valid({ logit_bias: { '50256': -200 } }), 'logit_bias.50256', 'invalid_value'],
+    ['metadata that is not strings', valid({ metadata: { tier: 3 } }), 'metadata.tier', 'invalid_type'],
+    ['a user that is not a string', valid({ user: 42 }), 'user', 'invalid_type'],
+    ['tools without a type', valid({ tools: [{ function: {} }] }), 'tools[0].type', 'invalid_type'],
+  ])('refuses %s, naming the field', (_case, body, param, code) => {
+    const error = refusal(body);
+    expect(error).toMatchObject({ kind: 'invalid', param, code });
+    if (param) expect(error.message).toContain(`\`${param}\``);
+  });
+
+  it('quotes short values and only the length of long ones', () => {
+    expect(refusal(valid({ messages: [{ role: 'wizard', content: 'x' }] })).message).toContain('got "wizard"');
+    expect(refusal(valid({ messages: [{ role: 'w'.repeat(5000), content: 'x' }] })).message).toContain(
+      'got a 5000-character string',
+    );
+  });
+
+  it('accepts what OpenAI accepts, and passes unknown fields through untouched', () => {
+    const body = valid({
+      messages: [
+        { role: 'developer', content: [{ type: 'text', text: 'Be brief.' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Look' },
+            { type: 'image_url', image_url: { url: 'x' } },
+          ],
+        },
+        { role: 'user', content: [{ type: 'input_video', video: {} }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: {} }] },
+        { role: 'tool', content: '42', tool_call_id: 'c1' },
+        { role: 'function', name: 'lookup', content: null },
+        { role: 'assistant', content: [{ type: 'refusal', refusal: 'No.' }] },
+      ],
+      temperature: 0,
+      top_p: 1,
+      max_tokens: null,
+      stop: 'END',
+      stream: true,
+      stream_options: { include_usage: true },
+      metadata: { country: 'SG' },
+      user: 'user-1',
+      some_future_field: { anything: [1, 2, 3] },
+    });
+    const request = parseChatRequest(body);
+    expect(request).toMatchObject({
+      stream: true,
+      clientWantsUsage: true,
+      attributes: { country: 'SG' },
+      user: 'user-1',
+    });
+    expect(request.body).toBe(body);
+  });
+
+  it('treats null optional fields as unset', () => {
+    const request = parseChatRequest(valid({ stream: null, stream_options: null, metadata: null, user: null }));
+    expect(request).toMatchObject({ stream: false, clientWantsUsage: false, attributes: {}, user: undefined });
+  });
+});

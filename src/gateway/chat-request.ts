@@ -1,0 +1,156 @@
+import { validateMessages } from './chat-messages';
+import {
+  isPlainObject,
+  requireBoolean,
+  requireIntegerBetween,
+  requireList,
+  requireNumberBetween,
+  requireObject,
+  requireString,
+  wrongType,
+} from './chat-validation';
+import { InvalidChatRequest } from './gateway.errors';
+
+/** A validated chat completion request: what the gateway reads from it, and the body to pass on. */
+export interface ChatRequest {
+  /** The body as the client sent it; fields the gateway does not know pass through untouched. */
+  body: Record<string, unknown>;
+  messages: ReadonlyArray<Record<string, unknown>>;
+  stream: boolean;
+  /** Whether the client asked for the usage chunk; the gateway always asks the upstream for it. */
+  clientWantsUsage: boolean;
+  /** `metadata`: string attributes for flag targeting. */
+  attributes: Record<string, string>;
+  user?: string;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * OpenAI's optional parameters and their ranges, checked when present and not null (OpenAI treats
+ * null as unset). Parameters not listed here pass through unchecked, so new OpenAI fields keep working.
+ */
+const OPTIONAL_FIELDS: ReadonlyArray<readonly [string, (value: unknown, param: string) => void]> = [
+  ['temperature', (v, p) => requireNumberBetween(v, p, 0, 2)],
+  ['top_p', (v, p) => requireNumberBetween(v, p, 0, 1)],
+  ['presence_penalty', (v, p) => requireNumberBetween(v, p, -2, 2)],
+  ['frequency_penalty', (v, p) => requireNumberBetween(v, p, -2, 2)],
+  ['max_tokens', (v, p) => requireIntegerBetween(v, p, 1, MAX_SAFE)],
+  ['max_completion_tokens', (v, p) => requireIntegerBetween(v, p, 1, MAX_SAFE)],
+  ['n', (v, p) => requireIntegerBetween(v, p, 1, 128)],
+  ['top_logprobs', (v, p) => requireIntegerBetween(v, p, 0, 20)],
+  ['seed', (v, p) => requireIntegerBetween(v, p, -MAX_SAFE, MAX_SAFE)],
+  ['stream', requireBoolean],
+  ['logprobs', requireBoolean],
+  ['parallel_tool_calls', requireBoolean],
+  ['store', requireBoolean],
+  ['user', requireString],
+  ['service_tier', requireString],
+  ['reasoning_effort', requireString],
+  ['stop', validateStop],
+  ['logit_bias', validateLogitBias],
+  ['metadata', validateMetadata],
+  ['tools', validateTools],
+  ['tool_choice', validateToolChoice],
+  ['response_format', validateResponseFormat],
+  ['stream_options', validateStreamOptions],
+  ['modalities', validateStringList],
+];
+
+/**
+ * Validates an OpenAI chat completion request before any upstream call, so a request the provider
+ * would refuse gets a 400 naming the field (and never counts against a model). Cheap on large
+ * bodies: a fixed number of field checks plus one pass over the messages and their parts.
+ */
+export function parseChatRequest(raw: unknown): ChatRequest {
+  if (!isPlainObject(raw)) {
+    throw new InvalidChatRequest(
+      'The request body must be a JSON object (an OpenAI chat completion request).',
+      null,
+      'invalid_type',
+    );
+  }
+  const body = raw;
+  if (body.model === undefined || body.model === null || body.model === '') {
+    throw new InvalidChatRequest(
+      '`model` is required: a catalog model id or route:<policy>.',
+      'model',
+      'missing_required_parameter',
+    );
+  }
+  requireString(body.model, 'model');
+  validateMessages(body.messages);
+  for (const [field, check] of OPTIONAL_FIELDS) {
+    const value = body[field];
+    if (value !== undefined && value !== null) check(value, field);
+  }
+  const stream = body.stream === true;
+  const streamOptions = body.stream_options as { include_usage?: unknown } | null | undefined;
+  if (streamOptions !== undefined && streamOptions !== null && !stream) {
+    throw new InvalidChatRequest(
+      '`stream_options` is only allowed with `stream: true`; drop it or stream the answer.',
+      'stream_options',
+      'invalid_value',
+    );
+  }
+  return {
+    body,
+    messages: body.messages,
+    stream,
+    clientWantsUsage: streamOptions?.include_usage === true,
+    attributes: (body.metadata ?? {}) as Record<string, string>,
+    user: (body.user ?? undefined) as string | undefined,
+  };
+}
+
+function validateStop(value: unknown, param: string): void {
+  if (typeof value === 'string') return;
+  if (!Array.isArray(value)) throw wrongType(param, 'a string or a list of up to 4 strings', value);
+  if (value.length > 4) {
+    throw new InvalidChatRequest(`\`${param}\` must list at most 4 stop sequences; got ${value.length}.`, param);
+  }
+  value.forEach((item, i) => requireString(item, `${param}[${i}]`));
+}
+
+function validateLogitBias(value: unknown, param: string): void {
+  requireObject(value, param);
+  for (const [token, bias] of Object.entries(value)) requireNumberBetween(bias, `${param}.${token}`, -100, 100);
+}
+
+function validateMetadata(value: unknown, param: string): void {
+  requireObject(value, param);
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string')
+      throw wrongType(`${param}.${key}`, 'a string (metadata maps strings to strings)', item);
+  }
+}
+
+function validateTools(value: unknown, param: string): void {
+  requireList(value, param);
+  value.forEach((tool, i) => {
+    requireObject(tool, `${param}[${i}]`);
+    requireString(tool.type, `${param}[${i}].type`);
+  });
+}
+
+function validateToolChoice(value: unknown, param: string): void {
+  if (typeof value === 'string') return;
+  if (!isPlainObject(value)) throw wrongType(param, 'a string (none, auto, required) or an object', value);
+}
+
+function validateResponseFormat(value: unknown, param: string): void {
+  requireObject(value, param);
+  requireString(value.type, `${param}.type`);
+}
+
+function validateStreamOptions(value: unknown, param: string): void {
+  requireObject(value, param);
+  if (value.include_usage !== undefined && value.include_usage !== null) {
+    requireBoolean(value.include_usage, `${param}.include_usage`);
+  }
+}
+
+function validateStringList(value: unknown, param: string): void {
+  requireList(value, param);
+  value.forEach((item, i) => requireString(item, `${param}[${i}]`));
+}

@@ -1,0 +1,61 @@
+import { InvalidChatRequest } from './gateway.errors';
+
+/** Checks shared by the body's fields and its messages. Each throws InvalidChatRequest naming `param`. */
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A value as a message may quote it: short strings and numbers as they are, anything else by its type. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  switch (typeof value) {
+    case 'string':
+      return value.length <= 40 ? JSON.stringify(value) : `a ${value.length}-character string`;
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'object':
+      return 'an object';
+    default:
+      return typeof value;
+  }
+}
+
+export function wrongType(param: string, expected: string, value: unknown): InvalidChatRequest {
+  return new InvalidChatRequest(`\`${param}\` must be ${expected}; got ${describe(value)}.`, param, 'invalid_type');
+}
+
+export function wrongValue(param: string, expected: string, value: unknown): InvalidChatRequest {
+  return new InvalidChatRequest(`\`${param}\` must be ${expected}; got ${describe(value)}.`, param, 'invalid_value');
+}
+
+export function requireString(value: unknown, param: string): asserts value is string {
+  if (typeof value !== 'string') throw wrongType(param, 'a string', value);
+}
+
+export function requireBoolean(value: unknown, param: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw wrongType(param, 'true or false', value);
+}
+
+export function requireNumberBetween(value: unknown, param: string, min: number, max: number): void {
+  const expected = `a number between ${min} and ${max}`;
+  if (typeof value !== 'number') throw wrongType(param, expected, value);
+  if (value < min || value > max) throw wrongValue(param, expected, value);
+}
+
+export function requireIntegerBetween(value: unknown, param: string, min: number, max: number): void {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer between ${min} and ${max}`;
+  if (typeof value !== 'number') throw wrongType(param, expected, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw wrongValue(param, expected, value);
+}
+
+export function requireObject(value: unknown, param: string): asserts value is Record<string, unknown> {
+  if (!isPlainObject(value)) throw wrongType(param, 'an object', value);
+}
+
+export function requireList(value: unknown, param: string): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw wrongType(param, 'a list', value);
+}

@@ -1,0 +1,213 @@
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Injectable, Logger } from '@nestjs/common';
+import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
+import type { CatalogModel } from '../config/catalog.schema';
+import type { TokenUsage } from '../metrics/cost';
+import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
+import type { Route } from '../routing/routing.service';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
+const DONE_EVENT = 'data: [DONE]\n\n';
+const STREAM_BROKE_EVENT = `data: ${JSON.stringify({
+  error: {
+    message: 'The upstream stream broke off before the completion finished.',
+    type: 'api_error',
+    code: 'upstream_stream_error',
+    param: null,
+  },
+})}\n\n`;
+
+/** What reached the client of an answer. */
+export interface Delivery {
+  usage: TokenUsage | undefined;
+  /** Streams: from the request's arrival to the first event written. */
+  ttftMs: number | null;
+  /** The stream broke after its first event: the client got an error event and [DONE] instead of the rest. */
+  broke: boolean;
+}
+
+/** What the client was answered, for the metric row. */
+export interface ErrorAnswered {
+  status: number;
+  /** OpenAI's `code`, else its `type`; `internal_error` for what the gateway did not expect. */
+  errorType: string | null;
+}
+
+/** nginx's "client closed request": no status reached the client. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * Writes answers in OpenAI's wire format with the x-switchyard-* headers, on Node's own response
+ * API: an upstream JSON body as it came, a stream event by event, and errors as `{ error: {...} }`
+ * with the status, headers and body the one table (domain-error-status.ts) gives them.
+ */
+@Injectable()
+export class OpenAiResponder {
+  private readonly logger = new Logger(OpenAiResponder.name);
+
+  /** The key's x-ratelimit-* go on every answer, errors included. */
+  rateLimitHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
+    if (headers) for (const name in headers) res.setHeader(name, headers[name]);
+  }
+
+  routeHeaders(res: ServerResponse, route: Route): void {
+    res.setHeader('x-switchyard-policy', route.policy ?? 'none');
+    res.setHeader('x-switchyard-flag', route.flag ?? 'none');
+    res.setHeader('x-switchyard-variant', route.variant ?? 'none');
+    res.setHeader('x-switchyard-model', route.plan.candidates[0].id);
+    res.setHeader('x-switchyard-provider', route.plan.candidates[0].provider);
+    res.setHeader('x-switchyard-attempts', '0');
+    res.setHeader('x-switchyard-fallback', 'false');
+  }
+
+  answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
+    res.setHeader('x-switchyard-model', model.id);
+    res.setHeader('x-switchyard-provider', model.provider);
+    res.setHeader('x-switchyard-attempts', String(attempts));
+    res.setHeader('x-switchyard-fallback', String(fallback));
+  }
+
+  attemptsHeader(res: ServerResponse, attempts: number): void {
+    res.setHeader('x-switchyard-attempts', String(attempts));
+  }
+
+  /** The upstream's answer: JSON passed on byte for byte, or the stream relayed event by event. */
+  async deliver(
+    res: ServerResponse,
+    answer: UpstreamAnswer,
+    clientWantsUsage: boolean,
+    requestStartedAt: number,
+  ): Promise<Delivery> {
+    if (answer.kind === 'json') {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.raw.length });
+      res.end(answer.raw);
+      return { usage: usageOf(answer.body.usage), ttftMs: null, broke: false };
+    }
+    return this.relay(res, answer, clientWantsUsage, requestStartedAt);
+  }
+
+  /**
+   * Answers an error. Before anything was written: in OpenAI's shape (a 500 that says nothing of
+   * internals for what nobody expected). After the answer started, nothing can be said any more:
+   * the connection is cut so the client sees a failure, not a truncated success.
+   */
+  fail(res: ServerResponse, error: unknown, requestId: string): ErrorAnswered {
+    if (res.destroyed && !res.headersSent) return { status: CLIENT_CLOSED_STATUS, errorType: null };
+    if (res.headersSent) {
+      this.logger.error({ err: error, requestId }, 'error after the response started');
+      res.destroy();
+      return { status: res.statusCode, errorType: 'internal_error' };
+    }
+    let answer: OpenAiAnswer | undefined = openAiAnswerOf(error);
+    let errorType: string;
+    if (answer) {
+      errorType = answer.body.error.code ?? answer.body.error.type;
+    } else {
+      this.logger.error({ err: error, requestId }, 'unhandled error on /v1/chat/completions');
+      answer = internalError(requestId);
+      errorType = 'internal_error';
+    }
+    writeOpenAiAnswer(res, answer);
+    return { status: answer.status, errorType };
+  }
+
+  /**
+   * Passes the upstream's events through one by one. The status went out with the first event, so
+   * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut;
+   * an error event of the upstream's own is replaced by ours, as its message may quote our key.
+   */
+  private async relay(
+    res: ServerResponse,
+    stream: UpstreamStreamAnswer,
+    clientWantsUsage: boolean,
+    requestStartedAt: number,
+  ): Promise<Delivery> {
+    res.writeHead(200, SSE_HEADERS);
+    res.flushHeaders();
+    const delivery: Delivery = { usage: undefined, ttftMs: performance.now() - requestStartedAt, broke: false };
+    let sawDone = false;
+    try {
+      forward(res, stream.firstEvent, clientWantsUsage, delivery);
+      for await (const event of stream.rest) {
+        if (res.destroyed) break;
+        if (isDoneEvent(event)) sawDone = true;
+        else forward(res, event, clientWantsUsage, delivery);
+      }
+      if (!sawDone && !res.destroyed) throw new Error('upstream ended the stream without [DONE]');
+    } catch (error) {
+      if (res.destroyed) return delivery;
+      this.logger.warn(`stream broke after the first chunk: ${(error as Error).message}`);
+      delivery.broke = true;
+      res.write(STREAM_BROKE_EVENT);
+    } finally {
+      await stream.rest.return(undefined);
+    }
+    if (!res.destroyed) res.end(DONE_EVENT);
+    return delivery;
+  }
+}
+
+function forward(res: ServerResponse, event: string, clientWantsUsage: boolean, delivery: Delivery): void {
+  if (event.includes('"error"')) {
+    const error = parseEventData(event)?.error;
+    // Its text goes to the log (where provider keys are redacted), never to the client.
+    if (typeof error === 'object' && error !== null) {
+      throw new Error(`upstream sent an error event: ${JSON.stringify(error).slice(0, 500)}`);
+    }
+  }
+  if (USAGE_FIELD.test(event)) delivery.usage = usageOf(parseEventData(event)?.usage) ?? delivery.usage;
+  if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
+  res.write(`${event}\n\n`);
+}
+
+function internalError(requestId: string): OpenAiAnswer {
+  return {
+    status: 500,
+    headers: {},
+    body: {
+      error: {
+        message: `Internal error; quote request id ${requestId} when reporting it.`,
+        type: 'api_error',
+        code: null,
+        param: null,
+      },
+    },
+  };
+}
+
+/** A usage object (not `"usage": null`, which some providers put on every chunk). */
+const USAGE_FIELD = /"usage"\s*:\s*\{/;
+
+function parseEventData(event: string): Record<string, unknown> | undefined {
+  const data = event
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trimStart())
+    .join('\n');
+  try {
+    return JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** OpenAI's `usage` object, when it holds both counts. */
+function usageOf(usage: unknown): TokenUsage | undefined {
+  const { prompt_tokens: prompt, completion_tokens: completion } = (usage ?? {}) as Record<string, unknown>;
+  if (!Number.isInteger(prompt) || !Number.isInteger(completion)) return undefined;
+  return { promptTokens: prompt as number, completionTokens: completion as number };
+}
+
+function isDoneEvent(event: string): boolean {
+  return /^data:\s*\[DONE\]\s*$/m.test(event);
+}
+
+/** The usage chunk OpenAI sends when asked: `choices` empty, `usage` set. */
+function isUsageOnlyEvent(event: string): boolean {
+  return event.includes('"usage"') && /"choices"\s*:\s*\[\s*\]/.test(event);
+}

@@ -1,0 +1,57 @@
+import { type INestApplication, Logger } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { DatabaseServer } from '../database/database-server';
+import { InFlightRequests } from './in-flight-requests';
+
+/**
+ * The one place that orders shutdown (SIGINT, SIGTERM, a test's close). Each phase starts when the
+ * previous one has ended:
+ *
+ * 1. HTTP: the server stops accepting connections; requests in flight are answered, for up to half
+ *    of SHUTDOWN_TIMEOUT_MS. Every metric row a request produces is queued when it ends, so after
+ *    this phase no new row can appear (one still running past the bound is logged here, and its
+ *    row is counted as dropped by the writer).
+ * 2. Nest's lifecycle (`app.close()`): schedulers, tickers and listeners stop (onModuleDestroy);
+ *    the writers drain what the requests left — metric rows, the alert round under way, usage
+ *    counts (beforeApplicationShutdown); connection pools close (onApplicationShutdown).
+ * 3. The embedded Postgres, when the app started one, stops: last, once nothing can write to it.
+ *
+ * No provider closes the HTTP server or stops the database from its own hook: ordering them there
+ * would depend on Nest's module order.
+ */
+export class ShutdownCoordinator {
+  private readonly logger = new Logger('Shutdown');
+  private readonly requests: InFlightRequests;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly app: INestApplication,
+    private readonly timeoutMs: number,
+  ) {
+    this.requests = new InFlightRequests(app.getHttpServer() as Server);
+  }
+
+  /** Runs the phases once; later calls (a second signal, a close after a signal) share that run. */
+  shutDown(reason: string): Promise<void> {
+    this.running ??= this.run(reason);
+    return this.running;
+  }
+
+  private async run(reason: string): Promise<void> {
+    const startedAt = Date.now();
+    const inFlight = this.requests.count;
+    this.logger.log(`${reason}: shutting down; ${inFlight} requests in flight`);
+    const httpBudgetMs = this.timeoutMs / 2;
+    const unfinished = await this.requests.stopAccepting(httpBudgetMs);
+    if (unfinished > 0) {
+      this.logger.warn(
+        `${unfinished} requests still running after ${httpBudgetMs} ms (half of SHUTDOWN_TIMEOUT_MS); ` +
+          'shutting down without them: their metric rows will be counted as dropped',
+      );
+    }
+    const database = this.app.get(DatabaseServer, { strict: false });
+    await this.app.close();
+    await database.stop();
+    this.logger.log(`stopped in ${Date.now() - startedAt} ms`);
+  }
+}

@@ -1,0 +1,54 @@
+import type { CatalogModel } from '../config/catalog.schema';
+import type { Cancellation } from './cancellation';
+
+export interface UpstreamCall {
+  model: CatalogModel;
+  /** The OpenAI request body as the upstream should get it (the client sets `model`). */
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Budget of one attempt; the provider's own `timeoutMs` caps it too. */
+  attemptTimeoutMs: number;
+  /** Streams: how long to wait for the first event before treating the attempt as failed. */
+  firstChunkTimeoutMs?: number;
+  /** Caps the configured retry count for this call (latency-first policies retry less). */
+  maxRetries?: number;
+  /** The whole request's deadline (epoch ms): no retry starts that could not finish before it. */
+  deadlineAt: number;
+  /** Cancelled when the client goes away: the upstream call is abandoned. */
+  clientGone: Cancellation;
+}
+
+export interface UpstreamJsonAnswer {
+  kind: 'json';
+  body: Record<string, unknown>;
+  /** The upstream's bytes, passed to the client as they came (`body` is their parse). */
+  raw: Buffer;
+  attempts: number;
+  upstreamLatencyMs: number;
+}
+
+export interface UpstreamStreamAnswer {
+  kind: 'stream';
+  /** The first event, already received: the response head was held back until it arrived. */
+  firstEvent: string;
+  /** The remaining events as the upstream sends them. Throws if the upstream breaks off. */
+  rest: AsyncGenerator<string>;
+  attempts: number;
+  /** Time to the first event of the successful attempt. */
+  upstreamLatencyMs: number;
+}
+
+export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;
+
+/**
+ * One model of one provider, called with retries. ProviderClient is the implementation; the
+ * candidate runner depends only on this, so it can be tested against any OpenAI-compatible server.
+ * `call` rejects with UpstreamFailure when the model gave no answer, ClientAbortedError when the
+ * client went away.
+ */
+export interface Upstream {
+  call(call: UpstreamCall): Promise<UpstreamAnswer>;
+}
+
+/** Injection token of the Upstream the gateway uses. */
+export const UPSTREAM = Symbol('UPSTREAM');

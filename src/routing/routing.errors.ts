@@ -1,0 +1,38 @@
+import { DomainError } from '../common/domain-error';
+
+/** `model` names neither a catalog model nor `route:<policy>`. */
+export class UnknownModel extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'model_not_found';
+
+  constructor(model: string) {
+    super(
+      `The model \`${model}\` does not exist. Use a catalog model id or route:<policy> (GET /v1/models lists both).`,
+      { param: 'model' },
+    );
+  }
+}
+
+/** `route:<policy>` or x-switchyard-policy names a policy the catalog does not have. */
+export class UnknownPolicy extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'policy_not_found';
+
+  constructor(policy: string, known: string[], fromHeader: boolean) {
+    super(`The policy \`${policy}\` does not exist. Known policies: ${known.join(', ')}.`, {
+      param: fromHeader ? null : 'model',
+    });
+  }
+}
+
+/** Every candidate's circuit is open: failing loudly beats guessing. */
+export class NoHealthyModel extends DomainError {
+  readonly kind = 'upstream_failed';
+  readonly code = 'no_healthy_model';
+
+  constructor(models: string[]) {
+    super(
+      `No healthy model can serve this request: ${models.join(', ')} ${models.length > 1 ? 'are' : 'is'} failing (circuit open).`,
+    );
+  }
+}

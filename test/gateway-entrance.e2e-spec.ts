@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { bearer, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+
+const SPELLINGS = [
+  '/v1/chat/completions',
+  '/v1/chat/completions/',
+  '/v1/chat/completions?trace=1',
+  '/v1/chat/completions/?trace=1&x=y',
+  '/V1/Chat/Completions',
+];
+const ORIGIN = 'https://dashboard.internal';
+const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
+const INVALID_JSON = {
+  error: {
+    message: 'The request body is not valid JSON.',
+    type: 'invalid_request_error',
+    code: 'invalid_json',
+    param: null,
+  },
+};
+/** Headers whose values differ between two identical requests. */
+const PER_REQUEST = new Set(['date', 'x-switchyard-request-id', 'content-length', 'connection', 'keep-alive']);
+
+type Row = { request_id: string; outcome: string; http_status: number; error_type: string | null };
+
+async function rowsFor(database: string, ids: string[]): Promise<Row[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const rows = await queryRows<Row>(
+      database,
+      'SELECT request_id, outcome, http_status, error_type FROM request_metrics WHERE request_id = ANY($1)',
+      [ids],
+    );
+    if (new Set(rows.map((row) => row.request_id)).size === ids.length || Date.now() > deadline) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function stableHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !PER_REQUEST.has(name)));
+}
+
+function post(app: TestApp, path: string, body: string, origin?: string) {
+  const call = request(app.url)
+    .post(path)
+    .set('authorization', bearer(app.adminKey!))
+    .set('content-type', 'application/json')
+    .set('x-request-id', randomUUID());
+  if (origin) call.set('origin', origin);
+  return call.send(body);
+}
+
+describe('gateway: one entrance for every spelling of /v1/chat/completions', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let plain: TestApp;
+  let withCors: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    plain = await startTestApp({ databaseUrl: database.url, env: { METRICS_FLUSH_INTERVAL_MS: '20' } });
+    withCors = await startTestApp({
+      databaseUrl: database.url,
+      env: { METRICS_FLUSH_INTERVAL_MS: '20', CORS_ORIGINS: ORIGIN },
+    });
+  });
+  afterAll(async () => {
+    await plain?.close();
+    await withCors?.close();
+    await database?.drop();
+  });
+
+  it('answers a malformed body identically, 400 invalid_json with exactly one row, on every spelling', async () => {
+    const cases = [
+      ...SPELLINGS.map((path) => ({ app: plain, path, origin: undefined })),
+      ...SPELLINGS.map((path) => ({ app: withCors, path, origin: undefined })),
+      ...SPELLINGS.map((path) => ({ app: withCors, path, origin: ORIGIN })),
+    ];
+    const responses = [];
+    for (const { app, path, origin } of cases) responses.push(await post(app, path, '{"model": ', origin));
+    for (const response of responses)
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 400,
+        body: INVALID_JSON,
+      });
+    // Same headers on every spelling of one app and origin.
+    for (let group = 0; group < 3; group++) {
+      const headers = responses.slice(group * SPELLINGS.length, (group + 1) * SPELLINGS.length);
+      for (const response of headers)
+        expect(stableHeaders(response.headers)).toEqual(stableHeaders(headers[0].headers));
+    }
+    const ids = responses.map((response) => response.headers['x-switchyard-request-id']);
+    const rows = await rowsFor(database.url, ids);
+    expect(rows).toHaveLength(ids.length);
+    for (const row of rows) {
+      expect(row).toMatchObject({ outcome: 'rejected', http_status: 400, error_type: 'invalid_json' });
+    }
+  });
+
+  it('serves a completion on every spelling, with and without CORS, one row each', async () => {
+    const body = JSON.stringify({ model: 'route:chat', messages: hello });
+    const responses = [];
+    for (const app of [plain, withCors])
+      for (const path of SPELLINGS) responses.push(await post(app, path, body, ORIGIN));
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(response.body.object).toBe('chat.completion');
+      expect(response.headers['x-switchyard-policy']).toBe('chat');
+    }
+    const ids = responses.map((response) => response.headers['x-switchyard-request-id']);
+    const rows = await rowsFor(database.url, ids);
+    expect(rows).toHaveLength(ids.length);
+    for (const row of rows) expect(row).toMatchObject({ outcome: 'ok', http_status: 200 });
+  });
+
+  it('adds the same CORS headers as Express on every spelling, and none with CORS off', async () => {
+    for (const origin of [ORIGIN, 'https://elsewhere.example', undefined]) {
+      const express = request(withCors.url).get('/v1/models').set('authorization', bearer(withCors.adminKey!));
+      if (origin) express.set('origin', origin);
+      const expected = corsHeaders((await express.expect(200)).headers);
+      expect(expected['access-control-expose-headers']).toContain('x-switchyard-model');
+      for (const path of SPELLINGS) {
+        const response = await post(withCors, path, '{"model": ', origin);
+        expect(corsHeaders(response.headers)).toEqual(expected);
+      }
+    }
+    for (const path of SPELLINGS) expect(corsHeaders((await post(plain, path, '{', ORIGIN)).headers)).toEqual({});
+  });
+
+  it('answers the CORS preflight of every spelling as Express does for its own routes', async () => {
+    const preflight = (path: string) =>
+      request(withCors.url)
+        .options(path)
+        .set('origin', ORIGIN)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization, content-type');
+    const expected = corsHeaders((await preflight('/api/flags').expect(204)).headers);
+    expect(expected).toMatchObject({
+      'access-control-allow-origin': ORIGIN,
+      'access-control-allow-methods': expect.stringContaining('POST'),
+      'access-control-max-age': '600',
+    });
+    for (const path of SPELLINGS) expect(corsHeaders((await preflight(path).expect(204)).headers)).toEqual(expected);
+  });
+});
+
+function corsHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'),
+  );
+}

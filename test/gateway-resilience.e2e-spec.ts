@@ -1,0 +1,148 @@
+import { performance } from 'node:perf_hooks';
+import request from 'supertest';
+import { api, bearer, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+
+const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
+const MODELS = ['deepseek-v3.2', 'gemini-2.5-flash', 'claude-sonnet-4.5', 'gpt-4.1'];
+
+type Stats = { total: number; byModel: Record<string, number>; byStatus: Record<string, number> };
+
+function simulator(app: TestApp) {
+  return {
+    stats: async (): Promise<Stats> => (await request(app.simulatorUrl).get('/_simulator/stats').expect(200)).body,
+    fault: (model: string, fault: Record<string, unknown>) =>
+      request(app.simulatorUrl).post(`/_simulator/faults/${model}`).send(fault).expect(200),
+    profile: (model: string, profile: Record<string, unknown>) =>
+      request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(profile).expect(200),
+    reset: () => request(app.simulatorUrl).post('/_simulator/reset').expect(204),
+  };
+}
+
+describe('gateway: upstream storms are neither prolonged nor amplified', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  let sim: ReturnType<typeof simulator>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Default breaker and retry budget; only the backoff is short, so retries do not slow the test.
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: { GATEWAY_RETRY_BASE_MS: '1', GATEWAY_RETRY_MAX_MS: '5' },
+    });
+    sim = simulator(gateway);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await sim.reset();
+  });
+
+  it('opens a circuit after 5 failures in a row, even right after a window full of healthy calls', async () => {
+    for (let i = 0; i < 40; i++)
+      await api(gateway).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: hello }).expect(200);
+    await sim.fault('gpt-4.1', { status: 500, count: 1_000 });
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const response = await api(gateway)
+        .post('/v1/chat/completions')
+        .send({ model: 'gpt-4.1', messages: hello })
+        .expect(502);
+      codes.push(response.body.error.code);
+    }
+    // GATEWAY_BREAKER_CONSECUTIVE_FAILURES (5) calls reached the failing model; the ratio alone would have let ~40 more through.
+    expect((await sim.stats()).byStatus).toEqual({ '200': 40, '500': 5 });
+    expect(codes.slice(2)).toEqual(Array(8).fill('no_healthy_model'));
+  });
+
+  it('keeps a 429 storm on every model to at most ~1.2x the requests, retries and fallbacks together', async () => {
+    for (const model of MODELS) await sim.profile(model, { rateLimitRate: 1, retryAfterSeconds: 0 });
+    const requests = 1_000;
+    const concurrency = 20;
+    const statuses: Record<number, number> = {};
+    let sent = 0;
+    const client = async () => {
+      while (sent < requests) {
+        sent++;
+        const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
+          body: JSON.stringify({ model: 'route:recommendations', messages: hello }),
+        });
+        await response.arrayBuffer();
+        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, client));
+    expect(statuses).toEqual({ 429: requests });
+    const { total } = await sim.stats();
+    // The budget: 20% of the requests, or GATEWAY_RETRY_BUDGET_MIN_PER_WINDOW (20) when that is more.
+    expect(total).toBeGreaterThanOrEqual(requests);
+    expect(total).toBeLessThanOrEqual(requests * 1.2 + 20);
+  });
+});
+
+describe('gateway: no prompt holds the event loop', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({ databaseUrl: database.url, env: { REQUEST_BODY_LIMIT: '8mb' } });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+
+  const MEGABYTE = 1024 * 1024;
+  const prompts = {
+    'one letter': 'a'.repeat(MEGABYTE),
+    'one emoji': '😀'.repeat(MEGABYTE / 4),
+  };
+
+  // deepseek-v3.2 (128k window) refuses both after counting; gpt-4.1 (1M window) takes both.
+  it.each([
+    ['one letter', 'deepseek-v3.2', 400],
+    ['one emoji', 'deepseek-v3.2', 400],
+    ['one letter', 'gpt-4.1', 200],
+    ['one emoji', 'gpt-4.1', 200],
+  ] as const)(
+    'answers a 1 MB prompt of %s for %s within 1 s while /health/live answers within 100 ms',
+    async (prompt, model, status) => {
+      // Encoded before the clock starts: the client's work is not the gateway's.
+      const body = Buffer.from(JSON.stringify({ model, messages: [{ role: 'user', content: prompts[prompt] }] }));
+      expect(Buffer.byteLength(prompts[prompt])).toBe(MEGABYTE);
+      const probes: number[] = [];
+      let done = false;
+      const probing = (async () => {
+        while (!done) {
+          const started = performance.now();
+          const response = await fetch(`${gateway.url}/health/live`);
+          await response.arrayBuffer();
+          probes.push(performance.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      const started = performance.now();
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
+        body,
+      });
+      const answer = (await response.json()) as { error?: { code: string } };
+      const elapsed = performance.now() - started;
+      done = true;
+      await probing;
+
+      expect(response.status).toBe(status);
+      if (status === 400) expect(answer.error?.code).toBe('context_length_exceeded');
+      expect(elapsed).toBeLessThan(1_000);
+      expect(probes.length).toBeGreaterThan(0);
+      expect(Math.max(...probes)).toBeLessThan(100);
+    },
+  );
+});

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { MetricsQueryService } from '../src/metrics/metrics-query.service';
+import { api, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+
+const PRIMARY_KEY = 'sk-validation-primary-8c1f2e';
+const BACKUP_KEY = 'sk-validation-backup-77d0a4';
+const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
+
+type Row = { request_id: string; outcome: string; http_status: number; error_type: string | null; model: string };
+
+async function rowsFor(database: string, ids: string[]): Promise<Row[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const rows = await queryRows<Row>(
+      database,
+      'SELECT request_id, outcome, http_status, error_type, model FROM request_metrics WHERE request_id = ANY($1)',
+      [ids],
+    );
+    if (rows.length >= ids.length || Date.now() > deadline) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('gateway: invalid requests are refused before any upstream call, and a provider refusal counts against no model', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  const logged: string[] = [];
+  const originalWrite = process.stdout.write.bind(process.stdout);
+
+  const stats = async (): Promise<{ total: number; byStatus: Record<string, number> }> =>
+    (await request(gateway.simulatorUrl).get('/_simulator/stats').expect(200)).body;
+  const fault = (model: string, body: Record<string, unknown>) =>
+    request(gateway.simulatorUrl).post(`/_simulator/faults/${model}`).send(body).expect(200);
+  const completion = (body: unknown) =>
+    api(gateway)
+      .post('/v1/chat/completions')
+      .set('x-request-id', randomUUID())
+      .send(body as object);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      env: {
+        LOG_LEVEL: 'warn',
+        METRICS_FLUSH_INTERVAL_MS: '20',
+        GATEWAY_MAX_RETRIES: '0',
+        // Only failures in a row open a circuit here, so the test sees exactly what counts as one.
+        GATEWAY_BREAKER_MIN_REQUESTS: '100000',
+        GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '5',
+        SIMULATED_API_KEY: PRIMARY_KEY,
+        SIMULATED_API_KEY_BACKUP: BACKUP_KEY,
+      },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    process.stdout.write = originalWrite;
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await request(gateway.simulatorUrl).post('/_simulator/reset').expect(204);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['role "wizard"', { messages: [{ role: 'wizard', content: 'hi' }] }, 'messages[0].role'],
+    [
+      'a user message with content null',
+      { messages: [...hello, { role: 'user', content: null }] },
+      'messages[1].content',
+    ],
+    ['temperature "hot"', { temperature: 'hot' }, 'temperature'],
+    ['temperature 7', { temperature: 7 }, 'temperature'],
+    ['max_tokens -5', { max_tokens: -5 }, 'max_tokens'],
+    ['stream_options without stream', { stream_options: { include_usage: true } }, 'stream_options'],
+  ])('refuses %s with 400 naming the field, and the provider hears nothing', async (_case, change, param) => {
+    const before = (await stats()).total;
+    const response = await completion({ model: 'route:chat', messages: hello, ...change }).expect(400);
+    expect(response.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(response.body.error.message).toContain(param);
+    expect((await stats()).total).toBe(before);
+    const [row] = await rowsFor(database.url, [response.headers['x-switchyard-request-id']]);
+    expect(row).toMatchObject({ outcome: 'rejected', http_status: 400 });
+  });
+
+  it('refuses a body nested deeper than 64 levels with 400 naming the limit', async () => {
+    const deep = `${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}`;
+    const response = await api(gateway)
+      .post('/v1/chat/completions')
+      .set('content-type', 'application/json')
+      .send(`{"model":"route:chat","messages":${JSON.stringify(hello)},"extra":${deep}}`)
+      .expect(400);
+    expect(response.body.error).toMatchObject({ code: 'json_too_deep', type: 'invalid_request_error' });
+    expect(response.body.error.message).toContain('64 levels');
+  });
+
+  it('records a provider 400 as invalid_request: no fallback, no breaker failure, no canary failure', async () => {
+    const from = new Date(Date.now() - 1000);
+    await api(gateway)
+      .post('/api/flags')
+      .send({
+        key: 'recommendations-model',
+        variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' },
+        defaultVariant: 'control',
+        rollout: { treatment: 100 },
+      })
+      .expect(201);
+    // Four failures in a row: one more would open gpt-4.1's circuit (GATEWAY_BREAKER_CONSECUTIVE_FAILURES=5).
+    await fault('gpt-4.1', { status: 500, count: 4 });
+    for (let i = 0; i < 4; i++) await completion({ model: 'gpt-4.1', messages: hello }).expect(502);
+
+    await fault('gpt-4.1', { status: 400, count: 8 });
+    const refused = [];
+    for (let i = 0; i < 8; i++) {
+      refused.push(await completion({ model: 'route:recommendations', messages: hello }).expect(400));
+    }
+    for (const response of refused) {
+      expect(response.headers['x-switchyard-model']).toBe('gpt-4.1');
+      expect(response.body.error).toMatchObject({ type: 'invalid_request_error', code: null });
+    }
+    // Not one fallback: the provider refused the request, not the model.
+    expect((await stats()).byStatus).toEqual({ '500': 4, '400': 8 });
+    const rows = await rowsFor(
+      database.url,
+      refused.map((response) => response.headers['x-switchyard-request-id']),
+    );
+    for (const row of rows)
+      expect(row).toMatchObject({ outcome: 'invalid_request', http_status: 400, model: 'gpt-4.1' });
+
+    // The 400s neither counted as failures nor broke the run of failures: the next 500 opens the circuit.
+    await completion({ model: 'gpt-4.1', messages: hello }).expect(200);
+    await fault('gpt-4.1', { status: 500, count: 5 });
+    for (let i = 0; i < 5; i++) await completion({ model: 'gpt-4.1', messages: hello }).expect(502);
+    const open = await completion({ model: 'gpt-4.1', messages: hello }).expect(502);
+    expect(open.body.error.code).toBe('no_healthy_model');
+
+    // The guardrail reads variantWindow (the canary CanaryWindowReader): the refused requests are neither failures nor requests.
+    const window = await gateway.app.get(MetricsQueryService).variantWindow({
+      flag: 'recommendations-model',
+      variant: 'treatment',
+      from,
+      to: new Date(Date.now() + 1000),
+    });
+    expect(window).toMatchObject({ requests: 0, failures: 0 });
+    const summary = await api(gateway).get('/api/metrics/summary').query({ from: from.toISOString() }).expect(200);
+    const gpt = summary.body.groups.find((group: { key: string }) => group.key === 'gpt-4.1');
+    expect(gpt.outcomes.invalid_request).toBe(8);
+    expect(gpt.errors).toBe(gpt.outcomes.upstream_error);
+  });
+
+  it("never passes an upstream's message to the client: a provider key it quotes stays out of the answer and the log", async () => {
+    const message = `Invalid request: the key ${PRIMARY_KEY} (backup ${BACKUP_KEY}) may not use this model.`;
+    await fault('claude-sonnet-4.5', { status: 422, message });
+    const response = await completion({ model: 'claude-sonnet-4.5', messages: hello }).expect(422);
+    expect(response.body.error).toMatchObject({ type: 'invalid_request_error', code: null, param: null });
+    expect(response.body.error.message).toContain('x-switchyard-request-id');
+    const requestId = response.headers['x-switchyard-request-id'];
+    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) {
+      expect(response.text).not.toContain(secret);
+      expect(JSON.stringify(response.headers)).not.toContain(secret);
+    }
+    const lines = logged.join('').split('\n');
+    const logLine = lines.find((line) => line.includes(requestId) && line.includes('may not use this model'));
+    expect(logLine).toBeDefined();
+    expect(logLine).toContain('the key [redacted] (backup [redacted])');
+    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) expect(logged.join('')).not.toContain(secret);
+  });
+});

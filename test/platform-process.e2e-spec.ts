@@ -1,0 +1,203 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { generateApiKey } from '../src/access/api-key-format';
+import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
+import { BuiltApp, buildApp } from './support/built-app';
+import { freePort } from './support/free-port';
+import { tempDir } from './support/temp-dir';
+import { queryRows } from './support/test-database';
+import { writeTestCatalog } from './support/test-app';
+import { eventually } from './support/webhook-server';
+
+/**
+ * `node dist/src/main.js` without DATABASE_URL, as `npm start` runs it: its own embedded Postgres,
+ * real signals to its process group, real exits.
+ */
+describe('the built app as npm start runs it', () => {
+  const running: BuiltApp[] = [];
+
+  beforeAll(async () => {
+    await buildApp();
+  }, 240_000);
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.stop()));
+  });
+
+  async function settings(dataDir: string) {
+    return {
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      SWITCHYARD_DATA_DIR: dataDir,
+      SWITCHYARD_EMBEDDED_PG_PORT: String(await freePort()),
+      SWITCHYARD_ADMIN_KEY: generateApiKey().key,
+    };
+  }
+
+  function start(env: Record<string, string | undefined>): BuiltApp {
+    const app = new BuiltApp(env);
+    running.push(app);
+    return app;
+  }
+
+  function postmasterPid(dataDir: string): number | undefined {
+    const file = join(dataDir, 'postgres', 'postmaster.pid');
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+  }
+
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function storedRows(dataDir: string, port: number): Promise<number> {
+    const server = new EmbeddedPostgresServer({ dataDir, port });
+    try {
+      const [{ count }] = await queryRows<{ count: string }>(
+        await server.start(),
+        'SELECT count(*) AS count FROM request_metrics',
+      );
+      return Number(count);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('answers every request in flight on Ctrl-C, stores every row, stops Postgres last and exits promptly', async () => {
+    const dataDir = await tempDir('ctrl-c');
+    const catalog = await writeTestCatalog((c) => {
+      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 6000, p99: 6000 };
+    });
+    const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path };
+    const app = start(env);
+    await app.ready();
+    // The banner is what start-up ends with; Nest's route lines are not at info level.
+    const banner = app.stdout.trimEnd().split('\n').slice(-5);
+    expect(banner[0]).toBe(
+      `Switchyard is ready at http://127.0.0.1:${env.PORT} (listening on 127.0.0.1:${env.PORT} only)`,
+    );
+    expect(banner[1]).toBe(`  API docs:   http://127.0.0.1:${env.PORT}/docs`);
+    expect(banner[2]).toContain('Admin key:  the value of SWITCHYARD_ADMIN_KEY');
+    expect(app.stdout).not.toContain('RouterExplorer');
+    expect((await fetch(`http://127.0.0.1:${env.PORT}/docs`)).status).toBe(200);
+
+    const send = () =>
+      fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] }),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { id?: string } }));
+    const answers = Promise.all(Array.from({ length: 30 }, send));
+    // Every request has reached the simulator, which holds each for 6 s: all 30 are in flight.
+    await eventually(
+      async () => {
+        const stats = await fetch(`http://127.0.0.1:${catalog.simulatorPort}/_simulator/stats`);
+        return ((await stats.json()) as { total: number }).total === 30;
+      },
+      20_000,
+      'all 30 requests at the simulator',
+    );
+    const signalledAt = Date.now();
+    app.signalGroup('SIGINT');
+
+    const results = await answers;
+    expect(results.map((result) => result.status)).toEqual(Array(30).fill(200));
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    // SHUTDOWN_TIMEOUT_MS (15 s by default) is the bound after which the app would exit anyway, with code 1.
+    expect(exit.at - signalledAt).toBeLessThan(15_000);
+    const shutdown = app.logLines().filter((line) => line.context === 'Shutdown');
+    expect(shutdown[0].msg).toBe('SIGINT: shutting down; 30 requests in flight');
+    expect(shutdown[shutdown.length - 1].msg).toMatch(/^stopped in \d+ ms$/);
+    // Postgres was stopped by the app, cleanly: it removes its pid file only on a clean shutdown.
+    expect(postmasterPid(dataDir)).toBeUndefined();
+
+    expect(await storedRows(dataDir, Number(env.SWITCHYARD_EMBEDDED_PG_PORT))).toBe(30);
+  }, 180_000);
+
+  it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {
+    const dataDir = await tempDir('kill-9');
+    const env = await settings(dataDir);
+    const first = start(env);
+    await first.ready();
+    const orphan = postmasterPid(dataDir)!;
+    first.signalGroup('SIGKILL');
+    await first.exited;
+    // Its own process group: the SIGKILL to the app's group did not reach it.
+    expect(alive(orphan)).toBe(true);
+
+    const second = start(env);
+    await second.ready();
+    expect(alive(orphan)).toBe(false);
+    const fresh = postmasterPid(dataDir)!;
+    expect(fresh).not.toBe(orphan);
+    second.signalGroup('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    expect(alive(fresh)).toBe(false);
+  }, 120_000);
+
+  describe('a start-up that cannot work fails with one line that says why and what to do', () => {
+    let holder: Server;
+    let busyPort: number;
+
+    beforeAll(async () => {
+      busyPort = await freePort();
+      holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(busyPort, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      await new Promise((resolve) => holder.close(resolve));
+    });
+
+    async function failedStart(env: Record<string, string | undefined>): Promise<string> {
+      const app = start(env);
+      const exit = await app.exited;
+      expect(exit.code).toBe(1);
+      expect(app.stdout).toBe('');
+      const lines = app.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toContain('EADDRINUSE');
+      return lines[0];
+    }
+
+    it.each([
+      ['PORT', 'the gateway'],
+      ['SIMULATOR_PORT', 'the simulated provider'],
+      ['SWITCHYARD_EMBEDDED_PG_PORT', 'the embedded Postgres'],
+    ])('names %s when its port is taken', async (variable, what) => {
+      const env = { ...(await settings(await tempDir('busy-port'))), [variable]: String(busyPort) };
+      expect(await failedStart(env)).toBe(
+        `Switchyard failed to start: ${variable} ${busyPort} (${what}) is already in use on 127.0.0.1 ` +
+          `(another Switchyard still running?); stop what holds it, or set ${variable} to a free port` +
+          (variable === 'SWITCHYARD_EMBEDDED_PG_PORT' ? ', or set DATABASE_URL to use another Postgres server' : ''),
+      );
+    });
+
+    it('says which folder to open when, as root, Postgres could not enter the data folder (mktemp -d: mode 0700)', async () => {
+      const closed = await tempDir('mktemp');
+      await chmod(closed, 0o700);
+      const dataDir = join(closed, 'data');
+      await mkdir(dataDir);
+      const env = await settings(dataDir);
+      if (userInfo().uid !== 0) {
+        // Not root: Postgres runs as this user, who can enter the folder; it simply works.
+        const app = start(env);
+        await app.ready();
+        return;
+      }
+      expect(await failedStart(env)).toBe(
+        'Switchyard failed to start: Switchyard runs as root, so its embedded Postgres runs as the "postgres" user, ' +
+          `which cannot enter ${closed} (mode 0700) on the way to the data folder ${dataDir}: chmod o+x ${closed}, ` +
+          'or set SWITCHYARD_DATA_DIR to a folder it can enter (e.g. /var/lib/switchyard), or run Switchyard as a ' +
+          'non-root user, or set DATABASE_URL to a Postgres server',
+      );
+    });
+  });
+});

@@ -1,0 +1,70 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+/** `npm run build` (nest build), so tests can run `node dist/src/main.js` exactly as `npm start` does. */
+export async function buildApp(): Promise<void> {
+  await promisify(execFile)('npx', ['nest', 'build'], { cwd: process.cwd(), maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** `node dist/src/main.js` as a process of its own, in its own process group (as a terminal runs it). */
+export class BuiltApp {
+  readonly process: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+
+  constructor(env: Record<string, string | undefined>) {
+    const inherited = { ...process.env };
+    // The test run's own database must not leak into the app: unset means "embedded Postgres".
+    delete inherited.DATABASE_URL;
+    const merged: Record<string, string | undefined> = { ...inherited, LOG_LEVEL: 'info', ...env };
+    for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
+    this.process = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: process.cwd(),
+      env: merged,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.process.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString('utf8')));
+    this.process.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
+  }
+
+  /** Resolves once the start banner is out; rejects with the output if the process exits first. */
+  async ready(timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    // The whole banner: its first line may arrive in a chunk of its own.
+    while (!/Switchyard is ready at .*\n(.*\n){4}/.test(this.stdout)) {
+      if (exited || Date.now() > deadline) {
+        throw new Error(`the app did not start:\n${this.stdout}\n${this.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Like Ctrl-C in a terminal: the signal goes to every process of the app's process group. */
+  signalGroup(signal: NodeJS.Signals): void {
+    process.kill(-this.process.pid!, signal);
+  }
+
+  /** Lines the app wrote to stdout, parsed where they are JSON log lines. */
+  logLines(): Array<Record<string, unknown>> {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Stops the app if a test left it running (in order: SIGTERM, so its Postgres is stopped too). */
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => this.signalGroup('SIGKILL'), 30_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
