@@ -43,16 +43,22 @@ function harmful(verdict: StageVerdict): MetricResult[] {
 }
 
 function healthy(verdict: StageVerdict): string {
-  const judged = verdict.metrics.filter((metric) => metric.interval !== null);
+  // Metrics bounded on their harmful side: an unbounded one is not yet judged against its margin.
+  const judged = verdict.metrics.filter((metric) => metric.interval !== null && harmfulBound(metric) !== null);
   if (judged.length === 0) return 'nothing judged against a margin (no comparable data)';
   const closest = judged.reduce((worst, metric) => (closeness(metric) > closeness(worst) ? metric : worst));
   return `no guardrail worse than its margin (closest: ${metricClause(closest)})`;
 }
 
-/** How far towards its margin a metric's upper bound has come: above 1 is past it. */
-function closeness(metric: MetricResult): number {
+/** The bound of the interval on the side where the metric gets worse. */
+function harmfulBound(metric: MetricResult): number | null {
   const [low, high] = metric.interval!;
-  const bound = metric.direction === 'lower_is_better' ? high : low;
+  return metric.direction === 'lower_is_better' ? high : low;
+}
+
+/** How far towards its margin a metric's bound on the harmful side has come: above 1 is past it. */
+function closeness(metric: MetricResult): number {
+  const bound = harmfulBound(metric)!;
   if (metric.scale === 'ratio') return Math.log(bound) / Math.log(metric.margin);
   return metric.margin === 0 ? 0 : bound / metric.margin;
 }
@@ -102,7 +108,9 @@ export function metricClause(metric: MetricResult): string {
   const margin = format(metric.margin, sign)
     .replace(/(\.\d*?)0+(?=\D*$)/, '$1')
     .replace(/\.(?=\D*$)/, '');
-  return `${metric.label} ${format(metric.effect, sign)} [${format(low, sign, false)}, ${format(high, sign, false)}] ${relation} ${margin}`;
+  const lower = low === null ? '-∞' : format(low, sign, false);
+  const upper = high === null ? '∞' : format(high, sign, false);
+  return `${metric.label} ${format(metric.effect, sign)} [${lower}, ${upper}] ${relation} ${margin}`;
 }
 
 type Format = (value: number, signed: boolean, unit?: boolean) => string;

@@ -20,8 +20,12 @@ export interface MetricResult {
   treatment: { estimate: number | null; n: number };
   control: { estimate: number | null; n: number } | null;
   effect: number | null;
-  /** The confidence sequence for the effect at this look (each side at `alpha`); null when there is none. */
-  interval: [number, number] | null;
+  /**
+   * The confidence sequence for the effect at this look (each side at `alpha`); null when there is
+   * none. A side is null when the data cannot bound it yet (a p99 from a few hundred rows has no
+   * upper bound): JSON has no Infinity.
+   */
+  interval: [number | null, number | null] | null;
   /** Where harm starts, on the effect's scale: +0.01, 1.2×, 2000 (a limit)... */
   margin: number;
   marginType: 'absolute' | 'relative' | 'limit';
@@ -95,8 +99,11 @@ export function compareMetric(judged: JudgedMetric, context: CompareContext): Me
   }
   const boundary = againstLimit ? comparison.limit : workingMargin(margin!, definition.direction);
   const toEffect = relative ? Math.exp : (x: number) => x;
-  base.effect = toEffect(working.estimate);
-  base.interval = [toEffect(working.estimate - working.low), toEffect(working.estimate + working.high)];
+  base.effect = finiteOrNull(toEffect(working.estimate));
+  base.interval = [
+    finiteOrNull(toEffect(working.estimate - working.low)),
+    finiteOrNull(toEffect(working.estimate + working.high)),
+  ];
   const worseIsUp = definition.direction === 'lower_is_better';
   const harmBound = worseIsUp ? working.estimate - working.low : working.estimate + working.high;
   const safeBound = worseIsUp ? working.estimate + working.high : working.estimate - working.low;
@@ -261,4 +268,8 @@ function belowEstimate(arm: ArmWindow, definition: QuantileMetric, index: number
 
 function belowVariance(arm: ArmWindow, definition: QuantileMetric, index: number): number {
   return belowEstimate(arm, definition, index)?.variance ?? Number.POSITIVE_INFINITY;
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
 }
