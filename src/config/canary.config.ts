@@ -31,7 +31,7 @@ class CanaryEnvironment {
 
 export interface CanaryConfig {
   tickMs: number;
-  /** How many times a stage's duration may be added while an arm lacks data, before the canary pauses. */
+  /** How many times a stage's duration may be added while it holds or an arm lacks data, before the canary pauses. */
   maxStageExtensions: number;
   guardrail: { enabled: boolean; maxErrorRate: number; minRequests: number; windowMs: number };
 }

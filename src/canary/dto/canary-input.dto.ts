@@ -159,7 +159,7 @@ export class CreateCanaryDto {
   @ApiPropertyOptional({
     example: 2,
     description:
-      "Times a stage's duration may be added while an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
+      "Times a stage's duration may be added while it holds or an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
   })
   @IsOptional()
   @IsInt({ message: 'maxStageExtensions must be an integer between 0 and 100' })
