@@ -1,6 +1,7 @@
 import * as stats from '@switchyard/stats';
 import type { ArmAccumulator } from './arm-accumulator';
 import type { ControlHistory } from './control-history';
+import { drawIncidents, tailStretch, type Incident } from './incidents';
 import { Random } from './random';
 import type { Planted, TrafficModel } from './scenarios';
 
@@ -28,12 +29,6 @@ export interface TickTarget {
   history: ControlHistory;
 }
 
-/** Shared incidents on this tick: added error probability and log-latency. */
-interface Incident {
-  errorRate: number;
-  logLatency: number;
-}
-
 /**
  * Simulated requests of the flag, user by user: sessions arrive as a Poisson process, each draws
  * its user's traits (the hash that assigns its arm, its variance bucket, its latency offset, how
@@ -58,8 +53,9 @@ export class SimulatedTraffic {
   private readonly fragileNorm: number;
   private readonly lnMedian: number;
   private readonly stretch: { from: number; to: number; log: number } | null;
-  private readonly incidents: Array<{ from: number; to: number; errorRate: number; logLatency: number }>;
-  private readonly tick: Incident = { errorRate: 0, logLatency: 0 };
+  private readonly incidents: Incident[];
+  /** The incidents in force on this tick: added error probability and log-latency. */
+  private readonly tick = { errorRate: 0, logLatency: 0 };
   /** Requests judged (all arms) on each of the last hour's ticks, for planning a stage. */
   private readonly recentRequests: Float64Array;
   private recentTotal = 0;
@@ -80,7 +76,7 @@ export class SimulatedTraffic {
     this.fragileNorm = 1 - model.fragileShare + model.fragileShare * model.fragileFactor;
     this.lnMedian = log(model.medianLatencyMs);
     this.stretch = planted.p99Factor ? tailStretch(model, planted.p99Factor) : null;
-    this.incidents = this.drawIncidents(totalSeconds);
+    this.incidents = drawIncidents(this.random, model, planted, totalSeconds);
     this.reserve(ceil(this.sessionRate * totalSeconds * 1.05) + 1024);
     this.recentRequests = new Float64Array(round(3600 / tickSeconds));
   }
@@ -255,47 +251,6 @@ export class SimulatedTraffic {
     this.tick.logLatency = logLatency;
   }
 
-  /** Provider incidents over the whole run (both arms): error bursts, slowdowns and a planted outage. */
-  private drawIncidents(
-    totalSeconds: number,
-  ): Array<{ from: number; to: number; errorRate: number; logLatency: number }> {
-    const random = this.random;
-    const incidents: Array<{ from: number; to: number; errorRate: number; logLatency: number }> = [];
-    const poissonTimes = (perHour: number, each: (at: number) => void) => {
-      if (perHour <= 0) return;
-      for (let at = random.exponential(3600 / perHour); at < totalSeconds; at += random.exponential(3600 / perHour))
-        each(at);
-    };
-    poissonTimes(this.model.burstsPerHour, (at) =>
-      incidents.push({
-        from: at,
-        to: at + random.between(60, 240),
-        errorRate: random.between(0.05, 0.2),
-        logLatency: 0,
-      }),
-    );
-    poissonTimes(this.model.slowdownsPerHour, (at) =>
-      incidents.push({
-        from: at,
-        to: at + random.between(180, 600),
-        errorRate: 0,
-        logLatency: log(random.between(1.3, 2)),
-      }),
-    );
-    const outage = this.planted.outage;
-    if (outage) {
-      // Somewhere in the canary's first five hours (after the hour of history before it).
-      const from = 3600 + random.between(1800, 5 * 3600);
-      incidents.push({
-        from,
-        to: from + outage.minutes * 60,
-        errorRate: outage.errorRate,
-        logLatency: log(outage.latencyFactor),
-      });
-    }
-    return incidents;
-  }
-
   private grow(): void {
     this.reserve(this.hash.length * 2);
   }
@@ -322,23 +277,4 @@ function binOfLog(lnMs: number): number {
   if (lnMs <= 0) return 0;
   const bin = floor(BINS_PER_LN * lnMs);
   return bin > LAST_BIN ? LAST_BIN : bin;
-}
-
-/**
- * Where the control's log latency has its p97 (or p90 for a shorter tail) and its p99, found by
- * drawing from the model, so that stretching the treatment's tail between them by log(factor)
- * moves its p99 by that factor and leaves its median alone.
- */
-function tailStretch(model: TrafficModel, factor: number): { from: number; to: number; log: number } {
-  const random = new Random(0x5eed);
-  const draws = new Float64Array(200_000);
-  const lnMedian = log(model.medianLatencyMs);
-  for (let i = 0; i < draws.length; i++) {
-    let x = lnMedian + model.latencySigma * random.normal() + model.userLatencySigma * random.normal();
-    if (random.uniform() < model.slowShare) x += log(random.between(2, 5));
-    draws[i] = x;
-  }
-  draws.sort();
-  const at = (q: number) => draws[floor(q * (draws.length - 1))];
-  return { from: at(factor >= 1 ? 0.97 : 0.9), to: at(0.99), log: log(factor) };
 }
