@@ -134,9 +134,45 @@ function detectable(
   };
   const perRequest = perRequestSpread(definition, traffic, specs, relative);
   if (perRequest === null || !(treatment > 0 && control > 0)) return result;
+  if (definition.kind === 'rate' && 'absolute' in margin) {
+    const increase = detectableRateIncrease(definition, traffic, perRequest, margin.absolute, treatment, control, z);
+    result.detectable = sign * increase;
+    return result;
+  }
   const se = perRequest * Math.sqrt(1 / treatment + 1 / control);
   result.detectable = relative ? Math.exp(Math.log(marginOnScale) + sign * z * se) : marginOnScale + sign * z * se;
   return result;
+}
+
+/**
+ * A rate's variance grows with the rate: the treatment's is taken at the regression itself (its
+ * rate is the control's plus the increase), with the traffic's design effect of clustering, and the
+ * increase found by fixed-point iteration. Rare events (abandonment, usually 0) would otherwise
+ * look detectable at their margin.
+ */
+function detectableRateIncrease(
+  definition: MetricDefinition & { kind: 'rate' },
+  traffic: ArmWindow,
+  perRequest: number,
+  margin: number,
+  treatment: number,
+  control: number,
+  z: number,
+): number {
+  const sums = sumsOf(
+    traffic.buckets,
+    (bucket) => bucket.counters[definition.numerator],
+    (bucket) => bucket.counters[definition.denominator],
+  );
+  const base = (sums.y + 1) / (sums.n + 2);
+  const designEffect = Math.max(1, (perRequest * perRequest) / (base * (1 - base)));
+  let increase = margin;
+  for (let i = 0; i < 20; i++) {
+    const rate = Math.min(1, base + increase);
+    const se = Math.sqrt(designEffect * ((rate * (1 - rate)) / treatment + (base * (1 - base)) / control));
+    increase = margin + z * se;
+  }
+  return increase;
 }
 
 /**
