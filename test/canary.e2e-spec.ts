@@ -273,11 +273,11 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       }
       // Every answered request's row is stored: each tick below judges the same window.
       await rows.waitForAll('fraud-model', created.body.stage.startedAt, traffic);
-      await tick();
-      expect((await events(id)).map((event) => event.type)).toContain('held');
-      // Keep judging, past the stage's end: every verdict holds, nothing is rolled back or advanced.
+      // The stage's time is up: an advance would be due, but the control is unwell.
       await clock.advance(STAGE_SECONDS * 1000);
-      for (let i = 0; i < 4; i++) await tick();
+      expect((await events(id)).map((event) => event.type)).toContain('held');
+      // Keep judging: every verdict holds, nothing is rolled back or advanced.
+      for (let i = 0; i < 5; i++) await tick();
       const verdicts = (await events(id)).filter((event) => event.type === 'verdict');
       expect(verdicts).toHaveLength(6);
       for (const verdict of verdicts) expect(verdict.evidence).toMatchObject({ outcome: 'hold', decision: 'hold' });

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { judgedMetrics, judgeStage, planThresholds, type StageVerdict } from '@switchyard/stats';
+import {
+  controlHealthMatters,
+  judgedMetrics,
+  judgeStage,
+  planThresholds,
+  type StageInput,
+  type StageVerdict,
+} from '@switchyard/stats';
 import { FlagsService } from '../flags/flags.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
 import { judgedStageCount, type StageTiming } from './canary-decision';
@@ -29,10 +36,9 @@ export class StageJudge {
     const withControl = timing.stage.percentage < 100;
     const variants = withControl ? [canary.variant, canary.controlVariant] : [canary.variant];
     const query = { flag: canary.flagKey, variants, from, to: now };
-    const [pooled, plannedRequests, degradation, flag] = await Promise.all([
+    const [pooled, plannedRequests, flag] = await Promise.all([
       this.windows.pooled(query),
       this.plannedRequests(canary, timing, from),
-      withControl ? this.windows.controlWindows(canary.flagKey, canary.controlVariant, now) : null,
       this.flags.get(canary.flagKey),
     ]);
     const treatmentPooled = pooled.get(canary.variant)!;
@@ -41,7 +47,7 @@ export class StageJudge {
     const below = new Map([[canary.variant, plan.treatment]]);
     if (withControl) below.set(canary.controlVariant, plan.control);
     const buckets = await this.windows.buckets(query, plan.abandonmentBin, below);
-    return judgeStage({
+    const input: StageInput = {
       analysis: canary.analysis,
       judgedStages: judgedStageCount(canary.stages),
       plannedRequests,
@@ -51,8 +57,12 @@ export class StageJudge {
       srm: withControl
         ? expectedTreatmentShare(flag, canary.variant, canary.controlVariant)
         : { skipped: 'no control arm at 100%' },
-      degradation,
-    });
+      degradation: null,
+    };
+    const verdict = judgeStage(input);
+    if (!withControl || !controlHealthMatters(verdict, timing.atStageEnd)) return verdict;
+    const degradation = await this.windows.controlWindows(canary.flagKey, canary.controlVariant, now);
+    return judgeStage({ ...input, degradation });
   }
 
   private async plannedRequests(canary: CanaryEntity, timing: StageTiming, stageStart: Date): Promise<number> {

@@ -20,7 +20,10 @@ export interface StageInput {
   plan: ThresholdPlan;
   /** The treatment's expected share of units under the weights in force, or why it cannot be checked. */
   srm: { expectedShare: number } | { skipped: string };
-  /** The control's recent and baseline windows; null when there is no control. */
+  /**
+   * The control's recent and baseline windows; null when there is no control, or when they were
+   * not read because they could not change the decision (see controlHealthMatters).
+   */
   degradation: DegradationInput | null;
 }
 
@@ -134,6 +137,17 @@ export function judgeStage(input: StageInput): StageVerdict {
     ];
   }
   return verdict;
+}
+
+/**
+ * Whether the control's health can change what this verdict leads to: only a rollback (harm, which
+ * a shared incident turns into a hold) or an advance (a pass at the stage's end, which an incident
+ * holds). Judging the stage before reading the control's windows, and again with them only then,
+ * spares the database a scan of the control's last hour on most looks; before the stage's end and
+ * with no harm, the decision is to wait either way.
+ */
+export function controlHealthMatters(verdict: StageVerdict, atStageEnd: boolean): boolean {
+  return verdict.outcome === 'fail' || (verdict.outcome === 'pass' && atStageEnd);
 }
 
 function controlBeyondLimit(result: MetricResult, limit: number): boolean {

@@ -1,9 +1,11 @@
 import {
+  controlHealthMatters,
   DEFAULT_CANARY_ANALYSIS,
   judgedMetrics,
   judgeStage,
   planThresholds,
   type CanaryAnalysis,
+  type StageInput,
   type StageOutcome,
 } from '@switchyard/stats';
 import { decide, judgedStageCount, stageTiming } from '../canary-decision';
@@ -89,7 +91,7 @@ export function runCanary(options: RunOptions): RunResult {
       const treatmentPooled = treatment.pooledView();
       const controlPooled = control?.pooledView() ?? null;
       const plan = planThresholds(metrics, treatmentPooled, controlPooled);
-      const verdict = judgeStage({
+      const input: StageInput = {
         analysis,
         judgedStages,
         plannedRequests: planned,
@@ -97,8 +99,16 @@ export function runCanary(options: RunOptions): RunResult {
         control: control?.toWindow(plan.control, plan.abandonmentBin) ?? null,
         plan,
         srm: control ? { expectedShare: stage.percentage / 100 } : { skipped: 'no control arm at 100%' },
-        degradation: control ? { recent: history.recentWindow, baseline: history.baselineWindow } : null,
-      });
+        degradation: null,
+      };
+      // As the executor's StageJudge: the control's windows only when they can change the decision.
+      let verdict = judgeStage(input);
+      if (control && controlHealthMatters(verdict, timing.atStageEnd)) {
+        verdict = judgeStage({
+          ...input,
+          degradation: { recent: history.recentWindow, baseline: history.baselineWindow },
+        });
+      }
       const decision = decide(canary, timing, verdict.outcome);
       if (decision === 'hold') holds++;
       const end = (result: RunEnd): RunResult => ({
