@@ -62,7 +62,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     const breaker = this.health.breaker(call.model.id);
     const budget = this.health.budget(call.model.id);
     const { baseDelayMs, maxDelayMs } = this.config.retry;
-    const maxRetries = Math.min(this.config.retry.maxRetries, call.maxRetries ?? Number.POSITIVE_INFINITY);
+    const maxRetries = call.maxRetries ?? this.config.retry.maxRetries;
 
     budget.recordRequest();
     let key = this.keys.activeKey(provider.id);
