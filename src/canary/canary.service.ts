@@ -55,6 +55,7 @@ export class CanaryService implements OnModuleInit {
     });
     if (flag) errors.push(...flagProblems(flag, dto.variant));
     if (errors.length > 0 || !flag) throw new CanaryInvalid(errors);
+    this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();
     await this.dataSource.transaction(async (manager) => {
