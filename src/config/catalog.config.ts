@@ -8,7 +8,7 @@ import { IsOptional, IsString } from 'class-validator';
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
 import { CatalogDocument, LEGACY_POLICY_STRATEGIES } from './catalog.schema';
-import { ConfigurationError, IntegerBetween, readEnv, validateConfig } from './validate-config';
+import { ConfigurationError, IntegerBetween, validateConfig } from './validate-config';
 
 /**
  * Keys the built-in simulator accepts when its provider's key variables are unset, so that a fresh
@@ -32,6 +32,11 @@ export interface CatalogConfig {
   catalog: CatalogDocument;
   /** Provider id -> keys read from the variables the catalog names. Never log or return these. */
   keys: Record<string, ProviderKeys>;
+  /**
+   * Reads the catalog again exactly as this one was read — the same SWITCHYARD_CATALOG, SIMULATOR_PORT
+   * and key variables, as the process had them at start-up — for a reload. Set by readCatalogConfig.
+   */
+  reread?: () => CatalogConfig;
 }
 
 class CatalogEnvironment {
@@ -50,13 +55,15 @@ export const catalogConfig = registerAs('catalog', (): CatalogConfig => readCata
  * The catalog as the environment names it (SWITCHYARD_CATALOG, SIMULATOR_PORT), read and validated:
  * at start-up, and again on every reload, so a reload reads exactly what a restart would.
  */
-export function readCatalogConfig(): CatalogConfig {
-  const env = validateConfig(CatalogEnvironment, readEnv(['SWITCHYARD_CATALOG', 'SIMULATOR_PORT']), 'environment');
+export function readCatalogConfig(environment: Record<string, string | undefined> = { ...process.env }): CatalogConfig {
+  const names = ['SWITCHYARD_CATALOG', 'SIMULATOR_PORT'] as const;
+  const set = Object.fromEntries(names.filter((name) => environment[name]).map((name) => [name, environment[name]]));
+  const env = validateConfig(CatalogEnvironment, set, 'environment');
   const path = env.SWITCHYARD_CATALOG;
   const source = path ? resolve(path) : 'default catalog';
   const raw = path ? readCatalogFile(source) : defaultCatalog;
   const placed = env.SIMULATOR_PORT ? withSimulatorPort(raw, env.SIMULATOR_PORT, source) : raw;
-  return loadCatalog(placed, source, process.env);
+  return { ...loadCatalog(placed, source, environment), reread: () => readCatalogConfig(environment) };
 }
 
 /**
