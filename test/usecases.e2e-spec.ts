@@ -188,7 +188,8 @@ describe('use cases as configuration', () => {
     });
     const patientRow = await rowOf(patient.headers['x-switchyard-request-id']);
     expect(patientRow).toMatchObject({ policy: 'patient-reports', outcome: 'ok' });
-    expect(patientRow.upstream_latency_ms).toBeGreaterThanOrEqual(SLOW_MS);
+    // Longer than quick-answers' whole attempt budget, and answered.
+    expect(patientRow.upstream_latency_ms).toBeGreaterThan(200);
 
     for (const [policy, model] of [
       ['support-chat', 'gpt-4.1'],
@@ -330,7 +331,8 @@ describe('use cases as configuration', () => {
         for (let stage = 0; canary.state === 'running' && stage < 5; stage++) {
           await rows.waitFor('summaries-model', canary.stage.startedAt, { control: atLeast(10), terse: atLeast(10) });
           await clock.advance(canary.stage.durationSeconds * 1000);
-          for (let tick = 0; tick < 5; tick++) {
+          // A stage-end verdict that holds (a slow moment on a busy machine) gets a few more ticks.
+          for (let tick = 0; tick < 10; tick++) {
             canary = (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
             if (canary.state !== 'running' || canary.stage.index > stage) break;
             await clock.advance(TICK_MS);
