@@ -30,7 +30,9 @@ export class ProviderKeyRing {
 
   /** The key to try after `refused` got a 401, if the provider has one left. */
   alternativeTo(providerId: string, refused: KeySlot): { slot: KeySlot; key: string } | undefined {
-    const keys = this.catalog.keysFor(providerId);
+    // A reload may have removed the provider while one of its calls was retrying: no other key then.
+    const keys = this.catalog.current.keys[providerId];
+    if (!keys) return undefined;
     if (refused === 'primary') return keys.backup ? { slot: 'backup', key: keys.backup } : undefined;
     return { slot: 'primary', key: keys.primary };
   }
