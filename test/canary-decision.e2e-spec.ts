@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import { writeSyntheticRows, type SyntheticArm } from './support/synthetic-metrics';
-import { api as authorized, startTestApp, type TestApp } from './support/test-app';
+import { api as authorized, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { MetricRows } from './support/traffic';
 import { eventually } from './support/webhook-server';
@@ -39,7 +39,22 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startTestApp({ databaseUrl: database.url, clock, env: ENV });
+    // Canaries run only on flags a policy routes by: a policy per flag.
+    const flags = [
+      'aa-flag',
+      'evidence-flag',
+      'errors-flag',
+      'outage-flag',
+      'srm-flag',
+      'preview-flag',
+      'quiet-preview-flag',
+    ];
+    app = await startTestApp({
+      databaseUrl: database.url,
+      clock,
+      env: ENV,
+      catalog: await writeTestCatalog(policiesFor(...flags)),
+    });
     rows = await MetricRows.open(database.url);
   }, 60_000);
   afterAll(async () => {

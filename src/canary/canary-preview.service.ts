@@ -25,6 +25,7 @@ export class CanaryPreviewService {
 
   async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
     const { stages, analysis, flag } = await checkPlan(dto, this.flags);
+    this.flags.assertUsedByPolicy(flag.key);
     const to = this.clock.now();
     const from = new Date(to.getTime() - LOOKBACK_MS);
     const variants = Object.keys(flag.variants);

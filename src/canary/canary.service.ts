@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
+import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
 import { type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
@@ -13,7 +14,7 @@ import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
 import { ActiveCanaryExists, CanaryNotFound } from './canary.errors';
-import type { CanaryState } from './canary.types';
+import { ACTIVE_STATES, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 import type { CanaryEntity } from './entities/canary.entity';
@@ -33,17 +34,22 @@ export class CanaryService implements OnModuleInit {
     private readonly transitions: CanaryTransitions,
     private readonly flags: FlagsService,
     private readonly exemptions: GuardrailExemptions,
+    private readonly activeCanaries: ActiveCanaries,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
 
-  /** A flag with an active canary is the canary's to judge: the guardrail keeps off it. */
+  /** A flag with an active canary is the canary's to judge: the guardrail keeps off it. The policy map shows it. */
   onModuleInit(): void {
     this.exemptions.register(() => this.canaries.activeFlagKeys());
+    this.activeCanaries.provide(async () =>
+      (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state })))).flat(),
+    );
   }
 
   async create(dto: CreateCanaryDto, actor: string): Promise<CanaryDto> {
     const { stages, analysis, flag } = await checkPlan(dto, this.flags);
+    this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();
     await this.dataSource.transaction(async (manager) => {

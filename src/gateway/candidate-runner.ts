@@ -9,6 +9,7 @@ import { upstreamErrorOf } from '../providers/provider-errors';
 import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
+import { routedBody } from '../routing/variant-body';
 import type { ChatRequest } from './chat-request';
 
 export interface RunInput {
@@ -56,7 +57,8 @@ export class CandidateRunner {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
     const body = upstreamBody(request, route);
-    const prompt = this.contextGuard.measure(request.messages);
+    // The prompt as the upstream gets it: a variant's system prompt counts against the context too.
+    const prompt = this.contextGuard.measure(body.messages as ChatRequest['messages']);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];
@@ -105,9 +107,9 @@ export class CandidateRunner {
   }
 }
 
-/** The body the upstream gets: the client's, with the policy's overrides and without our own fields. */
+/** The body the upstream gets: the client's, with the variant's and the policy's changes and without our own fields. */
 function upstreamBody(request: ChatRequest, route: Route): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...request.body, ...route.plan.bodyOverrides };
+  const body = routedBody(request.body, route.plan);
   if (!route.plan.forwardMetadata) delete body.metadata;
   // Exact token counts for streams come only from the final usage chunk, so always ask for it.
   if (request.stream) body.stream_options = { ...(body.stream_options as object | null), include_usage: true };
