@@ -184,6 +184,8 @@ function syntheticRow(i: number): RequestMetric {
     fallback: false,
     stream: false,
     apiKeyId: null,
+    budgetId: null,
+    budgetAction: null,
   };
 }
 

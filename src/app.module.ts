@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
+import { BudgetsModule } from './budgets/budgets.module';
 import { CanaryModule } from './canary/canary.module';
 import type { Clock } from './common/clock';
 import { ClockModule } from './common/clock.module';
@@ -33,6 +34,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     GatewayModule,
     HealthModule,
     AlertsModule,
+    BudgetsModule,
     GuardrailModule,
     CanaryModule,
   ],

@@ -1,6 +1,7 @@
 import { accessConfig } from './access.config';
 import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
+import { budgetsConfig } from './budgets.config';
 import { canaryConfig } from './canary.config';
 import { catalogConfig } from './catalog.config';
 import { databaseConfig } from './database.config';
@@ -18,6 +19,7 @@ export const CONFIGURATION = [
   alertsConfig,
   canaryConfig,
   accessConfig,
+  budgetsConfig,
 ];
 
 /**

@@ -2,6 +2,10 @@ import { ApiKeyUsageEntity } from '../access/entities/api-key-usage.entity';
 import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
 import { AlertEntity } from '../alerts/entities/alert.entity';
+import { BudgetHourlySpendEntity } from '../budgets/entities/budget-hourly-spend.entity';
+import { BudgetLeaseEntity } from '../budgets/entities/budget-lease.entity';
+import { BudgetPeriodEntity } from '../budgets/entities/budget-period.entity';
+import { BudgetEntity } from '../budgets/entities/budget.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
 import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
@@ -23,4 +27,8 @@ export const ENTITIES = [
   CanaryEventEntity,
   ApiKeyEntity,
   ApiKeyUsageEntity,
+  BudgetEntity,
+  BudgetPeriodEntity,
+  BudgetLeaseEntity,
+  BudgetHourlySpendEntity,
 ];

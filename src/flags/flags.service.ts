@@ -211,6 +211,11 @@ export class FlagsService {
     return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
   }
 
+  /** The model a variant of a flag serves, from the in-memory cache (undefined: no such flag or variant). */
+  variantModelCached(key: string, variant: string): string | undefined {
+    return this.cache.get(key)?.variants[variant];
+  }
+
   /** The admin endpoint: like evaluateCached, with input checks and a 404 for unknown or archived flags. */
   evaluate(key: string, context: EvaluationContext): FlagEvaluation {
     const problems = Object.entries(context.attributes ?? {})

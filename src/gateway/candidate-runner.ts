@@ -9,6 +9,8 @@ import { upstreamErrorOf } from '../providers/provider-errors';
 import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
+import type { SpendTicket } from '../budgets/spend-ticket';
+import type { PromptSize } from '../providers/prompt-size';
 import type { ChatRequest } from './chat-request';
 
 export interface RunInput {
@@ -18,6 +20,10 @@ export interface RunInput {
   clientGone: Cancellation;
   /** For the log lines about failed candidates. */
   requestId: string;
+  /** The prompt, measured once for the budget stage and the context guard (measured here when absent). */
+  prompt?: PromptSize;
+  /** The request's budget reservations: each fallback candidate reserves its own worst case first. */
+  spend?: SpendTicket;
 }
 
 interface RunSoFar {
@@ -52,11 +58,22 @@ export class CandidateRunner {
     private readonly contextGuard: ContextGuard,
   ) {}
 
-  async run({ request, route, clientGone, requestId }: RunInput): Promise<RunResult> {
+  /** The request's prompt size, counted only as far as each question asked of it needs. */
+  measure(request: ChatRequest): PromptSize {
+    return this.contextGuard.measure(request.messages);
+  }
+
+  async run({
+    request,
+    route,
+    clientGone,
+    requestId,
+    prompt = this.measure(request),
+    spend,
+  }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
     const body = upstreamBody(request, route);
-    const prompt = this.contextGuard.measure(request.messages);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];
@@ -69,6 +86,10 @@ export class CandidateRunner {
       const fallback = model.id !== route.chosen.id;
       const tooLong = await this.contextGuard.refusal(prompt, model);
       if (tooLong) return { kind: 'failed', error: tooLong, model, attempts, fallback };
+      // A fallback spends too: it must fit the request's budgets, or the request stops here.
+      const switched = spend?.switchTo(model);
+      const overBudget = switched && (await switched);
+      if (overBudget) return { kind: 'failed', error: overBudget, model, attempts, fallback };
       try {
         const answer = await this.upstream.call({
           model,
