@@ -83,7 +83,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     if (result === 'ok') return 'ok';
     // Figures of the last sync say no lease anywhere could cover it: no round trip to be told so again.
     const fresh = nowMs - ledger.lastSyncMs < this.config.syncMs;
-    if (result === 'full' && fresh && amountPico > ledger.freePico + ledger.unleasedPico) return 'exhausted';
+    if (result === 'full' && fresh && amountPico > ledger.reachablePico) return 'exhausted';
     return this.reserveAfterTopUp(ledger, amountPico);
   }
 
@@ -145,6 +145,8 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     const idle = ledger.reservedPico === 0n && nowMs - ledger.lastActivityMs >= IDLE_RELEASE_MS;
     return (
       idle ||
+      // What is in flight is shown (GET /api/budgets/:id) as of each replica's last sync.
+      ledger.reservedPico !== ledger.reportedReservedPico ||
       free < ledger.targetPico / 2n ||
       free > 2n * ledger.targetPico ||
       nowMs - ledger.lastSyncMs >= this.config.leaseTtlMs / 3
@@ -159,7 +161,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
         const result = ledger.tryReserve(amountPico, this.clock.nowMs());
         if (result === 'ok') return 'ok';
         if (result === 'stale') return ledger.closed ? 'closed' : 'unavailable';
-        if (amountPico > ledger.freePico + ledger.unleasedPico) return 'exhausted';
+        if (amountPico > ledger.reachablePico) return 'exhausted';
       }
       return 'exhausted';
     } finally {

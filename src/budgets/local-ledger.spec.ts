@@ -96,6 +96,18 @@ describe('LocalLedger', () => {
     expect(ledger.tryReserve(101n, NOW)).toBe('full');
   });
 
+  it('never hands back what waiting requests are about to reserve', () => {
+    // A top-up just landed for three waiting requests; the next sync starts before they reserve.
+    const ledger = synced(new LocalLedger('b', 0, null), { grantedPico: 330n, targetPico: 30n });
+    ledger.waitingPico = 300n;
+    expect(ledger.startSync(false).returnPico).toBe(0n);
+    expect(ledger.tryReserve(100n, NOW)).toBe('ok');
+    // And what is handed back still counts as reachable, so nobody is refused for it meanwhile.
+    const idle = synced(new LocalLedger('b', 0, null), { grantedPico: 500n, targetPico: 100n });
+    idle.startSync(false);
+    expect(idle.reachablePico).toBe(500n + idle.unleasedPico);
+  });
+
   it('hands everything back once closed (period over, shutting down)', () => {
     const ledger = synced(new LocalLedger('b', 0, null), { grantedPico: 100n });
     ledger.tryReserve(30n, NOW);

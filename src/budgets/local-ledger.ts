@@ -71,6 +71,7 @@ export class LocalLedger {
   /** Being written by the sync in flight. */
   private flushingPico = 0n;
   private returningPico = 0n;
+  private reportingPico = 0n;
   /** Headroom requests wait for (their worst cases), while a top-up is under way. */
   waitingPico = 0n;
   /** Admission stops here: before the lease could have expired for the other replicas. */
@@ -82,6 +83,8 @@ export class LocalLedger {
   targetPico = 0n;
   lastSyncMs = 0;
   lastActivityMs = 0;
+  /** The reservations the last sync wrote to the lease row (for the budget's status). */
+  reportedReservedPico = 0n;
   /** No more reservations: the period ended, or the budget is gone. */
   closed = false;
 
@@ -102,6 +105,15 @@ export class LocalLedger {
    */
   get unleasedPico(): bigint {
     return max(0n, this.limitPico - this.spentPico - this.othersPico - this.grantedPico);
+  }
+
+  /**
+   * The most a request could still get, as of the last sync: our free headroom, what we are handing
+   * back right now (unleased once that sync ends) and what nobody leases. Less than its worst case:
+   * the budget is used up.
+   */
+  get reachablePico(): bigint {
+    return max(0n, this.freePico) + this.returningPico + this.unleasedPico;
   }
 
   /**
@@ -151,11 +163,14 @@ export class LocalLedger {
       // A lowered limit: hold no more than it allows (and never less than what is in flight).
       const allowed = this.limitPico - this.spentPico - flushPico - this.othersPico;
       const overLimit = this.grantedPico - flushPico - max(this.reservedPico, allowed);
-      if (releaseAll || this.closed) returnPico = free;
-      else if (free > 2n * this.targetPico) returnPico = free - this.targetPico;
+      // Never what waiting requests are about to reserve (their top-up may have just landed).
+      const spare = free - this.waitingPico;
+      if (this.closed || (releaseAll && this.waitingPico === 0n)) returnPico = free;
+      else if (spare > 2n * this.targetPico) returnPico = spare - this.targetPico;
       if (overLimit > returnPico) returnPico = min(free, overLimit);
     }
     this.returningPico = returnPico;
+    this.reportingPico = this.reservedPico;
     return { flushPico, returnPico, reservedPico: this.reservedPico, wantPico: this.waitingPico };
   }
 
@@ -169,6 +184,7 @@ export class LocalLedger {
     this.targetPico = result.targetPico;
     this.validUntilMs = validUntilMs;
     this.lastSyncMs = nowMs;
+    this.reportedReservedPico = this.reportingPico;
   }
 
   /** Postgres did not answer: what was being written is written next time; nothing was returned. */

@@ -28,8 +28,6 @@ export type Settlement =
   /** No answer: the provider bills nothing for a failed call. */
   | { billed: 'none' };
 
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
-
 /**
  * A request's reservations under its budgets, from admission to settlement: before each fallback
  * candidate the reservation moves to that model's worst case (refused like the first one when it
@@ -121,7 +119,7 @@ export function exhaustedError(
   nowMs: number,
   why = '',
 ): BudgetExhausted {
-  const left = max(0n, ledger.freePico) + ledger.unleasedPico;
+  const left = ledger.reachablePico;
   const resets =
     ledger.endMs === null
       ? `It does not reset (a total budget): an admin can raise its limit (PATCH /api/budgets/${budget.id}).`
