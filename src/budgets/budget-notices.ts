@@ -1,6 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { BudgetCanaries } from './budget-canaries';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
 import type { BudgetAction, BudgetDefinition } from './budget.types';
@@ -26,7 +28,19 @@ export class BudgetNotices implements OnModuleDestroy {
     private readonly periods: BudgetPeriodsRepository,
     private readonly alerts: AlertsService,
     private readonly canaries: BudgetCanaries,
-  ) {}
+    prometheus: PrometheusMetrics,
+  ) {
+    const failed = () => this.failedNotices;
+    new Counter({
+      name: 'switchyard_budget_notices_dropped_total',
+      help: 'Budget exhaustion notices (period mark, budget.exhausted alert, canary pause) that could not be stored since start; the next refusal retries',
+      registers: [prometheus.registry],
+      collect() {
+        this.reset();
+        this.inc(failed());
+      },
+    });
+  }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled([...this.pending]);
