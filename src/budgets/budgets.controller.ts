@@ -18,7 +18,8 @@ import { BudgetDto, BudgetStatusDto } from './dto/budget.dto';
 
 const EXAMPLE_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const BudgetId = () => UuidParam('id', 'a budget id');
-const ApiBudgetIdParam = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a budget' });
+const ApiBudgetIdParam = () =>
+  ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a budget', example: EXAMPLE_ID });
 const ApiBadBudgetId = () =>
   ApiOperatorError('The id is not a UUID', new InvalidInput(['id must be a budget id (a UUID)'], 'id'));
 const ApiBudgetNotFound = () => ApiOperatorError('No budget has this id', new BudgetNotFound(EXAMPLE_ID));
