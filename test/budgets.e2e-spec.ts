@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import {
   BudgetQueryCounter,
@@ -219,6 +220,42 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     }
   });
 
+  it("reserves each fallback's own worst case before calling it, and charges only the call that answered", async () => {
+    const { id: keyId, key } = await createKey(gateway, 'fallbacks');
+    // Room for deepseek-v3.2's worst case ($0.00001316), not for gemini-2.5-flash's ($0.0000469).
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.00002,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const failOnce = () =>
+      request(gateway.simulatorUrl)
+        .post('/_simulator/faults/deepseek-v3.2')
+        .send({ status: 503, count: 1 })
+        .expect(200);
+    try {
+      await failOnce();
+      const refused = await chat(gateway, key, { model: 'route:recommendations' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error!.code).toBe('insufficient_quota');
+      expect(refused.headers.get('x-switchyard-attempts')).toBe('1');
+
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.0001 }).expect(200);
+      await failOnce();
+      const answered = await chat(gateway, key, { model: 'route:recommendations' });
+      expect(answered.status).toBe(200);
+      expect(answered.headers.get('x-switchyard-model')).toBe('gemini-2.5-flash');
+      expect(answered.headers.get('x-switchyard-fallback')).toBe('true');
+      await sync();
+      // The failed deepseek calls cost nothing; the gemini answer its exact price.
+      expect(await spentOf(budget.id)).toBe(pico(SIMULATED_PROMPT_TOKENS, 0.3) + pico(MAX_TOKENS, 2.5));
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it('lets the strictest action decide when several budgets are used up', async () => {
     const { id: keyId, key } = await createKey(gateway, 'strictest');
     const keyBudget = await createBudget(gateway, {
@@ -390,7 +427,9 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     expect(status.leases[0].grantedUsd).toBeGreaterThan(0);
     expect(status.topSpenders.groupBy).toBe('apiKey');
     expect(
-      status.topSpenders.items.map((item: { name: string; requests: number }) => [item.name, item.requests]),
+      status.topSpenders.items
+        .filter((item: { name: string }) => item.name.startsWith('team-'))
+        .map((item: { name: string; requests: number }) => [item.name, item.requests]),
     ).toEqual([
       ['team-a', 2],
       ['team-b', 1],
