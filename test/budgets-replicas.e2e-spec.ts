@@ -167,6 +167,16 @@ describe('budgets across replicas', () => {
         const status = (await api(replicas[1]).get(`/api/budgets/${budget.id}`).expect(200)).body;
         expect(picoOfUsd(status.current.spentUsd)).toBe(spent);
         expect(status.current.exhausted).toBe(true);
+
+        // A replica that stops gracefully hands its leases back at once: nothing waits for an expiry.
+        await Promise.all(replicas.splice(0).map((replica) => replica.close()));
+        const left = await queryRows<{ leases: number; spent: string }>(
+          database.url,
+          `SELECT (SELECT count(*)::int FROM budget_leases WHERE budget_id = $1) AS leases,
+                  (SELECT spent_usd::text FROM budget_periods WHERE budget_id = $1) AS spent`,
+          [budget.id],
+        );
+        expect(left[0]).toEqual({ leases: 0, spent: period.spent });
       } finally {
         await sampler.end().catch(() => undefined);
         await Promise.all(replicas.map((replica) => replica.close()));

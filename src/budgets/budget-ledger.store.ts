@@ -52,7 +52,9 @@ export class BudgetLedgerStore {
         currentPico: mine > 0n ? mine : 0n,
         reservedPico: request.reservedPico,
         wantPico: request.wantPico,
-        chunkPico: (limitPico * BigInt(Math.round(leaseFraction * FRACTION_SCALE))) / BigInt(FRACTION_SCALE),
+        chunkPico: request.keepSpare
+          ? (limitPico * BigInt(Math.round(leaseFraction * FRACTION_SCALE))) / BigInt(FRACTION_SCALE)
+          : 0n,
       });
       await this.leases.put(
         manager,

@@ -113,7 +113,7 @@ describe('LocalLedger', () => {
     ledger.tryReserve(30n, NOW);
     ledger.close();
     expect(ledger.tryReserve(1n, NOW)).toBe('stale');
-    expect(ledger.startSync(false)).toMatchObject({ returnPico: 70n, reservedPico: 30n });
+    expect(ledger.startSync(false)).toMatchObject({ returnPico: 70n, reservedPico: 30n, keepSpare: false });
   });
 
   it('gives back headroom a lowered limit no longer allows', () => {

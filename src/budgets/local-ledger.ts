@@ -21,6 +21,8 @@ export interface SyncRequest {
   reservedPico: bigint;
   /** Headroom requests are waiting for right now, on top of their reservations. */
   wantPico: bigint;
+  /** False once closed or idle: the lease is to shrink to what is in flight, with no spare topped up. */
+  keepSpare: boolean;
 }
 
 /** What Postgres answered, every figure as of the sync's transaction. */
@@ -171,7 +173,8 @@ export class LocalLedger {
     }
     this.returningPico = returnPico;
     this.reportingPico = this.reservedPico;
-    return { flushPico, returnPico, reservedPico: this.reservedPico, wantPico: this.waitingPico };
+    const keepSpare = !this.closed && !(releaseAll && this.waitingPico === 0n);
+    return { flushPico, returnPico, reservedPico: this.reservedPico, wantPico: this.waitingPico, keepSpare };
   }
 
   completeSync(result: SyncResult, validUntilMs: number, nowMs: number): void {
