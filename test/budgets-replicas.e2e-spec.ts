@@ -149,6 +149,19 @@ describe('budgets across replicas', () => {
         );
         expect(rejected[0].n).toBe(refused.length);
 
+        // The first refusal recorded the exhaustion off the request path: wait until it is stored.
+        await eventually(
+          async () =>
+            (
+              await queryRows(
+                database.url,
+                'SELECT 1 FROM budget_periods WHERE budget_id = $1 AND exhausted_at IS NOT NULL',
+                [budget.id],
+              )
+            ).length === 1,
+          30_000,
+          'the exhaustion to be recorded',
+        );
         // Threshold alerts: once each, also when looked for again (and by every replica).
         await clock.advance(WATCH_MS);
         await clock.advance(WATCH_MS);
