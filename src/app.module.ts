@@ -5,6 +5,7 @@ import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { BudgetsModule } from './budgets/budgets.module';
 import { CanaryModule } from './canary/canary.module';
+import { CatalogReloadModule } from './catalog/catalog-reload.module';
 import type { Clock } from './common/clock';
 import { ClockModule } from './common/clock.module';
 import { LoggingModule } from './common/logging.module';
@@ -15,6 +16,7 @@ import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
 
@@ -37,6 +39,8 @@ import { SimulatorModule } from './simulator/simulator.module';
     BudgetsModule,
     GuardrailModule,
     CanaryModule,
+    CatalogReloadModule,
+    PoliciesModule,
   ],
 })
 export class AppModule {

@@ -1,9 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { CanaryArm } from './budget.types';
-
-/** Answers the canaries that are pending, running or paused. */
-export type CanaryArmSource = () => Promise<CanaryArm[]>;
-
 /** A `shadow_only` budget of a canary ran out: the canary is to pause. */
 export interface CanaryBudgetExhausted {
   canaryId: string;
@@ -13,29 +8,18 @@ export interface CanaryBudgetExhausted {
 }
 
 /**
- * The meeting point of budgets and canaries, so that budgets/ knows nothing of canary/ (which
- * depends on budgets, never the reverse): the canary module registers where its active canaries
- * come from (a canary budget applies to its treatment arm), and listens for its budgets running
- * out, to pause itself.
+ * How budgets/ tells canaries that a canary's `shadow_only` budget ran out, without knowing the
+ * canary module (which depends on budgets, never the reverse): the canary module subscribes at
+ * start-up, and pauses the canary. (Which canaries are active, budgets learn from ActiveCanaries,
+ * as the policy map does.)
  */
 @Injectable()
 export class BudgetCanaries {
   private readonly logger = new Logger(BudgetCanaries.name);
-  private readonly sources: CanaryArmSource[] = [];
   private readonly listeners: Array<(event: CanaryBudgetExhausted) => Promise<void>> = [];
-
-  registerSource(source: CanaryArmSource): void {
-    this.sources.push(source);
-  }
 
   onShadowOnlyExhausted(listener: (event: CanaryBudgetExhausted) => Promise<void>): void {
     this.listeners.push(listener);
-  }
-
-  async activeArms(): Promise<CanaryArm[]> {
-    const arms: CanaryArm[] = [];
-    for (const source of this.sources) arms.push(...(await source()));
-    return arms;
   }
 
   /** Tells the listeners; a listener that fails is logged (the next exhaustion of a period tries again). */

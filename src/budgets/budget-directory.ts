@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { Clock, type ScheduledJob } from '../common/clock';
 import { PostgresListener } from '../database/postgres-listener';
 import { picoOf } from '../metrics/cost';
-import { BudgetCanaries } from './budget-canaries';
+import { type ActiveCanary, ActiveCanaries } from '../policies/active-canaries';
 import { BudgetLeases } from './budget-leases';
 import type { BudgetDefinition, CanaryArm } from './budget.types';
 import { BUDGETS_CHANNEL, BudgetsRepository } from './budgets.repository';
@@ -38,7 +38,7 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     private readonly repository: BudgetsRepository,
-    private readonly canaries: BudgetCanaries,
+    private readonly canaries: ActiveCanaries,
     private readonly leases: BudgetLeases,
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -107,8 +107,8 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
 
   async reloadAll(failHard = false): Promise<void> {
     try {
-      const [rows, arms] = await Promise.all([this.repository.findAll(), this.canaries.activeArms()]);
-      this.index(rows.map(toDefinition), arms);
+      const [rows, canaries] = await Promise.all([this.repository.findAll(), this.canaries.list()]);
+      this.index(rows.map(toDefinition), canaries.map(armOf));
     } catch (error) {
       if (failHard) throw error;
       this.logger.warn(
@@ -150,6 +150,16 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
     this.byArm = byArm;
     this.arms = armsById;
   }
+}
+
+/** A canary's treatment arm, and the control a shadow_only budget sends its traffic to. */
+export function armOf(canary: ActiveCanary): CanaryArm {
+  return {
+    canaryId: canary.id,
+    flagKey: canary.flagKey,
+    variant: canary.variant,
+    controlVariant: canary.controlVariant,
+  };
 }
 
 function armKey(flag: string, variant: string): string {

@@ -1,34 +1,37 @@
 import { Injectable } from '@nestjs/common';
-import { CatalogService } from '../catalog/catalog.service';
 import { Clock } from '../common/clock';
 import type { CatalogModel } from '../config/catalog.schema';
-import { FlagsService } from '../flags/flags.service';
 import type { PromptSize } from '../providers/prompt-size';
-import type { Route } from '../routing/routing.service';
+import { type Route, RoutingService } from '../routing/routing.service';
 import { type ApplicableBudget, BudgetDirectory } from './budget-directory';
 import { BudgetUnavailable } from './budget.errors';
 import { BudgetLeases, type ReserveOutcome } from './budget-leases';
 import { BudgetNotices } from './budget-notices';
-import { ACTION_STRICTNESS, type BudgetAction } from './budget.types';
+import { ACTION_STRICTNESS, type BudgetAction, type SpendMark } from './budget.types';
 import { budgetName, exhaustedError, SpendTicket, type TicketEntry } from './spend-ticket';
 import { worstCasePico } from './worst-case';
 
-export interface SpendRequest {
-  keyId: string;
-  route: Route;
+/** What a route sends upstream for the request (variant params and system prompt applied), and its prompt's size. */
+export interface PreparedRequest {
   body: Record<string, unknown>;
   prompt: PromptSize;
 }
 
-/** The route to serve (changed by a downgrade or shadow_only) and the reservations to settle; no ticket: no budget applies. */
-export interface SpendDecision {
+export interface SpendRequest {
+  keyId: string;
   route: Route;
-  ticket: SpendTicket | undefined;
+  /** The upstream body of the request on a route: worst cases are priced on what the upstream gets. */
+  prepare: (route: Route) => PreparedRequest;
 }
 
-interface Attempt {
-  entries: TicketEntry[];
-  outcomes: ReserveOutcome[];
+/**
+ * The route to serve (changed by a downgrade or shadow_only), what it sends upstream, and the
+ * reservations to settle; no ticket: no budget applies.
+ */
+export interface SpendDecision {
+  route: Route;
+  prepared: PreparedRequest;
+  ticket: SpendTicket | undefined;
 }
 
 /**
@@ -44,30 +47,33 @@ export class BudgetGate {
     private readonly directory: BudgetDirectory,
     private readonly leases: BudgetLeases,
     private readonly notices: BudgetNotices,
-    private readonly flags: FlagsService,
-    private readonly catalog: CatalogService,
+    private readonly routing: RoutingService,
     private readonly clock: Clock,
   ) {}
 
   /** Throws BudgetExhausted (429) or BudgetUnavailable (503) when the request may not spend. */
   admit(request: SpendRequest): SpendDecision | Promise<SpendDecision> {
     const { route } = request;
+    const prepared = request.prepare(route);
     const applicable = this.directory.applicable(request.keyId, route.policy, route.flag, route.variant);
-    if (applicable.length === 0) return { route, ticket: undefined };
+    if (applicable.length === 0) return { route, prepared, ticket: undefined };
     const model = route.plan.candidates[0];
-    const attempt = this.reserve(applicable, model, request);
-    if (!(attempt instanceof Promise)) {
-      if (attempt.outcomes.every((outcome) => outcome === 'ok'))
-        return { route, ticket: this.ticket(attempt, model, request) };
-      return this.decide(attempt, model, request);
-    }
-    return attempt.then((resolved) => this.decide(resolved, model, request));
+    const attempt = this.reserve(applicable, model, prepared);
+    if (attempt instanceof Promise) return attempt.then((resolved) => this.decide(resolved, model, request, prepared));
+    if (!allReserved(attempt)) return this.decide(attempt, model, request, prepared);
+    return { route, prepared, ticket: this.ticket(attempt.entries, model, prepared, undefined) };
   }
 
-  private async decide(attempt: Attempt, model: CatalogModel, request: SpendRequest): Promise<SpendDecision> {
+  private async decide(
+    attempt: Attempt,
+    model: CatalogModel,
+    request: SpendRequest,
+    prepared: PreparedRequest,
+  ): Promise<SpendDecision> {
+    if (allReserved(attempt)) {
+      return { route: request.route, prepared, ticket: this.ticket(attempt.entries, model, prepared, undefined) };
+    }
     const { entries, outcomes } = attempt;
-    if (outcomes.every((outcome) => outcome === 'ok'))
-      return { route: request.route, ticket: this.ticket(attempt, model, request) };
     this.releaseHeld(attempt);
     const nowMs = this.clock.nowMs();
     const exhausted = entries.filter((_, index) => outcomes[index] === 'exhausted');
@@ -82,96 +88,76 @@ export class BudgetGate {
     for (const entry of exhausted) {
       this.notices.exhausted(entry.budget, entry.ledger, entry.budget.onExhausted, budgetName(entry.budget), nowMs);
     }
-    const refusal = (why = '') => exhaustedError(strictest.budget, strictest.ledger, strictest.worstPico, nowMs, why);
-    const route = this.rerouted(request.route, action, strictest, model, request);
-    if (typeof route === 'string') throw refusal(route);
+    const route = this.rerouted(request.route, action, strictest, model, prepared);
+    if (typeof route === 'string')
+      throw exhaustedError(strictest.budget, strictest.ledger, strictest.worstPico, nowMs, route);
     // The request goes on elsewhere: it still needs room under every budget that is not used up.
+    const next = request.prepare(route);
+    const served = route.plan.candidates[0];
     const remaining = this.directory
       .applicable(request.keyId, route.policy, route.flag, route.variant)
       .filter((applicable) => !exhausted.some((entry) => entry.budget.id === applicable.budget.id));
-    const next = await this.reserve(remaining, route.plan.candidates[0], request);
-    const refused = next.outcomes.findIndex((outcome) => outcome !== 'ok');
+    const retried = await this.reserve(remaining, served, next);
+    const refused = retried.outcomes.findIndex((outcome) => outcome !== 'ok');
     if (refused !== -1) {
-      this.releaseHeld(next);
-      const entry = next.entries[refused];
-      if (next.outcomes[refused] === 'exhausted') {
-        this.notices.exhausted(entry.budget, entry.ledger, entry.budget.onExhausted, budgetName(entry.budget), nowMs);
-        throw exhaustedError(entry.budget, entry.ledger, entry.worstPico, nowMs);
-      }
-      throw new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
+      this.releaseHeld(retried);
+      const entry = retried.entries[refused];
+      if (retried.outcomes[refused] !== 'exhausted')
+        throw new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
+      this.notices.exhausted(entry.budget, entry.ledger, entry.budget.onExhausted, budgetName(entry.budget), nowMs);
+      throw exhaustedError(entry.budget, entry.ledger, entry.worstPico, nowMs);
     }
     // A downgraded request is charged to its used-up budgets as well: the money is spent all the same.
+    const worst = worstCasePico(served, next.body, next.prompt.upperBound);
     const overage =
       action === 'downgrade'
         ? exhausted
             .filter((entry) => entry.budget.onExhausted === 'downgrade')
-            .map((entry) => ({ ...entry, reservedPico: 0n, overage: true }))
+            .map((entry) => ({ ...entry, reservedPico: 0n, worstPico: worst, overage: true }))
         : [];
-    const served = route.plan.candidates[0];
-    const worst = worstCasePico(served, request.body, request.prompt.upperBound);
-    for (const entry of overage) entry.worstPico = worst;
-    const ticket = new SpendTicket(
-      this.leases,
-      () => this.clock.nowMs(),
-      [...next.entries, ...overage],
-      served,
-      request.body,
-      request.prompt.upperBound,
-      { budgetId: strictest.budget.id, action },
-    );
-    return { route, ticket };
+    const mark = { budgetId: strictest.budget.id, action };
+    return { route, prepared: next, ticket: this.ticket([...retried.entries, ...overage], served, next, mark) };
   }
 
   /**
    * Where a request goes when `action` applies: a downgrade to the route's cheapest candidate (its
-   * healthy models, within the policy's own rules), shadow_only to the canary's control. A string
-   * says why it cannot go anywhere (it is refused).
+   * healthy models, within the policy's own rules), shadow_only to the canary's control variant (its
+   * model and settings, as routing would serve it). A string says why it cannot go anywhere.
    */
   private rerouted(
     route: Route,
     action: BudgetAction,
-    strictest: TicketEntry & { arm?: ApplicableBudget['arm'] },
+    strictest: ReservedEntry,
     model: CatalogModel,
-    request: SpendRequest,
+    prepared: PreparedRequest,
   ): Route | string {
     if (action === 'reject') return '';
     if (action === 'downgrade') {
       if (route.policy === null)
         return ' Its action is downgrade, which needs a policy to choose a cheaper model: send model route:<policy>.';
-      const prompt = request.prompt.upperBound;
+      const prompt = prepared.prompt.upperBound;
       let cheapest = model;
-      let cheapestCost = worstCasePico(model, request.body, prompt);
+      let cheapestCost = worstCasePico(model, prepared.body, prompt);
       for (const candidate of route.plan.candidates) {
-        const cost = worstCasePico(candidate, request.body, prompt);
+        const cost = worstCasePico(candidate, prepared.body, prompt);
         if (cost < cheapestCost) [cheapest, cheapestCost] = [candidate, cost];
       }
       return { ...route, plan: { ...route.plan, candidates: [cheapest] } };
     }
     const arm = strictest.arm;
-    const controlId = arm && this.flags.variantModelCached(arm.flagKey, arm.controlVariant);
-    const control = controlId === undefined ? undefined : this.catalog.findModel(controlId);
-    if (!arm || !control) return ` The canary's control model is unknown, so the request cannot go to it.`;
-    const fallbacks = route.plan.candidates.filter(
-      (candidate) => candidate.id !== control.id && candidate.id !== model.id,
-    );
-    return {
-      ...route,
-      variant: arm.controlVariant,
-      reason: 'budget_shadow_only',
-      chosen: control,
-      plan: { ...route.plan, candidates: [control, ...fallbacks] },
-    };
+    const control = arm && this.routing.withVariant(route, arm.controlVariant, 'budget_shadow_only');
+    return control ?? " The canary's control variant cannot serve this request, so it cannot go there.";
   }
 
   /** Reserves `model`'s worst case under each budget: at once from memory, or after the leases that were short are topped up. */
   private reserve(
     applicable: readonly ApplicableBudget[],
     model: CatalogModel,
-    request: SpendRequest,
+    prepared: PreparedRequest,
   ): Attempt | Promise<Attempt> {
     const nowMs = this.clock.nowMs();
-    const worst = worstCasePico(model, request.body, request.prompt.upperBound);
-    const entries: Array<TicketEntry & { arm?: ApplicableBudget['arm'] }> = [];
+    const worst = worstCasePico(model, prepared.body, prepared.prompt.upperBound);
+    const entries: ReservedEntry[] = [];
     const pending: Array<ReserveOutcome | Promise<ReserveOutcome>> = [];
     let waits = false;
     for (const { budget, arm } of applicable) {
@@ -206,15 +192,31 @@ export class BudgetGate {
     });
   }
 
-  private ticket(attempt: Attempt, model: CatalogModel, request: SpendRequest): SpendTicket {
+  private ticket(
+    entries: TicketEntry[],
+    model: CatalogModel,
+    prepared: PreparedRequest,
+    mark: SpendMark | undefined,
+  ): SpendTicket {
     return new SpendTicket(
       this.leases,
       () => this.clock.nowMs(),
-      attempt.entries,
+      entries,
       model,
-      request.body,
-      request.prompt.upperBound,
-      undefined,
+      prepared.body,
+      prepared.prompt.upperBound,
+      mark,
     );
   }
+}
+
+type ReservedEntry = TicketEntry & { arm?: ApplicableBudget['arm'] };
+
+interface Attempt {
+  entries: ReservedEntry[];
+  outcomes: ReserveOutcome[];
+}
+
+function allReserved(attempt: Attempt): boolean {
+  return attempt.outcomes.every((outcome) => outcome === 'ok');
 }

@@ -3,8 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessModule } from '../access/access.module';
 import { AlertsModule } from '../alerts/alerts.module';
 import { CatalogModule } from '../catalog/catalog.module';
-import { FlagsModule } from '../flags/flags.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { PoliciesModule } from '../policies/policies.module';
+import { RoutingModule } from '../routing/routing.module';
 import { BudgetCanaries } from './budget-canaries';
 import { BudgetDirectory } from './budget-directory';
 import { BudgetGate } from './budget-gate';
@@ -26,7 +27,8 @@ import { BudgetEntity } from './entities/budget.entity';
  * Spend budgets: definitions and their API (BudgetsService), the in-memory directory of budgets, this
  * replica's leases of headroom (BudgetLeases, synced by its job through BudgetLedgerStore), the
  * pipeline's budget stage (BudgetGate), alerts (BudgetNotices on exhaustion, BudgetWatch for
- * thresholds and burn rate). Canaries plug in through BudgetCanaries.
+ * thresholds and burn rate). Active canaries come from ActiveCanaries (policies/); a canary hears its
+ * shadow_only budget run out through BudgetCanaries.
  */
 @Module({
   imports: [
@@ -34,8 +36,9 @@ import { BudgetEntity } from './entities/budget.entity';
     AccessModule,
     AlertsModule,
     CatalogModule,
-    FlagsModule,
     MetricsModule,
+    PoliciesModule,
+    RoutingModule,
   ],
   controllers: [BudgetsController],
   providers: [

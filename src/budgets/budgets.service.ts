@@ -5,7 +5,7 @@ import type { AuthenticatedCaller } from '../access/scopes';
 import { CatalogService } from '../catalog/catalog.service';
 import { Clock } from '../common/clock';
 import { formatPico, picoOf } from '../metrics/cost';
-import { BudgetCanaries } from './budget-canaries';
+import { ActiveCanaries } from '../policies/active-canaries';
 import { BudgetDirectory, toDefinition } from './budget-directory';
 import { BudgetExists, BudgetInvalid, BudgetNotFound } from './budget.errors';
 import { canonicalTimezone, periodAt, type PeriodWindow } from './budget-period';
@@ -36,7 +36,7 @@ export class BudgetsService {
     private readonly leases: BudgetLeasesRepository,
     private readonly directory: BudgetDirectory,
     private readonly status: BudgetStatusReader,
-    private readonly canaries: BudgetCanaries,
+    private readonly canaries: ActiveCanaries,
     private readonly access: AccessService,
     private readonly catalog: CatalogService,
     private readonly clock: Clock,
@@ -163,7 +163,7 @@ export class BudgetsService {
       if (key.revokedAt) return [`target: the API key ${key.caller.prefix} is revoked; it cannot spend any more`];
       return [];
     }
-    const arm = (await this.canaries.activeArms()).find((candidate) => candidate.canaryId === target);
+    const arm = (await this.canaries.list()).find((canary) => canary.id === target);
     return arm
       ? []
       : [`target: no pending, running or paused canary has the id ${target} (GET /api/canaries lists them)`];

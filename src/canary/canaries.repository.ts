@@ -58,21 +58,6 @@ export class CanariesRepository {
     return rows.map((row) => row.flag_key);
   }
 
-  /** The treatment arm of every pending, running or paused canary (what a canary budget limits). */
-  async activeArms(): Promise<Array<{ id: string; flagKey: string; variant: string; controlVariant: string }>> {
-    const rows: Array<{ id: string; flag_key: string; variant: string; control_variant: string }> =
-      await this.canaries.query(
-        `SELECT id, flag_key, variant, control_variant FROM canaries WHERE state = ANY($1) ORDER BY created_at`,
-        [ACTIVE_STATES],
-      );
-    return rows.map((row) => ({
-      id: row.id,
-      flagKey: row.flag_key,
-      variant: row.variant,
-      controlVariant: row.control_variant,
-    }));
-  }
-
   /** The flag's active canary, row-locked, so that a create in the same transaction cannot race another. */
   async findActiveForUpdate(manager: EntityManager, flagKey: string): Promise<{ id: string; state: string } | null> {
     const rows: Array<{ id: string; state: string }> = await manager.query(

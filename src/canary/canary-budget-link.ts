@@ -1,14 +1,11 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { BudgetCanaries, type CanaryBudgetExhausted } from '../budgets/budget-canaries';
-import { CanariesRepository } from './canaries.repository';
 import { CanaryStateConflict } from './canary.errors';
 import { CanaryService } from './canary.service';
 
 /**
- * Canaries under spend budgets: tells budgets which treatment arms are active (a canary budget
- * limits its treatment traffic), and pauses a canary, with its `canary.paused` alert, when its
- * `shadow_only` budget runs out. Every replica that sees the budget run out asks; the first pauses
- * it, the others find it paused already.
+ * Pauses a canary, with its `canary.paused` alert, when its `shadow_only` spend budget runs out.
+ * Every replica that sees the budget run out asks; the first pauses it, the others find it paused.
  */
 @Injectable()
 export class CanaryBudgetLink implements OnModuleInit {
@@ -16,19 +13,10 @@ export class CanaryBudgetLink implements OnModuleInit {
 
   constructor(
     private readonly budgets: BudgetCanaries,
-    private readonly canaries: CanariesRepository,
     private readonly service: CanaryService,
   ) {}
 
   onModuleInit(): void {
-    this.budgets.registerSource(async () =>
-      (await this.canaries.activeArms()).map((arm) => ({
-        canaryId: arm.id,
-        flagKey: arm.flagKey,
-        variant: arm.variant,
-        controlVariant: arm.controlVariant,
-      })),
-    );
     this.budgets.onShadowOnlyExhausted((event) => this.pause(event));
   }
 

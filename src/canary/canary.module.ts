@@ -5,6 +5,7 @@ import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryBudgetLink } from './canary-budget-link';
 import { CanaryEventsRepository } from './canary-events.repository';
@@ -30,6 +31,7 @@ import { CanaryEntity } from './entities/canary.entity';
     MetricsModule,
     AlertsModule,
     BudgetsModule,
+    PoliciesModule,
   ],
   controllers: [CanaryController],
   providers: [

@@ -7,6 +7,7 @@ import { BudgetLeaseEntity } from '../budgets/entities/budget-lease.entity';
 import { BudgetPeriodEntity } from '../budgets/entities/budget-period.entity';
 import { BudgetEntity } from '../budgets/entities/budget.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
+import { CatalogReloadEntity } from '../catalog/entities/catalog-reload.entity';
 import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
@@ -27,6 +28,7 @@ export const ENTITIES = [
   CanaryEventEntity,
   ApiKeyEntity,
   ApiKeyUsageEntity,
+  CatalogReloadEntity,
   BudgetEntity,
   BudgetPeriodEntity,
   BudgetLeaseEntity,

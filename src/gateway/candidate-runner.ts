@@ -9,9 +9,16 @@ import { upstreamErrorOf } from '../providers/provider-errors';
 import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
+import { routedBody } from '../routing/variant-body';
 import type { SpendTicket } from '../budgets/spend-ticket';
 import type { PromptSize } from '../providers/prompt-size';
 import type { ChatRequest } from './chat-request';
+
+/** What a route sends upstream for a request, and its prompt's size, measured lazily (once per request). */
+export interface PreparedCall {
+  body: Record<string, unknown>;
+  prompt: PromptSize;
+}
 
 export interface RunInput {
   request: ChatRequest;
@@ -20,8 +27,8 @@ export interface RunInput {
   clientGone: Cancellation;
   /** For the log lines about failed candidates. */
   requestId: string;
-  /** The prompt, measured once for the budget stage and the context guard (measured here when absent). */
-  prompt?: PromptSize;
+  /** The body and prompt the budget stage measured for this route (prepared here when absent). */
+  prepared?: PreparedCall;
   /** The request's budget reservations: each fallback candidate reserves its own worst case first. */
   spend?: SpendTicket;
 }
@@ -58,22 +65,17 @@ export class CandidateRunner {
     private readonly contextGuard: ContextGuard,
   ) {}
 
-  /** The request's prompt size, counted only as far as each question asked of it needs. */
-  measure(request: ChatRequest): PromptSize {
-    return this.contextGuard.measure(request.messages);
+  /** The body `route` sends upstream for `request`, and its prompt as the upstream gets it. */
+  prepare(request: ChatRequest, route: Route): PreparedCall {
+    const body = upstreamBody(request, route);
+    // A variant's system prompt counts against the context, and the budget, too.
+    return { body, prompt: this.contextGuard.measure(body.messages as ChatRequest['messages']) };
   }
 
-  async run({
-    request,
-    route,
-    clientGone,
-    requestId,
-    prompt = this.measure(request),
-    spend,
-  }: RunInput): Promise<RunResult> {
+  async run({ request, route, clientGone, requestId, prepared, spend }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
-    const body = upstreamBody(request, route);
+    const { body, prompt } = prepared ?? this.prepare(request, route);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];
@@ -126,9 +128,9 @@ export class CandidateRunner {
   }
 }
 
-/** The body the upstream gets: the client's, with the policy's overrides and without our own fields. */
+/** The body the upstream gets: the client's, with the variant's and the policy's changes and without our own fields. */
 function upstreamBody(request: ChatRequest, route: Route): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...request.body, ...route.plan.bodyOverrides };
+  const body = routedBody(request.body, route.plan);
   if (!route.plan.forwardMetadata) delete body.metadata;
   // Exact token counts for streams come only from the final usage chunk, so always ask for it.
   if (request.stream) body.stream_options = { ...(body.stream_options as object | null), include_usage: true };

@@ -76,8 +76,12 @@ export class CompletionPipeline {
       });
       this.admission.allowRoute(key.caller, route);
       this.responder.routeHeaders(res, route);
-      const prompt = this.runner.measure(request);
-      const decision = await this.budgets.admit({ keyId: key.caller.id, route, body: request.body, prompt });
+      const chat = request;
+      const decision = await this.budgets.admit({
+        keyId: key.caller.id,
+        route,
+        prepare: (candidate) => this.runner.prepare(chat, candidate),
+      });
       spend = decision.ticket;
       if (decision.route !== route) {
         route = decision.route;
@@ -85,7 +89,14 @@ export class CompletionPipeline {
       }
       if (spend?.mark) this.responder.budgetHeaders(res, spend.mark);
       // [cache] goes here: the route names the model, nothing has been spent yet.
-      run = await this.runner.run({ request, route, clientGone: clientGoneOf(res), requestId, prompt, spend });
+      run = await this.runner.run({
+        request,
+        route,
+        clientGone: clientGoneOf(res),
+        requestId,
+        prepared: decision.prepared,
+        spend,
+      });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
         delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, startedAt);

@@ -34,7 +34,11 @@ export function api(app: TestApp, key: string | undefined = app.adminKey) {
   return request.agent(app.url).set('authorization', bearer(key));
 }
 
-type Catalog = typeof defaultCatalog & Record<string, unknown>;
+type DefaultModel = (typeof defaultCatalog)['models'][number];
+/** The default catalog's shape, with the optional model fields optional (a test may add a model without them). */
+type Catalog = Omit<typeof defaultCatalog, 'models'> & {
+  models: Array<Omit<DefaultModel, 'maxOutputTokens'> & { maxOutputTokens?: number }>;
+} & Record<string, unknown>;
 
 /**
  * The default catalog on a free simulator port, with zero simulated latency so tests are fast;
@@ -79,6 +83,18 @@ export async function withEnv<T>(env: Record<string, string | undefined>, fn: ()
       value === undefined ? delete process.env[name] : (process.env[name] = value),
     );
   }
+}
+
+/**
+ * A catalog edit for writeTestCatalog: a cost_first policy named after each flag key, routing by
+ * it, so that the flag serves traffic (`route:<flag>`) and canaries may run on it.
+ */
+export function policiesFor(...flags: string[]): (catalog: Catalog) => void {
+  return (catalog) => {
+    for (const flag of flags) {
+      catalog.policies.push({ name: flag, strategy: 'cost_first', flag, defaultModel: 'deepseek-v3.2', fallback: [] });
+    }
+  };
 }
 
 /** Boots the real app (same bootstrap as `npm start`) on a free port against `databaseUrl`. */

@@ -6,7 +6,8 @@ import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
 import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
-import { CreateBudgets1764600000000 } from './1764600000000-create-budgets';
+import { CreateCatalogReloads1764600000000 } from './1764600000000-create-catalog-reloads';
+import { CreateBudgets1764700000000 } from './1764700000000-create-budgets';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -22,5 +23,6 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateApiKeys1764400000000,
   AddCanarySlot1764510000000,
   RequestMetricsInvalidRequest1764520000000,
-  CreateBudgets1764600000000,
+  CreateCatalogReloads1764600000000,
+  CreateBudgets1764700000000,
 ];

@@ -6,8 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * request (reject, downgrade, shadow_only). Adding nullable columns to the partitioned parent adds
  * them to every partition without rewriting a row.
  */
-export class CreateBudgets1764600000000 implements MigrationInterface {
-  name = 'CreateBudgets1764600000000';
+export class CreateBudgets1764700000000 implements MigrationInterface {
+  name = 'CreateBudgets1764700000000';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`
