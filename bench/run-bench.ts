@@ -38,8 +38,8 @@ import {
 
 /**
  * `npm run bench`: the simulator directly (a), a bare node:http + undici proxy (b), the Switchyard
- * gateway (c) and the gateway with METRICS_ENABLED=false (d), measured side by side in one run on this
- * machine. Servers under test get one core, the load generator (this process) and the upstream
+ * gateway (c), the gateway with METRICS_ENABLED=false (d) and the gateway with the bench key under a
+ * spend budget (e), measured side by side in one run on this machine. Servers under test get one core, the load generator (this process) and the upstream
  * simulator the other. Results: a table on stdout, bench/results/latest.json and bench/results/latest.md.
  *
  * How it measures, and why. This VM's speed drifts by up to 2× over tens of seconds, so a target
@@ -60,7 +60,7 @@ import {
  * For (c) the run also reports the rows the metrics writer stored per second during its throughput
  * slices, and checks that every request answered has its row in Postgres (zero loss).
  *
- * Options: --only simulator,proxy,gateway,gateway-no-metrics  --rounds 6  --connections 64  --warmup 2
+ * Options: --only simulator,proxy,gateway,gateway-no-metrics,gateway-budget  --rounds 6  --connections 64  --warmup 2
  *          --slice 3  --rate 500  --rate-duration 3  --ttfb-count 200  --quick (short run, to check the harness)
  */
 
@@ -69,14 +69,19 @@ const BENCH_KEY = 'sk-bench-primary';
 /** The gateway's SWITCHYARD_ADMIN_KEY: every gateway request is authenticated, as in production. */
 const GATEWAY_KEY = generateApiKey().key;
 const BENCH_BACKUP_KEY = 'sk-bench-backup';
-const TARGET_IDS = ['simulator', 'proxy', 'gateway', 'gateway-no-metrics'] as const;
+const TARGET_IDS = ['simulator', 'proxy', 'gateway', 'gateway-no-metrics', 'gateway-budget'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
 const LABELS: Record<TargetId, string> = {
   simulator: '(a) simulator direct',
   proxy: '(b) bare proxy',
   gateway: '(c) Switchyard gateway',
   'gateway-no-metrics': '(d) gateway, METRICS_ENABLED=false',
+  'gateway-budget': '(e) gateway, key under a spend budget',
 };
+/** (e)'s budget on the bench key: far above what a run spends, so every request is reserved and settled, none refused. */
+const BENCH_BUDGET = { scope: 'key', limitUsd: 1_000_000, period: 'day', onExhausted: 'reject' };
+/** (e) is "within the noise band" of (c) when its pooled throughput is at least this share of (c)'s. */
+const BUDGET_NOISE_BAND = 0.9;
 /** The metrics ingestion target of the metrics issue: rows per second the writer stores while serving. */
 const MIN_ROWS_PER_SEC = 5000;
 
@@ -111,7 +116,7 @@ interface Settings {
 }
 
 const USAGE =
-  'usage: node dist/bench/run-bench.js [--only simulator,proxy,gateway,gateway-no-metrics] [--rounds 6] [--connections 64] [--warmup 2]\n' +
+  'usage: node dist/bench/run-bench.js [--only simulator,proxy,gateway,gateway-no-metrics,gateway-budget] [--rounds 6] [--connections 64] [--warmup 2]\n' +
   '                                    [--slice 3] [--rate 500] [--rate-duration 3] [--ttfb-count 200] [--quick]\n' +
   '\n' +
   '  --rounds N          interleaved rounds; each round gives every target one slice of each measurement (quick: 2)\n' +
@@ -681,6 +686,57 @@ async function createFlag(port: number): Promise<{ created: boolean; note: strin
   };
 }
 
+/**
+ * Puts the bench key (SWITCHYARD_ADMIN_KEY) under a spend budget: every request of (e) then reserves
+ * its worst case from the replica's lease and is settled after, as in production.
+ */
+async function createBenchBudget(port: number): Promise<string> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` };
+  const keys = await request(`http://127.0.0.1:${port}/api/keys`, { headers });
+  const listed = (await keys.body.json()) as Array<{ id: string; name: string }>;
+  const key = listed.find((candidate) => candidate.name.includes('SWITCHYARD_ADMIN_KEY'));
+  if (!key) throw new Error('the bench key is not among the keys: cannot put it under a budget');
+  const response = await request(`http://127.0.0.1:${port}/api/budgets`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ ...BENCH_BUDGET, target: key.id }),
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 201)
+    throw new Error(`POST /api/budgets answered ${response.statusCode}: ${text.slice(0, 200)}`);
+  return `bench key under a $${BENCH_BUDGET.limitUsd} per ${BENCH_BUDGET.period} key budget (budget ${(JSON.parse(text) as { id: string }).id})`;
+}
+
+/**
+ * Statements on the budget tables so far, from Postgres' own table statistics (scans and row
+ * changes of budgets, budget_periods, budget_leases, budget_hourly_spend): (e)'s syncs, never one
+ * per request. Undefined when the database cannot be read.
+ */
+async function budgetTableActivity(databaseUrl: string | undefined): Promise<number | undefined> {
+  if (!databaseUrl) return undefined;
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0) + n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint AS n
+         FROM pg_stat_user_tables WHERE relname LIKE 'budget%'`,
+    );
+    return Number(rows[0].n);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** (e)'s budget-table statements and its requests so far. */
+async function budgetStatementsNow(target: Target): Promise<{ statements: number; requests: number } | undefined> {
+  const statements = await budgetTableActivity(target.databaseUrl);
+  if (statements === undefined) return undefined;
+  return { statements, requests: (await writerCounters(target.port)).requests };
+}
+
 // ---------------------------------------------------------------- measuring
 
 function vmRssMB(pid: number): number | undefined {
@@ -737,6 +793,8 @@ interface TargetResult {
   };
   /** Gateways: where their database ran during the run. */
   postgres?: string;
+  /** (e) only: statements on the budget tables while it served its requests (Postgres table statistics). */
+  budgetStatements?: { statements: number; requests: number };
   /** All throughput slices pooled; `rps.slices[i]` is round i + 1. */
   rps?: PooledClosedLoop;
   openLoop?: OpenLoopResult;
@@ -1072,6 +1130,11 @@ async function startGatewayTarget(
     const flag = await createFlag(gateway.port);
     if (id === 'gateway') report.notes.push(`gateway: ${flag.note}`);
     progress(`${id}: ${flag.note}`);
+    if (id === 'gateway-budget') {
+      const budget = await createBenchBudget(gateway.port);
+      report.notes.push(`gateway-budget: ${budget}`);
+      progress(`${id}: ${budget}`);
+    }
     return { ...gateway, postgres };
   } catch (error) {
     await gateway.child.stop();
@@ -1096,7 +1159,7 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
   if (wanted('simulator'))
     keep(await startTarget('simulator', () => startSimulator('simulator-a', serverCore), undefined, report));
 
-  const forwarding = (['proxy', 'gateway', 'gateway-no-metrics'] as const).filter(wanted);
+  const forwarding = (['proxy', 'gateway', 'gateway-no-metrics', 'gateway-budget'] as const).filter(wanted);
   if (forwarding.length === 0) return targets;
   progress('starting the upstream simulator');
   let upstream: { child: ChildServer; port: number };
@@ -1131,6 +1194,16 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
       await startTarget(
         'gateway-no-metrics',
         () => startGatewayTarget('gateway-no-metrics', upstream.port, pinning, report, noMetrics),
+        upstream.child,
+        report,
+      ),
+    );
+  }
+  if (wanted('gateway-budget')) {
+    keep(
+      await startTarget(
+        'gateway-budget',
+        () => startGatewayTarget('gateway-budget', upstream.port, pinning, report),
         upstream.child,
         report,
       ),
@@ -1196,6 +1269,7 @@ interface Derived {
   sendLagP99?: number;
   failures?: number;
   ingestion?: IngestionResult;
+  budgetStatements?: { statements: number; requests: number };
 }
 
 function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Record<TargetId, Derived>> {
@@ -1216,6 +1290,7 @@ function derive(targets: Partial<Record<TargetId, TargetResult>>): Partial<Recor
       ttfbP99: t.ttfb?.ttfbMs.p99,
       rssMaxMB: t.rssMaxMB,
       ingestion: t.ingestion,
+      budgetStatements: t.budgetStatements,
       serverCpuPercent: t.serverCpuPercent,
       upstreamCpuPercent: t.upstreamCpuPercent,
       sendLagP99: t.openLoop?.sendLagMs.p99,
@@ -1312,6 +1387,33 @@ function checks(derived: Partial<Record<TargetId, Derived>>, ratePerSec: number)
         : 'n/a',
     limit: '—',
     pass: null,
+  });
+  const budgeted = derived['gateway-budget'];
+  const budgetRatio =
+    g?.rps !== undefined && budgeted?.rps !== undefined && g.rps > 0 ? budgeted.rps / g.rps : undefined;
+  list.push({
+    name: `gateway with a key budget: throughput within the noise band of the gateway without (≥ ${BUDGET_NOISE_BAND}×)`,
+    value:
+      budgetRatio === undefined
+        ? 'n/a'
+        : `${budgeted!.rps!.toFixed(0)} vs ${g!.rps!.toFixed(0)} req/s (${budgetRatio.toFixed(2)}×); added p50 ` +
+          `${budgeted?.addedP50 === undefined ? 'n/a' : ms(budgeted.addedP50)} vs ${g?.addedP50 === undefined ? 'n/a' : ms(g.addedP50)}`,
+    limit: `≥ ${BUDGET_NOISE_BAND.toFixed(2)}×`,
+    pass: budgetRatio === undefined ? null : budgetRatio >= BUDGET_NOISE_BAND,
+  });
+  const activity = budgeted?.budgetStatements;
+  list.push({
+    name: 'gateway with a key budget: statements on the budget tables per request (syncs only, none per request)',
+    value: activity
+      ? `${activity.statements} statements for ${activity.requests} requests (${(activity.statements / Math.max(1, activity.requests)).toFixed(4)} per request)`
+      : 'n/a',
+    // A query per request would count at least 1 (a scan) per request; syncs every BUDGET_SYNC_MS come to a few hundredths.
+    limit: '< 0.25 per request',
+    pass: activity ? activity.statements / Math.max(1, activity.requests) < 0.25 : null,
+    note:
+      budgeted && !activity
+        ? 'budget statements not counted: the database is external (DATABASE_URL) or could not be read'
+        : undefined,
   });
   const ingestion = g?.ingestion;
   list.push({
@@ -1472,10 +1574,23 @@ async function main(): Promise<void> {
     checks: [],
   };
   const targets = await startTargets(settings, pinning, report);
+  const budgeted = targets.find((target) => target.id === 'gateway-budget');
+  const budgetBefore = budgeted && (await budgetStatementsNow(budgeted));
   await measureAll(targets, settings);
   if (interrupted) return; // the signal handler stops the servers; a partial report would only mislead
   await settleGatewayIngestion(targets);
   for (const target of targets) report.targets[target.id] = summarize(target);
+  if (budgeted && budgetBefore) {
+    // Postgres publishes a backend's table statistics within about a second of its transactions.
+    await sleep(2000);
+    const after = await budgetStatementsNow(budgeted);
+    if (after && report.targets['gateway-budget']) {
+      report.targets['gateway-budget'].budgetStatements = {
+        statements: after.statements - budgetBefore.statements,
+        requests: after.requests - budgetBefore.requests,
+      };
+    }
+  }
   finish(report);
 }
 

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlertsModule } from '../alerts/alerts.module';
+import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
+import { CanaryBudgetLink } from './canary-budget-link';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
 import { CanaryTickScheduler } from './canary-tick.scheduler';
@@ -21,7 +23,7 @@ import { StageJudge } from './stage-judge';
  * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
  * -> CanaryExecutor -> canary-decision.ts), both applying changes through CanaryTransitions. Reads
  * metrics, moves flag weights through FlagsService, raises alerts; tells the guardrail to keep off
- * the flags it watches.
+ * the flags it watches; pauses a canary whose shadow_only budget ran out (CanaryBudgetLink).
  */
 @Module({
   imports: [
@@ -30,6 +32,7 @@ import { StageJudge } from './stage-judge';
     GuardrailModule,
     MetricsModule,
     AlertsModule,
+    BudgetsModule,
     PoliciesModule,
   ],
   controllers: [CanaryController],
@@ -42,6 +45,7 @@ import { StageJudge } from './stage-judge';
     StageJudge,
     CanaryExecutor,
     CanaryTickScheduler,
+    CanaryBudgetLink,
   ],
 })
 export class CanaryModule {}

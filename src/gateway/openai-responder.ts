@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
+import type { SpendMark } from '../budgets/budget.types';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
@@ -63,6 +64,12 @@ export class OpenAiResponder {
     res.setHeader('x-switchyard-provider', route.plan.candidates[0].provider);
     res.setHeader('x-switchyard-attempts', '0');
     res.setHeader('x-switchyard-fallback', 'false');
+  }
+
+  /** A spend budget changed how the request is served: which budget, and what it did. */
+  budgetHeaders(res: ServerResponse, mark: SpendMark): void {
+    res.setHeader('x-switchyard-budget', mark.budgetId);
+    res.setHeader('x-switchyard-budget-action', mark.action);
   }
 
   answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {

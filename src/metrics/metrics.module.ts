@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AccessModule } from '../access/access.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { CanaryWindowReader } from './canary-window-reader';
@@ -7,23 +8,33 @@ import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsHealthIndicator } from './metrics.health';
 import { MetricsPartitions } from './metrics-partitions';
 import { MetricsQueryService } from './metrics-query.service';
+import { CostReportService } from './cost-report.service';
 import { MetricsRecorder } from './metrics-recorder';
 import { MetricsWriter } from './metrics-writer';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 @Module({
-  imports: [CatalogModule, ProvidersModule, TerminusModule],
+  imports: [CatalogModule, ProvidersModule, TerminusModule, AccessModule],
   controllers: [MetricsController, PrometheusController],
   providers: [
     MetricsWriter,
     PrometheusMetrics,
     MetricsRecorder,
     MetricsQueryService,
+    CostReportService,
     MetricsPartitions,
     MetricsHealthIndicator,
     CanaryWindowReader,
   ],
-  // The gateway records, the canary and the guardrail read, health reports the writer, other modules add Prometheus series.
-  exports: [MetricsRecorder, MetricsQueryService, CanaryWindowReader, MetricsHealthIndicator, PrometheusMetrics],
+  // The gateway records, the canary and the guardrail read, budgets read spenders, health reports the writer,
+  // others add Prometheus series.
+  exports: [
+    MetricsRecorder,
+    MetricsQueryService,
+    CanaryWindowReader,
+    CostReportService,
+    MetricsHealthIndicator,
+    PrometheusMetrics,
+  ],
 })
 export class MetricsModule {}

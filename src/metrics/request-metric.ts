@@ -30,6 +30,9 @@ export interface RequestMetric {
    * the writer stores its keyed hash, user_key (see user-key.ts), never the id itself.
    */
   userId: string | null;
+  /** The budget that refused, downgraded or rerouted the request, and what it did. */
+  budgetId: string | null;
+  budgetAction: string | null;
 }
 
 /** A row's field as written: every field of RequestMetric, with the user id replaced by its key. */
@@ -60,6 +63,8 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string
   ['stream', 'stream', 'bool'],
   ['apiKeyId', 'api_key_id', 'uuid'],
   ['userKey', 'user_key', 'int8'],
+  ['budgetId', 'budget_id', 'uuid'],
+  ['budgetAction', 'budget_action', 'text'],
 ];
 
 /**

@@ -88,6 +88,8 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
     stream,
     apiKeyId: null,
     userId,
+    budgetId: null,
+    budgetAction: null,
   };
   const u = random.uniform();
   if (u < (arm.invalidRate ?? 0))

@@ -105,4 +105,12 @@ export class RequestMetricEntity {
    */
   @Column({ name: 'user_key', type: 'bigint', nullable: true })
   userKey: string | null;
+
+  /** The spend budget that acted on the request (refused it, downgraded it, sent it to the control). */
+  @Column({ name: 'budget_id', type: 'uuid', nullable: true })
+  budgetId: string | null;
+
+  /** What that budget did: reject, downgrade or shadow_only. */
+  @Column({ name: 'budget_action', type: 'text', nullable: true })
+  budgetAction: string | null;
 }

@@ -28,8 +28,8 @@ const GUARDRAILS = {
  * - canaries.failed_checks goes: one look beyond a margin is enough for a confidence sequence,
  *   so nothing counts failed checks any more.
  */
-export class CanaryDecisionEngine1764700000000 implements MigrationInterface {
-  name = 'CanaryDecisionEngine1764700000000';
+export class CanaryDecisionEngine1764800000000 implements MigrationInterface {
+  name = 'CanaryDecisionEngine1764800000000';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`ALTER TABLE request_metrics ADD COLUMN user_key bigint NULL`);
