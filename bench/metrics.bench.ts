@@ -133,6 +133,7 @@ const metricsSettings: MetricsConfig = {
   retentionDays: 30,
   partitionsAheadDays: 3,
   referenceModel: 'gpt-4.1',
+  userKeySecret: undefined,
 };
 
 /** The writer the gateway runs, with the default settings, fed `count` rows without pause. */
@@ -184,6 +185,7 @@ function syntheticRow(i: number): RequestMetric {
     fallback: false,
     stream: false,
     apiKeyId: null,
+    userId: null,
     budgetId: null,
     budgetAction: null,
   };

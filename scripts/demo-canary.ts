@@ -130,12 +130,7 @@ async function main(): Promise<void> {
       const verdict = canary.lastVerdict;
       if (verdict && verdict.at !== lastVerdictAt) {
         lastVerdictAt = verdict.at;
-        const arm = (a: { requests: number; failureRate: number | null; latencyMs: { p99: number } | null }) =>
-          `${a.requests} req, ${((a.failureRate ?? 0) * 100).toFixed(1)}% failed, p99 ${a.latencyMs ? a.latencyMs.p99.toFixed(1) : '-'} ms`;
-        log(
-          `${canary.flagKey} stage ${verdict.stage + 1}/${canary.stages.length} (${canary.stages[verdict.stage].percentage}%)  ` +
-            `treatment ${arm(verdict.evidence.treatment)} | control ${arm(verdict.evidence.control)}  => ${verdict.outcome} -> ${verdict.decision}`,
-        );
+        log(`${canary.flagKey}: ${verdict.outcome} -> ${verdict.decision}: ${verdict.sentence}`);
       }
       if (!['pending', 'running'].includes(canary.state)) return canary;
       await new Promise((resolve) => setTimeout(resolve, 250));

@@ -6,7 +6,7 @@ import { CanaryEntity } from './entities/canary.entity';
 
 /** Fields a change writes on the canary row. */
 export type CanaryRowChanges = Partial<
-  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'failedChecks' | 'updatedAt' | 'endedAt'>
+  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'updatedAt' | 'endedAt'>
 >;
 
 /** The verdict of one tick period, written only if this replica is the first to judge the period. */
@@ -17,7 +17,6 @@ export interface TickClaim {
   slotStart: Date;
   at: Date;
   verdict: StoredVerdict;
-  failedChecks?: number;
 }
 
 /** Every query on `canaries`. Writes take the transaction's EntityManager, so events and alerts go in with them. */
@@ -91,18 +90,10 @@ export class CanariesRepository {
   async claimTick(manager: EntityManager, claim: TickClaim): Promise<boolean> {
     const [, affected]: [unknown, number] = await manager.query(
       `UPDATE canaries
-          SET last_slot_start = $3, last_tick_at = $4, last_verdict = $5::jsonb,
-              failed_checks = coalesce($6, failed_checks)
+          SET last_slot_start = $3, last_tick_at = $4, last_verdict = $5::jsonb
         WHERE id = $1 AND state = 'running' AND stage_index = $2
           AND (last_slot_start IS NULL OR last_slot_start < $3)`,
-      [
-        claim.id,
-        claim.stageIndex,
-        claim.slotStart,
-        claim.at,
-        JSON.stringify(claim.verdict),
-        claim.failedChecks ?? null,
-      ],
+      [claim.id, claim.stageIndex, claim.slotStart, claim.at, JSON.stringify(claim.verdict)],
     );
     return affected === 1;
   }

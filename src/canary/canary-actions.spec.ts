@@ -18,7 +18,6 @@ function canary(state: CanaryState, stageIndex = 1): CanarySnapshot {
     stageStartedAt: new Date(0),
     analysis: DEFAULT_CANARY_ANALYSIS,
     maxStageExtensions: 2,
-    failedChecks: 0,
   };
 }
 

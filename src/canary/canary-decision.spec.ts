@@ -1,7 +1,8 @@
-import { DEFAULT_CANARY_ANALYSIS, judgeWindow, type ArmWindow, type WindowVerdict } from '@switchyard/stats';
+import { DEFAULT_CANARY_ANALYSIS, type MetricResult, type StageOutcome, type StageVerdict } from '@switchyard/stats';
 import {
-  analysisForStage,
+  decide,
   decideTick,
+  judgedStageCount,
   pauseOnRefusal,
   slotStartOf,
   stageTiming,
@@ -21,35 +22,80 @@ function canary(overrides: Partial<CanarySnapshot> = {}): CanarySnapshot {
     state: 'running',
     stages: [
       { percentage: 5, durationSeconds: 60 },
-      { percentage: 50, durationSeconds: 60 },
+      { percentage: 15, durationSeconds: 60 },
       { percentage: 100, durationSeconds: 0 },
     ],
     stageIndex: 0,
     stageStartedAt: STARTED,
-    analysis: { ...DEFAULT_CANARY_ANALYSIS, stageEnd: { ...DEFAULT_CANARY_ANALYSIS.stageEnd } },
+    analysis: DEFAULT_CANARY_ANALYSIS,
     maxStageExtensions: 2,
-    failedChecks: 0,
     ...overrides,
   };
 }
 
-function verdict(outcome: WindowVerdict['outcome'], extra: Partial<WindowVerdict> = {}): WindowVerdict {
-  const arm = { requests: 0, failures: 0, failureRate: null, latencyMs: null, costPerRequestUsd: null };
+const errorRateHarm: MetricResult = {
+  metric: 'errorRate',
+  label: 'error rate',
+  kind: 'rate',
+  direction: 'lower_is_better',
+  against: 'control',
+  scale: 'difference',
+  treatment: { estimate: 0.029, n: 1903 },
+  control: { estimate: 0.005, n: 10811 },
+  effect: 0.024,
+  interval: [0.011, 0.037],
+  margin: 0.01,
+  marginType: 'absolute',
+  alpha: 0.0015625,
+  pValue: 0.0001,
+  status: 'harm',
+  controlDegraded: false,
+};
+
+const p99Within: MetricResult = {
+  ...errorRateHarm,
+  metric: 'latencyP99',
+  label: 'p99 latency',
+  kind: 'quantile',
+  scale: 'ratio',
+  treatment: { estimate: 1450, n: 1880 },
+  control: { estimate: 1432, n: 10700 },
+  effect: 1.0126,
+  interval: [0.93, 1.1],
+  margin: 1.2,
+  marginType: 'relative',
+  pValue: 1,
+  status: 'within_margin',
+};
+
+function verdict(outcome: StageOutcome, metrics: MetricResult[] = [p99Within]): StageVerdict {
   return {
     outcome,
-    severe: false,
-    reasons: outcome === 'pass' ? [] : [`${outcome} because`],
-    checks: [],
-    evidence: { treatment: arm, control: arm, errorRateTest: null, latencyTest: null },
-    ...extra,
+    reasons:
+      outcome === 'insufficient_data' ? ['treatment has 40 requests in the stage, fewer than the 200 needed'] : [],
+    metrics,
+    srm: {
+      checked: true,
+      expectedShare: 0.15,
+      units: { treatment: 1500, control: 8500 },
+      requests: { treatment: 1903, control: 10811 },
+      pValue: 1,
+      threshold: 0.001,
+      mismatch: false,
+    },
+    degradation: [],
+    alpha: { canary: 0.05, perComparison: 0.0015625, stages: 4, comparisons: 8 },
+    n: { treatment: { requests: 1903, users: 1500 }, control: { requests: 10811, users: 8500 } },
+    intrinsicTime: 3.2,
+    plannedRequests: 50_000,
   };
 }
 
-function tick(snapshot: CanarySnapshot, windowVerdict: WindowVerdict, at: Date) {
+function tick(snapshot: CanarySnapshot, stageVerdict: StageVerdict, at: Date) {
   const input: TickInput = {
     canary: snapshot,
     timing: stageTiming(snapshot, snapshot.stageStartedAt!, at),
-    verdict: windowVerdict,
+    verdict: stageVerdict,
     at,
     slotStart: slotStartOf(at.getTime(), 10_000),
     window: { from: snapshot.stageStartedAt!, to: at },
@@ -58,7 +104,7 @@ function tick(snapshot: CanarySnapshot, windowVerdict: WindowVerdict, at: Date) 
 }
 
 describe('stageTiming', () => {
-  it('says how far into the stage a time is, when the stage is up, and how long it may wait for data', () => {
+  it('says how far into the stage a time is, when the stage is up, and how long it may hold or wait', () => {
     expect(stageTiming(canary(), STARTED, seconds(59.999))).toMatchObject({
       index: 0,
       isLast: false,
@@ -78,41 +124,32 @@ describe('slotStartOf', () => {
     expect(slotStartOf(base, 1000).getTime()).toBe(base);
     expect(slotStartOf(base + 999, 1000).getTime()).toBe(base);
     expect(slotStartOf(base + 1000, 1000).getTime()).toBe(base + 1000);
-    // The incident: two replicas whose timers were ~500 ms apart acted 501 ms apart, inside one period.
     expect(slotStartOf(base + 10, 1000)).toEqual(slotStartOf(base + 511, 1000));
   });
 });
 
-describe('analysisForStage', () => {
-  it('judges the treatment on its own at 100%, where no control traffic is left', () => {
-    const analysis = canary().analysis;
-    expect(analysisForStage(analysis, { percentage: 50, durationSeconds: 60 })).toBe(analysis);
-    expect(analysisForStage(analysis, { percentage: 100, durationSeconds: 60 })).toMatchObject({
-      compareToControl: false,
-      maxCostRatioToControl: null,
-    });
+describe('judgedStageCount', () => {
+  it('counts the stages with a duration: the canary alpha is split over them', () => {
+    expect(judgedStageCount(canary().stages)).toBe(2);
+    expect(judgedStageCount([{ percentage: 100, durationSeconds: 0 }])).toBe(1);
   });
 });
 
-describe('decideTick', () => {
-  it('waits on a pass before the stage is up, then advances at its end with the next weight and an alert', () => {
-    const early = tick(canary(), verdict('pass'), seconds(30));
-    expect(early.decision).toBe('wait');
-    expect(early.change).toBeUndefined();
-    const advanced = tick(canary(), verdict('pass'), seconds(60));
-    expect(advanced.decision).toBe('advance');
-    expect(advanced.change).toMatchObject({
-      stageIndex: 1,
-      weight: 50,
-      event: { type: 'stage_advanced', message: 'stage 1/3 (5%) healthy; advanced to stage 2/3 (50%)' },
-      alert: { type: 'canary.stage_advanced', dedupKey: `canary:${canary().id}:stage:1` },
-    });
+describe('decide', () => {
+  const at = (s: number, snapshot = canary()) => stageTiming(snapshot, STARTED, seconds(s));
+
+  it('rolls back on the first verdict that shows harm: a confidence sequence needs no repeats', () => {
+    expect(decide(canary(), at(1), 'fail')).toBe('rollback');
   });
 
-  it('promotes instead of advancing into a final stage of 0 seconds, and at the end of a final stage that lasts', () => {
-    const beforeFinal = tick(canary({ stageIndex: 1 }), verdict('pass'), seconds(60));
-    expect(beforeFinal.decision).toBe('promote');
-    expect(beforeFinal.change).toMatchObject({ state: 'promoted', stageIndex: 2, weight: 100 });
+  it('pauses on a sample-ratio mismatch, at any time', () => {
+    expect(decide(canary(), at(1), 'srm')).toBe('pause');
+  });
+
+  it('advances when the time is up and no harm is shown, promotes into a final 0-second stage', () => {
+    expect(decide(canary(), at(59), 'pass')).toBe('wait');
+    expect(decide(canary(), at(60), 'pass')).toBe('advance');
+    expect(decide(canary({ stageIndex: 1 }), at(60, canary({ stageIndex: 1 })), 'pass')).toBe('promote');
     const lasting = canary({
       stages: [
         { percentage: 50, durationSeconds: 60 },
@@ -120,69 +157,94 @@ describe('decideTick', () => {
       ],
       stageIndex: 1,
     });
-    expect(tick(lasting, verdict('pass'), seconds(60)).decision).toBe('promote');
+    expect(decide(lasting, at(60, lasting), 'pass')).toBe('promote');
   });
 
-  it('counts failed checks and rolls back at the threshold, or at once when severe', () => {
-    const first = tick(canary(), verdict('fail'), seconds(10));
-    expect(first).toMatchObject({ decision: 'hold', failedChecks: 1 });
-    expect([first.change, first.notice]).toEqual([undefined, undefined]);
-    const second = tick(canary({ failedChecks: 1 }), verdict('fail'), seconds(20));
-    expect(second).toMatchObject({ decision: 'rollback', failedChecks: 2 });
-    expect(second.change).toMatchObject({
-      state: 'rolled_back',
-      weight: 0,
-      event: { message: 'rolled back in stage 1/3 (5%) after 2 failed checks: fail because' },
-      alert: { type: 'canary.rolled_back', dedupKey: `canary:${canary().id}:rolled_back` },
-    });
-    const severe = tick(canary(), verdict('fail', { severe: true }), seconds(10));
-    expect(severe).toMatchObject({ decision: 'rollback', failedChecks: 1 });
-    expect(severe.change?.event.message).toMatch(/at once \(severe\)/);
-  });
-
-  it('holds, without counting a failed check, when the control is unwell too; says so once per stage', () => {
-    const held = tick(canary({ failedChecks: 1 }), verdict('hold'), seconds(10));
-    expect(held).toMatchObject({ decision: 'hold', failedChecks: 1 });
-    expect(held.change).toBeUndefined();
-    expect(held.notice).toMatchObject({
-      alert: { type: 'canary.held', dedupKey: `canary:${canary().id}:held:0:${STARTED.toISOString()}` },
-      event: { type: 'held', message: 'holding in stage 1/3 (5%): hold because' },
-    });
+  it('holds while the control is unwell, and pauses — never rolls back — once the extensions are used', () => {
+    expect(decide(canary(), at(10), 'hold')).toBe('hold');
+    expect(decide(canary(), at(179), 'hold')).toBe('hold');
+    expect(decide(canary(), at(180), 'hold')).toBe('pause');
   });
 
   it('waits for data through the extensions, then pauses', () => {
     const quiet = canary({ maxStageExtensions: 1 });
-    expect(tick(quiet, verdict('insufficient_data'), seconds(60)).decision).toBe('wait');
-    expect(tick(quiet, verdict('insufficient_data'), seconds(119.999)).decision).toBe('wait');
-    const paused = tick(quiet, verdict('insufficient_data'), seconds(120));
-    expect(paused.decision).toBe('pause');
-    expect(paused.change).toMatchObject({
-      state: 'paused',
-      event: { type: 'paused' },
-      alert: { type: 'canary.paused', dedupKey: `canary:${quiet.id}:paused:0:${STARTED.toISOString()}` },
+    expect(decide(quiet, at(60, quiet), 'insufficient_data')).toBe('wait');
+    expect(decide(quiet, at(119.999, quiet), 'insufficient_data')).toBe('wait');
+    expect(decide(quiet, at(120, quiet), 'insufficient_data')).toBe('pause');
+  });
+});
+
+describe('decideTick', () => {
+  it('rolls back with the verdict in one sentence with its numbers, in the event and the alert', () => {
+    const second = canary({ stageIndex: 1 });
+    const decided = tick(second, verdict('fail', [errorRateHarm, p99Within]), seconds(30));
+    expect(decided.decision).toBe('rollback');
+    expect(decided.verdict.sentence).toBe(
+      'rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1 903 / 10 811',
+    );
+    expect(decided.change).toMatchObject({
+      state: 'rolled_back',
+      weight: 0,
+      event: { type: 'rolled_back', message: decided.verdict.sentence },
+      alert: { type: 'canary.rolled_back', dedupKey: `canary:${second.id}:rolled_back` },
     });
   });
 
-  it('stores the verdict with its time, tick period, stage, window and what the judge saw', () => {
-    const judged = judgeWindow({
-      treatment: arm(300, 0),
-      control: arm(300, 0),
-      analysis: canary().analysis,
-      atStageEnd: true,
+  it('advances at the stage end with the next weight, an alert, and the metric closest to its margin', () => {
+    const decided = tick(canary(), verdict('pass'), seconds(60));
+    expect(decided.change).toMatchObject({
+      stageIndex: 1,
+      weight: 15,
+      event: { type: 'stage_advanced' },
+      alert: { type: 'canary.stage_advanced', dedupKey: `canary:${canary().id}:stage:1` },
     });
+    expect(decided.verdict.sentence).toBe(
+      'stage 1 (5%) healthy after 60 s: no guardrail worse than its margin (closest: p99 latency ×1.01 [×0.93, ×1.10] within ×1.2) at n = 1 903 / 10 811; advanced to stage 2 (15%)',
+    );
+  });
+
+  it('holds with a notice said once per stage, and changes nothing', () => {
+    const held = tick(canary(), verdict('hold', [{ ...errorRateHarm, controlDegraded: true }]), seconds(10));
+    expect(held.decision).toBe('hold');
+    expect(held.change).toBeUndefined();
+    expect(held.notice).toMatchObject({
+      alert: { type: 'canary.held', dedupKey: `canary:${canary().id}:held:0:${STARTED.toISOString()}` },
+      event: { type: 'held' },
+    });
+    expect(held.verdict.sentence).toMatch(
+      /^holding in stage 1 \(5%\): error rate \+2\.4 pp .*, but the control is as unwell/,
+    );
+  });
+
+  it('pauses a stage that lacks data after its extensions, with an alert', () => {
+    const paused = tick(canary(), verdict('insufficient_data', []), seconds(180));
+    expect(paused.change).toMatchObject({
+      state: 'paused',
+      event: { type: 'paused' },
+      alert: { type: 'canary.paused', dedupKey: `canary:${canary().id}:paused:0:${STARTED.toISOString()}` },
+    });
+    expect(paused.verdict.sentence).toBe(
+      'paused in stage 1 (5%): too little traffic after 2 extensions: treatment has 40 requests in the stage, fewer than the 200 needed',
+    );
+  });
+
+  it('stores the verdict with its time, tick period, stage, window and everything the engine saw', () => {
     const at = seconds(61.5);
-    const { verdict: stored } = tick(canary(), judged, at);
+    const { verdict: stored } = tick(canary(), verdict('pass'), at);
     expect(stored).toMatchObject({
       at: at.toISOString(),
       slotStart: seconds(60).toISOString(),
       stage: 0,
+      percentage: 5,
       decision: 'advance',
       outcome: 'pass',
       atStageEnd: true,
       window: { from: STARTED.toISOString(), to: at.toISOString() },
-      evidence: { treatment: { requests: 300, failures: 0 }, control: { requests: 300 } },
+      metrics: [p99Within],
+      srm: { pValue: 1, units: { treatment: 1500, control: 8500 } },
+      n: { treatment: { requests: 1903, users: 1500 } },
     });
-    expect(verdictMessage(stored)).toBe('pass -> advance: all 6 checks passed');
+    expect(verdictMessage(stored)).toBe(`pass -> advance: ${stored.sentence}`);
   });
 });
 
@@ -200,7 +262,3 @@ describe('pauseOnRefusal', () => {
     );
   });
 });
-
-function arm(requests: number, failures: number): ArmWindow {
-  return { requests, failures, latenciesMs: Array.from({ length: requests }, (_, i) => 100 + (i % 50)), costUsd: 0 };
-}

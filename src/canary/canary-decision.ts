@@ -1,4 +1,4 @@
-import type { CanaryAnalysis, WindowVerdict } from '@switchyard/stats';
+import type { StageOutcome, StageVerdict } from '@switchyard/stats';
 import type {
   CanaryChange,
   CanaryDecision,
@@ -7,11 +7,13 @@ import type {
   CanaryStage,
   StoredVerdict,
 } from './canary.types';
+import { verdictSentence } from './verdict-text';
 
 /*
  * The canary's decisions as pure functions: given the canary's state, the stage's timing and the
- * window's verdict (libs/stats), what is decided and what changes. No Nest, no database, no clock:
- * the executor reads, judges, calls these, and applies what they return in one transaction.
+ * engine's verdict on the stage's window (libs/stats judgeStage), what is decided and what
+ * changes. No Nest, no database, no clock: the executor (and the Monte Carlo simulator) reads,
+ * judges, calls these, and applies what they return.
  */
 
 /** Where a running canary stands in its current stage at `now`. */
@@ -21,13 +23,17 @@ export interface StageTiming {
   isLast: boolean;
   durationMs: number;
   elapsedMs: number;
-  /** The stage's time is up: the stricter stage-end gates apply, and a pass may advance. */
+  /** The stage's time is up: a pass may advance. */
   atStageEnd: boolean;
-  /** How long the stage may wait for enough data: its duration plus every allowed extension. */
+  /** How long the stage may hold or wait for data: its duration plus every allowed extension. */
   limitMs: number;
 }
 
-export function stageTiming(canary: CanarySnapshot, stageStartedAt: Date, now: Date): StageTiming {
+export function stageTiming(
+  canary: Pick<CanarySnapshot, 'stages' | 'stageIndex' | 'maxStageExtensions'>,
+  stageStartedAt: Date,
+  now: Date,
+): StageTiming {
   const stage = canary.stages[canary.stageIndex];
   const durationMs = stage.durationSeconds * 1000;
   const elapsedMs = now.getTime() - stageStartedAt.getTime();
@@ -47,15 +53,49 @@ export function slotStartOf(nowMs: number, tickMs: number): Date {
   return new Date(Math.floor(nowMs / tickMs) * tickMs);
 }
 
-/** At 100% there is no control traffic left to compare with: the treatment is judged on its own. */
-export function analysisForStage(analysis: CanaryAnalysis, stage: CanaryStage): CanaryAnalysis {
-  return stage.percentage >= 100 ? { ...analysis, compareToControl: false, maxCostRatioToControl: null } : analysis;
+/** Stages that are judged (those with a duration): the canary's alpha is split over them. */
+export function judgedStageCount(stages: readonly CanaryStage[]): number {
+  return Math.max(1, stages.filter((stage) => stage.durationSeconds > 0).length);
+}
+
+/*
+ * The decision alone. A confidence sequence stays valid at every look, so one verdict beyond a
+ * margin is enough to roll back: there is no count of failed checks. Harm is the only way to a
+ * rollback; a stage that keeps holding (the control unwell) or lacks data ends, once its time and
+ * every allowed extension are used, in a pause, never in a rollback at some later look. A stage
+ * advances when its time is up and no harm is shown (the choice GrowthBook's safe rollouts and
+ * LaunchDarkly's guarded rollouts make: the preview says beforehand what each stage can detect).
+ */
+export function decide(
+  canary: Pick<CanarySnapshot, 'stages' | 'stageIndex'>,
+  timing: StageTiming,
+  outcome: StageOutcome,
+): CanaryDecision {
+  const overdue = timing.atStageEnd && timing.elapsedMs >= timing.limitMs;
+  switch (outcome) {
+    case 'srm':
+      return 'pause';
+    case 'fail':
+      return 'rollback';
+    case 'hold':
+      return overdue ? 'pause' : 'hold';
+    case 'insufficient_data':
+      return overdue ? 'pause' : 'wait';
+    case 'pass': {
+      if (!timing.atStageEnd) return 'wait';
+      const next = canary.stages[canary.stageIndex + 1];
+      // A final stage of 0 seconds is "everyone on the treatment": reaching it is the promotion.
+      const promote =
+        timing.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
+      return promote ? 'promote' : 'advance';
+    }
+  }
 }
 
 export interface TickInput {
   canary: CanarySnapshot;
   timing: StageTiming;
-  verdict: WindowVerdict;
+  verdict: StageVerdict;
   /** When the tick judged (the clock's time), and the start of its tick period. */
   at: Date;
   slotStart: Date;
@@ -64,8 +104,6 @@ export interface TickInput {
 
 export interface TickDecision {
   decision: CanaryDecision;
-  /** Failed checks in the stage after this verdict. */
-  failedChecks: number;
   /** The verdict as stored on the canary and in its `verdict` event. */
   verdict: StoredVerdict;
   /** What the decision changes (a rollback, an advance...); none for wait and hold. */
@@ -76,54 +114,31 @@ export interface TickDecision {
 
 export function decideTick(input: TickInput): TickDecision {
   const { canary, timing, verdict } = input;
-  const { decision, failedChecks } = decide(canary, timing, verdict);
+  const decision = decide(canary, timing, verdict.outcome);
   const stored: StoredVerdict = {
+    ...verdict,
     at: input.at.toISOString(),
     slotStart: input.slotStart.toISOString(),
     stage: canary.stageIndex,
+    percentage: timing.stage.percentage,
     decision,
-    outcome: verdict.outcome,
-    severe: verdict.severe,
-    reasons: verdict.reasons,
-    failedChecks,
     atStageEnd: timing.atStageEnd,
     window: { from: input.window.from.toISOString(), to: input.window.to.toISOString() },
-    checks: verdict.checks,
-    evidence: verdict.evidence,
+    sentence: verdictSentence(verdict, {
+      decision,
+      stageName: stageNameOf(canary, canary.stageIndex),
+      nextStageName: canary.stages[canary.stageIndex + 1] ? stageNameOf(canary, canary.stageIndex + 1) : undefined,
+      elapsedSeconds: timing.elapsedMs / 1000,
+      durationSeconds: timing.durationMs / 1000,
+      maxStageExtensions: canary.maxStageExtensions,
+    }),
   };
-  return { decision, failedChecks, verdict: stored, ...consequences(canary, decision, stored) };
+  return { decision, verdict: stored, ...consequences(canary, decision, stored) };
 }
 
-/** The decision alone: count a failed check, roll back, advance, promote, hold, wait, or pause. */
-export function decide(
-  canary: Pick<CanarySnapshot, 'stages' | 'stageIndex' | 'failedChecks' | 'analysis'>,
-  timing: StageTiming,
-  verdict: Pick<WindowVerdict, 'outcome' | 'severe'>,
-): { decision: CanaryDecision; failedChecks: number } {
-  const failedChecks = canary.failedChecks;
-  switch (verdict.outcome) {
-    case 'fail': {
-      const failed = failedChecks + 1;
-      const rollback = verdict.severe || failed >= canary.analysis.failureThreshold;
-      return { decision: rollback ? 'rollback' : 'hold', failedChecks: failed };
-    }
-    case 'hold':
-      return { decision: 'hold', failedChecks };
-    case 'insufficient_data':
-      return { decision: timing.atStageEnd && timing.elapsedMs >= timing.limitMs ? 'pause' : 'wait', failedChecks };
-    case 'pass': {
-      if (!timing.atStageEnd) return { decision: 'wait', failedChecks };
-      const next = canary.stages[canary.stageIndex + 1];
-      // A final stage of 0 seconds is "everyone on the treatment": reaching it is the promotion.
-      const promote =
-        timing.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
-      return { decision: promote ? 'promote' : 'advance', failedChecks };
-    }
-  }
-}
-
-function stageNameOf(canary: Pick<CanarySnapshot, 'stages'>, index: number): string {
-  return `stage ${index + 1}/${canary.stages.length} (${canary.stages[index].percentage}%)`;
+/** "stage 2 (15%)" */
+export function stageNameOf(canary: Pick<CanarySnapshot, 'stages'>, index: number): string {
+  return `stage ${index + 1} (${canary.stages[index].percentage}%)`;
 }
 
 function consequences(
@@ -132,54 +147,49 @@ function consequences(
   verdict: StoredVerdict,
 ): Pick<TickDecision, 'change' | 'notice'> {
   const { id, stages, stageIndex, flagKey } = canary;
-  const stageName = stageNameOf(canary, stageIndex);
   const evidence = { verdict };
-  const reasons = verdict.reasons.join('; ');
+  const sentence = verdict.sentence;
   const stageStart = canary.stageStartedAt?.toISOString();
   switch (decision) {
-    case 'rollback': {
-      const how = verdict.severe ? ' at once (severe)' : ` after ${verdict.failedChecks} failed checks`;
+    case 'rollback':
       return {
         change: {
           state: 'rolled_back',
           weight: 0,
-          event: { type: 'rolled_back', message: `rolled back in ${stageName}${how}: ${reasons}`, evidence },
+          event: { type: 'rolled_back', message: sentence, evidence },
           alert: {
             type: 'canary.rolled_back',
             dedupKey: `canary:${id}:rolled_back`,
-            message: `Canary on ${flagKey} rolled back in ${stageName}: ${reasons}`,
+            message: `Canary on ${flagKey} ${sentence}`,
             evidence,
           },
         },
       };
-    }
-    case 'advance': {
-      const nextName = stageNameOf(canary, stageIndex + 1);
+    case 'advance':
       return {
         change: {
           stageIndex: stageIndex + 1,
           weight: stages[stageIndex + 1].percentage,
-          event: { type: 'stage_advanced', message: `${stageName} healthy; advanced to ${nextName}`, evidence },
+          event: { type: 'stage_advanced', message: sentence, evidence },
           alert: {
             type: 'canary.stage_advanced',
             dedupKey: `canary:${id}:stage:${stageIndex + 1}`,
-            message: `Canary on ${flagKey} advanced to ${nextName}`,
+            message: `Canary on ${flagKey}: ${sentence}`,
             evidence,
           },
         },
       };
-    }
     case 'promote':
       return {
         change: {
           state: 'promoted',
           stageIndex: stages.length - 1,
           weight: 100,
-          event: { type: 'promoted', message: `${stageName} healthy; promoted: treatment at 100%`, evidence },
+          event: { type: 'promoted', message: sentence, evidence },
           alert: {
             type: 'canary.promoted',
             dedupKey: `canary:${id}:promoted`,
-            message: `Canary on ${flagKey} promoted: ${canary.variant} serves 100%`,
+            message: `Canary on ${flagKey} promoted: ${canary.variant} serves 100%. ${sentence}`,
             evidence,
           },
         },
@@ -188,31 +198,25 @@ function consequences(
       return {
         change: {
           state: 'paused',
-          event: {
-            type: 'paused',
-            message: `${stageName} still lacks traffic after ${canary.maxStageExtensions} extensions; paused: ${reasons}`,
-            evidence,
-          },
+          event: { type: 'paused', message: sentence, evidence },
           alert: {
             type: 'canary.paused',
             dedupKey: `canary:${id}:paused:${stageIndex}:${stageStart}`,
-            message: `Canary on ${flagKey} paused in ${stageName}: not enough traffic to judge (${reasons})`,
+            message: `Canary on ${flagKey} ${sentence}`,
             evidence,
           },
         },
       };
     case 'hold':
-      // A hold after a failed check below the threshold is said by the verdict; this is the control being unwell.
-      if (verdict.outcome !== 'hold') return {};
       return {
         notice: {
           alert: {
             type: 'canary.held',
             dedupKey: `canary:${id}:held:${stageIndex}:${stageStart}`,
-            message: `Canary on ${flagKey} holding in ${stageName}: ${reasons}`,
+            message: `Canary on ${flagKey} ${sentence}`,
             evidence,
           },
-          event: { type: 'held', message: `holding in ${stageName}: ${reasons}`, evidence },
+          event: { type: 'held', message: sentence, evidence },
         },
       };
     case 'wait':
@@ -238,8 +242,7 @@ export function pauseOnRefusal(canary: CanarySnapshot, verdict: StoredVerdict, r
   };
 }
 
-/** The `verdict` event's message, e.g. "fail -> rollback: error rate 0.52 > 0.02". */
+/** The `verdict` event's message, e.g. "fail -> rollback: rolled back in stage 2 (15%): error rate ...". */
 export function verdictMessage(verdict: StoredVerdict): string {
-  const why = verdict.reasons.length > 0 ? `: ${verdict.reasons.join('; ')}` : '';
-  return `${verdict.outcome} -> ${verdict.decision}${why}`;
+  return `${verdict.outcome} -> ${verdict.decision}: ${verdict.sentence}`;
 }

@@ -1,14 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { judgeWindow } from '@switchyard/stats';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { LockKey, tryWithLock } from '../database/advisory-locks';
 import { FlagChangeRefused } from '../flags/flag.errors';
-import { MetricsQueryService } from '../metrics/metrics-query.service';
 import { CanariesRepository } from './canaries.repository';
 import {
-  analysisForStage,
   decideTick,
   pauseOnRefusal,
   slotStartOf,
@@ -18,13 +15,14 @@ import {
 } from './canary-decision';
 import { CanaryTransitions } from './canary-transitions';
 import type { CanaryEntity } from './entities/canary.entity';
+import { StageJudge } from './stage-judge';
 
 export const EXECUTOR_ACTOR = 'canary-executor';
 
 /**
  * One tick for every running canary: under the canary's advisory lock (LockKey.CanaryTick, so one
- * replica at a time works on it), read the current stage's window of request_metrics for treatment
- * and control, judge it (libs/stats), decide (canary-decision.ts) and apply the decision in one
+ * replica at a time works on it), judge the current stage's window (StageJudge: request_metrics
+ * aggregates of treatment and control through libs/stats), decide (canary-decision.ts) and apply the decision in one
  * transaction that first claims the tick period on the canary row — however many replicas tick,
  * and whatever their timers' phases, a period gets one verdict. All state is in Postgres, so a
  * restarted process picks up the same stage with the same start time; a stage that became overdue
@@ -38,7 +36,7 @@ export class CanaryExecutor {
     private readonly dataSource: DataSource,
     private readonly canaries: CanariesRepository,
     private readonly transitions: CanaryTransitions,
-    private readonly metrics: MetricsQueryService,
+    private readonly stageJudge: StageJudge,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
@@ -64,13 +62,7 @@ export class CanaryExecutor {
 
     const timing = stageTiming(canary, canary.stageStartedAt, now);
     const window = { from: canary.stageStartedAt, to: now };
-    const read = { ...window, flag: canary.flagKey, maxSamples: this.config.maxSamplesPerArm };
-    const [treatment, control] = await Promise.all([
-      this.metrics.variantWindow({ ...read, variant: canary.variant }),
-      this.metrics.variantWindow({ ...read, variant: canary.controlVariant }),
-    ]);
-    const analysis = analysisForStage(canary.analysis, timing.stage);
-    const verdict = judgeWindow({ treatment, control, analysis, atStageEnd: timing.atStageEnd });
+    const verdict = await this.stageJudge.judge(canary, timing, now);
     const decided = decideTick({ canary, timing, verdict, at: now, slotStart, window });
     try {
       await this.apply(canary, decided, slotStart, now);
@@ -84,8 +76,8 @@ export class CanaryExecutor {
     await this.dataSource.transaction(async (manager) => {
       const claim = { id: canary.id, stageIndex: canary.stageIndex, slotStart, at: now, verdict: decided.verdict };
       // Taken by another replica, or a manual action (pause, abort...) changed the stage meanwhile.
-      if (!(await this.canaries.claimTick(manager, { ...claim, failedChecks: decided.failedChecks }))) return;
-      const current = { ...canary, failedChecks: decided.failedChecks };
+      if (!(await this.canaries.claimTick(manager, claim))) return;
+      const current = canary;
       const event = {
         type: 'verdict',
         message: verdictMessage(decided.verdict),

@@ -56,7 +56,7 @@ export class CanaryTransitions {
     await this.canaries.update(manager, canary.id, {
       state,
       stageIndex,
-      ...(startsStage ? { stageStartedAt: at, failedChecks: 0 } : {}),
+      ...(startsStage ? { stageStartedAt: at } : {}),
       updatedAt: at,
       ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: at }),
     });

@@ -23,7 +23,6 @@ export function toView(canary: CanaryEntity, now: Date): CanaryDto {
     analysis: canary.analysis as unknown as Record<string, unknown>,
     maxStageExtensions: canary.maxStageExtensions,
     alertWebhookOrigin: canary.alertWebhookUrl ? new URL(canary.alertWebhookUrl).origin : null,
-    failedChecks: canary.failedChecks,
     lastVerdict: canary.lastVerdict as unknown as Record<string, unknown> | null,
     createdBy: canary.createdBy,
     createdAt: canary.createdAt.toISOString(),

@@ -13,9 +13,10 @@ import { InvalidInput } from '../common/request-errors';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
 import { UnknownCanaryAction } from './canary.errors';
+import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
 import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
-import { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
+import { CanaryDto, CanaryEventPageDto, CanaryPreviewDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;
 
@@ -36,12 +37,21 @@ const CREATE_EXAMPLE = {
     { percentage: 100, durationSeconds: 0 },
   ],
   analysis: {
+    alpha: 0.05,
     minRequests: 200,
-    maxErrorRate: 0.02,
-    maxP99LatencyMs: 2000,
-    stageEnd: { maxErrorRate: 0.01, maxAvgLatencyMs: 500 },
-    compareToControl: true,
-    failureThreshold: 2,
+    guardrails: {
+      errorRate: { absolute: 0.01 },
+      abandonmentRate: { absolute: 0.01 },
+      invalidRequestRate: { absolute: 0.01 },
+      latencyP50: { relative: 0.2 },
+      latencyP95: { relative: 0.2 },
+      latencyP99: { relative: 0.2 },
+      ttftP50: { relative: 0.2 },
+      ttftP95: { relative: 0.2 },
+      costPerRequest: null,
+    },
+    hardGates: { maxErrorRate: null, maxP99LatencyMs: null, maxCostPerRequestUsd: null },
+    srmPValue: 0.001,
   },
   maxStageExtensions: 2,
   start: true,
@@ -60,7 +70,10 @@ const ACTION_SUMMARIES: Record<CanaryAction, string> = {
 @ScopeByMethod()
 @Controller('api/canaries')
 export class CanaryController {
-  constructor(private readonly canaries: CanaryService) {}
+  constructor(
+    private readonly canaries: CanaryService,
+    private readonly previews: CanaryPreviewService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a canary for a flag variant (started at once unless start is false)' })
@@ -74,6 +87,11 @@ export class CanaryController {
   @ApiDatabaseUnavailable()
   @ApiInvalidBody(
     'Unknown flag or variant, stages not rising, bad analysis field (each named)',
+    {
+      status: 400,
+      message:
+        'analysis.guardrails.latencyP99 must be { "absolute": number } or { "relative": number } (how much worse than the control it may be), or null for off; got 1.2',
+    },
     {
       status: 400,
       message: 'stages[0].percentage: the final stage must be 100 (the rollout ends with everyone on the treatment)',
@@ -94,6 +112,33 @@ export class CanaryController {
   )
   create(@Body() dto: CreateCanaryDto, @Caller() caller: AuthenticatedCaller): Promise<CanaryDto> {
     return this.canaries.create(dto, caller.actor);
+  }
+
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Plan before start: the create body judged against the flag's last hour of traffic — expected requests per arm and stage, the smallest regressions each stage can roll back (80% power), time to the first verdict. Nothing is created",
+  })
+  @ApiBodyExamples(CreateCanaryDto, {
+    'five-stages': { summary: 'The default plan and analysis', value: CREATE_EXAMPLE },
+  })
+  @ApiOkResponse({ type: CanaryPreviewDto })
+  @ApiDatabaseUnavailable()
+  @ApiInvalidBody('The same checks as create, each problem naming its field', {
+    status: 400,
+    message: 'flagKey: flag "recommendations-model" does not exist',
+  })
+  @ApiOperatorError(
+    'No catalog policy routes by the flag (flag_unused): it serves no request, there is nothing to plan from',
+    new FlagUnused('search-model', [
+      { name: 'recommendations', flag: 'recommendations-model' },
+      { name: 'chat', flag: 'chat-model' },
+      { name: 'fraud', flag: 'fraud-model' },
+    ]),
+  )
+  preview(@Body() dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
+    return this.previews.preview(dto);
   }
 
   @Get()

@@ -12,10 +12,12 @@ import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
 import { CanaryTickScheduler } from './canary-tick.scheduler';
 import { CanaryTransitions } from './canary-transitions';
+import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryController } from './canary.controller';
 import { CanaryService } from './canary.service';
 import { CanaryEventEntity } from './entities/canary-event.entity';
 import { CanaryEntity } from './entities/canary.entity';
+import { StageJudge } from './stage-judge';
 
 /**
  * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
@@ -39,6 +41,8 @@ import { CanaryEntity } from './entities/canary.entity';
     CanaryEventsRepository,
     CanaryTransitions,
     CanaryService,
+    CanaryPreviewService,
+    StageJudge,
     CanaryExecutor,
     CanaryTickScheduler,
     CanaryBudgetLink,

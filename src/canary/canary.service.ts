@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { resolveCanaryAnalysis } from '@switchyard/stats';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
-import { FlagNotFound } from '../flags/flag.errors';
-import type { FlagWire } from '../flags/flag-mapper';
 import { FlagsService } from '../flags/flags.service';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
 import { type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
-import { describeStages, stageProblems } from './canary-plan';
+import { describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
-import { ActiveCanaryExists, CanaryInvalid, CanaryNotFound } from './canary.errors';
-import { ACTIVE_STATES, type CanaryState, DEFAULT_STAGES } from './canary.types';
+import { checkPlan } from './canary-validation';
+import { ActiveCanaryExists, CanaryNotFound } from './canary.errors';
+import { ACTIVE_STATES, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 import type { CanaryEntity } from './entities/canary.entity';
@@ -50,16 +48,7 @@ export class CanaryService implements OnModuleInit {
   }
 
   async create(dto: CreateCanaryDto, actor: string): Promise<CanaryDto> {
-    const stages = dto.stages ?? DEFAULT_STAGES.map((stage) => ({ ...stage }));
-    const { analysis, problems } = resolveCanaryAnalysis(dto.analysis as Parameters<typeof resolveCanaryAnalysis>[0]);
-    const errors = [...stageProblems(stages), ...problems.map((problem) => `analysis.${problem}`)];
-    const flag = await this.flags.get(dto.flagKey).catch((error: unknown) => {
-      if (!(error instanceof FlagNotFound)) throw error;
-      errors.push(`flagKey: flag "${dto.flagKey}" does not exist`);
-      return undefined;
-    });
-    if (flag) errors.push(...flagProblems(flag, dto.variant));
-    if (errors.length > 0 || !flag) throw new CanaryInvalid(errors);
+    const { stages, analysis, flag } = await checkPlan(dto, this.flags);
     this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();
@@ -140,19 +129,4 @@ export class CanaryService implements OnModuleInit {
     if (!canary) throw new CanaryNotFound(id);
     return canary;
   }
-}
-
-/** Why `variant` of `flag` cannot be rolled out, each problem naming its field. */
-function flagProblems(flag: FlagWire, variant: string): string[] {
-  const problems: string[] = [];
-  if (flag.archivedAt) problems.push(`flagKey: flag "${flag.key}" is archived`);
-  if (!(variant in flag.variants)) {
-    problems.push(
-      `variant: flag "${flag.key}" has no variant "${variant}" (variants: ${Object.keys(flag.variants).join(', ')})`,
-    );
-  }
-  if (variant === flag.defaultVariant) {
-    problems.push(`variant: "${variant}" is the flag's default variant, the control; roll out another variant`);
-  }
-  return problems;
 }

@@ -1,4 +1,4 @@
-import type { CanaryAnalysis, WindowVerdict } from '@switchyard/stats';
+import type { CanaryAnalysis, StageOutcome, StageVerdict } from '@switchyard/stats';
 import type { AlertType } from '../alerts/alert.types';
 
 export const CANARY_STATES = ['pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted'] as const;
@@ -21,20 +21,23 @@ export const DEFAULT_STAGES: readonly CanaryStage[] = [
 /** What the executor decided on one tick, with the verdict it decided on. */
 export type CanaryDecision = 'rollback' | 'advance' | 'promote' | 'hold' | 'wait' | 'pause';
 
-export interface StoredVerdict {
+/**
+ * A verdict as stored on the canary (lastVerdict) and in its `verdict` event: the engine's judgement
+ * of the stage's window (libs/stats StageVerdict: per metric both arms' estimates, the difference,
+ * the confidence sequence, the margin, the alpha, n per arm; the SRM test) with what was decided.
+ */
+export interface StoredVerdict extends StageVerdict {
   at: string;
   /** The tick period this verdict was judged in (its start): one verdict per canary per period. */
   slotStart: string;
   stage: number;
+  percentage: number;
   decision: CanaryDecision;
-  outcome: WindowVerdict['outcome'];
-  severe: boolean;
-  reasons: string[];
-  failedChecks: number;
+  outcome: StageOutcome;
   atStageEnd: boolean;
   window: { from: string; to: string };
-  checks: WindowVerdict['checks'];
-  evidence: WindowVerdict['evidence'];
+  /** The verdict in one plain sentence with its numbers. */
+  sentence: string;
 }
 
 export type CanaryEventType =
@@ -62,7 +65,6 @@ export interface CanarySnapshot {
   stageStartedAt: Date | null;
   analysis: CanaryAnalysis;
   maxStageExtensions: number;
-  failedChecks: number;
 }
 
 export interface CanaryAlert {

@@ -16,9 +16,6 @@ class CanaryEnvironment {
   @IntegerBetween('CANARY_MAX_STAGE_EXTENSIONS', 0, 100)
   CANARY_MAX_STAGE_EXTENSIONS = 2;
 
-  @IntegerBetween('CANARY_MAX_SAMPLES_PER_ARM', 100, 1_000_000)
-  CANARY_MAX_SAMPLES_PER_ARM = 50_000;
-
   @IsIn(['true', 'false'], { message: 'GUARDRAIL_ENABLED must be true or false' })
   GUARDRAIL_ENABLED = 'true';
 
@@ -34,10 +31,8 @@ class CanaryEnvironment {
 
 export interface CanaryConfig {
   tickMs: number;
-  /** How many times a stage's duration may be added while an arm lacks data, before the canary pauses. */
+  /** How many times a stage's duration may be added while it holds or an arm lacks data, before the canary pauses. */
   maxStageExtensions: number;
-  /** Latency samples per arm read for a verdict (the most recent); counts and rates use every row. */
-  maxSamplesPerArm: number;
   guardrail: { enabled: boolean; maxErrorRate: number; minRequests: number; windowMs: number };
 }
 
@@ -48,7 +43,6 @@ export const canaryConfig = registerAs('canary', (): CanaryConfig => {
   return {
     tickMs: Math.round(env.CANARY_TICK_SECONDS * 1000),
     maxStageExtensions: env.CANARY_MAX_STAGE_EXTENSIONS,
-    maxSamplesPerArm: env.CANARY_MAX_SAMPLES_PER_ARM,
     guardrail: {
       enabled: env.GUARDRAIL_ENABLED === 'true',
       maxErrorRate: env.GUARDRAIL_MAX_ERROR_RATE,

@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsString, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MinLength } from 'class-validator';
 import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 class MetricsEnvironment {
@@ -24,6 +24,11 @@ class MetricsEnvironment {
   @IsString()
   @MinLength(1, { message: 'METRICS_REFERENCE_MODEL must name a catalog model' })
   METRICS_REFERENCE_MODEL = 'gpt-4.1';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_USER_KEY_SECRET must be at least 16 characters long' })
+  METRICS_USER_KEY_SECRET?: string;
 }
 
 export interface MetricsConfig {
@@ -37,6 +42,11 @@ export interface MetricsConfig {
   partitionsAheadDays: number;
   /** The model the cost report compares spend with ("what the same tokens would have cost on ..."). */
   referenceModel: string;
+  /**
+   * Key of the HMAC that turns a request's user id into the stored user_key (the raw id is never
+   * stored). Unset: a built-in key, which does not stop someone with the code from testing guesses.
+   */
+  userKeySecret: string | undefined;
 }
 
 export const METRICS_ENV = Object.keys(new MetricsEnvironment());
@@ -51,5 +61,6 @@ export const metricsConfig = registerAs('metrics', (): MetricsConfig => {
     retentionDays: env.METRICS_RETENTION_DAYS,
     partitionsAheadDays: env.METRICS_PARTITIONS_AHEAD_DAYS,
     referenceModel: env.METRICS_REFERENCE_MODEL,
+    userKeySecret: env.METRICS_USER_KEY_SECRET,
   };
 });

@@ -50,7 +50,7 @@ export class Guardrail {
   private async checkVariant(flag: FlagWire, variant: string, percentage: number, now: Date): Promise<void> {
     const { maxErrorRate, minRequests, windowMs } = this.config.guardrail;
     const from = new Date(Math.max(now.getTime() - windowMs, Date.parse(flag.updatedAt)));
-    const window = await this.metrics.variantWindow({ flag: flag.key, variant, from, to: now, maxSamples: 0 });
+    const window = await this.metrics.variantWindow({ flag: flag.key, variant, from, to: now });
     if (window.requests < minRequests) return;
     const errorRate = window.failures / window.requests;
     if (errorRate <= maxErrorRate) return;

@@ -57,6 +57,7 @@ export class CompletionPipeline {
     let key: CachedApiKey | undefined;
     let request: ChatRequest | undefined;
     let route: Route | undefined;
+    let userId: string | undefined;
     let run: RunResult | undefined;
     let spend: SpendTicket | undefined;
     let delivery: Delivery | undefined;
@@ -67,10 +68,11 @@ export class CompletionPipeline {
       attachCaller(req, key.caller);
       this.responder.rateLimitHeaders(res, admitted.rateLimitHeaders);
       request = parseChatRequest(await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit));
+      userId = headerOf(req, 'x-user-id') ?? request.user;
       route = this.routing.resolve({
         model: request.body.model,
         policyHeader: headerOf(req, 'x-switchyard-policy'),
-        userId: headerOf(req, 'x-user-id') ?? request.user,
+        userId,
         attributes: request.attributes,
         body: request.body,
       });
@@ -131,6 +133,7 @@ export class CompletionPipeline {
             error,
             answered,
             completed: res.writableFinished,
+            userId,
             spend: spend?.mark,
           }),
         );

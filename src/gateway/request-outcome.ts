@@ -27,6 +27,8 @@ export interface RequestFacts {
   answered: ErrorAnswered | undefined;
   /** False when the client left before the whole answer was written. */
   completed: boolean;
+  /** The user the flag was evaluated for, once the body was read (only its keyed hash is stored). */
+  userId?: string;
   /** What a spend budget did to the request that was served (downgrade, shadow_only). */
   spend?: SpendMark;
 }
@@ -65,6 +67,7 @@ export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
     fallback: (run?.fallback ?? false) && outcome === 'ok',
     stream: facts.stream,
     apiKeyId: facts.apiKeyId,
+    userId: facts.userId ?? null,
     ...budgetOf(facts),
   });
 }

@@ -46,15 +46,13 @@ type FiguresRow = Record<string, unknown> & {
   cost_usd: string;
 };
 
-/** One variant of a flag over a window, as a canary verdict needs it. */
+/** One variant of a flag over a window: the guardrail's counts. */
 export interface VariantWindow {
   /** Every request except those the client abandoned or the provider refused as invalid (they say nothing about the model). */
   requests: number;
   /** Errors, plus requests a fallback model had to answer: the variant's model failed them. */
   failures: number;
   costUsd: number;
-  /** The most recent latencies, at most the sample limit asked for. */
-  latenciesMs: number[];
 }
 
 /** A policy's requests and spend on one variant (null: requests served without a flag variant). */
@@ -150,17 +148,8 @@ export class MetricsQueryService {
     }));
   }
 
-  /**
-   * One variant's requests, failures, cost and latency sample over [from, to): the canary's and the
-   * guardrail's input. Reads through the (flag, variant, at) index.
-   */
-  async variantWindow(window: {
-    flag: string;
-    variant: string;
-    from: Date;
-    to: Date;
-    maxSamples: number;
-  }): Promise<VariantWindow> {
+  /** One variant's requests, failures and cost over [from, to), through the (flag, variant, at) index. */
+  async variantWindow(window: { flag: string; variant: string; from: Date; to: Date }): Promise<VariantWindow> {
     const params = [window.flag, window.variant, window.from, window.to];
     const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome NOT IN ('client_aborted', 'invalid_request')`;
     const [counts] = await this.dataSource.query(
@@ -169,19 +158,7 @@ export class MetricsQueryService {
          FROM request_metrics WHERE ${where}`,
       params,
     );
-    const latencies: Array<{ latency_ms: number }> =
-      window.maxSamples > 0
-        ? await this.dataSource.query(
-            `SELECT latency_ms FROM request_metrics WHERE ${where} ORDER BY at DESC LIMIT $5`,
-            [...params, window.maxSamples],
-          )
-        : [];
-    return {
-      requests: counts.requests,
-      failures: counts.failures,
-      costUsd: counts.cost,
-      latenciesMs: latencies.map((row) => row.latency_ms),
-    };
+    return { requests: counts.requests, failures: counts.failures, costUsd: counts.cost };
   }
 }
 

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { INSERT_METRICS_SQL, insertParameters, type RequestMetric } from './request-metric';
+import { userKeyHasher } from './user-key';
 
 const MAX_RETRY_DELAY_MS = 5_000;
 
@@ -39,6 +40,8 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private consecutiveFailures = 0;
   /** Set once the final flush has run: a row arriving after it can only be counted as dropped. */
   private closed = false;
+  /** Hashes user ids here, at flush time, off the request path. */
+  private readonly userKeyOf: (userId: string | null) => string | null;
   private readonly state = {
     written: 0,
     dropped: 0,
@@ -51,7 +54,9 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     private readonly dataSource: DataSource,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
-  ) {}
+  ) {
+    this.userKeyOf = userKeyHasher(config.userKeySecret);
+  }
 
   onModuleInit(): void {
     this.timer = setInterval(() => this.flushSoon(), this.config.flushIntervalMs);
@@ -133,7 +138,7 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.config.batchSize);
       try {
-        await this.dataSource.query(INSERT_METRICS_SQL, insertParameters(batch));
+        await this.dataSource.query(INSERT_METRICS_SQL, insertParameters(batch, this.userKeyOf));
       } catch (error) {
         this.noteFailure(error as Error);
         return;

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { AccessModule } from '../access/access.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { CanaryWindowReader } from './canary-window-reader';
 import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsHealthIndicator } from './metrics.health';
 import { MetricsPartitions } from './metrics-partitions';
@@ -23,8 +24,17 @@ import { PrometheusMetrics } from './prometheus-metrics';
     CostReportService,
     MetricsPartitions,
     MetricsHealthIndicator,
+    CanaryWindowReader,
   ],
-  // The gateway records, the canary reads, budgets read spenders, health reports the writer, others add Prometheus series.
-  exports: [MetricsRecorder, MetricsQueryService, CostReportService, MetricsHealthIndicator, PrometheusMetrics],
+  // The gateway records, the canary and the guardrail read, budgets read spenders, health reports the writer,
+  // others add Prometheus series.
+  exports: [
+    MetricsRecorder,
+    MetricsQueryService,
+    CanaryWindowReader,
+    CostReportService,
+    MetricsHealthIndicator,
+    PrometheusMetrics,
+  ],
 })
 export class MetricsModule {}

@@ -25,13 +25,21 @@ export interface RequestMetric {
   fallback: boolean;
   stream: boolean;
   apiKeyId: string | null;
+  /**
+   * The caller's user id (x-user-id or the body's `user`), null without one. Held in memory only:
+   * the writer stores its keyed hash, user_key (see user-key.ts), never the id itself.
+   */
+  userId: string | null;
   /** The budget that refused, downgraded or rerouted the request, and what it did. */
   budgetId: string | null;
   budgetAction: string | null;
 }
 
+/** A row's field as written: every field of RequestMetric, with the user id replaced by its key. */
+type StoredField = Exclude<keyof RequestMetric, 'userId'> | 'userKey';
+
 /** Column name and Postgres array type of each field, in insert order. */
-export const METRIC_COLUMNS: ReadonlyArray<readonly [keyof RequestMetric, string, string]> = [
+export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string]> = [
   ['id', 'id', 'uuid'],
   ['at', 'at', 'timestamptz'],
   ['requestId', 'request_id', 'text'],
@@ -54,6 +62,7 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [keyof RequestMetric, string
   ['fallback', 'fallback', 'bool'],
   ['stream', 'stream', 'bool'],
   ['apiKeyId', 'api_key_id', 'uuid'],
+  ['userKey', 'user_key', 'int8'],
   ['budgetId', 'budget_id', 'uuid'],
   ['budgetAction', 'budget_action', 'text'],
 ];
@@ -66,6 +75,14 @@ export const INSERT_METRICS_SQL =
   `INSERT INTO request_metrics (${METRIC_COLUMNS.map(([, column]) => column).join(', ')}) ` +
   `SELECT * FROM unnest(${METRIC_COLUMNS.map(([, , type], index) => `$${index + 1}::${type}[]`).join(', ')})`;
 
-export function insertParameters(rows: readonly RequestMetric[]): unknown[][] {
-  return METRIC_COLUMNS.map(([field]) => rows.map((row) => (field === 'at' ? row.at.toISOString() : row[field])));
+/** The INSERT's parameters; `userKeyOf` turns each row's user id into what is stored (user-key.ts). */
+export function insertParameters(
+  rows: readonly RequestMetric[],
+  userKeyOf: (userId: string | null) => string | null,
+): unknown[][] {
+  return METRIC_COLUMNS.map(([field]) =>
+    rows.map((row) =>
+      field === 'at' ? row.at.toISOString() : field === 'userKey' ? userKeyOf(row.userId) : row[field],
+    ),
+  );
 }

@@ -1,142 +1,222 @@
-/** Gates checked once more before a stage may advance, stricter than the ones during the stage. */
-export interface StageEndGates {
-  /** The treatment's failure rate must be below this (0..1]. */
-  maxErrorRate: number;
-  /** The treatment's mean latency must be below this. */
-  maxAvgLatencyMs: number;
-}
+import { GUARDRAIL_KEYS, GUARDRAIL_METRICS, type GuardrailKey, type JudgedMetric, type Margin } from './metrics';
 
-/** How a canary judges a window of treatment and control metrics (see judgeWindow). */
-export interface CanaryAnalysis {
-  /** Requests each arm needs in the window before anything is judged. */
-  minRequests: number;
-  /** During a stage, a treatment failure rate above this fails (0..1). */
-  maxErrorRate: number;
-  /** During a stage, a treatment p99 latency above this fails. */
-  maxP99LatencyMs: number;
-  stageEnd: StageEndGates;
-  /** Fail an exceeded error or latency gate only when the treatment is also significantly worse
-   *  than the control; otherwise hold (the provider, not the treatment, is having a bad day). */
-  compareToControl: boolean;
-  /** Treatment cost per request above this fails; null turns the gate off. */
+/** Absolute limits on the treatment alone; off (null) by default. */
+export interface HardGates {
+  maxErrorRate: number | null;
+  maxP99LatencyMs: number | null;
   maxCostPerRequestUsd: number | null;
-  /** Treatment cost per request above this multiple of the control's fails; null turns it off. */
-  maxCostRatioToControl: number | null;
-  /** Failed windows in a row before the executor rolls back (judgeWindow does not use it). */
-  failureThreshold: number;
-  /** A gate exceeded by this factor (error rate > factor × max, …) is severe: roll back at once. */
-  severeFactor: number;
-  /** One-sided alpha of the comparisons with the control. */
-  significance: number;
 }
 
-/** A canary's analysis as an operator may send or store it: any field may be left out. */
-export type CanaryAnalysisInput = Partial<Omit<CanaryAnalysis, 'stageEnd'>> & { stageEnd?: Partial<StageEndGates> };
+/** How a canary judges its treatment against the control (see judgeStage and docs/statistics.md). */
+export interface CanaryAnalysis {
+  /**
+   * The chance, over the whole canary, of rolling back a treatment that is within every margin:
+   * split evenly over the stages judged and the guardrails and gates turned on (Bonferroni).
+   */
+  alpha: number;
+  /** Requests each arm needs in a stage before anything is judged. */
+  minRequests: number;
+  /** How much worse than the control each metric may be; null turns it off. */
+  guardrails: Record<GuardrailKey, Margin | null>;
+  hardGates: HardGates;
+  /** A sample-ratio mismatch pauses the canary when its anytime p-value falls below this. */
+  srmPValue: number;
+  /** What a canary created before this engine had, kept for reference by the migration. */
+  legacy?: LegacyAnalysis;
+}
 
-// Frozen: it is shared by every canary, and a caller changing it in place would change them all.
+/** The analysis of the engine before this one (fixed thresholds, z-test, Mann–Whitney). */
+export interface LegacyAnalysis {
+  minRequests?: number;
+  maxErrorRate?: number;
+  maxP99LatencyMs?: number;
+  stageEnd?: { maxErrorRate?: number; maxAvgLatencyMs?: number };
+  compareToControl?: boolean;
+  maxCostPerRequestUsd?: number | null;
+  maxCostRatioToControl?: number | null;
+  failureThreshold?: number;
+  severeFactor?: number;
+  significance?: number;
+}
+
+// Frozen: shared by every canary; a caller changing it in place would change them all.
 export const DEFAULT_CANARY_ANALYSIS: CanaryAnalysis = Object.freeze({
+  alpha: 0.05,
   minRequests: 200,
-  maxErrorRate: 0.02,
-  maxP99LatencyMs: 2000,
-  stageEnd: Object.freeze({ maxErrorRate: 0.01, maxAvgLatencyMs: 500 }),
-  compareToControl: true,
-  maxCostPerRequestUsd: null,
-  maxCostRatioToControl: null,
-  failureThreshold: 2,
-  severeFactor: 2,
-  significance: 0.05,
+  guardrails: Object.freeze({
+    errorRate: Object.freeze({ absolute: 0.01 }),
+    abandonmentRate: Object.freeze({ absolute: 0.01 }),
+    invalidRequestRate: Object.freeze({ absolute: 0.01 }),
+    latencyP50: Object.freeze({ relative: 0.2 }),
+    latencyP95: Object.freeze({ relative: 0.2 }),
+    latencyP99: Object.freeze({ relative: 0.2 }),
+    ttftP50: Object.freeze({ relative: 0.2 }),
+    ttftP95: Object.freeze({ relative: 0.2 }),
+    costPerRequest: null,
+  }) as Record<GuardrailKey, Margin | null>,
+  hardGates: Object.freeze({ maxErrorRate: null, maxP99LatencyMs: null, maxCostPerRequestUsd: null }),
+  srmPValue: 0.001,
 });
+
+/** The analysis's metrics, in a fixed order: guardrails, then hard gates. */
+export function judgedMetrics(analysis: CanaryAnalysis): JudgedMetric[] {
+  const metrics: JudgedMetric[] = [];
+  for (const key of GUARDRAIL_KEYS) {
+    const margin = analysis.guardrails[key];
+    if (margin) metrics.push({ definition: GUARDRAIL_METRICS[key], comparison: { margin } });
+  }
+  const { maxErrorRate, maxP99LatencyMs, maxCostPerRequestUsd } = analysis.hardGates;
+  if (maxErrorRate !== null)
+    metrics.push({ definition: GUARDRAIL_METRICS.errorRate, comparison: { limit: maxErrorRate } });
+  if (maxP99LatencyMs !== null)
+    metrics.push({ definition: GUARDRAIL_METRICS.latencyP99, comparison: { limit: maxP99LatencyMs } });
+  if (maxCostPerRequestUsd !== null)
+    metrics.push({ definition: GUARDRAIL_METRICS.costPerRequest, comparison: { limit: maxCostPerRequestUsd } });
+  return metrics;
+}
 
 export interface ResolvedCanaryAnalysis {
   /** The input over the defaults; only meaningful when problems is empty. */
   analysis: CanaryAnalysis;
-  /** One human-readable sentence per bad field; empty when the analysis is usable. */
+  /** One sentence per bad field, each naming it by its path; empty when usable. */
   problems: string[];
 }
 
-type Rule = { test: (value: unknown) => boolean; expected: string };
-
-const integerAtLeastOne: Rule = { test: (v) => Number.isInteger(v) && (v as number) >= 1, expected: 'an integer >= 1' };
-const rate: Rule = { test: (v) => isFiniteNumber(v) && v >= 0 && v <= 1, expected: 'a number between 0 and 1' };
-// The stage-end gates require a value strictly below the limit, so a limit of 0 could never pass.
-const positiveRate: Rule = { test: (v) => isFiniteNumber(v) && v > 0 && v <= 1, expected: 'a number > 0 and <= 1' };
-const positive: Rule = { test: (v) => isFiniteNumber(v) && v > 0, expected: 'a number > 0' };
-const boolean: Rule = { test: (v) => typeof v === 'boolean', expected: 'true or false' };
-const orNull = (rule: Rule): Rule => ({
-  test: (v) => v === null || rule.test(v),
-  expected: `${rule.expected}, or null for off`,
-});
-
-const RULES: Record<Exclude<keyof CanaryAnalysis, 'stageEnd'>, Rule> = {
-  minRequests: integerAtLeastOne,
-  maxErrorRate: rate,
-  maxP99LatencyMs: positive,
-  compareToControl: boolean,
-  maxCostPerRequestUsd: orNull({ test: (v) => isFiniteNumber(v) && v >= 0, expected: 'a number >= 0' }),
-  maxCostRatioToControl: orNull(positive),
-  failureThreshold: integerAtLeastOne,
-  // Below 1, a gate would be "severe" before it even failed.
-  severeFactor: { test: (v) => isFiniteNumber(v) && v >= 1, expected: 'a number >= 1' },
-  // A one-sided alpha above 0.5 would call a treatment that looks better than the control "worse".
-  significance: { test: (v) => isFiniteNumber(v) && v > 0 && v <= 0.5, expected: 'a number > 0 and <= 0.5' },
+/** What each setting of the engine before this one became, for the 400 a client still sending it gets. */
+const REPLACED: Record<string, string> = {
+  maxErrorRate:
+    'judged against the control now: guardrails.errorRate ({ "absolute": 0.01 }); an absolute limit is hardGates.maxErrorRate',
+  maxP99LatencyMs:
+    'judged against the control now: guardrails.latencyP99 ({ "relative": 0.2 }); an absolute limit is hardGates.maxP99LatencyMs',
+  stageEnd: 'a stage advances when its time is up and no guardrail shows harm; there are no separate stage-end gates',
+  compareToControl: 'every guardrail is judged against the control; absolute limits are hardGates',
+  maxCostPerRequestUsd: 'moved to hardGates.maxCostPerRequestUsd',
+  maxCostRatioToControl: 'now guardrails.costPerRequest ({ "relative": 0.5 } for at most 1.5× the control)',
+  failureThreshold: 'a confidence sequence stays valid at every look, so one look beyond the margin rolls back',
+  severeFactor: 'a confidence sequence stays valid at every look, so one look beyond the margin rolls back',
+  significance: "renamed alpha (the whole canary's false-rollback budget)",
 };
-const STAGE_END_RULES: Record<keyof StageEndGates, Rule> = {
-  maxErrorRate: positiveRate,
-  maxAvgLatencyMs: positive,
+
+type Check = (value: unknown) => string | null;
+
+const number =
+  (low: number, high: number, lowOpen: boolean, expected: string): Check =>
+  (value) =>
+    typeof value === 'number' && Number.isFinite(value) && (lowOpen ? value > low : value >= low) && value <= high
+      ? null
+      : `must be ${expected}, got ${show(value)}`;
+
+const MARGIN_RANGES: Record<'rate' | 'ms' | 'usd', { absolute: Check; relative: Check }> = {
+  rate: { absolute: number(0, 1, true, 'a rate above 0 and at most 1'), relative: number(0, 100, true, 'above 0') },
+  ms: { absolute: number(0, 3_600_000, true, 'a number of ms above 0'), relative: number(0, 100, true, 'above 0') },
+  usd: { absolute: number(0, 1_000, true, 'a number of dollars above 0'), relative: number(0, 100, true, 'above 0') },
+};
+const UNIT_OF: Record<GuardrailKey, 'rate' | 'ms' | 'usd'> = {
+  errorRate: 'rate',
+  abandonmentRate: 'rate',
+  invalidRequestRate: 'rate',
+  latencyP50: 'ms',
+  latencyP95: 'ms',
+  latencyP99: 'ms',
+  ttftP50: 'ms',
+  ttftP95: 'ms',
+  costPerRequest: 'usd',
+};
+
+const TOP_LEVEL: Record<'alpha' | 'minRequests' | 'srmPValue', Check> = {
+  // Above 0.5 a one-sided test would call a treatment that looks better "worse".
+  alpha: number(0, 0.5, true, 'a number above 0 and at most 0.5'),
+  minRequests: (value) =>
+    Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 10_000_000
+      ? null
+      : `must be an integer from 1 to 10000000, got ${show(value)}`,
+  srmPValue: number(0, 0.05, true, 'a number above 0 and at most 0.05'),
+};
+const HARD_GATES: Record<keyof HardGates, Check> = {
+  maxErrorRate: number(0, 1, true, 'a rate above 0 and at most 1, or null for off'),
+  maxP99LatencyMs: number(0, 3_600_000, true, 'a number of ms above 0, or null for off'),
+  maxCostPerRequestUsd: number(0, 1_000, true, 'a number of dollars above 0, or null for off'),
 };
 
 /*
- * Merges an operator's partial analysis over DEFAULT_CANARY_ANALYSIS and lists what is wrong with
- * it, one sentence per field, so that the API can answer 400 with all of them at once instead of
- * storing a canary that can never pass (or never fail). Unknown fields are problems too: a typo
- * such as "maxErorRate" would otherwise silently leave the default in force. The input is checked
- * at run time, whatever its static type, since it comes from JSON.
+ * Merges an operator's partial analysis over the defaults and lists every problem at once, each
+ * naming its field by path, so that the API answers one 400 saying all there is to fix. Unknown
+ * fields are problems (a typo would otherwise leave a default in force); settings of the previous
+ * engine say what replaced them. Checked at run time whatever the static type: it comes from JSON.
  */
-export function resolveCanaryAnalysis(input: CanaryAnalysisInput | null | undefined): ResolvedCanaryAnalysis {
-  const problems: string[] = [];
-  if (input === null || input === undefined) return { analysis: copyOf(DEFAULT_CANARY_ANALYSIS), problems };
-  if (!isPlainObject(input)) {
-    return { analysis: copyOf(DEFAULT_CANARY_ANALYSIS), problems: [`analysis must be an object, got ${show(input)}`] };
-  }
-  const stageEndInput: unknown = input.stageEnd;
-  const stageEndIsObject = stageEndInput === undefined || isPlainObject(stageEndInput);
-  if (!stageEndIsObject) problems.push(`stageEnd must be an object, got ${show(stageEndInput)}`);
-  const stageEnd = stageEndIsObject && stageEndInput !== undefined ? (stageEndInput as Record<string, unknown>) : {};
-
+export function resolveCanaryAnalysis(input: unknown): ResolvedCanaryAnalysis {
   const analysis = copyOf(DEFAULT_CANARY_ANALYSIS);
-  merge(input as Record<string, unknown>, RULES, analysis as unknown as Record<string, unknown>, '', problems, [
-    'stageEnd',
-  ]);
-  merge(stageEnd, STAGE_END_RULES, analysis.stageEnd as unknown as Record<string, unknown>, 'stageEnd.', problems, []);
+  const problems: string[] = [];
+  if (input === undefined || input === null) return { analysis, problems };
+  if (!isPlainObject(input)) return { analysis, problems: [`analysis must be an object, got ${show(input)}`] };
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'guardrails') resolveGuardrails(value, analysis, problems);
+    else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
+    else if (Object.hasOwn(TOP_LEVEL, key)) {
+      const problem = TOP_LEVEL[key as keyof typeof TOP_LEVEL](value);
+      if (problem) problems.push(`analysis.${key} ${problem}`);
+      else (analysis as unknown as Record<string, unknown>)[key] = value;
+    } else if (Object.hasOwn(REPLACED, key)) {
+      problems.push(`analysis.${key} is no longer a setting: ${REPLACED[key]}`);
+    } else problems.push(`analysis.${key} is not a canary analysis setting`);
+  }
   return { analysis, problems };
 }
 
-function merge(
-  input: Record<string, unknown>,
-  rules: Record<string, Rule>,
-  target: Record<string, unknown>,
-  prefix: string,
-  problems: string[],
-  otherKnownKeys: string[],
-): void {
-  for (const [key, value] of Object.entries(input)) {
-    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
-    if (!rule) {
-      if (!otherKnownKeys.includes(key)) problems.push(`${prefix}${key} is not a canary analysis setting`);
+function resolveGuardrails(value: unknown, analysis: CanaryAnalysis, problems: string[]): void {
+  if (!isPlainObject(value)) {
+    problems.push(`analysis.guardrails must be an object of guardrail: margin, got ${show(value)}`);
+    return;
+  }
+  for (const [key, margin] of Object.entries(value)) {
+    const path = `analysis.guardrails.${key}`;
+    if (!(GUARDRAIL_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${path} is not a guardrail (guardrails: ${GUARDRAIL_KEYS.join(', ')})`);
       continue;
     }
-    if (value === undefined) continue;
-    if (rule.test(value)) target[key] = value;
-    else problems.push(`${prefix}${key} must be ${rule.expected}, got ${show(value)}`);
+    const guardrail = key as GuardrailKey;
+    if (margin === null) {
+      analysis.guardrails[guardrail] = null;
+      continue;
+    }
+    const fields = isPlainObject(margin) ? Object.keys(margin) : [];
+    if (fields.length !== 1 || !['absolute', 'relative'].includes(fields[0])) {
+      problems.push(
+        `${path} must be { "absolute": number } or { "relative": number } (how much worse than the control it may be), or null for off; got ${show(margin)}`,
+      );
+      continue;
+    }
+    const type = fields[0] as 'absolute' | 'relative';
+    const amount = (margin as Record<string, unknown>)[type];
+    const problem = MARGIN_RANGES[UNIT_OF[guardrail]][type](amount);
+    if (problem) problems.push(`${path}.${type} ${problem}`);
+    else analysis.guardrails[guardrail] = (type === 'absolute' ? { absolute: amount } : { relative: amount }) as Margin;
   }
 }
 
-function copyOf(analysis: CanaryAnalysis): CanaryAnalysis {
-  return { ...analysis, stageEnd: { ...analysis.stageEnd } };
+function resolveHardGates(value: unknown, analysis: CanaryAnalysis, problems: string[]): void {
+  if (!isPlainObject(value)) {
+    problems.push(`analysis.hardGates must be an object, got ${show(value)}`);
+    return;
+  }
+  for (const [key, limit] of Object.entries(value)) {
+    const path = `analysis.hardGates.${key}`;
+    if (!Object.hasOwn(HARD_GATES, key)) {
+      problems.push(`${path} is not a hard gate (hard gates: ${Object.keys(HARD_GATES).join(', ')})`);
+      continue;
+    }
+    const problem = limit === null ? null : HARD_GATES[key as keyof HardGates](limit);
+    if (problem) problems.push(`${path} ${problem}`);
+    else analysis.hardGates[key as keyof HardGates] = limit as number | null;
+  }
 }
 
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+export function copyOf(analysis: CanaryAnalysis): CanaryAnalysis {
+  return {
+    ...analysis,
+    guardrails: { ...analysis.guardrails },
+    hardGates: { ...analysis.hardGates },
+  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

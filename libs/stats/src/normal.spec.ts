@@ -1,4 +1,4 @@
-import { normalCdf } from './normal';
+import { logGamma, normalCdf, normalQuantile, tQuantileFromNormal } from './normal';
 
 // Reference values: scipy.stats.norm.cdf (scipy 1.17).
 describe('normalCdf', () => {
@@ -48,5 +48,44 @@ describe('normalCdf', () => {
     expect(normalCdf(Number.NEGATIVE_INFINITY)).toBe(0);
     expect(normalCdf(Number.POSITIVE_INFINITY)).toBe(1);
     expect(normalCdf(Number.NaN)).toBeNaN();
+  });
+});
+
+describe('normalQuantile', () => {
+  it('inverts normalCdf to near double precision across the range', () => {
+    for (const p of [1e-12, 1e-6, 0.001, 0.025, 0.3, 0.5, 0.8, 0.975, 0.999, 1 - 1e-9]) {
+      const z = normalQuantile(p);
+      expect(Math.abs(normalCdf(z) - p) / Math.min(p, 1 - p)).toBeLessThan(1e-9);
+    }
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959963984540054, 12);
+  });
+
+  it('gives the infinities at 0 and 1 and NaN outside', () => {
+    expect(normalQuantile(0)).toBe(-Infinity);
+    expect(normalQuantile(1)).toBe(Infinity);
+    expect(normalQuantile(1.5)).toBeNaN();
+  });
+});
+
+describe('tQuantileFromNormal', () => {
+  // Reference: scipy.stats.t.ppf(scipy.stats.norm.cdf(z), df).
+  it('matches Student t quantiles of the same tail for moderate df', () => {
+    expect(tQuantileFromNormal(1.959963984540054, 63)).toBeCloseTo(1.9983405, 3);
+    expect(tQuantileFromNormal(3.090232306167813, 30)).toBeCloseTo(3.3851848, 2);
+    expect(tQuantileFromNormal(2.326347874040841, 10)).toBeCloseTo(2.763769, 2);
+  });
+
+  it('is the normal quantile at infinite df and wider at any finite df', () => {
+    expect(tQuantileFromNormal(4, Infinity)).toBe(4);
+    expect(tQuantileFromNormal(4, 63)).toBeGreaterThan(4);
+  });
+});
+
+describe('logGamma', () => {
+  it('matches ln((n-1)!) and Γ(1/2) = √π', () => {
+    expect(logGamma(1)).toBeCloseTo(0, 12);
+    expect(logGamma(11)).toBeCloseTo(Math.log(3628800), 10);
+    expect(logGamma(0.5)).toBeCloseTo(0.5 * Math.log(Math.PI), 12);
+    expect(logGamma(101)).toBeCloseTo(363.73937555556347, 9); // ln(100!)
   });
 });

@@ -42,42 +42,87 @@ export class CanaryStageDto {
   durationSeconds: number;
 }
 
-export class StageEndDto {
-  @ApiPropertyOptional({ example: 0.01 }) maxErrorRate?: number;
-  @ApiPropertyOptional({ example: 500 }) maxAvgLatencyMs?: number;
+export class GuardrailMarginDto {
+  @ApiPropertyOptional({
+    example: 0.01,
+    description:
+      "How much worse than the control, in the metric's own unit: a rate's share (0.01 = 1 percentage point), ms, or $. Exactly one of absolute and relative.",
+  })
+  absolute?: number;
+  @ApiPropertyOptional({
+    example: 0.2,
+    description: "How much worse than the control, as a share of the control's value (0.2: at most 1.2× for latency)",
+  })
+  relative?: number;
 }
 
-/** Checked field by field by resolveCanaryAnalysis (libs/stats), which knows the ranges. */
-export class CanaryAnalysisDto {
-  @ApiPropertyOptional({ example: 200, description: 'Requests each arm needs in the window before anything is judged' })
-  minRequests?: number;
-  @ApiPropertyOptional({
-    example: 0.02,
-    description: 'During a stage: treatment failure rate above this fails (fraction)',
-  })
-  maxErrorRate?: number;
-  @ApiPropertyOptional({ example: 2000 }) maxP99LatencyMs?: number;
-  @ApiPropertyOptional({ type: StageEndDto, description: 'Stricter gates a stage must pass to advance' })
-  stageEnd?: StageEndDto;
-  @ApiPropertyOptional({
-    example: true,
-    description: 'Fail error/latency gates only when the treatment is significantly worse than the control',
-  })
-  compareToControl?: boolean;
-  @ApiPropertyOptional({ example: null, nullable: true, type: Number }) maxCostPerRequestUsd?: number | null;
+const MARGIN = (example: Record<string, number> | null, description: string) =>
+  ApiPropertyOptional({ type: GuardrailMarginDto, nullable: true, example, description: `${description}; null: off` });
+
+/** Each guardrail: how much worse than the control the treatment may be before it is rolled back. */
+export class GuardrailsDto {
+  @MARGIN(
+    { absolute: 0.01 },
+    'Failures (5xx, timeouts, broken streams, answers a fallback had to give) per judged request',
+  )
+  errorRate?: GuardrailMarginDto | null;
+  @MARGIN(
+    { absolute: 0.01 },
+    "Requests the client gave up on before the first byte, after waiting past the control's p95 time to first byte",
+  )
+  abandonmentRate?: GuardrailMarginDto | null;
+  @MARGIN(
+    { absolute: 0.01 },
+    'Requests the provider refused as invalid (a model that 400s requests the control accepts)',
+  )
+  invalidRequestRate?: GuardrailMarginDto | null;
+  @MARGIN({ relative: 0.2 }, 'Median latency of answers') latencyP50?: GuardrailMarginDto | null;
+  @MARGIN({ relative: 0.2 }, 'p95 latency of answers') latencyP95?: GuardrailMarginDto | null;
+  @MARGIN({ relative: 0.2 }, 'p99 latency of answers') latencyP99?: GuardrailMarginDto | null;
+  @MARGIN({ relative: 0.2 }, 'Median time to first token of streamed answers') ttftP50?: GuardrailMarginDto | null;
+  @MARGIN({ relative: 0.2 }, 'p95 time to first token of streamed answers') ttftP95?: GuardrailMarginDto | null;
+  @MARGIN(null, 'Cost per judged request, e.g. { "relative": 0.5 } for at most 1.5× the control')
+  costPerRequest?: GuardrailMarginDto | null;
+}
+
+/** Absolute limits on the treatment alone, off by default; a control past the same limit makes it a hold. */
+export class HardGatesDto {
   @ApiPropertyOptional({
     example: null,
     nullable: true,
     type: Number,
-    description: "e.g. 1.5: at most 1.5x the control's cost per request",
+    description: 'e.g. 0.05: roll back above a 5% error rate',
   })
-  maxCostRatioToControl?: number | null;
-  @ApiPropertyOptional({ example: 2, description: 'Failed checks in a stage before rollback' })
-  failureThreshold?: number;
-  @ApiPropertyOptional({ example: 2, description: 'A gate failed by this factor rolls back at once' })
-  severeFactor?: number;
-  @ApiPropertyOptional({ example: 0.05, description: 'One-sided alpha of the comparisons with the control' })
-  significance?: number;
+  maxErrorRate?: number | null;
+  @ApiPropertyOptional({
+    example: null,
+    nullable: true,
+    type: Number,
+    description: 'e.g. 5000: roll back when p99 latency is above 5 s',
+  })
+  maxP99LatencyMs?: number | null;
+  @ApiPropertyOptional({ example: null, nullable: true, type: Number }) maxCostPerRequestUsd?: number | null;
+}
+
+/** Checked field by field by resolveCanaryAnalysis (libs/stats), which knows the ranges; see docs/statistics.md. */
+export class CanaryAnalysisDto {
+  @ApiPropertyOptional({
+    example: 0.05,
+    description:
+      "The canary's whole false-rollback budget: the chance of rolling back a treatment within every margin, split over stages and guardrails",
+  })
+  alpha?: number;
+  @ApiPropertyOptional({ example: 200, description: 'Requests each arm needs in a stage before anything is judged' })
+  minRequests?: number;
+  @ApiPropertyOptional({ type: GuardrailsDto, description: 'Any left out keeps its default' })
+  guardrails?: GuardrailsDto;
+  @ApiPropertyOptional({ type: HardGatesDto }) hardGates?: HardGatesDto;
+  @ApiPropertyOptional({
+    example: 0.001,
+    description:
+      'A sample-ratio mismatch (users split off the weights in force) below this anytime p-value pauses the canary',
+  })
+  srmPValue?: number;
 }
 
 export class CreateCanaryDto {
@@ -114,7 +159,7 @@ export class CreateCanaryDto {
   @ApiPropertyOptional({
     example: 2,
     description:
-      "Times a stage's duration may be added while an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
+      "Times a stage's duration may be added while it holds or an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
   })
   @IsOptional()
   @IsInt({ message: 'maxStageExtensions must be an integer between 0 and 100' })

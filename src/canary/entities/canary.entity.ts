@@ -48,10 +48,6 @@ export class CanaryEntity {
   @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
   stageStartedAt: Date | null;
 
-  /** Failed checks in the current stage; reset when a stage starts. */
-  @Column({ name: 'failed_checks', type: 'integer', default: 0 })
-  failedChecks: number;
-
   @Column({ name: 'last_verdict', type: 'jsonb', nullable: true })
   lastVerdict: StoredVerdict | null;
 

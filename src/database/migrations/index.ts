@@ -8,6 +8,7 @@ import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
 import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
 import { CreateCatalogReloads1764600000000 } from './1764600000000-create-catalog-reloads';
 import { CreateBudgets1764700000000 } from './1764700000000-create-budgets';
+import { CanaryDecisionEngine1764800000000 } from './1764800000000-canary-decision-engine';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -25,4 +26,5 @@ export const MIGRATIONS: MixedList<Function> = [
   RequestMetricsInvalidRequest1764520000000,
   CreateCatalogReloads1764600000000,
   CreateBudgets1764700000000,
+  CanaryDecisionEngine1764800000000,
 ];

@@ -99,6 +99,13 @@ export class RequestMetricEntity {
   @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
   apiKeyId: string | null;
 
+  /**
+   * A keyed hash of the caller's user id (never the id): a user's requests share it, so canaries
+   * estimate variances by user. Null for a request without a user id.
+   */
+  @Column({ name: 'user_key', type: 'bigint', nullable: true })
+  userKey: string | null;
+
   /** The spend budget that acted on the request (refused it, downgraded it, sent it to the control). */
   @Column({ name: 'budget_id', type: 'uuid', nullable: true })
   budgetId: string | null;

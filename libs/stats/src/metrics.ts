@@ -1,0 +1,157 @@
+/*
+ * What a metric is, for the decision engine: per-request (or per-user) values of each arm, binary
+ * or numeric, summarised per variance bucket; a direction; and, where it is judged against the
+ * control, a margin. Guardrails are the built-in ones below; outcome metrics and quality signals
+ * are more metrics of the same three kinds over more counters, judged by the same code.
+ */
+
+/** Counters every variance bucket of an arm carries (see ArmBucket). */
+export const COUNTERS = [
+  /** Requests the model is judged on: every row but invalid_request and rejected ones. */
+  'requests',
+  /** Of those, failed: 5xx, timeouts, broken streams, and answers a fallback model had to give. */
+  'failures',
+  /** Of those, abandoned: the client left before the first byte after waiting past the threshold. */
+  'abandoned',
+  /** Rows the invalid-request rate is over: requests plus invalid_request rows. */
+  'judgedRows',
+  'invalid',
+  'costUsd',
+  /** Rows with a latency to judge (outcome ok, answered by the assigned model). */
+  'latencyRows',
+  /** Streamed rows of those, which have a time to first token. */
+  'ttftRows',
+] as const;
+export type Counter = (typeof COUNTERS)[number];
+
+/** The histograms of an arm's window; `ttfb` is the time to first byte (ttft if streamed, else latency). */
+export const HISTOGRAMS = ['latency', 'ttft', 'ttfb'] as const;
+export type HistogramName = (typeof HISTOGRAMS)[number];
+
+export type Direction = 'lower_is_better' | 'higher_is_better';
+
+interface MetricBase {
+  key: string;
+  /** As said in a sentence: "error rate", "p99 latency". */
+  label: string;
+  direction: Direction;
+  /** The control-degradation check that, when it fires, turns this metric's harm into a hold. */
+  degradation: DegradationKey | null;
+}
+
+/** A share of requests with a property, e.g. errors / requests. */
+export interface RateMetric extends MetricBase {
+  kind: 'rate';
+  numerator: Counter;
+  denominator: Counter;
+}
+
+/** A mean of a numeric per-request value, e.g. cost / requests. */
+export interface MeanMetric extends MetricBase {
+  kind: 'mean';
+  numerator: Counter;
+  denominator: Counter;
+  /** For sentences: "$". */
+  unit: string;
+}
+
+/** A quantile of a histogram, e.g. p99 latency. */
+export interface QuantileMetric extends MetricBase {
+  kind: 'quantile';
+  histogram: 'latency' | 'ttft';
+  q: number;
+  /** The counter of the rows in the histogram (the denominator of "at most t"). */
+  rows: Counter;
+}
+
+export type MetricDefinition = RateMetric | MeanMetric | QuantileMetric;
+
+/** Checks of the control against its own recent past (see degradation.ts). */
+export type DegradationKey = 'errorRate' | `latency:${number}` | `ttft:${number}` | `ttfb:${number}`;
+
+export const GUARDRAIL_KEYS = [
+  'errorRate',
+  'abandonmentRate',
+  'invalidRequestRate',
+  'latencyP50',
+  'latencyP95',
+  'latencyP99',
+  'ttftP50',
+  'ttftP95',
+  'costPerRequest',
+] as const;
+export type GuardrailKey = (typeof GUARDRAIL_KEYS)[number];
+
+const quantile = (
+  key: GuardrailKey,
+  histogram: 'latency' | 'ttft',
+  q: number,
+  rows: Counter,
+  label: string,
+): QuantileMetric => ({
+  key,
+  kind: 'quantile',
+  label,
+  histogram,
+  q,
+  rows,
+  direction: 'lower_is_better',
+  degradation: `${histogram}:${q}`,
+});
+
+export const GUARDRAIL_METRICS: Readonly<Record<GuardrailKey, MetricDefinition>> = Object.freeze({
+  errorRate: {
+    key: 'errorRate',
+    kind: 'rate',
+    label: 'error rate',
+    numerator: 'failures',
+    denominator: 'requests',
+    direction: 'lower_is_better',
+    degradation: 'errorRate',
+  },
+  abandonmentRate: {
+    key: 'abandonmentRate',
+    kind: 'rate',
+    label: 'abandonment rate',
+    numerator: 'abandoned',
+    denominator: 'requests',
+    direction: 'lower_is_better',
+    // Clients give up when first bytes are slow: a control slow to start is the same incident.
+    degradation: 'ttfb:0.95',
+  },
+  invalidRequestRate: {
+    key: 'invalidRequestRate',
+    kind: 'rate',
+    label: 'invalid-request rate',
+    numerator: 'invalid',
+    denominator: 'judgedRows',
+    direction: 'lower_is_better',
+    // A caller's bug sends bad requests to both arms alike; only a difference is the model's.
+    degradation: null,
+  },
+  latencyP50: quantile('latencyP50', 'latency', 0.5, 'latencyRows', 'median latency'),
+  latencyP95: quantile('latencyP95', 'latency', 0.95, 'latencyRows', 'p95 latency'),
+  latencyP99: quantile('latencyP99', 'latency', 0.99, 'latencyRows', 'p99 latency'),
+  ttftP50: quantile('ttftP50', 'ttft', 0.5, 'ttftRows', 'median time to first token'),
+  ttftP95: quantile('ttftP95', 'ttft', 0.95, 'ttftRows', 'p95 time to first token'),
+  costPerRequest: {
+    key: 'costPerRequest',
+    kind: 'mean',
+    label: 'cost per request',
+    numerator: 'costUsd',
+    denominator: 'requests',
+    direction: 'lower_is_better',
+    unit: '$',
+    degradation: null,
+  },
+});
+
+/** How much worse than the control a metric may be: in its own unit, or as a share of the control's value. */
+export type Margin = { absolute: number } | { relative: number };
+
+/** A metric as one canary judges it. */
+export interface JudgedMetric {
+  definition: MetricDefinition;
+  /** Against the control with a margin, or against a fixed limit on the treatment alone (a hard gate). */
+  comparison: { margin: Margin } | { limit: number };
+}

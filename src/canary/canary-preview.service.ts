@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { judgedMetrics, mergeBuckets, mergePooled, planCanary, planThresholds } from '@switchyard/stats';
+import { Clock } from '../common/clock';
+import { FlagsService } from '../flags/flags.service';
+import { CanaryWindowReader } from '../metrics/canary-window-reader';
+import { checkPlan } from './canary-validation';
+import type { CreateCanaryDto } from './dto/canary-input.dto';
+import type { CanaryPreviewDto } from './dto/canary.dto';
+
+const LOOKBACK_MS = 3_600_000;
+
+/**
+ * POST /api/canaries/preview: the plan a create body would run, judged against the flag's last
+ * hour of traffic (every variant together) before anything starts — expected requests per arm and
+ * stage, the smallest regressions each stage can roll back with 80% power, and how soon the first
+ * verdict comes (libs/stats planning.ts). Nothing is stored.
+ */
+@Injectable()
+export class CanaryPreviewService {
+  constructor(
+    private readonly flags: FlagsService,
+    private readonly windows: CanaryWindowReader,
+    private readonly clock: Clock,
+  ) {}
+
+  async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
+    const { stages, analysis, flag } = await checkPlan(dto, this.flags);
+    this.flags.assertUsedByPolicy(flag.key);
+    const to = this.clock.now();
+    const from = new Date(to.getTime() - LOOKBACK_MS);
+    const variants = Object.keys(flag.variants);
+    const query = { flag: flag.key, variants, from, to };
+    const pooledByVariant = await this.windows.pooled(query);
+    const pooled = mergePooled([...pooledByVariant.values()]);
+    const plan = planThresholds(judgedMetrics(analysis), pooled, null);
+    const below = new Map(variants.map((variant) => [variant, plan.treatment]));
+    const buckets = await this.windows.buckets(query, plan.abandonmentBin, below);
+    const traffic = { pooled, buckets: mergeBuckets([...buckets.values()], plan.treatment.length) };
+    const result = planCanary({ analysis, stages, traffic, specs: plan.treatment, seconds: LOOKBACK_MS / 1000 });
+    return {
+      flagKey: flag.key,
+      variant: dto.variant,
+      window: { from: from.toISOString(), to: to.toISOString() },
+      ...result,
+      analysis: analysis as unknown as Record<string, unknown>,
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { resolveCanaryAnalysis, type CanaryAnalysis } from '@switchyard/stats';
+import { FlagNotFound } from '../flags/flag.errors';
+import type { FlagWire } from '../flags/flag-mapper';
+import type { FlagsService } from '../flags/flags.service';
+import { stageProblems } from './canary-plan';
+import { CanaryInvalid } from './canary.errors';
+import { DEFAULT_STAGES, type CanaryStage } from './canary.types';
+import type { CreateCanaryDto } from './dto/canary-input.dto';
+
+export interface CheckedPlan {
+  stages: CanaryStage[];
+  analysis: CanaryAnalysis;
+  flag: FlagWire;
+}
+
+/**
+ * A create (or preview) body checked as a whole: the stages, every analysis field, the flag and the
+ * variant. CanaryInvalid (400) lists every problem at once, each naming its field.
+ */
+export async function checkPlan(dto: CreateCanaryDto, flags: FlagsService): Promise<CheckedPlan> {
+  const stages = dto.stages ?? DEFAULT_STAGES.map((stage) => ({ ...stage }));
+  const { analysis, problems } = resolveCanaryAnalysis(dto.analysis);
+  const errors = [...stageProblems(stages), ...problems];
+  const flag = await flags.get(dto.flagKey).catch((error: unknown) => {
+    if (!(error instanceof FlagNotFound)) throw error;
+    errors.push(`flagKey: flag "${dto.flagKey}" does not exist`);
+    return undefined;
+  });
+  if (flag) errors.push(...flagProblems(flag, dto.variant));
+  if (errors.length > 0 || !flag) throw new CanaryInvalid(errors);
+  return { stages, analysis, flag };
+}
+
+/** Why `variant` of `flag` cannot be rolled out, each problem naming its field. */
+function flagProblems(flag: FlagWire, variant: string): string[] {
+  const problems: string[] = [];
+  if (flag.archivedAt) problems.push(`flagKey: flag "${flag.key}" is archived`);
+  if (!(variant in flag.variants)) {
+    problems.push(
+      `variant: flag "${flag.key}" has no variant "${variant}" (variants: ${Object.keys(flag.variants).join(', ')})`,
+    );
+  }
+  if (variant === flag.defaultVariant) {
+    problems.push(`variant: "${variant}" is the flag's default variant, the control; roll out another variant`);
+  }
+  return problems;
+}

@@ -1,0 +1,161 @@
+/*
+ * The traffic the Monte Carlo simulates, and the scenarios it plants in it. The reference
+ * traffic is what the issue's targets are stated for: 100 requests/s on the flag, realistic LLM
+ * latencies (median 500 ms, most between 300 and 800 ms, a long tail), a 0.5% error rate, users
+ * who send several requests in a session (and some who send many), 10% of requests without a
+ * user id, some users whose prompts fail far more often, some buggy clients that send invalid
+ * requests, impatient clients, and provider incidents (short error bursts and slowdowns) that hit
+ * both arms alike.
+ */
+export interface TrafficModel {
+  requestsPerSecond: number;
+  /** Share of requests that come without a user id (each is its own unit). */
+  unkeyedShare: number;
+  /** Requests per user session: most users are light, a few heavy (geometric within each class). */
+  lightMeanRequests: number;
+  heavyMeanRequests: number;
+  heavyShare: number;
+  /** Mean session length; a session's requests are spread uniformly over it. */
+  sessionMeanSeconds: number;
+  medianLatencyMs: number;
+  /** σ of log latency within a user. */
+  latencySigma: number;
+  /** σ of a user's own log latency offset (prompt sizes differ by user). */
+  userLatencySigma: number;
+  /** Share of requests that take 2–5× longer (long generations). */
+  slowShare: number;
+  streamShare: number;
+  errorRate: number;
+  /** Users whose requests fail `fragileFactor` times as often as others'. */
+  fragileShare: number;
+  fragileFactor: number;
+  invalidRate: number;
+  /** Users whose client sends invalid requests `buggyInvalidRate` of the time. */
+  buggyShare: number;
+  buggyInvalidRate: number;
+  /** Clients that give up early: share of requests, mean wait before giving up. */
+  impatientShare: number;
+  impatientMeanWaitMs: number;
+  /** Provider incidents on both arms: error bursts and slowdowns, Poisson in time. */
+  burstsPerHour: number;
+  slowdownsPerHour: number;
+}
+
+export const REFERENCE_TRAFFIC: Readonly<TrafficModel> = Object.freeze({
+  requestsPerSecond: 100,
+  unkeyedShare: 0.1,
+  lightMeanRequests: 5,
+  heavyMeanRequests: 40,
+  heavyShare: 0.1,
+  sessionMeanSeconds: 1200,
+  medianLatencyMs: 500,
+  latencySigma: 0.4,
+  userLatencySigma: 0.25,
+  slowShare: 0.01,
+  streamShare: 0.4,
+  errorRate: 0.005,
+  fragileShare: 0.02,
+  fragileFactor: 10,
+  invalidRate: 0.002,
+  buggyShare: 0.03,
+  buggyInvalidRate: 0.3,
+  impatientShare: 0.003,
+  impatientMeanWaitMs: 2000,
+  burstsPerHour: 0.5,
+  slowdownsPerHour: 0.33,
+});
+
+/** What is planted in the treatment (and, for an outage, in both arms). */
+export interface Planted {
+  /** The treatment's error rate (the control keeps the model's). */
+  errorRate?: number;
+  /** Every treatment latency (and time to first token) times this. */
+  latencyFactor?: number;
+  /** The treatment's tail above the control's p97 stretched so that its p99 is this many times the control's. */
+  p99Factor?: number;
+  /** Share of treatment requests that never send a first byte: the client waits, then gives up. */
+  stallShare?: number;
+  /** Share of treatment users (and unkeyed requests) whose rows are lost: a sample-ratio mismatch. */
+  dropShare?: number;
+  /** A provider outage on both arms, starting at a random time in the first five hours. */
+  outage?: { minutes: number; errorRate: number; latencyFactor: number };
+}
+
+export type Expectation = 'promote' | 'rollback' | 'pause' | 'no_rollback';
+
+export interface Scenario {
+  id: string;
+  title: string;
+  planted: Planted;
+  expect: Expectation;
+  /** The issue's target for this row, as printed in the table. */
+  target: string;
+  /** Changes to the reference traffic. */
+  traffic?: Partial<TrafficModel>;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'aa',
+    title: 'A/A (treatment = control)',
+    planted: {},
+    expect: 'promote',
+    target: 'rollbacks ≤ 1%, pauses ≤ 2%',
+  },
+  {
+    id: 'errors',
+    title: 'error rate 0.5% → 3%',
+    planted: { errorRate: 0.03 },
+    expect: 'rollback',
+    target: '≥ 95% rolled back, ≥ 80% before 35%',
+  },
+  {
+    id: 'p99',
+    title: 'p99 latency ×2, median unchanged',
+    planted: { p99Factor: 2 },
+    expect: 'rollback',
+    target: '≥ 90% rolled back',
+  },
+  {
+    id: 'median',
+    title: 'median latency ×1.5',
+    planted: { latencyFactor: 1.5 },
+    expect: 'rollback',
+    target: '≥ 90% rolled back',
+  },
+  {
+    id: 'stalls',
+    title: '10% of requests stall until the client gives up',
+    planted: { stallShare: 0.1 },
+    expect: 'rollback',
+    target: '≥ 90% rolled back',
+  },
+  {
+    id: 'outage',
+    title: 'both arms: 15 min outage (30% errors, latency ×1.5)',
+    planted: { outage: { minutes: 15, errorRate: 0.3, latencyFactor: 1.5 } },
+    expect: 'no_rollback',
+    target: 'never rolled back',
+  },
+  {
+    id: 'srm',
+    title: '3% of treatment users dropped (SRM)',
+    planted: { dropShare: 0.03 },
+    expect: 'pause',
+    target: '≥ 95% paused',
+  },
+  {
+    id: 'at-margin',
+    title: 'error rate +1 pp, exactly the margin',
+    planted: { errorRate: 0.015 },
+    expect: 'no_rollback',
+    target: 'rollbacks ≤ alpha (5%)',
+  },
+  {
+    id: 'p99-better',
+    title: 'p99 latency ×0.7 (a better tail)',
+    planted: { p99Factor: 0.7 },
+    expect: 'promote',
+    target: 'never rolled back for its tail',
+  },
+];

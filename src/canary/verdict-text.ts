@@ -1,0 +1,156 @@
+import type { DegradationCheck, MetricResult, StageVerdict } from '@switchyard/stats';
+import type { CanaryDecision } from './canary.types';
+
+/*
+ * Verdicts in plain sentences with their numbers, for events, alerts and the on-call engineer:
+ * "rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1 903 / 10 811".
+ */
+
+export interface SentenceContext {
+  decision: CanaryDecision;
+  /** "stage 2 (15%)" */
+  stageName: string;
+  /** "stage 3 (35%)", for an advance. */
+  nextStageName?: string;
+  elapsedSeconds: number;
+  durationSeconds: number;
+  maxStageExtensions: number;
+}
+
+export function verdictSentence(verdict: StageVerdict, context: SentenceContext): string {
+  const { decision, stageName } = context;
+  const n = sampleSizes(verdict);
+  switch (decision) {
+    case 'rollback':
+      return `rolled back in ${stageName}: ${harmful(verdict).map(metricClause).join('; ')}${n}`;
+    case 'advance':
+      return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; advanced to ${context.nextStageName}`;
+    case 'promote':
+      return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; promoted: treatment at 100%`;
+    case 'hold':
+      return `holding in ${stageName}: ${holdReasons(verdict)}${n}`;
+    case 'pause':
+      return `paused in ${stageName}: ${pauseReason(verdict, context)}`;
+    case 'wait':
+      return verdict.outcome === 'insufficient_data'
+        ? `waiting in ${stageName}: ${verdict.reasons.join('; ')}`
+        : `judging ${stageName}, ${duration(context.elapsedSeconds)} of ${duration(context.durationSeconds)}: ${healthy(verdict)}${n}`;
+  }
+}
+
+function harmful(verdict: StageVerdict): MetricResult[] {
+  return verdict.metrics.filter((metric) => metric.status === 'harm' && !metric.controlDegraded);
+}
+
+function healthy(verdict: StageVerdict): string {
+  // Metrics bounded on their harmful side: an unbounded one is not yet judged against its margin.
+  const judged = verdict.metrics.filter((metric) => metric.interval !== null && harmfulBound(metric) !== null);
+  if (judged.length === 0) return 'nothing judged against a margin (no comparable data)';
+  const closest = judged.reduce((worst, metric) => (closeness(metric) > closeness(worst) ? metric : worst));
+  return `no guardrail worse than its margin (closest: ${metricClause(closest)})`;
+}
+
+/** The bound of the interval on the side where the metric gets worse. */
+function harmfulBound(metric: MetricResult): number | null {
+  const [low, high] = metric.interval!;
+  return metric.direction === 'lower_is_better' ? high : low;
+}
+
+/** How far towards its margin a metric's bound on the harmful side has come: above 1 is past it. */
+function closeness(metric: MetricResult): number {
+  const bound = harmfulBound(metric)!;
+  if (metric.scale === 'ratio') return Math.log(bound) / Math.log(metric.margin);
+  return metric.margin === 0 ? 0 : bound / metric.margin;
+}
+
+function holdReasons(verdict: StageVerdict): string {
+  const degraded = verdict.degradation.filter((check) => check.degraded).map(degradationClause);
+  const held = verdict.metrics
+    .filter((metric) => metric.status === 'harm' && metric.controlDegraded)
+    .map((metric) => `${metricClause(metric)}, but the control is as unwell`);
+  return [...(degraded.length > 0 ? [`control degraded too: ${degraded.join('; ')}`] : []), ...held].join('; ');
+}
+
+function pauseReason(verdict: StageVerdict, context: SentenceContext): string {
+  const extensions = `after ${context.maxStageExtensions} extension${context.maxStageExtensions === 1 ? '' : 's'}`;
+  switch (verdict.outcome) {
+    case 'srm':
+      return verdict.reasons.join('; ');
+    case 'hold':
+      return `still holding ${extensions} (${duration(context.elapsedSeconds)} in the stage): ${holdReasons(verdict)}`;
+    case 'insufficient_data':
+      return `too little traffic ${extensions}: ${verdict.reasons.join('; ')}`;
+    default:
+      return verdict.reasons.join('; ');
+  }
+}
+
+function degradationClause(check: DegradationCheck): string {
+  const value = (x: number | null) =>
+    x === null
+      ? '-'
+      : check.key === 'errorRate'
+        ? percent(x)
+        : `${Math.round(x).toLocaleString('en-US').replace(/,/g, ' ')} ms`;
+  return `${check.label} ${value(check.recent)} in the last 5 min vs ${value(check.baseline)} in the hour before`;
+}
+
+/** "error rate +2.4 pp [+1.1, +3.7] > margin +1 pp", "p99 latency ×2.02 [×1.71, ×2.40] > margin ×1.2". */
+export function metricClause(metric: MetricResult): string {
+  if (metric.effect === null || metric.interval === null) return `${metric.label}: not enough data to compare`;
+  const [low, high] = metric.interval;
+  const comparison = metric.status === 'harm' ? '>' : metric.status === 'within_margin' ? 'within' : 'vs';
+  const relation =
+    metric.status === 'harm' ? `${comparison} ${metric.against === 'limit' ? 'limit' : 'margin'}` : comparison;
+  const format = formatterOf(metric);
+  const sign = metric.against === 'control' && metric.scale === 'difference';
+  // The margin as it was set: "+1 pp", "×1.2", not "+1.0 pp", "×1.20".
+  const margin = format(metric.margin, sign)
+    .replace(/(\.\d*?)0+(?=\D*$)/, '$1')
+    .replace(/\.(?=\D*$)/, '');
+  const lower = low === null ? '-∞' : format(low, sign, false);
+  const upper = high === null ? '∞' : format(high, sign, false);
+  return `${metric.label} ${format(metric.effect, sign)} [${lower}, ${upper}] ${relation} ${margin}`;
+}
+
+type Format = (value: number, signed: boolean, unit?: boolean) => string;
+
+function formatterOf(metric: MetricResult): Format {
+  if (metric.scale === 'ratio')
+    return (value) => `×${Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : '∞'}`;
+  if (metric.kind === 'rate') {
+    return (value, signed, unit = true) => {
+      const points = value * 100;
+      const text = Math.abs(points) < 0.1 && points !== 0 ? points.toFixed(2) : points.toFixed(1);
+      return `${signed && points >= 0 ? '+' : ''}${Number.isFinite(points) ? text : '∞'}${unit ? (signed ? ' pp' : '%') : ''}`;
+    };
+  }
+  if (metric.kind === 'mean') {
+    return (value, signed) =>
+      `${signed && value >= 0 ? '+' : ''}$${Number.isFinite(value) ? value.toPrecision(3) : '∞'}`;
+  }
+  return (value, signed, unit = true) =>
+    `${signed && value >= 0 ? '+' : ''}${Number.isFinite(value) ? grouped(Math.round(value)) : '∞'}${unit ? ' ms' : ''}`;
+}
+
+function sampleSizes(verdict: StageVerdict): string {
+  const { treatment, control } = verdict.n;
+  return control
+    ? ` at n = ${grouped(treatment.requests)} / ${grouped(control.requests)}`
+    : ` at n = ${grouped(treatment.requests)}`;
+}
+
+/** 10811 -> "10 811" */
+export function grouped(value: number): string {
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(rate < 0.001 && rate > 0 ? 2 : 1)}%`;
+}
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}

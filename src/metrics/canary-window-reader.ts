@@ -1,0 +1,214 @@
+import { Injectable } from '@nestjs/common';
+import {
+  BASELINE_SECONDS,
+  binSql,
+  emptyBuckets,
+  emptyHistogram,
+  RECENT_SECONDS,
+  VARIANCE_BUCKETS,
+  type ArmBucket,
+  type ArmPooled,
+  type BelowSpec,
+  type ControlWindow,
+  type DegradationInput,
+  type HistogramName,
+} from '@switchyard/stats';
+import { DataSource } from 'typeorm';
+import { ERROR_OUTCOMES } from './metrics-query.service';
+
+/*
+ * The canary's reads of request_metrics: small aggregates of a window per arm, computed by
+ * Postgres (libs/stats window.ts says what they are for), never raw rows. Every read goes through
+ * the (flag, variant, at) index; each returns a few hundred numbers whatever the traffic.
+ *
+ * Which rows count (the engine's failure accounting):
+ * - judged requests: every row but invalid_request (the provider refused the request's content)
+ *   and rejected (the gateway refused it): a caller's mistakes count against no model;
+ * - failures: upstream errors (5xx, broken streams), timeouts, upstream 429s, and answers a
+ *   fallback model had to give: the row's variant is the assigned one whoever answered (intention
+ *   to treat);
+ * - latencies: answers of the assigned model (outcome ok, no fallback);
+ * - abandonments: client_aborted rows without a first byte whose wait reached the threshold bin.
+ */
+const ELIGIBLE = `outcome NOT IN ('invalid_request', 'rejected')`;
+const FAILURE = `(outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}) OR (fallback AND outcome = 'ok'))`;
+const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
+const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;
+/** The variance bucket of a row: its user's key, or (no user) its own random id. */
+const BUCKET = `(CASE WHEN user_key IS NULL THEN get_byte(uuid_send(id), 15) ELSE (user_key & 255)::int END) % ${VARIANCE_BUCKETS}`;
+const LATENCY_BIN = binSql('latency_ms');
+const TTFT_BIN = binSql('ttft_ms');
+const TTFB_BIN = binSql('coalesce(ttft_ms, latency_ms)');
+
+export interface ArmWindowQuery {
+  flag: string;
+  variants: readonly string[];
+  from: Date;
+  to: Date;
+}
+
+@Injectable()
+export class CanaryWindowReader {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Step 1: per variant, units, rows, judged requests and the three histograms. */
+  async pooled(query: ArmWindowQuery): Promise<Map<string, ArmPooled>> {
+    const params = [query.flag, query.variants, query.from, query.to];
+    const where = `flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4`;
+    const [counts, bins] = await Promise.all([
+      this.dataSource.query(
+        `SELECT variant, count(*)::int AS rows, count(*) FILTER (WHERE ${ELIGIBLE})::int AS requests,
+                (count(DISTINCT user_key) + count(*) FILTER (WHERE user_key IS NULL))::int AS units
+           FROM request_metrics WHERE ${where} GROUP BY variant`,
+        params,
+      ) as Promise<Array<{ variant: string; rows: number; requests: number; units: number }>>,
+      this.histograms(where, params, 'variant'),
+    ]);
+    const result = new Map<string, ArmPooled>();
+    for (const variant of query.variants) {
+      const row = counts.find((count) => count.variant === variant);
+      result.set(variant, {
+        units: row?.units ?? 0,
+        rows: row?.rows ?? 0,
+        requests: row?.requests ?? 0,
+        histograms: bins.get(variant) ?? emptyHistograms(),
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Step 2: per variant and variance bucket, the counters, abandonments past `abandonmentBin`, and
+   * the rows below each planned bin (`below` per variant, in the plan's order).
+   */
+  async buckets(
+    query: ArmWindowQuery,
+    abandonmentBin: number,
+    below: ReadonlyMap<string, readonly BelowSpec[]>,
+  ): Promise<Map<string, ArmBucket[]>> {
+    const params: unknown[] = [query.flag, query.variants, query.from, query.to, abandonmentBin];
+    const width = Math.max(0, ...[...below.values()].map((specs) => specs.length));
+    const belowColumns = Array.from({ length: width }, (_, i) => {
+      const cases = [...below.entries()]
+        .filter(([, specs]) => i < specs.length)
+        .map(([variant, specs]) => {
+          const spec = specs[i];
+          const bin = spec.histogram === 'latency' ? 'lat_bin' : 'ttft_bin';
+          const rows = spec.histogram === 'latency' ? 'answered' : 'streamed';
+          return `(variant = $${params.push(variant)} AND ${rows} AND ${bin} < ${integer(spec.bin)})`;
+        });
+      return cases.length > 0 ? `count(*) FILTER (WHERE ${cases.join(' OR ')})::int` : '0';
+    });
+    const rows: Array<Record<string, unknown> & { variant: string; bucket: number; below: number[] }> =
+      await this.dataSource.query(
+        `SELECT variant, bucket, count(*)::int AS rows,
+                count(*) FILTER (WHERE eligible)::int AS requests,
+                count(*) FILTER (WHERE eligible AND failed)::int AS failures,
+                count(*) FILTER (WHERE outcome = 'client_aborted' AND ttft_ms IS NULL AND lat_bin >= $5)::int AS abandoned,
+                count(*) FILTER (WHERE outcome <> 'rejected')::int AS judged_rows,
+                count(*) FILTER (WHERE outcome = 'invalid_request')::int AS invalid,
+                coalesce(sum(cost_usd) FILTER (WHERE eligible), 0)::float8 AS cost_usd,
+                count(*) FILTER (WHERE answered)::int AS latency_rows,
+                count(*) FILTER (WHERE streamed)::int AS ttft_rows,
+                ARRAY[${belowColumns.join(', ')}]::int[] AS below
+           FROM (SELECT variant, outcome, ttft_ms, cost_usd, ${BUCKET} AS bucket,
+                        ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
+                        ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
+                   FROM request_metrics
+                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4) AS window_rows
+          GROUP BY variant, bucket`,
+        params,
+      );
+    const result = new Map<string, ArmBucket[]>();
+    for (const variant of query.variants) result.set(variant, emptyBuckets(below.get(variant)?.length ?? 0));
+    for (const row of rows) {
+      const bucket = result.get(row.variant)?.[row.bucket];
+      if (!bucket) continue;
+      Object.assign(bucket.counters, {
+        rows: row.rows,
+        requests: row.requests,
+        failures: row.failures,
+        abandoned: row.abandoned,
+        judgedRows: row.judged_rows,
+        invalid: row.invalid,
+        costUsd: row.cost_usd,
+        latencyRows: row.latency_rows,
+        ttftRows: row.ttft_rows,
+      });
+      bucket.below = row.below.slice(0, bucket.below.length);
+    }
+    return result;
+  }
+
+  /**
+   * The control's last RECENT_SECONDS and the BASELINE_SECONDS before them (whatever the stage:
+   * the baseline reaches back before the canary), for the control-degradation check.
+   */
+  async controlWindows(flag: string, control: string, now: Date): Promise<DegradationInput> {
+    const recentFrom = new Date(now.getTime() - RECENT_SECONDS * 1000);
+    const baselineFrom = new Date(recentFrom.getTime() - BASELINE_SECONDS * 1000);
+    const params = [flag, control, baselineFrom, now, recentFrom];
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4`;
+    const [counts, bins] = await Promise.all([
+      this.dataSource.query(
+        `SELECT (at >= $5) AS recent, count(*) FILTER (WHERE ${ELIGIBLE})::int AS requests,
+                count(*) FILTER (WHERE ${ELIGIBLE} AND ${FAILURE})::int AS failures
+           FROM request_metrics WHERE ${where} GROUP BY 1`,
+        params,
+      ) as Promise<Array<{ recent: boolean; requests: number; failures: number }>>,
+      this.histograms(where, params, `CASE WHEN at >= $5 THEN 'recent' ELSE 'baseline' END`),
+    ]);
+    const windowOf = (recent: boolean): ControlWindow => {
+      const row = counts.find((count) => count.recent === recent);
+      return {
+        requests: row?.requests ?? 0,
+        failures: row?.failures ?? 0,
+        histograms: bins.get(recent ? 'recent' : 'baseline') ?? emptyHistograms(),
+      };
+    };
+    return { recent: windowOf(true), baseline: windowOf(false) };
+  }
+
+  /** Judged requests of the flag (every variant) in [from, to): what a stage is planned from. */
+  async judgedRequests(flag: string, from: Date, to: Date): Promise<number> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS requests FROM request_metrics WHERE flag = $1 AND at >= $2 AND at < $3 AND ${ELIGIBLE}`,
+      [flag, from, to],
+    );
+    return row.requests as number;
+  }
+
+  /** Latency, ttft and ttfb histograms of the answered rows, per `groupBy` value. */
+  private async histograms(
+    where: string,
+    params: unknown[],
+    groupBy: string,
+  ): Promise<Map<string, Record<HistogramName, number[]>>> {
+    const rows: Array<{ key: string; kind: HistogramName; bin: number; count: number }> = await this.dataSource.query(
+      `SELECT ${groupBy} AS key, kind, bin, count(*)::int AS count
+         FROM request_metrics
+        CROSS JOIN LATERAL (VALUES ('latency', ${LATENCY_BIN}),
+                                   ('ttft', CASE WHEN stream AND ttft_ms IS NOT NULL THEN ${TTFT_BIN} END),
+                                   ('ttfb', ${TTFB_BIN})) AS bins(kind, bin)
+        WHERE ${where} AND ${ANSWERED} AND bin IS NOT NULL
+        GROUP BY 1, 2, 3`,
+      params,
+    );
+    const result = new Map<string, Record<HistogramName, number[]>>();
+    for (const row of rows) {
+      if (!result.has(row.key)) result.set(row.key, emptyHistograms());
+      result.get(row.key)![row.kind][row.bin] += row.count;
+    }
+    return result;
+  }
+}
+
+function emptyHistograms(): Record<HistogramName, number[]> {
+  return { latency: emptyHistogram(), ttft: emptyHistogram(), ttfb: emptyHistogram() };
+}
+
+/** A bin number inlined into SQL: always an integer we computed, checked anyway. */
+function integer(value: number): string {
+  if (!Number.isInteger(value)) throw new RangeError(`bin must be an integer, got ${value}`);
+  return String(value);
+}

@@ -1,0 +1,497 @@
+import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
+import { writeSyntheticRows, type SyntheticArm } from './support/synthetic-metrics';
+import { api as authorized, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+import { MetricRows } from './support/traffic';
+import { eventually } from './support/webhook-server';
+
+/*
+ * The decision engine through the real app and Postgres, on a manual clock: hours of realistic
+ * traffic (median 500 ms, a long tail, 0.5% errors, sticky users) are written as request_metrics
+ * rows through the app's own MetricsWriter, stamped with the clock's time; the canary's ticks run
+ * when the test moves the clock. Nothing waits for real time.
+ */
+const TICK_MS = 10_000;
+const HOUR = 3_600_000;
+const LONG = 180_000;
+const ENV = { CANARY_TICK_SECONDS: '10', METRICS_FLUSH_INTERVAL_MS: '20', ALERT_SEND_INTERVAL_MS: '100' };
+
+const control: SyntheticArm = { variant: 'control', model: 'deepseek-v3.2' };
+const treatment: SyntheticArm = { variant: 'treatment', model: 'gemini-2.5-flash' };
+
+interface Verdict {
+  decision: string;
+  outcome: string;
+  sentence: string;
+  metrics: Array<Record<string, any>>;
+  srm: Record<string, any>;
+  n: Record<string, any>;
+  alpha: Record<string, any>;
+  degradation: Array<Record<string, any>>;
+}
+
+describe('canary decision engine: relative guardrails, anytime-valid, on the real app', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  let rows: MetricRows;
+  const clock = new ManualClock(Math.floor(Date.now() / TICK_MS) * TICK_MS);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Canaries run only on flags a policy routes by: a policy per flag.
+    const flags = [
+      'aa-flag',
+      'evidence-flag',
+      'errors-flag',
+      'outage-flag',
+      'srm-flag',
+      'preview-flag',
+      'quiet-preview-flag',
+    ];
+    app = await startTestApp({
+      databaseUrl: database.url,
+      clock,
+      env: ENV,
+      catalog: await writeTestCatalog(policiesFor(...flags)),
+    });
+    rows = await MetricRows.open(database.url);
+  }, 60_000);
+  afterAll(async () => {
+    await rows?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  const api = () => authorized(app);
+  const createFlag = (key: string) =>
+    api()
+      .post('/api/flags')
+      .send({
+        key,
+        variants: { control: control.model, treatment: treatment.model },
+        defaultVariant: 'control',
+        rollout: {},
+      })
+      .expect(201);
+  const canaryOf = async (id: string) => (await api().get(`/api/canaries/${id}`).expect(200)).body;
+  const eventsOf = async (id: string) =>
+    (await api().get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as Array<{
+      type: string;
+      message: string;
+      evidence: Record<string, any>;
+    }>;
+  const alertsOf = async (flag: string, type: string) =>
+    (await api().get('/api/alerts').query({ flag, type }).expect(200)).body.items as Array<{
+      message: string;
+      evidence: any;
+    }>;
+  /** The hour of the flag's traffic before now, all on the control (the flag's rollout is empty). */
+  const history = (flag: string, seed: number, requests = 6_000) =>
+    writeSyntheticRows(app, {
+      flag,
+      from: new Date(clock.nowMs() - HOUR),
+      to: clock.now(),
+      requests,
+      users: 3_000,
+      treatmentShare: 0,
+      treatment,
+      control,
+      seed,
+    });
+
+  it(
+    'promotes an A/A canary with realistic latencies through 5 -> 15 -> 35 -> 65 -> 100 with the default analysis',
+    async () => {
+      await createFlag('aa-flag');
+      await history('aa-flag', 1);
+      const created = await api().post('/api/canaries').send({ flagKey: 'aa-flag', variant: 'treatment' }).expect(201);
+      const id = created.body.id;
+      expect(created.body.analysis).toMatchObject({ alpha: 0.05, minRequests: 200, srmPValue: 0.001 });
+      const plan = [5, 15, 35, 65].map((percentage, i) => ({ percentage, seconds: [3600, 3600, 7200, 7200][i] }));
+      for (const [index, stage] of plan.entries()) {
+        const start = clock.nowMs();
+        await writeSyntheticRows(app, {
+          flag: 'aa-flag',
+          from: new Date(start),
+          to: new Date(start + stage.seconds * 1000),
+          requests: 12_000,
+          users: 3_000,
+          treatmentShare: stage.percentage / 100,
+          treatment,
+          control,
+          seed: 10 + index,
+        });
+        // Half-way: nothing is worse than its margin, and the stage is not over.
+        await clock.advance((stage.seconds * 1000) / 2);
+        expect((await canaryOf(id)).lastVerdict).toMatchObject({ outcome: 'pass', decision: 'wait', stage: index });
+        await clock.advance((stage.seconds * 1000) / 2);
+        const after = await canaryOf(id);
+        expect(after.state).toBe(index < 3 ? 'running' : 'promoted');
+      }
+      const flag = (await api().get('/api/flags/aa-flag').expect(200)).body;
+      expect(flag.rollout).toEqual({ treatment: 100 });
+      const events = await eventsOf(id);
+      expect(events.filter((e) => e.type !== 'verdict').map((e) => e.type)).toEqual([
+        'created',
+        'started',
+        'stage_advanced',
+        'stage_advanced',
+        'stage_advanced',
+        'promoted',
+      ]);
+      const promoted = events.find((e) => e.type === 'promoted')!;
+      expect(promoted.message).toMatch(
+        /^stage 4 \(65%\) healthy after 2\.0 h: no guardrail worse than its margin \(closest: .+\) at n = [\d ]+ \/ [\d ]+; promoted: treatment at 100%$/,
+      );
+    },
+    LONG,
+  );
+
+  it(
+    'stores with every verdict, per metric, both arms, the difference, its confidence sequence, margin, alpha and n; and the SRM test',
+    async () => {
+      await createFlag('evidence-flag');
+      await history('evidence-flag', 2);
+      const created = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'evidence-flag',
+          variant: 'treatment',
+          stages: [
+            { percentage: 20, durationSeconds: 3600 },
+            { percentage: 100, durationSeconds: 0 },
+          ],
+        })
+        .expect(201);
+      await writeSyntheticRows(app, {
+        flag: 'evidence-flag',
+        from: clock.now(),
+        to: new Date(clock.nowMs() + 600_000),
+        requests: 6_000,
+        users: 2_000,
+        treatmentShare: 0.2,
+        treatment,
+        control,
+        seed: 20,
+      });
+      await clock.advance(600_000);
+      const verdict: Verdict = (await canaryOf(created.body.id)).lastVerdict;
+      expect(verdict).toMatchObject({ outcome: 'pass', decision: 'wait', percentage: 20 });
+      expect(verdict.sentence).toMatch(
+        /^judging stage 1 \(20%\), 10 min of 60 min: no guardrail worse than its margin/,
+      );
+      expect(verdict.alpha).toEqual({ canary: 0.05, perComparison: 0.05 / 8, stages: 1, comparisons: 8 });
+      expect(verdict.n.treatment.requests).toBeGreaterThan(1_000);
+      expect(verdict.n.treatment.users).toBeGreaterThan(300);
+      expect(verdict.n.control.requests).toBeGreaterThan(4_000);
+      expect(verdict.srm).toMatchObject({ checked: true, expectedShare: 0.2, threshold: 0.001, mismatch: false });
+      expect(verdict.srm.pValue).toBeGreaterThan(0.001);
+      expect(verdict.metrics.map((m) => m.metric)).toEqual([
+        'errorRate',
+        'abandonmentRate',
+        'invalidRequestRate',
+        'latencyP50',
+        'latencyP95',
+        'latencyP99',
+        'ttftP50',
+        'ttftP95',
+      ]);
+      for (const metric of verdict.metrics) {
+        expect(metric).toEqual(
+          expect.objectContaining({
+            treatment: { estimate: expect.any(Number), n: expect.any(Number) },
+            control: { estimate: expect.any(Number), n: expect.any(Number) },
+            effect: expect.any(Number),
+            margin: expect.any(Number),
+            alpha: 0.05 / 8,
+            pValue: expect.any(Number),
+            status: expect.stringMatching(/^(within_margin|inconclusive)$/),
+          }),
+        );
+        // A side the data cannot bound yet is null (a p99 from a thousand rows has no upper bound).
+        expect(metric.interval).toHaveLength(2);
+        expect(metric.interval[0]).toBeLessThanOrEqual(metric.effect);
+        if (metric.interval[1] !== null) expect(metric.interval[1]).toBeGreaterThanOrEqual(metric.effect);
+      }
+      const p99 = verdict.metrics.find((m) => m.metric === 'latencyP99')!;
+      expect(p99).toMatchObject({ scale: 'ratio', margin: 1.2, marginType: 'relative' });
+      expect(p99.treatment.estimate).toBeGreaterThan(1_000);
+      expect(p99.treatment.estimate).toBeLessThan(3_000);
+      const events = await eventsOf(created.body.id);
+      expect(events.at(-1)!.evidence).toMatchObject({ sentence: verdict.sentence, metrics: verdict.metrics });
+      await api().post(`/api/canaries/${created.body.id}/abort`).expect(200);
+    },
+    LONG,
+  );
+
+  it(
+    'rolls back a treatment whose error rate is beyond the margin, saying so with the numbers',
+    async () => {
+      await createFlag('errors-flag');
+      await history('errors-flag', 3);
+      const created = await api()
+        .post('/api/canaries')
+        .send({ flagKey: 'errors-flag', variant: 'treatment' })
+        .expect(201);
+      await writeSyntheticRows(app, {
+        flag: 'errors-flag',
+        from: clock.now(),
+        to: new Date(clock.nowMs() + 900_000),
+        requests: 12_000,
+        users: 3_000,
+        treatmentShare: 0.05,
+        treatment: { ...treatment, errorRate: 0.08 },
+        control,
+        seed: 30,
+      });
+      await clock.advance(900_000);
+      const canary = await canaryOf(created.body.id);
+      expect(canary.state).toBe('rolled_back');
+      expect(canary.lastVerdict.sentence).toMatch(
+        /^rolled back in stage 1 \(5%\): error rate \+\d+\.\d pp \[\+\d+\.\d, \+\d+\.\d\] > margin \+1 pp at n = [\d ]+ \/ [\d ]+$/,
+      );
+      const [alert] = await alertsOf('errors-flag', 'canary.rolled_back');
+      expect(alert.message).toContain(canary.lastVerdict.sentence);
+      expect((await api().get('/api/flags/errors-flag').expect(200)).body.rollout).toEqual({ treatment: 0 });
+    },
+    LONG,
+  );
+
+  it(
+    'holds through a shared outage (both arms failing, the control too), and never rolls back',
+    async () => {
+      await createFlag('outage-flag');
+      await history('outage-flag', 4);
+      const created = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'outage-flag',
+          variant: 'treatment',
+          stages: [
+            { percentage: 50, durationSeconds: 1800 },
+            { percentage: 100, durationSeconds: 0 },
+          ],
+        })
+        .expect(201);
+      const id = created.body.id;
+      const start = clock.nowMs();
+      const window = (from: number, to: number, seed: number, outage: Partial<SyntheticArm>) =>
+        writeSyntheticRows(app, {
+          flag: 'outage-flag',
+          from: new Date(from),
+          to: new Date(to),
+          requests: Math.round((to - from) / 250),
+          users: 2_000,
+          treatmentShare: 0.5,
+          treatment: { ...treatment, ...outage },
+          control: { ...control, ...outage },
+          seed,
+        });
+      // 25 healthy minutes, then an outage of the provider: 30% errors and latencies ×3 on both arms.
+      await window(start, start + 1_500_000, 40, {});
+      await window(start + 1_500_000, start + 1_800_000, 41, { errorRate: 0.3, medianMs: 1_500 });
+      await clock.advanceTo(start + 1_800_000);
+      const held = await canaryOf(id);
+      expect(held).toMatchObject({
+        state: 'running',
+        lastVerdict: { outcome: 'hold', decision: 'hold', atStageEnd: true },
+      });
+      expect(held.lastVerdict.sentence).toMatch(
+        /^holding in stage 1 \(50%\): control degraded too: error rate \d+\.\d% in the last 5 min vs 0\.\d% in the hour before/,
+      );
+      const degraded = held.lastVerdict.degradation
+        .filter((check: { degraded: boolean }) => check.degraded)
+        .map((check: { key: string }) => check.key);
+      expect(degraded).toEqual(expect.arrayContaining(['errorRate', 'latency:0.5']));
+      // The outage goes on: every look holds, none rolls back, the weight stays.
+      await window(start + 1_800_000, start + 2_400_000, 42, { errorRate: 0.3, medianMs: 1_500 });
+      for (let minute = 1; minute <= 10; minute++) await clock.advance(60_000);
+      const events = await eventsOf(id);
+      expect(events.map((e) => e.type)).not.toContain('rolled_back');
+      expect(events.filter((e) => e.type === 'held')).toHaveLength(1);
+      expect((await canaryOf(id)).state).toBe('running');
+      expect((await api().get('/api/flags/outage-flag').expect(200)).body.rollout).toEqual({ treatment: 50 });
+      const [alert] = await alertsOf('outage-flag', 'canary.held');
+      expect(alert.message).toMatch(/holding in stage 1 \(50%\): control degraded too/);
+      await api().post(`/api/canaries/${id}/abort`).send({ reason: 'test over' }).expect(200);
+    },
+    LONG,
+  );
+
+  it(
+    'pauses on a sample-ratio mismatch with an alert that names the counts, neither rolling back nor promoting',
+    async () => {
+      await createFlag('srm-flag');
+      await history('srm-flag', 5);
+      const created = await api().post('/api/canaries').send({ flagKey: 'srm-flag', variant: 'treatment' }).expect(201);
+      // The weights say 5%; 3.5% of the users reach the treatment (some lost on the way).
+      await writeSyntheticRows(app, {
+        flag: 'srm-flag',
+        from: clock.now(),
+        to: new Date(clock.nowMs() + 1_200_000),
+        requests: 20_000,
+        users: 20_000,
+        treatmentShare: 0.035,
+        treatment,
+        control,
+        seed: 50,
+      });
+      await clock.advance(1_200_000);
+      const canary = await canaryOf(created.body.id);
+      expect(canary).toMatchObject({ state: 'paused', lastVerdict: { outcome: 'srm', decision: 'pause' } });
+      expect(canary.lastVerdict.srm.pValue).toBeLessThan(0.001);
+      const [alert] = await alertsOf('srm-flag', 'canary.paused');
+      expect(alert.message).toMatch(
+        /paused in stage 1 \(5%\): sample ratio mismatch: [\d ]+ treatment \/ [\d ]+ control users .*the weights in force give the treatment 5\.0% \(p = .+ < 0\.001\)/,
+      );
+      expect((await api().get('/api/flags/srm-flag').expect(200)).body.rollout).toEqual({ treatment: 5 });
+    },
+    LONG,
+  );
+
+  it(
+    "previews a plan from the flag's last hour: requests per arm and stage, detectable regressions, time to the first verdict",
+    async () => {
+      await createFlag('preview-flag');
+      await history('preview-flag', 6, 36_000); // 10 requests/s
+      const body = { flagKey: 'preview-flag', variant: 'treatment' };
+      const preview = (await api().post('/api/canaries/preview').send(body).expect(200)).body;
+      expect(preview.traffic.requestsPerSecond).toBeCloseTo(10, 1);
+      expect(preview.traffic.latencyMs.p50).toBeGreaterThan(400);
+      expect(preview.traffic.latencyMs.p50).toBeLessThan(620);
+      expect(preview.stages.map((s: { percentage: number }) => s.percentage)).toEqual([5, 15, 35, 65]);
+      const [first, second] = preview.stages;
+      expect(first.expectedRequests.treatment).toBeGreaterThan(1_600);
+      expect(first.expectedRequests.treatment).toBeLessThan(2_000);
+      expect(first.enoughTraffic).toBe(true);
+      const errors = first.detectable.find((d: { metric: string }) => d.metric === 'errorRate');
+      expect(errors).toMatchObject({ scale: 'difference', margin: 0.01 });
+      expect(errors.detectable).toBeGreaterThan(0.01);
+      expect(errors.detectable).toBeLessThan(0.05);
+      const p99 = first.detectable.find((d: { metric: string }) => d.metric === 'latencyP99');
+      expect(p99.detectable).toBeGreaterThan(1.2);
+      // More traffic on the treatment in stage 2: smaller regressions are detectable.
+      const errors2 = second.detectable.find((d: { metric: string }) => d.metric === 'errorRate');
+      expect(errors2.detectable).toBeLessThan(errors.detectable);
+      expect(preview.firstDecisionSeconds).toBeGreaterThan(300);
+      expect(preview.firstDecisionSeconds).toBeLessThan(500);
+      expect(preview.warnings).toEqual([]);
+      // Nothing was created.
+      expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body).toEqual([]);
+
+      await createFlag('quiet-preview-flag');
+      const quiet = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, flagKey: 'quiet-preview-flag' })
+          .expect(200)
+      ).body;
+      expect(quiet.warnings[0]).toMatch(/no judged requests in the last 60 min/);
+      const refused = await api()
+        .post('/api/canaries/preview')
+        .send({ ...body, analysis: { alpha: 2 } })
+        .expect(400);
+      expect(refused.body.details).toEqual(['analysis.alpha must be a number above 0 and at most 0.5, got 2']);
+    },
+    LONG,
+  );
+
+  it(
+    "leaves upstream 400s caused by the callers' requests out of every statistic but the invalid-request rate",
+    async () => {
+      // Through the real gateway and simulator: the chat policy reads the chat-model flag.
+      await api()
+        .post('/api/flags')
+        .send({
+          key: 'chat-model',
+          variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' },
+          defaultVariant: 'control',
+        })
+        .expect(201);
+      const created = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'chat-model',
+          variant: 'treatment',
+          stages: [
+            { percentage: 50, durationSeconds: 3600 },
+            { percentage: 100, durationSeconds: 0 },
+          ],
+          analysis: { minRequests: 20 },
+        })
+        .expect(201);
+      const id = created.body.id;
+      const from = created.body.stage.startedAt;
+      const users = Array.from({ length: 40 }, (_, i) => `chat-user-${i}`);
+      const send = async (count: number, status: number) => {
+        for (let i = 0; i < count; i++) {
+          await fetch(`${app.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-user-id': users[i % users.length],
+              authorization: `Bearer ${app.adminKey}`,
+            },
+            body: JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: 'Hello?' }] }),
+          }).then((response) => expect(response.status).toBe(status));
+        }
+      };
+      await send(160, 200);
+      await rows.waitFor('chat-model', from, {
+        treatment: (arm) => arm.requests >= 20,
+        control: (arm) => arm.requests >= 20,
+      });
+      await expectAllRows(160);
+      await clock.advance(TICK_MS);
+      const before: Verdict = (await canaryOf(id)).lastVerdict;
+      expect(before.outcome).toBe('pass');
+
+      // A caller's bug: the same users' next requests are refused by whichever model they reach.
+      for (const model of ['deepseek-v3.2', 'gemini-2.5-flash']) {
+        await request(app.simulatorUrl)
+          .post(`/_simulator/faults/${model}`)
+          .send({ status: 400, count: 100 })
+          .expect(200);
+      }
+      try {
+        await send(80, 400);
+      } finally {
+        await request(app.simulatorUrl)
+          .post('/_simulator/reset')
+          .expect((response) => expect(response.status).toBeLessThan(300));
+      }
+      await expectAllRows(240);
+      await clock.advance(TICK_MS);
+      const after: Verdict = (await canaryOf(id)).lastVerdict;
+      expect(after.outcome).not.toBe('fail');
+      expect(after.n).toEqual(before.n);
+      expect(after.srm.units).toEqual(before.srm.units);
+      const byMetric = (verdict: Verdict) => Object.fromEntries(verdict.metrics.map((m) => [m.metric, m]));
+      const [b, a] = [byMetric(before), byMetric(after)];
+      for (const metric of Object.keys(b).filter((key) => key !== 'invalidRequestRate')) {
+        expect({ metric, treatment: a[metric].treatment, control: a[metric].control }).toEqual({
+          metric,
+          treatment: b[metric].treatment,
+          control: b[metric].control,
+        });
+      }
+      // Only the guardrail for exactly this moved, on both arms alike: no harm.
+      expect(a.invalidRequestRate.treatment.estimate).toBeGreaterThan(0.2);
+      expect(a.invalidRequestRate.control.estimate).toBeGreaterThan(0.2);
+      expect(a.invalidRequestRate.status).not.toBe('harm');
+      expect((await canaryOf(id)).state).toBe('running');
+      await api().post(`/api/canaries/${id}/abort`).expect(200);
+
+      /** Every request sent has its row (the writer flushes on its own timer): each tick judges them all. */
+      async function expectAllRows(count: number) {
+        await eventually(
+          async () => ((await rows.count('chat-model', from)) >= count ? true : undefined),
+          30_000,
+          `${count} rows`,
+        );
+      }
+    },
+    LONG,
+  );
+});
