@@ -10,6 +10,7 @@ import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstr
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
 import type { ChatRequest } from './chat-request';
+import type { RequestTiming } from './request-timing';
 
 export interface RunInput {
   request: ChatRequest;
@@ -18,6 +19,8 @@ export interface RunInput {
   clientGone: Cancellation;
   /** For the log lines about failed candidates. */
   requestId: string;
+  /** Upstream calls count as the upstream's time, the rest as the gateway's. */
+  timing: RequestTiming;
 }
 
 interface RunSoFar {
@@ -52,7 +55,7 @@ export class CandidateRunner {
     private readonly contextGuard: ContextGuard,
   ) {}
 
-  async run({ request, route, clientGone, requestId }: RunInput): Promise<RunResult> {
+  async run({ request, route, clientGone, requestId, timing }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
     const body = upstreamBody(request, route);
@@ -69,6 +72,7 @@ export class CandidateRunner {
       const fallback = model.id !== route.chosen.id;
       const tooLong = await this.contextGuard.refusal(prompt, model);
       if (tooLong) return { kind: 'failed', error: tooLong, model, attempts, fallback };
+      timing.upstreamStarted();
       try {
         const answer = await this.upstream.call({
           model,
@@ -89,6 +93,8 @@ export class CandidateRunner {
         this.logFailure(model, error, requestId);
         // A request the provider refuses is refused by every model: say so instead of falling back.
         if (error.kind === 'invalid_request' || error.kind === 'client_error') break;
+      } finally {
+        timing.upstreamEnded();
       }
     }
     const error = upstreamErrorOf(lastFailure);

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import { attachCaller } from '../access/access.service';
 import type { CachedApiKey } from '../access/api-key-cache';
@@ -15,6 +14,7 @@ import { type Delivery, type ErrorAnswered, OpenAiResponder } from './openai-res
 import { RequestAdmission } from './request-admission';
 import { BodyAbandoned, readJsonBody } from './request-body';
 import { apiKeyIdOf, requestMetricOf } from './request-outcome';
+import { RequestTiming } from './request-timing';
 
 /**
  * `POST /v1/chat/completions`, whatever the spelling of its URL: one request through its stages,
@@ -47,7 +47,7 @@ export class CompletionPipeline {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The row's time decides which canary and guardrail window it falls in: the same clock as theirs.
     const at = this.clock.now();
-    const startedAt = performance.now();
+    const timing = new RequestTiming();
     const requestId = requestIdOf(req);
     let key: CachedApiKey | undefined;
     let request: ChatRequest | undefined;
@@ -71,10 +71,10 @@ export class CompletionPipeline {
       this.admission.allowRoute(key.caller, route);
       this.responder.routeHeaders(res, route);
       // [budget] and [cache] go here: the route names the model, nothing has been spent yet.
-      run = await this.runner.run({ request, route, clientGone: clientGoneOf(res), requestId });
+      run = await this.runner.run({ request, route, clientGone: clientGoneOf(res), requestId, timing });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
-        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, startedAt);
+        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing);
         // [shadow] dispatch goes here: the client has its whole answer.
       } else if (run.kind === 'failed') {
         this.responder.attemptsHeader(res, run.attempts);
@@ -86,7 +86,7 @@ export class CompletionPipeline {
     let answered: ErrorAnswered | undefined;
     try {
       if (error !== undefined && !(error instanceof BodyAbandoned))
-        answered = this.responder.fail(res, error, requestId);
+        answered = this.responder.fail(res, error, requestId, timing);
     } finally {
       if (key && delivery?.usage) {
         this.admission.settle(key, delivery.usage.promptTokens + delivery.usage.completionTokens);
@@ -95,7 +95,8 @@ export class CompletionPipeline {
         this.metrics.record(
           requestMetricOf({
             at,
-            latencyMs: performance.now() - startedAt,
+            latencyMs: timing.elapsedMs(),
+            overheadMs: timing.overheadMs(),
             requestId,
             apiKeyId: key?.caller.id ?? apiKeyIdOf(error),
             stream: request?.stream ?? false,

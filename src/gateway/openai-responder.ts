@@ -1,17 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
+import type { RequestTiming } from './request-timing';
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-};
+const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const DONE_EVENT = 'data: [DONE]\n\n';
 const STREAM_BROKE_EVENT = `data: ${JSON.stringify({
   error: {
@@ -44,7 +41,8 @@ export const CLIENT_CLOSED_STATUS = 499;
 /**
  * Writes answers in OpenAI's wire format with the x-switchyard-* headers, on Node's own response
  * API: an upstream JSON body as it came, a stream event by event, and errors as `{ error: {...} }`
- * with the status, headers and body the one table (domain-error-status.ts) gives them.
+ * with the status, headers and body the one table (domain-error-status.ts) gives them. Every answer
+ * carries `Server-Timing` (RequestTiming): the gateway's own time, the upstream's, a stream's first token.
  */
 @Injectable()
 export class OpenAiResponder {
@@ -81,14 +79,18 @@ export class OpenAiResponder {
     res: ServerResponse,
     answer: UpstreamAnswer,
     clientWantsUsage: boolean,
-    requestStartedAt: number,
+    timing: RequestTiming,
   ): Promise<Delivery> {
     if (answer.kind === 'json') {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.raw.length });
+      res.writeHead(200, {
+        'content-type': JSON_CONTENT_TYPE,
+        'content-length': answer.raw.length,
+        'server-timing': timing.serverTiming(false),
+      });
       res.end(answer.raw);
       return { usage: usageOf(answer.body.usage), ttftMs: null, broke: false };
     }
-    return this.relay(res, answer, clientWantsUsage, requestStartedAt);
+    return this.relay(res, answer, clientWantsUsage, timing);
   }
 
   /**
@@ -96,7 +98,7 @@ export class OpenAiResponder {
    * internals for what nobody expected). After the answer started, nothing can be said any more:
    * the connection is cut so the client sees a failure, not a truncated success.
    */
-  fail(res: ServerResponse, error: unknown, requestId: string): ErrorAnswered {
+  fail(res: ServerResponse, error: unknown, requestId: string, timing: RequestTiming): ErrorAnswered {
     if (res.destroyed && !res.headersSent) return { status: CLIENT_CLOSED_STATUS, errorType: null };
     if (res.headersSent) {
       this.logger.error({ err: error, requestId }, 'error after the response started');
@@ -112,6 +114,7 @@ export class OpenAiResponder {
       answer = internalError(requestId);
       errorType = 'internal_error';
     }
+    res.setHeader('server-timing', timing.serverTiming(false));
     writeOpenAiAnswer(res, answer);
     return { status: answer.status, errorType };
   }
@@ -125,11 +128,16 @@ export class OpenAiResponder {
     res: ServerResponse,
     stream: UpstreamStreamAnswer,
     clientWantsUsage: boolean,
-    requestStartedAt: number,
+    timing: RequestTiming,
   ): Promise<Delivery> {
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, {
+      'content-type': SSE_CONTENT_TYPE,
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'server-timing': timing.serverTiming(true),
+    });
     res.flushHeaders();
-    const delivery: Delivery = { usage: undefined, ttftMs: performance.now() - requestStartedAt, broke: false };
+    const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false };
     let sawDone = false;
     try {
       forward(res, stream.firstEvent, clientWantsUsage, delivery);

@@ -7,6 +7,8 @@ import type { RequestMetric } from './request-metric';
 const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 /** Seconds; from a cache hit on a fast model to a long fraud-tier completion. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Seconds; the gateway's own time is tenths of a millisecond on a small prompt, milliseconds on a large one. */
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /**
  * The Prometheus view of the same requests the rows describe. One registry per app (not prom-client's
@@ -18,6 +20,7 @@ export class PrometheusMetrics {
   private readonly requests: Counter<'policy' | 'flag' | 'variant' | 'model' | 'outcome'>;
   private readonly latency: Histogram<'policy' | 'variant' | 'model' | 'outcome'>;
   private readonly ttft: Histogram<'policy' | 'variant' | 'model'>;
+  private readonly overhead: Histogram<'policy'>;
   private readonly tokens: Counter<'policy' | 'model' | 'kind'>;
   private readonly cost: Counter<'policy' | 'model'>;
 
@@ -41,6 +44,13 @@ export class PrometheusMetrics {
       help: 'Streams: time until the first event reached the client',
       labelNames: ['policy', 'variant', 'model'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'switchyard_gateway_overhead_seconds',
+      help: "The gateway's own time per request: total minus the upstream calls (up to the response head), as in Server-Timing",
+      labelNames: ['policy'],
+      buckets: OVERHEAD_BUCKETS,
       registers,
     });
     this.tokens = new Counter({
@@ -101,6 +111,7 @@ export class PrometheusMetrics {
     this.requests.inc({ policy, flag: metric.flag ?? 'none', variant, model, outcome: metric.outcome });
     this.latency.observe({ policy, variant, model, outcome: metric.outcome }, metric.latencyMs / 1000);
     if (metric.ttftMs !== null) this.ttft.observe({ policy, variant, model }, metric.ttftMs / 1000);
+    this.overhead.observe({ policy }, metric.overheadMs / 1000);
     if (metric.promptTokens !== null) this.tokens.inc({ policy, model, kind: 'prompt' }, metric.promptTokens);
     if (metric.completionTokens !== null)
       this.tokens.inc({ policy, model, kind: 'completion' }, metric.completionTokens);

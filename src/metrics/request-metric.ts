@@ -15,6 +15,8 @@ export interface RequestMetric {
   httpStatus: number;
   errorType: string | null;
   latencyMs: number;
+  /** The gateway's own part of `latencyMs` (all but the upstream calls); for Prometheus, not stored. */
+  overheadMs: number;
   upstreamLatencyMs: number | null;
   ttftMs: number | null;
   promptTokens: number | null;
