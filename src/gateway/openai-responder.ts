@@ -5,6 +5,7 @@ import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
+import { answerHeaders, setAnswerHeader } from './answer-headers';
 import type { RequestTiming } from './request-timing';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -50,28 +51,28 @@ export class OpenAiResponder {
 
   /** The key's x-ratelimit-* go on every answer, errors included. */
   rateLimitHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
-    if (headers) for (const name in headers) res.setHeader(name, headers[name]);
+    if (headers) for (const name in headers) setAnswerHeader(res, name.toLowerCase(), headers[name]);
   }
 
   routeHeaders(res: ServerResponse, route: Route): void {
-    res.setHeader('x-switchyard-policy', route.policy ?? 'none');
-    res.setHeader('x-switchyard-flag', route.flag ?? 'none');
-    res.setHeader('x-switchyard-variant', route.variant ?? 'none');
-    res.setHeader('x-switchyard-model', route.plan.candidates[0].id);
-    res.setHeader('x-switchyard-provider', route.plan.candidates[0].provider);
-    res.setHeader('x-switchyard-attempts', '0');
-    res.setHeader('x-switchyard-fallback', 'false');
+    setAnswerHeader(res, 'x-switchyard-policy', route.policy ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-flag', route.flag ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-variant', route.variant ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-model', route.plan.candidates[0].id);
+    setAnswerHeader(res, 'x-switchyard-provider', route.plan.candidates[0].provider);
+    setAnswerHeader(res, 'x-switchyard-attempts', '0');
+    setAnswerHeader(res, 'x-switchyard-fallback', 'false');
   }
 
   answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
-    res.setHeader('x-switchyard-model', model.id);
-    res.setHeader('x-switchyard-provider', model.provider);
-    res.setHeader('x-switchyard-attempts', String(attempts));
-    res.setHeader('x-switchyard-fallback', String(fallback));
+    setAnswerHeader(res, 'x-switchyard-model', model.id);
+    setAnswerHeader(res, 'x-switchyard-provider', model.provider);
+    setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
+    setAnswerHeader(res, 'x-switchyard-fallback', String(fallback));
   }
 
   attemptsHeader(res: ServerResponse, attempts: number): void {
-    res.setHeader('x-switchyard-attempts', String(attempts));
+    setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
   }
 
   /** The upstream's answer: JSON passed on byte for byte, or the stream relayed event by event. */
@@ -82,11 +83,17 @@ export class OpenAiResponder {
     timing: RequestTiming,
   ): Promise<Delivery> {
     if (answer.kind === 'json') {
-      res.writeHead(200, {
-        'content-type': JSON_CONTENT_TYPE,
-        'content-length': answer.raw.length,
-        'server-timing': timing.serverTiming(false),
-      });
+      res.writeHead(
+        200,
+        answerHeaders(res, [
+          'content-type',
+          JSON_CONTENT_TYPE,
+          'content-length',
+          answer.raw.length,
+          'server-timing',
+          timing.serverTiming(false),
+        ]),
+      );
       res.end(answer.raw);
       return { usage: usageOf(answer.body.usage), ttftMs: null, broke: false };
     }
@@ -114,8 +121,7 @@ export class OpenAiResponder {
       answer = internalError(requestId);
       errorType = 'internal_error';
     }
-    res.setHeader('server-timing', timing.serverTiming(false));
-    writeOpenAiAnswer(res, answer);
+    writeOpenAiAnswer(res, answer, answerHeaders(res, ['server-timing', timing.serverTiming(false)]));
     return { status: answer.status, errorType };
   }
 
@@ -130,12 +136,19 @@ export class OpenAiResponder {
     clientWantsUsage: boolean,
     timing: RequestTiming,
   ): Promise<Delivery> {
-    res.writeHead(200, {
-      'content-type': SSE_CONTENT_TYPE,
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'server-timing': timing.serverTiming(true),
-    });
+    res.writeHead(
+      200,
+      answerHeaders(res, [
+        'content-type',
+        SSE_CONTENT_TYPE,
+        'cache-control',
+        'no-cache',
+        'connection',
+        'keep-alive',
+        'server-timing',
+        timing.serverTiming(true),
+      ]),
+    );
     res.flushHeaders();
     const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false };
     let sawDone = false;
