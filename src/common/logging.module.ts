@@ -43,6 +43,15 @@ function providerKeyValues(catalog: CatalogConfig): string[] {
   );
 }
 
+/** The root pino logger of a process: JSON lines on stdout, at LOG_LEVEL, with secrets redacted. */
+export function rootLogger(app: AppConfig, catalog: CatalogConfig): Pino {
+  return pino({
+    level: app.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: secretRedactor(providerKeyValues(catalog)) },
+  });
+}
+
 /**
  * Provides AppLogger: one root pino logger per app, JSON lines on stdout. Bootstrap installs it as
  * Nest's logger and mounts `requestLogger(root)` on Express. No async local storage (see AppLogger).
@@ -52,14 +61,7 @@ function providerKeyValues(catalog: CatalogConfig): string[] {
     {
       provide: AppLogger,
       inject: [appConfig.KEY, catalogConfig.KEY],
-      useFactory: (app: AppConfig, catalog: CatalogConfig) =>
-        new AppLogger(
-          pino({
-            level: app.logLevel,
-            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-            hooks: { streamWrite: secretRedactor(providerKeyValues(catalog)) },
-          }),
-        ),
+      useFactory: (app: AppConfig, catalog: CatalogConfig) => new AppLogger(rootLogger(app, catalog)),
     },
   ],
   exports: [AppLogger],

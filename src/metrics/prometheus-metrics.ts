@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { clusterExposition, isWorker, workerId } from '../lifecycle/workers';
 import { ModelHealth } from '../providers/model-health';
 import { BoundCounter, BoundHistogram, type CounterHandle, type HistogramHandle } from './bound-series';
 import { MetricsWriter } from './metrics-writer';
@@ -38,6 +39,8 @@ export class PrometheusMetrics {
   private readonly tokens: BoundCounter;
   private readonly cost: BoundCounter;
   private readonly seriesByLabels = new Map<string, RequestSeries>();
+  /** Under WORKERS: the requests this worker served, so a scrape shows how the port shares them out. */
+  private readonly workerRequests?: CounterHandle;
 
   constructor(writer: MetricsWriter, health: ModelHealth) {
     const registers = [this.registry];
@@ -105,17 +108,35 @@ export class PrometheusMetrics {
       help: 'Circuit breaker per model: 0 closed, 1 half-open, 2 open',
       labelNames: ['model'],
       registers,
+      // Each worker keeps its own breakers: across workers, the worst state.
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const { model, state } of health.circuitStates()) this.set({ model }, CIRCUIT_STATE_VALUE[state]);
       },
     });
     collectDefaultMetrics({ register: this.registry });
+    if (isWorker()) {
+      this.workerRequests = new BoundCounter(this.registry, {
+        name: 'switchyard_worker_requests_total',
+        help: 'Requests through /v1/chat/completions served by each gateway worker (WORKERS > 1)',
+        labelNames: ['worker', 'pid'],
+      }).bind(String(workerId()), String(process.pid));
+      // The primary collects this registry from every worker (prom-client's cluster messages).
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries([this.registry]);
+    }
+  }
+
+  /** The Prometheus text for a scrape: this process's series, or under WORKERS every worker's added up. */
+  exposition(): Promise<string> {
+    return isWorker() ? clusterExposition() : this.registry.metrics();
   }
 
   observe(metric: RequestMetric): void {
     const series = this.seriesOf(metric);
     series.requests.value++;
+    if (this.workerRequests) this.workerRequests.value++;
     series.latency.observe(metric.latencyMs / 1000);
     if (metric.ttftMs !== null) series.ttft.observe(metric.ttftMs / 1000);
     series.overhead.observe(metric.overheadMs / 1000);

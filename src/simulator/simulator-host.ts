@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CatalogService } from '../catalog/catalog.service';
 import { SimulatedProvider } from '@switchyard/simulator';
 
-/** Runs the built-in simulated provider inside the app when the catalog has a `simulator` section. */
+/**
+ * Runs the built-in simulated provider inside the app when the catalog has a `simulator` section.
+ * Under WORKERS > 1 the primary runs the one simulator (cluster-primary.ts), not each worker.
+ */
 @Injectable()
 export class SimulatorHost implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SimulatorHost.name);
@@ -12,7 +16,7 @@ export class SimulatorHost implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const section = this.catalog.simulator;
-    if (!section) return;
+    if (!section || cluster.isWorker) return;
     this.simulator = createSimulator(this.catalog, section.port);
     await this.simulator.start();
     this.logger.log(`simulated provider "${section.provider}" listening on ${this.simulator.url}`);
