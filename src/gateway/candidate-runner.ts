@@ -11,6 +11,7 @@ import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
 import type { ChatRequest } from './chat-request';
 import type { RequestTiming } from './request-timing';
+import { upstreamBodyOf } from './upstream-body';
 
 export interface RunInput {
   request: ChatRequest;
@@ -58,7 +59,7 @@ export class CandidateRunner {
   async run({ request, route, clientGone, requestId, timing }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
-    const body = upstreamBody(request, route);
+    const body = upstreamBodyOf(request, route);
     const prompt = this.contextGuard.measure(request.messages);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
@@ -109,13 +110,4 @@ export class CandidateRunner {
       `${model.id} failed (${failure.kind}): ${failure.message}`,
     );
   }
-}
-
-/** The body the upstream gets: the client's, with the policy's overrides and without our own fields. */
-function upstreamBody(request: ChatRequest, route: Route): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...request.body, ...route.plan.bodyOverrides };
-  if (!route.plan.forwardMetadata) delete body.metadata;
-  // Exact token counts for streams come only from the final usage chunk, so always ask for it.
-  if (request.stream) body.stream_options = { ...(body.stream_options as object | null), include_usage: true };
-  return body;
 }

@@ -60,7 +60,8 @@ export class CompletionPipeline {
       key = admitted.key;
       attachCaller(req, key.caller);
       this.responder.rateLimitHeaders(res, admitted.rateLimitHeaders);
-      request = parseChatRequest(await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit));
+      const body = await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit);
+      request = parseChatRequest(body.value, body.bytes);
       route = this.routing.resolve({
         model: request.body.model,
         policyHeader: headerOf(req, 'x-switchyard-policy'),
