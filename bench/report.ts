@@ -34,6 +34,9 @@ export interface TargetResult {
   ttfb?: TtfbResult;
   rssIdleMB?: number;
   ingestion?: IngestionResult;
+  /** The gateway's own time at the fixed rate, from its /metrics histogram (a bucket bound: "at most"). */
+  overheadP50Ms?: number;
+  overheadP99Ms?: number;
 }
 
 export interface Check {
@@ -228,6 +231,18 @@ function rows(report: Report): Row[] {
     { label: `latency p99 ${rate}, ms`, value: (t) => t.openLoop?.latencyMs.p99, digits: 2, ratio: true },
     { label: `added p50 ${rate}, ms`, value: addedOf('p50'), digits: 2, ratio: true },
     { label: `added p99 ${rate}, ms`, value: addedOf('p99'), digits: 2, ratio: true },
+    {
+      label: `gateway's own time p50 ${rate} (its histogram, ≤), ms`,
+      value: (t) => t.overheadP50Ms,
+      digits: 2,
+      ratio: false,
+    },
+    {
+      label: `gateway's own time p99 ${rate} (its histogram, ≤), ms`,
+      value: (t) => t.overheadP99Ms,
+      digits: 2,
+      ratio: false,
+    },
     { label: 'stream first byte p50, ms', value: (t) => t.ttfb?.ttfbMs.p50, digits: 2, ratio: true },
     { label: 'stream first byte p99, ms', value: (t) => t.ttfb?.ttfbMs.p99, digits: 2, ratio: true },
     { label: 'stream first byte added p50, ms', value: addedOf('ttfbP50'), digits: 2, ratio: true },

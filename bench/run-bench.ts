@@ -32,7 +32,9 @@ import { PROMPT_SIZE_NAMES, PROMPT_SIZES, promptMessages, type PromptSize } from
 import { checks, describeRun, table, type Report, type Settings, type SizeResult, type TargetResult } from './report';
 import {
   BENCH_KEY,
+  bucketQuantileMs,
   GATEWAY_KEY,
+  overheadBuckets,
   settleIngestion,
   startGateway,
   startNodeFlags,
@@ -170,6 +172,8 @@ interface Target {
   slices: Partial<Record<PromptSize, ThroughputSlice[]>>;
   latencySlices: OpenLoopSamples[];
   ttfbSlices: TtfbSamples[];
+  /** Gateways that export it: the overhead histogram before the first latency slice and after the last. */
+  overhead?: { before?: Map<number, number>; after?: Map<number, number> };
 }
 
 function progress(message: string): void {
@@ -356,6 +360,9 @@ async function measureThroughputSlice(
 }
 
 async function measureLatencySlice(target: Target, settings: Settings): Promise<string> {
+  // Only the latency slices' requests land in the histogram between these readings (the targets take turns).
+  const reading = target.spec.kind === 'gateway' ? await overheadBuckets(target.port) : undefined;
+  if (reading) (target.overhead ??= {}).before ??= reading;
   const samples = await runOpenLoop(
     target.shapes[settings.sizes[0]].shape,
     settings.ratePerSec,
@@ -365,6 +372,7 @@ async function measureLatencySlice(target: Target, settings: Settings): Promise<
     },
   );
   target.latencySlices.push(samples);
+  if (target.overhead) target.overhead.after = await overheadBuckets(target.port);
   const slice = percentiles(samples.latencyMs);
   return `p50 ${slice.p50.toFixed(2)} p99 ${slice.p99.toFixed(2)} ms`;
 }
@@ -468,6 +476,11 @@ async function summarize(target: Target): Promise<TargetResult> {
     openLoop: target.latencySlices.length > 0 ? pooledOpenLoop(target.latencySlices) : undefined,
     ttfb: target.ttfbSlices.length > 0 ? pooledTtfb(target.ttfbSlices) : undefined,
   };
+  const { before, after } = target.overhead ?? {};
+  if (before && after) {
+    result.overheadP50Ms = bucketQuantileMs(before, after, 0.5);
+    result.overheadP99Ms = bucketQuantileMs(before, after, 0.99);
+  }
   if (target.spec.watchesWriter) {
     const during = Object.values(target.slices).flatMap((slices) =>
       slices!.flatMap((slice) => (slice.writer ? [slice.writer] : [])),

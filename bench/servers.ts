@@ -293,3 +293,34 @@ export async function settleIngestion(
 }
 
 // ---------------------------------------------------------------- measuring
+
+/** The gateway's overhead histogram (Server-Timing's `gateway`), summed over policies: cumulative count per `le`. */
+export async function overheadBuckets(port: number): Promise<Map<number, number> | undefined> {
+  const response = await request(`http://127.0.0.1:${port}/metrics`, {
+    headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+  });
+  const text = await response.body.text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('switchyard_gateway_overhead_seconds_bucket{')) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return buckets.size > 0 ? buckets : undefined;
+}
+
+/** The `q` quantile of the observations between two readings, as the bucket bound it falls under (ms). */
+export function bucketQuantileMs(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  q: number,
+): number | undefined {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const count = (bound: number) => (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
+  const total = count(Infinity);
+  if (!(total > 0)) return undefined;
+  const bound = bounds.find((b) => count(b) >= q * total);
+  return bound === undefined ? undefined : bound * 1000;
+}
