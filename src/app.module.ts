@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { CanaryModule } from './canary/canary.module';
+import { CatalogReloadModule } from './catalog/catalog-reload.module';
 import type { Clock } from './common/clock';
 import { ClockModule } from './common/clock.module';
 import { LoggingModule } from './common/logging.module';
@@ -14,6 +15,7 @@ import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
 
@@ -35,6 +37,8 @@ import { SimulatorModule } from './simulator/simulator.module';
     AlertsModule,
     GuardrailModule,
     CanaryModule,
+    CatalogReloadModule,
+    PoliciesModule,
   ],
 })
 export class AppModule {

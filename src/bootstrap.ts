@@ -17,8 +17,11 @@ import { operatorValidationPipe } from './common/validation';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { CompletionEntrance } from './gateway/completion-entrance';
+import { catalogConfig } from './config/catalog.config';
 import { assertValidConfiguration } from './config/configuration';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator';
+import { assertRoutablePolicies } from './routing/policy-book';
+import { STRATEGY_CLASSES } from './routing/strategies';
 
 const coordinators = new WeakMap<INestApplication, ShutdownCoordinator>();
 
@@ -30,6 +33,11 @@ const coordinators = new WeakMap<INestApplication, ShutdownCoordinator>();
  */
 export async function createApp(options: { clock?: Clock } = {}): Promise<NestExpressApplication> {
   assertValidConfiguration();
+  // Before anything starts, like the rest of the configuration: a policy no strategy class serves.
+  assertRoutablePolicies(
+    catalogConfig(),
+    STRATEGY_CLASSES.map((Strategy) => new Strategy()),
+  );
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     // Start-up's log lines wait for our logger; when start-up fails they are not printed on their
     // own (main prints the reason in one line, and flushes them only for an unexpected failure).

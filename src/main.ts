@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { symbols } from 'pino';
 import { createApp, shutDownApp } from './bootstrap';
-import { rootLogger } from './common/logging.module';
+import { providerKeyValues, rootLogger } from './common/logging.module';
+import { secretRedactor } from './common/secret-redaction';
 import { AppLogger } from './common/pino-logger';
 import { accessConfig } from './config/access.config';
 import { appConfig } from './config/app.config';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   if (app.workers > 1) {
-    const logger = rootLogger(app, catalogConfig());
+    const logger = rootLogger(app, secretRedactor(providerKeyValues(catalogConfig())));
     const write = (text: string) => (logger as unknown as Record<symbol, Stream>)[symbols.streamSym].write(text);
     const primary = new ClusterPrimary({ app, database, logger, onReady: (port) => printBanner(write, port) });
     await primary.start();

@@ -1,7 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
-import { api as authorized, startTestApp, writeTestCatalog, type TestApp, type TestCatalog } from './support/test-app';
+import {
+  api as authorized,
+  policiesFor,
+  startTestApp,
+  writeTestCatalog,
+  type TestApp,
+  type TestCatalog,
+} from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually, WebhookServer } from './support/webhook-server';
@@ -77,6 +84,8 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     webhook = await new WebhookServer().start();
     gateway = await startTestApp({
       databaseUrl: database.url,
+      // Canaries run only on flags a policy routes by.
+      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag')),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
     });
@@ -515,7 +524,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    catalog = await writeTestCatalog();
+    catalog = await writeTestCatalog(policiesFor('replicated-flag'));
   });
   afterAll(async () => {
     await database?.drop();
@@ -581,7 +590,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
         await startTestApp({ databaseUrl: database.url, catalog, env: CANARY_ENV, clock: clocks[0] }),
         await startTestApp({
           databaseUrl: database.url,
-          catalog: await writeTestCatalog(),
+          catalog: await writeTestCatalog(policiesFor('replicated-flag')),
           env: CANARY_ENV,
           clock: clocks[1],
         }),

@@ -63,6 +63,20 @@ describe('start-up refuses bad configuration with a message that says what to fi
     await expect(start).rejects.toThrow('policies[2].defaultModel: unknown model "gpt-9"');
   });
 
+  it('names a policy whose strategy no class implements, and one that names none', async () => {
+    const catalog = await writeTestCatalog((c) => {
+      (c.policies[1] as Record<string, unknown>).strategy = 'fastest';
+      (c.policies as unknown[]).push({ name: 'search', flag: 'search-model', defaultModel: 'gpt-4.1', fallback: [] });
+    });
+    await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow(
+      'policies[3].strategy: required (the strategy class this policy routes by, e.g. "cost_first")',
+    );
+    const unknown = await writeTestCatalog((c) => ((c.policies[1] as Record<string, unknown>).strategy = 'fastest'));
+    await expect(startTestApp({ databaseUrl: database.url, catalog: unknown })).rejects.toThrow(
+      'policies[1].strategy: unknown strategy "fastest" (strategies: cost_first, latency_first, quality_first)',
+    );
+  });
+
   it('says when the catalog file is missing or is not JSON', async () => {
     await expect(
       startTestApp({ databaseUrl: database.url, catalog: { path: '/nonexistent/catalog.json', simulatorPort: 0 } }),

@@ -12,7 +12,7 @@ import {
   responseExamplesOf,
   type OpenApiDocument,
 } from './support/openapi';
-import { api, startTestApp, type TestApp } from './support/test-app';
+import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 
 /**
  * An operator on a bad day: Postgres stops under a running app. Every route that documents the
@@ -32,7 +32,11 @@ describe('database unavailable: 503 with Retry-After on every operator route, th
     await chmod(dataDir, 0o755);
     server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
     // Closing with the database still down: the metrics writer tries to flush its rows for a second, not 13.
-    app = await startTestApp({ databaseUrl: await server.start(), env: { SHUTDOWN_TIMEOUT_MS: '3000' } });
+    app = await startTestApp({
+      databaseUrl: await server.start(),
+      catalog: await writeTestCatalog(policiesFor('down-flag')),
+      env: { SHUTDOWN_TIMEOUT_MS: '3000' },
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import {
   type Operation,
 } from './support/openapi';
 import { rawRequest, type RawRequest } from './support/raw-http';
-import { api, startTestApp, type TestApp } from './support/test-app';
+import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 
 /**
  * Malformed and odd requests to EVERY route of the live OpenAPI document (so a new route is fuzzed
@@ -343,7 +343,11 @@ describe('fuzz: odd requests to every documented route never answer 5xx and neve
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startTestApp({ databaseUrl: database.url, env: { LOG_LEVEL: 'fatal' } });
+    app = await startTestApp({
+      databaseUrl: database.url,
+      catalog: await writeTestCatalog(policiesFor('fuzz-flag')),
+      env: { LOG_LEVEL: 'fatal' },
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,39 @@ describe('the built app as npm start runs it', () => {
 
     expect(await storedRows(dataDir, Number(env.SWITCHYARD_EMBEDDED_PG_PORT))).toBe(30);
   }, 180_000);
+
+  it('reloads its catalog on SIGHUP and keeps running, where Node would have exited', async () => {
+    const dataDir = await tempDir('sighup');
+    const catalog = await writeTestCatalog();
+    const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path };
+    const app = start(env);
+    await app.ready();
+    const models = async () => {
+      const response = await fetch(`http://127.0.0.1:${env.PORT}/v1/models`, {
+        headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}` },
+      });
+      return ((await response.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id);
+    };
+    expect(await models()).not.toContain('route:search');
+    const edited = JSON.parse(readFileSync(catalog.path, 'utf8')) as { policies: unknown[] };
+    edited.policies.push({
+      name: 'search',
+      strategy: 'latency_first',
+      flag: 'search-model',
+      defaultModel: 'gemini-2.5-flash',
+      fallback: [],
+    });
+    await writeFile(catalog.path, JSON.stringify(edited));
+
+    // A terminal that hangs up sends SIGHUP to the foreground process group.
+    app.signalGroup('SIGHUP');
+    await eventually(async () => (await models()).includes('route:search'), 10_000, 'route:search after SIGHUP');
+    expect(app.logLines().find((line) => line.msg === 'catalog reload applied')).toMatchObject({
+      actor: 'signal:SIGHUP',
+      changes: [{ section: 'policies', id: 'search', change: 'added' }],
+    });
+    expect(app.process.exitCode).toBeNull();
+  }, 120_000);
 
   it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {
     const dataDir = await tempDir('kill-9');

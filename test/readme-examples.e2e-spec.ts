@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase } from './support/test-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, writeTestCatalog, type TestApp, type TestCatalog } from './support/test-app';
 
 const run = promisify(execFile);
 const README = readFileSync('README.md', 'utf8');
@@ -13,7 +13,9 @@ const README = readFileSync('README.md', 'utf8');
 /**
  * The README's shell blocks marked `<!-- example -->`, in order. They are what a newcomer pastes
  * into a terminal after `npm start`, so they run as written: the only changes are the admin key the
- * app printed in place of `sy_...`, and the ports this test was given in place of 3000 and 4010.
+ * app printed in place of `sy_...`, and the ports this test was given in place of 3000 and 4010. The
+ * app runs on a catalog file of its own, named by SWITCHYARD_CATALOG in the blocks' environment as
+ * in the shell of someone who started it with one ("Add your use case" edits it).
  */
 function examples(): string[] {
   return [...README.matchAll(/<!-- example -->\s*\n```(?:sh|bash)\n([\s\S]*?)\n```/g)].map((match) => match[1]);
@@ -33,6 +35,7 @@ describe('README: the marked examples work as written on a fresh start, and its 
   let app: TestApp;
   let printedKey: string;
   let workDir: string;
+  let catalog: TestCatalog;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -41,7 +44,8 @@ describe('README: the marked examples work as written on a fresh start, and its 
     const log = console.log;
     console.log = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
     try {
-      app = await startTestApp({ databaseUrl: database.url, adminKey: null });
+      catalog = await writeTestCatalog();
+      app = await startTestApp({ databaseUrl: database.url, adminKey: null, catalog });
     } finally {
       console.log = log;
     }
@@ -70,7 +74,7 @@ describe('README: the marked examples work as written on a fresh start, and its 
       const strict = `set -euo pipefail\ncurl() { command curl --fail-with-body -sS "$@"; }\n${script}\n`;
       const result = await run('bash', ['-c', strict], {
         cwd: workDir,
-        env: { ...process.env, SWITCHYARD_KEY: printedKey },
+        env: { ...process.env, SWITCHYARD_KEY: printedKey, SWITCHYARD_CATALOG: catalog.path },
         timeout: 30_000,
       }).then(
         () => null,

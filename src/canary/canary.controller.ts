@@ -10,6 +10,7 @@ import {
   ApiOperatorError,
 } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
+import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
 import { UnknownCanaryAction } from './canary.errors';
 import { CanaryService } from './canary.service';
@@ -79,10 +80,18 @@ export class CanaryController {
     },
     { status: 400, message: 'flagKey: flag "recommendations-model" does not exist' },
   )
-  @ApiOperatorError('The flag already has an active canary', {
-    status: 409,
-    message: `flag "recommendations-model" already has an active canary (canary ${EXAMPLE_ID}, running); abort or finish it first`,
-  })
+  @ApiOperatorError(
+    'The flag already has an active canary, or no catalog policy routes by it (flag_unused: it serves no request)',
+    {
+      status: 409,
+      message: `flag "recommendations-model" already has an active canary (canary ${EXAMPLE_ID}, running); abort or finish it first`,
+    },
+    new FlagUnused('search-model', [
+      { name: 'recommendations', flag: 'recommendations-model' },
+      { name: 'chat', flag: 'chat-model' },
+      { name: 'fraud', flag: 'fraud-model' },
+    ]),
+  )
   create(@Body() dto: CreateCanaryDto, @Caller() caller: AuthenticatedCaller): Promise<CanaryDto> {
     return this.canaries.create(dto, caller.actor);
   }

@@ -4,6 +4,7 @@ import { AlertsModule } from '../alerts/alerts.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
@@ -27,6 +28,7 @@ import { CanaryEntity } from './entities/canary.entity';
     GuardrailModule,
     MetricsModule,
     AlertsModule,
+    PoliciesModule,
   ],
   controllers: [CanaryController],
   providers: [

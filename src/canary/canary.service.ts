@@ -8,6 +8,7 @@ import { FlagNotFound } from '../flags/flag.errors';
 import type { FlagWire } from '../flags/flag-mapper';
 import { FlagsService } from '../flags/flags.service';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
+import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
 import { type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
@@ -15,7 +16,7 @@ import { describeStages, stageProblems } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { ActiveCanaryExists, CanaryInvalid, CanaryNotFound } from './canary.errors';
-import { type CanaryState, DEFAULT_STAGES } from './canary.types';
+import { ACTIVE_STATES, type CanaryState, DEFAULT_STAGES } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
 import type { CanaryEntity } from './entities/canary.entity';
@@ -35,13 +36,17 @@ export class CanaryService implements OnModuleInit {
     private readonly transitions: CanaryTransitions,
     private readonly flags: FlagsService,
     private readonly exemptions: GuardrailExemptions,
+    private readonly activeCanaries: ActiveCanaries,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
 
-  /** A flag with an active canary is the canary's to judge: the guardrail keeps off it. */
+  /** A flag with an active canary is the canary's to judge: the guardrail keeps off it. The policy map shows it. */
   onModuleInit(): void {
     this.exemptions.register(() => this.canaries.activeFlagKeys());
+    this.activeCanaries.provide(async () =>
+      (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state })))).flat(),
+    );
   }
 
   async create(dto: CreateCanaryDto, actor: string): Promise<CanaryDto> {
@@ -55,6 +60,7 @@ export class CanaryService implements OnModuleInit {
     });
     if (flag) errors.push(...flagProblems(flag, dto.variant));
     if (errors.length > 0 || !flag) throw new CanaryInvalid(errors);
+    this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();
     await this.dataSource.transaction(async (manager) => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import { pino, type Logger as Pino } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { appConfig, type AppConfig } from '../config/app.config';
@@ -37,19 +37,38 @@ export const REDACTED_PATHS = [
  * Every provider key value, as it is and as JSON writes it: removed from every log line wherever it
  * appears, whatever field carries it (an upstream's error message may quote the key it was sent).
  */
-function providerKeyValues(catalog: CatalogConfig): string[] {
+export function providerKeyValues(catalog: CatalogConfig): string[] {
   return Object.values(catalog.keys).flatMap(({ primary, backup }) =>
     [primary, backup].flatMap((key) => (key ? [key, JSON.stringify(key).slice(1, -1)] : [])),
   );
 }
 
-/** The root pino logger of a process: JSON lines on stdout, at LOG_LEVEL, with secrets redacted. */
-export function rootLogger(app: AppConfig, catalog: CatalogConfig): Pino {
+/** The root pino logger of a process: JSON lines on stdout, at LOG_LEVEL, with `redact` removing secrets. */
+export function rootLogger(app: AppConfig, redact: (text: string) => string): Pino {
   return pino({
     level: app.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    hooks: { streamWrite: secretRedactor(providerKeyValues(catalog)) },
+    hooks: { streamWrite: redact },
   });
+}
+
+/**
+ * The secret values removed from every log line. Starts with the start-up catalog's provider keys;
+ * a catalog reload adds the keys of the providers it brings (none is ever removed: a late log line
+ * may still quote a key the reload dropped).
+ */
+@Injectable()
+export class LoggedSecrets {
+  private readonly values = new Set<string>();
+  private redactor: (text: string) => string = (text) => text;
+
+  add(values: Iterable<string>): void {
+    const before = this.values.size;
+    for (const value of values) this.values.add(value);
+    if (this.values.size !== before) this.redactor = secretRedactor(this.values);
+  }
+
+  readonly redact = (text: string): string => this.redactor(text);
 }
 
 /**
@@ -58,13 +77,17 @@ export function rootLogger(app: AppConfig, catalog: CatalogConfig): Pino {
  */
 @Module({
   providers: [
+    LoggedSecrets,
     {
       provide: AppLogger,
-      inject: [appConfig.KEY, catalogConfig.KEY],
-      useFactory: (app: AppConfig, catalog: CatalogConfig) => new AppLogger(rootLogger(app, catalog)),
+      inject: [appConfig.KEY, catalogConfig.KEY, LoggedSecrets],
+      useFactory: (app: AppConfig, catalog: CatalogConfig, secrets: LoggedSecrets) => {
+        secrets.add(providerKeyValues(catalog));
+        return new AppLogger(rootLogger(app, secrets.redact));
+      },
     },
   ],
-  exports: [AppLogger],
+  exports: [AppLogger, LoggedSecrets],
 })
 export class LoggingModule {}
 

@@ -75,6 +75,55 @@ describe('loadCatalog', () => {
     expect(message).toContain('policies[2].name: duplicate policy "chat"');
   });
 
+  it('fills in the strategy of the three original policies, and requires it of any other', () => {
+    const { catalog } = loadCatalog(
+      catalogWith((c) => c.policies.forEach((policy) => delete (policy as { strategy?: string }).strategy)),
+      'test catalog',
+      {},
+    );
+    expect(catalog.policies.map((p) => p.strategy)).toEqual(['cost_first', 'latency_first', 'quality_first']);
+    const message = problemsOf(
+      catalogWith((c) => {
+        (c.policies as unknown[]).push({ name: 'search', flag: 'search-model', defaultModel: 'gpt-4.1', fallback: [] });
+      }),
+    );
+    expect(message).toContain('policies[3].strategy: required (the strategy class this policy routes by');
+  });
+
+  it('names budgets that contradict each other', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        (c.policies[0] as Record<string, unknown>).budgets = { totalTimeoutMs: 1000, attemptTimeoutMs: 2000 };
+        (c.policies[2] as Record<string, unknown>).budgets = { attemptTimeoutMs: 1000, firstTokenTimeoutMs: 3000 };
+      }),
+    );
+    expect(message).toContain('policies[0].budgets.attemptTimeoutMs: 2000 ms is more than totalTimeoutMs (1000 ms)');
+    expect(message).toContain(
+      'policies[2].budgets.firstTokenTimeoutMs: 3000 ms is more than attemptTimeoutMs (1000 ms)',
+    );
+  });
+
+  it('names budgets out of range', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        (c.policies[1] as Record<string, unknown>).budgets = {
+          attemptTimeoutMs: 50,
+          maxRetriesPerModel: 11,
+          fallbackTiers: 'cheaper',
+        };
+      }),
+    );
+    expect(message).toContain(
+      'policies[1].budgets.attemptTimeoutMs: attemptTimeoutMs must be an integer number of milliseconds (100-600000)',
+    );
+    expect(message).toContain(
+      'policies[1].budgets.maxRetriesPerModel: maxRetriesPerModel must be an integer from 0 to 10',
+    );
+    expect(message).toContain(
+      'policies[1].budgets.fallbackTiers: fallbackTiers must be one of: any, same_or_higher, none',
+    );
+  });
+
   it('checks that the simulator is reachable at its provider and that its profiles are valid', () => {
     const message = problemsOf(
       catalogWith((c) => {

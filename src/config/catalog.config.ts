@@ -7,8 +7,8 @@ import { IsOptional, IsString } from 'class-validator';
 // import to test/support/default-catalog.ts, which reads the same file.
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
-import { CatalogDocument } from './catalog.schema';
-import { ConfigurationError, IntegerBetween, readEnv, validateConfig } from './validate-config';
+import { CatalogDocument, LEGACY_POLICY_STRATEGIES } from './catalog.schema';
+import { ConfigurationError, IntegerBetween, validateConfig } from './validate-config';
 
 /**
  * Keys the built-in simulator accepts when its provider's key variables are unset, so that a fresh
@@ -32,6 +32,11 @@ export interface CatalogConfig {
   catalog: CatalogDocument;
   /** Provider id -> keys read from the variables the catalog names. Never log or return these. */
   keys: Record<string, ProviderKeys>;
+  /**
+   * Reads the catalog again exactly as this one was read — the same SWITCHYARD_CATALOG, SIMULATOR_PORT
+   * and key variables, as the process had them at start-up — for a reload. Set by readCatalogConfig.
+   */
+  reread?: () => CatalogConfig;
 }
 
 class CatalogEnvironment {
@@ -44,14 +49,22 @@ class CatalogEnvironment {
   SIMULATOR_PORT?: number;
 }
 
-export const catalogConfig = registerAs('catalog', (): CatalogConfig => {
-  const env = validateConfig(CatalogEnvironment, readEnv(['SWITCHYARD_CATALOG', 'SIMULATOR_PORT']), 'environment');
+export const catalogConfig = registerAs('catalog', (): CatalogConfig => readCatalogConfig());
+
+/**
+ * The catalog as the environment names it (SWITCHYARD_CATALOG, SIMULATOR_PORT), read and validated:
+ * at start-up, and again on every reload, so a reload reads exactly what a restart would.
+ */
+export function readCatalogConfig(environment: Record<string, string | undefined> = { ...process.env }): CatalogConfig {
+  const names = ['SWITCHYARD_CATALOG', 'SIMULATOR_PORT'] as const;
+  const set = Object.fromEntries(names.filter((name) => environment[name]).map((name) => [name, environment[name]]));
+  const env = validateConfig(CatalogEnvironment, set, 'environment');
   const path = env.SWITCHYARD_CATALOG;
   const source = path ? resolve(path) : 'default catalog';
   const raw = path ? readCatalogFile(source) : defaultCatalog;
   const placed = env.SIMULATOR_PORT ? withSimulatorPort(raw, env.SIMULATOR_PORT, source) : raw;
-  return loadCatalog(placed, source, process.env);
-});
+  return { ...loadCatalog(placed, source, environment), reread: () => readCatalogConfig(environment) };
+}
 
 /**
  * SIMULATOR_PORT moves the built-in simulator without writing a catalog: the simulator section's
@@ -104,11 +117,40 @@ export function loadCatalog(
   env: Record<string, string | undefined>,
 ): CatalogConfig {
   const catalog = validateConfig(CatalogDocument, raw, source);
-  const problems = findReferenceProblems(catalog);
+  const problems = [...findReferenceProblems(catalog), ...policyProblems(catalog)];
   if (problems.length > 0) throw new ConfigurationError(source, problems);
   const { keys, problems: keyProblems } = resolveKeys(catalog, env);
   if (keyProblems.length > 0) throw new ConfigurationError(source, keyProblems);
+  for (const policy of catalog.policies) policy.strategy ??= LEGACY_POLICY_STRATEGIES[policy.name];
   return { source, catalog, keys };
+}
+
+/**
+ * A policy's own settings that contradict each other. Whether its strategy exists is the routing
+ * module's to say (it owns the strategy classes; see policyBookProblems).
+ */
+function policyProblems(catalog: CatalogDocument): string[] {
+  const problems: string[] = [];
+  catalog.policies.forEach((policy, i) => {
+    if (policy.strategy === undefined && !(policy.name in LEGACY_POLICY_STRATEGIES)) {
+      problems.push(
+        `policies[${i}].strategy: required (the strategy class this policy routes by, e.g. "cost_first"); ` +
+          `only ${Object.keys(LEGACY_POLICY_STRATEGIES).join(', ')} may leave it out`,
+      );
+    }
+    const { totalTimeoutMs, attemptTimeoutMs, firstTokenTimeoutMs } = policy.budgets ?? {};
+    if (totalTimeoutMs !== undefined && attemptTimeoutMs !== undefined && attemptTimeoutMs > totalTimeoutMs) {
+      problems.push(
+        `policies[${i}].budgets.attemptTimeoutMs: ${attemptTimeoutMs} ms is more than totalTimeoutMs (${totalTimeoutMs} ms)`,
+      );
+    }
+    if (attemptTimeoutMs !== undefined && firstTokenTimeoutMs !== undefined && firstTokenTimeoutMs > attemptTimeoutMs) {
+      problems.push(
+        `policies[${i}].budgets.firstTokenTimeoutMs: ${firstTokenTimeoutMs} ms is more than attemptTimeoutMs (${attemptTimeoutMs} ms)`,
+      );
+    }
+  });
+  return problems;
 }
 
 function duplicates(ids: string[]): Set<string> {

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayUnique,
   IsArray,
+  IsIn,
   IsInt,
   IsNumber,
   IsObject,
@@ -13,6 +14,20 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+
+/** Which fallbacks a policy allows: any model of its chain, only models of the chosen one's tier or above, none. */
+export const FALLBACK_TIERS = ['any', 'same_or_higher', 'none'] as const;
+export type FallbackTiers = (typeof FALLBACK_TIERS)[number];
+
+/**
+ * Catalogs written before policies named their strategy: these three policy names keep the
+ * strategy (and so the budgets) they always had.
+ */
+export const LEGACY_POLICY_STRATEGIES: Readonly<Record<string, string>> = {
+  recommendations: 'cost_first',
+  chat: 'latency_first',
+  fraud: 'quality_first',
+};
 
 const ENV_VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SLUG = /^[a-z0-9]+(?:[-.][a-z0-9]+)*$/;
@@ -82,9 +97,66 @@ export class CatalogModel {
   pricing: ModelPricing;
 }
 
+const TIMEOUT_MESSAGE = (field: string) => `${field} must be an integer number of milliseconds (100-600000)`;
+
+/**
+ * How patient a policy is. Every field overrides its strategy's default; left out, the default
+ * applies. The per-attempt and first-token budgets never exceed the total (nor first-token the
+ * per-attempt one): a default above an overridden total is cut to it.
+ */
+export class PolicyBudgets {
+  /** The whole request, retries and fallbacks included. */
+  @IsOptional()
+  @IsInt({ message: TIMEOUT_MESSAGE('totalTimeoutMs') })
+  @Min(100, { message: TIMEOUT_MESSAGE('totalTimeoutMs') })
+  @Max(600000, { message: TIMEOUT_MESSAGE('totalTimeoutMs') })
+  totalTimeoutMs?: number;
+
+  /** One upstream call. */
+  @IsOptional()
+  @IsInt({ message: TIMEOUT_MESSAGE('attemptTimeoutMs') })
+  @Min(100, { message: TIMEOUT_MESSAGE('attemptTimeoutMs') })
+  @Max(600000, { message: TIMEOUT_MESSAGE('attemptTimeoutMs') })
+  attemptTimeoutMs?: number;
+
+  /** Streams: time to the first token before the attempt counts as failed. */
+  @IsOptional()
+  @IsInt({ message: TIMEOUT_MESSAGE('firstTokenTimeoutMs') })
+  @Min(100, { message: TIMEOUT_MESSAGE('firstTokenTimeoutMs') })
+  @Max(600000, { message: TIMEOUT_MESSAGE('firstTokenTimeoutMs') })
+  firstTokenTimeoutMs?: number;
+
+  /** Retries on one model after its first attempt (429, 5xx, network errors, timeouts). */
+  @IsOptional()
+  @IsInt({ message: 'maxRetriesPerModel must be an integer from 0 to 10' })
+  @Min(0, { message: 'maxRetriesPerModel must be an integer from 0 to 10' })
+  @Max(10, { message: 'maxRetriesPerModel must be an integer from 0 to 10' })
+  maxRetriesPerModel?: number;
+
+  /** Which fallback models may answer: any, only as strong as the chosen one (tier), or none. */
+  @IsOptional()
+  @IsIn(FALLBACK_TIERS, { message: `fallbackTiers must be one of: ${FALLBACK_TIERS.join(', ')}` })
+  fallbackTiers?: FallbackTiers;
+}
+
 export class CatalogPolicy {
   @Matches(SLUG, { message: 'name must be a lower-case slug such as "chat"' })
   name: string;
+
+  /**
+   * The strategy class (src/routing/strategies) that orders the fallbacks and sets the default
+   * budgets. May be left out only by the three original policies, recommendations, chat and fraud
+   * (see LEGACY_POLICY_STRATEGIES): loadCatalog fills it in for them, so a loaded policy always has it.
+   */
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_]*$/, { message: 'strategy must be a strategy name such as "cost_first"' })
+  strategy: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PolicyBudgets)
+  @IsObject({ message: 'budgets must be an object such as { "attemptTimeoutMs": 5000 }' })
+  budgets?: PolicyBudgets;
 
   @Matches(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, { message: 'flag must be a lower-case flag key such as "chat-model"' })
   flag: string;

@@ -3,6 +3,7 @@ import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
 import { canaryConfig } from './canary.config';
 import { catalogConfig } from './catalog.config';
+import type { CatalogDocument } from './catalog.schema';
 import { databaseConfig } from './database.config';
 import { gatewayConfig } from './gateway.config';
 import { metricsConfig } from './metrics.config';
@@ -27,11 +28,14 @@ export const CONFIGURATION = [
  */
 export function assertValidConfiguration(): void {
   for (const load of CONFIGURATION) load();
+  const problems = environmentProblemsWith(catalogConfig().catalog);
+  if (problems.length > 0) throw new ConfigurationError('environment', problems);
+}
+
+/** What the environment's settings require of a catalog: checked at start-up and on every catalog reload. */
+export function environmentProblemsWith(catalog: CatalogDocument): string[] {
   const { referenceModel } = metricsConfig();
-  const models = catalogConfig().catalog.models.map((model) => model.id);
-  if (!models.includes(referenceModel)) {
-    throw new ConfigurationError('environment', [
-      `METRICS_REFERENCE_MODEL: "${referenceModel}" is not a catalog model (catalog models: ${models.join(', ')})`,
-    ]);
-  }
+  const models = catalog.models.map((model) => model.id);
+  if (models.includes(referenceModel)) return [];
+  return [`METRICS_REFERENCE_MODEL: "${referenceModel}" is not a catalog model (catalog models: ${models.join(', ')})`];
 }

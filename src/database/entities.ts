@@ -3,6 +3,7 @@ import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
 import { AlertEntity } from '../alerts/entities/alert.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
+import { CatalogReloadEntity } from '../catalog/entities/catalog-reload.entity';
 import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
@@ -23,4 +24,5 @@ export const ENTITIES = [
   CanaryEventEntity,
   ApiKeyEntity,
   ApiKeyUsageEntity,
+  CatalogReloadEntity,
 ];

@@ -55,6 +55,11 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
     return this.flags.get(key);
   }
 
+  /** Every flag served now (active ones). */
+  all(): FlagDefinition[] {
+    return [...this.flags.values()];
+  }
+
   /** A change this replica just committed: visible here at once, before its NOTIFY comes back. */
   put(flag: FlagDefinition): void {
     const current = this.flags.get(flag.key);

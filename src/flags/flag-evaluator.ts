@@ -1,5 +1,11 @@
 import { BUCKET_COUNT, bucketFor, pickVariant, type RolloutSlice } from '@switchyard/bucketing';
-import type { FlagCondition, FlagDefinition, FlagRule } from './flag.types';
+import {
+  type FlagCondition,
+  type FlagDefinition,
+  type FlagRule,
+  modelOfVariant,
+  type VariantSettings,
+} from './flag.types';
 
 export interface EvaluationContext {
   /** The sticky identity. Without it the bucket is random and the result is marked unsticky. */
@@ -10,6 +16,8 @@ export interface EvaluationContext {
 export interface EvaluationResult {
   variant: string;
   model: string;
+  /** The variant's params and system prompt; undefined for a variant that is only a model id. */
+  settings?: VariantSettings;
   bucket: number;
   /**
    * `disabled`, `rule:<name>`, `rollout` or `default`; with no user id the same reason followed by
@@ -105,7 +113,8 @@ export function evaluate(flag: FlagDefinition, context: EvaluationContext): Eval
   const suffix = sticky ? '' : ' (unsticky)';
   const result = (variant: string, reason: string): EvaluationResult => ({
     variant,
-    model: flag.variants[variant],
+    model: modelOfVariant(flag.variants[variant]),
+    settings: typeof flag.variants[variant] === 'string' ? undefined : (flag.variants[variant] as VariantSettings),
     bucket,
     reason: reason + suffix,
     sticky,

@@ -1,14 +1,15 @@
 import { assertValidRollout } from '@switchyard/bucketing';
+import type { FlagHistoryEntity } from './entities/flag-history.entity';
 import type { FlagEntity } from './entities/flag.entity';
 import { toSlices } from './flag-evaluator';
-import type { FlagDefinition, FlagRule } from './flag.types';
+import type { FlagDefinition, FlagRule, FlagVariant } from './flag.types';
 
 /** Wire form of a flag: like FlagDefinition, but weights are percentages and dates ISO strings. */
 export interface FlagWire {
   key: string;
   description: string;
   enabled: boolean;
-  variants: Record<string, string>;
+  variants: Record<string, FlagVariant>;
   defaultVariant: string;
   rollout: Record<string, number>;
   rules: Array<Omit<FlagRule, 'serve'> & { serve: { variant?: string; rollout?: Record<string, number> } }>;
@@ -50,6 +51,10 @@ export function assertServable(flag: FlagDefinition): void {
   for (const variant of [flag.defaultVariant, ...Object.keys(flag.rollout)]) {
     if (!(variant in flag.variants)) throw new RangeError(`variant "${variant}" is not declared`);
   }
+  for (const [name, variant] of Object.entries(flag.variants)) {
+    const model = typeof variant === 'string' ? variant : (variant as { model?: unknown } | null)?.model;
+    if (typeof model !== 'string') throw new RangeError(`variant "${name}" names no model`);
+  }
 }
 
 export function toWire(flag: FlagDefinition): FlagWire {
@@ -72,5 +77,38 @@ export function toWire(flag: FlagDefinition): FlagWire {
     createdAt: flag.createdAt.toISOString(),
     updatedAt: flag.updatedAt.toISOString(),
     archivedAt: flag.archivedAt ? flag.archivedAt.toISOString() : null,
+  };
+}
+
+export interface HistoryEntry {
+  id: number;
+  flagKey: string;
+  version: number;
+  action: string;
+  before: unknown;
+  after: unknown;
+  actor: string;
+  source: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface HistoryPage {
+  items: HistoryEntry[];
+  nextBefore: number | null;
+}
+
+export function toHistoryEntry(row: FlagHistoryEntity): HistoryEntry {
+  return {
+    id: Number(row.id),
+    flagKey: row.flagKey,
+    version: row.version,
+    action: row.action,
+    before: row.before,
+    after: row.after,
+    actor: row.actor,
+    source: row.source,
+    reason: row.reason,
+    at: row.at.toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 import { percentToBasisPoints } from '@switchyard/bucketing';
 import type { FlagRule } from './flag.types';
+import { variantProblems } from './variant-validation';
 
 /** Wire-form inputs the validator checks against each other and the catalog. */
 export interface FlagInput {
@@ -59,11 +60,10 @@ export function validateFlag(
   const errors: string[] = [];
   const variantNames = Object.keys(input.variants);
   if (variantNames.length === 0) errors.push('variants must declare at least one variant');
-  for (const [variant, model] of Object.entries(input.variants)) {
+  for (const [variant, value] of Object.entries(input.variants)) {
     if (!VARIANT_NAME.test(variant))
       errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
-    if (typeof model !== 'string') errors.push(`variants.${variant} must be a catalog model id (a string)`);
-    else if (!modelExists(model)) errors.push(`variants.${variant}: unknown model "${model}" (not in the catalog)`);
+    errors.push(...variantProblems(`variants.${variant}`, value, modelExists));
   }
   if (!(input.defaultVariant in input.variants)) {
     errors.push(`defaultVariant "${input.defaultVariant}" is not in variants (${variantNames.join(', ')})`);

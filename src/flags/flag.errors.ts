@@ -86,3 +86,27 @@ export class FlagChangeRefused extends DomainError {
     return new FlagChangeRefused('invalid', 'flag_rollout_refused', problems.join('; '), problems);
   }
 }
+
+/**
+ * No catalog policy routes by this flag, so whatever it says reaches no request: a canary on it
+ * would judge no traffic. Names the policies that exist and their flags.
+ */
+export class FlagUnused extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'flag_unused';
+
+  constructor(
+    readonly key: string,
+    policies: ReadonlyArray<{ name: string; flag: string }>,
+  ) {
+    super(`flag "${key}" is used by no policy, so no request would reach it; ${policiesSentence(policies)}`);
+  }
+}
+
+/** "policies and their flags: chat → chat-model, ...", for the answers about unused flags. */
+export function policiesSentence(policies: ReadonlyArray<{ name: string; flag: string }>): string {
+  const listed = policies.map((policy) => `${policy.name} → ${policy.flag}`).join(', ');
+  return policies.length === 0
+    ? 'the catalog has no policies'
+    : `the catalog's policies and their flags: ${listed} (a policy's "flag" in the catalog names the flag it routes by)`;
+}

@@ -24,11 +24,44 @@ export interface FlagRule {
   serve: FlagRuleServe;
 }
 
+export type SystemPromptMode = 'prepend' | 'replace';
+export const SYSTEM_PROMPT_MODES: readonly SystemPromptMode[] = ['prepend', 'replace'];
+
+/**
+ * A variant's system prompt: `prepend` puts it before the caller's messages (the caller's own system
+ * messages stay); `replace` drops the caller's system and developer messages and puts it first.
+ */
+export interface SystemPrompt {
+  mode: SystemPromptMode;
+  text: string;
+}
+
+/** What a variant changes in a request besides the model. */
+export interface VariantSettings {
+  /**
+   * OpenAI request fields set over the caller's (a policy's forced fields still win). JSON values;
+   * typed without `unknown` so TypeORM's partial-entity types accept the flags row.
+   */
+  params?: Record<string, string | number | boolean | object | null>;
+  systemPrompt?: SystemPrompt;
+}
+
+export interface VariantConfig extends VariantSettings {
+  model: string;
+}
+
+/** A variant as stored and on the wire: a catalog model id, or a model with its configuration. */
+export type FlagVariant = string | VariantConfig;
+
+export function modelOfVariant(variant: FlagVariant): string {
+  return typeof variant === 'string' ? variant : variant.model;
+}
+
 export interface FlagDefinition {
   key: string;
   description: string;
   enabled: boolean;
-  variants: Record<string, string>;
+  variants: Record<string, FlagVariant>;
   defaultVariant: string;
   /** Variant -> basis points; what is left up to 10000 goes to the default variant. */
   rollout: Record<string, number>;

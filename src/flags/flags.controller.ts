@@ -14,7 +14,7 @@ import {
   SetRolloutDto,
   UpdateFlagDto,
 } from './dto/flag-input.dto';
-import { FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
+import { CreatedFlagDto, FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
 import type { ChangeContext } from './flag.types';
 import { FlagsService } from './flags.service';
 
@@ -58,12 +58,20 @@ export class FlagsController {
   @Post()
   @ApiOperation({ summary: 'Create a flag (version 1)' })
   @ActorHeaders()
-  @ApiCreatedResponse({ type: FlagDto })
+  @ApiCreatedResponse({
+    type: CreatedFlagDto,
+    description: '`warnings` says when no catalog policy routes by the flag yet (`unused`: it serves no request)',
+  })
   @ApiDatabaseUnavailable()
   @ApiInvalidBody(
-    'Invalid field (named in the message): key, unknown model, unknown variant, rollout over 100...',
+    'Invalid field (named in the message): key, unknown model, variant params or system prompt, unknown variant, rollout over 100...',
     new InvalidInput(['key must be a lower-case slug (a-z, 0-9 and single dashes), e.g. recommendations-model']),
     { status: 400, message: 'variants.treatment: unknown model "gpt-9" (not in the catalog)' },
+    {
+      status: 400,
+      message:
+        'variants.short-prompt.params.temprature: not an OpenAI chat completion parameter a variant can set (temperature, top_p, max_tokens, max_completion_tokens, presence_penalty, frequency_penalty, seed, stop, reasoning_effort, verbosity, logit_bias, logprobs, top_logprobs, response_format, service_tier, parallel_tool_calls)',
+    },
     overHundred,
   )
   @ApiOperatorError('The key is taken (also by an archived flag)', {
@@ -79,7 +87,7 @@ export class FlagsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List flags, by key' })
+  @ApiOperation({ summary: 'List flags, by key; `unused` marks those no catalog policy routes by' })
   @ApiOkResponse({ type: [FlagDto] })
   @ApiDatabaseUnavailable()
   @ApiOperatorError('A bad query value', new InvalidInput(['archived must be true or false']))

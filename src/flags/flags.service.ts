@@ -5,31 +5,26 @@ import { Clock } from '../common/clock';
 import type { CreateFlagDto, UpdateFlagDto } from './dto/flag-input.dto';
 import type { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
-import { FlagAlreadyExists, FlagChangeRefused, FlagInvalid, FlagNotFound, FlagVersionConflict } from './flag.errors';
+import {
+  FlagAlreadyExists,
+  FlagChangeRefused,
+  FlagInvalid,
+  FlagNotFound,
+  FlagUnused,
+  FlagVersionConflict,
+} from './flag.errors';
 import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-evaluator';
-import { toDefinition, toWire, type FlagWire } from './flag-mapper';
+import { type HistoryPage, toDefinition, toHistoryEntry, toWire, type FlagWire } from './flag-mapper';
+import { type FlagUsage, unusedWarning, usageOf } from './flag-usage';
 import { rolloutToBasisPoints, validateFlag } from './flag-validation';
-import type { ChangeContext, FlagAction, FlagDefinition } from './flag.types';
+import type { ChangeContext, FlagAction, FlagDefinition, VariantSettings } from './flag.types';
 import { FlagHistoryRepository } from './flag-history.repository';
 import { FlagsRepository, type FlagChanges } from './flags.repository';
 
 export type FlagEvaluation = EvaluationResult & { flag: string; version: number };
 
-export interface HistoryPage {
-  items: Array<{
-    id: number;
-    flagKey: string;
-    version: number;
-    action: string;
-    before: unknown;
-    after: unknown;
-    actor: string;
-    source: string;
-    reason: string | null;
-    at: string;
-  }>;
-  nextBefore: number | null;
-}
+/** A flag as operators see it: its stored state and which policy routes by it. */
+export type FlagView = FlagWire & FlagUsage;
 
 /**
  * Flag changes (each with its history row and NOTIFY in one transaction, guarded by the version)
@@ -53,7 +48,8 @@ export class FlagsService {
     return this.cache.loaded;
   }
 
-  async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagWire> {
+  /** Created, with a warning when no catalog policy routes by the flag (it serves nothing yet). */
+  async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagView & { warnings?: string[] }> {
     const rules = dto.rules ?? [];
     const {
       errors,
@@ -82,21 +78,32 @@ export class FlagsService {
     });
     this.cache.put(created);
     this.logger.log({ flag: created.key, actor: change.actor, source: change.source }, 'flag created');
-    return toWire(created);
+    const view = this.view(created);
+    return view.unused ? { ...view, warnings: [unusedWarning(view.key, this.catalog.listPolicies())] } : view;
   }
 
-  async list(archived?: boolean): Promise<FlagWire[]> {
-    return (await this.flags.findAll(archived)).map((entity) => toWire(toDefinition(entity)));
+  async list(archived?: boolean): Promise<FlagView[]> {
+    return (await this.flags.findAll(archived)).map((entity) => this.view(toDefinition(entity)));
   }
 
-  async get(key: string): Promise<FlagWire> {
+  async get(key: string): Promise<FlagView> {
     const entity = await this.flags.findByKey(key);
     if (!entity) throw new FlagNotFound(key);
-    return toWire(toDefinition(entity));
+    return this.view(toDefinition(entity));
+  }
+
+  /** A canary on a flag no policy routes by would judge no traffic: FlagUnused (409) names the policies. */
+  assertUsedByPolicy(key: string): void {
+    const policies = this.catalog.listPolicies();
+    if (usageOf(key, policies).unused) throw new FlagUnused(key, policies);
+  }
+
+  private view(flag: FlagDefinition): FlagView {
+    return { ...toWire(flag), ...usageOf(flag.key, this.catalog.listPolicies()) };
   }
 
   /** Partial update: the merged flag is validated as a whole (a new variant list must cover the rollout...). */
-  update(key: string, dto: UpdateFlagDto, change: ChangeContext): Promise<FlagWire> {
+  update(key: string, dto: UpdateFlagDto, change: ChangeContext): Promise<FlagView> {
     return this.change(key, dto.version, 'update', change, (current) => {
       const wire = toWire(current);
       const merged = {
@@ -127,7 +134,7 @@ export class FlagsService {
     key: string,
     rollout: Record<string, number>,
     options: ChangeContext & { expectedVersion?: number },
-  ): Promise<FlagWire> {
+  ): Promise<FlagView> {
     return this.change(key, options.expectedVersion, 'rollout', options, (current) => {
       const errors: string[] = [];
       const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
@@ -148,7 +155,7 @@ export class FlagsService {
     variant: string,
     percentage: number,
     options: ChangeContext & { manager?: EntityManager },
-  ): Promise<FlagWire> {
+  ): Promise<FlagView> {
     return this.change(
       key,
       undefined,
@@ -170,12 +177,12 @@ export class FlagsService {
     );
   }
 
-  setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
+  setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
     return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
   }
 
   /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
-  archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagWire> {
+  archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
     return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: this.clock.now() }));
   }
 
@@ -185,18 +192,7 @@ export class FlagsService {
     const rows = await this.history.list(key, limit + 1, before);
     const page = rows.slice(0, limit);
     return {
-      items: page.map((row) => ({
-        id: Number(row.id),
-        flagKey: row.flagKey,
-        version: row.version,
-        action: row.action,
-        before: row.before,
-        after: row.after,
-        actor: row.actor,
-        source: row.source,
-        reason: row.reason,
-        at: row.at.toISOString(),
-      })),
+      items: page.map(toHistoryEntry),
       nextBefore: rows.length > limit ? Number(page[page.length - 1].id) : null,
     };
   }
@@ -211,15 +207,19 @@ export class FlagsService {
     return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
   }
 
-  /** The admin endpoint: like evaluateCached, with input checks and a 404 for unknown or archived flags. */
-  evaluate(key: string, context: EvaluationContext): FlagEvaluation {
+  /**
+   * The admin endpoint: like evaluateCached, with input checks and a 404 for unknown or archived
+   * flags; the variant's params and system prompt, if it has them, as they would be applied.
+   */
+  evaluate(key: string, context: EvaluationContext): Omit<FlagEvaluation, 'settings'> & VariantSettings {
     const problems = Object.entries(context.attributes ?? {})
       .filter(([, value]) => typeof value !== 'string')
       .map(([name]) => `attributes.${name} must be a string`);
     if (problems.length > 0) throw new FlagInvalid(problems);
     const result = this.evaluateCached(key, context);
     if (!result) throw FlagNotFound.notServed(key);
-    return result;
+    const { settings, ...evaluation } = result;
+    return { ...evaluation, params: settings?.params, systemPrompt: settings?.systemPrompt };
   }
 
   /**
@@ -235,7 +235,7 @@ export class FlagsService {
     context: ChangeContext,
     compute: (current: FlagDefinition) => FlagChanges | null,
     outerManager?: EntityManager,
-  ): Promise<FlagWire> {
+  ): Promise<FlagView> {
     const inTransaction = <T>(work: (manager: EntityManager) => Promise<T>) =>
       outerManager ? work(outerManager) : this.dataSource.transaction(work);
     const { flag: updated, changed } = await inTransaction(async (manager) => {
@@ -254,14 +254,14 @@ export class FlagsService {
       await this.record(manager, action, before, after, context, now);
       return { flag: after, changed: true };
     });
-    if (!changed) return toWire(updated);
+    if (!changed) return this.view(updated);
     // In the caller's transaction the change may still roll back: the NOTIFY at commit updates the cache.
     if (!outerManager) this.cache.put(updated);
     this.logger.log(
       { flag: key, action, version: updated.version, actor: context.actor, source: context.source },
       'flag changed',
     );
-    return toWire(updated);
+    return this.view(updated);
   }
 
   private async record(

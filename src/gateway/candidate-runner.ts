@@ -60,7 +60,8 @@ export class CandidateRunner {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
     const body = upstreamBodyOf(request, route);
-    const prompt = this.contextGuard.measure(request.messages);
+    // The prompt as the upstream gets it: a variant's system prompt counts against the context too.
+    const prompt = this.contextGuard.measure(body.messages);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];

@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger as Pino } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
-import { CatalogService } from '../catalog/catalog.service';
 import type { AppConfig } from '../config/app.config';
 import { catalogConfig } from '../config/catalog.config';
 import type { DatabaseConfig } from '../config/database.config';
@@ -91,9 +90,10 @@ export class ClusterPrimary {
     return Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => !!worker && !worker.isDead());
   }
 
+  /** With the start-up catalog: a catalog reload reaches the workers, not this simulator (restart for that). */
   private async startSimulator(): Promise<void> {
-    const catalog = new CatalogService(catalogConfig());
-    const section = catalog.simulator;
+    const catalog = catalogConfig();
+    const section = catalog.catalog.simulator;
     if (!section) return;
     const simulator = createSimulator(catalog, section.port);
     await simulator.start();

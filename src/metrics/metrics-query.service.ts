@@ -72,6 +72,14 @@ export interface VariantWindow {
   latenciesMs: number[];
 }
 
+/** A policy's requests and spend on one variant (null: requests served without a flag variant). */
+export interface VariantTraffic {
+  policy: string;
+  variant: string | null;
+  requests: number;
+  costUsd: number;
+}
+
 const FAILURE_SQL = `outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}) OR (fallback AND outcome = 'ok')`;
 
 /**
@@ -176,6 +184,23 @@ export class MetricsQueryService {
       await manager.query('SET LOCAL parallel_tuple_cost = 0.01');
       return manager.query(sql, params);
     });
+  }
+
+  /** Requests and spend per policy and variant over (after, upTo]: the policy map's traffic shares up to now. */
+  async variantTraffic(after: Date, upTo: Date): Promise<VariantTraffic[]> {
+    const rows: Array<{ policy: string; variant: string | null; requests: number; cost_usd: string }> =
+      await this.dataSource.query(
+        `SELECT policy, variant, count(*)::int AS requests, coalesce(sum(cost_usd), 0)::text AS cost_usd
+           FROM request_metrics WHERE at > $1 AND at <= $2 AND policy IS NOT NULL
+          GROUP BY 1, 2`,
+        [after, upTo],
+      );
+    return rows.map(({ policy, variant, requests, cost_usd }) => ({
+      policy,
+      variant,
+      requests,
+      costUsd: Number(cost_usd),
+    }));
   }
 
   /**

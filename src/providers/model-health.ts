@@ -50,6 +50,16 @@ export class ModelHealth {
     private readonly clock: Clock,
   ) {
     this.extraCallBudget = this.newBudget();
+    // A model a reload removed has no circuit left to report (Prometheus) or to consult; new models
+    // get theirs on first use.
+    catalog.onChange(({ current }) => {
+      const models = new Set(current.catalog.models.map((model) => model.id));
+      for (const id of [...this.breakers.keys(), ...this.budgets.keys()]) {
+        if (models.has(id)) continue;
+        this.breakers.delete(id);
+        this.budgets.delete(id);
+      }
+    });
   }
 
   /** Breakers' cool-downs and the budgets' windows run on the app's clock, which tests move by hand. */

@@ -2,25 +2,23 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { isRetryableStatus, retryDelayMs } from '@switchyard/retry';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { CatalogService } from '../catalog/catalog.service';
 import { secretRedactor } from '../common/secret-redaction';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
+import type { CatalogConfig } from '../config/catalog.config';
 import type { CatalogProvider } from '../config/catalog.schema';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
+import { ProviderPools } from './provider-pools';
 import { sseEvents } from './sse-events';
 import type { Upstream, UpstreamAnswer, UpstreamCall } from './upstream';
 import { UpstreamFailure } from './upstream-failure';
 
 export { ClientAbortedError };
-
-/** Connections kept open per provider: a TCP (and TLS) handshake per call would dominate the added latency. */
-const CONNECTIONS_PER_PROVIDER = 256;
-const KEEP_ALIVE_MS = 30_000;
 
 /**
  * Calls one model of an OpenAI-compatible provider: retries 429/5xx/network failures with full-jitter
@@ -34,8 +32,10 @@ const KEEP_ALIVE_MS = 30_000;
  */
 @Injectable()
 export class ProviderClient implements Upstream, OnApplicationShutdown {
-  private readonly pools = new Map<string, { pool: Pool; basePath: string }>();
-  private readonly redactKeys: (text: string) => string;
+  private readonly pools = new ProviderPools();
+  /** Every provider key this process has held: a key dropped by a reload may still be quoted by a late answer. */
+  private readonly secrets = new Set<string>();
+  private redactKeys: (text: string) => string = (text) => text;
 
   constructor(
     private readonly catalog: CatalogService,
@@ -43,26 +43,32 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     private readonly health: ModelHealth,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
   ) {
-    this.redactKeys = secretRedactor(
-      catalog.listProviders().flatMap((provider) => {
-        const { primary, backup } = catalog.keysFor(provider.id);
-        return [primary, backup];
-      }),
-    );
+    this.learnKeys(catalog.current);
+    catalog.onChange(({ current }) => {
+      this.learnKeys(current);
+      this.pools.keepOnly(current.catalog.providers);
+    });
+  }
+
+  private learnKeys(config: CatalogConfig): void {
+    for (const { primary, backup } of Object.values(config.keys))
+      for (const key of [primary, backup]) if (key) this.secrets.add(key);
+    this.redactKeys = secretRedactor(this.secrets);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close()));
-    this.pools.clear();
+    await this.pools.closeAll();
   }
 
   async call(call: UpstreamCall): Promise<UpstreamAnswer> {
     const provider = this.catalog.findProvider(call.model.provider);
-    if (!provider) throw new Error(`model "${call.model.id}" names unknown provider "${call.model.provider}"`);
+    // Only a reload between routing and this call can remove the provider: the next candidate may still serve.
+    if (!provider)
+      throw new UpstreamFailure('network', `provider "${call.model.provider}" left the catalog`, { attempts: 0 });
     const breaker = this.health.breaker(call.model.id);
     const budget = this.health.budget(call.model.id);
     const { baseDelayMs, maxDelayMs } = this.config.retry;
-    const maxRetries = Math.min(this.config.retry.maxRetries, call.maxRetries ?? Number.POSITIVE_INFINITY);
+    const maxRetries = call.maxRetries ?? this.config.retry.maxRetries;
 
     budget.recordRequest();
     let key = this.keys.activeKey(provider.id);
@@ -120,7 +126,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     const remainingMs = call.deadlineAt - Date.now();
     if (remainingMs <= 0) return { ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` };
     const timeoutMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs, remainingMs);
-    const { pool, basePath } = this.poolFor(provider);
+    const { pool, basePath } = this.pools.for(provider);
     const request = {
       method: 'POST' as const,
       path: `${basePath}/chat/completions`,
@@ -226,21 +232,6 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       clearTimeout(timer);
       if (!streamHandedOver) unlinkClient();
     }
-  }
-
-  private poolFor(provider: CatalogProvider): { pool: Pool; basePath: string } {
-    let entry = this.pools.get(provider.id);
-    if (!entry) {
-      const url = new URL(provider.baseUrl);
-      const pool = new Pool(url.origin, {
-        connections: CONNECTIONS_PER_PROVIDER,
-        keepAliveTimeout: KEEP_ALIVE_MS,
-        pipelining: 1,
-      });
-      entry = { pool, basePath: url.pathname.replace(/\/$/, '') };
-      this.pools.set(provider.id, entry);
-    }
-    return entry;
   }
 
   /**

@@ -12,7 +12,15 @@ export class ProviderKeyRing {
   private readonly logger = new Logger(ProviderKeyRing.name);
   private readonly active = new Map<string, KeySlot>();
 
-  constructor(private readonly catalog: CatalogService) {}
+  constructor(private readonly catalog: CatalogService) {
+    // A reload that changes a provider's keys starts it on its (new) primary again.
+    catalog.onChange(({ previous, current }) => {
+      for (const id of this.active.keys()) {
+        const [before, after] = [previous.keys[id], current.keys[id]];
+        if (before?.primary !== after?.primary || before?.backup !== after?.backup) this.active.delete(id);
+      }
+    });
+  }
 
   activeKey(providerId: string): { slot: KeySlot; key: string } {
     const keys = this.catalog.keysFor(providerId);
@@ -22,7 +30,9 @@ export class ProviderKeyRing {
 
   /** The key to try after `refused` got a 401, if the provider has one left. */
   alternativeTo(providerId: string, refused: KeySlot): { slot: KeySlot; key: string } | undefined {
-    const keys = this.catalog.keysFor(providerId);
+    // A reload may have removed the provider while one of its calls was retrying: no other key then.
+    const keys = this.catalog.current.keys[providerId];
+    if (!keys) return undefined;
     if (refused === 'primary') return keys.backup ? { slot: 'backup', key: keys.backup } : undefined;
     return { slot: 'primary', key: keys.primary };
   }

@@ -15,7 +15,7 @@ export interface UpstreamCall {
   attemptTimeoutMs: number;
   /** Streams: how long to wait for the first event before treating the attempt as failed. */
   firstChunkTimeoutMs?: number;
-  /** Caps the configured retry count for this call (latency-first policies retry less). */
+  /** Retries after the first attempt: the policy's budget (GATEWAY_MAX_RETRIES unless it sets its own); unset: GATEWAY_MAX_RETRIES. */
   maxRetries?: number;
   /** The whole request's deadline (epoch ms): no retry starts that could not finish before it. */
   deadlineAt: number;

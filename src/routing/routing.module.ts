@@ -2,22 +2,18 @@ import { Module } from '@nestjs/common';
 import { FlagsModule } from '../flags/flags.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
-import { ChatPolicy } from './chat.policy';
-import { FraudPolicy } from './fraud.policy';
-import { RecommendationsPolicy } from './recommendations.policy';
-import { ROUTING_POLICIES, type RoutingPolicy } from './routing-policy';
+import { ROUTING_STRATEGIES, type RoutingStrategy } from './routing-strategy';
 import { RoutingService } from './routing.service';
-
-const POLICY_CLASSES = [RecommendationsPolicy, ChatPolicy, FraudPolicy];
+import { STRATEGY_CLASSES } from './strategies';
 
 @Module({
   imports: [CatalogModule, ProvidersModule, FlagsModule],
   providers: [
-    ...POLICY_CLASSES,
+    ...STRATEGY_CLASSES,
     {
-      provide: ROUTING_POLICIES,
-      inject: POLICY_CLASSES,
-      useFactory: (...policies: RoutingPolicy[]) => policies,
+      provide: ROUTING_STRATEGIES,
+      inject: STRATEGY_CLASSES,
+      useFactory: (...strategies: RoutingStrategy[]) => strategies,
     },
     RoutingService,
   ],

@@ -1,9 +1,11 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CatalogModel } from '../config/catalog.schema';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import { FlagsService } from '../flags/flags.service';
 import { CatalogService } from '../catalog/catalog.service';
 import { ModelHealth } from '../providers/model-health';
-import { ROUTING_POLICIES, type RoutePlan, type RoutingPolicy } from './routing-policy';
+import { type CompiledPolicy, planRoute, PolicyBook, policyBookProblems, type RoutePlan } from './policy-book';
+import { ROUTING_STRATEGIES, type RoutingStrategy } from './routing-strategy';
 import { NoHealthyModel, UnknownModel, UnknownPolicy } from './routing.errors';
 
 export const POLICY_ALIAS_PREFIX = 'route:';
@@ -43,39 +45,49 @@ function directPlan(model: CatalogModel): RoutePlan {
   };
 }
 
-/** Picks the route of a request: the policy's strategy class, its flag's variant, and model health. */
+/**
+ * Picks the route of a request: the policy (compiled with its strategy and budgets), its flag's
+ * variant, and model health. The policies are compiled once per catalog into a PolicyBook, rebuilt
+ * when the catalog is reloaded; a catalog whose policies name no strategy class is refused.
+ */
 @Injectable()
-export class RoutingService implements OnModuleInit {
+export class RoutingService {
   private readonly logger = new Logger(RoutingService.name);
-  private readonly policies: Map<string, RoutingPolicy>;
+  private readonly strategies: ReadonlyMap<string, RoutingStrategy>;
+  private book: PolicyBook;
 
   constructor(
-    @Inject(ROUTING_POLICIES) policies: RoutingPolicy[],
-    private readonly catalog: CatalogService,
+    @Inject(ROUTING_STRATEGIES) strategies: RoutingStrategy[],
+    catalog: CatalogService,
     private readonly flags: FlagsService,
     private readonly health: ModelHealth,
+    @Inject(gatewayConfig.KEY) private readonly gateway: GatewayConfig,
   ) {
-    this.policies = new Map(policies.map((policy) => [policy.name, policy]));
+    this.strategies = new Map(strategies.map((strategy) => [strategy.name, strategy]));
+    this.book = this.compile(catalog.current.catalog);
+    catalog.addCheck((candidate) => policyBookProblems(candidate.catalog, this.strategies));
+    catalog.onChange(({ current }) => (this.book = this.compile(current.catalog)));
   }
 
-  onModuleInit(): void {
-    const missing = this.catalog.listPolicies().filter((policy) => !this.policies.has(policy.name));
-    if (missing.length > 0) {
-      throw new Error(
-        `catalog policies without a strategy class: ${missing.map((p) => p.name).join(', ')} ` +
-          `(known: ${[...this.policies.keys()].join(', ')}); add a class implementing RoutingPolicy`,
-      );
-    }
+  private compile(catalog: Parameters<typeof PolicyBook.build>[0]): PolicyBook {
+    return PolicyBook.build(catalog, this.strategies, this.gateway.retry.maxRetries);
   }
 
   policyNames(): string[] {
-    return this.catalog.listPolicies().map((policy) => policy.name);
+    return this.book.names;
+  }
+
+  /** Every policy as requests are routed now: strategy, resolved budgets, models. */
+  compiledPolicies(): CompiledPolicy[] {
+    return [...this.book.policies.values()];
   }
 
   resolve(request: RouteRequest): Route {
+    // One book for the whole request, even if a reload swaps it meanwhile.
+    const book = this.book;
     const policyName = request.policyHeader ?? this.policyFromModel(request.model);
     if (policyName === undefined) {
-      const model = this.catalog.findModel(String(request.model));
+      const model = book.models.get(String(request.model));
       if (!model) throw new UnknownModel(String(request.model));
       return this.withHealthyCandidates({
         policy: null,
@@ -86,25 +98,26 @@ export class RoutingService implements OnModuleInit {
       });
     }
 
-    const policy = this.catalog.findPolicy(policyName);
-    const strategy = this.policies.get(policyName);
-    if (!policy || !strategy) throw new UnknownPolicy(policyName, this.policyNames(), !!request.policyHeader);
+    const compiled = book.policies.get(policyName);
+    if (!compiled) throw new UnknownPolicy(policyName, book.names, !!request.policyHeader);
+    const { policy } = compiled;
     const evaluation = this.flags.evaluateCached(policy.flag, {
       userId: request.userId,
       attributes: request.attributes,
     });
-    const chosen = this.catalog.findModel(evaluation?.model ?? policy.defaultModel);
-    if (!chosen) throw new Error(`flag ${policy.flag} serves model ${evaluation?.model}, which is not in the catalog`);
-    const fallbacks = policy.fallback
-      .map((id) => this.catalog.findModel(id))
-      .filter((model): model is CatalogModel => model !== undefined && model.id !== chosen.id);
-    const plan = strategy.plan({ policy, chosen, fallbacks, body: request.body });
+    const flagged = evaluation ? book.models.get(evaluation.model) : undefined;
+    if (evaluation && !flagged) {
+      // Reloads refuse a catalog without a model a flag serves, so only a race between a flag change
+      // on a replica with a newer catalog and this one's reload lands here: serve the policy's default.
+      this.logger.warn({ flag: policy.flag, model: evaluation.model }, 'flag serves a model this catalog lacks');
+    }
+    const served = flagged ? evaluation : undefined;
     return this.withHealthyCandidates({
       policy: policy.name,
-      flag: evaluation ? policy.flag : null,
-      variant: evaluation?.variant ?? null,
-      reason: evaluation?.reason ?? 'no_flag',
-      plan,
+      flag: served ? policy.flag : null,
+      variant: served?.variant ?? null,
+      reason: served?.reason ?? (evaluation ? 'model_not_in_catalog' : 'no_flag'),
+      plan: planRoute(compiled, flagged ?? compiled.defaultModel, served?.settings),
     });
   }
 

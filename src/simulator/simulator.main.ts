@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { catalogConfig } from '../config/catalog.config';
-import { CatalogService } from '../catalog/catalog.service';
 import { createSimulator } from './simulator-host';
 
 /**
@@ -8,8 +7,8 @@ import { createSimulator } from './simulator-host';
  * catalog's models, profiles and keys — for demos and for pointing other tools at it.
  */
 async function runSimulator(): Promise<void> {
-  const catalog = new CatalogService(catalogConfig());
-  const section = catalog.simulator;
+  const catalog = catalogConfig();
+  const section = catalog.catalog.simulator;
   if (!section) throw new Error(`the catalog (${catalog.source}) has no "simulator" section`);
   const simulator = createSimulator(catalog, section.port);
   await simulator.start();

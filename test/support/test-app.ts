@@ -81,6 +81,18 @@ export async function withEnv<T>(env: Record<string, string | undefined>, fn: ()
   }
 }
 
+/**
+ * A catalog edit for writeTestCatalog: a cost_first policy named after each flag key, routing by
+ * it, so that the flag serves traffic (`route:<flag>`) and canaries may run on it.
+ */
+export function policiesFor(...flags: string[]): (catalog: Catalog) => void {
+  return (catalog) => {
+    for (const flag of flags) {
+      catalog.policies.push({ name: flag, strategy: 'cost_first', flag, defaultModel: 'deepseek-v3.2', fallback: [] });
+    }
+  };
+}
+
 /** Boots the real app (same bootstrap as `npm start`) on a free port against `databaseUrl`. */
 export async function startTestApp(options: {
   databaseUrl?: string;

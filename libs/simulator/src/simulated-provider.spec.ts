@@ -477,6 +477,57 @@ describe('SimulatedProvider', () => {
     });
   });
 
+  describe('request recording', () => {
+    it('keeps the last N request bodies as sent once asked to, and nothing before', async () => {
+      const simulator = await startSimulator();
+      await statuses(simulator, 1);
+      expect(await jsonOf(admin(simulator, 'GET', '/requests'))).toEqual({ recording: 0, requests: [] });
+
+      expect(await jsonOf(admin(simulator, 'PUT', '/recording', { requests: 2 }))).toEqual({ requests: 2 });
+      for (const temperature of [0.1, 0.2, 0.3]) {
+        await (await chat(simulator, { model: MODEL, messages: userMessages, temperature }, KEYS.backup)).text();
+      }
+      const { recording, requests } = await jsonOf(admin(simulator, 'GET', '/requests'));
+      expect(recording).toBe(2);
+      expect(requests).toEqual(
+        [0.2, 0.3].map((temperature) => ({
+          at: expect.any(String),
+          model: MODEL,
+          keyLabel: 'backup',
+          body: { model: MODEL, messages: userMessages, temperature },
+        })),
+      );
+      expect(JSON.stringify(requests)).not.toContain(KEYS.backup);
+
+      const bad = await admin(simulator, 'PUT', '/recording', { requests: -1 });
+      expect(bad.status).toBe(400);
+      await admin(simulator, 'POST', '/reset');
+      expect(await jsonOf(admin(simulator, 'GET', '/requests'))).toEqual({ recording: 0, requests: [] });
+    });
+  });
+
+  describe('reconfigure', () => {
+    it('adds and removes models and keys at run time; models that stay keep their state', async () => {
+      const simulator = await startSimulator();
+      await admin(simulator, 'PUT', `/profiles/${MODEL}`, { errorRate: 1 });
+      simulator.reconfigure({
+        models: [{ id: MODEL }, { id: 'sim-new', profile: { completionTokens: 3 } }],
+        apiKeys: { primary: KEYS.primary, rotated: 'sk-sim-rotated-0a1b2c3d' },
+      });
+      expect((await chat(simulator, { model: MODEL, messages: userMessages })).status).toBe(500);
+      const added = await chat(simulator, { model: 'sim-new', messages: userMessages }, 'sk-sim-rotated-0a1b2c3d');
+      expect(added.status).toBe(200);
+      expect((await jsonOf(added)).usage.completion_tokens).toBe(3);
+      expect((await chat(simulator, { model: OTHER_MODEL, messages: userMessages })).status).toBe(404);
+      expect((await chat(simulator, { model: 'sim-new', messages: userMessages }, KEYS.backup)).status).toBe(401);
+
+      // A profile changed in the configuration replaces the one set at run time.
+      simulator.reconfigure({ models: [{ id: MODEL, profile: { completionTokens: 4 } }], apiKeys: KEYS });
+      expect((await chat(simulator, { model: MODEL, messages: userMessages })).status).toBe(200);
+      expect(() => simulator.reconfigure({ models: [], apiKeys: KEYS })).toThrow('models must list at least one model');
+    });
+  });
+
   describe('scripted faults', () => {
     it('answers the next N calls with the scripted status and headers, then goes back to the profile', async () => {
       const simulator = await startSimulator();

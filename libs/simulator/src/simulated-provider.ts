@@ -27,12 +27,14 @@ import {
   type ModelProfile,
   type ModelProfilePatch,
 } from './simulator-profile';
+import { readRecordingLimit, type RecordedRequest, SimulatorRecording } from './simulator-recording';
 import { SimulatorStats, type SimulatorStatsSnapshot } from './simulator-stats';
 import { deriveSeed, SeededRandom } from './seeded-random';
 
 export { OpenAiHttpError } from './openai-error';
 export type { ModelProfile, ModelProfilePatch, LatencyProfile } from './simulator-profile';
 export type { SimulatorCall, SimulatorStatsSnapshot } from './simulator-stats';
+export type { RecordedRequest } from './simulator-recording';
 
 export interface SimulatorModelOptions {
   id: string;
@@ -59,7 +61,8 @@ export interface SimulatorKeysState {
 
 interface ModelState {
   readonly id: string;
-  readonly initialProfile: ModelProfile;
+  /** What reset() returns to; a reconfiguration with a changed profile replaces it. */
+  initialProfile: ModelProfile;
   /** Replaced, never mutated, so a request can hold on to the profile it was decided with. */
   profile: ModelProfile;
   rng: SeededRandom;
@@ -111,7 +114,8 @@ const SSE_HEADERS = {
  *
  * API: POST /v1/chat/completions (JSON or SSE), GET /v1/models, GET /v1/models/:id — Bearer key required.
  * Admin, no auth (a local test double): GET /_simulator/profiles, PUT /_simulator/profiles/:model,
- * POST /_simulator/faults/:model, GET|PUT /_simulator/keys, GET /_simulator/stats, POST /_simulator/reset.
+ * POST /_simulator/faults/:model, GET|PUT /_simulator/keys, GET /_simulator/stats,
+ * PUT /_simulator/recording + GET /_simulator/requests (request bodies), POST /_simulator/reset.
  */
 export class SimulatedProvider {
   private readonly host: string;
@@ -120,7 +124,9 @@ export class SimulatedProvider {
   /** Key value -> label. A Map lookup keeps the hot path cheap; this is a local test double. */
   private readonly labelsByKey = new Map<string, string>();
   private readonly revokedLabels = new Set<string>();
+  private apiKeys: Record<string, string>;
   private readonly stats = new SimulatorStats();
+  private readonly recording = new SimulatorRecording();
   private completionCount = 0;
 
   private server?: Server;
@@ -135,11 +141,46 @@ export class SimulatedProvider {
     if (problems.length > 0) {
       throw new Error(`Invalid simulator options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
-    for (const { id, profile } of options.models) {
-      const initialProfile = applyProfilePatch(defaultModelProfile(), profile);
-      this.models.set(id, { id, initialProfile, profile: initialProfile, rng: this.newRng(id), faults: [] });
+    for (const { id, profile } of options.models) this.models.set(id, this.newModel(id, profile));
+    this.apiKeys = {};
+    this.setApiKeys(options.apiKeys);
+  }
+
+  /**
+   * Serves `models` with `apiKeys` from now on, without a restart (the app's catalog was reloaded):
+   * a new model starts from its profile, a removed one answers 404, and one that stays keeps its
+   * state (profile changes, queued faults, random stream) unless its configured profile changed.
+   * Throws, changing nothing, when the options are invalid.
+   */
+  reconfigure(options: Pick<SimulatorOptions, 'models' | 'apiKeys'>): void {
+    const problems = [...checkModels(options.models), ...checkApiKeys(options.apiKeys)];
+    if (problems.length > 0) {
+      throw new Error(`Invalid simulator options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
-    for (const [label, key] of Object.entries(options.apiKeys)) this.labelsByKey.set(key, label);
+    const wanted = new Set(options.models.map((model) => model.id));
+    for (const id of this.models.keys()) if (!wanted.has(id)) this.models.delete(id);
+    for (const { id, profile } of options.models) {
+      const current = this.models.get(id);
+      const initialProfile = applyProfilePatch(defaultModelProfile(), profile);
+      if (!current) this.models.set(id, this.newModel(id, profile));
+      else if (JSON.stringify(current.initialProfile) !== JSON.stringify(initialProfile)) {
+        current.initialProfile = initialProfile;
+        current.profile = initialProfile;
+      }
+    }
+    this.setApiKeys(options.apiKeys);
+  }
+
+  private newModel(id: string, profile: ModelProfilePatch | undefined): ModelState {
+    const initialProfile = applyProfilePatch(defaultModelProfile(), profile);
+    return { id, initialProfile, profile: initialProfile, rng: this.newRng(id), faults: [] };
+  }
+
+  private setApiKeys(apiKeys: Record<string, string>): void {
+    this.apiKeys = { ...apiKeys };
+    this.labelsByKey.clear();
+    for (const [label, key] of Object.entries(apiKeys)) this.labelsByKey.set(key, label);
+    for (const label of this.revokedLabels) if (!(label in apiKeys)) this.revokedLabels.delete(label);
   }
 
   // ---- lifecycle ----
@@ -215,12 +256,12 @@ export class SimulatedProvider {
   }
 
   getKeys(): SimulatorKeysState {
-    return { labels: Object.keys(this.options.apiKeys), revoked: [...this.revokedLabels] };
+    return { labels: Object.keys(this.apiKeys), revoked: [...this.revokedLabels] };
   }
 
   /** Replaces the set of revoked key labels. Throws a 400 OpenAiHttpError for an unknown label. */
   setRevokedKeys(labels: string[]): SimulatorKeysState {
-    const known = Object.keys(this.options.apiKeys);
+    const known = Object.keys(this.apiKeys);
     const unknown = labels.filter((label) => !known.includes(label));
     if (unknown.length > 0) {
       throw invalidRequest(`unknown key label(s): ${unknown.join(', ')} (known: ${known.join(', ')})`, 'revoked');
@@ -234,6 +275,19 @@ export class SimulatedProvider {
     return this.stats.snapshot();
   }
 
+  /** Keeps the bodies of the last `requests` chat completion requests (0: none, the default). */
+  setRecording(body: unknown): { requests: number } {
+    const limit = readRecordingLimit(body);
+    if (typeof limit === 'string') throw invalidRequest(limit, 'requests');
+    this.recording.setLimit(limit);
+    return { requests: limit };
+  }
+
+  /** The recorded request bodies, oldest first. */
+  getRecordedRequests(): { recording: number; requests: RecordedRequest[] } {
+    return { recording: this.recording.size, requests: this.recording.list() };
+  }
+
   /** Back to the state right after construction: profiles, keys, stats, completion ids and RNGs. */
   reset(): void {
     for (const model of this.models.values()) {
@@ -243,6 +297,7 @@ export class SimulatedProvider {
     }
     this.revokedLabels.clear();
     this.stats.reset();
+    this.recording.reset();
     this.completionCount = 0;
   }
 
@@ -294,10 +349,12 @@ export class SimulatedProvider {
   /** The per-request decisions, in order: auth, body, model, then the model's RNG. Throws the rejection. */
   private async decide(req: IncomingMessage, call: CallSoFar): Promise<Decision> {
     call.keyLabel = this.authenticate(req);
-    const request = parseCompletionRequest(await readJsonBody(req));
+    const body = await readJsonBody(req);
+    const request = parseCompletionRequest(body);
     call.stream = request.stream;
     const model = this.requireModel(request.model);
     call.model = model.id;
+    this.recording.record({ model: model.id, keyLabel: call.keyLabel, body });
 
     const fault = model.faults.shift();
     if (fault) throw scriptedFailure(model.id, fault);
@@ -368,6 +425,10 @@ export class SimulatedProvider {
       return sendJson(res, 200, this.setRevokedKeys(readRevokedLabels(await readJsonBody(req))));
     }
     if (method === 'GET' && path === '/stats') return sendJson(res, 200, this.getStats());
+    if (method === 'PUT' && path === '/recording') {
+      return sendJson(res, 200, this.setRecording(await readJsonBody(req)));
+    }
+    if (method === 'GET' && path === '/requests') return sendJson(res, 200, this.getRecordedRequests());
     if (method === 'POST' && path === '/reset') {
       this.reset();
       res.writeHead(204).end();

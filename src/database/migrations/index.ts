@@ -6,6 +6,7 @@ import { CreateCanaries1764300000000 } from './1764300000000-create-canaries';
 import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
 import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
+import { CreateCatalogReloads1764600000000 } from './1764600000000-create-catalog-reloads';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -21,4 +22,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateApiKeys1764400000000,
   AddCanarySlot1764510000000,
   RequestMetricsInvalidRequest1764520000000,
+  CreateCatalogReloads1764600000000,
 ];

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -13,7 +13,9 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import type { FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
+import { VARIANTS_EXAMPLE, VARIANTS_SCHEMA, VariantConfigDto } from './flag.dto';
 
 export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -37,6 +39,7 @@ const RULES_EXAMPLE = [
   },
 ];
 
+@ApiExtraModels(VariantConfigDto)
 export class CreateFlagDto {
   @ApiProperty({
     example: 'recommendations-model',
@@ -64,15 +67,15 @@ export class CreateFlagDto {
   enabled?: boolean;
 
   @ApiProperty({
-    type: 'object',
-    additionalProperties: { type: 'string' },
-    example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
-    description: 'Variant name -> catalog model id',
+    ...VARIANTS_SCHEMA,
+    example: VARIANTS_EXAMPLE,
+    description:
+      "Variant name -> a catalog model id, or { model, params?, systemPrompt? } (params: OpenAI request fields set over the caller's; systemPrompt: { mode: prepend | replace, text })",
   })
   @IsObject({
     message: 'variants must be an object of variant name -> catalog model id, e.g. { "control": "gpt-4.1" }',
   })
-  variants: Record<string, string>;
+  variants: Record<string, FlagVariant>;
 
   @ApiProperty({
     example: 'control',

@@ -1,5 +1,55 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import type { FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
+
+export class SystemPromptDto {
+  @ApiProperty({
+    enum: ['prepend', 'replace'],
+    example: 'prepend',
+    description:
+      "prepend: before the caller's messages (its own system messages stay); replace: instead of the caller's system and developer messages",
+  })
+  mode: 'prepend' | 'replace';
+
+  @ApiProperty({
+    example: 'You recommend books. Answer with three titles and one line each.',
+    description: 'At most 20000 characters',
+  })
+  text: string;
+}
+
+export class VariantConfigDto {
+  @ApiProperty({ example: 'gpt-4.1', description: 'A catalog model id' })
+  model: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { temperature: 0.2, max_tokens: 300 },
+    description:
+      "OpenAI request fields set over the caller's: temperature, top_p, max_tokens, max_completion_tokens, presence_penalty, frequency_penalty, seed, stop, reasoning_effort, verbosity, logit_bias, logprobs, top_logprobs, response_format, service_tier, parallel_tool_calls. Fields the policy forces (quality_first: temperature 0) still win",
+  })
+  params?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: SystemPromptDto })
+  systemPrompt?: SystemPromptDto;
+}
+
+/** The schema of a flag's `variants`: each a model id or a VariantConfigDto. */
+export const VARIANTS_SCHEMA = {
+  type: 'object' as const,
+  additionalProperties: { oneOf: [{ type: 'string' }, { $ref: getSchemaPath(VariantConfigDto) }] },
+};
+
+export const VARIANTS_EXAMPLE = {
+  control: 'gpt-4.1',
+  treatment: 'deepseek-v3.2',
+  'short-prompt': {
+    model: 'gpt-4.1',
+    params: { temperature: 0.2 },
+    systemPrompt: { mode: 'prepend', text: 'Answer in at most three sentences.' },
+  },
+};
 
 const RULES_EXAMPLE = [
   {
@@ -9,8 +59,9 @@ const RULES_EXAMPLE = [
   },
 ];
 
-/** A flag on the wire: weights in percent. */
-export class FlagDto {
+/** A flag's stored state on the wire (weights in percent), as history keeps it. */
+@ApiExtraModels(VariantConfigDto)
+export class FlagSnapshotDto {
   @ApiProperty({ example: 'recommendations-model' })
   key: string;
 
@@ -21,11 +72,11 @@ export class FlagDto {
   enabled: boolean;
 
   @ApiProperty({
-    type: 'object',
-    additionalProperties: { type: 'string' },
-    example: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+    ...VARIANTS_SCHEMA,
+    example: VARIANTS_EXAMPLE,
+    description: 'Variant name -> a catalog model id, or { model, params?, systemPrompt? }',
   })
-  variants: Record<string, string>;
+  variants: Record<string, FlagVariant>;
 
   @ApiProperty({ example: 'control' })
   defaultVariant: string;
@@ -52,6 +103,31 @@ export class FlagDto {
   archivedAt: string | null;
 }
 
+/** A flag as the API answers it: its state and the catalog policy that routes by it. */
+export class FlagDto extends FlagSnapshotDto {
+  @ApiProperty({
+    example: 'recommendations',
+    nullable: true,
+    type: String,
+    description: 'The catalog policy whose `flag` this is; null when none is (then it serves no request)',
+  })
+  policy: string | null;
+
+  @ApiProperty({ example: false, description: 'true: no catalog policy routes by this flag, so it serves no request' })
+  unused: boolean;
+}
+
+export class CreatedFlagDto extends FlagDto {
+  @ApiPropertyOptional({
+    type: [String],
+    example: [
+      'flag "search-model" is used by no policy yet, so it serves no request until a catalog policy names it; the catalog\'s policies and their flags: recommendations → recommendations-model, chat → chat-model, fraud → fraud-model (a policy\'s "flag" in the catalog names the flag it routes by)',
+    ],
+    description: 'Only when there is something to know, e.g. that no catalog policy routes by the flag yet',
+  })
+  warnings?: string[];
+}
+
 export class FlagHistoryEntryDto {
   @ApiProperty({ example: 42, description: 'Increasing; pass as `before` to page back' })
   id: number;
@@ -65,11 +141,11 @@ export class FlagHistoryEntryDto {
   @ApiProperty({ enum: ['create', 'update', 'rollout', 'kill', 'enable', 'archive'], example: 'rollout' })
   action: string;
 
-  @ApiProperty({ type: FlagDto, nullable: true, description: 'The flag before the change (null for create)' })
-  before: FlagDto | null;
+  @ApiProperty({ type: FlagSnapshotDto, nullable: true, description: 'The flag before the change (null for create)' })
+  before: FlagSnapshotDto | null;
 
-  @ApiProperty({ type: FlagDto, description: 'The flag after the change' })
-  after: FlagDto;
+  @ApiProperty({ type: FlagSnapshotDto, description: 'The flag after the change' })
+  after: FlagSnapshotDto;
 
   @ApiProperty({ example: 'alice@example.com' })
   actor: string;
@@ -109,6 +185,17 @@ export class FlagEvaluationDto {
 
   @ApiProperty({ example: 'deepseek-v3.2' })
   model: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { temperature: 0.2 },
+    description: "The variant's params, when it has any",
+  })
+  params?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: SystemPromptDto, description: "The variant's system prompt, when it has one" })
+  systemPrompt?: SystemPromptDto;
 
   @ApiProperty({ example: 412, description: 'murmur3_32(salt:userId) mod 10000' })
   bucket: number;

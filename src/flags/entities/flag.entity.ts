@@ -1,5 +1,5 @@
 import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
-import type { FlagRule } from '../flag.types';
+import type { FlagRule, FlagVariant } from '../flag.types';
 
 /** A row of `flags` (see the CreateFlags migration). Weights are basis points. */
 @Entity({ name: 'flags' })
@@ -15,7 +15,8 @@ export class FlagEntity {
   enabled: boolean;
 
   @Column({ type: 'jsonb' })
-  variants: Record<string, string>;
+  /** Variant name -> a catalog model id, or { model, params?, systemPrompt? }. */
+  variants: Record<string, FlagVariant>;
 
   @Column({ name: 'default_variant', type: 'text' })
   defaultVariant: string;

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+
+/** A canary that is not over (pending, running or paused), as the policy map shows it. */
+export interface ActiveCanary {
+  id: string;
+  flagKey: string;
+  variant: string;
+  state: string;
+  stage: { index: number; percentage: number } | null;
+}
+
+/**
+ * Where the policy map learns which canaries are under way. The canary module registers its source
+ * at start-up (as it registers with the guardrail's exemptions), so policies/ knows nothing of
+ * canaries and nothing here imports the canary module.
+ */
+@Injectable()
+export class ActiveCanaries {
+  private source: () => Promise<ActiveCanary[]> = () => Promise.resolve([]);
+
+  provide(source: () => Promise<ActiveCanary[]>): void {
+    this.source = source;
+  }
+
+  list(): Promise<ActiveCanary[]> {
+    return this.source();
+  }
+}
