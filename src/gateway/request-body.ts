@@ -1,13 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { pathDeeperThan } from '../common/json-depth';
 import { InvalidJson, JsonTooDeep, RequestTooLarge } from '../common/request-errors';
 
-/**
- * Bodies larger than this are decoded and parsed on turns of the event loop of their own, so other
- * requests get it in between. Decoding happens once, at the end: decoding as the chunks arrived
- * built a string of pieces that JSON.parse then copied flat again, a tenth of the gateway's CPU on
- * a 400 KB prompt (docs/benchmarks.md), while one decode of even the 4 MB limit takes a few ms.
- */
+/** Bodies larger than this are decoded and parsed in steps, each on its own turn of the event loop. */
 const LARGE_BODY_BYTES = 64 * 1024;
 
 /** The client went away before it had sent the whole body; nobody is left to answer. */
@@ -34,6 +30,9 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     if (Number(req.headers['content-length']) > limitBytes) return reject(new RequestTooLarge(limitName));
     const chunks: Buffer[] = [];
     let size = 0;
+    // A large body is decoded as it arrives, a piece per chunk, rather than all at once at the end.
+    let decoder: StringDecoder | undefined;
+    let decoded = '';
     let refused = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -41,12 +40,21 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
         // The rest is drained and dropped: destroying the request would take the 413 with it.
         refused = true;
         chunks.length = 0;
+        decoded = '';
         req.removeAllListeners('data');
         req.resume();
         reject(new RequestTooLarge(limitName));
         return;
       }
       chunks.push(chunk);
+      if (decoder) {
+        decoded += decoder.write(chunk);
+        return;
+      }
+      if (size > LARGE_BODY_BYTES) {
+        decoder = new StringDecoder('utf8');
+        decoded = decoder.write(Buffer.concat(chunks, size));
+      }
     });
     req.on('error', () => reject(new BodyAbandoned()));
     req.on('close', () => {
@@ -55,12 +63,10 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     req.on('end', () => {
       if (refused) return;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      if (size <= LARGE_BODY_BYTES) return settleJson(bytes.toString('utf8'), bytes, resolve, reject);
-      // Decoding and parsing take a few ms more: other requests get the event loop first, and between.
-      setImmediate(() => {
-        const text = bytes.toString('utf8');
-        setImmediate(() => settleJson(text, bytes, resolve, reject));
-      });
+      if (!decoder) return settleJson(bytes.toString('utf8'), bytes, resolve, reject);
+      // Parsing takes a few ms more: other requests get the event loop first.
+      const text = decoded + decoder.end();
+      setImmediate(() => settleJson(text, bytes, resolve, reject));
     });
   });
 }
