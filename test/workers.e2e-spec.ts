@@ -194,6 +194,16 @@ describe('WORKERS=2: two gateway processes on one port, one database, one Ctrl-C
     });
     expect(created.status).toBe(201);
     const key = (JSON.parse(created.body) as { key: string }).key;
+    // Both workers know the new key (GET /v1/models does not count against the limit).
+    let known = 0;
+    await eventually(async () => {
+      known = (await send(port, 'GET', '/v1/models', key)).status === 200 ? known + 1 : 0;
+      return known >= 4;
+    }, 10_000);
+    // The limit counts in fixed minutes of the server's clock (this machine's): start the ~5 s of
+    // requests well inside one, or a new minute would rightly admit another ten.
+    const leftInMinute = 60_000 - (Date.now() % 60_000);
+    if (leftInMinute < 10_000) await new Promise((resolve) => setTimeout(resolve, leftInMinute + 100));
     const hello = { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] };
     const statuses: number[] = [];
     // One request every 4 sync intervals (RATE_LIMIT_SYNC_MS=50), alternating between the workers.

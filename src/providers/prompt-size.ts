@@ -59,8 +59,8 @@ export class PromptSize {
   private countedTokens = 0;
   private textIndex = 0;
   private offset = 0;
-  /** The sampled estimate of the whole prompt, once taken. */
-  private estimatedTokens: number | undefined;
+  /** The sample taken so far (SAMPLE_CHUNKS chunks once complete). */
+  private readonly sample = { chunks: 0, tokens: 0, bytes: 0 };
 
   constructor(messages: readonly ChatMessage[]) {
     let overhead = TOKENS_PRIMING_REPLY;
@@ -78,43 +78,57 @@ export class PromptSize {
   /** Undefined when the prompt fits in `limit` tokens; otherwise how big it is. */
   async excess(limit: number, countTokens: CountTokens): Promise<PromptExcess | undefined> {
     // Counting starts after a pause of its own: the request's body was just parsed and checked.
-    let sliceStarted = -Infinity;
+    // A sample does not (16 chunks of ordinary text take well under a slice), but it is paced too.
+    let sliceStarted = this.samplingApplies() ? performance.now() : -Infinity;
+    const pace = async () => {
+      if (performance.now() - sliceStarted < SLICE_MS) return;
+      await new Promise<void>((resolve) => setTimeout(resolve, SLICE_MS));
+      sliceStarted = performance.now();
+    };
     for (;;) {
       const known = this.overhead + this.countedTokens;
       if (known + this.uncountedBytes <= limit) return undefined;
       if (this.textIndex === this.texts.length) return known > limit ? { tokens: known, atLeast: false } : undefined;
       const surelyOver = known > limit || known + Math.ceil(this.uncountedBytes / MAX_TOKEN_BYTES) > limit;
       if (surelyOver && this.uncountedBytes > EXACT_BELOW_BYTES) return this.estimate();
-      if (!surelyOver && this.sampledEstimate(countTokens) * SAMPLE_MARGIN <= limit) return undefined;
-      if (performance.now() - sliceStarted >= SLICE_MS) {
-        await new Promise<void>((resolve) => setTimeout(resolve, SLICE_MS));
-        sliceStarted = performance.now();
+      if (!surelyOver && this.samplingApplies()) {
+        if (this.sample.chunks < SAMPLE_CHUNKS) {
+          await pace();
+          this.sampleNextChunk(countTokens);
+          continue;
+        }
+        if (this.sampledTokens() * SAMPLE_MARGIN <= limit) return undefined;
       }
+      await pace();
       this.countNextChunk(countTokens);
     }
   }
 
-  /** Tokens of the whole prompt estimated from a sample of it; Infinity for a prompt too small to sample. */
-  private sampledEstimate(countTokens: CountTokens): number {
-    if (this.estimatedTokens !== undefined) return this.estimatedTokens;
-    if (this.countedBytes > 0 || this.uncountedBytes < SAMPLE_FROM_BYTES) return Infinity;
+  /** A large prompt nothing has been counted of yet is estimated from a sample first. */
+  private samplingApplies(): boolean {
+    return this.sample.chunks > 0 || (this.countedBytes === 0 && this.uncountedBytes >= SAMPLE_FROM_BYTES);
+  }
+
+  /** Tokenizes the next of SAMPLE_CHUNKS chunks spread evenly over the text. */
+  private sampleNextChunk(countTokens: CountTokens): void {
     const lengths = this.texts.map((text) => text.length);
     const totalChars = lengths.reduce((sum, length) => sum + length, 0);
-    let tokens = 0;
-    let bytes = 0;
-    for (let k = 0; k < SAMPLE_CHUNKS; k++) {
-      let at = Math.floor(((k + 0.5) * totalChars) / SAMPLE_CHUNKS);
-      let index = 0;
-      while (at >= lengths[index]) at -= lengths[index++];
-      const text = this.texts[index];
-      const code = text.charCodeAt(at);
-      if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
-      const chunk = text.slice(at, chunkEnd(text, at));
-      tokens += countTokens(chunk);
-      bytes += Buffer.byteLength(chunk);
-    }
-    this.estimatedTokens = bytes === 0 ? Infinity : this.overhead + (tokens / bytes) * this.uncountedBytes;
-    return this.estimatedTokens;
+    let at = Math.floor(((this.sample.chunks + 0.5) * totalChars) / SAMPLE_CHUNKS);
+    let index = 0;
+    while (at >= lengths[index]) at -= lengths[index++];
+    const text = this.texts[index];
+    const code = text.charCodeAt(at);
+    if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
+    const chunk = text.slice(at, chunkEnd(text, at));
+    this.sample.tokens += countTokens(chunk);
+    this.sample.bytes += Buffer.byteLength(chunk);
+    this.sample.chunks++;
+  }
+
+  /** The whole prompt's tokens at the sample's density (the overhead counted exactly). */
+  private sampledTokens(): number {
+    const { tokens, bytes } = this.sample;
+    return bytes === 0 ? Infinity : this.overhead + (tokens / bytes) * (this.countedBytes + this.uncountedBytes);
   }
 
   private add(text: string): void {
