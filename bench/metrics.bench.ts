@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { DEFAULT_CATALOG, loadCatalog } from '../src/config/catalog.config';
 import type { MetricsConfig } from '../src/config/metrics.config';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
@@ -16,7 +15,6 @@ import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import type { RequestMetric } from '../src/metrics/request-metric';
-import { CatalogService } from '../src/catalog/catalog.service';
 
 /**
  * `npm run bench:metrics [-- --rows 10000000 --ingest 200000]`, two measurements on one Postgres:
@@ -187,6 +185,8 @@ function syntheticRow(i: number): RequestMetric {
     fallback: false,
     stream: false,
     apiKeyId: null,
+    budgetId: null,
+    budgetAction: null,
   };
 }
 
@@ -219,11 +219,7 @@ async function main(): Promise<void> {
     await dataSource.query('TRUNCATE request_metrics');
     console.log(`seeding ${rows.toLocaleString('en-US')} request_metrics rows over the last 24 hours...`);
     const seedSeconds = await seed(dataSource, rows, now);
-    const queries = new MetricsQueryService(
-      dataSource,
-      new CatalogService(loadCatalog(DEFAULT_CATALOG, 'default catalog', process.env)),
-      metricsSettings,
-    );
+    const queries = new MetricsQueryService(dataSource);
     const query = {
       flag: 'recommendations-model',
       groupBy: 'variant' as const,

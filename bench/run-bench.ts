@@ -29,7 +29,16 @@ import {
   type ChildServer,
 } from './processes';
 import { PROMPT_SIZE_NAMES, PROMPT_SIZES, promptMessages, type PromptSize } from './prompts';
-import { checks, describeRun, table, type Report, type Settings, type SizeResult, type TargetResult } from './report';
+import {
+  checks,
+  describeRun,
+  table,
+  type Check,
+  type Report,
+  type Settings,
+  type SizeResult,
+  type TargetResult,
+} from './report';
 import {
   BENCH_KEY,
   bucketQuantileMs,
@@ -48,8 +57,9 @@ import { coreTicks, runWrk, wrkMissing } from './wrk';
 
 /**
  * `npm run bench`: the simulator directly (a), the fastest bare Node proxy (b), the Switchyard
- * gateway (c), the gateway with METRICS_ENABLED=false (d), and with --baseline the same gateway setup
- * from another build (e) — plus any gateway variant in targets.ts — measured side by side in one run:
+ * gateway (c), the gateway with METRICS_ENABLED=false (d), with --baseline the same gateway setup
+ * from another build (e), the gateway with the bench key under a spend budget (f) — every target of
+ * targets.ts — measured side by side in one run:
  * the servers under test on one core, the load generator (wrk) and the upstream simulator on the
  * other. The headline is the server's CPU time per request (the least noise-sensitive figure on a
  * shared machine), at three prompt sizes (1 KB, 32 KB, 400 KB), next to req/s, added latency at a
@@ -236,7 +246,7 @@ async function startTarget(
     ({ child, port, databaseUrl } = gateway);
     try {
       notes.push(placePostgres(gateway.dataDir, pinning));
-      if (spec.setup) notes.push(await spec.setup({ port, adminKey: GATEWAY_KEY }));
+      if (spec.setup) notes.push(await spec.setup({ port, adminKey: GATEWAY_KEY, databaseUrl }));
     } catch (error) {
       await child.stop();
       throw error;
@@ -528,21 +538,27 @@ async function main(): Promise<void> {
     checks: [],
   };
   const targets = await startTargets(settings, pinning, report);
+  const ownChecks = await Promise.all(
+    targets.flatMap((t) =>
+      t.spec.checks ? [t.spec.checks({ port: t.port, adminKey: GATEWAY_KEY, databaseUrl: t.databaseUrl })] : [],
+    ),
+  );
   await measureAll(targets, settings, pinning);
   if (run.interrupted) return; // the signal handler stops the servers; a partial report would only mislead
   for (const target of targets) report.targets.push(await summarize(target));
   const order = settings.only;
   report.targets.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-  finish(report);
+  const extraChecks = (await Promise.all(ownChecks.map((judge) => judge(report)))).flat();
+  finish(report, extraChecks);
 }
 
-function finish(report: Report): void {
+function finish(report: Report, extraChecks: Check[]): void {
   report.loadAverage1mEnd = loadavg()[0];
   for (const target of report.targets) {
     if (target.status === 'failed') report.notes.push(`${target.id}: FAILED — ${target.error?.split('\n')[0]}`);
     for (const note of target.notes) report.notes.push(`${target.id}: ${note}`);
   }
-  report.checks = checks(report);
+  report.checks = [...checks(report), ...extraChecks];
   const lines = describeRun(report);
   console.log(
     ['', 'Switchyard benchmark', ...lines, '', table(report, false), '', ...report.notes.map((n) => `note: ${n}`)].join(

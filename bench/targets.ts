@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { request } from 'undici';
+import { budgetChecks, createBenchBudget } from './budget-target';
+import type { Check, Report } from './report';
 import { FLAG, GATEWAY_KEY, type GatewayVariant } from './servers';
 
 /**
@@ -22,12 +24,16 @@ export interface TargetSpec {
   watchesWriter?: boolean;
   /** Off unless named in --only (e.g. variants measured on request). */
   optional?: boolean;
+  /** Checks of its own: started before the first slice, judged after the last with the whole report. */
+  checks?: (target: StartedTarget) => Promise<(report: Report) => Promise<Check[]>>;
 }
 
 export interface StartedTarget {
   port: number;
   /** SWITCHYARD_ADMIN_KEY of every gateway the bench starts. */
   adminKey: string;
+  /** Its embedded Postgres (unset with DATABASE_URL). */
+  databaseUrl?: string;
 }
 
 /** The bench flag (50% of recommendations to the treatment model), through the operator API. */
@@ -55,10 +61,15 @@ export function targetSpecs(options: { baseline?: string }): TargetSpec[] {
       variant: { env: { METRICS_ENABLED: 'false' } },
       setup: createBenchFlag,
     },
-    // Gateway variants of other issues go here, e.g. (#18) a key budget configured:
-    //   { id: 'gateway-budget', label: 'gateway, key budget', kind: 'gateway',
-    //     setup: async (g) => { await createBenchFlag(g); /* POST the budget */ return 'budget set' } },
-    // and (#16) a 100% shadow stage: { id: 'gateway-shadow', ..., variant: { editCatalog: (c) => ... } }.
+    {
+      id: 'gateway-budget',
+      label: '(f) gateway, key under a spend budget',
+      kind: 'gateway',
+      setup: async (gateway) => `${await createBenchFlag(gateway)}; ${await createBenchBudget(gateway)}`,
+      checks: budgetChecks,
+    },
+    // Gateway variants of other issues go here, e.g. (#16) a 100% shadow stage:
+    //   { id: 'gateway-shadow', label: '...', kind: 'gateway', variant: { editCatalog: (c) => ... }, setup: ... }.
   ];
   if (options.baseline) {
     specs.push({

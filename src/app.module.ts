@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AccessModule } from './access/access.module';
 import { AlertsModule } from './alerts/alerts.module';
+import { BudgetsModule } from './budgets/budgets.module';
 import { CanaryModule } from './canary/canary.module';
 import { CatalogReloadModule } from './catalog/catalog-reload.module';
 import type { Clock } from './common/clock';
@@ -35,6 +36,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     GatewayModule,
     HealthModule,
     AlertsModule,
+    BudgetsModule,
     GuardrailModule,
     CanaryModule,
     CatalogReloadModule,

@@ -25,6 +25,16 @@ export class AccessService {
     return key;
   }
 
+  /** Every key's name by id, from memory, for reports that show teams rather than ids. */
+  keyNames(): Map<string, string> {
+    return this.cache.namesById();
+  }
+
+  /** A key by id, from memory (revoked ones too); for budgets that name a key. */
+  findKey(id: string): CachedApiKey | undefined {
+    return this.cache.findById(id);
+  }
+
   /** The key in the header if it is known and not revoked, whatever its scopes; NotAuthenticated otherwise. */
   identify(authorization: string | undefined): CachedApiKey {
     if (!authorization) throw NotAuthenticated.missing();

@@ -83,6 +83,19 @@ export class ApiKeyCache implements OnModuleDestroy {
     return entry && timingSafeEqual(entry.hash, hash) ? entry : undefined;
   }
 
+  /** Every key's name by id (revoked keys too: reports still show their spend). */
+  namesById(): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const key of this.byPrefix.values()) names.set(key.caller.id, key.caller.name);
+    return names;
+  }
+
+  /** The key with this id, if any (revoked or not). */
+  findById(id: string): CachedApiKey | undefined {
+    for (const key of this.byPrefix.values()) if (key.caller.id === id) return key;
+    return undefined;
+  }
+
   markUsed(id: string): void {
     this.used.add(id);
   }

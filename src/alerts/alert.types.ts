@@ -9,6 +9,9 @@ export const ALERT_TYPES = [
   'canary.aborted',
   'flag.guardrail_tripped',
   'provider.circuit_opened',
+  'budget.threshold_crossed',
+  'budget.burn_rate',
+  'budget.exhausted',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
@@ -34,6 +37,9 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertType, AlertSeverity>> = {
   'canary.aborted': 'warning',
   'flag.guardrail_tripped': 'critical',
   'provider.circuit_opened': 'warning',
+  'budget.threshold_crossed': 'info',
+  'budget.burn_rate': 'warning',
+  'budget.exhausted': 'critical',
 };
 
 /** What a caller raises. */

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlertsModule } from '../alerts/alerts.module';
+import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
+import { CanaryBudgetLink } from './canary-budget-link';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
 import { CanaryTickScheduler } from './canary-tick.scheduler';
@@ -19,7 +21,7 @@ import { CanaryEntity } from './entities/canary.entity';
  * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
  * -> CanaryExecutor -> canary-decision.ts), both applying changes through CanaryTransitions. Reads
  * metrics, moves flag weights through FlagsService, raises alerts; tells the guardrail to keep off
- * the flags it watches.
+ * the flags it watches; pauses a canary whose shadow_only budget ran out (CanaryBudgetLink).
  */
 @Module({
   imports: [
@@ -28,6 +30,7 @@ import { CanaryEntity } from './entities/canary.entity';
     GuardrailModule,
     MetricsModule,
     AlertsModule,
+    BudgetsModule,
     PoliciesModule,
   ],
   controllers: [CanaryController],
@@ -38,6 +41,7 @@ import { CanaryEntity } from './entities/canary.entity';
     CanaryService,
     CanaryExecutor,
     CanaryTickScheduler,
+    CanaryBudgetLink,
   ],
 })
 export class CanaryModule {}

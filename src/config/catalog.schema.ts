@@ -86,6 +86,15 @@ export class CatalogModel {
   @Min(1, { message: 'contextWindow must be a positive integer number of tokens' })
   contextWindow: number;
 
+  /**
+   * The most tokens one answer can have. A spend budget reserves it for requests without
+   * `max_tokens`; unset, the context window is the bound.
+   */
+  @IsOptional()
+  @IsInt({ message: 'maxOutputTokens must be a positive integer number of tokens' })
+  @Min(1, { message: 'maxOutputTokens must be a positive integer number of tokens' })
+  maxOutputTokens?: number;
+
   /** Orders models by capability (higher is stronger); policies that must not downgrade use it. */
   @IsInt({ message: 'tier must be an integer from 1 (weakest) upwards' })
   @Min(1, { message: 'tier must be an integer from 1 (weakest) upwards' })

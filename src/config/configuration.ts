@@ -1,6 +1,7 @@
 import { accessConfig } from './access.config';
 import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
+import { budgetsConfig } from './budgets.config';
 import { canaryConfig } from './canary.config';
 import { catalogConfig } from './catalog.config';
 import type { CatalogDocument } from './catalog.schema';
@@ -19,6 +20,7 @@ export const CONFIGURATION = [
   alertsConfig,
   canaryConfig,
   accessConfig,
+  budgetsConfig,
 ];
 
 /**

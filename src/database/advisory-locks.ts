@@ -11,6 +11,8 @@ export enum LockKey {
   /** With a second key: the canary id's hashtext(). */
   CanaryTick = 7_305_003,
   Guardrail = 7_305_004,
+  /** Budget threshold, exhaustion and burn-rate alerts: one replica looks at a time. */
+  BudgetWatch = 7_305_005,
   BootstrapAdminKey = 7_305_010,
 }
 

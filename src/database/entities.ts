@@ -2,6 +2,10 @@ import { ApiKeyUsageEntity } from '../access/entities/api-key-usage.entity';
 import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
 import { AlertEntity } from '../alerts/entities/alert.entity';
+import { BudgetHourlySpendEntity } from '../budgets/entities/budget-hourly-spend.entity';
+import { BudgetLeaseEntity } from '../budgets/entities/budget-lease.entity';
+import { BudgetPeriodEntity } from '../budgets/entities/budget-period.entity';
+import { BudgetEntity } from '../budgets/entities/budget.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
 import { CatalogReloadEntity } from '../catalog/entities/catalog-reload.entity';
 import { CanaryEntity } from '../canary/entities/canary.entity';
@@ -25,4 +29,8 @@ export const ENTITIES = [
   ApiKeyEntity,
   ApiKeyUsageEntity,
   CatalogReloadEntity,
+  BudgetEntity,
+  BudgetPeriodEntity,
+  BudgetLeaseEntity,
+  BudgetHourlySpendEntity,
 ];

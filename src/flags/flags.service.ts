@@ -17,7 +17,13 @@ import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-
 import { type HistoryPage, toDefinition, toHistoryEntry, toWire, type FlagWire } from './flag-mapper';
 import { type FlagUsage, unusedWarning, usageOf } from './flag-usage';
 import { rolloutToBasisPoints, validateFlag } from './flag-validation';
-import type { ChangeContext, FlagAction, FlagDefinition, VariantSettings } from './flag.types';
+import {
+  type ChangeContext,
+  type FlagAction,
+  type FlagDefinition,
+  modelOfVariant,
+  type VariantSettings,
+} from './flag.types';
 import { FlagHistoryRepository } from './flag-history.repository';
 import { FlagsRepository, type FlagChanges } from './flags.repository';
 
@@ -205,6 +211,13 @@ export class FlagsService {
     const flag = this.cache.get(key);
     if (!flag) return undefined;
     return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
+  }
+
+  /** One variant of a flag as routing applies it (its model and settings), from memory; undefined when unknown. */
+  variantCached(key: string, variant: string): { model: string; settings?: VariantSettings } | undefined {
+    const value = this.cache.get(key)?.variants[variant];
+    if (value === undefined) return undefined;
+    return { model: modelOfVariant(value), settings: typeof value === 'string' ? undefined : value };
   }
 
   /**

@@ -9,9 +9,17 @@ import { upstreamErrorOf } from '../providers/provider-errors';
 import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
+import type { SpendTicket } from '../budgets/spend-ticket';
+import type { PromptSize } from '../providers/prompt-size';
 import type { ChatRequest } from './chat-request';
 import type { RequestTiming } from './request-timing';
-import { upstreamBodyOf } from './upstream-body';
+import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
+
+/** What a route sends upstream for a request, and its prompt's size, measured lazily (once per request). */
+export interface PreparedCall {
+  body: Record<string, unknown>;
+  prompt: PromptSize;
+}
 
 export interface RunInput {
   request: ChatRequest;
@@ -22,6 +30,10 @@ export interface RunInput {
   requestId: string;
   /** Upstream calls count as the upstream's time, the rest as the gateway's. */
   timing: RequestTiming;
+  /** The body and prompt the budget stage measured for this route (prepared here when absent). */
+  prepared?: PreparedCall;
+  /** The request's budget reservations: each fallback candidate reserves its own worst case first. */
+  spend?: SpendTicket;
 }
 
 interface RunSoFar {
@@ -56,12 +68,18 @@ export class CandidateRunner {
     private readonly contextGuard: ContextGuard,
   ) {}
 
-  async run({ request, route, clientGone, requestId, timing }: RunInput): Promise<RunResult> {
+  /** The body `route` sends upstream for `request`, and its prompt as the upstream gets it. */
+  prepare(request: ChatRequest, route: Route): PreparedCall {
+    const body = routedFieldsOf(request, route);
+    // A variant's system prompt counts against the context, and the budget, too.
+    return { body, prompt: this.contextGuard.measure(body.messages as ChatRequest['messages']) };
+  }
+
+  async run({ request, route, clientGone, requestId, timing, prepared, spend }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
-    const body = upstreamBodyOf(request, route);
-    // The prompt as the upstream gets it: a variant's system prompt counts against the context too.
-    const prompt = this.contextGuard.measure(body.messages);
+    const { body, prompt } = prepared ?? this.prepare(request, route);
+    const upstream = upstreamBodyOf(body, request);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];
@@ -74,11 +92,15 @@ export class CandidateRunner {
       const fallback = model.id !== route.chosen.id;
       const tooLong = await this.contextGuard.refusal(prompt, model);
       if (tooLong) return { kind: 'failed', error: tooLong, model, attempts, fallback };
+      // A fallback spends too: it must fit the request's budgets, or the request stops here.
+      const switched = spend?.switchTo(model);
+      const overBudget = switched && (await switched);
+      if (overBudget) return { kind: 'failed', error: overBudget, model, attempts, fallback };
       timing.upstreamStarted();
       try {
         const answer = await this.upstream.call({
           model,
-          body,
+          body: upstream,
           stream: request.stream,
           attemptTimeoutMs: plan.attemptTimeoutMs,
           firstChunkTimeoutMs: plan.firstChunkTimeoutMs,

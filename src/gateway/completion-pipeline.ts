@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { attachCaller } from '../access/access.service';
 import type { CachedApiKey } from '../access/api-key-cache';
+import { BudgetGate } from '../budgets/budget-gate';
+import type { Settlement, SpendTicket } from '../budgets/spend-ticket';
 import { Clock } from '../common/clock';
 import { requestIdOf } from '../common/request-id';
 import { appConfig, type AppConfig } from '../config/app.config';
@@ -24,18 +26,21 @@ import { RequestTiming } from './request-timing';
  *   1. admit      RequestAdmission  the key and its per-key limits, before the body is read
  *   2. parse      readJsonBody, parseChatRequest  size, JSON, depth, the OpenAI body's rules
  *   3. route      RoutingService, RequestAdmission.allowRoute  policy, flag variant, healthy models
- *        [budget]   a spend budget check belongs here: the route names the model, nothing is spent yet
- *        [cache]    a cache lookup too (keyed by the route's model and the body); a hit skips stage 4
+ *      budget     BudgetGate  the worst case reserved under the request's budgets, from memory; a used-up
+ *                 budget refuses (429), downgrades the route or sends a canary's treatment to the control
+ *        [cache]    a cache lookup goes here (keyed by the route's model and the body); a hit skips stage 4
  *   4. run        CandidateRunner  context guard, retries, fallbacks: an answer or a typed failure
  *   5. respond    OpenAiResponder  headers, JSON or the SSE relay, or the error in OpenAI's shape
  *        [shadow]   shadow dispatch goes after the answer completed, off the client's time
- *   6. record     requestMetricOf  the one outcome, built once from the stages' results, stored once
+ *   6. record     requestMetricOf  the one outcome, built once from the stages' results, stored once;
+ *                 the budgets are charged what the request really cost (SpendTicket.settle)
  */
 @Injectable()
 export class CompletionPipeline {
   constructor(
     private readonly admission: RequestAdmission,
     private readonly routing: RoutingService,
+    private readonly budgets: BudgetGate,
     private readonly runner: CandidateRunner,
     private readonly responder: OpenAiResponder,
     private readonly metrics: MetricsRecorder,
@@ -53,6 +58,7 @@ export class CompletionPipeline {
     let request: ChatRequest | undefined;
     let route: Route | undefined;
     let run: RunResult | undefined;
+    let spend: SpendTicket | undefined;
     let delivery: Delivery | undefined;
     let error: unknown;
     try {
@@ -71,8 +77,28 @@ export class CompletionPipeline {
       });
       this.admission.allowRoute(key.caller, route);
       this.responder.routeHeaders(res, route);
-      // [budget] and [cache] go here: the route names the model, nothing has been spent yet.
-      run = await this.runner.run({ request, route, clientGone: clientGoneOf(res), requestId, timing });
+      const chat = request;
+      const decision = await this.budgets.admit({
+        keyId: key.caller.id,
+        route,
+        prepare: (candidate) => this.runner.prepare(chat, candidate),
+      });
+      spend = decision.ticket;
+      if (decision.route !== route) {
+        route = decision.route;
+        this.responder.routeHeaders(res, route);
+      }
+      if (spend?.mark) this.responder.budgetHeaders(res, spend.mark);
+      // [cache] goes here: the route names the model, nothing has been spent yet.
+      run = await this.runner.run({
+        request,
+        route,
+        clientGone: clientGoneOf(res),
+        requestId,
+        timing,
+        prepared: decision.prepared,
+        spend,
+      });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
         delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing);
@@ -92,6 +118,7 @@ export class CompletionPipeline {
       if (key && delivery?.usage) {
         this.admission.settle(key, delivery.usage.promptTokens + delivery.usage.completionTokens);
       }
+      spend?.settle(settlementOf(run, delivery));
       if (this.metrics.enabled) {
         this.metrics.record(
           requestMetricOf({
@@ -107,11 +134,24 @@ export class CompletionPipeline {
             error,
             answered,
             completed: res.writableFinished,
+            spend: spend?.mark,
           }),
         );
       }
     }
   }
+}
+
+/**
+ * What the request's budgets are charged: the answer's exact cost when its usage is known; its worst
+ * case when an answer started but its usage is unknown (a broken stream, a client that left: the
+ * provider may have billed it); nothing when no upstream answered.
+ */
+function settlementOf(run: RunResult | undefined, delivery: Delivery | undefined): Settlement {
+  if (run?.kind === 'answered') {
+    return delivery?.usage ? { billed: 'usage', model: run.model, usage: delivery.usage } : { billed: 'worst' };
+  }
+  return run?.kind === 'client_gone' ? { billed: 'worst' } : { billed: 'none' };
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { KeyLimitReached, ScopeNotGranted } from '../access/access-denied.exception';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
+import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
@@ -11,6 +12,7 @@ import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service'
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
 
 const EXAMPLE_KEY = { id: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b', prefix: 'sy_k3j5n2m8q1' };
+const EXAMPLE_BUDGET = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const BOOKS = [{ role: 'user', content: 'Suggest three books for a train journey' }];
 
 const ROUTE_HEADERS = ['request-id', 'policy', 'flag', 'variant', 'model', 'provider', 'attempts', 'fallback']
@@ -31,7 +33,9 @@ export class GatewayController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'OpenAI Chat Completions through a policy, a flag or a concrete model',
-    description: `Point any OpenAI client's base URL at /v1. Every response carries ${ROUTE_HEADERS}.`,
+    description:
+      `Point any OpenAI client's base URL at /v1. Every response carries ${ROUTE_HEADERS}; ` +
+      'a request a spend budget downgraded or sent to the control also x-switchyard-budget and x-switchyard-budget-action.',
   })
   @ApiHeader({ name: 'x-switchyard-policy', required: false, description: 'Policy to route by (wins over model)' })
   @ApiHeader({ name: 'x-user-id', required: false, description: 'User for sticky bucketing (else the body user)' })
@@ -95,8 +99,14 @@ export class GatewayController {
     },
   )
   @ApiOpenAiError(
-    "Over the key's requests or tokens per minute, or upstream rate limits outlasted the retries; see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
+    "Over the key's requests or tokens per minute, upstream rate limits outlasted the retries, or a spend budget is used up (insufficient_quota); see Retry-After. Keys with limits get x-ratelimit-* headers on every answer",
     new KeyLimitReached(EXAMPLE_KEY, { requestsPerMinute: 600 }, { retryAfterSeconds: 12, headers: {} }),
+    new BudgetExhausted(
+      EXAMPLE_BUDGET,
+      `Spend budget ${EXAMPLE_BUDGET} (key ${EXAMPLE_KEY.id}: $0.05 per day (UTC)) is used up: this request may cost up to $0.000174 ` +
+        'and $0.000082 is left of the limit after what is spent and reserved. It resets at 2026-11-25T00:00:00.000Z (the next day in UTC).',
+      41_400,
+    ),
     {
       status: 429,
       code: 'rate_limit_exceeded',
@@ -116,6 +126,10 @@ export class GatewayController {
       code: 'no_healthy_model',
       message: 'No healthy model can serve this request: deepseek-v3.2, gpt-4.1 are failing (circuit open).',
     },
+  )
+  @ApiOpenAiError(
+    "A spend budget cannot be checked: this replica's lease expired while the database does not answer",
+    new BudgetUnavailable(EXAMPLE_BUDGET, `budget ${EXAMPLE_BUDGET} (policy chat: $250 per month (Europe/Paris))`),
   )
   @ApiOpenAiError('Upstream timeout', {
     status: 504,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
+import { BudgetsModule } from '../budgets/budgets.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ProvidersModule } from '../providers/providers.module';
@@ -12,7 +13,7 @@ import { OpenAiResponder } from './openai-responder';
 import { RequestAdmission } from './request-admission';
 
 @Module({
-  imports: [CatalogModule, ProvidersModule, RoutingModule, MetricsModule, AccessModule],
+  imports: [CatalogModule, ProvidersModule, RoutingModule, MetricsModule, AccessModule, BudgetsModule],
   controllers: [GatewayController],
   providers: [RequestAdmission, CandidateRunner, OpenAiResponder, CompletionPipeline, CompletionEntrance],
   exports: [CompletionEntrance],

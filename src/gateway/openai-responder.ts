@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
 import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
+import type { SpendMark } from '../budgets/budget.types';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
@@ -62,6 +63,12 @@ export class OpenAiResponder {
     setAnswerHeader(res, 'x-switchyard-provider', route.plan.candidates[0].provider);
     setAnswerHeader(res, 'x-switchyard-attempts', '0');
     setAnswerHeader(res, 'x-switchyard-fallback', 'false');
+  }
+
+  /** A spend budget changed how the request is served: which budget, and what it did. */
+  budgetHeaders(res: ServerResponse, mark: SpendMark): void {
+    res.setHeader('x-switchyard-budget', mark.budgetId);
+    res.setHeader('x-switchyard-budget-action', mark.action);
   }
 
   answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
+import type { SpendMark } from '../budgets/budget.types';
 import { costUsd } from '../metrics/cost';
 import type { Outcome } from '../metrics/entities/request-metric.entity';
 import type { RequestMetric } from '../metrics/request-metric';
@@ -27,6 +29,8 @@ export interface RequestFacts {
   answered: ErrorAnswered | undefined;
   /** False when the client left before the whole answer was written. */
   completed: boolean;
+  /** What a spend budget did to the request that was served (downgrade, shadow_only). */
+  spend?: SpendMark;
 }
 
 /**
@@ -64,7 +68,14 @@ export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
     fallback: (run?.fallback ?? false) && outcome === 'ok',
     stream: facts.stream,
     apiKeyId: facts.apiKeyId,
+    ...budgetOf(facts),
   });
+}
+
+/** The budget that acted on the request: the one that refused it, or the one that rerouted it. */
+function budgetOf({ spend, error }: RequestFacts): { budgetId: string | null; budgetAction: string | null } {
+  if (error instanceof BudgetExhausted) return { budgetId: error.budgetId, budgetAction: 'reject' };
+  return { budgetId: spend?.budgetId ?? null, budgetAction: spend?.action ?? null };
 }
 
 function outcomeOf({ run, delivery, error, answered, completed }: RequestFacts): Outcome {
@@ -72,6 +83,8 @@ function outcomeOf({ run, delivery, error, answered, completed }: RequestFacts):
   if (delivery?.broke) return 'upstream_error';
   if (error !== undefined) {
     if (error instanceof UpstreamRejectedRequest) return error.blamesRequest ? 'invalid_request' : 'upstream_error';
+    // The gateway refused to spend: nothing the model did, whatever the status says.
+    if (error instanceof BudgetExhausted || error instanceof BudgetUnavailable) return 'rejected';
     const status = answered?.status ?? 500;
     // Statuses come from the one table (domain-error-status.ts), so this holds for every module's errors.
     if (status === 429) return 'rate_limited';

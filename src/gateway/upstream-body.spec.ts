@@ -1,6 +1,6 @@
 import type { Route } from '../routing/routing.service';
 import { parseChatRequest } from './chat-request';
-import { upstreamBodyOf } from './upstream-body';
+import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
 
 const route = (overrides: Record<string, unknown> = {}, forwardMetadata = false) =>
   ({ plan: { bodyOverrides: overrides, forwardMetadata } }) as unknown as Route;
@@ -23,7 +23,7 @@ describe('the upstream body', () => {
   ])('%s: the client’s fields and messages, the model per candidate, no metadata', (_, messages) => {
     const chat = request({ model: 'route:chat', messages, temperature: 0.2, metadata: { team: 'x' }, extra: [1] }, 2);
     expect(chat.messagesAsSent !== undefined).toBe(messages === history);
-    const body = upstreamBodyOf(chat, route({ max_tokens: 64 }));
+    const body = upstreamBodyOf(routedFieldsOf(chat, route({ max_tokens: 64 })), chat);
     for (const model of ['gpt-4.1', 'deepseek-v3.2']) {
       expect(JSON.parse(body.forModel(model).toString())).toEqual({
         model,
@@ -37,7 +37,11 @@ describe('the upstream body', () => {
 
   it('asks a stream for its usage chunk, and forwards metadata when the policy says so', () => {
     const chat = request({ model: 'm', messages: history, stream: true, metadata: { team: 'x' } });
-    const sent = JSON.parse(upstreamBodyOf(chat, route({}, true)).forModel('gpt-4.1').toString());
+    const sent = JSON.parse(
+      upstreamBodyOf(routedFieldsOf(chat, route({}, true)), chat)
+        .forModel('gpt-4.1')
+        .toString(),
+    );
     expect(sent).toEqual({
       model: 'gpt-4.1',
       messages: history,
@@ -52,7 +56,7 @@ describe('the upstream body', () => {
     const replaced = [{ role: 'user', content: 'replaced' }];
     expect(
       JSON.parse(
-        upstreamBodyOf(chat, route({ messages: replaced }))
+        upstreamBodyOf(routedFieldsOf(chat, route({ messages: replaced })), chat)
           .forModel('x')
           .toString(),
       ).messages,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { costUsd } from './cost';
+import { costPico, costUsd, formatPico, picoOf } from './cost';
 
 describe('costUsd', () => {
   it('prices prompt and completion tokens at the per-million rates, exactly', () => {
@@ -30,5 +30,28 @@ describe('costUsd', () => {
     expect(() => costUsd({ inputPer1M: 0.1234567, outputPer1M: 1 }, { promptTokens: 1, completionTokens: 1 })).toThrow(
       /more than 6 decimals/,
     );
+  });
+});
+
+describe('picodollars', () => {
+  it('reads USD amounts exactly and writes them back', () => {
+    expect(picoOf('0.05')).toBe(50_000_000_000n);
+    expect(picoOf(0.05)).toBe(50_000_000_000n);
+    expect(picoOf('250.000000000001')).toBe(250_000_000_000_001n);
+    expect(picoOf(1_000_000_000)).toBe(1_000_000_000n * 1_000_000_000_000n);
+    expect(formatPico(50_000_000_000n)).toBe('0.050000000000');
+    expect(formatPico(-1_000_000n)).toBe('-0.000001000000');
+  });
+
+  it('refuses what is not an amount of at most 12 decimals', () => {
+    expect(() => picoOf('0.0000000000001')).toThrow(RangeError);
+    expect(() => picoOf('1e-3')).toThrow(RangeError);
+    expect(() => picoOf(Number.NaN)).toThrow(RangeError);
+  });
+
+  it('costs a request in picodollars as costUsd does in USD', () => {
+    const pricing = { inputPer1M: 0.28, outputPer1M: 0.42 };
+    const usage = { promptTokens: 1200, completionTokens: 300 };
+    expect(formatPico(costPico(pricing, usage))).toBe(costUsd(pricing, usage));
   });
 });

@@ -1,23 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
-import { CatalogService } from '../catalog/catalog.service';
-import type {
-  CostQueryDto,
-  CostGrouping,
-  MetricsWindowQueryDto,
-  SummaryGrouping,
-  TimeseriesQueryDto,
-} from './dto/metrics-query.dto';
-import type {
-  CostFiguresDto,
-  CostReportDto,
-  MetricsFiguresDto,
-  SummaryDto,
-  TimeseriesDto,
-} from './dto/metrics-result.dto';
+import type { MetricsWindowQueryDto, SummaryGrouping, TimeseriesQueryDto } from './dto/metrics-query.dto';
+import type { MetricsFiguresDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
 import { OUTCOMES } from './entities/request-metric.entity';
-import { TooManyBuckets, UnknownReferenceModel } from './metrics-query.errors';
+import { TooManyBuckets } from './metrics-query.errors';
 import { isoWindow, parseWindow, type Window } from './metrics-window';
 
 const HOUR_MS = 3_600_000;
@@ -35,7 +21,6 @@ const SUMMARY_COLUMN: Record<SummaryGrouping, string> = {
   policy: 'policy',
   provider: 'provider',
 };
-const COST_COLUMN: Record<CostGrouping, string> = { model: 'model', policy: 'policy', apiKey: 'api_key_id' };
 
 const FIGURES_SQL = `
   count(*)::int AS requests,
@@ -89,11 +74,7 @@ const FAILURE_SQL = `outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', '
  */
 @Injectable()
 export class MetricsQueryService {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly catalog: CatalogService,
-    @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
-  ) {}
+  constructor(private readonly dataSource: DataSource) {}
 
   async summary(query: MetricsWindowQueryDto & { groupBy?: SummaryGrouping }): Promise<SummaryDto> {
     const window = parseWindow(query.from, query.to, HOUR_MS);
@@ -134,40 +115,6 @@ export class MetricsQueryService {
       series.get(key)!.points.push({ t: row.t.toISOString(), ...figures(row) });
     }
     return { ...isoWindow(window), groupBy, bucket, series: [...series.values()] };
-  }
-
-  async cost(query: CostQueryDto): Promise<CostReportDto> {
-    const window = parseWindow(query.from, query.to, 24 * HOUR_MS);
-    const groupBy = query.groupBy ?? 'model';
-    const referenceModel = query.referenceModel ?? this.config.referenceModel;
-    const reference = this.catalog.findModel(referenceModel);
-    if (!reference) {
-      const known = this.catalog.listModels().map((model) => model.id);
-      throw new UnknownReferenceModel(referenceModel, known);
-    }
-    const { inputPer1M, outputPer1M } = reference.pricing;
-    const rows = await this.dataSource.query(
-      `SELECT key, requests, prompt_tokens::text, completion_tokens::text, cost_usd::text,
-              ((prompt_tokens * $3::numeric + completion_tokens * $4::numeric) / 1000000)::text AS reference_cost_usd
-         FROM (SELECT ${COST_COLUMN[groupBy]}::text AS key, count(*)::int AS requests,
-                      coalesce(sum(prompt_tokens), 0)::numeric AS prompt_tokens,
-                      coalesce(sum(completion_tokens), 0)::numeric AS completion_tokens,
-                      coalesce(sum(cost_usd), 0) AS cost_usd
-                 FROM request_metrics WHERE at >= $1 AND at < $2
-                GROUP BY 1) AS grouped
-        ORDER BY key NULLS LAST`,
-      [window.from, window.to, String(inputPer1M), String(outputPer1M)],
-    );
-    const costRows = rows as Array<CostRow & { key: string | null }>;
-    const groups = costRows.map((row) => ({ key: row.key, ...costFigures(row) }));
-    const total = costFigures({
-      requests: costRows.reduce((sum, row) => sum + row.requests, 0),
-      prompt_tokens: String(costRows.reduce((sum, row) => sum + BigInt(row.prompt_tokens), 0n)),
-      completion_tokens: String(costRows.reduce((sum, row) => sum + BigInt(row.completion_tokens), 0n)),
-      cost_usd: sumDecimals(costRows.map((row) => row.cost_usd)),
-      reference_cost_usd: sumDecimals(costRows.map((row) => row.reference_cost_usd)),
-    });
-    return { ...isoWindow(window), groupBy, referenceModel, total, groups };
   }
 
   /**
@@ -264,36 +211,4 @@ function figures(row: FiguresRow): MetricsFiguresDto {
     tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
     costUsd: Number(row.cost_usd),
   };
-}
-
-interface CostRow {
-  requests: number;
-  prompt_tokens: string;
-  completion_tokens: string;
-  cost_usd: string;
-  reference_cost_usd: string;
-}
-
-function costFigures(row: CostRow): CostFiguresDto {
-  const cost = Number(row.cost_usd);
-  const reference = Number(row.reference_cost_usd);
-  return {
-    requests: row.requests,
-    tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
-    costUsd: cost,
-    referenceCostUsd: reference,
-    savingUsd: Number((reference - cost).toFixed(12)),
-    savingRatio: reference === 0 ? null : (reference - cost) / reference,
-  };
-}
-
-/** Sums numeric strings exactly (12 decimals at most, as stored). */
-function sumDecimals(values: string[]): string {
-  const SCALE = 18;
-  const scaled = values.reduce((sum, value) => {
-    const [whole, fraction = ''] = value.split('.');
-    return sum + BigInt(whole + fraction.padEnd(SCALE, '0').slice(0, SCALE));
-  }, 0n);
-  const digits = scaled.toString().padStart(SCALE + 1, '0');
-  return `${digits.slice(0, -SCALE)}.${digits.slice(-SCALE)}`;
 }

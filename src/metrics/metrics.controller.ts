@@ -12,6 +12,7 @@ import {
   UnknownReferenceModel,
 } from './metrics-query.errors';
 import { MetricsQueryService } from './metrics-query.service';
+import { CostReportService } from './cost-report.service';
 
 const badWindow = [
   new MetricsTimeOutOfRange('from', '-4714-01-01'),
@@ -24,7 +25,10 @@ import { PrometheusMetrics } from './prometheus-metrics';
 @ApiDatabaseUnavailable()
 @Controller('api/metrics')
 export class MetricsController {
-  constructor(private readonly queries: MetricsQueryService) {}
+  constructor(
+    private readonly queries: MetricsQueryService,
+    private readonly costs: CostReportService,
+  ) {}
 
   @Get('summary')
   @ApiOperation({
@@ -57,17 +61,19 @@ export class MetricsController {
   @Get('cost')
   @ApiOperation({
     summary:
-      'Spend per group, and what the same tokens would have cost on the reference model (default: the last 24 hours)',
+      'Spend per model, policy or team (API key), or per team and policy at once, and what the same tokens would have cost on the reference model (default: the last 24 hours)',
   })
   @ApiOkResponse({ type: CostReportDto })
   @ApiOperatorError(
     'Bad time, range or grouping, or a reference model outside the catalog',
-    new InvalidInput(['groupBy must be one of: model, policy, apiKey']),
+    new InvalidInput([
+      'groupBy must be one of: model, policy, apiKey, or a comma-separated list of them such as apiKey,policy',
+    ]),
     new UnknownReferenceModel('gpt-9', ['deepseek-v3.2', 'gemini-2.5-flash', 'claude-sonnet-4.5', 'gpt-4.1']),
     ...badWindow,
   )
   cost(@Query() query: CostQueryDto): Promise<CostReportDto> {
-    return this.queries.cost(query);
+    return this.costs.cost(query);
   }
 }
 

@@ -1,27 +1,30 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AccessModule } from '../access/access.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsHealthIndicator } from './metrics.health';
 import { MetricsPartitions } from './metrics-partitions';
 import { MetricsQueryService } from './metrics-query.service';
+import { CostReportService } from './cost-report.service';
 import { MetricsRecorder } from './metrics-recorder';
 import { MetricsWriter } from './metrics-writer';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 @Module({
-  imports: [CatalogModule, ProvidersModule, TerminusModule],
+  imports: [CatalogModule, ProvidersModule, TerminusModule, AccessModule],
   controllers: [MetricsController, PrometheusController],
   providers: [
     MetricsWriter,
     PrometheusMetrics,
     MetricsRecorder,
     MetricsQueryService,
+    CostReportService,
     MetricsPartitions,
     MetricsHealthIndicator,
   ],
-  // The gateway records, the canary reads, health reports the writer, other modules add Prometheus series.
-  exports: [MetricsRecorder, MetricsQueryService, MetricsHealthIndicator, PrometheusMetrics],
+  // The gateway records, the canary reads, budgets read spenders, health reports the writer, others add Prometheus series.
+  exports: [MetricsRecorder, MetricsQueryService, CostReportService, MetricsHealthIndicator, PrometheusMetrics],
 })
 export class MetricsModule {}

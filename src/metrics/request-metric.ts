@@ -27,6 +27,9 @@ export interface RequestMetric {
   fallback: boolean;
   stream: boolean;
   apiKeyId: string | null;
+  /** The budget that refused, downgraded or rerouted the request, and what it did. */
+  budgetId: string | null;
+  budgetAction: string | null;
 }
 
 /** Field, column name and Postgres type of each stored field, in insert order. */
@@ -53,6 +56,8 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [keyof RequestMetric, string
   ['fallback', 'fallback', 'bool'],
   ['stream', 'stream', 'bool'],
   ['apiKeyId', 'api_key_id', 'uuid'],
+  ['budgetId', 'budget_id', 'uuid'],
+  ['budgetAction', 'budget_action', 'text'],
 ];
 
 /**

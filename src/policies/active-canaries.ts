@@ -5,6 +5,8 @@ export interface ActiveCanary {
   id: string;
   flagKey: string;
   variant: string;
+  /** The flag's variant the treatment is compared with (a canary budget's shadow_only sends traffic there). */
+  controlVariant: string;
   state: string;
   stage: { index: number; percentage: number } | null;
 }

@@ -75,6 +75,14 @@ export class PromptSize {
     this.overhead = overhead;
   }
 
+  /**
+   * At least as many tokens as the prompt has, at no tokenizer cost: what was counted, plus one token
+   * per byte not counted yet (a token is at least one byte). A spend budget reserves this much.
+   */
+  get upperBound(): number {
+    return this.overhead + this.countedTokens + this.uncountedBytes;
+  }
+
   /** Undefined when the prompt fits in `limit` tokens; otherwise how big it is. */
   async excess(limit: number, countTokens: CountTokens): Promise<PromptExcess | undefined> {
     // Counting starts after a pause of its own: the request's body was just parsed and checked.

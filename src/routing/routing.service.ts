@@ -121,6 +121,26 @@ export class RoutingService {
     });
   }
 
+  /**
+   * The same request served by another variant of its flag (a canary's control, when the treatment's
+   * budget ran out): that variant's model, settings and fallbacks. Undefined when the route has no
+   * flag, or the variant or its model is unknown.
+   */
+  withVariant(route: Route, variant: string, reason: string): Route | undefined {
+    const book = this.book;
+    const compiled = route.policy === null ? undefined : book.policies.get(route.policy);
+    const served = route.flag === null ? undefined : this.flags.variantCached(route.flag, variant);
+    const model = served && book.models.get(served.model);
+    if (!compiled || !served || !model) return undefined;
+    return this.withHealthyCandidates({
+      policy: route.policy,
+      flag: route.flag,
+      variant,
+      reason,
+      plan: planRoute(compiled, model, served.settings),
+    });
+  }
+
   private policyFromModel(model: unknown): string | undefined {
     if (typeof model !== 'string' || !model.startsWith(POLICY_ALIAS_PREFIX)) return undefined;
     return model.slice(POLICY_ALIAS_PREFIX.length);

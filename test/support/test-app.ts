@@ -34,7 +34,11 @@ export function api(app: TestApp, key: string | undefined = app.adminKey) {
   return request.agent(app.url).set('authorization', bearer(key));
 }
 
-type Catalog = typeof defaultCatalog & Record<string, unknown>;
+type DefaultModel = (typeof defaultCatalog)['models'][number];
+/** The default catalog's shape, with the optional model fields optional (a test may add a model without them). */
+type Catalog = Omit<typeof defaultCatalog, 'models'> & {
+  models: Array<Omit<DefaultModel, 'maxOutputTokens'> & { maxOutputTokens?: number }>;
+} & Record<string, unknown>;
 
 /**
  * The default catalog on a free simulator port, with zero simulated latency so tests are fast;

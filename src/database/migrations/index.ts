@@ -7,6 +7,7 @@ import { CreateApiKeys1764400000000 } from './1764400000000-create-api-keys';
 import { AddCanarySlot1764510000000 } from './1764510000000-add-canary-slot';
 import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-request-metrics-invalid-request';
 import { CreateCatalogReloads1764600000000 } from './1764600000000-create-catalog-reloads';
+import { CreateBudgets1764700000000 } from './1764700000000-create-budgets';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -23,4 +24,5 @@ export const MIGRATIONS: MixedList<Function> = [
   AddCanarySlot1764510000000,
   RequestMetricsInvalidRequest1764520000000,
   CreateCatalogReloads1764600000000,
+  CreateBudgets1764700000000,
 ];

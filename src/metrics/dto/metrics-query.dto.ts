@@ -1,10 +1,14 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 
 export const SUMMARY_GROUPINGS = ['variant', 'model', 'policy', 'provider'] as const;
 export type SummaryGrouping = (typeof SUMMARY_GROUPINGS)[number];
 export const COST_GROUPINGS = ['model', 'policy', 'apiKey'] as const;
 export type CostGrouping = (typeof COST_GROUPINGS)[number];
+/** One grouping, or several distinct ones separated by commas. */
+const COST_GROUP_BY = new RegExp(
+  `^(${COST_GROUPINGS.join('|')})(,(${COST_GROUPINGS.join('|')})){0,${COST_GROUPINGS.length - 1}}$`,
+);
 
 const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10:00:00Z' };
 
@@ -74,10 +78,27 @@ export class CostQueryDto {
   @IsISO8601({ strict: true }, ISO)
   to?: string;
 
-  @ApiPropertyOptional({ enum: COST_GROUPINGS, default: 'model' })
+  @ApiPropertyOptional({
+    description:
+      'model, policy or apiKey, or a comma-separated list of them: apiKey,policy is spend per team and use case',
+    default: 'model',
+    example: 'apiKey,policy',
+  })
   @IsOptional()
-  @IsIn(COST_GROUPINGS, { message: `groupBy must be one of: ${COST_GROUPINGS.join(', ')}` })
-  groupBy?: CostGrouping;
+  @Matches(COST_GROUP_BY, {
+    message: `groupBy must be one of: ${COST_GROUPINGS.join(', ')}, or a comma-separated list of them such as apiKey,policy`,
+  })
+  groupBy?: string;
+
+  @ApiPropertyOptional({ description: 'Only requests of this API key (its id): one team', format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', { message: 'apiKey must be the id of an API key (a UUID), given once' })
+  apiKey?: string;
+
+  @ApiPropertyOptional({ description: 'Only requests of this policy' })
+  @IsOptional()
+  @IsString({ message: 'policy must be the name of a policy, given once' })
+  policy?: string;
 
   @ApiPropertyOptional({
     description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)',

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class LatencyDto {
   @ApiProperty({ example: 412.5, nullable: true, type: Number }) avg: number | null;
@@ -98,14 +98,43 @@ export class CostFiguresDto {
   savingRatio: number | null;
 }
 
+export class CostDimensionsDto {
+  @ApiPropertyOptional({ nullable: true, type: String, example: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' })
+  apiKey?: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    example: 'search-team',
+    description: "The key's name (its team)",
+  })
+  apiKeyName?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'chat' }) policy?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'gemini-2.5-flash' }) model?: string | null;
+}
+
 export class CostGroupDto extends CostFiguresDto {
-  @ApiProperty({ nullable: true, type: String }) key: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'The group value; with several groupings, their values joined by commas in groupBy order',
+  })
+  key: string | null;
+  @ApiProperty({ type: CostDimensionsDto, description: 'Each grouping of groupBy with its value' })
+  dimensions: CostDimensionsDto;
+}
+
+export class SpenderDto {
+  @ApiProperty({ nullable: true, type: String, example: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' }) key: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'search-team', description: "An API key's name" })
+  name: string | null;
+  @ApiProperty({ example: 1840 }) requests: number;
+  @ApiProperty({ example: 0.4216 }) costUsd: number;
 }
 
 export class CostReportDto {
   @ApiProperty() from: string;
   @ApiProperty() to: string;
-  @ApiProperty({ example: 'model' }) groupBy: string;
+  @ApiProperty({ example: 'apiKey,policy' }) groupBy: string;
   @ApiProperty({ example: 'gpt-4.1' }) referenceModel: string;
   @ApiProperty({ type: CostFiguresDto }) total: CostFiguresDto;
   @ApiProperty({ type: [CostGroupDto] }) groups: CostGroupDto[];

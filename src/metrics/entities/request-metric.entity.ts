@@ -98,4 +98,12 @@ export class RequestMetricEntity {
 
   @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
   apiKeyId: string | null;
+
+  /** The spend budget that acted on the request (refused it, downgraded it, sent it to the control). */
+  @Column({ name: 'budget_id', type: 'uuid', nullable: true })
+  budgetId: string | null;
+
+  /** What that budget did: reject, downgrade or shadow_only. */
+  @Column({ name: 'budget_action', type: 'text', nullable: true })
+  budgetAction: string | null;
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { forecastOf } from './budget-forecast';
+
+const HOUR = 3_600_000;
+const USD = 1_000_000_000_000n;
+const base = {
+  limitPico: 100n * USD,
+  spentPico: 40n * USD,
+  reservedPico: 0n,
+  nowMs: Date.parse('2026-11-24T10:30:00Z'),
+  endMs: Date.parse('2026-11-25T00:00:00Z'),
+  currentHourPico: 0n,
+  previousHourPico: 0n,
+};
+
+describe('budget forecast', () => {
+  it('projects the last hour of spend over what is left', () => {
+    // Half of the previous hour's $8 falls in the last 60 minutes, plus this hour's $6: $10 an hour.
+    const forecast = forecastOf({ ...base, currentHourPico: 6n * USD, previousHourPico: 8n * USD });
+    expect(forecast.burnRateUsdPerHour).toBeCloseTo(10, 9);
+    expect(forecast.exhaustionAtMs).toBe(base.nowMs + 6 * HOUR);
+    expect(forecast.exhaustsBeforeReset).toBe(true);
+  });
+
+  it('does not alarm when the pace ends after the period', () => {
+    const forecast = forecastOf({ ...base, currentHourPico: 1n * USD });
+    expect(forecast.exhaustionAtMs).toBe(base.nowMs + 60 * HOUR);
+    expect(forecast.exhaustsBeforeReset).toBe(false);
+  });
+
+  it('has no exhaustion time when nothing was spent lately, and now when it is used up', () => {
+    expect(forecastOf(base)).toMatchObject({ burnRateUsdPerHour: 0, exhaustionAtMs: null, exhaustsBeforeReset: false });
+    expect(forecastOf({ ...base, spentPico: 90n * USD, reservedPico: 10n * USD }).exhaustionAtMs).toBe(base.nowMs);
+  });
+
+  it('never says a total budget runs out before a reset it does not have', () => {
+    expect(forecastOf({ ...base, endMs: null, currentHourPico: 50n * USD }).exhaustsBeforeReset).toBe(false);
+  });
+});

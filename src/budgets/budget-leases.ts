@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Clock, type ScheduledJob } from '../common/clock';
+import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
+import { BudgetLedgerStore } from './budget-ledger.store';
+import { periodAt } from './budget-period';
+import type { BudgetDefinition } from './budget.types';
+import { LocalLedger } from './local-ledger';
+
+/** A lease nobody reserved from for this long goes back to the pool (a request then tops up first). */
+const IDLE_RELEASE_MS = 5 * 60_000;
+/** A request that finds the lease short retries the top-up at most this often before it is refused. */
+const MAX_TOP_UPS = 5;
+
+/** `closed`: the period ended or the budget is gone while the request waited; resolve the ledger again. */
+export type ReserveOutcome = 'ok' | 'exhausted' | 'unavailable' | 'closed';
+
+interface Syncing {
+  running?: Promise<void>;
+  queued?: Promise<void>;
+}
+
+/**
+ * This replica's leases of budget headroom, one LocalLedger per budget period. A reservation comes
+ * from the lease in memory; only when the lease is short does a request wait for a top-up (one
+ * transaction, shared by every request waiting meanwhile). Every BUDGET_SYNC_MS the job settles
+ * what was spent into the shared ledger, tops leases up or hands spare headroom back, and renews
+ * them; a replica that stops doing so (killed) loses its leases after BUDGET_LEASE_TTL_MS.
+ */
+@Injectable()
+export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(BudgetLeases.name);
+  /** This replica in lease rows: unique per process start, so a restarted replica never inherits a dead one's lease. */
+  readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly current = new Map<string, LocalLedger>();
+  private readonly ledgers = new Set<LocalLedger>();
+  private readonly syncing = new WeakMap<LocalLedger, Syncing>();
+  private job?: ScheduledJob;
+  private failing = false;
+
+  constructor(
+    private readonly store: BudgetLedgerStore,
+    private readonly clock: Clock,
+    @Inject(budgetsConfig.KEY) private readonly config: BudgetsConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.job = this.clock.every('budget-sync', this.config.syncMs, () => this.syncDue());
+  }
+
+  /** Settles what was spent here and gives every lease back, so other replicas can use the headroom at once. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.job?.stop();
+    for (const ledger of this.ledgers) ledger.close();
+    await Promise.all([...this.ledgers].map((ledger) => this.sync(ledger)));
+  }
+
+  /** The ledger of the budget's period at `nowMs` (a new period starts with an empty lease). */
+  ledgerOf(budget: BudgetDefinition, nowMs: number): LocalLedger {
+    const ledger = this.current.get(budget.id);
+    if (ledger && !ledger.closed && nowMs >= ledger.startMs && (ledger.endMs === null || nowMs < ledger.endMs))
+      return ledger;
+    ledger?.close();
+    const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
+    const opened = new LocalLedger(budget.id, window.startMs, window.endMs);
+    opened.limitPico = budget.limitPico;
+    opened.lastActivityMs = nowMs;
+    this.current.set(budget.id, opened);
+    this.ledgers.add(opened);
+    return opened;
+  }
+
+  /** Reserves `amountPico`: at once from the lease in memory, or after topping the lease up. */
+  reserve(ledger: LocalLedger, amountPico: bigint, nowMs: number): ReserveOutcome | Promise<ReserveOutcome> {
+    const result = ledger.tryReserve(amountPico, nowMs);
+    if (result === 'ok') return 'ok';
+    // Figures of the last sync say no lease anywhere could cover it: no round trip to be told so again.
+    const fresh = nowMs - ledger.lastSyncMs < this.config.syncMs;
+    if (result === 'full' && fresh && amountPico > ledger.reachablePico) return 'exhausted';
+    return this.reserveAfterTopUp(ledger, amountPico);
+  }
+
+  /** A budget's limit changed: the lease is resized now (a lowered limit takes its spare headroom back). */
+  async budgetChanged(budget: BudgetDefinition): Promise<void> {
+    const ledger = this.current.get(budget.id);
+    if (!ledger) return;
+    ledger.limitPico = budget.limitPico;
+    await this.sync(ledger);
+  }
+
+  /** A budget was deleted: nothing more is admitted under it, and its ledger is forgotten. */
+  budgetDeleted(budgetId: string): void {
+    const ledger = this.current.get(budgetId);
+    if (!ledger) return;
+    ledger.close();
+    this.current.delete(budgetId);
+    this.ledgers.delete(ledger);
+  }
+
+  /** Runs one sync of the ledger that starts after this call (joining one queued already). */
+  sync(ledger: LocalLedger): Promise<void> {
+    let state = this.syncing.get(ledger);
+    if (!state) this.syncing.set(ledger, (state = {}));
+    if (state.queued) return state.queued;
+    const own = state;
+    const queued = (own.running ?? Promise.resolve()).then(() => {
+      own.queued = undefined;
+      const running = this.syncOnce(ledger);
+      own.running = running;
+      return running.finally(() => {
+        if (own.running === running) own.running = undefined;
+      });
+    });
+    own.queued = queued;
+    return queued;
+  }
+
+  /** The periodic job: every ledger with something to settle, to top up, to hand back or to renew. */
+  async syncDue(): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    const due: Promise<void>[] = [];
+    for (const ledger of this.ledgers) {
+      if (ledger.endMs !== null && nowMs >= ledger.endMs) ledger.close();
+      if (ledger.closed && ledger.drained) {
+        this.forget(ledger);
+        continue;
+      }
+      if (this.isDue(ledger, nowMs)) due.push(this.sync(ledger));
+    }
+    await Promise.all(due);
+  }
+
+  private isDue(ledger: LocalLedger, nowMs: number): boolean {
+    if (ledger.closed || ledger.usedPico !== 0n) return true;
+    const holds = ledger.grantedPico > 0n || ledger.reservedPico > 0n;
+    if (!holds) return false;
+    const free = ledger.freePico;
+    const idle = ledger.reservedPico === 0n && nowMs - ledger.lastActivityMs >= IDLE_RELEASE_MS;
+    return (
+      idle ||
+      // What is in flight is shown (GET /api/budgets/:id) as of each replica's last sync.
+      ledger.reservedPico !== ledger.reportedReservedPico ||
+      free < ledger.targetPico / 2n ||
+      free > 2n * ledger.targetPico ||
+      nowMs - ledger.lastSyncMs >= this.config.leaseTtlMs / 3
+    );
+  }
+
+  private async reserveAfterTopUp(ledger: LocalLedger, amountPico: bigint): Promise<ReserveOutcome> {
+    ledger.waitingPico += amountPico;
+    try {
+      for (let round = 0; round < MAX_TOP_UPS; round++) {
+        await this.sync(ledger);
+        const result = ledger.tryReserve(amountPico, this.clock.nowMs());
+        if (result === 'ok') return 'ok';
+        if (result === 'stale') return ledger.closed ? 'closed' : 'unavailable';
+        if (amountPico > ledger.reachablePico) return 'exhausted';
+      }
+      return 'exhausted';
+    } finally {
+      ledger.waitingPico -= amountPico;
+    }
+  }
+
+  private async syncOnce(ledger: LocalLedger): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    const idle =
+      ledger.reservedPico === 0n && ledger.waitingPico === 0n && nowMs - ledger.lastActivityMs >= IDLE_RELEASE_MS;
+    const request = ledger.startSync(idle);
+    try {
+      const result = await this.store.sync({
+        key: {
+          budgetId: ledger.budgetId,
+          periodStart: new Date(ledger.startMs),
+          periodEnd: ledger.endMs === null ? null : new Date(ledger.endMs),
+        },
+        replica: this.replica,
+        at: new Date(nowMs),
+        expiresAt: new Date(nowMs + this.config.leaseTtlMs),
+        request,
+        leaseFraction: this.config.leaseFraction,
+      });
+      if (!result) {
+        ledger.failSync();
+        this.budgetDeleted(ledger.budgetId);
+        return;
+      }
+      // Stop admitting a little before the others may count the lease as expired (clocks drift).
+      ledger.completeSync(result, result.expiresAtMs - this.config.leaseTtlMs / 10, nowMs);
+      if (this.failing) this.logger.log('budget leases are synced with Postgres again');
+      this.failing = false;
+      if (ledger.closed && ledger.drained) this.forget(ledger);
+    } catch (error) {
+      ledger.failSync();
+      if (!this.failing) {
+        this.logger.warn(
+          `could not sync budget leases (${(error as Error).message}); spending only the headroom already held, until it expires`,
+        );
+      }
+      this.failing = true;
+    }
+  }
+
+  private forget(ledger: LocalLedger): void {
+    this.ledgers.delete(ledger);
+    if (this.current.get(ledger.budgetId) === ledger) this.current.delete(ledger.budgetId);
+  }
+}

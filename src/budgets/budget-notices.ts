@@ -1,0 +1,113 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { AlertsService } from '../alerts/alerts.service';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
+import { BudgetCanaries } from './budget-canaries';
+import { BudgetPeriodsRepository } from './budget-periods.repository';
+import type { BudgetAction, BudgetDefinition } from './budget.types';
+import type { LocalLedger } from './local-ledger';
+
+/**
+ * What happens once when a budget runs out in a period: the period row records when, a
+ * `budget.exhausted` alert goes out (once, whichever replica saw it first), and a canary's
+ * `shadow_only` budget pauses the canary. Raised from the request path, so fire-and-forget: the
+ * request never waits on the database, and a failed attempt is logged, counted and retried by the
+ * next refusal.
+ */
+@Injectable()
+export class BudgetNotices implements OnModuleDestroy {
+  private readonly logger = new Logger(BudgetNotices.name);
+  private readonly noticed = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Exhaustion notices that could not be stored (database down) since start. */
+  failedNotices = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly periods: BudgetPeriodsRepository,
+    private readonly alerts: AlertsService,
+    private readonly canaries: BudgetCanaries,
+    prometheus: PrometheusMetrics,
+  ) {
+    const failed = () => this.failedNotices;
+    new Counter({
+      name: 'switchyard_budget_notices_dropped_total',
+      help: 'Budget exhaustion notices (period mark, budget.exhausted alert, canary pause) that could not be stored since start; the next refusal retries',
+      registers: [prometheus.registry],
+      collect() {
+        this.reset();
+        this.inc(failed());
+      },
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  exhausted(
+    budget: BudgetDefinition,
+    ledger: LocalLedger,
+    action: BudgetAction,
+    description: string,
+    atMs: number,
+  ): void {
+    // Per action: a budget changed to shadow_only after it ran out still pauses its canary.
+    const id = `${budget.id}@${ledger.startMs}:${action}`;
+    if (this.noticed.has(id)) return;
+    this.noticed.add(id);
+    const work = this.record(budget, ledger, action, description, new Date(atMs))
+      .catch((error: unknown) => {
+        this.noticed.delete(id);
+        this.failedNotices++;
+        this.logger.error({ err: error, budget: budget.id }, 'could not record that a budget ran out');
+      })
+      .finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  private async record(
+    budget: BudgetDefinition,
+    ledger: LocalLedger,
+    action: BudgetAction,
+    description: string,
+    at: Date,
+  ): Promise<void> {
+    const periodStart = new Date(ledger.startMs);
+    const periodEnd = ledger.endMs === null ? null : new Date(ledger.endMs);
+    const does: Record<BudgetAction, string> = {
+      reject: 'its requests are refused (429 insufficient_quota)',
+      downgrade: "its requests are served by the policy's cheapest healthy model",
+      shadow_only: "the canary's treatment traffic goes to the control and the canary pauses",
+    };
+    await this.dataSource.transaction(async (manager) => {
+      const first = await this.periods.markExhausted(manager, { budgetId: budget.id, periodStart, periodEnd }, at);
+      if (!first) return;
+      await this.alerts.raise(
+        {
+          type: 'budget.exhausted',
+          dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted`,
+          message: `${description} ran out: ${does[action]}${periodEnd ? ` until ${periodEnd.toISOString()}` : ''}.`,
+          canaryId: budget.scope === 'canary' ? budget.target : null,
+          evidence: {
+            budget: budget.id,
+            scope: budget.scope,
+            target: budget.target,
+            onExhausted: action,
+            periodStart: periodStart.toISOString(),
+            periodEnd: periodEnd?.toISOString() ?? null,
+          },
+        },
+        manager,
+      );
+    });
+    if (budget.scope === 'canary' && action === 'shadow_only') {
+      await this.canaries.exhausted({
+        canaryId: budget.target,
+        budgetId: budget.id,
+        reason: `${description} ran out (shadow_only): treatment traffic goes to the control`,
+      });
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+export interface PeriodKey {
+  budgetId: string;
+  periodStart: Date;
+}
+
+export interface PeriodRow {
+  spentUsd: string;
+  alertedAt: number[];
+  exhaustedAt: Date | null;
+  burnAlertedAt: Date | null;
+}
+
+/** Every query on `budget_periods`: the shared ledger rows, one per budget period. */
+@Injectable()
+export class BudgetPeriodsRepository {
+  /**
+   * Adds what a replica settled to the period's spent (creating the row on first use), holding the
+   * row's lock to the end of the transaction: syncs of one period run one at a time across replicas.
+   * Returns the limit and the spent after the addition; null when the budget no longer exists.
+   */
+  async addSpentLocked(
+    manager: EntityManager,
+    key: PeriodKey & { periodEnd: Date | null },
+    flushUsd: string,
+    at: Date,
+  ): Promise<{ spentUsd: string; limitUsd: string } | null> {
+    const rows: Array<{ spent: string; limit: string }> = await manager.query(
+      `INSERT INTO budget_periods AS p (budget_id, period_start, period_end, spent_usd, updated_at)
+       SELECT b.id, $2, $3, $4::numeric, $5 FROM budgets b WHERE b.id = $1
+       ON CONFLICT (budget_id, period_start) DO UPDATE
+         SET spent_usd = p.spent_usd + excluded.spent_usd, updated_at = excluded.updated_at
+       RETURNING p.spent_usd::text AS spent, (SELECT limit_usd::text FROM budgets WHERE id = $1) AS limit`,
+      [key.budgetId, key.periodStart, key.periodEnd, flushUsd, at],
+    );
+    return rows.length === 0 ? null : { spentUsd: rows[0].spent, limitUsd: rows[0].limit };
+  }
+
+  async find(manager: EntityManager, key: PeriodKey, forUpdate = false): Promise<PeriodRow | null> {
+    const rows: Array<{
+      spent: string;
+      alerted_at: number[];
+      exhausted_at: Date | null;
+      burn_alerted_at: Date | null;
+    }> = await manager.query(
+      `SELECT spent_usd::text AS spent, alerted_at, exhausted_at, burn_alerted_at
+           FROM budget_periods WHERE budget_id = $1 AND period_start = $2 ${forUpdate ? 'FOR UPDATE' : ''}`,
+      [key.budgetId, key.periodStart],
+    );
+    if (rows.length === 0) return null;
+    const [row] = rows;
+    return {
+      spentUsd: row.spent,
+      alertedAt: row.alerted_at.map(Number),
+      exhaustedAt: row.exhausted_at,
+      burnAlertedAt: row.burn_alerted_at,
+    };
+  }
+
+  /** Spent and exhaustion of many periods at once (the budget list); absent: nothing happened in the period yet. */
+  async summaries(
+    manager: EntityManager,
+    keys: PeriodKey[],
+  ): Promise<Map<string, { spentUsd: string; exhausted: boolean }>> {
+    if (keys.length === 0) return new Map();
+    const rows: Array<{ budget_id: string; spent: string; exhausted: boolean }> = await manager.query(
+      `SELECT p.budget_id, p.spent_usd::text AS spent, p.exhausted_at IS NOT NULL AS exhausted
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS k(budget_id, period_start)
+         JOIN budget_periods p ON p.budget_id = k.budget_id AND p.period_start = k.period_start`,
+      [keys.map((key) => key.budgetId), keys.map((key) => key.periodStart)],
+    );
+    return new Map(rows.map((row) => [row.budget_id, { spentUsd: row.spent, exhausted: row.exhausted }]));
+  }
+
+  /** The first refusal of the period, kept once (the row is created if nothing was settled yet). */
+  async markExhausted(manager: EntityManager, key: PeriodKey & { periodEnd: Date | null }, at: Date): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO budget_periods AS p (budget_id, period_start, period_end, exhausted_at, updated_at)
+       SELECT b.id, $2, $3, $4, $4 FROM budgets b WHERE b.id = $1
+       ON CONFLICT (budget_id, period_start) DO UPDATE
+         SET exhausted_at = $4, updated_at = $4 WHERE p.exhausted_at IS NULL
+       RETURNING 1`,
+      [key.budgetId, key.periodStart, key.periodEnd, at],
+    );
+    return rows.length > 0;
+  }
+
+  async markAlerted(manager: EntityManager, key: PeriodKey, thresholds: number[], at: Date): Promise<void> {
+    await manager.query(
+      `UPDATE budget_periods SET alerted_at = alerted_at || $3::float8[], updated_at = $4
+        WHERE budget_id = $1 AND period_start = $2`,
+      [key.budgetId, key.periodStart, thresholds, at],
+    );
+  }
+
+  async markBurnAlerted(manager: EntityManager, key: PeriodKey, at: Date): Promise<void> {
+    await manager.query(
+      `UPDATE budget_periods SET burn_alerted_at = $3, updated_at = $3 WHERE budget_id = $1 AND period_start = $2`,
+      [key.budgetId, key.periodStart, at],
+    );
+  }
+}

@@ -1,0 +1,153 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AlertsService } from '../alerts/alerts.service';
+import { Clock } from '../common/clock';
+import { LockKey, tryWithLock } from '../database/advisory-locks';
+import { picoOf } from '../metrics/cost';
+import { BudgetDirectory } from './budget-directory';
+import { forecastOf } from './budget-forecast';
+import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
+import { BudgetLeasesRepository } from './budget-leases.repository';
+import { periodAt } from './budget-period';
+import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
+import type { BudgetDefinition } from './budget.types';
+import { budgetName, usd } from './spend-ticket';
+
+const FRACTION_SCALE = 1_000_000;
+/** Hourly spend older than this is read by no forecast. */
+const HOURLY_RETENTION_MS = 48 * 3_600_000;
+
+/**
+ * Raises a budget's alerts, each once per period: every `alertAt` threshold its settled spend has
+ * crossed (all of them once it ran out — refusing requests is crossing the last one), and a burn-rate
+ * alert when the last hour's pace would use it up before the period ends. Each alert is written with
+ * the period row's record of it, under that row's lock, so a retried or concurrent watch never sends
+ * one twice; one replica watches at a time.
+ */
+@Injectable()
+export class BudgetWatch {
+  private readonly logger = new Logger(BudgetWatch.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly directory: BudgetDirectory,
+    private readonly periods: BudgetPeriodsRepository,
+    private readonly leases: BudgetLeasesRepository,
+    private readonly hourly: BudgetHourlySpendRepository,
+    private readonly alerts: AlertsService,
+    private readonly clock: Clock,
+  ) {}
+
+  async watch(): Promise<void> {
+    await tryWithLock(this.dataSource, LockKey.BudgetWatch, async () => {
+      const nowMs = this.clock.nowMs();
+      for (const budget of this.directory.all()) {
+        await this.watchOne(budget, nowMs).catch((error: unknown) =>
+          this.logger.warn(`budget ${budget.id}: alerts not checked (${(error as Error).message}); next watch retries`),
+        );
+      }
+      await this.hourly.deleteBefore(this.dataSource.manager, new Date(nowMs - HOURLY_RETENTION_MS));
+    });
+  }
+
+  private async watchOne(budget: BudgetDefinition, nowMs: number): Promise<void> {
+    const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
+    const key: PeriodKey = { budgetId: budget.id, periodStart: new Date(window.startMs) };
+    const at = new Date(nowMs);
+    await this.dataSource.transaction(async (manager) => {
+      const row = await this.periods.find(manager, key, true);
+      if (!row) return;
+      await this.thresholds(manager, budget, key, window.endMs, row, at);
+      if (!row.burnAlertedAt && !row.exhaustedAt) await this.burnRate(manager, budget, key, window.endMs, row, at);
+    });
+  }
+
+  private async thresholds(
+    manager: EntityManager,
+    budget: BudgetDefinition,
+    key: PeriodKey,
+    endMs: number | null,
+    row: PeriodRow,
+    at: Date,
+  ): Promise<void> {
+    const spentPico = picoOf(row.spentUsd);
+    const crossed = budget.alertAt.filter(
+      (threshold) =>
+        !row.alertedAt.includes(threshold) &&
+        (row.exhaustedAt !== null ||
+          spentPico * BigInt(FRACTION_SCALE) >= budget.limitPico * BigInt(Math.round(threshold * FRACTION_SCALE))),
+    );
+    if (crossed.length === 0) return;
+    const resets = endMs === null ? 'it does not reset' : `it resets at ${new Date(endMs).toISOString()}`;
+    for (const threshold of crossed) {
+      const percent = `${Math.round(threshold * 10000) / 100}%`;
+      const why = row.exhaustedAt ? ' (it ran out: requests are refused, downgraded or sent to the control)' : '';
+      await this.alerts.raise(
+        {
+          type: 'budget.threshold_crossed',
+          dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}`,
+          message: `${budgetName(budget)} crossed ${percent} of its limit: $${usd(spentPico)} spent${why}; ${resets}.`,
+          canaryId: budget.scope === 'canary' ? budget.target : null,
+          evidence: {
+            budget: budget.id,
+            scope: budget.scope,
+            target: budget.target,
+            threshold,
+            spentUsd: Number(row.spentUsd),
+            limitUsd: Number(usd(budget.limitPico)),
+            exhausted: row.exhaustedAt !== null,
+            periodStart: key.periodStart.toISOString(),
+          },
+        },
+        manager,
+      );
+    }
+    await this.periods.markAlerted(manager, key, crossed, at);
+  }
+
+  private async burnRate(
+    manager: EntityManager,
+    budget: BudgetDefinition,
+    key: PeriodKey,
+    endMs: number | null,
+    row: PeriodRow,
+    at: Date,
+  ): Promise<void> {
+    if (endMs === null) return;
+    const [hours, live] = await Promise.all([
+      this.hourly.recent(manager, budget.id, at),
+      this.leases.live(manager, key, at),
+    ]);
+    const forecast = forecastOf({
+      limitPico: budget.limitPico,
+      spentPico: picoOf(row.spentUsd),
+      reservedPico: live.reduce((sum, lease) => sum + picoOf(lease.reservedUsd), 0n),
+      nowMs: at.getTime(),
+      endMs,
+      currentHourPico: picoOf(hours.currentUsd),
+      previousHourPico: picoOf(hours.previousUsd),
+    });
+    if (!forecast.exhaustsBeforeReset || forecast.exhaustionAtMs === null) return;
+    const exhaustion = new Date(forecast.exhaustionAtMs).toISOString();
+    await this.alerts.raise(
+      {
+        type: 'budget.burn_rate',
+        dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:burn_rate`,
+        message:
+          `${budgetName(budget)} is spending $${forecast.burnRateUsdPerHour.toFixed(6)} an hour: at that pace it runs out ` +
+          `at ${exhaustion}, before its period ends at ${new Date(endMs).toISOString()}.`,
+        canaryId: budget.scope === 'canary' ? budget.target : null,
+        evidence: {
+          budget: budget.id,
+          burnRateUsdPerHour: forecast.burnRateUsdPerHour,
+          exhaustionAt: exhaustion,
+          periodEnd: new Date(endMs).toISOString(),
+          spentUsd: Number(row.spentUsd),
+          limitUsd: Number(usd(budget.limitPico)),
+        },
+      },
+      manager,
+    );
+    await this.periods.markBurnAlerted(manager, key, at);
+  }
+}

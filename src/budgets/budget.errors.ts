@@ -1,0 +1,82 @@
+import { DomainError } from '../common/domain-error';
+import type { BudgetDefinition } from './budget.types';
+
+/** How a budget is named in messages: its scope, target, limit and period. */
+export function describeBudget(
+  budget: Pick<BudgetDefinition, 'id' | 'scope' | 'target' | 'period' | 'timezone'> & { limitUsd: string },
+): string {
+  const per = budget.period === 'total' ? 'in total' : `per ${budget.period} (${budget.timezone})`;
+  return `budget ${budget.id} (${budget.scope} ${budget.target}: $${trimUsd(budget.limitUsd)} ${per})`;
+}
+
+export function trimUsd(usd: string): string {
+  return usd.includes('.') ? usd.replace(/0+$/, '').replace(/\.$/, '') : usd;
+}
+
+/**
+ * A spend budget of the request is used up (spent + reserved ≥ limit, or this request's worst case
+ * does not fit): 429 with OpenAI's `insufficient_quota` code, the budget named, and when it resets.
+ */
+export class BudgetExhausted extends DomainError {
+  readonly kind = 'rate_limited';
+  readonly code = 'insufficient_quota';
+
+  constructor(
+    readonly budgetId: string,
+    message: string,
+    retryAfterSeconds: number | undefined,
+  ) {
+    super(message, {
+      retryAfterSeconds,
+      headers: { 'x-switchyard-budget': budgetId, 'x-switchyard-budget-action': 'reject' },
+    });
+  }
+}
+
+/**
+ * The replica cannot tell whether a budget has room: its lease expired and Postgres does not answer.
+ * A budget never spends on a guess; requests without budgets are served as usual.
+ */
+export class BudgetUnavailable extends DomainError {
+  readonly kind = 'unavailable';
+  readonly code = 'budget_unavailable';
+
+  constructor(
+    readonly budgetId: string,
+    description: string,
+  ) {
+    super(`The spend of ${description} cannot be checked right now (the database does not answer); retry shortly.`, {
+      retryAfterSeconds: 5,
+    });
+  }
+}
+
+export class BudgetNotFound extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'budget_not_found';
+
+  constructor(id: string) {
+    super(`no budget with id ${id}`, { param: 'id' });
+  }
+}
+
+/** What the budget names does not exist or cannot carry this budget; each problem names its field. */
+export class BudgetInvalid extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'budget_invalid';
+
+  constructor(problems: string[]) {
+    super(problems.join('; '), { details: problems.length > 1 ? problems : [] });
+  }
+}
+
+export class BudgetExists extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'budget_exists';
+
+  constructor(existingId: string, scope: string, target: string, period: string) {
+    super(
+      `a ${period} budget for ${scope} ${target} exists already (${existingId}): change its limit with PATCH /api/budgets/${existingId}`,
+    );
+  }
+}

@@ -1,0 +1,129 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+} from 'class-validator';
+import {
+  BUDGET_ACTIONS,
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  type BudgetAction,
+  type BudgetPeriod,
+  type BudgetScope,
+} from '../budget.types';
+
+const LIMIT =
+  'limitUsd must be a USD amount above 0 and at most 1000000000, with at most 6 decimals (e.g. 250 or 0.05)';
+/**
+ * At most 6 decimals, like catalog prices (so limits compare exactly with costs in picodollars).
+ * class-validator's own maxDecimalPlaces throws on numbers it prints in exponent form (1e-7).
+ */
+const AtMostSixDecimals = (message: string) =>
+  ValidateBy({
+    name: 'atMostSixDecimals',
+    validator: {
+      validate: (value: unknown) => typeof value === 'number' && Math.round(value * 1e6) / 1e6 === value,
+      defaultMessage: () => message,
+    },
+  });
+
+const ALERT_AT =
+  'alertAt must be a list of up to 10 distinct fractions of the limit above 0 and at most 1, e.g. [0.5, 0.8, 1]';
+
+export class CreateBudgetDto {
+  @ApiProperty({
+    enum: BUDGET_SCOPES,
+    example: 'policy',
+    description:
+      "key: a team's API key; policy: a use case (route:<policy>); canary: a canary's treatment traffic (and its shadow calls)",
+  })
+  @IsIn(BUDGET_SCOPES, { message: `scope must be one of: ${BUDGET_SCOPES.join(', ')}` })
+  scope: BudgetScope;
+
+  @ApiProperty({
+    example: 'chat',
+    description: "The key's id (GET /api/keys), the policy's name, or the canary's id",
+  })
+  @IsString({ message: "target must be the key's id, the policy's name or the canary's id" })
+  @MaxLength(200, { message: 'target must be at most 200 characters' })
+  target: string;
+
+  @ApiProperty({ example: 250, description: 'The limit per period, in USD at the catalog prices' })
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: LIMIT })
+  @AtMostSixDecimals(LIMIT)
+  @Min(0.000001, { message: LIMIT })
+  @Max(1_000_000_000, { message: LIMIT })
+  limitUsd: number;
+
+  @ApiProperty({
+    enum: BUDGET_PERIODS,
+    example: 'month',
+    description: 'day, week (Monday first) and month follow the calendar in `timezone`; total never resets',
+  })
+  @IsIn(BUDGET_PERIODS, { message: `period must be one of: ${BUDGET_PERIODS.join(', ')}` })
+  period: BudgetPeriod;
+
+  @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC', description: 'IANA time zone of the periods' })
+  @IsOptional()
+  @IsString({ message: 'timezone must be an IANA time zone such as Europe/Paris or UTC' })
+  @MaxLength(64, { message: 'timezone must be an IANA time zone such as Europe/Paris or UTC' })
+  timezone?: string;
+
+  @ApiProperty({
+    enum: BUDGET_ACTIONS,
+    example: 'downgrade',
+    description:
+      "reject: 429 insufficient_quota; downgrade: the policy's cheapest healthy model serves (the spend is still counted); shadow_only (canary scope): treatment traffic goes to the control and the canary pauses",
+  })
+  @IsIn(BUDGET_ACTIONS, { message: `onExhausted must be one of: ${BUDGET_ACTIONS.join(', ')}` })
+  onExhausted: BudgetAction;
+
+  @ApiPropertyOptional({
+    type: [Number],
+    example: [0.5, 0.8, 1],
+    default: [0.5, 0.8, 1],
+    description: 'An alert when spend crosses each of these fractions of the limit, once per period',
+  })
+  @IsOptional()
+  @IsArray({ message: ALERT_AT })
+  @ArrayMaxSize(10, { message: ALERT_AT })
+  @ArrayUnique({ message: ALERT_AT })
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: ALERT_AT })
+  @Min(0.000001, { each: true, message: ALERT_AT })
+  @Max(1, { each: true, message: ALERT_AT })
+  alertAt?: number[];
+}
+
+export class UpdateBudgetDto {
+  @ApiPropertyOptional({ example: 400, description: 'A lower limit than spent + reserved refuses from now on' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: LIMIT })
+  @AtMostSixDecimals(LIMIT)
+  @Min(0.000001, { message: LIMIT })
+  @Max(1_000_000_000, { message: LIMIT })
+  limitUsd?: number;
+
+  @ApiPropertyOptional({ enum: BUDGET_ACTIONS, example: 'reject' })
+  @IsOptional()
+  @IsIn(BUDGET_ACTIONS, { message: `onExhausted must be one of: ${BUDGET_ACTIONS.join(', ')}` })
+  onExhausted?: BudgetAction;
+
+  @ApiPropertyOptional({ type: [Number], example: [0.5, 0.9, 1] })
+  @IsOptional()
+  @IsArray({ message: ALERT_AT })
+  @ArrayMaxSize(10, { message: ALERT_AT })
+  @ArrayUnique({ message: ALERT_AT })
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true, message: ALERT_AT })
+  @Min(0.000001, { each: true, message: ALERT_AT })
+  @Max(1, { each: true, message: ALERT_AT })
+  alertAt?: number[];
+}

@@ -1,0 +1,32 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { BudgetCanaries, type CanaryBudgetExhausted } from '../budgets/budget-canaries';
+import { CanaryStateConflict } from './canary.errors';
+import { CanaryService } from './canary.service';
+
+/**
+ * Pauses a canary, with its `canary.paused` alert, when its `shadow_only` spend budget runs out.
+ * Every replica that sees the budget run out asks; the first pauses it, the others find it paused.
+ */
+@Injectable()
+export class CanaryBudgetLink implements OnModuleInit {
+  private readonly logger = new Logger(CanaryBudgetLink.name);
+
+  constructor(
+    private readonly budgets: BudgetCanaries,
+    private readonly service: CanaryService,
+  ) {}
+
+  onModuleInit(): void {
+    this.budgets.onShadowOnlyExhausted((event) => this.pause(event));
+  }
+
+  private async pause(event: CanaryBudgetExhausted): Promise<void> {
+    try {
+      await this.service.act(event.canaryId, 'pause', `budget:${event.budgetId}`, event.reason);
+      this.logger.log({ canary: event.canaryId, budget: event.budgetId }, 'canary paused: its budget ran out');
+    } catch (error) {
+      // Paused already (by another replica, or by hand), or over: nothing to pause.
+      if (!(error instanceof CanaryStateConflict)) throw error;
+    }
+  }
+}

@@ -1,0 +1,515 @@
+import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
+import {
+  BudgetQueryCounter,
+  chat,
+  createBudget,
+  createKey,
+  MAX_TOKENS,
+  pico,
+  picoOfUsd,
+  PROMPT_BOUND_TOKENS,
+  SIMULATED_PROMPT_TOKENS,
+  usd,
+} from './support/budgets';
+import { api, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+import { eventually } from './support/webhook-server';
+
+/*
+ * Spend budgets on one replica, on a ManualClock: leases are synced (spend settled into the shared
+ * ledger) and alerts looked for only when the test moves the clock, so every figure checked here is
+ * exact. The three-replica and killed-replica cases are in budgets-replicas.e2e-spec.ts.
+ */
+
+const SYNC_MS = 200;
+const WATCH_MS = 10_000;
+const ENV = {
+  BUDGET_SYNC_MS: String(SYNC_MS),
+  BUDGET_WATCH_SECONDS: String(WATCH_MS / 1000),
+  METRICS_FLUSH_INTERVAL_MS: '20',
+  GATEWAY_MAX_RETRIES: '0',
+  GUARDRAIL_ENABLED: 'false',
+};
+const DAY_MS = 86_400_000;
+/** 10:00 UTC today: the day's budget period has hours on either side. */
+const T0 = Math.floor(Date.now() / DAY_MS) * DAY_MS + 10 * 3_600_000;
+const TOMORROW = new Date(Math.floor(T0 / DAY_MS) * DAY_MS + DAY_MS).toISOString();
+const GPT = { input: 2, output: 8 };
+const CLAUDE = { input: 3, output: 15 };
+const worstOf = (price: { input: number; output: number }) =>
+  pico(PROMPT_BOUND_TOKENS, price.input) + pico(MAX_TOKENS, price.output);
+const costOf = (price: { input: number; output: number }) =>
+  pico(SIMULATED_PROMPT_TOKENS, price.input) + pico(MAX_TOKENS, price.output);
+const asLimit = (picodollars: bigint) => Number(usd(picodollars));
+
+describe('budgets: limits that hold exactly, actions when spent, alerts, reports', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+  const clock = new ManualClock(T0);
+  let canaryId = '';
+  let treatmentUser = '';
+  let controlUser = '';
+
+  const sync = () => clock.advance(SYNC_MS);
+  const watch = () => clock.advance(WATCH_MS);
+
+  async function spentOf(budgetId: string): Promise<bigint> {
+    const rows = await queryRows<{ spent: string }>(
+      database.url,
+      'SELECT spent_usd::text AS spent FROM budget_periods WHERE budget_id = $1 ORDER BY period_start DESC LIMIT 1',
+      [budgetId],
+    );
+    return rows.length === 0 ? 0n : picoOfUsd(rows[0].spent);
+  }
+
+  async function metricRow(requestId: string) {
+    return eventually(
+      async () =>
+        (
+          await queryRows<Record<string, unknown>>(
+            database.url,
+            'SELECT * FROM request_metrics WHERE request_id = $1',
+            [requestId],
+          )
+        )[0],
+      10_000,
+      `the metric row of ${requestId}`,
+    );
+  }
+
+  async function alertsOf(budgetId: string, type: string) {
+    return queryRows<{ message: string; evidence: Record<string, unknown>; dedup_key: string }>(
+      database.url,
+      `SELECT message, evidence, dedup_key FROM alerts WHERE type = $1 AND evidence->>'budget' = $2 ORDER BY id`,
+      [type, budgetId],
+    );
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({ databaseUrl: database.url, clock, env: ENV });
+    await api(gateway)
+      .post('/api/flags')
+      .send({
+        key: 'chat-model',
+        variants: { control: 'gemini-2.5-flash', treatment: 'gpt-4.1' },
+        defaultVariant: 'control',
+      })
+      .expect(201);
+    const canary = await api(gateway)
+      .post('/api/canaries')
+      .send({
+        flagKey: 'chat-model',
+        variant: 'treatment',
+        stages: [
+          { percentage: 50, durationSeconds: 7 * 86_400 },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: { minRequests: 1_000_000 },
+      })
+      .expect(201);
+    canaryId = canary.body.id;
+    for (let user = 0; !(treatmentUser && controlUser); user++) {
+      const { body } = await api(gateway)
+        .post('/api/flags/chat-model/evaluate')
+        .send({ userId: `user-${user}` })
+        .expect(200);
+      if (body.variant === 'treatment') treatmentUser ||= `user-${user}`;
+      else controlUser ||= `user-${user}`;
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  }, 30_000);
+
+  it.each([
+    ['key', GPT],
+    ['policy', CLAUDE],
+    ['canary', GPT],
+  ] as const)(
+    'refuses at exactly the limit, and admits a worst case that fits exactly (%s budget)',
+    async (scope, price) => {
+      const { id: keyId, key } = await createKey(gateway, `exact-${scope}`);
+      const target = { key: keyId, policy: 'fraud', canary: canaryId }[scope];
+      const send = () =>
+        scope === 'key'
+          ? chat(gateway, key)
+          : scope === 'policy'
+            ? chat(gateway, key, { model: 'route:fraud' })
+            : chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser });
+      const budget = await createBudget(gateway, { scope, target, limitUsd: 1, period: 'day', onExhausted: 'reject' });
+      const patch = (limitUsd: number) =>
+        api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd }).expect(200);
+      try {
+        expect((await send()).status).toBe(200);
+        await sync();
+        const cost = costOf(price);
+        expect(await spentOf(budget.id)).toBe(cost);
+
+        // spent + this request's worst case = the limit exactly: it fits.
+        await patch(asLimit(cost + worstOf(price)));
+        expect((await send()).status).toBe(200);
+        await sync();
+        expect(await spentOf(budget.id)).toBe(2n * cost);
+
+        // spent = the limit exactly: refused, whatever the request would cost.
+        await patch(asLimit(2n * cost));
+        const refused = await send();
+        expect(refused.status).toBe(429);
+        expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'insufficient_quota' });
+        expect(refused.body.error!.message).toContain(`budget ${budget.id}`);
+        expect(refused.body.error!.message).toContain(`resets at ${TOMORROW}`);
+        expect(refused.headers.get('x-switchyard-budget')).toBe(budget.id);
+        expect(Number(refused.headers.get('retry-after'))).toBe(
+          Math.ceil((Date.parse(TOMORROW) - clock.nowMs()) / 1000),
+        );
+        const row = await metricRow(refused.headers.get('x-switchyard-request-id')!);
+        expect(row).toMatchObject({
+          outcome: 'rejected',
+          http_status: 429,
+          error_type: 'insufficient_quota',
+          budget_id: budget.id,
+          budget_action: 'reject',
+        });
+
+        // One micro-dollar short of the worst case: refused too.
+        await patch(asLimit(2n * cost + worstOf(price) - 1_000_000n));
+        expect((await send()).status).toBe(429);
+      } finally {
+        await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+      }
+      expect((await send()).status).toBe(200);
+    },
+  );
+
+  it("downgrades to the route's cheapest healthy model, says so, and still counts the spend", async () => {
+    const { key } = await createKey(gateway, 'downgrade');
+    const budget = await createBudget(gateway, {
+      scope: 'policy',
+      target: 'chat',
+      limitUsd: 0.000001,
+      period: 'day',
+      onExhausted: 'downgrade',
+    });
+    try {
+      const answer = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': controlUser });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-switchyard-model')).toBe('deepseek-v3.2');
+      expect(answer.headers.get('x-switchyard-fallback')).toBe('true');
+      expect(answer.headers.get('x-switchyard-budget')).toBe(budget.id);
+      expect(answer.headers.get('x-switchyard-budget-action')).toBe('downgrade');
+      expect(await metricRow(answer.headers.get('x-switchyard-request-id')!)).toMatchObject({
+        outcome: 'ok',
+        model: 'deepseek-v3.2',
+        first_model: 'gemini-2.5-flash',
+        fallback: true,
+        budget_id: budget.id,
+        budget_action: 'downgrade',
+      });
+      await sync();
+      const deepseekCost = pico(SIMULATED_PROMPT_TOKENS, 0.28) + pico(MAX_TOKENS, 0.42);
+      expect(await spentOf(budget.id)).toBe(deepseekCost);
+      const status = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+      expect(status.current).toMatchObject({ exhausted: true, remainingUsd: 0 });
+      await eventually(async () => (await alertsOf(budget.id, 'budget.exhausted')).length === 1, 10_000, 'the alert');
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
+  it("reserves each fallback's own worst case before calling it, and charges only the call that answered", async () => {
+    const { id: keyId, key } = await createKey(gateway, 'fallbacks');
+    // Room for deepseek-v3.2's worst case ($0.00001316), not for gemini-2.5-flash's ($0.0000469).
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.00002,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const failOnce = () =>
+      request(gateway.simulatorUrl)
+        .post('/_simulator/faults/deepseek-v3.2')
+        .send({ status: 503, count: 1 })
+        .expect(200);
+    try {
+      await failOnce();
+      const refused = await chat(gateway, key, { model: 'route:recommendations' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error!.code).toBe('insufficient_quota');
+      expect(refused.headers.get('x-switchyard-attempts')).toBe('1');
+
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.0001 }).expect(200);
+      await failOnce();
+      const answered = await chat(gateway, key, { model: 'route:recommendations' });
+      expect(answered.status).toBe(200);
+      expect(answered.headers.get('x-switchyard-model')).toBe('gemini-2.5-flash');
+      expect(answered.headers.get('x-switchyard-fallback')).toBe('true');
+      await sync();
+      // The failed deepseek calls cost nothing; the gemini answer its exact price.
+      expect(await spentOf(budget.id)).toBe(pico(SIMULATED_PROMPT_TOKENS, 0.3) + pico(MAX_TOKENS, 2.5));
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
+  it('lets the strictest action decide when several budgets are used up', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'strictest');
+    const keyBudget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.000001,
+      period: 'week',
+      onExhausted: 'downgrade',
+    });
+    const policyBudget = await createBudget(gateway, {
+      scope: 'policy',
+      target: 'chat',
+      limitUsd: 0.000001,
+      period: 'month',
+      onExhausted: 'reject',
+    });
+    try {
+      const refused = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': controlUser });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error!.message).toContain(`budget ${policyBudget.id}`);
+      await api(gateway).delete(`/api/budgets/${policyBudget.id}`).expect(200);
+      const downgraded = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': controlUser });
+      expect(downgraded.status).toBe(200);
+      expect(downgraded.headers.get('x-switchyard-budget')).toBe(keyBudget.id);
+      expect(downgraded.headers.get('x-switchyard-model')).toBe('deepseek-v3.2');
+      // A concrete model leaves nothing to downgrade to: refused, saying why.
+      const direct = await chat(gateway, key);
+      expect(direct.status).toBe(429);
+      expect(direct.body.error!.message).toContain('needs a policy');
+    } finally {
+      await api(gateway).delete(`/api/budgets/${keyBudget.id}`).expect(200);
+    }
+  });
+
+  it("sends a canary's treatment traffic to the control and pauses the canary when its shadow_only budget runs out", async () => {
+    const { key } = await createKey(gateway, 'shadow-only');
+    const budget = await createBudget(gateway, {
+      scope: 'canary',
+      target: canaryId,
+      limitUsd: 0.000001,
+      period: 'week',
+      onExhausted: 'shadow_only',
+    });
+    const answer = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser });
+    expect([answer.status, answer.body.error?.message]).toEqual([200, undefined]);
+    expect(answer.headers.get('x-switchyard-variant')).toBe('control');
+    expect(answer.headers.get('x-switchyard-model')).toBe('gemini-2.5-flash');
+    expect(answer.headers.get('x-switchyard-budget-action')).toBe('shadow_only');
+    expect(await metricRow(answer.headers.get('x-switchyard-request-id')!)).toMatchObject({
+      variant: 'control',
+      model: 'gemini-2.5-flash',
+      fallback: false,
+      budget_id: budget.id,
+      budget_action: 'shadow_only',
+    });
+    const canary = await eventually(
+      async () => {
+        const { body } = await api(gateway).get(`/api/canaries/${canaryId}`).expect(200);
+        return body.state === 'paused' && body;
+      },
+      10_000,
+      'the canary to pause',
+    );
+    expect(canary.state).toBe('paused');
+    const paused = await queryRows<{ message: string }>(
+      database.url,
+      `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1`,
+      [canaryId],
+    );
+    expect(paused).toHaveLength(1);
+    expect(paused[0].message).toContain(`budget ${budget.id}`);
+    // Paused already: a second treatment request is rerouted again, and pauses nothing twice.
+    expect((await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser })).status).toBe(200);
+    await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+  });
+
+  it("raises a burn-rate alert, once, when this hour's pace runs the budget out before the day ends", async () => {
+    const { id: keyId, key } = await createKey(gateway, 'burn');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.002,
+      period: 'day',
+      onExhausted: 'reject',
+      alertAt: [0.9],
+    });
+    for (let sent = 0; sent < 3; sent++) expect((await chat(gateway, key)).status).toBe(200);
+    await sync();
+    await watch();
+    await watch();
+    const burn = await alertsOf(budget.id, 'budget.burn_rate');
+    expect(burn).toHaveLength(1);
+    expect(burn[0].message).toContain('runs out');
+    expect(await alertsOf(budget.id, 'budget.threshold_crossed')).toHaveLength(0);
+    const status = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    expect(status.forecast.exhaustsBeforeReset).toBe(true);
+    expect(Date.parse(status.forecast.exhaustionAt)).toBeLessThan(Date.parse(TOMORROW));
+    await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+  });
+
+  it('adds no database query per request in the common case (counted on the pool)', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'no-query');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 100,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    // The first request tops the empty lease up: one transaction, then headroom for thousands.
+    expect((await chat(gateway, key)).status).toBe(200);
+    const counter = new BudgetQueryCounter(gateway);
+    try {
+      const requests = 200;
+      for (let batch = 0; batch < requests / 20; batch++) {
+        const answers = await Promise.all(Array.from({ length: 20 }, () => chat(gateway, key)));
+        expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+      }
+      expect(counter.texts).toEqual([]);
+      await sync();
+      // The counter sees budget queries when there are some: the sync's settlement.
+      expect(counter.count).toBeGreaterThan(0);
+      expect(await spentOf(budget.id)).toBe(BigInt(requests + 1) * costOf(GPT));
+    } finally {
+      counter.stop();
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
+  it('shows spent, reserved, remaining, forecast, leases and the top spenders; the cost report per team and policy', async () => {
+    const teamA = await createKey(gateway, 'team-a');
+    const teamB = await createKey(gateway, 'team-b');
+    const budget = await createBudget(gateway, {
+      scope: 'policy',
+      target: 'recommendations',
+      limitUsd: 100,
+      period: 'month',
+      timezone: 'Europe/Paris',
+      onExhausted: 'reject',
+    });
+    for (const key of [teamA.key, teamA.key, teamB.key]) {
+      expect((await chat(gateway, key, { model: 'route:recommendations' })).status).toBe(200);
+    }
+    await sync();
+    const deepseekCost = pico(SIMULATED_PROMPT_TOKENS, 0.28) + pico(MAX_TOKENS, 0.42);
+    await eventually(
+      async () =>
+        (
+          await queryRows(database.url, 'SELECT 1 FROM request_metrics WHERE api_key_id = ANY($1)', [
+            [teamA.id, teamB.id],
+          ])
+        ).length === 3,
+      10_000,
+      'the metric rows',
+    );
+    const status = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    expect(status).toMatchObject({
+      scope: 'policy',
+      target: 'recommendations',
+      limitUsd: 100,
+      timezone: 'Europe/Paris',
+    });
+    expect(picoOfUsd(status.current.spentUsd)).toBe(3n * deepseekCost);
+    expect(status.current.reservedUsd).toBe(0);
+    expect(picoOfUsd(status.current.remainingUsd)).toBe(100_000_000_000_000n - 3n * deepseekCost);
+    expect(status.forecast.burnRateUsdPerHour).toBeGreaterThan(0);
+    expect(status.forecast.exhaustsBeforeReset).toBe(false);
+    expect(status.leases).toHaveLength(1);
+    expect(status.leases[0].grantedUsd).toBeGreaterThan(0);
+    expect(status.topSpenders.groupBy).toBe('apiKey');
+    expect(
+      status.topSpenders.items
+        .filter((item: { name: string }) => item.name.startsWith('team-'))
+        .map((item: { name: string; requests: number }) => [item.name, item.requests]),
+    ).toEqual([
+      ['team-a', 2],
+      ['team-b', 1],
+    ]);
+    const listed = (await api(gateway).get('/api/budgets').expect(200)).body;
+    expect(listed.find((item: { id: string }) => item.id === budget.id).current.spentUsd).toBe(status.current.spentUsd);
+
+    const window = { from: new Date(T0 - 3_600_000).toISOString(), to: new Date(T0 + DAY_MS).toISOString() };
+    const report = (
+      await api(gateway)
+        .get('/api/metrics/cost')
+        .query({ ...window, groupBy: 'apiKey,policy', apiKey: teamA.id })
+        .expect(200)
+    ).body;
+    expect(report.groupBy).toBe('apiKey,policy');
+    expect(report.groups).toHaveLength(1);
+    expect(report.groups[0]).toMatchObject({
+      key: `${teamA.id},recommendations`,
+      dimensions: { apiKey: teamA.id, apiKeyName: 'team-a', policy: 'recommendations' },
+      requests: 2,
+    });
+    expect(picoOfUsd(report.groups[0].costUsd)).toBe(2n * deepseekCost);
+    expect(report.groups[0].savingRatio).toBeGreaterThan(0.8);
+    await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+  });
+
+  it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {
+    const { id: keyId } = await createKey(gateway, 'validation');
+    const revoked = await createKey(gateway, 'revoked');
+    await api(gateway).delete(`/api/keys/${revoked.id}`).expect(200);
+    const base = { scope: 'key', target: keyId, limitUsd: 10, period: 'day', onExhausted: 'reject' };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...base, scope: 'team' }, /scope must be one of: key, policy, canary/],
+      [{ ...base, limitUsd: 0 }, /limitUsd must be a USD amount above 0/],
+      [{ ...base, limitUsd: 0.0000001 }, /at most 6 decimals/],
+      [{ ...base, period: 'year' }, /period must be one of: day, week, month, total/],
+      [{ ...base, onExhausted: 'pray' }, /onExhausted must be one of/],
+      [{ ...base, alertAt: [0.5, 1.5] }, /alertAt must be a list/],
+      [{ ...base, timezone: 'Mars/Olympus' }, /timezone: "Mars\/Olympus" is not an IANA time zone/],
+      [{ ...base, onExhausted: 'shadow_only' }, /shadow_only applies to canary budgets only/],
+      [{ ...base, target: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' }, /no API key has the id/],
+      [{ ...base, target: revoked.id }, /is revoked/],
+      [{ ...base, target: 'search-team' }, /the key's id \(a UUID\)/],
+      [{ ...base, scope: 'policy', target: 'poetry' }, /"poetry" is not a policy/],
+      [
+        { ...base, scope: 'canary', target: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' },
+        /no pending, running or paused canary/,
+      ],
+    ];
+    for (const [body, message] of cases) {
+      const response = await api(gateway).post('/api/budgets').send(body);
+      expect([response.status, response.body.message]).toEqual([400, expect.stringMatching(message)]);
+    }
+    const budget = await createBudget(gateway, base);
+    const duplicate = await api(gateway).post('/api/budgets').send(base).expect(409);
+    expect(duplicate.body.message).toContain(budget.id);
+    await api(gateway).get('/api/budgets/0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b').expect(404);
+    await api(gateway).get('/api/budgets/not-a-uuid').expect(400);
+    await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: -1 }).expect(400);
+    await api(gateway).patch(`/api/budgets/${budget.id}`).send({ onExhausted: 'shadow_only' }).expect(400);
+    const deleted = await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    expect(deleted.body.id).toBe(budget.id);
+    await api(gateway).delete(`/api/budgets/${budget.id}`).expect(404);
+  });
+
+  // Last: it moves the clock to tomorrow.
+  it('starts afresh when the period resets', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'reset');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: asLimit(worstOf(GPT) + 1_000_000n),
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    expect((await chat(gateway, key)).status).toBe(200);
+    expect((await chat(gateway, key)).status).toBe(429);
+    await clock.advanceTo(Date.parse(TOMORROW) + 1000);
+    expect((await chat(gateway, key)).status).toBe(200);
+    const status = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    expect(status.current.start).toBe(TOMORROW);
+  });
+});
