@@ -176,6 +176,7 @@ function syntheticRow(i: number): RequestMetric {
     httpStatus: ok ? 200 : 502,
     errorType: ok ? null : 'upstream_error',
     latencyMs: 50 + (i % 400),
+    overheadMs: 0.1,
     upstreamLatencyMs: 45 + (i % 400),
     ttftMs: null,
     promptTokens: ok ? 420 : null,

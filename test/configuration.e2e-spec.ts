@@ -15,8 +15,14 @@ describe('start-up refuses bad configuration with a message that says what to fi
   });
 
   it('names each invalid environment variable and what it expects', async () => {
-    const start = startTestApp({ databaseUrl: database.url, env: { PORT: 'eighty', LOG_LEVEL: 'loud' } });
+    const start = startTestApp({
+      databaseUrl: database.url,
+      env: { PORT: 'eighty', LOG_LEVEL: 'loud', WORKERS: 'all' },
+    });
     await expect(start).rejects.toThrow('PORT: PORT must be an integer between 0 and 65535');
+    await expect(start).rejects.toThrow(
+      'WORKERS: WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',
+    );
     await expect(start).rejects.toThrow(
       'LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
     );

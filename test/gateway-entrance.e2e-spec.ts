@@ -21,7 +21,14 @@ const INVALID_JSON = {
   },
 };
 /** Headers whose values differ between two identical requests. */
-const PER_REQUEST = new Set(['date', 'x-switchyard-request-id', 'content-length', 'connection', 'keep-alive']);
+const PER_REQUEST = new Set([
+  'date',
+  'x-switchyard-request-id',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'server-timing',
+]);
 
 type Row = { request_id: string; outcome: string; http_status: number; error_type: string | null };
 

@@ -109,6 +109,21 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(usage).toMatchObject({ completion_tokens: 16 });
   });
 
+  it('passes a large chat history on as the client sent it: the upstream counts the same prompt', async () => {
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      role: i % 2 === 0 ? 'user' : 'assistant',
+      content: `turn ${i}: "quoted" back\\slash 😀 ünïcödé ]} ${'the shipment left the warehouse '.repeat(30)}`,
+    }));
+    const direct = await request(gateway.simulatorUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', 'Bearer sk-test-primary-key')
+      .send({ model: 'gpt-4.1', messages })
+      .expect(200);
+    const through = await completion(gateway, { model: 'gpt-4.1', messages, metadata: { team: 'search' } }).expect(200);
+    expect(through.body.usage.prompt_tokens).toBe(direct.body.usage.prompt_tokens);
+    expect(JSON.stringify(messages).length).toBeGreaterThan(40_000);
+  });
+
   it('routes by the x-switchyard-policy header and goes straight to a concrete model', async () => {
     const byHeader = await completion(
       gateway,

@@ -10,6 +10,7 @@ import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { freePort } from './support/free-port';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
+import { parsePrometheus } from './support/prometheus';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
 /** Written quickly, so tests do not wait for the default 250 ms. */
@@ -78,21 +79,6 @@ function percentileCont(values: number[], p: number): number {
 
 function priceOf(modelId: string) {
   return DEFAULT_CATALOG.models.find((model) => model.id === modelId)!.pricing;
-}
-
-/** Prometheus text format: `name{label="value",...} number` lines, `#` comments. */
-function parsePrometheus(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
-  return text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
-      if (!match) throw new Error(`not Prometheus exposition: ${line}`);
-      const labels = Object.fromEntries(
-        [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]),
-      );
-      return { name: match[1], labels, value: Number(match[3]) };
-    });
 }
 
 describe('metrics: one row per request, summaries, cost and Prometheus', () => {
@@ -408,6 +394,11 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(
       samples.some((s) => s.name === 'switchyard_request_duration_seconds_bucket' && s.labels.outcome === 'ok'),
     ).toBe(true);
+    // The gateway's own time: one observation per request, whatever its outcome.
+    const overheadCount = samples
+      .filter((s) => s.name === 'switchyard_gateway_overhead_seconds_count')
+      .reduce((sum, s) => sum + s.value, 0);
+    expect(overheadCount).toBe(rowCount);
     expect(samples.some((s) => s.name === 'switchyard_circuit_state' && s.labels.model === 'gpt-4.1')).toBe(true);
     expect(samples.some((s) => s.name === 'process_resident_memory_bytes')).toBe(true);
     const health = await request(gateway.url).get('/health/ready').expect(200);

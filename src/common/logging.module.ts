@@ -43,6 +43,15 @@ export function providerKeyValues(catalog: CatalogConfig): string[] {
   );
 }
 
+/** The root pino logger of a process: JSON lines on stdout, at LOG_LEVEL, with `redact` removing secrets. */
+export function rootLogger(app: AppConfig, redact: (text: string) => string): Pino {
+  return pino({
+    level: app.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: redact },
+  });
+}
+
 /**
  * The secret values removed from every log line. Starts with the start-up catalog's provider keys;
  * a catalog reload adds the keys of the providers it brings (none is ever removed: a late log line
@@ -74,13 +83,7 @@ export class LoggedSecrets {
       inject: [appConfig.KEY, catalogConfig.KEY, LoggedSecrets],
       useFactory: (app: AppConfig, catalog: CatalogConfig, secrets: LoggedSecrets) => {
         secrets.add(providerKeyValues(catalog));
-        return new AppLogger(
-          pino({
-            level: app.logLevel,
-            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-            hooks: { streamWrite: secrets.redact },
-          }),
-        );
+        return new AppLogger(rootLogger(app, secrets.redact));
       },
     },
   ],

@@ -43,13 +43,19 @@ export function openAiAnswerOf(error: unknown): OpenAiAnswer | undefined {
   return undefined;
 }
 
-/** Writes the answer with Node's own response API, so the raw completions entrance and the filter agree. */
-export function writeOpenAiAnswer(res: ServerResponse, answer: OpenAiAnswer): void {
+/**
+ * Writes the answer with Node's own response API, so the raw completions entrance and the filter agree.
+ * `headers` (a flat name, value list) go first; the answer's own come after them and win.
+ */
+export function writeOpenAiAnswer(
+  res: ServerResponse,
+  answer: OpenAiAnswer,
+  headers: Array<string | number> = [],
+): void {
   const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, {
-    ...answer.headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
+  const list = [...headers];
+  for (const name in answer.headers) list.push(name.toLowerCase(), answer.headers[name]);
+  list.push('content-type', 'application/json; charset=utf-8', 'content-length', Buffer.byteLength(body));
+  res.writeHead(answer.status, list);
   res.end(body);
 }

@@ -1,4 +1,5 @@
 import { registerAs } from '@nestjs/config';
+import { availableParallelism } from 'node:os';
 import { IsIn, IsString, Matches } from 'class-validator';
 import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
@@ -20,6 +21,11 @@ class AppEnvironment {
 
   @IntegerBetween('SHUTDOWN_TIMEOUT_MS', 1000, 600000)
   SHUTDOWN_TIMEOUT_MS = 15000;
+
+  @Matches(/^(auto|[1-9][0-9]?)$/i, {
+    message: 'WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',
+  })
+  WORKERS = '1';
 }
 
 export interface AppConfig {
@@ -29,12 +35,14 @@ export interface AppConfig {
   requestBodyLimit: string;
   requestBodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Gateway processes serving the one port (WORKERS); 1: this process alone, no cluster. */
+  workers: number;
 }
 
 export const appConfig = registerAs('app', (): AppConfig => {
   const env = validateConfig(
     AppEnvironment,
-    readEnv(['PORT', 'HOST', 'LOG_LEVEL', 'REQUEST_BODY_LIMIT', 'SHUTDOWN_TIMEOUT_MS']),
+    readEnv(['PORT', 'HOST', 'LOG_LEVEL', 'REQUEST_BODY_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS']),
     'environment',
   );
   return {
@@ -44,6 +52,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     requestBodyLimit: env.REQUEST_BODY_LIMIT.toLowerCase(),
     requestBodyLimitBytes: sizeInBytes(env.REQUEST_BODY_LIMIT),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    workers: env.WORKERS.toLowerCase() === 'auto' ? availableParallelism() : Number(env.WORKERS),
   };
 });
 

@@ -13,6 +13,7 @@ import { ContextLengthExceeded, UpstreamFailed, UpstreamRejectedRequest } from '
 import { ProviderKeyRing } from '../providers/provider-keys';
 import type { Route } from '../routing/routing.service';
 import { CandidateRunner, type RunResult } from './candidate-runner';
+import { RequestTiming } from './request-timing';
 import { parseChatRequest } from './chat-request';
 
 const KEYS = { primary: 'sk-runner-primary-0001', backup: 'sk-runner-backup-0002' };
@@ -88,7 +89,13 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     parseChatRequest({ model: 'route:test', messages: [{ role: 'user', content: 'hello there' }], ...extra });
 
   const run = (runner: CandidateRunner, candidates: Route, clientGone = new Cancellation()) =>
-    runner.run({ request: request(), route: candidates, clientGone, requestId: 'test-request' });
+    runner.run({
+      request: request(),
+      route: candidates,
+      clientGone,
+      requestId: 'test-request',
+      timing: new RequestTiming(),
+    });
 
   function expectFailed(result: RunResult) {
     if (result.kind !== 'failed') throw new Error(`expected a failure, got ${result.kind}`);

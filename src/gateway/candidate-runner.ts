@@ -9,10 +9,11 @@ import { upstreamErrorOf } from '../providers/provider-errors';
 import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import type { Route } from '../routing/routing.service';
-import { routedBody } from '../routing/variant-body';
 import type { SpendTicket } from '../budgets/spend-ticket';
 import type { PromptSize } from '../providers/prompt-size';
 import type { ChatRequest } from './chat-request';
+import type { RequestTiming } from './request-timing';
+import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
 
 /** What a route sends upstream for a request, and its prompt's size, measured lazily (once per request). */
 export interface PreparedCall {
@@ -27,6 +28,8 @@ export interface RunInput {
   clientGone: Cancellation;
   /** For the log lines about failed candidates. */
   requestId: string;
+  /** Upstream calls count as the upstream's time, the rest as the gateway's. */
+  timing: RequestTiming;
   /** The body and prompt the budget stage measured for this route (prepared here when absent). */
   prepared?: PreparedCall;
   /** The request's budget reservations: each fallback candidate reserves its own worst case first. */
@@ -67,15 +70,16 @@ export class CandidateRunner {
 
   /** The body `route` sends upstream for `request`, and its prompt as the upstream gets it. */
   prepare(request: ChatRequest, route: Route): PreparedCall {
-    const body = upstreamBody(request, route);
+    const body = routedFieldsOf(request, route);
     // A variant's system prompt counts against the context, and the budget, too.
     return { body, prompt: this.contextGuard.measure(body.messages as ChatRequest['messages']) };
   }
 
-  async run({ request, route, clientGone, requestId, prepared, spend }: RunInput): Promise<RunResult> {
+  async run({ request, route, clientGone, requestId, timing, prepared, spend }: RunInput): Promise<RunResult> {
     const { plan } = route;
     const deadlineAt = Date.now() + plan.totalTimeoutMs;
     const { body, prompt } = prepared ?? this.prepare(request, route);
+    const upstream = upstreamBodyOf(body, request);
     const extraCalls = this.health.extraCallBudget;
     extraCalls.recordRequest();
     let model = plan.candidates[0];
@@ -92,10 +96,11 @@ export class CandidateRunner {
       const switched = spend?.switchTo(model);
       const overBudget = switched && (await switched);
       if (overBudget) return { kind: 'failed', error: overBudget, model, attempts, fallback };
+      timing.upstreamStarted();
       try {
         const answer = await this.upstream.call({
           model,
-          body,
+          body: upstream,
           stream: request.stream,
           attemptTimeoutMs: plan.attemptTimeoutMs,
           firstChunkTimeoutMs: plan.firstChunkTimeoutMs,
@@ -112,6 +117,8 @@ export class CandidateRunner {
         this.logFailure(model, error, requestId);
         // A request the provider refuses is refused by every model: say so instead of falling back.
         if (error.kind === 'invalid_request' || error.kind === 'client_error') break;
+      } finally {
+        timing.upstreamEnded();
       }
     }
     const error = upstreamErrorOf(lastFailure);
@@ -126,13 +133,4 @@ export class CandidateRunner {
       `${model.id} failed (${failure.kind}): ${failure.message}`,
     );
   }
-}
-
-/** The body the upstream gets: the client's, with the variant's and the policy's changes and without our own fields. */
-function upstreamBody(request: ChatRequest, route: Route): Record<string, unknown> {
-  const body = routedBody(request.body, route.plan);
-  if (!route.plan.forwardMetadata) delete body.metadata;
-  // Exact token counts for streams come only from the final usage chunk, so always ask for it.
-  if (request.stream) body.stream_options = { ...(body.stream_options as object | null), include_usage: true };
-  return body;
 }

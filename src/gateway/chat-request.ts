@@ -10,6 +10,14 @@ import {
   wrongType,
 } from './chat-validation';
 import { InvalidChatRequest } from './gateway.errors';
+import { topLevelValueSpan } from './json-span';
+
+/**
+ * Bodies from this size on pass their messages to the upstream as the client's bytes: re-serialising
+ * a 400 KB chat history cost the gateway more CPU than a bare proxy spends on the whole request
+ * (docs/benchmarks.md). Below it, serialising is as cheap as finding the bytes.
+ */
+const MESSAGES_AS_SENT_FROM_BYTES = 8 * 1024;
 
 /** A validated chat completion request: what the gateway reads from it, and the body to pass on. */
 export interface ChatRequest {
@@ -22,6 +30,8 @@ export interface ChatRequest {
   /** `metadata`: string attributes for flag targeting. */
   attributes: Record<string, string>;
   user?: string;
+  /** A large body's `messages` as the client's bytes (a view of them), to pass on unparsed. */
+  messagesAsSent?: Buffer;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -62,7 +72,7 @@ const OPTIONAL_FIELDS: ReadonlyArray<readonly [string, (value: unknown, param: s
  * would refuse gets a 400 naming the field (and never counts against a model). Cheap on large
  * bodies: a fixed number of field checks plus one pass over the messages and their parts.
  */
-export function parseChatRequest(raw: unknown): ChatRequest {
+export function parseChatRequest(raw: unknown, bytes?: Buffer): ChatRequest {
   if (!isPlainObject(raw)) {
     throw new InvalidChatRequest(
       'The request body must be a JSON object (an OpenAI chat completion request).',
@@ -100,7 +110,13 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     clientWantsUsage: streamOptions?.include_usage === true,
     attributes: (body.metadata ?? {}) as Record<string, string>,
     user: (body.user ?? undefined) as string | undefined,
+    messagesAsSent: bytes && bytes.length >= MESSAGES_AS_SENT_FROM_BYTES ? messagesOf(bytes) : undefined,
   };
+}
+
+function messagesOf(bytes: Buffer): Buffer | undefined {
+  const span = topLevelValueSpan(bytes, 'messages');
+  return span && bytes.subarray(span[0], span[1]);
 }
 
 function validateStop(value: unknown, param: string): void {

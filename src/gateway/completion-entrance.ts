@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CorsHeaders, corsOptionsOf } from '../common/cors-policy';
-import { assignRequestId } from '../common/request-id';
+import { REQUEST_ID_HEADER, requestIdFor } from '../common/request-id';
 import { accessConfig, type AccessConfig } from '../config/access.config';
+import { setAnswerHeader } from './answer-headers';
 import { CompletionPipeline } from './completion-pipeline';
 
 export const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
@@ -44,7 +45,9 @@ export class CompletionEntrance {
   }
 
   private enter(req: IncomingMessage, res: ServerResponse): void {
-    (req as IncomingMessage & { id: string }).id = assignRequestId(req, res);
+    const id = requestIdFor(req);
+    (req as IncomingMessage & { id: string }).id = id;
+    setAnswerHeader(res, REQUEST_ID_HEADER, id);
     this.cors?.apply(req, res);
     this.pipeline.handle(req, res).catch(this.reportCrash);
   }

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import { attachCaller } from '../access/access.service';
 import type { CachedApiKey } from '../access/api-key-cache';
@@ -17,6 +16,7 @@ import { type Delivery, type ErrorAnswered, OpenAiResponder } from './openai-res
 import { RequestAdmission } from './request-admission';
 import { BodyAbandoned, readJsonBody } from './request-body';
 import { apiKeyIdOf, requestMetricOf } from './request-outcome';
+import { RequestTiming } from './request-timing';
 
 /**
  * `POST /v1/chat/completions`, whatever the spelling of its URL: one request through its stages,
@@ -52,7 +52,7 @@ export class CompletionPipeline {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The row's time decides which canary and guardrail window it falls in: the same clock as theirs.
     const at = this.clock.now();
-    const startedAt = performance.now();
+    const timing = new RequestTiming();
     const requestId = requestIdOf(req);
     let key: CachedApiKey | undefined;
     let request: ChatRequest | undefined;
@@ -67,7 +67,8 @@ export class CompletionPipeline {
       key = admitted.key;
       attachCaller(req, key.caller);
       this.responder.rateLimitHeaders(res, admitted.rateLimitHeaders);
-      request = parseChatRequest(await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit));
+      const body = await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit);
+      request = parseChatRequest(body.value, body.bytes);
       userId = headerOf(req, 'x-user-id') ?? request.user;
       route = this.routing.resolve({
         model: request.body.model,
@@ -96,12 +97,13 @@ export class CompletionPipeline {
         route,
         clientGone: clientGoneOf(res),
         requestId,
+        timing,
         prepared: decision.prepared,
         spend,
       });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
-        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, startedAt);
+        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing);
         // [shadow] dispatch goes here: the client has its whole answer.
       } else if (run.kind === 'failed') {
         this.responder.attemptsHeader(res, run.attempts);
@@ -113,7 +115,7 @@ export class CompletionPipeline {
     let answered: ErrorAnswered | undefined;
     try {
       if (error !== undefined && !(error instanceof BodyAbandoned))
-        answered = this.responder.fail(res, error, requestId);
+        answered = this.responder.fail(res, error, requestId, timing);
     } finally {
       if (key && delivery?.usage) {
         this.admission.settle(key, delivery.usage.promptTokens + delivery.usage.completionTokens);
@@ -123,7 +125,8 @@ export class CompletionPipeline {
         this.metrics.record(
           requestMetricOf({
             at,
-            latencyMs: performance.now() - startedAt,
+            latencyMs: timing.elapsedMs(),
+            overheadMs: timing.overheadMs(),
             requestId,
             apiKeyId: key?.caller.id ?? apiKeyIdOf(error),
             stream: request?.stream ?? false,

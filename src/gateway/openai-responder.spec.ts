@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import { UnknownModel } from '../routing/routing.errors';
 import type { UpstreamStreamAnswer } from '../providers/upstream';
 import { UpstreamRateLimited } from '../providers/provider-errors';
 import { type Delivery, type ErrorAnswered, OpenAiResponder } from './openai-responder';
+import { RequestTiming } from './request-timing';
 
 const chunk = (content: string) => `data: {"choices":[{"index":0,"delta":{"content":"${content}"}}]}`;
 const USAGE = 'data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}';
@@ -39,7 +39,7 @@ describe('OpenAiResponder', () => {
 
   it('relays the stream, drops the usage chunk the client did not ask for but counts it, and ends with [DONE]', async () => {
     handle = (res) =>
-      responder.deliver(res, stream([chunk('Hel'), chunk('lo'), USAGE, 'data: [DONE]']), false, performance.now());
+      responder.deliver(res, stream([chunk('Hel'), chunk('lo'), USAGE, 'data: [DONE]']), false, new RequestTiming());
     const response = await fetch(url);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(events(await response.text())).toEqual([chunk('Hel'), chunk('lo'), 'data: [DONE]']);
@@ -49,7 +49,7 @@ describe('OpenAiResponder', () => {
   it("replaces an upstream's error event with its own, whatever the upstream wrote in it", async () => {
     const upstreamError = 'data: {"error":{"message":"key sk-secret-123 was refused","type":"server_error"}}';
     handle = (res) =>
-      responder.deliver(res, stream([chunk('Hel'), upstreamError, chunk('lo')]), true, performance.now());
+      responder.deliver(res, stream([chunk('Hel'), upstreamError, chunk('lo')]), true, new RequestTiming());
     const received = events(await (await fetch(url)).text());
     expect(received[0]).toBe(chunk('Hel'));
     expect(received.slice(1)).toEqual([expect.stringContaining('upstream_stream_error'), 'data: [DONE]']);
@@ -58,7 +58,7 @@ describe('OpenAiResponder', () => {
   });
 
   it('answers a domain error in OpenAI shape, with its status and headers', async () => {
-    handle = async (res) => responder.fail(res, new UpstreamRateLimited(2500), 'req-1');
+    handle = async (res) => responder.fail(res, new UpstreamRateLimited(2500), 'req-1', new RequestTiming());
     const response = await fetch(url);
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('3');
@@ -72,12 +72,13 @@ describe('OpenAiResponder', () => {
     });
     expect(result).toEqual({ status: 429, errorType: 'rate_limit_exceeded' });
 
-    handle = async (res) => responder.fail(res, new UnknownModel('gpt-9'), 'req-2');
+    handle = async (res) => responder.fail(res, new UnknownModel('gpt-9'), 'req-2', new RequestTiming());
     expect(await (await fetch(url)).json()).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
   });
 
   it('answers an unexpected error as a 500 that names only the request id', async () => {
-    handle = async (res) => responder.fail(res, new Error('secret internals at /srv/app.js:12'), 'req-3');
+    handle = async (res) =>
+      responder.fail(res, new Error('secret internals at /srv/app.js:12'), 'req-3', new RequestTiming());
     const response = await fetch(url);
     expect(response.status).toBe(500);
     const body = (await response.json()) as { error: unknown };

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
 import type { SpendMark } from '../budgets/budget.types';
@@ -7,12 +6,11 @@ import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
+import { answerHeaders, setAnswerHeader } from './answer-headers';
+import type { RequestTiming } from './request-timing';
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-};
+const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const DONE_EVENT = 'data: [DONE]\n\n';
 const STREAM_BROKE_EVENT = `data: ${JSON.stringify({
   error: {
@@ -45,7 +43,8 @@ export const CLIENT_CLOSED_STATUS = 499;
 /**
  * Writes answers in OpenAI's wire format with the x-switchyard-* headers, on Node's own response
  * API: an upstream JSON body as it came, a stream event by event, and errors as `{ error: {...} }`
- * with the status, headers and body the one table (domain-error-status.ts) gives them.
+ * with the status, headers and body the one table (domain-error-status.ts) gives them. Every answer
+ * carries `Server-Timing` (RequestTiming): the gateway's own time, the upstream's, a stream's first token.
  */
 @Injectable()
 export class OpenAiResponder {
@@ -53,17 +52,17 @@ export class OpenAiResponder {
 
   /** The key's x-ratelimit-* go on every answer, errors included. */
   rateLimitHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
-    if (headers) for (const name in headers) res.setHeader(name, headers[name]);
+    if (headers) for (const name in headers) setAnswerHeader(res, name.toLowerCase(), headers[name]);
   }
 
   routeHeaders(res: ServerResponse, route: Route): void {
-    res.setHeader('x-switchyard-policy', route.policy ?? 'none');
-    res.setHeader('x-switchyard-flag', route.flag ?? 'none');
-    res.setHeader('x-switchyard-variant', route.variant ?? 'none');
-    res.setHeader('x-switchyard-model', route.plan.candidates[0].id);
-    res.setHeader('x-switchyard-provider', route.plan.candidates[0].provider);
-    res.setHeader('x-switchyard-attempts', '0');
-    res.setHeader('x-switchyard-fallback', 'false');
+    setAnswerHeader(res, 'x-switchyard-policy', route.policy ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-flag', route.flag ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-variant', route.variant ?? 'none');
+    setAnswerHeader(res, 'x-switchyard-model', route.plan.candidates[0].id);
+    setAnswerHeader(res, 'x-switchyard-provider', route.plan.candidates[0].provider);
+    setAnswerHeader(res, 'x-switchyard-attempts', '0');
+    setAnswerHeader(res, 'x-switchyard-fallback', 'false');
   }
 
   /** A spend budget changed how the request is served: which budget, and what it did. */
@@ -73,14 +72,14 @@ export class OpenAiResponder {
   }
 
   answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
-    res.setHeader('x-switchyard-model', model.id);
-    res.setHeader('x-switchyard-provider', model.provider);
-    res.setHeader('x-switchyard-attempts', String(attempts));
-    res.setHeader('x-switchyard-fallback', String(fallback));
+    setAnswerHeader(res, 'x-switchyard-model', model.id);
+    setAnswerHeader(res, 'x-switchyard-provider', model.provider);
+    setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
+    setAnswerHeader(res, 'x-switchyard-fallback', String(fallback));
   }
 
   attemptsHeader(res: ServerResponse, attempts: number): void {
-    res.setHeader('x-switchyard-attempts', String(attempts));
+    setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
   }
 
   /** The upstream's answer: JSON passed on byte for byte, or the stream relayed event by event. */
@@ -88,14 +87,24 @@ export class OpenAiResponder {
     res: ServerResponse,
     answer: UpstreamAnswer,
     clientWantsUsage: boolean,
-    requestStartedAt: number,
+    timing: RequestTiming,
   ): Promise<Delivery> {
     if (answer.kind === 'json') {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.raw.length });
+      res.writeHead(
+        200,
+        answerHeaders(res, [
+          'content-type',
+          JSON_CONTENT_TYPE,
+          'content-length',
+          answer.raw.length,
+          'server-timing',
+          timing.serverTiming(false),
+        ]),
+      );
       res.end(answer.raw);
       return { usage: usageOf(answer.body.usage), ttftMs: null, broke: false };
     }
-    return this.relay(res, answer, clientWantsUsage, requestStartedAt);
+    return this.relay(res, answer, clientWantsUsage, timing);
   }
 
   /**
@@ -103,7 +112,7 @@ export class OpenAiResponder {
    * internals for what nobody expected). After the answer started, nothing can be said any more:
    * the connection is cut so the client sees a failure, not a truncated success.
    */
-  fail(res: ServerResponse, error: unknown, requestId: string): ErrorAnswered {
+  fail(res: ServerResponse, error: unknown, requestId: string, timing: RequestTiming): ErrorAnswered {
     if (res.destroyed && !res.headersSent) return { status: CLIENT_CLOSED_STATUS, errorType: null };
     if (res.headersSent) {
       this.logger.error({ err: error, requestId }, 'error after the response started');
@@ -119,7 +128,7 @@ export class OpenAiResponder {
       answer = internalError(requestId);
       errorType = 'internal_error';
     }
-    writeOpenAiAnswer(res, answer);
+    writeOpenAiAnswer(res, answer, answerHeaders(res, ['server-timing', timing.serverTiming(false)]));
     return { status: answer.status, errorType };
   }
 
@@ -132,11 +141,23 @@ export class OpenAiResponder {
     res: ServerResponse,
     stream: UpstreamStreamAnswer,
     clientWantsUsage: boolean,
-    requestStartedAt: number,
+    timing: RequestTiming,
   ): Promise<Delivery> {
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(
+      200,
+      answerHeaders(res, [
+        'content-type',
+        SSE_CONTENT_TYPE,
+        'cache-control',
+        'no-cache',
+        'connection',
+        'keep-alive',
+        'server-timing',
+        timing.serverTiming(true),
+      ]),
+    );
     res.flushHeaders();
-    const delivery: Delivery = { usage: undefined, ttftMs: performance.now() - requestStartedAt, broke: false };
+    const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false };
     let sawDone = false;
     try {
       forward(res, stream.firstEvent, clientWantsUsage, delivery);

@@ -14,12 +14,18 @@ export class BodyAbandoned extends Error {
   }
 }
 
+/** A request body: its parse, and the bytes it came as (parts of which can pass on unparsed). */
+export interface JsonBody {
+  value: unknown;
+  bytes: Buffer;
+}
+
 /**
  * Reads and parses a JSON request body: RequestTooLarge over `limitBytes` (checked on the declared
  * length first, so a huge body is refused before it is read), InvalidJson when it does not parse,
  * JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative check: no stack overflow).
  */
-export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<JsonBody> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length']) > limitBytes) return reject(new RequestTooLarge(limitName));
     const chunks: Buffer[] = [];
@@ -40,11 +46,11 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
         reject(new RequestTooLarge(limitName));
         return;
       }
+      chunks.push(chunk);
       if (decoder) {
         decoded += decoder.write(chunk);
         return;
       }
-      chunks.push(chunk);
       if (size > LARGE_BODY_BYTES) {
         decoder = new StringDecoder('utf8');
         decoded = decoder.write(Buffer.concat(chunks, size));
@@ -56,23 +62,29 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     });
     req.on('end', () => {
       if (refused) return;
-      if (!decoder) return settleJson(Buffer.concat(chunks, size).toString('utf8'), resolve, reject);
+      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      if (!decoder) return settleJson(bytes.toString('utf8'), bytes, resolve, reject);
       // Parsing takes a few ms more: other requests get the event loop first.
       const text = decoded + decoder.end();
-      setImmediate(() => settleJson(text, resolve, reject));
+      setImmediate(() => settleJson(text, bytes, resolve, reject));
     });
   });
 }
 
-function settleJson(text: string, resolve: (body: unknown) => void, reject: (error: Error) => void): void {
-  let body: unknown;
+function settleJson(
+  text: string,
+  bytes: Buffer,
+  resolve: (body: JsonBody) => void,
+  reject: (error: Error) => void,
+): void {
+  let value: unknown;
   try {
-    body = JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return reject(new InvalidJson());
   }
-  const deep = pathDeeperThan(body);
+  const deep = pathDeeperThan(value);
   if (deep !== undefined) return reject(new JsonTooDeep(deep));
-  if (text.length > LARGE_BODY_BYTES) setImmediate(resolve, body);
-  else resolve(body);
+  if (text.length > LARGE_BODY_BYTES) setImmediate(resolve, { value, bytes });
+  else resolve({ value, bytes });
 }

@@ -32,6 +32,7 @@ function facts(overrides: Partial<RequestFacts>): RequestFacts {
   return {
     at: new Date(0),
     latencyMs: 12,
+    overheadMs: 2,
     requestId: 'r-1',
     apiKeyId: 'key-1',
     stream: false,

@@ -14,6 +14,8 @@ import { BodyAbandoned } from './request-body';
 export interface RequestFacts {
   at: Date;
   latencyMs: number;
+  /** The gateway's own time (RequestTiming): Prometheus only, not a column. */
+  overheadMs: number;
   requestId: string;
   /** The key, once known: also a revoked one, or one refused for its scope, policy or limit. */
   apiKeyId: string | null;
@@ -58,6 +60,7 @@ export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
     httpStatus: outcome === 'client_aborted' ? CLIENT_CLOSED_STATUS : (facts.answered?.status ?? 200),
     errorType: delivery?.broke ? 'upstream_stream_error' : (facts.answered?.errorType ?? null),
     latencyMs: facts.latencyMs,
+    overheadMs: facts.overheadMs,
     upstreamLatencyMs: run?.kind === 'answered' ? run.answer.upstreamLatencyMs : null,
     ttftMs: delivery?.ttftMs ?? null,
     promptTokens: usage?.promptTokens ?? null,

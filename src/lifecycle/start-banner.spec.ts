@@ -27,5 +27,11 @@ describe('start banner', () => {
     expect(startBanner({ host: '127.0.0.1', port: 3000, adminKeyFromEnvironment: true })).toContain(
       'Admin key:  the value of SWITCHYARD_ADMIN_KEY',
     );
+    expect(startBanner({ host: '127.0.0.1', port: 3000, adminKeyFromEnvironment: true })).not.toContain('Workers');
+  });
+
+  it('says how many gateway processes share the port under WORKERS', () => {
+    const banner = startBanner({ host: '127.0.0.1', port: 3000, adminKeyFromEnvironment: true, workers: 4 });
+    expect(banner.split('\n')).toContain('  Workers:    4 gateway processes share the port (WORKERS)');
   });
 });

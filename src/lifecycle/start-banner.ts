@@ -9,6 +9,8 @@ export interface BannerFacts {
   adminKeyFromEnvironment: boolean;
   /** Data folder of the embedded Postgres; undefined with DATABASE_URL. */
   embeddedDataDir?: string;
+  /** Gateway processes sharing the port (WORKERS); 1 by default. */
+  workers?: number;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -35,11 +37,13 @@ export function startBanner(facts: BannerFacts): string {
   const database = facts.embeddedDataDir
     ? `embedded Postgres, data in ${facts.embeddedDataDir}`
     : 'the Postgres server at DATABASE_URL';
+  const workers = facts.workers ?? 1;
   return [
     `Switchyard is ready at ${url} (listening on ${bound})`,
     `  API docs:   ${url}/docs`,
     `  Admin key:  ${adminKey}; send it as "Authorization: Bearer <key>"`,
     `  Database:   ${database}`,
+    ...(workers > 1 ? [`  Workers:    ${workers} gateway processes share the port (WORKERS)`] : []),
     '  Stop:       Ctrl-C (requests in flight finish and their rows are written first)',
   ].join('\n');
 }

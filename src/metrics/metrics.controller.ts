@@ -92,6 +92,6 @@ export class PrometheusController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string' } })
   scrape(): Promise<string> {
-    return this.prometheus.registry.metrics();
+    return this.prometheus.exposition();
   }
 }

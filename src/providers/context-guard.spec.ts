@@ -82,6 +82,30 @@ describe('context guard', () => {
     expect(fits.chunks.reduce((sum, length) => sum + length, 0)).toBeLessThan(text.length / 4);
   });
 
+  it('lets a large prompt far under the window through on a sample, tokenizing a few kilobytes of it', async () => {
+    const sentence = 'The shipment left the warehouse on Tuesday and the customer asked for a refund. ';
+    const history = Array.from({ length: 200 }, (_, i) => ({ content: `${i}: ${sentence.repeat(25)}` }));
+    const tokenizer = recordingTokenizer();
+    // About 410 KB, about 80 000 tokens: more bytes than the limit, far fewer tokens.
+    expect(await new PromptSize(history).excess(115_200, tokenizer.count)).toBeUndefined();
+    expect(tokenizer.chunks.length).toBe(16);
+    expect(tokenizer.chunks.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(16 * 256);
+  });
+
+  it('counts a large prompt near the window exactly, and refuses it only on the count', async () => {
+    const text = 'the train rolled on through the night '.repeat(2500);
+    const exact = countTokens(text) + 6;
+    // Under the limit but within the sample's margin: counted whole, let through.
+    const near = recordingTokenizer();
+    expect(await new PromptSize([{ content: text }]).excess(Math.ceil(exact * 1.1), near.count)).toBeUndefined();
+    expect(near.chunks.reduce((sum, length) => sum + length, 0)).toBeGreaterThan(text.length - 16 * 256);
+    // Just over the limit: the count refuses it, with the exact figure.
+    expect(await new PromptSize([{ content: text }]).excess(exact - 1, countTokens)).toEqual({
+      tokens: exact,
+      atLeast: false,
+    });
+  });
+
   it('resumes counting for a larger window where it stopped for a smaller one', async () => {
     const messages = [{ content: 'the train rolled on through the night '.repeat(3000) }];
     const exact = countTokens(messages[0].content) + 6;

@@ -131,7 +131,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       method: 'POST' as const,
       path: `${basePath}/chat/completions`,
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...call.body, model: call.model.upstreamModel }),
+      body: call.body.forModel(call.model.upstreamModel),
       // Our own timers (attempt budget, first-chunk budget) decide; undici's defaults must not cut in first.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -279,7 +279,7 @@ type UpstreamRequest = {
   method: 'POST';
   path: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
   headersTimeout: number;
   bodyTimeout: number;
 };

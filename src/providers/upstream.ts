@@ -1,10 +1,15 @@
 import type { CatalogModel } from '../config/catalog.schema';
 import type { Cancellation } from './cancellation';
 
+/** The OpenAI request body as the upstream should get it, for any model of the request's candidates. */
+export interface UpstreamBody {
+  /** The JSON to send, naming `upstreamModel` (the provider's own name of the model). */
+  forModel(upstreamModel: string): string | Buffer;
+}
+
 export interface UpstreamCall {
   model: CatalogModel;
-  /** The OpenAI request body as the upstream should get it (the client sets `model`). */
-  body: Record<string, unknown>;
+  body: UpstreamBody;
   stream: boolean;
   /** Budget of one attempt; the provider's own `timeoutMs` caps it too. */
   attemptTimeoutMs: number;

@@ -148,12 +148,15 @@ export class RoutingService {
 
   /** Models whose circuit is open are skipped; with none left the request fails loudly instead of guessing. */
   private withHealthyCandidates(route: Omit<Route, 'chosen'>): Route {
-    const healthy = route.plan.candidates.filter((model) => this.health.isAvailable(model.id));
+    const { candidates } = route.plan;
+    const allHealthy = candidates.every((model) => this.health.isAvailable(model.id));
+    // The common case, every circuit closed, keeps the plan as the strategy made it.
+    const healthy = allHealthy ? candidates : candidates.filter((model) => this.health.isAvailable(model.id));
     if (healthy.length === 0) {
       const names = route.plan.candidates.map((model) => model.id).join(', ');
       this.logger.warn(`no healthy model for ${route.policy ?? 'direct'} request (circuits open: ${names})`);
       throw new NoHealthyModel(route.plan.candidates.map((model) => model.id));
     }
-    return { ...route, chosen: route.plan.candidates[0], plan: { ...route.plan, candidates: healthy } };
+    return { ...route, chosen: candidates[0], plan: allHealthy ? route.plan : { ...route.plan, candidates: healthy } };
   }
 }

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CatalogService } from '../catalog/catalog.service';
 import type { CatalogConfig } from '../config/catalog.config';
@@ -7,7 +8,8 @@ import { SimulatedProvider, type SimulatorOptions } from '@switchyard/simulator'
  * Runs the built-in simulated provider inside the app when the catalog has a `simulator` section,
  * and keeps it serving the catalog's models and keys when the catalog is reloaded. Where it listens
  * (port, seed, the provider it stands in for, whether it runs at all) is fixed at start-up: a reload
- * that changes those is refused.
+ * that changes those is refused. Under WORKERS > 1 the primary runs the one simulator
+ * (cluster-primary.ts), with the start-up catalog, not each worker.
  */
 @Injectable()
 export class SimulatorHost implements OnModuleInit, OnApplicationShutdown {
@@ -21,7 +23,7 @@ export class SimulatorHost implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const section = this.catalog.simulator;
-    if (!section) return;
+    if (!section || cluster.isWorker) return;
     this.simulator = createSimulator(this.catalog.current, section.port);
     await this.simulator.start();
     this.logger.log(`simulated provider "${section.provider}" listening on ${this.simulator.url}`);

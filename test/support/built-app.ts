@@ -1,9 +1,33 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-/** `npm run build` (nest build), so tests can run `node dist/src/main.js` exactly as `npm start` does. */
+/**
+ * `npm run build` (nest build), so tests can run `node dist/src/main.js` exactly as `npm start` does.
+ * Once per test run (TMPDIR is the run's own folder, global-setup.ts): the files that need it share
+ * one build instead of each compiling the whole app next to the other test files' timing bounds.
+ */
 export async function buildApp(): Promise<void> {
-  await promisify(execFile)('npx', ['nest', 'build'], { cwd: process.cwd(), maxBuffer: 16 * 1024 * 1024 });
+  const done = join(tmpdir(), 'switchyard-app-build');
+  try {
+    await writeFile(`${done}.lock`, String(process.pid), { flag: 'wx' });
+  } catch {
+    // Another test file builds it: wait for its outcome.
+    while (!existsSync(done)) await new Promise((resolve) => setTimeout(resolve, 200));
+    const outcome = await readFile(done, 'utf8');
+    if (outcome !== 'ok') throw new Error(`the app build of this test run failed: ${outcome}`);
+    return;
+  }
+  try {
+    await promisify(execFile)('npx', ['nest', 'build'], { cwd: process.cwd(), maxBuffer: 16 * 1024 * 1024 });
+    await writeFile(done, 'ok');
+  } catch (error) {
+    await writeFile(done, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
 }
 
 /** `node dist/src/main.js` as a process of its own, in its own process group (as a terminal runs it). */

@@ -79,6 +79,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
     errorType: null,
     latencyMs,
     upstreamLatencyMs: latencyMs - 2,
+    overheadMs: 2,
     ttftMs: stream ? latencyMs * (0.2 + 0.3 * random.uniform()) : null,
     promptTokens: 120,
     completionTokens: 250,

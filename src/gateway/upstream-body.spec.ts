@@ -1,0 +1,65 @@
+import type { Route } from '../routing/routing.service';
+import { parseChatRequest } from './chat-request';
+import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
+
+const route = (overrides: Record<string, unknown> = {}, forwardMetadata = false) =>
+  ({ plan: { bodyOverrides: overrides, forwardMetadata } }) as unknown as Route;
+
+/** A client's body as it came over the wire, parsed as the pipeline parses it. */
+function request(body: Record<string, unknown>, spacing?: number) {
+  const bytes = Buffer.from(JSON.stringify(body, null, spacing));
+  return parseChatRequest(JSON.parse(bytes.toString('utf8')), bytes);
+}
+
+describe('the upstream body', () => {
+  const history = Array.from({ length: 60 }, (_, i) => ({
+    role: i % 2 === 0 ? 'user' : 'assistant',
+    content: `turn ${i}: "quoted", back\\slash, emoji 😀, ünïcödé, brackets ]} ${'lorem ipsum '.repeat(20)}`,
+  }));
+
+  it.each([
+    ['a small body, serialised', [{ role: 'user', content: 'hi' }]],
+    ['a large body, its messages passed on as the client sent them', history],
+  ])('%s: the client’s fields and messages, the model per candidate, no metadata', (_, messages) => {
+    const chat = request({ model: 'route:chat', messages, temperature: 0.2, metadata: { team: 'x' }, extra: [1] }, 2);
+    expect(chat.messagesAsSent !== undefined).toBe(messages === history);
+    const body = upstreamBodyOf(routedFieldsOf(chat, route({ max_tokens: 64 })), chat);
+    for (const model of ['gpt-4.1', 'deepseek-v3.2']) {
+      expect(JSON.parse(body.forModel(model).toString())).toEqual({
+        model,
+        messages,
+        temperature: 0.2,
+        extra: [1],
+        max_tokens: 64,
+      });
+    }
+  });
+
+  it('asks a stream for its usage chunk, and forwards metadata when the policy says so', () => {
+    const chat = request({ model: 'm', messages: history, stream: true, metadata: { team: 'x' } });
+    const sent = JSON.parse(
+      upstreamBodyOf(routedFieldsOf(chat, route({}, true)), chat)
+        .forModel('gpt-4.1')
+        .toString(),
+    );
+    expect(sent).toEqual({
+      model: 'gpt-4.1',
+      messages: history,
+      stream: true,
+      stream_options: { include_usage: true },
+      metadata: { team: 'x' },
+    });
+  });
+
+  it('serialises the messages when the policy overrides them', () => {
+    const chat = request({ model: 'm', messages: history });
+    const replaced = [{ role: 'user', content: 'replaced' }];
+    expect(
+      JSON.parse(
+        upstreamBodyOf(routedFieldsOf(chat, route({ messages: replaced })), chat)
+          .forModel('x')
+          .toString(),
+      ).messages,
+    ).toEqual(replaced);
+  });
+});
