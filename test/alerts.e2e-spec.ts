@@ -3,6 +3,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { NewAlert } from '../src/alerts/alert.types';
 import { AlertsService } from '../src/alerts/alerts.service';
+import { ManualClock } from '../src/common/manual-clock';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { api as authorized, startTestApp, type TestApp } from './support/test-app';
 import { eventually, WebhookServer, type ReceivedWebhook } from './support/webhook-server';
@@ -82,12 +83,32 @@ function validSignature(webhook: ReceivedWebhook, secret: string): boolean {
   return header.length === expected.length && timingSafeEqual(Buffer.from(header), expected);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The retry cap of FAST: one step of this always makes a failed alert due again. */
+const RETRY_STEP_MS = 200;
+
+/**
+ * Moves the clock one retry cap at a time — each step runs the sender's round to completion — until
+ * the alert has `status`. Every attempt happens inside a step, so what is counted afterwards is final.
+ */
+async function sendUntil(clock: ManualClock, db: Database, id: string, status: string, maxSteps = 20) {
+  for (let step = 0; step < maxSteps; step++) {
+    await clock.advance(RETRY_STEP_MS);
+    const row = await alertRow(db, id);
+    if (row?.status === status) return row;
+  }
+  throw new Error(`alert ${id} is ${(await alertRow(db, id))?.status} after ${maxSteps} sender rounds, not ${status}`);
+}
 
 describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries and the API', () => {
   let database: Database;
   let app: TestApp;
   const webhook = new WebhookServer();
+  const clock = new ManualClock();
+  const sendUntilStatus = (id: string, status: string) => sendUntil(clock, database, id, status);
+  /** A few more rounds with time moving on: whatever they would send again, they have sent when this returns. */
+  const moreRounds = async () => {
+    for (let round = 0; round < 3; round++) await clock.advance(1_000);
+  };
   /** Every API response body of this block, checked for secrets at the end. */
   const responses: string[] = [];
   const api = async (path: string, status = 200) => {
@@ -101,6 +122,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     await webhook.start();
     app = await startTestApp({
       databaseUrl: database.url,
+      clock,
       env: {
         ...FAST,
         ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
@@ -121,8 +143,8 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('posts a raised alert once, signed over the exact body, and records one successful delivery', async () => {
     const input = alert();
     const id = await raise(app, input);
-    const row = await waitForStatus(database, id, 'delivered');
-    await sleep(150); // a few more ticks: nothing is sent again
+    const row = await sendUntilStatus(id, 'delivered');
+    await moreRounds();
     const received = webhook.forAlert(id);
     expect(received).toHaveLength(1);
     const [post] = received;
@@ -161,8 +183,8 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const rows = await queryRows(database.url, 'SELECT id FROM alerts WHERE dedup_key = $1', [input.dedupKey]);
     expect(rows).toHaveLength(1);
     const id = (first as { id: string }).id;
-    await waitForStatus(database, id, 'delivered');
-    await sleep(150);
+    await sendUntilStatus(id, 'delivered');
+    await moreRounds();
     expect(webhook.forAlert(id)).toHaveLength(1);
   });
 
@@ -179,7 +201,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const committed = alert();
     const result = await dataSource.transaction((manager) => alerts.raise(committed, manager));
     expect(result.created).toBe(true);
-    await waitForStatus(database, (result as { id: string }).id, 'delivered');
+    await sendUntilStatus((result as { id: string }).id, 'delivered');
     expect(
       await queryRows(database.url, 'SELECT 1 FROM alerts WHERE dedup_key = $1', [rolledBack.dedupKey]),
     ).toHaveLength(0);
@@ -189,8 +211,8 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     let failures = 0;
     webhook.reply = () => (failures++ < 2 ? 503 : 200);
     const id = await raise(app, alert());
-    const row = await waitForStatus(database, id, 'delivered');
-    await sleep(150);
+    const row = await sendUntilStatus(id, 'delivered');
+    await moreRounds();
     expect(webhook.forAlert(id)).toHaveLength(3);
     expect(row.attempts).toBe(3);
     const deliveries = await deliveryRows(database, id);
@@ -206,11 +228,13 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('keeps an alert while the webhook is down (connection refused) and delivers it exactly once when it is back', async () => {
     await webhook.stop();
     const id = await raise(app, alert());
-    await eventually(async () => (await deliveryRows(database, id)).length >= 2, 5000, 'two refused attempts');
+    await clock.advance(RETRY_STEP_MS);
+    await clock.advance(RETRY_STEP_MS);
+    expect(await deliveryRows(database, id)).toHaveLength(2);
     expect((await alertRow(database, id)).status).toBe('pending');
     await webhook.start();
-    const row = await waitForStatus(database, id, 'delivered');
-    await sleep(150);
+    const row = await sendUntilStatus(id, 'delivered');
+    await moreRounds();
     expect(webhook.forAlert(id)).toHaveLength(1);
     const deliveries = await deliveryRows(database, id);
     expect(deliveries.length).toBe(row.attempts);
@@ -230,7 +254,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     let calls = 0;
     webhook.reply = (post) =>
       post.headers['x-switchyard-alert-id'] === id && calls++ === 0 ? { status: 200, delayMs: 3000 } : 200;
-    await waitForStatus(database, id, 'delivered');
+    await sendUntilStatus(id, 'delivered');
     const deliveries = await deliveryRows(database, id);
     expect(deliveries.map((d) => [d.attempt, d.http_status, d.error])).toEqual([
       [1, null, `${new URL(webhook.url()).origin} did not answer within 1000 ms`],
@@ -243,8 +267,8 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
   it('gives up after ALERT_MAX_ATTEMPTS and marks the alert failed', async () => {
     const id = await raise(app, alert());
     webhook.reply = (post) => (post.headers['x-switchyard-alert-id'] === id ? 500 : 200);
-    const row = await waitForStatus(database, id, 'failed');
-    await sleep(200);
+    const row = await sendUntilStatus(id, 'failed');
+    await moreRounds();
     expect(webhook.forAlert(id)).toHaveLength(8);
     expect(row.attempts).toBe(8);
     expect(row.last_error).toContain('answered 500');
@@ -256,7 +280,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
 
   it("sends an alert with its own target (a canary's webhook) there instead of ALERT_WEBHOOK_URL", async () => {
     const id = await raise(app, alert({ targetUrl: webhook.url('/canary-hook/another-token-91c2') }));
-    await waitForStatus(database, id, 'delivered');
+    await sendUntilStatus(id, 'delivered');
     const [post] = webhook.forAlert(id);
     expect(post.path).toBe('/canary-hook/another-token-91c2');
     expect(validSignature(post, SECRET)).toBe(true);
@@ -272,7 +296,7 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
         await raise(app, alert({ flag, type: i % 2 === 0 ? 'canary.stage_advanced' : 'canary.held', stage: i })),
       );
     }
-    await Promise.all(ids.map((id) => waitForStatus(database, id, 'delivered')));
+    for (const id of ids) await sendUntilStatus(id, 'delivered');
 
     const all = await api(`/api/alerts?flag=${flag}`);
     expect(all.items.map((item: { id: string }) => item.id)).toEqual([...ids].reverse());
@@ -348,51 +372,6 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     );
   });
 
-  it('lets two replicas on one database send every alert exactly once', async () => {
-    const second = await startTestApp({
-      databaseUrl: database.url,
-      env: {
-        ...FAST,
-        ALERT_SEND_INTERVAL_MS: '10',
-        ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
-        ALERT_WEBHOOK_SECRET: SECRET,
-      },
-    });
-    try {
-      // Slow answers keep claims in flight while the other replica ticks (well inside the 1 s
-      // webhook timeout even on a busy machine: a timed-out post is retried, and then sent twice).
-      webhook.reply = () => ({ status: 200, delayMs: 30 });
-      const alerts = [app, second].map((instance) => instance.app.get(AlertsService));
-      const ids = await Promise.all(
-        Array.from({ length: 60 }, async (_, i) => {
-          const result = await alerts[i % 2].raise(alert({ flag: 'replica-flag' }));
-          return (result as { id: string }).id;
-        }),
-      );
-      await eventually(
-        async () => {
-          const [{ count }] = await queryRows<{ count: string }>(
-            database.url,
-            "SELECT count(*) FROM alerts WHERE flag_key = 'replica-flag' AND status = 'delivered'",
-          );
-          return Number(count) === ids.length;
-        },
-        10_000,
-        'every alert delivered',
-      );
-      await sleep(150);
-      for (const id of ids) expect(webhook.forAlert(id)).toHaveLength(1);
-      const [{ count }] = await queryRows<{ count: string }>(
-        database.url,
-        'SELECT count(*) FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.flag_key = $1',
-        ['replica-flag'],
-      );
-      expect(Number(count)).toBe(60);
-    } finally {
-      await second.close();
-    }
-  });
-
   it('never returns the webhook secret or the webhook URL path', async () => {
     await api('/api/alerts?limit=200');
     await api('/docs-json');
@@ -401,6 +380,67 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     for (const secret of [SECRET, HOOK_PATH, 'hook-path-token-7f3a', 'another-token-91c2', webhook.url(HOOK_PATH)]) {
       expect(everything).not.toContain(secret);
     }
+  });
+});
+
+describe('alerts: two replicas on one database', () => {
+  let database: Database;
+  const webhook = new WebhookServer();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await webhook.start();
+  });
+  afterAll(async () => {
+    await webhook.stop();
+    await database?.drop();
+  });
+
+  it('send every alert exactly once', async () => {
+    // Real timers on both: the point is two senders claiming side by side, at moments of their own.
+    const env = {
+      ...FAST,
+      ALERT_SEND_INTERVAL_MS: '10',
+      ALERT_WEBHOOK_URL: webhook.url(HOOK_PATH),
+      ALERT_WEBHOOK_SECRET: SECRET,
+    };
+    const replicas = [
+      await startTestApp({ databaseUrl: database.url, env }),
+      await startTestApp({ databaseUrl: database.url, env }),
+    ];
+    // Slow answers keep claims in flight while the other replica ticks (well inside the 2 s webhook
+    // timeout even on a busy machine: a timed-out post is retried, and then sent twice).
+    webhook.reply = () => ({ status: 200, delayMs: 30 });
+    const alerts = replicas.map((instance) => instance.app.get(AlertsService));
+    const ids = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const result = await alerts[i % 2].raise(alert({ flag: 'replica-flag' }));
+        return (result as { id: string }).id;
+      }),
+    );
+    try {
+      await eventually(
+        async () => {
+          const [{ count }] = await queryRows<{ count: string }>(
+            database.url,
+            "SELECT count(*) FROM alerts WHERE flag_key = 'replica-flag' AND status = 'delivered'",
+          );
+          return Number(count) === ids.length;
+        },
+        20_000,
+        'every alert delivered',
+      );
+    } finally {
+      // Closing waits for each sender's round under way: every post either replica made is in by now.
+      for (const replica of replicas) await replica.close();
+    }
+    for (const id of ids) expect(webhook.forAlert(id)).toHaveLength(1);
+    const [{ count }] = await queryRows<{ count: string }>(
+      database.url,
+      'SELECT count(*) FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.flag_key = $1',
+      ['replica-flag'],
+    );
+    expect(Number(count)).toBe(60);
   });
 });
 
@@ -491,6 +531,7 @@ describe('alerts: Slack-compatible body', () => {
 describe('alerts: a model circuit opening raises provider.circuit_opened', () => {
   let database: Database;
   let app: TestApp;
+  let closed = false;
   const webhook = new WebhookServer();
 
   beforeAll(async () => {
@@ -510,7 +551,7 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
     });
   });
   afterAll(async () => {
-    await app?.close();
+    if (!closed) await app?.close();
     await webhook.stop();
     await database?.drop();
   });
@@ -564,7 +605,9 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
       canary: null,
       stage: null,
     });
-    await sleep(100);
+    // Closed, so every alert this app would raise is raised: still the one.
+    await app.close();
+    closed = true;
     expect(await queryRows(database.url, "SELECT 1 FROM alerts WHERE type = 'provider.circuit_opened'")).toHaveLength(
       1,
     );
@@ -597,7 +640,6 @@ describe('alerts: graceful shutdown', () => {
     await app.close();
     expect(await alertRow(database, inFlight)).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(await deliveryRows(database, inFlight)).toHaveLength(1);
-    await sleep(150);
     expect(await alertRow(database, later)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(webhook.forAlert(later)).toEqual([]);
   });

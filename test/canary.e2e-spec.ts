@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { ALERT_SENDER_JOB } from '../src/alerts/alert-send.scheduler';
 import { ManualClock } from '../src/common/manual-clock';
 import {
   api as authorized,
@@ -181,7 +182,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(verdicts.length).toBeGreaterThanOrEqual(4);
       expect(verdicts.at(-1)!.evidence).toMatchObject({ decision: 'promote', outcome: 'pass', atStageEnd: true });
 
-      const alerts = await eventually(() => (webhooksOf(id).length >= 5 ? webhooksOf(id) : undefined), 10_000);
+      const alerts = await eventually(async () => {
+        await clock.run(ALERT_SENDER_JOB);
+        return webhooksOf(id).length >= 5 ? webhooksOf(id) : undefined;
+      }, 10_000);
       expect(alerts.map((hook) => (hook.json as { type: string }).type)).toEqual([
         'canary.started',
         'canary.stage_advanced',
@@ -238,7 +242,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(last).toMatchObject({ source: 'canary', actor: 'canary-executor' });
       expect(last.reason).toMatch(/rolled back/);
       expect((await events(id)).map((event) => event.type)).toContain('rolled_back');
-      const alert = await eventually(() => webhooksOf(id, 'canary.rolled_back')[0], 10_000);
+      const alert = await eventually(async () => {
+        await clock.run(ALERT_SENDER_JOB);
+        return webhooksOf(id, 'canary.rolled_back')[0];
+      }, 10_000);
       expect(alert.json).toMatchObject({ severity: 'critical', flag: 'chat-model' });
       expect(verifySignature(alert.raw, alert.headers['x-switchyard-signature'])).toBe(true);
     },
@@ -300,7 +307,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(degraded).toMatchObject({ degraded: true });
       expect(degraded.recent).toBeGreaterThan(0.1);
       expect((await flag('fraud-model')).rollout).toEqual({ treatment: 50 });
-      await eventually(() => webhooksOf(id, 'canary.held')[0], 10_000);
+      await eventually(async () => {
+        await clock.run(ALERT_SENDER_JOB);
+        return webhooksOf(id, 'canary.held')[0];
+      }, 10_000);
       await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'test over' }).expect(200);
       expect((await flag('fraud-model')).rollout).toEqual({ treatment: 0 });
     },
@@ -333,7 +343,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       const verdicts = (await events(id)).filter((event) => event.type === 'verdict');
       expect(verdicts).toHaveLength(2);
       for (const verdict of verdicts) expect(verdict.evidence).toMatchObject({ outcome: 'insufficient_data' });
-      await eventually(() => webhooksOf(id, 'canary.paused')[0], 10_000);
+      await eventually(async () => {
+        await clock.run(ALERT_SENDER_JOB);
+        return webhooksOf(id, 'canary.paused')[0];
+      }, 10_000);
     },
     LONG,
   );
@@ -382,7 +395,10 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       const last = (await events(id)).at(-1)!;
       expect(last).toMatchObject({ type: 'paused', actor: 'canary-executor' });
       expect(last.message).toMatch(/could not advance .*the flag refused the weight change: rollout adds up to 110%/);
-      await eventually(() => webhooksOf(id, 'canary.paused')[0], 10_000);
+      await eventually(async () => {
+        await clock.run(ALERT_SENDER_JOB);
+        return webhooksOf(id, 'canary.paused')[0];
+      }, 10_000);
       expect((await flag('recommendations-model')).rollout).toEqual({ other: 90, treatment: 5 });
       await authorized(gateway).post(`/api/canaries/${id}/abort`).expect(200);
     },

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { ALERT_SENDER_JOB } from '../src/alerts/alert-send.scheduler';
 import { ManualClock } from '../src/common/manual-clock';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -83,10 +84,10 @@ describe('guardrail: a hand-set variant that fails goes back to 0 without any ca
     const [last] = await history('chat-model');
     expect(last).toMatchObject({ source: 'guardrail', actor: 'guardrail', action: 'rollout' });
     expect(last.reason).toMatch(/variant treatment failed \d+ of \d+ requests/);
-    const alert = await eventually(
-      () => webhook.received.find((hook) => (hook.json as { type: string }).type === 'flag.guardrail_tripped'),
-      10_000,
-    );
+    const alert = await eventually(async () => {
+      await clock.run(ALERT_SENDER_JOB);
+      return webhook.received.find((hook) => (hook.json as { type: string }).type === 'flag.guardrail_tripped');
+    }, 10_000);
     expect(alert.json).toMatchObject({
       flag: 'chat-model',
       evidence: { variant: 'treatment', previousPercentage: 50 },

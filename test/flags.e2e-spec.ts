@@ -354,7 +354,7 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     await expect(queryRows(database.url, 'DELETE FROM flag_history')).rejects.toThrow(/append-only/);
   });
 
-  it('a second instance on the same database sees a change made through the first within one second', async () => {
+  it('a second instance on the same database sees a change made through the first by notification, long before its 30 s reload', async () => {
     const key = 'replicated-flag';
     await api(app)
       .post('/api/flags')
@@ -373,7 +373,9 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
         .expect(200);
       const changedAt = Date.now();
       let seen: { variant?: string; version?: number } = {};
-      while (Date.now() - changedAt < 1000) {
+      // Typically a few ms; the bound only has to stay under the periodic reload's 30 s, so a busy
+      // machine cannot fail it.
+      while (Date.now() - changedAt < 15_000) {
         seen = (await api(second).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' })).body;
         if (seen.version === 2) break;
         await new Promise((done) => setTimeout(done, 20));

@@ -1,30 +1,32 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { Clock, type ScheduledJob } from '../common/clock';
 import { alertsConfig, type AlertsConfig } from '../config/alerts.config';
 import { AlertSender } from './alert-sender';
 import { urlOrigin } from './webhook-url';
 
-const INTERVAL_NAME = 'alert-sender';
+export const ALERT_SENDER_JOB = 'alert-sender';
 
 /**
- * Ticks every ALERT_SEND_INTERVAL_MS and asks the sender to send what is due; nothing else. The
- * interval is registered with @nestjs/schedule's registry (its period comes from configuration, so
- * it cannot be an @Interval decorator). On shutdown the ticks stop first, then the sender finishes
- * its round while the database is still open.
+ * Ticks every ALERT_SEND_INTERVAL_MS on the Clock and asks the sender to send what is due; nothing
+ * else. On the Clock, like every job whose timing decides something (when a retry is due), so a
+ * test moves time instead of waiting for it. On shutdown the ticks stop first, then the sender
+ * finishes its round while the database is still open.
  */
 @Injectable()
 export class AlertSendScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AlertSendScheduler.name);
+  private job?: ScheduledJob;
 
   constructor(
     @Inject(alertsConfig.KEY) private readonly config: AlertsConfig,
     private readonly sender: AlertSender,
-    private readonly registry: SchedulerRegistry,
+    private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => void this.sender.sendDue(), this.config.sendIntervalMs);
-    this.registry.addInterval(INTERVAL_NAME, timer);
+    this.job = this.clock.every(ALERT_SENDER_JOB, this.config.sendIntervalMs, async () => {
+      await this.sender.sendDue();
+    });
     this.logger.log(
       this.config.webhookUrl
         ? `sending alerts every ${this.config.sendIntervalMs} ms to ${urlOrigin(this.config.webhookUrl)} (${this.config.format})`
@@ -33,7 +35,7 @@ export class AlertSendScheduler implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
+    await this.job?.stop();
     await this.sender.stop();
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { retryDelayMs } from '@switchyard/retry';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
 import { alertsConfig, type AlertsConfig } from '../config/alerts.config';
 import { renderBody, signatureOf, toPayload } from './alert-body';
 import { AlertDeliveriesRepository } from './alert-deliveries.repository';
@@ -38,6 +39,7 @@ export class AlertSender {
     private readonly alerts: AlertsRepository,
     private readonly deliveries: AlertDeliveriesRepository,
     private readonly webhook: WebhookClient,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -60,7 +62,11 @@ export class AlertSender {
     let attempted = 0;
     try {
       while (!this.stopped) {
-        const claimed = await this.alerts.claimDue(BATCH_SIZE, this.config.webhookTimeoutMs + LEASE_MARGIN_MS);
+        const claimed = await this.alerts.claimDue(
+          BATCH_SIZE,
+          this.config.webhookTimeoutMs + LEASE_MARGIN_MS,
+          this.clock.now(),
+        );
         // allSettled: one alert's database error must not end the round while its siblings still post.
         const results = await Promise.allSettled(claimed.map((alert) => this.deliver(alert)));
         for (const result of results) {
@@ -71,13 +77,13 @@ export class AlertSender {
         if (claimed.length < BATCH_SIZE) break;
       }
       if (this.failingSince !== undefined) {
-        this.logger.log({ downMs: Date.now() - this.failingSince }, 'alert sender works again');
+        this.logger.log({ downMs: this.clock.nowMs() - this.failingSince }, 'alert sender works again');
         this.failingSince = undefined;
       }
     } catch (error) {
       // The database is down or the claim failed: the next tick tries again.
       if (this.failingSince === undefined) {
-        this.failingSince = Date.now();
+        this.failingSince = this.clock.nowMs();
         this.logger.warn({ err: error }, 'alert sender cannot claim alerts; retrying on every tick');
       } else {
         this.logger.debug({ err: error }, 'alert sender still cannot claim alerts');
@@ -129,7 +135,7 @@ export class AlertSender {
           error: result.error,
           durationMs: result.durationMs,
         });
-        return this.alerts.recordOutcome(manager, alert.id, alert.attempts, outcome);
+        return this.alerts.recordOutcome(manager, alert.id, alert.attempts, outcome, this.clock.now());
       });
       const fields = {
         alert: alert.id,

@@ -37,10 +37,10 @@ export class AlertsRepository {
   constructor(@InjectRepository(AlertEntity) private readonly alerts: Repository<AlertEntity>) {}
 
   /** Null when an alert with the same dedup key exists (already raised, by anyone). */
-  async insert(manager: EntityManager, row: NewAlertRow): Promise<string | null> {
+  async insert(manager: EntityManager, row: NewAlertRow, due: Date): Promise<string | null> {
     const rows: Array<{ id: string }> = await manager.query(
-      `INSERT INTO alerts (type, severity, dedup_key, flag_key, canary_id, stage, message, evidence, target_url)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+      `INSERT INTO alerts (type, severity, dedup_key, flag_key, canary_id, stage, message, evidence, target_url, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
        ON CONFLICT (dedup_key) DO NOTHING
        RETURNING id`,
       [
@@ -53,6 +53,7 @@ export class AlertsRepository {
         row.message,
         JSON.stringify(row.evidence),
         row.targetUrl,
+        due,
       ],
     );
     return rows[0]?.id ?? null;
@@ -63,20 +64,21 @@ export class AlertsRepository {
    * without waiting on or taking each other's rows; pushing next_attempt_at forward by `leaseMs`
    * keeps a claimed alert from being claimed again while it is being posted (the claim commits at
    * once, so no transaction stays open during HTTP). A replica that dies mid-post leaves the alert
-   * to be retried when the lease ends.
+   * to be retried when the lease ends. `now` is the Clock's, as are every time written here, so a
+   * test's clock decides what is due.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<AlertEntity[]> {
+  async claimDue(limit: number, leaseMs: number, now: Date): Promise<AlertEntity[]> {
     const [rows]: [Array<Record<string, unknown>>, number] = await this.alerts.manager.query(
       `UPDATE alerts AS a
-          SET next_attempt_at = now() + $2 * interval '1 millisecond'
+          SET next_attempt_at = $3::timestamptz + $2 * interval '1 millisecond'
          FROM (SELECT id FROM alerts
-                WHERE status = 'pending' AND next_attempt_at <= now()
+                WHERE status = 'pending' AND next_attempt_at <= $3
                 ORDER BY next_attempt_at
                 LIMIT $1
                 FOR UPDATE SKIP LOCKED) AS due
         WHERE a.id = due.id
         RETURNING a.*`,
-      [limit, leaseMs],
+      [limit, leaseMs, now],
     );
     return rows.map(toEntity);
   }
@@ -87,14 +89,16 @@ export class AlertsRepository {
     id: string,
     claimedAttempts: number,
     outcome: AttemptOutcome,
+    now: Date,
   ): Promise<boolean> {
     const params: unknown[] = [id, claimedAttempts];
     let sets: string;
     if (outcome.status === 'delivered') {
-      sets = `status = 'delivered', delivered_at = now(), last_error = NULL`;
+      params.push(now);
+      sets = `status = 'delivered', delivered_at = $3, last_error = NULL`;
     } else if (outcome.status === 'pending') {
-      params.push(outcome.error, outcome.retryInMs);
-      sets = `last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond'`;
+      params.push(outcome.error, now, outcome.retryInMs);
+      sets = `last_error = $3, next_attempt_at = $4::timestamptz + $5 * interval '1 millisecond'`;
     } else {
       params.push(outcome.error);
       sets = `status = 'failed', last_error = $3`;

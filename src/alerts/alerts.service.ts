@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { DataSource, type EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
 import { alertsConfig, type AlertsConfig } from '../config/alerts.config';
 import { ALERT_SEVERITIES, ALERT_TYPES, DEFAULT_SEVERITY, type NewAlert, type RaiseResult } from './alert.types';
 import { AlertNotFound, UnknownAlertCursor } from './alert.errors';
@@ -24,6 +25,7 @@ export class AlertsService {
     private readonly alerts: AlertsRepository,
     private readonly deliveries: AlertDeliveriesRepository,
     @Inject(alertsConfig.KEY) private readonly config: AlertsConfig,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -34,17 +36,21 @@ export class AlertsService {
    */
   async raise(alert: NewAlert, manager?: EntityManager): Promise<RaiseResult> {
     assertWellFormed(alert);
-    const id = await this.alerts.insert(manager ?? this.dataSource.manager, {
-      type: alert.type,
-      severity: alert.severity ?? DEFAULT_SEVERITY[alert.type],
-      dedupKey: alert.dedupKey,
-      flagKey: alert.flag ?? null,
-      canaryId: alert.canaryId ?? null,
-      stage: alert.stage ?? null,
-      message: alert.message,
-      evidence: alert.evidence ?? {},
-      targetUrl: alert.targetUrl ?? null,
-    });
+    const id = await this.alerts.insert(
+      manager ?? this.dataSource.manager,
+      {
+        type: alert.type,
+        severity: alert.severity ?? DEFAULT_SEVERITY[alert.type],
+        dedupKey: alert.dedupKey,
+        flagKey: alert.flag ?? null,
+        canaryId: alert.canaryId ?? null,
+        stage: alert.stage ?? null,
+        message: alert.message,
+        evidence: alert.evidence ?? {},
+        targetUrl: alert.targetUrl ?? null,
+      },
+      this.clock.now(),
+    );
     if (id === null) {
       this.logger.debug({ type: alert.type, dedupKey: alert.dedupKey }, 'alert already raised; not stored again');
       return { created: false };
