@@ -129,7 +129,16 @@ export class ChildServer {
     core: number | undefined,
   ) {
     const command = core === undefined ? process.execPath : 'taskset';
-    const argv = core === undefined ? [script, ...args] : ['-c', String(core), process.execPath, script, ...args];
+    // BENCH_PROFILE_DIR: the (c) gateway writes a V8 CPU profile there when it stops (Node refuses
+    // --cpu-prof in NODE_OPTIONS, so it goes on the command line).
+    const extra =
+      name === 'gateway' && process.env.BENCH_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : [];
+    const argv =
+      core === undefined
+        ? [...extra, script, ...args]
+        : ['-c', String(core), process.execPath, ...extra, script, ...args];
     const log = openSync(logFile, 'a');
     // Own process group, so that Ctrl-C reaches only us and stop() can take grandchildren (Postgres) too.
     this.proc = spawn(command, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', log, log] });

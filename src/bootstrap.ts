@@ -14,6 +14,7 @@ import { requestLogger } from './common/logging.module';
 import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
+import { UndeclaredQueryInterceptor } from './common/undeclared-query.interceptor';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { CompletionEntrance } from './gateway/completion-entrance';
@@ -80,6 +81,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.useBodyParser('json', { limit: config.requestBodyLimit });
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
+  app.useGlobalInterceptors(new UndeclaredQueryInterceptor());
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.

@@ -164,6 +164,16 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       'flag must be the key of a flag, given once',
     ],
     ['an unknown query parameter', '/api/alerts?colour=red', 'colour is not a field of this request; remove it'],
+    [
+      'a query parameter on a route that reads none',
+      '/api/policies?limit=5',
+      'limit is not a field of this request; remove it',
+    ],
+    [
+      'a query parameter on a route with path parameters only',
+      '/api/flags/input-flag?v=2',
+      'v is not a field of this request; remove it',
+    ],
   ])('refuses %s with a 400 saying what to fix', async (_what, path, message) => {
     const response = await api(app).get(path).expect(400);
     expect(response.body.message).toContain(message);
