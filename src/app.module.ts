@@ -16,6 +16,7 @@ import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OutcomesModule } from './outcomes/outcomes.module';
 import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
@@ -41,6 +42,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     CanaryModule,
     CatalogReloadModule,
     PoliciesModule,
+    OutcomesModule,
   ],
 })
 export class AppModule {

@@ -4,6 +4,8 @@ import {
   binSql,
   emptyBuckets,
   emptyHistogram,
+  QUALITY_METRIC_KEYS,
+  QUALITY_METRICS,
   RECENT_SECONDS,
   VARIANCE_BUCKETS,
   type ArmBucket,
@@ -15,6 +17,7 @@ import {
 } from '@switchyard/stats';
 import { DataSource } from 'typeorm';
 import { ERROR_OUTCOMES } from './metrics-query.service';
+import { QUALITY_BIT, type QualitySignal } from './quality-signals';
 
 /*
  * The canary's reads of request_metrics: small aggregates of a window per arm, computed by
@@ -36,6 +39,17 @@ const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
 const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;
 /** The variance bucket of a row: its user's key, or (no user) its own random id. */
 const BUCKET = `(CASE WHEN user_key IS NULL THEN get_byte(uuid_send(id), 15) ELSE (user_key & 255)::int END) % ${VARIANCE_BUCKETS}`;
+/**
+ * Quality signals (quality-signals.ts): per signal, the counter it fills and its bit. The engine's
+ * keys and the row's signal names are the same words; this fails to compile if they ever part.
+ */
+const QUALITY_COUNTS = QUALITY_METRIC_KEYS.map((key) => {
+  const signal: QualitySignal = key;
+  return { counter: QUALITY_METRICS[key].numerator, column: `q_${signal}`, bit: QUALITY_BIT[signal] };
+});
+const QUALITY_SELECT = QUALITY_COUNTS.map(
+  ({ column, bit }) => `count(*) FILTER (WHERE eligible AND quality_signals & ${bit} <> 0)::int AS ${column}`,
+).join(', ');
 const LATENCY_BIN = binSql('latency_ms');
 const TTFT_BIN = binSql('ttft_ms');
 const TTFB_BIN = binSql('coalesce(ttft_ms, latency_ms)');
@@ -110,8 +124,10 @@ export class CanaryWindowReader {
                 coalesce(sum(cost_usd) FILTER (WHERE eligible), 0)::float8 AS cost_usd,
                 count(*) FILTER (WHERE answered)::int AS latency_rows,
                 count(*) FILTER (WHERE streamed)::int AS ttft_rows,
+                count(*) FILTER (WHERE eligible AND quality_signals IS NOT NULL)::int AS answers,
+                ${QUALITY_SELECT},
                 ARRAY[${belowColumns.join(', ')}]::int[] AS below
-           FROM (SELECT variant, outcome, ttft_ms, cost_usd, ${BUCKET} AS bucket,
+           FROM (SELECT variant, outcome, ttft_ms, cost_usd, quality_signals, ${BUCKET} AS bucket,
                         ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
                         ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
                    FROM request_metrics
@@ -134,7 +150,9 @@ export class CanaryWindowReader {
         costUsd: row.cost_usd,
         latencyRows: row.latency_rows,
         ttftRows: row.ttft_rows,
+        answers: row.answers,
       });
+      for (const { counter, column } of QUALITY_COUNTS) bucket.counters[counter] = row[column] as number;
       bucket.below = row.below.slice(0, bucket.below.length);
     }
     return result;

@@ -70,6 +70,50 @@ describe('resolveCanaryAnalysis', () => {
     ]);
   });
 
+  it('gates on outcome metrics: the quality signals, each with a margin, judged after the guardrails', () => {
+    const { analysis, problems } = resolveCanaryAnalysis({
+      outcomes: [
+        { metric: 'empty_answer', margin: { absolute: 0.005 } },
+        { metric: 'refusal', margin: { relative: 0.5 } },
+      ],
+      hardGates: { maxErrorRate: 0.05 },
+    });
+    expect(problems).toEqual([]);
+    expect(analysis.outcomes).toEqual([
+      { metric: 'empty_answer', margin: { absolute: 0.005 } },
+      { metric: 'refusal', margin: { relative: 0.5 } },
+    ]);
+    const keys = judgedMetrics(analysis).map((m) => m.definition.key);
+    expect(keys.slice(-3)).toEqual(['empty_answer', 'refusal', 'errorRate']);
+    const empty = judgedMetrics(analysis).find((m) => m.definition.key === 'empty_answer')!;
+    expect(empty.definition).toMatchObject({ kind: 'rate', numerator: 'emptyAnswers', denominator: 'answers' });
+    // A canary stored before outcomes existed has none.
+    const { outcomes: _, ...stored } = DEFAULT_CANARY_ANALYSIS;
+    expect(judgedMetrics(stored)).toHaveLength(8);
+  });
+
+  it('names each bad outcome gate by its index', () => {
+    expect(resolveCanaryAnalysis({ outcomes: { empty_answer: 0.01 } }).problems).toEqual([
+      expect.stringMatching(/^analysis\.outcomes must be a list such as/),
+    ]);
+    const { problems } = resolveCanaryAnalysis({
+      outcomes: [
+        { metric: 'conversion', margin: { absolute: 0.01 } },
+        { metric: 'truncated', margin: { absolute: 2 } },
+        { metric: 'truncated', margin: 0.01 },
+        { metric: 'refusal', margin: { absolute: 0.01 }, extra: 1 },
+        { metric: 'refusal', margin: { absolute: 0.01 } },
+      ],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^analysis\.outcomes\[0\]\.metric must be an outcome metric \(empty_answer, truncated, /),
+      'analysis.outcomes[1].margin.absolute must be a rate above 0 and at most 1, got 2',
+      expect.stringMatching(/^analysis\.outcomes\[2\]\.margin must be \{ "absolute": number \}/),
+      'analysis.outcomes[3].extra is not a field (metric, margin)',
+      'analysis.outcomes[4].metric: "refusal" is listed twice',
+    ]);
+  });
+
   it('refuses a non-object analysis', () => {
     expect(resolveCanaryAnalysis([1]).problems).toEqual(['analysis must be an object, got [1]']);
   });

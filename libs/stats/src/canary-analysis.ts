@@ -1,4 +1,13 @@
-import { GUARDRAIL_KEYS, GUARDRAIL_METRICS, type GuardrailKey, type JudgedMetric, type Margin } from './metrics';
+import {
+  GUARDRAIL_KEYS,
+  GUARDRAIL_METRICS,
+  QUALITY_METRIC_KEYS,
+  QUALITY_METRICS,
+  type GuardrailKey,
+  type JudgedMetric,
+  type Margin,
+  type QualityMetricKey,
+} from './metrics';
 
 /** Absolute limits on the treatment alone; off (null) by default. */
 export interface HardGates {
@@ -19,11 +28,26 @@ export interface CanaryAnalysis {
   /** How much worse than the control each metric may be; null turns it off. */
   guardrails: Record<GuardrailKey, Margin | null>;
   hardGates: HardGates;
+  /**
+   * Outcome metrics judged like guardrails: each with how much worse than the control it may be.
+   * Today the built-in answer-quality signals (QUALITY_METRIC_KEYS). Absent on canaries stored
+   * before it existed: read it as `outcomes ?? []`.
+   */
+  outcomes?: OutcomeGate[];
   /** A sample-ratio mismatch pauses the canary when its anytime p-value falls below this. */
   srmPValue: number;
   /** What a canary created before this engine had, kept for reference by the migration. */
   legacy?: LegacyAnalysis;
 }
+
+/** An outcome metric a canary gates on: e.g. { metric: 'empty_answer', margin: { absolute: 0.005 } }. */
+export interface OutcomeGate {
+  metric: QualityMetricKey;
+  margin: Margin;
+}
+
+/** The most outcome metrics one canary may gate on (each takes a share of alpha). */
+export const MAX_OUTCOME_GATES = 20;
 
 /** The analysis of the engine before this one (fixed thresholds, z-test, Mann–Whitney). */
 export interface LegacyAnalysis {
@@ -55,15 +79,19 @@ export const DEFAULT_CANARY_ANALYSIS: CanaryAnalysis = Object.freeze({
     costPerRequest: null,
   }) as Record<GuardrailKey, Margin | null>,
   hardGates: Object.freeze({ maxErrorRate: null, maxP99LatencyMs: null, maxCostPerRequestUsd: null }),
+  outcomes: Object.freeze([]) as unknown as OutcomeGate[],
   srmPValue: 0.001,
 });
 
-/** The analysis's metrics, in a fixed order: guardrails, then hard gates. */
+/** The analysis's metrics, in a fixed order: guardrails, outcome metrics, then hard gates. */
 export function judgedMetrics(analysis: CanaryAnalysis): JudgedMetric[] {
   const metrics: JudgedMetric[] = [];
   for (const key of GUARDRAIL_KEYS) {
     const margin = analysis.guardrails[key];
     if (margin) metrics.push({ definition: GUARDRAIL_METRICS[key], comparison: { margin } });
+  }
+  for (const { metric, margin } of analysis.outcomes ?? []) {
+    metrics.push({ definition: QUALITY_METRICS[metric], comparison: { margin } });
   }
   const { maxErrorRate, maxP99LatencyMs, maxCostPerRequestUsd } = analysis.hardGates;
   if (maxErrorRate !== null)
@@ -151,6 +179,7 @@ export function resolveCanaryAnalysis(input: unknown): ResolvedCanaryAnalysis {
   if (!isPlainObject(input)) return { analysis, problems: [`analysis must be an object, got ${show(input)}`] };
   for (const [key, value] of Object.entries(input)) {
     if (key === 'guardrails') resolveGuardrails(value, analysis, problems);
+    else if (key === 'outcomes') resolveOutcomes(value, analysis, problems);
     else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
     else if (Object.hasOwn(TOP_LEVEL, key)) {
       const problem = TOP_LEVEL[key as keyof typeof TOP_LEVEL](value);
@@ -194,6 +223,57 @@ function resolveGuardrails(value: unknown, analysis: CanaryAnalysis, problems: s
   }
 }
 
+function resolveOutcomes(value: unknown, analysis: CanaryAnalysis, problems: string[]): void {
+  const shape = '[{ "metric": "empty_answer", "margin": { "absolute": 0.005 } }]';
+  if (!Array.isArray(value)) {
+    problems.push(`analysis.outcomes must be a list such as ${shape}, got ${show(value)}`);
+    return;
+  }
+  if (value.length > MAX_OUTCOME_GATES) {
+    problems.push(`analysis.outcomes may list at most ${MAX_OUTCOME_GATES} metrics, got ${value.length}`);
+    return;
+  }
+  const outcomes: OutcomeGate[] = [];
+  value.forEach((gate: unknown, index) => {
+    const path = `analysis.outcomes[${index}]`;
+    if (!isPlainObject(gate)) {
+      problems.push(`${path} must be { "metric": ..., "margin": ... }, got ${show(gate)}`);
+      return;
+    }
+    for (const field of Object.keys(gate)) {
+      if (field !== 'metric' && field !== 'margin') problems.push(`${path}.${field} is not a field (metric, margin)`);
+    }
+    const { metric, margin } = gate;
+    if (!(QUALITY_METRIC_KEYS as readonly unknown[]).includes(metric)) {
+      problems.push(
+        `${path}.metric must be an outcome metric (${QUALITY_METRIC_KEYS.join(', ')}), got ${show(metric)}`,
+      );
+      return;
+    }
+    if (outcomes.some((other) => other.metric === metric)) {
+      problems.push(`${path}.metric: ${show(metric)} is listed twice`);
+      return;
+    }
+    const fields = isPlainObject(margin) ? Object.keys(margin) : [];
+    if (fields.length !== 1 || !['absolute', 'relative'].includes(fields[0])) {
+      problems.push(
+        `${path}.margin must be { "absolute": number } (a rate's share: 0.005 = 0.5 percentage points) or { "relative": number } (a share of the control's rate); got ${show(margin)}`,
+      );
+      return;
+    }
+    const type = fields[0] as 'absolute' | 'relative';
+    const amount = (margin as Record<string, unknown>)[type];
+    const problem = MARGIN_RANGES.rate[type](amount);
+    if (problem) {
+      problems.push(`${path}.margin.${type} ${problem}`);
+      return;
+    }
+    const parsed = (type === 'absolute' ? { absolute: amount } : { relative: amount }) as Margin;
+    outcomes.push({ metric: metric as QualityMetricKey, margin: parsed });
+  });
+  analysis.outcomes = outcomes;
+}
+
 function resolveHardGates(value: unknown, analysis: CanaryAnalysis, problems: string[]): void {
   if (!isPlainObject(value)) {
     problems.push(`analysis.hardGates must be an object, got ${show(value)}`);
@@ -216,6 +296,7 @@ export function copyOf(analysis: CanaryAnalysis): CanaryAnalysis {
     ...analysis,
     guardrails: { ...analysis.guardrails },
     hardGates: { ...analysis.hardGates },
+    outcomes: (analysis.outcomes ?? []).map((gate) => ({ ...gate })),
   };
 }
 

@@ -21,6 +21,15 @@ export const COUNTERS = [
   'latencyRows',
   /** Streamed rows of those, which have a time to first token. */
   'ttftRows',
+  /** Judged requests with a complete answer (outcome ok, whoever answered): the quality signals' denominator. */
+  'answers',
+  /** Of those, answers with each built-in quality signal (see QUALITY_METRICS). */
+  'emptyAnswers',
+  'truncatedAnswers',
+  'invalidJsonAnswers',
+  'schemaViolations',
+  'malformedToolCalls',
+  'refusals',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
@@ -144,6 +153,41 @@ export const GUARDRAIL_METRICS: Readonly<Record<GuardrailKey, MetricDefinition>>
     unit: '$',
     degradation: null,
   },
+});
+
+/** The built-in answer-quality signals as canary metrics: request-unit binary, lower is better. */
+export const QUALITY_METRIC_KEYS = [
+  'empty_answer',
+  'truncated',
+  'invalid_json',
+  'json_schema_violation',
+  'malformed_tool_call',
+  'refusal',
+] as const;
+export type QualityMetricKey = (typeof QUALITY_METRIC_KEYS)[number];
+
+const qualityRate = (key: QualityMetricKey, numerator: Counter, label: string): RateMetric => ({
+  key,
+  kind: 'rate',
+  label,
+  numerator,
+  denominator: 'answers',
+  direction: 'lower_is_better',
+  // What a model answers is the model's: a control answering worse is no excuse for the treatment.
+  degradation: null,
+});
+
+/**
+ * Each signal's rate over the arm's complete answers. A fallback's answer counts for the arm that
+ * was assigned (intention to treat), like its failures.
+ */
+export const QUALITY_METRICS: Readonly<Record<QualityMetricKey, RateMetric>> = Object.freeze({
+  empty_answer: qualityRate('empty_answer', 'emptyAnswers', 'empty-answer rate'),
+  truncated: qualityRate('truncated', 'truncatedAnswers', 'truncated-answer rate'),
+  invalid_json: qualityRate('invalid_json', 'invalidJsonAnswers', 'invalid-JSON rate'),
+  json_schema_violation: qualityRate('json_schema_violation', 'schemaViolations', 'JSON-schema-violation rate'),
+  malformed_tool_call: qualityRate('malformed_tool_call', 'malformedToolCalls', 'malformed-tool-call rate'),
+  refusal: qualityRate('refusal', 'refusals', 'refusal rate'),
 });
 
 /** How much worse than the control a metric may be: in its own unit, or as a share of the control's value. */

@@ -122,6 +122,13 @@ export function emptyBucket(belowCount = 0): ArmBucket {
       costUsd: 0,
       latencyRows: 0,
       ttftRows: 0,
+      answers: 0,
+      emptyAnswers: 0,
+      truncatedAnswers: 0,
+      invalidJsonAnswers: 0,
+      schemaViolations: 0,
+      malformedToolCalls: 0,
+      refusals: 0,
     },
     below: new Array<number>(belowCount).fill(0),
   };

@@ -18,6 +18,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { QUALITY_METRIC_KEYS } from '@switchyard/stats';
 import { CANARY_STATES, type CanaryState } from '../canary.types';
 
 const AFTER_MESSAGE = 'after must be an event id (an integer from 0: the nextAfter of the previous page)';
@@ -104,6 +105,24 @@ export class HardGatesDto {
   @ApiPropertyOptional({ example: null, nullable: true, type: Number }) maxCostPerRequestUsd?: number | null;
 }
 
+/** An outcome metric the canary gates on, with how much worse than the control it may be. */
+export class OutcomeGateDto {
+  @ApiProperty({
+    example: 'empty_answer',
+    enum: QUALITY_METRIC_KEYS,
+    description:
+      'A built-in answer-quality signal (request-unit, binary: its rate over complete answers, lower is better)',
+  })
+  metric: string;
+  @ApiProperty({
+    type: GuardrailMarginDto,
+    example: { absolute: 0.005 },
+    description:
+      'How much worse than the control: { "absolute": 0.005 } = 0.5 percentage points, or { "relative": 0.5 } = 1.5× the control\'s rate',
+  })
+  margin: GuardrailMarginDto;
+}
+
 /** Checked field by field by resolveCanaryAnalysis (libs/stats), which knows the ranges; see docs/statistics.md. */
 export class CanaryAnalysisDto {
   @ApiPropertyOptional({
@@ -117,6 +136,13 @@ export class CanaryAnalysisDto {
   @ApiPropertyOptional({ type: GuardrailsDto, description: 'Any left out keeps its default' })
   guardrails?: GuardrailsDto;
   @ApiPropertyOptional({ type: HardGatesDto }) hardGates?: HardGatesDto;
+  @ApiPropertyOptional({
+    type: [OutcomeGateDto],
+    example: [{ metric: 'empty_answer', margin: { absolute: 0.005 } }],
+    description:
+      'Outcome metrics judged like guardrails (anytime-valid, clustered by user, intention to treat); default none',
+  })
+  outcomes?: OutcomeGateDto[];
   @ApiPropertyOptional({
     example: 0.001,
     description:

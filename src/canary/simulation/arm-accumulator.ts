@@ -1,4 +1,5 @@
 import {
+  COUNTERS,
   HISTOGRAM_BINS,
   VARIANCE_BUCKETS,
   emptyBuckets,
@@ -18,6 +19,8 @@ import {
 const BINS = HISTOGRAM_BINS;
 const BUCKETS = VARIANCE_BUCKETS;
 const SIZE = BINS + 1;
+/** Counters copied as they are into a look's window (abandonments are worked out per look). */
+const COUNTED: ReadonlyArray<Counter | 'rows'> = ['rows', ...COUNTERS.filter((name) => name !== 'abandoned')];
 
 const Tree = { Latency: 0, Ttft: 1, AbortWait: 2 } as const;
 type Tree = (typeof Tree)[keyof typeof Tree];
@@ -31,17 +34,9 @@ export class ArmAccumulator {
     ttft: new Float64Array(HISTOGRAM_BINS),
     ttfb: new Float64Array(HISTOGRAM_BINS),
   };
-  private readonly counters: Record<Counter | 'rows', Float64Array> = {
-    rows: new Float64Array(VARIANCE_BUCKETS),
-    requests: new Float64Array(VARIANCE_BUCKETS),
-    failures: new Float64Array(VARIANCE_BUCKETS),
-    abandoned: new Float64Array(VARIANCE_BUCKETS),
-    judgedRows: new Float64Array(VARIANCE_BUCKETS),
-    invalid: new Float64Array(VARIANCE_BUCKETS),
-    costUsd: new Float64Array(VARIANCE_BUCKETS),
-    latencyRows: new Float64Array(VARIANCE_BUCKETS),
-    ttftRows: new Float64Array(VARIANCE_BUCKETS),
-  };
+  private readonly counters = Object.fromEntries(
+    ['rows', ...COUNTERS].map((name) => [name, new Float64Array(VARIANCE_BUCKETS)]),
+  ) as Record<Counter | 'rows', Float64Array>;
   private readonly trees = [0, 1, 2].map(() => new Float64Array(VARIANCE_BUCKETS * SIZE));
   private readonly aborts = new Float64Array(VARIANCE_BUCKETS);
   private readonly window: ArmWindow = {
@@ -79,6 +74,12 @@ export class ArmAccumulator {
     this.add(Tree.AbortWait, bucket, waitBin);
   }
 
+  /** A complete answer (whoever gave it), and the quality signal it had, if any. */
+  answer(bucket: number, signal: Counter | null): void {
+    this.counters.answers[bucket]++;
+    if (signal) this.counters[signal][bucket]++;
+  }
+
   answered(bucket: number, latencyBin: number, ttfbBin: number, ttftBin: number): void {
     this.counters.latencyRows[bucket]++;
     this.pooled.latency[latencyBin]++;
@@ -110,14 +111,7 @@ export class ArmAccumulator {
     for (let g = 0; g < BUCKETS; g++) {
       const bucket: ArmBucket = window.buckets[g];
       const counters = bucket.counters;
-      counters.rows = this.counters.rows[g];
-      counters.requests = this.counters.requests[g];
-      counters.failures = this.counters.failures[g];
-      counters.judgedRows = this.counters.judgedRows[g];
-      counters.invalid = this.counters.invalid[g];
-      counters.costUsd = this.counters.costUsd[g];
-      counters.latencyRows = this.counters.latencyRows[g];
-      counters.ttftRows = this.counters.ttftRows[g];
+      for (const name of COUNTED) counters[name] = this.counters[name][g];
       counters.abandoned = this.aborts[g] - this.prefix(Tree.AbortWait, g, abandonmentBin);
       bucket.below.length = specs.length;
       for (let i = 0; i < specs.length; i++) {

@@ -235,6 +235,7 @@ export class SimulatedTraffic {
     const ttfbBin = binOfLog(ttfbLog);
     const ttftBin = stream ? ttfbBin : -1;
     arm?.answered(bucket, latencyBin, ttfbBin, ttftBin);
+    arm?.answer(bucket, null);
     if (!treatment) history.answered(latencyBin, ttfbBin, ttftBin);
   }
 

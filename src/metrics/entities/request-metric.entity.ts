@@ -113,4 +113,12 @@ export class RequestMetricEntity {
   /** What that budget did: reject, downgrade or shadow_only. */
   @Column({ name: 'budget_action', type: 'text', nullable: true })
   budgetAction: string | null;
+
+  /**
+   * The answer's built-in quality signals as a bitmask (metrics/quality-signals.ts: 1 empty answer,
+   * 2 truncated, 4 invalid JSON, 8 JSON schema violation, 16 malformed tool call, 32 refusal); null
+   * when no complete answer reached the client.
+   */
+  @Column({ name: 'quality_signals', type: 'smallint', nullable: true })
+  qualitySignals: number | null;
 }
