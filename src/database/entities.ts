@@ -14,6 +14,8 @@ import { FlagEntity } from '../flags/entities/flag.entity';
 import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
 import { OutcomeMetricHistoryEntity } from '../outcomes/entities/outcome-metric-history.entity';
 import { OutcomeMetricEntity } from '../outcomes/entities/outcome-metric.entity';
+import { ShadowPairEntity } from '../shadow/entities/shadow-pair.entity';
+import { ShadowSpendEntity } from '../shadow/entities/shadow-spend.entity';
 
 /**
  * Every entity, listed (not globbed, for the same reason as MIGRATIONS) so that the TypeORM CLI's
@@ -37,4 +39,6 @@ export const ENTITIES = [
   BudgetHourlySpendEntity,
   OutcomeMetricEntity,
   OutcomeMetricHistoryEntity,
+  ShadowPairEntity,
+  ShadowSpendEntity,
 ];

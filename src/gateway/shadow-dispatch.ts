@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { bucketFor } from '@switchyard/bucketing';
+import { worstCasePico } from '../budgets/worst-case';
+import { Clock } from '../common/clock';
+import { canaryConfig, type CanaryConfig } from '../config/canary.config';
+import type { CatalogModel } from '../config/catalog.schema';
+import { costPico, costUsd, type TokenUsage } from '../metrics/cost';
+import type { Outcome } from '../metrics/entities/request-metric.entity';
+import { MetricsRecorder } from '../metrics/metrics-recorder';
+import type { RequestMetric } from '../metrics/request-metric';
+import { Cancellation } from '../providers/cancellation';
+import { UPSTREAM, type Upstream, type UpstreamJsonAnswer } from '../providers/upstream';
+import { UpstreamFailure } from '../providers/upstream-failure';
+import { type Route, RoutingService } from '../routing/routing.service';
+import { answerOfBody, type CapturedAnswer } from '../shadow/agreement';
+import { ShadowCounters } from '../shadow/shadow-counters';
+import { ShadowLedger } from '../shadow/shadow-ledger';
+import { pairRowOf, type PairSide } from '../shadow/shadow-pair';
+import { ShadowPairs } from '../shadow/shadow-pairs.service';
+import { type ActiveShadow, ShadowStages } from '../shadow/shadow-stages';
+import { qualityOfAnswer } from './answer-quality';
+import { CandidateRunner } from './candidate-runner';
+import type { ChatRequest } from './chat-request';
+import { upstreamBodyOf } from './upstream-body';
+
+/** The primary request as the pipeline recorded it, and its answer (text and tools), if it had one. */
+export interface PrimaryResult {
+  metric: Readonly<RequestMetric>;
+  answer: CapturedAnswer | null;
+}
+
+/** Outcomes of a primary request that a shadow call is compared with: the model's doing, not the caller's. */
+const COMPARED_OUTCOMES: ReadonlySet<Outcome> = new Set(['ok', 'upstream_error', 'timeout', 'rate_limited']);
+
+/**
+ * The shadow stage's calls (the pipeline's [shadow] step). `sample` decides at routing time, from
+ * memory, whether a request is copied: its flag's canary is in its shadow stage, the request is
+ * served by the control, the flag is not switched off, and its user falls in the stage's share
+ * (sticky: bucketed by user with a salt of the canary's own, distinct from the rollout's).
+ * `dispatch` runs after the user's answer was written and recorded, never on the user's time: the
+ * same request, with the candidate variant's model, params and system prompt, sent once — no retry,
+ * no fallback, no breaker or retry budget touched, no caller limit or budget charged — within the
+ * stage's concurrency on this replica (beyond it: skipped and counted) and its spend cap across
+ * replicas (ShadowLedger). The answer is discarded (tool calls in it recorded, never returned);
+ * its row is marked shadow and paired with the primary's.
+ */
+@Injectable()
+export class ShadowDispatch {
+  private readonly logger = new Logger(ShadowDispatch.name);
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly stages: ShadowStages,
+    private readonly routing: RoutingService,
+    private readonly runner: CandidateRunner,
+    @Inject(UPSTREAM) private readonly upstream: Upstream,
+    private readonly ledger: ShadowLedger,
+    private readonly pairs: ShadowPairs,
+    private readonly counters: ShadowCounters,
+    private readonly metrics: MetricsRecorder,
+    private readonly clock: Clock,
+    @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
+  ) {}
+
+  /** The shadow stage this request is copied for, if any; a map lookup and a hash, no I/O. */
+  sample(route: Route, userId: string | undefined, requestId: string): ActiveShadow | undefined {
+    if (this.stages.size === 0 || route.flag === null) return undefined;
+    const stage = this.stages.of(route.flag);
+    if (!stage || route.variant !== stage.control || route.reason === 'disabled') return undefined;
+    if (bucketFor(stage.salt, userId ?? requestId) >= stage.percentage * 100) return undefined;
+    this.counters.sampled(stage.flagKey);
+    return stage;
+  }
+
+  /** Starts the shadow call in the background; never throws, never waits. */
+  dispatch(stage: ActiveShadow, request: ChatRequest, route: Route, primary: PrimaryResult): void {
+    if (!COMPARED_OUTCOMES.has(primary.metric.outcome)) return;
+    const inFlight = this.inFlight.get(stage.canaryId) ?? 0;
+    if (inFlight >= stage.maxConcurrency) {
+      this.counters.count(stage.flagKey, 'skipped_concurrency');
+      return;
+    }
+    this.inFlight.set(stage.canaryId, inFlight + 1);
+    void this.call(stage, request, route, primary)
+      .catch((error: unknown) => {
+        this.counters.count(stage.flagKey, 'not_recorded');
+        this.logger.warn({ canary: stage.canaryId }, `shadow call not recorded: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        const left = (this.inFlight.get(stage.canaryId) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(stage.canaryId, left);
+        else this.inFlight.delete(stage.canaryId);
+      });
+  }
+
+  private async call(stage: ActiveShadow, request: ChatRequest, route: Route, primary: PrimaryResult): Promise<void> {
+    const candidateRoute = this.routing.withVariant(route, stage.candidate, 'shadow');
+    if (!candidateRoute) {
+      this.counters.count(stage.flagKey, 'skipped_stage_ended');
+      return;
+    }
+    const model = candidateRoute.chosen;
+    const prepared = this.runner.prepare(request, candidateRoute);
+    // Always a plain call: the whole answer is needed to compare, and no one reads it as it comes.
+    const body = { ...prepared.body };
+    delete body.stream;
+    delete body.stream_options;
+    const worst = worstCasePico(model, body, prepared.prompt.upperBound);
+    const at = this.clock.now();
+    if (!(await this.ledger.reserve(stage.canaryId, stage.maxSpendUsd, worst, at))) {
+      this.counters.count(stage.flagKey, 'skipped_spend');
+      return;
+    }
+    // Paused or ended while reserving (a NOTIFY is well under a second): nothing is sent.
+    if (this.stages.of(stage.flagKey)?.canaryId !== stage.canaryId) {
+      await this.ledger.settle(stage.canaryId, worst, 0n);
+      this.counters.count(stage.flagKey, 'skipped_stage_ended');
+      return;
+    }
+    const started = performance.now();
+    const { plan } = candidateRoute;
+    let answer: UpstreamJsonAnswer | undefined;
+    let failure: UpstreamFailure | undefined;
+    try {
+      answer = (await this.upstream.call({
+        model,
+        body: upstreamBodyOf(body, request),
+        stream: false,
+        attemptTimeoutMs: plan.attemptTimeoutMs,
+        deadlineAt: Date.now() + plan.totalTimeoutMs,
+        clientGone: new Cancellation(),
+        untracked: true,
+      })) as UpstreamJsonAnswer;
+    } catch (error) {
+      if (!(error instanceof UpstreamFailure)) throw error;
+      failure = error;
+    }
+    const latencyMs = performance.now() - started;
+    const usage = answer ? usageOf(answer.body.usage) : undefined;
+    const spent = usage ? costPico(model.pricing, usage) : billedWithoutUsage(answer, failure) ? worst : 0n;
+    await this.ledger.settle(stage.canaryId, worst, spent);
+    const candidate = this.candidateSide(model, stage, answer, failure, usage, latencyMs, request);
+    this.metrics.recordShadow(this.shadowRow(candidate, model, route, primary.metric, at, failure));
+    const control: PairSide = {
+      requestId: primary.metric.requestId,
+      variant: stage.control,
+      model: primary.metric.model ?? route.chosen.id,
+      outcome: primary.metric.outcome,
+      latencyMs: primary.metric.latencyMs,
+      ttftMs: primary.metric.ttftMs,
+      promptTokens: primary.metric.promptTokens,
+      completionTokens: primary.metric.completionTokens,
+      costUsd: primary.metric.costUsd,
+      quality: primary.metric.qualitySignals,
+      answer: primary.answer,
+    };
+    await this.pairs.record(
+      pairRowOf({ id: randomUUID(), canaryId: stage.canaryId, at }, control, candidate, this.config.shadowAnswerChars),
+    );
+    this.counters.count(stage.flagKey, answer ? 'answered' : 'failed');
+  }
+
+  private candidateSide(
+    model: CatalogModel,
+    stage: ActiveShadow,
+    answer: UpstreamJsonAnswer | undefined,
+    failure: UpstreamFailure | undefined,
+    usage: TokenUsage | undefined,
+    latencyMs: number,
+    request: ChatRequest,
+  ): PairSide {
+    return {
+      requestId: randomUUID(),
+      variant: stage.candidate,
+      model: model.id,
+      outcome: answer ? 'ok' : outcomeOfFailure(failure!),
+      latencyMs,
+      ttftMs: null,
+      promptTokens: usage?.promptTokens ?? null,
+      completionTokens: usage?.completionTokens ?? null,
+      costUsd: usage ? costUsd(model.pricing, usage) : null,
+      quality: answer ? qualityOfAnswer(answer.body, request.quality) : null,
+      answer: answer ? answerOfBody(answer.body) : null,
+    };
+  }
+
+  private shadowRow(
+    candidate: PairSide,
+    model: CatalogModel,
+    route: Route,
+    primary: Readonly<RequestMetric>,
+    at: Date,
+    failure: UpstreamFailure | undefined,
+  ): RequestMetric {
+    return {
+      id: randomUUID(),
+      at,
+      requestId: candidate.requestId,
+      policy: route.policy,
+      flag: route.flag,
+      variant: candidate.variant,
+      provider: model.provider,
+      model: model.id,
+      firstModel: model.id,
+      outcome: candidate.outcome as Outcome,
+      httpStatus: failure ? (failure.details.status ?? 502) : 200,
+      errorType: failure ? failure.kind : null,
+      latencyMs: candidate.latencyMs,
+      overheadMs: 0,
+      upstreamLatencyMs: failure ? null : candidate.latencyMs,
+      ttftMs: null,
+      promptTokens: candidate.promptTokens,
+      completionTokens: candidate.completionTokens,
+      costUsd: candidate.costUsd,
+      attempts: 1,
+      fallback: false,
+      stream: false,
+      // Billed to no key: the caller's limits, budgets and reports never see it.
+      apiKeyId: null,
+      userId: primary.userId,
+      budgetId: null,
+      budgetAction: null,
+      qualitySignals: candidate.quality,
+      shadow: true,
+      shadowOf: primary.requestId,
+    };
+  }
+}
+
+function outcomeOfFailure(failure: UpstreamFailure): Outcome {
+  switch (failure.kind) {
+    case 'timeout':
+      return 'timeout';
+    case 'rate_limited':
+      return 'rate_limited';
+    case 'invalid_request':
+      return 'invalid_request';
+    default:
+      return 'upstream_error';
+  }
+}
+
+/** An answer without usage, or a call cut off in flight, may have been billed: charged its worst case. */
+function billedWithoutUsage(answer: UpstreamJsonAnswer | undefined, failure: UpstreamFailure | undefined): boolean {
+  if (answer) return true;
+  return failure?.kind === 'timeout' || failure?.kind === 'network';
+}
+
+function usageOf(usage: unknown): TokenUsage | undefined {
+  const { prompt_tokens: prompt, completion_tokens: completion } = (usage ?? {}) as Record<string, unknown>;
+  if (!Number.isInteger(prompt) || !Number.isInteger(completion)) return undefined;
+  return { promptTokens: prompt as number, completionTokens: completion as number };
+}
