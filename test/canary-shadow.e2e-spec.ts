@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import { api as authorized, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
+import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
 import { eventually } from './support/webhook-server';
 
 /*
@@ -18,25 +19,11 @@ const ENV = {
   GATEWAY_MAX_RETRIES: '0',
   SHADOW_ANSWER_CHARS: '200',
 };
-const CANDIDATE_MODEL = 'deepseek-v3.3';
 const STAGES = [
   { percentage: 5, durationSeconds: 60 },
   { percentage: 100, durationSeconds: 0 },
 ];
 const LONG = 120_000;
-
-/** The candidate: a model of the same price as the control's, with a simulator profile of its own. */
-function withCandidate(catalog: Parameters<Parameters<typeof writeTestCatalog>[0] & object>[0]): void {
-  catalog.models.push({
-    ...catalog.models.find((model) => model.id === 'deepseek-v3.2')!,
-    id: CANDIDATE_MODEL,
-    upstreamModel: CANDIDATE_MODEL,
-  });
-  const profiles = catalog.simulator.profiles as Record<string, unknown>;
-  // Latency both sides can be compared on: a few tens of ms, above the noise of a loaded machine.
-  profiles['deepseek-v3.2'] = { latencyMs: { median: 20, p99: 40 }, tokensPerSecond: 0 };
-  profiles[CANDIDATE_MODEL] = { latencyMs: { median: 20, p99: 40 }, tokensPerSecond: 0 };
-}
 
 describe('the shadow stage', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
