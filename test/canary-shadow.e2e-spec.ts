@@ -49,12 +49,12 @@ describe('the shadow stage', () => {
 
   const api = () => authorized(app);
   const canaryOf = async (id: string) => (await api().get(`/api/canaries/${id}`).expect(200)).body;
-  const createFlag = (key: string) =>
+  const createFlag = (key: string, treatment: unknown = CANDIDATE_MODEL) =>
     api()
       .post('/api/flags')
       .send({
         key,
-        variants: { control: 'deepseek-v3.2', treatment: CANDIDATE_MODEL },
+        variants: { control: 'deepseek-v3.2', treatment },
         defaultVariant: 'control',
         rollout: {},
       })
@@ -86,8 +86,16 @@ describe('the shadow stage', () => {
   it(
     'keeps every user on the control with the same answers, pairs them with the candidate and passes into the 5% stage',
     async () => {
-      await createFlag('shadow-flag');
+      // The candidate variant has params and a system prompt of its own: the shadow call carries them.
+      const system = 'Answer with one word: fraud or legit.';
+      await createFlag('shadow-flag', {
+        model: CANDIDATE_MODEL,
+        params: { temperature: 0 },
+        systemPrompt: { mode: 'prepend', text: system },
+      });
+      await request(app.simulatorUrl).put('/_simulator/recording').send({ requests: 200 }).expect(200);
       const before = visible(await chat('shadow-flag', 'user-before').expect(200));
+      const streamedBefore = await chat('shadow-flag', 'user-before', { stream: true }).expect(200);
       const created = await api()
         .post('/api/canaries')
         .send({
@@ -112,9 +120,18 @@ describe('the shadow stage', () => {
       const candidateCallsBefore = await simulatorCalls(CANDIDATE_MODEL);
       const requestIds: string[] = [];
       for (let i = 0; i < 40; i++) {
-        const response = await chat('shadow-flag', `user-${i}`).expect(200);
-        expect(visible(response)).toEqual(before);
-        requestIds.push(response.headers['x-switchyard-request-id']);
+        // Half plain, half streamed: a stream's answer is kept as it is relayed, for the pair.
+        if (i % 2 === 0) {
+          const response = await chat('shadow-flag', `user-${i}`).expect(200);
+          expect(visible(response)).toEqual(before);
+          requestIds.push(response.headers['x-switchyard-request-id']);
+        } else {
+          const response = await chat('shadow-flag', `user-${i}`, { stream: true }).expect(200);
+          expect(response.headers['content-type']).toBe(streamedBefore.headers['content-type']);
+          expect(response.headers['x-switchyard-variant']).toBe('control');
+          expect(response.text).toMatch(/data: \[DONE\]\n\n$/);
+          requestIds.push(response.headers['x-switchyard-request-id']);
+        }
       }
       const pairs = await eventually(
         async () => ((await pairsOf(id)) >= 30 ? pairsOf(id) : undefined),
@@ -122,6 +139,27 @@ describe('the shadow stage', () => {
         'pairs',
       );
       expect(await simulatorCalls(CANDIDATE_MODEL)).toBeGreaterThanOrEqual(candidateCallsBefore + pairs);
+      const recorded = (await request(app.simulatorUrl).get('/_simulator/requests').expect(200)).body
+        .requests as Array<{
+        model: string;
+        body: { temperature?: number; stream?: boolean; messages: Array<{ role: string; content: string }> };
+      }>;
+      const shadowCalls = recorded.filter((call) => call.model === CANDIDATE_MODEL);
+      expect(shadowCalls.length).toBeGreaterThanOrEqual(pairs);
+      for (const call of shadowCalls) {
+        expect(call.body).toMatchObject({ temperature: 0 });
+        expect(call.body.stream).toBeUndefined();
+        expect(call.body.messages[0]).toEqual({ role: 'system', content: system });
+      }
+      const streamedPairs = await queryRows<{ exact_agreement: boolean | null }>(
+        database.url,
+        `SELECT p.exact_agreement FROM shadow_pairs p JOIN request_metrics m ON m.request_id = p.primary_request_id
+          WHERE p.canary_id = $1 AND m.stream AND NOT m.shadow`,
+        [id],
+      );
+      expect(streamedPairs.length).toBeGreaterThan(0);
+      // The streamed answer was captured: its text is compared with the candidate's.
+      expect(streamedPairs.every((pair) => pair.exact_agreement !== null)).toBe(true);
 
       // Every shadow row is marked, linked to its user's request, billed to no key.
       const shadowRows = await eventually(
