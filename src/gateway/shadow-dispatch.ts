@@ -109,13 +109,14 @@ export class ShadowDispatch {
     delete body.stream_options;
     const worst = worstCasePico(model, body, prepared.prompt.upperBound);
     const at = this.clock.now();
-    if (!(await this.ledger.reserve(stage.canaryId, stage.maxSpendUsd, worst, at))) {
+    const ticket = await this.ledger.reserve(stage.canaryId, stage.maxSpendUsd, worst, at);
+    if (!ticket) {
       this.counters.count(stage.flagKey, 'skipped_spend');
       return;
     }
     // Paused or ended while reserving (a NOTIFY is well under a second): nothing is sent.
     if (this.stages.of(stage.flagKey)?.canaryId !== stage.canaryId) {
-      await this.ledger.settle(stage.canaryId, worst, 0n);
+      await this.ledger.settle(ticket, 0n);
       this.counters.count(stage.flagKey, 'skipped_stage_ended');
       return;
     }
@@ -140,7 +141,7 @@ export class ShadowDispatch {
     const latencyMs = performance.now() - started;
     const usage = answer ? usageOf(answer.body.usage) : undefined;
     const spent = usage ? costPico(model.pricing, usage) : billedWithoutUsage(answer, failure) ? worst : 0n;
-    await this.ledger.settle(stage.canaryId, worst, spent);
+    await this.ledger.settle(ticket, spent);
     const candidate = this.candidateSide(model, stage, answer, failure, usage, latencyMs, request);
     this.metrics.recordShadow(this.shadowRow(candidate, model, route, primary.metric, at, failure));
     const control: PairSide = {
@@ -156,8 +157,9 @@ export class ShadowDispatch {
       quality: primary.metric.qualitySignals,
       answer: primary.answer,
     };
-    await this.pairs.record(
+    this.pairs.record(
       pairRowOf({ id: randomUUID(), canaryId: stage.canaryId, at }, control, candidate, this.config.shadowAnswerChars),
+      stage.flagKey,
     );
     this.counters.count(stage.flagKey, answer ? 'answered' : 'failed');
   }

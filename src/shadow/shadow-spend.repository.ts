@@ -11,43 +11,58 @@ export interface ShadowSpendState {
 }
 
 /**
- * Every query on `shadow_spend`: the shadow stage's spend cap as one row per canary that every
- * replica reserves from with one conditional statement, so the cap holds however many replicas
- * call at once: a reservation lands only if spent + reserved + its worst case ≤ cap.
+ * Every query on `shadow_spend`: the shadow stage's spend cap as one row per canary, shared by every
+ * replica. A replica takes headroom in chunks (`reserved_usd`) under the row's lock, never past the
+ * cap, spends them locally call by call (ShadowLedger), and hands each chunk back with what it
+ * really spent: spent + reserved ≤ cap at every moment, whatever the replicas do.
  */
 @Injectable()
 export class ShadowSpendRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Reserves `worstUsd` under the cap; false (and the refusal counted, the cap marked reached) when it does not fit. */
-  async reserve(canaryId: string, capUsd: string, worstUsd: string, at: Date): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO shadow_spend AS spend (canary_id, cap_usd, reserved_usd, calls)
-       SELECT $1, $2::numeric, $3::numeric, 1 WHERE $3::numeric <= $2::numeric
-       ON CONFLICT (canary_id) DO UPDATE
-          SET reserved_usd = spend.reserved_usd + $3::numeric, calls = spend.calls + 1
-        WHERE spend.spent_usd + spend.reserved_usd + $3::numeric <= spend.cap_usd
-       RETURNING 1`,
-      [canaryId, capUsd, worstUsd],
-    );
-    if (rows.length > 0) return true;
+  async ensure(canaryId: string, capUsd: string): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO shadow_spend AS spend (canary_id, cap_usd, refused, exhausted_at) VALUES ($1, $2::numeric, 1, $3)
-       ON CONFLICT (canary_id) DO UPDATE
-          SET refused = spend.refused + 1, exhausted_at = coalesce(spend.exhausted_at, $3)`,
-      [canaryId, capUsd, at],
+      `INSERT INTO shadow_spend (canary_id, cap_usd) VALUES ($1, $2::numeric) ON CONFLICT (canary_id) DO NOTHING`,
+      [canaryId, capUsd],
     );
-    return false;
   }
 
-  /** Moves a call's reservation to what it really cost (never more than it reserved). */
-  async settle(canaryId: string, worstUsd: string, costUsd: string): Promise<void> {
+  /**
+   * Grants a chunk of headroom: `wantedUsd`, or a quarter of what is left if that is less (so that
+   * other replicas still find some near the cap), never less than `worstUsd`; null (the refusal
+   * counted, the cap marked reached) when not even `worstUsd` is left.
+   */
+  async grant(canaryId: string, worstUsd: string, wantedUsd: string, at: Date): Promise<string | null> {
+    // An UPDATE answers [rows, affected] through TypeORM's query().
+    const [rows]: [Array<{ granted: string }>, number] = await this.dataSource.query(
+      `WITH current AS (
+         SELECT cap_usd - spent_usd - reserved_usd AS free FROM shadow_spend WHERE canary_id = $1 FOR UPDATE
+       ), chunk AS (
+         SELECT greatest($2::numeric, trunc(least($3::numeric, free / 4), 12)) AS granted, free FROM current
+       )
+       UPDATE shadow_spend SET reserved_usd = reserved_usd + chunk.granted
+         FROM chunk
+        WHERE canary_id = $1 AND chunk.free >= chunk.granted
+       RETURNING chunk.granted::text AS granted`,
+      [canaryId, worstUsd, wantedUsd],
+    );
+    if (rows.length > 0) return rows[0].granted;
+    await this.dataSource.query(
+      `UPDATE shadow_spend SET refused = refused + 1, exhausted_at = coalesce(exhausted_at, $2) WHERE canary_id = $1`,
+      [canaryId, at],
+    );
+    return null;
+  }
+
+  /** Hands a chunk back: its headroom leaves `reserved`, what its calls really cost goes to `spent`. */
+  async release(canaryId: string, grantedUsd: string, spentUsd: string, calls: number): Promise<void> {
     await this.dataSource.query(
       `UPDATE shadow_spend
           SET reserved_usd = greatest(reserved_usd - $2::numeric, 0),
-              spent_usd = spent_usd + least($3::numeric, $2::numeric)
+              spent_usd = spent_usd + least($3::numeric, $2::numeric),
+              calls = calls + $4
         WHERE canary_id = $1`,
-      [canaryId, worstUsd, costUsd],
+      [canaryId, grantedUsd, spentUsd, calls],
     );
   }
 

@@ -7,6 +7,7 @@ import { ShadowSpendEntity } from './entities/shadow-spend.entity';
 import { ShadowCounters } from './shadow-counters';
 import { ShadowLedger } from './shadow-ledger';
 import { ShadowPairsRepository } from './shadow-pairs.repository';
+import { ShadowPairWriter } from './shadow-pair-writer';
 import { ShadowPairs } from './shadow-pairs.service';
 import { ShadowSpendRepository } from './shadow-spend.repository';
 import { ShadowStages } from './shadow-stages';
@@ -19,7 +20,15 @@ import { ShadowStages } from './shadow-stages';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([ShadowPairEntity, ShadowSpendEntity]), PoliciesModule, MetricsModule],
-  providers: [ShadowStages, ShadowLedger, ShadowPairs, ShadowCounters, ShadowPairsRepository, ShadowSpendRepository],
+  providers: [
+    ShadowStages,
+    ShadowLedger,
+    ShadowPairs,
+    ShadowPairWriter,
+    ShadowCounters,
+    ShadowPairsRepository,
+    ShadowSpendRepository,
+  ],
   exports: [ShadowStages, ShadowLedger, ShadowPairs, ShadowCounters],
 })
 export class ShadowModule {}
