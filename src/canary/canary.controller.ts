@@ -98,10 +98,6 @@ export class CanaryController {
       summary: 'The default 5 -> 15 -> 35 -> 65 -> 100% plan, with its gates spelled out',
       value: CREATE_EXAMPLE,
     },
-    'shadow-first': {
-      summary: "A shadow stage first: the candidate answers copies of 10% of the users' requests, gated on the pairs",
-      value: SHADOW_EXAMPLE,
-    },
   })
   @ApiCreatedResponse({ type: CanaryDto })
   @ApiDatabaseUnavailable()
