@@ -34,7 +34,7 @@ describe('the shadow stage on two replicas', () => {
     database = await createTestDatabase();
     for (let i = 0; i < 2; i++) {
       const catalog = await writeTestCatalog((edit) => {
-        policiesFor('spend-flag', 'pause-flag')(edit);
+        policiesFor('spend-flag', 'pause-flag', 'kill-flag')(edit);
         withCandidate(edit);
       });
       replicas.push(await startTestApp({ databaseUrl: database.url, catalog, clock, env: ENV }));
@@ -70,7 +70,14 @@ describe('the shadow stage on two replicas', () => {
     ((await request(replica.simulatorUrl).get('/_simulator/stats').expect(200)).body.byModel?.[
       CANDIDATE_MODEL
     ] as number) ?? 0;
-  const scrape = async (replica: TestApp) => parsePrometheus((await api(replica).get('/metrics').expect(200)).text);
+  /** The shadow series of a replica's /metrics (only those: prom-client's default series may print "Nan"). */
+  const scrape = async (replica: TestApp) =>
+    parsePrometheus(
+      (await api(replica).get('/metrics').expect(200)).text
+        .split('\n')
+        .filter((line) => line.startsWith('switchyard_shadow_'))
+        .join('\n'),
+    );
   /** Both replicas have the canary's shadow stage in memory (the flag, too: its NOTIFY may come later). */
   const bothShadowing = (flag: string) =>
     eventually(
@@ -241,6 +248,53 @@ describe('the shadow stage on two replicas', () => {
         for (let i = 0; i < 10; i++) await chat(replica, 'pause-flag', `after-pause-${i}`).expect(200);
         expect(sumOf(await scrape(replica), 'switchyard_shadow_sampled_total', { flag: 'pause-flag' })).toBe(before);
       }
+    },
+    LONG,
+  );
+  it(
+    "stops shadow calls on both replicas within a second of the flag's kill switch",
+    async () => {
+      await createFlag('kill-flag');
+      await api(a())
+        .post('/api/canaries')
+        .send({
+          flagKey: 'kill-flag',
+          variant: 'treatment',
+          shadow: { percentage: 100, durationSeconds: 3600, maxSpendUsd: 10, maxConcurrency: 16 },
+          stages: STAGES,
+        })
+        .expect(201);
+      await eventually(
+        async () => {
+          for (const replica of replicas) {
+            const before = sumOf(await scrape(replica), 'switchyard_shadow_sampled_total', { flag: 'kill-flag' });
+            await chat(replica, 'kill-flag', 'probe').expect(200);
+            if (sumOf(await scrape(replica), 'switchyard_shadow_sampled_total', { flag: 'kill-flag' }) === before)
+              return undefined;
+          }
+          return true;
+        },
+        10_000,
+        'both replicas copying kill-flag',
+      );
+      const killed = Date.now();
+      await api(a()).post('/api/flags/kill-flag/kill').send({ reason: 'incident' }).expect(200);
+      // Each replica stops sampling once its flag cache has the change (NOTIFY): measured from the kill.
+      const stopped = await Promise.all(
+        replicas.map((replica, index) =>
+          eventually(
+            async () => {
+              const before = sumOf(await scrape(replica), 'switchyard_shadow_sampled_total', { flag: 'kill-flag' });
+              await chat(replica, 'kill-flag', `killed-${index}`).expect(200);
+              const after = sumOf(await scrape(replica), 'switchyard_shadow_sampled_total', { flag: 'kill-flag' });
+              return after === before ? Date.now() - killed : undefined;
+            },
+            5000,
+            'sampling stopped after the kill switch',
+          ),
+        ),
+      );
+      for (const elapsed of stopped) expect(elapsed).toBeLessThan(1000);
     },
     LONG,
   );
