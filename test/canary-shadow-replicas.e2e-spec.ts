@@ -167,6 +167,19 @@ describe('the shadow stage on two replicas', () => {
           'shadow rows',
         );
         expect(picoOf(rows.cost ?? '0')).toBe(picoOf(state.spent_usd));
+        // Every call's pair is written (batched) before the stage is judged.
+        await eventually(
+          async () => {
+            const [pairs] = await queryRows<{ n: number }>(
+              database.url,
+              `SELECT count(*)::int AS n FROM shadow_pairs WHERE canary_id = $1`,
+              [id],
+            );
+            return pairs.n === state.calls ? true : undefined;
+          },
+          30_000,
+          'every pair written',
+        );
       } finally {
         sampling = false;
         await sample;
@@ -207,6 +220,9 @@ describe('the shadow stage on two replicas', () => {
         .post('/api/keys')
         .send({ name: 'limited-team', scopes: ['gateway'], requestsPerMinute: 20 })
         .expect(201);
+      // Per-key limits count in windows of the wall clock's minutes: start with room for 20 requests in this one.
+      const leftInMinute = 60_000 - (Date.now() % 60_000);
+      if (leftInMinute < 20_000) await new Promise((resolve) => setTimeout(resolve, leftInMinute + 50));
       const sampledBefore = sumOf(await scrape(a()), 'switchyard_shadow_sampled_total', { flag: 'pause-flag' });
       let last: request.Response | undefined;
       for (let i = 0; i < 20; i++) last = await chat(a(), 'pause-flag', `limited-${i}`, limited.body.key).expect(200);

@@ -148,18 +148,30 @@ describe('the shadow stage', () => {
       expect(shadowCalls.length).toBeGreaterThanOrEqual(pairs);
       for (const call of shadowCalls) {
         expect(call.body).toMatchObject({ temperature: 0 });
-        expect(call.body.stream).toBeUndefined();
         expect(call.body.messages[0]).toEqual({ role: 'system', content: system });
       }
-      const streamedPairs = await queryRows<{ exact_agreement: boolean | null }>(
+      // A streamed request is copied as a stream: both times to first token are measured.
+      expect(shadowCalls.some((call) => call.body.stream === true)).toBe(true);
+      expect(shadowCalls.some((call) => call.body.stream === undefined)).toBe(true);
+      const streamedPairs = await queryRows<{
+        exact_agreement: boolean | null;
+        control_ttft_ms: number | null;
+        candidate_ttft_ms: number | null;
+        candidate_outcome: string;
+      }>(
         database.url,
-        `SELECT p.exact_agreement FROM shadow_pairs p JOIN request_metrics m ON m.request_id = p.primary_request_id
+        `SELECT p.exact_agreement, p.control_ttft_ms, p.candidate_ttft_ms, p.candidate_outcome FROM shadow_pairs p JOIN request_metrics m ON m.request_id = p.primary_request_id
           WHERE p.canary_id = $1 AND m.stream AND NOT m.shadow`,
         [id],
       );
       expect(streamedPairs.length).toBeGreaterThan(0);
       // The streamed answer was captured: its text is compared with the candidate's.
       expect(streamedPairs.every((pair) => pair.exact_agreement !== null)).toBe(true);
+      for (const pair of streamedPairs) {
+        expect(pair.candidate_outcome).toBe('ok');
+        expect(pair.control_ttft_ms).not.toBeNull();
+        expect(pair.candidate_ttft_ms).not.toBeNull();
+      }
 
       // Every shadow row is marked, linked to its user's request, billed to no key.
       const shadowRows = await eventually(

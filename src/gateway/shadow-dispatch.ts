@@ -11,16 +11,16 @@ import type { Outcome } from '../metrics/entities/request-metric.entity';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
 import type { RequestMetric } from '../metrics/request-metric';
 import { Cancellation } from '../providers/cancellation';
-import { UPSTREAM, type Upstream, type UpstreamJsonAnswer } from '../providers/upstream';
+import { UPSTREAM, type Upstream, type UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
 import { type Route, RoutingService } from '../routing/routing.service';
-import { answerOfBody, type CapturedAnswer } from '../shadow/agreement';
+import { answerOfBody, type CapturedAnswer, StreamCapture } from '../shadow/agreement';
 import { ShadowCounters } from '../shadow/shadow-counters';
 import { ShadowLedger } from '../shadow/shadow-ledger';
 import { pairRowOf, type PairSide } from '../shadow/shadow-pair';
 import { ShadowPairs } from '../shadow/shadow-pairs.service';
 import { type ActiveShadow, ShadowStages } from '../shadow/shadow-stages';
-import { qualityOfAnswer } from './answer-quality';
+import { qualityOfAnswer, StreamQuality } from './answer-quality';
 import { CandidateRunner } from './candidate-runner';
 import type { ChatRequest } from './chat-request';
 import { upstreamBodyOf } from './upstream-body';
@@ -40,7 +40,8 @@ const COMPARED_OUTCOMES: ReadonlySet<Outcome> = new Set(['ok', 'upstream_error',
  * served by the control, the flag is not switched off, and its user falls in the stage's share
  * (sticky: bucketed by user with a salt of the canary's own, distinct from the rollout's).
  * `dispatch` runs after the user's answer was written and recorded, never on the user's time: the
- * same request, with the candidate variant's model, params and system prompt, sent once — no retry,
+ * same request (streamed if the user's was), with the candidate variant's model, params and system
+ * prompt, sent once — no retry,
  * no fallback, no breaker or retry budget touched, no caller limit or budget charged — within the
  * stage's concurrency on this replica (beyond it: skipped and counted) and its spend cap across
  * replicas (ShadowLedger). The answer is discarded (tool calls in it recorded, never returned);
@@ -102,12 +103,9 @@ export class ShadowDispatch {
       return;
     }
     const model = candidateRoute.chosen;
-    const prepared = this.runner.prepare(request, candidateRoute);
-    // Always a plain call: the whole answer is needed to compare, and no one reads it as it comes.
-    const body = { ...prepared.body };
-    delete body.stream;
-    delete body.stream_options;
-    const worst = worstCasePico(model, body, prepared.prompt.upperBound);
+    // Streamed like the user's request, so both times to first token are measured the same way.
+    const { body, prompt } = this.runner.prepare(request, candidateRoute);
+    const worst = worstCasePico(model, body, prompt.upperBound);
     const at = this.clock.now();
     const ticket = await this.ledger.reserve(stage.canaryId, stage.maxSpendUsd, worst, at);
     if (!ticket) {
@@ -120,30 +118,23 @@ export class ShadowDispatch {
       this.counters.count(stage.flagKey, 'skipped_stage_ended');
       return;
     }
-    const started = performance.now();
-    const { plan } = candidateRoute;
-    let answer: UpstreamJsonAnswer | undefined;
-    let failure: UpstreamFailure | undefined;
-    try {
-      answer = (await this.upstream.call({
-        model,
-        body: upstreamBodyOf(body, request),
-        stream: false,
-        attemptTimeoutMs: plan.attemptTimeoutMs,
-        deadlineAt: Date.now() + plan.totalTimeoutMs,
-        clientGone: new Cancellation(),
-        untracked: true,
-      })) as UpstreamJsonAnswer;
-    } catch (error) {
-      if (!(error instanceof UpstreamFailure)) throw error;
-      failure = error;
-    }
-    const latencyMs = performance.now() - started;
-    const usage = answer ? usageOf(answer.body.usage) : undefined;
-    const spent = usage ? costPico(model.pricing, usage) : billedWithoutUsage(answer, failure) ? worst : 0n;
+    const result = await this.ask(model, candidateRoute, body, request);
+    const spent = result.usage ? costPico(model.pricing, result.usage) : result.billed ? worst : 0n;
     await this.ledger.settle(ticket, spent);
-    const candidate = this.candidateSide(model, stage, answer, failure, usage, latencyMs, request);
-    this.metrics.recordShadow(this.shadowRow(candidate, model, route, primary.metric, at, failure));
+    const candidate: PairSide = {
+      requestId: randomUUID(),
+      variant: stage.candidate,
+      model: model.id,
+      outcome: result.outcome,
+      latencyMs: result.latencyMs,
+      ttftMs: result.ttftMs,
+      promptTokens: result.usage?.promptTokens ?? null,
+      completionTokens: result.usage?.completionTokens ?? null,
+      costUsd: result.usage ? costUsd(model.pricing, result.usage) : null,
+      quality: result.quality,
+      answer: result.answer,
+    };
+    this.metrics.recordShadow(this.shadowRow(candidate, model, route, primary.metric, at, result, request.stream));
     const control: PairSide = {
       requestId: primary.metric.requestId,
       variant: stage.control,
@@ -161,30 +152,83 @@ export class ShadowDispatch {
       pairRowOf({ id: randomUUID(), canaryId: stage.canaryId, at }, control, candidate, this.config.shadowAnswerChars),
       stage.flagKey,
     );
-    this.counters.count(stage.flagKey, answer ? 'answered' : 'failed');
+    this.counters.count(stage.flagKey, result.outcome === 'ok' ? 'answered' : 'failed');
   }
 
-  private candidateSide(
+  /** One untracked call to the candidate, its whole answer read (a stream to its end) and judged. */
+  private async ask(
     model: CatalogModel,
-    stage: ActiveShadow,
-    answer: UpstreamJsonAnswer | undefined,
-    failure: UpstreamFailure | undefined,
-    usage: TokenUsage | undefined,
-    latencyMs: number,
+    route: Route,
+    body: Record<string, unknown>,
     request: ChatRequest,
-  ): PairSide {
+  ): Promise<CandidateResult> {
+    const started = performance.now();
+    const { plan } = route;
+    let answer: UpstreamAnswer;
+    try {
+      answer = await this.upstream.call({
+        model,
+        body: upstreamBodyOf(body, request),
+        stream: request.stream,
+        attemptTimeoutMs: plan.attemptTimeoutMs,
+        firstChunkTimeoutMs: plan.firstChunkTimeoutMs,
+        deadlineAt: Date.now() + plan.totalTimeoutMs,
+        clientGone: new Cancellation(),
+        untracked: true,
+      });
+    } catch (error) {
+      if (!(error instanceof UpstreamFailure)) throw error;
+      return {
+        outcome: outcomeOfFailure(error),
+        failure: error,
+        billed: error.kind === 'timeout' || error.kind === 'network',
+        latencyMs: performance.now() - started,
+        ttftMs: null,
+        usage: undefined,
+        quality: null,
+        answer: null,
+      };
+    }
+    if (answer.kind === 'json') {
+      return {
+        outcome: 'ok',
+        billed: true,
+        latencyMs: performance.now() - started,
+        ttftMs: null,
+        usage: usageOf(answer.body.usage),
+        quality: qualityOfAnswer(answer.body, request.quality),
+        answer: answerOfBody(answer.body),
+      };
+    }
+    const ttftMs = performance.now() - started;
+    const quality = new StreamQuality(request.quality);
+    const capture = new StreamCapture();
+    let usage: TokenUsage | undefined;
+    let broke = false;
+    let sawDone = false;
+    try {
+      for (const event of [answer.firstEvent]) usage = readEvent(event, quality, capture) ?? usage;
+      for await (const event of answer.rest) {
+        if (/^data:\s*\[DONE\]\s*$/m.test(event)) {
+          sawDone = true;
+          break;
+        }
+        usage = readEvent(event, quality, capture) ?? usage;
+      }
+      broke = !sawDone;
+    } catch {
+      broke = true;
+    } finally {
+      await answer.rest.return(undefined);
+    }
     return {
-      requestId: randomUUID(),
-      variant: stage.candidate,
-      model: model.id,
-      outcome: answer ? 'ok' : outcomeOfFailure(failure!),
-      latencyMs,
-      ttftMs: null,
-      promptTokens: usage?.promptTokens ?? null,
-      completionTokens: usage?.completionTokens ?? null,
-      costUsd: usage ? costUsd(model.pricing, usage) : null,
-      quality: answer ? qualityOfAnswer(answer.body, request.quality) : null,
-      answer: answer ? answerOfBody(answer.body) : null,
+      outcome: broke ? 'upstream_error' : 'ok',
+      billed: true,
+      latencyMs: performance.now() - started,
+      ttftMs,
+      usage,
+      quality: broke ? null : quality.mask(),
+      answer: broke ? null : capture.answer(),
     };
   }
 
@@ -194,8 +238,10 @@ export class ShadowDispatch {
     route: Route,
     primary: Readonly<RequestMetric>,
     at: Date,
-    failure: UpstreamFailure | undefined,
+    result: CandidateResult,
+    stream: boolean,
   ): RequestMetric {
+    const { failure } = result;
     return {
       id: randomUUID(),
       at,
@@ -208,17 +254,17 @@ export class ShadowDispatch {
       firstModel: model.id,
       outcome: candidate.outcome as Outcome,
       httpStatus: failure ? (failure.details.status ?? 502) : 200,
-      errorType: failure ? failure.kind : null,
+      errorType: failure ? failure.kind : candidate.outcome === 'ok' ? null : 'upstream_stream_error',
       latencyMs: candidate.latencyMs,
       overheadMs: 0,
-      upstreamLatencyMs: failure ? null : candidate.latencyMs,
-      ttftMs: null,
+      upstreamLatencyMs: failure ? null : (candidate.ttftMs ?? candidate.latencyMs),
+      ttftMs: candidate.ttftMs,
       promptTokens: candidate.promptTokens,
       completionTokens: candidate.completionTokens,
       costUsd: candidate.costUsd,
       attempts: 1,
       fallback: false,
-      stream: false,
+      stream,
       // Billed to no key: the caller's limits, budgets and reports never see it.
       apiKeyId: null,
       userId: primary.userId,
@@ -228,6 +274,32 @@ export class ShadowDispatch {
       shadow: true,
       shadowOf: primary.requestId,
     };
+  }
+}
+
+/** How the candidate's call went. */
+interface CandidateResult {
+  outcome: Outcome;
+  failure?: UpstreamFailure;
+  /** The provider may have billed it (an answer came, or the call was cut off in flight). */
+  billed: boolean;
+  latencyMs: number;
+  ttftMs: number | null;
+  usage: TokenUsage | undefined;
+  quality: number | null;
+  answer: CapturedAnswer | null;
+}
+
+/** One event of the candidate's stream: an error event throws (the stream broke); the usage chunk is returned. */
+function readEvent(event: string, quality: StreamQuality, capture: StreamCapture): TokenUsage | undefined {
+  if (event.includes('"error"') && /"error"\s*:\s*\{/.test(event)) throw new Error('the upstream sent an error event');
+  quality.observe(event);
+  capture.observe(event);
+  if (!/"usage"\s*:\s*\{/.test(event)) return undefined;
+  try {
+    return usageOf((JSON.parse(event.slice(event.indexOf('data:') + 5)) as { usage?: unknown }).usage);
+  } catch {
+    return undefined;
   }
 }
 
@@ -242,12 +314,6 @@ function outcomeOfFailure(failure: UpstreamFailure): Outcome {
     default:
       return 'upstream_error';
   }
-}
-
-/** An answer without usage, or a call cut off in flight, may have been billed: charged its worst case. */
-function billedWithoutUsage(answer: UpstreamJsonAnswer | undefined, failure: UpstreamFailure | undefined): boolean {
-  if (answer) return true;
-  return failure?.kind === 'timeout' || failure?.kind === 'network';
 }
 
 function usageOf(usage: unknown): TokenUsage | undefined {
