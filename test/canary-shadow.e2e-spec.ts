@@ -96,6 +96,29 @@ describe('the shadow stage', () => {
       await request(app.simulatorUrl).put('/_simulator/recording').send({ requests: 200 }).expect(200);
       const before = visible(await chat('shadow-flag', 'user-before').expect(200));
       const streamedBefore = await chat('shadow-flag', 'user-before', { stream: true }).expect(200);
+      // A bad shadow stage is refused with every problem named, before anything is created.
+      const refused = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'shadow-flag',
+          variant: 'treatment',
+          shadow: { percentage: 0, durationSeconds: 60, maxSpendUsd: -1, maxConcurrency: 16, extra: true },
+        })
+        .expect(400);
+      expect(JSON.stringify(refused.body.message)).toContain('shadow.percentage must be above 0');
+      expect(JSON.stringify(refused.body.message)).toContain('shadow.maxSpendUsd must be above 0');
+      expect(JSON.stringify(refused.body.message)).toContain('extra');
+      const preview = await api()
+        .post('/api/canaries/preview')
+        .send({
+          flagKey: 'shadow-flag',
+          variant: 'treatment',
+          shadow: { percentage: 100, durationSeconds: 60, maxSpendUsd: 1, maxConcurrency: 8 },
+          stages: STAGES,
+        })
+        .expect(200);
+      expect(preview.body.shadow).toMatchObject({ percentage: 100, minPairs: 50, expectedPairs: expect.any(Number) });
+      expect(preview.body.shadow.sentence).toMatch(/^Before any user is moved, 100% of the flag's users/);
       const created = await api()
         .post('/api/canaries')
         .send({

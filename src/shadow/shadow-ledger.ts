@@ -3,7 +3,9 @@ import { formatPico, picoOf } from '../metrics/cost';
 import { ShadowSpendRepository, type ShadowSpendState } from './shadow-spend.repository';
 
 /** A chunk is this many worst cases of the call that asks for it (less near the cap). */
-const CHUNK_CALLS = 32n;
+const CHUNK_CALLS = 64n;
+/** Chunks a call may see taken by the calls opened with it before it gives up (the cap itself refuses with null). */
+const MAX_CHUNK_TRIES = 20;
 /** Chunks are handed back this often (their calls settled), so `spent_usd` lags the calls by about this. */
 const ROTATE_MS = 1_000;
 
@@ -28,7 +30,7 @@ export interface ShadowTicket {
  * The shadow stage's spend cap, exact across replicas. A call reserves its worst case (the prompt's
  * upper bound and max_tokens, or the model's output cap, at catalog prices) before it is sent and
  * settles to its real cost after — both in memory, from a chunk of headroom this replica took from
- * `shadow_spend` under the row's lock (about 32 worst cases, a quarter of what is left near the cap).
+ * `shadow_spend` under the row's lock (about 64 worst cases, a quarter of what is left near the cap).
  * A chunk that cannot fit the next call is closed and a new one taken; chunks are handed back every
  * second with what their calls cost. So the database sees a few statements a second, not one per
  * call, and spent + reserved never passes the cap. A call that finds no headroom is refused, counted,
@@ -56,7 +58,7 @@ export class ShadowLedger implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Reserves `worst` picodollars for a call; undefined when the cap leaves no room for it. */
   async reserve(canaryId: string, maxSpendUsd: number, worst: bigint, at: Date): Promise<ShadowTicket | undefined> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < MAX_CHUNK_TRIES; attempt++) {
       const chunk = this.current.get(canaryId);
       if (chunk && fits(chunk, worst)) {
         chunk.inFlight += worst;
