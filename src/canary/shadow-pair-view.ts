@@ -19,6 +19,7 @@ export function shadowPairView(pair: ShadowPairEntity): ShadowPairDto {
       completionTokens: pair.controlCompletionTokens,
       costUsd: pair.controlCostUsd,
       qualitySignals: qualitySignalsOf(pair.controlQuality),
+      tools: pair.controlTools ?? [],
       answer: pair.controlAnswer,
     },
     candidate: {
@@ -31,6 +32,7 @@ export function shadowPairView(pair: ShadowPairEntity): ShadowPairDto {
       completionTokens: pair.candidateCompletionTokens,
       costUsd: pair.candidateCostUsd,
       qualitySignals: qualitySignalsOf(pair.candidateQuality),
+      tools: pair.candidateTools ?? [],
       answer: pair.candidateAnswer,
     },
     exactAgreement: pair.exactAgreement,

@@ -62,8 +62,14 @@ export function pairRowOf(
     exactAgreement: agreement.exactAgreement,
     toolsAgreement: agreement.toolsAgreement,
     lengthRatio: agreement.lengthRatio,
+    controlTools: toolsOf(control),
+    candidateTools: toolsOf(candidate),
     disagree,
     controlAnswer: kept(control),
     candidateAnswer: kept(candidate),
   };
+}
+
+function toolsOf(side: PairSide): string[] | null {
+  return side.answer && side.answer.tools.length > 0 ? side.answer.tools : null;
 }

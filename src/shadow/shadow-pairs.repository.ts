@@ -32,6 +32,8 @@ const COLUMNS: ReadonlyArray<readonly [keyof ShadowPairRow, string, string]> = [
   ['exactAgreement', 'exact_agreement', 'bool'],
   ['toolsAgreement', 'tools_agreement', 'bool'],
   ['lengthRatio', 'length_ratio', 'float8'],
+  ['controlTools', 'control_tools', 'jsonb'],
+  ['candidateTools', 'candidate_tools', 'jsonb'],
   ['disagree', 'disagree', 'bool'],
   ['controlAnswer', 'control_answer', 'text'],
   ['candidateAnswer', 'candidate_answer', 'text'],

@@ -190,6 +190,8 @@ export class ShadowPairSideDto {
     description: 'Built-in quality signals of the answer (empty_answer, truncated, invalid_json, ...)',
   })
   qualitySignals: string[];
+  @ApiProperty({ example: ['lookup_account'], description: 'Names of the tools the answer called (never executed)' })
+  tools: string[];
   @ApiProperty({
     example: '{"reply": "fraud"}',
     nullable: true,

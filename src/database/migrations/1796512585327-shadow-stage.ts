@@ -6,7 +6,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * this is live). On `request_metrics`: `shadow` marks the rows of shadow calls (the candidate asked
  * the same request after the user's answer) and `shadow_of` names the primary request; added on the
  * partitioned parent, so every partition has them. `shadow_pairs`: one row per shadow call with
- * both sides' figures and agreement signals (answers only for disagreements). `shadow_spend`: the
+ * both sides' figures, the tools each called and agreement signals (answers only for disagreements). `shadow_spend`: the
  * stage's spend cap as one atomic counter per canary, shared by every replica.
  */
 export class ShadowStage1796512585327 implements MigrationInterface {
@@ -46,6 +46,8 @@ export class ShadowStage1796512585327 implements MigrationInterface {
         exact_agreement boolean NULL,
         tools_agreement boolean NULL,
         length_ratio double precision NULL,
+        control_tools jsonb NULL,
+        candidate_tools jsonb NULL,
         disagree boolean NOT NULL,
         control_answer text NULL,
         candidate_answer text NULL

@@ -89,6 +89,13 @@ export class ShadowPairEntity {
   @Column({ name: 'length_ratio', type: 'double precision', nullable: true })
   lengthRatio: number | null;
 
+  /** Names of the tools each side's answer called (recorded, never returned to anyone); null: none. */
+  @Column({ name: 'control_tools', type: 'jsonb', nullable: true })
+  controlTools: string[] | null;
+
+  @Column({ name: 'candidate_tools', type: 'jsonb', nullable: true })
+  candidateTools: string[] | null;
+
   @Column({ type: 'boolean' })
   disagree: boolean;
 
