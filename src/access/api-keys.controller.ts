@@ -7,7 +7,7 @@ import { RequireScope } from './access.decorators';
 import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
-import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { ApiKeyDto, CreatedApiKeyDto, KeyIdentityDto } from './dto/api-key.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { AuthenticatedCaller } from './scopes';
 
@@ -42,6 +42,24 @@ export class ApiKeysController {
   @ApiOkResponse({ type: [ApiKeyDto] })
   list(): Promise<ApiKeyDto[]> {
     return this.keys.list();
+  }
+
+  // Before `:id`, which would take "me" for an id. A read key may ask: the control room signs in with one.
+  @Get('me')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'The key of this request: its name, prefix and scopes (what a signed-in page may show); never the key',
+  })
+  @ApiOkResponse({ type: KeyIdentityDto })
+  me(@Caller() caller: AuthenticatedCaller): KeyIdentityDto {
+    return {
+      id: caller.id,
+      name: caller.name,
+      prefix: caller.prefix,
+      scopes: [...caller.scopes],
+      policies: caller.policies === null ? null : [...caller.policies],
+      actor: caller.actor,
+    };
   }
 
   @Get(':id')
