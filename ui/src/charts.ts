@@ -18,6 +18,8 @@ export interface SeriesSpec {
   /** Only the points, no line (decision points). */
   pointsOnly?: boolean;
   width?: number;
+  /** Dots on the line's values (default); off for bands and margins. */
+  markers?: boolean;
 }
 
 export interface ChartSpec {
@@ -76,7 +78,17 @@ export class TimeChart {
     const { spec } = this;
     return {
       ...this.size(),
-      scales: { x: { time: true } },
+      scales: {
+        // One look (or one bucket) would otherwise stretch the axis over years.
+        x: { time: true, range: (_plot, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        // A flat line (all zero) gets a readable span instead of a symmetric one around it.
+        y: {
+          range: (_plot, min, max) =>
+            min === max
+              ? [Math.min(0, min), Math.max(0, max) + (Math.abs(max) || 1)]
+              : uPlot.rangeNum(min, max, 0.1, true),
+        },
+      },
       legend: { live: false },
       cursor: { points: { show: false } },
       series: [

@@ -234,12 +234,19 @@ export class RolloutPage implements Page {
   /** Asks for the reason (required: it lands in the canary's events and the flag's history), then acts. */
   private ask(action: Action): void {
     const spec = ACTIONS.find((candidate) => candidate.action === action)!;
-    const reason = h('textarea', { id: 'action-reason', name: 'reason', rows: 3, required: true, maxlength: 500 });
+    const reason = h('textarea', {
+      id: 'action-reason',
+      name: 'reason',
+      rows: 3,
+      'aria-required': 'true',
+      maxlength: 500,
+    });
     const problem = h('p', { class: 'error-text', role: 'alert' });
     const submit = h('button', { type: 'submit', class: spec.danger ? 'danger' : 'primary' }, spec.label);
     const form = h(
       'form',
-      { method: 'dialog' },
+      // The page checks the reason itself, to say in words what is missing.
+      { method: 'dialog', novalidate: true },
       h('h3', { id: 'action-title' }, `${spec.label} the canary on ${this.canary?.flagKey ?? ''}`),
       h('p', { class: 'muted' }, spec.explain),
       h('label', { for: 'action-reason' }, 'Reason (kept in the canary’s events and the flag’s history)'),
@@ -464,9 +471,9 @@ export class RolloutPage implements Page {
       band: [1, 2],
       series: [
         { label: metric.scale === 'ratio' ? 'ratio' : 'difference', colour: COLOURS.treatment },
-        { label: 'band high', colour: COLOURS.band, width: 1 },
-        { label: 'band low', colour: COLOURS.band, width: 1 },
-        { label: 'margin', colour: COLOURS.margin, dash: [6, 4] },
+        { label: 'band high', colour: COLOURS.band, width: 1, markers: false },
+        { label: 'band low', colour: COLOURS.band, width: 1, markers: false },
+        { label: 'margin', colour: COLOURS.margin, dash: [6, 4], markers: false },
         { label: 'decision', colour: COLOURS.decision, pointsOnly: true },
       ],
     });
