@@ -3,6 +3,7 @@ import { ManualClock } from '../src/common/manual-clock';
 import { api, bearer, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { buildUi } from './support/ui-build';
+import { eventually } from './support/webhook-server';
 
 /*
  * The control room as the app serves it: the bare URL leads there, its files come with their
@@ -22,7 +23,7 @@ describe('control room: served by the app, sign-in, reasons in flag history', ()
       databaseUrl: database.url,
       clock,
       catalog: await writeTestCatalog(policiesFor('ui-flag')),
-      env: { UI_DIR: await buildUi(), CANARY_TICK_SECONDS: '10' },
+      env: { UI_DIR: await buildUi(), CANARY_TICK_SECONDS: '10', METRICS_FLUSH_INTERVAL_MS: '20' },
     });
     for (const scope of ['read', 'gateway'] as const) {
       const created = await api(app)
@@ -117,5 +118,36 @@ describe('control room: served by the app, sign-in, reasons in flag history', ()
     const flagAfter = (await api(app).get('/api/flags/ui-flag').expect(200)).body;
     expect(flagAfter.version).toBe(flagBefore.version);
     expect(flagAfter.rollout).toEqual(flagBefore.rollout);
+  });
+
+  it('groups metrics by team key (the traffic page charts each team): GET /api/metrics/timeseries?groupBy=apiKey', async () => {
+    const ask = (key: string) =>
+      request(app.url)
+        .post('/v1/chat/completions')
+        .set('authorization', bearer(key))
+        .send({ model: 'route:chat', messages: [{ role: 'user', content: 'hi' }] })
+        .expect(200);
+    await ask(keys.gateway);
+    await ask(keys.gateway);
+    await ask(app.adminKey!);
+    await clock.advance(1000);
+    const me = async (key: string) =>
+      (await request(app.url).get('/api/keys/me').set('authorization', bearer(key))).body.id as string | undefined;
+    const admin = await me(app.adminKey!);
+    const gatewayKey = (await api(app).get('/api/keys').expect(200)).body.find(
+      (k: { name: string }) => k.name === 'gateway-key',
+    ).id;
+    const series = await eventually(async () => {
+      const body = (
+        await api(app).get('/api/metrics/timeseries').query({ groupBy: 'apiKey', policy: 'chat' }).expect(200)
+      ).body;
+      const total = (id: string | undefined) =>
+        body.series
+          .find((s: { key: string }) => s.key === id)
+          ?.points.reduce((n: number, p: { requests: number }) => n + p.requests, 0);
+      return total(gatewayKey) === 2 && total(admin) === 1 ? body : undefined;
+    }, 10_000);
+    expect(series.groupBy).toBe('apiKey');
+    await api(app).get('/api/metrics/timeseries').query({ groupBy: 'team' }).expect(400);
   });
 });

@@ -278,7 +278,10 @@ describe('control room in a browser', () => {
   it(
     'every page loads at 1280 px and at phone width without console errors, and is saved as a screenshot',
     async () => {
-      const [running] = (await api(app).get('/api/canaries').query({ state: 'running' }).expect(200)).body;
+      // The canary with traffic and verdicts, so its charts are in the pictures.
+      const running = (await api(app).get('/api/canaries').expect(200)).body.find(
+        (canary: { flagKey: string }) => canary.flagKey === 'recommendations-model',
+      );
       const routes: Array<[string, string]> = [
         ['rollouts', '#/rollouts'],
         ['rollout', `#/rollouts/${running.id}`],
@@ -293,7 +296,12 @@ describe('control room in a browser', () => {
         const viewer = await open(readKey, viewport);
         for (const [name, hash] of routes) {
           await viewer.show(hash);
-          if (name === 'traffic') await viewer.page.locator('#cost-by-policy').waitFor();
+          if (name === 'traffic') {
+            await viewer.page.locator('#cost-by-policy').waitFor();
+            // By team key: the series are named after the keys, as the cost report names them.
+            await viewer.page.getByLabel('Group by').selectOption('apiKey');
+            await viewer.page.locator('figure[data-chart="requests"] .u-legend', { hasText: 'admin' }).waitFor();
+          }
           // Nothing wider than the screen: tables scroll inside their own box.
           const overflow = await viewer.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
           expect({ page: name, overflow }).toEqual({ page: name, overflow: 0 });

@@ -66,6 +66,19 @@ function show(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Each variant's share of users now, as the evaluator deals them (src/policies/policy-map.ts weightsOf). */
+export function weightsOf(flag: Flag): Record<string, number> {
+  const weights: Record<string, number> = Object.fromEntries(Object.keys(flag.variants).map((name) => [name, 0]));
+  if (!flag.enabled) return { ...weights, [flag.defaultVariant]: 100 };
+  let given = 0;
+  for (const [name, percent] of Object.entries(flag.rollout)) {
+    weights[name] = percent;
+    given += percent;
+  }
+  weights[flag.defaultVariant] = Math.round((weights[flag.defaultVariant] + 100 - given) * 100) / 100;
+  return weights;
+}
+
 /** The policy map, each flag's variants and weights, and its history as a readable diff per change. */
 export class FlagsPage implements Page {
   readonly title = 'Flags & policies';
@@ -181,11 +194,11 @@ export class FlagsPage implements Page {
       flag.description ? h('p', { class: 'muted' }, flag.description) : null,
       table(
         'Variants and weights',
-        ['Variant', 'Model', 'Weight'],
+        ['Variant', 'Model', 'Weight (the default variant gets what the rollout leaves)'],
         Object.entries(flag.variants).map(([name, value]) => [
           `${name}${name === flag.defaultVariant ? ' (default)' : ''}`,
           typeof value === 'string' ? value : value.model,
-          flag.rollout[name] !== undefined ? `${flag.rollout[name]}%` : dash,
+          `${weightsOf(flag)[name]}%`,
         ]),
       ),
       h('p', {}, toggle),
@@ -210,7 +223,7 @@ export class FlagsPage implements Page {
                 h('ins', {}, change.after),
               ),
             )
-          : [h('div', { class: 'muted' }, 'no field changed')];
+          : [h('div', { class: 'muted' }, entry.action === 'note' ? 'the flag did not change' : 'no field changed')];
         return h(
           'li',
           { 'data-history-id': entry.id, 'data-action': entry.action },

@@ -5,7 +5,7 @@ import { count, ms, pct, usd } from '../format';
 import type { Context, Page } from '../main';
 import type { Figures } from '../types';
 
-type Grouping = 'policy' | 'model';
+type Grouping = 'policy' | 'model' | 'apiKey';
 
 interface Series {
   key: string | null;
@@ -31,7 +31,7 @@ const CHARTS = [
   { id: 'cost', label: 'Cost per bucket', value: (v: number) => usd(v, 4), pick: (p: Figures) => p.costUsd },
 ] as const;
 
-/** Requests, errors, latency percentiles and cost over the last hour by policy or model; spend and saving by policy, model and team. */
+/** Requests, errors, latency percentiles and cost over the last hour by policy, model or team key; spend and saving by policy, model and team. */
 export class TrafficPage implements Page {
   readonly title = 'Traffic & cost';
   private grouping: Grouping = 'policy';
@@ -55,6 +55,7 @@ export class TrafficPage implements Page {
       },
       h('option', { value: 'policy' }, 'policy'),
       h('option', { value: 'model' }, 'model'),
+      h('option', { value: 'apiKey' }, 'team key'),
     );
     this.chartGrid = h('div', { class: 'grid', id: 'traffic-charts' });
     this.costs = h('div', { id: 'cost-report' });
@@ -83,7 +84,9 @@ export class TrafficPage implements Page {
       api<{ groups: CostGroup[] }>('/api/metrics/cost?groupBy=model'),
       api<{ groups: CostGroup[] }>('/api/metrics/cost?groupBy=apiKey'),
     ]);
-    this.renderCharts(series.series);
+    // Keys are ids in the series; the cost report names them.
+    const names = new Map(byKey.groups.map((group) => [group.key, group.dimensions.apiKeyName ?? group.key]));
+    this.renderCharts(series.series, (key) => (this.grouping === 'apiKey' ? (names.get(key) ?? key) : key) ?? '(none)');
     const costTable = (title: string, groups: CostGroup[], name: (group: CostGroup) => string, id: string) =>
       table(
         title,
@@ -117,8 +120,8 @@ export class TrafficPage implements Page {
     fill(this.chartGrid);
   }
 
-  private renderCharts(series: Series[]): void {
-    const keys = series.map((s) => s.key ?? '(none)');
+  private renderCharts(series: Series[], nameOf: (key: string | null) => string): void {
+    const keys = series.map((s) => nameOf(s.key));
     // A new group needs new series in every chart: build them again.
     if (keys.join('\n') !== this.keys) this.resetCharts();
     this.keys = keys.join('\n');
