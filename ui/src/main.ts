@@ -69,6 +69,11 @@ async function show(): Promise<void> {
 
 /** Refreshes the page now and again every POLL_MS, until another page is shown. */
 async function poll(current: Page): Promise<void> {
+  // A tab nobody looks at asks nothing; it catches up as soon as it is shown again.
+  if (document.hidden) {
+    document.addEventListener('visibilitychange', () => void (page === current && poll(current)), { once: true });
+    return;
+  }
   try {
     await current.refresh();
     if (page !== current) return;

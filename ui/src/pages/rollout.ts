@@ -33,6 +33,9 @@ const ACTIONS: Array<{ action: Action; label: string; from: string[]; danger?: b
   },
 ];
 
+/** How often cost and budget are read again (the rest of the page every poll). */
+const SPEND_EVERY_MS = 30_000;
+
 /** Verdicts that only say "keep watching": hidden from the log unless asked for. */
 const QUIET_DECISIONS = new Set(['wait']);
 
@@ -57,6 +60,8 @@ export class RolloutPage implements Page {
   private dialog!: HTMLDialogElement;
   private showQuiet = false;
   private canary: Canary | null = null;
+  private spendReadAt = 0;
+  private spendState = '';
 
   constructor(
     private readonly context: Context,
@@ -139,7 +144,13 @@ export class RolloutPage implements Page {
     this.renderCharts();
     this.renderSrm(canary.lastVerdict);
     this.renderLog();
-    await Promise.all([this.renderCost(canary), this.renderBudget(canary)]);
+    // Spend moves slowly and its query scans the canary's rows: every 30 s, or when the state changes.
+    const now = Date.now();
+    if (now - this.spendReadAt >= SPEND_EVERY_MS || canary.state !== this.spendState) {
+      this.spendReadAt = now;
+      this.spendState = canary.state;
+      await Promise.all([this.renderCost(canary), this.renderBudget(canary)]);
+    }
   }
 
   destroy(): void {
