@@ -88,6 +88,10 @@ describe('the built app as npm start runs it', () => {
     expect(banner[3]).toContain('Admin key:  the value of SWITCHYARD_ADMIN_KEY');
     expect(app.stdout).not.toContain('RouterExplorer');
     expect((await fetch(`http://127.0.0.1:${env.PORT}/docs`)).status).toBe(200);
+    // The control room, from dist/ui beside the built app (UI_DIR unset), as npm start serves it.
+    const ui = await fetch(`http://127.0.0.1:${env.PORT}/ui`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('/ui/assets/app-');
 
     const send = () =>
       fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {

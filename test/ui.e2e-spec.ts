@@ -150,4 +150,19 @@ describe('control room: served by the app, sign-in, reasons in flag history', ()
     expect(series.groupBy).toBe('apiKey');
     await api(app).get('/api/metrics/timeseries').query({ groupBy: 'team' }).expect(400);
   });
+
+  it('answers 503 naming the fix when the control room was not built, and starts all the same', async () => {
+    const bare = await startTestApp({ databaseUrl: database.url, env: { UI_DIR: '/nonexistent/switchyard-ui' } });
+    try {
+      const page = await request(bare.url).get('/ui').expect(503);
+      expect(page.body).toMatchObject({
+        code: 'ui_not_built',
+        message:
+          'the control room is not built: /nonexistent/switchyard-ui/index.html is missing; run npm run build (npm start does)',
+      });
+      await request(bare.url).get('/health/live').expect(200);
+    } finally {
+      await bare.close();
+    }
+  });
 });
