@@ -222,9 +222,16 @@ describe('control room in a browser', () => {
     async () => {
       await createFlag('fraud-model', 'claude-sonnet-4.5', 'gpt-4.1');
       const canary = await createCanary('fraud-model');
+      await api(app)
+        .post('/api/budgets')
+        .send({ scope: 'policy', target: 'fraud', limitUsd: 250, period: 'month', onExhausted: 'downgrade' })
+        .expect(201);
       const admin = await open(app.adminKey!);
       await admin.show(`#/rollouts/${canary.id}`);
       const { page } = admin;
+      // The policy's budget is on the rollout page, with its spend.
+      const budget = await page.locator('#rollout-budget tbody tr').first().locator('td').allTextContents();
+      expect(budget).toEqual(['policy fraud', 'month', '$0.0000', '$250.00', '$250.0000', 'downgrade']);
 
       const act = async (action: string, reason: string, state: string) => {
         await page.locator(`[data-action="${action}"]`).focus();

@@ -102,7 +102,7 @@ export class RolloutPage implements Page {
         { class: 'grid' },
         section('Sample ratio (SRM)', 'srm', part('srm')),
         section('Cost per request', 'cost', part('cost')),
-        section('Budget', 'budget', part('budget')),
+        section('Budgets', 'budget', part('budget')),
         section(
           'Shadow traffic',
           'shadow',
@@ -582,15 +582,22 @@ export class RolloutPage implements Page {
           current: { spentUsd: number; remainingUsd: number; exhausted: boolean };
         }>
       >('/api/budgets');
-      const mine = budgets.filter((budget) => budget.scope === 'canary' && budget.target === canary.id);
+      // The canary's own budget (its treatment), and its policy's (all of the flag's traffic).
+      const policy = (await api<{ policy: string | null }>(`/api/flags/${encodeURIComponent(canary.flagKey)}`)).policy;
+      const mine = budgets.filter(
+        (budget) =>
+          (budget.scope === 'canary' && budget.target === canary.id) ||
+          (budget.scope === 'policy' && budget.target === policy),
+      );
       fill(
         this.parts.budget,
         mine.length === 0
-          ? h('p', { class: 'muted' }, 'No budget on this canary’s treatment.')
+          ? h('p', { class: 'muted' }, 'No budget on this canary’s treatment or on its policy.')
           : table(
-              'Spend of the treatment against its budget',
-              ['Period', 'Spent', 'Limit', 'Remaining', 'When used up'],
+              'Spend against the budgets on this canary’s treatment and on its policy',
+              ['Budget', 'Period', 'Spent', 'Limit', 'Remaining', 'When used up'],
               mine.map((budget) => [
+                budget.scope === 'canary' ? 'this canary' : `policy ${budget.target}`,
                 budget.period,
                 usd(budget.current.spentUsd),
                 usd(budget.limitUsd, 2),
