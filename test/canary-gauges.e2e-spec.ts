@@ -3,7 +3,7 @@ import { ManualClock } from '../src/common/manual-clock';
 import { parsePrometheus, type PrometheusSample } from './support/prometheus';
 import { writeSyntheticRows, type SyntheticArm } from './support/synthetic-metrics';
 import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, queryRows } from './support/test-database';
 
 /*
  * The canary analysis in Prometheus: per active canary, metric and arm, the same numbers as the
@@ -132,6 +132,16 @@ describe('canary gauges in /metrics', () => {
     const used = new Set(dashboard.match(/switchyard_canary_\w+/g));
     const exported = new Set(samples.map((s) => s.name));
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
+
+    // A verdict stored before the decision engine (a migrated canary) has fewer numbers: the scrape
+    // still answers, with what there is.
+    await queryRows(database.url, `UPDATE canaries SET last_verdict = $1 WHERE id = $2`, [
+      JSON.stringify({ at: clock.now().toISOString(), outcome: 'pass', reasons: [] }),
+      id,
+    ]);
+    const legacy = await scrape();
+    expect(of(legacy, 'switchyard_canary_stage', mine)).toHaveLength(1);
+    expect(of(legacy, 'switchyard_canary_metric_value', mine)).toEqual([]);
 
     await api(app).post(`/api/canaries/${id}/abort`).send({ reason: 'gauges checked' }).expect(200);
     const after = await scrape();

@@ -43,8 +43,14 @@ export class CanaryGauges {
           // The database did not answer: keep the last values rather than fail the whole scrape.
           if (active === null) return;
           this.reset();
-          for (const canary of active)
-            fill(canary, (labels, value) => value !== null && value !== undefined && this.set(labels, value));
+          for (const canary of active) {
+            try {
+              fill(canary, (labels, value) => value !== null && value !== undefined && this.set(labels, value));
+            } catch {
+              // A verdict stored in an older shape (a canary from before the decision engine) has
+              // fewer numbers: it shows what it has, and never fails the scrape.
+            }
+          }
         },
       });
     };
@@ -61,7 +67,7 @@ export class CanaryGauges {
       (canary, set) => {
         if (canary.stageStartedAt)
           set({ ...base(canary), kind: 'planned' }, canary.stages[canary.stageIndex].percentage / 100);
-        const units = verdictOf(canary)?.srm.units;
+        const units = verdictOf(canary)?.srm?.units;
         if (units && units.treatment + units.control > 0)
           set({ ...base(canary), kind: 'observed' }, units.treatment / (units.treatment + units.control));
       },

@@ -382,19 +382,21 @@ export class RolloutPage implements Page {
       );
       return;
     }
+    // A verdict from before the decision engine (a migrated canary) has no metrics or counts.
+    const metrics = verdict.metrics ?? [];
     fill(
       this.parts.verdict,
-      h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence),
+      h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence ?? verdict.outcome),
       h(
         'p',
         { class: 'muted' },
-        `${time(verdict.at)} · decision ${verdict.decision} · outcome ${verdict.outcome} · n = ${count(verdict.n.treatment.requests)} treatment / ${count(verdict.n.control?.requests)} control requests`,
+        `${time(verdict.at)} · decision ${verdict.decision} · outcome ${verdict.outcome} · n = ${count(verdict.n?.treatment.requests)} treatment / ${count(verdict.n?.control?.requests)} control requests`,
       ),
-      verdict.metrics.length
+      metrics.length
         ? table(
             'Each guardrail at this look',
             ['Metric', 'Treatment', 'Control', 'Difference', 'Confidence band', 'Margin', 'Status'],
-            verdict.metrics.map((m) => [
+            metrics.map((m) => [
               m.label,
               metricValue(m.metric, m.treatment.estimate),
               metricValue(m.metric, m.control?.estimate),
@@ -506,7 +508,7 @@ export class RolloutPage implements Page {
 
   private renderSrm(verdict: Verdict | null): void {
     const srm = verdict?.srm;
-    if (!srm) {
+    if (!srm?.units) {
       fill(this.parts.srm, h('p', { class: 'muted' }, 'No verdict yet.'));
       return;
     }

@@ -44,7 +44,7 @@ export class RolloutsPage implements Page {
             ? h(
                 'span',
                 { class: 'sentence' },
-                canary.lastVerdict.sentence,
+                canary.lastVerdict.sentence ?? canary.lastVerdict.outcome,
                 h('br'),
                 h('span', { class: 'muted' }, time(canary.lastVerdict.at)),
               )
@@ -57,7 +57,7 @@ export class RolloutsPage implements Page {
 }
 
 export function observedShare(canary: Canary): string {
-  const units = canary.lastVerdict?.srm.units;
+  const units = canary.lastVerdict?.srm?.units;
   if (!units || units.treatment + units.control === 0) return dash;
   return pct(units.treatment / (units.treatment + units.control));
 }
