@@ -204,8 +204,15 @@ export class RolloutPage implements Page {
           'dd',
           {},
           stage
-            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''}`
+            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''} `
             : dash,
+          stage && stage.durationSeconds && !canary.endedAt
+            ? h('progress', {
+                max: stage.durationSeconds,
+                value: Math.min(stage.elapsedSeconds, stage.durationSeconds),
+                'aria-label': 'Time in stage',
+              })
+            : null,
         ),
         h('dt', {}, 'Created'),
         h('dd', {}, `${time(canary.createdAt)} by ${canary.createdBy}`),
