@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
+import { UiModule } from './ui/ui.module';
 
 @Module({
   imports: [
@@ -41,6 +42,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     CanaryModule,
     CatalogReloadModule,
     PoliciesModule,
+    UiModule,
   ],
 })
 export class AppModule {

@@ -7,6 +7,7 @@ import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
+import { CanaryGauges } from './canary-gauges';
 import { CanaryBudgetLink } from './canary-budget-link';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
@@ -46,6 +47,7 @@ import { StageJudge } from './stage-judge';
     CanaryExecutor,
     CanaryTickScheduler,
     CanaryBudgetLink,
+    CanaryGauges,
   ],
 })
 export class CanaryModule {}

@@ -20,6 +20,8 @@ const SUMMARY_COLUMN: Record<SummaryGrouping, string> = {
   model: 'model',
   policy: 'policy',
   provider: 'provider',
+  // A team's key (its id; GET /api/metrics/cost?groupBy=apiKey names it).
+  apiKey: 'api_key_id::text',
 };
 
 const FIGURES_SQL = `
