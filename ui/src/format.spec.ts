@@ -1,4 +1,4 @@
-import { duration, effect, metricValue, pct } from './format';
+import { band, duration, effect, metricValue, pct } from './format';
 
 describe('numbers on the control room', () => {
   it('writes each metric in its own unit, as the verdict sentences do', () => {
@@ -13,6 +13,12 @@ describe('numbers on the control room', () => {
     expect(effect('errorRate', 'difference', -0.004)).toBe('-0.40 pp');
     expect(effect('latencyP50', 'ratio', 1.2)).toBe('1.200×');
     expect(effect('latencyP99', 'difference', 35)).toBe('+35 ms');
+  });
+
+  it('writes an unbounded end of a confidence band as infinity, not as missing', () => {
+    expect(band('latencyP95', 'ratio', [0.91, null])).toBe('0.910× … ∞');
+    expect(band('latencyP95', 'ratio', [null, 1.4])).toBe('0 … 1.400×');
+    expect(band('errorRate', 'difference', [-0.01, 0.02])).toBe('-1.00 pp … +2.00 pp');
   });
 
   it('writes shares and durations', () => {

@@ -45,3 +45,13 @@ export function effect(metric: string, scale: string, value: number | null | und
   if (/Rate$/.test(metric)) return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)} pp`;
   return `${value >= 0 ? '+' : ''}${metricValue(metric, value)}`;
 }
+
+/**
+ * A confidence band: a missing end is unbounded (the engine sends null for infinity, e.g. a tail
+ * quantile's ratio with too few slow requests to bound it), so it reads as ∞, not as "no data".
+ */
+export function band(metric: string, scale: string, interval: readonly [number | null, number | null]): string {
+  const low = interval[0] === null ? (scale === 'ratio' ? '0' : '−∞') : effect(metric, scale, interval[0]);
+  const high = interval[1] === null ? '∞' : effect(metric, scale, interval[1]);
+  return `${low} … ${high}`;
+}

@@ -1,7 +1,7 @@
 import { api, ApiError, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
 import { fill, h, section, table, type Child } from '../dom';
-import { count, dash, duration, effect, metricValue, pct, time, usd } from '../format';
+import { band, count, dash, duration, effect, metricValue, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
 import type { Canary, CanaryEvent, Figures, MetricResult, Verdict } from '../types';
 
@@ -408,9 +408,7 @@ export class RolloutPage implements Page {
               metricValue(m.metric, m.treatment.estimate),
               metricValue(m.metric, m.control?.estimate),
               effect(m.metric, m.scale, m.effect),
-              m.interval
-                ? `${effect(m.metric, m.scale, m.interval[0])} … ${effect(m.metric, m.scale, m.interval[1])}`
-                : dash,
+              m.interval ? band(m.metric, m.scale, m.interval) : dash,
               m.against === 'limit' ? `limit ${metricValue(m.metric, m.margin)}` : effect(m.metric, m.scale, m.margin),
               h(
                 'span',
@@ -467,7 +465,7 @@ export class RolloutPage implements Page {
       fill(
         charts.caption,
         `Last look: treatment ${metricValue(key, last.treatment.estimate)}, control ${metricValue(key, last.control?.estimate)}; `,
-        `difference ${effect(key, last.scale, last.effect)}, band ${last.interval ? `${effect(key, last.scale, last.interval[0])} … ${effect(key, last.scale, last.interval[1])}` : dash}; `,
+        `difference ${effect(key, last.scale, last.effect)}, band ${last.interval ? band(key, last.scale, last.interval) : dash}; `,
         `margin ${effect(key, last.scale, last.margin)}; ${last.status.replace('_', ' ')}; n = ${count(last.treatment.n)} / ${count(last.control?.n)}.`,
       );
     }
