@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { judgedMetrics, mergeBuckets, mergePooled, planCanary, planThresholds } from '@switchyard/stats';
 import { Clock } from '../common/clock';
 import { FlagsService } from '../flags/flags.service';
+import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
 import { checkPlan } from './canary-validation';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
@@ -19,12 +20,13 @@ const LOOKBACK_MS = 3_600_000;
 export class CanaryPreviewService {
   constructor(
     private readonly flags: FlagsService,
+    private readonly outcomes: OutcomeMetricsService,
     private readonly windows: CanaryWindowReader,
     private readonly clock: Clock,
   ) {}
 
   async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
-    const { stages, analysis, flag } = await checkPlan(dto, this.flags);
+    const { stages, analysis, flag } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
     const to = this.clock.now();
     const from = new Date(to.getTime() - LOOKBACK_MS);

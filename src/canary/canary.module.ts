@@ -5,6 +5,7 @@ import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { OutcomesModule } from '../outcomes/outcomes.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryBudgetLink } from './canary-budget-link';
@@ -34,6 +35,7 @@ import { StageJudge } from './stage-judge';
     AlertsModule,
     BudgetsModule,
     PoliciesModule,
+    OutcomesModule,
   ],
   controllers: [CanaryController],
   providers: [
