@@ -38,6 +38,7 @@ const ANALYSIS = {
   minRequests: 50,
   guardrails: GUARDRAILS_OFF,
   outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }],
+  primaryOutcome: 'checkout_converted',
 };
 const STAGES = [
   { percentage: 50, durationSeconds: STAGE_SECONDS },
@@ -184,6 +185,18 @@ describe('canaries gate on reported conversions', () => {
       expect(gate.control.estimate).toBeGreaterThan(0.085);
       expect(gate.treatment.n + gate.control.n).toBe(8000);
       expect(done.lastVerdict.sentence).toMatch(/^rolled back in stage 1 \(50%\): checkout converted rate/);
+      // The primary metric: the effect with its confidence sequence, and the cost per conversion per arm.
+      const primary = done.lastVerdict.primary;
+      expect(primary).toMatchObject({ metric: 'checkout_converted', scale: 'ratio', effect: gate.effect });
+      expect(primary.interval).toEqual(gate.interval);
+      expect(primary.interval[1]).toBeLessThan(0.98);
+      for (const arm of [primary.treatment, primary.control]) {
+        expect(arm.outcomes).toBeGreaterThan(100);
+        expect(arm.costUsd).toBeGreaterThan(0);
+        expect(arm.costPerOutcomeUsd).toBeCloseTo(arm.costUsd / arm.outcomes, 12);
+      }
+      // The planted drop, in conversions counted.
+      expect(primary.treatment.outcomes).toBeLessThan(primary.control.outcomes);
     },
     LONG,
   );

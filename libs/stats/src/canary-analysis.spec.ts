@@ -112,6 +112,14 @@ describe('resolveCanaryAnalysis', () => {
     });
   });
 
+  it('takes a primary outcome only among the gated outcomes', () => {
+    const outcomes = [{ metric: 'empty_answer', margin: { absolute: 0.01 } }];
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'empty_answer' }).problems).toEqual([]);
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'refusal' }).problems).toEqual([
+      'analysis.primaryOutcome "refusal" must be one of analysis.outcomes (empty_answer)',
+    ]);
+  });
+
   it('names each bad outcome gate by its index', () => {
     expect(resolveCanaryAnalysis({ outcomes: { empty_answer: 0.01 } }).problems).toEqual([
       expect.stringMatching(/^analysis\.outcomes must be a list such as/),

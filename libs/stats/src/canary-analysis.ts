@@ -36,6 +36,11 @@ export interface CanaryAnalysis {
    * before it existed: read it as `outcomes ?? []`.
    */
   outcomes?: OutcomeGate[];
+  /**
+   * One of `outcomes`, reported on its own in each verdict: the treatment's effect with its
+   * confidence sequence, and the cost per outcome (e.g. per conversion) of both arms.
+   */
+  primaryOutcome?: string;
   /** A sample-ratio mismatch pauses the canary when its anytime p-value falls below this. */
   srmPValue: number;
   /** What a canary created before this engine had, kept for reference by the migration. */
@@ -203,7 +208,10 @@ export function resolveCanaryAnalysis(
   for (const [key, value] of Object.entries(input)) {
     if (key === 'guardrails') resolveGuardrails(value, analysis, problems);
     else if (key === 'outcomes') resolveOutcomes(value, analysis, problems, definedOutcome);
-    else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
+    else if (key === 'primaryOutcome') {
+      if (typeof value === 'string') analysis.primaryOutcome = value;
+      else problems.push(`analysis.primaryOutcome must be the key of one of analysis.outcomes, got ${show(value)}`);
+    } else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
     else if (Object.hasOwn(TOP_LEVEL, key)) {
       const problem = TOP_LEVEL[key as keyof typeof TOP_LEVEL](value);
       if (problem) problems.push(`analysis.${key} ${problem}`);
@@ -212,6 +220,11 @@ export function resolveCanaryAnalysis(
       problems.push(`analysis.${key} is no longer a setting: ${REPLACED[key]}`);
     } else problems.push(`analysis.${key} is not a canary analysis setting`);
   }
+  const primary = analysis.primaryOutcome;
+  if (primary !== undefined && !(analysis.outcomes ?? []).some((gate) => gate.metric === primary))
+    problems.push(
+      `analysis.primaryOutcome "${primary}" must be one of analysis.outcomes (${(analysis.outcomes ?? []).map((gate) => gate.metric).join(', ') || 'none listed'})`,
+    );
   return { analysis, problems };
 }
 
