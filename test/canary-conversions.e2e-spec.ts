@@ -207,6 +207,35 @@ describe('canaries gate on reported conversions', () => {
       const canary = await startCanary('aa-flag', 'deepseek-v3.2');
       const variants = await expose('aa-flag', 4000);
       await reportConversions(variants, { control: 0.1, treatment: 0.1 });
+      // The summary per variant: conversions with a 95% interval and the cost per conversion.
+      const summary = (
+        await api()
+          .get('/api/metrics/summary')
+          .query({
+            groupBy: 'variant',
+            flag: 'aa-flag',
+            from: new Date(clock.nowMs() - 60_000).toISOString(),
+            to: new Date(clock.nowMs() + 60_000).toISOString(),
+          })
+          .expect(200)
+      ).body;
+      expect(summary.groups.map((group: { key: string }) => group.key)).toEqual(['control', 'treatment']);
+      let users = 0;
+      for (const group of summary.groups) {
+        const conversion = group.outcomeMetrics.find(
+          (figure: { metric: string }) => figure.metric === 'checkout_converted',
+        );
+        expect(conversion).toMatchObject({ builtIn: false, type: 'binary', unit: 'user' });
+        const expected = [...variants].filter(([user, variant]) => variant === group.key && draw(user) < 0.1).length;
+        expect(conversion.outcomes).toBe(expected);
+        expect(conversion.value).toBeCloseTo(expected / conversion.n, 10);
+        expect(conversion.interval[0]).toBeLessThan(conversion.value);
+        expect(conversion.costPerOutcomeUsd).toBeCloseTo(group.costUsd / expected, 12);
+        const empty = group.outcomeMetrics.find((figure: { metric: string }) => figure.metric === 'empty_answer');
+        expect(empty).toMatchObject({ builtIn: true, n: group.requests, outcomes: 0, value: 0 });
+        users += conversion.n;
+      }
+      expect(users).toBe(4000);
       // The stage's own duration is up, but exposures of its last moments still have open windows.
       await clock.advance(STAGE_SECONDS * 1000);
       const held = await canaryOf(canary.id);

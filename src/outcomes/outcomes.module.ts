@@ -6,6 +6,7 @@ import { OutcomeMetricHistoryEntity } from './entities/outcome-metric-history.en
 import { OutcomeMetricEntity } from './entities/outcome-metric.entity';
 import { OutcomeIngestion } from './outcome-ingestion';
 import { OutcomeIngestionController } from './outcome-ingestion.controller';
+import { OutcomeSummary } from './outcome-summary';
 import { OutcomeWriter } from './outcome-writer';
 import { OutcomeMetricHistoryRepository } from './outcome-metric-history.repository';
 import { OutcomeMetricsController } from './outcome-metrics.controller';
@@ -25,6 +26,7 @@ import { OutcomeMetricsService } from './outcome-metrics.service';
     OutcomeMetricsService,
     OutcomeIngestion,
     OutcomeWriter,
+    OutcomeSummary,
   ],
   exports: [OutcomeMetricsService],
 })
