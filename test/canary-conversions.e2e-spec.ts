@@ -205,6 +205,15 @@ describe('canaries gate on reported conversions', () => {
     "promotes an A/A conversion canary, and holds its stage until the last exposures' windows close",
     async () => {
       const canary = await startCanary('aa-flag', 'deepseek-v3.2');
+      // The preview says what the windows add: each judged stage waits for its last exposures' outcomes.
+      const preview = await api()
+        .post('/api/canaries/preview')
+        .send({ flagKey: 'aa-flag', variant: 'treatment', stages: STAGES, analysis: ANALYSIS })
+        .expect(200);
+      expect(preview.body.outcomeWindowSeconds).toBe(WINDOW_SECONDS);
+      expect(preview.body.warnings).toContain(
+        `each stage waits ${WINDOW_SECONDS} s past its duration for the attribution windows of its last exposures to close: ${WINDOW_SECONDS} s added to the rollout`,
+      );
       const variants = await expose('aa-flag', 4000);
       await reportConversions(variants, { control: 0.1, treatment: 0.1 });
       // The summary per variant: conversions with a 95% interval and the cost per conversion.

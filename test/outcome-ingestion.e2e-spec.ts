@@ -72,6 +72,13 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
       user_key: null,
       source: 'api',
     });
+    // The writer's counts on /metrics: written, nothing dropped or refused.
+    const exposition = await eventually(async () => {
+      const text = (await api(app).get('/metrics').expect(200)).text;
+      return /^switchyard_outcome_events_written_total [1-9]\d*$/m.test(text) ? text : undefined;
+    });
+    expect(exposition).toMatch(/^switchyard_outcome_events_dropped_total 0$/m);
+    expect(exposition).toMatch(/^switchyard_outcome_events_refused_total 0$/m);
     const readKey = (
       await api(app)
         .post('/api/keys')

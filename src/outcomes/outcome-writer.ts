@@ -7,7 +7,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { fullJitterDelayMs } from '@switchyard/retry';
+import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { userKeyHasher } from '../metrics/user-key';
@@ -74,8 +76,48 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     private readonly dataSource: DataSource,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
+    prometheus: PrometheusMetrics,
   ) {
     this.userKeyOf = userKeyHasher(config.userKeySecret);
+    this.register(prometheus);
+  }
+
+  /** The writer's queue and counts on /metrics, next to the metric rows' own. */
+  private register(prometheus: PrometheusMetrics): void {
+    const registers = [prometheus.registry];
+    const state = () => this.snapshot();
+    new Gauge({
+      name: 'switchyard_outcome_events_queue_depth',
+      help: 'Accepted outcome events waiting for the batched writer',
+      registers,
+      collect() {
+        this.set(state().queued);
+      },
+    });
+    const counters: Array<[string, string, (snapshot: OutcomeWriterState) => number]> = [
+      ['switchyard_outcome_events_written_total', 'Outcome events written to Postgres since start', (s) => s.written],
+      [
+        'switchyard_outcome_events_refused_total',
+        'Outcome events refused with 503 because the queue was full (never accepted, so not lost)',
+        (s) => s.refused,
+      ],
+      [
+        'switchyard_outcome_events_dropped_total',
+        'Accepted outcome events still unwritten when shutdown ran out of time',
+        (s) => s.dropped,
+      ],
+    ];
+    for (const [name, help, read] of counters) {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(state()));
+        },
+      });
+    }
   }
 
   onModuleInit(): void {
