@@ -189,6 +189,7 @@ function syntheticRow(i: number): RequestMetric {
     userId: null,
     budgetId: null,
     budgetAction: null,
+    qualitySignals: ok ? 0 : null,
   };
 }
 

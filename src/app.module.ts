@@ -16,6 +16,7 @@ import { GuardrailModule } from './flags/guardrail.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OutcomesModule } from './outcomes/outcomes.module';
 import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
@@ -42,6 +43,7 @@ import { UiModule } from './ui/ui.module';
     CanaryModule,
     CatalogReloadModule,
     PoliciesModule,
+    OutcomesModule,
     UiModule,
   ],
 })

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { ManualClock } from '../src/common/manual-clock';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { MIGRATIONS } from '../src/database/migrations';
+import { CanaryDecisionEngine1764800000000 } from '../src/database/migrations/1764800000000-canary-decision-engine';
 import { api, startTestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 
@@ -42,7 +43,8 @@ describe('canaries stored before the decision engine', () => {
 
   it('stay readable and keep being judged: the migration maps their analysis and keeps the old one', async () => {
     // The schema as it was: every migration before the engine's.
-    const before = new DataSource({ ...buildDataSourceOptions(database.url), migrations: MIGRATIONS.slice(0, -1) });
+    const engine = MIGRATIONS.indexOf(CanaryDecisionEngine1764800000000);
+    const before = new DataSource({ ...buildDataSourceOptions(database.url), migrations: MIGRATIONS.slice(0, engine) });
     await before.initialize();
     await before.runMigrations();
     const id = randomUUID();

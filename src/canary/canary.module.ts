@@ -5,6 +5,7 @@ import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { OutcomesModule } from '../outcomes/outcomes.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryGauges } from './canary-gauges';
@@ -35,6 +36,7 @@ import { StageJudge } from './stage-judge';
     AlertsModule,
     BudgetsModule,
     PoliciesModule,
+    OutcomesModule,
   ],
   controllers: [CanaryController],
   providers: [

@@ -12,6 +12,9 @@ import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
 import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
+import { OutcomeEventEntity } from '../outcomes/entities/outcome-event.entity';
+import { OutcomeMetricHistoryEntity } from '../outcomes/entities/outcome-metric-history.entity';
+import { OutcomeMetricEntity } from '../outcomes/entities/outcome-metric.entity';
 
 /**
  * Every entity, listed (not globbed, for the same reason as MIGRATIONS) so that the TypeORM CLI's
@@ -33,4 +36,7 @@ export const ENTITIES = [
   BudgetPeriodEntity,
   BudgetLeaseEntity,
   BudgetHourlySpendEntity,
+  OutcomeMetricEntity,
+  OutcomeMetricHistoryEntity,
+  OutcomeEventEntity,
 ];

@@ -235,6 +235,14 @@ export class FlagsService {
     return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
   }
 
+  /** The keys of every flag served now (not archived), from memory: what OFREP's bulk evaluation evaluates. */
+  servedKeys(): string[] {
+    return this.cache
+      .all()
+      .map((flag) => flag.key)
+      .sort();
+  }
+
   /** One variant of a flag as routing applies it (its model and settings), from memory; undefined when unknown. */
   variantCached(key: string, variant: string): { model: string; settings?: VariantSettings } | undefined {
     const value = this.cache.get(key)?.variants[variant];

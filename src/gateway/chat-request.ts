@@ -9,6 +9,7 @@ import {
   requireString,
   wrongType,
 } from './chat-validation';
+import { qualityExpectationOf, type QualityExpectation } from './answer-quality';
 import { InvalidChatRequest } from './gateway.errors';
 import { topLevelValueSpan } from './json-span';
 
@@ -27,6 +28,8 @@ export interface ChatRequest {
   stream: boolean;
   /** Whether the client asked for the usage chunk; the gateway always asks the upstream for it. */
   clientWantsUsage: boolean;
+  /** What the answer's quality signals check it against (JSON asked for, tools offered). */
+  quality: QualityExpectation;
   /** `metadata`: string attributes for flag targeting. */
   attributes: Record<string, string>;
   user?: string;
@@ -108,6 +111,7 @@ export function parseChatRequest(raw: unknown, bytes?: Buffer): ChatRequest {
     messages: body.messages,
     stream,
     clientWantsUsage: streamOptions?.include_usage === true,
+    quality: qualityExpectationOf(body),
     attributes: (body.metadata ?? {}) as Record<string, string>,
     user: (body.user ?? undefined) as string | undefined,
     messagesAsSent: bytes && bytes.length >= MESSAGES_AS_SENT_FROM_BYTES ? messagesOf(bytes) : undefined,

@@ -103,7 +103,7 @@ export class CompletionPipeline {
       });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
-        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing);
+        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing, request.quality);
         // [shadow] dispatch goes here: the client has its whole answer.
       } else if (run.kind === 'failed') {
         this.responder.attemptsHeader(res, run.attempts);

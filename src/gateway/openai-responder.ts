@@ -7,6 +7,7 @@ import type { TokenUsage } from '../metrics/cost';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
 import { answerHeaders, setAnswerHeader } from './answer-headers';
+import { PLAIN_EXPECTATION, qualityOfAnswer, StreamQuality, type QualityExpectation } from './answer-quality';
 import type { RequestTiming } from './request-timing';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -28,6 +29,8 @@ export interface Delivery {
   ttftMs: number | null;
   /** The stream broke after its first event: the client got an error event and [DONE] instead of the rest. */
   broke: boolean;
+  /** The answer's quality signals (metrics/quality-signals.ts): a bitmask, 0 for none. */
+  quality: number;
 }
 
 /** What the client was answered, for the metric row. */
@@ -88,6 +91,7 @@ export class OpenAiResponder {
     answer: UpstreamAnswer,
     clientWantsUsage: boolean,
     timing: RequestTiming,
+    expect: QualityExpectation = PLAIN_EXPECTATION,
   ): Promise<Delivery> {
     if (answer.kind === 'json') {
       res.writeHead(
@@ -102,9 +106,14 @@ export class OpenAiResponder {
         ]),
       );
       res.end(answer.raw);
-      return { usage: usageOf(answer.body.usage), ttftMs: null, broke: false };
+      return {
+        usage: usageOf(answer.body.usage),
+        ttftMs: null,
+        broke: false,
+        quality: qualityOfAnswer(answer.body, expect),
+      };
     }
-    return this.relay(res, answer, clientWantsUsage, timing);
+    return this.relay(res, answer, clientWantsUsage, timing, expect);
   }
 
   /**
@@ -142,6 +151,7 @@ export class OpenAiResponder {
     stream: UpstreamStreamAnswer,
     clientWantsUsage: boolean,
     timing: RequestTiming,
+    expect: QualityExpectation,
   ): Promise<Delivery> {
     res.writeHead(
       200,
@@ -157,14 +167,15 @@ export class OpenAiResponder {
       ]),
     );
     res.flushHeaders();
-    const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false };
+    const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false, quality: 0 };
+    const quality = new StreamQuality(expect);
     let sawDone = false;
     try {
-      forward(res, stream.firstEvent, clientWantsUsage, delivery);
+      forward(res, stream.firstEvent, clientWantsUsage, delivery, quality);
       for await (const event of stream.rest) {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
-        else forward(res, event, clientWantsUsage, delivery);
+        else forward(res, event, clientWantsUsage, delivery, quality);
       }
       if (!sawDone && !res.destroyed) throw new Error('upstream ended the stream without [DONE]');
     } catch (error) {
@@ -176,11 +187,18 @@ export class OpenAiResponder {
       await stream.rest.return(undefined);
     }
     if (!res.destroyed) res.end(DONE_EVENT);
+    delivery.quality = quality.mask();
     return delivery;
   }
 }
 
-function forward(res: ServerResponse, event: string, clientWantsUsage: boolean, delivery: Delivery): void {
+function forward(
+  res: ServerResponse,
+  event: string,
+  clientWantsUsage: boolean,
+  delivery: Delivery,
+  quality: StreamQuality,
+): void {
   if (event.includes('"error"')) {
     const error = parseEventData(event)?.error;
     // Its text goes to the log (where provider keys are redacted), never to the client.
@@ -189,6 +207,7 @@ function forward(res: ServerResponse, event: string, clientWantsUsage: boolean, 
     }
   }
   if (USAGE_FIELD.test(event)) delivery.usage = usageOf(parseEventData(event)?.usage) ?? delivery.usage;
+  quality.observe(event);
   if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
   res.write(`${event}\n\n`);
 }

@@ -74,7 +74,7 @@ describe('requestMetricOf: the one outcome of a request', () => {
           fallback: true,
           answer: { kind: 'json', body: {}, raw: Buffer.from('{}'), attempts: 1, upstreamLatencyMs: 7 },
         },
-        delivery: { usage: { promptTokens: 1000, completionTokens: 500 }, ttftMs: null, broke: false },
+        delivery: { usage: { promptTokens: 1000, completionTokens: 500 }, ttftMs: null, broke: false, quality: 2 },
       }),
     );
     expect(row).toMatchObject({
@@ -87,6 +87,7 @@ describe('requestMetricOf: the one outcome of a request', () => {
       upstreamLatencyMs: 7,
       promptTokens: 1000,
       errorType: null,
+      qualitySignals: 2,
     });
     expect(row.costUsd).not.toBeNull();
     expect(Object.isFrozen(row)).toBe(true);
@@ -177,22 +178,25 @@ describe('requestMetricOf: the one outcome of a request', () => {
           fallback: false,
           answer: { kind: 'json', body: {}, raw: Buffer.from(''), attempts: 1, upstreamLatencyMs: 1 },
         },
-        delivery: { usage: undefined, ttftMs: 3, broke: false },
+        delivery: { usage: undefined, ttftMs: 3, broke: false, quality: 1 },
         completed: false,
       }),
     );
     for (const row of [goneDuringBody, goneDuringCall, goneDuringAnswer]) {
-      expect(row).toMatchObject({ outcome: 'client_aborted', httpStatus: 499 });
+      expect(row).toMatchObject({ outcome: 'client_aborted', httpStatus: 499, qualitySignals: null });
     }
   });
 
   it('records a stream that broke after its first event as upstream_error', () => {
-    const row = requestMetricOf(facts({ stream: true, delivery: { usage: undefined, ttftMs: 5, broke: true } }));
+    const row = requestMetricOf(
+      facts({ stream: true, delivery: { usage: undefined, ttftMs: 5, broke: true, quality: 1 } }),
+    );
     expect(row).toMatchObject({
       outcome: 'upstream_error',
       httpStatus: 200,
       errorType: 'upstream_stream_error',
       ttftMs: 5,
+      qualitySignals: null,
     });
   });
 });

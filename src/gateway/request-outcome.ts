@@ -72,6 +72,8 @@ export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
     apiKeyId: facts.apiKeyId,
     userId: facts.userId ?? null,
     ...budgetOf(facts),
+    // Judged only on a whole answer: a broken or abandoned one says nothing of the model's content.
+    qualitySignals: outcome === 'ok' && delivery ? delivery.quality : null,
   });
 }
 

@@ -4,6 +4,8 @@ import {
   binSql,
   emptyBuckets,
   emptyHistogram,
+  QUALITY_METRIC_KEYS,
+  QUALITY_METRICS,
   RECENT_SECONDS,
   VARIANCE_BUCKETS,
   type ArmBucket,
@@ -15,6 +17,7 @@ import {
 } from '@switchyard/stats';
 import { DataSource } from 'typeorm';
 import { ERROR_OUTCOMES } from './metrics-query.service';
+import { QUALITY_BIT, type QualitySignal } from './quality-signals';
 
 /*
  * The canary's reads of request_metrics: small aggregates of a window per arm, computed by
@@ -36,6 +39,17 @@ const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
 const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;
 /** The variance bucket of a row: its user's key, or (no user) its own random id. */
 const BUCKET = `(CASE WHEN user_key IS NULL THEN get_byte(uuid_send(id), 15) ELSE (user_key & 255)::int END) % ${VARIANCE_BUCKETS}`;
+/**
+ * Quality signals (quality-signals.ts): per signal, the counter it fills and its bit. The engine's
+ * keys and the row's signal names are the same words; this fails to compile if they ever part.
+ */
+const QUALITY_COUNTS = QUALITY_METRIC_KEYS.map((key) => {
+  const signal: QualitySignal = key;
+  return { counter: QUALITY_METRICS[key].numerator, column: `q_${signal}`, bit: QUALITY_BIT[signal] };
+});
+const QUALITY_SELECT = QUALITY_COUNTS.map(
+  ({ column, bit }) => `count(*) FILTER (WHERE eligible AND quality_signals & ${bit} <> 0)::int AS ${column}`,
+).join(', ');
 const LATENCY_BIN = binSql('latency_ms');
 const TTFT_BIN = binSql('ttft_ms');
 const TTFB_BIN = binSql('coalesce(ttft_ms, latency_ms)');
@@ -110,8 +124,10 @@ export class CanaryWindowReader {
                 coalesce(sum(cost_usd) FILTER (WHERE eligible), 0)::float8 AS cost_usd,
                 count(*) FILTER (WHERE answered)::int AS latency_rows,
                 count(*) FILTER (WHERE streamed)::int AS ttft_rows,
+                count(*) FILTER (WHERE eligible AND quality_signals IS NOT NULL)::int AS answers,
+                ${QUALITY_SELECT},
                 ARRAY[${belowColumns.join(', ')}]::int[] AS below
-           FROM (SELECT variant, outcome, ttft_ms, cost_usd, ${BUCKET} AS bucket,
+           FROM (SELECT variant, outcome, ttft_ms, cost_usd, quality_signals, ${BUCKET} AS bucket,
                         ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
                         ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
                    FROM request_metrics
@@ -134,9 +150,74 @@ export class CanaryWindowReader {
         costUsd: row.cost_usd,
         latencyRows: row.latency_rows,
         ttftRows: row.ttft_rows,
+        answers: row.answers,
       });
+      for (const { counter, column } of QUALITY_COUNTS) bucket.counters[counter] = row[column] as number;
       bucket.below = row.below.slice(0, bucket.below.length);
     }
+    return result;
+  }
+
+  /**
+   * A defined outcome metric's counters per variant and variance bucket (`outcome:<key>:n` and
+   * `:sum`), over the exposures in [from, to) whose attribution window has closed by `to`, so a
+   * late outcome can still arrive for every exposure counted. The arm is the row's variant — the one
+   * assigned, whichever model served (intention to treat).
+   *
+   * - user unit: a unit is a user with a user key; their exposure starts at their first request of the
+   *   window in the arm; their value is, over the outcome events of that user within the window after
+   *   it, the largest (binary: converted or not) or the sum (numeric: e.g. revenue; 0 without events).
+   * - request unit: a unit is a judged request; binary: its largest event value (0 without one);
+   *   numeric: the mean of its events' values, over requests that have events.
+   */
+  async outcomeBuckets(
+    query: ArmWindowQuery,
+    metric: { key: string; unit: 'request' | 'user'; type: 'binary' | 'numeric'; windowSeconds: number },
+  ): Promise<Map<string, Array<{ bucket: number; n: number; sum: number }>>> {
+    const params = [query.flag, query.variants, query.from, query.to, metric.windowSeconds, metric.key];
+    const rows: Array<{ variant: string; bucket: number; n: number; sum: number }> =
+      metric.unit === 'user'
+        ? await this.dataSource.query(
+            `WITH exposures AS (
+               SELECT user_key, variant, min(at) AS first_at
+                 FROM request_metrics
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND user_key IS NOT NULL AND ${ELIGIBLE}
+                GROUP BY user_key, variant
+             ), closed AS (
+               SELECT * FROM exposures WHERE first_at + make_interval(secs => $5) <= $4
+             ), valued AS (
+               SELECT c.variant, c.user_key,
+                      ${metric.type === 'binary' ? 'coalesce(max(e.value), 0)' : 'coalesce(sum(e.value), 0)'} AS y
+                 FROM closed c
+                 LEFT JOIN outcome_events e
+                   ON e.user_key = c.user_key AND e.metric_key = $6
+                  AND e.occurred_at >= c.first_at AND e.occurred_at <= c.first_at + make_interval(secs => $5)
+                GROUP BY c.variant, c.user_key
+             )
+             SELECT variant, ((user_key & 255)::int % ${VARIANCE_BUCKETS}) AS bucket, count(*)::int AS n, sum(y)::float8 AS sum
+               FROM valued GROUP BY 1, 2`,
+            params,
+          )
+        : await this.dataSource.query(
+            `WITH requests AS (
+               SELECT id, request_id, variant, user_key, at
+                 FROM request_metrics
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND ${ELIGIBLE}
+                  AND at + make_interval(secs => $5) <= $4
+             ), valued AS (
+               SELECT r.variant, ${BUCKET} AS bucket,
+                      ${metric.type === 'binary' ? 'coalesce(max(e.value), 0)' : 'avg(e.value)'} AS y
+                 FROM requests r
+                 LEFT JOIN outcome_events e ON e.request_id = r.request_id AND e.metric_key = $6
+                GROUP BY r.variant, r.id, r.user_key
+             )
+             SELECT variant, bucket, count(*)::int AS n, sum(y)::float8 AS sum
+               FROM valued WHERE y IS NOT NULL GROUP BY 1, 2`,
+            params,
+          );
+    const result = new Map<string, Array<{ bucket: number; n: number; sum: number }>>();
+    for (const variant of query.variants) result.set(variant, []);
+    for (const row of rows) result.get(row.variant)?.push({ bucket: row.bucket, n: row.n, sum: row.sum });
     return result;
   }
 

@@ -35,6 +35,11 @@ export interface RequestMetric {
   /** The budget that refused, downgraded or rerouted the request, and what it did. */
   budgetId: string | null;
   budgetAction: string | null;
+  /**
+   * The answer's quality signals as a bitmask (quality-signals.ts); null when no complete answer
+   * reached the client (errors, broken streams, a client that left).
+   */
+  qualitySignals: number | null;
 }
 
 /** A row's field as written: every field of RequestMetric, with the user id replaced by its key. */
@@ -67,6 +72,7 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string
   ['userKey', 'user_key', 'int8'],
   ['budgetId', 'budget_id', 'uuid'],
   ['budgetAction', 'budget_action', 'text'],
+  ['qualitySignals', 'quality_signals', 'smallint'],
 ];
 
 /**

@@ -91,6 +91,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
     userId,
     budgetId: null,
     budgetAction: null,
+    qualitySignals: 0,
   };
   const u = random.uniform();
   if (u < (arm.invalidRate ?? 0))
@@ -101,6 +102,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
       errorType: 'invalid_request_error',
       ttftMs: null,
       latencyMs: 40,
+      qualitySignals: null,
     };
   if (random.uniform() < (arm.errorRate ?? 0.005)) {
     return {
@@ -110,6 +112,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
       errorType: 'upstream_error',
       ttftMs: null,
       costUsd: null,
+      qualitySignals: null,
     };
   }
   if (random.uniform() < (arm.abandonRate ?? 0)) {
@@ -120,6 +123,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
       ttftMs: null,
       latencyMs: 20_000 + 10_000 * random.uniform(),
       costUsd: null,
+      qualitySignals: null,
     };
   }
   return base;

@@ -1,4 +1,5 @@
 import { invalidRequest } from './openai-error';
+import type { AnswerShape } from './simulator-profile';
 
 /** The parts of a chat completion request the simulator acts on; other OpenAI fields are ignored. */
 export interface CompletionRequest {
@@ -8,6 +9,8 @@ export interface CompletionRequest {
   includeUsage: boolean;
   /** `max_completion_tokens`, else the older `max_tokens`; null when neither is set. */
   maxTokens: number | null;
+  /** `response_format` asks for JSON (json_object or json_schema): the reply is a JSON object. */
+  json: boolean;
 }
 
 export interface Usage {
@@ -24,6 +27,8 @@ export interface SimulatedReply {
   /** Word tokens; every one but the first carries its leading space, so they concatenate to the content. */
   tokens: string[];
   finishReason: 'stop' | 'length';
+  /** Set when the model refuses: the reply has no content, only this message. */
+  refusal: string | null;
   usage: Usage;
 }
 
@@ -69,6 +74,8 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
     stream: stream === true,
     includeUsage: isPlainObject(streamOptions) && streamOptions.include_usage === true,
     maxTokens: readMaxTokens(body, 'max_completion_tokens') ?? readMaxTokens(body, 'max_tokens'),
+    json:
+      isPlainObject(body.response_format) && ['json_object', 'json_schema'].includes(String(body.response_format.type)),
   };
 }
 
@@ -108,17 +115,31 @@ const VOCABULARY = [
   'whiskey',
 ];
 
-/** Builds the reply: "Simulated reply from <model>: alpha bravo ...", cut at the token limit. */
+export const SIMULATED_REFUSAL = "I'm sorry, but I can't help with that request.";
+
+/**
+ * Builds the reply: "Simulated reply from <model>: alpha bravo ...", cut at the token limit. When
+ * the request asks for JSON the words are wrapped as `{"reply": "..."}` (the closing `"}` is left
+ * off for the `invalid_json` shape, and by a token limit that cuts the words). `empty`: no tokens at
+ * all; `refusal`: no content, a refusal message instead.
+ */
 export function buildReply(
   request: CompletionRequest,
   profileTokens: number,
   id: string,
   created: number,
+  shape: AnswerShape = 'normal',
 ): SimulatedReply {
   const limit = request.maxTokens === null ? profileTokens : Math.min(profileTokens, request.maxTokens);
   const words = `Simulated reply from ${request.model}:`.split(' ');
   for (let i = 0; words.length < limit; i++) words.push(VOCABULARY[i % VOCABULARY.length]);
-  const tokens = words.slice(0, limit).map((word, i) => (i === 0 ? word : ` ${word}`));
+  let tokens = words.slice(0, limit).map((word, i) => (i === 0 ? word : ` ${word}`));
+  if (request.json && shape !== 'empty' && shape !== 'refusal') {
+    const closed = shape !== 'invalid_json' && limit >= profileTokens;
+    tokens = ['{"reply": "', ...tokens, ...(closed ? ['"}'] : [])];
+  }
+  if (shape === 'empty' || shape === 'refusal') tokens = [];
+  const completionTokens = shape === 'empty' ? 0 : limit;
 
   const promptTokens = estimatePromptTokens(request.messages);
   return {
@@ -127,7 +148,12 @@ export function buildReply(
     model: request.model,
     tokens,
     finishReason: limit < profileTokens ? 'length' : 'stop',
-    usage: { prompt_tokens: promptTokens, completion_tokens: limit, total_tokens: promptTokens + limit },
+    refusal: shape === 'refusal' ? SIMULATED_REFUSAL : null,
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
 }
 
@@ -155,7 +181,11 @@ export function toCompletionBody(reply: SimulatedReply) {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant' as const, content: reply.tokens.join('') },
+        message: {
+          role: 'assistant' as const,
+          content: reply.refusal === null ? reply.tokens.join('') : null,
+          refusal: reply.refusal,
+        },
         finish_reason: reply.finishReason,
         logprobs: null,
       },
@@ -170,7 +200,7 @@ export const SSE_DONE = 'data: [DONE]\n\n';
 export interface SseStream {
   /** The role chunk: `delta: { role: 'assistant', content: '' }`. */
   head: string;
-  /** One chunk per word token. */
+  /** One chunk per word token (a refusal: one refusal chunk; an empty answer: none). */
   tokens: string[];
   /** The finish chunk, the usage chunk when asked for, then `data: [DONE]`. */
   tail: string;
@@ -200,9 +230,11 @@ export function toSseStream(reply: SimulatedReply, includeUsage: boolean): SseSt
       usage: reply.usage,
     });
   }
+  const tokens = reply.tokens.map((token) => chunk({ content: token }, null));
+  if (reply.refusal !== null) tokens.push(chunk({ refusal: reply.refusal }, null));
   return {
     head: chunk({ role: 'assistant', content: '' }, null),
-    tokens: reply.tokens.map((token) => chunk({ content: token }, null)),
+    tokens,
     tail: tail + SSE_DONE,
   };
 }

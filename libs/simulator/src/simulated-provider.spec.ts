@@ -120,7 +120,11 @@ describe('SimulatedProvider', () => {
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: expect.stringMatching(`^Simulated reply from ${MODEL}: `) },
+            message: {
+              role: 'assistant',
+              content: expect.stringMatching(`^Simulated reply from ${MODEL}: `),
+              refusal: null,
+            },
             finish_reason: 'stop',
             logprobs: null,
           },
@@ -140,6 +144,44 @@ describe('SimulatedProvider', () => {
         expect(body.choices[0].message.content.split(' ')).toHaveLength(5);
         expect(body.choices[0].finish_reason).toBe('length');
       }
+    });
+
+    it('answers empty content (200) at emptyAnswerRate 1, and a refusal at refusalRate 1', async () => {
+      const simulator = await startSimulator({
+        models: [
+          { id: MODEL, profile: { emptyAnswerRate: 1 } },
+          { id: OTHER_MODEL, profile: { refusalRate: 1 } },
+        ],
+      });
+      const empty = await jsonOf(chat(simulator, { model: MODEL, messages: userMessages }));
+      expect(empty.choices[0].message).toEqual({ role: 'assistant', content: '', refusal: null });
+      expect(empty.usage.completion_tokens).toBe(0);
+      const refused = await jsonOf(chat(simulator, { model: OTHER_MODEL, messages: userMessages }));
+      expect(refused.choices[0].message).toEqual({
+        role: 'assistant',
+        content: null,
+        refusal: expect.stringContaining("can't help"),
+      });
+      const stream = await (await chat(simulator, { model: OTHER_MODEL, messages: userMessages, stream: true })).text();
+      const { chunks, done } = parseSse(stream);
+      expect(done).toBe(true);
+      expect(chunks.some((chunk) => typeof chunk.choices[0]?.delta?.refusal === 'string')).toBe(true);
+    });
+
+    it('answers JSON when response_format asks for it, cut off at invalidJsonRate 1', async () => {
+      const simulator = await startSimulator({
+        models: [{ id: MODEL }, { id: OTHER_MODEL, profile: { invalidJsonRate: 1 } }],
+      });
+      const format = { response_format: { type: 'json_object' }, messages: userMessages };
+      const valid = await jsonOf(chat(simulator, { model: MODEL, ...format }));
+      expect(JSON.parse(valid.choices[0].message.content)).toEqual({
+        reply: expect.stringMatching(`^Simulated reply from ${MODEL}: `),
+      });
+      const invalid = await jsonOf(chat(simulator, { model: OTHER_MODEL, ...format }));
+      expect(invalid.choices[0].message.content).toMatch(/^\{"reply": "Simulated/);
+      expect(() => JSON.parse(invalid.choices[0].message.content)).toThrow();
+      const plain = await jsonOf(chat(simulator, { model: OTHER_MODEL, messages: userMessages }));
+      expect(plain.choices[0].message.content).toMatch(/^Simulated reply/);
     });
 
     it('uses the per-model profile from the options', async () => {
@@ -390,6 +432,9 @@ describe('SimulatedProvider', () => {
         tokensPerSecond: 0,
         streamFailureRate: 0,
         completionTokens: 16,
+        emptyAnswerRate: 0,
+        refusalRate: 0,
+        invalidJsonRate: 0,
       });
       expect(profiles[OTHER_MODEL].completionTokens).toBe(6);
     });

@@ -23,6 +23,8 @@ import {
   copyProfile,
   defaultModelProfile,
   drawOutcome,
+  drawAnswerShape,
+  type AnswerShape,
   InvalidProfileError,
   type ModelProfile,
   type ModelProfilePatch,
@@ -66,6 +68,8 @@ interface ModelState {
   /** Replaced, never mutated, so a request can hold on to the profile it was decided with. */
   profile: ModelProfile;
   rng: SeededRandom;
+  /** Draws the shape of each successful answer (drawAnswerShape): its own stream, apart from `rng`'s. */
+  shapeRng: SeededRandom;
   /** Scripted failures answered, in order, before the profile's random outcomes are drawn. */
   faults: ScriptedFault[];
 }
@@ -85,6 +89,7 @@ interface Decision {
   profile: ModelProfile;
   latencyMs: number;
   streamFails: boolean;
+  shape: AnswerShape;
 }
 
 /** Filled in as a chat completion request gets through each check, so even a rejection is recorded fully. */
@@ -173,7 +178,14 @@ export class SimulatedProvider {
 
   private newModel(id: string, profile: ModelProfilePatch | undefined): ModelState {
     const initialProfile = applyProfilePatch(defaultModelProfile(), profile);
-    return { id, initialProfile, profile: initialProfile, rng: this.newRng(id), faults: [] };
+    return {
+      id,
+      initialProfile,
+      profile: initialProfile,
+      rng: this.newRng(id),
+      shapeRng: this.newRng(`${id}#shape`),
+      faults: [],
+    };
   }
 
   private setApiKeys(apiKeys: Record<string, string>): void {
@@ -293,6 +305,7 @@ export class SimulatedProvider {
     for (const model of this.models.values()) {
       model.profile = model.initialProfile;
       model.rng = this.newRng(model.id);
+      model.shapeRng = this.newRng(`${model.id}#shape`);
       model.faults = [];
     }
     this.revokedLabels.clear();
@@ -340,7 +353,7 @@ export class SimulatedProvider {
 
     const { request, profile } = decision;
     const id = `chatcmpl-sim-${++this.completionCount}`;
-    const reply = buildReply(request, profile.completionTokens, id, Math.floor(Date.now() / 1000));
+    const reply = buildReply(request, profile.completionTokens, id, Math.floor(Date.now() / 1000), decision.shape);
     if (!request.stream) return sendJson(res, 200, toCompletionBody(reply));
     const stream = toSseStream(reply, request.includeUsage);
     return this.writeStream(res, stream, profile.tokensPerSecond, decision.streamFails, lifetime);
@@ -362,7 +375,13 @@ export class SimulatedProvider {
     const outcome = drawOutcome(profile, model.rng);
     if (outcome.kind === 'rate_limited') throw rateLimited(model.id, profile.retryAfterSeconds);
     if (outcome.kind === 'server_error') throw simulatedServerError(profile.errorStatus);
-    return { request, profile, latencyMs: outcome.latencyMs, streamFails: outcome.streamFails };
+    return {
+      request,
+      profile,
+      latencyMs: outcome.latencyMs,
+      streamFails: outcome.streamFails,
+      shape: drawAnswerShape(profile, model.shapeRng),
+    };
   }
 
   private async writeStream(
@@ -373,14 +392,14 @@ export class SimulatedProvider {
     lifetime: RequestLifetime,
   ): Promise<void> {
     res.writeHead(200, SSE_HEADERS);
-    if (streamFails) return this.cutStream(res, stream.head + stream.tokens[0]);
+    if (streamFails) return this.cutStream(res, stream.head + (stream.tokens[0] ?? ''));
     if (tokensPerSecond <= 0) {
       // One write: the fastest the simulator can be when it is the upstream of a benchmark.
       res.end(stream.head + stream.tokens.join('') + stream.tail);
       return;
     }
     const intervalMs = 1000 / tokensPerSecond;
-    res.write(stream.head + stream.tokens[0]);
+    res.write(stream.head + (stream.tokens[0] ?? ''));
     for (const token of stream.tokens.slice(1)) {
       await lifetime.sleep(intervalMs);
       if (lifetime.isOver) return this.stats.countAborted();

@@ -23,6 +23,15 @@ export interface ModelProfile {
   streamFailureRate: number;
   /** Word tokens in a reply, before `max_tokens` / `max_completion_tokens` caps it. */
   completionTokens: number;
+  /** Share of answers (0..1) that are 200 with no content at all (`content: ""`, no tool call). */
+  emptyAnswerRate: number;
+  /** Share of answers (0..1) that refuse: `content: null` and a `refusal` message. */
+  refusalRate: number;
+  /**
+   * Share of answers (0..1) to requests asking for JSON (`response_format` json_object / json_schema)
+   * whose JSON is cut off; the others are the valid object `{"reply": "<words>"}`.
+   */
+  invalidJsonRate: number;
 }
 
 /** A partial profile, as accepted in options and by `PUT /_simulator/profiles/:model`. */
@@ -46,6 +55,9 @@ export function defaultModelProfile(): ModelProfile {
     tokensPerSecond: 0,
     streamFailureRate: 0,
     completionTokens: 16,
+    emptyAnswerRate: 0,
+    refusalRate: 0,
+    invalidJsonRate: 0,
   };
 }
 
@@ -93,6 +105,9 @@ const SCALAR_RULES: Record<ScalarField, FieldRule> = {
     accepts: isIntegerIn(1, MAX_COMPLETION_TOKENS),
     message: `completionTokens must be an integer between 1 and ${MAX_COMPLETION_TOKENS}`,
   },
+  emptyAnswerRate: rateRule('emptyAnswerRate'),
+  refusalRate: rateRule('refusalRate'),
+  invalidJsonRate: rateRule('invalidJsonRate'),
 };
 
 const LATENCY_FIELDS = ['median', 'p99'] as const;
@@ -177,4 +192,21 @@ export function sampleLatencyMs(latency: LatencyProfile, z: number): number {
   const mu = Math.log(latency.median);
   const sigma = (Math.log(latency.p99) - mu) / P99_Z;
   return Math.min(Math.exp(mu + sigma * z), MAX_LATENCY_MS);
+}
+
+/** What a successful answer's content is: the usual words, nothing, a refusal, or cut-off JSON. */
+export type AnswerShape = 'normal' | 'empty' | 'refusal' | 'invalid_json';
+
+/**
+ * Draws the shape of one successful answer from the model's second RNG (its own stream, so the
+ * outcome sequence of drawOutcome stays what it was for a seed): always three draws.
+ */
+export function drawAnswerShape(profile: ModelProfile, rng: SeededRandom): AnswerShape {
+  const emptyDraw = rng.next();
+  const refusalDraw = rng.next();
+  const invalidJsonDraw = rng.next();
+  if (emptyDraw < profile.emptyAnswerRate) return 'empty';
+  if (refusalDraw < profile.refusalRate) return 'refusal';
+  if (invalidJsonDraw < profile.invalidJsonRate) return 'invalid_json';
+  return 'normal';
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, resolveCanaryAnalysis } from './canary-analysis';
+import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, outcomeWindowMs, resolveCanaryAnalysis } from './canary-analysis';
 
 describe('resolveCanaryAnalysis', () => {
   it('fills every default: relative guardrails on, hard gates off, alpha 5%, SRM at 0.001', () => {
@@ -67,6 +67,80 @@ describe('resolveCanaryAnalysis', () => {
         /^analysis\.failureThreshold is no longer a setting: a confidence sequence stays valid at every look/,
       ),
       'analysis.typo is not a canary analysis setting',
+    ]);
+  });
+
+  it('gates on outcome metrics: the quality signals, each with a margin, judged after the guardrails', () => {
+    const { analysis, problems } = resolveCanaryAnalysis({
+      outcomes: [
+        { metric: 'empty_answer', margin: { absolute: 0.005 } },
+        { metric: 'refusal', margin: { relative: 0.5 } },
+      ],
+      hardGates: { maxErrorRate: 0.05 },
+    });
+    expect(problems).toEqual([]);
+    expect(analysis.outcomes).toEqual([
+      { metric: 'empty_answer', margin: { absolute: 0.005 } },
+      { metric: 'refusal', margin: { relative: 0.5 } },
+    ]);
+    const keys = judgedMetrics(analysis).map((m) => m.definition.key);
+    expect(keys.slice(-3)).toEqual(['empty_answer', 'refusal', 'errorRate']);
+    const empty = judgedMetrics(analysis).find((m) => m.definition.key === 'empty_answer')!;
+    expect(empty.definition).toMatchObject({ kind: 'rate', numerator: 'emptyAnswers', denominator: 'answers' });
+    // A canary stored before outcomes existed has none.
+    const { outcomes: _, ...stored } = DEFAULT_CANARY_ANALYSIS;
+    expect(judgedMetrics(stored)).toHaveLength(8);
+  });
+
+  it('gates on defined outcome metrics, keeping their definition as it was', () => {
+    const defined = { type: 'binary', direction: 'higher_is_better', unit: 'user', windowSeconds: 600 } as const;
+    const { analysis, problems } = resolveCanaryAnalysis(
+      { outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }] },
+      (key) => (key === 'checkout_converted' ? defined : undefined),
+    );
+    expect(problems).toEqual([]);
+    expect(analysis.outcomes).toEqual([
+      { metric: 'checkout_converted', margin: { relative: 0.02 }, definition: defined },
+    ]);
+    expect(outcomeWindowMs(analysis)).toBe(600_000);
+    const judged = judgedMetrics(analysis).find((m) => m.definition.key === 'checkout_converted')!;
+    expect(judged.definition).toMatchObject({
+      kind: 'rate',
+      direction: 'higher_is_better',
+      numerator: 'outcome:checkout_converted:sum',
+      denominator: 'outcome:checkout_converted:n',
+    });
+  });
+
+  it('takes a primary outcome only among the gated outcomes', () => {
+    const outcomes = [{ metric: 'empty_answer', margin: { absolute: 0.01 } }];
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'empty_answer' }).problems).toEqual([]);
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'refusal' }).problems).toEqual([
+      'analysis.primaryOutcome "refusal" must be one of analysis.outcomes (empty_answer)',
+    ]);
+  });
+
+  it('names each bad outcome gate by its index', () => {
+    expect(resolveCanaryAnalysis({ outcomes: { empty_answer: 0.01 } }).problems).toEqual([
+      expect.stringMatching(/^analysis\.outcomes must be a list such as/),
+    ]);
+    const { problems } = resolveCanaryAnalysis({
+      outcomes: [
+        { metric: 'conversion', margin: { absolute: 0.01 } },
+        { metric: 'truncated', margin: { absolute: 2 } },
+        { metric: 'truncated', margin: 0.01 },
+        { metric: 'refusal', margin: { absolute: 0.01 }, extra: 1 },
+        { metric: 'refusal', margin: { absolute: 0.01 } },
+      ],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^analysis\.outcomes\[0\]\.metric must be an outcome metric \(a defined one, .* or a built-in: empty_answer, truncated, /,
+      ),
+      'analysis.outcomes[1].margin.absolute must be a rate above 0 and at most 1, got 2',
+      expect.stringMatching(/^analysis\.outcomes\[2\]\.margin must be \{ "absolute": number \}/),
+      'analysis.outcomes[3].extra is not a field (metric, margin)',
+      'analysis.outcomes[4].metric: "refusal" is listed twice',
     ]);
   });
 

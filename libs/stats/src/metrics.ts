@@ -21,8 +21,25 @@ export const COUNTERS = [
   'latencyRows',
   /** Streamed rows of those, which have a time to first token. */
   'ttftRows',
+  /** Judged requests with a complete answer (outcome ok, whoever answered): the quality signals' denominator. */
+  'answers',
+  /** Of those, answers with each built-in quality signal (see QUALITY_METRICS). */
+  'emptyAnswers',
+  'truncatedAnswers',
+  'invalidJsonAnswers',
+  'schemaViolations',
+  'malformedToolCalls',
+  'refusals',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
+
+/**
+ * Counters of a defined outcome metric (`outcome:<key>:n`, `outcome:<key>:sum`): its units with a
+ * closed attribution window, and the sum of their values. Present only in the buckets of canaries
+ * that gate on the metric; absent reads as 0.
+ */
+export type OutcomeCounter = `outcome:${string}`;
+export type AnyCounter = Counter | OutcomeCounter;
 
 /** The histograms of an arm's window; `ttfb` is the time to first byte (ttft if streamed, else latency). */
 export const HISTOGRAMS = ['latency', 'ttft', 'ttfb'] as const;
@@ -42,15 +59,15 @@ interface MetricBase {
 /** A share of requests with a property, e.g. errors / requests. */
 export interface RateMetric extends MetricBase {
   kind: 'rate';
-  numerator: Counter;
-  denominator: Counter;
+  numerator: AnyCounter;
+  denominator: AnyCounter;
 }
 
 /** A mean of a numeric per-request value, e.g. cost / requests. */
 export interface MeanMetric extends MetricBase {
   kind: 'mean';
-  numerator: Counter;
-  denominator: Counter;
+  numerator: AnyCounter;
+  denominator: AnyCounter;
   /** For sentences: "$". */
   unit: string;
 }
@@ -145,6 +162,67 @@ export const GUARDRAIL_METRICS: Readonly<Record<GuardrailKey, MetricDefinition>>
     degradation: null,
   },
 });
+
+/** The built-in answer-quality signals as canary metrics: request-unit binary, lower is better. */
+export const QUALITY_METRIC_KEYS = [
+  'empty_answer',
+  'truncated',
+  'invalid_json',
+  'json_schema_violation',
+  'malformed_tool_call',
+  'refusal',
+] as const;
+export type QualityMetricKey = (typeof QUALITY_METRIC_KEYS)[number];
+
+const qualityRate = (key: QualityMetricKey, numerator: Counter, label: string): RateMetric => ({
+  key,
+  kind: 'rate',
+  label,
+  numerator,
+  denominator: 'answers',
+  direction: 'lower_is_better',
+  // What a model answers is the model's: a control answering worse is no excuse for the treatment.
+  degradation: null,
+});
+
+/**
+ * Each signal's rate over the arm's complete answers. A fallback's answer counts for the arm that
+ * was assigned (intention to treat), like its failures.
+ */
+export const QUALITY_METRICS: Readonly<Record<QualityMetricKey, RateMetric>> = Object.freeze({
+  empty_answer: qualityRate('empty_answer', 'emptyAnswers', 'empty-answer rate'),
+  truncated: qualityRate('truncated', 'truncatedAnswers', 'truncated-answer rate'),
+  invalid_json: qualityRate('invalid_json', 'invalidJsonAnswers', 'invalid-JSON rate'),
+  json_schema_violation: qualityRate('json_schema_violation', 'schemaViolations', 'JSON-schema-violation rate'),
+  malformed_tool_call: qualityRate('malformed_tool_call', 'malformedToolCalls', 'malformed-tool-call rate'),
+  refusal: qualityRate('refusal', 'refusals', 'refusal rate'),
+});
+
+/** A defined outcome metric as a canary judges it (a snapshot of its definition, taken at creation). */
+export interface DefinedOutcome {
+  type: 'binary' | 'numeric';
+  direction: Direction;
+  unit: 'request' | 'user';
+  windowSeconds: number;
+}
+
+/** The counters of a defined outcome metric's units and their values' sum. */
+export function outcomeCounters(key: string): { n: OutcomeCounter; sum: OutcomeCounter } {
+  return { n: `outcome:${key}:n`, sum: `outcome:${key}:sum` };
+}
+
+/**
+ * A defined outcome metric as the engine judges it: a binary one is a rate (units that converted /
+ * units), a numeric one a mean (Σ values / units); per request or per user, clustered like every metric.
+ */
+export function outcomeMetricDefinition(key: string, defined: DefinedOutcome): RateMetric | MeanMetric {
+  const { n, sum } = outcomeCounters(key);
+  const name = key.replace(/_/g, ' ');
+  const base = { key, numerator: sum, denominator: n, direction: defined.direction, degradation: null };
+  return defined.type === 'binary'
+    ? { ...base, kind: 'rate', label: `${name} rate` }
+    : { ...base, kind: 'mean', label: `mean ${name}`, unit: '' };
+}
 
 /** How much worse than the control a metric may be: in its own unit, or as a share of the control's value. */
 export type Margin = { absolute: number } | { relative: number };

@@ -104,6 +104,23 @@ export class HardGatesDto {
   @ApiPropertyOptional({ example: null, nullable: true, type: Number }) maxCostPerRequestUsd?: number | null;
 }
 
+/** An outcome metric the canary gates on, with how much worse than the control it may be. */
+export class OutcomeGateDto {
+  @ApiProperty({
+    example: 'empty_answer',
+    description:
+      'A defined outcome metric (GET /api/outcome-metrics) or a built-in answer-quality signal (request-unit, binary: its rate over complete answers, lower is better)',
+  })
+  metric: string;
+  @ApiProperty({
+    type: GuardrailMarginDto,
+    example: { absolute: 0.005 },
+    description:
+      'How much worse than the control: { "absolute": 0.005 } = 0.5 percentage points, or { "relative": 0.5 } = 1.5× the control\'s rate',
+  })
+  margin: GuardrailMarginDto;
+}
+
 /** Checked field by field by resolveCanaryAnalysis (libs/stats), which knows the ranges; see docs/statistics.md. */
 export class CanaryAnalysisDto {
   @ApiPropertyOptional({
@@ -117,6 +134,19 @@ export class CanaryAnalysisDto {
   @ApiPropertyOptional({ type: GuardrailsDto, description: 'Any left out keeps its default' })
   guardrails?: GuardrailsDto;
   @ApiPropertyOptional({ type: HardGatesDto }) hardGates?: HardGatesDto;
+  @ApiPropertyOptional({
+    type: [OutcomeGateDto],
+    example: [{ metric: 'empty_answer', margin: { absolute: 0.005 } }],
+    description:
+      'Outcome metrics judged like guardrails (anytime-valid, clustered by user, intention to treat); default none',
+  })
+  outcomes?: OutcomeGateDto[];
+  @ApiPropertyOptional({
+    example: 'checkout_converted',
+    description:
+      "One of `outcomes`: each verdict reports the treatment's effect on it with its confidence sequence, and the cost per outcome (e.g. per conversion) of both arms",
+  })
+  primaryOutcome?: string;
   @ApiPropertyOptional({
     example: 0.001,
     description:

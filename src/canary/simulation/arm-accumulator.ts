@@ -1,7 +1,9 @@
 import {
+  COUNTERS,
   HISTOGRAM_BINS,
   VARIANCE_BUCKETS,
   emptyBuckets,
+  outcomeCounters,
   type ArmBucket,
   type ArmWindow,
   type BelowSpec,
@@ -18,6 +20,8 @@ import {
 const BINS = HISTOGRAM_BINS;
 const BUCKETS = VARIANCE_BUCKETS;
 const SIZE = BINS + 1;
+/** Counters copied as they are into a look's window (abandonments are worked out per look). */
+const COUNTED: ReadonlyArray<Counter | 'rows'> = ['rows', ...COUNTERS.filter((name) => name !== 'abandoned')];
 
 const Tree = { Latency: 0, Ttft: 1, AbortWait: 2 } as const;
 type Tree = (typeof Tree)[keyof typeof Tree];
@@ -31,17 +35,9 @@ export class ArmAccumulator {
     ttft: new Float64Array(HISTOGRAM_BINS),
     ttfb: new Float64Array(HISTOGRAM_BINS),
   };
-  private readonly counters: Record<Counter | 'rows', Float64Array> = {
-    rows: new Float64Array(VARIANCE_BUCKETS),
-    requests: new Float64Array(VARIANCE_BUCKETS),
-    failures: new Float64Array(VARIANCE_BUCKETS),
-    abandoned: new Float64Array(VARIANCE_BUCKETS),
-    judgedRows: new Float64Array(VARIANCE_BUCKETS),
-    invalid: new Float64Array(VARIANCE_BUCKETS),
-    costUsd: new Float64Array(VARIANCE_BUCKETS),
-    latencyRows: new Float64Array(VARIANCE_BUCKETS),
-    ttftRows: new Float64Array(VARIANCE_BUCKETS),
-  };
+  private readonly counters = Object.fromEntries(
+    ['rows', ...COUNTERS].map((name) => [name, new Float64Array(VARIANCE_BUCKETS)]),
+  ) as Record<Counter | 'rows', Float64Array>;
   private readonly trees = [0, 1, 2].map(() => new Float64Array(VARIANCE_BUCKETS * SIZE));
   private readonly aborts = new Float64Array(VARIANCE_BUCKETS);
   private readonly window: ArmWindow = {
@@ -79,6 +75,26 @@ export class ArmAccumulator {
     this.add(Tree.AbortWait, bucket, waitBin);
   }
 
+  /** Per outcome metric: its units and their values' sum, per bucket. */
+  private readonly outcomes = new Map<string, { n: Float64Array; sum: Float64Array }>();
+
+  /** A unit of an outcome metric (a user exposed in the stage) and its value. */
+  outcome(metric: string, bucket: number, value: number): void {
+    let arrays = this.outcomes.get(metric);
+    if (!arrays) {
+      arrays = { n: new Float64Array(VARIANCE_BUCKETS), sum: new Float64Array(VARIANCE_BUCKETS) };
+      this.outcomes.set(metric, arrays);
+    }
+    arrays.n[bucket]++;
+    arrays.sum[bucket] += value;
+  }
+
+  /** A complete answer (whoever gave it), and the quality signal it had, if any. */
+  answer(bucket: number, signal: Counter | null): void {
+    this.counters.answers[bucket]++;
+    if (signal) this.counters[signal][bucket]++;
+  }
+
   answered(bucket: number, latencyBin: number, ttfbBin: number, ttftBin: number): void {
     this.counters.latencyRows[bucket]++;
     this.pooled.latency[latencyBin]++;
@@ -110,14 +126,12 @@ export class ArmAccumulator {
     for (let g = 0; g < BUCKETS; g++) {
       const bucket: ArmBucket = window.buckets[g];
       const counters = bucket.counters;
-      counters.rows = this.counters.rows[g];
-      counters.requests = this.counters.requests[g];
-      counters.failures = this.counters.failures[g];
-      counters.judgedRows = this.counters.judgedRows[g];
-      counters.invalid = this.counters.invalid[g];
-      counters.costUsd = this.counters.costUsd[g];
-      counters.latencyRows = this.counters.latencyRows[g];
-      counters.ttftRows = this.counters.ttftRows[g];
+      for (const name of COUNTED) counters[name] = this.counters[name][g];
+      for (const [metric, arrays] of this.outcomes) {
+        const keys = outcomeCounters(metric);
+        counters[keys.n] = arrays.n[g];
+        counters[keys.sum] = arrays.sum[g];
+      }
       counters.abandoned = this.aborts[g] - this.prefix(Tree.AbortWait, g, abandonmentBin);
       bucket.below.length = specs.length;
       for (let i = 0; i < specs.length; i++) {

@@ -9,6 +9,9 @@ import { RequestMetricsInvalidRequest1764520000000 } from './1764520000000-reque
 import { CreateCatalogReloads1764600000000 } from './1764600000000-create-catalog-reloads';
 import { CreateBudgets1764700000000 } from './1764700000000-create-budgets';
 import { CanaryDecisionEngine1764800000000 } from './1764800000000-canary-decision-engine';
+import { RequestMetricsQualitySignals1796511403895 } from './1796511403895-request-metrics-quality-signals';
+import { CreateOutcomeMetrics1796512203869 } from './1796512203869-create-outcome-metrics';
+import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome-events';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -27,4 +30,7 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateCatalogReloads1764600000000,
   CreateBudgets1764700000000,
   CanaryDecisionEngine1764800000000,
+  RequestMetricsQualitySignals1796511403895,
+  CreateOutcomeMetrics1796512203869,
+  CreateOutcomeEvents1796512518587,
 ];

@@ -28,6 +28,7 @@ export type Outcome = (typeof OUTCOMES)[number];
 @Index('request_metrics_api_key_at_idx', ['apiKeyId', 'at'])
 @Index('request_metrics_policy_at_idx', ['policy', 'at'])
 @Index('request_metrics_at_idx', ['at'])
+@Index('request_metrics_request_id_idx', ['requestId'])
 export class RequestMetricEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
@@ -113,4 +114,12 @@ export class RequestMetricEntity {
   /** What that budget did: reject, downgrade or shadow_only. */
   @Column({ name: 'budget_action', type: 'text', nullable: true })
   budgetAction: string | null;
+
+  /**
+   * The answer's built-in quality signals as a bitmask (metrics/quality-signals.ts: 1 empty answer,
+   * 2 truncated, 4 invalid JSON, 8 JSON schema violation, 16 malformed tool call, 32 refusal); null
+   * when no complete answer reached the client.
+   */
+  @Column({ name: 'quality_signals', type: 'smallint', nullable: true })
+  qualitySignals: number | null;
 }

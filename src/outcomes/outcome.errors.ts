@@ -1,0 +1,56 @@
+import { DomainError } from '../common/domain-error';
+
+export class OutcomeMetricNotFound extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'outcome_metric_not_found';
+
+  constructor(key: string) {
+    super(`no outcome metric with key "${key}" (GET /api/outcome-metrics lists them)`, { param: 'key' });
+  }
+}
+
+export class OutcomeMetricExists extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'outcome_metric_exists';
+
+  constructor(key: string, archived: boolean) {
+    super(
+      archived
+        ? `outcome metric "${key}" exists and is archived: keys are never reused, choose another`
+        : `outcome metric "${key}" exists already: change it with PATCH /api/outcome-metrics/${key}`,
+      { param: 'key' },
+    );
+  }
+}
+
+/** A change the metric cannot take: built-in, archived, or a stale version. */
+export class OutcomeMetricConflict extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'outcome_metric_conflict';
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A field that cannot be what was asked (e.g. type or unit after creation); each problem names its field. */
+export class OutcomeMetricInvalid extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'outcome_metric_invalid';
+
+  constructor(problems: string[]) {
+    super(problems.join('; '), { details: problems.length > 1 ? problems : [] });
+  }
+}
+
+/** One reported outcome event refused (400 or 404), naming what to fix; a batch answers it per event. */
+export class OutcomeEventRefused extends DomainError {
+  readonly kind: 'invalid' | 'not_found' | 'unavailable';
+  readonly code: string;
+
+  constructor(kind: 'invalid' | 'not_found' | 'unavailable', code: string, message: string, param: string | null) {
+    super(message, { param, retryAfterSeconds: kind === 'unavailable' ? 1 : undefined });
+    this.kind = kind;
+    this.code = code;
+  }
+}

@@ -1,0 +1,104 @@
+import request from 'supertest';
+import { api, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+
+/*
+ * The built-in answer-quality signals through the real gateway: the simulator (over HTTP) answers
+ * 200 with empty, truncated, refused or broken-JSON content, and the metric row of each request
+ * carries the signals the gateway found (quality_signals bitmask: 1 empty, 2 truncated, 4 invalid
+ * JSON, 8 schema violation, 32 refusal), for plain and streamed answers alike.
+ */
+
+const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
+const MODEL = 'deepseek-v3.2';
+
+describe('answer-quality signals on the metric row', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      catalog: await writeTestCatalog(),
+      env: { METRICS_FLUSH_INTERVAL_MS: '20', GATEWAY_MAX_RETRIES: '0' },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await request(gateway.simulatorUrl).post('/_simulator/reset').expect(204);
+  });
+
+  function profile(patch: Record<string, unknown>) {
+    return request(gateway.simulatorUrl).put(`/_simulator/profiles/${MODEL}`).send(patch).expect(200);
+  }
+
+  /** Sends the request plain and streamed; returns the two rows' quality_signals once written. */
+  async function signalsOf(body: Record<string, unknown>, expectStatus = 200): Promise<Array<number | null>> {
+    const ids: string[] = [];
+    for (const stream of [false, true]) {
+      const response = await api(gateway)
+        .post('/v1/chat/completions')
+        .send({ model: MODEL, messages: hello, ...body, stream })
+        .expect(expectStatus);
+      ids.push(response.headers['x-switchyard-request-id']);
+    }
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const rows = await queryRows<{ request_id: string; quality_signals: number | null }>(
+        database.url,
+        'SELECT request_id, quality_signals FROM request_metrics WHERE request_id = ANY($1)',
+        [ids],
+      );
+      if (rows.length === 2 || Date.now() > deadline) {
+        expect(rows).toHaveLength(2);
+        return ids.map((id) => rows.find((row) => row.request_id === id)!.quality_signals);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  it('stores 0 for an ordinary answer', async () => {
+    expect(await signalsOf({})).toEqual([0, 0]);
+  });
+
+  it('flags a 200 with empty content as empty_answer', async () => {
+    await profile({ emptyAnswerRate: 1 });
+    expect(await signalsOf({})).toEqual([1, 1]);
+  });
+
+  it('flags an answer cut at max_tokens as truncated', async () => {
+    expect(await signalsOf({ max_tokens: 3 })).toEqual([2, 2]);
+  });
+
+  it('flags a refusal', async () => {
+    await profile({ refusalRate: 1 });
+    expect(await signalsOf({})).toEqual([32, 32]);
+  });
+
+  it('checks JSON only when response_format asks for it', async () => {
+    const jsonObject = { response_format: { type: 'json_object' } };
+    expect(await signalsOf(jsonObject)).toEqual([0, 0]);
+    await profile({ invalidJsonRate: 1 });
+    expect(await signalsOf(jsonObject)).toEqual([4, 4]);
+    expect(await signalsOf({})).toEqual([0, 0]);
+  });
+
+  it('checks a json_schema answer against its schema', async () => {
+    const format = (schema: Record<string, unknown>) => ({
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
+    });
+    const fits = { type: 'object', properties: { reply: { type: 'string' } }, required: ['reply'] };
+    const needsSku = { type: 'object', properties: { sku: { type: 'string' } }, required: ['sku'] };
+    expect(await signalsOf(format(fits))).toEqual([0, 0]);
+    expect(await signalsOf(format(needsSku))).toEqual([8, 8]);
+  });
+
+  it('stores null when there was no answer to judge', async () => {
+    await profile({ errorRate: 1, errorStatus: 503 });
+    expect(await signalsOf({}, 502)).toEqual([null, null]);
+  });
+});
