@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     // CI helpers are plain Node scripts: Node's globals, and printing is their job.
-    files: ['.ci/**/*.mjs'],
+    files: ['.ci/**/*.mjs', 'ui/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
     rules: { 'no-console': 'off' },
   },

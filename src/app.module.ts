@@ -20,6 +20,7 @@ import { OutcomesModule } from './outcomes/outcomes.module';
 import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SimulatorModule } from './simulator/simulator.module';
+import { UiModule } from './ui/ui.module';
 
 @Module({
   imports: [
@@ -43,6 +44,7 @@ import { SimulatorModule } from './simulator/simulator.module';
     CatalogReloadModule,
     PoliciesModule,
     OutcomesModule,
+    UiModule,
   ],
 })
 export class AppModule {

@@ -86,8 +86,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
-  // The bare URL is where a newcomer looks first: the API docs, rather than a JSON 404.
-  (app.getHttpAdapter().getInstance() as Express).get('/', (_req, res) => res.redirect(302, '/docs'));
+  // The bare URL is where a newcomer looks first: the control room (the API docs are at /docs).
+  (app.getHttpAdapter().getInstance() as Express).get('/', (_req, res) => res.redirect(302, '/ui'));
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },

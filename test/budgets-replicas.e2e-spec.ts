@@ -110,7 +110,7 @@ describe('budgets across replicas', () => {
         expect(served.length + refused.length).toBe(1000);
         for (const answer of refused) {
           expect(answer.status).toBe(429);
-          expect(answer.body.error).toMatchObject({ type: 'rate_limit_error', code: 'insufficient_quota' });
+          expect(answer.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
           expect(answer.body.error!.message).toContain(`budget ${budget.id}`);
           expect(answer.body.error!.message).toContain('resets at');
         }

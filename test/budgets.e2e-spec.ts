@@ -159,7 +159,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         await patch(asLimit(2n * cost));
         const refused = await send();
         expect(refused.status).toBe(429);
-        expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'insufficient_quota' });
+        expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
         expect(refused.body.error!.message).toContain(`budget ${budget.id}`);
         expect(refused.body.error!.message).toContain(`resets at ${TOMORROW}`);
         expect(refused.headers.get('x-switchyard-budget')).toBe(budget.id);

@@ -62,6 +62,11 @@ describe('database unavailable: 503 with Retry-After on every operator route, th
       .post('/api/keys')
       .send({ name: 'down-team', scopes: ['read'] })
       .expect(201);
+    // The metric POST /v1/outcomes's examples report: events keep being accepted while Postgres is down.
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({ key: 'checkout_converted', type: 'binary', direction: 'higher_is_better', unit: 'user' })
+      .expect(201);
     const firstOf = new Map<string, Record<string, unknown>>();
     for (const operation of operations.filter((op) => op.method === 'GET' && !op.path.includes('{'))) {
       const listed = (await api(app).get(operation.path)).body as unknown;

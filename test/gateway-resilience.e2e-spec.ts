@@ -105,7 +105,7 @@ describe('gateway: no prompt holds the event loop', () => {
   };
 
   /** One try: the answer, how long it took, and the slowest /health/live probe meanwhile. */
-  async function tryOnce(body: Buffer) {
+  async function tryOnce(body: Uint8Array<ArrayBuffer>) {
     const probes: number[] = [];
     let done = false;
     const probing = (async () => {
@@ -143,7 +143,9 @@ describe('gateway: no prompt holds the event loop', () => {
     'answers a 1 MB prompt of %s for %s within 1 s while /health/live answers within 100 ms',
     async (prompt, model, status) => {
       // Encoded before the clock starts: the client's work is not the gateway's.
-      const body = Buffer.from(JSON.stringify({ model, messages: [{ role: 'user', content: prompts[prompt] }] }));
+      const body = new TextEncoder().encode(
+        JSON.stringify({ model, messages: [{ role: 'user', content: prompts[prompt] }] }),
+      );
       expect(Buffer.byteLength(prompts[prompt])).toBe(MEGABYTE);
       const tries = [];
       for (let attempt = 0; attempt < 3; attempt++) {

@@ -17,7 +17,7 @@ function ready(app: TestApp) {
 }
 
 describe('readiness: this replica can serve', () => {
-  it('is unready naming a provider whose /models does not answer, while liveness stays up', async () => {
+  it('is degraded, not unready, naming a provider whose /models does not answer while another provider does', async () => {
     const database = await createTestDatabase();
     const closedPort = await freePort();
     const catalog = await writeTestCatalog((c) => {
@@ -35,11 +35,12 @@ describe('readiness: this replica can serve', () => {
       env: { OFFLINE_API_KEY: 'sk-offline-secret-value' },
     });
     try {
-      const response = await ready(gateway).expect(503);
-      expect(response.body.status).toBe('error');
-      expect(response.body.error['provider:offline']).toEqual({
-        status: 'down',
+      const response = await ready(gateway).expect(200);
+      expect(response.body.status).toBe('degraded');
+      expect(response.body.details['provider:offline']).toEqual({
+        status: 'degraded',
         message: 'GET /models failed: ECONNREFUSED',
+        servable: "yes: other providers answer; this provider's models fail over to their fallbacks",
       });
       expect(response.body.info).toMatchObject({ database: { status: 'up' }, 'provider:simulated': { status: 'up' } });
       expect(JSON.stringify(response.body)).not.toContain('sk-offline-secret-value');

@@ -356,7 +356,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   });
 
   it.each([
-    ['/api/metrics/summary', { groupBy: 'colour' }, /groupBy must be one of: variant, model, policy, provider/],
+    ['/api/metrics/summary', { groupBy: 'colour' }, /groupBy must be one of: variant, model, policy, provider, apiKey/],
     ['/api/metrics/summary', { from: 'yesterday' }, /from must be an ISO 8601 time/],
     ['/api/metrics/summary', { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }, /must be before to/],
     ['/api/metrics/timeseries', { bucket: '1w' }, /bucket must be a width/],

@@ -31,6 +31,7 @@ describe('outcome metric definitions: /api/outcome-metrics', () => {
   });
 
   it('lists the built-in answer-quality signals as read-only metrics', async () => {
+    // Before any metric is defined: the built-ins alone (defined ones are listed before them).
     const listed = (await api(app, readKey).get('/api/outcome-metrics').expect(200)).body;
     expect(listed.map((metric: { key: string }) => metric.key)).toEqual([
       'empty_answer',

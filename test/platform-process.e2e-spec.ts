@@ -79,14 +79,19 @@ describe('the built app as npm start runs it', () => {
     const app = start(env);
     await app.ready();
     // The banner is what start-up ends with; Nest's route lines are not at info level.
-    const banner = app.stdout.trimEnd().split('\n').slice(-5);
+    const banner = app.stdout.trimEnd().split('\n').slice(-6);
     expect(banner[0]).toBe(
       `Switchyard is ready at http://127.0.0.1:${env.PORT} (listening on 127.0.0.1:${env.PORT} only)`,
     );
-    expect(banner[1]).toBe(`  API docs:   http://127.0.0.1:${env.PORT}/docs`);
-    expect(banner[2]).toContain('Admin key:  the value of SWITCHYARD_ADMIN_KEY');
+    expect(banner[1]).toBe(`  Control room: http://127.0.0.1:${env.PORT}/ui (sign in with a read or admin key)`);
+    expect(banner[2]).toBe(`  API docs:   http://127.0.0.1:${env.PORT}/docs`);
+    expect(banner[3]).toContain('Admin key:  the value of SWITCHYARD_ADMIN_KEY');
     expect(app.stdout).not.toContain('RouterExplorer');
     expect((await fetch(`http://127.0.0.1:${env.PORT}/docs`)).status).toBe(200);
+    // The control room, from dist/ui beside the built app (UI_DIR unset), as npm start serves it.
+    const ui = await fetch(`http://127.0.0.1:${env.PORT}/ui`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('/ui/assets/app-');
 
     const send = () =>
       fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {

@@ -57,9 +57,9 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(spec.body).toEqual(committed);
   });
 
-  it('sends the bare URL to the API docs', async () => {
+  it('sends the bare URL to the control room', async () => {
     const response = await request(gateway.url).get('/').expect(302);
-    expect(response.headers.location).toBe('/docs');
+    expect(response.headers.location).toBe('/ui');
   });
 
   it('answers an unknown operator route with the operator error shape and a request id', async () => {

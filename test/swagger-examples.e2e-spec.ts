@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { DOMAIN_ERROR_HTTP } from '../src/common/domain-error-status';
 import { openAiErrorType } from '../src/common/openai-error';
 import {
   exampleBodyOf,
@@ -24,6 +25,12 @@ import { bearer, startTestApp, type TestApp } from './support/test-app';
  * parameter's example), and a body's `version` (optimistic concurrency) from the resource's current
  * state.
  */
+/** The OpenAI error types an answer of this status may carry (429: rate_limit_error or insufficient_quota). */
+function openAiTypesOf(status: number): unknown[] {
+  const ofKinds = Object.values(DOMAIN_ERROR_HTTP).filter((entry) => entry.status === status);
+  return [openAiErrorType(status), ...ofKinds.map((entry) => entry.openAiType)];
+}
+
 describe('Swagger: every example succeeds as is on a fresh start, every error status has its own example', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
@@ -164,7 +171,7 @@ describe('Swagger: every example succeeds as is on a fresh start, every error st
           const body = example as { statusCode?: unknown; error?: unknown; status?: unknown };
           const saysItsStatus =
             body.statusCode === Number(status) ||
-            (body.error as { type?: unknown } | undefined)?.type === openAiErrorType(Number(status)) ||
+            openAiTypesOf(Number(status)).includes((body.error as { type?: unknown } | undefined)?.type) ||
             // A health report: the same document as a 200, with status "error".
             (Number(status) === 503 && body.status === 'error');
           if (!saysItsStatus) problems.push(`${where}: example ${JSON.stringify(example).slice(0, 200)}`);

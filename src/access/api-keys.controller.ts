@@ -7,7 +7,7 @@ import { RequireScope } from './access.decorators';
 import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
-import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { ApiKeyDto, CreatedApiKeyDto, KeyIdentityDto } from './dto/api-key.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { AuthenticatedCaller } from './scopes';
 
@@ -20,12 +20,12 @@ const ApiKeyNotFoundResponse = () => ApiOperatorError('No key has this id', new 
 
 @ApiTags('keys')
 @RequireScope('admin')
-@ApiDatabaseUnavailable()
 @Controller('api/keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @ApiDatabaseUnavailable()
   @ApiOperation({ summary: 'Create a key for a team: the key is in this response only, store it now' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiInvalidBody(
@@ -38,13 +38,34 @@ export class ApiKeysController {
   }
 
   @Get()
+  @ApiDatabaseUnavailable()
   @ApiOperation({ summary: 'Every key, revoked ones too, oldest first; never a key or its hash' })
   @ApiOkResponse({ type: [ApiKeyDto] })
   list(): Promise<ApiKeyDto[]> {
     return this.keys.list();
   }
 
+  // Before `:id`, which would take "me" for an id. A read key may ask: the control room signs in with one.
+  // Answered from the key cache: no database needed, so signing in works while Postgres is away.
+  @Get('me')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'The key of this request: its name, prefix and scopes (what a signed-in page may show); never the key',
+  })
+  @ApiOkResponse({ type: KeyIdentityDto })
+  me(@Caller() caller: AuthenticatedCaller): KeyIdentityDto {
+    return {
+      id: caller.id,
+      name: caller.name,
+      prefix: caller.prefix,
+      scopes: [...caller.scopes],
+      policies: caller.policies === null ? null : [...caller.policies],
+      actor: caller.actor,
+    };
+  }
+
   @Get(':id')
+  @ApiDatabaseUnavailable()
   @ApiOperation({ summary: 'One key' })
   @ApiKeyIdParam()
   @ApiOkResponse({ type: ApiKeyDto })
@@ -55,6 +76,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
+  @ApiDatabaseUnavailable()
   @ApiOperation({
     summary: 'Revoke: refused on every replica within a second; the row stays (metrics and history point to it)',
   })

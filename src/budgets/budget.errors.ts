@@ -18,7 +18,7 @@ export function trimUsd(usd: string): string {
  * does not fit): 429 with OpenAI's `insufficient_quota` code, the budget named, and when it resets.
  */
 export class BudgetExhausted extends DomainError {
-  readonly kind = 'rate_limited';
+  readonly kind = 'quota_exhausted';
   readonly code = 'insufficient_quota';
 
   constructor(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import { In, type EntityManager, type Repository } from 'typeorm';
 import { ACTIVE_CANARIES_CHANNEL } from '../policies/active-canaries';
 import { ACTIVE_STATES, type CanaryState, type StoredVerdict } from './canary.types';
 import { CanaryEntity } from './entities/canary.entity';
@@ -48,6 +48,11 @@ export class CanariesRepository {
       `SELECT id FROM canaries WHERE state = 'running' ORDER BY created_at`,
     );
     return rows.map((row) => row.id);
+  }
+
+  /** Pending, running and paused canaries, oldest first (what Prometheus shows). */
+  active(): Promise<CanaryEntity[]> {
+    return this.canaries.find({ where: { state: In([...ACTIVE_STATES]) }, order: { createdAt: 'ASC' } });
   }
 
   /** Flags with a pending, running or paused canary. */

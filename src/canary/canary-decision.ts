@@ -1,4 +1,4 @@
-import type { StageOutcome, StageVerdict } from '@switchyard/stats';
+import { outcomeWindowMs, type StageOutcome, type StageVerdict } from '@switchyard/stats';
 import type {
   CanaryChange,
   CanaryDecision,
@@ -30,12 +30,16 @@ export interface StageTiming {
 }
 
 export function stageTiming(
-  canary: Pick<CanarySnapshot, 'stages' | 'stageIndex' | 'maxStageExtensions'>,
+  canary: Pick<CanarySnapshot, 'stages' | 'stageIndex' | 'maxStageExtensions'> & {
+    analysis?: Pick<CanarySnapshot['analysis'], 'outcomes'>;
+  },
   stageStartedAt: Date,
   now: Date,
 ): StageTiming {
   const stage = canary.stages[canary.stageIndex];
-  const durationMs = stage.durationSeconds * 1000;
+  // A stage gating on outcome metrics cannot finish while its exposures' attribution windows are open.
+  const windowMs = stage.durationSeconds > 0 && canary.analysis ? outcomeWindowMs(canary.analysis) : 0;
+  const durationMs = stage.durationSeconds * 1000 + windowMs;
   const elapsedMs = now.getTime() - stageStartedAt.getTime();
   return {
     index: canary.stageIndex,
@@ -44,7 +48,7 @@ export function stageTiming(
     durationMs,
     elapsedMs,
     atStageEnd: elapsedMs >= durationMs,
-    limitMs: durationMs * (1 + canary.maxStageExtensions),
+    limitMs: stage.durationSeconds * 1000 * (1 + canary.maxStageExtensions) + windowMs,
   };
 }
 

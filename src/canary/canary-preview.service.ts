@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { judgedMetrics, mergeBuckets, mergePooled, planCanary, planThresholds } from '@switchyard/stats';
+import {
+  judgedMetrics,
+  mergeBuckets,
+  mergePooled,
+  outcomeWindowMs,
+  planCanary,
+  planThresholds,
+} from '@switchyard/stats';
 import { Clock } from '../common/clock';
 import { FlagsService } from '../flags/flags.service';
+import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
 import { checkPlan } from './canary-validation';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
@@ -20,12 +28,13 @@ const LOOKBACK_MS = 3_600_000;
 export class CanaryPreviewService {
   constructor(
     private readonly flags: FlagsService,
+    private readonly outcomes: OutcomeMetricsService,
     private readonly windows: CanaryWindowReader,
     private readonly clock: Clock,
   ) {}
 
   async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
-    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags);
+    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
     const to = this.clock.now();
     const from = new Date(to.getTime() - LOOKBACK_MS);
@@ -38,7 +47,14 @@ export class CanaryPreviewService {
     const buckets = await this.windows.buckets(query, plan.abandonmentBin, below);
     const traffic = { pooled, buckets: mergeBuckets([...buckets.values()], plan.treatment.length) };
     const result = planCanary({ analysis, stages, traffic, specs: plan.treatment, seconds: LOOKBACK_MS / 1000 });
+    const windowSeconds = outcomeWindowMs(analysis) / 1000;
+    const judgedStages = stages.filter((stage) => stage.durationSeconds > 0).length;
+    if (windowSeconds > 0)
+      result.warnings.push(
+        `each stage waits ${windowSeconds} s past its duration for the attribution windows of its last exposures to close: ${judgedStages * windowSeconds} s added to the rollout`,
+      );
     return {
+      outcomeWindowSeconds: windowSeconds,
       flagKey: flag.key,
       variant: dto.variant,
       window: { from: from.toISOString(), to: to.toISOString() },

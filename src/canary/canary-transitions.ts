@@ -50,6 +50,14 @@ export class CanaryTransitions {
         reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
         manager,
       });
+    } else if (change.state !== undefined && change.state !== canary.state) {
+      // Paused or resumed: no weight moves, yet whoever reads the flag's history should see it and why.
+      await this.flags.note(canary.flagKey, {
+        actor,
+        source: 'canary',
+        reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
+        manager,
+      });
     }
     const state = change.state ?? canary.state;
     const startsStage = change.stageIndex !== undefined || change.restartStage === true;

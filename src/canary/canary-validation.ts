@@ -1,4 +1,5 @@
-import { resolveCanaryAnalysis, type CanaryAnalysis } from '@switchyard/stats';
+import { resolveCanaryAnalysis, type CanaryAnalysis, type DefinedOutcome } from '@switchyard/stats';
+import type { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { FlagNotFound } from '../flags/flag.errors';
 import type { FlagWire } from '../flags/flag-mapper';
 import type { FlagsService } from '../flags/flags.service';
@@ -19,9 +20,30 @@ export interface CheckedPlan {
  * A create (or preview) body checked as a whole: the stages, every analysis field, the flag and the
  * variant. CanaryInvalid (400) lists every problem at once, each naming its field.
  */
-export async function checkPlan(dto: CreateCanaryDto, flags: FlagsService): Promise<CheckedPlan> {
+export async function checkPlan(
+  dto: CreateCanaryDto,
+  flags: FlagsService,
+  outcomes: OutcomeMetricsService,
+): Promise<CheckedPlan> {
   const stages = dto.stages ?? DEFAULT_STAGES.map((stage) => ({ ...stage }));
-  const { analysis, problems } = resolveCanaryAnalysis(dto.analysis);
+  const gates = (dto.analysis as { outcomes?: unknown } | undefined)?.outcomes;
+  const keys = Array.isArray(gates)
+    ? gates
+        .map((gate: { metric?: unknown } | null) => gate?.metric)
+        .filter((key): key is string => typeof key === 'string')
+    : [];
+  const definitions = keys.length > 0 ? await outcomes.definitionsFor(keys) : new Map();
+  const definedOutcome = (key: string): DefinedOutcome | undefined => {
+    const metric = definitions.get(key);
+    if (!metric || metric.builtIn || metric.archived) return undefined;
+    return {
+      type: metric.type,
+      direction: metric.direction,
+      unit: metric.unit,
+      windowSeconds: metric.attributionWindowSeconds ?? 0,
+    };
+  };
+  const { analysis, problems } = resolveCanaryAnalysis(dto.analysis, definedOutcome);
   const errors = [...stageProblems(stages), ...problems];
   const flag = await flags.get(dto.flagKey).catch((error: unknown) => {
     if (!(error instanceof FlagNotFound)) throw error;

@@ -58,6 +58,7 @@ const CREATE_EXAMPLE = {
       costPerRequest: null,
     },
     hardGates: { maxErrorRate: null, maxP99LatencyMs: null, maxCostPerRequestUsd: null },
+    outcomes: [{ metric: 'empty_answer', margin: { absolute: 0.005 } }],
     srmPValue: 0.001,
   },
   maxStageExtensions: 2,

@@ -5,8 +5,10 @@ import { BudgetsModule } from '../budgets/budgets.module';
 import { FlagsModule } from '../flags/flags.module';
 import { GuardrailModule } from '../flags/guardrail.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { OutcomesModule } from '../outcomes/outcomes.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { CanariesRepository } from './canaries.repository';
+import { CanaryGauges } from './canary-gauges';
 import { CanaryBudgetLink } from './canary-budget-link';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { CanaryExecutor } from './canary-executor';
@@ -37,6 +39,7 @@ import { ShadowModule } from '../shadow/shadow.module';
     BudgetsModule,
     PoliciesModule,
     ShadowModule,
+    OutcomesModule,
   ],
   controllers: [CanaryController],
   providers: [
@@ -50,6 +53,7 @@ import { ShadowModule } from '../shadow/shadow.module';
     CanaryExecutor,
     CanaryTickScheduler,
     CanaryBudgetLink,
+    CanaryGauges,
   ],
 })
 export class CanaryModule {}

@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
+import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
@@ -35,6 +36,7 @@ export class CanaryService implements OnModuleInit {
     private readonly eventLog: CanaryEventsRepository,
     private readonly transitions: CanaryTransitions,
     private readonly flags: FlagsService,
+    private readonly outcomes: OutcomeMetricsService,
     private readonly exemptions: GuardrailExemptions,
     private readonly activeCanaries: ActiveCanaries,
     private readonly shadowPairs: ShadowPairs,
@@ -53,7 +55,7 @@ export class CanaryService implements OnModuleInit {
   }
 
   async create(dto: CreateCanaryDto, actor: string): Promise<CanaryDto> {
-    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags);
+    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();

@@ -3,12 +3,14 @@ import {
   controlHealthMatters,
   judgedMetrics,
   judgeStage,
+  outcomeCounters,
   planThresholds,
+  type ArmBucket,
   type StageInput,
   type StageVerdict,
 } from '@switchyard/stats';
 import { FlagsService } from '../flags/flags.service';
-import { CanaryWindowReader } from '../metrics/canary-window-reader';
+import { CanaryWindowReader, type ArmWindowQuery } from '../metrics/canary-window-reader';
 import { judgedStageCount, type StageTiming } from './canary-decision';
 import { expectedTreatmentShare, plannedRequestsFor } from './canary-plan';
 import type { CanaryEntity } from './entities/canary.entity';
@@ -47,6 +49,7 @@ export class StageJudge {
     const below = new Map([[canary.variant, plan.treatment]]);
     if (withControl) below.set(canary.controlVariant, plan.control);
     const buckets = await this.windows.buckets(query, plan.abandonmentBin, below);
+    await this.addOutcomeCounters(canary, query, buckets);
     const input: StageInput = {
       analysis: canary.analysis,
       judgedStages: judgedStageCount(canary.stages),
@@ -63,6 +66,31 @@ export class StageJudge {
     if (!withControl || !controlHealthMatters(verdict, timing.atStageEnd)) return verdict;
     const degradation = await this.windows.controlWindows(canary.flagKey, canary.controlVariant, now);
     return judgeStage({ ...input, degradation });
+  }
+
+  /** Each defined outcome metric the canary gates on: its counters into every arm's buckets. */
+  private async addOutcomeCounters(
+    canary: CanaryEntity,
+    query: ArmWindowQuery,
+    buckets: Map<string, ArmBucket[]>,
+  ): Promise<void> {
+    for (const gate of canary.analysis.outcomes ?? []) {
+      if (!gate.definition) continue;
+      const counters = outcomeCounters(gate.metric);
+      const byVariant = await this.windows.outcomeBuckets(query, { key: gate.metric, ...gate.definition });
+      for (const [variant, rows] of byVariant) {
+        const arm = buckets.get(variant);
+        if (!arm) continue;
+        for (const bucket of arm) {
+          bucket.counters[counters.n] = 0;
+          bucket.counters[counters.sum] = 0;
+        }
+        for (const row of rows) {
+          arm[row.bucket].counters[counters.n] = row.n;
+          arm[row.bucket].counters[counters.sum] = row.sum;
+        }
+      }
+    }
   }
 
   private async plannedRequests(canary: CanaryEntity, timing: StageTiming, stageStart: Date): Promise<number> {

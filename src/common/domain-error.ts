@@ -20,6 +20,8 @@ export type DomainErrorKind =
   | 'too_large'
   /** The caller is over a limit of its own (rate, tokens, budget): 429. */
   | 'rate_limited'
+  /** A spend budget is used up: 429 with OpenAI's own `insufficient_quota` type, as its API answers an exhausted quota. */
+  | 'quota_exhausted'
   /** An upstream (a model provider) failed: 502. */
   | 'upstream_failed'
   /** A dependency of ours (the database) is unavailable right now; retry later: 503. */

@@ -1,6 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { availableParallelism } from 'node:os';
-import { IsIn, IsString, Matches } from 'class-validator';
+import { join } from 'node:path';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,6 +27,11 @@ class AppEnvironment {
     message: 'WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',
   })
   WORKERS = '1';
+
+  /** The control room's built files (index.html, assets/); default: dist/ui beside the built app. */
+  @IsOptional()
+  @IsString()
+  UI_DIR?: string;
 }
 
 export interface AppConfig {
@@ -37,12 +43,14 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Gateway processes serving the one port (WORKERS); 1: this process alone, no cluster. */
   workers: number;
+  /** Where the control room's built files are (UI_DIR; default dist/ui, which `npm run build` writes). */
+  uiDir: string;
 }
 
 export const appConfig = registerAs('app', (): AppConfig => {
   const env = validateConfig(
     AppEnvironment,
-    readEnv(['PORT', 'HOST', 'LOG_LEVEL', 'REQUEST_BODY_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS']),
+    readEnv(['PORT', 'HOST', 'LOG_LEVEL', 'REQUEST_BODY_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'UI_DIR']),
     'environment',
   );
   return {
@@ -53,6 +61,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     requestBodyLimitBytes: sizeInBytes(env.REQUEST_BODY_LIMIT),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     workers: env.WORKERS.toLowerCase() === 'auto' ? availableParallelism() : Number(env.WORKERS),
+    uiDir: env.UI_DIR ?? defaultUiDir(),
   };
 });
 
@@ -62,4 +71,12 @@ const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 function sizeInBytes(size: string): number {
   const [, amount, unit] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
   return Number(amount) * UNIT_BYTES[unit.toLowerCase()];
+}
+
+/**
+ * dist/ui: beside the built app (this file is dist/src/config/app.config.js); tests, which run the
+ * TypeScript sources as ES modules without __dirname, look in the working directory's dist/ui.
+ */
+function defaultUiDir(): string {
+  return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'ui') : join(process.cwd(), 'dist', 'ui');
 }

@@ -12,6 +12,7 @@ import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
 import { FlagEntity } from '../flags/entities/flag.entity';
 import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
+import { OutcomeEventEntity } from '../outcomes/entities/outcome-event.entity';
 import { OutcomeMetricHistoryEntity } from '../outcomes/entities/outcome-metric-history.entity';
 import { OutcomeMetricEntity } from '../outcomes/entities/outcome-metric.entity';
 import { ShadowPairEntity } from '../shadow/entities/shadow-pair.entity';
@@ -39,6 +40,7 @@ export const ENTITIES = [
   BudgetHourlySpendEntity,
   OutcomeMetricEntity,
   OutcomeMetricHistoryEntity,
+  OutcomeEventEntity,
   ShadowPairEntity,
   ShadowSpendEntity,
 ];

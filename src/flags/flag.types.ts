@@ -76,7 +76,11 @@ export interface FlagDefinition {
 export type FlagSource = 'api' | 'canary' | 'guardrail';
 export const FLAG_SOURCES: readonly FlagSource[] = ['api', 'canary', 'guardrail'];
 
-export type FlagAction = 'create' | 'update' | 'rollout' | 'kill' | 'enable' | 'archive';
+/**
+ * `note`: nothing about the flag changed (same version, before = after); a canary on it changed state
+ * without moving weights (paused, resumed), recorded so the flag's history tells its whole story.
+ */
+export type FlagAction = 'create' | 'update' | 'rollout' | 'kill' | 'enable' | 'archive' | 'note';
 
 /** Who changed a flag, from where and why: goes into the history row. */
 export interface ChangeContext {

@@ -9,10 +9,11 @@ import { FlagHistoryRepository } from './flag-history.repository';
 import { FlagsController } from './flags.controller';
 import { FlagsRepository } from './flags.repository';
 import { FlagsService } from './flags.service';
+import { OfrepController } from './ofrep.controller';
 
 @Module({
   imports: [TypeOrmModule.forFeature([FlagEntity, FlagHistoryEntity]), CatalogModule],
-  controllers: [FlagsController],
+  controllers: [FlagsController, OfrepController],
   providers: [FlagsRepository, FlagHistoryRepository, FlagCache, FlagsService, FlagCatalogCheck],
   // Only the service: other modules change and evaluate flags through it, never the tables.
   exports: [FlagsService],

@@ -183,6 +183,28 @@ export class FlagsService {
     );
   }
 
+  /**
+   * A history row that changes nothing (action `note`, the current version, before = after): what a
+   * canary did to the flag's story without moving a weight (pause, resume), in the caller's transaction.
+   */
+  async note(key: string, context: ChangeContext & { manager: EntityManager }): Promise<void> {
+    const entity = await this.flags.findForUpdate(context.manager, key);
+    if (!entity) throw new FlagNotFound(key);
+    const current = toDefinition(entity);
+    const snapshot = toWire(current);
+    await this.history.append(context.manager, {
+      at: this.clock.now(),
+      flagKey: key,
+      version: current.version,
+      action: 'note',
+      before: snapshot,
+      after: snapshot,
+      actor: context.actor,
+      source: context.source,
+      reason: context.reason ?? null,
+    });
+  }
+
   setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
     return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
   }
@@ -211,6 +233,14 @@ export class FlagsService {
     const flag = this.cache.get(key);
     if (!flag) return undefined;
     return { flag: flag.key, version: flag.version, ...evaluate(flag, context) };
+  }
+
+  /** The keys of every flag served now (not archived), from memory: what OFREP's bulk evaluation evaluates. */
+  servedKeys(): string[] {
+    return this.cache
+      .all()
+      .map((flag) => flag.key)
+      .sort();
   }
 
   /** One variant of a flag as routing applies it (its model and settings), from memory; undefined when unknown. */

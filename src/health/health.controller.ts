@@ -36,13 +36,14 @@ export class HealthController {
       'Ready (200) while every provider answers `/models` to its primary or its backup key (`key: "backup"` says the ' +
       'primary is refused) and the database answers. While the database is unreachable the replica still serves ' +
       'completions from flags in memory and queues metric rows: `status: "degraded"` with the database entry ' +
-      '`degraded`, still 200. Unready (503) when a provider answers to neither key, or the database is unreachable ' +
+      '`degraded`, still 200; likewise a provider that answers to neither key while another provider answers. ' +
+      'Unready (503) when no provider answers, or the database is unreachable ' +
       'and either the flags were never loaded or the metrics queue is at 90% of METRICS_QUEUE_LIMIT. `metrics` ' +
       'reports the row writer (queued, written, dropped).',
   })
   @ApiOkResponse({
     type: HealthResultDto,
-    description: 'This replica can serve: every part is up, or the database is degraded',
+    description: 'This replica can serve: every part is up, or the database or a provider is degraded',
   })
   @ApiServiceUnavailableResponse({
     type: HealthResultDto,

@@ -10,7 +10,7 @@ describe('start banner', () => {
     expect(reachableUrl('gateway.internal', 3000)).toBe('http://gateway.internal:3000');
   });
 
-  it('says where the API, its docs, the admin key and the database are', () => {
+  it('says where the API, the control room, its docs, the admin key and the database are', () => {
     const banner = startBanner({
       host: '0.0.0.0',
       port: 3000,
@@ -19,6 +19,7 @@ describe('start banner', () => {
     });
     expect(banner.split('\n')).toEqual([
       'Switchyard is ready at http://localhost:3000 (listening on all interfaces, port 3000)',
+      '  Control room: http://localhost:3000/ui (sign in with a read or admin key)',
       '  API docs:   http://localhost:3000/docs',
       '  Admin key:  printed once, above, by the first start on this database (lost it? set SWITCHYARD_ADMIN_KEY and restart); send it as "Authorization: Bearer <key>"',
       '  Database:   embedded Postgres, data in ./.data',

@@ -26,7 +26,7 @@ export function reachableUrl(host: string, port: number): string {
 
 /**
  * What a newcomer needs after `npm start`, printed last so it is what they see: where the API is,
- * where its docs are, where the admin key is, and how to stop.
+ * the control room, where its docs are, where the admin key is, and how to stop.
  */
 export function startBanner(facts: BannerFacts): string {
   const url = reachableUrl(facts.host, facts.port);
@@ -40,6 +40,7 @@ export function startBanner(facts: BannerFacts): string {
   const workers = facts.workers ?? 1;
   return [
     `Switchyard is ready at ${url} (listening on ${bound})`,
+    `  Control room: ${url}/ui (sign in with a read or admin key)`,
     `  API docs:   ${url}/docs`,
     `  Admin key:  ${adminKey}; send it as "Authorization: Bearer <key>"`,
     `  Database:   ${database}`,

@@ -159,6 +159,69 @@ export class CanaryWindowReader {
   }
 
   /**
+   * A defined outcome metric's counters per variant and variance bucket (`outcome:<key>:n` and
+   * `:sum`), over the exposures in [from, to) whose attribution window has closed by `to`, so a
+   * late outcome can still arrive for every exposure counted. The arm is the row's variant — the one
+   * assigned, whichever model served (intention to treat).
+   *
+   * - user unit: a unit is a user with a user key; their exposure starts at their first request of the
+   *   window in the arm; their value is, over the outcome events of that user within the window after
+   *   it, the largest (binary: converted or not) or the sum (numeric: e.g. revenue; 0 without events).
+   * - request unit: a unit is a judged request; binary: its largest event value (0 without one);
+   *   numeric: the mean of its events' values, over requests that have events.
+   */
+  async outcomeBuckets(
+    query: ArmWindowQuery,
+    metric: { key: string; unit: 'request' | 'user'; type: 'binary' | 'numeric'; windowSeconds: number },
+  ): Promise<Map<string, Array<{ bucket: number; n: number; sum: number }>>> {
+    const params = [query.flag, query.variants, query.from, query.to, metric.windowSeconds, metric.key];
+    const rows: Array<{ variant: string; bucket: number; n: number; sum: number }> =
+      metric.unit === 'user'
+        ? await this.dataSource.query(
+            `WITH exposures AS (
+               SELECT user_key, variant, min(at) AS first_at
+                 FROM request_metrics
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND user_key IS NOT NULL AND ${ELIGIBLE}
+                GROUP BY user_key, variant
+             ), closed AS (
+               SELECT * FROM exposures WHERE first_at + make_interval(secs => $5) <= $4
+             ), valued AS (
+               SELECT c.variant, c.user_key,
+                      ${metric.type === 'binary' ? 'coalesce(max(e.value), 0)' : 'coalesce(sum(e.value), 0)'} AS y
+                 FROM closed c
+                 LEFT JOIN outcome_events e
+                   ON e.user_key = c.user_key AND e.metric_key = $6
+                  AND e.occurred_at >= c.first_at AND e.occurred_at <= c.first_at + make_interval(secs => $5)
+                GROUP BY c.variant, c.user_key
+             )
+             SELECT variant, ((user_key & 255)::int % ${VARIANCE_BUCKETS}) AS bucket, count(*)::int AS n, sum(y)::float8 AS sum
+               FROM valued GROUP BY 1, 2`,
+            params,
+          )
+        : await this.dataSource.query(
+            `WITH requests AS (
+               SELECT id, request_id, variant, user_key, at
+                 FROM request_metrics
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND ${ELIGIBLE}
+                  AND at + make_interval(secs => $5) <= $4
+             ), valued AS (
+               SELECT r.variant, ${BUCKET} AS bucket,
+                      ${metric.type === 'binary' ? 'coalesce(max(e.value), 0)' : 'avg(e.value)'} AS y
+                 FROM requests r
+                 LEFT JOIN outcome_events e ON e.request_id = r.request_id AND e.metric_key = $6
+                GROUP BY r.variant, r.id, r.user_key
+             )
+             SELECT variant, bucket, count(*)::int AS n, sum(y)::float8 AS sum
+               FROM valued WHERE y IS NOT NULL GROUP BY 1, 2`,
+            params,
+          );
+    const result = new Map<string, Array<{ bucket: number; n: number; sum: number }>>();
+    for (const variant of query.variants) result.set(variant, []);
+    for (const row of rows) result.get(row.variant)?.push({ bucket: row.bucket, n: row.n, sum: row.sum });
+    return result;
+  }
+
+  /**
    * The control's last RECENT_SECONDS and the BASELINE_SECONDS before them (whatever the stage:
    * the baseline reaches back before the canary), for the control-degradation check.
    */

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { MetricsWindowQueryDto, SummaryGrouping, TimeseriesQueryDto } from './dto/metrics-query.dto';
 import type { MetricsFiguresDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
 import { OUTCOMES } from './entities/request-metric.entity';
+import { QUALITY_BIT, QUALITY_SIGNALS } from './quality-signals';
 import { TooManyBuckets } from './metrics-query.errors';
 import { isoWindow, parseWindow, type Window } from './metrics-window';
 
@@ -20,6 +21,8 @@ const SUMMARY_COLUMN: Record<SummaryGrouping, string> = {
   model: 'model',
   policy: 'policy',
   provider: 'provider',
+  // A team's key (its id; GET /api/metrics/cost?groupBy=apiKey names it).
+  apiKey: 'api_key_id::text',
 };
 
 const FIGURES_SQL = `
@@ -32,7 +35,61 @@ const FIGURES_SQL = `
   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ttft_ms) AS ttft_pcts,
   coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
   coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens,
-  coalesce(sum(cost_usd), 0)::text AS cost_usd`;
+  coalesce(sum(cost_usd), 0)::text AS cost_usd,
+  count(*) FILTER (WHERE quality_signals IS NOT NULL)::int AS answers,
+  ${QUALITY_SIGNALS.map((q) => `count(*) FILTER (WHERE quality_signals & ${QUALITY_BIT[q]} <> 0)::int AS "quality_${q}"`).join(',\n  ')}`;
+
+/** 95% normal quantile: the summaries' intervals are descriptive, not the canary's anytime-valid ones. */
+const Z95 = 1.959964;
+
+/** An outcome metric of one summary group: its value (a rate or a mean), units, a 95% interval, cost per outcome. */
+export interface OutcomeFigure {
+  metric: string;
+  builtIn: boolean;
+  type: 'binary' | 'numeric';
+  unit: 'request' | 'user';
+  /** Units: answers (built-in signals), exposed users or requests (defined metrics). */
+  n: number;
+  /** Σ of the values: signals or conversions counted, revenue summed... */
+  outcomes: number;
+  /** A rate (binary) or a mean (numeric); null without units. */
+  value: number | null;
+  interval: [number, number] | null;
+  costPerOutcomeUsd: number | null;
+}
+
+/**
+ * Adds outcome metrics to the summary's groups (the outcomes module registers one, so that metrics
+ * depends on nothing of it): per group key, its figures, given the summary's filters and each
+ * group's cost.
+ */
+export type OutcomeFigures = (input: {
+  where: { sql: string; params: unknown[] };
+  groupBy: SummaryGrouping;
+  costByKey: ReadonlyMap<string | null, number>;
+}) => Promise<Map<string | null, OutcomeFigure[]>>;
+
+/** A mean (or rate) with its 95% interval from n, Σy and Σy²; binary values make it a Wald interval. */
+export function figureOf(
+  base: Pick<OutcomeFigure, 'metric' | 'builtIn' | 'type' | 'unit'>,
+  n: number,
+  sum: number,
+  sumSquares: number,
+  costUsd: number,
+): OutcomeFigure {
+  if (n === 0) return { ...base, n, outcomes: 0, value: null, interval: null, costPerOutcomeUsd: null };
+  const mean = sum / n;
+  const variance = n > 1 ? Math.max(0, (sumSquares - n * mean * mean) / (n - 1)) : 0;
+  const half = Z95 * Math.sqrt(variance / n);
+  return {
+    ...base,
+    n,
+    outcomes: sum,
+    value: mean,
+    interval: [mean - half, mean + half],
+    costPerOutcomeUsd: sum > 0 ? costUsd / sum : null,
+  };
+}
 
 type FiguresRow = Record<string, unknown> & {
   requests: number;
@@ -72,7 +129,14 @@ const FAILURE_SQL = `outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', '
  */
 @Injectable()
 export class MetricsQueryService {
+  private readonly outcomeFigures: OutcomeFigures[] = [];
+
   constructor(private readonly dataSource: DataSource) {}
+
+  /** Registers more outcome metrics for the summary's groups (see OutcomeFigures). */
+  addOutcomeFigures(figures: OutcomeFigures): void {
+    this.outcomeFigures.push(figures);
+  }
 
   async summary(query: MetricsWindowQueryDto & { groupBy?: SummaryGrouping }): Promise<SummaryDto> {
     const window = parseWindow(query.from, query.to, HOUR_MS);
@@ -84,11 +148,13 @@ export class MetricsQueryService {
         GROUP BY 1 ORDER BY 1 NULLS LAST`,
       where.params,
     );
-    return {
-      ...isoWindow(window),
-      groupBy,
-      groups: rows.map((row: FiguresRow) => ({ key: row.key as string | null, ...figures(row) })),
-    };
+    const groups = rows.map((row: FiguresRow) => ({ key: row.key as string | null, ...figures(row) }));
+    const costByKey = new Map(groups.map((group) => [group.key, group.costUsd]));
+    for (const more of this.outcomeFigures) {
+      const byKey = await more({ where, groupBy, costByKey });
+      for (const group of groups) group.outcomeMetrics.push(...(byKey.get(group.key) ?? []));
+    }
+    return { ...isoWindow(window), groupBy, groups };
   }
 
   async timeseries(query: TimeseriesQueryDto): Promise<TimeseriesDto> {
@@ -162,7 +228,7 @@ export class MetricsQueryService {
   }
 }
 
-function filters(window: Window, query: MetricsWindowQueryDto): { sql: string; params: unknown[] } {
+export function filters(window: Window, query: MetricsWindowQueryDto): { sql: string; params: unknown[] } {
   const params: unknown[] = [window.from, window.to];
   // Shadow calls' rows are a canary's, never a caller's figures.
   const clauses = ['at >= $1', 'at < $2', 'NOT shadow'];
@@ -188,5 +254,16 @@ function figures(row: FiguresRow): MetricsFiguresDto {
     ttftMs: { p50: ttftP50, p99: ttftP99 },
     tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
     costUsd: Number(row.cost_usd),
+    // The built-in signals: binary, so Σy² = Σy.
+    outcomeMetrics: QUALITY_SIGNALS.map((signal) => {
+      const count = row[`quality_${signal}`] as number;
+      return figureOf(
+        { metric: signal, builtIn: true, type: 'binary', unit: 'request' },
+        row.answers as number,
+        count,
+        count,
+        Number(row.cost_usd),
+      );
+    }),
   };
 }

@@ -38,7 +38,7 @@ export class MetricsController {
   @ApiOkResponse({ type: SummaryDto })
   @ApiOperatorError(
     'Bad time, range or grouping (named in the message)',
-    new InvalidInput(['groupBy must be one of: variant, model, policy, provider']),
+    new InvalidInput(['groupBy must be one of: variant, model, policy, provider, apiKey']),
     ...badWindow,
   )
   summary(@Query() query: SummaryQueryDto): Promise<SummaryDto> {

@@ -10,6 +10,7 @@ import { MetricsPartitions } from './metrics-partitions';
 import { MetricsQueryService } from './metrics-query.service';
 import { CostReportService } from './cost-report.service';
 import { MetricsRecorder } from './metrics-recorder';
+import { RequestLookup } from './request-lookup';
 import { MetricsWriter } from './metrics-writer';
 import { PrometheusMetrics } from './prometheus-metrics';
 
@@ -25,6 +26,7 @@ import { PrometheusMetrics } from './prometheus-metrics';
     MetricsPartitions,
     MetricsHealthIndicator,
     CanaryWindowReader,
+    RequestLookup,
   ],
   // The gateway records, the canary and the guardrail read, budgets read spenders, health reports the writer,
   // others add Prometheus series.
@@ -35,6 +37,7 @@ import { PrometheusMetrics } from './prometheus-metrics';
     CostReportService,
     MetricsHealthIndicator,
     PrometheusMetrics,
+    RequestLookup,
   ],
 })
 export class MetricsModule {}

@@ -67,7 +67,8 @@ export class OutcomeMetricsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Every outcome metric: the built-in answer-quality signals first (read-only), then defined ones',
+    summary:
+      'Every outcome metric: the defined ones (archived too), then the built-in answer-quality signals (read-only)',
   })
   @ApiOkResponse({ type: [OutcomeMetricDto] })
   list(): Promise<OutcomeMetricDto[]> {

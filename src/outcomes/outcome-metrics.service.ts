@@ -46,13 +46,21 @@ const BUILT_INS: ReadonlyMap<string, OutcomeMetricView> = new Map(
 );
 
 /**
- * Outcome metric definitions: the built-in answer-quality signals (read-only, listed first) and the
+ * Outcome metric definitions: the built-in answer-quality signals (read-only, listed last) and the
  * metrics operators define (conversions, thumbs-up, ratings). Every change is written with its
  * history row in one transaction; a definition is archived, never deleted, and its key never reused.
  */
+/** How long ingestion trusts its copy of the definitions before reading them again. */
+const DEFINITIONS_TTL_MS = 5_000;
+
 @Injectable()
 export class OutcomeMetricsService {
   private readonly logger = new Logger(OutcomeMetricsService.name);
+  /** Every definition (built-ins too) as ingestion reads them, and when it was read (Date.now()). */
+  private definitions: { byKey: Map<string, OutcomeMetricView>; readAtMs: number } = {
+    byKey: new Map(BUILT_INS),
+    readAtMs: 0,
+  };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,8 +69,32 @@ export class OutcomeMetricsService {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The definitions ingestion checks events against: from memory, read again when older than a few
+   * seconds or when an event names a key not in memory (defined on another replica a moment ago).
+   * While the database cannot be read, the copy in memory serves: events keep being accepted.
+   */
+  async definitionsFor(keys: Iterable<string>): Promise<ReadonlyMap<string, OutcomeMetricView>> {
+    const stale = Date.now() - this.definitions.readAtMs > DEFINITIONS_TTL_MS;
+    const missing = [...keys].some((key) => !this.definitions.byKey.has(key));
+    if (stale || missing) {
+      try {
+        const rows = await this.metrics.findAll();
+        this.definitions = {
+          byKey: new Map([...BUILT_INS, ...rows.map((row) => [row.key, viewOf(row)] as const)]),
+          readAtMs: Date.now(),
+        };
+      } catch (error) {
+        this.logger.warn(
+          `outcome metric definitions not re-read (${(error as Error).message}); using the copy in memory`,
+        );
+      }
+    }
+    return this.definitions.byKey;
+  }
+
   async list(): Promise<OutcomeMetricView[]> {
-    return [...BUILT_INS.values(), ...(await this.metrics.findAll()).map(viewOf)];
+    return [...(await this.metrics.findAll()).map(viewOf), ...BUILT_INS.values()];
   }
 
   /** A built-in or a defined metric (archived ones too); OutcomeMetricNotFound otherwise. */
@@ -106,6 +138,7 @@ export class OutcomeMetricsService {
       });
       return inserted;
     });
+    this.definitions.byKey.set(entity.key, viewOf(entity));
     this.logger.log({ metric: entity.key, actor: caller.actor }, 'outcome metric created');
     return viewOf(entity);
   }
@@ -190,6 +223,7 @@ export class OutcomeMetricsService {
       });
       return after;
     });
+    this.definitions.byKey.set(key, viewOf(updated));
     this.logger.log({ metric: key, actor: caller.actor, version: updated.version }, 'outcome metric changed');
     return viewOf(updated);
   }

@@ -42,3 +42,15 @@ export class OutcomeMetricInvalid extends DomainError {
     super(problems.join('; '), { details: problems.length > 1 ? problems : [] });
   }
 }
+
+/** One reported outcome event refused (400 or 404), naming what to fix; a batch answers it per event. */
+export class OutcomeEventRefused extends DomainError {
+  readonly kind: 'invalid' | 'not_found' | 'unavailable';
+  readonly code: string;
+
+  constructor(kind: 'invalid' | 'not_found' | 'unavailable', code: string, message: string, param: string | null) {
+    super(message, { param, retryAfterSeconds: kind === 'unavailable' ? 1 : undefined });
+    this.kind = kind;
+    this.code = code;
+  }
+}

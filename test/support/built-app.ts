@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
- * `npm run build` (nest build), so tests can run `node dist/src/main.js` exactly as `npm start` does.
+ * `npm run build` (nest build, then the control room), so tests can run `node dist/src/main.js` exactly as `npm start` does.
  * Once per test run (TMPDIR is the run's own folder, global-setup.ts): the files that need it share
  * one build instead of each compiling the whole app next to the other test files' timing bounds.
  */
@@ -23,6 +23,8 @@ export async function buildApp(): Promise<void> {
   }
   try {
     await promisify(execFile)('npx', ['nest', 'build'], { cwd: process.cwd(), maxBuffer: 16 * 1024 * 1024 });
+    // The rest of `npm run build`: the control room into dist/ui.
+    await promisify(execFile)(process.execPath, ['ui/build.mjs'], { cwd: process.cwd() });
     await writeFile(done, 'ok');
   } catch (error) {
     await writeFile(done, error instanceof Error ? error.message : String(error));

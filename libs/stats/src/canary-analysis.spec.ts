@@ -1,4 +1,4 @@
-import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, resolveCanaryAnalysis } from './canary-analysis';
+import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, outcomeWindowMs, resolveCanaryAnalysis } from './canary-analysis';
 
 describe('resolveCanaryAnalysis', () => {
   it('fills every default: relative guardrails on, hard gates off, alpha 5%, SRM at 0.001', () => {
@@ -92,6 +92,34 @@ describe('resolveCanaryAnalysis', () => {
     expect(judgedMetrics(stored)).toHaveLength(8);
   });
 
+  it('gates on defined outcome metrics, keeping their definition as it was', () => {
+    const defined = { type: 'binary', direction: 'higher_is_better', unit: 'user', windowSeconds: 600 } as const;
+    const { analysis, problems } = resolveCanaryAnalysis(
+      { outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }] },
+      (key) => (key === 'checkout_converted' ? defined : undefined),
+    );
+    expect(problems).toEqual([]);
+    expect(analysis.outcomes).toEqual([
+      { metric: 'checkout_converted', margin: { relative: 0.02 }, definition: defined },
+    ]);
+    expect(outcomeWindowMs(analysis)).toBe(600_000);
+    const judged = judgedMetrics(analysis).find((m) => m.definition.key === 'checkout_converted')!;
+    expect(judged.definition).toMatchObject({
+      kind: 'rate',
+      direction: 'higher_is_better',
+      numerator: 'outcome:checkout_converted:sum',
+      denominator: 'outcome:checkout_converted:n',
+    });
+  });
+
+  it('takes a primary outcome only among the gated outcomes', () => {
+    const outcomes = [{ metric: 'empty_answer', margin: { absolute: 0.01 } }];
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'empty_answer' }).problems).toEqual([]);
+    expect(resolveCanaryAnalysis({ outcomes, primaryOutcome: 'refusal' }).problems).toEqual([
+      'analysis.primaryOutcome "refusal" must be one of analysis.outcomes (empty_answer)',
+    ]);
+  });
+
   it('names each bad outcome gate by its index', () => {
     expect(resolveCanaryAnalysis({ outcomes: { empty_answer: 0.01 } }).problems).toEqual([
       expect.stringMatching(/^analysis\.outcomes must be a list such as/),
@@ -106,7 +134,9 @@ describe('resolveCanaryAnalysis', () => {
       ],
     });
     expect(problems).toEqual([
-      expect.stringMatching(/^analysis\.outcomes\[0\]\.metric must be an outcome metric \(empty_answer, truncated, /),
+      expect.stringMatching(
+        /^analysis\.outcomes\[0\]\.metric must be an outcome metric \(a defined one, .* or a built-in: empty_answer, truncated, /,
+      ),
       'analysis.outcomes[1].margin.absolute must be a rate above 0 and at most 1, got 2',
       expect.stringMatching(/^analysis\.outcomes\[2\]\.margin must be \{ "absolute": number \}/),
       'analysis.outcomes[3].extra is not a field (metric, margin)',

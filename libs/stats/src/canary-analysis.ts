@@ -3,6 +3,8 @@ import {
   GUARDRAIL_METRICS,
   QUALITY_METRIC_KEYS,
   QUALITY_METRICS,
+  outcomeMetricDefinition,
+  type DefinedOutcome,
   type GuardrailKey,
   type JudgedMetric,
   type Margin,
@@ -34,16 +36,31 @@ export interface CanaryAnalysis {
    * before it existed: read it as `outcomes ?? []`.
    */
   outcomes?: OutcomeGate[];
+  /**
+   * One of `outcomes`, reported on its own in each verdict: the treatment's effect with its
+   * confidence sequence, and the cost per outcome (e.g. per conversion) of both arms.
+   */
+  primaryOutcome?: string;
   /** A sample-ratio mismatch pauses the canary when its anytime p-value falls below this. */
   srmPValue: number;
   /** What a canary created before this engine had, kept for reference by the migration. */
   legacy?: LegacyAnalysis;
 }
 
-/** An outcome metric a canary gates on: e.g. { metric: 'empty_answer', margin: { absolute: 0.005 } }. */
+/**
+ * An outcome metric a canary gates on: a built-in quality signal (`{ metric: 'empty_answer', margin:
+ * { absolute: 0.005 } }`) or a defined metric, whose definition is kept with the gate as it was when
+ * the canary was created (`definition`), so later edits of the metric do not change a running canary.
+ */
 export interface OutcomeGate {
-  metric: QualityMetricKey;
+  metric: string;
   margin: Margin;
+  definition?: DefinedOutcome;
+}
+
+/** How long a stage waits past its duration for the attribution windows of its last exposures to close. */
+export function outcomeWindowMs(analysis: Pick<CanaryAnalysis, 'outcomes'>): number {
+  return Math.max(0, ...(analysis.outcomes ?? []).map((gate) => (gate.definition?.windowSeconds ?? 0) * 1000));
 }
 
 /** The most outcome metrics one canary may gate on (each takes a share of alpha). */
@@ -90,8 +107,11 @@ export function judgedMetrics(analysis: CanaryAnalysis): JudgedMetric[] {
     const margin = analysis.guardrails[key];
     if (margin) metrics.push({ definition: GUARDRAIL_METRICS[key], comparison: { margin } });
   }
-  for (const { metric, margin } of analysis.outcomes ?? []) {
-    metrics.push({ definition: QUALITY_METRICS[metric], comparison: { margin } });
+  for (const { metric, margin, definition } of analysis.outcomes ?? []) {
+    const judged = definition
+      ? outcomeMetricDefinition(metric, definition)
+      : QUALITY_METRICS[metric as QualityMetricKey];
+    if (judged) metrics.push({ definition: judged, comparison: { margin } });
   }
   const { maxErrorRate, maxP99LatencyMs, maxCostPerRequestUsd } = analysis.hardGates;
   if (maxErrorRate !== null)
@@ -139,6 +159,11 @@ const MARGIN_RANGES: Record<'rate' | 'ms' | 'usd', { absolute: Check; relative: 
   ms: { absolute: number(0, 3_600_000, true, 'a number of ms above 0'), relative: number(0, 100, true, 'above 0') },
   usd: { absolute: number(0, 1_000, true, 'a number of dollars above 0'), relative: number(0, 100, true, 'above 0') },
 };
+/** A numeric outcome's margin is in its own unit (a rating's points, revenue's dollars). */
+const NUMERIC_MARGIN = {
+  absolute: number(0, 1e9, true, "a number above 0 in the metric's own unit"),
+  relative: number(0, 100, true, 'above 0'),
+};
 const UNIT_OF: Record<GuardrailKey, 'rate' | 'ms' | 'usd'> = {
   errorRate: 'rate',
   abandonmentRate: 'rate',
@@ -172,15 +197,21 @@ const HARD_GATES: Record<keyof HardGates, Check> = {
  * fields are problems (a typo would otherwise leave a default in force); settings of the previous
  * engine say what replaced them. Checked at run time whatever the static type: it comes from JSON.
  */
-export function resolveCanaryAnalysis(input: unknown): ResolvedCanaryAnalysis {
+export function resolveCanaryAnalysis(
+  input: unknown,
+  definedOutcome: (key: string) => DefinedOutcome | undefined = () => undefined,
+): ResolvedCanaryAnalysis {
   const analysis = copyOf(DEFAULT_CANARY_ANALYSIS);
   const problems: string[] = [];
   if (input === undefined || input === null) return { analysis, problems };
   if (!isPlainObject(input)) return { analysis, problems: [`analysis must be an object, got ${show(input)}`] };
   for (const [key, value] of Object.entries(input)) {
     if (key === 'guardrails') resolveGuardrails(value, analysis, problems);
-    else if (key === 'outcomes') resolveOutcomes(value, analysis, problems);
-    else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
+    else if (key === 'outcomes') resolveOutcomes(value, analysis, problems, definedOutcome);
+    else if (key === 'primaryOutcome') {
+      if (typeof value === 'string') analysis.primaryOutcome = value;
+      else problems.push(`analysis.primaryOutcome must be the key of one of analysis.outcomes, got ${show(value)}`);
+    } else if (key === 'hardGates') resolveHardGates(value, analysis, problems);
     else if (Object.hasOwn(TOP_LEVEL, key)) {
       const problem = TOP_LEVEL[key as keyof typeof TOP_LEVEL](value);
       if (problem) problems.push(`analysis.${key} ${problem}`);
@@ -189,6 +220,11 @@ export function resolveCanaryAnalysis(input: unknown): ResolvedCanaryAnalysis {
       problems.push(`analysis.${key} is no longer a setting: ${REPLACED[key]}`);
     } else problems.push(`analysis.${key} is not a canary analysis setting`);
   }
+  const primary = analysis.primaryOutcome;
+  if (primary !== undefined && !(analysis.outcomes ?? []).some((gate) => gate.metric === primary))
+    problems.push(
+      `analysis.primaryOutcome "${primary}" must be one of analysis.outcomes (${(analysis.outcomes ?? []).map((gate) => gate.metric).join(', ') || 'none listed'})`,
+    );
   return { analysis, problems };
 }
 
@@ -223,7 +259,12 @@ function resolveGuardrails(value: unknown, analysis: CanaryAnalysis, problems: s
   }
 }
 
-function resolveOutcomes(value: unknown, analysis: CanaryAnalysis, problems: string[]): void {
+function resolveOutcomes(
+  value: unknown,
+  analysis: CanaryAnalysis,
+  problems: string[],
+  definedOutcome: (key: string) => DefinedOutcome | undefined,
+): void {
   const shape = '[{ "metric": "empty_answer", "margin": { "absolute": 0.005 } }]';
   if (!Array.isArray(value)) {
     problems.push(`analysis.outcomes must be a list such as ${shape}, got ${show(value)}`);
@@ -244,9 +285,11 @@ function resolveOutcomes(value: unknown, analysis: CanaryAnalysis, problems: str
       if (field !== 'metric' && field !== 'margin') problems.push(`${path}.${field} is not a field (metric, margin)`);
     }
     const { metric, margin } = gate;
-    if (!(QUALITY_METRIC_KEYS as readonly unknown[]).includes(metric)) {
+    const builtIn = (QUALITY_METRIC_KEYS as readonly unknown[]).includes(metric);
+    const defined = !builtIn && typeof metric === 'string' ? definedOutcome(metric) : undefined;
+    if (!builtIn && !defined) {
       problems.push(
-        `${path}.metric must be an outcome metric (${QUALITY_METRIC_KEYS.join(', ')}), got ${show(metric)}`,
+        `${path}.metric must be an outcome metric (a defined one, GET /api/outcome-metrics, or a built-in: ${QUALITY_METRIC_KEYS.join(', ')}), got ${show(metric)}`,
       );
       return;
     }
@@ -263,13 +306,18 @@ function resolveOutcomes(value: unknown, analysis: CanaryAnalysis, problems: str
     }
     const type = fields[0] as 'absolute' | 'relative';
     const amount = (margin as Record<string, unknown>)[type];
-    const problem = MARGIN_RANGES.rate[type](amount);
+    const ranges = defined?.type === 'numeric' ? NUMERIC_MARGIN : MARGIN_RANGES.rate;
+    const problem = ranges[type](amount);
     if (problem) {
       problems.push(`${path}.margin.${type} ${problem}`);
       return;
     }
     const parsed = (type === 'absolute' ? { absolute: amount } : { relative: amount }) as Margin;
-    outcomes.push({ metric: metric as QualityMetricKey, margin: parsed });
+    outcomes.push(
+      defined
+        ? { metric: metric as string, margin: parsed, definition: { ...defined } }
+        : { metric: metric as string, margin: parsed },
+    );
   });
   analysis.outcomes = outcomes;
 }
@@ -296,7 +344,10 @@ export function copyOf(analysis: CanaryAnalysis): CanaryAnalysis {
     ...analysis,
     guardrails: { ...analysis.guardrails },
     hardGates: { ...analysis.hardGates },
-    outcomes: (analysis.outcomes ?? []).map((gate) => ({ ...gate })),
+    outcomes: (analysis.outcomes ?? []).map((gate) => ({
+      ...gate,
+      ...(gate.definition ? { definition: { ...gate.definition } } : {}),
+    })),
   };
 }
 

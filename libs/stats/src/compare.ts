@@ -151,8 +151,8 @@ function ratioArms(
     ratioEstimate(
       sumsOf(
         arm.buckets,
-        (bucket) => bucket.counters[definition.numerator],
-        (bucket) => bucket.counters[definition.denominator],
+        (bucket) => bucket.counters[definition.numerator] ?? 0,
+        (bucket) => bucket.counters[definition.denominator] ?? 0,
       ),
       binary,
     );

@@ -33,6 +33,14 @@ export const COUNTERS = [
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
+/**
+ * Counters of a defined outcome metric (`outcome:<key>:n`, `outcome:<key>:sum`): its units with a
+ * closed attribution window, and the sum of their values. Present only in the buckets of canaries
+ * that gate on the metric; absent reads as 0.
+ */
+export type OutcomeCounter = `outcome:${string}`;
+export type AnyCounter = Counter | OutcomeCounter;
+
 /** The histograms of an arm's window; `ttfb` is the time to first byte (ttft if streamed, else latency). */
 export const HISTOGRAMS = ['latency', 'ttft', 'ttfb'] as const;
 export type HistogramName = (typeof HISTOGRAMS)[number];
@@ -51,15 +59,15 @@ interface MetricBase {
 /** A share of requests with a property, e.g. errors / requests. */
 export interface RateMetric extends MetricBase {
   kind: 'rate';
-  numerator: Counter;
-  denominator: Counter;
+  numerator: AnyCounter;
+  denominator: AnyCounter;
 }
 
 /** A mean of a numeric per-request value, e.g. cost / requests. */
 export interface MeanMetric extends MetricBase {
   kind: 'mean';
-  numerator: Counter;
-  denominator: Counter;
+  numerator: AnyCounter;
+  denominator: AnyCounter;
   /** For sentences: "$". */
   unit: string;
 }
@@ -189,6 +197,32 @@ export const QUALITY_METRICS: Readonly<Record<QualityMetricKey, RateMetric>> = O
   malformed_tool_call: qualityRate('malformed_tool_call', 'malformedToolCalls', 'malformed-tool-call rate'),
   refusal: qualityRate('refusal', 'refusals', 'refusal rate'),
 });
+
+/** A defined outcome metric as a canary judges it (a snapshot of its definition, taken at creation). */
+export interface DefinedOutcome {
+  type: 'binary' | 'numeric';
+  direction: Direction;
+  unit: 'request' | 'user';
+  windowSeconds: number;
+}
+
+/** The counters of a defined outcome metric's units and their values' sum. */
+export function outcomeCounters(key: string): { n: OutcomeCounter; sum: OutcomeCounter } {
+  return { n: `outcome:${key}:n`, sum: `outcome:${key}:sum` };
+}
+
+/**
+ * A defined outcome metric as the engine judges it: a binary one is a rate (units that converted /
+ * units), a numeric one a mean (Σ values / units); per request or per user, clustered like every metric.
+ */
+export function outcomeMetricDefinition(key: string, defined: DefinedOutcome): RateMetric | MeanMetric {
+  const { n, sum } = outcomeCounters(key);
+  const name = key.replace(/_/g, ' ');
+  const base = { key, numerator: sum, denominator: n, direction: defined.direction, degradation: null };
+  return defined.type === 'binary'
+    ? { ...base, kind: 'rate', label: `${name} rate` }
+    : { ...base, kind: 'mean', label: `mean ${name}`, unit: '' };
+}
 
 /** How much worse than the control a metric may be: in its own unit, or as a share of the control's value. */
 export type Margin = { absolute: number } | { relative: number };

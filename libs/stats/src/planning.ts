@@ -161,8 +161,8 @@ function detectableRateIncrease(
 ): number {
   const sums = sumsOf(
     traffic.buckets,
-    (bucket) => bucket.counters[definition.numerator],
-    (bucket) => bucket.counters[definition.denominator],
+    (bucket) => bucket.counters[definition.numerator] ?? 0,
+    (bucket) => bucket.counters[definition.denominator] ?? 0,
   );
   const base = (sums.y + 1) / (sums.n + 2);
   const designEffect = Math.max(1, (perRequest * perRequest) / (base * (1 - base)));
@@ -190,8 +190,8 @@ function perRequestSpread(
     const estimate = ratioEstimate(
       sumsOf(
         traffic.buckets,
-        (bucket) => bucket.counters[definition.numerator],
-        (bucket) => bucket.counters[definition.denominator],
+        (bucket) => bucket.counters[definition.numerator] ?? 0,
+        (bucket) => bucket.counters[definition.denominator] ?? 0,
       ),
       definition.kind === 'rate',
     );

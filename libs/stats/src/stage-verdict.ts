@@ -2,7 +2,7 @@ import { judgedMetrics, type CanaryAnalysis } from './canary-analysis';
 import { compareMetric, type MetricResult } from './compare';
 import { boundaryZ, intrinsicTime } from './confidence-sequence';
 import { checkDegradation, type DegradationCheck, type DegradationInput } from './degradation';
-import type { DegradationKey, Margin } from './metrics';
+import type { DegradationKey, JudgedMetric, Margin } from './metrics';
 import { srmTest } from './srm';
 import type { ArmWindow, ThresholdPlan } from './window';
 
@@ -54,6 +54,34 @@ export interface StageVerdict {
   /** Where the confidence sequences are in their intrinsic time V (c(α)·n/N*). */
   intrinsicTime: number;
   plannedRequests: number;
+  /** The canary's primary outcome metric (analysis.primaryOutcome): its effect and cost per outcome per arm. */
+  primary?: PrimaryOutcome | null;
+}
+
+/** One arm of the primary outcome metric: its value, units, outcomes counted, and what they cost. */
+export interface PrimaryArm {
+  estimate: number | null;
+  n: number;
+  /** Σ of the metric's values over the arm's units (conversions, for a binary metric). */
+  outcomes: number;
+  /** What the arm's judged requests in the stage cost. */
+  costUsd: number;
+  /** costUsd / outcomes: e.g. the cost per conversion; null without outcomes. */
+  costPerOutcomeUsd: number | null;
+}
+
+export interface PrimaryOutcome {
+  metric: string;
+  label: string;
+  direction: MetricResult['direction'];
+  /** treatment − control (or treatment / control for a relative margin), with its confidence sequence at this look. */
+  scale: MetricResult['scale'];
+  effect: number | null;
+  interval: MetricResult['interval'];
+  /** The interval's coverage: 1 − 2 × the comparison's alpha (each side at alpha), valid at every look. */
+  level: number;
+  treatment: PrimaryArm;
+  control: PrimaryArm | null;
 }
 
 /*
@@ -112,6 +140,7 @@ export function judgeStage(input: StageInput): StageVerdict {
   const z = boundaryZ(v, perComparison);
   const context = { treatment, control, plan: input.plan, z, v, alpha: perComparison };
   verdict.metrics = metrics.map((metric) => compareMetric(metric, context));
+  verdict.primary = primaryOf(analysis.primaryOutcome, metrics, verdict.metrics, input, perComparison);
   if (input.degradation) {
     verdict.degradation = checkDegradation(input.degradation, degradationChecks(analysis), analysis.minRequests);
   }
@@ -154,6 +183,42 @@ function controlBeyondLimit(result: MetricResult, limit: number): boolean {
   const control = result.control?.estimate;
   if (control === undefined || control === null) return false;
   return result.direction === 'lower_is_better' ? control > limit : control < limit;
+}
+
+function primaryOf(
+  key: string | undefined,
+  metrics: readonly JudgedMetric[],
+  results: readonly MetricResult[],
+  input: StageInput,
+  alpha: number,
+): PrimaryOutcome | null {
+  if (key === undefined) return null;
+  const index = results.findIndex((result) => result.metric === key);
+  if (index < 0) return null;
+  const result = results[index];
+  const definition = metrics[index].definition;
+  if (definition.kind === 'quantile') return null;
+  const numerator = definition.numerator;
+  const armOf = (arm: ArmWindow, summary: { estimate: number | null; n: number }): PrimaryArm => {
+    let outcomes = 0;
+    let costUsd = 0;
+    for (const bucket of arm.buckets) {
+      outcomes += bucket.counters[numerator] ?? 0;
+      costUsd += bucket.counters.costUsd;
+    }
+    return { ...summary, outcomes, costUsd, costPerOutcomeUsd: outcomes > 0 ? costUsd / outcomes : null };
+  };
+  return {
+    metric: result.metric,
+    label: result.label,
+    direction: result.direction,
+    scale: result.scale,
+    effect: result.effect,
+    interval: result.interval,
+    level: 1 - 2 * alpha,
+    treatment: armOf(input.treatment, result.treatment),
+    control: input.control && result.control ? armOf(input.control, result.control) : null,
+  };
 }
 
 /** The checks of the control that the analysis's guardrails and gates map to, each with its margin. */

@@ -1,6 +1,6 @@
 import { VARIANCE_BUCKETS, type ClusterSums } from './clustered';
 import { HISTOGRAM_BINS, positionOf, quantileOf } from './histogram';
-import type { Counter, HistogramName, JudgedMetric } from './metrics';
+import type { Counter, HistogramName, JudgedMetric, OutcomeCounter } from './metrics';
 
 /*
  * What the engine reads of one arm over a stage's window, in two steps, so that the same few
@@ -25,7 +25,7 @@ export interface ArmPooled {
 
 /** One variance bucket of an arm: its counters, and its histogram rows below each planned bin. */
 export interface ArmBucket {
-  counters: Record<Counter | 'rows', number>;
+  counters: Record<Counter | 'rows', number> & { [counter: OutcomeCounter]: number | undefined };
   below: number[];
 }
 
@@ -165,8 +165,8 @@ export function mergeBuckets(arms: readonly ArmBucket[][], belowCount: number): 
   for (const buckets of arms) {
     buckets.forEach((bucket, g) => {
       const into = merged[g];
-      for (const key of Object.keys(into.counters) as Array<keyof ArmBucket['counters']>)
-        into.counters[key] += bucket.counters[key];
+      for (const key of Object.keys(bucket.counters) as Array<Counter | 'rows'>)
+        into.counters[key] = (into.counters[key] ?? 0) + (bucket.counters[key] ?? 0);
       for (let i = 0; i < belowCount; i++) into.below[i] += bucket.below[i] ?? 0;
     });
   }

@@ -60,3 +60,32 @@ export class CreatedApiKeyDto extends ApiKeyDto {
   })
   key: string;
 }
+
+/** The key that made the request, as GET /api/keys/me answers: what it may do, never the key. */
+export class KeyIdentityDto {
+  @ApiProperty({ example: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' })
+  id: string;
+
+  @ApiProperty({ example: 'on-call' })
+  name: string;
+
+  @ApiProperty({ example: 'sy_k3j5n2m8q1' })
+  prefix: string;
+
+  @ApiProperty({
+    enum: SCOPES,
+    isArray: true,
+    example: ['read'],
+    description: 'admin implies every other scope: the control room shows action buttons only to admin keys',
+  })
+  scopes: Scope[];
+
+  @ApiProperty({ type: [String], nullable: true, example: null, description: 'null: every policy' })
+  policies: string[] | null;
+
+  @ApiProperty({
+    example: 'key:0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b (on-call)',
+    description: 'How history rows name this key when it changes something',
+  })
+  actor: string;
+}

@@ -18,7 +18,6 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { QUALITY_METRIC_KEYS } from '@switchyard/stats';
 import { CANARY_STATES, type CanaryState } from '../canary.types';
 
 const AFTER_MESSAGE = 'after must be an event id (an integer from 0: the nextAfter of the previous page)';
@@ -187,9 +186,8 @@ export class HardGatesDto {
 export class OutcomeGateDto {
   @ApiProperty({
     example: 'empty_answer',
-    enum: QUALITY_METRIC_KEYS,
     description:
-      'A built-in answer-quality signal (request-unit, binary: its rate over complete answers, lower is better)',
+      'A defined outcome metric (GET /api/outcome-metrics) or a built-in answer-quality signal (request-unit, binary: its rate over complete answers, lower is better)',
   })
   metric: string;
   @ApiProperty({
@@ -221,6 +219,12 @@ export class CanaryAnalysisDto {
       'Outcome metrics judged like guardrails (anytime-valid, clustered by user, intention to treat); default none',
   })
   outcomes?: OutcomeGateDto[];
+  @ApiPropertyOptional({
+    example: 'checkout_converted',
+    description:
+      "One of `outcomes`: each verdict reports the treatment's effect on it with its confidence sequence, and the cost per outcome (e.g. per conversion) of both arms",
+  })
+  primaryOutcome?: string;
   @ApiPropertyOptional({
     example: 0.001,
     description:

@@ -172,6 +172,12 @@ export class CanaryPreviewDto {
     description: 'What the shadow stage adds before the stages; null without one',
   })
   shadow: ShadowPreviewDto | null;
+  @ApiProperty({
+    example: 0,
+    description:
+      "Seconds each judged stage lasts past its duration, for the attribution windows of its last exposures to close (the longest window of the analysis's defined outcome metrics)",
+  })
+  outcomeWindowSeconds: number;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The analysis with every default filled in' })
   analysis: Record<string, unknown>;
 }

@@ -3,6 +3,7 @@ import {
   HISTOGRAM_BINS,
   VARIANCE_BUCKETS,
   emptyBuckets,
+  outcomeCounters,
   type ArmBucket,
   type ArmWindow,
   type BelowSpec,
@@ -74,6 +75,20 @@ export class ArmAccumulator {
     this.add(Tree.AbortWait, bucket, waitBin);
   }
 
+  /** Per outcome metric: its units and their values' sum, per bucket. */
+  private readonly outcomes = new Map<string, { n: Float64Array; sum: Float64Array }>();
+
+  /** A unit of an outcome metric (a user exposed in the stage) and its value. */
+  outcome(metric: string, bucket: number, value: number): void {
+    let arrays = this.outcomes.get(metric);
+    if (!arrays) {
+      arrays = { n: new Float64Array(VARIANCE_BUCKETS), sum: new Float64Array(VARIANCE_BUCKETS) };
+      this.outcomes.set(metric, arrays);
+    }
+    arrays.n[bucket]++;
+    arrays.sum[bucket] += value;
+  }
+
   /** A complete answer (whoever gave it), and the quality signal it had, if any. */
   answer(bucket: number, signal: Counter | null): void {
     this.counters.answers[bucket]++;
@@ -112,6 +127,11 @@ export class ArmAccumulator {
       const bucket: ArmBucket = window.buckets[g];
       const counters = bucket.counters;
       for (const name of COUNTED) counters[name] = this.counters[name][g];
+      for (const [metric, arrays] of this.outcomes) {
+        const keys = outcomeCounters(metric);
+        counters[keys.n] = arrays.n[g];
+        counters[keys.sum] = arrays.sum[g];
+      }
       counters.abandoned = this.aborts[g] - this.prefix(Tree.AbortWait, g, abandonmentBin);
       bucket.below.length = specs.length;
       for (let i = 0; i < specs.length; i++) {

@@ -61,6 +61,10 @@ function meetsTarget(s: ScenarioSummary): boolean {
       return share(s.pausedForSrm) >= 0.95;
     case 'at-margin':
       return share(s.rolledBack) <= 0.05;
+    case 'conversion-aa':
+      return share(s.rolledBack) <= 0.01;
+    case 'conversion-drop':
+      return share(s.rolledBack) >= 0.8 && (s.rollbackMetrics.conversion ?? 0) === s.rolledBack;
     case 'p99-better':
       return !Object.keys(s.rollbackMetrics).some((metric) => metric.startsWith('latency'));
     default:

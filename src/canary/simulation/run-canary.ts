@@ -51,7 +51,7 @@ const HISTORY_SECONDS = 3600;
  * and what each stage's plan is sized from). Deterministic for a seed.
  */
 export function runCanary(options: RunOptions): RunResult {
-  const analysis = options.analysis ?? DEFAULT_CANARY_ANALYSIS;
+  const analysis = options.analysis ?? options.scenario.analysis ?? DEFAULT_CANARY_ANALYSIS;
   const stages = options.stages ?? DEFAULT_STAGES;
   const tickSeconds = options.tickSeconds ?? 10;
   const maxStageExtensions = options.maxStageExtensions ?? 2;

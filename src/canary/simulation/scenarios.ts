@@ -1,3 +1,4 @@
+import { DEFAULT_CANARY_ANALYSIS, type CanaryAnalysis } from '@switchyard/stats';
 /*
  * The traffic the Monte Carlo simulates, and the scenarios it plants in it. The reference
  * traffic is what the issue's targets are stated for: 100 requests/s on the flag, realistic LLM
@@ -79,6 +80,13 @@ export interface Planted {
   dropShare?: number;
   /** A provider outage on both arms, starting at a random time in the first five hours. */
   outage?: { minutes: number; errorRate: number; latencyFactor: number };
+  /**
+   * Conversions: each user exposed in a stage (their first request of it) converts with the arm's
+   * rate, reported as the user-unit outcome metric `conversion`. The attribution window is taken as
+   * closed at once (window 0): with a real window each stage lasts that much longer, and the
+   * verdicts are the same ones, later.
+   */
+  conversion?: { control: number; treatment: number };
 }
 
 export type Expectation = 'promote' | 'rollback' | 'pause' | 'no_rollback';
@@ -92,7 +100,22 @@ export interface Scenario {
   target: string;
   /** Changes to the reference traffic. */
   traffic?: Partial<TrafficModel>;
+  /** The analysis instead of the default one (the conversion scenarios gate on the conversion metric). */
+  analysis?: CanaryAnalysis;
 }
+
+/** The default analysis gating on conversion as well: at most 2% fewer conversions, relatively. */
+export const CONVERSION_ANALYSIS: CanaryAnalysis = Object.freeze({
+  ...DEFAULT_CANARY_ANALYSIS,
+  outcomes: [
+    {
+      metric: 'conversion',
+      margin: { relative: 0.02 },
+      definition: { type: 'binary', direction: 'higher_is_better', unit: 'user', windowSeconds: 0 },
+    },
+  ],
+  primaryOutcome: 'conversion',
+}) as CanaryAnalysis;
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -150,6 +173,22 @@ export const SCENARIOS: readonly Scenario[] = [
     planted: { errorRate: 0.015 },
     expect: 'no_rollback',
     target: 'rollbacks ≤ alpha (5%)',
+  },
+  {
+    id: 'conversion-aa',
+    title: 'conversion 10% in both arms (A/A on the outcome)',
+    planted: { conversion: { control: 0.1, treatment: 0.1 } },
+    analysis: CONVERSION_ANALYSIS,
+    expect: 'promote',
+    target: 'rollbacks ≤ 1%',
+  },
+  {
+    id: 'conversion-drop',
+    title: 'conversion 10% → 8% (relative −20%)',
+    planted: { conversion: { control: 0.1, treatment: 0.08 } },
+    analysis: CONVERSION_ANALYSIS,
+    expect: 'rollback',
+    target: 'power to catch it before 100%',
   },
   {
     id: 'p99-better',

@@ -31,6 +31,13 @@ describe('Monte Carlo of the canary engine (fixed seeds, default analysis and st
     }
   }, 60_000);
 
+  it('rolls back a planted conversion drop (10% -> 8%) on the conversion metric, before 100%', () => {
+    for (const result of runs('conversion-drop', [401, 402, 403])) {
+      expect(result).toMatchObject({ end: 'rolled_back', metrics: ['conversion'] });
+      expect(result.stage).toBeLessThan(4);
+    }
+  }, 60_000);
+
   it('pauses, never rolls back, on a sample-ratio mismatch', () => {
     for (const result of runs('srm', [301, 302])) expect(result).toMatchObject({ end: 'paused', outcome: 'srm' });
   }, 60_000);

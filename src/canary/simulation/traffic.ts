@@ -146,6 +146,12 @@ export class SimulatedTraffic {
     if (arm && this.lastStage[s] !== target.stageId) {
       this.lastStage[s] = target.stageId;
       arm.units++;
+      // Drawn only when planted, so the other scenarios' random sequences stay as they were.
+      const conversion = this.planted.conversion;
+      if (conversion) {
+        const rate = treatment ? conversion.treatment : conversion.control;
+        arm.outcome('conversion', this.bucket[s], this.random.uniform() < rate ? 1 : 0);
+      }
     }
     this.request(
       arm,

@@ -11,6 +11,7 @@ import { CreateBudgets1764700000000 } from './1764700000000-create-budgets';
 import { CanaryDecisionEngine1764800000000 } from './1764800000000-canary-decision-engine';
 import { RequestMetricsQualitySignals1796511403895 } from './1796511403895-request-metrics-quality-signals';
 import { CreateOutcomeMetrics1796512203869 } from './1796512203869-create-outcome-metrics';
+import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome-events';
 import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
 
 /**
@@ -32,5 +33,6 @@ export const MIGRATIONS: MixedList<Function> = [
   CanaryDecisionEngine1764800000000,
   RequestMetricsQualitySignals1796511403895,
   CreateOutcomeMetrics1796512203869,
+  CreateOutcomeEvents1796512518587,
   ShadowStage1796512585327,
 ];

@@ -138,7 +138,12 @@ export class FlagHistoryEntryDto {
   @ApiProperty({ example: 3, description: 'The flag version this change produced' })
   version: number;
 
-  @ApiProperty({ enum: ['create', 'update', 'rollout', 'kill', 'enable', 'archive'], example: 'rollout' })
+  @ApiProperty({
+    enum: ['create', 'update', 'rollout', 'kill', 'enable', 'archive', 'note'],
+    example: 'rollout',
+    description:
+      'note: the flag did not change (same version, before = after); a canary on it was paused or resumed, said in `reason`',
+  })
   action: string;
 
   @ApiProperty({ type: FlagSnapshotDto, nullable: true, description: 'The flag before the change (null for create)' })

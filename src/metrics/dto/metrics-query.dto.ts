@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 
-export const SUMMARY_GROUPINGS = ['variant', 'model', 'policy', 'provider'] as const;
+export const SUMMARY_GROUPINGS = ['variant', 'model', 'policy', 'provider', 'apiKey'] as const;
 export type SummaryGrouping = (typeof SUMMARY_GROUPINGS)[number];
 export const COST_GROUPINGS = ['model', 'policy', 'apiKey'] as const;
 export type CostGrouping = (typeof COST_GROUPINGS)[number];

@@ -29,6 +29,28 @@ export class OutcomesDto {
   invalid_request: number;
 }
 
+export class OutcomeFigureDto {
+  @ApiProperty({ example: 'checkout_converted' }) metric: string;
+  @ApiProperty({ example: false, description: 'A built-in answer-quality signal (computed by the gateway)' })
+  builtIn: boolean;
+  @ApiProperty({ enum: ['binary', 'numeric'], example: 'binary' }) type: string;
+  @ApiProperty({ enum: ['request', 'user'], example: 'user' }) unit: string;
+  @ApiProperty({ example: 1200, description: 'Units: answers, exposed users or requests' }) n: number;
+  @ApiProperty({ example: 120, description: 'Σ of values: conversions, signals counted, revenue...' })
+  outcomes: number;
+  @ApiProperty({ example: 0.1, nullable: true, type: Number, description: 'Rate (binary) or mean (numeric)' })
+  value: number | null;
+  @ApiProperty({
+    example: [0.083, 0.117],
+    nullable: true,
+    type: [Number],
+    description: '95% interval (descriptive; canaries use anytime-valid ones)',
+  })
+  interval: [number, number] | null;
+  @ApiProperty({ example: 0.0125, nullable: true, type: Number, description: "The group's cost / outcomes" })
+  costPerOutcomeUsd: number | null;
+}
+
 export class MetricsFiguresDto {
   @ApiProperty({ example: 120 }) requests: number;
   @ApiProperty({
@@ -45,6 +67,12 @@ export class MetricsFiguresDto {
   @ApiProperty({ type: TtftDto, description: 'Time to first token in ms (streams)' }) ttftMs: TtftDto;
   @ApiProperty({ type: TokensDto }) tokens: TokensDto;
   @ApiProperty({ example: 0.168 }) costUsd: number;
+  @ApiProperty({
+    type: [OutcomeFigureDto],
+    description:
+      'The built-in answer-quality signals (rates over complete answers); grouped by variant, also every defined outcome metric (its exposures in the window, whether or not their attribution windows have closed)',
+  })
+  outcomeMetrics: OutcomeFigureDto[];
 }
 
 export class SummaryGroupDto extends MetricsFiguresDto {

@@ -28,6 +28,7 @@ export type Outcome = (typeof OUTCOMES)[number];
 @Index('request_metrics_api_key_at_idx', ['apiKeyId', 'at'])
 @Index('request_metrics_policy_at_idx', ['policy', 'at'])
 @Index('request_metrics_at_idx', ['at'])
+@Index('request_metrics_request_id_idx', ['requestId'])
 export class RequestMetricEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;

@@ -1,0 +1,150 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { generateApiKey } from '../src/access/api-key-format';
+import { createApp, shutDownApp } from '../src/bootstrap';
+import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
+
+/**
+ * `npm run bench:outcomes [-- --events 200000 --clients 4 --batch 1000]`: outcome ingestion end to
+ * end. The whole app (createApp, as `npm start`) on a scratch database; clients post batches of user
+ * conversions to POST /v1/outcomes over HTTP as fast as the app answers; the clock stops when every
+ * accepted event is a row of outcome_events. Events per second over that time, and the loss: events
+ * accepted but not stored, and events refused (503 queue full). Target: >= 5 000 events/s, zero loss.
+ *
+ * Uses DATABASE_URL (a scratch database is created and dropped) or an embedded Postgres.
+ */
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (base) {
+    const name = `switchyard_bench_outcomes_${Date.now().toString(36)}`;
+    const admin = await new DataSource({ type: 'postgres', url: base }).initialize();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.destroy();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      stop: async () => {
+        const cleanup = await new DataSource({ type: 'postgres', url: base }).initialize();
+        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await cleanup.destroy();
+      },
+    };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-outcomes-'));
+  chmodSync(dataDir, 0o755);
+  const server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
+  const url = await server.start();
+  return {
+    url,
+    stop: async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The default catalog, its simulator on a free port (nothing here calls it). */
+async function catalogFile(): Promise<string> {
+  const catalog = JSON.parse(readFileSync(join(process.cwd(), 'src/config/default-catalog.json'), 'utf8'));
+  const port = await freePort();
+  catalog.simulator.port = port;
+  for (const provider of catalog.providers) provider.baseUrl = `http://127.0.0.1:${port}/v1`;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-catalog-'));
+  const path = join(dir, 'catalog.json');
+  writeFileSync(path, JSON.stringify(catalog));
+  return path;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { events: { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' } },
+  });
+  const total = Number(values.events ?? 200_000);
+  const clients = Number(values.clients ?? 4);
+  const batchSize = Math.min(1000, Number(values.batch ?? 1000));
+  const db = await database();
+  const adminKey = generateApiKey().key;
+  Object.assign(process.env, {
+    DATABASE_URL: db.url,
+    SWITCHYARD_CATALOG: await catalogFile(),
+    SWITCHYARD_ADMIN_KEY: adminKey,
+    LOG_LEVEL: 'warn',
+  });
+  const app = await createApp();
+  await app.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` };
+  const check = await fetch(`${base}/api/outcome-metrics`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ key: 'checkout_converted', type: 'binary', direction: 'higher_is_better', unit: 'user' }),
+  });
+  if (check.status !== 201) throw new Error(`could not define the metric: ${check.status} ${await check.text()}`);
+  const reader = await new DataSource({ type: 'postgres', url: db.url }).initialize();
+  let next = 0;
+  let accepted = 0;
+  let refused = 0;
+  const started = performance.now();
+  const client = async (c: number) => {
+    while (next < total) {
+      const from = next;
+      next = Math.min(total, next + batchSize);
+      const events = Array.from({ length: next - from }, (_, i) => ({
+        metric: 'checkout_converted',
+        value: (from + i) % 10 === 0,
+        userId: `user-${(from + i) % 50_000}`,
+        idempotencyKey: `bench-${c}-${from + i}`,
+      }));
+      const response = await fetch(`${base}/v1/outcomes`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ events }),
+      });
+      const body = (await response.json()) as { accepted?: number; refused?: number };
+      if (response.status !== 202)
+        throw new Error(`POST /v1/outcomes answered ${response.status}: ${JSON.stringify(body)}`);
+      accepted += body.accepted ?? 0;
+      refused += body.refused ?? 0;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+  const answeredSeconds = (performance.now() - started) / 1000;
+  let stored = 0;
+  for (;;) {
+    stored = Number((await reader.query('SELECT count(*)::int AS n FROM outcome_events'))[0].n);
+    if (stored >= accepted || performance.now() - started > 600_000) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rate = stored / seconds;
+  const lost = accepted - stored + refused;
+  console.log(
+    `outcome ingestion: ${total.toLocaleString('en-US')} events in batches of ${batchSize} from ${clients} clients over HTTP; ` +
+      `answered in ${answeredSeconds.toFixed(1)} s, all stored in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} events/s; ` +
+      `${accepted} accepted, ${stored} stored, ${refused} refused — target >= 5000 events/s with zero loss: ` +
+      `${rate >= 5000 && lost === 0 && accepted === total ? 'MET' : 'NOT MET'}`,
+  );
+  await reader.destroy();
+  await shutDownApp(app);
+  await db.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+// The browser tests (test/browser/): the real app, Postgres and simulator driven through Chromium
+// by playwright-core. Not part of `npm test`, since a fresh machine lacks a browser: run them with
+// `npm run test:browser` (.ci/run installs Debian's chromium first). Same setup as the e2e project.
+import base from './jest.config.mjs';
+
+const e2e = base.projects.find((project) => project.displayName === 'e2e');
+
+export default {
+  ...e2e,
+  displayName: 'browser',
+  testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+  testTimeout: 180000,
+};

@@ -1,0 +1,112 @@
+import uPlot from 'uplot';
+import { h } from './dom';
+
+/** Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito). */
+export const COLOURS = {
+  treatment: '#d55e00',
+  control: '#0072b2',
+  band: 'rgba(213, 94, 0, 0.18)',
+  margin: '#cc2f7a',
+  decision: '#000000',
+  series: ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'],
+};
+
+export interface SeriesSpec {
+  label: string;
+  colour: string;
+  dash?: number[];
+  /** Only the points, no line (decision points). */
+  pointsOnly?: boolean;
+  width?: number;
+  /** Dots on the line's values (default); off for bands and margins. */
+  markers?: boolean;
+}
+
+export interface ChartSpec {
+  /** Names the chart for screen readers (the figure's caption says the numbers). */
+  label: string;
+  series: SeriesSpec[];
+  /** Format of the y axis' ticks. */
+  value: (value: number) => string;
+  /** Indices (into `series`) of the upper and lower side of a shaded band. */
+  band?: [number, number];
+  height?: number;
+}
+
+/**
+ * A uPlot time-series chart that follows its container's width and takes new data without being
+ * built again (`update`), so a page polling every few seconds moves its lines instead of flashing.
+ * `x` is in seconds since the epoch; a null y is a gap.
+ */
+export class TimeChart {
+  readonly element: HTMLElement;
+  private plot: uPlot | null = null;
+  private readonly resize: ResizeObserver;
+  private points = 0;
+
+  constructor(private readonly spec: ChartSpec) {
+    this.element = h('div', { class: 'chart', role: 'img', 'aria-label': spec.label, 'data-points': 0 });
+    this.resize = new ResizeObserver(() => this.plot?.setSize(this.size()));
+    this.resize.observe(this.element);
+  }
+
+  update(x: number[], ys: Array<Array<number | null>>): void {
+    const data = [x, ...ys] as uPlot.AlignedData;
+    this.points = x.length;
+    this.element.setAttribute('data-points', String(x.length));
+    if (!this.plot) {
+      this.plot = new uPlot(this.options(), data, this.element);
+    } else {
+      this.plot.setData(data);
+    }
+  }
+
+  get pointCount(): number {
+    return this.points;
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.plot?.destroy();
+  }
+
+  private size(): { width: number; height: number } {
+    return { width: Math.max(240, this.element.clientWidth || 600), height: this.spec.height ?? 200 };
+  }
+
+  private options(): uPlot.Options {
+    const { spec } = this;
+    return {
+      ...this.size(),
+      scales: {
+        // One look (or one bucket) would otherwise stretch the axis over years.
+        x: { time: true, range: (_plot, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        // A flat line (all zero) gets a readable span instead of a symmetric one around it.
+        y: {
+          range: (_plot, min, max) =>
+            min === max
+              ? [Math.min(0, min), Math.max(0, max) + (Math.abs(max) || 1)]
+              : uPlot.rangeNum(min, max, 0.1, true),
+        },
+      },
+      legend: { live: false },
+      cursor: { points: { show: false } },
+      series: [
+        { label: 'time' },
+        ...spec.series.map((series): uPlot.Series => ({
+          label: series.label,
+          stroke: series.colour,
+          width: series.width ?? (series.pointsOnly ? 0 : 2),
+          dash: series.dash,
+          spanGaps: false,
+          value: (_plot, value) => (value === null || value === undefined ? '—' : spec.value(value)),
+          ...(series.pointsOnly
+            ? { paths: () => null, points: { show: true, size: 9, fill: series.colour, stroke: series.colour } }
+            : { points: { show: false } }),
+        })),
+      ],
+      bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
+      axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: 70 }],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { band, duration, effect, metricValue, pct } from './format';
+
+describe('numbers on the control room', () => {
+  it('writes each metric in its own unit, as the verdict sentences do', () => {
+    expect(metricValue('errorRate', 0.01234)).toBe('1.23%');
+    expect(metricValue('latencyP95', 812.6)).toBe('813 ms');
+    expect(metricValue('costPerRequest', 0.0001234)).toBe('$0.000123');
+    expect(metricValue('errorRate', null)).toBe('—');
+  });
+
+  it('writes effects as percentage points, signed milliseconds or ratios', () => {
+    expect(effect('errorRate', 'difference', 0.0231)).toBe('+2.31 pp');
+    expect(effect('errorRate', 'difference', -0.004)).toBe('-0.40 pp');
+    expect(effect('latencyP50', 'ratio', 1.2)).toBe('1.200×');
+    expect(effect('latencyP99', 'difference', 35)).toBe('+35 ms');
+  });
+
+  it('writes an unbounded end of a confidence band as infinity, not as missing', () => {
+    expect(band('latencyP95', 'ratio', [0.91, null])).toBe('0.910× … ∞');
+    expect(band('latencyP95', 'ratio', [null, 1.4])).toBe('0 … 1.400×');
+    expect(band('errorRate', 'difference', [-0.01, 0.02])).toBe('-1.00 pp … +2.00 pp');
+  });
+
+  it('writes shares and durations', () => {
+    expect(pct(0.515)).toBe('51.5%');
+    expect(duration(45)).toBe('45 s');
+    expect(duration(600)).toBe('10.0 min');
+    expect(duration(7200)).toBe('2.0 h');
+  });
+});

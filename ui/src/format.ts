@@ -1,0 +1,57 @@
+/** How numbers read on the page: the same units the API's sentences use. */
+export const dash = '—';
+
+export function pct(value: number | null | undefined, digits = 1): string {
+  return value === null || value === undefined ? dash : `${(value * 100).toFixed(digits)}%`;
+}
+
+export function ms(value: number | null | undefined): string {
+  return value === null || value === undefined ? dash : `${Math.round(value)} ms`;
+}
+
+export function usd(value: number | null | undefined, digits = 4): string {
+  return value === null || value === undefined ? dash : `$${value.toFixed(digits)}`;
+}
+
+export function count(value: number | null | undefined): string {
+  return value === null || value === undefined ? dash : value.toLocaleString('en-US');
+}
+
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return dash;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function time(iso: string | null | undefined): string {
+  if (!iso) return dash;
+  const date = new Date(iso);
+  return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)} UTC`;
+}
+
+/** A metric's value in its own unit: rates as %, latencies in ms, costs in $. */
+export function metricValue(metric: string, value: number | null | undefined): string {
+  if (value === null || value === undefined) return dash;
+  if (/Rate$/.test(metric)) return pct(value, 2);
+  if (/^cost/.test(metric)) return usd(value, 6);
+  return ms(value);
+}
+
+/** An effect on its scale: a difference (pp for rates) or a ratio (×). */
+export function effect(metric: string, scale: string, value: number | null | undefined): string {
+  if (value === null || value === undefined) return dash;
+  if (scale === 'ratio') return `${value.toFixed(3)}×`;
+  if (/Rate$/.test(metric)) return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)} pp`;
+  return `${value >= 0 ? '+' : ''}${metricValue(metric, value)}`;
+}
+
+/**
+ * A confidence band: a missing end is unbounded (the engine sends null for infinity, e.g. a tail
+ * quantile's ratio with too few slow requests to bound it), so it reads as ∞, not as "no data".
+ */
+export function band(metric: string, scale: string, interval: readonly [number | null, number | null]): string {
+  const low = interval[0] === null ? (scale === 'ratio' ? '0' : '−∞') : effect(metric, scale, interval[0]);
+  const high = interval[1] === null ? '∞' : effect(metric, scale, interval[1]);
+  return `${low} … ${high}`;
+}

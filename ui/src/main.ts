@@ -1,0 +1,175 @@
+import { api, ApiError, session, whenUnauthenticated, type Identity } from './api';
+import { fill, h } from './dom';
+import { AlertsPage } from './pages/alerts';
+import { FlagsPage } from './pages/flags';
+import { RolloutPage } from './pages/rollout';
+import { RolloutsPage } from './pages/rollouts';
+import { TrafficPage } from './pages/traffic';
+
+/** How often the shown page asks the API again: live enough to watch a tick, light on the gateway. */
+export const POLL_MS = 3000;
+
+export interface Page {
+  title: string;
+  /** Builds the page's frame once; refresh fills in the data (first time and every poll). */
+  mount(root: HTMLElement): void;
+  refresh(): Promise<void>;
+  destroy?(): void;
+}
+
+export interface Context {
+  identity: Identity;
+  isAdmin: boolean;
+  /** A message in the status line (errors in red), e.g. after an action. */
+  say(message: string, error?: boolean): void;
+}
+
+const main = document.getElementById('main')!;
+const nav = document.getElementById('nav')!;
+const who = document.getElementById('who')!;
+const status = document.getElementById('status')!;
+
+let page: Page | null = null;
+let timer: number | undefined;
+let context: Context | null = null;
+let refreshes = 0;
+
+function say(message: string, error = false): void {
+  status.textContent = message;
+  status.classList.toggle('error', error);
+}
+
+function route(ctx: Context): Page {
+  const path = location.hash.replace(/^#/, '') || '/rollouts';
+  const rollout = /^\/rollouts\/([0-9a-f-]{36})$/.exec(path);
+  if (rollout) return new RolloutPage(ctx, rollout[1]);
+  if (path === '/flags') return new FlagsPage(ctx);
+  if (path === '/traffic') return new TrafficPage(ctx);
+  if (path === '/alerts') return new AlertsPage(ctx);
+  return new RolloutsPage(ctx);
+}
+
+async function show(): Promise<void> {
+  if (!context) return;
+  window.clearTimeout(timer);
+  page?.destroy?.();
+  page = route(context);
+  const current = page;
+  document.title = `${page.title} · Switchyard control room`;
+  for (const link of nav.querySelectorAll('a')) {
+    const active =
+      location.hash.startsWith(link.getAttribute('href')!) || (!location.hash && link.hash === '#/rollouts');
+    if (active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  fill(main);
+  page.mount(main);
+  await poll(current);
+}
+
+/** Refreshes the page now and again every POLL_MS, until another page is shown. */
+async function poll(current: Page): Promise<void> {
+  // A tab nobody looks at asks nothing; it catches up as soon as it is shown again.
+  if (document.hidden) {
+    document.addEventListener('visibilitychange', () => void (page === current && poll(current)), { once: true });
+    return;
+  }
+  try {
+    await current.refresh();
+    if (page !== current) return;
+    refreshes++;
+    main.setAttribute('data-refreshes', String(refreshes));
+    say(`Updated ${new Date().toLocaleTimeString()} · every ${POLL_MS / 1000} s`);
+  } catch (error) {
+    if (page !== current) return;
+    say(`Could not update: ${error instanceof Error ? error.message : String(error)}`, true);
+  }
+  if (page === current) timer = window.setTimeout(() => void poll(current), POLL_MS);
+}
+
+function signOut(): void {
+  session.clear();
+  context = null;
+  page?.destroy?.();
+  page = null;
+  window.clearTimeout(timer);
+  showSignIn();
+}
+
+function showSignIn(message?: string): void {
+  nav.hidden = true;
+  fill(who);
+  const input = h('input', {
+    id: 'api-key',
+    name: 'api-key',
+    type: 'password',
+    autocomplete: 'off',
+    required: true,
+    'aria-describedby': 'api-key-help',
+  });
+  const error = h('p', { class: 'error-text', role: 'alert' }, message ?? '');
+  const form = h(
+    'form',
+    { class: 'signin', 'aria-labelledby': 'signin-title' },
+    h('h2', { id: 'signin-title' }, 'Sign in'),
+    h('label', { for: 'api-key' }, 'API key'),
+    input,
+    h(
+      'p',
+      { id: 'api-key-help', class: 'muted' },
+      'A key with the read scope shows everything; an admin key also acts on canaries. ',
+      'It is kept in this tab only (sessionStorage) and sent to this gateway alone.',
+    ),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    error,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void signIn(input.value.trim()).catch((failure: unknown) => {
+      error.textContent =
+        failure instanceof ApiError && failure.status === 401
+          ? 'This key is unknown or revoked.'
+          : failure instanceof ApiError && failure.status === 403
+            ? 'This key lacks the read scope: ask for a read or admin key.'
+            : `Could not sign in: ${failure instanceof Error ? failure.message : String(failure)}`;
+    });
+  });
+  fill(main, form);
+  say('');
+  input.focus();
+}
+
+async function signIn(key: string): Promise<void> {
+  const identity = await api<Identity>('/api/keys/me', { key });
+  session.save(key);
+  start(identity);
+}
+
+function start(identity: Identity): void {
+  const isAdmin = identity.scopes.includes('admin');
+  context = { identity, isAdmin, say };
+  nav.hidden = false;
+  fill(
+    who,
+    h('span', { id: 'identity' }, `${identity.name} · ${isAdmin ? 'admin' : 'read only'}`),
+    h('button', { type: 'button', 'on:click': signOut }, 'Sign out'),
+  );
+  void show();
+}
+
+whenUnauthenticated(() => {
+  session.clear();
+  context = null;
+  showSignIn('The key stopped working (revoked?): sign in again.');
+});
+window.addEventListener('hashchange', () => void show());
+document.getElementById('skip')!.addEventListener('click', () => main.focus());
+
+const saved = session.key();
+if (saved) {
+  api<Identity>('/api/keys/me')
+    .then(start)
+    .catch(() => showSignIn());
+} else {
+  showSignIn();
+}

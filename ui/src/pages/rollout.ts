@@ -1,0 +1,651 @@
+import { api, ApiError, query } from '../api';
+import { COLOURS, TimeChart } from '../charts';
+import { fill, h, section, table, type Child } from '../dom';
+import { band, count, dash, duration, effect, metricValue, pct, time, usd } from '../format';
+import type { Context, Page } from '../main';
+import type { Canary, CanaryEvent, Figures, MetricResult, Verdict } from '../types';
+
+type Action = 'pause' | 'resume' | 'promote' | 'rollback' | 'abort';
+
+/** The manual actions, the states each applies in (as the API's), and what the button says. */
+const ACTIONS: Array<{ action: Action; label: string; from: string[]; danger?: boolean; explain: string }> = [
+  { action: 'pause', label: 'Pause', from: ['running'], explain: 'Weights stay; no verdicts until resumed.' },
+  { action: 'resume', label: 'Resume', from: ['paused'], explain: 'The current stage starts a fresh window.' },
+  {
+    action: 'promote',
+    label: 'Promote',
+    from: ['pending', 'running', 'paused'],
+    explain: 'The treatment goes to 100% now and the canary ends.',
+  },
+  {
+    action: 'rollback',
+    label: 'Roll back',
+    from: ['running', 'paused'],
+    danger: true,
+    explain: 'The treatment goes to 0% and the canary ends as rolled back.',
+  },
+  {
+    action: 'abort',
+    label: 'Abort',
+    from: ['pending', 'running', 'paused'],
+    danger: true,
+    explain: 'The treatment goes to 0% and the canary ends as aborted.',
+  },
+];
+
+/** How often cost and budget are read again (the rest of the page every poll). */
+const SPEND_EVERY_MS = 30_000;
+
+/** Verdicts that only say "keep watching": hidden from the log unless asked for. */
+const QUIET_DECISIONS = new Set(['wait']);
+
+interface MetricCharts {
+  arms: TimeChart;
+  difference: TimeChart;
+  caption: HTMLElement;
+}
+
+/**
+ * One canary: where the ramp stands against its plan, every guardrail's both arms and their
+ * difference with its confidence band against the margin, the SRM check, cost and budget, the
+ * decision log (GET /api/canaries/:id/events), and for admin keys the actions.
+ */
+export class RolloutPage implements Page {
+  readonly title = 'Rollout';
+  private events: CanaryEvent[] = [];
+  private cursor: number | undefined;
+  private readonly charts = new Map<string, MetricCharts>();
+  private readonly parts: Record<string, HTMLElement> = {};
+  private readonly buttons = new Map<Action, HTMLButtonElement>();
+  private dialog!: HTMLDialogElement;
+  private showQuiet = false;
+  private canary: Canary | null = null;
+  private spendReadAt = 0;
+  private spendState = '';
+
+  constructor(
+    private readonly context: Context,
+    private readonly id: string,
+  ) {}
+
+  mount(root: HTMLElement): void {
+    const part = (name: string, ...children: Child[]) =>
+      (this.parts[name] = h('div', { id: `rollout-${name}` }, ...children));
+    this.dialog = h('dialog', { id: 'action-dialog', 'aria-labelledby': 'action-title' });
+    const parts: Array<HTMLElement | null> = [
+      h('p', {}, h('a', { href: '#/rollouts' }, '← All rollouts')),
+      part('header', h('p', { class: 'muted' }, 'Loading…')),
+      this.context.isAdmin ? section('Actions', 'actions', this.actionBar(), part('action-result')) : null,
+      section('Stages: planned and actual', 'timeline', part('timeline')),
+      section('Latest verdict', 'verdict', part('verdict')),
+      section(
+        'Guardrails',
+        'guardrails',
+        h(
+          'p',
+          { class: 'muted' },
+          'Per metric: both arms over time, and the difference (treatment − control, or the ratio) with its anytime-valid confidence band, the margin where harm starts, and the looks that decided something.',
+        ),
+        part('charts', h('div', { class: 'grid' })),
+      ),
+      section(
+        'Outcome metrics',
+        'outcomes',
+        h(
+          'p',
+          { class: 'muted', id: 'no-outcomes' },
+          'No outcome metrics defined: this gateway version judges guardrails only.',
+        ),
+      ),
+      h(
+        'div',
+        { class: 'grid' },
+        section('Sample ratio (SRM)', 'srm', part('srm')),
+        section('Cost per request', 'cost', part('cost')),
+        section('Budgets', 'budget', part('budget')),
+        section(
+          'Shadow traffic',
+          'shadow',
+          h('p', { class: 'muted', id: 'no-shadow' }, 'No shadow stage: this canary sent no shadow pairs to compare.'),
+        ),
+      ),
+      section(
+        'Decision log',
+        'log',
+        h(
+          'label',
+          { class: 'muted' },
+          h('input', {
+            type: 'checkbox',
+            id: 'show-quiet',
+            'on:change': (event: Event) => {
+              this.showQuiet = (event.target as HTMLInputElement).checked;
+              this.renderLog();
+            },
+          }),
+          ' also show looks that decided to wait',
+        ),
+        part('log'),
+      ),
+      this.dialog,
+    ];
+    root.append(...parts.filter((element): element is HTMLElement => element !== null));
+  }
+
+  async refresh(): Promise<void> {
+    const canary = await api<Canary>(`/api/canaries/${this.id}`);
+    this.canary = canary;
+    await this.loadEvents();
+    document.title = `${canary.flagKey} · Switchyard control room`;
+    this.renderHeader(canary);
+    this.renderActions(canary);
+    this.renderTimeline(canary);
+    this.renderVerdict(canary.lastVerdict);
+    this.renderCharts();
+    this.renderSrm(canary.lastVerdict);
+    this.renderLog();
+    // Spend moves slowly and its query scans the canary's rows: every 30 s, or when the state changes.
+    const now = Date.now();
+    if (now - this.spendReadAt >= SPEND_EVERY_MS || canary.state !== this.spendState) {
+      this.spendReadAt = now;
+      this.spendState = canary.state;
+      await Promise.all([this.renderCost(canary), this.renderBudget(canary)]);
+    }
+  }
+
+  destroy(): void {
+    for (const chart of this.charts.values()) {
+      chart.arms.destroy();
+      chart.difference.destroy();
+    }
+  }
+
+  /** Every event, oldest first: the first refresh reads them all, later ones only the new ones. */
+  private async loadEvents(): Promise<void> {
+    for (;;) {
+      const page = await api<{ items: CanaryEvent[]; nextAfter: number | null }>(
+        `/api/canaries/${this.id}/events${query({ limit: 500, after: this.cursor })}`,
+      );
+      this.events.push(...page.items);
+      if (page.items.length > 0) this.cursor = page.items[page.items.length - 1].id;
+      if (page.nextAfter === null) return;
+    }
+  }
+
+  private verdicts(): Array<{ event: CanaryEvent; verdict: Verdict }> {
+    return this.events
+      .filter((event) => event.type === 'verdict' && event.evidence)
+      .map((event) => ({ event, verdict: event.evidence as unknown as Verdict }));
+  }
+
+  private renderHeader(canary: Canary): void {
+    const stage = canary.stage;
+    fill(
+      this.parts.header,
+      h(
+        'h2',
+        {},
+        `${canary.flagKey}: ${canary.variant} vs ${canary.controlVariant} `,
+        h('span', { class: `badge state-${canary.state}`, id: 'canary-state' }, canary.state.replace('_', ' ')),
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Stage'),
+        h(
+          'dd',
+          {},
+          stage
+            ? `${stage.index + 1} of ${canary.stages.length}, planned ${stage.percentage}% treatment`
+            : 'not started',
+        ),
+        h('dt', {}, 'Time in stage'),
+        h(
+          'dd',
+          {},
+          stage
+            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''} `
+            : dash,
+          stage && stage.durationSeconds && !canary.endedAt
+            ? h('progress', {
+                max: stage.durationSeconds,
+                value: Math.min(stage.elapsedSeconds, stage.durationSeconds),
+                'aria-label': 'Time in stage',
+              })
+            : null,
+        ),
+        h('dt', {}, 'Created'),
+        h('dd', {}, `${time(canary.createdAt)} by ${canary.createdBy}`),
+        canary.endedAt ? [h('dt', {}, 'Ended'), h('dd', {}, time(canary.endedAt))] : null,
+      ),
+    );
+  }
+
+  private actionBar(): HTMLElement {
+    return h(
+      'div',
+      { class: 'actions' },
+      ACTIONS.map(({ action, label, danger }) => {
+        const button = h(
+          'button',
+          {
+            type: 'button',
+            class: danger ? 'danger' : null,
+            'data-action': action,
+            'on:click': () => this.ask(action),
+          },
+          label,
+        );
+        this.buttons.set(action, button);
+        return button;
+      }),
+    );
+  }
+
+  private renderActions(canary: Canary): void {
+    for (const { action, from } of ACTIONS) {
+      const button = this.buttons.get(action);
+      if (button) button.disabled = !from.includes(canary.state);
+    }
+  }
+
+  /** Asks for the reason (required: it lands in the canary's events and the flag's history), then acts. */
+  private ask(action: Action): void {
+    const spec = ACTIONS.find((candidate) => candidate.action === action)!;
+    const reason = h('textarea', {
+      id: 'action-reason',
+      name: 'reason',
+      rows: 3,
+      'aria-required': 'true',
+      maxlength: 500,
+    });
+    const problem = h('p', { class: 'error-text', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: spec.danger ? 'danger' : 'primary' }, spec.label);
+    const form = h(
+      'form',
+      // The page checks the reason itself, to say in words what is missing.
+      { method: 'dialog', novalidate: true },
+      h('h3', { id: 'action-title' }, `${spec.label} the canary on ${this.canary?.flagKey ?? ''}`),
+      h('p', { class: 'muted' }, spec.explain),
+      h('label', { for: 'action-reason' }, 'Reason (kept in the canary’s events and the flag’s history)'),
+      reason,
+      problem,
+      h(
+        'div',
+        { class: 'actions' },
+        submit,
+        h('button', { type: 'button', 'on:click': () => this.dialog.close() }, 'Cancel'),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const why = reason.value.trim();
+      if (!why) {
+        problem.textContent = 'Say why: the reason is what the next person reads.';
+        reason.focus();
+        return;
+      }
+      submit.disabled = true;
+      void api<Canary>(`/api/canaries/${this.id}/${action}`, { method: 'POST', body: { reason: why } })
+        .then(async (canary) => {
+          this.dialog.close();
+          fill(
+            this.parts['action-result'],
+            h('p', { role: 'status' }, `${spec.label}: done, the canary is ${canary.state.replace('_', ' ')}.`),
+          );
+          await this.refresh();
+          this.buttons.get(action)?.focus();
+        })
+        .catch((error: unknown) => {
+          submit.disabled = false;
+          problem.textContent = error instanceof ApiError ? error.message : String(error);
+        });
+    });
+    fill(this.dialog, form);
+    this.dialog.showModal();
+    reason.focus();
+  }
+
+  private renderTimeline(canary: Canary): void {
+    const starts: Array<string | undefined> = [];
+    const ends: Array<string | undefined> = [];
+    const extensions: number[] = canary.stages.map(() => 0);
+    const pauses: number[] = canary.stages.map(() => 0);
+    let current = -1;
+    for (const event of this.events) {
+      if ((event.type === 'started' || event.stage !== current) && ['started', 'stage_advanced'].includes(event.type)) {
+        if (current >= 0 && !ends[current]) ends[current] = event.at;
+        current = event.stage;
+        starts[current] = event.at;
+      }
+      if (event.type === 'stage_extended') extensions[event.stage]++;
+      if (event.type === 'paused') pauses[event.stage]++;
+      if (['promoted', 'rolled_back', 'aborted'].includes(event.type) && current >= 0) ends[current] = event.at;
+    }
+    const firstStart = starts[0] ? Date.parse(starts[0]) : null;
+    let plannedOffset = 0;
+    const observed = this.observedShares();
+    const rows = canary.stages.map((stage, index) => {
+      const plannedStart = firstStart === null ? null : new Date(firstStart + plannedOffset * 1000).toISOString();
+      plannedOffset += stage.durationSeconds;
+      const start = starts[index];
+      const end = ends[index] ?? (index === canary.stage?.index && !canary.endedAt ? undefined : ends[index]);
+      const actual =
+        start && end
+          ? duration((Date.parse(end) - Date.parse(start)) / 1000)
+          : start && index === canary.stage?.index
+            ? `${duration(canary.stage.elapsedSeconds)} so far`
+            : dash;
+      const notes = [
+        extensions[index] ? `extended ${extensions[index]}×` : '',
+        pauses[index] ? `paused ${pauses[index]}×` : '',
+      ].filter(Boolean);
+      return [
+        `${index + 1}${index === canary.stage?.index ? ' (current)' : ''}`,
+        `${stage.percentage}%`,
+        observed[index] ?? dash,
+        stage.durationSeconds ? duration(stage.durationSeconds) : 'until promoted',
+        time(plannedStart),
+        time(start),
+        actual,
+        notes.join(', ') || dash,
+      ];
+    });
+    fill(
+      this.parts.timeline,
+      table(
+        'Each stage: the planned treatment share and time, and what happened (observed share of users at the stage’s last verdict).',
+        [
+          'Stage',
+          'Planned share',
+          'Observed share',
+          'Planned time',
+          'Planned start',
+          'Actual start',
+          'Actual time',
+          'Notes',
+        ],
+        rows,
+        { id: 'timeline-table' },
+      ),
+    );
+  }
+
+  private observedShares(): Record<number, string> {
+    const shares: Record<number, string> = {};
+    for (const { verdict } of this.verdicts()) {
+      const units = verdict.srm?.units;
+      if (units && units.treatment + units.control > 0)
+        shares[verdict.stage] = pct(units.treatment / (units.treatment + units.control));
+    }
+    return shares;
+  }
+
+  private renderVerdict(verdict: Verdict | null): void {
+    if (!verdict) {
+      fill(
+        this.parts.verdict,
+        h('p', { class: 'muted' }, 'No verdict yet: the first tick after the start judges the stage.'),
+      );
+      return;
+    }
+    // A verdict from before the decision engine (a migrated canary) has no metrics or counts.
+    const metrics = verdict.metrics ?? [];
+    fill(
+      this.parts.verdict,
+      h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence ?? verdict.outcome),
+      h(
+        'p',
+        { class: 'muted' },
+        `${time(verdict.at)} · decision ${verdict.decision} · outcome ${verdict.outcome} · n = ${count(verdict.n?.treatment.requests)} treatment / ${count(verdict.n?.control?.requests)} control requests`,
+      ),
+      metrics.length
+        ? table(
+            'Each guardrail at this look',
+            ['Metric', 'Treatment', 'Control', 'Difference', 'Confidence band', 'Margin', 'Status'],
+            metrics.map((m) => [
+              m.label,
+              metricValue(m.metric, m.treatment.estimate),
+              metricValue(m.metric, m.control?.estimate),
+              effect(m.metric, m.scale, m.effect),
+              m.interval ? band(m.metric, m.scale, m.interval) : dash,
+              m.against === 'limit' ? `limit ${metricValue(m.metric, m.margin)}` : effect(m.metric, m.scale, m.margin),
+              h(
+                'span',
+                { class: `status-${m.status}` },
+                m.status.replace('_', ' ') + (m.controlDegraded ? ' (control degraded too)' : ''),
+              ),
+            ]),
+            { id: 'verdict-metrics' },
+          )
+        : null,
+    );
+  }
+
+  private renderCharts(): void {
+    const verdicts = this.verdicts();
+    const keys: string[] = [];
+    const labels = new Map<string, MetricResult>();
+    for (const { verdict } of verdicts)
+      for (const metric of verdict.metrics ?? []) {
+        if (!labels.has(metric.metric)) keys.push(metric.metric);
+        labels.set(metric.metric, metric);
+      }
+    const grid = this.parts.charts.firstElementChild as HTMLElement;
+    if (keys.length === 0) {
+      if (!grid.querySelector('.empty'))
+        fill(
+          grid,
+          h(
+            'p',
+            { class: 'muted empty' },
+            'No look with numbers yet: each arm needs the analysis’ minimum of requests in the stage first.',
+          ),
+        );
+      return;
+    }
+    grid.querySelector('.empty')?.remove();
+    const x = verdicts.map(({ event }) => Date.parse(event.at) / 1000);
+    for (const key of keys) {
+      const latest = labels.get(key)!;
+      const charts = this.charts.get(key) ?? this.addCharts(grid, latest);
+      const at = verdicts.map(({ verdict }) => verdict.metrics?.find((m) => m.metric === key) ?? null);
+      charts.arms.update(x, [
+        at.map((m) => m?.treatment.estimate ?? null),
+        at.map((m) => m?.control?.estimate ?? null),
+      ]);
+      charts.difference.update(x, [
+        at.map((m) => m?.effect ?? null),
+        at.map((m) => m?.interval?.[1] ?? null),
+        at.map((m) => m?.interval?.[0] ?? null),
+        at.map((m) => m?.margin ?? null),
+        verdicts.map(({ verdict }, i) => (QUIET_DECISIONS.has(verdict.decision) ? null : (at[i]?.effect ?? null))),
+      ]);
+      const last = [...at].reverse().find((m) => m !== null) ?? latest;
+      fill(
+        charts.caption,
+        `Last look: treatment ${metricValue(key, last.treatment.estimate)}, control ${metricValue(key, last.control?.estimate)}; `,
+        `difference ${effect(key, last.scale, last.effect)}, band ${last.interval ? band(key, last.scale, last.interval) : dash}; `,
+        `margin ${effect(key, last.scale, last.margin)}; ${last.status.replace('_', ' ')}; n = ${count(last.treatment.n)} / ${count(last.control?.n)}.`,
+      );
+    }
+  }
+
+  private addCharts(grid: HTMLElement, metric: MetricResult): MetricCharts {
+    const key = metric.metric;
+    const value = (v: number) => metricValue(key, v);
+    const diff = (v: number) => effect(key, metric.scale, v);
+    const arms = new TimeChart({
+      label: `${metric.label}: treatment and control over time`,
+      value,
+      series: [
+        { label: 'treatment', colour: COLOURS.treatment },
+        { label: 'control', colour: COLOURS.control },
+      ],
+    });
+    const difference = new TimeChart({
+      label: `${metric.label}: ${metric.scale === 'ratio' ? 'treatment / control' : 'treatment − control'} with its confidence band and the margin`,
+      value: diff,
+      band: [1, 2],
+      series: [
+        { label: metric.scale === 'ratio' ? 'ratio' : 'difference', colour: COLOURS.treatment },
+        { label: 'band high', colour: COLOURS.band, width: 1, markers: false },
+        { label: 'band low', colour: COLOURS.band, width: 1, markers: false },
+        { label: 'margin', colour: COLOURS.margin, dash: [6, 4], markers: false },
+        { label: 'decision', colour: COLOURS.decision, pointsOnly: true },
+      ],
+    });
+    const caption = h('figcaption', { class: 'chart-caption' });
+    grid.append(
+      h(
+        'figure',
+        { class: 'panel metric', 'data-metric': key },
+        h('h4', {}, metric.label),
+        arms.element,
+        difference.element,
+        caption,
+      ),
+    );
+    const charts = { arms, difference, caption };
+    this.charts.set(key, charts);
+    return charts;
+  }
+
+  private renderSrm(verdict: Verdict | null): void {
+    const srm = verdict?.srm;
+    if (!srm?.units) {
+      fill(this.parts.srm, h('p', { class: 'muted' }, 'No verdict yet.'));
+      return;
+    }
+    const total = srm.units.treatment + srm.units.control;
+    fill(
+      this.parts.srm,
+      srm.checked
+        ? h(
+            'p',
+            { class: srm.mismatch ? 'error-text' : '' },
+            srm.mismatch
+              ? 'Mismatch: the split is off the weights; the data cannot be trusted.'
+              : 'The split matches the weights.',
+          )
+        : h('p', { class: 'muted' }, `Not checked: ${srm.skipped ?? 'no reason given'}.`),
+      h(
+        'dl',
+        { class: 'facts', id: 'srm-facts' },
+        h('dt', {}, 'Expected treatment share'),
+        h('dd', {}, pct(srm.expectedShare)),
+        h('dt', {}, 'Observed (users)'),
+        h(
+          'dd',
+          {},
+          total ? `${pct(srm.units.treatment / total)} (${count(srm.units.treatment)} of ${count(total)})` : dash,
+        ),
+        h('dt', {}, 'Requests'),
+        h('dd', {}, `${count(srm.requests.treatment)} treatment / ${count(srm.requests.control)} control`),
+        h('dt', {}, 'p-value (anytime)'),
+        h('dd', {}, `${srm.pValue.toPrecision(3)} (mismatch below ${srm.threshold})`),
+      ),
+    );
+  }
+
+  private async renderCost(canary: Canary): Promise<void> {
+    try {
+      const summary = await api<{ groups: Array<Figures & { key: string | null }> }>(
+        `/api/metrics/summary${query({ flag: canary.flagKey, groupBy: 'variant', from: canary.createdAt, to: canary.endedAt ?? undefined })}`,
+      );
+      const arms = [canary.variant, canary.controlVariant].map((variant) => ({
+        variant,
+        figures: summary.groups.find((group) => group.key === variant),
+      }));
+      fill(
+        this.parts.cost,
+        table(
+          'Since the canary was created',
+          ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
+          arms.map(({ variant, figures }) => [
+            `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
+            count(figures?.requests ?? 0),
+            usd(figures?.costUsd ?? 0),
+            figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
+            h('span', { class: 'muted' }, 'no outcome metric'),
+          ]),
+          { id: 'cost-table' },
+        ),
+      );
+    } catch (error) {
+      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${(error as Error).message}`));
+    }
+  }
+
+  private async renderBudget(canary: Canary): Promise<void> {
+    try {
+      const budgets = await api<
+        Array<{
+          scope: string;
+          target: string;
+          limitUsd: number;
+          period: string;
+          onExhausted: string;
+          current: { spentUsd: number; remainingUsd: number; exhausted: boolean };
+        }>
+      >('/api/budgets');
+      // The canary's own budget (its treatment), and its policy's (all of the flag's traffic).
+      const policy = (await api<{ policy: string | null }>(`/api/flags/${encodeURIComponent(canary.flagKey)}`)).policy;
+      const mine = budgets.filter(
+        (budget) =>
+          (budget.scope === 'canary' && budget.target === canary.id) ||
+          (budget.scope === 'policy' && budget.target === policy),
+      );
+      fill(
+        this.parts.budget,
+        mine.length === 0
+          ? h('p', { class: 'muted' }, 'No budget on this canary’s treatment or on its policy.')
+          : table(
+              'Spend against the budgets on this canary’s treatment and on its policy',
+              ['Budget', 'Period', 'Spent', 'Limit', 'Remaining', 'When used up'],
+              mine.map((budget) => [
+                budget.scope === 'canary' ? 'this canary' : `policy ${budget.target}`,
+                budget.period,
+                usd(budget.current.spentUsd),
+                usd(budget.limitUsd, 2),
+                budget.current.exhausted
+                  ? h('span', { class: 'error-text' }, 'used up')
+                  : usd(budget.current.remainingUsd),
+                budget.onExhausted,
+              ]),
+            ),
+      );
+    } catch (error) {
+      fill(this.parts.budget, h('p', { class: 'error-text' }, `Budgets unavailable: ${(error as Error).message}`));
+    }
+  }
+
+  private renderLog(): void {
+    const shown = this.events.filter(
+      (event) => this.showQuiet || event.type !== 'verdict' || !QUIET_DECISIONS.has(String(event.evidence?.decision)),
+    );
+    fill(
+      this.parts.log,
+      shown.length === 0
+        ? h('p', { class: 'muted' }, 'Nothing logged yet.')
+        : h(
+            'ol',
+            { class: 'log', reversed: true, id: 'decision-log' },
+            [...shown]
+              .reverse()
+              .map((event) =>
+                h(
+                  'li',
+                  { 'data-event-id': event.id, 'data-type': event.type },
+                  h(
+                    'div',
+                    { class: 'meta' },
+                    `${time(event.at)} · ${event.type.replace('_', ' ')} · stage ${event.stage + 1} · ${event.actor}`,
+                  ),
+                  h('div', { class: 'sentence' }, event.message),
+                ),
+              ),
+          ),
+    );
+  }
+}
