@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { request } from 'undici';
 import { budgetChecks, createBenchBudget } from './budget-target';
 import type { Check, Report } from './report';
+import { createBenchShadow, shadowChecks } from './shadow-target';
 import { FLAG, GATEWAY_KEY, type GatewayVariant } from './servers';
 
 /**
@@ -68,8 +69,14 @@ export function targetSpecs(options: { baseline?: string }): TargetSpec[] {
       setup: async (gateway) => `${await createBenchFlag(gateway)}; ${await createBenchBudget(gateway)}`,
       checks: budgetChecks,
     },
-    // Gateway variants of other issues go here, e.g. (#16) a 100% shadow stage:
-    //   { id: 'gateway-shadow', label: '...', kind: 'gateway', variant: { editCatalog: (c) => ... }, setup: ... }.
+    {
+      id: 'gateway-shadow',
+      label: '(g) gateway with a 100% shadow stage',
+      kind: 'gateway',
+      setup: async (gateway) => `${await createBenchFlag(gateway)}; ${await createBenchShadow(gateway)}`,
+      checks: shadowChecks,
+    },
+    // Gateway variants of other issues go here.
   ];
   if (options.baseline) {
     specs.push({

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, type EntityManager, type Repository } from 'typeorm';
+import { ACTIVE_CANARIES_CHANNEL } from '../policies/active-canaries';
 import { ACTIVE_STATES, type CanaryState, type StoredVerdict } from './canary.types';
 import { CanaryEntity } from './entities/canary.entity';
+import type { StoredShadowVerdict } from './shadow-decision';
 
 /** Fields a change writes on the canary row. */
 export type CanaryRowChanges = Partial<
-  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'updatedAt' | 'endedAt'>
+  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'updatedAt' | 'endedAt' | 'phase'>
 >;
 
 /** The verdict of one tick period, written only if this replica is the first to judge the period. */
@@ -16,7 +18,7 @@ export interface TickClaim {
   stageIndex: number;
   slotStart: Date;
   at: Date;
-  verdict: StoredVerdict;
+  verdict: StoredVerdict | StoredShadowVerdict;
 }
 
 /** Every query on `canaries`. Writes take the transaction's EntityManager, so events and alerts go in with them. */
@@ -82,8 +84,10 @@ export class CanariesRepository {
     }
   }
 
+  /** Writes a change and NOTIFYs every replica at its commit (ACTIVE_CANARIES_CHANNEL). */
   async update(manager: EntityManager, id: string, changes: CanaryRowChanges): Promise<void> {
     await manager.update(CanaryEntity, { id }, changes);
+    await manager.query('SELECT pg_notify($1, $2)', [ACTIVE_CANARIES_CHANNEL, id]);
   }
 
   /**

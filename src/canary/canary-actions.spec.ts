@@ -18,10 +18,36 @@ function canary(state: CanaryState, stageIndex = 1): CanarySnapshot {
     stageStartedAt: new Date(0),
     analysis: DEFAULT_CANARY_ANALYSIS,
     maxStageExtensions: 2,
+    shadow: null,
+    phase: 'live',
   };
 }
 
 describe('manualChange', () => {
+  it('starts a canary with a shadow stage at weight 0: users stay on the control', () => {
+    const shadow = {
+      percentage: 10,
+      durationSeconds: 600,
+      maxSpendUsd: 20,
+      maxConcurrency: 16,
+      minPairs: 50,
+      maxLatencyRatio: 1.5,
+      maxCostRatio: 1.5,
+      minAgreementRate: null,
+    };
+    const pending = { ...canary('pending', 0), shadow, phase: 'shadow' as const };
+    expect(manualChange(pending, 'start', 'key:1 (ops)', undefined, 'a1')).toMatchObject({
+      state: 'running',
+      stageIndex: 0,
+      weight: 0,
+      event: {
+        type: 'started',
+        message:
+          "started by key:1 (ops): shadow stage, 10% of users' requests copied to the candidate for 600s, before stage 1 of 3",
+      },
+    });
+  });
+
   it('starts a pending canary at stage 1 with its weight', () => {
     expect(manualChange(canary('pending', 0), 'start', 'key:1 (ops)', undefined, 'a1')).toMatchObject({
       state: 'running',

@@ -40,13 +40,21 @@ export function manualChange(
   const why = reason ? `: ${reason}` : '';
   const stage = canary.stages[canary.stageIndex];
   const change: CanaryChange = { state: to, event: { type: event, message: `${action} by ${actor}${why}` } };
-  if (action === 'start') {
+  if (action === 'start' && canary.shadow && canary.phase === 'shadow') {
+    // Users all stay on the control: the candidate is only asked copies of their requests.
+    change.stageIndex = 0;
+    change.weight = 0;
+    change.event.message = `started by ${actor}${why}: shadow stage, ${canary.shadow.percentage}% of users' requests copied to the candidate for ${canary.shadow.durationSeconds}s, before stage 1 of ${canary.stages.length}`;
+  } else if (action === 'start') {
     change.stageIndex = 0;
     change.weight = canary.stages[0].percentage;
     change.event.message = `started by ${actor}${why}: stage 1 of ${canary.stages.length} at ${canary.stages[0].percentage}%`;
   } else if (action === 'resume') {
     change.restartStage = true;
-    change.event.message = `resumed by ${actor}${why}: stage ${canary.stageIndex + 1} (${stage.percentage}%) gets a fresh window`;
+    change.event.message =
+      canary.phase === 'shadow'
+        ? `resumed by ${actor}${why}: the shadow stage gets a fresh window`
+        : `resumed by ${actor}${why}: stage ${canary.stageIndex + 1} (${stage.percentage}%) gets a fresh window`;
   } else if (action === 'promote') {
     change.weight = 100;
     change.event.message = `promoted by ${actor}${why}: treatment at 100%`;

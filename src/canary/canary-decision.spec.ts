@@ -29,6 +29,8 @@ function canary(overrides: Partial<CanarySnapshot> = {}): CanarySnapshot {
     stageStartedAt: STARTED,
     analysis: DEFAULT_CANARY_ANALYSIS,
     maxStageExtensions: 2,
+    shadow: null,
+    phase: 'live',
     ...overrides,
   };
 }

@@ -16,6 +16,9 @@ import {
 import { CanaryTransitions } from './canary-transitions';
 import type { CanaryEntity } from './entities/canary.entity';
 import { StageJudge } from './stage-judge';
+import { ShadowJudge } from './shadow-judge';
+import type { StoredShadowVerdict } from './shadow-decision';
+import type { CanaryChange } from './canary.types';
 
 export const EXECUTOR_ACTOR = 'canary-executor';
 
@@ -37,6 +40,7 @@ export class CanaryExecutor {
     private readonly canaries: CanariesRepository,
     private readonly transitions: CanaryTransitions,
     private readonly stageJudge: StageJudge,
+    private readonly shadowJudge: ShadowJudge,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
@@ -60,6 +64,11 @@ export class CanaryExecutor {
     // Judged in this period already (here or on another replica): the claim below would refuse anyway.
     if (canary.lastSlotStart && canary.lastSlotStart.getTime() >= slotStart.getTime()) return;
 
+    if (canary.phase === 'shadow' && canary.shadow) {
+      const shadow = await this.shadowJudge.judge(canary, now, slotStart);
+      await this.applyShadow(canary, shadow.verdict, shadow.change, slotStart, now);
+      return;
+    }
     const timing = stageTiming(canary, canary.stageStartedAt, now);
     const window = { from: canary.stageStartedAt, to: now };
     const verdict = await this.stageJudge.judge(canary, timing, now);
@@ -86,6 +95,27 @@ export class CanaryExecutor {
       await this.transitions.appendEvent(manager, current, event, EXECUTOR_ACTOR, now);
       if (decided.change) await this.transitions.apply(manager, current, decided.change, EXECUTOR_ACTOR, now);
       if (decided.notice) await this.transitions.notify(manager, current, decided.notice, EXECUTOR_ACTOR, now);
+    });
+  }
+
+  /** The shadow stage's verdict, claimed like a live stage's, and what it changes (the first stage's weight...). */
+  private async applyShadow(
+    canary: CanaryEntity,
+    verdict: StoredShadowVerdict,
+    change: CanaryChange | undefined,
+    slotStart: Date,
+    now: Date,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const claim = { id: canary.id, stageIndex: canary.stageIndex, slotStart, at: now, verdict };
+      if (!(await this.canaries.claimTick(manager, claim))) return;
+      const event = {
+        type: 'verdict',
+        message: `shadow ${verdict.outcome} -> ${verdict.decision}: ${verdict.sentence}`,
+        evidence: { ...verdict },
+      } as const;
+      await this.transitions.appendEvent(manager, canary, event, EXECUTOR_ACTOR, now);
+      if (change) await this.transitions.apply(manager, canary, change, EXECUTOR_ACTOR, now);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { FlagWire } from '../flags/flag-mapper';
-import type { CanaryStage } from './canary.types';
+import type { CanaryStage, ShadowPlan } from './canary.types';
 
 /** What is wrong with a stage plan, one sentence per problem, each naming its field. */
 export function stageProblems(stages: CanaryStage[]): string[] {
@@ -20,6 +20,11 @@ export function stageProblems(stages: CanaryStage[]): string[] {
       `stages[${stages.length - 1}].percentage: the final stage must be 100 (the rollout ends with everyone on the treatment)`,
     );
   return problems;
+}
+
+/** e.g. "shadow 10% 3600s (max $20, 16 in flight)" */
+export function describeShadow(shadow: ShadowPlan): string {
+  return `shadow ${shadow.percentage}% ${shadow.durationSeconds}s (max $${shadow.maxSpendUsd}, ${shadow.maxConcurrency} in flight)`;
 }
 
 /** e.g. "5% 3600s -> 15% 3600s -> 100%" */

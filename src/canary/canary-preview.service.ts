@@ -13,7 +13,8 @@ import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
 import { checkPlan } from './canary-validation';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
-import type { CanaryPreviewDto } from './dto/canary.dto';
+import type { ShadowPlan } from './canary.types';
+import type { CanaryPreviewDto, ShadowPreviewDto } from './dto/canary.dto';
 
 const LOOKBACK_MS = 3_600_000;
 
@@ -33,7 +34,7 @@ export class CanaryPreviewService {
   ) {}
 
   async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
-    const { stages, analysis, flag } = await checkPlan(dto, this.flags, this.outcomes);
+    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
     const to = this.clock.now();
     const from = new Date(to.getTime() - LOOKBACK_MS);
@@ -58,7 +59,30 @@ export class CanaryPreviewService {
       variant: dto.variant,
       window: { from: from.toISOString(), to: to.toISOString() },
       ...result,
+      shadow: shadow ? shadowPreviewOf(shadow, pooled.requests, LOOKBACK_MS / 1000) : null,
       analysis: analysis as unknown as Record<string, unknown>,
     };
   }
+}
+
+/**
+ * What a shadow stage adds before the stages: no user moves, the candidate answers copies of the
+ * sampled users' requests (at the flag's recent rate), within the spend cap and the concurrency.
+ */
+export function shadowPreviewOf(shadow: ShadowPlan, recentRequests: number, seconds: number): ShadowPreviewDto {
+  const expectedPairs = Math.round(((recentRequests / seconds) * shadow.durationSeconds * shadow.percentage) / 100);
+  const enough = expectedPairs >= shadow.minPairs;
+  const agreement =
+    shadow.minAgreementRate === null ? '' : `, answers agreeing on at least ${shadow.minAgreementRate * 100}% of pairs`;
+  return {
+    ...shadow,
+    expectedPairs,
+    sentence:
+      `Before any user is moved, ${shadow.percentage}% of the flag's users have their requests copied to the candidate ` +
+      `for ${shadow.durationSeconds}s after their answer (about ${expectedPairs} pairs at the last hour's rate; ` +
+      `at most $${shadow.maxSpendUsd}, ${shadow.maxConcurrency} calls in flight per replica). ` +
+      `It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, ` +
+      `median latency at most ${shadow.maxLatencyRatio}x and cost at most ${shadow.maxCostRatio}x the control's${agreement}; ` +
+      `it needs ${shadow.minPairs} pairs${enough ? '' : " (more than the last hour's rate gives: the stage will extend or pause)"}.`,
+  };
 }

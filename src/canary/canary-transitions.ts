@@ -64,6 +64,7 @@ export class CanaryTransitions {
     await this.canaries.update(manager, canary.id, {
       state,
       stageIndex,
+      ...(change.phase ? { phase: change.phase } : {}),
       ...(startsStage ? { stageStartedAt: at } : {}),
       updatedAt: at,
       ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: at }),

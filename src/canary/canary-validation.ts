@@ -5,13 +5,15 @@ import type { FlagWire } from '../flags/flag-mapper';
 import type { FlagsService } from '../flags/flags.service';
 import { stageProblems } from './canary-plan';
 import { CanaryInvalid } from './canary.errors';
-import { DEFAULT_STAGES, type CanaryStage } from './canary.types';
+import { DEFAULT_STAGES, SHADOW_DEFAULTS, type CanaryStage, type ShadowPlan } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 
 export interface CheckedPlan {
   stages: CanaryStage[];
   analysis: CanaryAnalysis;
   flag: FlagWire;
+  /** The shadow stage with every default filled in; null without one. */
+  shadow: ShadowPlan | null;
 }
 
 /**
@@ -50,7 +52,23 @@ export async function checkPlan(
   });
   if (flag) errors.push(...flagProblems(flag, dto.variant));
   if (errors.length > 0 || !flag) throw new CanaryInvalid(errors);
-  return { stages, analysis, flag };
+  return { stages, analysis, flag, shadow: shadowPlanOf(dto) };
+}
+
+/** The body's shadow stage (validated by its DTO) with the verdict's defaults filled in. */
+export function shadowPlanOf(dto: CreateCanaryDto): ShadowPlan | null {
+  if (!dto.shadow) return null;
+  const { percentage, durationSeconds, maxSpendUsd, maxConcurrency } = dto.shadow;
+  return {
+    percentage,
+    durationSeconds,
+    maxSpendUsd,
+    maxConcurrency,
+    minPairs: dto.shadow.minPairs ?? SHADOW_DEFAULTS.minPairs,
+    maxLatencyRatio: dto.shadow.maxLatencyRatio ?? SHADOW_DEFAULTS.maxLatencyRatio,
+    maxCostRatio: dto.shadow.maxCostRatio ?? SHADOW_DEFAULTS.maxCostRatio,
+    minAgreementRate: dto.shadow.minAgreementRate ?? SHADOW_DEFAULTS.minAgreementRate,
+  };
 }
 
 /** Why `variant` of `flag` cannot be rolled out, each problem naming its field. */

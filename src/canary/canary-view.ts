@@ -11,15 +11,26 @@ export function toView(canary: CanaryEntity, now: Date): CanaryDto {
     controlVariant: canary.controlVariant,
     state: canary.state,
     stages: canary.stages,
-    stage: canary.stageStartedAt
-      ? {
-          index: canary.stageIndex,
-          percentage: stage.percentage,
-          durationSeconds: stage.durationSeconds,
-          startedAt: canary.stageStartedAt.toISOString(),
-          elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
-        }
-      : null,
+    shadow: canary.shadow,
+    phase: canary.phase,
+    stage:
+      canary.stageStartedAt && canary.phase === 'live'
+        ? {
+            index: canary.stageIndex,
+            percentage: stage.percentage,
+            durationSeconds: stage.durationSeconds,
+            startedAt: canary.stageStartedAt.toISOString(),
+            elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
+          }
+        : null,
+    shadowStage:
+      canary.stageStartedAt && canary.phase === 'shadow' && canary.shadow
+        ? {
+            startedAt: canary.stageStartedAt.toISOString(),
+            durationSeconds: canary.shadow.durationSeconds,
+            elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
+          }
+        : null,
     analysis: canary.analysis as unknown as Record<string, unknown>,
     maxStageExtensions: canary.maxStageExtensions,
     alertWebhookOrigin: canary.alertWebhookUrl ? new URL(canary.alertWebhookUrl).origin : null,

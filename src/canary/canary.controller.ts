@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ScopeByMethod } from '../access/access.decorators';
+import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import {
@@ -15,10 +15,17 @@ import { type CanaryAction } from './canary-actions';
 import { UnknownCanaryAction } from './canary.errors';
 import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
-import { CanaryActionDto, CanaryEventsQueryDto, CreateCanaryDto, ListCanariesQueryDto } from './dto/canary-input.dto';
-import { CanaryDto, CanaryEventPageDto, CanaryPreviewDto } from './dto/canary.dto';
+import {
+  CanaryActionDto,
+  CanaryEventsQueryDto,
+  CreateCanaryDto,
+  ListCanariesQueryDto,
+  ShadowPairsQueryDto,
+} from './dto/canary-input.dto';
+import { CanaryDto, CanaryEventPageDto, CanaryPreviewDto, ShadowPairDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;
+const DEFAULT_SHADOW_PAIRS_LIMIT = 50;
 
 const EXAMPLE_ID = '7c1d2e3f-0000-4000-8000-000000000001';
 const ApiCanaryId = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` the create answered' });
@@ -55,6 +62,15 @@ const CREATE_EXAMPLE = {
     srmPValue: 0.001,
   },
   maxStageExtensions: 2,
+  start: true,
+};
+
+/** The same plan, started by a shadow stage: users stay on the control while 10% of them are copied to the candidate. */
+const SHADOW_EXAMPLE = {
+  flagKey: 'recommendations-model',
+  variant: 'treatment',
+  shadow: { percentage: 10, durationSeconds: 3600, maxSpendUsd: 20, maxConcurrency: 16, minAgreementRate: 0.8 },
+  stages: CREATE_EXAMPLE.stages,
   start: true,
 };
 
@@ -123,6 +139,7 @@ export class CanaryController {
   })
   @ApiBodyExamples(CreateCanaryDto, {
     'five-stages': { summary: 'The default plan and analysis', value: CREATE_EXAMPLE },
+    'shadow-first': { summary: 'With a shadow stage: what it adds before the stages', value: SHADOW_EXAMPLE },
   })
   @ApiOkResponse({ type: CanaryPreviewDto })
   @ApiDatabaseUnavailable()
@@ -173,6 +190,24 @@ export class CanaryController {
   @ApiCanaryNotFound()
   events(@Param('id') id: string, @Query() query: CanaryEventsQueryDto): Promise<CanaryEventPageDto> {
     return this.canaries.events(id, query.limit ?? DEFAULT_EVENTS_LIMIT, query.after);
+  }
+
+  @Get(':id/shadow-pairs')
+  @RequireScope('admin')
+  @ApiOperation({
+    summary:
+      "The shadow stage's pairs, newest first: both sides' outcomes, latencies, tokens, costs, quality signals and agreement; the answers (cut to SHADOW_ANSWER_CHARS) only on disagreeing pairs. Admin keys only: answers may hold user data",
+  })
+  @ApiCanaryId()
+  @ApiOkResponse({ type: [ShadowPairDto] })
+  @ApiDatabaseUnavailable()
+  @ApiOperatorError(
+    'A bad disagree or limit',
+    new InvalidInput(['disagree must be true or false', 'limit must be an integer between 1 and 500']),
+  )
+  @ApiCanaryNotFound()
+  shadowPairs(@Param('id') id: string, @Query() query: ShadowPairsQueryDto): Promise<ShadowPairDto[]> {
+    return this.canaries.shadowPairList(id, query.disagree === 'true', query.limit ?? DEFAULT_SHADOW_PAIRS_LIMIT);
   }
 
   @Post(':id/:action')

@@ -20,6 +20,8 @@ import { CanaryService } from './canary.service';
 import { CanaryEventEntity } from './entities/canary-event.entity';
 import { CanaryEntity } from './entities/canary.entity';
 import { StageJudge } from './stage-judge';
+import { ShadowJudge } from './shadow-judge';
+import { ShadowModule } from '../shadow/shadow.module';
 
 /**
  * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
@@ -36,6 +38,7 @@ import { StageJudge } from './stage-judge';
     AlertsModule,
     BudgetsModule,
     PoliciesModule,
+    ShadowModule,
     OutcomesModule,
   ],
   controllers: [CanaryController],
@@ -46,6 +49,7 @@ import { StageJudge } from './stage-judge';
     CanaryService,
     CanaryPreviewService,
     StageJudge,
+    ShadowJudge,
     CanaryExecutor,
     CanaryTickScheduler,
     CanaryBudgetLink,

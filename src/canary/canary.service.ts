@@ -10,14 +10,16 @@ import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
 import { type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
-import { describeStages } from './canary-plan';
+import { describeShadow, describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
 import { ActiveCanaryExists, CanaryNotFound } from './canary.errors';
 import { ACTIVE_STATES, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
-import type { CanaryDto, CanaryEventPageDto } from './dto/canary.dto';
+import type { CanaryDto, CanaryEventPageDto, ShadowPairDto } from './dto/canary.dto';
+import { ShadowPairs } from '../shadow/shadow-pairs.service';
+import { shadowPairView } from './shadow-pair-view';
 import type { CanaryEntity } from './entities/canary.entity';
 
 const UUID = /^[0-9a-f-]{36}$/i;
@@ -37,6 +39,7 @@ export class CanaryService implements OnModuleInit {
     private readonly outcomes: OutcomeMetricsService,
     private readonly exemptions: GuardrailExemptions,
     private readonly activeCanaries: ActiveCanaries,
+    private readonly shadowPairs: ShadowPairs,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
@@ -45,12 +48,14 @@ export class CanaryService implements OnModuleInit {
   onModuleInit(): void {
     this.exemptions.register(() => this.canaries.activeFlagKeys());
     this.activeCanaries.provide(async () =>
-      (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state })))).flat(),
+      (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state }))))
+        .flat()
+        .map((canary) => ({ ...canary, shadowStartedAt: canary.shadowStage?.startedAt ?? null })),
     );
   }
 
   async create(dto: CreateCanaryDto, actor: string): Promise<CanaryDto> {
-    const { stages, analysis, flag } = await checkPlan(dto, this.flags, this.outcomes);
+    const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
 
     const id = randomUUID();
@@ -65,6 +70,8 @@ export class CanaryService implements OnModuleInit {
         controlVariant: flag.defaultVariant,
         stages,
         analysis,
+        shadow,
+        phase: shadow ? 'shadow' : 'live',
         maxStageExtensions: dto.maxStageExtensions ?? this.config.maxStageExtensions,
         alertWebhookUrl: dto.alertWebhookUrl ?? null,
         state: 'pending',
@@ -77,8 +84,8 @@ export class CanaryService implements OnModuleInit {
       if (!inserted) throw new ActiveCanaryExists(dto.flagKey);
       const event = {
         type: 'created',
-        message: `created by ${actor}: ${describeStages(stages)}`,
-        evidence: { stages, analysis },
+        message: `created by ${actor}: ${shadow ? `${describeShadow(shadow)} -> ` : ''}${describeStages(stages)}`,
+        evidence: { stages, analysis, shadow },
       } as const;
       await this.transitions.appendEvent(manager, { id, state: 'pending', stageIndex: 0 }, event, actor, now);
     });
@@ -113,6 +120,12 @@ export class CanaryService implements OnModuleInit {
       })),
       nextAfter: rows.length > limit ? Number(page[page.length - 1].id) : null,
     };
+  }
+
+  /** The canary's shadow pairs, newest first (only the disagreeing ones when asked). */
+  async shadowPairList(id: string, disagree: boolean, limit: number): Promise<ShadowPairDto[]> {
+    await this.find(this.dataSource.manager, id);
+    return (await this.shadowPairs.list(id, disagree, limit)).map(shadowPairView);
   }
 
   /** A manual action; CanaryStateConflict (409, naming the current state) when it does not apply to it. */

@@ -10,6 +10,32 @@ export interface CanaryStage {
   durationSeconds: number;
 }
 
+/**
+ * The shadow stage a plan may start with: during it every user stays on the control, and for
+ * `percentage` of the flag's users (sticky) the candidate is asked the same request after the user's
+ * answer completed, within `maxSpendUsd` and `maxConcurrency` calls in flight per replica.
+ * The verdict compares the pairs (shadow/shadow-verdict.ts); the thresholds have defaults.
+ */
+export interface ShadowPlan {
+  percentage: number;
+  durationSeconds: number;
+  maxSpendUsd: number;
+  maxConcurrency: number;
+  /** Pairs needed before anything is judged. */
+  minPairs: number;
+  /** Candidate's median latency over the control's on the same prompts: at most this. */
+  maxLatencyRatio: number;
+  /** Candidate's mean cost per answered pair over the control's: at most this ("cost as planned"). */
+  maxCostRatio: number;
+  /** Share of pairs whose answers agree (exact after normalisation, or the same tools): at least this; null: not judged. */
+  minAgreementRate: number | null;
+}
+
+export const SHADOW_DEFAULTS = { minPairs: 50, maxLatencyRatio: 1.5, maxCostRatio: 1.5, minAgreementRate: null };
+
+/** `shadow`: the shadow stage runs (users all on the control); `live`: the stages with users on the treatment. */
+export type CanaryPhase = 'shadow' | 'live';
+
 export const DEFAULT_STAGES: readonly CanaryStage[] = [
   { percentage: 5, durationSeconds: 3600 },
   { percentage: 15, durationSeconds: 3600 },
@@ -52,7 +78,8 @@ export type CanaryEventType =
   | 'promoted'
   | 'rolled_back'
   | 'aborted'
-  | 'weight_reconciled';
+  | 'weight_reconciled'
+  | 'shadow_passed';
 
 /** What the decision functions read of a canary (a CanaryEntity is one). */
 export interface CanarySnapshot {
@@ -65,6 +92,8 @@ export interface CanarySnapshot {
   stageStartedAt: Date | null;
   analysis: CanaryAnalysis;
   maxStageExtensions: number;
+  shadow: ShadowPlan | null;
+  phase: CanaryPhase;
 }
 
 export interface CanaryAlert {
@@ -86,6 +115,8 @@ export interface CanaryChange {
   state?: CanaryState;
   /** Move to this stage (it starts now). */
   stageIndex?: number;
+  /** Leave the shadow stage: the live stages begin (with stageIndex 0). */
+  phase?: CanaryPhase;
   /** Restart the current stage's window (resume after a pause). */
   restartStage?: boolean;
   /** The treatment's weight to set on the flag (percent). */

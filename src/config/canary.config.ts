@@ -16,6 +16,9 @@ class CanaryEnvironment {
   @IntegerBetween('CANARY_MAX_STAGE_EXTENSIONS', 0, 100)
   CANARY_MAX_STAGE_EXTENSIONS = 2;
 
+  @IntegerBetween('SHADOW_ANSWER_CHARS', 0, 1_000_000)
+  SHADOW_ANSWER_CHARS = 2000;
+
   @IsIn(['true', 'false'], { message: 'GUARDRAIL_ENABLED must be true or false' })
   GUARDRAIL_ENABLED = 'true';
 
@@ -34,6 +37,8 @@ export interface CanaryConfig {
   /** How many times a stage's duration may be added while it holds or an arm lacks data, before the canary pauses. */
   maxStageExtensions: number;
   guardrail: { enabled: boolean; maxErrorRate: number; minRequests: number; windowMs: number };
+  /** Characters of each answer a disagreeing shadow pair keeps for inspection (0: none). */
+  shadowAnswerChars: number;
 }
 
 export const CANARY_ENV = Object.keys(new CanaryEnvironment());
@@ -43,6 +48,7 @@ export const canaryConfig = registerAs('canary', (): CanaryConfig => {
   return {
     tickMs: Math.round(env.CANARY_TICK_SECONDS * 1000),
     maxStageExtensions: env.CANARY_MAX_STAGE_EXTENSIONS,
+    shadowAnswerChars: env.SHADOW_ANSWER_CHARS,
     guardrail: {
       enabled: env.GUARDRAIL_ENABLED === 'true',
       maxErrorRate: env.GUARDRAIL_MAX_ERROR_RATE,

@@ -15,6 +15,8 @@ import { RequestMetricEntity } from '../metrics/entities/request-metric.entity';
 import { OutcomeEventEntity } from '../outcomes/entities/outcome-event.entity';
 import { OutcomeMetricHistoryEntity } from '../outcomes/entities/outcome-metric-history.entity';
 import { OutcomeMetricEntity } from '../outcomes/entities/outcome-metric.entity';
+import { ShadowPairEntity } from '../shadow/entities/shadow-pair.entity';
+import { ShadowSpendEntity } from '../shadow/entities/shadow-spend.entity';
 
 /**
  * Every entity, listed (not globbed, for the same reason as MIGRATIONS) so that the TypeORM CLI's
@@ -39,4 +41,6 @@ export const ENTITIES = [
   OutcomeMetricEntity,
   OutcomeMetricHistoryEntity,
   OutcomeEventEntity,
+  ShadowPairEntity,
+  ShadowSpendEntity,
 ];

@@ -17,6 +17,9 @@ import { RequestAdmission } from './request-admission';
 import { BodyAbandoned, readJsonBody } from './request-body';
 import { apiKeyIdOf, requestMetricOf } from './request-outcome';
 import { RequestTiming } from './request-timing';
+import { ShadowDispatch } from './shadow-dispatch';
+import { answerOfBody, StreamCapture } from '../shadow/agreement';
+import type { ActiveShadow } from '../shadow/shadow-stages';
 
 /**
  * `POST /v1/chat/completions`, whatever the spelling of its URL: one request through its stages,
@@ -44,6 +47,7 @@ export class CompletionPipeline {
     private readonly runner: CandidateRunner,
     private readonly responder: OpenAiResponder,
     private readonly metrics: MetricsRecorder,
+    private readonly shadow: ShadowDispatch,
     private readonly clock: Clock,
     @Inject(appConfig.KEY) private readonly app: AppConfig,
   ) {}
@@ -61,6 +65,8 @@ export class CompletionPipeline {
     let run: RunResult | undefined;
     let spend: SpendTicket | undefined;
     let delivery: Delivery | undefined;
+    let shadowStage: ActiveShadow | undefined;
+    let capture: StreamCapture | undefined;
     let error: unknown;
     try {
       const admitted = this.admission.admit(req.headers.authorization);
@@ -91,6 +97,8 @@ export class CompletionPipeline {
         this.responder.routeHeaders(res, route);
       }
       if (spend?.mark) this.responder.budgetHeaders(res, spend.mark);
+      shadowStage = this.shadow.sample(route, userId, requestId);
+      if (shadowStage && request.stream) capture = new StreamCapture();
       // [cache] goes here: the route names the model, nothing has been spent yet.
       run = await this.runner.run({
         request,
@@ -103,8 +111,14 @@ export class CompletionPipeline {
       });
       if (run.kind === 'answered') {
         this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
-        delivery = await this.responder.deliver(res, run.answer, request.clientWantsUsage, timing, request.quality);
-        // [shadow] dispatch goes here: the client has its whole answer.
+        delivery = await this.responder.deliver(
+          res,
+          run.answer,
+          request.clientWantsUsage,
+          timing,
+          request.quality,
+          capture,
+        );
       } else if (run.kind === 'failed') {
         this.responder.attemptsHeader(res, run.attempts);
         error = run.error;
@@ -121,28 +135,38 @@ export class CompletionPipeline {
         this.admission.settle(key, delivery.usage.promptTokens + delivery.usage.completionTokens);
       }
       spend?.settle(settlementOf(run, delivery));
-      if (this.metrics.enabled) {
-        this.metrics.record(
-          requestMetricOf({
-            at,
-            latencyMs: timing.elapsedMs(),
-            overheadMs: timing.overheadMs(),
-            requestId,
-            apiKeyId: key?.caller.id ?? apiKeyIdOf(error),
-            stream: request?.stream ?? false,
-            route,
-            run,
-            delivery,
-            error,
-            answered,
-            completed: res.writableFinished,
-            userId,
-            spend: spend?.mark,
-          }),
-        );
+      if (this.metrics.enabled || shadowStage) {
+        const metric = requestMetricOf({
+          at,
+          latencyMs: timing.elapsedMs(),
+          overheadMs: timing.overheadMs(),
+          requestId,
+          apiKeyId: key?.caller.id ?? apiKeyIdOf(error),
+          stream: request?.stream ?? false,
+          route,
+          run,
+          delivery,
+          error,
+          answered,
+          completed: res.writableFinished,
+          userId,
+          spend: spend?.mark,
+        });
+        this.metrics.record(metric);
+        // [shadow] the client has its whole answer (or its error): the candidate gets the same request now.
+        if (shadowStage && request && route && run && run.kind !== 'client_gone') {
+          const answer = run.kind === 'answered' ? answerOf(run, capture) : null;
+          this.shadow.dispatch(shadowStage, request, route, { metric, answer });
+        }
       }
     }
   }
+}
+
+/** The primary's answer for the pair: the parsed body's, or what the stream's capture kept. */
+function answerOf(run: Extract<RunResult, { kind: 'answered' }>, capture: StreamCapture | undefined) {
+  if (run.answer.kind === 'json') return answerOfBody(run.answer.body);
+  return capture?.answer() ?? null;
 }
 
 /**

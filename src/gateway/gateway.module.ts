@@ -11,11 +11,20 @@ import { CompletionPipeline } from './completion-pipeline';
 import { GatewayController } from './gateway.controller';
 import { OpenAiResponder } from './openai-responder';
 import { RequestAdmission } from './request-admission';
+import { ShadowDispatch } from './shadow-dispatch';
+import { ShadowModule } from '../shadow/shadow.module';
 
 @Module({
-  imports: [CatalogModule, ProvidersModule, RoutingModule, MetricsModule, AccessModule, BudgetsModule],
+  imports: [CatalogModule, ProvidersModule, RoutingModule, MetricsModule, AccessModule, BudgetsModule, ShadowModule],
   controllers: [GatewayController],
-  providers: [RequestAdmission, CandidateRunner, OpenAiResponder, CompletionPipeline, CompletionEntrance],
+  providers: [
+    RequestAdmission,
+    CandidateRunner,
+    OpenAiResponder,
+    ShadowDispatch,
+    CompletionPipeline,
+    CompletionEntrance,
+  ],
   exports: [CompletionEntrance],
 })
 export class GatewayModule {}

@@ -9,6 +9,7 @@ import type { Route } from '../routing/routing.service';
 import { answerHeaders, setAnswerHeader } from './answer-headers';
 import { PLAIN_EXPECTATION, qualityOfAnswer, StreamQuality, type QualityExpectation } from './answer-quality';
 import type { RequestTiming } from './request-timing';
+import type { StreamCapture } from '../shadow/agreement';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -92,6 +93,7 @@ export class OpenAiResponder {
     clientWantsUsage: boolean,
     timing: RequestTiming,
     expect: QualityExpectation = PLAIN_EXPECTATION,
+    capture?: StreamCapture,
   ): Promise<Delivery> {
     if (answer.kind === 'json') {
       res.writeHead(
@@ -113,7 +115,7 @@ export class OpenAiResponder {
         quality: qualityOfAnswer(answer.body, expect),
       };
     }
-    return this.relay(res, answer, clientWantsUsage, timing, expect);
+    return this.relay(res, answer, clientWantsUsage, timing, expect, capture);
   }
 
   /**
@@ -152,6 +154,7 @@ export class OpenAiResponder {
     clientWantsUsage: boolean,
     timing: RequestTiming,
     expect: QualityExpectation,
+    capture: StreamCapture | undefined,
   ): Promise<Delivery> {
     res.writeHead(
       200,
@@ -171,11 +174,11 @@ export class OpenAiResponder {
     const quality = new StreamQuality(expect);
     let sawDone = false;
     try {
-      forward(res, stream.firstEvent, clientWantsUsage, delivery, quality);
+      forward(res, stream.firstEvent, clientWantsUsage, delivery, quality, capture);
       for await (const event of stream.rest) {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
-        else forward(res, event, clientWantsUsage, delivery, quality);
+        else forward(res, event, clientWantsUsage, delivery, quality, capture);
       }
       if (!sawDone && !res.destroyed) throw new Error('upstream ended the stream without [DONE]');
     } catch (error) {
@@ -198,6 +201,7 @@ function forward(
   clientWantsUsage: boolean,
   delivery: Delivery,
   quality: StreamQuality,
+  capture: StreamCapture | undefined,
 ): void {
   if (event.includes('"error"')) {
     const error = parseEventData(event)?.error;
@@ -208,6 +212,8 @@ function forward(
   }
   if (USAGE_FIELD.test(event)) delivery.usage = usageOf(parseEventData(event)?.usage) ?? delivery.usage;
   quality.observe(event);
+  // Only a request copied to a shadow stage keeps its answer's text, to compare the candidate's with.
+  capture?.observe(event);
   if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
   res.write(`${event}\n\n`);
 }

@@ -68,7 +68,7 @@ export class CanaryWindowReader {
   /** Step 1: per variant, units, rows, judged requests and the three histograms. */
   async pooled(query: ArmWindowQuery): Promise<Map<string, ArmPooled>> {
     const params = [query.flag, query.variants, query.from, query.to];
-    const where = `flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4`;
+    const where = `flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow`;
     const [counts, bins] = await Promise.all([
       this.dataSource.query(
         `SELECT variant, count(*)::int AS rows, count(*) FILTER (WHERE ${ELIGIBLE})::int AS requests,
@@ -131,7 +131,7 @@ export class CanaryWindowReader {
                         ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
                         ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
                    FROM request_metrics
-                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4) AS window_rows
+                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow) AS window_rows
           GROUP BY variant, bucket`,
         params,
       );
@@ -229,7 +229,7 @@ export class CanaryWindowReader {
     const recentFrom = new Date(now.getTime() - RECENT_SECONDS * 1000);
     const baselineFrom = new Date(recentFrom.getTime() - BASELINE_SECONDS * 1000);
     const params = [flag, control, baselineFrom, now, recentFrom];
-    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4`;
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND NOT shadow`;
     const [counts, bins] = await Promise.all([
       this.dataSource.query(
         `SELECT (at >= $5) AS recent, count(*) FILTER (WHERE ${ELIGIBLE})::int AS requests,
@@ -253,7 +253,7 @@ export class CanaryWindowReader {
   /** Judged requests of the flag (every variant) in [from, to): what a stage is planned from. */
   async judgedRequests(flag: string, from: Date, to: Date): Promise<number> {
     const [row] = await this.dataSource.query(
-      `SELECT count(*)::int AS requests FROM request_metrics WHERE flag = $1 AND at >= $2 AND at < $3 AND ${ELIGIBLE}`,
+      `SELECT count(*)::int AS requests FROM request_metrics WHERE flag = $1 AND at >= $2 AND at < $3 AND NOT shadow AND ${ELIGIBLE}`,
       [flag, from, to],
     );
     return row.requests as number;

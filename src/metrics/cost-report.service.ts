@@ -110,7 +110,8 @@ export class CostReportService {
 /** The WHERE of a spend query; its parameters are numbered after the `offset` the caller uses first. */
 function whereOf(filter: SpendFilter, offset: number): { sql: string; params: unknown[] } {
   const params: unknown[] = [filter.from, filter.to];
-  const clauses = [`at >= $${offset + 1}`, `at < $${offset + 2}`];
+  // Shadow calls' rows are a canary's: no caller spent them.
+  const clauses = [`at >= $${offset + 1}`, `at < $${offset + 2}`, 'NOT shadow'];
   const columns: Array<[keyof SpendFilter, string]> = [
     ['apiKey', 'api_key_id'],
     ['policy', 'policy'],

@@ -202,7 +202,7 @@ export class MetricsQueryService {
     const rows: Array<{ policy: string; variant: string | null; requests: number; cost_usd: string }> =
       await this.dataSource.query(
         `SELECT policy, variant, count(*)::int AS requests, coalesce(sum(cost_usd), 0)::text AS cost_usd
-           FROM request_metrics WHERE at > $1 AND at <= $2 AND policy IS NOT NULL
+           FROM request_metrics WHERE at > $1 AND at <= $2 AND policy IS NOT NULL AND NOT shadow
           GROUP BY 1, 2`,
         [after, upTo],
       );
@@ -217,7 +217,7 @@ export class MetricsQueryService {
   /** One variant's requests, failures and cost over [from, to), through the (flag, variant, at) index. */
   async variantWindow(window: { flag: string; variant: string; from: Date; to: Date }): Promise<VariantWindow> {
     const params = [window.flag, window.variant, window.from, window.to];
-    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND outcome NOT IN ('client_aborted', 'invalid_request')`;
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND NOT shadow AND outcome NOT IN ('client_aborted', 'invalid_request')`;
     const [counts] = await this.dataSource.query(
       `SELECT count(*)::int AS requests, count(*) FILTER (WHERE ${FAILURE_SQL})::int AS failures,
               coalesce(sum(cost_usd), 0)::float8 AS cost
@@ -230,7 +230,8 @@ export class MetricsQueryService {
 
 export function filters(window: Window, query: MetricsWindowQueryDto): { sql: string; params: unknown[] } {
   const params: unknown[] = [window.from, window.to];
-  const clauses = ['at >= $1', 'at < $2'];
+  // Shadow calls' rows are a canary's, never a caller's figures.
+  const clauses = ['at >= $1', 'at < $2', 'NOT shadow'];
   for (const column of ['flag', 'variant', 'policy', 'model'] as const) {
     const value = query[column];
     if (value !== undefined) clauses.push(`${column} = $${params.push(value)}`);

@@ -23,4 +23,13 @@ export class MetricsRecorder {
     this.prometheus.observe(metric);
     this.writer.enqueue(metric);
   }
+
+  /**
+   * A shadow call's row: stored (marked `shadow`, linked to its primary request) for the canary's
+   * pairs, never counted in the request series callers and dashboards read.
+   */
+  recordShadow(metric: RequestMetric): void {
+    if (!this.config.enabled) return;
+    this.writer.enqueue({ ...metric, shadow: true });
+  }
 }

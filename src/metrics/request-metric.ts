@@ -40,13 +40,17 @@ export interface RequestMetric {
    * reached the client (errors, broken streams, a client that left).
    */
   qualitySignals: number | null;
+  /** A shadow call's row (a canary's candidate asked the same request after the user's answer); absent: false. */
+  shadow?: boolean;
+  /** A shadow row's primary request id. */
+  shadowOf?: string | null;
 }
 
 /** A row's field as written: every field of RequestMetric, with the user id replaced by its key. */
 type StoredField = Exclude<keyof RequestMetric, 'userId'> | 'userKey';
 
 /** Field, column name and Postgres type of each stored field, in insert order. */
-export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string]> = [
+export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string, string?]> = [
   ['id', 'id', 'uuid'],
   ['at', 'at', 'timestamptz'],
   ['requestId', 'request_id', 'text'],
@@ -73,6 +77,8 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string
   ['budgetId', 'budget_id', 'uuid'],
   ['budgetAction', 'budget_action', 'text'],
   ['qualitySignals', 'quality_signals', 'smallint'],
+  ['shadow', 'shadow', 'bool', 'false'],
+  ['shadowOf', 'shadow_of', 'text'],
 ];
 
 /**
@@ -84,7 +90,7 @@ export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string
  */
 export const INSERT_METRICS_SQL =
   `INSERT INTO request_metrics (${METRIC_COLUMNS.map(([, column]) => column).join(', ')}) ` +
-  `SELECT ${METRIC_COLUMNS.map(([field]) => `"${field}"`).join(', ')} ` +
+  `SELECT ${METRIC_COLUMNS.map(([field, , , absent]) => (absent ? `coalesce("${field}", ${absent})` : `"${field}"`)).join(', ')} ` +
   `FROM json_to_recordset($1::json) AS row(${METRIC_COLUMNS.map(([field, , type]) => `"${field}" ${type}`).join(', ')})`;
 
 /**

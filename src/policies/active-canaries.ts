@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
 
+/**
+ * NOTIFYed (payload: the canary's id) in the transaction of every canary change, so that what
+ * follows the active canaries in memory (the shadow stages) learns of a pause within a second.
+ */
+export const ACTIVE_CANARIES_CHANNEL = 'switchyard_canaries';
+
 /** A canary that is not over (pending, running or paused), as the policy map shows it. */
 export interface ActiveCanary {
   id: string;
@@ -9,6 +15,16 @@ export interface ActiveCanary {
   controlVariant: string;
   state: string;
   stage: { index: number; percentage: number } | null;
+  /** `shadow` while the canary's shadow stage runs (users all on the control), else `live`. */
+  phase: 'shadow' | 'live';
+  /** The shadow stage of the plan, and when it started; null without one. */
+  shadow: {
+    percentage: number;
+    durationSeconds: number;
+    maxSpendUsd: number;
+    maxConcurrency: number;
+  } | null;
+  shadowStartedAt: string | null;
 }
 
 /**

@@ -65,6 +65,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     // Only a reload between routing and this call can remove the provider: the next candidate may still serve.
     if (!provider)
       throw new UpstreamFailure('network', `provider "${call.model.provider}" left the catalog`, { attempts: 0 });
+    if (call.untracked) return this.callOnce(call, provider);
     const breaker = this.health.breaker(call.model.id);
     const budget = this.health.budget(call.model.id);
     const { baseDelayMs, maxDelayMs } = this.config.retry;
@@ -119,6 +120,18 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       await sleepUnlessGone(delay, call.clientGone);
       retries++;
     }
+  }
+
+  /** One attempt that leaves the model's health alone (a shadow call): its answer, or its failure. */
+  private async callOnce(call: UpstreamCall, provider: CatalogProvider): Promise<UpstreamAnswer> {
+    const result = await this.attempt(call, provider, this.keys.activeKey(provider.id).key);
+    if (result.ok) return { ...result.answer, attempts: 1 } as UpstreamAnswer;
+    throw new UpstreamFailure(result.kind, result.message, {
+      attempts: 1,
+      status: result.status,
+      retryAfterMs: result.retryAfterMs,
+      upstreamError: result.upstreamError,
+    });
   }
 
   private async attempt(call: UpstreamCall, provider: CatalogProvider, key: string): Promise<AttemptResult> {

@@ -21,6 +21,11 @@ export interface UpstreamCall {
   deadlineAt: number;
   /** Cancelled when the client goes away: the upstream call is abandoned. */
   clientGone: Cancellation;
+  /**
+   * A shadow call: one attempt with the provider's active key, no retry, no backup key, and the
+   * model's circuit breaker and retry budgets neither consulted nor fed.
+   */
+  untracked?: boolean;
 }
 
 export interface UpstreamJsonAnswer {

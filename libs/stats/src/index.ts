@@ -10,3 +10,4 @@ export * from './compare';
 export * from './degradation';
 export * from './stage-verdict';
 export * from './planning';
+export * from './shadow-verdict';

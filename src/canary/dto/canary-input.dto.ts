@@ -42,6 +42,84 @@ export class CanaryStageDto {
   durationSeconds: number;
 }
 
+export class ShadowStageDto {
+  @ApiProperty({
+    example: 10,
+    description:
+      "Share of the flag's users (sticky per user) whose requests are also sent to the candidate, after their answer",
+  })
+  @IsNumber({ maxDecimalPlaces: 2 }, { message: 'shadow.percentage must be a number with at most 2 decimals' })
+  @Min(0.01, { message: 'shadow.percentage must be above 0' })
+  @Max(100, { message: 'shadow.percentage must be at most 100' })
+  percentage: number;
+
+  @ApiProperty({ example: 3600, description: 'How long the shadow stage runs before it is judged' })
+  @IsInt({ message: 'shadow.durationSeconds must be a whole number of seconds' })
+  @Min(1, { message: 'shadow.durationSeconds must be at least 1' })
+  @Max(30 * 86_400, { message: 'shadow.durationSeconds must be at most 30 days' })
+  durationSeconds: number;
+
+  @ApiProperty({
+    example: 20,
+    description: 'The most the shadow calls may cost (USD, across replicas); reaching it ends the stage early',
+  })
+  @IsNumber({ maxDecimalPlaces: 6 }, { message: 'shadow.maxSpendUsd must be a number of dollars' })
+  @Min(0.000001, { message: 'shadow.maxSpendUsd must be above 0' })
+  @Max(1_000_000, { message: 'shadow.maxSpendUsd must be at most 1000000' })
+  maxSpendUsd: number;
+
+  @ApiProperty({
+    example: 16,
+    description: 'Shadow calls in flight per replica; samples beyond it are skipped and counted, never queued',
+  })
+  @IsInt({ message: 'shadow.maxConcurrency must be an integer between 1 and 1000' })
+  @Min(1, { message: 'shadow.maxConcurrency must be an integer between 1 and 1000' })
+  @Max(1000, { message: 'shadow.maxConcurrency must be an integer between 1 and 1000' })
+  maxConcurrency: number;
+
+  @ApiPropertyOptional({ example: 50, default: 50, description: 'Pairs needed before the stage is judged' })
+  @IsOptional()
+  @IsInt({ message: 'shadow.minPairs must be an integer between 1 and 1000000' })
+  @Min(1, { message: 'shadow.minPairs must be an integer between 1 and 1000000' })
+  @Max(1_000_000, { message: 'shadow.minPairs must be an integer between 1 and 1000000' })
+  minPairs?: number;
+
+  @ApiPropertyOptional({
+    example: 1.5,
+    default: 1.5,
+    description: "The candidate's median latency over the control's on the same prompts may be at most this",
+  })
+  @IsOptional()
+  @IsNumber({}, { message: 'shadow.maxLatencyRatio must be a number from 1' })
+  @Min(1, { message: 'shadow.maxLatencyRatio must be a number from 1' })
+  @Max(100, { message: 'shadow.maxLatencyRatio must be at most 100' })
+  maxLatencyRatio?: number;
+
+  @ApiPropertyOptional({
+    example: 1.5,
+    default: 1.5,
+    description: "The candidate's mean cost per pair over the control's may be at most this (cost as planned)",
+  })
+  @IsOptional()
+  @IsNumber({}, { message: 'shadow.maxCostRatio must be a positive number' })
+  @Min(0.01, { message: 'shadow.maxCostRatio must be a positive number' })
+  @Max(1000, { message: 'shadow.maxCostRatio must be at most 1000' })
+  maxCostRatio?: number;
+
+  @ApiPropertyOptional({
+    example: 0.9,
+    nullable: true,
+    type: Number,
+    description:
+      'Share of pairs whose answers must agree (exact after normalisation, or the same tools called); null: not judged',
+  })
+  @IsOptional()
+  @IsNumber({}, { message: 'shadow.minAgreementRate must be a share between 0 and 1' })
+  @Min(0, { message: 'shadow.minAgreementRate must be a share between 0 and 1' })
+  @Max(1, { message: 'shadow.minAgreementRate must be a share between 0 and 1' })
+  minAgreementRate?: number | null;
+}
+
 export class GuardrailMarginDto {
   @ApiPropertyOptional({
     example: 0.01,
@@ -181,6 +259,17 @@ export class CreateCanaryDto {
   @Type(() => CanaryStageDto)
   stages?: CanaryStageDto[];
 
+  @ApiPropertyOptional({
+    type: ShadowStageDto,
+    description:
+      'A shadow stage before the stages: users all stay on the control while a sample of their requests is also sent to the candidate after their answer; the pairs are compared and gate the first stage',
+  })
+  @IsOptional()
+  @IsObject({ message: 'shadow must be an object { percentage, durationSeconds, maxSpendUsd, maxConcurrency }' })
+  @ValidateNested()
+  @Type(() => ShadowStageDto)
+  shadow?: ShadowStageDto;
+
   @ApiPropertyOptional({ type: CanaryAnalysisDto, description: 'Every field has a default' })
   @IsOptional()
   @IsObject({ message: 'analysis must be an object' })
@@ -263,4 +352,23 @@ export class CanaryEventsQueryDto {
   // Event ids are bigints: a larger number would be a database error, not an empty page.
   @Max(Number.MAX_SAFE_INTEGER, { message: AFTER_MESSAGE })
   after?: number;
+}
+
+export class ShadowPairsQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    example: 'true',
+    description: 'true: only pairs whose answers, tools or outcomes disagree (the ones that keep their answers)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'disagree must be true or false' })
+  disagree?: 'true' | 'false';
+
+  @ApiPropertyOptional({ type: 'integer', example: 20, default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 500' })
+  @Min(1, { message: 'limit must be an integer between 1 and 500' })
+  @Max(500, { message: 'limit must be an integer between 1 and 500' })
+  limit?: number;
 }

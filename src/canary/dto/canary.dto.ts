@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { CanaryStageDto } from './canary-input.dto';
+import type { CanaryPhase, ShadowPlan } from '../canary.types';
+import { CanaryStageDto, ShadowStageDto } from './canary-input.dto';
 
 export class CanaryStageStatusDto {
   @ApiProperty({ example: 1, description: 'Index into stages' }) index: number;
@@ -7,6 +8,12 @@ export class CanaryStageStatusDto {
   @ApiProperty({ example: 3600 }) durationSeconds: number;
   @ApiProperty({ example: '2026-11-24T10:00:00.000Z' }) startedAt: string;
   @ApiProperty({ example: 1234.5, description: 'Time in this stage so far' }) elapsedSeconds: number;
+}
+
+export class ShadowStageStatusDto {
+  @ApiProperty({ example: '2026-11-24T09:00:00.000Z' }) startedAt: string;
+  @ApiProperty({ example: 3600 }) durationSeconds: number;
+  @ApiProperty({ example: 120 }) elapsedSeconds: number;
 }
 
 export class CanaryDto {
@@ -17,8 +24,30 @@ export class CanaryDto {
   controlVariant: string;
   @ApiProperty({ enum: ['pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted'] }) state: string;
   @ApiProperty({ type: [CanaryStageDto] }) stages: CanaryStageDto[];
-  @ApiProperty({ type: CanaryStageStatusDto, nullable: true, description: 'The current stage; null before the start' })
+  @ApiProperty({
+    type: ShadowStageDto,
+    nullable: true,
+    description: 'The shadow stage of the plan with its defaults filled in; null without one',
+  })
+  shadow: ShadowPlan | null;
+  @ApiProperty({
+    enum: ['shadow', 'live'],
+    example: 'live',
+    description: 'shadow: the shadow stage (users all on the control, copies to the candidate); live: the stages',
+  })
+  phase: CanaryPhase;
+  @ApiProperty({
+    type: CanaryStageStatusDto,
+    nullable: true,
+    description: 'The current live stage; null before the start and during the shadow stage',
+  })
   stage: CanaryStageStatusDto | null;
+  @ApiProperty({
+    type: ShadowStageStatusDto,
+    nullable: true,
+    description: 'The shadow stage while it runs; null otherwise',
+  })
+  shadowStage: ShadowStageStatusDto | null;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The analysis with every default filled in' })
   analysis: Record<string, unknown>;
   @ApiProperty({ example: 2 }) maxStageExtensions: number;
@@ -107,6 +136,20 @@ export class StagePlanDto {
   @ApiProperty({ type: [DetectableEffectDto] }) detectable: DetectableEffectDto[];
 }
 
+export class ShadowPreviewDto extends ShadowStageDto {
+  @ApiProperty({ example: 50 }) declare minPairs: number;
+  @ApiProperty({ example: 1.5 }) declare maxLatencyRatio: number;
+  @ApiProperty({ example: 1.5 }) declare maxCostRatio: number;
+  @ApiProperty({ example: null, nullable: true, type: Number }) declare minAgreementRate: number | null;
+  @ApiProperty({ example: 720, description: "Pairs expected in the stage at the flag's last-hour rate" })
+  expectedPairs: number;
+  @ApiProperty({
+    example:
+      "Before any user is moved, 10% of the flag's users have their requests copied to the candidate for 3600s after their answer (about 720 pairs at the last hour's rate; at most $20, 16 calls in flight per replica). It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, median latency at most 1.5x and cost at most 1.5x the control's; it needs 50 pairs.",
+  })
+  sentence: string;
+}
+
 export class CanaryPreviewDto {
   @ApiProperty({ example: 'recommendations-model' }) flagKey: string;
   @ApiProperty({ example: 'treatment' }) variant: string;
@@ -124,6 +167,12 @@ export class CanaryPreviewDto {
   firstDecisionSeconds: number | null;
   @ApiProperty({ type: [String], example: [] }) warnings: string[];
   @ApiProperty({
+    type: ShadowPreviewDto,
+    nullable: true,
+    description: 'What the shadow stage adds before the stages; null without one',
+  })
+  shadow: ShadowPreviewDto | null;
+  @ApiProperty({
     example: 0,
     description:
       "Seconds each judged stage lasts past its duration, for the attribution windows of its last exposures to close (the longest window of the analysis's defined outcome metrics)",
@@ -131,4 +180,52 @@ export class CanaryPreviewDto {
   outcomeWindowSeconds: number;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The analysis with every default filled in' })
   analysis: Record<string, unknown>;
+}
+
+export class ShadowPairSideDto {
+  @ApiProperty({ example: 'control' }) variant: string;
+  @ApiProperty({ example: 'deepseek-v3.2' }) model: string;
+  @ApiProperty({ example: 'ok' }) outcome: string;
+  @ApiProperty({ example: 412.5 }) latencyMs: number;
+  @ApiProperty({ example: null, nullable: true, type: Number, description: 'Streams only' }) ttftMs: number | null;
+  @ApiProperty({ example: 120, nullable: true, type: Number }) promptTokens: number | null;
+  @ApiProperty({ example: 16, nullable: true, type: Number }) completionTokens: number | null;
+  @ApiProperty({ example: '0.000041', nullable: true, type: String }) costUsd: string | null;
+  @ApiProperty({
+    example: ['invalid_json'],
+    description: 'Built-in quality signals of the answer (empty_answer, truncated, invalid_json, ...)',
+  })
+  qualitySignals: string[];
+  @ApiProperty({ example: ['lookup_account'], description: 'Names of the tools the answer called (never executed)' })
+  tools: string[];
+  @ApiProperty({
+    example: '{"reply": "fraud"}',
+    nullable: true,
+    type: String,
+    description: 'The answer, cut to SHADOW_ANSWER_CHARS; only on disagreeing pairs',
+  })
+  answer: string | null;
+}
+
+export class ShadowPairDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: '2026-11-24T09:00:00.000Z' }) at: string;
+  @ApiProperty({ example: 'req_01HZX...', description: "The user's request (its request_metrics row)" })
+  primaryRequestId: string;
+  @ApiProperty({ format: 'uuid', description: "The shadow call's request id (its row, marked shadow)" })
+  shadowRequestId: string;
+  @ApiProperty({ type: ShadowPairSideDto }) control: ShadowPairSideDto;
+  @ApiProperty({ type: ShadowPairSideDto }) candidate: ShadowPairSideDto;
+  @ApiProperty({ example: false, nullable: true, type: Boolean, description: 'Answers equal after normalisation' })
+  exactAgreement: boolean | null;
+  @ApiProperty({ example: null, nullable: true, type: Boolean, description: 'The same tool names called' })
+  toolsAgreement: boolean | null;
+  @ApiProperty({
+    example: 1.4,
+    nullable: true,
+    type: Number,
+    description: 'Candidate answer length / control answer length',
+  })
+  lengthRatio: number | null;
+  @ApiProperty({ example: true }) disagree: boolean;
 }

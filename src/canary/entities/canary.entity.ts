@@ -1,8 +1,9 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { FlagEntity } from '../../flags/entities/flag.entity';
-import type { CanaryAnalysis, CanaryStage, CanaryState, StoredVerdict } from '../canary.types';
+import type { CanaryAnalysis, CanaryPhase, CanaryStage, CanaryState, ShadowPlan, StoredVerdict } from '../canary.types';
 
 @Entity({ name: 'canaries' })
+@Check('canaries_phase_check', "phase IN ('shadow', 'live')")
 @Check('canaries_state_check', "state IN ('pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted')")
 @Index('canaries_one_active_per_flag_idx', ['flagKey'], {
   unique: true,
@@ -32,6 +33,14 @@ export class CanaryEntity {
 
   @Column({ type: 'jsonb' })
   analysis: CanaryAnalysis;
+
+  /** The shadow stage the plan starts with (null: none): the candidate tried on copies before any user sees it. */
+  @Column({ type: 'jsonb', nullable: true })
+  shadow: ShadowPlan | null;
+
+  /** `shadow` while the shadow stage runs (stage_index 0 waits, its weight 0), `live` from the first stage on. */
+  @Column({ type: 'text', default: 'live' })
+  phase: CanaryPhase;
 
   @Column({ name: 'max_stage_extensions', type: 'integer' })
   maxStageExtensions: number;

@@ -12,6 +12,7 @@ import { CanaryDecisionEngine1764800000000 } from './1764800000000-canary-decisi
 import { RequestMetricsQualitySignals1796511403895 } from './1796511403895-request-metrics-quality-signals';
 import { CreateOutcomeMetrics1796512203869 } from './1796512203869-create-outcome-metrics';
 import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome-events';
+import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -33,4 +34,5 @@ export const MIGRATIONS: MixedList<Function> = [
   RequestMetricsQualitySignals1796511403895,
   CreateOutcomeMetrics1796512203869,
   CreateOutcomeEvents1796512518587,
+  ShadowStage1796512585327,
 ];

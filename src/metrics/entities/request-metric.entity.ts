@@ -122,4 +122,15 @@ export class RequestMetricEntity {
    */
   @Column({ name: 'quality_signals', type: 'smallint', nullable: true })
   qualitySignals: number | null;
+
+  /**
+   * A shadow call's row (a canary's candidate asked the same request after the user's answer): never
+   * in a caller-facing report, a limit, a budget or a live stage's statistics.
+   */
+  @Column({ type: 'boolean', default: false })
+  shadow: boolean;
+
+  /** A shadow row's primary request (its request_id); null on every other row. */
+  @Column({ name: 'shadow_of', type: 'text', nullable: true })
+  shadowOf: string | null;
 }
