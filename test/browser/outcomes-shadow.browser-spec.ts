@@ -10,7 +10,7 @@ import { CANDIDATE_MODEL, withCandidate } from '../support/shadow';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
 import { buildUi } from '../support/ui-build';
 import { eventually } from '../support/webhook-server';
-import { launchChromium, WatchedPage } from './browser';
+import { launchChromium, PHONE, WatchedPage } from './browser';
 
 /*
  * The rollout page's outcome and shadow panels in a real browser against the real app, Postgres and
@@ -46,8 +46,8 @@ describe('outcome and shadow panels in a browser', () => {
   const clock = new ManualClock();
   const pages: WatchedPage[] = [];
 
-  const open = async (key: string) => {
-    const page = await WatchedPage.open(browser);
+  const open = async (key: string, viewport?: { width: number; height: number }) => {
+    const page = await WatchedPage.open(browser, viewport);
     pages.push(page);
     await page.signIn(app.url, key);
     return page;
@@ -262,7 +262,15 @@ describe('outcome and shadow panels in a browser', () => {
       expect(await first.locator('[data-side="control"] .answer').textContent()).toBe(pair.control.answer);
       expect(await first.locator('[data-side="candidate"] .answer').textContent()).toBe(pair.candidate.answer);
       expect(await admin.page.locator('#shadow-disagreements .answer *').count()).toBe(0);
+      expect(await admin.page.locator('#verdict-sentence').textContent()).toBe(verdict.evidence!.sentence);
       await admin.screenshot('rollout-shadow-admin');
+
+      // At phone width the pairs stack: nothing wider than the screen.
+      const phone = await open(app.adminKey!, PHONE);
+      await phone.show(`#/rollouts/${id}`);
+      await phone.page.locator('#shadow-disagreements li').first().waitFor();
+      expect(await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBe(0);
+      await phone.screenshot('rollout-shadow-phone');
 
       // A read key: the same verdict, no answers, and a note saying they are for admin keys.
       const viewer = await open(readKey);

@@ -397,6 +397,18 @@ export class RolloutPage implements Page {
       );
       return;
     }
+    if ((verdict as unknown as ShadowVerdict).kind === 'shadow') {
+      fill(
+        this.parts.verdict,
+        h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence),
+        h(
+          'p',
+          { class: 'muted' },
+          `${time(verdict.at)} · shadow stage · decision ${verdict.decision} · outcome ${verdict.outcome} · its numbers are in the shadow panel`,
+        ),
+      );
+      return;
+    }
     // A verdict from before the decision engine (a migrated canary) has no metrics or counts.
     const metrics = verdict.metrics ?? [];
     fill(
@@ -553,7 +565,16 @@ export class RolloutPage implements Page {
   private renderSrm(verdict: Verdict | null): void {
     const srm = verdict?.srm;
     if (!srm?.units) {
-      fill(this.parts.srm, h('p', { class: 'muted' }, 'No verdict yet.'));
+      fill(
+        this.parts.srm,
+        h(
+          'p',
+          { class: 'muted' },
+          (verdict as unknown as ShadowVerdict | null)?.kind === 'shadow'
+            ? 'Not checked in the shadow stage: every user is on the control.'
+            : 'No verdict yet.',
+        ),
+      );
       return;
     }
     const total = srm.units.treatment + srm.units.control;
