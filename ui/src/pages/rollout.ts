@@ -71,6 +71,8 @@ export class RolloutPage implements Page {
   private canary: Canary | null = null;
   private spendReadAt = 0;
   private spendState = '';
+  /** The arms' requests and cost since the canary was created (GET /api/metrics/summary), read every 30 s. */
+  private costSummary: Array<Figures & { key: string | null }> | Error | null = null;
 
   constructor(
     private readonly context: Context,
@@ -147,8 +149,10 @@ export class RolloutPage implements Page {
     if (now - this.spendReadAt >= SPEND_EVERY_MS || canary.state !== this.spendState) {
       this.spendReadAt = now;
       this.spendState = canary.state;
-      await Promise.all([this.renderCost(canary), this.renderBudget(canary)]);
+      await Promise.all([this.readCost(canary), this.renderBudget(canary)]);
     }
+    // The primary outcome's numbers are the last verdict's: shown at every poll, with the spend last read.
+    this.renderCost(canary);
     await this.renderShadowPairs(canary);
   }
 
@@ -608,50 +612,60 @@ export class RolloutPage implements Page {
     );
   }
 
-  private async renderCost(canary: Canary): Promise<void> {
+  private async readCost(canary: Canary): Promise<void> {
     try {
-      const summary = await api<{ groups: Array<Figures & { key: string | null }> }>(
-        `/api/metrics/summary${query({ flag: canary.flagKey, groupBy: 'variant', from: canary.createdAt, to: canary.endedAt ?? undefined })}`,
-      );
-      const primary = canary.lastVerdict?.primary ?? null;
-      const kind = canary.lastVerdict?.metrics?.find((m) => m.metric === primary?.metric)?.kind;
-      const arms = [canary.variant, canary.controlVariant].map((variant) => ({
-        variant,
-        figures: summary.groups.find((group) => group.key === variant),
-        outcome: variant === canary.variant ? primary?.treatment : primary?.control,
-      }));
-      const perOutcome = (outcome: (typeof arms)[number]['outcome']): Child =>
-        !canary.analysis.primaryOutcome
-          ? h('span', { class: 'muted' }, 'no primary outcome metric')
-          : !outcome
-            ? h('span', { class: 'muted' }, 'no look yet')
-            : `${usd(outcome.costPerOutcomeUsd)} (${count(outcome.outcomes)} outcomes)`;
-      fill(
-        this.parts.cost,
-        table(
-          `Since the canary was created; per outcome (${canary.analysis.primaryOutcome ?? 'none'}): in the stage at the last look`,
-          ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
-          arms.map(({ variant, figures, outcome }) => [
-            `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
-            count(figures?.requests ?? 0),
-            usd(figures?.costUsd ?? 0),
-            figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
-            perOutcome(outcome),
-          ]),
-          { id: 'cost-table' },
-        ),
-        primary
-          ? h(
-              'p',
-              { id: 'primary-outcome' },
-              `Primary outcome ${primary.label}: treatment ${metricValue(primary.metric, primary.treatment.estimate, kind)}, control ${metricValue(primary.metric, primary.control?.estimate, kind)}; `,
-              `effect ${effect(primary.metric, primary.scale, primary.effect, kind)}, ${pct(primary.level)} band ${primary.interval ? band(primary.metric, primary.scale, primary.interval, kind) : dash}.`,
-            )
-          : null,
-      );
+      this.costSummary = (
+        await api<{ groups: Array<Figures & { key: string | null }> }>(
+          `/api/metrics/summary${query({ flag: canary.flagKey, groupBy: 'variant', from: canary.createdAt, to: canary.endedAt ?? undefined })}`,
+        )
+      ).groups;
     } catch (error) {
-      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${(error as Error).message}`));
+      this.costSummary = error as Error;
     }
+  }
+
+  private renderCost(canary: Canary): void {
+    const summary = this.costSummary;
+    if (summary instanceof Error) {
+      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${summary.message}`));
+      return;
+    }
+    const primary = canary.lastVerdict?.primary ?? null;
+    const kind = canary.lastVerdict?.metrics?.find((m) => m.metric === primary?.metric)?.kind;
+    const arms = [canary.variant, canary.controlVariant].map((variant) => ({
+      variant,
+      figures: summary?.find((group) => group.key === variant),
+      outcome: variant === canary.variant ? primary?.treatment : primary?.control,
+    }));
+    const perOutcome = (outcome: (typeof arms)[number]['outcome']): Child =>
+      !canary.analysis.primaryOutcome
+        ? h('span', { class: 'muted' }, 'no primary outcome metric')
+        : !outcome
+          ? h('span', { class: 'muted' }, 'no look yet')
+          : `${usd(outcome.costPerOutcomeUsd)} (${count(outcome.outcomes)} outcomes)`;
+    fill(
+      this.parts.cost,
+      table(
+        `Since the canary was created; per outcome (${canary.analysis.primaryOutcome ?? 'none'}): in the stage at the last look`,
+        ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
+        arms.map(({ variant, figures, outcome }) => [
+          `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
+          count(figures?.requests ?? 0),
+          usd(figures?.costUsd ?? 0),
+          figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
+          perOutcome(outcome),
+        ]),
+        { id: 'cost-table' },
+      ),
+      primary
+        ? h(
+            'p',
+            { id: 'primary-outcome' },
+            `Primary outcome ${primary.label}: treatment ${metricValue(primary.metric, primary.treatment.estimate, kind)}, control ${metricValue(primary.metric, primary.control?.estimate, kind)}; `,
+            `effect ${effect(primary.metric, primary.scale, primary.effect, kind)}, ${pct(primary.level)} band ${primary.interval ? band(primary.metric, primary.scale, primary.interval, kind) : dash}.`,
+          )
+        : null,
+    );
   }
 
   /** The shadow stage: its plan, where it stands, and its verdict with the numbers (from the events). */
