@@ -247,6 +247,13 @@ describe('outcome and shadow panels in a browser', () => {
       expect(await admin.page.locator('#shadow-spend').textContent()).toBe(
         `$${Number(verdict.evidence!.spentUsd).toFixed(4)} of $1.00`,
       );
+      // The timeline: the shadow stage first, and no live stage ever started.
+      const timeline = await admin.page.locator('#timeline-table tbody tr').allTextContents();
+      expect(timeline).toHaveLength(3);
+      const shadowRow = await admin.page.locator('#timeline-table tbody tr').first().locator('td').allTextContents();
+      expect(shadowRow.slice(0, 4)).toEqual(['shadow', '0% (100% copied)', '—', '10.0 min']);
+      const live = await admin.page.locator('#timeline-table tbody tr').nth(1).locator('td').allTextContents();
+      expect(live[5]).toBe('—');
       const quality = admin.page.locator('#shadow-signals tr', { hasText: 'quality' }).first().locator('td');
       expect((await quality.allTextContents()).slice(0, 2)).toEqual(['quality', 'harm']);
 

@@ -324,7 +324,20 @@ export class RolloutPage implements Page {
     const extensions: number[] = canary.stages.map(() => 0);
     const pauses: number[] = canary.stages.map(() => 0);
     let current = -1;
+    // With a shadow stage, the canary's events up to shadow_passed are the shadow stage's.
+    let inShadow = canary.shadow !== null;
+    let shadowStart: string | undefined;
+    let shadowEnd: string | undefined;
     for (const event of this.events) {
+      if (inShadow) {
+        if (event.type === 'started') shadowStart = event.at;
+        if (['shadow_passed', 'promoted', 'rolled_back', 'aborted'].includes(event.type)) shadowEnd = event.at;
+        if (event.type !== 'shadow_passed') continue;
+        inShadow = false;
+        current = event.stage;
+        starts[current] = event.at;
+        continue;
+      }
       if ((event.type === 'started' || event.stage !== current) && ['started', 'stage_advanced'].includes(event.type)) {
         if (current >= 0 && !ends[current]) ends[current] = event.at;
         current = event.stage;
@@ -334,8 +347,9 @@ export class RolloutPage implements Page {
       if (event.type === 'paused') pauses[event.stage]++;
       if (['promoted', 'rolled_back', 'aborted'].includes(event.type) && current >= 0) ends[current] = event.at;
     }
-    const firstStart = starts[0] ? Date.parse(starts[0]) : null;
-    let plannedOffset = 0;
+    const first = shadowStart ?? starts[0];
+    const firstStart = first ? Date.parse(first) : null;
+    let plannedOffset = canary.shadow?.durationSeconds ?? 0;
     const observed = this.observedShares();
     const rows = canary.stages.map((stage, index) => {
       const plannedStart = firstStart === null ? null : new Date(firstStart + plannedOffset * 1000).toISOString();
@@ -363,6 +377,23 @@ export class RolloutPage implements Page {
         notes.join(', ') || dash,
       ];
     });
+    if (canary.shadow) {
+      const end = shadowEnd ?? canary.endedAt ?? undefined;
+      rows.unshift([
+        `shadow${canary.phase === 'shadow' && !canary.endedAt ? ' (current)' : ''}`,
+        `0% (${canary.shadow.percentage}% copied)`,
+        dash,
+        duration(canary.shadow.durationSeconds),
+        time(shadowStart),
+        time(shadowStart),
+        shadowStart && end
+          ? duration((Date.parse(end) - Date.parse(shadowStart)) / 1000)
+          : canary.shadowStage
+            ? `${duration(canary.shadowStage.elapsedSeconds)} so far`
+            : dash,
+        dash,
+      ]);
+    }
     fill(
       this.parts.timeline,
       table(
