@@ -237,7 +237,8 @@ describe('outcome and shadow panels in a browser', () => {
       expect(done).toMatchObject({ state: 'rolled_back', phase: 'shadow' });
 
       // The shadow verdict with its numbers, as the events API has it.
-      const verdict = (await eventsOf(id)).find((event) => event.evidence?.kind === 'shadow')!;
+      const verdict = (await eventsOf(id)).filter((event) => event.evidence?.kind === 'shadow').pop()!;
+      expect(verdict.evidence).toMatchObject({ outcome: 'fail', decision: 'rollback' });
       await admin.page.waitForFunction(() => document.querySelector('#canary-state')?.textContent === 'rolled back');
       await admin.page.locator('#shadow-sentence').waitFor();
       expect(await admin.page.locator('#shadow-sentence').textContent()).toBe(verdict.evidence!.sentence);
