@@ -8,6 +8,14 @@ describe('numbers on the control room', () => {
     expect(metricValue('errorRate', null)).toBe('—');
   });
 
+  it("writes an outcome metric in its kind's unit: a rate as %, a mean as a number", () => {
+    expect(metricValue('empty_answer', 0.3, 'rate')).toBe('30.00%');
+    expect(effect('checkout_converted', 'difference', -0.012, 'rate')).toBe('-1.20 pp');
+    expect(band('empty_answer', 'difference', [0.2, 0.31], 'rate')).toBe('+20.00 pp … +31.00 pp');
+    expect(metricValue('order_value', 41.5, 'mean')).toBe('41.500');
+    expect(effect('order_value', 'difference', 2.25, 'mean')).toBe('+2.250');
+  });
+
   it('writes effects as percentage points, signed milliseconds or ratios', () => {
     expect(effect('errorRate', 'difference', 0.0231)).toBe('+2.31 pp');
     expect(effect('errorRate', 'difference', -0.004)).toBe('-0.40 pp');

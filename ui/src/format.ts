@@ -30,28 +30,37 @@ export function time(iso: string | null | undefined): string {
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)} UTC`;
 }
 
-/** A metric's value in its own unit: rates as %, latencies in ms, costs in $. */
-export function metricValue(metric: string, value: number | null | undefined): string {
+/**
+ * A metric's value in its own unit: rates as %, latencies in ms, costs in $. `kind` (the verdict's)
+ * tells an outcome metric's unit: a rate (empty_answer, checkout_converted) as %, a mean as a number.
+ */
+export function metricValue(metric: string, value: number | null | undefined, kind?: string): string {
   if (value === null || value === undefined) return dash;
-  if (/Rate$/.test(metric)) return pct(value, 2);
+  if (kind === 'rate' || /Rate$/.test(metric)) return pct(value, 2);
   if (/^cost/.test(metric)) return usd(value, 6);
+  if (kind === 'mean') return value.toFixed(3);
   return ms(value);
 }
 
 /** An effect on its scale: a difference (pp for rates) or a ratio (×). */
-export function effect(metric: string, scale: string, value: number | null | undefined): string {
+export function effect(metric: string, scale: string, value: number | null | undefined, kind?: string): string {
   if (value === null || value === undefined) return dash;
   if (scale === 'ratio') return `${value.toFixed(3)}×`;
-  if (/Rate$/.test(metric)) return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)} pp`;
-  return `${value >= 0 ? '+' : ''}${metricValue(metric, value)}`;
+  if (kind === 'rate' || /Rate$/.test(metric)) return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)} pp`;
+  return `${value >= 0 ? '+' : ''}${metricValue(metric, value, kind)}`;
 }
 
 /**
  * A confidence band: a missing end is unbounded (the engine sends null for infinity, e.g. a tail
  * quantile's ratio with too few slow requests to bound it), so it reads as ∞, not as "no data".
  */
-export function band(metric: string, scale: string, interval: readonly [number | null, number | null]): string {
-  const low = interval[0] === null ? (scale === 'ratio' ? '0' : '−∞') : effect(metric, scale, interval[0]);
-  const high = interval[1] === null ? '∞' : effect(metric, scale, interval[1]);
+export function band(
+  metric: string,
+  scale: string,
+  interval: readonly [number | null, number | null],
+  kind?: string,
+): string {
+  const low = interval[0] === null ? (scale === 'ratio' ? '0' : '−∞') : effect(metric, scale, interval[0], kind);
+  const high = interval[1] === null ? '∞' : effect(metric, scale, interval[1], kind);
   return `${low} … ${high}`;
 }

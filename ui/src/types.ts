@@ -7,6 +7,8 @@ export interface Stage {
 export interface MetricResult {
   metric: string;
   label: string;
+  /** rate, mean or quantile: an outcome metric's unit comes from it. */
+  kind?: string;
   against: 'control' | 'limit';
   scale: 'difference' | 'ratio';
   treatment: { estimate: number | null; n: number };
@@ -39,6 +41,82 @@ export interface Verdict {
     mismatch: boolean;
   };
   n: { treatment: { requests: number; users: number }; control: { requests: number; users: number } | null };
+  /** The primary outcome metric (analysis.primaryOutcome): its effect, and cost per outcome per arm. */
+  primary?: PrimaryOutcome | null;
+}
+
+export interface PrimaryArm {
+  estimate: number | null;
+  n: number;
+  outcomes: number;
+  costUsd: number;
+  costPerOutcomeUsd: number | null;
+}
+
+export interface PrimaryOutcome {
+  metric: string;
+  label: string;
+  scale: 'difference' | 'ratio';
+  effect: number | null;
+  interval: [number | null, number | null] | null;
+  /** The interval's coverage, valid at every look. */
+  level: number;
+  treatment: PrimaryArm;
+  control: PrimaryArm | null;
+}
+
+/** The shadow stage's verdict (its `verdict` events carry kind: 'shadow'). */
+export interface ShadowVerdict {
+  kind: 'shadow';
+  at: string;
+  outcome: string;
+  decision: string;
+  sentence: string;
+  pairs: number;
+  spentUsd: string | null;
+  spendExhausted: boolean;
+  signals: Array<{
+    signal: string;
+    status: string;
+    estimate: number | null;
+    interval: { lower: number; upper: number } | null;
+    limit: number | null;
+    sentence: string;
+  }>;
+}
+
+export interface ShadowPlan {
+  percentage: number;
+  durationSeconds: number;
+  maxSpendUsd: number;
+  maxConcurrency: number;
+  minPairs: number;
+  maxLatencyRatio: number;
+  maxCostRatio: number;
+  minAgreementRate: number | null;
+}
+
+export interface ShadowSide {
+  variant: string;
+  model: string | null;
+  outcome: string;
+  latencyMs: number | null;
+  /** A decimal string, as Postgres keeps it. */
+  costUsd: string | null;
+  qualitySignals: string[];
+  tools: string[];
+  answer: string | null;
+}
+
+/** One shadow pair (GET /api/canaries/:id/shadow-pairs, admin keys only). */
+export interface ShadowPair {
+  id: string;
+  at: string;
+  control: ShadowSide;
+  candidate: ShadowSide;
+  exactAgreement: boolean | null;
+  toolsAgreement: boolean | null;
+  disagree: boolean;
 }
 
 export interface Canary {
@@ -55,6 +133,10 @@ export interface Canary {
     startedAt: string;
     elapsedSeconds: number;
   } | null;
+  shadow: ShadowPlan | null;
+  phase: 'shadow' | 'live';
+  shadowStage: { startedAt: string; durationSeconds: number; elapsedSeconds: number } | null;
+  analysis: { outcomes?: Array<{ metric: string }>; primaryOutcome?: string };
   lastVerdict: Verdict | null;
   createdBy: string;
   createdAt: string;

@@ -1,9 +1,18 @@
 import { api, ApiError, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
 import { fill, h, section, table, type Child } from '../dom';
-import { band, count, dash, duration, effect, metricValue, pct, time, usd } from '../format';
+import { band, count, dash, duration, effect, metricValue, ms, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
-import type { Canary, CanaryEvent, Figures, MetricResult, Verdict } from '../types';
+import type {
+  Canary,
+  CanaryEvent,
+  Figures,
+  MetricResult,
+  ShadowPair,
+  ShadowSide,
+  ShadowVerdict,
+  Verdict,
+} from '../types';
 
 type Action = 'pause' | 'resume' | 'promote' | 'rollback' | 'abort';
 
@@ -62,6 +71,8 @@ export class RolloutPage implements Page {
   private canary: Canary | null = null;
   private spendReadAt = 0;
   private spendState = '';
+  /** The arms' requests and cost since the canary was created (GET /api/metrics/summary), read every 30 s. */
+  private costSummary: Array<Figures & { key: string | null }> | Error | null = null;
 
   constructor(
     private readonly context: Context,
@@ -88,27 +99,15 @@ export class RolloutPage implements Page {
         ),
         part('charts', h('div', { class: 'grid' })),
       ),
-      section(
-        'Outcome metrics',
-        'outcomes',
-        h(
-          'p',
-          { class: 'muted', id: 'no-outcomes' },
-          'No outcome metrics defined: this gateway version judges guardrails only.',
-        ),
-      ),
+      section('Outcome metrics', 'outcomes', part('outcome-note'), part('outcome-charts', h('div', { class: 'grid' }))),
       h(
         'div',
         { class: 'grid' },
         section('Sample ratio (SRM)', 'srm', part('srm')),
         section('Cost per request', 'cost', part('cost')),
         section('Budgets', 'budget', part('budget')),
-        section(
-          'Shadow traffic',
-          'shadow',
-          h('p', { class: 'muted', id: 'no-shadow' }, 'No shadow stage: this canary sent no shadow pairs to compare.'),
-        ),
       ),
+      section('Shadow traffic', 'shadow', part('shadow'), part('shadow-pairs')),
       section(
         'Decision log',
         'log',
@@ -141,7 +140,8 @@ export class RolloutPage implements Page {
     this.renderActions(canary);
     this.renderTimeline(canary);
     this.renderVerdict(canary.lastVerdict);
-    this.renderCharts();
+    this.renderCharts(canary);
+    this.renderShadow(canary);
     this.renderSrm(canary.lastVerdict);
     this.renderLog();
     // Spend moves slowly and its query scans the canary's rows: every 30 s, or when the state changes.
@@ -149,8 +149,11 @@ export class RolloutPage implements Page {
     if (now - this.spendReadAt >= SPEND_EVERY_MS || canary.state !== this.spendState) {
       this.spendReadAt = now;
       this.spendState = canary.state;
-      await Promise.all([this.renderCost(canary), this.renderBudget(canary)]);
+      await Promise.all([this.readCost(canary), this.renderBudget(canary)]);
     }
+    // The primary outcome's numbers are the last verdict's: shown at every poll, with the spend last read.
+    this.renderCost(canary);
+    await this.renderShadowPairs(canary);
   }
 
   destroy(): void {
@@ -172,10 +175,17 @@ export class RolloutPage implements Page {
     }
   }
 
+  /** The live stages' verdicts (the shadow stage's are the shadow panel's). */
   private verdicts(): Array<{ event: CanaryEvent; verdict: Verdict }> {
     return this.events
-      .filter((event) => event.type === 'verdict' && event.evidence)
+      .filter((event) => event.type === 'verdict' && event.evidence && event.evidence.kind !== 'shadow')
       .map((event) => ({ event, verdict: event.evidence as unknown as Verdict }));
+  }
+
+  private shadowVerdicts(): ShadowVerdict[] {
+    return this.events
+      .filter((event) => event.type === 'verdict' && event.evidence?.kind === 'shadow')
+      .map((event) => event.evidence as unknown as ShadowVerdict);
   }
 
   private renderHeader(canary: Canary): void {
@@ -197,7 +207,9 @@ export class RolloutPage implements Page {
           {},
           stage
             ? `${stage.index + 1} of ${canary.stages.length}, planned ${stage.percentage}% treatment`
-            : 'not started',
+            : canary.phase === 'shadow' && canary.shadowStage
+              ? 'shadow stage (every user on the control)'
+              : 'not started',
         ),
         h('dt', {}, 'Time in stage'),
         h(
@@ -312,7 +324,20 @@ export class RolloutPage implements Page {
     const extensions: number[] = canary.stages.map(() => 0);
     const pauses: number[] = canary.stages.map(() => 0);
     let current = -1;
+    // With a shadow stage, the canary's events up to shadow_passed are the shadow stage's.
+    let inShadow = canary.shadow !== null;
+    let shadowStart: string | undefined;
+    let shadowEnd: string | undefined;
     for (const event of this.events) {
+      if (inShadow) {
+        if (event.type === 'started') shadowStart = event.at;
+        if (['shadow_passed', 'promoted', 'rolled_back', 'aborted'].includes(event.type)) shadowEnd = event.at;
+        if (event.type !== 'shadow_passed') continue;
+        inShadow = false;
+        current = event.stage;
+        starts[current] = event.at;
+        continue;
+      }
       if ((event.type === 'started' || event.stage !== current) && ['started', 'stage_advanced'].includes(event.type)) {
         if (current >= 0 && !ends[current]) ends[current] = event.at;
         current = event.stage;
@@ -322,8 +347,9 @@ export class RolloutPage implements Page {
       if (event.type === 'paused') pauses[event.stage]++;
       if (['promoted', 'rolled_back', 'aborted'].includes(event.type) && current >= 0) ends[current] = event.at;
     }
-    const firstStart = starts[0] ? Date.parse(starts[0]) : null;
-    let plannedOffset = 0;
+    const first = shadowStart ?? starts[0];
+    const firstStart = first ? Date.parse(first) : null;
+    let plannedOffset = canary.shadow?.durationSeconds ?? 0;
     const observed = this.observedShares();
     const rows = canary.stages.map((stage, index) => {
       const plannedStart = firstStart === null ? null : new Date(firstStart + plannedOffset * 1000).toISOString();
@@ -351,6 +377,23 @@ export class RolloutPage implements Page {
         notes.join(', ') || dash,
       ];
     });
+    if (canary.shadow) {
+      const end = shadowEnd ?? canary.endedAt ?? undefined;
+      rows.unshift([
+        `shadow${canary.phase === 'shadow' && !canary.endedAt ? ' (current)' : ''}`,
+        `0% (${canary.shadow.percentage}% copied)`,
+        dash,
+        duration(canary.shadow.durationSeconds),
+        time(shadowStart),
+        time(shadowStart),
+        shadowStart && end
+          ? duration((Date.parse(end) - Date.parse(shadowStart)) / 1000)
+          : canary.shadowStage
+            ? `${duration(canary.shadowStage.elapsedSeconds)} so far`
+            : dash,
+        dash,
+      ]);
+    }
     fill(
       this.parts.timeline,
       table(
@@ -389,6 +432,18 @@ export class RolloutPage implements Page {
       );
       return;
     }
+    if ((verdict as unknown as ShadowVerdict).kind === 'shadow') {
+      fill(
+        this.parts.verdict,
+        h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence),
+        h(
+          'p',
+          { class: 'muted' },
+          `${time(verdict.at)} · shadow stage · decision ${verdict.decision} · outcome ${verdict.outcome} · its numbers are in the shadow panel`,
+        ),
+      );
+      return;
+    }
     // A verdict from before the decision engine (a migrated canary) has no metrics or counts.
     const metrics = verdict.metrics ?? [];
     fill(
@@ -405,11 +460,13 @@ export class RolloutPage implements Page {
             ['Metric', 'Treatment', 'Control', 'Difference', 'Confidence band', 'Margin', 'Status'],
             metrics.map((m) => [
               m.label,
-              metricValue(m.metric, m.treatment.estimate),
-              metricValue(m.metric, m.control?.estimate),
-              effect(m.metric, m.scale, m.effect),
-              m.interval ? band(m.metric, m.scale, m.interval) : dash,
-              m.against === 'limit' ? `limit ${metricValue(m.metric, m.margin)}` : effect(m.metric, m.scale, m.margin),
+              metricValue(m.metric, m.treatment.estimate, m.kind),
+              metricValue(m.metric, m.control?.estimate, m.kind),
+              effect(m.metric, m.scale, m.effect, m.kind),
+              m.interval ? band(m.metric, m.scale, m.interval, m.kind) : dash,
+              m.against === 'limit'
+                ? `limit ${metricValue(m.metric, m.margin, m.kind)}`
+                : effect(m.metric, m.scale, m.margin, m.kind),
               h(
                 'span',
                 { class: `status-${m.status}` },
@@ -422,16 +479,44 @@ export class RolloutPage implements Page {
     );
   }
 
-  private renderCharts(): void {
+  /** Guardrails and hard gates in one panel, the outcome gates (analysis.outcomes) in theirs: the same charts. */
+  private renderCharts(canary: Canary): void {
+    const outcomes = new Set((canary.analysis.outcomes ?? []).map((gate) => gate.metric));
+    this.renderMetricCharts(this.parts.charts, (key) => !outcomes.has(key));
+    if (outcomes.size === 0) {
+      fill(
+        this.parts['outcome-note'],
+        h(
+          'p',
+          { class: 'muted', id: 'no-outcomes' },
+          'This canary gates on no outcome metrics: its verdicts judge the guardrails only.',
+        ),
+      );
+      return;
+    }
+    fill(
+      this.parts['outcome-note'],
+      h(
+        'p',
+        { class: 'muted', id: 'outcome-gates' },
+        `Gated on ${[...outcomes].join(', ')}${canary.analysis.primaryOutcome ? ` (primary: ${canary.analysis.primaryOutcome})` : ''}. `,
+        'Per metric, as for the guardrails: both arms over time, and the difference with its confidence band, the margin and the looks that decided something.',
+      ),
+    );
+    this.renderMetricCharts(this.parts['outcome-charts'], (key) => outcomes.has(key));
+  }
+
+  private renderMetricCharts(part: HTMLElement, shown: (key: string) => boolean): void {
     const verdicts = this.verdicts();
     const keys: string[] = [];
     const labels = new Map<string, MetricResult>();
     for (const { verdict } of verdicts)
       for (const metric of verdict.metrics ?? []) {
+        if (!shown(metric.metric)) continue;
         if (!labels.has(metric.metric)) keys.push(metric.metric);
         labels.set(metric.metric, metric);
       }
-    const grid = this.parts.charts.firstElementChild as HTMLElement;
+    const grid = part.firstElementChild as HTMLElement;
     if (keys.length === 0) {
       if (!grid.querySelector('.empty'))
         fill(
@@ -462,19 +547,20 @@ export class RolloutPage implements Page {
         verdicts.map(({ verdict }, i) => (QUIET_DECISIONS.has(verdict.decision) ? null : (at[i]?.effect ?? null))),
       ]);
       const last = [...at].reverse().find((m) => m !== null) ?? latest;
+      const kind = last.kind;
       fill(
         charts.caption,
-        `Last look: treatment ${metricValue(key, last.treatment.estimate)}, control ${metricValue(key, last.control?.estimate)}; `,
-        `difference ${effect(key, last.scale, last.effect)}, band ${last.interval ? band(key, last.scale, last.interval) : dash}; `,
-        `margin ${effect(key, last.scale, last.margin)}; ${last.status.replace('_', ' ')}; n = ${count(last.treatment.n)} / ${count(last.control?.n)}.`,
+        `Last look: treatment ${metricValue(key, last.treatment.estimate, kind)}, control ${metricValue(key, last.control?.estimate, kind)}; `,
+        `difference ${effect(key, last.scale, last.effect, kind)}, band ${last.interval ? band(key, last.scale, last.interval, kind) : dash}; `,
+        `margin ${effect(key, last.scale, last.margin, kind)}; ${last.status.replace('_', ' ')}; n = ${count(last.treatment.n)} / ${count(last.control?.n)}.`,
       );
     }
   }
 
   private addCharts(grid: HTMLElement, metric: MetricResult): MetricCharts {
     const key = metric.metric;
-    const value = (v: number) => metricValue(key, v);
-    const diff = (v: number) => effect(key, metric.scale, v);
+    const value = (v: number) => metricValue(key, v, metric.kind);
+    const diff = (v: number) => effect(key, metric.scale, v, metric.kind);
     const arms = new TimeChart({
       label: `${metric.label}: treatment and control over time`,
       value,
@@ -514,7 +600,16 @@ export class RolloutPage implements Page {
   private renderSrm(verdict: Verdict | null): void {
     const srm = verdict?.srm;
     if (!srm?.units) {
-      fill(this.parts.srm, h('p', { class: 'muted' }, 'No verdict yet.'));
+      fill(
+        this.parts.srm,
+        h(
+          'p',
+          { class: 'muted' },
+          (verdict as unknown as ShadowVerdict | null)?.kind === 'shadow'
+            ? 'Not checked in the shadow stage: every user is on the control.'
+            : 'No verdict yet.',
+        ),
+      );
       return;
     }
     const total = srm.units.treatment + srm.units.control;
@@ -548,32 +643,193 @@ export class RolloutPage implements Page {
     );
   }
 
-  private async renderCost(canary: Canary): Promise<void> {
+  private async readCost(canary: Canary): Promise<void> {
     try {
-      const summary = await api<{ groups: Array<Figures & { key: string | null }> }>(
-        `/api/metrics/summary${query({ flag: canary.flagKey, groupBy: 'variant', from: canary.createdAt, to: canary.endedAt ?? undefined })}`,
-      );
-      const arms = [canary.variant, canary.controlVariant].map((variant) => ({
-        variant,
-        figures: summary.groups.find((group) => group.key === variant),
-      }));
+      this.costSummary = (
+        await api<{ groups: Array<Figures & { key: string | null }> }>(
+          `/api/metrics/summary${query({ flag: canary.flagKey, groupBy: 'variant', from: canary.createdAt, to: canary.endedAt ?? undefined })}`,
+        )
+      ).groups;
+    } catch (error) {
+      this.costSummary = error as Error;
+    }
+  }
+
+  private renderCost(canary: Canary): void {
+    const summary = this.costSummary;
+    if (summary instanceof Error) {
+      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${summary.message}`));
+      return;
+    }
+    const primary = canary.lastVerdict?.primary ?? null;
+    const kind = canary.lastVerdict?.metrics?.find((m) => m.metric === primary?.metric)?.kind;
+    const arms = [canary.variant, canary.controlVariant].map((variant) => ({
+      variant,
+      figures: summary?.find((group) => group.key === variant),
+      outcome: variant === canary.variant ? primary?.treatment : primary?.control,
+    }));
+    const perOutcome = (outcome: (typeof arms)[number]['outcome']): Child =>
+      !canary.analysis.primaryOutcome
+        ? h('span', { class: 'muted' }, 'no primary outcome metric')
+        : !outcome
+          ? h('span', { class: 'muted' }, 'no look yet')
+          : `${usd(outcome.costPerOutcomeUsd)} (${count(outcome.outcomes)} outcomes)`;
+    fill(
+      this.parts.cost,
+      table(
+        `Since the canary was created; per outcome (${canary.analysis.primaryOutcome ?? 'none'}): in the stage at the last look`,
+        ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
+        arms.map(({ variant, figures, outcome }) => [
+          `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
+          count(figures?.requests ?? 0),
+          usd(figures?.costUsd ?? 0),
+          figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
+          perOutcome(outcome),
+        ]),
+        { id: 'cost-table' },
+      ),
+      primary
+        ? h(
+            'p',
+            { id: 'primary-outcome' },
+            `Primary outcome ${primary.label}: treatment ${metricValue(primary.metric, primary.treatment.estimate, kind)}, control ${metricValue(primary.metric, primary.control?.estimate, kind)}; `,
+            `effect ${effect(primary.metric, primary.scale, primary.effect, kind)}, ${pct(primary.level)} band ${primary.interval ? band(primary.metric, primary.scale, primary.interval, kind) : dash}.`,
+          )
+        : null,
+    );
+  }
+
+  /** The shadow stage: its plan, where it stands, and its verdict with the numbers (from the events). */
+  private renderShadow(canary: Canary): void {
+    const plan = canary.shadow;
+    if (!plan) {
       fill(
-        this.parts.cost,
-        table(
-          'Since the canary was created',
-          ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
-          arms.map(({ variant, figures }) => [
-            `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
-            count(figures?.requests ?? 0),
-            usd(figures?.costUsd ?? 0),
-            figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
-            h('span', { class: 'muted' }, 'no outcome metric'),
-          ]),
-          { id: 'cost-table' },
+        this.parts.shadow,
+        h('p', { class: 'muted', id: 'no-shadow' }, 'No shadow stage: this canary went straight to its live stages.'),
+      );
+      return;
+    }
+    const verdicts = this.shadowVerdicts();
+    const last = verdicts[verdicts.length - 1] ?? null;
+    const spent = last?.spentUsd === null || last?.spentUsd === undefined ? null : Number(last.spentUsd);
+    const phase =
+      canary.phase === 'live'
+        ? 'done: the live stages followed'
+        : canary.endedAt
+          ? `ended in the shadow stage (${canary.state.replace('_', ' ')})`
+          : canary.shadowStage
+            ? `running, ${duration(canary.shadowStage.elapsedSeconds)} of ${duration(plan.durationSeconds)}`
+            : 'not started';
+    fill(
+      this.parts.shadow,
+      h(
+        'dl',
+        { class: 'facts', id: 'shadow-facts' },
+        h('dt', {}, 'Plan'),
+        h(
+          'dd',
+          {},
+          `${plan.percentage}% of users copied to the candidate for ${duration(plan.durationSeconds)}, at most ${usd(plan.maxSpendUsd, 2)}; judged from ${count(plan.minPairs)} pairs`,
+        ),
+        h('dt', {}, 'Phase'),
+        h('dd', { id: 'shadow-phase' }, phase),
+        h('dt', {}, 'Pairs so far'),
+        h('dd', { id: 'shadow-pairs-count' }, last ? count(last.pairs) : 'no look yet'),
+        h('dt', {}, 'Spend'),
+        h(
+          'dd',
+          { id: 'shadow-spend' },
+          `${usd(spent)} of ${usd(plan.maxSpendUsd, 2)}${last?.spendExhausted ? ' (cap reached)' : ''}`,
+        ),
+      ),
+      last
+        ? [
+            h('p', { class: 'sentence', id: 'shadow-sentence' }, last.sentence),
+            h('p', { class: 'muted' }, `${time(last.at)} · outcome ${last.outcome} · decision ${last.decision}`),
+            table(
+              'Each signal at the last shadow look: the candidate against the control on the same prompts',
+              ['Signal', 'Status', 'Estimate', 'Confidence band', 'Limit', 'In words'],
+              last.signals.map((signal) => {
+                const paired = signal.signal === 'errors' || signal.signal === 'quality';
+                const value = (v: number | null) =>
+                  paired
+                    ? effect('errorRate', 'difference', v)
+                    : signal.signal === 'agreement'
+                      ? pct(v)
+                      : effect('', 'ratio', v);
+                return [
+                  signal.signal,
+                  h('span', { class: `status-${signal.status}` }, signal.status.replace('_', ' ')),
+                  value(signal.estimate),
+                  signal.interval ? `${value(signal.interval.lower)} … ${value(signal.interval.upper)}` : dash,
+                  signal.limit === null ? dash : value(signal.limit),
+                  signal.sentence,
+                ];
+              }),
+              { id: 'shadow-signals' },
+            ),
+          ]
+        : h('p', { class: 'muted' }, 'No shadow verdict yet: the first tick judges the pairs.'),
+    );
+  }
+
+  /**
+   * The disagreeing pairs side by side, for admin keys (answers may hold user data); read every poll
+   * (the newest 20: one query down the canary's (canary_id, at) index), so pairs of calls still in
+   * flight at the stage's end show too. Answers are text nodes, never markup.
+   */
+  private async renderShadowPairs(canary: Canary): Promise<void> {
+    if (!canary.shadow) return;
+    if (!this.context.isAdmin) {
+      fill(
+        this.parts['shadow-pairs'],
+        h(
+          'p',
+          { class: 'muted', id: 'shadow-pairs-admin-only' },
+          'The disagreeing pairs’ answers are shown to admin keys only: they may hold user data.',
         ),
       );
+      return;
+    }
+    try {
+      const pairs = await api<ShadowPair[]>(
+        `/api/canaries/${this.id}/shadow-pairs${query({ disagree: 'true', limit: 20 })}`,
+      );
+      const side = (name: string, one: ShadowSide) =>
+        h(
+          'div',
+          { class: 'shadow-side', 'data-side': name },
+          h('h5', {}, `${name}: ${one.variant}${one.model ? ` (${one.model})` : ''}`),
+          h(
+            'p',
+            { class: 'muted' },
+            `${one.outcome} · ${ms(one.latencyMs)} · ${usd(one.costUsd === null ? null : Number(one.costUsd), 6)}${one.qualitySignals.length ? ` · ${one.qualitySignals.join(', ')}` : ''}${one.tools.length ? ` · tools ${one.tools.join(', ')}` : ''}`,
+          ),
+          h('pre', { class: 'answer' }, one.answer ?? '(no answer)'),
+        );
+      fill(
+        this.parts['shadow-pairs'],
+        h('h4', {}, `Disagreeing pairs (newest ${count(pairs.length)})`),
+        pairs.length === 0
+          ? h('p', { class: 'muted' }, 'No disagreeing pair so far.')
+          : h(
+              'ol',
+              { class: 'pairs', id: 'shadow-disagreements' },
+              pairs.map((pair) =>
+                h(
+                  'li',
+                  { 'data-pair': pair.id },
+                  h('div', { class: 'meta' }, time(pair.at)),
+                  h('div', { class: 'side-by-side' }, side('control', pair.control), side('candidate', pair.candidate)),
+                ),
+              ),
+            ),
+      );
     } catch (error) {
-      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${(error as Error).message}`));
+      fill(
+        this.parts['shadow-pairs'],
+        h('p', { class: 'error-text' }, `Shadow pairs unavailable: ${(error as Error).message}`),
+      );
     }
   }
 

@@ -34,8 +34,12 @@ export class RolloutsPage implements Page {
           h('a', { href: `#/rollouts/${canary.id}`, 'data-canary': canary.id }, canary.flagKey),
           `${canary.variant} vs ${canary.controlVariant}`,
           h('span', { class: `badge state-${canary.state}` }, canary.state.replace('_', ' ')),
-          canary.stage ? `${canary.stage.index + 1} of ${canary.stages.length}` : 'not started',
-          canary.stage ? `${canary.stage.percentage}%` : dash,
+          canary.stage
+            ? `${canary.stage.index + 1} of ${canary.stages.length}`
+            : canary.phase === 'shadow' && canary.shadowStage
+              ? 'shadow'
+              : 'not started',
+          canary.stage ? `${canary.stage.percentage}%` : canary.phase === 'shadow' && canary.shadowStage ? '0%' : dash,
           observedShare(canary),
           canary.stage
             ? `${duration(canary.stage.elapsedSeconds)}${canary.stage.durationSeconds > 0 ? ` of ${duration(canary.stage.durationSeconds)}` : ''}`
