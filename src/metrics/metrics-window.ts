@@ -6,17 +6,9 @@ export interface Window {
   to: Date;
 }
 
-/**
- * The query's window: `to` defaults to `now` (the Clock's, the time rows are stamped with), `from`
- * to `defaultSpanMs` before `to`.
- */
-export function parseWindow(
-  fromText: string | undefined,
-  toText: string | undefined,
-  defaultSpanMs: number,
-  now: Date,
-): Window {
-  const to = toText ? timeOf('to', toText) : now;
+/** The query's window: `to` defaults to now, `from` to `defaultSpanMs` before `to`. */
+export function parseWindow(fromText: string | undefined, toText: string | undefined, defaultSpanMs: number): Window {
+  const to = toText ? timeOf('to', toText) : new Date();
   const from = fromText ? timeOf('from', fromText) : new Date(to.getTime() - defaultSpanMs);
   if (!(from.getTime() < to.getTime())) throw new EmptyMetricsWindow(from, to);
   return { from, to };
