@@ -35,7 +35,7 @@ describe('the shadow stage', () => {
     app = await startTestApp({
       databaseUrl: database.url,
       catalog: await writeTestCatalog((catalog) => {
-        policiesFor('shadow-flag', 'json-flag')(catalog);
+        policiesFor('shadow-flag', 'json-flag', 'tools-flag')(catalog);
         withCandidate(catalog);
       }),
       clock,
@@ -339,6 +339,136 @@ describe('the shadow stage', () => {
       expect(typeof broken[0].candidate.answer).toBe('string');
       expect(broken[0].candidate.answer.length).toBeLessThanOrEqual(200);
       expect(() => JSON.parse(broken[0].candidate.answer)).toThrow();
+    },
+    LONG,
+  );
+
+  it(
+    "records which tools each side called, agreeing or not, and never returns the candidate's tool call",
+    async () => {
+      await createFlag('tools-flag');
+      const created = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'tools-flag',
+          variant: 'treatment',
+          shadow: { percentage: 100, durationSeconds: 600, maxSpendUsd: 1, maxConcurrency: 8, minPairs: 30 },
+          stages: STAGES,
+        })
+        .expect(201);
+      const id = created.body.id;
+      const tools = {
+        tools: [{ type: 'function', function: { name: 'flag_payment', parameters: { type: 'object' } } }],
+      };
+      const profile = (model: string, toolCallRate: number) =>
+        request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send({ toolCallRate }).expect(200);
+      interface ToolPair {
+        primary_request_id: string;
+        tools_agreement: boolean | null;
+        control_tools: string[] | null;
+        candidate_tools: string[] | null;
+        disagree: boolean;
+        candidate_quality: number | null;
+      }
+
+      /**
+       * Sends 10 requests with tools (half streamed) under the given profiles and waits for their
+       * 10 pairs: a profile changes only once the shadow calls made under the last one are done.
+       */
+      async function phase(control: number, candidate: number) {
+        await profile('deepseek-v3.2', control);
+        await profile(CANDIDATE_MODEL, candidate);
+        const answers: request.Response[] = [];
+        for (let i = 0; i < 10; i++) {
+          const response = await chat('tools-flag', randomUUID(), { ...tools, stream: i % 2 === 1 }).expect(200);
+          expect(response.headers['x-switchyard-variant']).toBe('control');
+          answers.push(response);
+        }
+        const ids = answers.map((response) => response.headers['x-switchyard-request-id'] as string);
+        const pairs = await eventually(
+          async () => {
+            const rows = await queryRows<ToolPair>(
+              database.url,
+              `SELECT primary_request_id, tools_agreement, control_tools, candidate_tools, disagree, candidate_quality
+                 FROM shadow_pairs WHERE canary_id = $1 AND primary_request_id = ANY($2)`,
+              [id, ids],
+            );
+            return rows.length === ids.length ? rows : undefined;
+          },
+          30_000,
+          'the pairs of a phase',
+        );
+        return { answers, pairs, userTools: answers.map((response) => userAnswerOf(response).tools) };
+      }
+
+      /** What the user got: the tools called and the text, from a JSON body or a stream's deltas. */
+      function userAnswerOf(response: request.Response): { tools: string[]; text: string } {
+        if (response.body?.choices) {
+          const message = response.body.choices[0].message;
+          const calls = (message.tool_calls ?? []) as Array<{ function: { name: string } }>;
+          return { tools: calls.map((call) => call.function.name), text: message.content ?? '' };
+        }
+        const deltas = response.text
+          .split('\n\n')
+          .filter((event) => event.startsWith('data: {'))
+          .map((event) => JSON.parse(event.slice('data: '.length)).choices[0]?.delta ?? {});
+        return {
+          tools: deltas.flatMap((delta) => delta.tool_calls ?? []).flatMap((call) => call.function?.name ?? []),
+          text: deltas.map((delta) => delta.content ?? '').join(''),
+        };
+      }
+
+      // Both call the same tool: agreement, nothing to inspect.
+      const same = await phase(1, 1);
+      expect(same.userTools).toEqual(Array(10).fill(['flag_payment']));
+      for (const pair of same.pairs) {
+        expect(pair).toMatchObject({
+          tools_agreement: true,
+          control_tools: ['flag_payment'],
+          candidate_tools: ['flag_payment'],
+          disagree: false,
+          candidate_quality: 0,
+        });
+      }
+
+      // The candidate answers in words where the control calls the tool: disagreement.
+      const onlyControl = await phase(1, 0);
+      expect(onlyControl.userTools).toEqual(Array(10).fill(['flag_payment']));
+      for (const pair of onlyControl.pairs) {
+        expect(pair).toMatchObject({
+          tools_agreement: false,
+          control_tools: ['flag_payment'],
+          candidate_tools: null,
+          disagree: true,
+        });
+      }
+
+      // Only the candidate calls the tool: the pair records it, the user gets the control's words.
+      const onlyCandidate = await phase(0, 1);
+      expect(onlyCandidate.userTools).toEqual(Array(10).fill([]));
+      for (const response of onlyCandidate.answers) {
+        expect(response.text).not.toContain('tool_calls');
+        expect(response.text).not.toContain('flag_payment');
+        expect(userAnswerOf(response).text).toMatch(/^Simulated reply from deepseek-v3\.2: alpha/);
+      }
+      for (const pair of onlyCandidate.pairs) {
+        expect(pair).toMatchObject({
+          tools_agreement: false,
+          control_tools: null,
+          candidate_tools: ['flag_payment'],
+          disagree: true,
+        });
+      }
+      const listed = (
+        await api().get(`/api/canaries/${id}/shadow-pairs`).query({ disagree: 'true', limit: 100 }).expect(200)
+      ).body as Array<{ primaryRequestId: string; control: { tools: string[] }; candidate: { tools: string[] } }>;
+      const candidateOnly = listed.filter((pair) =>
+        onlyCandidate.pairs.some((row) => row.primary_request_id === pair.primaryRequestId),
+      );
+      expect(candidateOnly).toHaveLength(10);
+      for (const pair of candidateOnly) {
+        expect(pair).toMatchObject({ control: { tools: [] }, candidate: { tools: ['flag_payment'] } });
+      }
     },
     LONG,
   );

@@ -68,6 +68,43 @@ describe('the simulated provider started with the app', () => {
     expect(text).toContain('claude-sonnet-4.5');
   });
 
+  it('calls tools as OpenAI does: the official client reads the call, plain and reassembled from a stream', async () => {
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/claude-sonnet-4.5')
+      .send({ toolCallRate: 1 })
+      .expect(200)
+      .expect((response) => expect(response.body).toMatchObject({ toolCallRate: 1, malformedToolCallRate: 0 }));
+    const client = new OpenAI({ baseURL: `${gateway.simulatorUrl}/v1`, apiKey: SIMULATOR_DEVELOPMENT_KEYS.primary });
+    const params = {
+      model: 'claude-sonnet-4.5',
+      messages: [{ role: 'user' as const, content: 'Find me a train book' }],
+      tools: [{ type: 'function' as const, function: { name: 'search_books', parameters: { type: 'object' } } }],
+    };
+    const completion = await client.chat.completions.create(params);
+    const call = completion.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(completion.choices[0].finish_reason).toBe('tool_calls');
+    expect(call).toMatchObject({ type: 'function', function: { name: 'search_books' } });
+    // The SDK's own stream helper puts the call together from the chunks: id, name and arguments.
+    const streamed = await client.chat.completions.stream(params).finalChatCompletion();
+    expect(streamed.choices[0].finish_reason).toBe('tool_calls');
+    expect(streamed.choices[0].message.tool_calls).toEqual([
+      {
+        id: expect.stringMatching(/^call_/),
+        type: 'function',
+        function: { name: 'search_books', arguments: call.function.arguments },
+      },
+    ]);
+    expect(JSON.parse(call.function.arguments)).toEqual({ query: expect.any(String) });
+
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/claude-sonnet-4.5')
+      .send({ malformedToolCallRate: 1.5 })
+      .expect(400)
+      .expect((response) =>
+        expect(response.body.error.message).toContain('malformedToolCallRate must be a number between 0 and 1'),
+      );
+  });
+
   it('rejects a wrong key without echoing it', async () => {
     const response = await request(gateway.simulatorUrl)
       .post('/v1/chat/completions')

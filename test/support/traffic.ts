@@ -5,14 +5,22 @@ import { eventually } from './webhook-server';
 
 const hello = [{ role: 'user', content: 'Recommend a book.' }];
 
-/** Requests through a policy from many users, as fast as a few workers can send them, until stopped. */
+/**
+ * Requests through a policy from many users, as fast as a few workers can send them, until stopped.
+ * `extra` is merged into every request body (e.g. `tools`).
+ */
 export class Traffic {
   private running = true;
   private readonly workers: Promise<void>[];
   /** Requests the gateway answered (each has its metric row, stored or about to be). */
   answered = 0;
 
-  constructor(app: TestApp, policy: string, concurrency = 6) {
+  constructor(
+    app: TestApp,
+    policy: string,
+    concurrency = 6,
+    private readonly extra: Record<string, unknown> = {},
+  ) {
     this.workers = Array.from({ length: concurrency }, () => this.work(app, policy));
   }
 
@@ -25,7 +33,7 @@ export class Traffic {
           'x-user-id': randomUUID(),
           authorization: `Bearer ${app.adminKey}`,
         },
-        body: JSON.stringify({ model: `route:${policy}`, messages: hello }),
+        body: JSON.stringify({ model: `route:${policy}`, messages: hello, ...this.extra }),
       }).catch(() => undefined);
       if (!response) continue;
       await response.arrayBuffer();

@@ -310,6 +310,182 @@ describe('SimulatedProvider', () => {
     });
   });
 
+  describe('tool calls', () => {
+    const TOOLS = [
+      { type: 'function', function: { name: 'search_catalog', parameters: { type: 'object' } } },
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } },
+    ];
+    const withTools = { model: MODEL, messages: userMessages, tools: TOOLS };
+    const toolCalling = (profile: Record<string, number>) =>
+      startSimulator({ models: [{ id: MODEL, profile: { toolCallRate: 1, ...profile } }, { id: OTHER_MODEL }] });
+
+    /** The one tool call of a streamed answer, put together as a client does: by index, arguments appended. */
+    function streamedCall(chunks: any[]) {
+      const deltas = chunks.flatMap((chunk) => chunk.choices[0]?.delta?.tool_calls ?? []);
+      expect(new Set(deltas.map((delta: { index: number }) => delta.index))).toEqual(new Set([0]));
+      return {
+        id: deltas[0].id,
+        type: deltas[0].type,
+        name: deltas[0].function.name,
+        arguments: deltas.map((delta: { function: { arguments: string } }) => delta.function.arguments).join(''),
+      };
+    }
+
+    it('answers with a tool call in the OpenAI shape: no content, JSON arguments, finish_reason "tool_calls"', async () => {
+      const simulator = await toolCalling({});
+      const body = await jsonOf(chat(simulator, withTools));
+      expect(body.choices).toEqual([
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [
+              {
+                id: expect.stringMatching(/^call_sim-\d+$/),
+                type: 'function',
+                function: { name: 'search_catalog', arguments: expect.any(String) },
+              },
+            ],
+          },
+          finish_reason: 'tool_calls',
+          logprobs: null,
+        },
+      ]);
+      const args = JSON.parse(body.choices[0].message.tool_calls[0].function.arguments);
+      expect(args).toEqual({ query: expect.stringMatching(/^alpha bravo charlie/) });
+      expect(args.query.split(' ')).toHaveLength(16);
+      expect(body.usage).toEqual({
+        prompt_tokens: expect.any(Number),
+        completion_tokens: 16,
+        total_tokens: body.usage.prompt_tokens + 16,
+      });
+      // Each answer's call has an id of its own, the same on every run.
+      const next = await jsonOf(chat(simulator, withTools));
+      expect(next.choices[0].message.tool_calls[0].id).not.toBe(body.choices[0].message.tool_calls[0].id);
+    });
+
+    it('cuts the arguments off at malformedToolCallRate 1, and at max_tokens (finish_reason "length")', async () => {
+      const simulator = await toolCalling({ malformedToolCallRate: 1 });
+      const malformed = await jsonOf(chat(simulator, withTools));
+      expect(malformed.choices[0].finish_reason).toBe('tool_calls');
+      const args = malformed.choices[0].message.tool_calls[0].function.arguments;
+      expect(args).toMatch(/^\{"query": "alpha bravo/);
+      expect(() => JSON.parse(args)).toThrow();
+
+      await admin(simulator, 'PUT', `/profiles/${MODEL}`, { malformedToolCallRate: 0 });
+      const cut = await jsonOf(chat(simulator, { ...withTools, max_tokens: 3 }));
+      expect(cut.choices[0].finish_reason).toBe('length');
+      expect(cut.usage.completion_tokens).toBe(3);
+      expect(cut.choices[0].message.tool_calls[0].function.arguments).toBe('{"query": "alpha bravo charlie');
+    });
+
+    it('follows tool_choice: "required" and a named function force a call, "none" forbids one', async () => {
+      const simulator = await startSimulator();
+      const callOf = async (extra: Record<string, unknown>, model = MODEL) =>
+        (await jsonOf(chat(simulator, { ...withTools, model, ...extra }))).choices[0].message.tool_calls?.[0];
+      // toolCallRate 0 (the default): the model answers in words unless the request insists.
+      expect(await callOf({})).toBeUndefined();
+      expect((await callOf({ tool_choice: 'required' })).function.name).toBe('search_catalog');
+      const named = { tool_choice: { type: 'function', function: { name: 'get_weather' } } };
+      expect((await callOf(named)).function.name).toBe('get_weather');
+      await admin(simulator, 'PUT', `/profiles/${MODEL}`, { toolCallRate: 1 });
+      expect(await callOf({ tool_choice: 'none' })).toBeUndefined();
+      // Without function tools there is nothing to call, whatever the rate.
+      const plain = await jsonOf(chat(simulator, { model: MODEL, messages: userMessages }));
+      expect(plain.choices[0]).toMatchObject({ message: { content: expect.any(String) }, finish_reason: 'stop' });
+      expect(plain.choices[0].message.tool_calls).toBeUndefined();
+    });
+
+    it('streams the call as OpenAI does: id, type and name first with empty arguments, then argument fragments', async () => {
+      const simulator = await toolCalling({});
+      const response = await chat(simulator, { ...withTools, stream: true, stream_options: { include_usage: true } });
+      const { chunks, done } = parseSse(await response.text());
+      expect(done).toBe(true);
+      expect(chunks).toHaveLength(1 + 18 + 1 + 1);
+      const [first, ...rest] = chunks;
+      expect(first.choices).toEqual([
+        {
+          index: 0,
+          delta: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                index: 0,
+                id: expect.stringMatching(/^call_/),
+                type: 'function',
+                function: { name: 'search_catalog', arguments: '' },
+              },
+            ],
+          },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ]);
+      for (const fragment of rest.slice(0, 18)) {
+        expect(fragment.choices).toEqual([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, function: { arguments: expect.any(String) } }] },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ]);
+      }
+      const [finish, usage] = rest.slice(18);
+      expect(finish.choices).toEqual([{ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' }]);
+      expect(usage.usage.completion_tokens).toBe(16);
+
+      // The fragments make up the same call the JSON answer carries.
+      const call = streamedCall(chunks);
+      const json = (await jsonOf(chat(simulator, withTools))).choices[0].message.tool_calls[0];
+      expect(call).toEqual({
+        id: call.id,
+        type: 'function',
+        name: 'search_catalog',
+        arguments: json.function.arguments,
+      });
+      expect(JSON.parse(call.arguments)).toEqual(JSON.parse(json.function.arguments));
+    });
+
+    it('streams malformed arguments at malformedToolCallRate 1', async () => {
+      const simulator = await toolCalling({ malformedToolCallRate: 1 });
+      const { chunks, done } = parseSse(await (await chat(simulator, { ...withTools, stream: true })).text());
+      expect(done).toBe(true);
+      expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
+      const call = streamedCall(chunks);
+      expect(call.arguments).toMatch(/^\{"query": "alpha/);
+      expect(() => JSON.parse(call.arguments)).toThrow();
+    });
+
+    it.each([
+      ['tools that are not a list', { tools: { type: 'function' } }, 'tools', "Invalid type for 'tools'"],
+      [
+        'a function tool without a name',
+        { tools: [{ type: 'function', function: {} }] },
+        'tools[0].function.name',
+        'Missing',
+      ],
+      ['an unknown tool_choice', { tools: TOOLS, tool_choice: 'always' }, 'tool_choice', '"required"'],
+      ['tool_choice "required" without tools', { tool_choice: 'required' }, 'tool_choice', 'only allowed when'],
+      [
+        'a named function that is not among the tools',
+        { tools: TOOLS, tool_choice: { type: 'function', function: { name: 'delete_everything' } } },
+        'tool_choice',
+        'expected one of: search_catalog, get_weather',
+      ],
+    ])('answers 400 for %s, naming the parameter', async (_case, extra, param, message) => {
+      const simulator = await startSimulator();
+      const response = await chat(simulator, { model: MODEL, messages: userMessages, ...extra });
+      expect(response.status).toBe(400);
+      const { error } = await jsonOf(response);
+      expect(error).toMatchObject({ type: 'invalid_request_error', param });
+      expect(error.message).toContain(message);
+    });
+  });
+
   describe('authentication', () => {
     const INCORRECT_KEY = {
       error: {
@@ -435,6 +611,8 @@ describe('SimulatedProvider', () => {
         emptyAnswerRate: 0,
         refusalRate: 0,
         invalidJsonRate: 0,
+        toolCallRate: 0,
+        malformedToolCallRate: 0,
       });
       expect(profiles[OTHER_MODEL].completionTokens).toBe(6);
     });

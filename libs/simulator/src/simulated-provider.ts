@@ -70,6 +70,8 @@ interface ModelState {
   rng: SeededRandom;
   /** Draws the shape of each successful answer (drawAnswerShape): its own stream, apart from `rng`'s. */
   shapeRng: SeededRandom;
+  /** Draws whether an answer calls a tool (drawAnswerShape), apart from `shapeRng` so its sequences stay put. */
+  toolRng: SeededRandom;
   /** Scripted failures answered, in order, before the profile's random outcomes are drawn. */
   faults: ScriptedFault[];
 }
@@ -184,6 +186,7 @@ export class SimulatedProvider {
       profile: initialProfile,
       rng: this.newRng(id),
       shapeRng: this.newRng(`${id}#shape`),
+      toolRng: this.newRng(`${id}#tools`),
       faults: [],
     };
   }
@@ -306,6 +309,7 @@ export class SimulatedProvider {
       model.profile = model.initialProfile;
       model.rng = this.newRng(model.id);
       model.shapeRng = this.newRng(`${model.id}#shape`);
+      model.toolRng = this.newRng(`${model.id}#tools`);
       model.faults = [];
     }
     this.revokedLabels.clear();
@@ -380,7 +384,7 @@ export class SimulatedProvider {
       profile,
       latencyMs: outcome.latencyMs,
       streamFails: outcome.streamFails,
-      shape: drawAnswerShape(profile, model.shapeRng),
+      shape: drawAnswerShape(profile, model.shapeRng, model.toolRng, request.tools),
     };
   }
 

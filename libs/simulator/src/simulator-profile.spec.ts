@@ -2,7 +2,10 @@ import { deriveSeed, SeededRandom } from './seeded-random';
 import {
   applyProfilePatch,
   defaultModelProfile,
+  drawAnswerShape,
   drawOutcome,
+  type ModelProfile,
+  type ToolMode,
   InvalidProfileError,
   MAX_LATENCY_MS,
   sampleLatencyMs,
@@ -26,6 +29,8 @@ describe('applyProfilePatch', () => {
     [{ tokensPerSecond: -1 }, 'tokensPerSecond must be a number >= 0'],
     [{ latencyMs: { median: -1 } }, 'latencyMs.median must be a number of milliseconds'],
     [{ latencyMs: { median: 50, p99: 10 } }, 'latencyMs.p99 must be >= latencyMs.median'],
+    [{ toolCallRate: 1.5 }, 'toolCallRate must be a number between 0 and 1'],
+    [{ malformedToolCallRate: null }, 'malformedToolCallRate must be a number between 0 and 1'],
     [{ errorrate: 0.5 }, 'errorrate is not a profile field'],
   ])('refuses %j naming the field', (patch, message) => {
     expect(() => applyProfilePatch(defaultModelProfile(), patch)).toThrow(message);
@@ -75,5 +80,40 @@ describe('drawOutcome', () => {
     expect(drawOutcome({ ...defaultModelProfile(), rateLimitRate: 1, errorRate: 1 }, rng).kind).toBe('rate_limited');
     expect(drawOutcome({ ...defaultModelProfile(), errorRate: 1 }, rng).kind).toBe('server_error');
     expect(drawOutcome(defaultModelProfile(), rng)).toEqual({ kind: 'success', latencyMs: 0, streamFails: false });
+  });
+});
+
+describe('drawAnswerShape', () => {
+  const shapes = (profile: ModelProfile, tools: ToolMode, count = 1000) => {
+    const rng = new SeededRandom(deriveSeed(42, 'model#shape'));
+    const toolRng = new SeededRandom(deriveSeed(42, 'model#tools'));
+    return Array.from({ length: count }, () => drawAnswerShape(profile, rng, toolRng, tools));
+  };
+
+  it('calls a tool at toolCallRate when the request allows it, with malformed arguments at their rate', () => {
+    const profile = { ...defaultModelProfile(), toolCallRate: 0.5, malformedToolCallRate: 0.3 };
+    const drawn = shapes(profile, 'auto');
+    const calls = drawn.filter((shape) => shape === 'tool_call' || shape === 'malformed_tool_call').length;
+    const malformed = drawn.filter((shape) => shape === 'malformed_tool_call').length;
+    expect(calls).toBeGreaterThan(430);
+    expect(calls).toBeLessThan(570);
+    expect(malformed / calls).toBeGreaterThan(0.22);
+    expect(malformed / calls).toBeLessThan(0.38);
+    expect(shapes(profile, 'auto')).toEqual(drawn);
+    expect(new Set(shapes(profile, 'none'))).toEqual(new Set(['normal']));
+    expect(new Set(shapes(defaultModelProfile(), 'forced'))).toEqual(new Set(['tool_call']));
+  });
+
+  it("keeps a seed's empty, refused and broken-JSON answers where they were, whatever the tools", () => {
+    const profile = { ...defaultModelProfile(), emptyAnswerRate: 0.2, refusalRate: 0.1, invalidJsonRate: 0.3 };
+    const withoutTools = shapes(profile, 'none');
+    const withTools = shapes({ ...profile, toolCallRate: 0.5, malformedToolCallRate: 0.5 }, 'auto');
+    const contentShapes = ['empty', 'refusal'];
+    withoutTools.forEach((shape, i) => {
+      if (contentShapes.includes(shape)) expect(withTools[i]).toBe(shape);
+      // A tool call replaces the content, JSON or not; otherwise the content is what it was.
+      else if (!withTools[i].includes('tool_call')) expect(withTools[i]).toBe(shape);
+    });
+    expect(withTools.some((shape) => shape.includes('tool_call'))).toBe(true);
   });
 });

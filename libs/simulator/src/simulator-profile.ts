@@ -32,6 +32,13 @@ export interface ModelProfile {
    * whose JSON is cut off; the others are the valid object `{"reply": "<words>"}`.
    */
   invalidJsonRate: number;
+  /**
+   * Share of answers (0..1) to requests offering function tools with `tool_choice` auto (or unset)
+   * that call a tool. `tool_choice` "required" or a named function always calls; "none" never does.
+   */
+  toolCallRate: number;
+  /** Share of tool calls (0..1) whose `arguments` are cut off, so they are not valid JSON. */
+  malformedToolCallRate: number;
 }
 
 /** A partial profile, as accepted in options and by `PUT /_simulator/profiles/:model`. */
@@ -58,6 +65,8 @@ export function defaultModelProfile(): ModelProfile {
     emptyAnswerRate: 0,
     refusalRate: 0,
     invalidJsonRate: 0,
+    toolCallRate: 0,
+    malformedToolCallRate: 0,
   };
 }
 
@@ -108,6 +117,8 @@ const SCALAR_RULES: Record<ScalarField, FieldRule> = {
   emptyAnswerRate: rateRule('emptyAnswerRate'),
   refusalRate: rateRule('refusalRate'),
   invalidJsonRate: rateRule('invalidJsonRate'),
+  toolCallRate: rateRule('toolCallRate'),
+  malformedToolCallRate: rateRule('malformedToolCallRate'),
 };
 
 const LATENCY_FIELDS = ['median', 'p99'] as const;
@@ -194,19 +205,42 @@ export function sampleLatencyMs(latency: LatencyProfile, z: number): number {
   return Math.min(Math.exp(mu + sigma * z), MAX_LATENCY_MS);
 }
 
-/** What a successful answer's content is: the usual words, nothing, a refusal, or cut-off JSON. */
-export type AnswerShape = 'normal' | 'empty' | 'refusal' | 'invalid_json';
+/**
+ * What a successful answer is: the usual words, nothing, a refusal, cut-off JSON, or a tool call
+ * (with arguments that are valid JSON, or cut off).
+ */
+export type AnswerShape = 'normal' | 'empty' | 'refusal' | 'invalid_json' | 'tool_call' | 'malformed_tool_call';
 
 /**
- * Draws the shape of one successful answer from the model's second RNG (its own stream, so the
- * outcome sequence of drawOutcome stays what it was for a seed): always three draws.
+ * What the request lets the model do with tools: nothing (no function tools, or `tool_choice`
+ * "none"), call one at the profile's toolCallRate (`tool_choice` auto), or call one for sure
+ * (`tool_choice` "required" or a named function).
  */
-export function drawAnswerShape(profile: ModelProfile, rng: SeededRandom): AnswerShape {
+export type ToolMode = 'none' | 'auto' | 'forced';
+
+/**
+ * Draws the shape of one successful answer. The content draws come from the model's second RNG
+ * (its own stream, so the outcome sequence of drawOutcome stays what it was for a seed): always
+ * three. The tool-call draws come from a third stream, always two, so that a seed's sequence of
+ * empty, refused and broken-JSON answers is the same whether or not requests carry tools. An empty
+ * answer or a refusal wins over a tool call; a tool call wins over broken JSON (it has no content).
+ */
+export function drawAnswerShape(
+  profile: ModelProfile,
+  rng: SeededRandom,
+  toolRng: SeededRandom,
+  tools: ToolMode = 'none',
+): AnswerShape {
   const emptyDraw = rng.next();
   const refusalDraw = rng.next();
   const invalidJsonDraw = rng.next();
+  const toolCallDraw = toolRng.next();
+  const malformedDraw = toolRng.next();
   if (emptyDraw < profile.emptyAnswerRate) return 'empty';
   if (refusalDraw < profile.refusalRate) return 'refusal';
+  if (tools === 'forced' || (tools === 'auto' && toolCallDraw < profile.toolCallRate)) {
+    return malformedDraw < profile.malformedToolCallRate ? 'malformed_tool_call' : 'tool_call';
+  }
   if (invalidJsonDraw < profile.invalidJsonRate) return 'invalid_json';
   return 'normal';
 }
