@@ -8,13 +8,17 @@ import { DataSource } from 'typeorm';
 import { generateApiKey } from '../src/access/api-key-format';
 import { createApp, shutDownApp } from '../src/bootstrap';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
+import { userKeyHasher } from '../src/metrics/user-key';
 
 /**
  * `npm run bench:outcomes [-- --events 200000 --clients 4 --batch 1000]`: outcome ingestion end to
  * end. The whole app (createApp, as `npm start`) on a scratch database; clients post batches of user
  * conversions to POST /v1/outcomes over HTTP as fast as the app answers; the clock stops when every
  * accepted event is a row of outcome_events. Events per second over that time, and the loss: events
- * accepted but not stored, and events refused (503 queue full). Target: >= 5 000 events/s, zero loss.
+ * accepted but not stored, and events refused (503 queue full or 400). Target: >= 5 000 events/s,
+ * zero loss. Each user's exposure (a request the flag routed) is a request_metrics row written
+ * before the clock starts, in one INSERT: through the gateway it would be 50 000 requests, a
+ * measure of the gateway rather than of ingestion.
  *
  * Uses DATABASE_URL (a scratch database is created and dropped) or an embedded Postgres.
  */
@@ -70,6 +74,26 @@ async function catalogFile(): Promise<string> {
   return path;
 }
 
+/** Users the events come from, each exposed once. */
+const USERS = 50_000;
+
+/**
+ * One exposure per user, a minute ago, as the gateway writes it: a row the recommendations flag
+ * routed, with the user's key made by the app's own hash and secret (user-key.ts).
+ */
+async function insertExposures(db: DataSource, users: number): Promise<void> {
+  const userKeyOf = userKeyHasher(process.env.METRICS_USER_KEY_SECRET);
+  const keys = Array.from({ length: users }, (_, i) => userKeyOf(`user-${i}`));
+  await db.query(
+    `INSERT INTO request_metrics (id, at, request_id, policy, flag, variant, provider, model, first_model, outcome,
+                                  http_status, latency_ms, attempts, fallback, stream, user_key)
+     SELECT gen_random_uuid(), $2, gen_random_uuid()::text, 'recommendations', 'recommendations-model', 'control',
+            'simulated', 'deepseek-v3.2', 'deepseek-v3.2', 'ok', 200, 450, 1, false, false, user_key
+       FROM unnest($1::int8[]) AS user_key`,
+    [keys, new Date(Date.now() - 60_000)],
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { events: { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' } },
@@ -96,6 +120,7 @@ async function main(): Promise<void> {
   });
   if (check.status !== 201) throw new Error(`could not define the metric: ${check.status} ${await check.text()}`);
   const reader = await new DataSource({ type: 'postgres', url: db.url }).initialize();
+  await insertExposures(reader, Math.min(total, USERS));
   let next = 0;
   let accepted = 0;
   let refused = 0;
@@ -107,7 +132,7 @@ async function main(): Promise<void> {
       const events = Array.from({ length: next - from }, (_, i) => ({
         metric: 'checkout_converted',
         value: (from + i) % 10 === 0,
-        userId: `user-${(from + i) % 50_000}`,
+        userId: `user-${(from + i) % USERS}`,
         idempotencyKey: `bench-${c}-${from + i}`,
       }));
       const response = await fetch(`${base}/v1/outcomes`, {

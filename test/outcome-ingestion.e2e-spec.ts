@@ -1,7 +1,10 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ManualClock } from '../src/common/manual-clock';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
+import { MetricsWriter } from '../src/metrics/metrics-writer';
+import { OutcomeWriter } from '../src/outcomes/outcome-writer';
 import { freePort } from './support/free-port';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -23,6 +26,27 @@ async function eventsIn(url: string): Promise<Array<Record<string, any>>> {
   return queryRows(url, 'SELECT * FROM outcome_events ORDER BY received_at, id');
 }
 
+/**
+ * The default catalog's `recommendations` policy routes by the flag recommendations-model: once the
+ * flag exists, a request through it with a user id is that user's exposure.
+ */
+async function createRecommendationsFlag(app: TestApp) {
+  await api(app)
+    .post('/api/flags')
+    .send({ key: 'recommendations-model', variants: { control: 'deepseek-v3.2' }, defaultVariant: 'control' })
+    .expect(201);
+}
+
+/** One request of `user` through the flagged route: an exposure at the app clock's now. */
+async function expose(app: TestApp, user: string, model = 'route:recommendations') {
+  const answer = await api(app)
+    .post('/v1/chat/completions')
+    .set('x-user-id', user)
+    .send({ model, messages: hello })
+    .expect(200);
+  return answer.headers as Record<string, string>;
+}
+
 describe('POST /v1/outcomes: outcome ingestion', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
@@ -34,6 +58,9 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
     database = await createTestDatabase();
     app = await startTestApp({ databaseUrl: database.url, env: FAST });
     await defineMetrics(app);
+    await createRecommendationsFlag(app);
+    // The users whose conversions these tests report were exposed first, as a shop's users are.
+    for (const user of ['user-17', 'user-21', 'user-99']) await expose(app, user);
     gatewayKey = (
       await api(app)
         .post('/api/keys')
@@ -158,6 +185,174 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
     });
     expect(row).toMatchObject({ metric_key: 'checkout_converted', value: 1, source: 'openfeature', request_id: null });
     expect(row.user_key).not.toBeNull();
+  });
+});
+
+describe('POST /v1/outcomes: a user-unit event needs an exposure of its user in the attribution window', () => {
+  const WINDOW_SECONDS = 3600;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url, env: FAST, clock });
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({
+        key: 'checkout_converted',
+        type: 'binary',
+        direction: 'higher_is_better',
+        unit: 'user',
+        attributionWindowSeconds: WINDOW_SECONDS,
+      })
+      .expect(201);
+    await createRecommendationsFlag(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  const post = (body: object) => api(app).post('/v1/outcomes').send(body);
+  const conversion = (userId: string, extra: object = {}) => ({
+    metric: 'checkout_converted',
+    value: true,
+    userId,
+    ...extra,
+  });
+  /** The stored user keys of these events, once the writer has written what it holds. */
+  async function storedUserKeys(ids: string[]): Promise<string[]> {
+    await app.app.get(OutcomeWriter, { strict: false }).flush();
+    const rows = await queryRows<{ user_key: string }>(
+      database.url,
+      'SELECT user_key FROM outcome_events WHERE id = ANY($1) ORDER BY user_key',
+      [ids],
+    );
+    return rows.map((row) => row.user_key);
+  }
+  /** Every outcome_events row, once the writer has written what it holds. */
+  async function storedCount(): Promise<number> {
+    await app.app.get(OutcomeWriter, { strict: false }).flush();
+    const [{ n }] = await queryRows<{ n: number }>(database.url, 'SELECT count(*)::int AS n FROM outcome_events');
+    return n;
+  }
+  async function userKeyOf(requestId: string): Promise<string> {
+    await app.app.get(MetricsWriter, { strict: false }).flush();
+    const [row] = await queryRows<{ user_key: string }>(
+      database.url,
+      'SELECT user_key FROM request_metrics WHERE request_id = $1',
+      [requestId],
+    );
+    return row.user_key;
+  }
+
+  it("takes the conversion of a user just exposed, attached to that user's key", async () => {
+    const headers = await expose(app, 'shopper-1');
+    expect(headers['x-switchyard-flag']).toBe('recommendations-model');
+    // Reported at once: the exposure's row may still be in the metrics writer's queue, and counts.
+    const accepted = await post(conversion('shopper-1')).expect(202);
+    const tracked = await post({
+      trackingEventName: 'checkout_converted',
+      context: { targetingKey: 'shopper-1' },
+    }).expect(202);
+    const key = await userKeyOf(headers['x-switchyard-request-id']);
+    expect(await storedUserKeys([accepted.body.id, tracked.body.id])).toEqual([key, key]);
+  });
+
+  it('refuses the conversion of a user never exposed, naming the user field and what to send', async () => {
+    const refused = await post(conversion('never-seen')).expect(400);
+    expect(refused.body.error).toMatchObject({ code: 'no_exposure_in_window', param: 'userId' });
+    expect(refused.body.error.message).toMatch(
+      /^userId "never-seen" has no exposure: Switchyard routed no request of this user through a flag, so checkout_converted at \S+Z would count for nothing \(report the user id the flag was evaluated for, sent as x-user-id or the body's user on \/v1\/chat\/completions\)$/,
+    );
+    // A request to a model by name is routed by no flag: it assigned the user nothing.
+    const direct = await expose(app, 'direct-only', 'deepseek-v3.2');
+    expect(direct['x-switchyard-flag']).toBe('none');
+    const unflagged = await post({
+      trackingEventName: 'checkout_converted',
+      context: { targetingKey: 'direct-only' },
+    }).expect(400);
+    expect(unflagged.body.error).toMatchObject({ code: 'no_exposure_in_window', param: 'context.targetingKey' });
+    expect(unflagged.body.error.message).toMatch(/^context\.targetingKey "direct-only" has no exposure/);
+  });
+
+  it("refuses an event before the user's first exposure", async () => {
+    const exposedAt = new Date(clock.nowMs());
+    await expose(app, 'shopper-2');
+    const before = new Date(exposedAt.getTime() - 60_000).toISOString();
+    const refused = await post(conversion('shopper-2', { occurredAt: before })).expect(400);
+    expect(refused.body.error).toEqual({
+      type: 'invalid_request_error',
+      code: 'occurred_before_exposure',
+      param: 'occurredAt',
+      message:
+        `occurredAt ${before} is before the first exposure of userId "shopper-2" (${exposedAt.toISOString()}): ` +
+        "an outcome counts for the exposures before it (send the time the outcome happened, after the user's request)",
+    });
+    await post(conversion('shopper-2', { occurredAt: exposedAt.toISOString() })).expect(202);
+  });
+
+  it("refuses an event past the window of the user's last exposure, until the user is exposed again", async () => {
+    const exposedAt = new Date(clock.nowMs());
+    await expose(app, 'shopper-3');
+    await post(conversion('shopper-3')).expect(202);
+    await clock.advance(WINDOW_SECONDS * 1000 + 1000);
+    const refused = await post(conversion('shopper-3')).expect(400);
+    expect(refused.body.error).toMatchObject({ code: 'no_exposure_in_window', param: 'occurredAt' });
+    expect(refused.body.error.message).toBe(
+      `occurredAt ${new Date(clock.nowMs()).toISOString()} is past the ${WINDOW_SECONDS} s attribution window of checkout_converted: ` +
+        `the last exposure of userId "shopper-3" before it was at ${exposedAt.toISOString()} ` +
+        "(report outcomes within the window of the user's request, or lengthen the metric's attributionWindowSeconds)",
+    );
+    // Still inside the window when it happened: accepted, however late it is reported.
+    const inWindow = new Date(exposedAt.getTime() + WINDOW_SECONDS * 1000).toISOString();
+    await post(conversion('shopper-3', { occurredAt: inWindow })).expect(202);
+    await expose(app, 'shopper-3');
+    await post(conversion('shopper-3')).expect(202);
+  });
+
+  it('stores only the events of a batch whose users were exposed, and names each refused one', async () => {
+    const exposedAt = new Date(clock.nowMs());
+    const first = await expose(app, 'batch-1');
+    const second = await expose(app, 'batch-2');
+    const storedBefore = await storedCount();
+    const answer = await post({
+      events: [
+        conversion('batch-1'),
+        conversion('batch-never'),
+        conversion('batch-2', { occurredAt: new Date(exposedAt.getTime() - 1000).toISOString() }),
+        { trackingEventName: 'checkout_converted', context: { targetingKey: 'batch-2' }, details: { value: 0 } },
+        // Exposed before the clock moved past the window, in the test before.
+        conversion('shopper-1'),
+      ],
+    }).expect(202);
+    expect(answer.body).toMatchObject({ accepted: 2, refused: 3 });
+    expect(answer.body.results.map((result: { status: number }) => result.status)).toEqual([202, 400, 400, 202, 400]);
+    expect(answer.body.results.filter((result: { status: number }) => result.status === 400)).toEqual([
+      {
+        index: 1,
+        status: 400,
+        error: expect.objectContaining({ code: 'no_exposure_in_window', param: 'events[1].userId' }),
+      },
+      {
+        index: 2,
+        status: 400,
+        error: expect.objectContaining({ code: 'occurred_before_exposure', param: 'events[2].occurredAt' }),
+      },
+      {
+        index: 4,
+        status: 400,
+        error: expect.objectContaining({ code: 'no_exposure_in_window', param: 'events[4].occurredAt' }),
+      },
+    ]);
+    const ids = answer.body.results.flatMap((result: { id?: string }) => (result.id ? [result.id] : []));
+    const keys = [
+      await userKeyOf(first['x-switchyard-request-id']),
+      await userKeyOf(second['x-switchyard-request-id']),
+    ];
+    expect(await storedUserKeys(ids)).toEqual([...keys].sort());
+    expect(await storedCount()).toBe(storedBefore + 2);
   });
 });
 

@@ -33,7 +33,7 @@ import { QUALITY_BIT, type QualitySignal } from './quality-signals';
  * - latencies: answers of the assigned model (outcome ok, no fallback);
  * - abandonments: client_aborted rows without a first byte whose wait reached the threshold bin.
  */
-const ELIGIBLE = `outcome NOT IN ('invalid_request', 'rejected')`;
+export const ELIGIBLE = `outcome NOT IN ('invalid_request', 'rejected')`;
 const FAILURE = `(outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}) OR (fallback AND outcome = 'ok'))`;
 const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
 const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;

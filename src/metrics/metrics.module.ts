@@ -10,6 +10,7 @@ import { MetricsPartitions } from './metrics-partitions';
 import { MetricsQueryService } from './metrics-query.service';
 import { CostReportService } from './cost-report.service';
 import { MetricsRecorder } from './metrics-recorder';
+import { ExposureLookup } from './exposure-lookup';
 import { RequestLookup } from './request-lookup';
 import { MetricsWriter } from './metrics-writer';
 import { PrometheusMetrics } from './prometheus-metrics';
@@ -27,9 +28,10 @@ import { PrometheusMetrics } from './prometheus-metrics';
     MetricsHealthIndicator,
     CanaryWindowReader,
     RequestLookup,
+    ExposureLookup,
   ],
   // The gateway records, the canary and the guardrail read, budgets read spenders, health reports the writer,
-  // others add Prometheus series.
+  // outcome ingestion looks up requests and exposures, others add Prometheus series.
   exports: [
     MetricsRecorder,
     MetricsQueryService,
@@ -38,6 +40,7 @@ import { PrometheusMetrics } from './prometheus-metrics';
     MetricsHealthIndicator,
     PrometheusMetrics,
     RequestLookup,
+    ExposureLookup,
   ],
 })
 export class MetricsModule {}

@@ -96,6 +96,10 @@ describe('outcome events', () => {
     expect(messageOf({ metric: 'converted', value: 1, userId: 'u', occurredAt: '2026-12-01T10:05:00Z' })).toMatch(
       /is in the future/,
     );
+    expect(messageOf({ metric: 'converted', value: 1, userId: 'u', occurredAt: '-100000-01-01T00:00:00Z' })).toBe(
+      'occurredAt -100000-01-01T00:00:00.000Z is before 1970-01-01T00:00:00Z: send the time the outcome happened (ISO 8601, or milliseconds since the epoch)',
+    );
+    expect(messageOf({ metric: 'converted', value: 1, userId: 'u', occurredAt: -1 })).toMatch(/is before 1970/);
     // A little clock skew is taken as now.
     expect(
       parse({ metric: 'converted', value: 1, userId: 'u', occurredAt: '2026-12-01T10:00:30Z' }).occurredAt,

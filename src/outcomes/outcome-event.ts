@@ -12,6 +12,11 @@ import type { OutcomeMetricView } from './outcome.types';
 export const MAX_BATCH = 1000;
 /** Clocks differ between services: an occurredAt up to this far ahead is taken as now. */
 export const FUTURE_SKEW_MS = 60_000;
+/**
+ * Nothing Switchyard answered happened before the Unix epoch; and from some 4 700 years BC on, a
+ * time Postgres cannot store would fail every insert of the writer's batch, over and over.
+ */
+const EARLIEST_OCCURRED_AT_MS = 0;
 const MAX_ID_LENGTH = 200;
 const MAX_USER_ID_LENGTH = 500;
 
@@ -137,6 +142,11 @@ export function parseOutcomeEvent(
           : null;
     if (!parsed || Number.isNaN(parsed.getTime()))
       throw refuse(occurredField, `must be an ISO 8601 time such as 2026-12-01T09:30:00Z, got ${show(rawOccurred)}`);
+    if (parsed.getTime() < EARLIEST_OCCURRED_AT_MS)
+      throw refuse(
+        occurredField,
+        `${parsed.toISOString()} is before 1970-01-01T00:00:00Z: send the time the outcome happened (ISO 8601, or milliseconds since the epoch)`,
+      );
     if (parsed.getTime() > now.getTime() + FUTURE_SKEW_MS)
       throw refuse(
         occurredField,

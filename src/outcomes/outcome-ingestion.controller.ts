@@ -20,7 +20,8 @@ export class OutcomeIngestionController {
     summary: 'Report outcomes (conversions, thumbs-up, ratings): one event, or { events: [...] } of up to 1 000',
     description:
       'A request-unit event names the request (its x-switchyard-request-id); a user-unit event the user, and counts ' +
-      "for the variant the user was assigned in the flag's canary. The OpenFeature tracking shape " +
+      "for the variant the user was assigned in the flag's canary: the user needs an exposure (a request Switchyard " +
+      "routed through a flag with that user id) within the metric's attribution window before the event. The OpenFeature tracking shape " +
       '({ trackingEventName, context: { targetingKey }, details: { value } }) is accepted too. A single event answers ' +
       '202 with its id or its refusal; a batch answers 202 with a result per event, storing the good ones.',
   })
@@ -52,6 +53,12 @@ export class OutcomeIngestionController {
       'unknown_metric',
       'metric "chekout" is not an outcome metric (define it with POST /api/outcome-metrics)',
       'metric',
+    ),
+    new OutcomeEventRefused(
+      'invalid',
+      'no_exposure_in_window',
+      'occurredAt 2026-11-26T10:15:00.000Z is past the 86400 s attribution window of checkout_converted: the last exposure of userId "user-4821" before it was at 2026-11-24T09:02:11.000Z (report outcomes within the window of the user\'s request, or lengthen the metric\'s attributionWindowSeconds)',
+      'occurredAt',
     ),
   )
   @ApiOpenAiError(

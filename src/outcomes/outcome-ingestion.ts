@@ -3,6 +3,7 @@ import type { AuthenticatedCaller } from '../access/scopes';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
 import { statusOf } from '../common/domain-error-status';
+import { ExposureLookup, type ExposureAnswer } from '../metrics/exposure-lookup';
 import { RequestLookup } from '../metrics/request-lookup';
 import { envelopeOf, parseOutcomeEvent, type OutcomeEvent } from './outcome-event';
 import { OutcomeMetricsService } from './outcome-metrics.service';
@@ -19,9 +20,11 @@ export type IngestionAnswer = { id: string } | { accepted: number; refused: numb
 /**
  * POST /v1/outcomes: one event or a batch, each checked on its own (definition, value, subject,
  * time), request-unit events against their request (it exists, the event is not before it nor past
- * the attribution window: one indexed query for the batch). Accepted events go to OutcomeWriter. While
- * the database cannot be read, events are checked against what is in memory and accepted: what the
- * database alone can say (the request exists) is then not checked, and nothing is lost.
+ * the attribution window), user-unit events against their user's exposures (one in the attribution
+ * window before the event): one indexed query each for the batch. Accepted events go to
+ * OutcomeWriter. While the database cannot be read, events are checked against what is in memory and
+ * accepted: what the database alone can say (the request exists, the user was exposed) is then not
+ * checked, and nothing is lost.
  */
 @Injectable()
 export class OutcomeIngestion {
@@ -30,6 +33,7 @@ export class OutcomeIngestion {
   constructor(
     private readonly definitions: OutcomeMetricsService,
     private readonly requests: RequestLookup,
+    private readonly exposures: ExposureLookup,
     private readonly writer: OutcomeWriter,
     private readonly clock: Clock,
   ) {}
@@ -48,7 +52,7 @@ export class OutcomeIngestion {
         throw error;
       }
     });
-    await this.checkRequests(results, envelope.batch);
+    await Promise.all([this.checkRequests(results, envelope.batch), this.checkExposures(results, envelope.batch)]);
     const accepted = results.filter((result): result is OutcomeEvent => !(result instanceof DomainError));
     const queued: QueuedOutcome[] = accepted.map((event) => ({ ...event, receivedAt: now, apiKeyId: caller.id }));
     const taken = this.writer.enqueue(queued);
@@ -128,6 +132,76 @@ export class OutcomeIngestion {
       }
     });
   }
+
+  /**
+   * User-unit events: the user has an exposure (a request of theirs a flag routed) in
+   * [occurredAt - the metric's window, occurredAt], so the event has something to count for. Without
+   * one, the canary and the summary would drop it silently; the caller is told instead.
+   */
+  private async checkExposures(results: Array<OutcomeEvent | DomainError>, batch: boolean): Promise<void> {
+    const indexes = results.flatMap((result, index) =>
+      result instanceof DomainError || result.userId === null ? [] : [index],
+    );
+    if (indexes.length === 0) return;
+    const events = indexes.map((index) => results[index] as OutcomeEvent & { userId: string });
+    let answers: ExposureAnswer[];
+    try {
+      answers = await this.exposures.check(
+        events.map((event) => ({
+          userId: event.userId,
+          occurredAt: event.occurredAt,
+          windowSeconds: event.windowSeconds,
+        })),
+      );
+    } catch (error) {
+      this.logger.warn(`exposures of ${events.length} outcome events not checked (${(error as Error).message})`);
+      return;
+    }
+    answers.forEach((answer, i) => {
+      if (answer.kind !== 'exposed')
+        results[indexes[i]] = exposureRefusal(events[i], answer, batch ? `events[${indexes[i]}].` : '');
+    });
+  }
+}
+
+/** Why a user-unit event has no exposure to count for, naming the user's field, the time and what to do. */
+function exposureRefusal(
+  event: OutcomeEvent & { userId: string },
+  answer: Exclude<ExposureAnswer, { kind: 'exposed' }>,
+  path: string,
+): OutcomeEventRefused {
+  const openFeature = event.source === 'openfeature';
+  const userField = `${path}${openFeature ? 'context.targetingKey' : 'userId'}`;
+  const timeField = `${path}${openFeature ? 'timestamp' : 'occurredAt'}`;
+  const user = `${userField} ${JSON.stringify(clip(event.userId))}`;
+  const at = event.occurredAt.toISOString();
+  switch (answer.kind) {
+    case 'never':
+      return new OutcomeEventRefused(
+        'invalid',
+        'no_exposure_in_window',
+        `${user} has no exposure: Switchyard routed no request of this user through a flag, so ${event.metricKey} at ${at} would count for nothing (report the user id the flag was evaluated for, sent as x-user-id or the body's user on /v1/chat/completions)`,
+        userField,
+      );
+    case 'before':
+      return new OutcomeEventRefused(
+        'invalid',
+        'occurred_before_exposure',
+        `${timeField} ${at} is before the first exposure of ${user} (${answer.firstAt.toISOString()}): an outcome counts for the exposures before it (send the time the outcome happened, after the user's request)`,
+        timeField,
+      );
+    case 'expired':
+      return new OutcomeEventRefused(
+        'invalid',
+        'no_exposure_in_window',
+        `${timeField} ${at} is past the ${event.windowSeconds} s attribution window of ${event.metricKey}: the last exposure of ${user} before it was at ${answer.lastAt.toISOString()} (report outcomes within the window of the user's request, or lengthen the metric's attributionWindowSeconds)`,
+        timeField,
+      );
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function refusal(index: number, error: DomainError): OutcomeResult {

@@ -13,6 +13,7 @@ import { RequestMetricsQualitySignals1796511403895 } from './1796511403895-reque
 import { CreateOutcomeMetrics1796512203869 } from './1796512203869-create-outcome-metrics';
 import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome-events';
 import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
+import { RequestMetricsUserExposureIndex1796522496319 } from './1796522496319-request-metrics-user-exposure-index';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -35,4 +36,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateOutcomeMetrics1796512203869,
   CreateOutcomeEvents1796512518587,
   ShadowStage1796512585327,
+  RequestMetricsUserExposureIndex1796522496319,
 ];

@@ -29,6 +29,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 @Index('request_metrics_policy_at_idx', ['policy', 'at'])
 @Index('request_metrics_at_idx', ['at'])
 @Index('request_metrics_request_id_idx', ['requestId'])
+// Users' exposures, by which outcome ingestion places a user's outcome (metrics/exposure-lookup.ts).
+@Index('request_metrics_user_exposure_idx', ['userKey', 'at'], { where: 'user_key IS NOT NULL AND flag IS NOT NULL' })
 export class RequestMetricEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
