@@ -4,18 +4,22 @@ export interface PrometheusSample {
   value: number;
 }
 
-/** Prometheus text format: `name{label="value",...} number` lines, `#` comments. */
+/**
+ * Prometheus text format: `name{label="value",...} number` lines, `#` comments. Values are parsed as
+ * Prometheus does (Go's ParseFloat): NaN in any case — prom-client writes a gauge with no data yet,
+ * such as nodejs_eventloop_lag_mean_seconds right after start, as `Nan`.
+ */
 export function parsePrometheus(text: string): PrometheusSample[] {
   return text
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => {
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|\+Inf|-Inf)$/.exec(line);
       if (!match) throw new Error(`not Prometheus exposition: ${line}`);
       const labels = Object.fromEntries(
         [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]),
       );
-      return { name: match[1], labels, value: Number(match[3]) };
+      return { name: match[1], labels, value: /^nan$/i.test(match[3]) ? NaN : Number(match[3]) };
     });
 }
 
