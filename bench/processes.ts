@@ -129,12 +129,11 @@ export class ChildServer {
     core: number | undefined,
   ) {
     const command = core === undefined ? process.execPath : 'taskset';
-    // BENCH_PROFILE_DIR: the (c) gateway writes a V8 CPU profile there when it stops (Node refuses
-    // --cpu-prof in NODE_OPTIONS, so it goes on the command line).
-    const extra =
-      name === 'gateway' && process.env.BENCH_PROFILE_DIR
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-        : [];
+    // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there when it stops, named after it
+    // (Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line).
+    const extra = process.env.BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
     const argv =
       core === undefined
         ? [...extra, script, ...args]

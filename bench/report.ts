@@ -12,6 +12,8 @@ export interface SizeResult {
   durationSec: number;
   /** The headline: the server's user + system CPU time over the 2xx it served, in µs. */
   cpuUsPerRequest?: number;
+  /** The lowest and highest CPU per request of the slices: how much the figure moves round to round. */
+  cpuUsPerRequestRange?: [number, number];
   serverCpuPercent?: number;
   /** (b)–(e): the upstream simulator, on the load core. */
   upstreamCpuPercent?: number;

@@ -462,6 +462,9 @@ function pooledSize(slices: ThroughputSlice[]): SizeResult {
   const percent = (seconds: number | undefined) =>
     seconds === undefined || wallSec === 0 ? undefined : (100 * seconds) / wallSec;
   const serverCpuSec = sum((slice) => slice.serverCpuSec);
+  const perSlice = slices.flatMap((slice) =>
+    slice.serverCpuSec === undefined || slice.ok === 0 ? [] : [(1e6 * slice.serverCpuSec) / slice.ok],
+  );
   const busy = sum((slice) => slice.loadCore?.busy);
   const total = sum((slice) => slice.loadCore?.total);
   return {
@@ -470,6 +473,7 @@ function pooledSize(slices: ThroughputSlice[]): SizeResult {
     failed: sum((slice) => slice.failed)!,
     durationSec: wallSec,
     cpuUsPerRequest: serverCpuSec === undefined || ok === 0 ? undefined : (1e6 * serverCpuSec) / ok,
+    cpuUsPerRequestRange: perSlice.length > 1 ? [Math.min(...perSlice), Math.max(...perSlice)] : undefined,
     serverCpuPercent: percent(serverCpuSec),
     upstreamCpuPercent: percent(sum((slice) => slice.upstreamCpuSec)),
     generatorCpuPercent: percent(sum((slice) => slice.generatorCpuSec)),

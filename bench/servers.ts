@@ -172,7 +172,8 @@ export async function startGateway(
     SWITCHYARD_CATALOG: catalogFile,
     SWITCHYARD_ADMIN_KEY: GATEWAY_KEY,
     // The Node flags `npm start` runs the gateway with (heap sizes), so the bench measures those.
-    NODE_OPTIONS: startNodeFlags(),
+    // BENCH_NODE_OPTIONS: more flags or preloads for the gateways, to try a GC setting or attach a probe.
+    NODE_OPTIONS: [startNodeFlags(), process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),
     ...variant.env,
   };
   const main = dist('src/main.js', variant.distRoot);

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { request } from 'undici';
 import { budgetChecks, createBenchBudget } from './budget-target';
 import type { Check, Report } from './report';
+import { qualitySignalChecks } from './quality-signals';
 import { createBenchShadow, shadowChecks } from './shadow-target';
 import { FLAG, GATEWAY_KEY, type GatewayVariant } from './servers';
 
@@ -54,7 +55,14 @@ export function targetSpecs(options: { baseline?: string }): TargetSpec[] {
   const specs: TargetSpec[] = [
     { id: 'simulator', label: '(a) simulator direct', kind: 'simulator' },
     { id: 'proxy', label: '(b) bare proxy', kind: 'proxy' },
-    { id: 'gateway', label: '(c) gateway', kind: 'gateway', setup: createBenchFlag, watchesWriter: true },
+    {
+      id: 'gateway',
+      label: '(c) gateway',
+      kind: 'gateway',
+      setup: createBenchFlag,
+      watchesWriter: true,
+      checks: qualitySignalChecks,
+    },
     {
       id: 'gateway-no-metrics',
       label: '(d) gateway, METRICS_ENABLED=false',
