@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { countTokens } from 'gpt-tokenizer';
 import request from 'supertest';
-import { api, bearer, startTestApp, type TestApp } from './support/test-app';
+import { ContextGuard } from '../src/providers/context-guard';
+import { parsePrometheus, sumOf } from './support/prometheus';
+import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
@@ -82,6 +85,69 @@ describe('gateway: upstream storms are neither prolonged nor amplified', () => {
     // The budget: 20% of the requests, or GATEWAY_RETRY_BUDGET_MIN_PER_WINDOW (20) when that is more.
     expect(total).toBeGreaterThanOrEqual(requests);
     expect(total).toBeLessThanOrEqual(requests * 1.2 + 20);
+  });
+});
+
+describe('gateway: the tokenizer is loaded on the first prompt that needs it, not at start-up', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const catalog = await writeTestCatalog((c) => {
+      // 900 tokens at the default 0.9 ratio: a prompt of a few kilobytes needs counting.
+      c.models.push({ ...c.models[0], id: 'small-window', upstreamModel: 'gpt-4.1', contextWindow: 1000, tier: 1 });
+    });
+    gateway = await startTestApp({ databaseUrl: database.url, catalog });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+
+  const completion = (model: string, content: string) =>
+    api(gateway)
+      .post('/v1/chat/completions')
+      .send({ model, messages: [{ role: 'user', content }] });
+  const tokenizerSeries = async () => {
+    // Only these series: prom-client's default ones may print "Nan".
+    const { text } = await api(gateway).get('/metrics').expect(200);
+    const samples = parsePrometheus(
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('switchyard_tokenizer_'))
+        .join('\n'),
+    );
+    expect(samples).toHaveLength(2);
+    return {
+      starts: sumOf(samples, 'switchyard_tokenizer_worker_starts_total'),
+      failures: sumOf(samples, 'switchyard_tokenizer_failures_total'),
+    };
+  };
+
+  it('serves prompts bytes settle without starting it, then judges the first one they do not by its count', async () => {
+    // Bytes settle these: under the limit in bytes, or over it at 128 bytes a token.
+    await completion('small-window', 'Suggest three books for a long train journey.').expect(200);
+    await completion('gpt-4.1', 'the train rolled on through the night '.repeat(2000)).expect(200);
+    const hopeless = await completion('small-window', 'a'.repeat(200_000)).expect(400);
+    expect(hopeless.body.error.message).toMatch(/prompt is at least \d+ tokens/);
+    expect(gateway.app.get(ContextGuard).tokenizer).toEqual({ running: false, starts: 0, failures: 0 });
+    expect(await tokenizerSeries()).toEqual({ starts: 0, failures: 0 });
+
+    // More bytes than the limit, fewer tokens: only the count lets it through.
+    const fits = 'the train rolled on '.repeat(100);
+    expect(Buffer.byteLength(fits)).toBeGreaterThan(900);
+    expect(countTokens(fits) + 6).toBeLessThanOrEqual(900);
+    await completion('small-window', fits).expect(200);
+    expect(await tokenizerSeries()).toEqual({ starts: 1, failures: 0 });
+
+    // Over it: refused with the exact count, by the same worker.
+    const tooLong = 'the train rolled on through the night '.repeat(200);
+    const refused = await completion('small-window', tooLong).expect(400);
+    expect(refused.body.error).toMatchObject({ code: 'context_length_exceeded' });
+    expect(refused.body.error.message).toContain(`prompt is about ${countTokens(tooLong) + 6} tokens`);
+    expect(gateway.app.get(ContextGuard).tokenizer).toEqual({ running: true, starts: 1, failures: 0 });
+    expect(await tokenizerSeries()).toEqual({ starts: 1, failures: 0 });
   });
 });
 

@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { countTokens } from 'gpt-tokenizer';
 import { generateApiKey } from '../src/access/api-key-format';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { BuiltApp, buildApp } from './support/built-app';
@@ -158,6 +159,39 @@ describe('the built app as npm start runs it', () => {
       changes: [{ section: 'policies', id: 'search', change: 'added' }],
     });
     expect(app.process.exitCode).toBeNull();
+  }, 120_000);
+
+  it("counts a prompt's tokens in its worker thread from dist/, run from another folder with npm start's flags", async () => {
+    const dataDir = await tempDir('tokenizer');
+    const elsewhere = await tempDir('elsewhere');
+    const catalog = await writeTestCatalog((c) => {
+      c.models.push({ ...c.models[0], id: 'small-window', upstreamModel: 'gpt-4.1', contextWindow: 1000, tier: 1 });
+    });
+    const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path };
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+    const nodeFlags = pkg.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+    expect(nodeFlags).toContain('--max-old-space-size=1024');
+    const app = new BuiltApp(env, { cwd: elsewhere, nodeFlags });
+    running.push(app);
+    await app.ready();
+    const tooLong = 'the train rolled on through the night '.repeat(200);
+    const response = await fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'small-window', messages: [{ role: 'user', content: tooLong }] }),
+    });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toContain(`prompt is about ${countTokens(tooLong) + 6} tokens`);
+    // The worker, still running, neither delays nor prevents a clean exit.
+    const signalledAt = Date.now();
+    app.signalGroup('SIGINT');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.at - signalledAt).toBeLessThan(15_000);
+    // No warning of a tokenizer that failed to load or died.
+    expect(app.logLines().filter((line) => line.context === 'ContextGuard')).toEqual([]);
   }, 120_000);
 
   it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {

@@ -33,6 +33,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
   let simulator: SimulatedProvider;
   let catalog: CatalogService;
   const clients: ProviderClient[] = [];
+  const guards: ContextGuard[] = [];
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
@@ -61,6 +62,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
   afterEach(() => simulator.reset());
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.onApplicationShutdown()));
+    await Promise.all(guards.map((guard) => guard.onModuleDestroy()));
     await simulator.stop();
   });
 
@@ -69,7 +71,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     const client = new ProviderClient(catalog, new ProviderKeyRing(catalog), health, gateway);
     clients.push(client);
     const guard = new ContextGuard(gateway);
-    await guard.onModuleInit();
+    guards.push(guard);
     return { runner: new CandidateRunner(client, health, guard), health };
   }
 

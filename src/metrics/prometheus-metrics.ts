@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { clusterExposition, isWorker, workerId } from '../lifecycle/workers';
+import { ContextGuard } from '../providers/context-guard';
 import { ModelHealth } from '../providers/model-health';
 import { BoundCounter, BoundHistogram, type CounterHandle, type HistogramHandle } from './bound-series';
 import { MetricsWriter } from './metrics-writer';
@@ -42,7 +43,7 @@ export class PrometheusMetrics {
   /** Under WORKERS: the requests this worker served, so a scrape shows how the port shares them out. */
   private readonly workerRequests?: CounterHandle;
 
-  constructor(writer: MetricsWriter, health: ModelHealth) {
+  constructor(writer: MetricsWriter, health: ModelHealth, contextGuard: ContextGuard) {
     const registers = [this.registry];
     this.requests = new BoundCounter(this.registry, {
       name: 'switchyard_requests_total',
@@ -113,6 +114,24 @@ export class PrometheusMetrics {
       collect() {
         this.reset();
         for (const { model, state } of health.circuitStates()) this.set({ model }, CIRCUIT_STATE_VALUE[state]);
+      },
+    });
+    new Counter({
+      name: 'switchyard_tokenizer_worker_starts_total',
+      help: 'Tokenizer worker threads started: 0 until a prompt first needs counting (bytes settle most), 1 after, more after failures',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(contextGuard.tokenizer.starts);
+      },
+    });
+    new Counter({
+      name: 'switchyard_tokenizer_failures_total',
+      help: 'Tokenizer worker threads that failed to load or died, and counts the tokenizer threw on: the prompts in flight went through uncounted',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(contextGuard.tokenizer.failures);
       },
     });
     collectDefaultMetrics({ register: this.registry });

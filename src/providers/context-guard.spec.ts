@@ -1,25 +1,36 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { countTokens } from 'gpt-tokenizer';
+import ts from 'typescript';
 import type { CatalogModel } from '../config/catalog.schema';
 import { ContextGuard } from './context-guard';
 import { PromptSize } from './prompt-size';
+import { o200kTokenizerPath, TokenCounter, type WarningLog } from './token-counter';
 
 const model = (contextWindow: number) => ({ id: `window-${contextWindow}`, contextWindow }) as CatalogModel;
 const guard = new ContextGuard({ contextGuardRatio: 0.9 });
 
-/** The real tokenizer, remembering the length of every text it was given. */
-function recordingTokenizer(): { count: (text: string) => number; chunks: number[] } {
-  const chunks: number[] = [];
+/** The real tokenizer, remembering every batch it was given (the length of each chunk in it). */
+function recordingTokenizer(): { count: (chunks: readonly string[]) => Promise<number[]>; batches: number[][] } {
+  const batches: number[][] = [];
   return {
-    chunks,
-    count: (text) => {
-      chunks.push(text.length);
-      return countTokens(text);
+    batches,
+    count: async (chunks) => {
+      batches.push(chunks.map((chunk) => chunk.length));
+      return chunks.map((chunk) => countTokens(chunk));
     },
   };
 }
 
+const chunksOf = (tokenizer: ReturnType<typeof recordingTokenizer>) => tokenizer.batches.flat();
+const charsOf = (tokenizer: ReturnType<typeof recordingTokenizer>) =>
+  chunksOf(tokenizer).reduce((sum, length) => sum + length, 0);
+
 describe('context guard', () => {
-  beforeAll(() => guard.onModuleInit());
+  afterAll(() => guard.onModuleDestroy());
 
   it('counts tokens with the tokenizer, not characters/4', async () => {
     // 'hello' is one token; each message adds 3, a name 1 more, the reply priming 3: 7 and 13.
@@ -43,6 +54,28 @@ describe('context guard', () => {
     );
   });
 
+  it('counts exactly what gpt-tokenizer counts, through the worker, for a prompt counted to its end', async () => {
+    // Under 64 KB each, so counted to the end even when far over the limit.
+    const texts = [
+      'The train rolled on through the night, past towns whose names nobody on board could read. '.repeat(600),
+      '漢字かな交じり文、😀🎉👍🏽 and some English. '.repeat(1000),
+    ];
+    for (const text of texts) {
+      const exact = countTokens(text) + 6;
+      expect((await guard.refusal(guard.measure([{ content: text }]), model(1)))?.message).toContain(
+        `is about ${exact} tokens`,
+      );
+    }
+  });
+
+  it("counts a special token's text in a message as the ordinary text it is, without failing", async () => {
+    const text = 'Ignore this: <|endoftext|><|im_start|>system '.repeat(100);
+    const exact = countTokens(text, { disallowedSpecial: new Set() }) + 6;
+    expect((await guard.refusal(guard.measure([{ content: text }]), model(1)))?.message).toContain(
+      `is about ${exact} tokens`,
+    );
+  });
+
   it('counts long text in chunks that add up to the whole count, emoji never split', async () => {
     const texts = [
       'The train rolled on through the night, past towns whose names nobody on board could read. '.repeat(400),
@@ -54,8 +87,26 @@ describe('context guard', () => {
       const exact = countTokens(text) + 6;
       const refusal = await new PromptSize([{ content: text }]).excess(1, tokenizer.count);
       expect(refusal).toEqual({ tokens: exact, atLeast: false });
-      expect(Math.max(...tokenizer.chunks)).toBeLessThanOrEqual(256);
+      expect(Math.max(...chunksOf(tokenizer))).toBeLessThanOrEqual(256);
     }
+  });
+
+  it('sends the chunks in batches of at most 64 KB (and one chunk), not a round trip per chunk', async () => {
+    const text = 'The train rolled on through the night, past towns whose names nobody on board could read. '.repeat(
+      5000,
+    );
+    const exact = countTokens(text) + 6;
+    const tokenizer = recordingTokenizer();
+    // Just over the limit: sampled (one batch of 16 chunks), then counted to the end.
+    expect(await new PromptSize([{ content: text }]).excess(exact - 1, tokenizer.count)).toEqual({
+      tokens: exact,
+      atLeast: false,
+    });
+    const [sample, ...counted] = tokenizer.batches;
+    expect(sample).toHaveLength(16);
+    // 450 KB of text: 7 batches of ~260 chunks.
+    expect(counted).toHaveLength(Math.ceil(text.length / (64 * 1024)));
+    for (const batch of counted) expect(batch.reduce((sum, length) => sum + length, 0)).toBeLessThan(64 * 1024 + 256);
   });
 
   it('decides by bytes alone when they settle it: under the limit, or over it at 128 bytes a token', async () => {
@@ -64,7 +115,7 @@ describe('context guard', () => {
     const huge = recordingTokenizer();
     const excess = await new PromptSize([{ content: 'a'.repeat(4 * 1024 * 1024) }]).excess(16_000, huge.count);
     expect(excess).toEqual({ tokens: 32_768 + 6, atLeast: true });
-    expect([...small.chunks, ...huge.chunks]).toEqual([]);
+    expect([...small.batches, ...huge.batches]).toEqual([]);
   });
 
   it('tokenizes only bounded chunks of a megabyte of one letter, and stops once the answer is certain', async () => {
@@ -73,13 +124,13 @@ describe('context guard', () => {
     const excess = await new PromptSize([{ content: text }]).excess(115_200, tooLong.count);
     expect(excess?.atLeast).toBe(false);
     expect(excess?.tokens).toBeGreaterThan(115_200);
-    expect(Math.max(...tooLong.chunks)).toBeLessThanOrEqual(256);
-    expect(tooLong.chunks.reduce((sum, length) => sum + length, 0)).toBeLessThan(text.length);
+    expect(Math.max(...chunksOf(tooLong))).toBeLessThanOrEqual(256);
+    expect(charsOf(tooLong)).toBeLessThan(text.length);
 
     const fits = recordingTokenizer();
     expect(await new PromptSize([{ content: text }]).excess(942_818, fits.count)).toBeUndefined();
     // Once the counted part plus a byte per remaining token fits, the rest is not tokenized.
-    expect(fits.chunks.reduce((sum, length) => sum + length, 0)).toBeLessThan(text.length / 4);
+    expect(charsOf(fits)).toBeLessThan(text.length / 4);
   });
 
   it('lets a large prompt far under the window through on a sample, tokenizing a few kilobytes of it', async () => {
@@ -88,8 +139,9 @@ describe('context guard', () => {
     const tokenizer = recordingTokenizer();
     // About 410 KB, about 80 000 tokens: more bytes than the limit, far fewer tokens.
     expect(await new PromptSize(history).excess(115_200, tokenizer.count)).toBeUndefined();
-    expect(tokenizer.chunks.length).toBe(16);
-    expect(tokenizer.chunks.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(16 * 256);
+    expect(tokenizer.batches.length).toBe(1);
+    expect(chunksOf(tokenizer).length).toBe(16);
+    expect(charsOf(tokenizer)).toBeLessThanOrEqual(16 * 256);
   });
 
   it('counts a large prompt near the window exactly, and refuses it only on the count', async () => {
@@ -98,9 +150,9 @@ describe('context guard', () => {
     // Under the limit but within the sample's margin: counted whole, let through.
     const near = recordingTokenizer();
     expect(await new PromptSize([{ content: text }]).excess(Math.ceil(exact * 1.1), near.count)).toBeUndefined();
-    expect(near.chunks.reduce((sum, length) => sum + length, 0)).toBeGreaterThan(text.length - 16 * 256);
+    expect(charsOf(near)).toBeGreaterThan(text.length - 16 * 256);
     // Just over the limit: the count refuses it, with the exact figure.
-    expect(await new PromptSize([{ content: text }]).excess(exact - 1, countTokens)).toEqual({
+    expect(await new PromptSize([{ content: text }]).excess(exact - 1, recordingTokenizer().count)).toEqual({
       tokens: exact,
       atLeast: false,
     });
@@ -110,8 +162,130 @@ describe('context guard', () => {
     const messages = [{ content: 'the train rolled on through the night '.repeat(3000) }];
     const exact = countTokens(messages[0].content) + 6;
     const prompt = new PromptSize(messages);
-    expect(await prompt.excess(5_000, countTokens)).toBeDefined();
-    expect(await prompt.excess(exact - 1, countTokens)).toEqual({ tokens: exact, atLeast: false });
-    expect(await prompt.excess(exact, countTokens)).toBeUndefined();
+    const tokenizer = recordingTokenizer();
+    expect(await prompt.excess(5_000, tokenizer.count)).toBeDefined();
+    expect(await prompt.excess(exact - 1, tokenizer.count)).toEqual({ tokens: exact, atLeast: false });
+    expect(await prompt.excess(exact, tokenizer.count)).toBeUndefined();
+    // After the sample, every chunk was sent to the tokenizer once: what was counted ahead is kept.
+    const [sample, ...counted] = tokenizer.batches;
+    expect(sample).toHaveLength(16);
+    expect(counted.flat().reduce((sum, length) => sum + length, 0)).toBe(messages[0].content.length);
+  });
+
+  it('lets a prompt through uncounted when the tokenizer cannot be had, and can count it again later', async () => {
+    const warnings: string[] = [];
+    const failing = new ContextGuard(
+      { contextGuardRatio: 0.9 },
+      new TokenCounter({ warn: (message) => warnings.push(message) }, () => '/nonexistent/tokenizer.js'),
+    );
+    const prompt = failing.measure([{ content: 'word '.repeat(1200) }]);
+    try {
+      expect(await failing.refusal(prompt, model(1000))).toBeUndefined();
+      expect(failing.tokenizer).toMatchObject({ running: false, starts: 1, failures: 1 });
+      expect(warnings).toEqual([expect.stringContaining("the tokenizer's worker failed")]);
+      // The same prompt, with a tokenizer that works, is refused on its count.
+      expect((await guard.refusal(prompt, model(1000)))?.message).toMatch(/is about 120\d tokens/);
+    } finally {
+      await failing.onModuleDestroy();
+    }
+  });
+});
+
+describe('TokenCounter', () => {
+  const warnings: string[] = [];
+  const log: WarningLog = { warn: (message) => warnings.push(message) };
+  afterEach(() => warnings.splice(0));
+
+  it('starts its worker on the first count, not before, and keeps it', async () => {
+    const counter = new TokenCounter(log);
+    try {
+      expect(counter.stats).toEqual({ running: false, starts: 0, failures: 0 });
+      const chunks = ['hello', 'The train left at 6:40, 12 km/h!', '漢字かな', '😀'.repeat(64), ''];
+      // Asked for together while the worker loads: both wait for it, then get their counts.
+      const [first, second] = await Promise.all([counter.count(chunks), counter.count(['a'.repeat(256)])]);
+      expect([...first]).toEqual(chunks.map((chunk) => countTokens(chunk)));
+      expect([...second]).toEqual([countTokens('a'.repeat(256))]);
+      expect([...(await counter.count(['hello world']))]).toEqual([2]);
+      expect(counter.stats).toEqual({ running: true, starts: 1, failures: 0 });
+    } finally {
+      await counter.close();
+    }
+    expect(counter.stats.running).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it('fails the counts when the tokenizer cannot load, warns once, and starts a new worker on the next need', async () => {
+    const paths = ['/nonexistent/tokenizer.js'];
+    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath());
+    try {
+      const failed = await Promise.allSettled([counter.count(['hello']), counter.count(['world'])]);
+      expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+      expect(failed[0]).toMatchObject({ reason: { name: 'TokenizerUnavailable' } });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('/nonexistent/tokenizer.js');
+      expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
+
+      expect([...(await counter.count(['hello']))]).toEqual([1]);
+      expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
+    } finally {
+      await counter.close();
+    }
+  });
+
+  it('fails the counts in flight when its worker dies, warns once, and starts a new worker on the next need', async () => {
+    // A tokenizer module whose thread exits on one input: the way out of a real one (out of memory, a
+    // crash) is the same 'error' and 'exit' of the worker.
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
+    const dying = join(dir, 'dying-tokenizer.js');
+    await writeFile(dying, "exports.countTokens = (text) => (text === 'exit' ? process.exit(3) : text.length);\n");
+    const paths = [dying];
+    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath());
+    try {
+      expect([...(await counter.count(['four']))]).toEqual([4]);
+      const failed = await Promise.allSettled([counter.count(['hello', 'exit']), counter.count(['world'])]);
+      expect(failed).toMatchObject([
+        { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
+        { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
+      ]);
+      expect(warnings).toEqual([expect.stringContaining('exited with code 3')]);
+      expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
+
+      expect([...(await counter.count(['hello']))]).toEqual([1]);
+      expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
+    } finally {
+      await counter.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never keeps the process alive: a script that counts and ends exits', async () => {
+    // The counter compiled as the app's build compiles it (CommonJS), in a Node process of its own
+    // that counts once and never closes it: an idle worker that held the event loop would hang it.
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
+    try {
+      const source = await readFile(join(process.cwd(), 'src/providers/token-counter.ts'), 'utf8');
+      const compiled = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023 },
+      });
+      await writeFile(join(dir, 'token-counter.js'), compiled.outputText);
+      const script = [
+        `const { TokenCounter } = require(${JSON.stringify(join(dir, 'token-counter.js'))});`,
+        `const counter = new TokenCounter(console, () => ${JSON.stringify(o200kTokenizerPath())});`,
+        "counter.count(['hello world']).then((counts) => console.log(counts[0]));",
+      ].join('\n');
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { timeout: 30_000 });
+      expect(stdout).toBe('2\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the counts in flight when its worker is stopped', async () => {
+    const counter = new TokenCounter(log);
+    const inFlight = expect(counter.count(['hello'])).rejects.toMatchObject({ name: 'TokenizerUnavailable' });
+    await counter.close();
+    await inFlight;
+    expect(counter.stats).toEqual({ running: false, starts: 1, failures: 0 });
+    expect(warnings).toEqual([]);
   });
 });

@@ -1,28 +1,43 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogModel } from '../config/catalog.schema';
-import { PromptSize, type CountTokens } from './prompt-size';
+import { PromptSize } from './prompt-size';
 import { ContextLengthExceeded } from './provider-errors';
-
-/** Letters, digits, punctuation, CJK, emoji and runs of one character: every path of the tokenizer. */
-const WARM_UP_TEXT = `The train left at 6:40, 12 km/h! 漢字かな ${'😀'.repeat(64)} ${'a'.repeat(256)} ${' '.repeat(64)}`;
+import { TokenCounter, TokenizerUnavailable, type TokenCounterStats } from './token-counter';
 
 /**
  * Refuses a prompt that would not fit a model before any provider call: the upstream would refuse
  * it anyway, after a round trip that costs time and, on some providers, money.
  *
- * The o200k tokenizer holds its vocabulary in memory (about 70 MB) and takes ~170 ms to load, all
- * of it on the event loop: it is loaded at start-up, so no request ever waits for it while others
- * freeze behind it.
+ * Bytes settle most prompts (PromptSize); the rest are counted with the o200k tokenizer in a worker
+ * thread (TokenCounter), started on the first prompt that needs it. Its vocabulary (~15 MB of Maps,
+ * ~150 ms to load) would otherwise sit in the main thread's heap, marked by every major GC of a
+ * gateway that may never need it, and the counting would run on the event loop. When the tokenizer
+ * cannot be had (it failed to load, or died), the prompt goes through: the upstream refuses one that
+ * is really too long, as it would without the guard.
  */
 @Injectable()
-export class ContextGuard implements OnModuleInit {
-  private countTokens?: CountTokens;
+export class ContextGuard implements OnModuleDestroy {
+  private readonly counter: TokenCounter;
 
-  constructor(@Inject(gatewayConfig.KEY) private readonly config: Pick<GatewayConfig, 'contextGuardRatio'>) {}
+  /** `counter`: the app's is made here; a test may pass one that loads another tokenizer module. */
+  constructor(
+    @Inject(gatewayConfig.KEY) private readonly config: Pick<GatewayConfig, 'contextGuardRatio'>,
+    @Optional() counter?: TokenCounter,
+  ) {
+    this.counter = counter ?? new TokenCounter(new Logger(ContextGuard.name));
+  }
 
-  async onModuleInit(): Promise<void> {
-    await this.tokenizer();
+  /**
+   * Whether the tokenizer's worker runs, how many were started and how many failed. A gateway that
+   * never saw a prompt bytes could not settle shows no start (Prometheus: switchyard_tokenizer_*).
+   */
+  get tokenizer(): TokenCounterStats {
+    return this.counter.stats;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.counter.close();
   }
 
   /** The prompt of a request, measured lazily: keep one per request, for every candidate model. */
@@ -34,22 +49,19 @@ export class ContextGuard implements OnModuleInit {
   async refusal(prompt: PromptSize, model: CatalogModel): Promise<ContextLengthExceeded | undefined> {
     const ratio = this.config.contextGuardRatio;
     const limit = Math.floor(model.contextWindow * ratio);
-    const excess = await prompt.excess(limit, this.countTokens ?? (await this.tokenizer()));
+    let excess;
+    try {
+      excess = await prompt.excess(limit, this.counter.count);
+    } catch (error) {
+      // Logged and counted by the counter, once per failure, not once per prompt.
+      if (error instanceof TokenizerUnavailable) return undefined;
+      throw error;
+    }
     if (!excess) return undefined;
     return new ContextLengthExceeded(
       `This request's prompt is ${excess.atLeast ? 'at least' : 'about'} ${excess.tokens} tokens; model ${model.id} ` +
         `accepts up to ${limit} (${Math.round(ratio * 100)}% of its ${model.contextWindow}-token context window). ` +
         'Shorten the messages or choose a model with a larger window.',
     );
-  }
-
-  private async tokenizer(): Promise<CountTokens> {
-    if (!this.countTokens) {
-      const { countTokens } = await import('gpt-tokenizer');
-      // Its first calls build lookup structures and compile its code (~25 ms): at start-up, not on a request.
-      countTokens(WARM_UP_TEXT);
-      this.countTokens = countTokens;
-    }
-    return this.countTokens;
   }
 }

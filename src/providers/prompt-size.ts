@@ -1,5 +1,3 @@
-import { performance } from 'node:perf_hooks';
-
 /** OpenAI's chat format adds a few tokens per message (role, separators), one per name, and primes the reply. */
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
@@ -13,12 +11,13 @@ const MAX_TOKEN_BYTES = 128;
  */
 const CHUNK_CHARS = 256;
 /**
- * Counting works this long, then pauses as long: other requests and health probes get the event loop
- * at once, and a prompt being counted takes at most half the process's CPU, so on a busy machine the
- * scheduler still treats the process as one that answers promptly (measured: /health/live stays
- * under 70 ms at a load average of 8 on 2 cores while a megabyte is counted).
+ * The chunks counted per round trip to the tokenizer's thread: up to this many bytes (a millisecond
+ * or a few of tokenizing; a round trip per chunk would cost more than the counting) and this many
+ * chunks (a prompt of many tiny messages). Slicing one batch is the main thread's longest step, well
+ * under a millisecond; counting ahead of what a decision needs costs at most one batch.
  */
-const SLICE_MS = 2;
+const BATCH_BYTES = 64 * 1024;
+const BATCH_CHUNKS = 1024;
 /** A prompt already over a limit is still counted to the end (for an exact figure) if this little remains. */
 const EXACT_BELOW_BYTES = 64 * 1024;
 /**
@@ -33,7 +32,8 @@ const SAMPLE_FROM_BYTES = 64 * 1024;
 const SAMPLE_CHUNKS = 16;
 const SAMPLE_MARGIN = 1.25;
 
-export type CountTokens = (text: string) => number;
+/** The tokens of each chunk, in order: one batch, one round trip to the tokenizer (token-counter.ts). */
+export type CountTokens = (chunks: readonly string[]) => Promise<ArrayLike<number>>;
 
 type ChatMessage = { content?: unknown; name?: unknown };
 
@@ -43,13 +43,22 @@ export interface PromptExcess {
   atLeast: boolean;
 }
 
+/** A chunk the tokenizer counted that no decision has taken into account yet, and where it ends. */
+interface CountedChunk {
+  tokens: number;
+  bytes: number;
+  textIndex: number;
+  end: number;
+}
+
 /**
  * A prompt's size in tokens, known only as precisely as the decisions asked of it need. Bytes bound
  * the count both ways (every token is 1 to 128 bytes), which settles most prompts without the
  * tokenizer; a large prompt far under the limit is let through on a sampled estimate; otherwise the
- * text is counted in bounded chunks, yielding to the event loop as it goes, and only until the
- * answer is certain. Counting resumes where it stopped when the next candidate
- * model has a larger window.
+ * text is counted in bounded chunks, a batch of them per round trip to the tokenizer, and taken into
+ * account chunk by chunk only until the answer is certain. Counting resumes where it stopped (chunks
+ * counted ahead included) when the next candidate model has a larger window. A count that fails
+ * (TokenizerUnavailable) changes nothing: it can be asked for again.
  */
 export class PromptSize {
   private readonly texts: string[] = [];
@@ -59,6 +68,9 @@ export class PromptSize {
   private countedTokens = 0;
   private textIndex = 0;
   private offset = 0;
+  /** Counted ahead of the decisions, in order from (textIndex, offset) on. */
+  private ahead: CountedChunk[] = [];
+  private aheadTaken = 0;
   /** The sample taken so far (SAMPLE_CHUNKS chunks once complete). */
   private readonly sample = { chunks: 0, tokens: 0, bytes: 0 };
 
@@ -85,14 +97,6 @@ export class PromptSize {
 
   /** Undefined when the prompt fits in `limit` tokens; otherwise how big it is. */
   async excess(limit: number, countTokens: CountTokens): Promise<PromptExcess | undefined> {
-    // Counting starts after a pause of its own: the request's body was just parsed and checked.
-    // A sample does not (16 chunks of ordinary text take well under a slice), but it is paced too.
-    let sliceStarted = this.samplingApplies() ? performance.now() : -Infinity;
-    const pace = async () => {
-      if (performance.now() - sliceStarted < SLICE_MS) return;
-      await new Promise<void>((resolve) => setTimeout(resolve, SLICE_MS));
-      sliceStarted = performance.now();
-    };
     for (;;) {
       const known = this.overhead + this.countedTokens;
       if (known + this.uncountedBytes <= limit) return undefined;
@@ -101,14 +105,13 @@ export class PromptSize {
       if (surelyOver && this.uncountedBytes > EXACT_BELOW_BYTES) return this.estimate();
       if (!surelyOver && this.samplingApplies()) {
         if (this.sample.chunks < SAMPLE_CHUNKS) {
-          await pace();
-          this.sampleNextChunk(countTokens);
+          await this.takeSample(countTokens);
           continue;
         }
         if (this.sampledTokens() * SAMPLE_MARGIN <= limit) return undefined;
       }
-      await pace();
-      this.countNextChunk(countTokens);
+      if (this.aheadTaken === this.ahead.length) await this.countAhead(countTokens);
+      this.takeNextChunk();
     }
   }
 
@@ -117,20 +120,26 @@ export class PromptSize {
     return this.sample.chunks > 0 || (this.countedBytes === 0 && this.uncountedBytes >= SAMPLE_FROM_BYTES);
   }
 
-  /** Tokenizes the next of SAMPLE_CHUNKS chunks spread evenly over the text. */
-  private sampleNextChunk(countTokens: CountTokens): void {
+  /** Tokenizes SAMPLE_CHUNKS chunks spread evenly over the text, in one batch. */
+  private async takeSample(countTokens: CountTokens): Promise<void> {
     const lengths = this.texts.map((text) => text.length);
     const totalChars = lengths.reduce((sum, length) => sum + length, 0);
-    let at = Math.floor(((this.sample.chunks + 0.5) * totalChars) / SAMPLE_CHUNKS);
-    let index = 0;
-    while (at >= lengths[index]) at -= lengths[index++];
-    const text = this.texts[index];
-    const code = text.charCodeAt(at);
-    if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
-    const chunk = text.slice(at, chunkEnd(text, at));
-    this.sample.tokens += countTokens(chunk);
-    this.sample.bytes += Buffer.byteLength(chunk);
-    this.sample.chunks++;
+    const chunks: string[] = [];
+    for (let i = 0; i < SAMPLE_CHUNKS; i++) {
+      let at = Math.floor(((i + 0.5) * totalChars) / SAMPLE_CHUNKS);
+      let index = 0;
+      while (at >= lengths[index]) at -= lengths[index++];
+      const text = this.texts[index];
+      const code = text.charCodeAt(at);
+      if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
+      chunks.push(text.slice(at, chunkEnd(text, at)));
+    }
+    const counts = await countTokens(chunks);
+    for (let i = 0; i < chunks.length; i++) {
+      this.sample.tokens += counts[i];
+      this.sample.bytes += Buffer.byteLength(chunks[i]);
+    }
+    this.sample.chunks = SAMPLE_CHUNKS;
   }
 
   /** The whole prompt's tokens at the sample's density (the overhead counted exactly). */
@@ -145,18 +154,44 @@ export class PromptSize {
     this.uncountedBytes += Buffer.byteLength(text);
   }
 
-  private countNextChunk(countTokens: CountTokens): void {
-    const text = this.texts[this.textIndex];
-    const end = chunkEnd(text, this.offset);
-    const chunk = text.slice(this.offset, end);
-    const bytes = Buffer.byteLength(chunk);
-    this.countedTokens += countTokens(chunk);
+  /** Counts the chunks from (textIndex, offset) on, a batch of them, without taking them into account yet. */
+  private async countAhead(countTokens: CountTokens): Promise<void> {
+    const chunks: string[] = [];
+    const ahead: CountedChunk[] = [];
+    let batchBytes = 0;
+    let textIndex = this.textIndex;
+    let offset = this.offset;
+    while (textIndex < this.texts.length && batchBytes < BATCH_BYTES && chunks.length < BATCH_CHUNKS) {
+      const text = this.texts[textIndex];
+      const end = chunkEnd(text, offset);
+      const chunk = text.slice(offset, end);
+      const bytes = Buffer.byteLength(chunk);
+      chunks.push(chunk);
+      ahead.push({ tokens: 0, bytes, textIndex, end });
+      batchBytes += bytes;
+      if (end < text.length) {
+        offset = end;
+      } else {
+        textIndex++;
+        offset = 0;
+      }
+    }
+    const counts = await countTokens(chunks);
+    for (let i = 0; i < ahead.length; i++) ahead[i].tokens = counts[i];
+    this.ahead = ahead;
+    this.aheadTaken = 0;
+  }
+
+  /** Takes the next chunk counted ahead into account. */
+  private takeNextChunk(): void {
+    const { tokens, bytes, textIndex, end } = this.ahead[this.aheadTaken++];
+    this.countedTokens += tokens;
     this.countedBytes += bytes;
     this.uncountedBytes -= bytes;
-    if (end < text.length) {
+    if (end < this.texts[textIndex].length) {
       this.offset = end;
     } else {
-      this.textIndex++;
+      this.textIndex = textIndex + 1;
       this.offset = 0;
     }
   }

@@ -39,14 +39,16 @@ export class BuiltApp {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 
-  constructor(env: Record<string, string | undefined>) {
+  /** `options.cwd`: the folder it runs in (default: the project's); `options.nodeFlags`: before the script, as npm start's. */
+  constructor(env: Record<string, string | undefined>, options: { cwd?: string; nodeFlags?: string[] } = {}) {
     const inherited = { ...process.env };
     // The test run's own database must not leak into the app: unset means "embedded Postgres".
     delete inherited.DATABASE_URL;
     const merged: Record<string, string | undefined> = { ...inherited, LOG_LEVEL: 'info', ...env };
     for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
-    this.process = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: process.cwd(),
+    const script = join(process.cwd(), 'dist', 'src', 'main.js');
+    this.process = spawn(process.execPath, [...(options.nodeFlags ?? []), script], {
+      cwd: options.cwd ?? process.cwd(),
       env: merged,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

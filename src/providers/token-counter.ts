@@ -1,0 +1,166 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker's code, evaluated rather than loaded from a file, so that the same code runs from
+ * dist/ (CommonJS) and from the TypeScript sources under jest (ES modules, no .js file beside it).
+ * It loads the tokenizer from the absolute path the main thread resolved, and counts every chunk of
+ * a batch on its own. Special tokens' text (`<|endoftext|>`) counts as the ordinary text it is in a
+ * user's message: the tokenizer's default would throw on it.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { countTokens } = require(workerData.tokenizer);
+const ORDINARY = { disallowedSpecial: new Set() };
+parentPort.on('message', ({ id, chunks }) => {
+  try {
+    const counts = new Uint32Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) counts[i] = countTokens(chunks[i], ORDINARY);
+    parentPort.postMessage({ id, counts }, [counts.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id, error: error instanceof Error ? error.name : 'Error' });
+  }
+});
+`;
+
+/**
+ * The worker's heap is the vocabulary (~15 MB live) plus a batch's strings: a tokenizer gone wrong runs
+ * out of this and dies (and the prompt goes through) instead of growing the process without bound.
+ */
+const WORKER_HEAP_MB = 256;
+
+/** The count could not be had: the tokenizer failed to load, died, or the counter was closed. */
+export class TokenizerUnavailable extends Error {
+  constructor(reason: string) {
+    super(`the tokenizer is unavailable: ${reason}`);
+    this.name = 'TokenizerUnavailable';
+  }
+}
+
+export interface TokenCounterStats {
+  /** Whether a worker is running (or starting) now. */
+  running: boolean;
+  /** Workers started since the process started: 0 until a prompt first needed counting. */
+  starts: number;
+  /** Workers that failed to load or died, and batches the tokenizer threw on. */
+  failures: number;
+}
+
+/** Where failures are told (the context guard's Nest logger). */
+export interface WarningLog {
+  warn(message: string): void;
+}
+
+interface Pending {
+  resolve: (counts: Uint32Array) => void;
+  reject: (error: Error) => void;
+}
+
+/** Where the o200k tokenizer's CommonJS entry is: beside this file in dist/, from the project's root under jest. */
+export function o200kTokenizerPath(): string {
+  const from = typeof __filename === 'string' ? __filename : join(process.cwd(), 'package.json');
+  return createRequire(from).resolve('gpt-tokenizer/encoding/o200k_base');
+}
+
+/**
+ * Counts o200k tokens in a worker thread, so that neither the vocabulary's ~15 MB of live Maps (which
+ * every major GC of the main thread would otherwise mark) nor the counting itself is on the event
+ * loop. The worker starts on the first count asked for, not before (a gateway whose prompts bytes
+ * always settle never loads the tokenizer), and is kept. Counts asked for while it loads (~150 ms)
+ * queue in its message port: the event loop stays free meanwhile.
+ *
+ * A worker that cannot load or dies fails every count in flight with TokenizerUnavailable (one
+ * warning, one failure counted), and the next count starts a new one. The worker keeps the process
+ * alive only while it owes a count: an idle one never does, and the app terminates it on shutdown.
+ */
+export class TokenCounter {
+  private worker?: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private starts = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly logger: WarningLog,
+    private readonly tokenizerPath: () => string = o200kTokenizerPath,
+  ) {}
+
+  get stats(): TokenCounterStats {
+    return { running: this.worker !== undefined, starts: this.starts, failures: this.failures };
+  }
+
+  /** The tokens of each chunk (each ≤ 256 characters; a batch of up to ~64 KB), in order. */
+  readonly count = (chunks: readonly string[]): Promise<Uint32Array> => {
+    if (chunks.length === 0) return Promise.resolve(new Uint32Array(0));
+    let worker: Worker;
+    try {
+      worker = this.worker ?? this.start();
+    } catch (error) {
+      this.failed(undefined, error);
+      return Promise.reject(new TokenizerUnavailable('its worker could not start'));
+    }
+    const id = this.nextId++;
+    // Kept alive while it owes an answer (a script's count is not lost), never while idle.
+    if (this.pending.size === 0) worker.ref();
+    return new Promise<Uint32Array>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, chunks });
+    });
+  };
+
+  /** Stops the worker; counts in flight fail with TokenizerUnavailable. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    this.rejectPending(new TokenizerUnavailable('the gateway is shutting down'));
+    await worker.terminate();
+  }
+
+  private start(): Worker {
+    this.starts++;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { tokenizer: this.tokenizerPath() },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      // The parent's flags are for the gateway (jest's, or npm start's heap sizes), not for this thread.
+      execArgv: [],
+    });
+    worker.on('message', (message: { id: number; counts?: Uint32Array; error?: string }) => {
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) worker.unref();
+      if (message.counts) return pending.resolve(message.counts);
+      this.failures++;
+      this.logger.warn(`the tokenizer threw ${message.error} on a prompt: it goes through uncounted`);
+      pending.reject(new TokenizerUnavailable(`it threw ${message.error}`));
+    });
+    worker.on('error', (error) => this.failed(worker, error));
+    worker.on('exit', (code) => this.failed(worker, new Error(`its worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Once per worker (its 'error' is followed by 'exit'); a worker closed on purpose is no failure. */
+  private failed(worker: Worker | undefined, error: unknown): void {
+    if (worker && worker !== this.worker) return;
+    this.worker = undefined;
+    this.failures++;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.warn(
+      `the tokenizer's worker failed (${reason}): prompts in flight go through uncounted; the next one starts a new worker`,
+    );
+    this.rejectPending(new TokenizerUnavailable(reason));
+    void worker?.terminate();
+  }
+
+  private rejectPending(error: TokenizerUnavailable): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const { reject } of pending) reject(error);
+  }
+}
