@@ -1,7 +1,6 @@
 import type { ArgumentMetadata } from '@nestjs/common';
 import { CreateApiKeyDto } from '../access/dto/create-api-key.dto';
 import { ListAlertsQueryDto } from '../alerts/dto/list-alerts-query.dto';
-import { CreateCanaryDto } from '../canary/dto/canary-input.dto';
 import { CreateFlagDto } from '../flags/dto/flag-input.dto';
 import { InvalidInput } from './request-errors';
 import { operatorValidationPipe } from './validation';
@@ -50,23 +49,6 @@ describe('operatorValidationPipe', () => {
     expect(await problems(CreateFlagDto, { ...flag, rules })).toEqual([
       expect.stringMatching(/^rules\[1\]\.conditions\[0\]\.operator must be one of/),
       'rules[1].serve is required',
-    ]);
-  });
-
-  it('names a nested field once, by its path, in the message its rule shares with a top-level field', async () => {
-    const canary = { flagKey: 'checkout-model', variant: 'treatment' };
-    const shadow = { percentage: 0, durationSeconds: 0, maxSpendUsd: 5, maxConcurrency: 1.5, minAgreementRate: 2 };
-    expect(await problems(CreateCanaryDto, { ...canary, shadow })).toEqual([
-      'shadow.percentage must be above 0',
-      'shadow.durationSeconds must be at least 1',
-      'shadow.maxConcurrency must be an integer between 1 and 1000',
-      'shadow.minAgreementRate must be a share between 0 and 1',
-    ]);
-    const stages = [{ percentage: 100.001, durationSeconds: -1 }];
-    expect(await problems(CreateCanaryDto, { ...canary, stages, maxStageExtensions: 101 })).toEqual([
-      'stages[0].percentage must be a number with at most 2 decimals',
-      'stages[0].durationSeconds must not be negative',
-      'maxStageExtensions must be an integer between 0 and 100',
     ]);
   });
 
