@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
-import { FlagsService } from '../flags/flags.service';
+import { FlagChangeService } from '../flags/flag-change.service';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryEventsRepository } from './canary-events.repository';
 import {
@@ -26,7 +26,7 @@ type CanaryRef = Pick<
 
 /**
  * Applies a canary's changes — manual or decided by the executor — inside the caller's transaction:
- * the flag's weight (through FlagsService, so it lands in flag_history with source `canary`), the
+ * the flag's weight (through FlagChangeService, so it lands in flag_history with source `canary`), the
  * canary row, the event and the alert. Either all of it happens or none of it.
  */
 @Injectable()
@@ -36,7 +36,7 @@ export class CanaryTransitions {
   constructor(
     private readonly canaries: CanariesRepository,
     private readonly events: CanaryEventsRepository,
-    private readonly flags: FlagsService,
+    private readonly flags: FlagChangeService,
     private readonly alerts: AlertsService,
   ) {}
 

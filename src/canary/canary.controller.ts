@@ -15,13 +15,8 @@ import { type CanaryAction } from './canary-actions';
 import { UnknownCanaryAction } from './canary.errors';
 import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
-import {
-  CanaryActionDto,
-  CanaryEventsQueryDto,
-  CreateCanaryDto,
-  ListCanariesQueryDto,
-  ShadowPairsQueryDto,
-} from './dto/canary-input.dto';
+import { CanaryActionDto, CreateCanaryDto } from './dto/canary-input.dto';
+import { CanaryEventsQueryDto, ListCanariesQueryDto, ShadowPairsQueryDto } from './dto/canary-query.dto';
 import { CanaryDto, CanaryEventPageDto, CanaryPreviewDto, ShadowPairDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;

@@ -26,7 +26,7 @@ import { ShadowModule } from '../shadow/shadow.module';
 /**
  * Canary rollouts: plans and manual actions (CanaryService), the scheduled judging (CanaryTickScheduler
  * -> CanaryExecutor -> canary-decision.ts), both applying changes through CanaryTransitions. Reads
- * metrics, moves flag weights through FlagsService, raises alerts; tells the guardrail to keep off
+ * metrics, moves flag weights through FlagChangeService, raises alerts; tells the guardrail to keep off
  * the flags it watches; pauses a canary whose shadow_only budget ran out (CanaryBudgetLink).
  */
 @Module({

@@ -15,6 +15,7 @@ import {
   UpdateFlagDto,
 } from './dto/flag-input.dto';
 import { CreatedFlagDto, FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
+import { FlagChangeService } from './flag-change.service';
 import type { ChangeContext } from './flag.types';
 import { FlagsService } from './flags.service';
 
@@ -29,7 +30,7 @@ function changeContext(
   return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
 }
 
-// Examples of the errors FlagsService answers, word for word.
+// Examples of the errors FlagsService and FlagChangeService answer, word for word.
 const FLAG = 'recommendations-model';
 const notFound = { status: 404, message: `flag "${FLAG}" does not exist` };
 const staleVersion = {
@@ -53,7 +54,10 @@ const ActorHeaders = () =>
 @ScopeByMethod()
 @Controller('api/flags')
 export class FlagsController {
-  constructor(private readonly flags: FlagsService) {}
+  constructor(
+    private readonly flags: FlagsService,
+    private readonly changes: FlagChangeService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a flag (version 1)' })
@@ -83,7 +87,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.create(dto, changeContext(caller, reason, dto.reason));
+    return this.changes.create(dto, changeContext(caller, reason, dto.reason));
   }
 
   @Get()
@@ -121,7 +125,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.update(key, dto, changeContext(caller, reason, dto.reason));
+    return this.changes.update(key, dto, changeContext(caller, reason, dto.reason));
   }
 
   @Delete(':key')
@@ -138,7 +142,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.archive(key, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
+    return this.changes.archive(key, { ...changeContext(caller, reason, dto?.reason), expectedVersion: dto?.version });
   }
 
   @Put(':key/rollout')
@@ -155,7 +159,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.setRollout(key, dto.rollout, {
+    return this.changes.setRollout(key, dto.rollout, {
       ...changeContext(caller, reason, dto.reason),
       expectedVersion: dto.version,
     });
@@ -178,7 +182,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.setEnabled(key, false, {
+    return this.changes.setEnabled(key, false, {
       ...changeContext(caller, reason, dto?.reason),
       expectedVersion: dto?.version,
     });
@@ -199,7 +203,7 @@ export class FlagsController {
     @Caller() caller: AuthenticatedCaller,
     @Headers('x-change-reason') reason?: string,
   ) {
-    return this.flags.setEnabled(key, true, {
+    return this.changes.setEnabled(key, true, {
       ...changeContext(caller, reason, dto?.reason),
       expectedVersion: dto?.version,
     });
@@ -212,7 +216,7 @@ export class FlagsController {
   @ApiOperatorError('A bad limit or cursor', new InvalidInput(['limit must be an integer between 1 and 200']))
   @ApiFlagNotFound()
   history(@Param('key') key: string, @Query() query: HistoryQueryDto) {
-    return this.flags.historyOf(key, query.limit ?? DEFAULT_HISTORY_LIMIT, query.before);
+    return this.changes.historyOf(key, query.limit ?? DEFAULT_HISTORY_LIMIT, query.before);
   }
 
   @Post(':key/evaluate')

@@ -4,6 +4,7 @@ import { CatalogModule } from '../catalog/catalog.module';
 import { FlagHistoryEntity } from './entities/flag-history.entity';
 import { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
+import { FlagChangeService } from './flag-change.service';
 import { FlagCatalogCheck } from './flag-catalog-check';
 import { FlagHistoryRepository } from './flag-history.repository';
 import { FlagsController } from './flags.controller';
@@ -14,8 +15,8 @@ import { OfrepController } from './ofrep.controller';
 @Module({
   imports: [TypeOrmModule.forFeature([FlagEntity, FlagHistoryEntity]), CatalogModule],
   controllers: [FlagsController, OfrepController],
-  providers: [FlagsRepository, FlagHistoryRepository, FlagCache, FlagsService, FlagCatalogCheck],
-  // Only the service: other modules change and evaluate flags through it, never the tables.
-  exports: [FlagsService],
+  providers: [FlagsRepository, FlagHistoryRepository, FlagCache, FlagsService, FlagChangeService, FlagCatalogCheck],
+  // Only the services: other modules read, evaluate and change flags through them, never the tables.
+  exports: [FlagsService, FlagChangeService],
 })
 export class FlagsModule {}

@@ -1,52 +1,25 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
 import { CatalogService } from '../catalog/catalog.service';
-import { Clock } from '../common/clock';
-import type { CreateFlagDto, UpdateFlagDto } from './dto/flag-input.dto';
-import type { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
-import {
-  FlagAlreadyExists,
-  FlagChangeRefused,
-  FlagInvalid,
-  FlagNotFound,
-  FlagUnused,
-  FlagVersionConflict,
-} from './flag.errors';
+import { FlagInvalid, FlagNotFound, FlagUnused } from './flag.errors';
 import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-evaluator';
-import { type HistoryPage, toDefinition, toHistoryEntry, toWire, type FlagWire } from './flag-mapper';
-import { type FlagUsage, unusedWarning, usageOf } from './flag-usage';
-import { rolloutToBasisPoints, validateFlag } from './flag-validation';
-import {
-  type ChangeContext,
-  type FlagAction,
-  type FlagDefinition,
-  modelOfVariant,
-  type VariantSettings,
-} from './flag.types';
-import { FlagHistoryRepository } from './flag-history.repository';
-import { FlagsRepository, type FlagChanges } from './flags.repository';
+import { toDefinition } from './flag-mapper';
+import { type FlagView, usageOf, viewOf } from './flag-usage';
+import { modelOfVariant, type VariantSettings } from './flag.types';
+import { FlagsRepository } from './flags.repository';
 
 export type FlagEvaluation = EvaluationResult & { flag: string; version: number };
 
-/** A flag as operators see it: its stored state and which policy routes by it. */
-export type FlagView = FlagWire & FlagUsage;
-
 /**
- * Flag changes (each with its history row and NOTIFY in one transaction, guarded by the version)
- * and in-memory evaluation. Other modules (canary) change flags only through this service.
+ * Reading flags: operators' views from the table, and evaluation from the in-memory cache (routing,
+ * OFREP, the admin evaluate endpoint). Writes and history are FlagChangeService's.
  */
 @Injectable()
 export class FlagsService {
-  private readonly logger = new Logger(FlagsService.name);
-
   constructor(
-    private readonly dataSource: DataSource,
     private readonly flags: FlagsRepository,
-    private readonly history: FlagHistoryRepository,
     private readonly cache: FlagCache,
     private readonly catalog: CatalogService,
-    private readonly clock: Clock,
   ) {}
 
   /** False until the flags have been read from the database once: routing then has nothing to go by. */
@@ -54,175 +27,21 @@ export class FlagsService {
     return this.cache.loaded;
   }
 
-  /** Created, with a warning when no catalog policy routes by the flag (it serves nothing yet). */
-  async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagView & { warnings?: string[] }> {
-    const rules = dto.rules ?? [];
-    const {
-      errors,
-      rollout,
-      rules: storedRules,
-    } = validateFlag(
-      { variants: dto.variants, defaultVariant: dto.defaultVariant, rollout: dto.rollout ?? {}, rules },
-      (id) => this.catalog.findModel(id) !== undefined,
-    );
-    if (errors.length > 0) throw new FlagInvalid(errors);
-    const created = await this.dataSource.transaction(async (manager) => {
-      const entity = await this.flags.insert(manager, this.clock.now(), {
-        key: dto.key,
-        description: dto.description ?? '',
-        enabled: dto.enabled ?? true,
-        variants: dto.variants,
-        defaultVariant: dto.defaultVariant,
-        rollout,
-        rules: storedRules,
-        salt: dto.salt ?? dto.key,
-      });
-      if (!entity) throw new FlagAlreadyExists(dto.key);
-      const flag = toDefinition(entity);
-      await this.record(manager, 'create', null, flag, change, flag.createdAt);
-      return flag;
-    });
-    this.cache.put(created);
-    this.logger.log({ flag: created.key, actor: change.actor, source: change.source }, 'flag created');
-    const view = this.view(created);
-    return view.unused ? { ...view, warnings: [unusedWarning(view.key, this.catalog.listPolicies())] } : view;
-  }
-
   async list(archived?: boolean): Promise<FlagView[]> {
-    return (await this.flags.findAll(archived)).map((entity) => this.view(toDefinition(entity)));
+    const policies = this.catalog.listPolicies();
+    return (await this.flags.findAll(archived)).map((entity) => viewOf(toDefinition(entity), policies));
   }
 
   async get(key: string): Promise<FlagView> {
     const entity = await this.flags.findByKey(key);
     if (!entity) throw new FlagNotFound(key);
-    return this.view(toDefinition(entity));
+    return viewOf(toDefinition(entity), this.catalog.listPolicies());
   }
 
   /** A canary on a flag no policy routes by would judge no traffic: FlagUnused (409) names the policies. */
   assertUsedByPolicy(key: string): void {
     const policies = this.catalog.listPolicies();
     if (usageOf(key, policies).unused) throw new FlagUnused(key, policies);
-  }
-
-  private view(flag: FlagDefinition): FlagView {
-    return { ...toWire(flag), ...usageOf(flag.key, this.catalog.listPolicies()) };
-  }
-
-  /** Partial update: the merged flag is validated as a whole (a new variant list must cover the rollout...). */
-  update(key: string, dto: UpdateFlagDto, change: ChangeContext): Promise<FlagView> {
-    return this.change(key, dto.version, 'update', change, (current) => {
-      const wire = toWire(current);
-      const merged = {
-        variants: dto.variants ?? wire.variants,
-        defaultVariant: dto.defaultVariant ?? wire.defaultVariant,
-        rollout: dto.rollout ?? wire.rollout,
-        rules: dto.rules ?? wire.rules,
-      };
-      const { errors, rollout, rules } = validateFlag(merged, (id) => this.catalog.findModel(id) !== undefined);
-      if (errors.length > 0) throw new FlagInvalid(errors);
-      return {
-        description: dto.description,
-        enabled: dto.enabled,
-        variants: merged.variants,
-        defaultVariant: merged.defaultVariant,
-        salt: dto.salt,
-        rollout,
-        rules,
-      };
-    });
-  }
-
-  /**
-   * The canary's lever: replaces the flag's rollout (percentages, as on the wire). Without
-   * `expectedVersion` it applies to whatever version is current (still serialised by the row lock).
-   */
-  setRollout(
-    key: string,
-    rollout: Record<string, number>,
-    options: ChangeContext & { expectedVersion?: number },
-  ): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, 'rollout', options, (current) => {
-      const errors: string[] = [];
-      const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
-      if (errors.length > 0) throw new FlagInvalid(errors);
-      return { rollout: basisPoints };
-    });
-  }
-
-  /**
-   * One variant's weight, the others unchanged: how canaries and the guardrail move traffic. With
-   * `manager` the change joins the caller's transaction (a canary's stage and its flag change commit
-   * together); the cache then learns of it from the NOTIFY sent at commit. A weight the variant already
-   * has changes nothing: no new version, no history row (e.g. a promotion retried after a crash that
-   * came between the flag write and the canary's own update). The flag's refusal is FlagChangeRefused.
-   */
-  setVariantWeight(
-    key: string,
-    variant: string,
-    percentage: number,
-    options: ChangeContext & { manager?: EntityManager },
-  ): Promise<FlagView> {
-    return this.change(
-      key,
-      undefined,
-      'rollout',
-      options,
-      (current) => {
-        if (!(variant in current.variants)) throw FlagChangeRefused.unknownVariant(key, variant);
-        const errors: string[] = [];
-        const rollout = rolloutToBasisPoints(
-          'rollout',
-          { ...toWire(current).rollout, [variant]: percentage },
-          current.variants,
-          errors,
-        );
-        if (errors.length > 0) throw FlagChangeRefused.badWeights(errors);
-        return sameWeights(rollout, current.rollout) ? null : { rollout };
-      },
-      options.manager,
-    );
-  }
-
-  /**
-   * A history row that changes nothing (action `note`, the current version, before = after): what a
-   * canary did to the flag's story without moving a weight (pause, resume), in the caller's transaction.
-   */
-  async note(key: string, context: ChangeContext & { manager: EntityManager }): Promise<void> {
-    const entity = await this.flags.findForUpdate(context.manager, key);
-    if (!entity) throw new FlagNotFound(key);
-    const current = toDefinition(entity);
-    const snapshot = toWire(current);
-    await this.history.append(context.manager, {
-      at: this.clock.now(),
-      flagKey: key,
-      version: current.version,
-      action: 'note',
-      before: snapshot,
-      after: snapshot,
-      actor: context.actor,
-      source: context.source,
-      reason: context.reason ?? null,
-    });
-  }
-
-  setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
-  }
-
-  /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
-  archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: this.clock.now() }));
-  }
-
-  async historyOf(key: string, limit: number, before?: number): Promise<HistoryPage> {
-    if (!(await this.flags.findByKey(key))) throw new FlagNotFound(key);
-    // One extra row tells whether there is a next page without a count query.
-    const rows = await this.history.list(key, limit + 1, before);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map(toHistoryEntry),
-      nextBefore: rows.length > limit ? Number(page[page.length - 1].id) : null,
-    };
   }
 
   /**
@@ -264,79 +83,4 @@ export class FlagsService {
     const { settings, ...evaluation } = result;
     return { ...evaluation, params: settings?.params, systemPrompt: settings?.systemPrompt };
   }
-
-  /**
-   * One change: lock the row, check the version, compute and write the new state, append history
-   * and NOTIFY, all in one transaction. The UPDATE's own `version = $expected` guard makes a lost
-   * update impossible even if the lock were ever dropped. `compute` answers null when the change
-   * would change nothing: then nothing is written and the current flag is returned.
-   */
-  private async change(
-    key: string,
-    expectedVersion: number | undefined,
-    action: FlagAction,
-    context: ChangeContext,
-    compute: (current: FlagDefinition) => FlagChanges | null,
-    outerManager?: EntityManager,
-  ): Promise<FlagView> {
-    const inTransaction = <T>(work: (manager: EntityManager) => Promise<T>) =>
-      outerManager ? work(outerManager) : this.dataSource.transaction(work);
-    const { flag: updated, changed } = await inTransaction(async (manager) => {
-      const entity = await this.flags.findForUpdate(manager, key);
-      if (!entity) throw new FlagNotFound(key);
-      const before = toDefinition(entity);
-      if (before.archivedAt) throw FlagChangeRefused.archived(key);
-      const version = expectedVersion ?? before.version;
-      if (version !== before.version) throw new FlagVersionConflict(key, version, before.version);
-      const changes = compute(before);
-      if (changes === null) return { flag: before, changed: false };
-      const now = this.clock.now();
-      const saved = await this.flags.updateIfVersion(manager, key, version, changes, now);
-      if (!saved) throw new FlagVersionConflict(key, version, await this.currentVersion(manager, key));
-      const after = toDefinition(saved as FlagEntity);
-      await this.record(manager, action, before, after, context, now);
-      return { flag: after, changed: true };
-    });
-    if (!changed) return this.view(updated);
-    // In the caller's transaction the change may still roll back: the NOTIFY at commit updates the cache.
-    if (!outerManager) this.cache.put(updated);
-    this.logger.log(
-      { flag: key, action, version: updated.version, actor: context.actor, source: context.source },
-      'flag changed',
-    );
-    return this.view(updated);
-  }
-
-  private async record(
-    manager: EntityManager,
-    action: FlagAction,
-    before: FlagDefinition | null,
-    after: FlagDefinition,
-    context: ChangeContext,
-    at: Date,
-  ) {
-    await this.history.append(manager, {
-      at,
-      flagKey: after.key,
-      version: after.version,
-      action,
-      before: before ? toWire(before) : null,
-      after: toWire(after),
-      actor: context.actor,
-      source: context.source,
-      reason: context.reason ?? null,
-    });
-    await this.flags.notifyChanged(manager, after.key);
-  }
-
-  private async currentVersion(manager: EntityManager, key: string): Promise<number> {
-    const rows: Array<{ version: number }> = await manager.query('SELECT version FROM flags WHERE key = $1', [key]);
-    return rows[0]?.version ?? 0;
-  }
-}
-
-/** Weights in basis points, compared variant by variant (a missing variant weighs 0). */
-function sameWeights(a: Record<string, number>, b: Record<string, number>): boolean {
-  const variants = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...variants].every((variant) => (a[variant] ?? 0) === (b[variant] ?? 0));
 }

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { LockKey, tryWithLock } from '../database/advisory-locks';
 import { MetricsQueryService } from '../metrics/metrics-query.service';
+import { FlagChangeService } from './flag-change.service';
 import type { FlagWire } from './flag-mapper';
 import { FlagsService } from './flags.service';
 import { GuardrailExemptions } from './guardrail-exemptions';
@@ -25,6 +26,7 @@ export class Guardrail {
   constructor(
     private readonly dataSource: DataSource,
     private readonly flags: FlagsService,
+    private readonly changes: FlagChangeService,
     private readonly exemptions: GuardrailExemptions,
     private readonly metrics: MetricsQueryService,
     private readonly alerts: AlertsService,
@@ -58,7 +60,7 @@ export class Guardrail {
       `guardrail: variant ${variant} failed ${window.failures} of ${window.requests} requests ` +
       `(${(errorRate * 100).toFixed(1)}% > ${(maxErrorRate * 100).toFixed(1)}%) since ${from.toISOString()}; weight ${percentage}% -> 0%`;
     await this.dataSource.transaction(async (manager) => {
-      await this.flags.setVariantWeight(flag.key, variant, 0, {
+      await this.changes.setVariantWeight(flag.key, variant, 0, {
         actor: GUARDRAIL_ACTOR,
         source: 'guardrail',
         reason,

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bodyTooLarge, invalidRequest } from './openai-error';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { bodyTooLarge, invalidRequest, OpenAiHttpError } from './openai-error';
 
 /** Prompts can be large; the gateway's own limit is smaller, so this one should never be the one hit. */
 export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -111,4 +111,35 @@ export function decodePathSegment(segment: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Writes the error if the response can still carry one; otherwise the connection is beyond saving. */
+export function answerError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof OpenAiHttpError) {
+    sendJson(res, error.status, error.toBody(), error.headers);
+    return;
+  }
+  // A simulator bug or a client that vanished mid-body. The details stay out of the body on purpose.
+  sendJson(res, 500, new OpenAiHttpError(500, 'server_error', 'Simulator internal error.').toBody());
+}
+
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** A host clients can connect to: wildcard addresses become loopback, IPv6 gets brackets. */
+export function connectableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

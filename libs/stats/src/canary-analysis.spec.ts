@@ -1,4 +1,5 @@
-import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, outcomeWindowMs, resolveCanaryAnalysis } from './canary-analysis';
+import { DEFAULT_CANARY_ANALYSIS, judgedMetrics, outcomeWindowMs } from './canary-analysis';
+import { resolveCanaryAnalysis } from './canary-analysis-input';
 
 describe('resolveCanaryAnalysis', () => {
   it('fills every default: relative guardrails on, hard gates off, alpha 5%, SRM at 0.001', () => {

@@ -5,6 +5,7 @@ export * from './confidence-sequence';
 export * from './srm';
 export * from './metrics';
 export * from './canary-analysis';
+export * from './canary-analysis-input';
 export * from './window';
 export * from './compare';
 export * from './degradation';

@@ -1,4 +1,5 @@
-import { DEFAULT_CANARY_ANALYSIS, resolveCanaryAnalysis, type CanaryAnalysis } from './canary-analysis';
+import { DEFAULT_CANARY_ANALYSIS, type CanaryAnalysis } from './canary-analysis';
+import { resolveCanaryAnalysis } from './canary-analysis-input';
 import { VARIANCE_BUCKETS } from './clustered';
 import type { ControlWindow } from './degradation';
 import { binOf, emptyHistogram } from './histogram';

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { CanaryPhase, ShadowPlan } from '../canary.types';
-import { CanaryStageDto, ShadowStageDto } from './canary-input.dto';
+import { CanaryStageDto, ShadowStageDto } from './canary-stage.dto';
 
 export class CanaryStageStatusDto {
   @ApiProperty({ example: 1, description: 'Index into stages' }) index: number;

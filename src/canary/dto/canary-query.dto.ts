@@ -1,0 +1,58 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIntegerBetween } from '../../common/range-validators';
+import { CANARY_STATES, type CanaryState } from '../canary.types';
+
+const AFTER_MESSAGE = 'after must be an event id (an integer from 0: the nextAfter of the previous page)';
+
+export class ListCanariesQueryDto {
+  @ApiPropertyOptional({ enum: CANARY_STATES })
+  @IsOptional()
+  @IsIn(CANARY_STATES, { message: `state must be one of: ${CANARY_STATES.join(', ')}` })
+  state?: CanaryState;
+
+  @ApiPropertyOptional({ example: 'recommendations-model', description: 'Only canaries of this flag' })
+  @IsOptional()
+  @IsString({ message: 'flagKey must be the key of a flag' })
+  flagKey?: string;
+}
+
+export class CanaryEventsQueryDto {
+  @ApiPropertyOptional({ type: 'integer', example: 100, default: 100, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, 500)
+  limit?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 0,
+    minimum: 0,
+    description: 'Events after this event id (the nextAfter of the previous page), oldest first',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: AFTER_MESSAGE })
+  @Min(0, { message: AFTER_MESSAGE })
+  // Event ids are bigints: a larger number would be a database error, not an empty page.
+  @Max(Number.MAX_SAFE_INTEGER, { message: AFTER_MESSAGE })
+  after?: number;
+}
+
+export class ShadowPairsQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    example: 'true',
+    description: 'true: only pairs whose answers, tools or outcomes disagree (the ones that keep their answers)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'disagree must be true or false' })
+  disagree?: 'true' | 'false';
+
+  @ApiPropertyOptional({ type: 'integer', example: 20, default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, 500)
+  limit?: number;
+}
