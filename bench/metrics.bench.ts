@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
+import { Clock } from '../src/common/clock';
 import type { MetricsConfig } from '../src/config/metrics.config';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
@@ -222,7 +223,7 @@ async function main(): Promise<void> {
     await dataSource.query('TRUNCATE request_metrics');
     console.log(`seeding ${rows.toLocaleString('en-US')} request_metrics rows over the last 24 hours...`);
     const seedSeconds = await seed(dataSource, rows, now);
-    const queries = new MetricsQueryService(dataSource);
+    const queries = new MetricsQueryService(dataSource, new Clock());
     const query = {
       flag: 'recommendations-model',
       groupBy: 'variant' as const,

@@ -3,6 +3,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
 import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
@@ -358,7 +359,11 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   it.each([
     ['/api/metrics/summary', { groupBy: 'colour' }, /groupBy must be one of: variant, model, policy, provider, apiKey/],
     ['/api/metrics/summary', { from: 'yesterday' }, /from must be an ISO 8601 time/],
-    ['/api/metrics/summary', { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }, /must be before to/],
+    [
+      '/api/metrics/summary',
+      { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' },
+      /from \(2026-01-02T00:00:00.000Z\) must not be after to \(2026-01-01T00:00:00.000Z\): swap them/,
+    ],
     ['/api/metrics/timeseries', { bucket: '1w' }, /bucket must be a width/],
     [
       '/api/metrics/timeseries',
@@ -454,6 +459,79 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(result.created).toContain(partitionOfLater);
     const rows = await queryRows<{ partition: string; at: Date }>(database.url, whereStranded);
     expect(rows).toEqual([{ partition: partitionOfLater, at: later }]);
+  });
+});
+
+describe('metrics: a window left open ends at the gateway clock, the one rows are stamped with', () => {
+  const DAY_MS = 86_400_000;
+  // A week ahead of the wall clock: a window ending at Date.now() would miss every row written here.
+  const clock = new ManualClock(Date.now() + 7 * DAY_MS);
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    gateway = await startTestApp({ databaseUrl: database.url, clock, env: FAST_WRITER });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+
+  it('finds rows stamped a week ahead of real time in the summary, timeseries and cost report without a `to`', async () => {
+    const responses = [];
+    for (let i = 0; i < 3; i++)
+      responses.push(await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200));
+    const ids = responses.map((response) => response.headers['x-switchyard-request-id']);
+    const stampedAt = clock.now();
+    const rows = await eventually(
+      () => queryRows<{ at: Date }>(database.url, 'SELECT at FROM request_metrics WHERE request_id = ANY($1)', [ids]),
+      (found) => found.length === 3,
+    );
+    expect(rows.map((row) => row.at.getTime())).toEqual([0, 1, 2].map(() => stampedAt.getTime()));
+    // Time moves on, as it does between a request and the dashboard that reads it.
+    await clock.advance(1000);
+    const now = clock.now().toISOString();
+
+    const summary = await api(gateway).get('/api/metrics/summary').query({ groupBy: 'model' }).expect(200);
+    expect(summary.body).toMatchObject({ from: new Date(clock.nowMs() - 3_600_000).toISOString(), to: now });
+    expect(summary.body.groups).toEqual([expect.objectContaining({ key: 'deepseek-v3.2', requests: 3 })]);
+
+    const timeseries = await api(gateway).get('/api/metrics/timeseries').query({ bucket: '5m' }).expect(200);
+    expect(timeseries.body.to).toBe(now);
+    expect(timeseries.body.series).toEqual([
+      { key: 'deepseek-v3.2', points: [expect.objectContaining({ requests: 3 })] },
+    ]);
+
+    const cost = await api(gateway).get('/api/metrics/cost').expect(200);
+    expect(cost.body).toMatchObject({ from: new Date(clock.nowMs() - DAY_MS).toISOString(), to: now });
+    expect(cost.body.total.requests).toBe(3);
+  });
+
+  it('answers a window that has just begun (from = now, no `to`) with zero counts, and one that starts after now with 400', async () => {
+    // The control room asks for "since the canary was created" in the moment it was: nothing yet, not an error.
+    await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
+    const now = clock.now().toISOString();
+    await eventually(
+      () => queryRows(database.url, 'SELECT 1 FROM request_metrics WHERE at = $1', [now]),
+      (found) => found.length === 1,
+    );
+    const summary = await api(gateway).get('/api/metrics/summary').query({ from: now }).expect(200);
+    expect(summary.body).toMatchObject({ from: now, to: now, groups: [] });
+    const timeseries = await api(gateway).get('/api/metrics/timeseries').query({ from: now }).expect(200);
+    expect(timeseries.body).toMatchObject({ from: now, to: now, series: [] });
+    const cost = await api(gateway).get('/api/metrics/cost').query({ from: now }).expect(200);
+    expect(cost.body).toMatchObject({ from: now, to: now, total: { requests: 0, costUsd: 0 }, groups: [] });
+    await api(gateway).get('/api/metrics/summary').query({ from: now, to: now }).expect(200);
+
+    const later = new Date(clock.nowMs() + 1).toISOString();
+    for (const path of ['/api/metrics/summary', '/api/metrics/timeseries', '/api/metrics/cost']) {
+      const refused = await api(gateway).get(path).query({ from: later }).expect(400);
+      expect(refused.body).toMatchObject({
+        code: 'empty_window',
+        message: `from (${later}) must not be after now (${now}), where to defaults to; give an earlier from, or a to after it`,
+      });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
 import { AccessService } from '../access/access.service';
 import { CatalogService } from '../catalog/catalog.service';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
@@ -42,10 +43,11 @@ export class CostReportService {
     private readonly catalog: CatalogService,
     private readonly access: AccessService,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
+    private readonly clock: Clock,
   ) {}
 
   async cost(query: CostQueryDto): Promise<CostReportDto> {
-    const window = parseWindow(query.from, query.to, DAY_MS);
+    const window = parseWindow(query.from, query.to, DAY_MS, this.clock.now());
     const groupings = (query.groupBy ?? 'model').split(',') as CostGrouping[];
     if (new Set(groupings).size !== groupings.length) groupings.splice(0, groupings.length, ...new Set(groupings));
     const referenceModel = query.referenceModel ?? this.config.referenceModel;

@@ -9,12 +9,21 @@ export class MetricsTimeOutOfRange extends DomainError {
   }
 }
 
+/**
+ * A window whose `from` is after its `to`: reversed, surely a mistake. (`from == to`, a window that
+ * has just begun, is answered with zero counts.) The code stays `empty_window`, as clients know it.
+ */
 export class EmptyMetricsWindow extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'empty_window';
 
-  constructor(from: Date, to: Date) {
-    super(`from (${from.toISOString()}) must be before to (${to.toISOString()})`, { param: 'from' });
+  constructor(from: Date, to: Date, toIsNow = false) {
+    super(
+      toIsNow
+        ? `from (${from.toISOString()}) must not be after now (${to.toISOString()}), where to defaults to; give an earlier from, or a to after it`
+        : `from (${from.toISOString()}) must not be after to (${to.toISOString()}): swap them if they are reversed`,
+      { param: 'from' },
+    );
   }
 }
 

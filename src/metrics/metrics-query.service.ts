@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
 import type { MetricsWindowQueryDto, SummaryGrouping, TimeseriesQueryDto } from './dto/metrics-query.dto';
 import type { MetricsFiguresDto, SummaryDto, TimeseriesDto } from './dto/metrics-result.dto';
 import { OUTCOMES } from './entities/request-metric.entity';
@@ -131,7 +132,10 @@ const FAILURE_SQL = `outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', '
 export class MetricsQueryService {
   private readonly outcomeFigures: OutcomeFigures[] = [];
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /** Registers more outcome metrics for the summary's groups (see OutcomeFigures). */
   addOutcomeFigures(figures: OutcomeFigures): void {
@@ -139,7 +143,7 @@ export class MetricsQueryService {
   }
 
   async summary(query: MetricsWindowQueryDto & { groupBy?: SummaryGrouping }): Promise<SummaryDto> {
-    const window = parseWindow(query.from, query.to, HOUR_MS);
+    const window = parseWindow(query.from, query.to, HOUR_MS, this.clock.now());
     const groupBy = query.groupBy ?? 'model';
     const where = filters(window, query);
     const rows = await this.analytics(
@@ -158,7 +162,7 @@ export class MetricsQueryService {
   }
 
   async timeseries(query: TimeseriesQueryDto): Promise<TimeseriesDto> {
-    const window = parseWindow(query.from, query.to, HOUR_MS);
+    const window = parseWindow(query.from, query.to, HOUR_MS, this.clock.now());
     const groupBy = query.groupBy ?? 'model';
     const bucket = query.bucket ?? '1m';
     const { amount, unit } = /^(?<amount>\d+)(?<unit>[smhd])$/.exec(bucket)!.groups!;

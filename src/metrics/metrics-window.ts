@@ -6,11 +6,22 @@ export interface Window {
   to: Date;
 }
 
-/** The query's window: `to` defaults to now, `from` to `defaultSpanMs` before `to`. */
-export function parseWindow(fromText: string | undefined, toText: string | undefined, defaultSpanMs: number): Window {
-  const to = toText ? timeOf('to', toText) : new Date();
+/**
+ * The query's window: `to` defaults to `now` — the Clock's, the time rows are stamped with, so a
+ * window read "up to now" covers the rows written up to now whatever clock the app runs on — and
+ * `from` to `defaultSpanMs` before `to`. `from == to` is a window that has just begun (a page asking
+ * for "since the canary was created" in the millisecond it was): it holds no rows and is answered
+ * with zero counts. Only `from` after `to` is refused.
+ */
+export function parseWindow(
+  fromText: string | undefined,
+  toText: string | undefined,
+  defaultSpanMs: number,
+  now: Date,
+): Window {
+  const to = toText ? timeOf('to', toText) : now;
   const from = fromText ? timeOf('from', fromText) : new Date(to.getTime() - defaultSpanMs);
-  if (!(from.getTime() < to.getTime())) throw new EmptyMetricsWindow(from, to);
+  if (from.getTime() > to.getTime()) throw new EmptyMetricsWindow(from, to, toText === undefined);
   return { from, to };
 }
 

@@ -169,6 +169,9 @@ describe('control room in a browser', () => {
       const canary = await createCanary('chat-model');
       const viewer = await open(readKey);
       await viewer.show(`#/rollouts/${canary.id}`);
+      // The clock has not moved since the canary was created: its spend so far is nothing, not an error.
+      expect(await viewer.page.locator('#rollout-cost .error-text').count()).toBe(0);
+      expect(await viewer.page.locator('#cost-table tbody tr td:nth-child(2)').allTextContents()).toEqual(['0', '0']);
       // The treatment's model now fails every call; the chat policy's fallback rescues the users,
       // which the canary counts against the treatment.
       await profile('deepseek-v3.2', { errorRate: 1 });

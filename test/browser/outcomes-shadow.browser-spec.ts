@@ -91,6 +91,103 @@ describe('outcome and shadow panels in a browser', () => {
     await database?.drop();
   });
 
+  // First: it moves the clock past the attribution window, ahead of the wall clock, so the tests
+  // after it show the rollout page on a clock ahead of real time (the metrics API's default `to` is
+  // the gateway's clock, and a window that has just begun is empty, not refused).
+  it(
+    'a canary gating on a defined conversion metric shows it in the outcome panel and the cost per conversion of both arms',
+    async () => {
+      const WINDOW_SECONDS = 300;
+      await api(app)
+        .post('/api/outcome-metrics')
+        .send({
+          key: 'checkout_converted',
+          type: 'binary',
+          direction: 'higher_is_better',
+          unit: 'user',
+          attributionWindowSeconds: WINDOW_SECONDS,
+        })
+        .expect(201);
+      await createFlag('checkout-flag', 'gemini-2.5-flash');
+      const canary = (
+        await api(app)
+          .post('/api/canaries')
+          .send({
+            flagKey: 'checkout-flag',
+            variant: 'treatment',
+            stages: STAGES,
+            analysis: {
+              minRequests: 50,
+              outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }],
+              primaryOutcome: 'checkout_converted',
+            },
+          })
+          .expect(201)
+      ).body as { id: string };
+      // 400 users, one request each; every fifth converts, whatever its arm.
+      const users = Array.from({ length: 400 }, (_, i) => `checkout-user-${i}`);
+      for (let i = 0; i < users.length; i += 20)
+        await Promise.all(
+          users.slice(i, i + 20).map((user) =>
+            request(app.url)
+              .post('/v1/chat/completions')
+              .set('authorization', `Bearer ${app.adminKey}`)
+              .set('x-user-id', user)
+              .send({ model: 'route:checkout-flag', messages: [{ role: 'user', content: 'Recommend a book.' }] })
+              .expect(200),
+          ),
+        );
+      await rows.waitFor('checkout-flag', new Date(0).toISOString(), { treatment: atLeast(50), control: atLeast(50) });
+      const reported = await request(app.url)
+        .post('/v1/outcomes')
+        .set('authorization', `Bearer ${app.adminKey}`)
+        .send({
+          events: users.map((user, i) => ({
+            metric: 'checkout_converted',
+            value: i % 5 === 0,
+            userId: user,
+            idempotencyKey: `order-${user}`,
+          })),
+        })
+        .expect(202);
+      const ids = reported.body.results.map((result: { id: string }) => result.id);
+      await eventually(async () => {
+        const [row] = await queryRows<{ n: number }>(
+          database.url,
+          'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
+          [ids],
+        );
+        return row.n >= users.length ? true : undefined;
+      }, 30_000);
+      // The attribution windows close: the look counts the conversions.
+      await clock.advance(WINDOW_SECONDS * 1000);
+      const running = await canaryOf(canary.id);
+      const primary = running.lastVerdict.primary;
+      expect(primary.treatment.outcomes + primary.control.outcomes).toBe(80);
+
+      const viewer = await open(readKey);
+      await viewer.show(`#/rollouts/${canary.id}`);
+      const figure = viewer.page.locator('#outcomes figure[data-metric="checkout_converted"]');
+      await figure.locator('figcaption').waitFor();
+      const gate = running.lastVerdict.metrics.find((m: { metric: string }) => m.metric === 'checkout_converted');
+      expect(await figure.locator('figcaption').textContent()).toContain(
+        `treatment ${(gate.treatment.estimate * 100).toFixed(2)}%, control ${(gate.control.estimate * 100).toFixed(2)}%; difference ${gate.effect.toFixed(3)}×`,
+      );
+      const perOutcome = await viewer.page.locator('#cost-table tbody tr td:nth-child(5)').allTextContents();
+      expect(perOutcome).toEqual(
+        [primary.treatment, primary.control].map(
+          (arm: { costPerOutcomeUsd: number; outcomes: number }) =>
+            `$${arm.costPerOutcomeUsd.toFixed(4)} (${arm.outcomes} outcomes)`,
+        ),
+      );
+      expect(await viewer.page.locator('#primary-outcome').textContent()).toContain(
+        `effect ${primary.effect.toFixed(3)}×`,
+      );
+      await viewer.screenshot('rollout-conversions');
+      expect(pages.flatMap((page) => page.errors)).toEqual([]);
+    },
+    LONG,
+  );
   it(
     'a canary gating on empty_answer shows the metric in the outcome panel, and after the rollback the events API’s sentence',
     async () => {
@@ -287,101 +384,6 @@ describe('outcome and shadow panels in a browser', () => {
       expect(await viewer.page.locator('#shadow-sentence').textContent()).toBe(verdict.evidence!.sentence);
       expect(await viewer.page.locator('#shadow-disagreements').count()).toBe(0);
       await viewer.screenshot('rollout-shadow-read');
-    },
-    LONG,
-  );
-  // Last: it moves the clock past the attribution window, ahead of the wall clock that
-  // GET /api/metrics/summary defaults its `to` to, which would refuse a later canary's window.
-  it(
-    'a canary gating on a defined conversion metric shows it in the outcome panel and the cost per conversion of both arms',
-    async () => {
-      const WINDOW_SECONDS = 300;
-      await api(app)
-        .post('/api/outcome-metrics')
-        .send({
-          key: 'checkout_converted',
-          type: 'binary',
-          direction: 'higher_is_better',
-          unit: 'user',
-          attributionWindowSeconds: WINDOW_SECONDS,
-        })
-        .expect(201);
-      await createFlag('checkout-flag', 'gemini-2.5-flash');
-      const canary = (
-        await api(app)
-          .post('/api/canaries')
-          .send({
-            flagKey: 'checkout-flag',
-            variant: 'treatment',
-            stages: STAGES,
-            analysis: {
-              minRequests: 50,
-              outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }],
-              primaryOutcome: 'checkout_converted',
-            },
-          })
-          .expect(201)
-      ).body as { id: string };
-      // 400 users, one request each; every fifth converts, whatever its arm.
-      const users = Array.from({ length: 400 }, (_, i) => `checkout-user-${i}`);
-      for (let i = 0; i < users.length; i += 20)
-        await Promise.all(
-          users.slice(i, i + 20).map((user) =>
-            request(app.url)
-              .post('/v1/chat/completions')
-              .set('authorization', `Bearer ${app.adminKey}`)
-              .set('x-user-id', user)
-              .send({ model: 'route:checkout-flag', messages: [{ role: 'user', content: 'Recommend a book.' }] })
-              .expect(200),
-          ),
-        );
-      await rows.waitFor('checkout-flag', new Date(0).toISOString(), { treatment: atLeast(50), control: atLeast(50) });
-      const reported = await request(app.url)
-        .post('/v1/outcomes')
-        .set('authorization', `Bearer ${app.adminKey}`)
-        .send({
-          events: users.map((user, i) => ({
-            metric: 'checkout_converted',
-            value: i % 5 === 0,
-            userId: user,
-            idempotencyKey: `order-${user}`,
-          })),
-        })
-        .expect(202);
-      const ids = reported.body.results.map((result: { id: string }) => result.id);
-      await eventually(async () => {
-        const [row] = await queryRows<{ n: number }>(
-          database.url,
-          'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
-          [ids],
-        );
-        return row.n >= users.length ? true : undefined;
-      }, 30_000);
-      // The attribution windows close: the look counts the conversions.
-      await clock.advance(WINDOW_SECONDS * 1000);
-      const running = await canaryOf(canary.id);
-      const primary = running.lastVerdict.primary;
-      expect(primary.treatment.outcomes + primary.control.outcomes).toBe(80);
-
-      const viewer = await open(readKey);
-      await viewer.show(`#/rollouts/${canary.id}`);
-      const figure = viewer.page.locator('#outcomes figure[data-metric="checkout_converted"]');
-      await figure.locator('figcaption').waitFor();
-      const gate = running.lastVerdict.metrics.find((m: { metric: string }) => m.metric === 'checkout_converted');
-      expect(await figure.locator('figcaption').textContent()).toContain(
-        `treatment ${(gate.treatment.estimate * 100).toFixed(2)}%, control ${(gate.control.estimate * 100).toFixed(2)}%; difference ${gate.effect.toFixed(3)}×`,
-      );
-      const perOutcome = await viewer.page.locator('#cost-table tbody tr td:nth-child(5)').allTextContents();
-      expect(perOutcome).toEqual(
-        [primary.treatment, primary.control].map(
-          (arm: { costPerOutcomeUsd: number; outcomes: number }) =>
-            `$${arm.costPerOutcomeUsd.toFixed(4)} (${arm.outcomes} outcomes)`,
-        ),
-      );
-      expect(await viewer.page.locator('#primary-outcome').textContent()).toContain(
-        `effect ${primary.effect.toFixed(3)}×`,
-      );
-      await viewer.screenshot('rollout-conversions');
       expect(pages.flatMap((page) => page.errors)).toEqual([]);
     },
     LONG,

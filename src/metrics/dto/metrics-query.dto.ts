@@ -14,7 +14,8 @@ const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10
 
 export class MetricsWindowQueryDto {
   @ApiPropertyOptional({
-    description: 'Window start (inclusive), ISO 8601; default: one hour before `to`',
+    description:
+      'Window start (inclusive), ISO 8601; default: one hour before `to`. Equal to `to`: a window just begun, answered with zero counts; after `to`: 400',
     example: '2026-11-24T09:00:00Z',
   })
   @IsOptional()
@@ -22,7 +23,7 @@ export class MetricsWindowQueryDto {
   from?: string;
 
   @ApiPropertyOptional({
-    description: 'Window end (exclusive), ISO 8601; default: now',
+    description: 'Window end (exclusive), ISO 8601; default: now, by the clock the gateway stamps its rows with',
     example: '2026-11-24T10:00:00Z',
   })
   @IsOptional()
@@ -66,14 +67,18 @@ export class TimeseriesQueryDto extends SummaryQueryDto {
 
 export class CostQueryDto {
   @ApiPropertyOptional({
-    description: 'Window start (inclusive); default: 24 hours before `to`',
+    description:
+      'Window start (inclusive); default: 24 hours before `to`. Equal to `to`: a window just begun, answered with zero counts; after `to`: 400',
     example: '2026-11-23T10:00:00Z',
   })
   @IsOptional()
   @IsISO8601({ strict: true }, ISO)
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Window end (exclusive); default: now', example: '2026-11-24T10:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'Window end (exclusive); default: now, by the clock the gateway stamps its rows with',
+    example: '2026-11-24T10:00:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, ISO)
   to?: string;
