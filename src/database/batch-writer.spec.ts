@@ -79,29 +79,22 @@ describe('BatchWriter', () => {
     expect(table.attempts).toHaveLength(1);
     expect(writer.snapshot()).toMatchObject({ queued: 1, failedFlushes: 1, lastError: 'connection refused' });
 
+    // A row arriving `ms` later makes the writer try again only once the backoff has passed.
+    const attemptsAfter = async (ms: number, row: string) => {
+      await clock.advance(ms);
+      writer.enqueue(row);
+      await settled();
+      return table.attempts.length;
+    };
     // First retry no earlier than ~100 ms (base), the next ~200 ms after that (doubled).
-    await clock.advance(90);
-    writer.enqueue('b');
-    await settled();
-    expect(table.attempts).toHaveLength(1);
-    await clock.advance(10);
-    writer.enqueue('c');
-    await settled();
-    expect(table.attempts).toHaveLength(2);
-    await clock.advance(190);
-    writer.enqueue('d');
-    await settled();
-    expect(table.attempts).toHaveLength(2);
-    await clock.advance(10);
-    writer.enqueue('e');
-    await settled();
-    expect(table.attempts).toHaveLength(3);
+    expect(await attemptsAfter(90, 'b')).toBe(1);
+    expect(await attemptsAfter(10, 'c')).toBe(2);
+    expect(await attemptsAfter(190, 'd')).toBe(2);
+    expect(await attemptsAfter(10, 'e')).toBe(3);
     expect(writer.snapshot()).toMatchObject({ queued: 5, written: 0, dropped: 0, failedFlushes: 3 });
 
     table.down = false;
-    await clock.advance(400);
-    writer.enqueue('f');
-    await settled();
+    await attemptsAfter(400, 'f');
     expect(table.rows).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 6, dropped: 0, failedFlushes: 3, lastError: null });
     expect(dropped).toEqual([]);
