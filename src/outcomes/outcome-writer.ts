@@ -1,17 +1,16 @@
 import {
   Inject,
   Injectable,
-  Logger,
   type BeforeApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { fullJitterDelayMs } from '@switchyard/retry';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
+import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
 import { userKeyHasher } from '../metrics/user-key';
 import type { OutcomeEvent } from './outcome-event';
 
@@ -54,31 +53,40 @@ const INSERT_SQL =
   `ON CONFLICT (id) DO NOTHING`;
 
 /**
- * Writes accepted outcome events in batches, off the request path, the way MetricsWriter writes
- * metric rows (its METRICS_* settings: flush interval, batch size, queue bound): a bounded queue,
- * one INSERT per batch, retries with backoff while the database is down. An event is only
- * accepted when it fits in the queue, so a full queue refuses (503 to the caller) instead of
- * dropping; only what is still queued when shutdown's time is up is dropped, and counted.
+ * Writes accepted outcome events through a BatchWriter, off the request path, sized like the metric
+ * rows' (METRICS_FLUSH_INTERVAL_MS, METRICS_BATCH_SIZE, METRICS_QUEUE_LIMIT). Unlike metric rows, an
+ * event is only accepted when it fits in the queue, so a full queue refuses (503 to the caller)
+ * instead of dropping; only what is still queued when shutdown's time is up is dropped, and counted.
+ * A duplicate id (the same idempotency key, from a retry or another replica) is skipped by the INSERT.
  */
 @Injectable()
 export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
-  private readonly logger = new Logger(OutcomeWriter.name);
-  private queue: QueuedOutcome[] = [];
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
-  private retryAt = 0;
-  private consecutiveFailures = 0;
-  private closed = false;
-  private readonly userKeyOf: (userId: string | null) => string | null;
-  private readonly state = { written: 0, refused: 0, dropped: 0, failedFlushes: 0, lastError: null as string | null };
+  private readonly writer: BatchWriter<QueuedOutcome>;
+  private refused = 0;
 
   constructor(
-    private readonly dataSource: DataSource,
-    @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
-    @Inject(appConfig.KEY) private readonly app: AppConfig,
+    dataSource: DataSource,
+    @Inject(metricsConfig.KEY) config: MetricsConfig,
+    @Inject(appConfig.KEY) app: AppConfig,
     prometheus: PrometheusMetrics,
   ) {
-    this.userKeyOf = userKeyHasher(config.userKeySecret);
+    const userKeyOf = userKeyHasher(config.userKeySecret);
+    this.writer = new BatchWriter<QueuedOutcome>({
+      name: OutcomeWriter.name,
+      items: 'outcome events',
+      insert: (batch) => {
+        const rows = batch.map(({ userId, windowSeconds: _window, ...event }) => ({
+          ...event,
+          userKey: userKeyOf(userId),
+        }));
+        return dataSource.query(INSERT_SQL, [JSON.stringify(rows)]);
+      },
+      batchSize: config.batchSize,
+      flushIntervalMs: config.flushIntervalMs,
+      queueLimit: config.queueLimit,
+      backoff: { baseDelayMs: config.flushIntervalMs, maxDelayMs: MAX_RETRY_DELAY_MS },
+      shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
+    });
     this.register(prometheus);
   }
 
@@ -121,102 +129,38 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => this.flushSoon(), this.config.flushIntervalMs);
-    this.timer.unref();
+    this.writer.start();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.writer.stop();
   }
 
-  /** How many more events the queue takes right now. */
+  /** How many more events the queue takes right now (none once the final flush has run). */
   get room(): number {
-    return this.closed ? 0 : Math.max(0, this.config.queueLimit - this.queue.length);
+    return this.writer.room;
   }
 
-  /** Queues events that fit (check `room` first); never blocks. Returns how many were taken. */
+  /** Queues the events that fit and refuses the rest (counted); never blocks. Returns how many were taken. */
   enqueue(events: readonly QueuedOutcome[]): number {
-    const taken = Math.min(events.length, this.room);
-    for (let i = 0; i < taken; i++) this.queue.push(events[i]);
-    this.state.refused += events.length - taken;
-    if (this.queue.length >= this.config.batchSize) this.flushSoon();
+    const taken = Math.min(events.length, this.writer.room);
+    // Within `room`, so the writer takes each one: it never drops an accepted event here.
+    for (let i = 0; i < taken; i++) this.writer.enqueue(events[i]);
+    this.refused += events.length - taken;
     return taken;
   }
 
   snapshot(): OutcomeWriterState {
-    return { queued: this.queue.length, ...this.state };
+    const { queued, written, dropped, failedFlushes, lastError } = this.writer.snapshot();
+    return { queued, written, refused: this.refused, dropped, failedFlushes, lastError };
   }
 
   /** Resolves once every event queued so far has been written (or could not be, this time). */
-  async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    this.retryAt = 0;
-    await this.startFlush();
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    const deadline = Date.now() + Math.max(this.app.shutdownTimeoutMs / 2 - 2_000, 1_000);
-    while (this.queue.length > 0 && Date.now() < deadline) {
-      await this.flush();
-      if (this.queue.length > 0)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))));
-    }
-    if (this.queue.length > 0) {
-      this.state.dropped += this.queue.length;
-      this.logger.error(
-        `shutting down with ${this.queue.length} outcome events unwritten (${this.state.lastError}); counted as dropped`,
-      );
-      this.queue = [];
-    }
-    this.closed = true;
-  }
-
-  private flushSoon(): void {
-    if (this.flushing || this.queue.length === 0 || Date.now() < this.retryAt) return;
-    void this.startFlush();
-  }
-
-  private startFlush(): Promise<void> {
-    this.flushing = this.writeQueued().finally(() => (this.flushing = undefined));
-    return this.flushing;
-  }
-
-  private async writeQueued(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.config.batchSize);
-      const rows = batch.map(({ userId, windowSeconds: _window, ...event }) => ({
-        ...event,
-        userKey: this.userKeyOf(userId),
-      }));
-      try {
-        await this.dataSource.query(INSERT_SQL, [JSON.stringify(rows)]);
-      } catch (error) {
-        this.noteFailure(error as Error);
-        return;
-      }
-      this.queue.splice(0, batch.length);
-      this.state.written += batch.length;
-      if (this.consecutiveFailures > 0)
-        this.logger.log(`outcome writes recovered after ${this.consecutiveFailures} failed attempts`);
-      this.consecutiveFailures = 0;
-      this.state.lastError = null;
-    }
-  }
-
-  private noteFailure(error: Error): void {
-    this.state.failedFlushes++;
-    this.consecutiveFailures++;
-    this.state.lastError = error.message;
-    this.retryAt =
-      Date.now() +
-      fullJitterDelayMs(this.consecutiveFailures - 1, {
-        baseDelayMs: this.config.flushIntervalMs,
-        maxDelayMs: MAX_RETRY_DELAY_MS,
-      });
-    if (this.consecutiveFailures === 1 || this.consecutiveFailures % 20 === 0)
-      this.logger.warn(
-        `could not write ${this.queue.length} queued outcome events (${error.message}); retrying, nothing is lost`,
-      );
+  beforeApplicationShutdown(): Promise<void> {
+    return this.writer.drain();
   }
 }

@@ -1,65 +1,72 @@
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { appConfig, type AppConfig } from '../config/app.config';
+import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
+import { ShadowCounters } from './shadow-counters';
 import type { ShadowPairRow } from './shadow-pairs.repository';
 import { ShadowPairsRepository } from './shadow-pairs.repository';
-import { ShadowCounters } from './shadow-counters';
 
 /** Pairs waiting for their INSERT at most: beyond, new ones are dropped and counted. */
 const QUEUE_LIMIT = 10_000;
 const FLUSH_INTERVAL_MS = 100;
 const BATCH = 500;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/** A pair as queued: with its flag, the label it is counted under if it cannot be written. */
+interface QueuedPair {
+  row: ShadowPairRow;
+  flag: string;
+}
 
 /**
- * Writes shadow pairs in batches off the request path, like MetricsWriter writes rows: a bounded
- * queue, one INSERT per batch every 100 ms, kept and retried while the database is down, drained on
- * shutdown; a pair that finds the queue full is dropped and counted (result="not_recorded").
+ * Writes shadow pairs through a BatchWriter, off the request path: one INSERT per batch every
+ * 100 ms, kept and retried with backoff while the database is down, drained on shutdown. A pair
+ * that finds the queue full, arrives after the final flush or is still unwritten when shutdown's
+ * time is up is counted as result="not_recorded" in switchyard_shadow_calls_total.
  */
 @Injectable()
-export class ShadowPairWriter implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly logger = new Logger(ShadowPairWriter.name);
-  private queue: ShadowPairRow[] = [];
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+export class ShadowPairWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly writer: BatchWriter<QueuedPair>;
 
-  constructor(
-    private readonly pairs: ShadowPairsRepository,
-    private readonly counters: ShadowCounters,
-  ) {}
-
-  onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+  constructor(pairs: ShadowPairsRepository, counters: ShadowCounters, @Inject(appConfig.KEY) app: AppConfig) {
+    const notRecorded = (pair: QueuedPair) => counters.count(pair.flag, 'not_recorded');
+    this.writer = new BatchWriter<QueuedPair>({
+      name: ShadowPairWriter.name,
+      items: 'shadow pairs',
+      insert: (batch) => pairs.insert(batch.map((pair) => pair.row)),
+      batchSize: BATCH,
+      flushIntervalMs: FLUSH_INTERVAL_MS,
+      queueLimit: QUEUE_LIMIT,
+      backoff: { baseDelayMs: FLUSH_INTERVAL_MS, maxDelayMs: MAX_RETRY_DELAY_MS },
+      shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
+      onDropped: notRecorded,
+      onAbandoned: (unwritten) => unwritten.forEach(notRecorded),
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
-    await this.flush();
+  onModuleInit(): void {
+    this.writer.start();
+  }
+
+  onModuleDestroy(): void {
+    this.writer.stop();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.writer.drain();
   }
 
   enqueue(row: ShadowPairRow, flag: string): void {
-    if (this.queue.length >= QUEUE_LIMIT) {
-      this.counters.count(flag, 'not_recorded');
-      return;
-    }
-    this.queue.push(row);
+    this.writer.enqueue({ row, flag });
   }
 
+  /** Resolves once every pair queued so far has been written (or could not be, this time). */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
-    return this.flushing;
-  }
-
-  private async write(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, BATCH);
-      try {
-        await this.pairs.insert(batch);
-        this.queue = this.queue.slice(batch.length);
-      } catch (error) {
-        // Kept for the next flush: the pairs wait out a database outage in the bounded queue.
-        this.logger.warn(`shadow pairs not written yet (${batch.length}): ${(error as Error).message}`);
-        return;
-      }
-    }
+    return this.writer.flush();
   }
 }
