@@ -70,3 +70,32 @@ export class WatchedPage {
     await this.context.close();
   }
 }
+
+/** One spec's browser and every page it opened, signed in, for the console-error check at its end. */
+export class BrowserSession {
+  private readonly pages: WatchedPage[] = [];
+
+  private constructor(private readonly browser: Browser) {}
+
+  static async launch(): Promise<BrowserSession> {
+    return new BrowserSession(await launchChromium());
+  }
+
+  /** A new page at `baseUrl`, signed in with `key`. */
+  async open(baseUrl: string, key: string, viewport?: { width: number; height: number }): Promise<WatchedPage> {
+    const page = await WatchedPage.open(this.browser, viewport);
+    this.pages.push(page);
+    await page.signIn(baseUrl, key);
+    return page;
+  }
+
+  /** Every console and page error any page of the session has logged so far. */
+  errors(): string[] {
+    return this.pages.flatMap((page) => page.errors);
+  }
+
+  async close(): Promise<void> {
+    for (const page of this.pages) await page.close().catch(() => undefined);
+    await this.browser.close();
+  }
+}

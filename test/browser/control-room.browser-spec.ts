@@ -1,13 +1,12 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
 import request from 'supertest';
-import type { Browser } from 'playwright-core';
 import { ManualClock } from '../../src/common/manual-clock';
 import { api, bearer, startTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
 import { buildUi } from '../support/ui-build';
-import { launchChromium, PHONE, WatchedPage } from './browser';
+import { BrowserSession, PHONE } from './browser';
 
 /*
  * The control room in a real browser (Debian's chromium through playwright-core) against the real
@@ -43,18 +42,11 @@ describe('control room in a browser', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
   let rows: MetricRows;
-  let browser: Browser;
+  let browser: BrowserSession;
   let readKey = '';
   const clock = new ManualClock();
-  /** Every page opened, for the console-error check at the end. */
-  const pages: WatchedPage[] = [];
 
-  const open = async (key: string, viewport?: { width: number; height: number }) => {
-    const page = await WatchedPage.open(browser, viewport);
-    pages.push(page);
-    await page.signIn(app.url, key);
-    return page;
-  };
+  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, viewport);
   const createFlag = (key: string, control: string, treatment: string) =>
     api(app)
       .post('/api/flags')
@@ -83,10 +75,9 @@ describe('control room in a browser', () => {
         .send({ name: 'on-call', scopes: ['read'] })
         .expect(201)
     ).body.key;
-    browser = await launchChromium();
+    browser = await BrowserSession.launch();
   }, 120_000);
   afterAll(async () => {
-    for (const page of pages) await page.close().catch(() => undefined);
     await browser?.close();
     await rows?.close();
     await app?.close();
@@ -318,7 +309,7 @@ describe('control room in a browser', () => {
           await viewer.screenshot(`${name}-${label}`);
         }
       }
-      expect(pages.flatMap((page) => page.errors)).toEqual([]);
+      expect(browser.errors()).toEqual([]);
     },
     LONG,
   );

@@ -2,7 +2,6 @@
 // Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Browser } from 'playwright-core';
 import { ManualClock } from '../../src/common/manual-clock';
 import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from '../support/test-app';
 import { createTestDatabase, queryRows } from '../support/test-database';
@@ -10,7 +9,7 @@ import { CANDIDATE_MODEL, withCandidate } from '../support/shadow';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
 import { buildUi } from '../support/ui-build';
 import { eventually } from '../support/webhook-server';
-import { launchChromium, PHONE, WatchedPage } from './browser';
+import { BrowserSession, PHONE } from './browser';
 
 /*
  * The rollout page's outcome and shadow panels in a real browser against the real app, Postgres and
@@ -41,17 +40,11 @@ describe('outcome and shadow panels in a browser', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
   let rows: MetricRows;
-  let browser: Browser;
+  let browser: BrowserSession;
   let readKey = '';
   const clock = new ManualClock();
-  const pages: WatchedPage[] = [];
 
-  const open = async (key: string, viewport?: { width: number; height: number }) => {
-    const page = await WatchedPage.open(browser, viewport);
-    pages.push(page);
-    await page.signIn(app.url, key);
-    return page;
-  };
+  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, viewport);
   const createFlag = (key: string, treatment: string) =>
     api(app)
       .post('/api/flags')
@@ -81,10 +74,9 @@ describe('outcome and shadow panels in a browser', () => {
         .send({ name: 'on-call', scopes: ['read'] })
         .expect(201)
     ).body.key;
-    browser = await launchChromium();
+    browser = await BrowserSession.launch();
   }, 120_000);
   afterAll(async () => {
-    for (const page of pages) await page.close().catch(() => undefined);
     await browser?.close();
     await rows?.close();
     await app?.close();
@@ -184,7 +176,7 @@ describe('outcome and shadow panels in a browser', () => {
         `effect ${primary.effect.toFixed(3)}×`,
       );
       await viewer.screenshot('rollout-conversions');
-      expect(pages.flatMap((page) => page.errors)).toEqual([]);
+      expect(browser.errors()).toEqual([]);
     },
     LONG,
   );
@@ -384,7 +376,7 @@ describe('outcome and shadow panels in a browser', () => {
       expect(await viewer.page.locator('#shadow-sentence').textContent()).toBe(verdict.evidence!.sentence);
       expect(await viewer.page.locator('#shadow-disagreements').count()).toBe(0);
       await viewer.screenshot('rollout-shadow-read');
-      expect(pages.flatMap((page) => page.errors)).toEqual([]);
+      expect(browser.errors()).toEqual([]);
     },
     LONG,
   );
