@@ -6,6 +6,7 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
+import { CanaryWindowReader } from '../src/metrics/canary-window-reader';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { freePort } from './support/free-port';
@@ -459,6 +460,37 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(result.created).toContain(partitionOfLater);
     const rows = await queryRows<{ partition: string; at: Date }>(database.url, whereStranded);
     expect(rows).toEqual([{ partition: partitionOfLater, at: later }]);
+  });
+  it("counts a shadow call's row as nobody's exposure in a canary's outcome buckets", async () => {
+    // A shadow row carries the user and the candidate's variant, but the user never saw its answer.
+    const flag = `shadow-exposure-${randomUUID().slice(0, 8)}`;
+    const at = new Date(Date.now() - 3_600_000);
+    const row = (variant: string, userKey: string, shadow: boolean) =>
+      queryRows(
+        database.url,
+        `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
+                                      fallback, stream, user_key, shadow)
+         VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, $7)`,
+        [randomUUID(), at, randomUUID(), flag, variant, userKey, shadow],
+      );
+    await row('control', '7001', false);
+    await row('treatment', '7001', true); // the shadow copy of user 7001's request
+    await row('treatment', '7002', false);
+    for (const userKey of ['7001', '7002'])
+      await queryRows(
+        database.url,
+        `INSERT INTO outcome_events (id, metric_key, value, user_key, occurred_at, received_at, source)
+         VALUES ($1, $2, 1, $3, $4, $4, 'api')`,
+        [randomUUID(), `${flag}-conversion`, userKey, new Date(at.getTime() + 60_000)],
+      );
+    const buckets = await gateway.app
+      .get(CanaryWindowReader)
+      .outcomeBuckets(
+        { flag, variants: ['control', 'treatment'], from: new Date(at.getTime() - 1000), to: new Date() },
+        { key: `${flag}-conversion`, unit: 'user', type: 'binary', windowSeconds: 600 },
+      );
+    const units = (variant: string) => buckets.get(variant)!.reduce((total, bucket) => total + bucket.n, 0);
+    expect({ control: units('control'), treatment: units('treatment') }).toEqual({ control: 1, treatment: 1 });
   });
 });
 

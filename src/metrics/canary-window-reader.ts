@@ -162,7 +162,8 @@ export class CanaryWindowReader {
    * A defined outcome metric's counters per variant and variance bucket (`outcome:<key>:n` and
    * `:sum`), over the exposures in [from, to) whose attribution window has closed by `to`, so a
    * late outcome can still arrive for every exposure counted. The arm is the row's variant — the one
-   * assigned, whichever model served (intention to treat).
+   * assigned, whichever model served (intention to treat). A shadow call's row is nobody's exposure:
+   * the user never saw the candidate's answer (ingestion's ExposureLookup says the same).
    *
    * - user unit: a unit is a user with a user key; their exposure starts at their first request of the
    *   window in the arm; their value is, over the outcome events of that user within the window after
@@ -181,7 +182,7 @@ export class CanaryWindowReader {
             `WITH exposures AS (
                SELECT user_key, variant, min(at) AS first_at
                  FROM request_metrics
-                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND user_key IS NOT NULL AND ${ELIGIBLE}
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow AND user_key IS NOT NULL AND ${ELIGIBLE}
                 GROUP BY user_key, variant
              ), closed AS (
                SELECT * FROM exposures WHERE first_at + make_interval(secs => $5) <= $4
@@ -202,7 +203,7 @@ export class CanaryWindowReader {
             `WITH requests AS (
                SELECT id, request_id, variant, user_key, at
                  FROM request_metrics
-                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND ${ELIGIBLE}
+                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow AND ${ELIGIBLE}
                   AND at + make_interval(secs => $5) <= $4
              ), valued AS (
                SELECT r.variant, ${BUCKET} AS bucket,
