@@ -1,14 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock';
 import type { MetricsConfig } from '../src/config/metrics.config';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
-import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { runMigrationsUnderLock } from '../src/database/run-migrations';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../src/config/app.config';
@@ -16,6 +11,7 @@ import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import type { RequestMetric } from '../src/metrics/request-metric';
+import { scratchDatabase } from './scratch-database';
 
 /**
  * `npm run bench:metrics [-- --rows 10000000 --ingest 200000]`, two measurements on one Postgres:
@@ -32,47 +28,6 @@ import type { RequestMetric } from '../src/metrics/request-metric';
  */
 
 const HOUR_MS = 3_600_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (base) {
-    const name = `switchyard_bench_${Date.now().toString(36)}`;
-    const admin = new DataSource({ type: 'postgres', url: base });
-    await admin.initialize();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      stop: async () => {
-        const cleanup = new DataSource({ type: 'postgres', url: base });
-        await cleanup.initialize();
-        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await cleanup.destroy();
-      },
-    };
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-metrics-bench-'));
-  chmodSync(dataDir, 0o755);
-  const server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
-  const url = await server.start();
-  return {
-    url,
-    stop: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /**
  * Rows in arrival order (as the writer stores them: time-ordered on disk, which the planner relies
@@ -207,7 +162,7 @@ async function main(): Promise<void> {
   const rows = Number(values.rows ?? 10_000_000);
   const ingestRows = Number(values.ingest ?? 200_000);
   const runs = Number(values.runs ?? 7);
-  const db = await database();
+  const db = await scratchDatabase('metrics-bench');
   const dataSource = await new DataSource(buildDataSourceOptions(db.url, 4)).initialize();
   try {
     await runMigrationsUnderLock(dataSource);

@@ -1,5 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -7,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { generateApiKey } from '../src/access/api-key-format';
 import { createApp, shutDownApp } from '../src/bootstrap';
-import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { userKeyHasher } from '../src/metrics/user-key';
+import { freePort } from './processes';
+import { scratchDatabase } from './scratch-database';
 
 /**
  * `npm run bench:outcomes [-- --events 200000 --clients 4 --batch 1000]`: outcome ingestion end to
@@ -22,45 +22,6 @@ import { userKeyHasher } from '../src/metrics/user-key';
  *
  * Uses DATABASE_URL (a scratch database is created and dropped) or an embedded Postgres.
  */
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (base) {
-    const name = `switchyard_bench_outcomes_${Date.now().toString(36)}`;
-    const admin = await new DataSource({ type: 'postgres', url: base }).initialize();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      stop: async () => {
-        const cleanup = await new DataSource({ type: 'postgres', url: base }).initialize();
-        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await cleanup.destroy();
-      },
-    };
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-outcomes-'));
-  chmodSync(dataDir, 0o755);
-  const server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
-  const url = await server.start();
-  return {
-    url,
-    stop: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** The default catalog, its simulator on a free port (nothing here calls it). */
 async function catalogFile(): Promise<string> {
@@ -101,7 +62,7 @@ async function main(): Promise<void> {
   const total = Number(values.events ?? 200_000);
   const clients = Number(values.clients ?? 4);
   const batchSize = Math.min(1000, Number(values.batch ?? 1000));
-  const db = await database();
+  const db = await scratchDatabase('bench-outcomes');
   const adminKey = generateApiKey().key;
   Object.assign(process.env, {
     DATABASE_URL: db.url,
