@@ -352,7 +352,9 @@ describe('the shadow stage', () => {
         .send({
           flagKey: 'tools-flag',
           variant: 'treatment',
-          shadow: { percentage: 100, durationSeconds: 600, maxSpendUsd: 1, maxConcurrency: 8, minPairs: 30 },
+          // A phase sends 10 requests and waits for all 10 pairs: on a slow machine shadow calls pile up
+          // behind the answers, and one skipped for concurrency (beyond 8) would never be paired.
+          shadow: { percentage: 100, durationSeconds: 600, maxSpendUsd: 1, maxConcurrency: 10, minPairs: 30 },
           stages: STAGES,
         })
         .expect(201);
