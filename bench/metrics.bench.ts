@@ -12,6 +12,7 @@ import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import type { RequestMetric } from '../src/metrics/request-metric';
 import { scratchDatabase } from './scratch-database';
+import { ShutdownDeadline } from '../src/database/shutdown-deadline';
 
 /**
  * `npm run bench:metrics [-- --rows 10000000 --ingest 200000]`, two measurements on one Postgres:
@@ -97,9 +98,12 @@ async function measureIngestion(
   dataSource: DataSource,
   count: number,
 ): Promise<{ rows: number; seconds: number; rowsPerSec: number; dropped: number; stored: number }> {
-  const writer = new MetricsWriter(dataSource, metricsSettings, {
-    shutdownTimeoutMs: 15_000,
-  } as AppConfig);
+  const writer = new MetricsWriter(
+    dataSource,
+    metricsSettings,
+    { shutdownTimeoutMs: 15_000 } as AppConfig,
+    new ShutdownDeadline(),
+  );
   writer.onModuleInit();
   const before = Number((await dataSource.query('SELECT count(*) AS count FROM request_metrics'))[0].count);
   const started = performance.now();

@@ -1,5 +1,6 @@
 import { ManualClock } from '../common/manual-clock';
 import { BatchWriter, drainBudgetMs, type BatchWriterOptions, type DropReason } from './batch-writer';
+import { ShutdownDeadline } from './shutdown-deadline';
 
 /**
  * A table in memory standing in for Postgres: it stores each batch it is given, or rejects it while
@@ -175,6 +176,29 @@ describe('BatchWriter', () => {
       failedFlushes: 2,
       lastError: 'connection refused',
     });
+  });
+
+  it("ends the final flush at the shutdown's shared deadline when it comes before the writer's own budget", async () => {
+    // Another writer's drain ran first and used most of the shutdown: 300 ms are left of this one's 1 s.
+    const deadline = new ShutdownDeadline();
+    deadline.set(clock.nowMs() + 300);
+    const { writer, abandoned } = writerFor(table, clock, { shutdownBudgetMs: 1_000, shutdownDeadline: deadline });
+    writer.enqueue('a');
+    table.down = true;
+    table.duringInsert = () => clock.advance(200);
+    await writer.drain();
+    expect(table.attempts).toEqual([['a'], ['a']]);
+    expect(clock.nowMs()).toBeLessThan(1_000_000 + 1_000);
+    expect(abandoned).toEqual(['a']);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 1 });
+  });
+
+  it('a shutdown deadline can only come earlier', () => {
+    const deadline = new ShutdownDeadline();
+    expect(deadline.get()).toBeUndefined();
+    deadline.set(5_000);
+    deadline.set(9_000);
+    expect(deadline.get()).toBe(5_000);
   });
 
   it('gives the final flush half the shutdown timeout less a margin, and at least a second', () => {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { fullJitterDelayMs, type BackoffPolicy } from '@switchyard/retry';
+import { DATABASE_STOP_MARGIN_MS } from './shutdown-deadline';
 
 /** Why `enqueue` could not take an item: the queue is at its bound, or the final flush has run. */
 export type DropReason = 'queue_full' | 'closed';
@@ -20,6 +21,8 @@ export interface BatchWriterOptions<T> {
   backoff: BackoffPolicy;
   /** How long `drain` keeps trying to write what is queued before counting it as dropped. */
   shutdownBudgetMs: number;
+  /** The shutdown's shared end for every writer (ShutdownDeadline): `drain` stops there at the latest. */
+  shutdownDeadline?: { get(): number | undefined };
   /** Says which item arrived after the final flush, for the log line ("request …"). */
   describe?: (item: T) => string;
   /** Called for an item `enqueue` refused, after it is counted in `dropped` (per-item counters, logs). */
@@ -130,12 +133,15 @@ export class BatchWriter<T> {
   }
 
   /**
-   * The final flush: tries to write everything queued until the shutdown budget is spent, then
-   * counts what is left as dropped. From then on `enqueue` drops (and counts) what still arrives.
+   * The final flush: tries to write everything queued until the shutdown budget is spent (or the
+   * shutdown's shared deadline has come), then counts what is left as dropped. From then on `enqueue` drops (and counts) what still arrives.
    */
   async drain(): Promise<void> {
     this.stop();
-    const deadline = this.time.nowMs() + this.options.shutdownBudgetMs;
+    const deadline = Math.min(
+      this.time.nowMs() + this.options.shutdownBudgetMs,
+      this.options.shutdownDeadline?.get() ?? Infinity,
+    );
     while (this.queue.length > 0 && this.time.nowMs() < deadline) {
       await this.flush();
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
@@ -214,7 +220,7 @@ export class BatchWriter<T> {
  * requests that produce its rows), less a margin for stopping the database after it; at least a second.
  */
 export function drainBudgetMs(shutdownTimeoutMs: number): number {
-  return Math.max(shutdownTimeoutMs / 2 - 2_000, 1_000);
+  return Math.max(shutdownTimeoutMs / 2 - DATABASE_STOP_MARGIN_MS, 1_000);
 }
 
 function pause(ms: number): Promise<void> {

@@ -5,6 +5,7 @@ import { databaseConfig, type DatabaseConfig } from '../config/database.config';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseServer } from './database-server';
 import { runMigrationsUnderLock } from './run-migrations';
+import { ShutdownDeadlineModule } from './shutdown-deadline';
 
 @Module({ providers: [DatabaseServer], exports: [DatabaseServer] })
 class DatabaseServerModule {}
@@ -12,6 +13,7 @@ class DatabaseServerModule {}
 @Module({
   imports: [
     DatabaseServerModule,
+    ShutdownDeadlineModule,
     TypeOrmModule.forRootAsync({
       imports: [DatabaseServerModule],
       inject: [DatabaseServer, databaseConfig.KEY],

@@ -1,6 +1,7 @@
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { DatabaseServer } from '../database/database-server';
+import { DATABASE_STOP_MARGIN_MS, ShutdownDeadline } from '../database/shutdown-deadline';
 import { InFlightRequests } from './in-flight-requests';
 
 /**
@@ -39,6 +40,8 @@ export class ShutdownCoordinator {
 
   private async run(reason: string): Promise<void> {
     const startedAt = Date.now();
+    // The writers' final flushes, one module after another, end by then together (ShutdownDeadline).
+    this.app.get(ShutdownDeadline, { strict: false }).set(startedAt + this.timeoutMs - DATABASE_STOP_MARGIN_MS);
     const inFlight = this.requests.count;
     this.logger.log(`${reason}: shutting down; ${inFlight} requests in flight`);
     const httpBudgetMs = this.timeoutMs / 2;

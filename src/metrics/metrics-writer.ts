@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs, type BatchWriterState } from '../database/batch-writer';
+import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { INSERT_METRICS_SQL, insertParameters, type RequestMetric } from './request-metric';
 import { userKeyHasher } from './user-key';
 
@@ -30,6 +31,7 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     dataSource: DataSource,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
     @Inject(appConfig.KEY) app: AppConfig,
+    shutdownDeadline: ShutdownDeadline,
   ) {
     // User ids are hashed here, at flush time, off the request path.
     const userKeyOf = userKeyHasher(config.userKeySecret);
@@ -42,6 +44,7 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
       queueLimit: config.queueLimit,
       backoff: { baseDelayMs: config.flushIntervalMs, maxDelayMs: MAX_RETRY_DELAY_MS },
       shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
+      shutdownDeadline,
       describe: (row) => `request ${row.requestId} outlived the shutdown`,
     });
   }

@@ -11,6 +11,7 @@ import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
+import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { userKeyHasher } from '../metrics/user-key';
 import type { OutcomeEvent } from './outcome-event';
 
@@ -69,6 +70,7 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     @Inject(metricsConfig.KEY) config: MetricsConfig,
     @Inject(appConfig.KEY) app: AppConfig,
     prometheus: PrometheusMetrics,
+    shutdownDeadline: ShutdownDeadline,
   ) {
     const userKeyOf = userKeyHasher(config.userKeySecret);
     this.writer = new BatchWriter<QueuedOutcome>({
@@ -86,6 +88,7 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
       queueLimit: config.queueLimit,
       backoff: { baseDelayMs: config.flushIntervalMs, maxDelayMs: MAX_RETRY_DELAY_MS },
       shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
+      shutdownDeadline,
     });
     this.register(prometheus);
   }

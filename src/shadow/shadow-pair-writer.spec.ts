@@ -5,6 +5,7 @@ import { ShadowCounters } from './shadow-counters';
 import { ShadowPairWriter } from './shadow-pair-writer';
 import type { ShadowPairRow, ShadowPairsRepository } from './shadow-pairs.repository';
 import type { ShadowStages } from './shadow-stages';
+import { ShutdownDeadline } from '../database/shutdown-deadline';
 
 /** shadow_pairs in memory: stores each batch, or rejects it while `down`. */
 class FakePairs {
@@ -29,9 +30,12 @@ describe('ShadowPairWriter', () => {
     pairs = new FakePairs();
     const counters = new ShadowCounters({ registry } as PrometheusMetrics, { size: 0 } as ShadowStages);
     // The smallest shutdown budget: the final flush gives up after a second.
-    writer = new ShadowPairWriter(pairs as unknown as ShadowPairsRepository, counters, {
-      shutdownTimeoutMs: 2_000,
-    } as AppConfig);
+    writer = new ShadowPairWriter(
+      pairs as unknown as ShadowPairsRepository,
+      counters,
+      { shutdownTimeoutMs: 2_000 } as AppConfig,
+      new ShutdownDeadline(),
+    );
   });
 
   async function notRecorded(): Promise<Record<string, number>> {

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
+import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { ShadowCounters } from './shadow-counters';
 import type { ShadowPairRow } from './shadow-pairs.repository';
 import { ShadowPairsRepository } from './shadow-pairs.repository';
@@ -33,7 +34,12 @@ interface QueuedPair {
 export class ShadowPairWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly writer: BatchWriter<QueuedPair>;
 
-  constructor(pairs: ShadowPairsRepository, counters: ShadowCounters, @Inject(appConfig.KEY) app: AppConfig) {
+  constructor(
+    pairs: ShadowPairsRepository,
+    counters: ShadowCounters,
+    @Inject(appConfig.KEY) app: AppConfig,
+    shutdownDeadline: ShutdownDeadline,
+  ) {
     const notRecorded = (pair: QueuedPair) => counters.count(pair.flag, 'not_recorded');
     this.writer = new BatchWriter<QueuedPair>({
       name: ShadowPairWriter.name,
@@ -44,6 +50,7 @@ export class ShadowPairWriter implements OnModuleInit, OnModuleDestroy, BeforeAp
       queueLimit: QUEUE_LIMIT,
       backoff: { baseDelayMs: FLUSH_INTERVAL_MS, maxDelayMs: MAX_RETRY_DELAY_MS },
       shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
+      shutdownDeadline,
       onDropped: notRecorded,
       onAbandoned: (unwritten) => unwritten.forEach(notRecorded),
     });

@@ -1,0 +1,33 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+
+/** Kept from SHUTDOWN_TIMEOUT_MS for what comes after the writers: closing the pool, stopping the database. */
+export const DATABASE_STOP_MARGIN_MS = 2_000;
+
+/**
+ * The time by which every writer's final flush must be over, shared by all of them. The shutdown
+ * coordinator sets it when a shutdown starts (then + SHUTDOWN_TIMEOUT_MS, less the margin for
+ * stopping the database); each BatchWriter's `drain` ends at its own budget or at this, whichever
+ * comes first. Nest runs the writers' drains one module after another: without a shared end, three
+ * writers with rows queued while the database is down would each spend their whole budget, together
+ * longer than SHUTDOWN_TIMEOUT_MS, and the process would be stopped before the last of them had
+ * counted its rows as dropped.
+ */
+@Injectable()
+export class ShutdownDeadline {
+  private atMs?: number;
+
+  /** Epoch ms; a later call can only bring it forward. */
+  set(atMs: number): void {
+    this.atMs = Math.min(this.atMs ?? Infinity, atMs);
+  }
+
+  /** Epoch ms, or undefined while no shutdown has started. */
+  get(): number | undefined {
+    return this.atMs;
+  }
+}
+
+/** Global: the writers of several modules read the one deadline the coordinator sets. */
+@Global()
+@Module({ providers: [ShutdownDeadline], exports: [ShutdownDeadline] })
+export class ShutdownDeadlineModule {}
