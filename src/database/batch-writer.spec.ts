@@ -193,6 +193,21 @@ describe('BatchWriter', () => {
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 1 });
   });
 
+  it('counts the rows of an INSERT the database never answers once the final flush is out of time', async () => {
+    const { writer, abandoned } = writerFor(table, clock, { shutdownBudgetMs: 300 });
+    writer.enqueue('a');
+    writer.enqueue('b');
+    // A database that hangs rather than refuses: the attempt never settles.
+    table.duringInsert = () => new Promise<void>(() => undefined);
+    await writer.drain();
+    expect(table.attempts).toEqual([['a', 'b']]);
+    expect(abandoned).toEqual(['a', 'b']);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 2 });
+    // Closed: what still arrives is counted as dropped too.
+    expect(writer.enqueue('c')).toBe(false);
+    expect(writer.snapshot().dropped).toBe(3);
+  });
+
   it('a shutdown deadline can only come earlier', () => {
     const deadline = new ShutdownDeadline();
     expect(deadline.get()).toBeUndefined();

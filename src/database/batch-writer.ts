@@ -134,7 +134,10 @@ export class BatchWriter<T> {
 
   /**
    * The final flush: tries to write everything queued until the shutdown budget is spent (or the
-   * shutdown's shared deadline has come), then counts what is left as dropped. From then on `enqueue` drops (and counts) what still arrives.
+   * shutdown's shared deadline has come), then counts what is left as dropped. An INSERT still
+   * unanswered then (a database that hangs rather than refuses) is not waited for: its rows are
+   * counted too, so the count is reported before the process's own bound ends it. From then on
+   * `enqueue` drops (and counts) what still arrives.
    */
   async drain(): Promise<void> {
     this.stop();
@@ -142,16 +145,19 @@ export class BatchWriter<T> {
       this.time.nowMs() + this.options.shutdownBudgetMs,
       this.options.shutdownDeadline?.get() ?? Infinity,
     );
+    let unanswered = false;
     while (this.queue.length > 0 && this.time.nowMs() < deadline) {
-      await this.flush();
+      unanswered = (await untilOrTimeout(this.flush(), deadline - this.time.nowMs())) === TIMED_OUT;
+      if (unanswered) break;
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
     }
     if (this.queue.length > 0) {
       const abandoned = this.queue;
       this.queue = [];
       this.state.dropped += abandoned.length;
+      const why = unanswered ? 'the database did not answer in time' : this.state.lastError;
       this.logger.error(
-        `shutting down with ${abandoned.length} ${this.options.items} unwritten (${this.state.lastError}); counted as dropped`,
+        `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped`,
       );
       this.options.onAbandoned?.(abandoned);
     }
@@ -221,6 +227,19 @@ export class BatchWriter<T> {
  */
 export function drainBudgetMs(shutdownTimeoutMs: number): number {
   return Math.max(shutdownTimeoutMs / 2 - DATABASE_STOP_MARGIN_MS, 1_000);
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `work`'s result, or TIMED_OUT once `ms` have passed first (the work goes on, unawaited). */
+async function untilOrTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, Math.max(ms, 0), TIMED_OUT)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function pause(ms: number): Promise<void> {
