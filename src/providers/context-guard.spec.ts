@@ -258,6 +258,34 @@ describe('TokenCounter', () => {
     }
   });
 
+  it('stops a worker that leaves a count unanswered, fails the counts in flight, and starts a new one on the next need', async () => {
+    // A tokenizer stuck in a loop on one input: its thread never answers and never dies on its own.
+    // Both modules load in a moment, so only the stuck count can meet the watchdog, however busy the machine.
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
+    const stuck = join(dir, 'stuck-tokenizer.js');
+    const plain = join(dir, 'plain-tokenizer.js');
+    await writeFile(stuck, "exports.countTokens = (text) => { while (text === 'loop'); return text.length; };\n");
+    await writeFile(plain, 'exports.countTokens = (text) => text.length;\n');
+    const paths = [stuck, plain];
+    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath(), 2_000);
+    try {
+      expect([...(await counter.count(['four']))]).toEqual([4]);
+      const failed = await Promise.allSettled([counter.count(['loop']), counter.count(['world'])]);
+      expect(failed).toMatchObject([
+        { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
+        { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
+      ]);
+      expect(warnings).toEqual([expect.stringContaining('gave no count within 2000 ms')]);
+      expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
+
+      expect([...(await counter.count(['hello']))]).toEqual([5]);
+      expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
+    } finally {
+      await counter.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never keeps the process alive: a script that counts and ends exits', async () => {
     // The counter compiled as the app's build compiles it (CommonJS), in a Node process of its own
     // that counts once and never closes it: an idle worker that held the event loop would hang it.

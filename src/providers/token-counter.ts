@@ -30,6 +30,14 @@ parentPort.on('message', ({ id, chunks }) => {
  */
 const WORKER_HEAP_MB = 256;
 
+/**
+ * A batch (≤ 64 KB of chunks of ≤ 256 characters) counts in milliseconds, and the worker starts in
+ * ~150 ms: a count still unanswered after this means a tokenizer stuck in a loop (or a backlog that
+ * long, which failing open sheds). Its worker is stopped and the counts in flight fail, as if it had
+ * died, rather than holding their requests forever.
+ */
+const COUNT_TIMEOUT_MS = 10_000;
+
 /** The count could not be had: the tokenizer failed to load, died, or the counter was closed. */
 export class TokenizerUnavailable extends Error {
   constructor(reason: string) {
@@ -55,6 +63,7 @@ export interface WarningLog {
 interface Pending {
   resolve: (counts: Uint32Array) => void;
   reject: (error: Error) => void;
+  watchdog: NodeJS.Timeout;
 }
 
 /** Where the o200k tokenizer's CommonJS entry is: beside this file in dist/, from the project's root under jest. */
@@ -70,8 +79,9 @@ export function o200kTokenizerPath(): string {
  * always settle never loads the tokenizer), and is kept. Counts asked for while it loads (~150 ms)
  * queue in its message port: the event loop stays free meanwhile.
  *
- * A worker that cannot load or dies fails every count in flight with TokenizerUnavailable (one
- * warning, one failure counted), and the next count starts a new one. The worker keeps the process
+ * A worker that cannot load, dies, or leaves a count unanswered for COUNT_TIMEOUT_MS (it is then
+ * stopped) fails every count in flight with TokenizerUnavailable (one warning, one failure counted),
+ * and the next count starts a new one. The worker keeps the process
  * alive only while it owes a count: an idle one never does, and the app terminates it on shutdown.
  */
 export class TokenCounter {
@@ -84,6 +94,7 @@ export class TokenCounter {
   constructor(
     private readonly logger: WarningLog,
     private readonly tokenizerPath: () => string = o200kTokenizerPath,
+    private readonly countTimeoutMs = COUNT_TIMEOUT_MS,
   ) {}
 
   get stats(): TokenCounterStats {
@@ -104,7 +115,12 @@ export class TokenCounter {
     // Kept alive while it owes an answer (a script's count is not lost), never while idle.
     if (this.pending.size === 0) worker.ref();
     return new Promise<Uint32Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const watchdog = setTimeout(
+        () => this.failed(worker, new Error(`it gave no count within ${this.countTimeoutMs} ms`)),
+        this.countTimeoutMs,
+      );
+      watchdog.unref();
+      this.pending.set(id, { resolve, reject, watchdog });
       worker.postMessage({ id, chunks });
     });
   };
@@ -130,6 +146,7 @@ export class TokenCounter {
     worker.on('message', (message: { id: number; counts?: Uint32Array; error?: string }) => {
       const pending = this.pending.get(message.id);
       if (!pending) return;
+      clearTimeout(pending.watchdog);
       this.pending.delete(message.id);
       if (this.pending.size === 0) worker.unref();
       if (message.counts) return pending.resolve(message.counts);
@@ -161,6 +178,9 @@ export class TokenCounter {
   private rejectPending(error: TokenizerUnavailable): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const { reject } of pending) reject(error);
+    for (const { reject, watchdog } of pending) {
+      clearTimeout(watchdog);
+      reject(error);
+    }
   }
 }
