@@ -446,7 +446,9 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
 
       await clock.advance(STAGE_SECONDS * 1000 - TICK_MS);
       const promoted = await tickUntil(id, (canary) => canary.state !== 'running', 5);
-      expect(promoted.state).toBe('promoted');
+      // With the last verdict beside the state: a failure says why the stage did not pass (it failed
+      // once in a full parallel run, never alone under load, and nothing else recorded the reason).
+      expect({ state: promoted.state, lastVerdict: promoted.lastVerdict }).toMatchObject({ state: 'promoted' });
       expect((await events(id)).map((event) => event.type)).toContain('promoted');
       const after = await flag('chat-model');
       expect(after).toMatchObject({ rollout: { treatment: 100 }, version: before.version + 1 });
