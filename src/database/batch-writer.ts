@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { fullJitterDelayMs, type BackoffPolicy } from '@switchyard/retry';
+import { within } from '../common/within';
 import { DATABASE_STOP_MARGIN_MS } from './shutdown-deadline';
 
 /** Why `enqueue` could not take an item: the queue is at its bound, or the final flush has run. */
@@ -147,7 +148,7 @@ export class BatchWriter<T> {
     );
     let unanswered = false;
     while (this.queue.length > 0 && this.time.nowMs() < deadline) {
-      unanswered = (await untilOrTimeout(this.flush(), deadline - this.time.nowMs())) === TIMED_OUT;
+      unanswered = !(await within(this.flush(), deadline - this.time.nowMs()));
       if (unanswered) break;
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
     }
@@ -227,19 +228,6 @@ export class BatchWriter<T> {
  */
 export function drainBudgetMs(shutdownTimeoutMs: number): number {
   return Math.max(shutdownTimeoutMs / 2 - DATABASE_STOP_MARGIN_MS, 1_000);
-}
-
-const TIMED_OUT = Symbol('timed out');
-
-/** `work`'s result, or TIMED_OUT once `ms` have passed first (the work goes on, unawaited). */
-async function untilOrTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, Math.max(ms, 0), TIMED_OUT)));
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function pause(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, open, stat } from 'node:fs/promises';
 import { Client } from 'pg';
+import { within } from '../common/within';
 import { StartupError } from '../config/startup-error';
 import type { RunAs } from './postgres-os-user';
 
@@ -202,16 +203,6 @@ function exitOf(child: ChildProcess, program: string): Promise<{ code: number | 
     );
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-}
-
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function lastLine(text: string): string {

@@ -191,6 +191,23 @@ describe('context guard', () => {
   });
 });
 
+/**
+ * Tokenizer modules written from `sources`, for a TokenCounter's worker starts: `next` gives the
+ * next module's path on each start, then the real o200k tokenizer's.
+ */
+async function tokenizerModules(sources: string[]): Promise<{ next: () => string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
+  const paths: string[] = [];
+  for (const [index, source] of sources.entries()) {
+    paths.push(join(dir, `tokenizer-${index}.js`));
+    await writeFile(paths[index], `${source}\n`);
+  }
+  return {
+    next: () => paths.shift() ?? o200kTokenizerPath(),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
 describe('TokenCounter', () => {
   const warnings: string[] = [];
   const log: WarningLog = { warn: (message) => warnings.push(message) };
@@ -235,11 +252,10 @@ describe('TokenCounter', () => {
   it('fails the counts in flight when its worker dies, warns once, and starts a new worker on the next need', async () => {
     // A tokenizer module whose thread exits on one input: the way out of a real one (out of memory, a
     // crash) is the same 'error' and 'exit' of the worker.
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
-    const dying = join(dir, 'dying-tokenizer.js');
-    await writeFile(dying, "exports.countTokens = (text) => (text === 'exit' ? process.exit(3) : text.length);\n");
-    const paths = [dying];
-    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath());
+    const modules = await tokenizerModules([
+      "exports.countTokens = (text) => (text === 'exit' ? process.exit(3) : text.length);",
+    ]);
+    const counter = new TokenCounter(log, modules.next);
     try {
       expect([...(await counter.count(['four']))]).toEqual([4]);
       const failed = await Promise.allSettled([counter.count(['hello', 'exit']), counter.count(['world'])]);
@@ -254,20 +270,18 @@ describe('TokenCounter', () => {
       expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
     } finally {
       await counter.close();
-      await rm(dir, { recursive: true, force: true });
+      await modules.remove();
     }
   });
 
   it('stops a worker that leaves a count unanswered, fails the counts in flight, and starts a new one on the next need', async () => {
     // A tokenizer stuck in a loop on one input: its thread never answers and never dies on its own.
     // Both modules load in a moment, so only the stuck count can meet the watchdog, however busy the machine.
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
-    const stuck = join(dir, 'stuck-tokenizer.js');
-    const plain = join(dir, 'plain-tokenizer.js');
-    await writeFile(stuck, "exports.countTokens = (text) => { while (text === 'loop'); return text.length; };\n");
-    await writeFile(plain, 'exports.countTokens = (text) => text.length;\n');
-    const paths = [stuck, plain];
-    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath(), 2_000);
+    const modules = await tokenizerModules([
+      "exports.countTokens = (text) => { while (text === 'loop'); return text.length; };",
+      'exports.countTokens = (text) => text.length;',
+    ]);
+    const counter = new TokenCounter(log, modules.next, 2_000);
     try {
       expect([...(await counter.count(['four']))]).toEqual([4]);
       const failed = await Promise.allSettled([counter.count(['loop']), counter.count(['world'])]);
@@ -282,7 +296,7 @@ describe('TokenCounter', () => {
       expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
     } finally {
       await counter.close();
-      await rm(dir, { recursive: true, force: true });
+      await modules.remove();
     }
   });
 
