@@ -10,7 +10,8 @@ import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs, type BatchWriterState } from '../database/batch-writer';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
-import { INSERT_METRICS_SQL, insertParameters, type RequestMetric } from './request-metric';
+import { jsonRowsParameter } from '../database/json-rows';
+import { INSERT_METRICS_SQL, storedValues, type RequestMetric } from './request-metric';
 import { userKeyHasher } from './user-key';
 
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -38,7 +39,11 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     this.writer = new BatchWriter<RequestMetric>({
       name: MetricsWriter.name,
       items: 'metric rows',
-      insert: (batch) => dataSource.query(INSERT_METRICS_SQL, insertParameters(batch, userKeyOf)),
+      insert: (batch) =>
+        dataSource.query(
+          INSERT_METRICS_SQL,
+          jsonRowsParameter(batch, (row) => storedValues(row, userKeyOf)),
+        ),
       batchSize: config.batchSize,
       flushIntervalMs: config.flushIntervalMs,
       queueLimit: config.queueLimit,

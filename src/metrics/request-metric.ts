@@ -1,3 +1,4 @@
+import { insertJsonRowsSql, type JsonRowColumn } from '../database/json-rows';
 import type { Outcome } from './entities/request-metric.entity';
 
 /** What the gateway reports about one finished request; the writer turns it into a row. */
@@ -46,60 +47,75 @@ export interface RequestMetric {
   shadowOf?: string | null;
 }
 
-/** A row's field as written: every field of RequestMetric, with the user id replaced by its key. */
-type StoredField = Exclude<keyof RequestMetric, 'userId'> | 'userKey';
-
-/** Field, column name and Postgres type of each stored field, in insert order. */
-export const METRIC_COLUMNS: ReadonlyArray<readonly [StoredField, string, string, string?]> = [
-  ['id', 'id', 'uuid'],
-  ['at', 'at', 'timestamptz'],
-  ['requestId', 'request_id', 'text'],
-  ['policy', 'policy', 'text'],
-  ['flag', 'flag', 'text'],
-  ['variant', 'variant', 'text'],
-  ['provider', 'provider', 'text'],
-  ['model', 'model', 'text'],
-  ['firstModel', 'first_model', 'text'],
-  ['outcome', 'outcome', 'text'],
-  ['httpStatus', 'http_status', 'smallint'],
-  ['errorType', 'error_type', 'text'],
-  ['latencyMs', 'latency_ms', 'float8'],
-  ['upstreamLatencyMs', 'upstream_latency_ms', 'float8'],
-  ['ttftMs', 'ttft_ms', 'float8'],
-  ['promptTokens', 'prompt_tokens', 'int4'],
-  ['completionTokens', 'completion_tokens', 'int4'],
-  ['costUsd', 'cost_usd', 'numeric'],
-  ['attempts', 'attempts', 'smallint'],
-  ['fallback', 'fallback', 'bool'],
-  ['stream', 'stream', 'bool'],
-  ['apiKeyId', 'api_key_id', 'uuid'],
-  ['userKey', 'user_key', 'int8'],
-  ['budgetId', 'budget_id', 'uuid'],
-  ['budgetAction', 'budget_action', 'text'],
-  ['qualitySignals', 'quality_signals', 'smallint'],
-  ['shadow', 'shadow', 'bool', 'false'],
-  ['shadowOf', 'shadow_of', 'text'],
+/** Column, Postgres type and (for a value the row leaves out) its default, in the order of `storedValues`. */
+export const METRIC_COLUMNS: readonly JsonRowColumn[] = [
+  ['id', 'uuid'],
+  ['at', 'timestamptz'],
+  ['request_id', 'text'],
+  ['policy', 'text'],
+  ['flag', 'text'],
+  ['variant', 'text'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['first_model', 'text'],
+  ['outcome', 'text'],
+  ['http_status', 'smallint'],
+  ['error_type', 'text'],
+  ['latency_ms', 'float8'],
+  ['upstream_latency_ms', 'float8'],
+  ['ttft_ms', 'float8'],
+  ['prompt_tokens', 'int4'],
+  ['completion_tokens', 'int4'],
+  ['cost_usd', 'numeric'],
+  ['attempts', 'smallint'],
+  ['fallback', 'bool'],
+  ['stream', 'bool'],
+  ['api_key_id', 'uuid'],
+  ['user_key', 'int8'],
+  ['budget_id', 'uuid'],
+  ['budget_action', 'text'],
+  ['quality_signals', 'smallint'],
+  ['shadow', 'bool', 'false'],
+  ['shadow_of', 'text'],
 ];
 
-/**
- * One INSERT for a whole batch, the rows sent as one JSON array that Postgres unpacks
- * (json_to_recordset). A fixed text (prepared once), no 65 535-parameter ceiling, and on the
- * gateway's side a single JSON.stringify of the queued rows: about half the CPU per row of one
- * array parameter per column, which pg escapes element by element (docs/benchmarks.md). Fields a
- * row has beyond these columns (e.g. overheadMs) are ignored.
- */
-export const INSERT_METRICS_SQL =
-  `INSERT INTO request_metrics (${METRIC_COLUMNS.map(([, column]) => column).join(', ')}) ` +
-  `SELECT ${METRIC_COLUMNS.map(([field, , , absent]) => (absent ? `coalesce("${field}", ${absent})` : `"${field}"`)).join(', ')} ` +
-  `FROM json_to_recordset($1::json) AS row(${METRIC_COLUMNS.map(([field, , type]) => `"${field}" ${type}`).join(', ')})`;
+/** One INSERT for a whole batch (json-rows.ts). */
+export const INSERT_METRICS_SQL = insertJsonRowsSql('request_metrics', METRIC_COLUMNS);
 
 /**
- * The INSERT's one parameter: the rows as a JSON array, each with its user id replaced by the key
- * `userKeyOf` makes of it (user-key.ts; the raw user id is never stored).
+ * A row's values in METRIC_COLUMNS' order, with its user id replaced by the key `userKeyOf` makes
+ * of it (user-key.ts; the raw user id is never stored). Fields beyond the columns (overheadMs) are
+ * Prometheus's only.
  */
-export function insertParameters(
-  rows: readonly RequestMetric[],
-  userKeyOf: (userId: string | null) => string | null,
-): [string] {
-  return [JSON.stringify(rows.map((row) => ({ ...row, userId: undefined, userKey: userKeyOf(row.userId) })))];
+export function storedValues(row: RequestMetric, userKeyOf: (userId: string | null) => string | null): unknown[] {
+  return [
+    row.id,
+    row.at.getTime(),
+    row.requestId,
+    row.policy,
+    row.flag,
+    row.variant,
+    row.provider,
+    row.model,
+    row.firstModel,
+    row.outcome,
+    row.httpStatus,
+    row.errorType,
+    row.latencyMs,
+    row.upstreamLatencyMs,
+    row.ttftMs,
+    row.promptTokens,
+    row.completionTokens,
+    row.costUsd,
+    row.attempts,
+    row.fallback,
+    row.stream,
+    row.apiKeyId,
+    userKeyOf(row.userId),
+    row.budgetId,
+    row.budgetAction,
+    row.qualitySignals,
+    row.shadow ?? null,
+    row.shadowOf ?? null,
+  ];
 }

@@ -11,6 +11,7 @@ import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
+import { insertJsonRowsSql, jsonRowsParameter, type JsonRowColumn } from '../database/json-rows';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { userKeyHasher } from '../metrics/user-key';
 import type { OutcomeEvent } from './outcome-event';
@@ -34,24 +35,20 @@ export interface OutcomeWriterState {
   lastError: string | null;
 }
 
-const COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
-  ['id', 'id', 'uuid'],
-  ['metricKey', 'metric_key', 'text'],
-  ['value', 'value', 'float8'],
-  ['requestId', 'request_id', 'text'],
-  ['userKey', 'user_key', 'int8'],
-  ['occurredAt', 'occurred_at', 'timestamptz'],
-  ['receivedAt', 'received_at', 'timestamptz'],
-  ['apiKeyId', 'api_key_id', 'uuid'],
-  ['source', 'source', 'text'],
+const COLUMNS: readonly JsonRowColumn[] = [
+  ['id', 'uuid'],
+  ['metric_key', 'text'],
+  ['value', 'float8'],
+  ['request_id', 'text'],
+  ['user_key', 'int8'],
+  ['occurred_at', 'timestamptz'],
+  ['received_at', 'timestamptz'],
+  ['api_key_id', 'uuid'],
+  ['source', 'text'],
 ];
 
-/** One INSERT per batch, rows as one JSON parameter; a duplicate id (same idempotency key) is skipped. */
-const INSERT_SQL =
-  `INSERT INTO outcome_events (${COLUMNS.map(([, column]) => column).join(', ')}) ` +
-  `SELECT ${COLUMNS.map(([field]) => `"${field}"`).join(', ')} ` +
-  `FROM json_to_recordset($1::json) AS row(${COLUMNS.map(([field, , type]) => `"${field}" ${type}`).join(', ')}) ` +
-  `ON CONFLICT (id) DO NOTHING`;
+/** One INSERT per batch (json-rows.ts); a duplicate id (same idempotency key) is skipped. */
+const INSERT_SQL = insertJsonRowsSql('outcome_events', COLUMNS, 'ON CONFLICT (id) DO NOTHING');
 
 /**
  * Writes accepted outcome events through a BatchWriter, off the request path, sized like the metric
@@ -76,13 +73,21 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     this.writer = new BatchWriter<QueuedOutcome>({
       name: OutcomeWriter.name,
       items: 'outcome events',
-      insert: (batch) => {
-        const rows = batch.map(({ userId, windowSeconds: _window, ...event }) => ({
-          ...event,
-          userKey: userKeyOf(userId),
-        }));
-        return dataSource.query(INSERT_SQL, [JSON.stringify(rows)]);
-      },
+      insert: (batch) =>
+        dataSource.query(
+          INSERT_SQL,
+          jsonRowsParameter(batch, (event) => [
+            event.id,
+            event.metricKey,
+            event.value,
+            event.requestId,
+            userKeyOf(event.userId),
+            event.occurredAt.getTime(),
+            event.receivedAt.getTime(),
+            event.apiKeyId,
+            event.source,
+          ]),
+        ),
       batchSize: config.batchSize,
       flushIntervalMs: config.flushIntervalMs,
       queueLimit: config.queueLimit,

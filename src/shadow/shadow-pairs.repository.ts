@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { ShadowSummary } from '@switchyard/stats';
 import { DataSource } from 'typeorm';
+import { insertJsonRowsSql, jsonRowsParameter } from '../database/json-rows';
 import { ShadowPairEntity } from './entities/shadow-pair.entity';
 
 export type ShadowPairRow = Omit<ShadowPairEntity, 'at'> & { at: Date };
 
+/** Each stored field, its column and type, in the order the INSERT's rows give them. */
 const COLUMNS: ReadonlyArray<readonly [keyof ShadowPairRow, string, string]> = [
   ['id', 'id', 'uuid'],
   ['canaryId', 'canary_id', 'uuid'],
@@ -39,10 +41,16 @@ const COLUMNS: ReadonlyArray<readonly [keyof ShadowPairRow, string, string]> = [
   ['candidateAnswer', 'candidate_answer', 'text'],
 ];
 
-const INSERT_SQL =
-  `INSERT INTO shadow_pairs (${COLUMNS.map(([, column]) => column).join(', ')}) ` +
-  `SELECT ${COLUMNS.map(([field]) => `"${field}"`).join(', ')} ` +
-  `FROM json_to_recordset($1::json) AS row(${COLUMNS.map(([field, , type]) => `"${field}" ${type}`).join(', ')})`;
+/** A pair's values in COLUMNS' order; dates as epoch milliseconds. */
+function storedValues(row: ShadowPairRow): unknown[] {
+  return COLUMNS.map(([field]) => (field === 'at' ? row.at.getTime() : row[field]));
+}
+
+/** One INSERT per batch (json-rows.ts). */
+const INSERT_SQL = insertJsonRowsSql(
+  'shadow_pairs',
+  COLUMNS.map(([, column, type]) => [column, type]),
+);
 
 /** A pair both sides of which answered: latency and cost are compared on these. */
 const BOTH_OK = `control_outcome = 'ok' AND candidate_outcome = 'ok'`;
@@ -62,7 +70,7 @@ export class ShadowPairsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insert(rows: readonly ShadowPairRow[]): Promise<void> {
-    if (rows.length > 0) await this.dataSource.query(INSERT_SQL, [JSON.stringify(rows)]);
+    if (rows.length > 0) await this.dataSource.query(INSERT_SQL, jsonRowsParameter(rows, storedValues));
   }
 
   /** The aggregates the shadow verdict needs, over the canary's pairs in [from, to). */
