@@ -49,8 +49,6 @@ import {
   startNodeFlags,
   startProxy,
   startSimulator,
-  watchWriter,
-  type WriterDuringSlice,
 } from './servers';
 import { targetSpecs, type TargetSpec } from './targets';
 import { coreTicks, runWrk, wrkMissing } from './wrk';
@@ -167,7 +165,6 @@ interface ThroughputSlice {
   generatorCpuSec: number;
   loadCore?: { busy: number; total: number };
   rssMaxMB: number;
-  writer?: WriterDuringSlice;
 }
 
 interface Target {
@@ -326,7 +323,6 @@ async function measureThroughputSlice(
   settings: Settings,
   pinning: Pinning,
 ): Promise<string> {
-  const stopWatchingWriter = target.spec.watchesWriter ? await watchWriter(target.port) : undefined;
   const stopSamplingRss = sampleRss(target.server.pid);
   const serverCpu = cpuMeter(target.server.pid);
   const upstreamCpu = cpuMeter(target.upstream?.pid);
@@ -357,10 +353,8 @@ async function measureThroughputSlice(
     };
   } catch (error) {
     stopSamplingRss();
-    await stopWatchingWriter?.();
     throw error;
   }
-  slice.writer = await stopWatchingWriter?.();
   (target.slices[size] ??= []).push(slice);
   const cpu =
     slice.serverCpuSec !== undefined && slice.ok > 0
@@ -504,11 +498,8 @@ async function summarize(target: Target): Promise<TargetResult> {
     result.overheadP99Ms = bucketQuantileMs(before, after, 0.99);
   }
   if (target.spec.watchesWriter) {
-    const during = Object.values(target.slices).flatMap((slices) =>
-      slices!.flatMap((slice) => (slice.writer ? [slice.writer] : [])),
-    );
     try {
-      result.ingestion = await settleIngestion(target.port, target.databaseUrl, during);
+      result.ingestion = await settleIngestion(target.port, target.databaseUrl);
     } catch (error) {
       result.notes.push(`metrics ingestion could not be read: ${errorText(error)}`);
     }

@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { generateApiKey } from '../src/access/api-key-format';
 import { ChildServer, freePort, ROOT, run, sleep, waitUntilReady } from './processes';
@@ -218,10 +217,6 @@ async function writerCounters(port: number): Promise<WriterCounters> {
 }
 
 export interface IngestionResult {
-  /** Rows the writer stored per second during (c)'s throughput slices. */
-  rowsPerSec: number;
-  /** Largest queue seen during those slices: a writer that keeps up stays near one batch. */
-  maxQueued: number;
   requests: number;
   written: number;
   dropped: number;
@@ -229,40 +224,13 @@ export interface IngestionResult {
   rowsInDatabase?: number;
 }
 
-/** What the metrics writer did during one throughput slice. */
-export interface WriterDuringSlice {
-  rows: number;
-  /** From the first counter reading to the last. */
-  wallSec: number;
-  /** The larger queue of the two readings: a writer that keeps up ends a slice near one batch. */
-  maxQueued: number;
-}
-
 /**
- * Reads the writer's counters now; the returned function reads them again and says what was stored
- * in between. Only before and after a slice, outside its CPU window: a /metrics scrape costs the
- * gateway a few milliseconds of CPU, and sampled twice a second during the slice it added 3–5% to
- * (c)'s CPU per request, a cost no other target paid (docs/benchmarks.md).
+ * After the last request: wait for the queue to drain, then compare requests, rows written and rows in
+ * Postgres. Read only here, once: (c)'s /metrics scraped just before and after each of its slices
+ * (outside the CPU window) still put it 5–7% above the same build in another target's slot
+ * (docs/benchmarks.md).
  */
-export async function watchWriter(port: number): Promise<() => Promise<WriterDuringSlice>> {
-  const first = await writerCounters(port);
-  const startedAt = performance.now();
-  return async () => {
-    const last = await writerCounters(port);
-    return {
-      rows: last.written - first.written,
-      wallSec: (performance.now() - startedAt) / 1000,
-      maxQueued: Math.max(first.queued, last.queued),
-    };
-  };
-}
-
-/** After the last request: wait for the queue to drain, then compare requests, rows written and rows in Postgres. */
-export async function settleIngestion(
-  port: number,
-  databaseUrl: string | undefined,
-  during: WriterDuringSlice[],
-): Promise<IngestionResult> {
+export async function settleIngestion(port: number, databaseUrl: string | undefined): Promise<IngestionResult> {
   let counters = await writerCounters(port);
   for (let i = 0; i < 100 && counters.queued > 0; i++) {
     await sleep(100);
@@ -279,11 +247,7 @@ export async function settleIngestion(
       await client.end();
     }
   }
-  const rows = during.reduce((total, slice) => total + slice.rows, 0);
-  const wallSec = during.reduce((total, slice) => total + slice.wallSec, 0);
   return {
-    rowsPerSec: wallSec > 0 ? rows / wallSec : NaN,
-    maxQueued: Math.max(0, ...during.map((slice) => slice.maxQueued)),
     requests: counters.requests,
     written: counters.written,
     dropped: counters.dropped,

@@ -22,7 +22,7 @@ export interface TargetSpec {
   variant?: GatewayVariant;
   /** Gateways: run once the gateway answers; returns a line for the report's notes. */
   setup?: (gateway: StartedTarget) => Promise<string>;
-  /** Read the metrics writer's counters around this target's slices: rows/s and the zero-loss check. */
+  /** After the last slice, compare its requests with the metric rows written and in Postgres (zero loss). */
   watchesWriter?: boolean;
   /** Off unless named in --only (e.g. variants measured on request). */
   optional?: boolean;
