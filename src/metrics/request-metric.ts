@@ -48,7 +48,7 @@ export interface RequestMetric {
 }
 
 /** Column, Postgres type and (for a value the row leaves out) its default, in the order of `storedValues`. */
-export const METRIC_COLUMNS: readonly JsonRowColumn[] = [
+const METRIC_COLUMNS: readonly JsonRowColumn[] = [
   ['id', 'uuid'],
   ['at', 'timestamptz'],
   ['request_id', 'text'],
