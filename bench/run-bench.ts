@@ -497,7 +497,7 @@ async function summarize(target: Target): Promise<TargetResult> {
     result.overheadP50Ms = bucketQuantileMs(before, after, 0.5);
     result.overheadP99Ms = bucketQuantileMs(before, after, 0.99);
   }
-  if (target.spec.watchesWriter) {
+  if (target.spec.checksIngestion) {
     try {
       result.ingestion = await settleIngestion(target.port, target.databaseUrl);
     } catch (error) {

@@ -23,7 +23,7 @@ export interface TargetSpec {
   /** Gateways: run once the gateway answers; returns a line for the report's notes. */
   setup?: (gateway: StartedTarget) => Promise<string>;
   /** After the last slice, compare its requests with the metric rows written and in Postgres (zero loss). */
-  watchesWriter?: boolean;
+  checksIngestion?: boolean;
   /** Off unless named in --only (e.g. variants measured on request). */
   optional?: boolean;
   /** Checks of its own: started before the first slice, judged after the last with the whole report. */
@@ -60,7 +60,7 @@ export function targetSpecs(options: { baseline?: string }): TargetSpec[] {
       label: '(c) gateway',
       kind: 'gateway',
       setup: createBenchFlag,
-      watchesWriter: true,
+      checksIngestion: true,
       checks: qualitySignalChecks,
     },
     {
