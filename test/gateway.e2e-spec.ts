@@ -172,6 +172,34 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       .send('{"model":')
       .expect(400);
     expect(malformed.body.error.code).toBe('invalid_json');
+    // A large body's message texts are checked in its bytes, not parsed: a raw line break inside one
+    // is refused as JSON.parse refuses it, and bytes that are not UTF-8 are refused as such.
+    const longText = 'the shipment left the warehouse '.repeat(400);
+    const rawLineBreak = JSON.stringify({
+      model: 'route:chat',
+      messages: [{ role: 'user', content: longText }],
+    }).replace('warehouse the', 'warehouse\nthe');
+    const refused = await api(gateway)
+      .post('/v1/chat/completions')
+      .set('content-type', 'application/json')
+      .send(rawLineBreak)
+      .expect(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_json', message: 'The request body is not valid JSON.' });
+    const latin1 = Buffer.from(
+      JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: `café ${longText}` }] }),
+      'latin1',
+    );
+    // fetch sends the bytes as they are (supertest would send a Buffer as JSON).
+    const notUtf8 = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
+      body: latin1,
+    });
+    expect(notUtf8.status).toBe(400);
+    expect(((await notUtf8.json()) as { error: unknown }).error).toMatchObject({
+      code: 'invalid_json',
+      message: 'The request body is not valid JSON: it is not UTF-8.',
+    });
     const huge = JSON.stringify({
       model: 'route:chat',
       messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }],

@@ -16,8 +16,8 @@ export class InvalidJson extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'invalid_json';
 
-  constructor() {
-    super('The request body is not valid JSON.');
+  constructor(reason?: string) {
+    super(reason ? `The request body is not valid JSON: ${reason}.` : 'The request body is not valid JSON.');
   }
 }
 

@@ -1,3 +1,4 @@
+import { JsonText } from '../common/json-text';
 import { requireList, requireObject, requireString, wrongType, wrongValue } from './chat-validation';
 import { InvalidChatRequest } from './gateway.errors';
 
@@ -75,7 +76,7 @@ function validateContent(role: Role, message: Record<string, unknown>, at: strin
       'missing_required_parameter',
     );
   }
-  if (typeof content === 'string') return;
+  if (typeof content === 'string' || content instanceof JsonText) return;
   const partTypes = PART_TYPES[role];
   if (!Array.isArray(content) || partTypes?.length === 0) {
     throw wrongType(param, role === 'function' ? 'a string' : 'a string or a list of content parts', content);
@@ -98,6 +99,7 @@ function validatePart(part: unknown, at: string, role: Role, allowed: readonly s
   }
   switch (type) {
     case 'text':
+      if (part.text instanceof JsonText) return;
       return requirePresentString(part.text, `${at}.text`, 'a text part');
     case 'refusal':
       return requirePresentString(part.refusal, `${at}.refusal`, 'a refusal part');

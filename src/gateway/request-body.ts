@@ -1,10 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import { pathDeeperThan } from '../common/json-depth';
 import { InvalidJson, JsonTooDeep, RequestTooLarge } from '../common/request-errors';
+import { JsonSkeleton } from './json-skeleton';
 
-/** Bodies larger than this are decoded and parsed in steps, each on its own turn of the event loop. */
+/** Bodies larger than this are parsed on a turn of the event loop of their own. */
 const LARGE_BODY_BYTES = 64 * 1024;
+/**
+ * Bodies from this size on leave their messages' long texts in the bytes: they pass on to the
+ * upstream as sent (chat-request.ts), so below it there is little to save.
+ */
+const LONG_TEXTS_FROM_BYTES = 8 * 1024;
 
 /** The client went away before it had sent the whole body; nobody is left to answer. */
 export class BodyAbandoned extends Error {
@@ -22,17 +28,16 @@ export interface JsonBody {
 
 /**
  * Reads and parses a JSON request body: RequestTooLarge over `limitBytes` (checked on the declared
- * length first, so a huge body is refused before it is read), InvalidJson when it does not parse,
- * JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative check: no stack overflow).
+ * length first, so a huge body is refused before it is read), InvalidJson when it is not UTF-8 or
+ * does not parse, JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative check: no stack
+ * overflow). From LONG_TEXTS_FROM_BYTES on, the messages' long texts are left in the bytes
+ * (JsonSkeleton, JsonText): checked, measured, and decoded only if something reads them.
  */
 export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<JsonBody> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length']) > limitBytes) return reject(new RequestTooLarge(limitName));
     const chunks: Buffer[] = [];
     let size = 0;
-    // A large body is decoded as it arrives, a piece per chunk, rather than all at once at the end.
-    let decoder: StringDecoder | undefined;
-    let decoded = '';
     let refused = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -40,21 +45,12 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
         // The rest is drained and dropped: destroying the request would take the 413 with it.
         refused = true;
         chunks.length = 0;
-        decoded = '';
         req.removeAllListeners('data');
         req.resume();
         reject(new RequestTooLarge(limitName));
         return;
       }
       chunks.push(chunk);
-      if (decoder) {
-        decoded += decoder.write(chunk);
-        return;
-      }
-      if (size > LARGE_BODY_BYTES) {
-        decoder = new StringDecoder('utf8');
-        decoded = decoder.write(Buffer.concat(chunks, size));
-      }
     });
     req.on('error', () => reject(new BodyAbandoned()));
     req.on('close', () => {
@@ -63,28 +59,36 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     req.on('end', () => {
       if (refused) return;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      if (!decoder) return settleJson(bytes.toString('utf8'), bytes, resolve, reject);
-      // Parsing takes a few ms more: other requests get the event loop first.
-      const text = decoded + decoder.end();
-      setImmediate(() => settleJson(text, bytes, resolve, reject));
+      if (bytes.length <= LARGE_BODY_BYTES) return settleJson(bytes, resolve, reject);
+      // Parsing takes a little longer: other requests get the event loop first.
+      setImmediate(settleJson, bytes, resolve, reject);
     });
   });
 }
 
-function settleJson(
-  text: string,
-  bytes: Buffer,
-  resolve: (body: JsonBody) => void,
-  reject: (error: Error) => void,
-): void {
+function settleJson(bytes: Buffer, resolve: (body: JsonBody) => void, reject: (error: Error) => void): void {
+  try {
+    resolve({ value: parseJsonBody(bytes), bytes });
+  } catch (error) {
+    reject(error as Error);
+  }
+}
+
+/** A whole body's bytes as JSON (readJsonBody's parse): throws InvalidJson or JsonTooDeep. */
+export function parseJsonBody(bytes: Buffer): unknown {
+  if (!isUtf8(bytes)) throw new InvalidJson('it is not UTF-8');
+  let skeleton: JsonSkeleton | undefined;
+  if (bytes.length >= LONG_TEXTS_FROM_BYTES) {
+    skeleton = JsonSkeleton.of(bytes);
+    if (!skeleton) throw new InvalidJson();
+  }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(skeleton ? skeleton.json : bytes.toString('utf8'));
   } catch {
-    return reject(new InvalidJson());
+    throw new InvalidJson();
   }
   const deep = pathDeeperThan(value);
-  if (deep !== undefined) return reject(new JsonTooDeep(deep));
-  if (text.length > LARGE_BODY_BYTES) setImmediate(resolve, { value, bytes });
-  else resolve({ value, bytes });
+  if (deep !== undefined) throw new JsonTooDeep(deep);
+  return skeleton ? skeleton.restore(value) : value;
 }

@@ -1,20 +1,21 @@
 import type { Route } from '../routing/routing.service';
 import { parseChatRequest } from './chat-request';
+import { parseJsonBody } from './request-body';
 import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
 
-const route = (overrides: Record<string, unknown> = {}, forwardMetadata = false) =>
-  ({ plan: { bodyOverrides: overrides, forwardMetadata } }) as unknown as Route;
+const route = (overrides: Record<string, unknown> = {}, forwardMetadata = false, variant?: Record<string, unknown>) =>
+  ({ plan: { bodyOverrides: overrides, forwardMetadata, variant } }) as unknown as Route;
 
 /** A client's body as it came over the wire, parsed as the pipeline parses it. */
 function request(body: Record<string, unknown>, spacing?: number) {
   const bytes = Buffer.from(JSON.stringify(body, null, spacing));
-  return parseChatRequest(JSON.parse(bytes.toString('utf8')), bytes);
+  return parseChatRequest(parseJsonBody(bytes), bytes);
 }
 
 describe('the upstream body', () => {
   const history = Array.from({ length: 60 }, (_, i) => ({
     role: i % 2 === 0 ? 'user' : 'assistant',
-    content: `turn ${i}: "quoted", back\\slash, emoji 😀, ünïcödé, brackets ]} ${'lorem ipsum '.repeat(20)}`,
+    content: `turn ${i}: "quoted", back\\slash, emoji 😀, ünïcödé, brackets ]} ${'lorem ipsum '.repeat(50)}`,
   }));
 
   it.each([
@@ -61,5 +62,12 @@ describe('the upstream body', () => {
           .toString(),
       ).messages,
     ).toEqual(replaced);
+  });
+
+  it('writes the texts of a large body’s messages when a variant’s system prompt changes the list', () => {
+    const chat = request({ model: 'm', messages: history });
+    const prompt = { text: 'Answer in French.', mode: 'prepend' };
+    const sent = upstreamBodyOf(routedFieldsOf(chat, route({}, false, { systemPrompt: prompt })), chat).forModel('x');
+    expect(JSON.parse(sent.toString()).messages).toEqual([{ role: 'system', content: prompt.text }, ...history]);
   });
 });

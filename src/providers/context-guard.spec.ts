@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { countTokens } from 'gpt-tokenizer';
 import ts from 'typescript';
 import type { CatalogModel } from '../config/catalog.schema';
+import { JsonText } from '../common/json-text';
 import { ContextGuard } from './context-guard';
 import { PromptSize } from './prompt-size';
 import { o200kTokenizerPath, TokenCounter, type WarningLog } from './token-counter';
@@ -142,6 +143,27 @@ describe('context guard', () => {
     expect(tokenizer.batches.length).toBe(1);
     expect(chunksOf(tokenizer).length).toBe(16);
     expect(charsOf(tokenizer)).toBeLessThanOrEqual(16 * 256);
+  });
+
+  it("measures a prompt left as the client's bytes (JsonText) as it measures the text", async () => {
+    const sentence =
+      'The "shipment"\nleft the warehouse — on Tuesday\\Wednesday, and the customer asked 😀 for a refund. ';
+    const texts = Array.from({ length: 120 }, (_, i) => `${i}: ${sentence.repeat(30)}`);
+    const asBytes = (text: string) => new JsonText(Buffer.from(JSON.stringify(text)), Buffer.byteLength(text));
+    const exact = texts.reduce((sum, text) => sum + countTokens(text), 0) + 3 * texts.length + 3;
+    for (const limit of [exact - 1, exact, Math.ceil(exact * 1.1), 115_200, 942_818]) {
+      const fromStrings = await new PromptSize(texts.map((content) => ({ content }))).excess(
+        limit,
+        recordingTokenizer().count,
+      );
+      const sampled = recordingTokenizer();
+      const fromBytes = await new PromptSize(texts.map((text) => ({ content: asBytes(text) }))).excess(
+        limit,
+        sampled.count,
+      );
+      expect({ limit, excess: fromBytes }).toEqual({ limit, excess: fromStrings });
+      if (limit === 115_200) expect(charsOf(sampled)).toBeLessThanOrEqual(16 * 256);
+    }
   });
 
   it('counts a large prompt near the window exactly, and refuses it only on the count', async () => {

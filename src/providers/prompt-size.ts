@@ -1,3 +1,5 @@
+import { JsonText } from '../common/json-text';
+
 /** OpenAI's chat format adds a few tokens per message (role, separators), one per name, and primes the reply. */
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
@@ -61,7 +63,10 @@ interface CountedChunk {
  * (TokenizerUnavailable) changes nothing: it can be asked for again.
  */
 export class PromptSize {
-  private readonly texts: string[] = [];
+  /** The prompt's texts; a JsonText is decoded only if it is counted exactly. */
+  private readonly texts: Array<string | JsonText> = [];
+  /** Each text's UTF-8 length. */
+  private readonly textBytes: number[] = [];
   private readonly overhead: number;
   private uncountedBytes = 0;
   private countedBytes = 0;
@@ -78,7 +83,7 @@ export class PromptSize {
     let overhead = TOKENS_PRIMING_REPLY;
     for (const message of messages) {
       overhead += TOKENS_PER_MESSAGE;
-      this.add(textOf(message.content));
+      this.addContent(message.content);
       if (typeof message.name === 'string') {
         overhead += TOKENS_PER_NAME;
         this.add(message.name);
@@ -120,19 +125,15 @@ export class PromptSize {
     return this.sample.chunks > 0 || (this.countedBytes === 0 && this.uncountedBytes >= SAMPLE_FROM_BYTES);
   }
 
-  /** Tokenizes SAMPLE_CHUNKS chunks spread evenly over the text, in one batch. */
+  /** Tokenizes SAMPLE_CHUNKS chunks spread evenly over the text's bytes, in one batch. */
   private async takeSample(countTokens: CountTokens): Promise<void> {
-    const lengths = this.texts.map((text) => text.length);
-    const totalChars = lengths.reduce((sum, length) => sum + length, 0);
+    const totalBytes = this.textBytes.reduce((sum, bytes) => sum + bytes, 0);
     const chunks: string[] = [];
     for (let i = 0; i < SAMPLE_CHUNKS; i++) {
-      let at = Math.floor(((i + 0.5) * totalChars) / SAMPLE_CHUNKS);
+      let at = Math.floor(((i + 0.5) * totalBytes) / SAMPLE_CHUNKS);
       let index = 0;
-      while (at >= lengths[index]) at -= lengths[index++];
-      const text = this.texts[index];
-      const code = text.charCodeAt(at);
-      if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
-      chunks.push(text.slice(at, chunkEnd(text, at)));
+      while (at >= this.textBytes[index]) at -= this.textBytes[index++];
+      chunks.push(sampleChunk(this.texts[index], at / this.textBytes[index]));
     }
     const counts = await countTokens(chunks);
     for (let i = 0; i < chunks.length; i++) {
@@ -148,10 +149,24 @@ export class PromptSize {
     return bytes === 0 ? Infinity : this.overhead + (tokens / bytes) * (this.countedBytes + this.uncountedBytes);
   }
 
-  private add(text: string): void {
-    if (text === '') return;
-    this.texts.push(text);
-    this.uncountedBytes += Buffer.byteLength(text);
+  /** A message's content: a text, or the `text` of each of its parts. */
+  private addContent(content: unknown): void {
+    if (!Array.isArray(content)) return this.add(content);
+    for (const part of content) if (typeof part === 'object' && part !== null) this.add(part.text);
+  }
+
+  private add(text: unknown): void {
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text instanceof JsonText ? text.byteLength : 0;
+    if (bytes === 0) return;
+    this.texts.push(text as string | JsonText);
+    this.textBytes.push(bytes);
+    this.uncountedBytes += bytes;
+  }
+
+  /** The text at `index`, decoded. */
+  private textAt(index: number): string {
+    const text = this.texts[index];
+    return typeof text === 'string' ? text : text.text;
   }
 
   /** Counts the chunks from (textIndex, offset) on, a batch of them, without taking them into account yet. */
@@ -162,7 +177,7 @@ export class PromptSize {
     let textIndex = this.textIndex;
     let offset = this.offset;
     while (textIndex < this.texts.length && batchBytes < BATCH_BYTES && chunks.length < BATCH_CHUNKS) {
-      const text = this.texts[textIndex];
+      const text = this.textAt(textIndex);
       const end = chunkEnd(text, offset);
       const chunk = text.slice(offset, end);
       const bytes = Buffer.byteLength(chunk);
@@ -188,7 +203,7 @@ export class PromptSize {
     this.countedTokens += tokens;
     this.countedBytes += bytes;
     this.uncountedBytes -= bytes;
-    if (end < this.texts[textIndex].length) {
+    if (end < this.textAt(textIndex).length) {
       this.offset = end;
     } else {
       this.textIndex = textIndex + 1;
@@ -206,15 +221,20 @@ export class PromptSize {
   }
 }
 
-/** The text a message's content contributes: a string, or the `text` of each of its parts. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let text = '';
-  for (const part of content) {
-    if (typeof part === 'object' && part !== null && typeof part.text === 'string') text += part.text;
+/**
+ * A chunk of `text` from about `fraction` of the way through it. A JsonText gives whole words from
+ * its bytes without being decoded, unless it has no spaces there.
+ */
+function sampleChunk(text: string | JsonText, fraction: number): string {
+  if (text instanceof JsonText) {
+    const words = text.wordsNear(fraction, CHUNK_CHARS);
+    if (words !== undefined) return words;
+    text = text.text;
   }
-  return text;
+  let at = Math.floor(fraction * text.length);
+  const code = text.charCodeAt(at);
+  if (code >= 0xdc00 && code <= 0xdfff) at++; // never start inside a surrogate pair
+  return text.slice(at, chunkEnd(text, at));
 }
 
 /**

@@ -1,0 +1,53 @@
+const SPACE = 0x20;
+
+/**
+ * A JSON string from a request body left as the client's bytes: already checked to be a valid JSON
+ * string, decoded only if its text is needed. A large prompt's messages pass to the upstream as the
+ * bytes they came as, and the context guard settles most prompts on their size alone, so most texts
+ * are never decoded: decoding and parsing a 400 KB body cost the gateway more CPU than a bare proxy
+ * spends on the whole request, half of it in garbage collection of the strings (docs/benchmarks.md).
+ * JSON.stringify writes the text (toJSON), so a body that is serialised again stays correct.
+ */
+export class JsonText {
+  private decoded: string | undefined;
+
+  /**
+   * @param token the string as sent, quotes included (valid JSON, valid UTF-8)
+   * @param byteLength the UTF-8 length of its text, escapes resolved (Buffer.byteLength of `text`)
+   */
+  constructor(
+    readonly token: Buffer,
+    readonly byteLength: number,
+  ) {}
+
+  get text(): string {
+    return (this.decoded ??= JSON.parse(this.token.toString('utf8')) as string);
+  }
+
+  toJSON(): string {
+    return this.text;
+  }
+
+  toString(): string {
+    return this.text;
+  }
+
+  /**
+   * A run of whole words, at most `maxBytes` long, starting at the first space from `fraction` of
+   * the way through the text on: a sample of it decoded without decoding the rest. A space byte is
+   * never part of an escape or of a multi-byte character, so the bytes between two spaces decode on
+   * their own. Undefined when no such run is near (text without spaces): take a slice of `text`.
+   */
+  wordsNear(fraction: number, maxBytes: number): string | undefined {
+    const end = this.token.length - 1; // the closing quote
+    const from = 1 + Math.floor(fraction * (end - 1));
+    const start = this.token.indexOf(SPACE, from);
+    if (start === -1 || start - from > maxBytes || start >= end) return undefined;
+    let stop = Math.min(end, start + maxBytes);
+    if (stop < end) {
+      stop = this.token.lastIndexOf(SPACE, stop);
+      if (stop <= start + maxBytes / 2) return undefined;
+    }
+    return JSON.parse(`"${this.token.toString('utf8', start, stop)}"`) as string;
+  }
+}
