@@ -12,16 +12,19 @@ export class JsonText {
   private decoded: string | undefined;
 
   /**
-   * @param token the string as sent, quotes included (valid JSON, valid UTF-8)
+   * @param bytes where the string lies (the whole body: no view of it is made per string)
+   * @param start its opening quote; `end`: just after its closing quote (valid JSON, valid UTF-8)
    * @param byteLength the UTF-8 length of its text, escapes resolved (Buffer.byteLength of `text`)
    */
   constructor(
-    readonly token: Buffer,
+    private readonly bytes: Buffer,
+    private readonly start: number,
+    private readonly end: number,
     readonly byteLength: number,
   ) {}
 
   get text(): string {
-    return (this.decoded ??= JSON.parse(this.token.toString('utf8')) as string);
+    return (this.decoded ??= JSON.parse(this.bytes.toString('utf8', this.start, this.end)) as string);
   }
 
   toJSON(): string {
@@ -39,15 +42,15 @@ export class JsonText {
    * their own. Undefined when no such run is near (text without spaces): take a slice of `text`.
    */
   wordsNear(fraction: number, maxBytes: number): string | undefined {
-    const end = this.token.length - 1; // the closing quote
-    const from = 1 + Math.floor(fraction * (end - 1));
-    const start = this.token.indexOf(SPACE, from);
-    if (start === -1 || start - from > maxBytes || start >= end) return undefined;
-    let stop = Math.min(end, start + maxBytes);
-    if (stop < end) {
-      stop = this.token.lastIndexOf(SPACE, stop);
+    const last = this.end - 1; // the closing quote
+    const from = this.start + 1 + Math.floor(fraction * (last - this.start - 1));
+    const start = this.bytes.indexOf(SPACE, from);
+    if (start === -1 || start - from > maxBytes || start >= last) return undefined;
+    let stop = Math.min(last, start + maxBytes);
+    if (stop < last) {
+      stop = this.bytes.lastIndexOf(SPACE, stop);
       if (stop <= start + maxBytes / 2) return undefined;
     }
-    return JSON.parse(`"${this.token.toString('utf8', start, stop)}"`) as string;
+    return JSON.parse(`"${this.bytes.toString('utf8', start, stop)}"`) as string;
   }
 }

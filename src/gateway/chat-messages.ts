@@ -1,5 +1,5 @@
 import { JsonText } from '../common/json-text';
-import { requireList, requireObject, requireString, wrongType, wrongValue } from './chat-validation';
+import { isPlainObject, requireList, requireObject, requireString, wrongType, wrongValue } from './chat-validation';
 import { InvalidChatRequest } from './gateway.errors';
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
@@ -39,7 +39,25 @@ export function validateMessages(messages: unknown): asserts messages is Array<R
       'empty_array',
     );
   }
-  for (let i = 0; i < messages.length; i++) validateMessage(messages[i], `messages[${i}]`);
+  for (let i = 0; i < messages.length; i++) {
+    if (!isTextMessage(messages[i])) validateMessage(messages[i], `messages[${i}]`);
+  }
+}
+
+/**
+ * The usual message, which validateMessage accepts: a system, developer, user or assistant message
+ * whose content is text, with at most a name. Taken without spelling out its fields' names (a
+ * string each, for every message of a long history); any other message gets the full check.
+ */
+function isTextMessage(message: unknown): boolean {
+  if (!isPlainObject(message)) return false;
+  const { role, content, name } = message;
+  return (
+    (role === 'user' || role === 'assistant' || role === 'system' || role === 'developer') &&
+    (typeof content === 'string' || content instanceof JsonText) &&
+    (name === undefined || typeof name === 'string') &&
+    (role !== 'assistant' || message.tool_calls === undefined || message.tool_calls === null)
+  );
 }
 
 function validateMessage(message: unknown, at: string): void {

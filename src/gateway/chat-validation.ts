@@ -40,16 +40,16 @@ export function requireBoolean(value: unknown, param: string): asserts value is 
 }
 
 export function requireNumberBetween(value: unknown, param: string, min: number, max: number): void {
+  if (typeof value === 'number' && value >= min && value <= max) return;
   const expected = `a number between ${min} and ${max}`;
-  if (typeof value !== 'number') throw wrongType(param, expected, value);
-  if (value < min || value > max) throw wrongValue(param, expected, value);
+  throw typeof value !== 'number' ? wrongType(param, expected, value) : wrongValue(param, expected, value);
 }
 
 export function requireIntegerBetween(value: unknown, param: string, min: number, max: number): void {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return;
   const expected =
     max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer between ${min} and ${max}`;
-  if (typeof value !== 'number') throw wrongType(param, expected, value);
-  if (!Number.isInteger(value) || value < min || value > max) throw wrongValue(param, expected, value);
+  throw typeof value !== 'number' ? wrongType(param, expected, value) : wrongValue(param, expected, value);
 }
 
 export function requireObject(value: unknown, param: string): asserts value is Record<string, unknown> {

@@ -30,9 +30,9 @@ export class JsonSkeleton {
   /** Undefined when a long string is not a valid JSON string (a control character, a bad escape). */
   static of(bytes: Buffer): JsonSkeleton | undefined {
     const scanner = new StringScanner(bytes);
-    const pieces: Buffer[] = [];
     const texts: JsonText[] = [];
-    let copiedTo = 0;
+    /** Where each long string starts and ends, in pairs. */
+    const cuts: number[] = [];
     let at = 0;
     for (;;) {
       const open = bytes.indexOf(QUOTE, at);
@@ -43,13 +43,11 @@ export class JsonSkeleton {
       if (close - open - 1 < LONG_STRING_BYTES || isKey(bytes, at)) continue;
       const byteLength = scanner.textBytes(open + 1, close);
       if (byteLength === -1) return undefined;
-      pieces.push(bytes.subarray(copiedTo, open), Buffer.from(JSON.stringify(PLACEHOLDER_PREFIX + texts.length)));
-      texts.push(new JsonText(bytes.subarray(open, close + 1), byteLength));
-      copiedTo = at;
+      texts.push(new JsonText(bytes, open, at, byteLength));
+      cuts.push(open, at);
     }
     if (texts.length === 0) return new JsonSkeleton(bytes.toString('utf8'), texts);
-    pieces.push(bytes.subarray(copiedTo));
-    return new JsonSkeleton(Buffer.concat(pieces).toString('utf8'), texts);
+    return new JsonSkeleton(withPlaceholders(bytes, cuts).toString('utf8'), texts);
   }
 
   /**
@@ -106,6 +104,30 @@ export class JsonSkeleton {
   }
 }
 
+/** The bytes with each cut [start, end) replaced by its placeholder, in one copy. */
+function withPlaceholders(bytes: Buffer, cuts: number[]): Buffer {
+  let size = bytes.length;
+  for (let i = 0; i < cuts.length; i += 2) size += placeholderBytes(i / 2).length - (cuts[i + 1] - cuts[i]);
+  const skeleton = Buffer.allocUnsafe(size);
+  let written = 0;
+  let copiedTo = 0;
+  for (let i = 0; i < cuts.length; i += 2) {
+    written += bytes.copy(skeleton, written, copiedTo, cuts[i]);
+    written += placeholderBytes(i / 2).copy(skeleton, written);
+    copiedTo = cuts[i + 1];
+  }
+  bytes.copy(skeleton, written, copiedTo);
+  return skeleton;
+}
+
+/** Each index's placeholder as a JSON string, made once per process. */
+const placeholders: Buffer[] = [];
+function placeholderBytes(index: number): Buffer {
+  for (let i = placeholders.length; i <= index; i++)
+    placeholders.push(Buffer.from(JSON.stringify(PLACEHOLDER_PREFIX + i)));
+  return placeholders[index];
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
@@ -138,6 +160,7 @@ class StringScanner {
   /** The body as 32-bit words, from its first byte at a 4-byte boundary of the underlying memory. */
   private readonly words: Int32Array;
   private readonly firstAligned: number;
+  private nextBackslash = -2; // not looked for yet
 
   constructor(private readonly bytes: Buffer) {
     this.firstAligned = (4 - (bytes.byteOffset & 3)) & 3;
@@ -149,20 +172,16 @@ class StringScanner {
   textBytes(from: number, to: number): number {
     if (this.hasControlCharacter(from, to)) return -1;
     const { bytes } = this;
-    // Searched within the string only: from `from` in the whole body, each search would run on to
-    // the next backslash however far away.
-    const inside = bytes.subarray(from, to);
     let saved = 0; // bytes the escapes take beyond the bytes of what they stand for
-    let at = from;
+    let next = from;
     for (;;) {
-      const found = inside.indexOf(BACKSLASH, at - from);
-      if (found === -1) return to - from - saved;
-      at = from + found;
+      const at = this.backslashFrom(next);
+      if (at === -1 || at >= to) return to - from - saved;
       const escaped = at + 1 < to ? bytes[at + 1] : -1;
       if (escaped !== 0x75 /* u */) {
         if (!SIMPLE_ESCAPES.has(escaped)) return -1;
         saved += 1;
-        at += 2;
+        next = at + 2;
         continue;
       }
       const unit = hexUnit(bytes, at + 2, to);
@@ -171,13 +190,24 @@ class StringScanner {
         const low = hexUnit(bytes, at + 8, to);
         if (low >= 0xdc00 && low <= 0xdfff) {
           saved += 12 - 4; // a surrogate pair: one four-byte character
-          at += 12;
+          next = at + 12;
           continue;
         }
       }
       saved += 6 - utf8Length(unit);
-      at += 6;
+      next = at + 6;
     }
+  }
+
+  /**
+   * The first backslash at or after `from`, or -1. Strings are scanned in order, so the last answer
+   * stands until `from` passes it: one native search per backslash and per long string, however far
+   * apart they are.
+   */
+  private backslashFrom(from: number): number {
+    if (this.nextBackslash !== -1 && this.nextBackslash < from)
+      this.nextBackslash = this.bytes.indexOf(BACKSLASH, from);
+    return this.nextBackslash;
   }
 
   private hasControlCharacter(from: number, to: number): boolean {

@@ -147,7 +147,7 @@ describe('JsonText.wordsNear', () => {
   it('decodes whole words from near the asked place, escapes resolved, or gives up where there are no spaces', () => {
     const content = 'first "quoted" words\nand more words '.repeat(40);
     const token = Buffer.from(JSON.stringify(content));
-    const text = new JsonText(token, Buffer.byteLength(content));
+    const text = new JsonText(token, 0, token.length, Buffer.byteLength(content));
     for (const fraction of [0, 0.25, 0.5, 0.9]) {
       const words = text.wordsNear(fraction, 256)!;
       expect(words.startsWith(' ')).toBe(true);
@@ -155,7 +155,8 @@ describe('JsonText.wordsNear', () => {
       expect(Buffer.byteLength(words)).toBeLessThanOrEqual(256);
       expect(Buffer.byteLength(words)).toBeGreaterThan(100);
     }
-    const noSpaces = new JsonText(Buffer.from(JSON.stringify('中'.repeat(500))), 1500);
+    const chinese = Buffer.from(JSON.stringify('中'.repeat(500)));
+    const noSpaces = new JsonText(chinese, 0, chinese.length, 1500);
     expect(noSpaces.wordsNear(0.5, 256)).toBeUndefined();
   });
 });

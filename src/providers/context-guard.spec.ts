@@ -149,7 +149,10 @@ describe('context guard', () => {
     const sentence =
       'The "shipment"\nleft the warehouse — on Tuesday\\Wednesday, and the customer asked 😀 for a refund. ';
     const texts = Array.from({ length: 120 }, (_, i) => `${i}: ${sentence.repeat(30)}`);
-    const asBytes = (text: string) => new JsonText(Buffer.from(JSON.stringify(text)), Buffer.byteLength(text));
+    const asBytes = (text: string) => {
+      const token = Buffer.from(JSON.stringify(text));
+      return new JsonText(token, 0, token.length, Buffer.byteLength(text));
+    };
     const exact = texts.reduce((sum, text) => sum + countTokens(text), 0) + 3 * texts.length + 3;
     for (const limit of [exact - 1, exact, Math.ceil(exact * 1.1), 115_200, 942_818]) {
       const fromStrings = await new PromptSize(texts.map((content) => ({ content }))).excess(
