@@ -110,7 +110,8 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
   });
 
   it('passes a large chat history on as the client sent it: the upstream counts the same prompt', async () => {
-    const messages = Array.from({ length: 40 }, (_, i) => ({
+    // Over 64 KB: the messages go upstream as a view of the client's bytes, in pieces.
+    const messages = Array.from({ length: 80 }, (_, i) => ({
       role: i % 2 === 0 ? 'user' : 'assistant',
       content: `turn ${i}: "quoted" back\\slash 😀 ünïcödé ]} ${'the shipment left the warehouse '.repeat(30)}`,
     }));
@@ -121,7 +122,23 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       .expect(200);
     const through = await completion(gateway, { model: 'gpt-4.1', messages, metadata: { team: 'search' } }).expect(200);
     expect(through.body.usage.prompt_tokens).toBe(direct.body.usage.prompt_tokens);
-    expect(JSON.stringify(messages).length).toBeGreaterThan(40_000);
+    expect(JSON.stringify(messages).length).toBeGreaterThan(64 * 1024);
+    // A retry sends the same pieces again; a stream sends them too.
+    await sim.fault('gpt-4.1', { status: 500, count: 1 });
+    const retried = await completion(gateway, { model: 'gpt-4.1', messages }).expect(200);
+    expect(retried.headers['x-switchyard-attempts']).toBe('2');
+    expect(retried.body.usage.prompt_tokens).toBe(direct.body.usage.prompt_tokens);
+    const streamed = await completion(gateway, {
+      model: 'gpt-4.1',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    }).expect(200);
+    const usage = events(streamed.text)
+      .filter((event) => event !== 'data: [DONE]')
+      .map((event) => JSON.parse(event.slice('data: '.length)))
+      .find((chunk) => chunk.usage)?.usage;
+    expect(usage.prompt_tokens).toBe(direct.body.usage.prompt_tokens);
   });
 
   it('routes by the x-switchyard-policy header and goes straight to a concrete model', async () => {

@@ -6,6 +6,13 @@ import { routedFieldsOf, upstreamBodyOf } from './upstream-body';
 const route = (overrides: Record<string, unknown> = {}, forwardMetadata = false, variant?: Record<string, unknown>) =>
   ({ plan: { bodyOverrides: overrides, forwardMetadata, variant } }) as unknown as Route;
 
+/** What the upstream receives: the body whole or its pieces one after the other, parsed. */
+function sentJson(payload: string | Buffer | readonly Buffer[]) {
+  return JSON.parse(
+    typeof payload === 'string' || Buffer.isBuffer(payload) ? payload.toString() : Buffer.concat(payload).toString(),
+  );
+}
+
 /** A client's body as it came over the wire, parsed as the pipeline parses it. */
 function request(body: Record<string, unknown>, spacing?: number) {
   const bytes = Buffer.from(JSON.stringify(body, null, spacing));
@@ -21,12 +28,13 @@ describe('the upstream body', () => {
   it.each([
     ['a small body, serialised', [{ role: 'user', content: 'hi' }]],
     ['a large body, its messages passed on as the client sent them', history],
+    ['a larger body, its messages sent as a view of the client’s bytes', [...history, ...history, ...history]],
   ])('%s: the client’s fields and messages, the model per candidate, no metadata', (_, messages) => {
     const chat = request({ model: 'route:chat', messages, temperature: 0.2, metadata: { team: 'x' }, extra: [1] }, 2);
-    expect(chat.messagesAsSent !== undefined).toBe(messages === history);
+    expect(chat.messagesAsSent !== undefined).toBe(messages.length > 1);
     const body = upstreamBodyOf(routedFieldsOf(chat, route({ max_tokens: 64 })), chat);
     for (const model of ['gpt-4.1', 'deepseek-v3.2']) {
-      expect(JSON.parse(body.forModel(model).toString())).toEqual({
+      expect(sentJson(body.forModel(model))).toEqual({
         model,
         messages,
         temperature: 0.2,
@@ -38,11 +46,7 @@ describe('the upstream body', () => {
 
   it('asks a stream for its usage chunk, and forwards metadata when the policy says so', () => {
     const chat = request({ model: 'm', messages: history, stream: true, metadata: { team: 'x' } });
-    const sent = JSON.parse(
-      upstreamBodyOf(routedFieldsOf(chat, route({}, true)), chat)
-        .forModel('gpt-4.1')
-        .toString(),
-    );
+    const sent = sentJson(upstreamBodyOf(routedFieldsOf(chat, route({}, true)), chat).forModel('gpt-4.1'));
     expect(sent).toEqual({
       model: 'gpt-4.1',
       messages: history,
@@ -56,11 +60,7 @@ describe('the upstream body', () => {
     const chat = request({ model: 'm', messages: history });
     const replaced = [{ role: 'user', content: 'replaced' }];
     expect(
-      JSON.parse(
-        upstreamBodyOf(routedFieldsOf(chat, route({ messages: replaced })), chat)
-          .forModel('x')
-          .toString(),
-      ).messages,
+      sentJson(upstreamBodyOf(routedFieldsOf(chat, route({ messages: replaced })), chat).forModel('x')).messages,
     ).toEqual(replaced);
   });
 
@@ -68,6 +68,6 @@ describe('the upstream body', () => {
     const chat = request({ model: 'm', messages: history });
     const prompt = { text: 'Answer in French.', mode: 'prepend' };
     const sent = upstreamBodyOf(routedFieldsOf(chat, route({}, false, { systemPrompt: prompt })), chat).forModel('x');
-    expect(JSON.parse(sent.toString()).messages).toEqual([{ role: 'system', content: prompt.text }, ...history]);
+    expect(sentJson(sent).messages).toEqual([{ role: 'system', content: prompt.text }, ...history]);
   });
 });

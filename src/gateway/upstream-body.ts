@@ -3,8 +3,14 @@ import type { Route } from '../routing/routing.service';
 import { routedBody } from '../routing/variant-body';
 import type { ChatRequest } from './chat-request';
 
-const MESSAGES_KEY = Buffer.from(',"messages":');
+const MESSAGES_KEY = ',"messages":';
 const CLOSE = Buffer.from('}');
+/**
+ * Messages this large are sent as a view of the client's bytes, not copied into one new buffer: at
+ * 400 KB the copy (and the garbage collections its memory brings on) cost more than writing three
+ * pieces; at 32 KB the pieces cost more (docs/benchmarks.md).
+ */
+const SENT_IN_PIECES_FROM_BYTES = 64 * 1024;
 
 /**
  * The body the upstream gets, as an object without `model`: the client's with the variant's and the
@@ -21,8 +27,8 @@ export function routedFieldsOf(request: ChatRequest, route: Route): Record<strin
 
 /**
  * Those fields as JSON for each candidate model. When the route left a large body's messages as the
- * client sent them, they pass on as the client's bytes, spliced after the other fields, instead of
- * being serialised again (docs/benchmarks.md).
+ * client sent them, they pass on as the client's bytes, sent after the other fields, instead of
+ * being serialised again or copied (docs/benchmarks.md).
  */
 export function upstreamBodyOf(fields: Record<string, unknown>, request: ChatRequest): UpstreamBody {
   const asSent = fields.messages === request.body.messages ? request.messagesAsSent : undefined;
@@ -31,8 +37,9 @@ export function upstreamBodyOf(fields: Record<string, unknown>, request: ChatReq
   delete others.messages;
   return {
     forModel(model) {
-      const head = JSON.stringify({ ...others, model });
-      return Buffer.concat([Buffer.from(head.slice(0, -1)), MESSAGES_KEY, asSent, CLOSE]);
+      const head = Buffer.from(`${JSON.stringify({ ...others, model }).slice(0, -1)}${MESSAGES_KEY}`);
+      const pieces = [head, asSent, CLOSE];
+      return asSent.length >= SENT_IN_PIECES_FROM_BYTES ? pieces : Buffer.concat(pieces);
     },
   };
 }

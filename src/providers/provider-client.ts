@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { isRetryableStatus, retryDelayMs } from '@switchyard/retry';
-import type { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { CatalogService } from '../catalog/catalog.service';
 import { secretRedactor } from '../common/secret-redaction';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
@@ -140,11 +140,15 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     if (remainingMs <= 0) return { ok: false, kind: 'timeout', message: `no time left to call ${call.model.id}` };
     const timeoutMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs, remainingMs);
     const { pool, basePath } = this.pools.for(provider);
+    const body = call.body.forModel(call.model.upstreamModel);
+    const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    // Pieces would otherwise go chunked: a length up front is what every provider accepts.
+    if (typeof body !== 'string' && !Buffer.isBuffer(body)) headers['content-length'] = String(byteLengthOf(body));
     const request = {
       method: 'POST' as const,
       path: `${basePath}/chat/completions`,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: call.body.forModel(call.model.upstreamModel),
+      headers,
+      body,
       // Our own timers (attempt budget, first-chunk budget) decide; undici's defaults must not cut in first.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -164,7 +168,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     const started = performance.now();
     let response;
     try {
-      response = await requestBuffered(pool, request, call.clientGone, timeoutMs);
+      response = await requestBuffered(pool, asUndiciOptions(request), call.clientGone, timeoutMs);
     } catch (error) {
       if (error instanceof ClientAbortedError) throw error;
       if (error instanceof AttemptTimeoutError)
@@ -219,7 +223,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     let streamHandedOver = false;
     try {
       const response = await pool.request({
-        ...request,
+        ...asUndiciOptions(request),
         signal: abort.signal,
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -288,11 +292,25 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
   }
 }
 
+/**
+ * undici takes an iterable body (its Dispatcher docs: `string | Buffer | Uint8Array | Readable |
+ * Iterable | AsyncIterable | null`), but its type declarations leave Iterable out.
+ */
+function asUndiciOptions(request: UpstreamRequest): Dispatcher.DispatchOptions {
+  return request as Dispatcher.DispatchOptions;
+}
+
+function byteLengthOf(pieces: readonly Buffer[]): number {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  return length;
+}
+
 type UpstreamRequest = {
   method: 'POST';
   path: string;
   headers: Record<string, string>;
-  body: string | Buffer;
+  body: string | Buffer | readonly Buffer[];
   headersTimeout: number;
   bodyTimeout: number;
 };

@@ -3,8 +3,12 @@ import type { Cancellation } from './cancellation';
 
 /** The OpenAI request body as the upstream should get it, for any model of the request's candidates. */
 export interface UpstreamBody {
-  /** The JSON to send, naming `upstreamModel` (the provider's own name of the model). */
-  forModel(upstreamModel: string): string | Buffer;
+  /**
+   * The JSON to send, naming `upstreamModel` (the provider's own name of the model): whole, or in
+   * pieces written one after the other (a large body's messages are a view of the client's bytes,
+   * sent without being copied into a new buffer).
+   */
+  forModel(upstreamModel: string): string | Buffer | readonly Buffer[];
 }
 
 export interface UpstreamCall {
