@@ -233,6 +233,12 @@ async function tokenizerModules(sources: string[]): Promise<{ next: () => string
   };
 }
 
+/** Epoch ms that move only when told to. */
+function manualClock() {
+  let now = Date.parse('2026-12-06T10:00:00Z');
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
 describe('TokenCounter', () => {
   const warnings: string[] = [];
   const log: WarningLog = { warn: (message) => warnings.push(message) };
@@ -256,9 +262,10 @@ describe('TokenCounter', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('fails the counts when the tokenizer cannot load, warns once, and starts a new worker on the next need', async () => {
+  it('fails the counts when the tokenizer cannot load, warns once, and starts a new worker on the next need after 1 s', async () => {
     const paths = ['/nonexistent/tokenizer.js'];
-    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath());
+    const clock = manualClock();
+    const counter = new TokenCounter(log, () => paths.shift() ?? o200kTokenizerPath(), undefined, clock.now);
     try {
       const failed = await Promise.allSettled([counter.count(['hello']), counter.count(['world'])]);
       expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
@@ -267,10 +274,47 @@ describe('TokenCounter', () => {
       expect(warnings[0]).toContain('/nonexistent/tokenizer.js');
       expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
 
+      clock.advance(1_000);
       expect([...(await counter.count(['hello']))]).toEqual([1]);
       expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
     } finally {
       await counter.close();
+    }
+  });
+
+  it('backs off starting workers while they keep failing (1 s, 2 s, 4 s), and from 1 s again after a count', async () => {
+    const exitsOnExit = await tokenizerModules([
+      "exports.countTokens = (text) => (text === 'exit' ? process.exit(3) : text.length);",
+    ]);
+    const paths = ['/nonexistent/one.js', '/nonexistent/two.js', '/nonexistent/three.js'];
+    const clock = manualClock();
+    const counter = new TokenCounter(log, () => paths.shift() ?? exitsOnExit.next(), undefined, clock.now);
+    const startsAfter = async (advanceMs: number) => {
+      clock.advance(advanceMs);
+      await counter.count(['hello']).catch((error: Error) => expect(error.name).toBe('TokenizerUnavailable'));
+      return counter.stats.starts;
+    };
+    try {
+      expect(await startsAfter(0)).toBe(1);
+      expect(await startsAfter(999)).toBe(1); // refused at once, no worker started
+      expect(await startsAfter(1)).toBe(2);
+      expect(await startsAfter(1_999)).toBe(2);
+      expect(await startsAfter(1)).toBe(3);
+      expect(await startsAfter(3_999)).toBe(3);
+      expect(await startsAfter(1)).toBe(4); // a tokenizer that loads: it counts
+      expect([...(await counter.count(['hello']))]).toEqual([5]);
+      await expect(counter.count(['exit'])).rejects.toMatchObject({ name: 'TokenizerUnavailable' });
+      expect(counter.stats).toEqual({ running: false, starts: 4, failures: 4 });
+      // One warning per failure, each naming when a worker may start again; none for the refusals.
+      expect(warnings).toEqual([
+        expect.stringContaining('after 1 s'),
+        expect.stringContaining('after 2 s'),
+        expect.stringContaining('after 4 s'),
+        expect.stringContaining('after 1 s'),
+      ]);
+    } finally {
+      await counter.close();
+      await exitsOnExit.remove();
     }
   });
 
@@ -280,7 +324,8 @@ describe('TokenCounter', () => {
     const modules = await tokenizerModules([
       "exports.countTokens = (text) => (text === 'exit' ? process.exit(3) : text.length);",
     ]);
-    const counter = new TokenCounter(log, modules.next);
+    const clock = manualClock();
+    const counter = new TokenCounter(log, modules.next, undefined, clock.now);
     try {
       expect([...(await counter.count(['four']))]).toEqual([4]);
       const failed = await Promise.allSettled([counter.count(['hello', 'exit']), counter.count(['world'])]);
@@ -291,6 +336,7 @@ describe('TokenCounter', () => {
       expect(warnings).toEqual([expect.stringContaining('exited with code 3')]);
       expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
 
+      clock.advance(1_000);
       expect([...(await counter.count(['hello']))]).toEqual([1]);
       expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
     } finally {
@@ -306,7 +352,8 @@ describe('TokenCounter', () => {
       "exports.countTokens = (text) => { while (text === 'loop'); return text.length; };",
       'exports.countTokens = (text) => text.length;',
     ]);
-    const counter = new TokenCounter(log, modules.next, 2_000);
+    const clock = manualClock();
+    const counter = new TokenCounter(log, modules.next, 2_000, clock.now);
     try {
       expect([...(await counter.count(['four']))]).toEqual([4]);
       const failed = await Promise.allSettled([counter.count(['loop']), counter.count(['world'])]);
@@ -317,6 +364,7 @@ describe('TokenCounter', () => {
       expect(warnings).toEqual([expect.stringContaining('gave no count within 2000 ms')]);
       expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
 
+      clock.advance(1_000);
       expect([...(await counter.count(['hello']))]).toEqual([5]);
       expect(counter.stats).toEqual({ running: true, starts: 2, failures: 1 });
     } finally {

@@ -38,6 +38,15 @@ const WORKER_HEAP_MB = 256;
  */
 const COUNT_TIMEOUT_MS = 10_000;
 
+/**
+ * After a worker fails, no new one starts for this long, doubled for each failure in a row up to
+ * MAX_RESTART_BACKOFF_MS; the first count answered resets it. A tokenizer that cannot load (a broken
+ * install) would otherwise cost a worker start (~150 ms of CPU) for every prompt that needs counting;
+ * meanwhile those prompts go through uncounted, as during any failure.
+ */
+const RESTART_BACKOFF_MS = 1_000;
+const MAX_RESTART_BACKOFF_MS = 60_000;
+
 /** The count could not be had: the tokenizer failed to load, died, or the counter was closed. */
 export class TokenizerUnavailable extends Error {
   constructor(reason: string) {
@@ -81,7 +90,8 @@ export function o200kTokenizerPath(): string {
  *
  * A worker that cannot load, dies, or leaves a count unanswered for COUNT_TIMEOUT_MS (it is then
  * stopped) fails every count in flight with TokenizerUnavailable (one warning, one failure counted),
- * and the next count starts a new one. The worker keeps the process
+ * and the first count after a backoff (RESTART_BACKOFF_MS, doubled for each failure in a row) starts
+ * a new one; counts before it fail at once. The worker keeps the process
  * alive only while it owes a count: an idle one never does, and the app terminates it on shutdown.
  */
 export class TokenCounter {
@@ -90,11 +100,16 @@ export class TokenCounter {
   private nextId = 0;
   private starts = 0;
   private failures = 0;
+  private failuresInARow = 0;
+  /** Epoch ms before which no worker starts (after a failure). */
+  private noStartBefore = 0;
 
+  /** `now`: the clock the restart backoff is read with (a test's manual clock). */
   constructor(
     private readonly logger: WarningLog,
     private readonly tokenizerPath: () => string = o200kTokenizerPath,
     private readonly countTimeoutMs = COUNT_TIMEOUT_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   get stats(): TokenCounterStats {
@@ -105,6 +120,16 @@ export class TokenCounter {
   readonly count = (chunks: readonly string[]): Promise<Uint32Array> => {
     if (chunks.length === 0) return Promise.resolve(new Uint32Array(0));
     let worker: Worker;
+    if (!this.worker) {
+      const waitMs = this.noStartBefore - this.now();
+      if (waitMs > 0) {
+        return Promise.reject(
+          new TokenizerUnavailable(
+            `its worker failed ${this.failuresInARow} time(s) in a row; the next starts in ${Math.ceil(waitMs / 1000)} s`,
+          ),
+        );
+      }
+    }
     try {
       worker = this.worker ?? this.start();
     } catch (error) {
@@ -149,7 +174,10 @@ export class TokenCounter {
       clearTimeout(pending.watchdog);
       this.pending.delete(message.id);
       if (this.pending.size === 0) worker.unref();
-      if (message.counts) return pending.resolve(message.counts);
+      if (message.counts) {
+        this.failuresInARow = 0;
+        return pending.resolve(message.counts);
+      }
       this.failures++;
       this.logger.warn(`the tokenizer threw ${message.error} on a prompt: it goes through uncounted`);
       pending.reject(new TokenizerUnavailable(`it threw ${message.error}`));
@@ -167,9 +195,13 @@ export class TokenCounter {
     if (worker && worker !== this.worker) return;
     this.worker = undefined;
     this.failures++;
+    this.failuresInARow++;
+    const backoffMs = Math.min(MAX_RESTART_BACKOFF_MS, RESTART_BACKOFF_MS * 2 ** (this.failuresInARow - 1));
+    this.noStartBefore = this.now() + backoffMs;
     const reason = error instanceof Error ? error.message : String(error);
     this.logger.warn(
-      `the tokenizer's worker failed (${reason}): prompts in flight go through uncounted; the next one starts a new worker`,
+      `the tokenizer's worker failed (${reason}): prompts go through uncounted; ` +
+        `the first to need counting after ${backoffMs / 1000} s starts a new worker`,
     );
     this.rejectPending(new TokenizerUnavailable(reason));
     void worker?.terminate();
