@@ -97,7 +97,8 @@ export class JsonSkeleton {
         const child = container[key];
         const text = this.textOf(child);
         if (text) container[key] = text.text;
-        else if (typeof child === 'object' && child !== null) stack.push(child);
+        // A JsonText restored above is no JSON container: walking it would walk the whole body's bytes.
+        else if (typeof child === 'object' && child !== null && !(child instanceof JsonText)) stack.push(child);
       }
     }
     return value;
@@ -120,12 +121,18 @@ function withPlaceholders(bytes: Buffer, cuts: number[]): Buffer {
   return skeleton;
 }
 
-/** Each index's placeholder as a JSON string, made once per process. */
-const placeholders: Buffer[] = [];
+/**
+ * The first placeholders as JSON strings, made once per process (a chat history rarely has more long
+ * texts); beyond, each is made when needed, so no body can grow what the process keeps.
+ */
+const KEPT_PLACEHOLDERS = 1024;
+const placeholders = Array.from({ length: KEPT_PLACEHOLDERS }, (_, index) => placeholderOf(index));
 function placeholderBytes(index: number): Buffer {
-  for (let i = placeholders.length; i <= index; i++)
-    placeholders.push(Buffer.from(JSON.stringify(PLACEHOLDER_PREFIX + i)));
-  return placeholders[index];
+  return index < KEPT_PLACEHOLDERS ? placeholders[index] : placeholderOf(index);
+}
+
+function placeholderOf(index: number): Buffer {
+  return Buffer.from(JSON.stringify(PLACEHOLDER_PREFIX + index));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -88,6 +88,14 @@ describe('parseJsonBody', () => {
     expect(longTexts).toBeGreaterThan(1000);
   });
 
+  it('takes more long texts than it keeps placeholders for', () => {
+    const messages = Array.from({ length: 1500 }, (_, i) => ({ role: 'user', content: `${i} ${'word '.repeat(120)}` }));
+    const json = JSON.stringify({ model: 'route:chat', messages });
+    const value = parseJsonBody(Buffer.from(json)) as { messages: Array<{ content: unknown }> };
+    expect(value.messages.every((message) => message.content instanceof JsonText)).toBe(true);
+    expect(plain(value)).toEqual(JSON.parse(json));
+  });
+
   it('refuses exactly what JSON.parse refuses, whatever byte is changed', () => {
     const random = generator(7);
     const base = JSON.stringify({
