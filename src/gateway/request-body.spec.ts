@@ -1,17 +1,12 @@
+import { SeededRandom } from '@switchyard/simulator';
 import { JsonText } from '../common/json-text';
 import { InvalidJson, JsonTooDeep } from '../common/request-errors';
 import { parseJsonBody } from './request-body';
 
-/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
+/** A seeded generator, so a failure names a seed that reproduces it. */
 function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** Text with what JSON escapes and what it does not: quotes, backslashes, controls, emoji, lone surrogates. */

@@ -1,2 +1,3 @@
 export * from './simulated-provider';
 export { applyProfilePatch, defaultModelProfile, InvalidProfileError } from './simulator-profile';
+export { SeededRandom } from './seeded-random';
