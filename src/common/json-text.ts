@@ -1,5 +1,10 @@
 const SPACE = 0x20;
 
+/** A message's text as the gateway may hold it: a string, or a JsonText still in the client's bytes. */
+export function isText(value: unknown): value is string | JsonText {
+  return typeof value === 'string' || value instanceof JsonText;
+}
+
 /**
  * A JSON string from a request body left as the client's bytes: already checked to be a valid JSON
  * string, decoded only if its text is needed. A large prompt's messages pass to the upstream as the

@@ -1,4 +1,4 @@
-import { JsonText } from '../common/json-text';
+import { isText } from '../common/json-text';
 import { isPlainObject, requireList, requireObject, requireString, wrongType, wrongValue } from './chat-validation';
 import { InvalidChatRequest } from './gateway.errors';
 
@@ -54,7 +54,7 @@ function isTextMessage(message: unknown): boolean {
   const { role, content, name } = message;
   return (
     (role === 'user' || role === 'assistant' || role === 'system' || role === 'developer') &&
-    (typeof content === 'string' || content instanceof JsonText) &&
+    isText(content) &&
     (name === undefined || typeof name === 'string') &&
     (role !== 'assistant' || message.tool_calls === undefined || message.tool_calls === null)
   );
@@ -94,7 +94,7 @@ function validateContent(role: Role, message: Record<string, unknown>, at: strin
       'missing_required_parameter',
     );
   }
-  if (typeof content === 'string' || content instanceof JsonText) return;
+  if (isText(content)) return;
   const partTypes = PART_TYPES[role];
   if (!Array.isArray(content) || partTypes?.length === 0) {
     throw wrongType(param, role === 'function' ? 'a string' : 'a string or a list of content parts', content);
@@ -117,7 +117,7 @@ function validatePart(part: unknown, at: string, role: Role, allowed: readonly s
   }
   switch (type) {
     case 'text':
-      if (part.text instanceof JsonText) return;
+      if (isText(part.text)) return;
       return requirePresentString(part.text, `${at}.text`, 'a text part');
     case 'refusal':
       return requirePresentString(part.refusal, `${at}.refusal`, 'a refusal part');

@@ -18,7 +18,7 @@ import { topLevelValueSpan } from './json-span';
  * a 400 KB chat history cost the gateway more CPU than a bare proxy spends on the whole request
  * (docs/benchmarks.md). Below it, serialising is as cheap as finding the bytes.
  */
-const MESSAGES_AS_SENT_FROM_BYTES = 8 * 1024;
+export const MESSAGES_AS_SENT_FROM_BYTES = 8 * 1024;
 
 /** A validated chat completion request: what the gateway reads from it, and the body to pass on. */
 export interface ChatRequest {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { JsonText } from '../common/json-text';
 
 /** String values this long or longer are checked in the bytes and left there (JsonText). */
-export const LONG_STRING_BYTES = 512;
+const LONG_STRING_BYTES = 512;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -2,15 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { pathDeeperThan } from '../common/json-depth';
 import { InvalidJson, JsonTooDeep, RequestTooLarge } from '../common/request-errors';
+import { MESSAGES_AS_SENT_FROM_BYTES } from './chat-request';
 import { JsonSkeleton } from './json-skeleton';
 
 /** Bodies larger than this are parsed on a turn of the event loop of their own. */
 const LARGE_BODY_BYTES = 64 * 1024;
-/**
- * Bodies from this size on leave their messages' long texts in the bytes: they pass on to the
- * upstream as sent (chat-request.ts), so below it there is little to save.
- */
-const LONG_TEXTS_FROM_BYTES = 8 * 1024;
 
 /** The client went away before it had sent the whole body; nobody is left to answer. */
 export class BodyAbandoned extends Error {
@@ -30,8 +26,9 @@ export interface JsonBody {
  * Reads and parses a JSON request body: RequestTooLarge over `limitBytes` (checked on the declared
  * length first, so a huge body is refused before it is read), InvalidJson when it is not UTF-8 or
  * does not parse, JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative check: no stack
- * overflow). From LONG_TEXTS_FROM_BYTES on, the messages' long texts are left in the bytes
- * (JsonSkeleton, JsonText): checked, measured, and decoded only if something reads them.
+ * overflow). From MESSAGES_AS_SENT_FROM_BYTES on, where the messages pass upstream as the client's
+ * bytes, their long texts are left in the bytes too (JsonSkeleton, JsonText): checked, measured,
+ * and decoded only if something reads them.
  */
 export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<JsonBody> {
   return new Promise((resolve, reject) => {
@@ -78,7 +75,7 @@ function settleJson(bytes: Buffer, resolve: (body: JsonBody) => void, reject: (e
 export function parseJsonBody(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw new InvalidJson('it is not UTF-8');
   let skeleton: JsonSkeleton | undefined;
-  if (bytes.length >= LONG_TEXTS_FROM_BYTES) {
+  if (bytes.length >= MESSAGES_AS_SENT_FROM_BYTES) {
     skeleton = JsonSkeleton.of(bytes);
     if (!skeleton) throw new InvalidJson();
   }
