@@ -23,4 +23,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:3000/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Heap sizes as in `npm start`: a smaller young generation, and an old-space cap that also caps how far
 # V8 lets garbage pile up between full GCs, keep resident memory under load below 200 MB (README, Benchmarks).
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "--single-threaded-gc", "dist/src/main.js"]

@@ -127,13 +127,19 @@ export class ChildServer {
     env: NodeJS.ProcessEnv,
     readonly logFile: string,
     core: number | undefined,
+    nodeFlags: readonly string[] = [],
   ) {
     const command = core === undefined ? process.execPath : 'taskset';
-    // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there when it stops, named after it
-    // (Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line).
+    // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there when it stops, named after it.
+    // Node refuses V8's GC flags and --cpu-prof in NODE_OPTIONS, so they go on the command line.
     const extra = process.env.BENCH_PROFILE_DIR
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
-      : [];
+      ? [
+          ...nodeFlags,
+          '--cpu-prof',
+          `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`,
+          `--cpu-prof-name=${name}.cpuprofile`,
+        ]
+      : [...nodeFlags];
     const argv =
       core === undefined
         ? [...extra, script, ...args]

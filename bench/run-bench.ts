@@ -535,7 +535,7 @@ async function main(): Promise<void> {
     notes: [
       'gateways: policy "recommendations" via model "route:recommendations" (a 50% flag between gpt-4.1 and deepseek-v3.2), x-user-id varies per request, ' +
         'an API key on every request (no rate limits), one request_metrics row per request',
-      `gateways: Node flags of \`npm start\`: ${startNodeFlags() || 'none'}`,
+      `gateways and the bare proxy: Node flags of \`npm start\`: ${startNodeFlags().join(' ') || 'none'}`,
     ],
     targets: [],
     checks: [],

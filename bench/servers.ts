@@ -113,20 +113,22 @@ export async function startProxy(
     { ...process.env },
     join(dir, 'proxy.log'),
     core,
+    startNodeFlags(),
   );
   // GET through the proxy reaches the simulator's admin API, so this also checks the forwarding.
   await waitUntilReady(child, `http://127.0.0.1:${port}/_simulator/stats`, 20_000);
   return { child, port };
 }
 
-/** The `--` flags of package.json's `start` script, read from there so that the bench cannot drift from it. */
-export function startNodeFlags(): string {
+/**
+ * The `--` flags of package.json's `start` script, read from there so that the bench cannot drift
+ * from it. Every server under test runs with them, the bare proxy too: a GC setting that makes the
+ * gateway cheaper is measured against a floor that has it as well.
+ */
+export function startNodeFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const start = pkg.scripts?.start ?? '';
-  return start
-    .split(/\s+/)
-    .filter((arg) => arg.startsWith('--'))
-    .join(' ');
+  return start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 export interface StartedGateway {
@@ -170,13 +172,13 @@ export async function startGateway(
     SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
     SWITCHYARD_CATALOG: catalogFile,
     SWITCHYARD_ADMIN_KEY: GATEWAY_KEY,
-    // The Node flags `npm start` runs the gateway with (heap sizes), so the bench measures those.
     // BENCH_NODE_OPTIONS: more flags or preloads for the gateways, to try a GC setting or attach a probe.
-    NODE_OPTIONS: [startNodeFlags(), process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),
+    NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
     ...variant.env,
   };
   const main = dist('src/main.js', variant.distRoot);
-  const child = new ChildServer(name, main, [], env, join(dir, `${name}.log`), core);
+  // The Node flags `npm start` runs the gateway with (heap sizes, GC), so the bench measures those.
+  const child = new ChildServer(name, main, [], env, join(dir, `${name}.log`), core, startNodeFlags());
   await waitUntilReady(child, `http://127.0.0.1:${port}/health/ready`, 90_000);
   if (process.env.DATABASE_URL) return { child, port, dataDir };
   const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();

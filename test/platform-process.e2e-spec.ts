@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { countTokens } from 'gpt-tokenizer';
 import { generateApiKey } from '../src/access/api-key-format';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
-import { BuiltApp, buildApp } from './support/built-app';
+import { BuiltApp, buildApp, npmStartNodeFlags } from './support/built-app';
 import { freePort } from './support/free-port';
 import { tempDir } from './support/temp-dir';
 import { queryRows } from './support/test-database';
@@ -168,8 +168,7 @@ describe('the built app as npm start runs it', () => {
       c.models.push({ ...c.models[0], id: 'small-window', upstreamModel: 'gpt-4.1', contextWindow: 1000, tier: 1 });
     });
     const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path };
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
-    const nodeFlags = pkg.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+    const nodeFlags = npmStartNodeFlags();
     expect(nodeFlags).toContain('--max-old-space-size=1024');
     const app = new BuiltApp(env, { cwd: elsewhere, nodeFlags });
     running.push(app);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateApiKey } from '../src/access/api-key-format';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
-import { BuiltApp, buildApp } from './support/built-app';
+import { BuiltApp, buildApp, npmStartNodeFlags } from './support/built-app';
 import { freePort } from './support/free-port';
 import { parsePrometheus, sumOf } from './support/prometheus';
 import { tempDir } from './support/temp-dir';
@@ -99,16 +99,20 @@ describe('WORKERS=2: two gateway processes on one port, one database, one Ctrl-C
       // Long enough that every Ctrl-C request is surely in flight at the signal.
       c.simulator.profiles['claude-sonnet-4.5'].latencyMs = { median: 3000, p99: 3000 };
     });
-    app = new BuiltApp({
-      WORKERS: '2',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
-      SWITCHYARD_ADMIN_KEY: adminKey,
-      SWITCHYARD_CATALOG: catalog.path,
-      RATE_LIMIT_SYNC_MS: '50',
-    });
+    app = new BuiltApp(
+      {
+        WORKERS: '2',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        SWITCHYARD_DATA_DIR: dataDir,
+        SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
+        SWITCHYARD_ADMIN_KEY: adminKey,
+        SWITCHYARD_CATALOG: catalog.path,
+        RATE_LIMIT_SYNC_MS: '50',
+      },
+      // Each worker inherits the primary's flags: the GC settings of npm start run in every process.
+      { nodeFlags: npmStartNodeFlags() },
+    );
     await app.ready();
   }, 240_000);
 
