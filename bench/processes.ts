@@ -209,8 +209,10 @@ export async function cleanup(): Promise<void> {
   removeTempRoot();
 }
 
+/** BENCH_KEEP_TEMP=1 leaves the run's folder (the servers' logs, catalogs, bodies) and says where it is. */
 export function removeTempRoot(): void {
-  if (run.tempRoot) rmSync(run.tempRoot, { recursive: true, force: true });
+  if (run.tempRoot && process.env.BENCH_KEEP_TEMP === '1') console.error(`[bench] kept ${run.tempRoot}`);
+  else if (run.tempRoot) rmSync(run.tempRoot, { recursive: true, force: true });
   run.tempRoot = undefined;
 }
 

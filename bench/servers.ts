@@ -178,7 +178,12 @@ export async function startGateway(
   };
   const main = dist('src/main.js', variant.distRoot);
   // The Node flags `npm start` runs the gateway with (heap sizes, GC), so the bench measures those.
-  const child = new ChildServer(name, main, [], env, join(dir, `${name}.log`), core, startNodeFlags());
+  // BENCH_NODE_ARGS: more, on the command line (V8 flags NODE_OPTIONS refuses, such as --trace-gc).
+  const extraFlags = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = new ChildServer(name, main, [], env, join(dir, `${name}.log`), core, [
+    ...startNodeFlags(),
+    ...extraFlags,
+  ]);
   await waitUntilReady(child, `http://127.0.0.1:${port}/health/ready`, 90_000);
   if (process.env.DATABASE_URL) return { child, port, dataDir };
   const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
