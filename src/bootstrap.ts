@@ -3,13 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { Express, NextFunction, Request, Response } from 'express';
+import { type Express, json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { checkOperatorInput, refuseDeepJson } from './common/request-guards';
+import { checkOperatorInput, refuseBodyNotUtf8, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
 import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
@@ -78,7 +78,8 @@ export function configureApp(app: NestExpressApplication): void {
   const cors = corsOptionsOf(access);
   if (cors) app.enableCors(cors);
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
-  app.useBodyParser('json', { limit: config.requestBodyLimit });
+  // Express's own json() rather than Nest's useBodyParser, whose options leave out `verify`.
+  app.use(json({ limit: config.requestBodyLimit, verify: refuseBodyNotUtf8 }));
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalInterceptors(new UndeclaredQueryInterceptor());

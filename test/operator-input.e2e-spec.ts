@@ -33,7 +33,7 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
   }, 30_000);
 
   /** Sends raw JSON text (the nesting would overflow JSON.stringify in the test itself). */
-  const send = (method: string, path: string, body: string, headers: Record<string, string> = {}) =>
+  const send = (method: string, path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
     rawRequest(app.url, {
       method,
       path,
@@ -103,6 +103,23 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       message: 'The request body is not valid JSON.',
       code: 'invalid_json',
     });
+  });
+
+  it('refuses a body that is not UTF-8 as such, instead of storing U+FFFD for its bytes', async () => {
+    const latin1 = Buffer.from(
+      JSON.stringify({ key: 'latin1-flag', variants: { c: 'gpt-4.1' }, defaultVariant: 'c', description: 'café' }),
+      'latin1',
+    );
+    const response = await send('POST', '/api/flags', latin1);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.text)).toMatchObject({
+      code: 'invalid_json',
+      message: 'The request body is not valid JSON: it is not UTF-8.',
+    });
+    // The same words as UTF-8 are taken.
+    const utf8 = await send('POST', '/api/flags', latin1.toString('latin1'));
+    expect(utf8.status).toBe(201);
+    expect(JSON.parse(utf8.text)).toMatchObject({ key: 'latin1-flag', description: 'café' });
   });
 
   it('gives one clear message per field problem', async () => {

@@ -62,8 +62,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private translate(exception: unknown, requestId: string): DomainError | undefined {
-    // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's error.
-    const bodyParserType = [exception, (exception as { cause?: unknown } | null)?.cause]
+    // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's
+    // error, or the domain error its `verify` threw (refuseBodyNotUtf8).
+    const cause = (exception as { cause?: unknown } | null)?.cause;
+    if (cause instanceof DomainError) return cause;
+    const bodyParserType = [exception, cause]
       .map((error) => (error as { type?: unknown } | null)?.type)
       .find((type) => typeof type === 'string');
     if (bodyParserType === 'entity.parse.failed') return new InvalidJson();

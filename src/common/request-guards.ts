@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { pathDeeperThan } from './json-depth';
-import { JsonTooDeep, NulCharacter, TooManyItems } from './request-errors';
+import { InvalidJson, JsonTooDeep, NulCharacter, TooManyItems } from './request-errors';
 
 /**
  * Express middleware right after the JSON body parser: a body nested deeper than MAX_JSON_DEPTH is
@@ -11,6 +13,15 @@ export function refuseDeepJson(req: Request, _res: Response, next: NextFunction)
   const body: unknown = req.body;
   const path = typeof body === 'object' && body !== null ? pathDeeperThan(body) : undefined;
   next(path === undefined ? undefined : new JsonTooDeep(path));
+}
+
+/**
+ * body-parser's `verify`: an operator body that is not UTF-8 is refused as such (400 invalid_json),
+ * as the completions entrance refuses it, instead of being decoded with U+FFFD in place of its bad
+ * bytes and stored so. body-parser hands the refusal on wrapped (the filter unwraps it).
+ */
+export function refuseBodyNotUtf8(_req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
+  if (!isUtf8(body)) throw new InvalidJson('it is not UTF-8');
 }
 
 /** No operator body needs more; thousands of items only make validators and services loop (seconds). */
