@@ -169,12 +169,13 @@ export class OpenAiResponder {
         timing.serverTiming(true),
       ]),
     );
-    res.flushHeaders();
     const delivery: Delivery = { usage: undefined, ttftMs: timing.elapsedMs(), broke: false, quality: 0 };
     const quality = new StreamQuality(expect);
     let sawDone = false;
     try {
+      // The head goes out with the first event, in one packet; alone only if that event is held back.
       forward(res, stream.firstEvent, clientWantsUsage, delivery, quality, capture);
+      if (!res.headersSent) res.flushHeaders();
       for await (const event of stream.rest) {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
