@@ -1,3 +1,5 @@
+import { SeededRandom } from '@switchyard/simulator';
+
 /**
  * Request bodies of realistic sizes: real traffic carries 2–50 KB prompts (retrieval context, chat
  * history), not the 30-byte "hi" that makes every gateway look cheap. Each body is a system prompt
@@ -21,18 +23,6 @@ const WORDS = (
   'warehouse customer delivery schedule quarterly revenue forecast contract supplier inventory refund policy ' +
   'account manager region order status tracking number payment terms discount renewal support ticket'
 ).split(' ');
-
-/** A small deterministic generator (mulberry32): the same prose on every run. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sentences of English-like prose, `bytes` long (ASCII, so characters are bytes). */
 function prose(bytes: number, random: () => number): string {
@@ -58,7 +48,9 @@ export interface PromptMessage {
  */
 export function promptMessages(size: PromptSize): PromptMessage[] {
   const bytes = PROMPT_SIZES[size];
-  const random = generator(bytes);
+  // Seeded: the same prose on every run.
+  const seeded = new SeededRandom(bytes);
+  const random = () => seeded.next();
   const system = `You are the support assistant of a logistics company. Answer from the context below.\n\nContext:\n${prose(Math.floor(bytes / 3), random)}`;
   const messages: PromptMessage[] = [{ role: 'system', content: system }];
   let left = bytes - system.length;

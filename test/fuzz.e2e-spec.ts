@@ -1,3 +1,4 @@
+import { SeededRandom } from '@switchyard/simulator';
 import { createTestDatabase } from './support/test-database';
 import {
   exampleBodyOf,
@@ -19,18 +20,6 @@ import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from '
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
 const MAX_MS = 2000;
-
-/** mulberry32: small, fast and good enough to pick mutations reproducibly. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   constructor(readonly next: () => number) {}
@@ -378,7 +367,8 @@ describe('fuzz: odd requests to every documented route never answer 5xx and neve
       .expect(201);
     const known = ['fuzz-flag', canary.body.id as string, key.body.id as string];
 
-    const dice = new Dice(prng(SEED));
+    const seeded = new SeededRandom(SEED);
+    const dice = new Dice(() => seeded.next());
     const maker = new CaseMaker(dice, spec, app.adminKey!, known);
     const failures: string[] = [];
     const covered = new Set<string>();
