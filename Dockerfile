@@ -21,6 +21,7 @@ EXPOSE 3000
 # the process is healthy and serves flags from memory; an orchestrator must not restart it for that.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:3000/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# Heap sizes as in `npm start`: a smaller young generation, and an old-space cap that also caps how far
-# V8 lets garbage pile up between full GCs, keep resident memory under load below 200 MB (README, Benchmarks).
+# Node flags as in `npm start`: a smaller young generation, and an old-space cap that also caps how far
+# V8 lets garbage pile up between full GCs, keep resident memory under load below 200 MB; the GC on the
+# main thread, as a container with one CPU gains nothing from V8's helper threads (README, Benchmarks).
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "--single-threaded-gc", "dist/src/main.js"]

@@ -132,14 +132,10 @@ export class ChildServer {
     const command = core === undefined ? process.execPath : 'taskset';
     // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there when it stops, named after it.
     // Node refuses V8's GC flags and --cpu-prof in NODE_OPTIONS, so they go on the command line.
-    const extra = process.env.BENCH_PROFILE_DIR
-      ? [
-          ...nodeFlags,
-          '--cpu-prof',
-          `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`,
-          `--cpu-prof-name=${name}.cpuprofile`,
-        ]
-      : [...nodeFlags];
+    const profile = process.env.BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
+    const extra = [...nodeFlags, ...profile];
     const argv =
       core === undefined
         ? [...extra, script, ...args]

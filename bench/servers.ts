@@ -172,7 +172,7 @@ export async function startGateway(
     SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort),
     SWITCHYARD_CATALOG: catalogFile,
     SWITCHYARD_ADMIN_KEY: GATEWAY_KEY,
-    // BENCH_NODE_OPTIONS: more flags or preloads for the gateways, to try a GC setting or attach a probe.
+    // BENCH_NODE_OPTIONS: more flags or preloads for the gateways, to try a heap size or attach a probe.
     NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
     ...variant.env,
   };

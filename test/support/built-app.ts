@@ -32,13 +32,13 @@ export async function buildApp(): Promise<void> {
   }
 }
 
-/** `node dist/src/main.js` as a process of its own, in its own process group (as a terminal runs it). */
 /** The `--` flags package.json's `start` script runs Node with (heap sizes, GC): what a user's gateway runs with. */
 export function npmStartNodeFlags(): string[] {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
   return pkg.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
+/** `node dist/src/main.js` as a process of its own, in its own process group (as a terminal runs it). */
 export class BuiltApp {
   readonly process: ChildProcess;
   stdout = '';
