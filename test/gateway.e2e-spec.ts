@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import { createTestDatabase } from './support/test-database';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { eventually } from './support/webhook-server';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
 
@@ -52,6 +53,8 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
       c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });
       c.models.push({ ...c.models[0], id: 'slow-lane-gpt', provider: 'slow-lane', upstreamModel: 'gpt-4.1' });
+      // Its own circuit and retry budget: the stream timeout test must not inherit slow-lane-gpt's failures.
+      c.models.push({ ...c.models[0], id: 'slow-lane-stream', provider: 'slow-lane', upstreamModel: 'gpt-4.1' });
     });
     gateway = await startTestApp({
       databaseUrl: database.url,
@@ -276,6 +279,22 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     const response = await completion(gateway, { model: 'slow-lane-gpt', messages: hello }).expect(504);
     expect(response.body.error.code).toBe('upstream_timeout');
     expect(response.headers['x-switchyard-attempts']).toBe('3');
+  });
+
+  it('answers 504 to a stream whose upstream sends nothing within its budget, each attempt abandoned upstream', async () => {
+    await sim.profile('gpt-4.1', { latencyMs: { median: 1000, p99: 1000 } });
+    const abortedBefore = (await sim.stats()).aborted;
+    const response = await completion(gateway, { model: 'slow-lane-stream', messages: hello, stream: true }).expect(
+      504,
+    );
+    expect(response.body.error.code).toBe('upstream_timeout');
+    expect(response.headers['x-switchyard-attempts']).toBe('3');
+    // Each timed-out attempt closed its upstream request rather than leaving it to finish unread.
+    await eventually(
+      async () => (await sim.stats()).aborted - abortedBefore === 3,
+      5_000,
+      'three aborted upstream calls',
+    );
   });
 
   it('sends sticky users to the same model on every request, as their flag variant says', async () => {
