@@ -50,13 +50,19 @@ export class WatchedPage {
     await this.page.locator('#identity').waitFor();
   }
 
-  /** Goes to a page of the control room by its hash and waits for its first data. */
+  /**
+   * Goes to a page of the control room by its hash and waits for its first data: a refresh of that
+   * page, not one of the page being left that finished after the hash changed.
+   */
   async show(hash: string): Promise<void> {
     const before = Number((await this.page.locator('main').getAttribute('data-refreshes')) ?? 0);
     await this.page.evaluate((target) => (location.hash = target), hash);
     await this.page.waitForFunction(
-      (count) => Number(document.querySelector('main')?.getAttribute('data-refreshes') ?? 0) > count,
-      before,
+      ({ count, target }) => {
+        const main = document.querySelector('main');
+        return Number(main?.getAttribute('data-refreshes') ?? 0) > count && main?.getAttribute('data-page') === target;
+      },
+      { count: before, target: hash },
     );
   }
 

@@ -64,14 +64,19 @@ async function show(): Promise<void> {
   }
   fill(main);
   page.mount(main);
-  await poll(current);
+  await poll(current, location.hash || '#/rollouts');
 }
 
-/** Refreshes the page now and again every POLL_MS, until another page is shown. */
-async function poll(current: Page): Promise<void> {
+/**
+ * Refreshes the page now and again every POLL_MS, until another page is shown. `data-page` says whose
+ * data `main` holds: a refresh of the page being left can finish after the hash changed.
+ */
+async function poll(current: Page, hash: string): Promise<void> {
   // A tab nobody looks at asks nothing; it catches up as soon as it is shown again.
   if (document.hidden) {
-    document.addEventListener('visibilitychange', () => void (page === current && poll(current)), { once: true });
+    document.addEventListener('visibilitychange', () => void (page === current && poll(current, hash)), {
+      once: true,
+    });
     return;
   }
   try {
@@ -79,12 +84,13 @@ async function poll(current: Page): Promise<void> {
     if (page !== current) return;
     refreshes++;
     main.setAttribute('data-refreshes', String(refreshes));
+    main.setAttribute('data-page', hash);
     say(`Updated ${new Date().toLocaleTimeString()} · every ${POLL_MS / 1000} s`);
   } catch (error) {
     if (page !== current) return;
     say(`Could not update: ${error instanceof Error ? error.message : String(error)}`, true);
   }
-  if (page === current) timer = window.setTimeout(() => void poll(current), POLL_MS);
+  if (page === current) timer = window.setTimeout(() => void poll(current, hash), POLL_MS);
 }
 
 function signOut(): void {
