@@ -208,6 +208,34 @@ describe('BatchWriter', () => {
     expect(writer.snapshot().dropped).toBe(3);
   });
 
+  it('moves the rows of an abandoned INSERT back from dropped to written if it succeeds after all', async () => {
+    const { writer } = writerFor(table, clock, { shutdownBudgetMs: 300, batchSize: 2 });
+    let answer!: () => void;
+    table.duringInsert = () => new Promise<void>((resolve) => (answer = resolve));
+    for (const row of ['a', 'b', 'c']) writer.enqueue(row);
+    await writer.drain();
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 3 });
+    // The hung database answers the first INSERT after the final flush gave up on it; 'c' was never sent.
+    answer();
+    await settled();
+    expect(table.rows).toEqual(['a', 'b']);
+    expect(table.attempts).toEqual([['a', 'b']]);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 2, dropped: 1, failedFlushes: 0 });
+  });
+
+  it('keeps the rows of an abandoned INSERT counted as dropped when it fails after all', async () => {
+    const { writer } = writerFor(table, clock, { shutdownBudgetMs: 300 });
+    writer.enqueue('a');
+    let answer!: () => void;
+    table.duringInsert = () => new Promise<void>((resolve) => (answer = resolve));
+    await writer.drain();
+    table.down = true;
+    answer();
+    await settled();
+    expect(table.rows).toEqual([]);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 1, failedFlushes: 0 });
+  });
+
   it('a shutdown deadline can only come earlier', () => {
     const deadline = new ShutdownDeadline();
     expect(deadline.get()).toBeUndefined();

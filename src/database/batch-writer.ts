@@ -78,6 +78,10 @@ export class BatchWriter<T> {
   private consecutiveFailures = 0;
   /** Set once the final flush has run: an item arriving after it can only be counted as dropped. */
   private closed = false;
+  /** The batch of the INSERT under way, if any. */
+  private inFlight?: T[];
+  /** An INSERT the final flush stopped waiting for, its rows counted as dropped: it may still succeed. */
+  private abandonedInFlight?: T[];
   private readonly state = {
     written: 0,
     dropped: 0,
@@ -137,8 +141,9 @@ export class BatchWriter<T> {
    * The final flush: tries to write everything queued until the shutdown budget is spent (or the
    * shutdown's shared deadline has come), then counts what is left as dropped. An INSERT still
    * unanswered then (a database that hangs rather than refuses) is not waited for: its rows are
-   * counted too, so the count is reported before the process's own bound ends it. From then on
-   * `enqueue` drops (and counts) what still arrives.
+   * counted too, so the count is reported before the process's own bound ends it; should it succeed
+   * after all, its rows move back from dropped to written, with a log line. From then on `enqueue`
+   * drops (and counts) what still arrives.
    */
   async drain(): Promise<void> {
     this.stop();
@@ -155,6 +160,7 @@ export class BatchWriter<T> {
     if (this.queue.length > 0) {
       const abandoned = this.queue;
       this.queue = [];
+      if (unanswered) this.abandonedInFlight = this.inFlight;
       this.state.dropped += abandoned.length;
       const why = unanswered ? 'the database did not answer in time' : this.state.lastError;
       this.logger.error(
@@ -191,10 +197,18 @@ export class BatchWriter<T> {
   private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.options.batchSize);
+      this.inFlight = batch;
       try {
         await this.options.insert(batch);
       } catch (error) {
-        this.noteFailure(error as Error);
+        // An abandoned INSERT that fails late changes nothing: its rows are already counted as dropped.
+        if (batch !== this.abandonedInFlight) this.noteFailure(error as Error);
+        return;
+      } finally {
+        this.inFlight = undefined;
+      }
+      if (batch === this.abandonedInFlight) {
+        this.writtenAfterAll(batch);
         return;
       }
       // Items queued meanwhile were appended behind the batch, which is still at the front.
@@ -206,6 +220,16 @@ export class BatchWriter<T> {
       this.consecutiveFailures = 0;
       this.state.lastError = null;
     }
+  }
+
+  /** The final flush counted these as dropped when their INSERT did not answer in time; it has now. */
+  private writtenAfterAll(batch: readonly T[]): void {
+    this.abandonedInFlight = undefined;
+    this.state.dropped -= batch.length;
+    this.state.written += batch.length;
+    this.logger.warn(
+      `${batch.length} ${this.options.items} counted as dropped at shutdown were written after all; no longer counted as dropped`,
+    );
   }
 
   private noteFailure(error: Error): void {
