@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { ELIGIBLE } from './canary-window-reader';
 import { MetricsWriter } from './metrics-writer';
+import { QUEUED_ROWS_WAIT_MS } from './request-lookup';
 import { userKeyHasher } from './user-key';
 
 /**
@@ -59,7 +60,7 @@ export type ExposureAnswer =
  * The user id is hashed with the writer's key (user-key.ts) and looked up by user_key, the raw id
  * never leaves the process. One query per batch; a user whose request this replica answered a
  * moment ago may still be in the writer's queue, so events without an exposure are looked up again
- * once that queue is written (as RequestLookup does for request ids).
+ * once that queue is written (as RequestLookup does for request ids, with the same bound).
  */
 @Injectable()
 export class ExposureLookup {
@@ -87,7 +88,7 @@ export class ExposureLookup {
     );
     const missing = questions.map((_, index) => index).filter((index) => !exposed.has(index));
     if (missing.length === 0) return answers;
-    await this.writer.flush();
+    await this.writer.flushWithin(QUEUED_ROWS_WAIT_MS);
     const nearest: Array<{ i: number; last_at: Date | null; next_at: Date | null }> = await this.dataSource.query(
       NEAREST_SQL,
       this.parameters(missing.map((index) => questions[index])),

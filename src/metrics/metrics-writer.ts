@@ -6,6 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { within } from '../common/within';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs, type BatchWriterState } from '../database/batch-writer';
@@ -74,6 +75,15 @@ export class MetricsWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
   /** Resolves once every row queued so far has been written (or the queue could not be written). */
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  /**
+   * The flush, for a reader that needs this replica's queued rows in the table (the outcome
+   * lookups): rejects once `ms` have passed without it, as a database that cannot be read would, so
+   * a database that takes writes but never answers them holds no request.
+   */
+  async flushWithin(ms: number): Promise<void> {
+    if (!(await within(this.writer.flush(), ms))) throw new Error(`queued metric rows not written within ${ms} ms`);
   }
 
   /**
