@@ -223,6 +223,21 @@ describe('BatchWriter', () => {
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 2, dropped: 1, failedFlushes: 0 });
   });
 
+  it('also gives up on an INSERT under way when the shared deadline left the final flush no time at all', async () => {
+    const deadline = new ShutdownDeadline();
+    deadline.set(clock.nowMs());
+    const { writer } = writerFor(table, clock, { batchSize: 1, shutdownDeadline: deadline });
+    let answer!: () => void;
+    table.duringInsert = () => new Promise<void>((resolve) => (answer = resolve));
+    writer.enqueue('a');
+    await writer.drain();
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 1 });
+    answer();
+    await settled();
+    expect(table.rows).toEqual(['a']);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 1, dropped: 0 });
+  });
+
   it('keeps the rows of an abandoned INSERT counted as dropped when it fails after all', async () => {
     const { writer } = writerFor(table, clock, { shutdownBudgetMs: 300 });
     writer.enqueue('a');

@@ -151,18 +151,21 @@ export class BatchWriter<T> {
       this.time.nowMs() + this.options.shutdownBudgetMs,
       this.options.shutdownDeadline?.get() ?? Infinity,
     );
-    let unanswered = false;
     while (this.queue.length > 0 && this.time.nowMs() < deadline) {
-      unanswered = !(await within(this.flush(), deadline - this.time.nowMs()));
-      if (unanswered) break;
+      if (!(await within(this.flush(), deadline - this.time.nowMs()))) break;
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
     }
     if (this.queue.length > 0) {
       const abandoned = this.queue;
       this.queue = [];
-      if (unanswered) this.abandonedInFlight = this.inFlight;
+      // An INSERT still under way, whether this drain started it or found it (the shared deadline
+      // may leave a later writer no time at all), is not waited for.
+      this.abandonedInFlight = this.inFlight;
       this.state.dropped += abandoned.length;
-      const why = unanswered ? 'the database did not answer in time' : this.state.lastError;
+      // Sent but unconfirmed: once the pool closes, the database may still store them, unseen by us.
+      const why = this.inFlight
+        ? `the database did not answer in time; it may still store the ${this.inFlight.length} of them already sent`
+        : (this.state.lastError ?? 'no time was left before the shutdown deadline');
       this.logger.error(
         `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped`,
       );

@@ -6,7 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { appConfig, type AppConfig } from '../config/app.config';
-import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
+import { BatchWriter, drainBudgetMs, type BatchWriterState } from '../database/batch-writer';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { ShadowCounters } from './shadow-counters';
 import type { ShadowPairRow } from './shadow-pairs.repository';
@@ -70,6 +70,10 @@ export class ShadowPairWriter implements OnModuleInit, OnModuleDestroy, BeforeAp
 
   enqueue(row: ShadowPairRow, flag: string): void {
     this.writer.enqueue({ row, flag });
+  }
+
+  snapshot(): BatchWriterState {
+    return this.writer.snapshot();
   }
 
   /** Resolves once every pair queued so far has been written (or could not be, this time). */

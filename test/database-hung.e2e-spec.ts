@@ -1,0 +1,154 @@
+import { Client } from 'pg';
+import request from 'supertest';
+import { ManualClock } from '../src/common/manual-clock';
+import { MetricsWriter } from '../src/metrics/metrics-writer';
+import { OutcomeWriter } from '../src/outcomes/outcome-writer';
+import { ShadowPairWriter } from '../src/shadow/shadow-pair-writer';
+import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
+import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+import { eventually } from './support/webhook-server';
+
+const SHUTDOWN_TIMEOUT_MS = 4_000;
+const USERS = 12;
+
+/**
+ * A database that hangs rather than refuses, at the worst moment: Postgres takes connections and
+ * answers reads, but every INSERT of the three writers (metric rows, outcome events, shadow pairs)
+ * waits on a lock the test holds. Shutdown must still end in SHUTDOWN_TIMEOUT_MS, each writer
+ * counting what it could not write, so every row made is stored or counted as dropped.
+ */
+describe('a database that hangs at shutdown', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  let locker: Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({
+      databaseUrl: database.url,
+      catalog: await writeTestCatalog((catalog) => {
+        policiesFor('hung-flag')(catalog);
+        withCandidate(catalog);
+      }),
+      clock: new ManualClock(),
+      env: {
+        METRICS_FLUSH_INTERVAL_MS: '20',
+        GATEWAY_MAX_RETRIES: '0',
+        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      },
+    });
+    locker = new Client({ connectionString: database.url });
+    await locker.connect();
+  }, 60_000);
+  afterAll(async () => {
+    await locker?.end();
+    await app?.close();
+    await database?.drop();
+  }, 30_000);
+
+  const count = async (table: string) =>
+    (await queryRows<{ n: number }>(database.url, `SELECT count(*)::int AS n FROM ${table}`))[0].n;
+  /** INSERTs of the app waiting on the test's lock, per table. */
+  const waiting = async () =>
+    (
+      await queryRows<{ query: string }>(
+        database.url,
+        `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      )
+    ).map((row) => row.query);
+
+  it('ends within SHUTDOWN_TIMEOUT_MS, and every row of the three writers is either stored or counted as dropped', async () => {
+    await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'hung-flag',
+        variants: { control: 'deepseek-v3.2', treatment: CANDIDATE_MODEL },
+        defaultVariant: 'control',
+      })
+      .expect(201);
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({ key: 'thumbs_up', type: 'binary', direction: 'higher_is_better', unit: 'request' })
+      .expect(201);
+    await api(app)
+      .post('/api/canaries')
+      .send({
+        flagKey: 'hung-flag',
+        variant: 'treatment',
+        shadow: { percentage: 100, durationSeconds: 600, maxSpendUsd: 10, maxConcurrency: 64 },
+      })
+      .expect(201);
+    const before = { metrics: await count('request_metrics'), outcomes: await count('outcome_events') };
+
+    // SHARE: reads go on (outcome ingestion looks its requests up), every INSERT waits.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE request_metrics, outcome_events, shadow_pairs IN SHARE MODE');
+    const requestIds: string[] = [];
+    for (let user = 0; user < USERS; user++) {
+      const answer = await api(app)
+        .post('/v1/chat/completions')
+        .set('x-user-id', `user-${user}`)
+        .send({ model: 'route:hung-flag', messages: [{ role: 'user', content: 'Is this payment fraud?' }] })
+        .expect(200);
+      requestIds.push(answer.headers['x-switchyard-request-id']);
+    }
+    // The requests' rows are queued behind an INSERT that does not end: the lookup gives up waiting
+    // for them and takes the events unchecked, as it does while the database cannot be read.
+    const events = requestIds.map((requestId) => ({ metric: 'thumbs_up', value: true, requestId }));
+    const ingested = await api(app).post('/v1/outcomes').send({ events }).expect(202);
+    expect(ingested.body).toMatchObject({ accepted: USERS, refused: 0 });
+    // Every user's request went to the candidate as well, and each writer's first INSERT is stuck.
+    const stats = async () => (await request(app.simulatorUrl).get('/_simulator/stats').expect(200)).body;
+    await eventually(
+      async () => ((await stats()).byModel?.[CANDIDATE_MODEL] === USERS ? true : undefined),
+      20_000,
+      'shadow calls',
+    );
+    const stuck = await eventually(
+      async () => {
+        const queries = await waiting();
+        return ['request_metrics', 'outcome_events', 'shadow_pairs'].every((table) =>
+          queries.some((query) => query.includes(table)),
+        )
+          ? queries
+          : undefined;
+      },
+      20_000,
+      'an INSERT of each writer waiting on the lock',
+    );
+    expect(stuck.length).toBe(3);
+
+    const metrics = app.app.get(MetricsWriter, { strict: false });
+    const outcomes = app.app.get(OutcomeWriter, { strict: false });
+    const pairs = app.app.get(ShadowPairWriter, { strict: false });
+    const startedAt = Date.now();
+    await app.close();
+    expect(Date.now() - startedAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+    // Nothing reached the tables, and nothing is left queued: all of it is counted as dropped.
+    const madeMetricRows = before.metrics + 2 * USERS; // each user's request and its shadow call
+    expect(metrics.snapshot()).toMatchObject({ queued: 0, written: before.metrics, dropped: 2 * USERS });
+    expect(outcomes.snapshot()).toMatchObject({ queued: 0, written: before.outcomes, dropped: USERS, refused: 0 });
+    expect(pairs.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: USERS });
+
+    // The lock goes. The INSERTs the writers gave up on were sent: the database may still store
+    // their rows, which stay counted as dropped (nothing confirmed them). So per writer: no row is
+    // stored twice, and every row made is stored or counted.
+    await locker.query('ROLLBACK');
+    await eventually(async () => ((await waiting()).length === 0 ? true : undefined), 20_000, 'no INSERT waiting');
+    for (const [table, writer, made] of [
+      ['request_metrics', metrics, madeMetricRows],
+      ['outcome_events', outcomes, before.outcomes + USERS],
+      ['shadow_pairs', pairs, USERS],
+    ] as const) {
+      const stored = await count(table);
+      const { written, dropped } = writer.snapshot();
+      expect({ table, storedAtMost: stored <= made, storedOrCounted: stored + dropped >= made }).toEqual({
+        table,
+        storedAtMost: true,
+        storedOrCounted: true,
+      });
+      expect(stored).toBeGreaterThanOrEqual(written);
+    }
+  }, 120_000);
+});
