@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -191,6 +192,59 @@ describe('the built app as npm start runs it', () => {
     expect(exit.at - signalledAt).toBeLessThan(15_000);
     // No warning of a tokenizer that failed to load or died.
     expect(app.logLines().filter((line) => line.context === 'ContextGuard')).toEqual([]);
+  }, 120_000);
+
+  it('counts and logs the rows it could not write when Postgres hangs, and exits at SHUTDOWN_TIMEOUT_MS', async () => {
+    const dataDir = await tempDir('hung-postgres');
+    // The rows stay queued until the final flush: the flush interval is longer than the test.
+    const env = {
+      ...(await settings(dataDir)),
+      SHUTDOWN_TIMEOUT_MS: '6000',
+      METRICS_FLUSH_INTERVAL_MS: '60000',
+    };
+    const app = start(env);
+    await app.ready();
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'deepseek-v3.2', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(answer.status).toBe(200);
+    }
+    // Postgres hangs rather than refuses (a paused container, a stalled disk): the postmaster and
+    // every backend stopped. Backends run in sessions of their own, so each gets the signal.
+    const postmaster = postmasterPid(dataDir)!;
+    const backends = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+    const postgres = [postmaster, ...backends];
+    for (const pid of postgres) process.kill(pid, 'SIGSTOP');
+    try {
+      const signalledAt = Date.now();
+      app.signalGroup('SIGINT');
+      const exit = await app.exited;
+      // Closing the LISTEN connections waits on the hung server: the process bound ends it.
+      expect(exit.code).toBe(1);
+      expect(exit.at - signalledAt).toBeLessThan(6_000 + 2_000);
+      const lines = app.logLines();
+      // Before that, once the shared deadline came (SHUTDOWN_TIMEOUT_MS less 2 s), each writer
+      // counted what it held, though its own final flush never got to run.
+      const metrics = lines.find((line) => line.context === 'MetricsWriter' && line.level === 50);
+      expect(metrics?.msg).toBe(
+        'shutting down with 3 metric rows unwritten (the shutdown deadline came before they could be written); counted as dropped',
+      );
+      expect(lines[lines.length - 1]).toMatchObject({
+        context: 'Shutdown',
+        msg: 'still not stopped after SHUTDOWN_TIMEOUT_MS (6000 ms); exiting anyway',
+      });
+    } finally {
+      for (const pid of postgres) process.kill(pid, 'SIGCONT');
+    }
+    // The app asked its Postgres to stop as it exited; it does once it runs again, with no row of these.
+    await eventually(() => !alive(postmaster), 30_000, 'the embedded Postgres to stop');
+    expect(await storedRows(dataDir, Number(env.SWITCHYARD_EMBEDDED_PG_PORT))).toBe(0);
   }, 120_000);
 
   it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {

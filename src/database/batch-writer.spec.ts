@@ -20,6 +20,24 @@ class FakeTable {
   };
 }
 
+/**
+ * The shared deadline in the test's clock: `get` as ShutdownDeadline's, and `reach` runs what waits
+ * for it (ShutdownDeadline itself runs that on a real timer).
+ */
+class ManualDeadline {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly atMs: number) {}
+  get(): number {
+    return this.atMs;
+  }
+  whenReached(callback: () => void): void {
+    this.waiting.push(callback);
+  }
+  reach(): void {
+    for (const callback of this.waiting.splice(0)) callback();
+  }
+}
+
 /** Every promise chain started so far has run to its end (the writer's background flushes included). */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -180,8 +198,7 @@ describe('BatchWriter', () => {
 
   it("ends the final flush at the shutdown's shared deadline when it comes before the writer's own budget", async () => {
     // Another writer's drain ran first and used most of the shutdown: 300 ms are left of this one's 1 s.
-    const deadline = new ShutdownDeadline();
-    deadline.set(clock.nowMs() + 300);
+    const deadline = new ManualDeadline(clock.nowMs() + 300);
     const { writer, abandoned } = writerFor(table, clock, { shutdownBudgetMs: 1_000, shutdownDeadline: deadline });
     writer.enqueue('a');
     table.down = true;
@@ -224,8 +241,7 @@ describe('BatchWriter', () => {
   });
 
   it('also gives up on an INSERT under way when the shared deadline left the final flush no time at all', async () => {
-    const deadline = new ShutdownDeadline();
-    deadline.set(clock.nowMs());
+    const deadline = new ManualDeadline(clock.nowMs());
     const { writer } = writerFor(table, clock, { batchSize: 1, shutdownDeadline: deadline });
     let answer!: () => void;
     table.duringInsert = () => new Promise<void>((resolve) => (answer = resolve));
@@ -249,6 +265,34 @@ describe('BatchWriter', () => {
     await settled();
     expect(table.rows).toEqual([]);
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 1, failedFlushes: 0 });
+  });
+
+  it('counts what is queued as dropped when the deadline comes before its drain ran at all', () => {
+    // An earlier shutdown hook (a LISTEN connection closing on a database that hangs) never returned.
+    const deadline = new ManualDeadline(clock.nowMs() + 1_000);
+    const { writer, abandoned } = writerFor(table, clock, { shutdownDeadline: deadline });
+    writer.enqueue('a');
+    writer.enqueue('b');
+    deadline.reach();
+    expect(abandoned).toEqual(['a', 'b']);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 0, dropped: 2 });
+    expect(writer.enqueue('c')).toBe(false);
+    expect(writer.snapshot().dropped).toBe(3);
+    expect(table.attempts).toEqual([]);
+  });
+
+  it('runs what waits for the shutdown deadline once it comes, and only once', async () => {
+    const deadline = new ShutdownDeadline();
+    let runs = 0;
+    deadline.whenReached(() => runs++);
+    deadline.set(Date.now() + 60_000);
+    // Brought forward to now: its timer is due at once.
+    deadline.set(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(runs).toBe(1);
+    deadline.set(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(runs).toBe(1);
   });
 
   it('a shutdown deadline can only come earlier', () => {

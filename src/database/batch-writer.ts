@@ -22,8 +22,12 @@ export interface BatchWriterOptions<T> {
   backoff: BackoffPolicy;
   /** How long `drain` keeps trying to write what is queued before counting it as dropped. */
   shutdownBudgetMs: number;
-  /** The shutdown's shared end for every writer (ShutdownDeadline): `drain` stops there at the latest. */
-  shutdownDeadline?: { get(): number | undefined };
+  /**
+   * The shutdown's shared end for every writer (ShutdownDeadline): `drain` stops there at the latest,
+   * and once it has come the writer counts what is left even if `drain` never ran (an earlier
+   * shutdown hook stuck on a database that hangs).
+   */
+  shutdownDeadline?: { get(): number | undefined; whenReached(callback: () => void): void };
   /** Says which item arrived after the final flush, for the log line ("request …"). */
   describe?: (item: T) => string;
   /** Called for an item `enqueue` refused, after it is counted in `dropped` (per-item counters, logs). */
@@ -93,6 +97,7 @@ export class BatchWriter<T> {
   constructor(private readonly options: BatchWriterOptions<T>) {
     this.logger = new Logger(options.name);
     this.time = options.time ?? realTime;
+    options.shutdownDeadline?.whenReached(() => this.close());
   }
 
   /** Flushes on the interval from now on; the timer does not keep the process alive. */
@@ -155,23 +160,31 @@ export class BatchWriter<T> {
       if (!(await within(this.flush(), deadline - this.time.nowMs()))) break;
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
     }
-    if (this.queue.length > 0) {
-      const abandoned = this.queue;
-      this.queue = [];
-      // An INSERT still under way, whether this drain started it or found it (the shared deadline
-      // may leave a later writer no time at all), is not waited for.
-      this.abandonedInFlight = this.inFlight;
-      this.state.dropped += abandoned.length;
-      // Sent but unconfirmed: once the pool closes, the database may still store them, unseen by us.
-      const why = this.inFlight
-        ? `the database did not answer in time; it may still store the ${this.inFlight.length} of them already sent`
-        : (this.state.lastError ?? 'no time was left before the shutdown deadline');
-      this.logger.error(
-        `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped`,
-      );
-      this.options.onAbandoned?.(abandoned);
-    }
+    this.close();
+  }
+
+  /**
+   * The end of the final flush (drain's, or the shared deadline's when it comes first): what is
+   * still queued is counted as dropped and logged, and `enqueue` drops from now on. Runs once.
+   */
+  private close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.stop();
+    if (this.queue.length === 0) return;
+    const abandoned = this.queue;
+    this.queue = [];
+    // An INSERT still under way, whether drain started it or found it, is not waited for.
+    this.abandonedInFlight = this.inFlight;
+    this.state.dropped += abandoned.length;
+    // Sent but unconfirmed: once the pool closes, the database may still store them, unseen by us.
+    const why = this.inFlight
+      ? `the database did not answer in time; it may still store the ${this.inFlight.length} of them already sent`
+      : (this.state.lastError ?? 'the shutdown deadline came before they could be written');
+    this.logger.error(
+      `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped`,
+    );
+    this.options.onAbandoned?.(abandoned);
   }
 
   private drop(item: T, reason: DropReason): void {

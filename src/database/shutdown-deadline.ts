@@ -10,20 +10,38 @@ export const DATABASE_STOP_MARGIN_MS = 2_000;
  * comes first. Nest runs the writers' drains one module after another: without a shared end, three
  * writers with rows queued while the database is down would each spend their whole budget, together
  * longer than SHUTDOWN_TIMEOUT_MS, and the process would be stopped before the last of them had
- * counted its rows as dropped.
+ * counted its rows as dropped. For the same reason a writer also counts them when the deadline comes
+ * before its drain has run at all.
  */
 @Injectable()
 export class ShutdownDeadline {
   private atMs?: number;
+  private timer?: NodeJS.Timeout;
+  private readonly onReached: Array<() => void> = [];
 
   /** Epoch ms; a later call can only bring it forward. */
   set(atMs: number): void {
     this.atMs = Math.min(this.atMs ?? Infinity, atMs);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.reached(), Math.max(this.atMs - Date.now(), 0));
+    this.timer.unref();
+  }
+
+  /**
+   * Runs `callback` when the deadline comes, whatever the shutdown is doing then: the writers count
+   * their rows even when a hook before their final flush waits on a database that hangs.
+   */
+  whenReached(callback: () => void): void {
+    this.onReached.push(callback);
   }
 
   /** Epoch ms, or undefined while no shutdown has started. */
   get(): number | undefined {
     return this.atMs;
+  }
+
+  private reached(): void {
+    for (const callback of this.onReached.splice(0)) callback();
   }
 }
 
