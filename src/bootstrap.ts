@@ -14,6 +14,7 @@ import { requestLogger } from './common/logging.module';
 import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
+import { OperatorTimeoutInterceptor } from './common/operator-timeout.interceptor';
 import { UndeclaredQueryInterceptor } from './common/undeclared-query.interceptor';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
@@ -82,7 +83,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(json({ limit: config.requestBodyLimit, verify: refuseBodyNotUtf8 }));
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
-  app.useGlobalInterceptors(new UndeclaredQueryInterceptor());
+  app.useGlobalInterceptors(new UndeclaredQueryInterceptor(), new OperatorTimeoutInterceptor(config.operatorTimeoutMs));
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
   app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.

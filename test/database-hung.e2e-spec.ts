@@ -1,9 +1,18 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../src/common/database-unavailable';
+import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { OutcomeWriter } from '../src/outcomes/outcome-writer';
 import { ShadowPairWriter } from '../src/shadow/shadow-pair-writer';
+import { createBudget } from './support/budgets';
+import { freePort } from './support/free-port';
 import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
 import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -150,5 +159,102 @@ describe('a database that hangs at shutdown', () => {
       });
       expect(stored).toBeGreaterThanOrEqual(written);
     }
+  }, 120_000);
+});
+
+/**
+ * Postgres stops answering while the app serves (a paused container, a stalled disk): its
+ * processes are stopped, so connections stay open and queries wait, with no error to see. Nothing
+ * may wait as long as the database: completions keep being served from memory, an operator
+ * request answers the database_unavailable 503 after OPERATOR_TIMEOUT_MS, and a request whose
+ * budget needs a top-up of its lease answers 503 budget_unavailable after its bound.
+ */
+describe('a database that hangs while the app serves', () => {
+  let dataDir: string;
+  let server: EmbeddedPostgresServer;
+  let app: TestApp;
+  let stopped: number[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'switchyard-db-hangs-'));
+    await chmod(dataDir, 0o755);
+    server = new EmbeddedPostgresServer({ dataDir, port: await freePort() });
+    app = await startTestApp({
+      databaseUrl: await server.start(),
+      env: { OPERATOR_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '3000', GATEWAY_MAX_RETRIES: '0' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    resume();
+    await app?.close();
+    await server?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  /** The postmaster and every backend: backends run in sessions of their own, so each gets the signal. */
+  function hang(): void {
+    const postmaster = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const backends = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    stopped = [postmaster, ...backends.map(Number)];
+    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+  }
+  function resume(): void {
+    for (const pid of stopped.splice(0)) process.kill(pid, 'SIGCONT');
+  }
+
+  const chat = (model: string) =>
+    api(app)
+      .post('/v1/chat/completions')
+      .send({ model, messages: [{ role: 'user', content: 'Is this payment fraud?' }] });
+
+  it('serves completions, and answers operator requests and budgeted ones 503 within their bounds', async () => {
+    await api(app)
+      .post('/api/flags')
+      .send({ key: 'hang-flag', variants: { control: 'deepseek-v3.2' }, defaultVariant: 'control' })
+      .expect(201);
+    // No request has used it yet: the first one must top up its lease from the shared ledger.
+    await createBudget(app, { scope: 'policy', target: 'chat', limitUsd: 10, period: 'day', onExhausted: 'reject' });
+    hang();
+    try {
+      expect((await chat('deepseek-v3.2')).status).toBe(200);
+
+      let startedAt = Date.now();
+      const flags = await api(app).get('/api/flags');
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect([flags.status, flags.headers['retry-after'], flags.body.code]).toEqual([
+        503,
+        String(DATABASE_RETRY_AFTER_SECONDS),
+        'database_unavailable',
+      ]);
+      expect(flags.body.message).toMatch(/^The database did not answer within 1000 ms \(OPERATOR_TIMEOUT_MS\)/);
+      // A change too: it may still be applied once the database answers, and the answer says so.
+      const change = await api(app).post('/api/flags/hang-flag/kill').send({});
+      expect([change.status, change.body.code]).toEqual([503, 'database_unavailable']);
+      expect(change.body.message).toContain(
+        'A change this request carries may still be applied once the database answers: read it back before sending it again.',
+      );
+      // /v1/outcomes reads request rows: bounded as well, in the OpenAI shape of /v1.
+      const outcome = await api(app)
+        .post('/v1/outcomes')
+        .send({ metric: 'thumbs_up', value: true, requestId: '5b0c6b1e-0000-4a83-9d1f-2f7f7f1f3c11' });
+      expect([outcome.status, outcome.body.error?.code]).toEqual([503, 'database_unavailable']);
+
+      startedAt = Date.now();
+      const budgeted = await chat('route:chat');
+      expect(Date.now() - startedAt).toBeLessThan(15_000);
+      expect([budgeted.status, budgeted.body.error?.code]).toEqual([503, 'budget_unavailable']);
+    } finally {
+      resume();
+    }
+    // Back: the kill switch the 503 answered is applied after all, as its message warned; budgeted
+    // requests are served again.
+    const killed = await eventually(async () => {
+      const flag = await api(app).get('/api/flags/hang-flag');
+      return flag.status === 200 && flag.body.enabled === false ? flag.body : undefined;
+    }, 20_000);
+    expect(killed.version).toBe(2);
+    await eventually(async () => ((await chat('route:chat')).status === 200 ? true : undefined), 20_000);
   }, 120_000);
 });

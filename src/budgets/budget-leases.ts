@@ -8,6 +8,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Clock, type ScheduledJob } from '../common/clock';
+import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
@@ -18,6 +19,8 @@ import { LocalLedger } from './local-ledger';
 const IDLE_RELEASE_MS = 5 * 60_000;
 /** A request that finds the lease short retries the top-up at most this often before it is refused. */
 const MAX_TOP_UPS = 5;
+/** How long a request waits for one top-up before its budget counts as unavailable (503 budget_unavailable). */
+const TOP_UP_WAIT_MS = 5_000;
 
 /** `closed`: the period ended or the budget is gone while the request waited; resolve the ledger again. */
 export type ReserveOutcome = 'ok' | 'exhausted' | 'unavailable' | 'closed';
@@ -157,7 +160,8 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     ledger.waitingPico += amountPico;
     try {
       for (let round = 0; round < MAX_TOP_UPS; round++) {
-        await this.sync(ledger);
+        // A database that hangs would hold the request as long: past the bound its spend cannot be checked.
+        if (!(await within(this.sync(ledger), TOP_UP_WAIT_MS))) return 'unavailable';
         const result = ledger.tryReserve(amountPico, this.clock.nowMs());
         if (result === 'ok') return 'ok';
         if (result === 'stale') return ledger.closed ? 'closed' : 'unavailable';

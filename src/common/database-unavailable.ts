@@ -12,11 +12,26 @@ export class DatabaseUnavailable extends DomainError {
   readonly kind = 'unavailable';
   readonly code = 'database_unavailable';
 
-  constructor(cause: unknown) {
+  constructor(cause: unknown, why = 'The database is unavailable right now', note = '') {
     super(
-      `The database is unavailable right now, so this request could not be completed; retry in ` +
-        `${DATABASE_RETRY_AFTER_SECONDS} s (Retry-After). Completions and flag evaluation keep working from memory.`,
+      `${why}, so this request could not be completed; retry in ${DATABASE_RETRY_AFTER_SECONDS} s (Retry-After).` +
+        `${note} Completions and flag evaluation keep working from memory.`,
       { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, cause },
+    );
+  }
+}
+
+/**
+ * An operator request still unanswered after OPERATOR_TIMEOUT_MS: a database that hangs (a paused
+ * container, a stalled disk) answers nothing, and without a bound the caller would wait as long.
+ * The work goes on, so a change it carries may still be applied once the database answers.
+ */
+export class DatabaseNotAnswering extends DatabaseUnavailable {
+  constructor(timeoutMs: number) {
+    super(
+      undefined,
+      `The database did not answer within ${timeoutMs} ms (OPERATOR_TIMEOUT_MS)`,
+      ' A change this request carries may still be applied once the database answers: read it back before sending it again.',
     );
   }
 }

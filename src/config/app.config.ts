@@ -23,6 +23,9 @@ class AppEnvironment {
   @IntegerBetween('SHUTDOWN_TIMEOUT_MS', 1000, 600000)
   SHUTDOWN_TIMEOUT_MS = 15000;
 
+  @IntegerBetween('OPERATOR_TIMEOUT_MS', 1000, 600000)
+  OPERATOR_TIMEOUT_MS = 30000;
+
   @Matches(/^(auto|[1-9][0-9]?)$/i, {
     message: 'WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',
   })
@@ -41,6 +44,8 @@ export interface AppConfig {
   requestBodyLimit: string;
   requestBodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** The longest an operator request (/api, /v1/outcomes) waits before it answers 503 (OperatorTimeoutInterceptor). */
+  operatorTimeoutMs: number;
   /** Gateway processes serving the one port (WORKERS); 1: this process alone, no cluster. */
   workers: number;
   /** Where the control room's built files are (UI_DIR; default dist/ui, which `npm run build` writes). */
@@ -50,7 +55,16 @@ export interface AppConfig {
 export const appConfig = registerAs('app', (): AppConfig => {
   const env = validateConfig(
     AppEnvironment,
-    readEnv(['PORT', 'HOST', 'LOG_LEVEL', 'REQUEST_BODY_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'UI_DIR']),
+    readEnv([
+      'PORT',
+      'HOST',
+      'LOG_LEVEL',
+      'REQUEST_BODY_LIMIT',
+      'SHUTDOWN_TIMEOUT_MS',
+      'OPERATOR_TIMEOUT_MS',
+      'WORKERS',
+      'UI_DIR',
+    ]),
     'environment',
   );
   return {
@@ -60,6 +74,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     requestBodyLimit: env.REQUEST_BODY_LIMIT.toLowerCase(),
     requestBodyLimitBytes: sizeInBytes(env.REQUEST_BODY_LIMIT),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    operatorTimeoutMs: env.OPERATOR_TIMEOUT_MS,
     workers: env.WORKERS.toLowerCase() === 'auto' ? availableParallelism() : Number(env.WORKERS),
     uiDir: env.UI_DIR ?? defaultUiDir(),
   };
