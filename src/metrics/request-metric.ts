@@ -79,8 +79,15 @@ const METRIC_COLUMNS: readonly JsonRowColumn[] = [
   ['shadow_of', 'text'],
 ];
 
-/** One INSERT for a whole batch (json-rows.ts). */
-export const INSERT_METRICS_SQL = insertJsonRowsSql('request_metrics', METRIC_COLUMNS);
+/**
+ * One INSERT for a whole batch (json-rows.ts). A batch sent again is stored once: a connection lost
+ * after Postgres committed it but before the answer came back makes the writer retry it.
+ */
+export const INSERT_METRICS_SQL = insertJsonRowsSql(
+  'request_metrics',
+  METRIC_COLUMNS,
+  'ON CONFLICT (id, at) DO NOTHING',
+);
 
 /**
  * A row's values in METRIC_COLUMNS' order, with its user id replaced by the key `userKeyOf` makes

@@ -46,10 +46,14 @@ function storedValues(row: ShadowPairRow): unknown[] {
   return COLUMNS.map(([field]) => (field === 'at' ? row.at.getTime() : row[field]));
 }
 
-/** One INSERT per batch (json-rows.ts). */
+/**
+ * One INSERT per batch (json-rows.ts). A batch sent again (the writer's retry after a connection lost
+ * once Postgres had committed) is stored once.
+ */
 const INSERT_SQL = insertJsonRowsSql(
   'shadow_pairs',
   COLUMNS.map(([, column, type]) => [column, type]),
+  'ON CONFLICT (id) DO NOTHING',
 );
 
 /** A pair both sides of which answered: latency and cost are compared on these. */
