@@ -305,6 +305,21 @@ describe('the built app as npm start runs it', () => {
       );
     });
 
+    it('says where when DATABASE_URL points at a Postgres it cannot reach, and how to fix it', async () => {
+      const nothing = await freePort();
+      const env = {
+        ...(await settings(await tempDir('no-database'))),
+        DATABASE_URL: `postgres://app:secret-password@127.0.0.1:${nothing}/switchyard`,
+      };
+      const line = await failedStart(env);
+      expect(line).toBe(
+        `Switchyard failed to start: cannot reach the database at 127.0.0.1:${nothing} ` +
+          `(connect ECONNREFUSED 127.0.0.1:${nothing}): start Postgres there, or correct DATABASE_URL ` +
+          '(unset, Switchyard starts a Postgres of its own)',
+      );
+      expect(line).not.toContain('secret-password');
+    }, 120_000);
+
     it('says which folder to open when, as root, Postgres could not enter the data folder (mktemp -d: mode 0700)', async () => {
       const closed = await tempDir('mktemp');
       await chmod(closed, 0o700);

@@ -1,7 +1,9 @@
 import { Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { databaseUnavailableFrom } from '../common/database-unavailable';
 import { databaseConfig, type DatabaseConfig } from '../config/database.config';
+import { StartupError } from '../config/startup-error';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseServer } from './database-server';
 import { runMigrationsUnderLock } from './run-migrations';
@@ -24,7 +26,7 @@ class DatabaseServerModule {}
       }),
       // Migrations run before any module can query, so every table exists once the app is up.
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
+        const dataSource = await connect(options!);
         const applied = await runMigrationsUnderLock(dataSource);
         if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
         return dataSource;
@@ -34,3 +36,18 @@ class DatabaseServerModule {}
   exports: [DatabaseServerModule],
 })
 export class DatabaseModule {}
+
+/** The pool, opened: a database it cannot reach stops start-up with one line that says where and what to do. */
+async function connect(options: DataSourceOptions): Promise<DataSource> {
+  try {
+    return await new DataSource(options).initialize();
+  } catch (error) {
+    if (!databaseUnavailableFrom(error)) throw error;
+    const url = 'url' in options && options.url ? new URL(options.url) : undefined;
+    throw new StartupError(
+      `cannot reach the database at ${url?.host ?? 'DATABASE_URL'} (${(error as Error).message}): ` +
+        'start Postgres there, or correct DATABASE_URL (unset, Switchyard starts a Postgres of its own)',
+      { cause: error },
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { DATABASE_CONNECT_TIMEOUT_MS } from './data-source-options';
 
 const RECONNECT_DELAY_MS = 1_000;
 
@@ -29,7 +30,11 @@ export class PostgresListener {
   async start(): Promise<void> {
     if (this.stopped) return;
     const { url, channel, applicationName, logger } = this.options;
-    const client = new Client({ connectionString: url, application_name: applicationName });
+    const client = new Client({
+      connectionString: url,
+      application_name: applicationName,
+      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+    });
     const retry = (error?: Error) => {
       if (this.stopped || this.client !== client) return;
       this.client = undefined;
