@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { OutcomeWriter } from '../src/outcomes/outcome-writer';
 import { ShadowPairWriter } from '../src/shadow/shadow-pair-writer';
 import { createBudget } from './support/budgets';
 import { freePort } from './support/free-port';
+import { PausedPostgres } from './support/paused-postgres';
 import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
 import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -173,7 +173,7 @@ describe('a database that hangs while the app serves', () => {
   let dataDir: string;
   let server: EmbeddedPostgresServer;
   let app: TestApp;
-  let stopped: number[] = [];
+  let paused: PausedPostgres | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'switchyard-db-hangs-'));
@@ -185,24 +185,11 @@ describe('a database that hangs while the app serves', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    resume();
+    paused?.resume();
     await app?.close();
     await server?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 30_000);
-
-  /** The postmaster and every backend: backends run in sessions of their own, so each gets the signal. */
-  function hang(): void {
-    const postmaster = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const backends = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-    stopped = [postmaster, ...backends.map(Number)];
-    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
-  }
-  function resume(): void {
-    for (const pid of stopped.splice(0)) process.kill(pid, 'SIGCONT');
-  }
 
   const chat = (model: string) =>
     api(app)
@@ -216,7 +203,8 @@ describe('a database that hangs while the app serves', () => {
       .expect(201);
     // No request has used it yet: the first one must top up its lease from the shared ledger.
     await createBudget(app, { scope: 'policy', target: 'chat', limitUsd: 10, period: 'day', onExhausted: 'reject' });
-    hang();
+    const postmaster = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    paused = PausedPostgres.pause(postmaster);
     try {
       expect((await chat('deepseek-v3.2')).status).toBe(200);
 
@@ -246,7 +234,7 @@ describe('a database that hangs while the app serves', () => {
       expect(Date.now() - startedAt).toBeLessThan(15_000);
       expect([budgeted.status, budgeted.body.error?.code]).toEqual([503, 'budget_unavailable']);
     } finally {
-      resume();
+      paused.resume();
     }
     // Back. The kill switch answered 503 may or may not have been applied (it needed a connection,
     // open already or not): read back, as the message says, and send it again; it holds either way.

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -9,6 +8,7 @@ import { generateApiKey } from '../src/access/api-key-format';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { BuiltApp, buildApp, npmStartNodeFlags } from './support/built-app';
 import { freePort } from './support/free-port';
+import { PausedPostgres } from './support/paused-postgres';
 import { tempDir } from './support/temp-dir';
 import { queryRows } from './support/test-database';
 import { writeTestCatalog } from './support/test-app';
@@ -212,15 +212,8 @@ describe('the built app as npm start runs it', () => {
       });
       expect(answer.status).toBe(200);
     }
-    // Postgres hangs rather than refuses (a paused container, a stalled disk): the postmaster and
-    // every backend stopped. Backends run in sessions of their own, so each gets the signal.
     const postmaster = postmasterPid(dataDir)!;
-    const backends = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map(Number);
-    const postgres = [postmaster, ...backends];
-    for (const pid of postgres) process.kill(pid, 'SIGSTOP');
+    const paused = PausedPostgres.pause(postmaster);
     try {
       const signalledAt = Date.now();
       app.signalGroup('SIGINT');
@@ -240,7 +233,7 @@ describe('the built app as npm start runs it', () => {
         msg: 'still not stopped after SHUTDOWN_TIMEOUT_MS (6000 ms); exiting anyway',
       });
     } finally {
-      for (const pid of postgres) process.kill(pid, 'SIGCONT');
+      paused.resume();
     }
     // The app asked its Postgres to stop as it exited; it does once it runs again, with no row of these.
     await eventually(() => !alive(postmaster), 30_000, 'the embedded Postgres to stop');
