@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -661,94 +660,6 @@ describe('metrics: the writer loses nothing it did not count', () => {
     await gateway.close();
     expect(await Promise.all(slow)).toEqual([200, 200, 200]);
     expect(await countRows(url)).toBe(before + 23);
-  });
-});
-
-/**
- * A TCP relay in front of Postgres that, once armed, cuts the connection that carried the next
- * INSERT into request_metrics right after Postgres answered it: the rows are committed (the answer
- * ends with ReadyForQuery, sent after the commit), but the app only sees its connection die.
- */
-class CommitCutter {
-  readonly server: Server;
-  armed = false;
-  cuts = 0;
-  private static readonly READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
-
-  constructor(private readonly target: URL) {
-    this.server = createServer((client) => this.relay(client));
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  private relay(client: Socket): void {
-    const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
-    let insertSent = false;
-    let answered = false;
-    client.on('data', (chunk: Buffer) => {
-      if (this.armed && chunk.includes('INSERT INTO request_metrics')) insertSent = true;
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (insertSent) {
-        answered ||= chunk.includes('INSERT 0 ');
-        if (answered && chunk.includes(CommitCutter.READY_FOR_QUERY)) {
-          this.armed = false;
-          this.cuts++;
-          client.destroy();
-          upstream.destroy();
-          return;
-        }
-      }
-      client.write(chunk);
-    });
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ]) {
-      from.on('error', () => to.destroy());
-      from.on('close', () => to.destroy());
-    }
-  }
-}
-
-describe('metrics: a connection lost after Postgres committed a batch', () => {
-  it('retries the batch and stores each row once', async () => {
-    const database = await createTestDatabase();
-    const cutter = new CommitCutter(new URL(database.url));
-    const viaCutter = new URL(database.url);
-    viaCutter.hostname = '127.0.0.1';
-    viaCutter.port = String(await cutter.listen());
-    const gateway = await startTestApp({ databaseUrl: viaCutter.toString(), env: FAST_WRITER });
-    try {
-      for (let i = 0; i < 3; i++) await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
-      await eventually(
-        () => countRows(database.url),
-        (count) => count === 3,
-      );
-      cutter.armed = true;
-      for (let i = 0; i < 4; i++) await completion(gateway, { model: 'deepseek-v3.2', messages: hello }).expect(200);
-      const writer = gateway.app.get(MetricsWriter);
-      // The cut batch failed once (as far as the app could tell) and was written again.
-      const state = await eventually(
-        async () => writer.snapshot(),
-        (snapshot) => cutter.cuts === 1 && snapshot.queued === 0 && snapshot.failedFlushes >= 1,
-        20_000,
-      );
-      expect(state).toMatchObject({ written: 7, dropped: 0 });
-      const [stored] = await queryRows<{ rows: number; ids: number }>(
-        database.url,
-        'SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids FROM request_metrics',
-      );
-      expect(stored).toEqual({ rows: 7, ids: 7 });
-    } finally {
-      await gateway.close();
-      await new Promise((resolve) => cutter.server.close(resolve));
-      await database.drop();
-    }
   });
 });
 

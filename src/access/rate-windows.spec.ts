@@ -107,6 +107,20 @@ describe('RateWindows', () => {
     expect(windows.size).toBe(0);
   });
 
+  it('counts a sync that committed unconfirmed once: in flight until then, in the totals after', () => {
+    const table = new SharedTable();
+    const windows = new RateWindows();
+    for (let i = 0; i < 3; i++) windows.admit('k', rpm(10), T0);
+    // The sync's answer is lost after it committed: the shared row holds its 3 requests.
+    const batch = windows.startSync(T0 + 1);
+    table.sync(Object.assign(new RateWindows(), { startSync: () => batch, completeSync: () => undefined }), T0 + 1);
+    expect(windows.admit('k', rpm(10), T0 + 2).headers['x-ratelimit-remaining-requests']).toBe('6');
+    windows.inFlightStored();
+    table.sync(windows, T0 + 3);
+    // 4 admitted so far: this is the 5th (3 counted twice would leave 2).
+    expect(windows.admit('k', rpm(10), T0 + 4).headers['x-ratelimit-remaining-requests']).toBe('5');
+  });
+
   it('sends no headers and never refuses a key without limits', () => {
     const windows = new RateWindows();
     const result = windows.admit('k', { requestsPerMinute: null, tokensPerMinute: null }, T0);

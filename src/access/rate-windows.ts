@@ -138,7 +138,18 @@ export class RateWindows {
     }
   }
 
-  /** The database did not answer: what was in flight is sent again next time. */
+  /** A sync Postgres did not confirm did commit: what was in flight is part of the shared totals. */
+  inFlightStored(): void {
+    for (const window of this.windows.values()) {
+      window.global = {
+        requests: window.global.requests + window.inFlight.requests,
+        tokens: window.global.tokens + window.inFlight.tokens,
+      };
+      window.inFlight = zero();
+    }
+  }
+
+  /** The sync did not commit: what was in flight is sent again next time. */
   failSync(): void {
     for (const window of this.windows.values()) {
       window.pending = {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
+import { newReplicaName } from '../common/replica-name';
 import { accessConfig, type AccessConfig } from '../config/access.config';
 import { KeyLimitReached } from './access-denied.exception';
 import { ApiKeyCache, type CachedApiKey } from './api-key-cache';
@@ -14,12 +15,19 @@ const USAGE_RETENTION_MS = 60 * 60_000;
  * without a query on the request path: admission is decided in memory (RateWindows), and every
  * RATE_LIMIT_SYNC_MS (200 ms) this replica's counts are added to `api_key_usage` in one upsert and
  * the current minute's totals of every key are read back (two small queries, and none at all when no
- * key has a limit). If Postgres is unreachable each replica goes on with what it knows.
+ * key has a limit). If Postgres is unreachable each replica goes on with what it knows. A sync whose
+ * answer never came (the connection died, perhaps after the commit) keeps its counts in flight until
+ * the replica's receipt says whether they were added, so they are added once.
  */
 @Injectable()
 export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(UsageLimiter.name);
   private readonly windows = new RateWindows();
+  /** Per app, not per process: two apps in one test process are two replicas. */
+  readonly replica = newReplicaName();
+  private syncsStarted = 0;
+  /** A sync whose counts went to Postgres without an answer: they stay in flight until its receipt is read. */
+  private unsettledSync: number | null = null;
   private timer?: NodeJS.Timeout;
   private syncing?: Promise<void>;
   private failing = false;
@@ -85,15 +93,24 @@ export class UsageLimiter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async syncOnce(): Promise<void> {
-    if (this.windows.size === 0 && !this.cache.hasLimitedKeys) return;
-    const batch = this.windows.startSync(Date.now());
+    if (this.unsettledSync === null && this.windows.size === 0 && !this.cache.hasLimitedKeys) return;
     try {
-      const totals = [...(await this.usage.add(batch.deltas)), ...(await this.usage.totals(batch.currentWindowStart))];
-      this.windows.completeSync(totals, batch.currentWindowStart);
+      if (this.unsettledSync !== null) {
+        if ((await this.usage.lastCommitted(this.replica)) >= this.unsettledSync) this.windows.inFlightStored();
+        else this.windows.failSync();
+        this.unsettledSync = null;
+      }
+      const batch = this.windows.startSync(Date.now());
+      const sync = ++this.syncsStarted;
+      // Unsettled until Postgres answers: if the answer never comes, the receipt will tell.
+      if (batch.deltas.length > 0) this.unsettledSync = sync;
+      const added = await this.usage.add(batch.deltas, this.replica, sync);
+      this.unsettledSync = null;
+      this.windows.completeSync(added, batch.currentWindowStart);
+      this.windows.completeSync(await this.usage.totals(batch.currentWindowStart), batch.currentWindowStart);
       if (this.failing) this.logger.log('rate-limit windows are shared across replicas again');
       this.failing = false;
     } catch (error) {
-      this.windows.failSync();
       if (!this.failing) {
         this.logger.warn(
           `could not share rate-limit counts (${(error as Error).message}); each replica limits on its own counts until Postgres answers`,

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
   type BeforeApplicationShutdown,
   Inject,
@@ -8,12 +6,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Clock, type ScheduledJob } from '../common/clock';
+import { newReplicaName } from '../common/replica-name';
 import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
 import type { BudgetDefinition } from './budget.types';
-import { LocalLedger } from './local-ledger';
+import { LocalLedger, type SyncRequest } from './local-ledger';
 
 /** A lease nobody reserved from for this long goes back to the pool (a request then tops up first). */
 const IDLE_RELEASE_MS = 5 * 60_000;
@@ -41,7 +40,7 @@ interface Syncing {
 export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BudgetLeases.name);
   /** This replica in lease rows: unique per process start, so a restarted replica never inherits a dead one's lease. */
-  readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly replica = newReplicaName();
   private readonly current = new Map<string, LocalLedger>();
   private readonly ledgers = new Set<LocalLedger>();
   private readonly syncing = new WeakMap<LocalLedger, Syncing>();
@@ -141,7 +140,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private isDue(ledger: LocalLedger, nowMs: number): boolean {
-    if (ledger.closed || ledger.usedPico !== 0n) return true;
+    if (ledger.closed || ledger.usedPico !== 0n || ledger.unsettledSync !== null) return true;
     const holds = ledger.grantedPico > 0n || ledger.reservedPico > 0n;
     if (!holds) return false;
     const free = ledger.freePico;
@@ -175,16 +174,20 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async syncOnce(ledger: LocalLedger): Promise<void> {
     const nowMs = this.clock.nowMs();
-    const idle =
-      ledger.reservedPico === 0n && ledger.waitingPico === 0n && nowMs - ledger.lastActivityMs >= IDLE_RELEASE_MS;
-    const request = ledger.startSync(idle);
+    const key = {
+      budgetId: ledger.budgetId,
+      periodStart: new Date(ledger.startMs),
+      periodEnd: ledger.endMs === null ? null : new Date(ledger.endMs),
+    };
+    let request: SyncRequest | undefined;
     try {
+      if (ledger.unsettledSync !== null)
+        ledger.settleUnsettled(await this.store.committed(key, this.replica, ledger.unsettledSync, new Date(nowMs)));
+      const idle =
+        ledger.reservedPico === 0n && ledger.waitingPico === 0n && nowMs - ledger.lastActivityMs >= IDLE_RELEASE_MS;
+      request = ledger.startSync(idle);
       const result = await this.store.sync({
-        key: {
-          budgetId: ledger.budgetId,
-          periodStart: new Date(ledger.startMs),
-          periodEnd: ledger.endMs === null ? null : new Date(ledger.endMs),
-        },
+        key,
         replica: this.replica,
         at: new Date(nowMs),
         expiresAt: new Date(nowMs + this.config.leaseTtlMs),
@@ -192,7 +195,6 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
         leaseFraction: this.config.leaseFraction,
       });
       if (!result) {
-        ledger.failSync();
         this.budgetDeleted(ledger.budgetId);
         return;
       }
@@ -202,7 +204,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
       this.failing = false;
       if (ledger.closed && ledger.drained) this.forget(ledger);
     } catch (error) {
-      ledger.failSync();
+      if (request) ledger.failSync();
       if (!this.failing) {
         this.logger.warn(
           `could not sync budget leases (${(error as Error).message}); spending only the headroom already held, until it expires`,

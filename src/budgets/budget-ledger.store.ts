@@ -4,6 +4,7 @@ import { formatPico, picoOf } from '../metrics/cost';
 import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { type PeriodKey, BudgetPeriodsRepository } from './budget-periods.repository';
+import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import { leaseAfterSync, type SyncRequest, type SyncResult } from './local-ledger';
 
 const FRACTION_SCALE = 1_000_000;
@@ -21,8 +22,10 @@ export interface LedgerSync {
 /**
  * One replica's sync of one budget period, in one transaction: settle what it spent into the
  * period's row, then size its lease under that row's lock — so syncs of a period never interleave
- * across replicas, and the lease sum read is the committed one. About six round trips, off the
- * request path (every BUDGET_SYNC_MS, or when a request finds the lease too small).
+ * across replicas, and the lease sum read is the committed one. About seven round trips, off the
+ * request path (every BUDGET_SYNC_MS, or when a request finds the lease too small). The sync's
+ * number is kept as the ledger's receipt in the same transaction: a sync whose commit went
+ * unanswered is looked up (`committed`) rather than sent again, so no spend is settled twice.
  */
 @Injectable()
 export class BudgetLedgerStore {
@@ -31,6 +34,7 @@ export class BudgetLedgerStore {
     private readonly periods: BudgetPeriodsRepository,
     private readonly leases: BudgetLeasesRepository,
     private readonly hourly: BudgetHourlySpendRepository,
+    private readonly receipts: BudgetSyncReceiptsRepository,
   ) {}
 
   /** The sync's result; null when the budget no longer exists. */
@@ -39,6 +43,7 @@ export class BudgetLedgerStore {
       const flushUsd = formatPico(request.flushPico);
       const locked = await this.periods.addSpentLocked(manager, key, flushUsd, at);
       if (!locked) return null;
+      await this.receipts.put(manager, key, replica, request.sync, at);
       if (request.flushPico !== 0n) await this.hourly.add(manager, key.budgetId, at, flushUsd);
       const held = await this.leases.heldAt(manager, key, replica, at);
       const limitPico = picoOf(locked.limitUsd);
@@ -71,5 +76,10 @@ export class BudgetLedgerStore {
       await this.leases.deleteExpired(manager, key, at);
       return { grantedPico, limitPico, spentPico, othersPico, targetPico, expiresAtMs: expiresAt.getTime() };
     });
+  }
+
+  /** Whether the replica's sync number `sync` of the period committed (Postgres did not confirm it to us). */
+  async committed(key: PeriodKey, replica: string, sync: number, at: Date): Promise<boolean> {
+    return (await this.receipts.lastCommitted(this.dataSource.manager, key, replica, at)) >= sync;
   }
 }

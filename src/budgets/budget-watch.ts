@@ -10,12 +10,15 @@ import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { periodAt } from './budget-period';
 import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
+import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
 import { budgetName, usd } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
 /** Hourly spend older than this is read by no forecast. */
 const HOURLY_RETENTION_MS = 48 * 3_600_000;
+/** A sync receipt is read only by its replica's next sync: one this old belongs to a replica long gone. */
+const RECEIPT_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /**
  * Raises a budget's alerts, each once per period: every `alertAt` threshold its settled spend has
@@ -34,6 +37,7 @@ export class BudgetWatch {
     private readonly periods: BudgetPeriodsRepository,
     private readonly leases: BudgetLeasesRepository,
     private readonly hourly: BudgetHourlySpendRepository,
+    private readonly receipts: BudgetSyncReceiptsRepository,
     private readonly alerts: AlertsService,
     private readonly clock: Clock,
   ) {}
@@ -47,6 +51,7 @@ export class BudgetWatch {
         );
       }
       await this.hourly.deleteBefore(this.dataSource.manager, new Date(nowMs - HOURLY_RETENTION_MS));
+      await this.receipts.deleteBefore(this.dataSource.manager, new Date(nowMs - RECEIPT_RETENTION_MS));
     });
   }
 

@@ -10,6 +10,7 @@ import { BudgetCanaries } from './budget-canaries';
 import { BudgetDirectory } from './budget-directory';
 import { BudgetGate } from './budget-gate';
 import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
+import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import { BudgetLeases } from './budget-leases';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { BudgetLedgerStore } from './budget-ledger.store';
@@ -46,6 +47,7 @@ import { BudgetEntity } from './entities/budget.entity';
     BudgetPeriodsRepository,
     BudgetLeasesRepository,
     BudgetHourlySpendRepository,
+    BudgetSyncReceiptsRepository,
     BudgetLedgerStore,
     BudgetLeases,
     BudgetCanaries,

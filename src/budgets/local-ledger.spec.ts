@@ -79,13 +79,29 @@ describe('LocalLedger', () => {
     expect(ledger.freePico).toBe(75n);
   });
 
-  it('keeps what a failed sync was writing, to write it next time', () => {
-    const ledger = synced(new LocalLedger('b', 0, null), { grantedPico: 100n });
-    ledger.tryReserve(10n, NOW);
-    ledger.settle(10n, 10n);
-    expect(ledger.startSync(false).flushPico).toBe(10n);
-    ledger.failSync();
-    expect(ledger.startSync(false).flushPico).toBe(10n);
+  it('writes again what an unconfirmed sync was writing only if its receipt says it did not commit', () => {
+    const spendTen = () => {
+      const ledger = synced(new LocalLedger('b', 0, null), { grantedPico: 100n, targetPico: 40n });
+      ledger.tryReserve(10n, NOW);
+      ledger.settle(10n, 10n);
+      expect(ledger.startSync(false)).toMatchObject({ sync: 1, flushPico: 10n, returnPico: 50n });
+      ledger.failSync();
+      // Until the receipt is read, neither the spend nor the hand-back can be reserved.
+      expect(ledger.unsettledSync).toBe(1);
+      expect(ledger.freePico).toBe(40n);
+      expect(() => ledger.startSync(false)).toThrow(/unsettled/);
+      return ledger;
+    };
+    const lost = spendTen();
+    lost.settleUnsettled(false);
+    expect(lost.freePico).toBe(90n);
+    expect(lost.startSync(false)).toMatchObject({ sync: 2, flushPico: 10n });
+
+    const committed = spendTen();
+    committed.settleUnsettled(true);
+    expect(committed.grantedPico).toBe(40n);
+    expect(committed.freePico).toBe(40n);
+    expect(committed.startSync(false)).toMatchObject({ sync: 2, flushPico: 0n });
   });
 
   it('sets aside what it hands back, so nothing reserves it while the sync runs', () => {

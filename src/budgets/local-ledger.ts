@@ -13,6 +13,8 @@ export type ReserveResult = 'ok' | 'full' | 'stale';
 
 /** What one sync asks of Postgres. */
 export interface SyncRequest {
+  /** The ledger's sync number, which Postgres keeps as its receipt once the sync commits. */
+  sync: number;
   /** Settled since the last sync: added to the period's spent, taken off the lease. */
   flushPico: bigint;
   /** Headroom handed back (decided here, before the sync, so nothing reserves it meanwhile). */
@@ -89,6 +91,12 @@ export class LocalLedger {
   reportedReservedPico = 0n;
   /** No more reservations: the period ended, or the budget is gone. */
   closed = false;
+  /**
+   * A sync Postgres did not confirm (the connection failed, perhaps during its commit). What it was
+   * writing and handing back stays set aside until its receipt says whether it counted.
+   */
+  unsettledSync: number | null = null;
+  private syncsStarted = 0;
 
   constructor(
     readonly budgetId: string,
@@ -148,7 +156,7 @@ export class LocalLedger {
 
   /** Whether there is nothing left to write or hold: the ledger can be forgotten once its lease is gone. */
   get drained(): boolean {
-    return this.reservedPico === 0n && this.usedPico === 0n && this.grantedPico === 0n;
+    return this.reservedPico === 0n && this.usedPico === 0n && this.grantedPico === 0n && this.unsettledSync === null;
   }
 
   /**
@@ -156,6 +164,8 @@ export class LocalLedger {
    * it, once closed or idle) is handed back — set aside now, so nothing reserves it meanwhile.
    */
   startSync(releaseAll: boolean): SyncRequest {
+    if (this.unsettledSync !== null)
+      throw new Error(`sync ${this.unsettledSync} of budget ${this.budgetId} is unsettled`);
     const flushPico = this.usedPico;
     this.usedPico = 0n;
     this.flushingPico = flushPico;
@@ -174,7 +184,14 @@ export class LocalLedger {
     this.returningPico = returnPico;
     this.reportingPico = this.reservedPico;
     const keepSpare = !this.closed && !(releaseAll && this.waitingPico === 0n);
-    return { flushPico, returnPico, reservedPico: this.reservedPico, wantPico: this.waitingPico, keepSpare };
+    return {
+      sync: ++this.syncsStarted,
+      flushPico,
+      returnPico,
+      reservedPico: this.reservedPico,
+      wantPico: this.waitingPico,
+      keepSpare,
+    };
   }
 
   completeSync(result: SyncResult, validUntilMs: number, nowMs: number): void {
@@ -190,10 +207,24 @@ export class LocalLedger {
     this.reportedReservedPico = this.reportingPico;
   }
 
-  /** Postgres did not answer: what was being written is written next time; nothing was returned. */
+  /**
+   * Postgres did not confirm the sync. It may still have committed (a connection lost during the
+   * commit), so what it was writing is neither spendable nor sent again until `settleUnsettled`.
+   */
   failSync(): void {
-    this.usedPico += this.flushingPico;
+    this.unsettledSync = this.syncsStarted;
+  }
+
+  /**
+   * The unsettled sync's receipt was read. Committed: its spend is in the shared ledger and its
+   * hand-back done; the lease it wrote is at least ours minus both (a top-up it made is learnt at the
+   * next sync). Not committed: its spend is written next time, its hand-back is ours again.
+   */
+  settleUnsettled(committed: boolean): void {
+    if (committed) this.grantedPico -= this.flushingPico + this.returningPico;
+    else this.usedPico += this.flushingPico;
     this.flushingPico = 0n;
     this.returningPico = 0n;
+    this.unsettledSync = null;
   }
 }

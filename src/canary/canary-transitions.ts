@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
+import { newReplicaName } from '../common/replica-name';
 import { FlagChangeService } from '../flags/flag-change.service';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryEventsRepository } from './canary-events.repository';
@@ -17,7 +16,7 @@ import {
 import type { CanaryEntity } from './entities/canary.entity';
 
 /** The replica's name in canary events. */
-export const INSTANCE_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
+export const INSTANCE_ID = newReplicaName();
 
 type CanaryRef = Pick<
   CanaryEntity,

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { LoggedSecrets, providerKeyValues } from '../common/logging.module';
+import { newReplicaName } from '../common/replica-name';
 import { type CatalogConfig, readCatalogConfig } from '../config/catalog.config';
 import { environmentProblemsWith } from '../config/configuration';
 import { StartupError } from '../config/startup-error';
@@ -39,7 +38,7 @@ interface CatalogRead {
 export class CatalogReloader implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(CatalogReloader.name);
   /** Per app, not per process: two apps in one test process are two replicas. */
-  readonly instance = `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
+  readonly instance = newReplicaName();
   private queue: Promise<unknown> = Promise.resolve();
   private listener?: PostgresListener;
   private loaded: Date;

@@ -1,3 +1,4 @@
+import { ApiKeyUsageReceiptEntity } from '../access/entities/api-key-usage-receipt.entity';
 import { ApiKeyUsageEntity } from '../access/entities/api-key-usage.entity';
 import { ApiKeyEntity } from '../access/entities/api-key.entity';
 import { AlertDeliveryEntity } from '../alerts/entities/alert-delivery.entity';
@@ -5,6 +6,7 @@ import { AlertEntity } from '../alerts/entities/alert.entity';
 import { BudgetHourlySpendEntity } from '../budgets/entities/budget-hourly-spend.entity';
 import { BudgetLeaseEntity } from '../budgets/entities/budget-lease.entity';
 import { BudgetPeriodEntity } from '../budgets/entities/budget-period.entity';
+import { BudgetSyncReceiptEntity } from '../budgets/entities/budget-sync-receipt.entity';
 import { BudgetEntity } from '../budgets/entities/budget.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
 import { CatalogReloadEntity } from '../catalog/entities/catalog-reload.entity';
@@ -33,11 +35,13 @@ export const ENTITIES = [
   CanaryEventEntity,
   ApiKeyEntity,
   ApiKeyUsageEntity,
+  ApiKeyUsageReceiptEntity,
   CatalogReloadEntity,
   BudgetEntity,
   BudgetPeriodEntity,
   BudgetLeaseEntity,
   BudgetHourlySpendEntity,
+  BudgetSyncReceiptEntity,
   OutcomeMetricEntity,
   OutcomeMetricHistoryEntity,
   OutcomeEventEntity,

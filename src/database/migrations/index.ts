@@ -14,6 +14,7 @@ import { CreateOutcomeMetrics1796512203869 } from './1796512203869-create-outcom
 import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome-events';
 import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
 import { RequestMetricsUserExposureIndex1796522496319 } from './1796522496319-request-metrics-user-exposure-index';
+import { SyncReceipts1796574702415 } from './1796574702415-sync-receipts';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -37,4 +38,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CreateOutcomeEvents1796512518587,
   ShadowStage1796512585327,
   RequestMetricsUserExposureIndex1796522496319,
+  SyncReceipts1796574702415,
 ];

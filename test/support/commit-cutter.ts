@@ -1,0 +1,65 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/** ReadyForQuery with status 'I': the server is idle, so the statement's transaction has ended (committed). */
+const READY_AND_IDLE = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
+
+/**
+ * A TCP relay in front of Postgres that, once armed, cuts the connection that carried the next
+ * statement containing `marker` as soon as Postgres says that statement's transaction is over: the
+ * work is committed (ReadyForQuery comes after the commit), but the app only sees its connection
+ * die, as when a network or a proxy fails at the worst moment.
+ */
+export class CommitCutter {
+  private readonly server: Server;
+  private marker: string | null = null;
+  cuts = 0;
+
+  private constructor(private readonly target: URL) {
+    this.server = createServer((client) => this.relay(client));
+  }
+
+  /** Starts the relay; `url` is the database URL to give the app instead of the real one. */
+  static async start(databaseUrl: string): Promise<{ cutter: CommitCutter; url: string }> {
+    const cutter = new CommitCutter(new URL(databaseUrl));
+    await new Promise<void>((resolve) => cutter.server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(databaseUrl);
+    url.hostname = '127.0.0.1';
+    url.port = String((cutter.server.address() as { port: number }).port);
+    return { cutter, url: url.toString() };
+  }
+
+  /** Cuts once: the connection of the next statement that contains `marker`, after its commit. */
+  arm(marker: string): void {
+    this.marker = marker;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private relay(client: Socket): void {
+    const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
+    let carriesMarked = false;
+    client.on('data', (chunk: Buffer) => {
+      if (this.marker !== null && chunk.includes(this.marker)) carriesMarked = true;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (carriesMarked && this.marker !== null && chunk.includes(READY_AND_IDLE)) {
+        this.marker = null;
+        this.cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ]) {
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  }
+}
