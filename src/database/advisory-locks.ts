@@ -13,6 +13,8 @@ export enum LockKey {
   Guardrail = 7_305_004,
   /** Budget threshold, exhaustion and burn-rate alerts: one replica looks at a time. */
   BudgetWatch = 7_305_005,
+  /** With a second key: the table whose rows past the retention are being deleted. */
+  Retention = 7_305_006,
   BootstrapAdminKey = 7_305_010,
 }
 

@@ -7,6 +7,7 @@ import { OutcomeMetricEntity } from './entities/outcome-metric.entity';
 import { OutcomeIngestion } from './outcome-ingestion';
 import { OutcomeIngestionController } from './outcome-ingestion.controller';
 import { OutcomeSummary } from './outcome-summary';
+import { OutcomeRetention } from './outcome-retention';
 import { OutcomeWriter } from './outcome-writer';
 import { OutcomeMetricHistoryRepository } from './outcome-metric-history.repository';
 import { OutcomeMetricsController } from './outcome-metrics.controller';
@@ -26,6 +27,7 @@ import { OutcomeMetricsService } from './outcome-metrics.service';
     OutcomeMetricsService,
     OutcomeIngestion,
     OutcomeWriter,
+    OutcomeRetention,
     OutcomeSummary,
   ],
   exports: [OutcomeMetricsService],

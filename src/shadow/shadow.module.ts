@@ -7,6 +7,7 @@ import { ShadowSpendEntity } from './entities/shadow-spend.entity';
 import { ShadowCounters } from './shadow-counters';
 import { ShadowLedger } from './shadow-ledger';
 import { ShadowPairsRepository } from './shadow-pairs.repository';
+import { ShadowPairRetention } from './shadow-pair-retention';
 import { ShadowPairWriter } from './shadow-pair-writer';
 import { ShadowPairs } from './shadow-pairs.service';
 import { ShadowSpendRepository } from './shadow-spend.repository';
@@ -25,6 +26,7 @@ import { ShadowStages } from './shadow-stages';
     ShadowLedger,
     ShadowPairs,
     ShadowPairWriter,
+    ShadowPairRetention,
     ShadowCounters,
     ShadowPairsRepository,
     ShadowSpendRepository,
