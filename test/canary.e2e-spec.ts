@@ -86,7 +86,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     gateway = await startTestApp({
       databaseUrl: database.url,
       // Canaries run only on flags a policy routes by.
-      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag')),
+      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag', 'looks-flag')),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
     });
@@ -553,6 +553,64 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(abort.body.message).toMatch(/is promoted/);
       const types = (await api(gateway).events(id)).map((event) => event.type);
       expect(types).toEqual(['created', 'started', 'paused', 'resumed', 'promoted']);
+    },
+    LONG,
+  );
+
+  it(
+    'thins the looks that decided to wait to one per clock slice on request (quietEvery), in pages and polls alike',
+    async () => {
+      const { createFlag, createCanary, events } = api(gateway);
+      await createFlag('looks-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
+      const created = await createCanary({
+        flagKey: 'looks-flag',
+        variant: 'treatment',
+        stages: [
+          { percentage: 10, durationSeconds: 3_600 },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: { minRequests: 1_000_000 },
+      }).expect(201);
+      const id = created.body.id as string;
+      // A look per tick (1 s), each deciding to wait for data.
+      for (let i = 0; i < 23; i++) await tick();
+      await authorized(gateway).post(`/api/canaries/${id}/pause`).send({ reason: 'enough looks' }).expect(200);
+
+      const all = await events(id);
+      const isQuiet = (event: CanaryEvent) => event.type === 'verdict' && event.evidence?.decision === 'wait';
+      expect(all.filter(isQuiet).length).toBeGreaterThanOrEqual(23);
+      const firstOfSlice = new Set<string>();
+      const expected = all.filter((event) => {
+        if (!isQuiet(event)) return true;
+        const slice = String(Math.floor(Date.parse(event.at) / 5_000));
+        if (firstOfSlice.has(slice)) return false;
+        firstOfSlice.add(slice);
+        return true;
+      });
+      expect(expected.filter(isQuiet).length).toBeLessThanOrEqual(6);
+
+      const thinned = await authorized(gateway)
+        .get(`/api/canaries/${id}/events`)
+        .query({ quietEvery: 5, limit: 500 })
+        .expect(200);
+      expect(thinned.body.items).toEqual(expected);
+      expect(thinned.body.items.map((event: CanaryEvent) => event.type)).toEqual(
+        expect.arrayContaining(['created', 'started', 'paused']),
+      );
+      // Paged two at a time, as a page that polls with `after` reads it: the same events.
+      const paged: CanaryEvent[] = [];
+      for (let after: number | null = 0; after !== null;) {
+        const page = await authorized(gateway)
+          .get(`/api/canaries/${id}/events`)
+          .query({ quietEvery: 5, limit: 2, after })
+          .expect(200);
+        paged.push(...page.body.items);
+        after = page.body.nextAfter;
+      }
+      expect(paged).toEqual(expected);
+
+      const refused = await authorized(gateway).get(`/api/canaries/${id}/events`).query({ quietEvery: 0 }).expect(400);
+      expect(refused.body.message).toBe('quietEvery must be an integer between 1 and 86400');
     },
     LONG,
   );

@@ -40,13 +40,34 @@ export class CanaryEventsRepository {
     );
   }
 
-  /** Oldest first after the id `after` (keyset pagination); one row more than `limit` says there is a next page. */
-  page(canaryId: string, limit: number, after: number): Promise<CanaryEventEntity[]> {
-    return this.events
+  /**
+   * Oldest first after the id `after` (keyset pagination); one row more than `limit` says there is a
+   * next page. With `quietEvery`, a verdict that decided to wait is kept only if it is the first of
+   * its clock slice of that many seconds: the slices do not move as events arrive, so every page and
+   * every later poll keeps the same looks.
+   */
+  page(canaryId: string, limit: number, after: number, quietEvery?: number): Promise<CanaryEventEntity[]> {
+    const query = this.events
       .createQueryBuilder('event')
-      .where('event.canary_id = :canaryId AND event.id > :after', { canaryId, after })
+      .where('event.canary_id = :canaryId AND event.id > :after', { canaryId, after });
+    if (quietEvery !== undefined) {
+      const slice = (alias: string) => `floor(extract(epoch FROM ${alias}.at) / :quietEvery)`;
+      query.andWhere(
+        `(NOT ${quiet('event')} OR event.id IN (
+           SELECT DISTINCT ON (${slice('q')}) q.id FROM canary_events q
+            WHERE q.canary_id = :canaryId AND ${quiet('q')}
+            ORDER BY ${slice('q')}, q.id))`,
+        { quietEvery },
+      );
+    }
+    return query
       .orderBy('event.id', 'ASC')
       .limit(limit + 1)
       .getMany();
   }
+}
+
+/** A look that changed nothing: a verdict (live or shadow stage) whose decision was to wait. */
+function quiet(alias: string): string {
+  return `(${alias}.type = 'verdict' AND ${alias}.evidence->>'decision' = 'wait')`;
 }

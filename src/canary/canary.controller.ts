@@ -184,7 +184,7 @@ export class CanaryController {
   @ApiOperatorError('A bad limit or cursor', new InvalidInput(['limit must be an integer between 1 and 500']))
   @ApiCanaryNotFound()
   events(@Param('id') id: string, @Query() query: CanaryEventsQueryDto): Promise<CanaryEventPageDto> {
-    return this.canaries.events(id, query.limit ?? DEFAULT_EVENTS_LIMIT, query.after);
+    return this.canaries.events(id, query.limit ?? DEFAULT_EVENTS_LIMIT, query.after, query.quietEvery);
   }
 
   @Get(':id/shadow-pairs')

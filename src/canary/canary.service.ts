@@ -102,9 +102,9 @@ export class CanaryService implements OnModuleInit {
     return toView(await this.find(this.dataSource.manager, id), this.clock.now());
   }
 
-  async events(id: string, limit: number, after = 0): Promise<CanaryEventPageDto> {
+  async events(id: string, limit: number, after = 0, quietEvery?: number): Promise<CanaryEventPageDto> {
     await this.find(this.dataSource.manager, id);
-    const rows = await this.eventLog.page(id, limit, after);
+    const rows = await this.eventLog.page(id, limit, after, quietEvery);
     const page = rows.slice(0, limit);
     return {
       items: page.map((row) => ({

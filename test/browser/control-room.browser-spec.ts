@@ -314,3 +314,74 @@ describe('control room in a browser', () => {
     LONG,
   );
 });
+
+describe('control room in a browser: a canary that ran long', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  let browser: BrowserSession;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url, clock, env: { ...ENV, UI_DIR: await buildUi() } });
+    browser = await BrowserSession.launch();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  it(
+    'loads its quiet looks thinned, as GET …/events?quietEvery gives them, and says so in the log',
+    async () => {
+      await api(app)
+        .post('/api/flags')
+        .send({
+          key: 'chat-model',
+          variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
+          defaultVariant: 'control',
+          rollout: {},
+        })
+        .expect(201);
+      const created = await api(app)
+        .post('/api/canaries')
+        .send({ flagKey: 'chat-model', variant: 'treatment', stages: STAGES, analysis: { minRequests: 1_000_000 } })
+        .expect(201);
+      const id = created.body.id as string;
+      // Looks that wait for data: a few, 50 minutes of nothing, then a few more. 3 008 s of life in
+      // about 400 looks' worth: one quiet look per 7 s is kept.
+      for (let i = 0; i < 5; i++) await clock.advance(TICK_MS);
+      await clock.advance(3_000_000);
+      for (let i = 0; i < 3; i++) await clock.advance(TICK_MS);
+      const canary = (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
+      const life = (Date.parse(canary.lastVerdict.at) - Date.parse(canary.createdAt)) / 1000;
+      const quietEvery = Math.floor(life / 400);
+      expect(quietEvery).toBe(7);
+      const page = async (query: Record<string, number>) =>
+        (
+          await api(app)
+            .get(`/api/canaries/${id}/events`)
+            .query({ limit: 500, ...query })
+            .expect(200)
+        ).body.items as CanaryEvent[];
+      const all = await page({});
+      const thinned = await page({ quietEvery });
+      expect(thinned.length).toBeLessThan(all.length);
+
+      const viewer = await browser.open(app.url, app.adminKey!);
+      await viewer.show(`#/rollouts/${id}`);
+      await viewer.page.locator('#show-quiet').check();
+      await viewer.page.locator('#quiet-thinned').waitFor();
+      expect(await viewer.page.locator('#quiet-thinned').textContent()).toContain(
+        'one look that decided to wait is shown per 7 s',
+      );
+      const shown = await viewer.page
+        .locator('#decision-log li')
+        .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-event-id'))));
+      expect(shown).toEqual(thinned.map((event) => event.id).reverse());
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+});

@@ -38,6 +38,19 @@ export class CanaryEventsQueryDto {
   // Event ids are bigints: a larger number would be a database error, not an empty page.
   @Max(Number.MAX_SAFE_INTEGER, { message: AFTER_MESSAGE })
   after?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 300,
+    minimum: 1,
+    maximum: 86_400,
+    description:
+      'Thins the quiet looks: of the verdicts that decided to wait, only the first in each slice of this many seconds (of the clock, so pages and later polls agree). Every other event, transitions and decisive verdicts included, is always returned. Without it every look is returned: a day of looks every 10 s is 8 640 events',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, 86_400)
+  quietEvery?: number;
 }
 
 export class ShadowPairsQueryDto {

@@ -47,6 +47,11 @@ const SPEND_EVERY_MS = 30_000;
 
 /** Verdicts that only say "keep watching": hidden from the log unless asked for. */
 const QUIET_DECISIONS = new Set(['wait']);
+/**
+ * About this many quiet looks are loaded, however long the canary ran: a day of looks every 10 s is
+ * ~8 600 events (~11 MB). Transitions and decisive verdicts always come whole.
+ */
+const QUIET_LOOKS = 400;
 
 interface MetricCharts {
   arms: TimeChart;
@@ -63,6 +68,8 @@ export class RolloutPage implements Page {
   readonly title = 'Rollout';
   private events: CanaryEvent[] = [];
   private cursor: number | undefined;
+  /** Seconds per quiet look kept (GET …/events?quietEvery), fixed at the first load; undefined: every look. */
+  private quietEvery: number | undefined;
   private readonly charts = new Map<string, MetricCharts>();
   private readonly parts: Record<string, HTMLElement> = {};
   private readonly buttons = new Map<Action, HTMLButtonElement>();
@@ -134,7 +141,7 @@ export class RolloutPage implements Page {
   async refresh(): Promise<void> {
     const canary = await api<Canary>(`/api/canaries/${this.id}`);
     this.canary = canary;
-    await this.loadEvents();
+    await this.loadEvents(canary);
     document.title = `${canary.flagKey} · Switchyard control room`;
     this.renderHeader(canary);
     this.renderActions(canary);
@@ -163,11 +170,20 @@ export class RolloutPage implements Page {
     }
   }
 
-  /** Every event, oldest first: the first refresh reads them all, later ones only the new ones. */
-  private async loadEvents(): Promise<void> {
+  /**
+   * Every event, oldest first, with the quiet looks of a long canary thinned to about QUIET_LOOKS:
+   * the first refresh reads them all, later ones only the new ones.
+   */
+  private async loadEvents(canary: Canary): Promise<void> {
+    if (this.cursor === undefined) {
+      // The canary's life by the server's clock (not the browser's): to its end, or its last look.
+      const until = canary.endedAt ?? canary.lastVerdict?.at ?? canary.createdAt;
+      const every = Math.floor((Date.parse(until) - Date.parse(canary.createdAt)) / 1000 / QUIET_LOOKS);
+      this.quietEvery = every >= 2 ? Math.min(every, 86_400) : undefined;
+    }
     for (;;) {
       const page = await api<{ items: CanaryEvent[]; nextAfter: number | null }>(
-        `/api/canaries/${this.id}/events${query({ limit: 500, after: this.cursor })}`,
+        `/api/canaries/${this.id}/events${query({ limit: 500, after: this.cursor, quietEvery: this.quietEvery })}`,
       );
       this.events.push(...page.items);
       if (page.items.length > 0) this.cursor = page.items[page.items.length - 1].id;
@@ -175,11 +191,23 @@ export class RolloutPage implements Page {
     }
   }
 
-  /** The live stages' verdicts (the shadow stage's are the shadow panel's). */
-  private verdicts(): Array<{ event: CanaryEvent; verdict: Verdict }> {
-    return this.events
+  /**
+   * The live stages' verdicts (the shadow stage's are the shadow panel's), ending with the latest
+   * look even when thinning left its event out.
+   */
+  private verdicts(): Array<{ at: string; verdict: Verdict }> {
+    const verdicts = this.events
       .filter((event) => event.type === 'verdict' && event.evidence && event.evidence.kind !== 'shadow')
-      .map((event) => ({ event, verdict: event.evidence as unknown as Verdict }));
+      .map((event) => ({ at: event.at, verdict: event.evidence as unknown as Verdict }));
+    const latest = this.canary?.lastVerdict;
+    const last = verdicts.at(-1);
+    if (
+      latest &&
+      (latest as unknown as ShadowVerdict).kind !== 'shadow' &&
+      (!last || Date.parse(latest.at) > Date.parse(last.verdict.at))
+    )
+      verdicts.push({ at: latest.at, verdict: latest });
+    return verdicts;
   }
 
   private shadowVerdicts(): ShadowVerdict[] {
@@ -530,7 +558,7 @@ export class RolloutPage implements Page {
       return;
     }
     grid.querySelector('.empty')?.remove();
-    const x = verdicts.map(({ event }) => Date.parse(event.at) / 1000);
+    const x = verdicts.map(({ at }) => Date.parse(at) / 1000);
     for (const key of keys) {
       const latest = labels.get(key)!;
       const charts = this.charts.get(key) ?? this.addCharts(grid, latest);
@@ -882,6 +910,13 @@ export class RolloutPage implements Page {
     );
     fill(
       this.parts.log,
+      this.showQuiet && this.quietEvery !== undefined
+        ? h(
+            'p',
+            { class: 'muted', id: 'quiet-thinned' },
+            `This canary ran long: one look that decided to wait is shown per ${this.quietEvery} s. GET /api/canaries/${this.id}/events lists every one.`,
+          )
+        : null,
       shown.length === 0
         ? h('p', { class: 'muted' }, 'Nothing logged yet.')
         : h(
