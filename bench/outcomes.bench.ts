@@ -1,13 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { generateApiKey } from '../src/access/api-key-format';
 import { createApp, shutDownApp } from '../src/bootstrap';
 import { userKeyHasher } from '../src/metrics/user-key';
-import { freePort } from './processes';
+import { benchCatalogFile } from './bench-catalog';
 import { scratchDatabase } from './scratch-database';
 
 /**
@@ -22,18 +19,6 @@ import { scratchDatabase } from './scratch-database';
  *
  * Uses DATABASE_URL (a scratch database is created and dropped) or an embedded Postgres.
  */
-
-/** The default catalog, its simulator on a free port (nothing here calls it). */
-async function catalogFile(): Promise<string> {
-  const catalog = JSON.parse(readFileSync(join(process.cwd(), 'src/config/default-catalog.json'), 'utf8'));
-  const port = await freePort();
-  catalog.simulator.port = port;
-  for (const provider of catalog.providers) provider.baseUrl = `http://127.0.0.1:${port}/v1`;
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-catalog-'));
-  const path = join(dir, 'catalog.json');
-  writeFileSync(path, JSON.stringify(catalog));
-  return path;
-}
 
 /** Users the events come from, each exposed once. */
 const USERS = 50_000;
@@ -66,7 +51,7 @@ async function main(): Promise<void> {
   const adminKey = generateApiKey().key;
   Object.assign(process.env, {
     DATABASE_URL: db.url,
-    SWITCHYARD_CATALOG: await catalogFile(),
+    SWITCHYARD_CATALOG: await benchCatalogFile(),
     SWITCHYARD_ADMIN_KEY: adminKey,
     LOG_LEVEL: 'warn',
   });

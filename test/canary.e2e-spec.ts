@@ -600,7 +600,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       // Paged two at a time, as a page that polls with `after` reads it: the same events.
       const paged: CanaryEvent[] = [];
       for (let after: number | null = 0; after !== null;) {
-        const page = await authorized(gateway)
+        const page: { body: { items: CanaryEvent[]; nextAfter: number | null } } = await authorized(gateway)
           .get(`/api/canaries/${id}/events`)
           .query({ quietEvery: 5, limit: 2, after })
           .expect(200);

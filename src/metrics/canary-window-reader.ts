@@ -52,7 +52,6 @@ const QUALITY_SELECT = QUALITY_COUNTS.map(
 ).join(', ');
 const LATENCY_BIN = binSql('latency_ms');
 const TTFT_BIN = binSql('ttft_ms');
-const TTFB_BIN = binSql('coalesce(ttft_ms, latency_ms)');
 
 export interface ArmWindowQuery {
   flag: string;
@@ -131,7 +130,9 @@ export class CanaryWindowReader {
                         ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
                         ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
                    FROM request_metrics
-                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow) AS window_rows
+                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow
+                 -- Not merged into the outer query, which would compute each of these once per use.
+                 OFFSET 0) AS window_rows
           GROUP BY variant, bucket`,
         params,
       );
@@ -260,26 +261,34 @@ export class CanaryWindowReader {
     return row.requests as number;
   }
 
-  /** Latency, ttft and ttfb histograms of the answered rows, per `groupBy` value. */
+  /**
+   * Latency, ttft and ttfb histograms of the answered rows, per `groupBy` value. Postgres counts
+   * the rows per (latency bin, ttft bin, stream) — a few thousand groups, one pass, hashed — and the
+   * three histograms are folded from those here: the ttfb bin is the ttft bin when there is a first
+   * token, else the latency bin. (One row per histogram per request, joined laterally, sorted three
+   * times the window's rows: 7× the time at 300 000 rows.)
+   */
   private async histograms(
     where: string,
     params: unknown[],
     groupBy: string,
   ): Promise<Map<string, Record<HistogramName, number[]>>> {
-    const rows: Array<{ key: string; kind: HistogramName; bin: number; count: number }> = await this.dataSource.query(
-      `SELECT ${groupBy} AS key, kind, bin, count(*)::int AS count
-         FROM request_metrics
-        CROSS JOIN LATERAL (VALUES ('latency', ${LATENCY_BIN}),
-                                   ('ttft', CASE WHEN stream AND ttft_ms IS NOT NULL THEN ${TTFT_BIN} END),
-                                   ('ttfb', ${TTFB_BIN})) AS bins(kind, bin)
-        WHERE ${where} AND ${ANSWERED} AND bin IS NOT NULL
-        GROUP BY 1, 2, 3`,
-      params,
-    );
+    const rows: Array<{ key: string; lat: number; ttft: number | null; stream: boolean; count: number }> =
+      await this.dataSource.query(
+        `SELECT ${groupBy} AS key, ${LATENCY_BIN} AS lat, CASE WHEN ttft_ms IS NOT NULL THEN ${TTFT_BIN} END AS ttft,
+                stream, count(*)::int AS count
+           FROM request_metrics
+          WHERE ${where} AND ${ANSWERED}
+          GROUP BY 1, 2, 3, 4`,
+        params,
+      );
     const result = new Map<string, Record<HistogramName, number[]>>();
     for (const row of rows) {
       if (!result.has(row.key)) result.set(row.key, emptyHistograms());
-      result.get(row.key)![row.kind][row.bin] += row.count;
+      const histograms = result.get(row.key)!;
+      histograms.latency[row.lat] += row.count;
+      if (row.stream && row.ttft !== null) histograms.ttft[row.ttft] += row.count;
+      histograms.ttfb[row.ttft ?? row.lat] += row.count;
     }
     return result;
   }
