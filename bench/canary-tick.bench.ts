@@ -8,12 +8,14 @@ import { benchCatalogFile } from './bench-catalog';
 import { scratchDatabase } from './scratch-database';
 
 /**
- * `npm run bench:canary-tick [-- --rows 300000 --ticks 5]`: what one canary tick costs as its stage
+ * `npm run bench:canary-tick [-- --rows 300000 --ticks 5 --outcome]`: what one canary tick costs as its stage
  * fills. The whole app (createApp) on a scratch database and a ManualClock; a running canary on the
  * recommendations flag (50% stage, a day long, so every look waits); `--rows` request_metrics rows of
  * that flag written into the stage by one SQL statement (two arms by user, 50 000 users, log-normal
  * latencies with a median of 500 ms, half of them streamed, 0.5% errors), the partition analysed as
  * autovacuum would; then `--ticks` ticks timed one by one, and every query they ran, by total time.
+ * With `--outcome` the canary is also gated on a user-unit conversion (a 10-minute attribution
+ * window), and a tenth of the users converted a minute after their first request.
  * A tick re-reads its whole stage window: its time grows with the rows in it.
  *
  * Uses DATABASE_URL (a scratch database is created and dropped) or an embedded Postgres.
@@ -39,8 +41,21 @@ async function insertStageRows(db: DataSource, rows: number, from: Date, spanMs:
   await db.query('ANALYZE request_metrics');
 }
 
+/** A conversion a minute after the first request of every tenth user (the rows' user key is the user). */
+async function insertConversions(db: DataSource): Promise<void> {
+  await db.query(
+    `INSERT INTO outcome_events (id, metric_key, value, user_key, occurred_at, received_at, source)
+     SELECT gen_random_uuid(), 'checkout_converted', 1, user_key, min(at) + interval '1 minute',
+            min(at) + interval '1 minute', 'api'
+       FROM request_metrics WHERE user_key % 10 = 0 GROUP BY user_key`,
+  );
+  await db.query('ANALYZE outcome_events');
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' }, ticks: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { rows: { type: 'string' }, ticks: { type: 'string' }, outcome: { type: 'boolean' } },
+  });
   const rows = Number(values.rows ?? 300_000);
   const ticks = Number(values.ticks ?? 5);
   const db = await scratchDatabase('bench-canary-tick');
@@ -70,6 +85,14 @@ async function main(): Promise<void> {
     defaultVariant: 'control',
     rollout: {},
   });
+  if (values.outcome)
+    await post('/api/outcome-metrics', {
+      key: 'checkout_converted',
+      type: 'binary',
+      direction: 'higher_is_better',
+      unit: 'user',
+      attributionWindowSeconds: 600,
+    });
   await post('/api/canaries', {
     flagKey: 'recommendations-model',
     variant: 'treatment',
@@ -77,11 +100,13 @@ async function main(): Promise<void> {
       { percentage: 50, durationSeconds: 86_400 },
       { percentage: 100, durationSeconds: 0 },
     ],
+    analysis: values.outcome ? { outcomes: [{ metric: 'checkout_converted', margin: { relative: 0.02 } }] } : undefined,
   });
   // An hour of the stage at whatever rate makes `rows`.
   const spanMs = 3_600_000;
   const writer = await new DataSource({ type: 'postgres', url: db.url }).initialize();
   await insertStageRows(writer, rows, clock.now(), spanMs);
+  if (values.outcome) await insertConversions(writer);
   await writer.destroy();
   await clock.advance(spanMs);
 
@@ -109,7 +134,7 @@ async function main(): Promise<void> {
   appDb.query = query;
   const sorted = [...tickMs].sort((a, b) => a - b);
   console.log(
-    `canary tick over ${rows.toLocaleString('en-US')} rows in the stage window (${Math.round(rows / (spanMs / 1000))} req/s for an hour): ` +
+    `canary tick${values.outcome ? ' (gated on a conversion)' : ''} over ${rows.toLocaleString('en-US')} rows in the stage window (${Math.round(rows / (spanMs / 1000))} req/s for an hour): ` +
       `median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms per tick (${tickMs.map((ms) => ms.toFixed(0)).join(', ')}); ` +
       `${((sorted[Math.floor(sorted.length / 2)] / rows) * 1000).toFixed(2)} µs per row`,
   );

@@ -6,6 +6,8 @@ import { IntegerBetween, readEnv, validateConfig } from './validate-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** How long an operator request may wait for the database before its 503 (also the docs' example). */
+export const DEFAULT_OPERATOR_TIMEOUT_MS = 30_000;
 
 class AppEnvironment {
   @IntegerBetween('PORT', 0, 65535)
@@ -24,7 +26,7 @@ class AppEnvironment {
   SHUTDOWN_TIMEOUT_MS = 15000;
 
   @IntegerBetween('OPERATOR_TIMEOUT_MS', 1000, 600000)
-  OPERATOR_TIMEOUT_MS = 30000;
+  OPERATOR_TIMEOUT_MS = DEFAULT_OPERATOR_TIMEOUT_MS;
 
   @Matches(/^(auto|[1-9][0-9]?)$/i, {
     message: 'WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',

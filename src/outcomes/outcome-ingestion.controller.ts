@@ -5,6 +5,7 @@ import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
 import { DatabaseNotAnswering } from '../common/database-unavailable';
+import { DEFAULT_OPERATOR_TIMEOUT_MS } from '../config/app.config';
 import { OutcomeAcceptedDto, OutcomeBatchDto, OutcomeEventDto } from './dto/outcome-event.dto';
 import { OutcomeIngestion, type IngestionAnswer } from './outcome-ingestion';
 import { OutcomeEventRefused } from './outcome.errors';
@@ -74,7 +75,7 @@ export class OutcomeIngestionController {
   @ApiOpenAiError(
     'The outcome queue is full (the database has been down a long while), or the database did not answer within OPERATOR_TIMEOUT_MS: retry',
     new OutcomeEventRefused('unavailable', 'outcome_queue_full', 'The outcome queue is full; retry shortly', null),
-    new DatabaseNotAnswering(30_000),
+    new DatabaseNotAnswering(DEFAULT_OPERATOR_TIMEOUT_MS),
   )
   report(@Body() body: unknown, @Caller() caller: AuthenticatedCaller): Promise<IngestionAnswer> {
     return this.ingestion.ingest(body, caller);
