@@ -1,3 +1,4 @@
+import { CronExpression, SchedulerRegistry } from '@nestjs/schedule';
 import { OutcomeRetention } from '../src/outcomes/outcome-retention';
 import { ShadowPairRetention } from '../src/shadow/shadow-pair-retention';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -48,6 +49,12 @@ describe('retention of outcome events and shadow pairs', () => {
          FROM generate_series(1, $2) AS n`,
       [canaryId, count, at],
     );
+
+  it('runs both jobs every hour', () => {
+    const jobs = gateway.app.get(SchedulerRegistry).getCronJobs();
+    for (const name of ['OutcomeRetention', 'ShadowPairRetention'])
+      expect(jobs.get(name)?.cronTime.source).toBe(CronExpression.EVERY_HOUR);
+  });
 
   it('deletes outcome events that occurred before the retention, in batches, and keeps the rest', async () => {
     await outcomeEvents('conversion', 12_000, daysAgo(31));

@@ -1,5 +1,7 @@
-import type { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { LockKey, tryWithLock } from './advisory-locks';
 
 const DAY_MS = 86_400_000;
@@ -13,27 +15,50 @@ export interface RetainedTable {
   timeColumn: string;
   /** What its rows are, for the log line. */
   rows: string;
+  /** The hourly job's name. */
+  job: string;
+}
+
+export interface RetentionJob {
+  /** `now` is a parameter so retention can be exercised without waiting for days. */
+  deleteExpired(now?: Date): Promise<number | null>;
 }
 
 /**
- * Deletes what is older than `retentionDays` before `now` (see deleteExpiredRows) and logs how much
- * went; a failure is logged and left to the next run. Each owner's hourly job calls it.
+ * The hourly job that deletes a table's rows older than METRICS_RETENTION_DAYS (the request rows
+ * they are about are gone by then), for its owner to provide: `class X extends RetentionJobFor(…) {}`.
+ * A failure is logged and left to the next hour.
  */
-export async function applyRetention(
-  dataSource: DataSource,
-  logger: Logger,
-  spec: RetainedTable,
-  retentionDays: number,
-  now: Date,
-): Promise<number | null> {
-  try {
-    const deleted = await deleteExpiredRows(dataSource, spec, new Date(now.getTime() - retentionDays * DAY_MS));
-    if (deleted) logger.log(`deleted ${deleted} ${spec.rows} older than ${retentionDays} days`);
-    return deleted;
-  } catch (error) {
-    logger.warn(`${spec.rows} past the retention not deleted (${(error as Error).message}); the next hour tries again`);
-    return null;
+export function RetentionJobFor(spec: RetainedTable): Type<RetentionJob> {
+  @Injectable()
+  class Retention implements RetentionJob {
+    private readonly logger = new Logger(spec.job);
+
+    constructor(
+      private readonly dataSource: DataSource,
+      @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
+    ) {}
+
+    @Cron(CronExpression.EVERY_HOUR, { name: spec.job })
+    async scheduledRetention(): Promise<void> {
+      await this.deleteExpired();
+    }
+
+    async deleteExpired(now = new Date()): Promise<number | null> {
+      const days = this.config.retentionDays;
+      try {
+        const deleted = await deleteExpiredRows(this.dataSource, spec, new Date(now.getTime() - days * DAY_MS));
+        if (deleted) this.logger.log(`deleted ${deleted} ${spec.rows} older than ${days} days`);
+        return deleted;
+      } catch (error) {
+        this.logger.warn(
+          `${spec.rows} past the retention not deleted (${(error as Error).message}); the next hour tries again`,
+        );
+        return null;
+      }
+    }
   }
+  return Retention;
 }
 
 /**
