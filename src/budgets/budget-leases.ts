@@ -9,6 +9,7 @@ import { Clock, type ScheduledJob } from '../common/clock';
 import { newReplicaName } from '../common/replica-name';
 import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
+import { usd } from './budget.errors';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
 import type { BudgetDefinition } from './budget.types';
@@ -57,11 +58,21 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     this.job = this.clock.every('budget-sync', this.config.syncMs, () => this.syncDue());
   }
 
-  /** Settles what was spent here and gives every lease back, so other replicas can use the headroom at once. */
+  /**
+   * Settles what was spent here and gives every lease back, so other replicas can use the headroom
+   * at once. Spend the database would not take is reported, budget by budget: the shared ledger
+   * will not count it.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.job?.stop();
     for (const ledger of this.ledgers) ledger.close();
     await Promise.all([...this.ledgers].map((ledger) => this.sync(ledger)));
+    for (const ledger of this.ledgers) {
+      if (ledger.unconfirmedPico === 0n) continue;
+      this.logger.error(
+        `shutting down with $${usd(ledger.unconfirmedPico)} spent under budget ${ledger.budgetId} not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
+      );
+    }
   }
 
   /** The ledger of the budget's period at `nowMs` (a new period starts with an empty lease). */

@@ -12,7 +12,8 @@ import { periodAt } from './budget-period';
 import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
-import { budgetName, usd } from './spend-ticket';
+import { usd } from './budget.errors';
+import { budgetName } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
 /** Hourly spend older than this is read by no forecast. */

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import { formatPico } from '../metrics/cost';
 import type { BudgetDefinition } from './budget.types';
 
 /** How a budget is named in messages: its scope, target, limit and period. */
@@ -11,6 +12,11 @@ export function describeBudget(
 
 export function trimUsd(usd: string): string {
   return usd.includes('.') ? usd.replace(/0+$/, '').replace(/\.$/, '') : usd;
+}
+
+/** Picodollars as a USD figure in messages, without trailing zeros. */
+export function usd(pico: bigint): string {
+  return trimUsd(formatPico(pico));
 }
 
 /**

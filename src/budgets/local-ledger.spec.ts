@@ -88,6 +88,7 @@ describe('LocalLedger', () => {
       ledger.failSync();
       // Until the receipt is read, neither the spend nor the hand-back can be reserved.
       expect(ledger.unsettledSync).toBe(1);
+      expect(ledger.unconfirmedPico).toBe(10n);
       expect(ledger.freePico).toBe(40n);
       expect(() => ledger.startSync(false)).toThrow(/unsettled/);
       return ledger;

@@ -154,6 +154,11 @@ export class LocalLedger {
     this.closed = true;
   }
 
+  /** Spent here and not confirmed in the shared ledger: not synced yet, or sent by a sync with no answer. */
+  get unconfirmedPico(): bigint {
+    return this.usedPico + this.flushingPico;
+  }
+
   /** Whether there is nothing left to write or hold: the ledger can be forgotten once its lease is gone. */
   get drained(): boolean {
     return this.reservedPico === 0n && this.usedPico === 0n && this.grantedPico === 0n && this.unsettledSync === null;

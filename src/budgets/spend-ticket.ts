@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../config/catalog.schema';
 import { costPico, formatPico, type TokenUsage } from '../metrics/cost';
-import { BudgetExhausted, BudgetUnavailable, describeBudget, trimUsd } from './budget.errors';
+import { BudgetExhausted, BudgetUnavailable, describeBudget, usd } from './budget.errors';
 import type { BudgetLeases, ReserveOutcome } from './budget-leases';
 import type { BudgetDefinition, SpendMark } from './budget.types';
 import type { LocalLedger } from './local-ledger';
@@ -105,10 +105,6 @@ export class SpendTicket {
 
 export function budgetName(budget: BudgetDefinition): string {
   return describeBudget({ ...budget, limitUsd: formatPico(budget.limitPico) });
-}
-
-export function usd(pico: bigint): string {
-  return trimUsd(formatPico(pico));
 }
 
 /** The 429 of a budget that cannot hold `worstPico` more: which budget, what is left, when it resets. */

@@ -4,14 +4,17 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 const READY_AND_IDLE = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
 
 /**
- * A TCP relay in front of Postgres that, once armed, cuts the connection that carried the next
- * statement containing `marker` as soon as Postgres says that statement's transaction is over: the
- * work is committed (ReadyForQuery comes after the commit), but the app only sees its connection
- * die, as when a network or a proxy fails at the worst moment.
+ * A TCP relay in front of Postgres, for the faults a network or a proxy causes:
+ * - `cutAfterCommit(marker)`: cuts the connection that carried the next statement containing
+ *   `marker` as soon as Postgres says that statement's transaction is over. The work is committed
+ *   (ReadyForQuery comes after the commit), but the app only sees its connection die.
+ * - `disconnect()`: drops every connection and every new one, as a database that went away.
  */
-export class CommitCutter {
+export class PostgresRelay {
   private readonly server: Server;
+  private readonly clients = new Set<Socket>();
   private marker: string | null = null;
+  private refusing = false;
   cuts = 0;
 
   private constructor(private readonly target: URL) {
@@ -19,18 +22,24 @@ export class CommitCutter {
   }
 
   /** Starts the relay; `url` is the database URL to give the app instead of the real one. */
-  static async start(databaseUrl: string): Promise<{ cutter: CommitCutter; url: string }> {
-    const cutter = new CommitCutter(new URL(databaseUrl));
-    await new Promise<void>((resolve) => cutter.server.listen(0, '127.0.0.1', resolve));
+  static async start(databaseUrl: string): Promise<{ relay: PostgresRelay; url: string }> {
+    const relay = new PostgresRelay(new URL(databaseUrl));
+    await new Promise<void>((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
     const url = new URL(databaseUrl);
     url.hostname = '127.0.0.1';
-    url.port = String((cutter.server.address() as { port: number }).port);
-    return { cutter, url: url.toString() };
+    url.port = String((relay.server.address() as { port: number }).port);
+    return { relay, url: url.toString() };
   }
 
   /** Cuts once: the connection of the next statement that contains `marker`, after its commit. */
-  arm(marker: string): void {
+  cutAfterCommit(marker: string): void {
     this.marker = marker;
+  }
+
+  /** From now on the database is gone: open connections drop, new ones are closed at once. */
+  disconnect(): void {
+    this.refusing = true;
+    for (const client of this.clients) client.destroy();
   }
 
   close(): Promise<void> {
@@ -38,6 +47,12 @@ export class CommitCutter {
   }
 
   private relay(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
+    this.clients.add(client);
+    client.on('close', () => this.clients.delete(client));
     const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
     let carriesMarked = false;
     client.on('data', (chunk: Buffer) => {

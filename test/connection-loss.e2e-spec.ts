@@ -1,14 +1,25 @@
+import { ManualClock } from '../src/common/manual-clock';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
-import { chat, createBudget, createKey, MAX_TOKENS, pico, picoOfUsd, SIMULATED_PROMPT_TOKENS } from './support/budgets';
-import { CommitCutter } from './support/commit-cutter';
+import {
+  chat,
+  createBudget,
+  createKey,
+  MAX_TOKENS,
+  pico,
+  picoOfUsd,
+  SIMULATED_PROMPT_TOKENS,
+  usd,
+} from './support/budgets';
+import { PostgresRelay } from './support/postgres-relay';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { eventually } from './support/webhook-server';
 
 /*
- * A connection that dies right after Postgres committed: the app cannot tell a lost commit from a
- * failed one. Each shared count must still be stored once — a metric row, a budget's spend, a key's
- * requests in its rate window — neither lost nor added twice when the app tries again.
+ * Connections to Postgres lost through a relay in front of it. Right after a commit: the app cannot
+ * tell a lost commit from a failed one, and each shared count must still be stored once — a metric
+ * row, a budget's spend, a key's requests in its rate window — neither lost nor added twice when the
+ * app tries again. At shutdown: what cannot be stored any more is reported, not dropped silently.
  */
 
 const ENV = { METRICS_FLUSH_INTERVAL_MS: '20', GATEWAY_MAX_RETRIES: '0', BUDGET_SYNC_MS: '200' };
@@ -16,23 +27,23 @@ const GPT_COST = pico(SIMULATED_PROMPT_TOKENS, 2) + pico(MAX_TOKENS, 8);
 
 describe('a connection lost after Postgres committed', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cutter: CommitCutter;
+  let relay: PostgresRelay;
   let gateway: TestApp;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const relay = await CommitCutter.start(database.url);
-    cutter = relay.cutter;
-    gateway = await startTestApp({ databaseUrl: relay.url, env: ENV });
+    const started = await PostgresRelay.start(database.url);
+    relay = started.relay;
+    gateway = await startTestApp({ databaseUrl: started.url, env: ENV });
   }, 60_000);
 
   afterAll(async () => {
     await gateway?.close();
-    await cutter?.close();
+    await relay?.close();
     await database?.drop();
   }, 30_000);
 
-  const cutsSoFar = () => cutter.cuts;
+  const cutsSoFar = () => relay.cuts;
   const sum = async (sql: string, params: unknown[]) =>
     (await queryRows<{ n: string }>(database.url, sql, params))[0].n;
 
@@ -46,14 +57,14 @@ describe('a connection lost after Postgres committed', () => {
     for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
     await eventually(async () => (await count()).rows === 3, 10_000, 'the first 3 rows');
     const cuts = cutsSoFar();
-    cutter.arm('INSERT INTO request_metrics');
+    relay.cutAfterCommit('INSERT INTO request_metrics');
     for (let i = 0; i < 4; i++) expect((await chat(gateway, key)).status).toBe(200);
     const writer = gateway.app.get(MetricsWriter);
     // The cut batch failed once (as far as the app could tell) and was written again.
     const state = await eventually(
       () => {
         const snapshot = writer.snapshot();
-        return cutter.cuts === cuts + 1 && snapshot.queued === 0 && snapshot.failedFlushes >= 1 && snapshot;
+        return relay.cuts === cuts + 1 && snapshot.queued === 0 && snapshot.failedFlushes >= 1 && snapshot;
       },
       20_000,
       'the cut batch to be written again',
@@ -80,9 +91,9 @@ describe('a connection lost after Postgres committed', () => {
     for (let i = 0; i < 2; i++) expect((await chat(gateway, key)).status).toBe(200);
     await eventually(async () => (await spent()) === 2n * GPT_COST, 10_000, 'the first 2 requests settled');
     const cuts = cutsSoFar();
-    cutter.arm('INSERT INTO budget_periods');
+    relay.cutAfterCommit('INSERT INTO budget_periods');
     for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
-    await eventually(() => cutter.cuts === cuts + 1, 10_000, 'a budget sync cut after its commit');
+    await eventually(() => relay.cuts === cuts + 1, 10_000, 'a budget sync cut after its commit');
     // A request sent after the cut is settled by a later sync than the one that retries the cut one:
     // once it is in, a spend settled twice would be too.
     expect((await chat(gateway, key)).status).toBe(200);
@@ -106,9 +117,9 @@ describe('a connection lost after Postgres committed', () => {
     for (let i = 0; i < 2; i++) expect((await chat(gateway, key)).status).toBe(200);
     await eventually(async () => (await counted()) === 2, 10_000, 'the first 2 requests shared');
     const cuts = cutsSoFar();
-    cutter.arm('INSERT INTO api_key_usage (');
+    relay.cutAfterCommit('INSERT INTO api_key_usage (');
     for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
-    await eventually(() => cutter.cuts === cuts + 1, 10_000, 'a usage sync cut after its commit');
+    await eventually(() => relay.cuts === cuts + 1, 10_000, 'a usage sync cut after its commit');
     expect((await chat(gateway, key)).status).toBe(200);
     await eventually(async () => (await counted()) >= 6, 10_000, 'the 6th request shared');
     expect(await counted()).toBe(6);
@@ -116,4 +127,58 @@ describe('a connection lost after Postgres committed', () => {
     const last = await chat(gateway, key);
     expect(last.headers.get('x-ratelimit-remaining-requests')).toBe('93');
   }, 30_000);
+});
+
+describe('the database gone at shutdown', () => {
+  it("reports each budget's spend it could not settle, with the amount", async () => {
+    const database = await createTestDatabase();
+    const { relay, url } = await PostgresRelay.start(database.url);
+    // The clock never moves: no periodic sync settles the spend before the shutdown's own.
+    const gateway = await startTestApp({
+      databaseUrl: url,
+      clock: new ManualClock(),
+      env: { ...ENV, SHUTDOWN_TIMEOUT_MS: '3000' },
+    });
+    const captured: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    try {
+      const { id: keyId, key } = await createKey(gateway, 'shutdown-team');
+      const budget = await createBudget(gateway, {
+        scope: 'key',
+        target: keyId,
+        limitUsd: 1,
+        period: 'day',
+        onExhausted: 'reject',
+      });
+      for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
+      relay.disconnect();
+      process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        captured.push(String(chunk));
+        return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof process.stdout.write;
+      await gateway.close();
+      process.stdout.write = write;
+      const report = captured
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { context?: string; level?: number; msg?: string })
+        .find((line) => line.context === 'BudgetLeases' && line.level === 50);
+      // As the log writes USD: without trailing zeros.
+      const spent = usd(3n * GPT_COST).replace(/0+$/, '');
+      expect(report?.msg).toBe(
+        `shutting down with $${spent} spent under budget ${budget.id} not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
+      );
+      const [row] = await queryRows<{ n: number }>(
+        database.url,
+        'SELECT count(*)::int AS n FROM budget_periods WHERE budget_id = $1 AND spent_usd > 0',
+        [budget.id],
+      );
+      expect(row.n).toBe(0);
+    } finally {
+      process.stdout.write = write;
+      await relay.close();
+      await database.drop();
+    }
+  }, 60_000);
 });
