@@ -194,27 +194,40 @@ describe('the built app as npm start runs it', () => {
     expect(app.logLines().filter((line) => line.context === 'ContextGuard')).toEqual([]);
   }, 120_000);
 
-  it('counts and logs the rows it could not write when Postgres hangs, and exits at SHUTDOWN_TIMEOUT_MS', async () => {
+  it('counts and logs the rows and the budget spend it could not write when Postgres hangs, and exits at SHUTDOWN_TIMEOUT_MS', async () => {
     const dataDir = await tempDir('hung-postgres');
     // The rows stay queued until the final flush: the flush interval is longer than the test.
     const env = {
       ...(await settings(dataDir)),
       SHUTDOWN_TIMEOUT_MS: '6000',
       METRICS_FLUSH_INTERVAL_MS: '60000',
+      BUDGET_SYNC_MS: '10000',
     };
     const app = start(env);
     await app.ready();
-    for (let i = 0; i < 3; i++) {
+    const headers = { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' };
+    const budget = await fetch(`http://127.0.0.1:${env.PORT}/api/budgets`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ scope: 'policy', target: 'fraud', limitUsd: 1, period: 'day', onExhausted: 'reject' }),
+    });
+    expect(budget.status).toBe(201);
+    const budgetId = ((await budget.json()) as { id: string }).id;
+    const complete = async () => {
       const answer = await fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'deepseek-v3.2', messages: [{ role: 'user', content: 'hi' }] }),
+        headers,
+        body: JSON.stringify({ model: 'route:fraud', messages: [{ role: 'user', content: 'hi' }] }),
       });
       expect(answer.status).toBe(200);
-    }
+    };
+    // The first request tops the budget's lease up; the next two spend from it with Postgres stopped.
+    await complete();
     const postmaster = postmasterPid(dataDir)!;
     const paused = PausedPostgres.pause(postmaster);
     try {
+      await complete();
+      await complete();
       const signalledAt = Date.now();
       app.signalGroup('SIGINT');
       const exit = await app.exited;
@@ -227,6 +240,13 @@ describe('the built app as npm start runs it', () => {
       const metrics = lines.find((line) => line.context === 'MetricsWriter' && line.level === 50);
       expect(metrics?.msg).toBe(
         'shutting down with 3 metric rows unwritten (the shutdown deadline came before they could be written); counted as dropped',
+      );
+      // And the budget's spend that could not be settled, with its amount.
+      const spend = lines.find((line) => line.context === 'BudgetLeases' && line.level === 50);
+      expect(spend?.msg).toMatch(
+        new RegExp(
+          `^shutting down with \\$0\\.\\d*[1-9] spent under budget ${budgetId} not settled in the shared ledger \\(the shutdown deadline came before Postgres answered\\): the budget does not count it$`,
+        ),
       );
       expect(lines[lines.length - 1]).toMatchObject({
         context: 'Shutdown',

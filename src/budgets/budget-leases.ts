@@ -9,6 +9,7 @@ import { Clock, type ScheduledJob } from '../common/clock';
 import { newReplicaName } from '../common/replica-name';
 import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
+import { ShutdownDeadline } from '../database/shutdown-deadline';
 import { usd } from './budget.errors';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
@@ -48,14 +49,21 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
   private job?: ScheduledJob;
   private failing = false;
 
+  private unsettledReported = false;
+
   constructor(
     private readonly store: BudgetLedgerStore,
     private readonly clock: Clock,
     @Inject(budgetsConfig.KEY) private readonly config: BudgetsConfig,
+    private readonly shutdownDeadline: ShutdownDeadline,
   ) {}
 
   onApplicationBootstrap(): void {
     this.job = this.clock.every('budget-sync', this.config.syncMs, () => this.syncDue());
+    // A database that hangs holds the final syncs past the process bound: report before it.
+    this.shutdownDeadline.whenReached(() =>
+      this.reportUnsettled('the shutdown deadline came before Postgres answered'),
+    );
   }
 
   /**
@@ -67,10 +75,17 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     await this.job?.stop();
     for (const ledger of this.ledgers) ledger.close();
     await Promise.all([...this.ledgers].map((ledger) => this.sync(ledger)));
+    this.reportUnsettled('Postgres did not answer');
+  }
+
+  /** Once, at shutdown: each budget's spend the shared ledger has not confirmed, which it will not count. */
+  private reportUnsettled(why: string): void {
+    if (this.unsettledReported) return;
+    this.unsettledReported = true;
     for (const ledger of this.ledgers) {
       if (ledger.unconfirmedPico === 0n) continue;
       this.logger.error(
-        `shutting down with $${usd(ledger.unconfirmedPico)} spent under budget ${ledger.budgetId} not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
+        `shutting down with $${usd(ledger.unconfirmedPico)} spent under budget ${ledger.budgetId} not settled in the shared ledger (${why}): the budget does not count it`,
       );
     }
   }
