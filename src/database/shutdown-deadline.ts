@@ -4,7 +4,8 @@ import { Global, Injectable, Module } from '@nestjs/common';
 export const DATABASE_STOP_MARGIN_MS = 2_000;
 
 /**
- * The time by which every writer's final flush must be over, shared by all of them. The shutdown
+ * The time by which every writer's final flush must be over, shared by all of them (and by
+ * BudgetLeases, which reports the spend it could not settle when it comes). The shutdown
  * coordinator sets it when a shutdown starts (then + SHUTDOWN_TIMEOUT_MS, less the margin for
  * stopping the database); each BatchWriter's `drain` ends at its own budget or at this, whichever
  * comes first. Nest runs the writers' drains one module after another: without a shared end, three
