@@ -45,9 +45,18 @@ describe('start-up refuses bad configuration with a message that says what to fi
     ).rejects.toThrow('CORS_ORIGINS: dashboard.internal is not an origin');
   });
 
-  it('rejects a DATABASE_URL that is not a Postgres URL', async () => {
+  it('rejects a DATABASE_URL that is not a Postgres URL, and a pool too small for its jobs', async () => {
     await expect(startTestApp({ databaseUrl: 'mysql://localhost/db' })).rejects.toThrow(
       'DATABASE_URL: DATABASE_URL must be a postgres:// connection URL',
+    );
+    // A job under an advisory lock holds one connection for the lock while it works on another.
+    await expect(
+      startTestApp({
+        databaseUrl: database.url,
+        env: { DATABASE_POOL_SIZE: '1', DATABASE_STATEMENT_TIMEOUT_MS: '10' },
+      }),
+    ).rejects.toThrow(
+      /DATABASE_POOL_SIZE must be an integer between 2 and 100[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS must be an integer between 1000 and 3600000/,
     );
   });
 

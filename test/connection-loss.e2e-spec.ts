@@ -1,4 +1,6 @@
 import { ManualClock } from '../src/common/manual-clock';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions, databaseBounds } from '../src/database/data-source-options';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import {
   chat,
@@ -180,5 +182,129 @@ describe('the database gone at shutdown', () => {
       await relay.close();
       await database.drop();
     }
+  }, 60_000);
+});
+
+/*
+ * A network partition in the middle of a transaction: the relay lets a statement through and then
+ * nothing more, either way, closing neither side. Postgres keeps the session idle in its
+ * transaction, with its row locks; the app waits for an answer that never comes. Both ends must
+ * give up on their own — Postgres ends the session after DATABASE_STATEMENT_TIMEOUT_MS, the app
+ * closes the connection a second later — or the cut-off replica's syncs and every other replica's
+ * syncs of the same rows would wait forever.
+ */
+describe('a replica cut off from Postgres in the middle of a transaction', () => {
+  const BOUNDED = { ...ENV, DATABASE_STATEMENT_TIMEOUT_MS: '1000' };
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let relay: PostgresRelay;
+  let relayUrl: string;
+  /** Reaches Postgres through the relay. */
+  let cutOff: TestApp;
+  /** Reaches Postgres directly. */
+  let other: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const started = await PostgresRelay.start(database.url);
+    relay = started.relay;
+    relayUrl = started.url;
+    cutOff = await startTestApp({ databaseUrl: relayUrl, env: BOUNDED });
+    // Its statements wait as long as Postgres' default allows: only the cut-off session's own
+    // bound can release the row lock they wait on.
+    other = await startTestApp({ databaseUrl: database.url, env: ENV });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cutOff?.close();
+    await other?.close();
+    await relay?.close();
+    await database?.drop();
+  }, 30_000);
+
+  const idleInTransaction = async () =>
+    (
+      await queryRows<{ n: number }>(
+        database.url,
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      )
+    )[0].n;
+
+  it('the pool: a connection left without an answer is closed and replaced, not used again', async () => {
+    // The app's pool, with one connection: kept in the pool, that connection would make every later
+    // statement wait behind the one that never ends.
+    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 1, databaseBounds(1000))).initialize();
+    try {
+      expect(await dataSource.query('SELECT 1 AS n')).toEqual([{ n: 1 }]);
+      const freezes = relay.freezes;
+      relay.freezeAfter('SELECT 2');
+      await expect(dataSource.query('SELECT 2 AS n')).rejects.toThrow('Query read timeout');
+      expect(relay.freezes).toBe(freezes + 1);
+      expect(await dataSource.query('SELECT 3 AS n')).toEqual([{ n: 3 }]);
+    } finally {
+      await dataSource.destroy();
+    }
+  }, 30_000);
+
+  it("budgets: the held row lock is released, and the cut-off sync's spend is settled once", async () => {
+    const { id: keyId, key } = await createKey(cutOff, 'partition-team');
+    const budget = await createBudget(cutOff, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 1,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const spent = async () =>
+      picoOfUsd(
+        (
+          await queryRows<{ n: string }>(
+            database.url,
+            'SELECT coalesce(sum(spent_usd), 0)::text AS n FROM budget_periods WHERE budget_id = $1',
+            [budget.id],
+          )
+        )[0].n,
+      );
+    for (let i = 0; i < 2; i++) expect((await chat(cutOff, key)).status).toBe(200);
+    await eventually(async () => (await spent()) === 2n * GPT_COST, 10_000, 'the first 2 requests settled');
+
+    // The sync's first statement locks the period's row, then the connection goes silent.
+    const freezes = relay.freezes;
+    relay.freezeAfter('INSERT INTO budget_periods');
+    for (let i = 0; i < 3; i++) expect((await chat(cutOff, key)).status).toBe(200);
+    await eventually(() => relay.freezes === freezes + 1, 10_000, "a budget sync's connection frozen");
+    // The other replica's syncs of the same period need that row.
+    for (let i = 0; i < 2; i++) expect((await chat(other, key)).status).toBe(200);
+    await eventually(async () => (await spent()) === 7n * GPT_COST, 20_000, 'every request settled');
+    // As in the lost commit's test: a request settled after the cut-off sync was retried shows that
+    // nothing of it is settled twice.
+    expect((await chat(cutOff, key)).status).toBe(200);
+    await eventually(async () => (await spent()) >= 8n * GPT_COST, 10_000, 'the 8th request settled');
+    expect(await spent()).toBe(8n * GPT_COST);
+    await eventually(async () => (await idleInTransaction()) === 0, 10_000, 'no session left idle in a transaction');
+    const status = await api(cutOff).get(`/api/budgets/${budget.id}`).expect(200);
+    expect(picoOfUsd(status.body.current.spentUsd)).toBe(8n * GPT_COST);
+  }, 60_000);
+
+  it('metrics: the batch whose answer never came is written again, each row once', async () => {
+    const { id: keyId, key } = await createKey(cutOff, 'partition-metrics');
+    const count = () =>
+      queryRows<{ rows: number; ids: number }>(
+        database.url,
+        'SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids FROM request_metrics WHERE api_key_id = $1',
+        [keyId],
+      ).then(([row]) => row);
+    const writer = cutOff.app.get(MetricsWriter);
+    expect((await chat(cutOff, key)).status).toBe(200);
+    await eventually(async () => (await count()).rows === 1, 10_000, 'the first row');
+    const failedBefore = writer.snapshot().failedFlushes;
+    const freezes = relay.freezes;
+    relay.freezeAfter('INSERT INTO request_metrics');
+    for (let i = 0; i < 3; i++) expect((await chat(cutOff, key)).status).toBe(200);
+    await eventually(() => relay.freezes === freezes + 1, 10_000, "a metric batch's connection frozen");
+    await eventually(() => writer.snapshot().failedFlushes > failedBefore, 20_000, 'the frozen batch given up');
+    await eventually(async () => (await count()).rows >= 4, 20_000, 'the batch written again');
+    expect(await count()).toEqual({ rows: 4, ids: 4 });
+    expect(writer.snapshot().dropped).toBe(0);
   }, 60_000);
 });

@@ -19,6 +19,11 @@ describe('databaseUnavailableFrom', () => {
     ['a pool that found no connection in time', new Error('timeout exceeded when trying to connect')],
     ['too many connections', withCode('sorry, too many clients already', '53300')],
     [
+      'a statement past DATABASE_STATEMENT_TIMEOUT_MS',
+      withCode('canceling statement due to statement timeout', '57014'),
+    ],
+    ['a statement left unanswered (a partition)', new Error('Query read timeout')],
+    [
       'a TypeORM query error over a dropped connection',
       new QueryFailedError('SELECT 1', [], withCode('terminating connection due to administrator command', '57P01')),
     ],

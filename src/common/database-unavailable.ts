@@ -50,13 +50,17 @@ const SOCKET_CODES = new Set([
 
 /**
  * SQLSTATEs that mean "no server to talk to right now": class 08 (connection exception), 57P01-57P03
- * (shut down by an administrator, crashed, starting up), 53300 (too many connections).
+ * (shut down by an administrator, crashed, starting up), 53300 (too many connections); and 57014, a
+ * statement cancelled at DATABASE_STATEMENT_TIMEOUT_MS (the database did not get to it in time).
  */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|57014)$/;
 
-/** pg's own errors for a connection that went away or never came (pool timeouts included). */
+/**
+ * pg's own errors for a connection that went away or never came (pool timeouts included), or that
+ * left a statement unanswered past its bound (BoundedClient).
+ */
 const CONNECTION_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|not queryable/i;
+  /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|not queryable|Query read timeout/i;
 
 /**
  * The DatabaseUnavailable an error is, when it (or what it wraps: TypeORM's `driverError`, a `cause`,

@@ -15,8 +15,12 @@ class DatabaseEnvironment {
   @IntegerBetween('SWITCHYARD_EMBEDDED_PG_PORT', 1, 65535)
   SWITCHYARD_EMBEDDED_PG_PORT = 54329;
 
-  @IntegerBetween('DATABASE_POOL_SIZE', 1, 100)
+  // At least 2: a job run under an advisory lock holds one connection for the lock while it works on another.
+  @IntegerBetween('DATABASE_POOL_SIZE', 2, 100)
   DATABASE_POOL_SIZE = 10;
+
+  @IntegerBetween('DATABASE_STATEMENT_TIMEOUT_MS', 1000, 3600000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 60000;
 }
 
 export interface DatabaseConfig {
@@ -25,12 +29,20 @@ export interface DatabaseConfig {
   dataDir: string;
   embeddedPort: number;
   poolSize: number;
+  /** Postgres cancels a statement of ours past it; see `databaseBounds`. */
+  statementTimeoutMs: number;
 }
 
 export const databaseConfig = registerAs('database', (): DatabaseConfig => {
   const env = validateConfig(
     DatabaseEnvironment,
-    readEnv(['DATABASE_URL', 'SWITCHYARD_DATA_DIR', 'SWITCHYARD_EMBEDDED_PG_PORT', 'DATABASE_POOL_SIZE']),
+    readEnv([
+      'DATABASE_URL',
+      'SWITCHYARD_DATA_DIR',
+      'SWITCHYARD_EMBEDDED_PG_PORT',
+      'DATABASE_POOL_SIZE',
+      'DATABASE_STATEMENT_TIMEOUT_MS',
+    ]),
     'environment',
   );
   return {
@@ -38,5 +50,6 @@ export const databaseConfig = registerAs('database', (): DatabaseConfig => {
     dataDir: env.SWITCHYARD_DATA_DIR,
     embeddedPort: env.SWITCHYARD_EMBEDDED_PG_PORT,
     poolSize: env.DATABASE_POOL_SIZE,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
   };
 });

@@ -1,4 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
+import { BoundedClient } from './bounded-client';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -9,11 +10,41 @@ import { MIGRATIONS } from './migrations';
  */
 export const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
 
+/** How long an idle pooled connection waits before TCP asks whether Postgres is still there. */
+export const KEEPALIVE_AFTER_MS = 10_000;
+/** After Postgres' own statement_timeout, how long the app still waits for its cancellation to arrive. */
+const ANSWER_GRACE_MS = 1_000;
+
+/**
+ * The bounds of the app's pool on a database that stops answering. `statementTimeoutMs`:
+ * - Postgres cancels a statement of ours that runs (or waits on a lock) longer;
+ * - Postgres ends a session of ours idle in a transaction that long: its client is gone (no
+ *   transaction of ours waits on anything but its next statement), and its row locks would hold
+ *   every other replica's budget syncs;
+ * - the app closes a connection whose statement got no answer a second after that (BoundedClient).
+ * And TCP keepalive, so an idle connection to a host that went away is found out and replaced.
+ */
+export function databaseBounds(statementTimeoutMs: number): Record<string, unknown> {
+  return {
+    Client: BoundedClient,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
+  };
+}
+
 /**
  * The one set of TypeORM options, shared by the app and by the TypeORM CLI (ormconfig.ts), so that
- * `npm run migration:run` and the app's start-up migrate the same way.
+ * `npm run migration:run` and the app's start-up migrate the same way. `bounds` (databaseBounds)
+ * for the app's pool only: a migration may rightly take longer than any statement of the app.
  */
-export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function buildDataSourceOptions(
+  url: string,
+  poolSize = 10,
+  bounds: Record<string, unknown> = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -22,6 +53,11 @@ export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOp
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     entities: ENTITIES,
-    extra: { max: poolSize, application_name: 'switchyard', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS },
+    extra: {
+      max: poolSize,
+      application_name: 'switchyard',
+      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+      ...bounds,
+    },
   };
 }

@@ -4,7 +4,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { databaseUnavailableFrom } from '../common/database-unavailable';
 import { databaseConfig, type DatabaseConfig } from '../config/database.config';
 import { StartupError } from '../config/startup-error';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, databaseBounds } from './data-source-options';
 import { DatabaseServer } from './database-server';
 import { runMigrationsUnderLock } from './run-migrations';
 import { ShutdownDeadlineModule } from './shutdown-deadline';
@@ -20,22 +20,35 @@ class DatabaseServerModule {}
       imports: [DatabaseServerModule],
       inject: [DatabaseServer, databaseConfig.KEY],
       useFactory: async (server: DatabaseServer, config: DatabaseConfig) => ({
-        ...buildDataSourceOptions(await server.connectionUrl(), config.poolSize),
+        ...buildDataSourceOptions(
+          await server.connectionUrl(),
+          config.poolSize,
+          databaseBounds(config.statementTimeoutMs),
+        ),
         retryAttempts: 5,
         retryDelay: 2000,
       }),
       // Migrations run before any module can query, so every table exists once the app is up.
       dataSourceFactory: async (options) => {
-        const dataSource = await connect(options!);
-        const applied = await runMigrationsUnderLock(dataSource);
-        if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
-        return dataSource;
+        await migrate((options as { url: string }).url);
+        return connect(options!);
       },
     }),
   ],
   exports: [DatabaseServerModule],
 })
 export class DatabaseModule {}
+
+/** On connections of their own, without the app pool's statement bounds: an index build may take long. */
+async function migrate(url: string): Promise<void> {
+  const migrator = await connect(buildDataSourceOptions(url, 2));
+  try {
+    const applied = await runMigrationsUnderLock(migrator);
+    if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
+  } finally {
+    await migrator.destroy();
+  }
+}
 
 /** The pool, opened: a database it cannot reach stops start-up with one line that says where and what to do. */
 async function connect(options: DataSourceOptions): Promise<DataSource> {

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { DATABASE_CONNECT_TIMEOUT_MS } from './data-source-options';
+import { DATABASE_CONNECT_TIMEOUT_MS, KEEPALIVE_AFTER_MS } from './data-source-options';
 
 const RECONNECT_DELAY_MS = 1_000;
 
@@ -34,6 +34,9 @@ export class PostgresListener {
       connectionString: url,
       application_name: applicationName,
       connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+      // It only listens: without keepalive a host gone without a FIN would leave it waiting forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
     });
     const retry = (error?: Error) => {
       if (this.stopped || this.client !== client) return;

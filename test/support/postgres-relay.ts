@@ -8,14 +8,20 @@ const READY_AND_IDLE = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
  * - `cutAfterCommit(marker)`: cuts the connection that carried the next statement containing
  *   `marker` as soon as Postgres says that statement's transaction is over. The work is committed
  *   (ReadyForQuery comes after the commit), but the app only sees its connection die.
+ * - `freezeAfter(marker)`: the connection of the next statement containing `marker` goes silent
+ *   once that statement has reached Postgres: nothing more passes either way and neither side is
+ *   closed, as in a network partition (no FIN reaches anyone). Other connections go on.
  * - `disconnect()`: drops every connection and every new one, as a database that went away.
  */
 export class PostgresRelay {
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
+  private readonly frozen = new Set<Socket>();
   private marker: string | null = null;
+  private freezeMarker: string | null = null;
   private refusing = false;
   cuts = 0;
+  freezes = 0;
 
   private constructor(private readonly target: URL) {
     this.server = createServer((client) => this.relay(client));
@@ -36,6 +42,11 @@ export class PostgresRelay {
     this.marker = marker;
   }
 
+  /** Freezes once: the connection of the next statement that contains `marker`, after sending it. */
+  freezeAfter(marker: string): void {
+    this.freezeMarker = marker;
+  }
+
   /** From now on the database is gone: open connections drop, new ones are closed at once. */
   disconnect(): void {
     this.refusing = true;
@@ -43,6 +54,7 @@ export class PostgresRelay {
   }
 
   close(): Promise<void> {
+    for (const socket of this.frozen) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
@@ -55,11 +67,20 @@ export class PostgresRelay {
     client.on('close', () => this.clients.delete(client));
     const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
     let carriesMarked = false;
+    let frozen = false;
     client.on('data', (chunk: Buffer) => {
+      if (frozen) return;
       if (this.marker !== null && chunk.includes(this.marker)) carriesMarked = true;
       upstream.write(chunk);
+      if (this.freezeMarker !== null && chunk.includes(this.freezeMarker)) {
+        this.freezeMarker = null;
+        this.freezes++;
+        frozen = true;
+        this.frozen.add(client).add(upstream);
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (frozen) return;
       if (carriesMarked && this.marker !== null && chunk.includes(READY_AND_IDLE)) {
         this.marker = null;
         this.cuts++;
@@ -73,8 +94,9 @@ export class PostgresRelay {
       [client, upstream],
       [upstream, client],
     ]) {
-      from.on('error', () => to.destroy());
-      from.on('close', () => to.destroy());
+      // A frozen connection's end is not passed on either: in a partition, nothing reaches the other side.
+      from.on('error', () => frozen || to.destroy());
+      from.on('close', () => frozen || to.destroy());
     }
   }
 }
