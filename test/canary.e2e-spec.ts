@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import request from 'supertest';
 import { ALERT_SENDER_JOB } from '../src/alerts/alert-send.scheduler';
 import { ManualClock } from '../src/common/manual-clock';
@@ -10,6 +11,7 @@ import {
   type TestApp,
   type TestCatalog,
 } from './support/test-app';
+import { parsePrometheus, sumOf } from './support/prometheus';
 import { createTestDatabase } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually, WebhookServer } from './support/webhook-server';
@@ -721,6 +723,72 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
         await authorized(replicas[0]).post(`/api/canaries/${id}/abort`).expect(200);
       } finally {
         await Promise.all(replicas.map((replica) => replica.close()));
+      }
+    },
+    LONG,
+  );
+});
+
+describe('canary: a tick that fails on one canary', () => {
+  it(
+    'still judges the canaries after it, and counts its failures on /metrics',
+    async () => {
+      const database = await createTestDatabase();
+      const clock = new ManualClock();
+      const app = await startTestApp({
+        databaseUrl: database.url,
+        catalog: await writeTestCatalog(policiesFor('stuck-flag', 'steady-flag')),
+        // A statement waiting on a lock fails after 2 s instead of holding the tick for a minute.
+        env: { ...CANARY_ENV, DATABASE_STATEMENT_TIMEOUT_MS: '2000' },
+        clock,
+      });
+      const locker = new Client({ connectionString: database.url });
+      try {
+        const plan = {
+          variant: 'treatment',
+          stages: [
+            { percentage: 5, durationSeconds: 300 },
+            { percentage: 100, durationSeconds: 0 },
+          ],
+          analysis: FAST_ANALYSIS,
+        };
+        const ids: string[] = [];
+        for (const flagKey of ['stuck-flag', 'steady-flag']) {
+          await api(app).createFlag(flagKey, { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
+          ids.push(
+            (
+              await api(app)
+                .createCanary({ flagKey, ...plan })
+                .expect(201)
+            ).body.id,
+          );
+        }
+        const [stuck, steady] = ids;
+        const failures = async (id: string) =>
+          sumOf(
+            parsePrometheus((await authorized(app).get('/metrics').expect(200)).text),
+            'switchyard_canary_tick_failures_total',
+            { canary: id },
+          );
+
+        // Another session holds the first canary's row: its tick cannot claim the period.
+        await locker.connect();
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM canaries WHERE id = $1 FOR UPDATE', [stuck]);
+        await clock.advance(TICK_MS);
+        expect((await api(app).canary(steady)).lastVerdict).toMatchObject({ at: clock.now().toISOString() });
+        expect((await api(app).canary(stuck)).lastVerdict).toBeNull();
+        expect(await failures(stuck)).toBe(1);
+        expect(await failures(steady)).toBe(0);
+
+        await locker.query('ROLLBACK');
+        await clock.advance(TICK_MS);
+        expect((await api(app).canary(stuck)).lastVerdict).toMatchObject({ at: clock.now().toISOString() });
+        expect(await failures(stuck)).toBe(1);
+      } finally {
+        await locker.end();
+        await app.close();
+        await database.drop();
       }
     },
     LONG,

@@ -241,6 +241,13 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
       await expect(dataSource.query('SELECT 2 AS n')).rejects.toThrow('Query read timeout');
       expect(relay.freezes).toBe(freezes + 1);
       expect(await dataSource.query('SELECT 3 AS n')).toEqual([{ n: 3 }]);
+      // Postgres probes the connection from its side too: a session whose replica is cut off while
+      // holding an advisory lock is ended, and the lock released, within ~25 s rather than two hours.
+      expect(
+        await dataSource.query(
+          "SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_count') AS count",
+        ),
+      ).toEqual([{ idle: '10', count: '3' }]);
     } finally {
       await dataSource.destroy();
     }

@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { LockKey, tryWithLock } from '../database/advisory-locks';
 import { FlagChangeRefused } from '../flags/flag.errors';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { CanariesRepository } from './canaries.repository';
 import {
   decideTick,
@@ -34,6 +36,7 @@ export const EXECUTOR_ACTOR = 'canary-executor';
 @Injectable()
 export class CanaryExecutor {
   private readonly logger = new Logger(CanaryExecutor.name);
+  private readonly failedTicks: Counter<'canary'>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -43,16 +46,36 @@ export class CanaryExecutor {
     private readonly shadowJudge: ShadowJudge,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
-  ) {}
+    prometheus: PrometheusMetrics,
+  ) {
+    this.failedTicks = new Counter({
+      name: 'switchyard_canary_tick_failures_total',
+      help: 'Canary ticks that failed on this canary: it did not move on them and is judged again at the next tick',
+      labelNames: ['canary'],
+      registers: [prometheus.registry],
+    });
+  }
 
   async tick(): Promise<void> {
+    let running: string[];
     try {
-      for (const id of await this.canaries.runningIds()) {
-        await tryWithLock(this.dataSource, LockKey.CanaryTick, () => this.judge(id), id);
-      }
+      running = await this.canaries.runningIds();
     } catch (error) {
-      // The next tick tries again; a canary never advances on a tick that failed.
-      this.logger.error(`canary tick failed: ${(error as Error).message}`);
+      this.logger.error(`canary tick failed: the running canaries could not be read (${(error as Error).message})`);
+      return;
+    }
+    for (const id of running) {
+      try {
+        await tryWithLock(this.dataSource, LockKey.CanaryTick, () => this.judge(id), id);
+      } catch (error) {
+        // The next tick tries again; a canary never advances on a tick that failed. One canary
+        // whose tick keeps failing (a row lock held elsewhere, a stage window too large for the
+        // statement bound) must not keep the canaries after it from being judged.
+        this.failedTicks.inc({ canary: id });
+        this.logger.error(
+          `canary ${id}: tick failed (${(error as Error).message}); it stays as it is until a tick succeeds`,
+        );
+      }
     }
   }
 
