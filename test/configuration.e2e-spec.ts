@@ -49,14 +49,14 @@ describe('start-up refuses bad configuration with a message that says what to fi
     await expect(startTestApp({ databaseUrl: 'mysql://localhost/db' })).rejects.toThrow(
       'DATABASE_URL: DATABASE_URL must be a postgres:// connection URL',
     );
-    // A job under an advisory lock holds one connection for the lock while it works on another.
+    // Up to 5 jobs under an advisory lock each hold one connection for the lock while working on another.
     await expect(
       startTestApp({
         databaseUrl: database.url,
-        env: { DATABASE_POOL_SIZE: '1', DATABASE_STATEMENT_TIMEOUT_MS: '10' },
+        env: { DATABASE_POOL_SIZE: '5', DATABASE_STATEMENT_TIMEOUT_MS: '10' },
       }),
     ).rejects.toThrow(
-      /DATABASE_POOL_SIZE must be an integer between 2 and 100[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS must be an integer between 1000 and 3600000/,
+      /DATABASE_POOL_SIZE must be an integer between 6 and 100[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS must be an integer between 1000 and 3600000/,
     );
   });
 

@@ -15,8 +15,10 @@ class DatabaseEnvironment {
   @IntegerBetween('SWITCHYARD_EMBEDDED_PG_PORT', 1, 65535)
   SWITCHYARD_EMBEDDED_PG_PORT = 54329;
 
-  // At least 2: a job run under an advisory lock holds one connection for the lock while it works on another.
-  @IntegerBetween('DATABASE_POOL_SIZE', 2, 100)
+  // Each job run under a try-lock (tryWithLock: canary tick, guardrail, budget watch, two retention
+  // jobs; up to 5 at once) holds a connection for its lock while it works on another: with fewer
+  // than 6, they can all hold one and wait on each other for the pool's 5 s, then fail.
+  @IntegerBetween('DATABASE_POOL_SIZE', 6, 100)
   DATABASE_POOL_SIZE = 10;
 
   @IntegerBetween('DATABASE_STATEMENT_TIMEOUT_MS', 1000, 3600000)

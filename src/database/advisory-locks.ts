@@ -21,7 +21,9 @@ export enum LockKey {
 /**
  * Runs `work` only if this session gets the lock at once (another replica holding it means the work
  * is being done there); answers undefined when it did not run. The lock is a session lock on a
- * connection of its own, released when `work` ends, however it ends.
+ * connection of its own, released when `work` ends, however it ends. That connection comes from the
+ * pool and is held while `work` uses others: a new job that uses this counts in DATABASE_POOL_SIZE's
+ * floor (database.config.ts).
  */
 export async function tryWithLock<T>(
   dataSource: DataSource,
