@@ -731,7 +731,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
 
 describe('canary: a tick that fails on one canary', () => {
   it(
-    'still judges the canaries after it, and counts its failures on /metrics',
+    'still judges the canaries after it, counts its failures on /metrics, and shows it as stalled',
     async () => {
       const database = await createTestDatabase();
       const clock = new ManualClock();
@@ -780,11 +780,21 @@ describe('canary: a tick that fails on one canary', () => {
         expect((await api(app).canary(stuck)).lastVerdict).toBeNull();
         expect(await failures(stuck)).toBe(1);
         expect(await failures(steady)).toBe(0);
+        // Three tick periods without a verdict: the API says the canary is stalled, and since when.
+        const startedAt = (await api(app).canary(stuck)).updatedAt;
+        expect((await api(app).canary(stuck)).stalled).toBeNull();
+        await clock.advance(TICK_MS);
+        await clock.advance(TICK_MS);
+        expect(await failures(stuck)).toBe(3);
+        expect((await api(app).canary(stuck)).stalled).toEqual({ since: startedAt, missedTicks: 3 });
+        expect((await api(app).canary(steady)).stalled).toBeNull();
 
         await locker.query('ROLLBACK');
         await clock.advance(TICK_MS);
-        expect((await api(app).canary(stuck)).lastVerdict).toMatchObject({ at: clock.now().toISOString() });
-        expect(await failures(stuck)).toBe(1);
+        const judged = await api(app).canary(stuck);
+        expect(judged.lastVerdict).toMatchObject({ at: clock.now().toISOString() });
+        expect(judged).toMatchObject({ lastTickAt: clock.now().toISOString(), stalled: null });
+        expect(await failures(stuck)).toBe(3);
       } finally {
         await locker.end();
         await app.close();

@@ -1,8 +1,14 @@
-import type { CanaryDto } from './dto/canary.dto';
+import type { CanaryDto, CanaryStalledDto } from './dto/canary.dto';
 import type { CanaryEntity } from './entities/canary.entity';
 
-/** The API's view of a canary; `now` (the clock's) measures the time spent in a stage still running. */
-export function toView(canary: CanaryEntity, now: Date): CanaryDto {
+/** Tick periods without a verdict after which a running canary is shown as stalled. */
+export const STALLED_AFTER_TICKS = 3;
+
+/**
+ * The API's view of a canary; `now` (the clock's) measures the time spent in a stage still running,
+ * and with `tickMs` (CANARY_TICK_SECONDS) how long a running canary has gone without a tick.
+ */
+export function toView(canary: CanaryEntity, now: Date, tickMs: number): CanaryDto {
   const stage = canary.stages[canary.stageIndex];
   return {
     id: canary.id,
@@ -35,9 +41,23 @@ export function toView(canary: CanaryEntity, now: Date): CanaryDto {
     maxStageExtensions: canary.maxStageExtensions,
     alertWebhookOrigin: canary.alertWebhookUrl ? new URL(canary.alertWebhookUrl).origin : null,
     lastVerdict: canary.lastVerdict as unknown as Record<string, unknown> | null,
+    lastTickAt: canary.lastTickAt?.toISOString() ?? null,
+    stalled: stalledOf(canary, now, tickMs),
     createdBy: canary.createdBy,
     createdAt: canary.createdAt.toISOString(),
     updatedAt: canary.updatedAt.toISOString(),
     endedAt: canary.endedAt?.toISOString() ?? null,
   };
+}
+
+/**
+ * A running canary that no tick has judged for STALLED_AFTER_TICKS periods, counted from its last
+ * tick or its last change (a start or a resume restarts the count). Every replica's tick claims a
+ * period, so one missed by all of them means their ticks fail on it (or none runs).
+ */
+function stalledOf(canary: CanaryEntity, now: Date, tickMs: number): CanaryStalledDto | null {
+  if (canary.state !== 'running') return null;
+  const sinceMs = Math.max(canary.lastTickAt?.getTime() ?? 0, canary.updatedAt.getTime());
+  const missedTicks = Math.floor((now.getTime() - sinceMs) / tickMs);
+  return missedTicks >= STALLED_AFTER_TICKS ? { since: new Date(sinceMs).toISOString(), missedTicks } : null;
 }

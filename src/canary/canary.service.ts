@@ -95,11 +95,11 @@ export class CanaryService implements OnModuleInit {
 
   async list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryDto[]> {
     const now = this.clock.now();
-    return (await this.canaries.list(filter)).map((canary) => toView(canary, now));
+    return (await this.canaries.list(filter)).map((canary) => toView(canary, now, this.config.tickMs));
   }
 
   async get(id: string): Promise<CanaryDto> {
-    return toView(await this.find(this.dataSource.manager, id), this.clock.now());
+    return toView(await this.find(this.dataSource.manager, id), this.clock.now(), this.config.tickMs);
   }
 
   async events(id: string, limit: number, after = 0, quietEvery?: number): Promise<CanaryEventPageDto> {

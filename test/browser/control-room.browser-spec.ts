@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
+import { Client } from 'pg';
 import request from 'supertest';
 import { ManualClock } from '../../src/common/manual-clock';
 import { api, bearer, startTestApp, type TestApp } from '../support/test-app';
@@ -381,6 +382,80 @@ describe('control room in a browser: a canary that ran long', () => {
         .evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-event-id'))));
       expect(shown).toEqual(thinned.map((event) => event.id).reverse());
       expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+});
+
+describe('control room in a browser: a canary no tick can judge', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  let browser: BrowserSession;
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({
+      databaseUrl: database.url,
+      clock,
+      // A tick waiting on the held row gives up after 2 s instead of a minute.
+      env: { ...ENV, DATABASE_STATEMENT_TIMEOUT_MS: '2000', UI_DIR: await buildUi() },
+    });
+    browser = await BrowserSession.launch();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  it(
+    'says it is stalled, since when and where to look, in the list and on its page, until a tick judges it',
+    async () => {
+      await api(app)
+        .post('/api/flags')
+        .send({
+          key: 'chat-model',
+          variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
+          defaultVariant: 'control',
+          rollout: {},
+        })
+        .expect(201);
+      const created = await api(app)
+        .post('/api/canaries')
+        .send({ flagKey: 'chat-model', variant: 'treatment', stages: STAGES, analysis: ANALYSIS })
+        .expect(201);
+      const id = created.body.id as string;
+      // Another session holds the canary's row: every tick fails to claim its period.
+      const locker = new Client({ connectionString: database.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM canaries WHERE id = $1 FOR UPDATE', [id]);
+        for (let i = 0; i < 3; i++) await clock.advance(TICK_MS);
+        const { stalled } = (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
+        expect(stalled).toMatchObject({ missedTicks: 3 });
+
+        const viewer = await browser.open(app.url, app.adminKey!);
+        await viewer.show('#/rollouts');
+        await viewer.page.locator('#rollouts-table .badge.stalled').waitFor();
+        await viewer.show(`#/rollouts/${id}`);
+        const notice = viewer.page.locator('#canary-stalled');
+        await notice.waitFor();
+        const text = await notice.textContent();
+        expect(text).toContain('No tick has judged this canary since');
+        expect(text).toContain('(3 tick periods)');
+        expect(text).toContain('switchyard_canary_tick_failures_total');
+
+        await locker.query('ROLLBACK');
+        await clock.advance(TICK_MS);
+        expect((await api(app).get(`/api/canaries/${id}`).expect(200)).body.stalled).toBeNull();
+        // The page's next poll drops the notice.
+        await notice.waitFor({ state: 'detached' });
+        expect(browser.errors()).toEqual([]);
+      } finally {
+        await locker.end();
+      }
     },
     LONG,
   );

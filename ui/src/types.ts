@@ -138,6 +138,9 @@ export interface Canary {
   shadowStage: { startedAt: string; durationSeconds: number; elapsedSeconds: number } | null;
   analysis: { outcomes?: Array<{ metric: string }>; primaryOutcome?: string };
   lastVerdict: Verdict | null;
+  lastTickAt: string | null;
+  /** Running, but no tick has judged it for 3 tick periods or more. */
+  stalled: { since: string; missedTicks: number } | null;
   createdBy: string;
   createdAt: string;
   endedAt: string | null;

@@ -16,6 +16,16 @@ export class ShadowStageStatusDto {
   @ApiProperty({ example: 120 }) elapsedSeconds: number;
 }
 
+export class CanaryStalledDto {
+  @ApiProperty({
+    example: '2026-11-24T10:00:00.000Z',
+    description: 'The last tick that judged the canary, or its last change (start, resume...) if later',
+  })
+  since: string;
+  @ApiProperty({ example: 4, description: 'Tick periods (CANARY_TICK_SECONDS) gone by since then without a verdict' })
+  missedTicks: number;
+}
+
 export class CanaryDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: 'recommendations-model' }) flagKey: string;
@@ -66,6 +76,20 @@ export class CanaryDto {
       "The last verdict: decision, outcome, its sentence, and per metric both arms' estimates, the difference, the confidence sequence, the margin, the alpha, n per arm; the SRM test",
   })
   lastVerdict: Record<string, unknown> | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '2026-11-24T10:20:30.000Z',
+    description: 'When a tick last judged the canary (a verdict claimed its tick period)',
+  })
+  lastTickAt: string | null;
+  @ApiProperty({
+    type: CanaryStalledDto,
+    nullable: true,
+    description:
+      'Set while the canary runs but no tick has judged it for 3 tick periods or more: its ticks fail on every replica (see switchyard_canary_tick_failures_total and the logs) or none is running. It stays as it is until a tick succeeds. Null otherwise',
+  })
+  stalled: CanaryStalledDto | null;
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;

@@ -226,6 +226,15 @@ export class RolloutPage implements Page {
         `${canary.flagKey}: ${canary.variant} vs ${canary.controlVariant} `,
         h('span', { class: `badge state-${canary.state}`, id: 'canary-state' }, canary.state.replace('_', ' ')),
       ),
+      canary.stalled
+        ? h(
+            'p',
+            { class: 'error-text', role: 'alert', id: 'canary-stalled' },
+            `No tick has judged this canary since ${time(canary.stalled.since)} (${canary.stalled.missedTicks} tick periods): ` +
+              'its ticks fail on every replica, or none is running. It stays as it is until a tick succeeds; ' +
+              'the replicas\' logs say why ("tick failed"), and switchyard_canary_tick_failures_total counts the failures.',
+          )
+        : null,
       h(
         'dl',
         { class: 'facts' },

@@ -33,7 +33,21 @@ export class RolloutsPage implements Page {
         canaries.map((canary) => [
           h('a', { href: `#/rollouts/${canary.id}`, 'data-canary': canary.id }, canary.flagKey),
           `${canary.variant} vs ${canary.controlVariant}`,
-          h('span', { class: `badge state-${canary.state}` }, canary.state.replace('_', ' ')),
+          h(
+            'span',
+            {},
+            h('span', { class: `badge state-${canary.state}` }, canary.state.replace('_', ' ')),
+            canary.stalled
+              ? [
+                  ' ',
+                  h(
+                    'span',
+                    { class: 'badge stalled', title: `no tick since ${time(canary.stalled.since)}` },
+                    'stalled',
+                  ),
+                ]
+              : null,
+          ),
           canary.stage
             ? `${canary.stage.index + 1} of ${canary.stages.length}`
             : canary.phase === 'shadow' && canary.shadowStage
