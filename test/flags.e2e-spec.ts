@@ -1,6 +1,7 @@
 import { bucketFor } from '@switchyard/bucketing';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { api, startTestApp, type TestApp } from './support/test-app';
+import { eventually } from './support/webhook-server';
 
 const KEY = 'recommendations-model';
 
@@ -381,6 +382,57 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
         await new Promise((done) => setTimeout(done, 20));
       }
       expect(seen).toMatchObject({ version: 2, variant: 'treatment' });
+    } finally {
+      await second.close();
+    }
+  });
+  it('listens over one connection per process, and after losing it catches up with what changed meanwhile', async () => {
+    const key = 'relistened-flag';
+    await api(app)
+      .post('/api/flags')
+      .send(newFlag(key, { rules: [], rollout: { treatment: 0 } }))
+      .expect(201);
+    const second = await startTestApp({ databaseUrl: database.url });
+    const listeners = async () =>
+      (
+        await queryRows<{ shared: number; perChannel: number }>(
+          database.url,
+          `SELECT count(*) FILTER (WHERE application_name = 'switchyard-listener')::int AS shared,
+                  count(*) FILTER (WHERE application_name LIKE 'switchyard-%-listener')::int AS "perChannel"
+             FROM pg_stat_activity WHERE datname = current_database()`,
+        )
+      )[0];
+    /** The version the second instance evaluates, once it is `version` (within 15 s: the periodic reload is 30 s). */
+    const seenBySecond = async (version: number) => {
+      const since = Date.now();
+      let seen: { variant?: string; version?: number } = {};
+      while (Date.now() - since < 15_000) {
+        seen = (await api(second).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' })).body;
+        if (seen.version === version) break;
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      return seen;
+    };
+    try {
+      // Five channels (flags, keys, catalog, canaries, budgets), one LISTEN connection per instance.
+      expect(await listeners()).toEqual({ shared: 2, perChannel: 0 });
+      // Both instances' LISTEN connections cut; a change made before they are back is never notified.
+      await queryRows(
+        database.url,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'switchyard-listener'`,
+      );
+      await api(app)
+        .put(`/api/flags/${key}/rollout`)
+        .send({ rollout: { treatment: 100 }, version: 1 })
+        .expect(200);
+      expect(await seenBySecond(2)).toMatchObject({ version: 2, variant: 'treatment' });
+      await eventually(async () => (await listeners()).shared === 2, 10_000, 'both instances listening again');
+      await api(app)
+        .put(`/api/flags/${key}/rollout`)
+        .send({ rollout: { treatment: 0 }, version: 2 })
+        .expect(200);
+      expect(await seenBySecond(3)).toMatchObject({ version: 3, variant: 'control' });
     } finally {
       await second.close();
     }

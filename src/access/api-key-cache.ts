@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { PostgresListener } from '../database/postgres-listener';
 import { prefixOf, sha256 } from './api-key-format';
 import { API_KEYS_CHANNEL, ApiKeysRepository } from './api-keys.repository';
@@ -33,27 +32,23 @@ export class ApiKeyCache implements OnModuleDestroy {
   private byPrefix = new Map<string, CachedApiKey>();
   private used = new Set<string>();
   private limited = false;
-  private listener?: PostgresListener;
+  private listening?: { stop: () => void };
   private reloadTimer?: NodeJS.Timeout;
   private touchTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly repository: ApiKeysRepository,
-    private readonly dataSource: DataSource,
+    private readonly listener: PostgresListener,
   ) {}
 
   /** Called once the bootstrap key exists (ApiKeysService), before the server takes requests. */
   async start(): Promise<void> {
     await this.reloadAll(true);
-    this.listener = new PostgresListener({
-      url: (this.dataSource.options as { url?: string }).url,
+    this.listening = await this.listener.listen({
       channel: API_KEYS_CHANNEL,
-      applicationName: 'switchyard-api-keys-listener',
-      logger: this.logger,
       onNotification: (id) => void this.reload(id),
       onReconnected: () => this.reloadAll(),
     });
-    await this.listener.start();
     this.reloadTimer = setInterval(() => void this.reloadAll(), FULL_RELOAD_MS);
     this.reloadTimer.unref();
     this.touchTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
@@ -63,7 +58,7 @@ export class ApiKeyCache implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.reloadTimer);
     clearInterval(this.touchTimer);
-    await this.listener?.stop();
+    this.listening?.stop();
     await this.flushLastUsed();
   }
 

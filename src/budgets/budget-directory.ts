@@ -1,5 +1,4 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock, type ScheduledJob } from '../common/clock';
 import { PostgresListener } from '../database/postgres-listener';
 import { picoOf } from '../metrics/cost';
@@ -33,34 +32,30 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
   private byPolicy = new Map<string, ApplicableBudget[]>();
   private byArm = new Map<string, ApplicableBudget[]>();
   private arms = new Map<string, CanaryArm>();
-  private listener?: PostgresListener;
+  private listening?: { stop: () => void };
   private job?: ScheduledJob;
 
   constructor(
     private readonly repository: BudgetsRepository,
     private readonly canaries: ActiveCanaries,
     private readonly leases: BudgetLeases,
-    private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly listener: PostgresListener,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reloadAll(true);
-    this.listener = new PostgresListener({
-      url: (this.dataSource.options as { url?: string }).url,
+    this.listening = await this.listener.listen({
       channel: BUDGETS_CHANNEL,
-      applicationName: 'switchyard-budgets-listener',
-      logger: this.logger,
       onNotification: () => void this.reloadAll(),
       onReconnected: () => this.reloadAll(),
     });
-    await this.listener.start();
     this.job = this.clock.every('budget-directory', FULL_RELOAD_MS, () => this.reloadAll());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.job?.stop();
-    await this.listener?.stop();
+    this.listening?.stop();
   }
 
   get size(): number {

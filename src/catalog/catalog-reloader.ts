@@ -1,5 +1,4 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { LoggedSecrets, providerKeyValues } from '../common/logging.module';
 import { newReplicaName } from '../common/replica-name';
@@ -40,15 +39,15 @@ export class CatalogReloader implements OnApplicationBootstrap, OnModuleDestroy 
   /** Per app, not per process: two apps in one test process are two replicas. */
   readonly instance = newReplicaName();
   private queue: Promise<unknown> = Promise.resolve();
-  private listener?: PostgresListener;
+  private listening?: { stop: () => void };
   private loaded: Date;
 
   constructor(
     private readonly catalog: CatalogService,
     private readonly reloads: CatalogReloadsRepository,
     private readonly secrets: LoggedSecrets,
-    private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly listener: PostgresListener,
   ) {
     this.loaded = clock.now();
   }
@@ -59,22 +58,18 @@ export class CatalogReloader implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.listener = new PostgresListener({
-      url: (this.dataSource.options as { url?: string }).url,
+    this.listening = await this.listener.listen({
       channel: CATALOG_CHANNEL,
-      applicationName: 'switchyard-catalog-listener',
-      logger: this.logger,
       onNotification: (payload) => this.follow(payload),
       // A reload told while the connection was down never arrives: catch up with the file as it is.
       onReconnected: () => this.serialized(() => this.followReload(undefined)),
     });
-    await this.listener.start();
     process.on('SIGHUP', this.onHangUp);
   }
 
   async onModuleDestroy(): Promise<void> {
     process.off('SIGHUP', this.onHangUp);
-    await this.listener?.stop();
+    this.listening?.stop();
   }
 
   private readonly onHangUp = () => {

@@ -268,7 +268,7 @@ describe('BatchWriter', () => {
   });
 
   it('counts what is queued as dropped when the deadline comes before its drain ran at all', () => {
-    // An earlier shutdown hook (a LISTEN connection closing on a database that hangs) never returned.
+    // An earlier shutdown hook (a final write to a database that hangs) never returned.
     const deadline = new ManualDeadline(clock.nowMs() + 1_000);
     const { writer, abandoned } = writerFor(table, clock, { shutdownDeadline: deadline });
     writer.enqueue('a');

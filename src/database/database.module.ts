@@ -6,6 +6,7 @@ import { databaseConfig, type DatabaseConfig } from '../config/database.config';
 import { StartupError } from '../config/startup-error';
 import { buildDataSourceOptions, databaseBounds } from './data-source-options';
 import { DatabaseServer } from './database-server';
+import { PostgresListenerModule } from './postgres-listener';
 import { runMigrationsUnderLock } from './run-migrations';
 import { ShutdownDeadlineModule } from './shutdown-deadline';
 
@@ -16,6 +17,7 @@ class DatabaseServerModule {}
   imports: [
     DatabaseServerModule,
     ShutdownDeadlineModule,
+    PostgresListenerModule,
     TypeOrmModule.forRootAsync({
       imports: [DatabaseServerModule],
       inject: [DatabaseServer, databaseConfig.KEY],

@@ -1,75 +1,149 @@
-import type { Logger } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { DATABASE_CONNECT_TIMEOUT_MS, KEEPALIVE_AFTER_MS } from './data-source-options';
 
 const RECONNECT_DELAY_MS = 1_000;
+/** At shutdown, how long a goodbye to a database that does not answer may take before the socket is closed. */
+const CLOSE_WAIT_MS = 1_000;
 
-export interface PostgresListenerOptions {
-  /** The pool's URL (DATABASE_URL or the embedded server's), so the listener reaches the same database. */
-  url: string | undefined;
+export interface ChannelSubscription {
   channel: string;
-  applicationName: string;
-  logger: Logger;
   onNotification: (payload: string) => void;
   /** After a reconnection: whatever was NOTIFYed while the connection was down never arrives. */
   onReconnected: () => Promise<void>;
 }
 
 /**
- * LISTEN on one channel over a dedicated connection (a pooled one would be handed to other queries
- * and lose the LISTEN), reconnecting after a second whenever the connection is lost.
+ * The process's one LISTEN connection, shared by every channel (flags, API keys, catalog, canaries,
+ * budgets): a pooled connection would be handed to other queries and lose its LISTENs, and one
+ * connection per channel would cost Postgres five per process. Reconnects a second after the
+ * connection is lost, LISTENs every channel again and tells each subscriber to catch up.
  */
-export class PostgresListener {
+@Injectable()
+export class PostgresListener implements OnApplicationShutdown {
+  private readonly logger = new Logger(PostgresListener.name);
+  private readonly subscriptions = new Map<string, ChannelSubscription>();
   private client?: Client;
+  private connecting?: Promise<Client | undefined>;
   private reconnectTimer?: NodeJS.Timeout;
-  private reconnecting = false;
+  private lost = false;
   private stopped = false;
 
-  constructor(private readonly options: PostgresListenerOptions) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  async start(): Promise<void> {
-    if (this.stopped) return;
-    const { url, channel, applicationName, logger } = this.options;
+  /**
+   * LISTENs on the subscription's channel from now on. Resolves once listening, or once the
+   * database was found unreachable (reconnections go on, and `onReconnected` says when it is back).
+   */
+  async listen(subscription: ChannelSubscription): Promise<{ stop: () => void }> {
+    if (this.subscriptions.has(subscription.channel)) {
+      throw new Error(`channel ${subscription.channel} is listened to already`);
+    }
+    this.subscriptions.set(subscription.channel, subscription);
+    const stop = () => void this.subscriptions.delete(subscription.channel);
+    // Lost: the reconnection LISTENs every channel, this one included, and tells it to catch up.
+    if (this.reconnectTimer) return { stop };
+    const client = this.client ?? (await this.connect());
+    // LISTEN again if the connection was opened for it (idempotent): it may have started before this channel came.
+    if (client && client === this.client) {
+      await this.listenOn(client, [subscription.channel]).catch((error: Error) => this.onLost(client, error));
+    }
+    return { stop };
+  }
+
+  /** After every subscriber stopped: their modules are done with notifications. */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    // A database that hangs never answers the goodbye: the socket is closed instead.
+    const ended = await Promise.race([
+      client.end().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS, false).unref()),
+    ]);
+    if (!ended) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }
+
+  /** One connection attempt at a time; undefined when it failed (a reconnection is then scheduled). */
+  private connect(): Promise<Client | undefined> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client | undefined> {
+    if (this.stopped) return undefined;
     const client = new Client({
-      connectionString: url,
-      application_name: applicationName,
+      connectionString: (this.dataSource.options as { url?: string }).url,
+      application_name: 'switchyard-listener',
       connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
       // It only listens: without keepalive a host gone without a FIN would leave it waiting forever.
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
     });
-    const retry = (error?: Error) => {
-      if (this.stopped || this.client !== client) return;
-      this.client = undefined;
-      if (error) logger.warn(`${channel} listener lost its connection (${error.message}); reconnecting`);
-      client.end().catch(() => undefined);
-      this.reconnecting = true;
-      this.reconnectTimer = setTimeout(() => void this.start(), RECONNECT_DELAY_MS);
-      this.reconnectTimer.unref();
-    };
-    this.client = client;
-    client.on('error', retry);
-    client.on('end', () => retry());
+    client.on('error', (error) => this.onLost(client, error));
+    client.on('end', () => this.onLost(client));
     client.on('notification', (message) => {
-      if (message.channel === channel && message.payload) this.options.onNotification(message.payload);
+      const subscription = this.subscriptions.get(message.channel);
+      if (subscription && message.payload) subscription.onNotification(message.payload);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${channel}`);
-      if (this.reconnecting) {
-        this.reconnecting = false;
-        await this.options.onReconnected();
-      }
+      await this.listenOn(client, [...this.subscriptions.keys()]);
     } catch (error) {
-      retry(error as Error);
+      this.onLost(client, error as Error);
+      return undefined;
     }
+    // The app shut down while this connection was being made: it would keep the process alive.
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+    this.client = client;
+    if (this.lost) {
+      this.lost = false;
+      this.logger.log(`listening again on ${[...this.subscriptions.keys()].join(', ')}`);
+      for (const subscription of this.subscriptions.values()) {
+        await subscription.onReconnected().catch((error: Error) => {
+          this.logger.warn(`${subscription.channel}: catching up after the reconnection failed (${error.message})`);
+        });
+      }
+    }
+    return client;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.reconnectTimer);
-    const client = this.client;
+  private async listenOn(client: Client, channels: string[]): Promise<void> {
+    for (const channel of channels) await client.query(`LISTEN ${channel}`);
+  }
+
+  private onLost(client: Client, error?: Error): void {
+    client.end().catch(() => undefined);
+    if (this.stopped || this.reconnectTimer) return;
+    if (this.client !== undefined && this.client !== client) return;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!this.lost && error) {
+      this.logger.warn(
+        `the LISTEN connection was lost (${error.message}); reconnecting every ${RECONNECT_DELAY_MS / 1000} s`,
+      );
+    }
+    this.lost = true;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, RECONNECT_DELAY_MS);
+    this.reconnectTimer.unref();
   }
 }
+
+/** Global: five modules listen, over the one connection. */
+@Global()
+@Module({ providers: [PostgresListener], exports: [PostgresListener] })
+export class PostgresListenerModule {}

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { PostgresListener } from '../database/postgres-listener';
 import type { FlagEntity } from './entities/flag.entity';
 import { FlagCache } from './flag-cache';
 import type { FlagsRepository } from './flags.repository';
@@ -41,7 +41,8 @@ describe('FlagCache', () => {
 
   beforeEach(() => {
     table = new FakeFlagsRepository();
-    cache = new FlagCache(table as unknown as FlagsRepository, { options: {} } as DataSource);
+    // These tests read and reload; the listener is never reached.
+    cache = new FlagCache(table as unknown as FlagsRepository, {} as PostgresListener);
   });
 
   it('keeps serving the last known flags while the database is down', async () => {

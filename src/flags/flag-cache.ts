@@ -1,5 +1,4 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { PostgresListener } from '../database/postgres-listener';
 import { assertServable, toDefinition } from './flag-mapper';
 import type { FlagDefinition } from './flag.types';
@@ -17,33 +16,29 @@ const FULL_RELOAD_MS = 30_000;
 export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(FlagCache.name);
   private flags = new Map<string, FlagDefinition>();
-  private listener?: PostgresListener;
+  private listening?: { stop: () => void };
   private reloadTimer?: NodeJS.Timeout;
   private everLoaded = false;
 
   constructor(
     private readonly repository: FlagsRepository,
-    private readonly dataSource: DataSource,
+    private readonly listener: PostgresListener,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reloadAll();
-    this.listener = new PostgresListener({
-      url: (this.dataSource.options as { url?: string }).url,
+    this.listening = await this.listener.listen({
       channel: FLAGS_CHANNEL,
-      applicationName: 'switchyard-flags-listener',
-      logger: this.logger,
       onNotification: (key) => void this.reload(key),
       onReconnected: () => this.reloadAll(),
     });
-    await this.listener.start();
     this.reloadTimer = setInterval(() => void this.reloadAll().catch(() => undefined), FULL_RELOAD_MS);
     this.reloadTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.reloadTimer);
-    await this.listener?.stop();
+    this.listening?.stop();
   }
 
   /** True once the flags have been read from the database (readiness: routing can serve). */

@@ -1,5 +1,4 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock, type ScheduledJob } from '../common/clock';
 import { PostgresListener } from '../database/postgres-listener';
 import { ACTIVE_CANARIES_CHANNEL, ActiveCanaries } from '../policies/active-canaries';
@@ -30,34 +29,30 @@ export interface ActiveShadow {
 export class ShadowStages implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ShadowStages.name);
   private byFlag = new Map<string, ActiveShadow>();
-  private listener?: PostgresListener;
+  private listening?: { stop: () => void };
   private job?: ScheduledJob;
   private reloading?: Promise<void>;
   private again = false;
 
   constructor(
     private readonly canaries: ActiveCanaries,
-    private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly listener: PostgresListener,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reload();
-    this.listener = new PostgresListener({
-      url: (this.dataSource.options as { url?: string }).url,
+    this.listening = await this.listener.listen({
       channel: ACTIVE_CANARIES_CHANNEL,
-      applicationName: 'switchyard-canaries-listener',
-      logger: this.logger,
       onNotification: () => void this.reload(),
       onReconnected: () => this.reload(),
     });
-    await this.listener.start();
     this.job = this.clock.every('shadow-stages', FULL_RELOAD_MS, () => this.reload());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.job?.stop();
-    await this.listener?.stop();
+    this.listening?.stop();
   }
 
   /** The shadow stage running on `flagKey`, if any. */
