@@ -45,7 +45,8 @@ export class PostgresListener implements OnApplicationShutdown {
     // Lost: the reconnection LISTENs every channel, this one included, and tells it to catch up.
     if (this.reconnectTimer) return { stop };
     const client = this.client ?? (await this.connect());
-    // LISTEN again if the connection was opened for it (idempotent): it may have started before this channel came.
+    // On a connection there before, or just opened (its LISTENs may have begun before this channel
+    // came): LISTEN is idempotent.
     if (client && client === this.client) {
       await this.listenOn(client, [subscription.channel]).catch((error: Error) => this.onLost(client, error));
     }
