@@ -248,6 +248,10 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
           "SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_count') AS count",
         ),
       ).toEqual([{ idle: '10', count: '3' }]);
+      // Set by statements, not startup parameters: a pooler such as PgBouncer refuses those it does not know.
+      expect(new Set(relay.startupParameters.flat())).toEqual(
+        new Set(['user', 'database', 'application_name', 'client_encoding']),
+      );
     } finally {
       await dataSource.destroy();
     }

@@ -18,7 +18,7 @@ export const KEEPALIVE_AFTER_MS = 10_000;
  * others) keeps that lock as long as the session lives, by the OS default two hours before Postgres
  * notices: the job would stop on every replica. Probed after 10 s idle, every 5 s, 3 times.
  */
-const SERVER_KEEPALIVE = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+const SERVER_KEEPALIVE = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
 /** After Postgres' own statement_timeout, how long the app still waits for its cancellation to arrive. */
 const ANSWER_GRACE_MS = 1_000;
 
@@ -35,13 +35,12 @@ const ANSWER_GRACE_MS = 1_000;
 export function databaseBounds(statementTimeoutMs: number): Record<string, unknown> {
   return {
     Client: BoundedClient,
-    statement_timeout: statementTimeoutMs,
-    idle_in_transaction_session_timeout: statementTimeoutMs,
+    sessionSettings:
+      `SET statement_timeout = ${statementTimeoutMs}; ` +
+      `SET idle_in_transaction_session_timeout = ${statementTimeoutMs}; ${SERVER_KEEPALIVE}`,
     query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
-    // A DATABASE_URL's own `options` parameter, if it has one, wins over these.
-    options: SERVER_KEEPALIVE,
   };
 }
 

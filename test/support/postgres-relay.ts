@@ -22,6 +22,8 @@ export class PostgresRelay {
   private refusing = false;
   cuts = 0;
   freezes = 0;
+  /** The names of the startup parameters each connection opened with, in order. */
+  readonly startupParameters: string[][] = [];
 
   private constructor(private readonly target: URL) {
     this.server = createServer((client) => this.relay(client));
@@ -68,7 +70,10 @@ export class PostgresRelay {
     const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
     let carriesMarked = false;
     let frozen = false;
+    let first = true;
     client.on('data', (chunk: Buffer) => {
+      if (first) this.startupParameters.push(startupParameterNames(chunk));
+      first = false;
       if (frozen) return;
       if (this.marker !== null && chunk.includes(this.marker)) carriesMarked = true;
       upstream.write(chunk);
@@ -99,4 +104,11 @@ export class PostgresRelay {
       from.on('close', () => frozen || to.destroy());
     }
   }
+}
+
+/** Protocol 3.0's StartupMessage: length, version 196608, then name\0value\0 pairs and a final \0. */
+function startupParameterNames(message: Buffer): string[] {
+  if (message.length < 8 || message.readInt32BE(4) !== 196_608) return [];
+  const fields = message.subarray(8, message.readInt32BE(0)).toString('utf8').split('\0');
+  return fields.filter((_, index) => index % 2 === 0 && index < fields.length - 2);
 }
