@@ -27,6 +27,29 @@ import { eventually } from './support/webhook-server';
 const ENV = { METRICS_FLUSH_INTERVAL_MS: '20', GATEWAY_MAX_RETRIES: '0', BUDGET_SYNC_MS: '200' };
 const GPT_COST = pico(SIMULATED_PROMPT_TOKENS, 2) + pico(MAX_TOKENS, 8);
 
+/** A new key of `app` under a $1-a-day budget, and the budget's spend as Postgres has it. */
+async function keyUnderBudget(app: TestApp, name: string, databaseUrl: string) {
+  const { id: keyId, key } = await createKey(app, name);
+  const budget = await createBudget(app, {
+    scope: 'key',
+    target: keyId,
+    limitUsd: 1,
+    period: 'day',
+    onExhausted: 'reject',
+  });
+  const spent = async () =>
+    picoOfUsd(
+      (
+        await queryRows<{ n: string }>(
+          databaseUrl,
+          'SELECT coalesce(sum(spent_usd), 0)::text AS n FROM budget_periods WHERE budget_id = $1',
+          [budget.id],
+        )
+      )[0].n,
+    );
+  return { key, budget, spent };
+}
+
 describe('a connection lost after Postgres committed', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let relay: PostgresRelay;
@@ -76,20 +99,7 @@ describe('a connection lost after Postgres committed', () => {
   }, 30_000);
 
   it("budgets: the sync's spend is settled once", async () => {
-    const { id: keyId, key } = await createKey(gateway, 'budget-cut');
-    const budget = await createBudget(gateway, {
-      scope: 'key',
-      target: keyId,
-      limitUsd: 1,
-      period: 'day',
-      onExhausted: 'reject',
-    });
-    const spent = async () =>
-      picoOfUsd(
-        await sum('SELECT coalesce(sum(spent_usd), 0)::text AS n FROM budget_periods WHERE budget_id = $1', [
-          budget.id,
-        ]),
-      );
+    const { key, budget, spent } = await keyUnderBudget(gateway, 'budget-cut', database.url);
     for (let i = 0; i < 2; i++) expect((await chat(gateway, key)).status).toBe(200);
     await eventually(async () => (await spent()) === 2n * GPT_COST, 10_000, 'the first 2 requests settled');
     const cuts = cutsSoFar();
@@ -144,14 +154,7 @@ describe('the database gone at shutdown', () => {
     const captured: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     try {
-      const { id: keyId, key } = await createKey(gateway, 'shutdown-team');
-      const budget = await createBudget(gateway, {
-        scope: 'key',
-        target: keyId,
-        limitUsd: 1,
-        period: 'day',
-        onExhausted: 'reject',
-      });
+      const { key, budget } = await keyUnderBudget(gateway, 'shutdown-team', database.url);
       for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
       relay.disconnect();
       process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -258,24 +261,7 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
   }, 30_000);
 
   it("budgets: the held row lock is released, and the cut-off sync's spend is settled once", async () => {
-    const { id: keyId, key } = await createKey(cutOff, 'partition-team');
-    const budget = await createBudget(cutOff, {
-      scope: 'key',
-      target: keyId,
-      limitUsd: 1,
-      period: 'day',
-      onExhausted: 'reject',
-    });
-    const spent = async () =>
-      picoOfUsd(
-        (
-          await queryRows<{ n: string }>(
-            database.url,
-            'SELECT coalesce(sum(spent_usd), 0)::text AS n FROM budget_periods WHERE budget_id = $1',
-            [budget.id],
-          )
-        )[0].n,
-      );
+    const { key, budget, spent } = await keyUnderBudget(cutOff, 'partition-team', database.url);
     for (let i = 0; i < 2; i++) expect((await chat(cutOff, key)).status).toBe(200);
     await eventually(async () => (await spent()) === 2n * GPT_COST, 10_000, 'the first 2 requests settled');
 

@@ -32,6 +32,15 @@ const STAGES = [
 const ANALYSIS = { minRequests: 10 };
 const LONG = 180_000;
 
+const createFlag = (app: TestApp, key: string, control: string, treatment: string) =>
+  api(app)
+    .post('/api/flags')
+    .send({ key, variants: { control, treatment }, defaultVariant: 'control', rollout: {} })
+    .expect(201);
+const createCanary = async (app: TestApp, flagKey: string, analysis: Record<string, unknown> = ANALYSIS) =>
+  (await api(app).post('/api/canaries').send({ flagKey, variant: 'treatment', stages: STAGES, analysis }).expect(201))
+    .body as { id: string; stage: { startedAt: string } };
+
 interface CanaryEvent {
   id: number;
   type: string;
@@ -48,18 +57,6 @@ describe('control room in a browser', () => {
   const clock = new ManualClock();
 
   const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, viewport);
-  const createFlag = (key: string, control: string, treatment: string) =>
-    api(app)
-      .post('/api/flags')
-      .send({ key, variants: { control, treatment }, defaultVariant: 'control', rollout: {} })
-      .expect(201);
-  const createCanary = async (flagKey: string) =>
-    (
-      await api(app)
-        .post('/api/canaries')
-        .send({ flagKey, variant: 'treatment', stages: STAGES, analysis: ANALYSIS })
-        .expect(201)
-    ).body as { id: string; stage: { startedAt: string } };
   const canaryOf = async (id: string) => (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
   const eventsOf = async (id: string) =>
     (await api(app).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as CanaryEvent[];
@@ -88,8 +85,8 @@ describe('control room in a browser', () => {
   it(
     "a read key sees a running canary's charts update as traffic flows, and no action buttons; the API refuses its actions",
     async () => {
-      await createFlag('recommendations-model', 'deepseek-v3.2', 'gemini-2.5-flash');
-      const canary = await createCanary('recommendations-model');
+      await createFlag(app, 'recommendations-model', 'deepseek-v3.2', 'gemini-2.5-flash');
+      const canary = await createCanary(app, 'recommendations-model');
       const traffic = new Traffic(app, 'recommendations');
       try {
         await rows.waitFor('recommendations-model', canary.stage.startedAt, {
@@ -157,8 +154,8 @@ describe('control room in a browser', () => {
   it(
     'a planted regression shows as a rollback whose logged sentence and numbers match GET /api/canaries/:id/events',
     async () => {
-      await createFlag('chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
-      const canary = await createCanary('chat-model');
+      await createFlag(app, 'chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      const canary = await createCanary(app, 'chat-model');
       const viewer = await open(readKey);
       await viewer.show(`#/rollouts/${canary.id}`);
       // The clock has not moved since the canary was created: its spend so far is nothing, not an error.
@@ -215,8 +212,8 @@ describe('control room in a browser', () => {
   it(
     'an admin pauses and resumes a canary from the page, by keyboard, and finds the reasons in the flag history',
     async () => {
-      await createFlag('fraud-model', 'claude-sonnet-4.5', 'gpt-4.1');
-      const canary = await createCanary('fraud-model');
+      await createFlag(app, 'fraud-model', 'claude-sonnet-4.5', 'gpt-4.1');
+      const canary = await createCanary(app, 'fraud-model');
       await api(app)
         .post('/api/budgets')
         .send({ scope: 'policy', target: 'fraud', limitUsd: 250, period: 'month', onExhausted: 'downgrade' })
@@ -336,20 +333,8 @@ describe('control room in a browser: a canary that ran long', () => {
   it(
     'loads its quiet looks thinned, as GET …/events?quietEvery gives them, and says so in the log',
     async () => {
-      await api(app)
-        .post('/api/flags')
-        .send({
-          key: 'chat-model',
-          variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
-          defaultVariant: 'control',
-          rollout: {},
-        })
-        .expect(201);
-      const created = await api(app)
-        .post('/api/canaries')
-        .send({ flagKey: 'chat-model', variant: 'treatment', stages: STAGES, analysis: { minRequests: 1_000_000 } })
-        .expect(201);
-      const id = created.body.id as string;
+      await createFlag(app, 'chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      const { id } = await createCanary(app, 'chat-model', { minRequests: 1_000_000 });
       // Looks that wait for data: a few, 50 minutes of nothing, then a few more. 3 008 s of life in
       // about 400 looks' worth: one quiet look per 7 s is kept.
       for (let i = 0; i < 5; i++) await clock.advance(TICK_MS);
@@ -412,20 +397,8 @@ describe('control room in a browser: a canary no tick can judge', () => {
   it(
     'says it is stalled, since when and where to look, in the list and on its page, until a tick judges it',
     async () => {
-      await api(app)
-        .post('/api/flags')
-        .send({
-          key: 'chat-model',
-          variants: { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' },
-          defaultVariant: 'control',
-          rollout: {},
-        })
-        .expect(201);
-      const created = await api(app)
-        .post('/api/canaries')
-        .send({ flagKey: 'chat-model', variant: 'treatment', stages: STAGES, analysis: ANALYSIS })
-        .expect(201);
-      const id = created.body.id as string;
+      await createFlag(app, 'chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      const { id } = await createCanary(app, 'chat-model');
       // Another session holds the canary's row: every tick fails to claim its period.
       const locker = new Client({ connectionString: database.url });
       await locker.connect();
