@@ -43,6 +43,15 @@ const ROLLOUT_STAGES = [
   { percentage: 100, durationSeconds: 0 },
 ];
 const LONG = 120_000;
+/** A 5% stage long enough that no test here ends it, then 100%. */
+const plan = {
+  variant: 'treatment',
+  stages: [
+    { percentage: 5, durationSeconds: 300 },
+    { percentage: 100, durationSeconds: 0 },
+  ],
+  analysis: FAST_ANALYSIS,
+};
 
 interface CanaryEvent {
   type: string;
@@ -630,15 +639,6 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
     await database?.drop();
   });
 
-  const plan = {
-    variant: 'treatment',
-    stages: [
-      { percentage: 5, durationSeconds: 300 },
-      { percentage: 100, durationSeconds: 0 },
-    ],
-    analysis: FAST_ANALYSIS,
-  };
-
   it(
     'resumes the same stage with the same start time after a restart',
     async () => {
@@ -744,14 +744,6 @@ describe('canary: a tick that fails on one canary', () => {
       });
       const locker = new Client({ connectionString: database.url });
       try {
-        const plan = {
-          variant: 'treatment',
-          stages: [
-            { percentage: 5, durationSeconds: 300 },
-            { percentage: 100, durationSeconds: 0 },
-          ],
-          analysis: FAST_ANALYSIS,
-        };
         const ids: string[] = [];
         for (const flagKey of ['stuck-flag', 'steady-flag']) {
           await api(app).createFlag(flagKey, { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
