@@ -53,13 +53,15 @@ async function keyUnderBudget(app: TestApp, name: string, databaseUrl: string) {
 describe('a connection lost after Postgres committed', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let relay: PostgresRelay;
+  let relayUrl: string;
   let gateway: TestApp;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const started = await PostgresRelay.start(database.url);
     relay = started.relay;
-    gateway = await startTestApp({ databaseUrl: started.url, env: ENV });
+    relayUrl = started.url;
+    gateway = await startTestApp({ databaseUrl: relayUrl, env: ENV });
   }, 60_000);
 
   afterAll(async () => {
@@ -71,6 +73,29 @@ describe('a connection lost after Postgres committed', () => {
   const cutsSoFar = () => relay.cuts;
   const sum = async (sql: string, params: unknown[]) =>
     (await queryRows<{ n: string }>(database.url, sql, params))[0].n;
+
+  it('the pool: a connection lost while its session is being set up fails one statement, not the process', async () => {
+    // A new connection runs its session settings before the pool lends it. Lost in between, its
+    // error must reach the statement that waited for it: thrown at no one, it would end the process.
+    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 2, databaseBounds(5000))).initialize();
+    try {
+      const cuts = cutsSoFar();
+      relay.cutAfterCommit('SET statement_timeout');
+      // The pool's one connection is busy with the first statement: the second needs a new one.
+      const [first, second] = await Promise.allSettled([
+        dataSource.query('SELECT pg_sleep(0.2), 1 AS n'),
+        dataSource.query('SELECT 2 AS n'),
+      ]);
+      expect(relay.cuts).toBe(cuts + 1);
+      expect(first).toMatchObject({ status: 'fulfilled', value: [{ n: 1 }] });
+      expect(second).toMatchObject({ status: 'rejected', reason: { message: 'Connection terminated unexpectedly' } });
+      await expect(
+        Promise.all([dataSource.query('SELECT 3 AS n'), dataSource.query('SELECT 4 AS n')]),
+      ).resolves.toEqual([[{ n: 3 }], [{ n: 4 }]]);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
 
   it('metrics: the batch is written again and each row stored once', async () => {
     const { key } = await createKey(gateway, 'metrics-cut');

@@ -1,17 +1,7 @@
-import { Client, type ClientConfig } from 'pg';
+import { Client } from 'pg';
 
 /** pg's error when a statement's answer did not come within `query_timeout`. */
 const UNANSWERED = 'Query read timeout';
-
-export interface BoundedClientConfig extends ClientConfig {
-  /**
-   * SET statements run on every new connection before the pool lends it. Sent as statements rather
-   * than startup parameters, which poolers such as PgBouncer refuse unless told to ignore them.
-   */
-  sessionSettings?: string;
-}
-
-type ConnectCallback = (error: Error | null, client?: Client) => void;
 
 /**
  * The pool's client: a connection whose statement Postgres left unanswered past `query_timeout` is
@@ -23,35 +13,6 @@ type ConnectCallback = (error: Error | null, client?: Client) => void;
  * (`idle_in_transaction_session_timeout`), releasing the row locks other replicas wait on.
  */
 export class BoundedClient extends Client {
-  private readonly sessionSettings?: string;
-
-  constructor(config: BoundedClientConfig) {
-    super(config);
-    this.sessionSettings = config.sessionSettings;
-  }
-
-  // pg's two forms: a callback (pg-pool's), or a promise; either way the session is set first.
-  override connect(...args: unknown[]): never {
-    const callback = args[0] as ConnectCallback | undefined;
-    if (!callback) {
-      return new Promise<Client>((resolve, reject) =>
-        this.connect((error?: Error | null) => (error ? reject(error) : resolve(this))),
-      ) as never;
-    }
-    const connect = Client.prototype.connect as (done: (error?: Error | null) => void) => void;
-    connect.call(this, (error) => {
-      if (error || !this.sessionSettings) return callback(error ?? null, this);
-      (Client.prototype.query as (text: string) => Promise<unknown>).call(this, this.sessionSettings).then(
-        () => callback(null, this),
-        (failed: Error) => {
-          this.end().catch(() => undefined);
-          callback(failed);
-        },
-      );
-    });
-    return undefined as never;
-  }
-
   // pg's overloads: a promise, or a callback as the last argument (pg-pool's own queries).
   override query(...args: unknown[]): never {
     const last = args.length - 1;

@@ -1,3 +1,4 @@
+import type { ClientBase } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { BoundedClient } from './bounded-client';
 import { ENTITIES } from './entities';
@@ -35,9 +36,15 @@ const ANSWER_GRACE_MS = 1_000;
 export function databaseBounds(statementTimeoutMs: number): Record<string, unknown> {
   return {
     Client: BoundedClient,
-    sessionSettings:
-      `SET statement_timeout = ${statementTimeoutMs}; ` +
-      `SET idle_in_transaction_session_timeout = ${statementTimeoutMs}; ${SERVER_KEEPALIVE}`,
+    // Run by the pool on each new connection before lending it, with the pool's error listener
+    // already on the client: a connection lost meanwhile fails the statement that waited for it.
+    // Statements, not startup parameters, which poolers such as PgBouncer refuse unless told to
+    // ignore them.
+    onConnect: (client: ClientBase) =>
+      client.query(
+        `SET statement_timeout = ${statementTimeoutMs}; ` +
+          `SET idle_in_transaction_session_timeout = ${statementTimeoutMs}; ${SERVER_KEEPALIVE}`,
+      ),
     query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
