@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createTestDatabase, queryRows } from './support/test-database';
+import { StdoutCapture } from './support/stdout-capture';
 import { api, bearer, startTestApp, type TestApp } from './support/test-app';
 
 const hello = [{ role: 'user', content: 'hi' }];
@@ -47,8 +48,8 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   const keys: Record<'gateway' | 'read' | 'admin' | 'chatOnly', Created> = {} as never;
   /** Every response seen (headers and body), to look for secrets at the end. */
   const exchanges: Exchange[] = [];
-  const logged: string[] = [];
-  const originalWrite = process.stdout.write.bind(process.stdout);
+  let stdout: StdoutCapture;
+  const consoleLines: string[] = [];
   const originalConsole = { log: console.log, error: console.error, warn: console.warn };
 
   /** supertest on `app`, as `key` (none: no Authorization), recording every response. */
@@ -69,12 +70,9 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   }
 
   beforeAll(async () => {
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logged.push(String(chunk));
-      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    stdout = StdoutCapture.start();
     for (const name of ['log', 'error', 'warn'] as const) {
-      console[name] = (...args: unknown[]) => logged.push(args.map(String).join(' '));
+      console[name] = (...args: unknown[]) => consoleLines.push(args.map(String).join(' '));
     }
     database = await createTestDatabase();
     a = await startTestApp({ databaseUrl: database.url, env: { ...PROVIDER_KEYS, ...FAST } });
@@ -97,7 +95,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    process.stdout.write = originalWrite;
+    stdout?.stop();
     Object.assign(console, originalConsole);
     await database?.drop();
   }, 30_000);
@@ -590,7 +588,7 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       expect(created).toContain(where[0]);
     }
     const secrets = [...configured, ...issued];
-    const logs = logged.join('');
+    const logs = stdout.text() + consoleLines.join('\n');
     expect(logs).toContain('"url":"/api/keys"'); // Nest routes log requests; the raw completions entrance does not
     for (const secret of secrets) expect(logs).not.toContain(secret);
     for (const exchange of exchanges) {

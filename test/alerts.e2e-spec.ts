@@ -5,6 +5,7 @@ import type { NewAlert } from '../src/alerts/alert.types';
 import { AlertsService } from '../src/alerts/alerts.service';
 import { ManualClock } from '../src/common/manual-clock';
 import { createTestDatabase, queryRows } from './support/test-database';
+import { StdoutCapture } from './support/stdout-capture';
 import { api as authorized, startTestApp, type TestApp } from './support/test-app';
 import { eventually, WebhookServer, type ReceivedWebhook } from './support/webhook-server';
 
@@ -675,24 +676,19 @@ describe('alerts: configuration is validated at start-up', () => {
 });
 
 /*
- * Logs are captured from process.stdout, which an app's pino logger writes to when it is built after
- * the capture is installed. Each app builds its own logger at its own LOG_LEVEL; Nest's `Logger`, a
+ * Logs are captured from process.stdout (StdoutCapture, installed before the app). Each app builds its own logger at its own LOG_LEVEL; Nest's `Logger`, a
  * process-wide static, writes to the logger of the app started last: here, this block's app.
  */
 describe('alerts: logs name webhooks by origin only', () => {
   let database: Database;
   let app: TestApp;
   const webhook = new WebhookServer();
-  const captured: string[] = [];
-  const originalWrite = process.stdout.write.bind(process.stdout);
+  let stdout: StdoutCapture;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     await webhook.start();
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      captured.push(String(chunk));
-      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    stdout = StdoutCapture.start();
     app = await startTestApp({
       databaseUrl: database.url,
       env: {
@@ -706,7 +702,7 @@ describe('alerts: logs name webhooks by origin only', () => {
   });
   afterAll(async () => {
     await app?.close();
-    process.stdout.write = originalWrite;
+    stdout?.stop();
     await webhook.stop();
     await database?.drop();
   });
@@ -719,7 +715,7 @@ describe('alerts: logs name webhooks by origin only', () => {
     const refused = await raise(app, alert({ targetUrl: 'http://user:pw-in-url@127.0.0.1:9/refused-path-token' }));
     await waitForStatus(database, refused, 'failed');
 
-    const logs = captured.join('');
+    const logs = stdout.text();
     expect(logs).toContain('alert delivery failed; will retry');
     expect(logs).toContain('alert delivered');
     expect(logs).toContain('alert delivery failed for good');

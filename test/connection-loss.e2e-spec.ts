@@ -13,6 +13,7 @@ import {
   usd,
 } from './support/budgets';
 import { PostgresRelay } from './support/postgres-relay';
+import { StdoutCapture } from './support/stdout-capture';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { eventually } from './support/webhook-server';
@@ -170,30 +171,20 @@ describe('the database gone at shutdown', () => {
   it("reports each budget's spend it could not settle, with the amount", async () => {
     const database = await createTestDatabase();
     const { relay, url } = await PostgresRelay.start(database.url);
-    // The clock never moves: no periodic sync settles the spend before the shutdown's own.
-    const gateway = await startTestApp({
-      databaseUrl: url,
-      clock: new ManualClock(),
-      env: { ...ENV, SHUTDOWN_TIMEOUT_MS: '3000' },
-    });
-    const captured: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
+    const stdout = StdoutCapture.start();
     try {
+      // The clock never moves: no periodic sync settles the spend before the shutdown's own.
+      const gateway = await startTestApp({
+        databaseUrl: url,
+        clock: new ManualClock(),
+        env: { ...ENV, SHUTDOWN_TIMEOUT_MS: '3000' },
+      });
       const { key, budget } = await keyUnderBudget(gateway, 'shutdown-team', database.url);
       for (let i = 0; i < 3; i++) expect((await chat(gateway, key)).status).toBe(200);
       relay.disconnect();
-      process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        captured.push(String(chunk));
-        return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-      }) as typeof process.stdout.write;
       await gateway.close();
-      process.stdout.write = write;
-      const report = captured
-        .join('')
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { context?: string; level?: number; msg?: string })
-        .find((line) => line.context === 'BudgetLeases' && line.level === 50);
+      stdout.stop();
+      const report = stdout.jsonLines().find((line) => line.context === 'BudgetLeases' && line.level === 50);
       // As the log writes USD: without trailing zeros.
       const spent = usd(3n * GPT_COST).replace(/0+$/, '');
       expect(report?.msg).toBe(
@@ -206,7 +197,7 @@ describe('the database gone at shutdown', () => {
       );
       expect(row.n).toBe(0);
     } finally {
-      process.stdout.write = write;
+      stdout.stop();
       await relay.close();
       await database.drop();
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
+import { StdoutCapture } from './support/stdout-capture';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 
@@ -26,8 +27,7 @@ async function rowsFor(database: string, ids: string[]): Promise<Row[]> {
 describe('gateway: invalid requests are refused before any upstream call, and a provider refusal counts against no model', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let gateway: TestApp;
-  const logged: string[] = [];
-  const originalWrite = process.stdout.write.bind(process.stdout);
+  let stdout: StdoutCapture;
 
   const stats = async (): Promise<{ total: number; byStatus: Record<string, number> }> =>
     (await request(gateway.simulatorUrl).get('/_simulator/stats').expect(200)).body;
@@ -41,10 +41,7 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logged.push(String(chunk));
-      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    stdout = StdoutCapture.start();
     gateway = await startTestApp({
       databaseUrl: database.url,
       env: {
@@ -61,7 +58,7 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
   });
   afterAll(async () => {
     await gateway?.close();
-    process.stdout.write = originalWrite;
+    stdout?.stop();
     await database?.drop();
   });
   afterEach(async () => {
@@ -165,10 +162,10 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
       expect(response.text).not.toContain(secret);
       expect(JSON.stringify(response.headers)).not.toContain(secret);
     }
-    const lines = logged.join('').split('\n');
+    const lines = stdout.text().split('\n');
     const logLine = lines.find((line) => line.includes(requestId) && line.includes('may not use this model'));
     expect(logLine).toBeDefined();
     expect(logLine).toContain('the key [redacted] (backup [redacted])');
-    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) expect(logged.join('')).not.toContain(secret);
+    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) expect(stdout.text()).not.toContain(secret);
   });
 });

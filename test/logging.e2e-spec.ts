@@ -1,19 +1,16 @@
 import request from 'supertest';
 import { createTestDatabase } from './support/test-database';
+import { StdoutCapture } from './support/stdout-capture';
 import { api, startTestApp, type TestApp } from './support/test-app';
 
 describe('logs are JSON lines with request ids and no secrets', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let gateway: TestApp;
-  const captured: string[] = [];
-  const originalWrite = process.stdout.write.bind(process.stdout);
+  let stdout: StdoutCapture;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      captured.push(String(chunk));
-      return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    stdout = StdoutCapture.start();
     gateway = await startTestApp({
       databaseUrl: database.url,
       env: {
@@ -25,7 +22,7 @@ describe('logs are JSON lines with request ids and no secrets', () => {
   });
   afterAll(async () => {
     await gateway?.close();
-    process.stdout.write = originalWrite;
+    stdout?.stop();
     await database?.drop();
   });
 
@@ -50,15 +47,11 @@ describe('logs are JSON lines with request ids and no secrets', () => {
     await request(gateway.url).get('/api/flags').set('authorization', 'Bearer sk-caller-secret-0006').expect(401);
     const requestId = response.headers['x-switchyard-request-id'];
 
-    const lines = captured
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'));
-    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = stdout.jsonLines();
     const requestLine = records.find((record) => (record.req as { id?: string } | undefined)?.id === requestId);
     expect(requestLine).toMatchObject({ req: { method: 'GET', url: '/api/whatever' }, res: { statusCode: 404 } });
 
-    const everything = lines.join('\n');
+    const everything = stdout.text();
     const secrets = [
       'sk-caller-secret-0003',
       'sk-caller-secret-0004',
