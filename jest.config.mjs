@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // Nest 12 ships ES modules only, so jest runs in ESM mode (see ../shared/STACK-NOTES.md).
 const tsJest = ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }];
 const shared = {
@@ -34,4 +36,8 @@ export default {
   // A global option (jest ignores it inside a project): e2e files boot apps and Postgres servers,
   // which on a busy 2-core machine can take longer than jest's default 5 s.
   testTimeout: 60000,
+  // Jest's default is one worker per core but one, so a single one on a 2-core machine. The e2e
+  // files spend most of their time waiting on Postgres and HTTP: two workers there took the suite
+  // from 514–698 s to 328 s, with the tests' bounds written for a busy machine.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
 };
