@@ -2,6 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ALERT_SENDER_JOB } from '../src/alerts/alert-send.scheduler';
+import { INSTANCE_ID } from '../src/canary/canary-transitions';
+import type { CanaryDto } from '../src/canary/dto/canary.dto';
 import { ManualClock } from '../src/common/manual-clock';
 import {
   api as authorized,
@@ -12,7 +14,7 @@ import {
   type TestCatalog,
 } from './support/test-app';
 import { parsePrometheus, sumOf } from './support/prometheus';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, queryRows } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually, WebhookServer } from './support/webhook-server';
 
@@ -731,7 +733,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
 
 describe('canary: a tick that fails on one canary', () => {
   it(
-    'still judges the canaries after it, counts its failures on /metrics, and shows it as stalled',
+    'still judges the canaries after it, counts its failures on /metrics, and shows it as stalled and why',
     async () => {
       const database = await createTestDatabase();
       const clock = new ManualClock();
@@ -778,8 +780,23 @@ describe('canary: a tick that fails on one canary', () => {
         await clock.advance(TICK_MS);
         await clock.advance(TICK_MS);
         expect(await failures(stuck)).toBe(3);
-        expect((await api(app).canary(stuck)).stalled).toEqual({ since: startedAt, missedTicks: 3 });
+        // And why: the last tick's failure, as the replica logged it, and which replica that was.
+        const stalled = {
+          since: startedAt,
+          missedTicks: 3,
+          lastFailure: {
+            at: clock.now().toISOString(),
+            reason: 'canceling statement due to statement timeout',
+            instance: INSTANCE_ID,
+          },
+        };
+        expect((await api(app).canary(stuck)).stalled).toEqual(stalled);
+        const listed = (await authorized(app).get('/api/canaries?state=running').expect(200)).body as CanaryDto[];
+        expect(listed.find((canary) => canary.id === stuck)?.stalled).toEqual(stalled);
         expect((await api(app).canary(steady)).stalled).toBeNull();
+        expect(
+          await queryRows(database.url, 'SELECT canary_id, reason FROM canary_tick_failures ORDER BY canary_id'),
+        ).toEqual([{ canary_id: stuck, reason: stalled.lastFailure.reason }]);
 
         await locker.query('ROLLBACK');
         await clock.advance(TICK_MS);

@@ -21,6 +21,14 @@ export interface TickClaim {
   verdict: StoredVerdict | StoredShadowVerdict;
 }
 
+/** Why a tick failed on a canary, when, and on which replica (canary_tick_failures: the last one). */
+export interface TickFailure {
+  canaryId: string;
+  at: Date;
+  reason: string;
+  instance: string;
+}
+
 /** Every query on `canaries`. Writes take the transaction's EntityManager, so events and alerts go in with them. */
 @Injectable()
 export class CanariesRepository {
@@ -105,5 +113,31 @@ export class CanariesRepository {
       [claim.id, claim.stageIndex, claim.slotStart, claim.at, JSON.stringify(claim.verdict)],
     );
     return affected === 1;
+  }
+
+  /** Keeps the canary's latest tick failure, replacing the one before. */
+  async recordTickFailure(failure: TickFailure): Promise<void> {
+    await this.canaries.query(
+      `INSERT INTO canary_tick_failures (canary_id, failed_at, reason, instance) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (canary_id) DO UPDATE
+         SET failed_at = excluded.failed_at, reason = excluded.reason, instance = excluded.instance`,
+      [failure.canaryId, failure.at, failure.reason, failure.instance],
+    );
+  }
+
+  /** The latest tick failure of each of these canaries that has one. */
+  async tickFailures(ids: string[]): Promise<Map<string, TickFailure>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ canary_id: string; failed_at: Date; reason: string; instance: string }> =
+      await this.canaries.query(
+        `SELECT canary_id, failed_at, reason, instance FROM canary_tick_failures WHERE canary_id = ANY($1)`,
+        [ids],
+      );
+    return new Map(
+      rows.map((row) => [
+        row.canary_id,
+        { canaryId: row.canary_id, at: row.failed_at, reason: row.reason, instance: row.instance },
+      ]),
+    );
   }
 }

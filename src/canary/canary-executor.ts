@@ -15,7 +15,7 @@ import {
   type TickDecision,
   verdictMessage,
 } from './canary-decision';
-import { CanaryTransitions } from './canary-transitions';
+import { CanaryTransitions, INSTANCE_ID } from './canary-transitions';
 import type { CanaryEntity } from './entities/canary.entity';
 import { StageJudge } from './stage-judge';
 import { ShadowJudge } from './shadow-judge';
@@ -23,6 +23,8 @@ import type { StoredShadowVerdict } from './shadow-decision';
 import type { CanaryChange } from './canary.types';
 
 export const EXECUTOR_ACTOR = 'canary-executor';
+/** A failure's reason as kept for the canary's page: the error's first words, not a whole dump. */
+const MAX_REASON_LENGTH = 500;
 
 /**
  * One tick for every running canary: under the canary's advisory lock (LockKey.CanaryTick, so one
@@ -71,10 +73,15 @@ export class CanaryExecutor {
         // The next tick tries again; a canary never advances on a tick that failed. One canary
         // whose tick keeps failing (a row lock held elsewhere, a stage window too large for the
         // statement bound) must not keep the canaries after it from being judged.
+        const reason = (error as Error).message.slice(0, MAX_REASON_LENGTH);
         this.failedTicks.inc({ canary: id });
-        this.logger.error(
-          `canary ${id}: tick failed (${(error as Error).message}); it stays as it is until a tick succeeds`,
-        );
+        this.logger.error(`canary ${id}: tick failed (${reason}); it stays as it is until a tick succeeds`);
+        // For the canary's page, which otherwise could only say that it is stalled, not why.
+        await this.canaries
+          .recordTickFailure({ canaryId: id, at: this.clock.now(), reason, instance: INSTANCE_ID })
+          .catch((recordError: Error) =>
+            this.logger.warn(`canary ${id}: the tick's failure could not be stored (${recordError.message})`),
+          );
       }
     }
   }

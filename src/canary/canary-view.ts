@@ -1,3 +1,4 @@
+import type { TickFailure } from './canaries.repository';
 import type { CanaryDto, CanaryStalledDto } from './dto/canary.dto';
 import type { CanaryEntity } from './entities/canary.entity';
 
@@ -6,9 +7,10 @@ export const STALLED_AFTER_TICKS = 3;
 
 /**
  * The API's view of a canary; `now` (the clock's) measures the time spent in a stage still running,
- * and with `tickMs` (CANARY_TICK_SECONDS) how long a running canary has gone without a tick.
+ * and with `tickMs` (CANARY_TICK_SECONDS) how long a running canary has gone without a tick;
+ * `tickFailure`, its latest failed tick, says why.
  */
-export function toView(canary: CanaryEntity, now: Date, tickMs: number): CanaryDto {
+export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFailure?: TickFailure): CanaryDto {
   const stage = canary.stages[canary.stageIndex];
   return {
     id: canary.id,
@@ -42,7 +44,7 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number): CanaryD
     alertWebhookOrigin: canary.alertWebhookUrl ? new URL(canary.alertWebhookUrl).origin : null,
     lastVerdict: canary.lastVerdict as unknown as Record<string, unknown> | null,
     lastTickAt: canary.lastTickAt?.toISOString() ?? null,
-    stalled: stalledOf(canary, now, tickMs),
+    stalled: stalledOf(canary, now, tickMs, tickFailure),
     createdBy: canary.createdBy,
     createdAt: canary.createdAt.toISOString(),
     updatedAt: canary.updatedAt.toISOString(),
@@ -55,9 +57,20 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number): CanaryD
  * tick or its last change (a start or a resume restarts the count). Every replica's tick claims a
  * period, so one missed by all of them means their ticks fail on it (or none runs).
  */
-function stalledOf(canary: CanaryEntity, now: Date, tickMs: number): CanaryStalledDto | null {
+function stalledOf(
+  canary: CanaryEntity,
+  now: Date,
+  tickMs: number,
+  tickFailure: TickFailure | undefined,
+): CanaryStalledDto | null {
   if (canary.state !== 'running') return null;
   const sinceMs = Math.max(canary.lastTickAt?.getTime() ?? 0, canary.updatedAt.getTime());
   const missedTicks = Math.floor((now.getTime() - sinceMs) / tickMs);
-  return missedTicks >= STALLED_AFTER_TICKS ? { since: new Date(sinceMs).toISOString(), missedTicks } : null;
+  if (missedTicks < STALLED_AFTER_TICKS) return null;
+  // A failure from before the last verdict or change is not why it is stalled now.
+  const lastFailure =
+    tickFailure && tickFailure.at.getTime() >= sinceMs
+      ? { at: tickFailure.at.toISOString(), reason: tickFailure.reason, instance: tickFailure.instance }
+      : null;
+  return { since: new Date(sinceMs).toISOString(), missedTicks, lastFailure };
 }

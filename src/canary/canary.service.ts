@@ -95,11 +95,16 @@ export class CanaryService implements OnModuleInit {
 
   async list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryDto[]> {
     const now = this.clock.now();
-    return (await this.canaries.list(filter)).map((canary) => toView(canary, now, this.config.tickMs));
+    const canaries = await this.canaries.list(filter);
+    const running = canaries.filter((canary) => canary.state === 'running').map((canary) => canary.id);
+    const failures = await this.canaries.tickFailures(running);
+    return canaries.map((canary) => toView(canary, now, this.config.tickMs, failures.get(canary.id)));
   }
 
   async get(id: string): Promise<CanaryDto> {
-    return toView(await this.find(this.dataSource.manager, id), this.clock.now(), this.config.tickMs);
+    const canary = await this.find(this.dataSource.manager, id);
+    const failures = await this.canaries.tickFailures(canary.state === 'running' ? [id] : []);
+    return toView(canary, this.clock.now(), this.config.tickMs, failures.get(id));
   }
 
   async events(id: string, limit: number, after = 0, quietEvery?: number): Promise<CanaryEventPageDto> {

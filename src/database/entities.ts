@@ -9,6 +9,7 @@ import { BudgetPeriodEntity } from '../budgets/entities/budget-period.entity';
 import { BudgetSyncReceiptEntity } from '../budgets/entities/budget-sync-receipt.entity';
 import { BudgetEntity } from '../budgets/entities/budget.entity';
 import { CanaryEventEntity } from '../canary/entities/canary-event.entity';
+import { CanaryTickFailureEntity } from '../canary/entities/canary-tick-failure.entity';
 import { CatalogReloadEntity } from '../catalog/entities/catalog-reload.entity';
 import { CanaryEntity } from '../canary/entities/canary.entity';
 import { FlagHistoryEntity } from '../flags/entities/flag-history.entity';
@@ -33,6 +34,7 @@ export const ENTITIES = [
   AlertDeliveryEntity,
   CanaryEntity,
   CanaryEventEntity,
+  CanaryTickFailureEntity,
   ApiKeyEntity,
   ApiKeyUsageEntity,
   ApiKeyUsageReceiptEntity,

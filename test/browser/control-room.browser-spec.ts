@@ -395,7 +395,7 @@ describe('control room in a browser: a canary no tick can judge', () => {
   });
 
   it(
-    'says it is stalled, since when and where to look, in the list and on its page, until a tick judges it',
+    'says it is stalled, since when and why, in the list and on its page, until a tick judges it',
     async () => {
       await createFlag(app, 'chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
       const { id } = await createCanary(app, 'chat-model');
@@ -418,6 +418,8 @@ describe('control room in a browser: a canary no tick can judge', () => {
         const text = await notice.textContent();
         expect(text).toContain('No tick has judged this canary since');
         expect(text).toContain('(3 tick periods)');
+        // Why, as the tick that failed stored it.
+        expect(text).toContain(`on ${stalled.lastFailure.instance}: canceling statement due to statement timeout.`);
         expect(text).toContain('switchyard_canary_tick_failures_total');
 
         await locker.query('ROLLBACK');

@@ -140,7 +140,12 @@ export interface Canary {
   lastVerdict: Verdict | null;
   lastTickAt: string | null;
   /** Running, but no tick has judged it for 3 tick periods or more. */
-  stalled: { since: string; missedTicks: number } | null;
+  stalled: {
+    since: string;
+    missedTicks: number;
+    /** The latest tick that failed on it since then: why, and on which replica. */
+    lastFailure: { at: string; reason: string; instance: string } | null;
+  } | null;
   createdBy: string;
   createdAt: string;
   endedAt: string | null;

@@ -16,6 +16,20 @@ export class ShadowStageStatusDto {
   @ApiProperty({ example: 120 }) elapsedSeconds: number;
 }
 
+export class CanaryTickFailureDto {
+  @ApiProperty({ example: '2026-11-24T10:04:00.000Z' }) at: string;
+  @ApiProperty({
+    example: 'canceling statement due to statement timeout',
+    description: 'The error the tick failed on (as the replica\'s log has it, "tick failed")',
+  })
+  reason: string;
+  @ApiProperty({
+    example: 'gateway-7f9c:4821:1a2b3c4d',
+    description: 'The replica whose tick failed (host:pid:random)',
+  })
+  instance: string;
+}
+
 export class CanaryStalledDto {
   @ApiProperty({
     example: '2026-11-24T10:00:00.000Z',
@@ -24,6 +38,13 @@ export class CanaryStalledDto {
   since: string;
   @ApiProperty({ example: 4, description: 'Tick periods (CANARY_TICK_SECONDS) gone by since then without a verdict' })
   missedTicks: number;
+  @ApiProperty({
+    type: CanaryTickFailureDto,
+    nullable: true,
+    description:
+      'The latest tick that failed on it since then, and why; null when none did (no replica ticks, or none could store its failure)',
+  })
+  lastFailure: CanaryTickFailureDto | null;
 }
 
 export class CanaryDto {

@@ -15,6 +15,7 @@ import { CreateOutcomeEvents1796512518587 } from './1796512518587-create-outcome
 import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
 import { RequestMetricsUserExposureIndex1796522496319 } from './1796522496319-request-metrics-user-exposure-index';
 import { SyncReceipts1796574702415 } from './1796574702415-sync-receipts';
+import { CanaryTickFailures1796595000000 } from './1796595000000-canary-tick-failures';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -39,4 +40,5 @@ export const MIGRATIONS: MixedList<Function> = [
   ShadowStage1796512585327,
   RequestMetricsUserExposureIndex1796522496319,
   SyncReceipts1796574702415,
+  CanaryTickFailures1796595000000,
 ];

@@ -231,8 +231,12 @@ export class RolloutPage implements Page {
             'p',
             { class: 'error-text', role: 'alert', id: 'canary-stalled' },
             `No tick has judged this canary since ${time(canary.stalled.since)} (${canary.stalled.missedTicks} tick periods): ` +
-              'its ticks fail on every replica, or none is running. It stays as it is until a tick succeeds; ' +
-              'the replicas\' logs say why ("tick failed"), and switchyard_canary_tick_failures_total counts the failures.',
+              'its ticks fail on every replica, or none is running. It stays as it is until a tick succeeds. ' +
+              (canary.stalled.lastFailure
+                ? `The last tick failed at ${time(canary.stalled.lastFailure.at)} on ${canary.stalled.lastFailure.instance}: ` +
+                  `${canary.stalled.lastFailure.reason}. `
+                : 'No replica stored why: their logs may ("tick failed"). ') +
+              'switchyard_canary_tick_failures_total counts the failures.',
           )
         : null,
       h(

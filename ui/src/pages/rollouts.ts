@@ -42,7 +42,12 @@ export class RolloutsPage implements Page {
                   ' ',
                   h(
                     'span',
-                    { class: 'badge stalled', title: `no tick since ${time(canary.stalled.since)}` },
+                    {
+                      class: 'badge stalled',
+                      title:
+                        `no tick since ${time(canary.stalled.since)}` +
+                        (canary.stalled.lastFailure ? `; the last failed: ${canary.stalled.lastFailure.reason}` : ''),
+                    },
                     'stalled',
                   ),
                 ]
