@@ -1,6 +1,10 @@
 import { ManualClock } from '../src/common/manual-clock';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, databaseBounds } from '../src/database/data-source-options';
+import {
+  buildDataSourceOptions,
+  DATABASE_CONNECT_TIMEOUT_MS,
+  databaseBounds,
+} from '../src/database/data-source-options';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import {
   chat,
@@ -271,6 +275,30 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
       expect(new Set(relay.startupParameters.flat())).toEqual(
         new Set(['user', 'database', 'application_name', 'client_encoding']),
       );
+    } finally {
+      await dataSource.destroy();
+    }
+  }, 30_000);
+
+  it('the pool: a new connection that stops answering while its session is set up fails within the connect bound', async () => {
+    // The statement bound (60 s by default) is for the app's work; setting up a session is part of
+    // connecting, which DATABASE_CONNECT_TIMEOUT_MS bounds.
+    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 2, databaseBounds(60_000))).initialize();
+    try {
+      // The pool's one connection is held: the next statement needs a new one.
+      const held = dataSource.createQueryRunner();
+      await held.connect();
+      const freezes = relay.freezes;
+      relay.freezeAfter('SET statement_timeout');
+      const started = Date.now();
+      await expect(dataSource.query('SELECT 2 AS n')).rejects.toThrow('Query read timeout');
+      expect(Date.now() - started).toBeLessThan(DATABASE_CONNECT_TIMEOUT_MS + 5_000);
+      expect(relay.freezes).toBe(freezes + 1);
+      await held.release();
+      // Closed, the frozen connection no longer takes one of the pool's two places.
+      await expect(
+        Promise.all([dataSource.query('SELECT 3 AS n'), dataSource.query('SELECT 4 AS n')]),
+      ).resolves.toEqual([[{ n: 3 }], [{ n: 4 }]]);
     } finally {
       await dataSource.destroy();
     }

@@ -1,4 +1,4 @@
-import type { ClientBase } from 'pg';
+import type { ClientBase, QueryConfig } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { BoundedClient } from './bounded-client';
 import { ENTITIES } from './entities';
@@ -39,12 +39,14 @@ export function databaseBounds(statementTimeoutMs: number): Record<string, unkno
     // Run by the pool on each new connection before lending it, with the pool's error listener
     // already on the client: a connection lost meanwhile fails the statement that waited for it.
     // Statements, not startup parameters, which poolers such as PgBouncer refuse unless told to
-    // ignore them.
+    // ignore them. Part of connecting, so bounded like connecting: unanswered, BoundedClient closes it.
     onConnect: (client: ClientBase) =>
-      client.query(
-        `SET statement_timeout = ${statementTimeoutMs}; ` +
+      client.query({
+        text:
+          `SET statement_timeout = ${statementTimeoutMs}; ` +
           `SET idle_in_transaction_session_timeout = ${statementTimeoutMs}; ${SERVER_KEEPALIVE}`,
-      ),
+        query_timeout: DATABASE_CONNECT_TIMEOUT_MS,
+      } as QueryConfig),
     query_timeout: statementTimeoutMs + ANSWER_GRACE_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
