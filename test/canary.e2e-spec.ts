@@ -733,7 +733,7 @@ describe('canary: state lives in Postgres — restarts resume, replicas take tur
 
 describe('canary: a tick that fails on one canary', () => {
   it(
-    'still judges the canaries after it, counts its failures on /metrics, and shows it as stalled and why',
+    'still judges the canaries after it, counts its failures on /metrics, shows it as stalled and why, and alerts once',
     async () => {
       const database = await createTestDatabase();
       const clock = new ManualClock();
@@ -797,13 +797,29 @@ describe('canary: a tick that fails on one canary', () => {
         expect(
           await queryRows(database.url, 'SELECT canary_id, reason FROM canary_tick_failures ORDER BY canary_id'),
         ).toEqual([{ canary_id: stuck, reason: stalled.lastFailure.reason }]);
+        // It can neither roll back nor advance: on-call hears of it, once per stall however long it lasts.
+        const stalledAlerts = async () =>
+          (await authorized(app).get('/api/alerts').query({ type: 'canary.stalled' }).expect(200)).body.items;
+        const expectedAlert = {
+          type: 'canary.stalled',
+          severity: 'critical',
+          flag: 'stuck-flag',
+          canary: stuck,
+          message:
+            `canary stuck-flag: no tick has judged it since ${startedAt} (3 tick periods); the last failed on ` +
+            `${INSTANCE_ID}: canceling statement due to statement timeout. It neither rolls back nor advances until a tick succeeds.`,
+        };
+        expect(await stalledAlerts()).toEqual([expect.objectContaining(expectedAlert)]);
+        await clock.advance(TICK_MS);
+        expect((await api(app).canary(stuck)).stalled).toMatchObject({ since: startedAt, missedTicks: 4 });
+        expect(await stalledAlerts()).toEqual([expect.objectContaining(expectedAlert)]);
 
         await locker.query('ROLLBACK');
         await clock.advance(TICK_MS);
         const judged = await api(app).canary(stuck);
         expect(judged.lastVerdict).toMatchObject({ at: clock.now().toISOString() });
         expect(judged).toMatchObject({ lastTickAt: clock.now().toISOString(), stalled: null });
-        expect(await failures(stuck)).toBe(3);
+        expect(await failures(stuck)).toBe(4);
       } finally {
         await locker.end();
         await app.close();

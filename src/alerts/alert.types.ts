@@ -7,6 +7,7 @@ export const ALERT_TYPES = [
   'canary.promoted',
   'canary.rolled_back',
   'canary.aborted',
+  'canary.stalled',
   'flag.guardrail_tripped',
   'provider.circuit_opened',
   'budget.threshold_crossed',
@@ -35,6 +36,8 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertType, AlertSeverity>> = {
   'canary.promoted': 'info',
   'canary.rolled_back': 'critical',
   'canary.aborted': 'warning',
+  // Its ticks fail: it can neither roll back nor advance while the treatment keeps its share.
+  'canary.stalled': 'critical',
   'flag.guardrail_tripped': 'critical',
   'provider.circuit_opened': 'warning',
   'budget.threshold_crossed': 'info',

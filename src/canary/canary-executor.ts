@@ -16,6 +16,7 @@ import {
   verdictMessage,
 } from './canary-decision';
 import { CanaryTransitions, INSTANCE_ID } from './canary-transitions';
+import { stallOf } from './canary-view';
 import type { CanaryEntity } from './entities/canary.entity';
 import { StageJudge } from './stage-judge';
 import { ShadowJudge } from './shadow-judge';
@@ -76,14 +77,25 @@ export class CanaryExecutor {
         const reason = (error as Error).message.slice(0, MAX_REASON_LENGTH);
         this.failedTicks.inc({ canary: id });
         this.logger.error(`canary ${id}: tick failed (${reason}); it stays as it is until a tick succeeds`);
-        // For the canary's page, which otherwise could only say that it is stalled, not why.
-        await this.canaries
-          .recordTickFailure({ canaryId: id, at: this.clock.now(), reason, instance: INSTANCE_ID })
-          .catch((recordError: Error) =>
-            this.logger.warn(`canary ${id}: the tick's failure could not be stored (${recordError.message})`),
-          );
+        await this.reportFailure(id, reason).catch((reportError: Error) =>
+          this.logger.warn(`canary ${id}: the tick's failure could not be stored (${reportError.message})`),
+        );
       }
     }
+  }
+
+  /**
+   * Keeps why the tick failed, for the canary's page (which could otherwise only say that it is
+   * stalled), and once it is stalled raises the alert: a canary whose ticks fail can neither roll
+   * back nor advance. Plain reads and writes only: the canary's row may be locked elsewhere.
+   */
+  private async reportFailure(id: string, reason: string): Promise<void> {
+    const now = this.clock.now();
+    const failure = { reason, instance: INSTANCE_ID };
+    await this.canaries.recordTickFailure({ canaryId: id, at: now, ...failure });
+    const canary = await this.canaries.find(this.dataSource.manager, id);
+    const stall = canary && stallOf(canary, now, this.config.tickMs);
+    if (stall) await this.transitions.alertStalled(this.dataSource.manager, canary, stall, failure);
   }
 
   private async judge(id: string): Promise<void> {

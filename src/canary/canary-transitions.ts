@@ -109,6 +109,29 @@ export class CanaryTransitions {
     });
   }
 
+  /**
+   * The alert that a running canary's ticks have been failing for STALLED_AFTER_TICKS periods; once
+   * per stall (its `since`). An alert only, no event: the event's foreign key would wait on the
+   * canary row, which may be what the ticks fail to lock.
+   */
+  async alertStalled(
+    manager: EntityManager,
+    canary: CanaryRef,
+    stall: { since: Date; missedTicks: number },
+    failure: { reason: string; instance: string },
+  ): Promise<void> {
+    const since = stall.since.toISOString();
+    await this.raiseAlert(manager, canary, {
+      type: 'canary.stalled',
+      dedupKey: `canary:${canary.id}:stalled:${since}`,
+      message:
+        `canary ${canary.flagKey}: no tick has judged it since ${since} (${stall.missedTicks} tick periods); ` +
+        `the last failed on ${failure.instance}: ${failure.reason}. ` +
+        'It neither rolls back nor advances until a tick succeeds.',
+      evidence: { since, missedTicks: stall.missedTicks, ...failure },
+    });
+  }
+
   /** A canary alert in the caller's transaction; false when its dedup key was raised before. */
   private async raiseAlert(manager: EntityManager, canary: CanaryRef, alert: CanaryAlert): Promise<boolean> {
     const stage = canary.stages[canary.stageIndex];

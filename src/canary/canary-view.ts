@@ -57,20 +57,29 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFail
  * tick or its last change (a start or a resume restarts the count). Every replica's tick claims a
  * period, so one missed by all of them means their ticks fail on it (or none runs).
  */
+export function stallOf(
+  canary: Pick<CanaryEntity, 'state' | 'lastTickAt' | 'updatedAt'>,
+  now: Date,
+  tickMs: number,
+): { since: Date; missedTicks: number } | null {
+  if (canary.state !== 'running') return null;
+  const sinceMs = Math.max(canary.lastTickAt?.getTime() ?? 0, canary.updatedAt.getTime());
+  const missedTicks = Math.floor((now.getTime() - sinceMs) / tickMs);
+  return missedTicks >= STALLED_AFTER_TICKS ? { since: new Date(sinceMs), missedTicks } : null;
+}
+
 function stalledOf(
   canary: CanaryEntity,
   now: Date,
   tickMs: number,
   tickFailure: TickFailure | undefined,
 ): CanaryStalledDto | null {
-  if (canary.state !== 'running') return null;
-  const sinceMs = Math.max(canary.lastTickAt?.getTime() ?? 0, canary.updatedAt.getTime());
-  const missedTicks = Math.floor((now.getTime() - sinceMs) / tickMs);
-  if (missedTicks < STALLED_AFTER_TICKS) return null;
+  const stall = stallOf(canary, now, tickMs);
+  if (!stall) return null;
   // A failure from before the last verdict or change is not why it is stalled now.
   const lastFailure =
-    tickFailure && tickFailure.at.getTime() >= sinceMs
+    tickFailure && tickFailure.at >= stall.since
       ? { at: tickFailure.at.toISOString(), reason: tickFailure.reason, instance: tickFailure.instance }
       : null;
-  return { since: new Date(sinceMs).toISOString(), missedTicks, lastFailure };
+  return { since: stall.since.toISOString(), missedTicks: stall.missedTicks, lastFailure };
 }
