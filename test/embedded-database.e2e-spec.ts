@@ -5,7 +5,8 @@ import request from 'supertest';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { freePort } from './support/free-port';
 import { tempDir } from './support/temp-dir';
-import { startTestApp } from './support/test-app';
+import { api, startTestApp } from './support/test-app';
+import { eventually } from './support/webhook-server';
 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -60,5 +61,43 @@ describe('without DATABASE_URL the app runs its own embedded Postgres', () => {
       await server.stop();
     }
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('starts its Postgres again when the server dies (kill -9), and the app serves and stores again', async () => {
+    const dataDir = await tempDir('embedded-restart');
+    const pgPort = await freePort();
+    const app = await startTestApp({
+      databaseUrl: undefined,
+      env: { SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EMBEDDED_PG_PORT: String(pgPort) },
+    });
+    const postmasterPid = () => {
+      const file = join(dataDir, 'postgres', 'postmaster.pid');
+      return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+    };
+    try {
+      const killed = postmasterPid()!;
+      process.kill(killed, 'SIGKILL');
+      const restarted = await eventually(
+        async () => {
+          const pid = postmasterPid();
+          // Ready stays 200 while the database is down (degraded: served from memory); `up` is back.
+          const ready = await request(app.url).get('/health/ready');
+          return pid !== undefined && pid !== killed && ready.body.info?.database?.status === 'up' ? pid : undefined;
+        },
+        30_000,
+        'the embedded Postgres started again',
+      );
+      expect(process.kill(restarted, 0)).toBe(true);
+      // The pool's connections to the dead server are gone; new ones reach the new one.
+      const created = await api(app)
+        .post('/api/keys')
+        .send({ name: 'after-restart', scopes: ['gateway'] })
+        .expect(201);
+      const listed = await api(app).get('/api/keys').expect(200);
+      expect(JSON.stringify(listed.body)).toContain(created.body.id);
+    } finally {
+      await app.close();
+    }
+    expect(await portAnswers(pgPort)).toBe(false);
   });
 });

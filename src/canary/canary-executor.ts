@@ -78,7 +78,7 @@ export class CanaryExecutor {
         this.failedTicks.inc({ canary: id });
         this.logger.error(`canary ${id}: tick failed (${reason}); it stays as it is until a tick succeeds`);
         await this.reportFailure(id, reason).catch((reportError: Error) =>
-          this.logger.warn(`canary ${id}: the tick's failure could not be stored (${reportError.message})`),
+          this.logger.warn(`canary ${id}: the tick's failure could not be stored or alerted (${reportError.message})`),
         );
       }
     }

@@ -24,6 +24,7 @@ export class DatabaseServer {
       dataDir: this.config.dataDir,
       port: this.config.embeddedPort,
       log: (message) => this.logger.debug(message),
+      warn: (message) => this.logger.warn(message),
     });
     const url = await this.embedded.start();
     this.logger.log(

@@ -25,9 +25,13 @@ export interface EmbeddedPostgresOptions {
   port: number;
   databaseName?: string;
   log?: (message: string) => void;
+  /** What an operator should see: the server died and was started again, or could not be. */
+  warn?: (message: string) => void;
 }
 
 const START_TIMEOUT_MS = 60_000;
+/** Between attempts to start the server again after it died: doubling from the first, up to the last. */
+const RESTART_BACKOFF_MS = { first: 500, max: 10_000 };
 /** The server's log is kept across starts; past this size the previous one is moved to postgres.log.1. */
 const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
@@ -40,16 +44,20 @@ const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
  * stops the server itself once nothing writes to it any more (see the shutdown coordinator). Should
  * the app exit without stopping it, the server is told to stop on the way out; only after a SIGKILL
  * is it left running, and the next start on the folder stops that orphan before starting afresh.
+ * Should the server die while the app runs (killed, out of memory), it is started again on the same
+ * folder, which it recovers from its WAL; the app's connections come back on their own.
  */
 export class EmbeddedPostgresServer {
   /** Lock files this process holds: a second server in the same process must not take them over. */
   private static readonly heldLocks = new Set<string>();
   private postmaster?: RunningPostmaster;
+  private stopping = false;
   private lockFile?: string;
   private readonly dataDir: string;
   private readonly clusterDir: string;
   private readonly logFile: string;
   private readonly log: (message: string) => void;
+  private readonly warn: (message: string) => void;
   private readonly stopOnExit = () => this.postmaster && signal(this.postmaster.pid, 'SIGINT');
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
@@ -57,10 +65,12 @@ export class EmbeddedPostgresServer {
     this.clusterDir = join(this.dataDir, 'postgres');
     this.logFile = join(this.dataDir, 'postgres.log');
     this.log = options.log ?? (() => undefined);
+    this.warn = options.warn ?? this.log;
   }
 
   /** Starts (initialising on first use) and returns the connection URL of the application database. */
   async start(): Promise<string> {
+    this.stopping = false;
     const runAs = await postgresRunAs();
     const binaries = await loadBinaries();
     await this.createDataDir();
@@ -78,19 +88,25 @@ export class EmbeddedPostgresServer {
         otherwise: 'set DATABASE_URL to use another Postgres server',
       });
       await this.rotateLog();
-      this.postmaster = await startPostmaster({
-        binaries,
-        clusterDir: this.clusterDir,
-        port: this.options.port,
-        logFile: this.logFile,
-        runAs,
-      });
-      process.on('exit', this.stopOnExit);
-      this.log(`embedded Postgres started (pid ${this.postmaster.pid}), log in ${this.logFile}`);
       const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
-      await waitUntilAccepting(`${url}/postgres`, this.postmaster, START_TIMEOUT_MS, () => this.lastLogProblem());
+      const launch = async () => {
+        const postmaster = await startPostmaster({
+          binaries,
+          clusterDir: this.clusterDir,
+          port: this.options.port,
+          logFile: this.logFile,
+          runAs,
+        });
+        this.postmaster = postmaster;
+        await waitUntilAccepting(`${url}/postgres`, postmaster, START_TIMEOUT_MS, () => this.lastLogProblem());
+        return postmaster;
+      };
+      process.on('exit', this.stopOnExit);
+      const postmaster = await launch();
+      this.log(`embedded Postgres started (pid ${postmaster.pid}), log in ${this.logFile}`);
       const database = this.options.databaseName ?? 'switchyard';
       await this.ensureDatabase(`${url}/postgres`, database);
+      this.restartWhenItDies(postmaster, launch);
       return `${url}/${database}`;
     } catch (error) {
       await this.stop();
@@ -98,13 +114,47 @@ export class EmbeddedPostgresServer {
     }
   }
 
+  /**
+   * Starts the server again each time it exits without stop() having asked, retrying with backoff
+   * while it cannot start (a killed server's backends may hold its shared memory for a moment).
+   */
+  private restartWhenItDies(postmaster: RunningPostmaster, launch: () => Promise<RunningPostmaster>): void {
+    void postmaster.exited.then(async ({ code, signal: killedBy }) => {
+      if (this.stopping || this.postmaster !== postmaster) return;
+      this.warn(
+        `embedded Postgres (pid ${postmaster.pid}) exited unasked (${killedBy ?? `exit code ${code}`}); starting it again`,
+      );
+      for (
+        let waitMs = RESTART_BACKOFF_MS.first;
+        !this.stopping;
+        waitMs = Math.min(waitMs * 2, RESTART_BACKOFF_MS.max)
+      ) {
+        try {
+          const restarted = await launch();
+          // stop() came before this one was spawned, so it stopped only the dead one: this one is stopped here.
+          if (this.stopping) return void (await stopPostmaster(restarted));
+          this.warn(`embedded Postgres started again (pid ${restarted.pid})`);
+          this.restartWhenItDies(restarted, launch);
+          return;
+        } catch (error) {
+          this.warn(
+            `embedded Postgres could not start again (${(error as Error).message}); trying again in ${waitMs} ms`,
+          );
+          // One that started but never accepted connections must not hold the port for the next try.
+          const failed = this.postmaster;
+          if (failed && failed !== postmaster) await stopPostmaster(failed);
+          await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+        }
+      }
+    });
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     const postmaster = this.postmaster;
     this.postmaster = undefined;
-    if (postmaster) {
-      await stopPostmaster(postmaster);
-      process.off('exit', this.stopOnExit);
-    }
+    process.off('exit', this.stopOnExit);
+    if (postmaster) await stopPostmaster(postmaster);
     if (this.lockFile) {
       EmbeddedPostgresServer.heldLocks.delete(this.lockFile);
       await unlink(this.lockFile).catch(() => undefined);

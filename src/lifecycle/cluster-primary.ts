@@ -49,6 +49,7 @@ export class ClusterPrimary {
         dataDir: database.dataDir,
         port: database.embeddedPort,
         log: (message) => logger.debug({ context: 'Workers' }, message),
+        warn: (message) => logger.warn({ context: 'Workers' }, message),
       });
       databaseUrl = await this.embedded.start();
       logger.info({ context: 'Workers' }, `embedded Postgres running on 127.0.0.1:${database.embeddedPort}`);
