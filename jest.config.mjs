@@ -40,4 +40,5 @@ export default {
   // files spend most of their time waiting on Postgres and HTTP: two workers there took the suite
   // from 514–698 s to 328 s, with the tests' bounds written for a busy machine.
   maxWorkers: Math.max(2, availableParallelism() - 1),
+  testSequencer: '<rootDir>/test/support/slowest-first-sequencer.mjs',
 };
