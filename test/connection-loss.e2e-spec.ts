@@ -32,6 +32,31 @@ import { eventually } from './support/webhook-server';
 const ENV = { METRICS_FLUSH_INTERVAL_MS: '20', GATEWAY_MAX_RETRIES: '0', BUDGET_SYNC_MS: '200' };
 const GPT_COST = pico(SIMULATED_PROMPT_TOKENS, 2) + pico(MAX_TOKENS, 8);
 
+/** The app's pool (its client, session settings and bounds) on `url`, given to `use`, then closed. */
+async function withAppPool(
+  url: string,
+  poolSize: number,
+  statementTimeoutMs: number,
+  use: (dataSource: DataSource) => Promise<void>,
+): Promise<void> {
+  const dataSource = await new DataSource(
+    buildDataSourceOptions(url, poolSize, databaseBounds(statementTimeoutMs)),
+  ).initialize();
+  try {
+    await use(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** Two statements at once: each of a two-connection pool's places serves one. */
+async function expectBothPlacesServe(dataSource: DataSource): Promise<void> {
+  await expect(Promise.all([dataSource.query('SELECT 3 AS n'), dataSource.query('SELECT 4 AS n')])).resolves.toEqual([
+    [{ n: 3 }],
+    [{ n: 4 }],
+  ]);
+}
+
 /** A new key of `app` under a $1-a-day budget, and the budget's spend as Postgres has it. */
 async function keyUnderBudget(app: TestApp, name: string, databaseUrl: string) {
   const { id: keyId, key } = await createKey(app, name);
@@ -82,8 +107,7 @@ describe('a connection lost after Postgres committed', () => {
   it('the pool: a connection lost while its session is being set up fails one statement, not the process', async () => {
     // A new connection runs its session settings before the pool lends it. Lost in between, its
     // error must reach the statement that waited for it: thrown at no one, it would end the process.
-    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 2, databaseBounds(5000))).initialize();
-    try {
+    await withAppPool(relayUrl, 2, 5000, async (dataSource) => {
       const cuts = cutsSoFar();
       relay.cutAfterCommit('SET statement_timeout');
       // The pool's one connection is busy with the first statement: the second needs a new one.
@@ -94,12 +118,8 @@ describe('a connection lost after Postgres committed', () => {
       expect(relay.cuts).toBe(cuts + 1);
       expect(first).toMatchObject({ status: 'fulfilled', value: [{ n: 1 }] });
       expect(second).toMatchObject({ status: 'rejected', reason: { message: 'Connection terminated unexpectedly' } });
-      await expect(
-        Promise.all([dataSource.query('SELECT 3 AS n'), dataSource.query('SELECT 4 AS n')]),
-      ).resolves.toEqual([[{ n: 3 }], [{ n: 4 }]]);
-    } finally {
-      await dataSource.destroy();
-    }
+      await expectBothPlacesServe(dataSource);
+    });
   });
 
   it('metrics: the batch is written again and each row stored once', async () => {
@@ -256,8 +276,7 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
   it('the pool: a connection left without an answer is closed and replaced, not used again', async () => {
     // The app's pool, with one connection: kept in the pool, that connection would make every later
     // statement wait behind the one that never ends.
-    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 1, databaseBounds(1000))).initialize();
-    try {
+    await withAppPool(relayUrl, 1, 1000, async (dataSource) => {
       expect(await dataSource.query('SELECT 1 AS n')).toEqual([{ n: 1 }]);
       const freezes = relay.freezes;
       relay.freezeAfter('SELECT 2');
@@ -275,16 +294,13 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
       expect(new Set(relay.startupParameters.flat())).toEqual(
         new Set(['user', 'database', 'application_name', 'client_encoding']),
       );
-    } finally {
-      await dataSource.destroy();
-    }
+    });
   }, 30_000);
 
   it('the pool: a new connection that stops answering while its session is set up fails within the connect bound', async () => {
     // The statement bound (60 s by default) is for the app's work; setting up a session is part of
     // connecting, which DATABASE_CONNECT_TIMEOUT_MS bounds.
-    const dataSource = await new DataSource(buildDataSourceOptions(relayUrl, 2, databaseBounds(60_000))).initialize();
-    try {
+    await withAppPool(relayUrl, 2, 60_000, async (dataSource) => {
       // The pool's one connection is held: the next statement needs a new one.
       const held = dataSource.createQueryRunner();
       await held.connect();
@@ -296,12 +312,8 @@ describe('a replica cut off from Postgres in the middle of a transaction', () =>
       expect(relay.freezes).toBe(freezes + 1);
       await held.release();
       // Closed, the frozen connection no longer takes one of the pool's two places.
-      await expect(
-        Promise.all([dataSource.query('SELECT 3 AS n'), dataSource.query('SELECT 4 AS n')]),
-      ).resolves.toEqual([[{ n: 3 }], [{ n: 4 }]]);
-    } finally {
-      await dataSource.destroy();
-    }
+      await expectBothPlacesServe(dataSource);
+    });
   }, 30_000);
 
   it("budgets: the held row lock is released, and the cut-off sync's spend is settled once", async () => {
