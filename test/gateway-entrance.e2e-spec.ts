@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { bearer, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
@@ -119,6 +120,79 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
     const rows = await rowsFor(database.url, ids);
     expect(rows).toHaveLength(ids.length);
     for (const row of rows) expect(row).toMatchObject({ outcome: 'ok', http_status: 200 });
+  });
+
+  it('reads a body sent as gzip, deflate or br, as Express does for the operator API; refuses what it cannot read', async () => {
+    const body = Buffer.from(JSON.stringify({ model: 'route:chat', messages: hello }));
+    const send = (encoding: string, bytes: Buffer) =>
+      fetch(`${plain.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: bearer(plain.adminKey!),
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+        },
+        body: new Uint8Array(bytes),
+      });
+    const answers: { encoding: string; status: number; body: { error?: { code: string; message: string } } }[] = [];
+    const ids: string[] = [];
+    const cases: [string, Buffer][] = [
+      ['gzip', gzipSync(body)],
+      ['deflate', deflateSync(body)],
+      ['br', brotliCompressSync(body)],
+      ['GZip', gzipSync(body)],
+      ['zstd', body],
+      ['gzip', body],
+      // 5 MB of JSON whitespace in 5 KB: refused once it inflates past the 4 MB limit.
+      [
+        'gzip',
+        gzipSync(
+          Buffer.concat([
+            Buffer.from('{"model":"route:chat","messages":[]'),
+            Buffer.alloc(5 << 20, ' '),
+            Buffer.from('}'),
+          ]),
+        ),
+      ],
+    ];
+    for (const [encoding, bytes] of cases) {
+      const response = await send(encoding, bytes);
+      answers.push({ encoding, status: response.status, body: await response.json() });
+      ids.push(response.headers.get('x-switchyard-request-id')!);
+    }
+    expect(answers.map(({ encoding, status }) => [encoding, status])).toEqual([
+      ['gzip', 200],
+      ['deflate', 200],
+      ['br', 200],
+      ['GZip', 200],
+      ['zstd', 415],
+      ['gzip', 400],
+      ['gzip', 413],
+    ]);
+    expect(answers[4].body.error).toMatchObject({
+      code: 'unsupported_content_encoding',
+      message:
+        'The request body\'s Content-Encoding "zstd" is not supported; send it uncompressed or as gzip, x-gzip, deflate, br.',
+    });
+    expect(answers[5].body.error?.code).toBe('invalid_content_encoding');
+    expect(answers[6].body.error?.code).toBe('request_too_large');
+    // The operator API says the same of the same encoding.
+    const operator = await fetch(`${plain.url}/api/flags`, {
+      method: 'POST',
+      headers: {
+        authorization: bearer(plain.adminKey!),
+        'content-type': 'application/json',
+        'content-encoding': 'zstd',
+      },
+      body: '{}',
+    });
+    expect(operator.status).toBe(415);
+    const rows = await rowsFor(database.url, ids);
+    expect(Object.fromEntries(rows.map((row) => [row.request_id, [row.outcome, row.http_status]]))).toEqual(
+      Object.fromEntries(
+        ids.map((id, index) => [id, answers[index].status === 200 ? ['ok', 200] : ['rejected', answers[index].status]]),
+      ),
+    );
   });
 
   it('adds the same CORS headers as Express on every spelling, and none with CORS off', async () => {

@@ -9,6 +9,7 @@ export const DOMAIN_ERROR_HTTP: Record<DomainErrorKind, { status: number; openAi
   not_found: { status: 404, openAiType: 'invalid_request_error' },
   conflict: { status: 409, openAiType: 'invalid_request_error' },
   too_large: { status: 413, openAiType: 'invalid_request_error' },
+  unsupported_media: { status: 415, openAiType: 'invalid_request_error' },
   rate_limited: { status: 429, openAiType: 'rate_limit_error' },
   quota_exhausted: { status: 429, openAiType: 'insufficient_quota' },
   upstream_failed: { status: 502, openAiType: 'api_error' },

@@ -18,6 +18,8 @@ export type DomainErrorKind =
   | 'conflict'
   /** The request is larger than a limit: 413. */
   | 'too_large'
+  /** The body comes in a form the server cannot read (a Content-Encoding it cannot decode): 415. */
+  | 'unsupported_media'
   /** The caller is over a limit of its own (rate, tokens, budget): 429. */
   | 'rate_limited'
   /** A spend budget is used up: 429 with OpenAI's own `insufficient_quota` type, as its API answers an exhausted quota. */

@@ -9,6 +9,7 @@ const OPENAI_ERROR_TYPES: Record<number, string> = {
   404: 'invalid_request_error',
   409: 'invalid_request_error',
   413: 'invalid_request_error',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
 };
 

@@ -66,3 +66,25 @@ export class RequestTooLarge extends DomainError {
     super(`The request body is larger than ${limit} (REQUEST_BODY_LIMIT).`);
   }
 }
+
+/** A Content-Encoding the server cannot decode: 415, naming the ones it can. */
+export class UnsupportedContentEncoding extends DomainError {
+  readonly kind = 'unsupported_media';
+  readonly code = 'unsupported_content_encoding';
+
+  constructor(encoding: string, supported: string[]) {
+    super(
+      `The request body's Content-Encoding "${encoding}" is not supported; send it uncompressed or as ${supported.join(', ')}.`,
+    );
+  }
+}
+
+/** A body that says it is compressed but does not decompress. */
+export class UndecodableBody extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'invalid_content_encoding';
+
+  constructor(encoding: string) {
+    super(`The request body is not valid ${encoding} data, as its Content-Encoding says it is.`);
+  }
+}

@@ -6,10 +6,11 @@ import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
-import { InvalidJson } from '../common/request-errors';
+import { InvalidJson, RequestTooLarge, UndecodableBody, UnsupportedContentEncoding } from '../common/request-errors';
 import { CatalogService } from '../catalog/catalog.service';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
 import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
+import { CONTENT_ENCODINGS } from './request-body';
 
 const EXAMPLE_KEY = { id: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b', prefix: 'sy_k3j5n2m8q1' };
 const EXAMPLE_BUDGET = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
@@ -72,6 +73,7 @@ export class GatewayController {
       param: 'messages',
     },
     new InvalidJson(),
+    new UndecodableBody('gzip'),
   )
   @ApiOpenAiError(
     'Unknown model or policy',
@@ -88,6 +90,14 @@ export class GatewayController {
       message: 'The policy `poetry` does not exist. Known policies: recommendations, chat, fraud.',
       param: 'model',
     },
+  )
+  @ApiOpenAiError(
+    'The body is larger than REQUEST_BODY_LIMIT (a compressed one once decompressed)',
+    new RequestTooLarge('4mb'),
+  )
+  @ApiOpenAiError(
+    'The body is compressed in a Content-Encoding other than ' + CONTENT_ENCODINGS.join(', '),
+    new UnsupportedContentEncoding('zstd', CONTENT_ENCODINGS),
   )
   @ApiOpenAiError(
     'The key lacks the gateway scope, or is limited to other policies (policy_not_allowed)',

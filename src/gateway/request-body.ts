@@ -1,7 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
+import type { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { pathDeeperThan } from '../common/json-depth';
-import { InvalidJson, JsonTooDeep, RequestTooLarge } from '../common/request-errors';
+import {
+  InvalidJson,
+  JsonTooDeep,
+  RequestTooLarge,
+  UndecodableBody,
+  UnsupportedContentEncoding,
+} from '../common/request-errors';
 import { MESSAGES_AS_SENT_FROM_BYTES } from './chat-request';
 import { JsonSkeleton } from './json-skeleton';
 
@@ -23,37 +31,66 @@ export interface JsonBody {
 }
 
 /**
+ * The Content-Encodings a body may come in, as Express's body parser takes them on the operator API
+ * (the same body gets the same answer on every route).
+ */
+const DECODERS = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
+export const CONTENT_ENCODINGS = [...DECODERS.keys()];
+
+/**
  * Reads and parses a JSON request body: RequestTooLarge over `limitBytes` (checked on the declared
- * length first, so a huge body is refused before it is read), InvalidJson when it is not UTF-8 or
- * does not parse, JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative check: no stack
- * overflow). From MESSAGES_AS_SENT_FROM_BYTES on, where the messages pass upstream as the client's
- * bytes, their long texts are left in the bytes too (JsonSkeleton, JsonText): checked, measured,
- * and decoded only if something reads them.
+ * length first, so a huge body is refused before it is read; a compressed body's limit is on its
+ * decompressed bytes, so a small bomb is refused as soon as it inflates past it), InvalidJson when it
+ * is not UTF-8 or does not parse, JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative
+ * check: no stack overflow). From MESSAGES_AS_SENT_FROM_BYTES on, where the messages pass upstream
+ * as the client's bytes, their long texts are left in the bytes too (JsonSkeleton, JsonText):
+ * checked, measured, and decoded only if something reads them.
  */
 export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<JsonBody> {
   return new Promise((resolve, reject) => {
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const decoder = encoding === 'identity' ? undefined : DECODERS.get(encoding);
+    if (encoding !== 'identity' && !decoder) {
+      // Drained, as for a 413: the answer must not wait for, nor be cut off by, the unread body.
+      req.resume();
+      return reject(new UnsupportedContentEncoding(encoding, CONTENT_ENCODINGS));
+    }
     if (Number(req.headers['content-length']) > limitBytes) return reject(new RequestTooLarge(limitName));
+    const decoding = decoder?.();
+    const source: Readable = decoding ? req.pipe(decoding) : req;
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limitBytes) {
-        // The rest is drained and dropped: destroying the request would take the 413 with it.
-        refused = true;
-        chunks.length = 0;
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new RequestTooLarge(limitName));
-        return;
+    const refuse = (error: Error): void => {
+      // The rest is drained and dropped: destroying the request would take the answer with it.
+      refused = true;
+      chunks.length = 0;
+      source.removeAllListeners('data');
+      if (decoding) {
+        req.unpipe(decoding);
+        decoding.destroy();
       }
+      req.resume();
+      reject(error);
+    };
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) return refuse(new RequestTooLarge(limitName));
       chunks.push(chunk);
     });
     req.on('error', () => reject(new BodyAbandoned()));
     req.on('close', () => {
       if (!req.complete) reject(new BodyAbandoned());
     });
-    req.on('end', () => {
+    decoding?.on('error', () => {
+      if (!refused) refuse(new UndecodableBody(encoding));
+    });
+    source.on('end', () => {
       if (refused) return;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       if (bytes.length <= LARGE_BODY_BYTES) return settleJson(bytes, resolve, reject);
