@@ -16,6 +16,7 @@ import {
   SIMULATED_PROMPT_TOKENS,
   usd,
 } from './support/budgets';
+import { ensureDatabase } from '../src/database/postgres-process';
 import { PostgresRelay } from './support/postgres-relay';
 import { StdoutCapture } from './support/stdout-capture';
 import { api, startTestApp, type TestApp } from './support/test-app';
@@ -120,6 +121,20 @@ describe('a connection lost after Postgres committed', () => {
       expect(second).toMatchObject({ status: 'rejected', reason: { message: 'Connection terminated unexpectedly' } });
       await expectBothPlacesServe(dataSource);
     });
+  });
+
+  it("the embedded Postgres' start-up: a connection lost while it creates the database fails start-up, not the process", async () => {
+    const name = `switchyard_ensure_${Date.now().toString(36)}`;
+    const cuts = cutsSoFar();
+    // Cut once the lookup has answered: the CREATE that follows meets a dead connection.
+    relay.cutAfterCommit('pg_database');
+    await expect(ensureDatabase(relayUrl, name)).rejects.toThrow('Connection terminated');
+    expect(relay.cuts).toBe(cuts + 1);
+    await ensureDatabase(relayUrl, name);
+    await ensureDatabase(relayUrl, name);
+    const found = await queryRows(database.url, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    await queryRows(database.url, `DROP DATABASE ${name}`);
+    expect(found).toHaveLength(1);
   });
 
   it('metrics: the batch is written again and each row stored once', async () => {

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Client } from 'pg';
 import { assertPortFree } from '../config/port-check';
 import { StartupError } from '../config/startup-error';
 import { canExecute, firstFolderClosedTo, postgresRunAs, type RunAs } from './postgres-os-user';
 import {
+  ensureDatabase,
   initialiseCluster,
   isAlive,
   loadBinaries,
@@ -105,7 +105,7 @@ export class EmbeddedPostgresServer {
       const postmaster = await launch();
       this.log(`embedded Postgres started (pid ${postmaster.pid}), log in ${this.logFile}`);
       const database = this.options.databaseName ?? 'switchyard';
-      await this.ensureDatabase(`${url}/postgres`, database);
+      await ensureDatabase(`${url}/postgres`, database);
       this.restartWhenItDies(postmaster, launch);
       return `${url}/${database}`;
     } catch (error) {
@@ -288,16 +288,5 @@ export class EmbeddedPostgresServer {
       return `port ${this.options.port} is already in use; set SWITCHYARD_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use another server`;
     }
     return problem ? `${problem.trim()} (log: ${this.logFile})` : `see ${this.logFile}`;
-  }
-
-  private async ensureDatabase(adminUrl: string, database: string): Promise<void> {
-    const client = new Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
-    } finally {
-      await client.end();
-    }
   }
 }

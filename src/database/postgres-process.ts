@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, open, stat } from 'node:fs/promises';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { within } from '../common/within';
 import { StartupError } from '../config/startup-error';
+import { DATABASE_CONNECT_TIMEOUT_MS } from './data-source-options';
 import type { RunAs } from './postgres-os-user';
 
 export interface PostgresBinaries {
@@ -136,7 +137,7 @@ export async function waitUntilAccepting(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited) throw new StartupError(`embedded Postgres stopped during start-up: ${await whyItExited()}`);
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    const client = oneShotClient({ connectionString: url, connectionTimeoutMillis: 1_000 });
     try {
       await client.connect();
       await client.end();
@@ -151,6 +152,29 @@ export async function waitUntilAccepting(
     }
     await new Promise((done) => setTimeout(done, 100));
   }
+}
+
+/** Creates `database` on the server of `adminUrl` unless it exists. */
+export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = oneShotClient({ connectionString: adminUrl, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A client for one short exchange. A connection lost after `connect` makes pg's Client emit 'error'
+ * besides failing the statement under way; unheard, that 'error' would end the process instead of
+ * failing start-up with a reason. The statement's own rejection carries the error.
+ */
+function oneShotClient(config: ClientConfig): Client {
+  const client = new Client(config);
+  client.on('error', () => undefined);
+  return client;
 }
 
 /**
