@@ -400,6 +400,20 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(everything.body.data.map((model: { id: string }) => model.id)).toEqual(
       expect.arrayContaining(['route:chat', 'route:fraud', 'gpt-4.1']),
     );
+    // And finds only those one by one.
+    await as(keys.chatOnly.key).get('/v1/models/route:chat').expect(200);
+    for (const hidden of ['gpt-4.1', 'route:fraud']) {
+      const refused = await as(keys.chatOnly.key)
+        .get(`/v1/models/${encodeURIComponent(hidden)}`)
+        .expect(404);
+      expect(refused.body.error).toEqual({
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+        message: `The model \`${hidden}\` is not available to this API key; it may use route:chat (GET /v1/models lists them).`,
+      });
+    }
+    await as(keys.gateway.key).get('/v1/models/route%3Afraud').expect(200);
   });
 
   it('puts the key id on every metric row, refusals included, and makes the key the actor of flag history', async () => {

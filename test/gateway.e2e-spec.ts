@@ -79,6 +79,24 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     );
   });
 
+  it("retrieves one model or policy alias with the official client (models.retrieve), 404 in OpenAI's shape otherwise", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+    expect(await client.models.retrieve('gpt-4.1')).toEqual({
+      id: 'gpt-4.1',
+      object: 'model',
+      created: 0,
+      owned_by: 'simulated',
+    });
+    expect(await client.models.retrieve('route:chat')).toMatchObject({ id: 'route:chat', owned_by: 'switchyard' });
+    const unknown = await client.models.retrieve('gpt-9').catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((unknown as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      message: expect.stringContaining('`gpt-9` does not exist'),
+    });
+  });
+
   it.each([
     ['recommendations', 'deepseek-v3.2'],
     ['chat', 'gemini-2.5-flash'],

@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { KeyLimitReached, ScopeNotGranted } from '../access/access-denied.exception';
 import { AuthenticatedInHandler, RequireScope } from '../access/access.decorators';
 import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
@@ -8,8 +8,14 @@ import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
 import { InvalidJson, RequestTooLarge, UndecodableBody, UnsupportedContentEncoding } from '../common/request-errors';
 import { CatalogService } from '../catalog/catalog.service';
+import { ModelNotAvailable, UnknownModel } from '../routing/routing.errors';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
-import { ChatCompletionRequestDto, ChatCompletionResponseDto, ModelListDto } from './dto/chat-completion.dto';
+import {
+  ChatCompletionRequestDto,
+  ChatCompletionResponseDto,
+  ModelEntryDto,
+  ModelListDto,
+} from './dto/chat-completion.dto';
 import { CONTENT_ENCODINGS } from './request-body';
 
 const EXAMPLE_KEY = { id: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b', prefix: 'sy_k3j5n2m8q1' };
@@ -159,6 +165,38 @@ export class GatewayController {
   })
   @ApiOkResponse({ type: ModelListDto })
   listModels(@Caller() caller: AuthenticatedCaller): ModelListDto {
+    return { object: 'list', data: this.modelsFor(caller) };
+  }
+
+  @Get('models/:model')
+  @ApiOperation({
+    summary: 'One entry of the model list: a catalog model or a route:<policy> alias',
+    description: "OpenAI's models.retrieve. A key limited to some policies finds only their aliases, as in the list.",
+  })
+  @ApiParam({ name: 'model', example: 'route:chat' })
+  @ApiOkResponse({ type: ModelEntryDto })
+  @ApiOpenAiError(
+    'Unknown model or policy alias, or one this key may not use',
+    new UnknownModel('gpt-9'),
+    new ModelNotAvailable('gpt-4.1', ['route:chat']),
+  )
+  retrieveModel(@Caller() caller: AuthenticatedCaller, @Param('model') id: string): ModelEntryDto {
+    const visible = this.modelsFor(caller);
+    const entry = visible.find((model) => model.id === id);
+    if (entry) return entry;
+    const exists =
+      this.catalog.findModel(id) !== undefined ||
+      this.routing.policyNames().some((name) => id === `${POLICY_ALIAS_PREFIX}${name}`);
+    if (exists)
+      throw new ModelNotAvailable(
+        id,
+        visible.map((model) => model.id),
+      );
+    throw new UnknownModel(id);
+  }
+
+  /** What /v1/models shows `caller`: a key limited to policies sees only their aliases. */
+  private modelsFor(caller: AuthenticatedCaller): ModelEntryDto[] {
     const allowed = caller.policies;
     const models = allowed
       ? []
@@ -172,6 +210,6 @@ export class GatewayController {
       created: 0,
       owned_by: 'switchyard',
     }));
-    return { object: 'list', data: [...models, ...aliases] };
+    return [...models, ...aliases];
   }
 }

@@ -13,6 +13,19 @@ export class UnknownModel extends DomainError {
   }
 }
 
+/** A model or alias that exists, asked for by a key limited to policies that do not include it. */
+export class ModelNotAvailable extends DomainError {
+  readonly kind = 'not_found';
+  readonly code = 'model_not_found';
+
+  constructor(model: string, usable: string[]) {
+    super(
+      `The model \`${model}\` is not available to this API key; it may use ${usable.join(', ')} (GET /v1/models lists them).`,
+      { param: 'model' },
+    );
+  }
+}
+
 /** `route:<policy>` or x-switchyard-policy names a policy the catalog does not have. */
 export class UnknownPolicy extends DomainError {
   readonly kind = 'not_found';
