@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# SWITCHYARD_DATA_DIR (./.data): where metric rows a database outage leaves unwritten are kept (README).
+RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000
 # Liveness, not readiness: a database outage makes a replica unready (the load balancer's call), but

@@ -7,6 +7,10 @@ import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../src/database/run-migrations';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../src/config/app.config';
+import type { DatabaseConfig } from '../src/config/database.config';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
 import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
@@ -102,6 +106,7 @@ async function measureIngestion(
     dataSource,
     metricsSettings,
     { shutdownTimeoutMs: 15_000 } as AppConfig,
+    { dataDir: mkdtempSync(join(tmpdir(), 'switchyard-bench-')) } as DatabaseConfig,
     new ShutdownDeadline(),
   );
   writer.onModuleInit();

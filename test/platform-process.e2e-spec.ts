@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { userInfo } from 'node:os';
@@ -48,6 +48,23 @@ describe('the built app as npm start runs it', () => {
   function postmasterPid(dataDir: string): number | undefined {
     const file = join(dataDir, 'postgres', 'postmaster.pid');
     return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+  }
+
+  /** The metric rows' spool files in the app's data folder. */
+  function spoolFiles(dataDir: string): string[] {
+    const dir = join(dataDir, 'spool');
+    return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+  }
+
+  /** Every row in them, in its stored form (header lines left out). */
+  function spooledRows(dataDir: string): unknown[][] {
+    return spoolFiles(dataDir).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as unknown[]),
+    );
   }
 
   function alive(pid: number): boolean {
@@ -239,8 +256,10 @@ describe('the built app as npm start runs it', () => {
       // counted what it held, though its own final flush never got to run.
       const metrics = lines.find((line) => line.context === 'MetricsWriter' && line.level === 50);
       expect(metrics?.msg).toBe(
-        'shutting down with 3 metric rows unwritten (the shutdown deadline came before they could be written); counted as dropped',
+        'shutting down with 3 metric rows unwritten (the shutdown deadline came before they could be written); counted as dropped; ' +
+          `kept in ${spoolFiles(dataDir)[0]} for the next start on this folder to write`,
       );
+      expect(spooledRows(dataDir)).toHaveLength(3);
       // And the budget's spend that could not be settled, with its amount.
       const spend = lines.find((line) => line.context === 'BudgetLeases' && line.level === 50);
       expect(spend?.msg).toMatch(
@@ -258,6 +277,56 @@ describe('the built app as npm start runs it', () => {
     // The app asked its Postgres to stop as it exited; it does once it runs again, with no row of these.
     await eventually(() => !alive(postmaster), 30_000, 'the embedded Postgres to stop');
     expect(await storedRows(dataDir, Number(env.SWITCHYARD_EMBEDDED_PG_PORT))).toBe(0);
+  }, 120_000);
+
+  it('keeps on disk the metric rows a hung Postgres does not take, and after kill -9 the next start writes them', async () => {
+    const dataDir = await tempDir('spool');
+    const env = { ...(await settings(dataDir)), METRICS_FLUSH_INTERVAL_MS: '50' };
+    const first = start(env);
+    await first.ready();
+    const paused = PausedPostgres.pause(postmasterPid(dataDir)!);
+    const ids: string[] = [];
+    try {
+      for (let request = 0; request < 3; request++) {
+        const answer = await fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'route:chat', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        expect(answer.status).toBe(200);
+        ids.push(answer.headers.get('x-switchyard-request-id')!);
+      }
+      // Its INSERT unanswered for a second, the writer puts the rows on disk; then the process is killed.
+      await eventually(() => spooledRows(dataDir).length === 3, 15_000, 'the three rows on disk');
+      first.signalGroup('SIGKILL');
+      await first.exited;
+    } finally {
+      paused.resume();
+    }
+    // Stored by the row's id: the stored form keeps it, and the user's id only as its key.
+    expect(spooledRows(dataDir).map((row) => row[2])).toEqual(ids);
+
+    const second = start(env);
+    await second.ready();
+    const password = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
+    const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${env.SWITCHYARD_EMBEDDED_PG_PORT}/switchyard`;
+    const stored = await eventually(
+      async () => {
+        const rows = await queryRows<{ request_id: string }>(
+          url,
+          'SELECT request_id FROM request_metrics WHERE request_id = ANY($1)',
+          [ids],
+        );
+        return rows.length === 3 && rows;
+      },
+      20_000,
+      'the kept rows in Postgres',
+    );
+    expect(stored.map((row) => row.request_id).sort()).toEqual([...ids].sort());
+    expect(spoolFiles(dataDir)).toEqual([]);
+    expect(second.logLines().map((line) => line.msg)).toContainEqual(
+      expect.stringMatching(new RegExp(`^wrote 3 metric rows that process ${first.process.pid} left unwritten in `)),
+    );
   }, 120_000);
 
   it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { fullJitterDelayMs, type BackoffPolicy } from '@switchyard/retry';
 import { within } from '../common/within';
+import type { BatchSpool } from './batch-spool';
 import { DATABASE_STOP_MARGIN_MS } from './shutdown-deadline';
 
 /** Why `enqueue` could not take an item: the queue is at its bound, or the final flush has run. */
@@ -28,6 +29,12 @@ export interface BatchWriterOptions<T> {
    * shutdown hook stuck on a database that hangs).
    */
   shutdownDeadline?: { get(): number | undefined; whenReached(callback: () => void): void };
+  /**
+   * Where items also go while writes fail, and what is unwritten at shutdown, in each item's stored
+   * form (what its INSERT takes): a process killed during an outage leaves them for the next one
+   * (recoverSpools). Without it they live in memory only.
+   */
+  spool?: { file: BatchSpool; storedForm: (item: T) => unknown[] };
   /** Says which item arrived after the final flush, for the log line ("request …"). */
   describe?: (item: T) => string;
   /** Called for an item `enqueue` refused, after it is counted in `dropped` (per-item counters, logs). */
@@ -61,6 +68,11 @@ const DROP_LOG_EVERY = 10_000;
 const FAILURE_LOG_EVERY = 20;
 /** The longest pause between two tries of the final flush. */
 const DRAIN_PAUSE_MS = 500;
+/**
+ * A write unanswered this long is taken for a database that hangs: what is queued goes to the spool,
+ * as after a failed write. A healthy INSERT of a full batch takes a few tens of milliseconds.
+ */
+const STUCK_WRITE_MS = 1_000;
 
 /**
  * The one way rows are written off the request path (metric rows, outcome events, shadow pairs):
@@ -82,10 +94,15 @@ export class BatchWriter<T> {
   private consecutiveFailures = 0;
   /** Set once the final flush has run: an item arriving after it can only be counted as dropped. */
   private closed = false;
-  /** The batch of the INSERT under way, if any. */
+  /** The batch of the INSERT under way, if any, and when it was sent. */
   private inFlight?: T[];
+  private inFlightSince = 0;
   /** An INSERT the final flush stopped waiting for, its rows counted as dropped: it may still succeed. */
   private abandonedInFlight?: T[];
+  /** How many items at the front of the queue are in the spool file too. */
+  private spooled = 0;
+  /** Whether anything was spooled since the file was last cleared. */
+  private spoolInUse = false;
   private readonly state = {
     written: 0,
     dropped: 0,
@@ -161,6 +178,7 @@ export class BatchWriter<T> {
       if (this.queue.length > 0) await pause(Math.min(DRAIN_PAUSE_MS, deadline - this.time.nowMs()));
     }
     this.close();
+    await this.options.spool?.file.settled();
   }
 
   /**
@@ -173,7 +191,9 @@ export class BatchWriter<T> {
     this.stop();
     if (this.queue.length === 0) return;
     const abandoned = this.queue;
+    this.spoolQueued();
     this.queue = [];
+    this.spooled = 0;
     // An INSERT still under way, whether drain started it or found it, is not waited for.
     this.abandonedInFlight = this.inFlight;
     this.state.dropped += abandoned.length;
@@ -181,8 +201,11 @@ export class BatchWriter<T> {
     const why = this.inFlight
       ? `the database did not answer in time; it may still store the ${this.inFlight.length} of them already sent`
       : (this.state.lastError ?? 'the shutdown deadline came before they could be written');
+    const kept = this.options.spool
+      ? `; kept in ${this.options.spool.file.file} for the next start on this folder to write`
+      : '';
     this.logger.error(
-      `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped`,
+      `shutting down with ${abandoned.length} ${this.options.items} unwritten (${why}); counted as dropped${kept}`,
     );
     this.options.onAbandoned?.(abandoned);
   }
@@ -201,6 +224,8 @@ export class BatchWriter<T> {
   }
 
   private flushSoon(): void {
+    const stuck = this.inFlight !== undefined && this.time.nowMs() - this.inFlightSince > STUCK_WRITE_MS;
+    if (this.consecutiveFailures > 0 || stuck) this.spoolQueued();
     if (this.flushing || this.queue.length === 0 || this.time.nowMs() < this.retryAt) return;
     void this.startFlush();
   }
@@ -214,6 +239,7 @@ export class BatchWriter<T> {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.options.batchSize);
       this.inFlight = batch;
+      this.inFlightSince = this.time.nowMs();
       try {
         await this.options.insert(batch);
       } catch (error) {
@@ -229,6 +255,12 @@ export class BatchWriter<T> {
       }
       // Items queued meanwhile were appended behind the batch, which is still at the front.
       this.queue.splice(0, batch.length);
+      this.spooled = Math.max(0, this.spooled - batch.length);
+      // Everything ever spooled has left the queue by being written: the file has nothing left to keep.
+      if (this.queue.length === 0 && this.spoolInUse) {
+        this.spoolInUse = false;
+        void this.options.spool?.file.clear();
+      }
       this.state.written += batch.length;
       this.state.lastFlushAt = new Date(this.time.nowMs());
       if (this.consecutiveFailures > 0)
@@ -248,7 +280,18 @@ export class BatchWriter<T> {
     );
   }
 
+  /** Adds the queued items not yet in the spool file to it. */
+  private spoolQueued(): void {
+    const spool = this.options.spool;
+    if (!spool || this.spooled >= this.queue.length) return;
+    const rows = this.queue.slice(this.spooled).map(spool.storedForm);
+    this.spooled = this.queue.length;
+    this.spoolInUse = true;
+    void spool.file.append(rows);
+  }
+
   private noteFailure(error: Error): void {
+    this.spoolQueued();
     this.state.failedFlushes++;
     this.consecutiveFailures++;
     this.state.lastError = error.message;

@@ -111,9 +111,12 @@ export async function startTestApp(options: {
   const catalog = options.catalog ?? (await writeTestCatalog());
   const simulatorPort = catalog.simulatorPort;
   const adminKey = options.adminKey === null ? undefined : (options.adminKey ?? generateApiKey().key);
+  // Its own data folder (the metric rows' spool, on a database outage), not the project's ./.data.
+  const dataDir = options.databaseUrl ? { SWITCHYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'switchyard-data-')) } : {};
   const app = await withEnv(
     {
       DATABASE_URL: options.databaseUrl,
+      ...dataDir,
       SWITCHYARD_CATALOG: catalog.path,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
       SWITCHYARD_ADMIN_KEY: adminKey,

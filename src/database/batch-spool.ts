@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The first line of every spool file: which writer and which database its rows are for. */
+interface SpoolHeader {
+  spool: 1;
+  writer: string;
+  database: string;
+  pid: number;
+}
+
+const SUFFIX = '.ndjson';
+/** The spool files of writer instances alive in this process (several apps share one in tests). */
+const liveHere = new Set<string>();
+
+/**
+ * A writer's rows on local disk while the database cannot take them, so a process killed during an
+ * outage (kill -9, the OOM killer, a container stopped without its grace period) loses only what it
+ * queued in its last flush interval; the next process on the same folder writes the rest
+ * (`recoverSpools`). One file per writer instance, `<writer>-<pid>-<random>.ndjson`: a header line,
+ * then one JSON array per row, each row in the stored form its INSERT takes. A row may be both in
+ * the file and in the table (written after it was spooled): the INSERTs it is replayed with are
+ * idempotent (ON CONFLICT on the row's id).
+ *
+ * Appends are chained, never concurrent, and each is one write of whole lines; a process killed in
+ * the middle of one leaves at most a partial last line, which recovery skips and counts.
+ */
+export class BatchSpool {
+  readonly file: string;
+  private readonly header: string;
+  private chain: Promise<void> = Promise.resolve();
+  private created = false;
+  private rowsInFile = 0;
+
+  constructor(
+    private readonly dir: string,
+    writer: string,
+    database: string,
+    private readonly onError: (error: Error) => void,
+  ) {
+    const name = `${writer}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.file = join(dir, `${name}${SUFFIX}`);
+    const header: SpoolHeader = { spool: 1, writer, database, pid: process.pid };
+    this.header = `${JSON.stringify(header)}\n`;
+    liveHere.add(this.file);
+  }
+
+  /** Rows in the file once every append so far has landed. */
+  get rows(): number {
+    return this.rowsInFile;
+  }
+
+  /** Adds `rows` to the file, after every earlier append or removal. Never rejects. */
+  append(rows: readonly unknown[][]): Promise<void> {
+    if (rows.length === 0) return this.chain;
+    const text = linesOf(rows);
+    return this.then(async () => {
+      await appendFile(this.file, this.created ? text : this.header + text, { mode: 0o600 });
+      this.created = true;
+      this.rowsInFile += rows.length;
+    });
+  }
+
+  /** Removes the file: every row in it has been written. Never rejects. */
+  clear(): Promise<void> {
+    return this.then(async () => {
+      if (!this.created) return;
+      await unlink(this.file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      this.created = false;
+      this.rowsInFile = 0;
+    });
+  }
+
+  /** Waits for the appends and removals asked for so far. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private then(step: () => Promise<void>): Promise<void> {
+    this.chain = this.chain
+      .then(async () => {
+        if (!this.created) await ensureDir(this.dir);
+        await step();
+      })
+      .catch((error: Error) => this.onError(error));
+    return this.chain;
+  }
+}
+
+export interface RecoveredSpool {
+  file: string;
+  /** The process that wrote it. */
+  pid: number;
+  rows: unknown[][];
+  /** Lines that were not a row (a partial last line of a process killed mid-append). */
+  unreadable: number;
+}
+
+/**
+ * The spool files in `dir` that `writer`'s rows for `database` were left in by processes that are
+ * gone, each claimed for this process (renamed, so two replicas on one folder never both write a
+ * file) and read. `write` gets each file's rows; the file is removed once it resolves, and kept
+ * (claimed by no one alive, so taken again by the next try) if it rejects. Files for another database
+ * are left alone: they belong to whoever runs against that one.
+ */
+export async function recoverSpools(
+  dir: string,
+  writer: string,
+  database: string,
+  write: (spool: RecoveredSpool) => Promise<void>,
+): Promise<RecoveredSpool[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const recovered: RecoveredSpool[] = [];
+  for (const name of names.filter((entry) => entry.startsWith(`${writer}-`))) {
+    const path = join(dir, name);
+    if (liveHere.has(path) || !name.endsWith(SUFFIX) || isAlive(ownerOf(name))) continue;
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const spool = await parseSpool(path, text, writer, database);
+    if (!spool) continue;
+    // Claimed: renamed to a name of this process, so no other replica takes it meanwhile.
+    const claimed = join(dir, `${writer}-${process.pid}-claimed-${randomBytes(4).toString('hex')}${SUFFIX}`);
+    try {
+      await rename(path, claimed);
+    } catch {
+      continue; // Another replica claimed it first.
+    }
+    liveHere.add(claimed);
+    try {
+      await write({ ...spool, file: claimed });
+      await unlink(claimed);
+      recovered.push(spool);
+    } finally {
+      liveHere.delete(claimed);
+    }
+  }
+  return recovered;
+}
+
+/** Rows parsed between two turns of the event loop: a long outage's file is hundreds of thousands. */
+const ROWS_PER_TURN = 2_000;
+
+async function parseSpool(
+  path: string,
+  text: string,
+  writer: string,
+  database: string,
+): Promise<RecoveredSpool | undefined> {
+  const lines = text.split('\n');
+  let header: Partial<SpoolHeader>;
+  try {
+    header = JSON.parse(lines[0]) as Partial<SpoolHeader>;
+  } catch {
+    return undefined;
+  }
+  if (header.spool !== 1 || header.writer !== writer || header.database !== database) return undefined;
+  const rows: unknown[][] = [];
+  let unreadable = 0;
+  for (let index = 1; index < lines.length; index++) {
+    const line = lines[index];
+    if (index % ROWS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (line === '') continue;
+    try {
+      const row = JSON.parse(line) as unknown;
+      if (Array.isArray(row)) rows.push(row);
+      else unreadable++;
+    } catch {
+      unreadable++;
+    }
+  }
+  return { file: path, pid: header.pid ?? 0, rows, unreadable };
+}
+
+/** The pid in `<writer>-<pid>-…`: of the process that wrote the file, or claimed it to write it. */
+function ownerOf(name: string): number {
+  const pid = Number(/^[^-]+-(\d+)-/.exec(name)?.[1]);
+  return Number.isInteger(pid) ? pid : 0;
+}
+
+/**
+ * Whether the process may still be writing its file. This process's own pid counts as gone (its
+ * live files are in `liveHere`): in a container the next start often gets the pid the killed one had.
+ */
+function isAlive(pid: number): boolean {
+  if (pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function linesOf(rows: readonly unknown[][]): string {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return text;
+}
+
+async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** The database a spool file's rows are for, as `host:port/name` (no credentials: the file is on disk). */
+export function spoolDatabaseOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+}
