@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,14 @@ const METRICS = [
 
 async function defineMetrics(app: TestApp) {
   for (const metric of METRICS) await api(app).post('/api/outcome-metrics').send(metric).expect(201);
+}
+
+/** The same, on a database an earlier test of the file may have defined them in already. */
+async function ensureMetrics(app: TestApp) {
+  for (const metric of METRICS) {
+    const answer = await api(app).post('/api/outcome-metrics').send(metric);
+    expect([201, 409]).toContain(answer.status);
+  }
 }
 
 async function eventsIn(url: string): Promise<Array<Record<string, any>>> {
@@ -405,6 +414,66 @@ describe('POST /v1/outcomes through a database outage', () => {
       expect(stored).toBe(500);
     } finally {
       await app.close();
+    }
+  }, 90_000);
+
+  it('keeps the events it could not write on disk when it stops with Postgres down, and the next start writes them', async () => {
+    const env = { ...FAST, SHUTDOWN_TIMEOUT_MS: '4000', SWITCHYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'sy-')) };
+    const spoolDir = join(env.SWITCHYARD_DATA_DIR, 'spool');
+    const spooled = () =>
+      existsSync(spoolDir)
+        ? readdirSync(spoolDir)
+            .filter((name) => name.startsWith('outcomes-'))
+            .flatMap((name) => readFileSync(join(spoolDir, name), 'utf8').split('\n').slice(1).filter(Boolean))
+        : [];
+    const first = await startTestApp({ databaseUrl: url, env });
+    let ids: string[];
+    try {
+      await ensureMetrics(first);
+      await server.stop();
+      const events = Array.from({ length: 50 }, (_, j) => ({
+        metric: 'checkout_converted',
+        value: true,
+        userId: `kept-${j}`,
+        idempotencyKey: `kept-${j}`,
+      }));
+      const answer = await api(first).post('/v1/outcomes').send({ events }).expect(202);
+      ids = answer.body.results.map((result: { id: string }) => result.id);
+      expect(ids.every((id) => typeof id === 'string')).toBe(true);
+      // A metric this replica has not read (defined on another one since) cannot be checked: not "unknown", but retry.
+      const unchecked = await api(first)
+        .post('/v1/outcomes')
+        .send({ metric: 'defined_elsewhere', value: true, userId: 'kept-0' })
+        .expect(503);
+      expect(unchecked.headers['retry-after']).toBe('5');
+      expect(unchecked.body.error).toMatchObject({
+        code: 'database_unavailable',
+        message: expect.stringContaining('"defined_elsewhere" is not among the definitions this replica has read'),
+      });
+    } finally {
+      // Postgres is still down: the shutdown counts the 50 as dropped, and leaves them in the spool.
+      await first.close();
+    }
+    expect(spooled()).toHaveLength(50);
+    await server.start();
+    const second = await startTestApp({ databaseUrl: url, env });
+    try {
+      const stored = await eventually(
+        async () => {
+          const [{ n }] = await queryRows<{ n: number }>(
+            url,
+            'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
+            [ids],
+          );
+          return n === 50 ? n : undefined;
+        },
+        20_000,
+        'the 50 kept events written',
+      );
+      expect(stored).toBe(50);
+      expect(spooled()).toEqual([]);
+    } finally {
+      await second.close();
     }
   }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,6 +78,12 @@ export class BatchSpool {
   /** Waits for the appends and removals asked for so far. */
   settled(): Promise<void> {
     return this.chain;
+  }
+
+  /** Once its writer has finished: the file (if any) is left for recovery, also by this process. */
+  async release(): Promise<void> {
+    await this.chain;
+    liveHere.delete(this.file);
   }
 
   private then(step: () => Promise<void>): Promise<void> {
@@ -214,4 +221,82 @@ async function ensureDir(dir: string): Promise<void> {
 export function spoolDatabaseOf(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+}
+
+/** How often the files earlier processes left are tried again while their rows cannot be written. */
+const RECOVERY_RETRY_MS = 5_000;
+
+/**
+ * A writer's spool folder (`<data dir>/spool`): its own file (`spool`), and the recovery of the files
+ * processes that are gone left there for the same database, retried every 5 s while the database
+ * refuses their rows. Rows are written with `insertStored` in batches of `batchSize`; what was
+ * written is logged, as rows arriving late from an earlier process.
+ */
+export class SpoolFolder {
+  readonly spool: BatchSpool;
+  private readonly logger: Logger;
+  private readonly dir: string;
+  private readonly database: string;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly options: {
+      dataDir: string;
+      databaseUrl: string;
+      /** Names the files, and whose files recovery takes: "metrics", "outcomes". */
+      writer: string;
+      /** Names the writer in its logs (the owning class). */
+      name: string;
+      /** What the rows are, plural, for log lines: "metric rows". */
+      items: string;
+      batchSize: number;
+      /** One idempotent INSERT of rows in their stored form (a row already in the table is skipped). */
+      insertStored: (rows: unknown[][]) => Promise<unknown>;
+    },
+  ) {
+    this.logger = new Logger(options.name);
+    this.dir = join(options.dataDir, 'spool');
+    this.database = spoolDatabaseOf(options.databaseUrl);
+    this.spool = new BatchSpool(this.dir, options.writer, this.database, (error) =>
+      this.logger.warn(`could not keep queued ${options.items} on disk (${error.message}); they stay in memory only`),
+    );
+  }
+
+  /** Writes what earlier processes left; in the background, retried until it succeeds or `stop`. */
+  recover(): void {
+    void this.tryRecovery();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** After the writer's final flush: what is left in its file is for the next start to write. */
+  release(): Promise<void> {
+    return this.spool.release();
+  }
+
+  private async tryRecovery(): Promise<void> {
+    const { writer, items, batchSize, insertStored } = this.options;
+    try {
+      const recovered = await recoverSpools(this.dir, writer, this.database, async ({ rows }) => {
+        for (let start = 0; start < rows.length; start += batchSize)
+          await insertStored(rows.slice(start, start + batchSize));
+      });
+      for (const { file, pid, rows, unreadable } of recovered) {
+        const skipped = unreadable ? `; ${unreadable} unreadable lines (cut off when it was killed) skipped` : '';
+        this.logger.warn(`wrote ${rows.length} ${items} that process ${pid} left unwritten in ${file}${skipped}`);
+      }
+    } catch (error) {
+      // Stopped: the files stay for the next start.
+      if (this.stopped) return;
+      this.logger.warn(
+        `could not yet write the ${items} an earlier process left on disk (${(error as Error).message}); retrying in ${RECOVERY_RETRY_MS / 1000} s`,
+      );
+      this.timer = setTimeout(() => void this.tryRecovery(), RECOVERY_RETRY_MS);
+      this.timer.unref();
+    }
+  }
 }

@@ -1,18 +1,16 @@
 import {
   Inject,
   Injectable,
-  Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { within } from '../common/within';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { databaseConfig, type DatabaseConfig } from '../config/database.config';
-import { BatchSpool, recoverSpools, spoolDatabaseOf } from '../database/batch-spool';
+import { SpoolFolder } from '../database/batch-spool';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs, type BatchWriterState } from '../database/batch-writer';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
@@ -21,9 +19,6 @@ import { INSERT_METRICS_SQL, storedValues, type RequestMetric } from './request-
 import { userKeyHasher } from './user-key';
 
 const MAX_RETRY_DELAY_MS = 5_000;
-/** How often rows an earlier process left in the spool folder are tried again while they cannot be written. */
-const RECOVERY_RETRY_MS = 5_000;
-const SPOOL_WRITER = 'metrics';
 
 export type WriterState = BatchWriterState;
 
@@ -35,15 +30,11 @@ export type WriterState = BatchWriterState;
  */
 @Injectable()
 export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
-  private readonly logger = new Logger(MetricsWriter.name);
   private readonly writer: BatchWriter<RequestMetric>;
-  private readonly spoolDir: string;
-  private readonly database: string;
-  private recoveryTimer?: NodeJS.Timeout;
-  private stopped = false;
+  private readonly spoolFolder: SpoolFolder;
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     @Inject(metricsConfig.KEY) private readonly config: MetricsConfig,
     @Inject(appConfig.KEY) app: AppConfig,
     @Inject(databaseConfig.KEY) databaseSettings: DatabaseConfig,
@@ -51,11 +42,15 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
   ) {
     // User ids are hashed here, at flush time, off the request path.
     const userKeyOf = userKeyHasher(config.userKeySecret);
-    this.spoolDir = join(databaseSettings.dataDir, 'spool');
-    this.database = spoolDatabaseOf((dataSource.options as { url: string }).url);
-    const spool = new BatchSpool(this.spoolDir, SPOOL_WRITER, this.database, (error) =>
-      this.logger.warn(`could not keep queued metric rows on disk (${error.message}); they stay in memory only`),
-    );
+    this.spoolFolder = new SpoolFolder({
+      dataDir: databaseSettings.dataDir,
+      databaseUrl: (dataSource.options as { url: string }).url,
+      writer: 'metrics',
+      name: MetricsWriter.name,
+      items: 'metric rows',
+      batchSize: config.batchSize,
+      insertStored: (rows) => dataSource.query(INSERT_METRICS_SQL, [JSON.stringify(rows)]),
+    });
     this.writer = new BatchWriter<RequestMetric>({
       name: MetricsWriter.name,
       items: 'metric rows',
@@ -71,12 +66,13 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
       shutdownBudgetMs: drainBudgetMs(app.shutdownTimeoutMs),
       shutdownDeadline,
       describe: (row) => `request ${row.requestId} outlived the shutdown`,
-      spool: { file: spool, storedForm: (row) => storedValues(row, userKeyOf) },
+      spool: { file: this.spoolFolder.spool, storedForm: (row) => storedValues(row, userKeyOf) },
     });
   }
 
+  /** Writes the rows an earlier process on this data folder kept on disk (killed during an outage). */
   onApplicationBootstrap(): void {
-    void this.recoverSpooled();
+    this.spoolFolder.recover();
   }
 
   onModuleInit(): void {
@@ -85,35 +81,7 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   onModuleDestroy(): void {
     this.writer.stop();
-    this.stopped = true;
-    clearTimeout(this.recoveryTimer);
-  }
-
-  /**
-   * Writes the rows an earlier process on this data folder kept on disk when it could not write them
-   * (killed during a database outage); tried again every few seconds while the database refuses.
-   */
-  private async recoverSpooled(): Promise<void> {
-    try {
-      const recovered = await recoverSpools(this.spoolDir, SPOOL_WRITER, this.database, async ({ rows }) => {
-        for (let start = 0; start < rows.length; start += this.config.batchSize)
-          await this.dataSource.query(INSERT_METRICS_SQL, [
-            JSON.stringify(rows.slice(start, start + this.config.batchSize)),
-          ]);
-      });
-      for (const { file, pid, rows, unreadable } of recovered) {
-        const lost = unreadable ? `; ${unreadable} unreadable lines (cut off when it was killed) skipped` : '';
-        this.logger.warn(`wrote ${rows.length} metric rows that process ${pid} left unwritten in ${file}${lost}`);
-      }
-    } catch (error) {
-      // The files stay for the next start.
-      if (this.stopped) return;
-      this.logger.warn(
-        `could not yet write the metric rows an earlier process left on disk (${(error as Error).message}); retrying in ${RECOVERY_RETRY_MS / 1000} s`,
-      );
-      this.recoveryTimer = setTimeout(() => void this.recoverSpooled(), RECOVERY_RETRY_MS);
-      this.recoveryTimer.unref();
-    }
+    this.spoolFolder.stop();
   }
 
   /** Never blocks and never throws: the request that produced the row has already been answered. */
@@ -144,7 +112,8 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
    * (bootstrap) has already closed the HTTP server and let in-flight requests finish, so every row
    * a request will ever produce is queued by now; one that still arrives is counted as dropped.
    */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.writer.drain();
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.writer.drain();
+    await this.spoolFolder.release();
   }
 }

@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { Clock } from '../common/clock';
+import { DatabaseUnavailable } from '../common/database-unavailable';
 import { QUALITY_SIGNALS, type QualitySignal } from '../metrics/quality-signals';
 import type { CreateOutcomeMetricDto, UpdateOutcomeMetricDto } from './dto/outcome-metric-input.dto';
 import type { OutcomeMetricHistoryPageDto } from './dto/outcome-metric.dto';
@@ -54,7 +55,7 @@ const BUILT_INS: ReadonlyMap<string, OutcomeMetricView> = new Map(
 const DEFINITIONS_TTL_MS = 5_000;
 
 @Injectable()
-export class OutcomeMetricsService {
+export class OutcomeMetricsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(OutcomeMetricsService.name);
   /** Every definition (built-ins too) as ingestion reads them, and when it was read (Date.now()). */
   private definitions: { byKey: Map<string, OutcomeMetricView>; readAtMs: number } = {
@@ -69,15 +70,22 @@ export class OutcomeMetricsService {
     private readonly clock: Clock,
   ) {}
 
+  /** Read once at start-up, so a database outage soon after does not leave ingestion without them. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.definitionsFor([]).catch(() => undefined);
+  }
+
   /**
    * The definitions ingestion checks events against: from memory, read again when older than a few
    * seconds or when an event names a key not in memory (defined on another replica a moment ago).
-   * While the database cannot be read, the copy in memory serves: events keep being accepted.
+   * While the database cannot be read, the copy in memory serves: events keep being accepted. An
+   * event naming a key the copy lacks then gets DatabaseUnavailable (503): the metric may have been
+   * defined since, and "not an outcome metric" would be a guess.
    */
   async definitionsFor(keys: Iterable<string>): Promise<ReadonlyMap<string, OutcomeMetricView>> {
     const stale = Date.now() - this.definitions.readAtMs > DEFINITIONS_TTL_MS;
-    const missing = [...keys].some((key) => !this.definitions.byKey.has(key));
-    if (stale || missing) {
+    const missing = [...keys].filter((key) => !this.definitions.byKey.has(key));
+    if (stale || missing.length > 0) {
       try {
         const rows = await this.metrics.findAll();
         this.definitions = {
@@ -85,6 +93,11 @@ export class OutcomeMetricsService {
           readAtMs: Date.now(),
         };
       } catch (error) {
+        if (missing.length > 0)
+          throw new DatabaseUnavailable(
+            error,
+            `The outcome metric ${missing.map((key) => `"${key}"`).join(', ')} is not among the definitions this replica has read, and the database cannot be read to check it`,
+          );
         this.logger.warn(
           `outcome metric definitions not re-read (${(error as Error).message}); using the copy in memory`,
         );

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -9,6 +10,8 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { appConfig, type AppConfig } from '../config/app.config';
+import { databaseConfig, type DatabaseConfig } from '../config/database.config';
+import { SpoolFolder } from '../database/batch-spool';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { BatchWriter, drainBudgetMs } from '../database/batch-writer';
 import { insertJsonRowsSql, jsonRowsParameter, type JsonRowColumn } from '../database/json-rows';
@@ -58,36 +61,46 @@ const INSERT_SQL = insertJsonRowsSql('outcome_events', COLUMNS, 'ON CONFLICT (id
  * A duplicate id (the same idempotency key, from a retry or another replica) is skipped by the INSERT.
  */
 @Injectable()
-export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+export class OutcomeWriter implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly writer: BatchWriter<QueuedOutcome>;
+  private readonly spoolFolder: SpoolFolder;
   private refused = 0;
 
   constructor(
     dataSource: DataSource,
     @Inject(metricsConfig.KEY) config: MetricsConfig,
     @Inject(appConfig.KEY) app: AppConfig,
+    @Inject(databaseConfig.KEY) databaseSettings: DatabaseConfig,
     prometheus: PrometheusMetrics,
     shutdownDeadline: ShutdownDeadline,
   ) {
     const userKeyOf = userKeyHasher(config.userKeySecret);
+    const storedForm = (event: QueuedOutcome): unknown[] => [
+      event.id,
+      event.metricKey,
+      event.value,
+      event.requestId,
+      userKeyOf(event.userId),
+      event.occurredAt.getTime(),
+      event.receivedAt.getTime(),
+      event.apiKeyId,
+      event.source,
+    ];
+    // Accepted events are kept on disk too while the database does not take them (see MetricsWriter).
+    this.spoolFolder = new SpoolFolder({
+      dataDir: databaseSettings.dataDir,
+      databaseUrl: (dataSource.options as { url: string }).url,
+      writer: 'outcomes',
+      name: OutcomeWriter.name,
+      items: 'outcome events',
+      batchSize: config.batchSize,
+      insertStored: (rows) => dataSource.query(INSERT_SQL, [JSON.stringify(rows)]),
+    });
     this.writer = new BatchWriter<QueuedOutcome>({
       name: OutcomeWriter.name,
       items: 'outcome events',
-      insert: (batch) =>
-        dataSource.query(
-          INSERT_SQL,
-          jsonRowsParameter(batch, (event) => [
-            event.id,
-            event.metricKey,
-            event.value,
-            event.requestId,
-            userKeyOf(event.userId),
-            event.occurredAt.getTime(),
-            event.receivedAt.getTime(),
-            event.apiKeyId,
-            event.source,
-          ]),
-        ),
+      insert: (batch) => dataSource.query(INSERT_SQL, jsonRowsParameter(batch, storedForm)),
+      spool: { file: this.spoolFolder.spool, storedForm },
       batchSize: config.batchSize,
       flushIntervalMs: config.flushIntervalMs,
       queueLimit: config.queueLimit,
@@ -140,8 +153,14 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     this.writer.start();
   }
 
+  /** Writes the events an earlier process on this data folder kept on disk (killed during an outage). */
+  onApplicationBootstrap(): void {
+    this.spoolFolder.recover();
+  }
+
   onModuleDestroy(): void {
     this.writer.stop();
+    this.spoolFolder.stop();
   }
 
   /** How many more events the queue takes right now (none once the final flush has run). */
@@ -168,7 +187,8 @@ export class OutcomeWriter implements OnModuleInit, OnModuleDestroy, BeforeAppli
     return this.writer.flush();
   }
 
-  beforeApplicationShutdown(): Promise<void> {
-    return this.writer.drain();
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.writer.drain();
+    await this.spoolFolder.release();
   }
 }
