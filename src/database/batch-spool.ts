@@ -225,6 +225,7 @@ export function spoolDatabaseOf(url: string): string {
 
 /** How often the files earlier processes left are tried again while their rows cannot be written. */
 const RECOVERY_RETRY_MS = 5_000;
+const SPOOL_ERROR_LOG_EVERY = 1_000;
 
 /**
  * A writer's spool folder (`<data dir>/spool`): its own file (`spool`), and the recovery of the files
@@ -239,6 +240,7 @@ export class SpoolFolder {
   private readonly database: string;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private spoolErrors = 0;
 
   constructor(
     private readonly options: {
@@ -258,9 +260,13 @@ export class SpoolFolder {
     this.logger = new Logger(options.name);
     this.dir = join(options.dataDir, 'spool');
     this.database = spoolDatabaseOf(options.databaseUrl);
-    this.spool = new BatchSpool(this.dir, options.writer, this.database, (error) =>
-      this.logger.warn(`could not keep queued ${options.items} on disk (${error.message}); they stay in memory only`),
-    );
+    this.spool = new BatchSpool(this.dir, options.writer, this.database, (error) => {
+      // An append is tried every flush interval while the database is out: one line per thousand.
+      if (this.spoolErrors++ % SPOOL_ERROR_LOG_EVERY !== 0) return;
+      this.logger.warn(
+        `could not keep queued ${options.items} on disk (${error.message}); they stay in memory only (${this.spoolErrors} failed appends so far)`,
+      );
+    });
   }
 
   /** Writes what earlier processes left; in the background, retried until it succeeds or `stop`. */
