@@ -17,6 +17,8 @@ describe('logs are JSON lines with request ids and no secrets', () => {
         LOG_LEVEL: 'info',
         SIMULATED_API_KEY: 'sk-provider-secret-0001',
         SIMULATED_API_KEY_BACKUP: 'sk-provider-secret-0002',
+        // An unbuilt control room: /ui answers 503.
+        UI_DIR: '/nonexistent/switchyard-ui',
       },
     });
   });
@@ -61,5 +63,13 @@ describe('logs are JSON lines with request ids and no secrets', () => {
     for (const secret of [...secrets, 'sk-provider-secret-0001', 'sk-provider-secret-0002', gateway.adminKey!]) {
       expect(everything).not.toContain(secret);
     }
+  });
+
+  it("logs a 5xx answer at error level with its status, without a made-up error's stack", async () => {
+    const response = await request(gateway.url).get('/ui/').expect(503);
+    const id = response.headers['x-switchyard-request-id'];
+    const line = stdout.jsonLines().find((record) => (record.req as { id?: string } | undefined)?.id === id);
+    expect(line).toMatchObject({ level: 50, req: { method: 'GET', url: '/ui/' }, res: { statusCode: 503 } });
+    expect(line).not.toHaveProperty('err');
   });
 });

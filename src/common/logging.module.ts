@@ -106,6 +106,11 @@ export function requestLogger(root: Pino): HttpLogger {
     autoLogging: { ignore: isHealthProbe },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    // For a 5xx without an error pino-http makes one up ("failed with status code 503"), whose stack
+    // is pino-http's own: it says nothing the status does not, and reads like a crash. Left out;
+    // the exception filter logs the real cause.
+    customErrorObject: (_req: IncomingMessage, res: ServerResponse, error: Error, value: Record<string, unknown>) =>
+      error.message === `failed with status code ${res.statusCode}` ? { ...value, err: undefined } : value,
     serializers: {
       req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       // The status is what a request line is read for; the dozen security headers on every answer are noise.
