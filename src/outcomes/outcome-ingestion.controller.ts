@@ -8,7 +8,7 @@ import { DatabaseNotAnswering } from '../common/database-unavailable';
 import { DEFAULT_OPERATOR_TIMEOUT_MS } from '../config/app.config';
 import { OutcomeAcceptedDto, OutcomeBatchDto, OutcomeEventDto } from './dto/outcome-event.dto';
 import { OutcomeIngestion, type IngestionAnswer } from './outcome-ingestion';
-import { OutcomeEventRefused } from './outcome.errors';
+import { OutcomeEventRefused, OutcomeMetricUnverifiable } from './outcome.errors';
 
 @ApiTags('outcomes')
 @RequireScope('gateway')
@@ -73,9 +73,10 @@ export class OutcomeIngestionController {
     ),
   )
   @ApiOpenAiError(
-    'The outcome queue is full (the database has been down a long while), or the database did not answer within OPERATOR_TIMEOUT_MS: retry',
+    'The outcome queue is full (the database has been down a long while), the database did not answer within OPERATOR_TIMEOUT_MS, or it cannot be read to check a metric this replica has not read yet: retry',
     new OutcomeEventRefused('unavailable', 'outcome_queue_full', 'The outcome queue is full; retry shortly', null),
     new DatabaseNotAnswering(DEFAULT_OPERATOR_TIMEOUT_MS),
+    new OutcomeMetricUnverifiable(['checkout_converted']),
   )
   report(@Body() body: unknown, @Caller() caller: AuthenticatedCaller): Promise<IngestionAnswer> {
     return this.ingestion.ingest(body, caller);

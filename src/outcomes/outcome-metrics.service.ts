@@ -2,7 +2,6 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DataSource } from 'typeorm';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { Clock } from '../common/clock';
-import { DatabaseUnavailable } from '../common/database-unavailable';
 import { QUALITY_SIGNALS, type QualitySignal } from '../metrics/quality-signals';
 import type { CreateOutcomeMetricDto, UpdateOutcomeMetricDto } from './dto/outcome-metric-input.dto';
 import type { OutcomeMetricHistoryPageDto } from './dto/outcome-metric.dto';
@@ -13,6 +12,7 @@ import {
   OutcomeMetricExists,
   OutcomeMetricInvalid,
   OutcomeMetricNotFound,
+  OutcomeMetricUnverifiable,
 } from './outcome.errors';
 import { OutcomeMetricsRepository, type OutcomeMetricChanges } from './outcome-metrics.repository';
 import { DEFAULT_ATTRIBUTION_WINDOW_SECONDS, type OutcomeMetricView } from './outcome.types';
@@ -93,11 +93,7 @@ export class OutcomeMetricsService implements OnApplicationBootstrap {
           readAtMs: Date.now(),
         };
       } catch (error) {
-        if (missing.length > 0)
-          throw new DatabaseUnavailable(
-            error,
-            `The outcome metric ${missing.map((key) => `"${key}"`).join(', ')} is not among the definitions this replica has read, and the database cannot be read to check it`,
-          );
+        if (missing.length > 0) throw new OutcomeMetricUnverifiable(missing, error);
         this.logger.warn(
           `outcome metric definitions not re-read (${(error as Error).message}); using the copy in memory`,
         );

@@ -1,3 +1,4 @@
+import { DatabaseUnavailable } from '../common/database-unavailable';
 import { DomainError } from '../common/domain-error';
 
 export class OutcomeMetricNotFound extends DomainError {
@@ -52,5 +53,18 @@ export class OutcomeEventRefused extends DomainError {
     super(message, { param, retryAfterSeconds: kind === 'unavailable' ? 1 : undefined });
     this.kind = kind;
     this.code = code;
+  }
+}
+
+/**
+ * An event names an outcome metric this replica's copy of the definitions lacks, and the database
+ * cannot be read to check it: it may have been defined on another replica since, so 503 and retry.
+ */
+export class OutcomeMetricUnverifiable extends DatabaseUnavailable {
+  constructor(keys: readonly string[], cause?: unknown) {
+    super(
+      cause,
+      `The outcome metric ${keys.map((key) => `"${key}"`).join(', ')} is not among the definitions this replica has read, and the database cannot be read to check it`,
+    );
   }
 }
