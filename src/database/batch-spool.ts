@@ -56,7 +56,7 @@ export class BatchSpool {
   append(rows: readonly unknown[][]): Promise<void> {
     if (rows.length === 0) return this.chain;
     const text = linesOf(rows);
-    return this.then(async () => {
+    return this.chained(async () => {
       await appendFile(this.file, this.created ? text : this.header + text, { mode: 0o600 });
       this.created = true;
       this.rowsInFile += rows.length;
@@ -65,7 +65,7 @@ export class BatchSpool {
 
   /** Removes the file: every row in it has been written. Never rejects. */
   clear(): Promise<void> {
-    return this.then(async () => {
+    return this.chained(async () => {
       if (!this.created) return;
       await unlink(this.file).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
@@ -86,7 +86,7 @@ export class BatchSpool {
     liveHere.delete(this.file);
   }
 
-  private then(step: () => Promise<void>): Promise<void> {
+  private chained(step: () => Promise<void>): Promise<void> {
     this.chain = this.chain
       .then(async () => {
         if (!this.created) await ensureDir(this.dir);
