@@ -381,6 +381,21 @@ describe('POST /v1/outcomes through a database outage', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
+  /** How many of `ids` are in outcome_events, once all of them are. */
+  const allStored = (ids: string[]) =>
+    eventually(
+      async () => {
+        const [{ n }] = await queryRows<{ n: number }>(
+          url,
+          'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
+          [ids],
+        );
+        return n === ids.length ? n : undefined;
+      },
+      20_000,
+      `all ${ids.length} events written`,
+    );
+
   it('accepts events while Postgres is down and writes every one once it is back', async () => {
     const app = await startTestApp({ databaseUrl: url, env: FAST });
     try {
@@ -399,19 +414,7 @@ describe('POST /v1/outcomes through a database outage', () => {
         ids.push(...answer.body.results.map((result: { id: string }) => result.id));
       }
       await server.start();
-      const stored = await eventually(
-        async () => {
-          const [{ n }] = await queryRows<{ n: number }>(
-            url,
-            'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
-            [ids],
-          );
-          return n === 500 ? n : undefined;
-        },
-        20_000,
-        'all 500 events written',
-      );
-      expect(stored).toBe(500);
+      expect(await allStored(ids)).toBe(500);
     } finally {
       await app.close();
     }
@@ -458,19 +461,7 @@ describe('POST /v1/outcomes through a database outage', () => {
     await server.start();
     const second = await startTestApp({ databaseUrl: url, env });
     try {
-      const stored = await eventually(
-        async () => {
-          const [{ n }] = await queryRows<{ n: number }>(
-            url,
-            'SELECT count(*)::int AS n FROM outcome_events WHERE id = ANY($1)',
-            [ids],
-          );
-          return n === 50 ? n : undefined;
-        },
-        20_000,
-        'the 50 kept events written',
-      );
-      expect(stored).toBe(50);
+      expect(await allStored(ids)).toBe(50);
       // The file goes once its last batch is written.
       await eventually(() => spooled().length === 0, 10_000, 'the spool file removed');
     } finally {

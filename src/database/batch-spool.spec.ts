@@ -46,8 +46,8 @@ describe('BatchWriter with a spool', () => {
     };
   });
 
-  function writer(shutdownBudgetMs = 1_000) {
-    const file = new BatchSpool(dir, 'test', DATABASE, (error) => errors.push(error));
+  function writer(shutdownBudgetMs = 1_000, spoolDir = dir) {
+    const file = new BatchSpool(spoolDir, 'test', DATABASE, (error) => errors.push(error));
     const batchWriter = new BatchWriter<string>({
       name: 'TestWriter',
       items: 'test rows',
@@ -159,20 +159,7 @@ describe('BatchWriter with a spool', () => {
 
   it('reports a spool it cannot write and goes on with the rows in memory', async () => {
     await writeFile(join(dir, '..', 'blocker'), '');
-    const blocked = join(dir, '..', 'blocker', 'spool');
-    const file = new BatchSpool(blocked, 'test', DATABASE, (error) => errors.push(error));
-    const batchWriter = new BatchWriter<string>({
-      name: 'TestWriter',
-      items: 'test rows',
-      insert: table.insert,
-      batchSize: 2,
-      flushIntervalMs: 100,
-      queueLimit: 100,
-      backoff: { baseDelayMs: 100, maxDelayMs: 100 },
-      shutdownBudgetMs: 1_000,
-      time: clock,
-      spool: { file, storedForm: (row) => [row] },
-    });
+    const { batchWriter, file } = writer(1_000, join(dir, '..', 'blocker', 'spool'));
     table.down = true;
     batchWriter.enqueue('a');
     await batchWriter.flush();
