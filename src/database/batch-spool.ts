@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { jsonRowsParameter } from './json-rows';
 
 /** The first line of every spool file: which writer and which database its rows are for. */
 interface SpoolHeader {
@@ -229,9 +231,10 @@ const SPOOL_ERROR_LOG_EVERY = 1_000;
 
 /**
  * A writer's spool folder (`<data dir>/spool`): its own file (`spool`), and the recovery of the files
- * processes that are gone left there for the same database, retried every 5 s while the database
- * refuses their rows. Rows are written with `insertStored` in batches of `batchSize`; what was
- * written is logged, as rows arriving late from an earlier process.
+ * processes that are gone left there for `dataSource`'s database, retried every 5 s while the
+ * database refuses their rows. Rows are written with the writer's own `insertSql` (json-rows.ts, one
+ * parameter) in batches of `batchSize`; what was written is logged, as rows arriving late from an
+ * earlier process.
  */
 export class SpoolFolder {
   readonly spool: BatchSpool;
@@ -245,7 +248,9 @@ export class SpoolFolder {
   constructor(
     private readonly options: {
       dataDir: string;
-      databaseUrl: string;
+      dataSource: DataSource;
+      /** The writer's idempotent INSERT (a row already in the table is skipped), rows in stored form. */
+      insertSql: string;
       /** Names the files, and whose files recovery takes: "metrics", "outcomes". */
       writer: string;
       /** Names the writer in its logs (the owning class). */
@@ -253,13 +258,11 @@ export class SpoolFolder {
       /** What the rows are, plural, for log lines: "metric rows". */
       items: string;
       batchSize: number;
-      /** One idempotent INSERT of rows in their stored form (a row already in the table is skipped). */
-      insertStored: (rows: unknown[][]) => Promise<unknown>;
     },
   ) {
     this.logger = new Logger(options.name);
     this.dir = join(options.dataDir, 'spool');
-    this.database = spoolDatabaseOf(options.databaseUrl);
+    this.database = spoolDatabaseOf((options.dataSource.options as { url: string }).url);
     this.spool = new BatchSpool(this.dir, options.writer, this.database, (error) => {
       // An append is tried every flush interval while the database is out: one line per thousand.
       if (this.spoolErrors++ % SPOOL_ERROR_LOG_EVERY !== 0) return;
@@ -285,11 +288,14 @@ export class SpoolFolder {
   }
 
   private async tryRecovery(): Promise<void> {
-    const { writer, items, batchSize, insertStored } = this.options;
+    const { writer, items, batchSize, dataSource, insertSql } = this.options;
     try {
       const recovered = await recoverSpools(this.dir, writer, this.database, async ({ rows }) => {
         for (let start = 0; start < rows.length; start += batchSize)
-          await insertStored(rows.slice(start, start + batchSize));
+          await dataSource.query(
+            insertSql,
+            jsonRowsParameter(rows.slice(start, start + batchSize), (row) => row),
+          );
       });
       for (const { file, pid, rows, unreadable } of recovered) {
         const skipped = unreadable ? `; ${unreadable} unreadable lines (cut off when it was killed) skipped` : '';

@@ -44,12 +44,12 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
     const userKeyOf = userKeyHasher(config.userKeySecret);
     this.spoolFolder = new SpoolFolder({
       dataDir: databaseSettings.dataDir,
-      databaseUrl: (dataSource.options as { url: string }).url,
+      dataSource,
+      insertSql: INSERT_METRICS_SQL,
       writer: 'metrics',
       name: MetricsWriter.name,
       items: 'metric rows',
       batchSize: config.batchSize,
-      insertStored: (rows) => dataSource.query(INSERT_METRICS_SQL, [JSON.stringify(rows)]),
     });
     this.writer = new BatchWriter<RequestMetric>({
       name: MetricsWriter.name,

@@ -89,12 +89,12 @@ export class OutcomeWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
     // Accepted events are kept on disk too while the database does not take them (see MetricsWriter).
     this.spoolFolder = new SpoolFolder({
       dataDir: databaseSettings.dataDir,
-      databaseUrl: (dataSource.options as { url: string }).url,
+      dataSource,
+      insertSql: INSERT_SQL,
       writer: 'outcomes',
       name: OutcomeWriter.name,
       items: 'outcome events',
       batchSize: config.batchSize,
-      insertStored: (rows) => dataSource.query(INSERT_SQL, [JSON.stringify(rows)]),
     });
     this.writer = new BatchWriter<QueuedOutcome>({
       name: OutcomeWriter.name,
