@@ -292,6 +292,24 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(response.headers['x-switchyard-attempts']).toBe('3');
   });
 
+  it('does not wait out a Retry-After longer than GATEWAY_RETRY_MAX_MS: the client gets it with the 429', async () => {
+    await sim.fault('gpt-4.1', { status: 429, count: 1, retryAfterSeconds: 30 });
+    const response = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429);
+    expect(response.headers['retry-after']).toBe('30');
+    expect(response.body.error.code).toBe('rate_limit_exceeded');
+    expect(response.headers['x-switchyard-attempts']).toBe('1');
+    expect((await sim.stats()).byStatus).toEqual({ '429': 1 });
+  });
+
+  it('falls back to the next model at once when a model asks for a longer wait than GATEWAY_RETRY_MAX_MS', async () => {
+    await sim.fault('deepseek-v3.2', { status: 429, count: 1, retryAfterSeconds: 30 });
+    const response = await completion(gateway, { model: 'route:recommendations', messages: hello }).expect(200);
+    expect(response.headers['x-switchyard-model']).toBe('gemini-2.5-flash');
+    expect(response.headers['x-switchyard-fallback']).toBe('true');
+    expect(response.headers['x-switchyard-attempts']).toBe('2');
+    expect((await sim.stats()).byStatus).toEqual({ '429': 1, '200': 1 });
+  });
+
   it('answers 504 when the upstream does not answer within its budget, after retrying', async () => {
     await sim.profile('gpt-4.1', { latencyMs: { median: 1000, p99: 1000 } });
     const response = await completion(gateway, { model: 'slow-lane-gpt', messages: hello }).expect(504);

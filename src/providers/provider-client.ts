@@ -22,8 +22,8 @@ export { ClientAbortedError };
 
 /**
  * Calls one model of an OpenAI-compatible provider: retries 429/5xx/network failures with full-jitter
- * backoff that honours every attempt's Retry-After, within the request's deadline, the model's retry
- * budget and the gateway's budget of extra calls; answers a 401 by trying the provider's other key
+ * backoff that honours every attempt's Retry-After up to the backoff's cap (GATEWAY_RETRY_MAX_MS),
+ * within the request's deadline, the model's retry budget and the gateway's budget of extra calls; answers a 401 by trying the provider's other key
  * once; feeds the model's breaker. An upstream's error message is kept for the log only, with every
  * provider key we have redacted from it.
  *
@@ -108,6 +108,10 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         result.kind === 'timeout' ||
         (result.status !== undefined && isRetryableStatus(result.status));
       if (!retryable || retries >= maxRetries) throw failure;
+      // An upstream that asks for a longer wait than the backoff's cap is not waited for inside the
+      // client's request: the next candidate may answer now, and otherwise the client gets the 429
+      // with that Retry-After and decides itself (the official SDKs wait and retry on their own).
+      if (result.retryAfterMs !== undefined && result.retryAfterMs > maxDelayMs) throw failure;
       const delay = retryDelayMs({
         attempt: retries,
         policy: { baseDelayMs, maxDelayMs },
