@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, queryRows } from './support/test-database';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { eventually } from './support/webhook-server';
 
@@ -128,6 +128,42 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     }
     expect(text).toContain(model);
     expect(usage).toMatchObject({ completion_tokens: 16 });
+  });
+
+  it('answers n choices, plain and streamed, and stores the tokens of every choice in the metric row', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4.1', messages, n: 3 })
+      .withResponse();
+    expect(data.choices.map((choice) => [choice.index, choice.finish_reason])).toEqual([
+      [0, 'stop'],
+      [1, 'stop'],
+      [2, 'stop'],
+    ]);
+    expect(data.usage?.completion_tokens).toBe(48);
+
+    const stream = await client.chat.completions
+      .create({ model: 'gpt-4.1', messages, n: 2, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    const texts = ['', ''];
+    for await (const chunk of stream.data)
+      for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? '';
+    expect(texts).toEqual([data.choices[0].message.content, data.choices[0].message.content]);
+
+    const ids = [response, stream.response].map((one) => one.headers.get('x-switchyard-request-id'));
+    const rows = await eventually(async () => {
+      const found = await queryRows<{ completion_tokens: number; quality_signals: number }>(
+        database.url,
+        'SELECT completion_tokens, quality_signals FROM request_metrics WHERE request_id = ANY($1) ORDER BY at',
+        [ids],
+      );
+      return found.length === 2 && found;
+    });
+    expect(rows).toEqual([
+      { completion_tokens: 48, quality_signals: 0 },
+      { completion_tokens: 32, quality_signals: 0 },
+    ]);
   });
 
   it('passes a large chat history on as the client sent it: the upstream counts the same prompt', async () => {

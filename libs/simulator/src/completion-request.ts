@@ -15,6 +15,8 @@ export interface CompletionRequest {
   tools: ToolMode;
   /** The function a tool call names: the one `tool_choice` names, else the first function tool. */
   toolName: string | null;
+  /** `n`: how many choices to answer with (1 when absent). */
+  choices: number;
 }
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -64,7 +66,19 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
       isPlainObject(body.response_format) && ['json_object', 'json_schema'].includes(String(body.response_format.type)),
     tools,
     toolName,
+    choices: readChoices(body.n),
   };
+}
+
+/** OpenAI's bounds for `n`. */
+const MAX_CHOICES = 128;
+
+function readChoices(value: unknown): number {
+  if (value === undefined || value === null) return 1;
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_CHOICES) {
+    throw invalidRequest(`Invalid 'n': expected an integer between 1 and ${MAX_CHOICES}.`, 'n', 'invalid_value');
+  }
+  return value as number;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface SimulatedReply {
   refusal: string | null;
   /** Set when the model calls a tool: `tokens` are then the fragments of its `arguments`, not content. */
   toolCall: { id: string; name: string } | null;
+  /** How many choices (`n`): each is this same answer, and each counts in the completion tokens. */
+  choices: number;
   usage: Usage;
 }
 
@@ -80,7 +82,7 @@ export function buildReply(
     tokens = ['{"reply": "', ...tokens, ...(closed ? ['"}'] : [])];
   }
   if (shape === 'empty' || shape === 'refusal') tokens = [];
-  const completionTokens = shape === 'empty' ? 0 : limit;
+  const completionTokens = shape === 'empty' ? 0 : limit * request.choices;
 
   const promptTokens = estimatePromptTokens(request.messages);
   return {
@@ -92,6 +94,7 @@ export function buildReply(
     refusal: shape === 'refusal' ? SIMULATED_REFUSAL : null,
     // Unique per completion like OpenAI's call ids, and the same on every run.
     toolCall: callsTool ? { id: id.replace(/^chatcmpl-/, 'call_'), name: request.toolName! } : null,
+    choices: request.choices,
     usage: {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
@@ -136,7 +139,12 @@ export function toCompletionBody(reply: SimulatedReply) {
     object: 'chat.completion' as const,
     created: reply.created,
     model: reply.model,
-    choices: [{ index: 0, message, finish_reason: reply.finishReason, logprobs: null }],
+    choices: Array.from({ length: reply.choices }, (_, index) => ({
+      index,
+      message,
+      finish_reason: reply.finishReason,
+      logprobs: null,
+    })),
     usage: reply.usage,
   };
 }
@@ -162,15 +170,21 @@ export interface SseStream {
 export function toSseStream(reply: SimulatedReply, includeUsage: boolean): SseStream {
   // OpenAI sends `usage: null` on every chunk but the last when usage was asked for.
   const usageField = includeUsage ? { usage: null } : {};
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null) =>
-    sseEvent({
-      id: reply.id,
-      object: 'chat.completion.chunk',
-      created: reply.created,
-      model: reply.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...usageField,
-    });
+  // With `n` > 1, every step of the answer is one chunk per choice, in index order.
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null) => {
+    let events = '';
+    for (let index = 0; index < reply.choices; index++) {
+      events += sseEvent({
+        id: reply.id,
+        object: 'chat.completion.chunk',
+        created: reply.created,
+        model: reply.model,
+        choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
+        ...usageField,
+      });
+    }
+    return events;
+  };
 
   let tail = chunk({}, reply.finishReason);
   if (includeUsage) {

@@ -136,6 +136,22 @@ describe('SimulatedProvider', () => {
       expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + 16);
     });
 
+    it('answers n choices, each counted in the completion tokens, and refuses an n out of bounds', async () => {
+      const simulator = await startSimulator();
+      const body = await jsonOf(chat(simulator, { model: MODEL, messages: userMessages, n: 3 }));
+      expect(body.choices.map((choice: { index: number }) => choice.index)).toEqual([0, 1, 2]);
+      for (const choice of body.choices) expect(choice.message.content.split(' ')).toHaveLength(16);
+      expect(body.usage.completion_tokens).toBe(48);
+
+      const refused = await chat(simulator, { model: MODEL, messages: userMessages, n: 0 });
+      expect(refused.status).toBe(400);
+      expect((await refused.json()).error).toMatchObject({
+        param: 'n',
+        code: 'invalid_value',
+        message: "Invalid 'n': expected an integer between 1 and 128.",
+      });
+    });
+
     it('caps the reply at max_tokens / max_completion_tokens with finish_reason "length"', async () => {
       const simulator = await startSimulator();
       for (const param of ['max_tokens', 'max_completion_tokens']) {
@@ -243,6 +259,33 @@ describe('SimulatedProvider', () => {
       // The streamed text is the same reply the JSON endpoint gives.
       const json = await jsonOf(chat(simulator, { model: MODEL, messages: userMessages }));
       expect(tokens.map((t) => t.choices[0].delta.content).join('')).toBe(json.choices[0].message.content);
+    });
+
+    it('streams every step once per choice when n > 1, and counts every choice in the usage', async () => {
+      const simulator = await startSimulator();
+      const response = await chat(simulator, {
+        model: OTHER_MODEL,
+        messages: userMessages,
+        stream: true,
+        stream_options: { include_usage: true },
+        n: 2,
+      });
+      const { chunks, done } = parseSse(await response.text());
+      expect(done).toBe(true);
+      const usage = chunks.pop();
+      expect(usage.usage.completion_tokens).toBe(12);
+      const texts = ['', ''];
+      for (const chunk of chunks) {
+        expect(chunk.choices).toHaveLength(1);
+        texts[chunk.choices[0].index] += chunk.choices[0].delta.content ?? '';
+      }
+      expect(chunks.map((chunk) => chunk.choices[0].index)).toEqual(
+        Array(1 + 6 + 1)
+          .fill([0, 1])
+          .flat(),
+      );
+      const json = await jsonOf(chat(simulator, { model: OTHER_MODEL, messages: userMessages }));
+      expect(texts).toEqual([json.choices[0].message.content, json.choices[0].message.content]);
     });
 
     it('leaves out the usage chunk unless stream_options.include_usage is set', async () => {
