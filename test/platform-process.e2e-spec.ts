@@ -311,6 +311,10 @@ describe('the built app as npm start runs it', () => {
     }
     // Stored by the row's id: the stored form keeps it, and the user's id only as its key.
     expect(spooledRows(dataDir).map((row) => row[2])).toEqual(ids);
+    // A file a gone process left for another database (the folder once served another): left, and said so.
+    const foreign = join(dataDir, 'spool', `metrics-${first.process.pid}-foreign.ndjson`);
+    const foreignHeader = { spool: 1, writer: 'metrics', database: '10.0.0.9:5432/elsewhere', pid: first.process.pid };
+    await writeFile(foreign, `${JSON.stringify(foreignHeader)}\n["r"]\n`);
 
     const second = start(env);
     await second.ready();
@@ -336,7 +340,13 @@ describe('the built app as npm start runs it', () => {
       10_000,
       'the replay logged',
     );
-    expect(spoolFiles(dataDir)).toEqual([]);
+    const leftAlone = `left ${foreign} alone: its rows are for the database 10.0.0.9:5432/elsewhere, not 127.0.0.1:${env.SWITCHYARD_EMBEDDED_PG_PORT}/switchyard`;
+    await eventually(
+      () => second.logLines().some((line) => String(line.msg).startsWith(leftAlone)),
+      10_000,
+      'the foreign file named',
+    );
+    expect(spoolFiles(dataDir)).toEqual([foreign]);
   }, 120_000);
 
   it('starts again after being killed with -9, stopping the Postgres the killed app left behind', async () => {

@@ -189,7 +189,7 @@ describe('recoverSpools', () => {
     const pid = await deadPid();
     await leftBy(pid, 'a1', ['["r1",1]', '["r2",2]', '["r3",']);
     const written: RecoveredSpool[] = [];
-    const recovered = await recoverSpools(dir, 'metrics', DATABASE, async (spool) => {
+    const { recovered } = await recoverSpools(dir, 'metrics', DATABASE, async (spool) => {
       written.push(spool);
     });
     expect(written.map(({ rows, unreadable, pid: owner }) => ({ rows, unreadable, owner }))).toEqual([
@@ -206,14 +206,14 @@ describe('recoverSpools', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('leaves alone the files of a live process, of this process, and those for another database or writer', async () => {
+  it('leaves alone the files of a live process, of this process, another writer, another database and no spool, naming the last two', async () => {
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     try {
       const pid = await deadPid();
-      const kept = [
-        await leftBy(sleeper.pid!, 'live', ['["x"]']),
-        await leftBy(pid, 'other', ['["y"]'], '10.0.0.9:5432/elsewhere'),
-      ];
+      const otherDatabase = await leftBy(pid, 'other', ['["y"]'], '10.0.0.9:5432/elsewhere');
+      const notSpool = join(dir, `metrics-${pid}-copied.ndjson`);
+      await writeFile(notSpool, 'id,at\n1,2\n');
+      const kept = [await leftBy(sleeper.pid!, 'live', ['["x"]']), otherDatabase, notSpool];
       const ours = new BatchSpool(dir, 'metrics', DATABASE, (error) => {
         throw error;
       });
@@ -223,8 +223,18 @@ describe('recoverSpools', () => {
         outcomeFile,
         `${JSON.stringify({ spool: 1, writer: 'outcomes', database: DATABASE, pid })}\n["o"]\n`,
       );
-      const recovered = await recoverSpools(dir, 'metrics', DATABASE, async () => undefined);
+      const { recovered, leftAlone } = await recoverSpools(dir, 'metrics', DATABASE, async () => undefined);
       expect(recovered).toEqual([]);
+      expect(leftAlone.sort((a, b) => a.file.localeCompare(b.file))).toEqual([
+        {
+          file: notSpool,
+          why: 'its first line is not the header of a spool file this version writes; move it out of the folder',
+        },
+        {
+          file: otherDatabase,
+          why: `its rows are for the database 10.0.0.9:5432/elsewhere, not ${DATABASE}: a gateway on this folder against that database writes them; remove the file if none will`,
+        },
+      ]);
       expect((await readdir(dir)).map((name) => join(dir, name)).sort()).toEqual(
         [...kept, ours.file, outcomeFile].sort(),
       );

@@ -108,34 +108,45 @@ export interface RecoveredSpool {
   unreadable: number;
 }
 
+/** A file of a process that is gone which recovery did not take, and why: the operator decides. */
+export interface LeftSpool {
+  file: string;
+  why: string;
+}
+
 /**
  * The spool files in `dir` that `writer`'s rows for `database` were left in by processes that are
  * gone, each claimed for this process (renamed, so two replicas on one folder never both write a
  * file) and read. `write` gets each file's rows; the file is removed once it resolves, and kept
- * (claimed by no one alive, so taken again by the next try) if it rejects. Files for another database
- * are left alone: they belong to whoever runs against that one.
+ * (claimed by no one alive, so taken again by the next try) if it rejects. Files for another database,
+ * and files that are not spool files at all, are left alone (they belong to whoever runs against that
+ * database) and reported in `leftAlone`, so that they are not forgotten on the disk.
  */
 export async function recoverSpools(
   dir: string,
   writer: string,
   database: string,
   write: (spool: RecoveredSpool) => Promise<void>,
-): Promise<RecoveredSpool[]> {
+): Promise<{ recovered: RecoveredSpool[]; leftAlone: LeftSpool[] }> {
+  const recovered: RecoveredSpool[] = [];
+  const leftAlone: LeftSpool[] = [];
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { recovered, leftAlone };
     throw error;
   }
-  const recovered: RecoveredSpool[] = [];
   for (const name of names.filter((entry) => entry.startsWith(`${writer}-`))) {
     const path = join(dir, name);
     if (liveHere.has(path) || !name.endsWith(SUFFIX) || isAlive(ownerOf(name))) continue;
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     const spool = await parseSpool(path, text, writer, database);
-    if (!spool) continue;
+    if ('why' in spool) {
+      leftAlone.push(spool);
+      continue;
+    }
     // Claimed: renamed to a name of this process, so no other replica takes it meanwhile.
     const claimed = join(dir, `${writer}-${process.pid}-claimed-${randomBytes(4).toString('hex')}${SUFFIX}`);
     try {
@@ -152,7 +163,7 @@ export async function recoverSpools(
       liveHere.delete(claimed);
     }
   }
-  return recovered;
+  return { recovered, leftAlone };
 }
 
 /** Rows parsed between two turns of the event loop: a long outage's file is hundreds of thousands. */
@@ -163,15 +174,24 @@ async function parseSpool(
   text: string,
   writer: string,
   database: string,
-): Promise<RecoveredSpool | undefined> {
+): Promise<RecoveredSpool | LeftSpool> {
   const lines = text.split('\n');
-  let header: Partial<SpoolHeader>;
+  let header: Partial<SpoolHeader> | undefined;
   try {
     header = JSON.parse(lines[0]) as Partial<SpoolHeader>;
   } catch {
-    return undefined;
+    header = undefined;
   }
-  if (header.spool !== 1 || header.writer !== writer || header.database !== database) return undefined;
+  if (header?.spool !== 1 || header.writer !== writer)
+    return {
+      file: path,
+      why: 'its first line is not the header of a spool file this version writes; move it out of the folder',
+    };
+  if (header.database !== database)
+    return {
+      file: path,
+      why: `its rows are for the database ${header.database}, not ${database}: a gateway on this folder against that database writes them; remove the file if none will`,
+    };
   const rows: unknown[][] = [];
   let unreadable = 0;
   for (let index = 1; index < lines.length; index++) {
@@ -290,7 +310,7 @@ export class SpoolFolder {
   private async tryRecovery(): Promise<void> {
     const { writer, items, batchSize, dataSource, insertSql } = this.options;
     try {
-      const recovered = await recoverSpools(this.dir, writer, this.database, async ({ rows }) => {
+      const { recovered, leftAlone } = await recoverSpools(this.dir, writer, this.database, async ({ rows }) => {
         for (let start = 0; start < rows.length; start += batchSize)
           await dataSource.query(
             insertSql,
@@ -301,6 +321,7 @@ export class SpoolFolder {
         const skipped = unreadable ? `; ${unreadable} unreadable lines (cut off when it was killed) skipped` : '';
         this.logger.warn(`wrote ${rows.length} ${items} that process ${pid} left unwritten in ${file}${skipped}`);
       }
+      for (const { file, why } of leftAlone) this.logger.warn(`left ${file} alone: ${why}`);
     } catch (error) {
       // Stopped: the files stay for the next start.
       if (this.stopped) return;
