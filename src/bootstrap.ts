@@ -9,6 +9,7 @@ import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { RouteIndex } from './common/route-index';
 import { checkOperatorInput, refuseBodyNotUtf8, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
 import { corsOptionsOf } from './common/cors-policy';
@@ -84,13 +85,14 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalInterceptors(new UndeclaredQueryInterceptor(), new OperatorTimeoutInterceptor(config.operatorTimeoutMs));
-  app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit));
+  const document = buildOpenApiDocument(app);
+  app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit, new RouteIndex(document)));
   app.get(CompletionEntrance).install(app.getHttpServer());
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
   // The bare URL is where a newcomer looks first: the control room (the API docs are at /docs).
   (app.getHttpAdapter().getInstance() as Express).get('/', (_req, res) => res.redirect(302, '/ui'));
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+  SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });

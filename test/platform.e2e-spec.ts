@@ -1,3 +1,4 @@
+import OpenAI from 'openai';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -69,9 +70,31 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(response.body).toEqual({
       statusCode: 404,
       error: 'Not Found',
-      message: 'Cannot GET /api/nothing-here',
+      code: 'unknown_route',
+      message: 'No route GET /api/nothing-here. The API is described at /docs (its OpenAPI document at /docs-json).',
       requestId,
     });
+  });
+
+  it('answers a route asked with a method it does not take with 405 and Allow', async () => {
+    const operator = await request(gateway.url).delete('/health/live').expect(405);
+    expect(operator.headers.allow).toBe('GET');
+    expect(operator.body).toMatchObject({
+      code: 'method_not_allowed',
+      message: '/health/live does not take DELETE; it takes GET.',
+    });
+    const models = await request(gateway.url).post('/v1/models/gpt-4.1?x=1').expect(405);
+    expect(models.headers.allow).toBe('GET');
+    expect(models.body).toEqual({
+      error: {
+        message: '/v1/models/gpt-4.1 does not take POST; it takes GET.',
+        type: 'invalid_request_error',
+        code: 'method_not_allowed',
+        param: null,
+      },
+    });
+    const completions = await request(gateway.url).get('/v1/chat/completions').expect(405);
+    expect(completions.headers.allow).toBe('POST');
   });
 
   it('keeps a caller-supplied x-request-id', async () => {
@@ -98,10 +121,17 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(response.body.statusCode).toBe(400);
   });
 
-  it('answers an unknown /v1 route in the OpenAI error shape', async () => {
-    const response = await request(gateway.url).get('/v1/nothing-here').expect(404);
-    expect(response.body).toEqual({
-      error: { message: 'Cannot GET /v1/nothing-here', type: 'invalid_request_error', code: null, param: null },
+  it('answers an unknown /v1 route in the OpenAI error shape, naming the routes /v1 has', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+    const refused = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'hi' }).catch((e) => e);
+    expect(refused).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(refused.error).toEqual({
+      message:
+        'Switchyard serves no POST /v1/embeddings. Its OpenAI-compatible routes are POST /v1/chat/completions, ' +
+        'GET /v1/models, GET /v1/models/{model}, POST /v1/outcomes; the operator API is under /api, described at /docs.',
+      type: 'invalid_request_error',
+      code: 'unknown_route',
+      param: null,
     });
   });
 });

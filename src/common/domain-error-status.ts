@@ -7,6 +7,7 @@ export const DOMAIN_ERROR_HTTP: Record<DomainErrorKind, { status: number; openAi
   unauthenticated: { status: 401, openAiType: 'authentication_error' },
   forbidden: { status: 403, openAiType: 'permission_error' },
   not_found: { status: 404, openAiType: 'invalid_request_error' },
+  method_not_allowed: { status: 405, openAiType: 'invalid_request_error' },
   conflict: { status: 409, openAiType: 'invalid_request_error' },
   too_large: { status: 413, openAiType: 'invalid_request_error' },
   unsupported_media: { status: 415, openAiType: 'invalid_request_error' },

@@ -14,6 +14,8 @@ export type DomainErrorKind =
   | 'forbidden'
   /** The thing named does not exist: 404. */
   | 'not_found'
+  /** The URL exists, but not for this method: 405, with Allow. */
+  | 'method_not_allowed'
   /** The thing exists but is not in a state that allows this (stale version, wrong state): 409. */
   | 'conflict'
   /** The request is larger than a limit: 413. */

@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
@@ -6,6 +13,7 @@ import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } fro
 import { openAiErrorType } from './openai-error';
 import { InvalidJson, RequestTooLarge } from './request-errors';
 import { requestIdOf } from './request-id';
+import type { RouteIndex } from './route-index';
 
 /**
  * Maps every error to one body shape: OpenAI's on `/v1/*` (so OpenAI clients parse it), ours
@@ -18,7 +26,10 @@ import { requestIdOf } from './request-id';
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
-  constructor(private readonly requestBodyLimit: string) {}
+  constructor(
+    private readonly requestBodyLimit: string,
+    private readonly routes: RouteIndex,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -29,7 +40,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       response.end();
       return;
     }
-    const domainError = exception instanceof DomainError ? exception : this.translate(exception, requestId);
+    const domainError = exception instanceof DomainError ? exception : this.translate(exception, request, requestId);
     if (domainError) {
       this.answerDomainError(request, response, domainError, requestId);
       return;
@@ -61,7 +72,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(statusOf(error)).json(body);
   }
 
-  private translate(exception: unknown, requestId: string): DomainError | undefined {
+  private translate(exception: unknown, request: Request, requestId: string): DomainError | undefined {
+    // Nest's answer when no route matched ("Cannot GET /x"): say what is served instead.
+    if (
+      exception instanceof NotFoundException &&
+      exception.message === `Cannot ${request.method} ${request.originalUrl}`
+    )
+      return this.routes.refusal(request.method, request.path);
     // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's
     // error, or the domain error its `verify` threw (refuseBodyNotUtf8).
     const cause = (exception as { cause?: unknown } | null)?.cause;
