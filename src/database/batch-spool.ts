@@ -34,7 +34,6 @@ export class BatchSpool {
   private readonly header: string;
   private chain: Promise<void> = Promise.resolve();
   private created = false;
-  private rowsInFile = 0;
 
   constructor(
     private readonly dir: string,
@@ -49,11 +48,6 @@ export class BatchSpool {
     liveHere.add(this.file);
   }
 
-  /** Rows in the file once every append so far has landed. */
-  get rows(): number {
-    return this.rowsInFile;
-  }
-
   /** Adds `rows` to the file, after every earlier append or removal. Never rejects. */
   append(rows: readonly unknown[][]): Promise<void> {
     if (rows.length === 0) return this.chain;
@@ -61,7 +55,6 @@ export class BatchSpool {
     return this.chained(async () => {
       await appendFile(this.file, this.created ? text : this.header + text, { mode: 0o600 });
       this.created = true;
-      this.rowsInFile += rows.length;
     });
   }
 
@@ -73,7 +66,6 @@ export class BatchSpool {
         if (error.code !== 'ENOENT') throw error;
       });
       this.created = false;
-      this.rowsInFile = 0;
     });
   }
 
