@@ -39,12 +39,14 @@ export class RouteIndex {
   private readonly openAiRoutes: string[];
 
   constructor(document: Pick<OpenAPIObject, 'paths'>) {
+    // Matched as Express routes them: any letter case, an optional trailing slash.
     this.routes = Object.entries(document.paths).map(([template, item]) => ({
       pattern: new RegExp(
         `^${template
           .split(/\{[^}]+\}/)
           .map(escapeRegExp)
           .join('[^/]+')}/?$`,
+        'i',
       ),
       methods: HTTP_METHODS.filter((method) => item[method] !== undefined).map((method) => method.toUpperCase()),
     }));
