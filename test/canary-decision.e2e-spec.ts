@@ -377,6 +377,24 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       expect(preview.firstDecisionSeconds).toBeGreaterThan(300);
       expect(preview.firstDecisionSeconds).toBeLessThan(500);
       expect(preview.warnings).toEqual([]);
+      // A week at 50%: about 6 million requests in the stage's window, each read by every look.
+      const long = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({
+            ...body,
+            stages: [
+              { percentage: 50, durationSeconds: 7 * 86_400 },
+              { percentage: 100, durationSeconds: 0 },
+            ],
+          })
+          .expect(200)
+      ).body;
+      expect(long.warnings).toEqual([
+        expect.stringMatching(
+          /^stage 1 \(50%\) expects about 6\.\d million requests: every look aggregates all of them in Postgres .* prefer shorter stages$/,
+        ),
+      ]);
       // Nothing was created.
       expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body).toEqual([]);
 

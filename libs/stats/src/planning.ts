@@ -17,6 +17,13 @@ import { belowIndex, sumsOf, type ArmWindow, type BelowSpec } from './window';
  */
 export const PREVIEW_POWER = 0.8;
 
+/**
+ * Requests in a stage's window past which its looks slow down: every look aggregates all of the
+ * stage's rows in Postgres, about 2 s per million (docs/benchmarks.md, `npm run bench:canary-tick`),
+ * so at this size a look takes about the default tick interval (CANARY_TICK_SECONDS, 10 s).
+ */
+export const LARGE_STAGE_REQUESTS = 5_000_000;
+
 export interface PreviewStageInput {
   percentage: number;
   durationSeconds: number;
@@ -88,6 +95,14 @@ export function planCanary(input: {
     const control = total - treatment;
     const z = boundaryZ(tuningConstant(alpha), alpha) + normalQuantile(PREVIEW_POWER);
     const enoughTraffic = treatment >= analysis.minRequests && control >= analysis.minRequests;
+    if (total >= LARGE_STAGE_REQUESTS) {
+      warnings.push(
+        `stage ${index + 1} (${stage.percentage}%) expects about ${(total / 1e6).toFixed(1)} million requests: every look ` +
+          `aggregates all of them in Postgres (about 2 s per million), so its looks will come less often than every tick, ` +
+          `and past about 25 million a look exceeds the database's statement bound (DATABASE_STATEMENT_TIMEOUT_MS, 60 s) ` +
+          `and the stage cannot be judged: prefer shorter stages`,
+      );
+    }
     if (!enoughTraffic) {
       warnings.push(
         `stage ${index + 1} (${stage.percentage}%) expects ${Math.round(treatment)} treatment and ${Math.round(control)} control requests, ` +
