@@ -48,6 +48,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       'srm-flag',
       'preview-flag',
       'quiet-preview-flag',
+      'sparse-preview-flag',
     ];
     app = await startTestApp({
       databaseUrl: database.url,
@@ -397,6 +398,19 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       ]);
       // Nothing was created.
       expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body).toEqual([]);
+
+      // 80 requests an hour: the first stage's 4 treatment requests could not show even an error rate of
+      // 100%, which the plan says (null) rather than a regression of more than 100 pp.
+      await createFlag('sparse-preview-flag');
+      await history('sparse-preview-flag', 7, 80);
+      const sparse = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, flagKey: 'sparse-preview-flag' })
+          .expect(200)
+      ).body;
+      const sparseErrors = sparse.stages[0].detectable.find((d: { metric: string }) => d.metric === 'errorRate');
+      expect(sparseErrors).toMatchObject({ margin: 0.01, detectable: null });
 
       await createFlag('quiet-preview-flag');
       const quiet = (

@@ -151,7 +151,7 @@ function detectable(
   if (perRequest === null || !(treatment > 0 && control > 0)) return result;
   if (definition.kind === 'rate' && 'absolute' in margin) {
     const increase = detectableRateIncrease(definition, traffic, perRequest, margin.absolute, treatment, control, z);
-    result.detectable = sign * increase;
+    result.detectable = increase === null ? null : sign * increase;
     return result;
   }
   const se = perRequest * Math.sqrt(1 / treatment + 1 / control);
@@ -163,7 +163,8 @@ function detectable(
  * A rate's variance grows with the rate: the treatment's is taken at the regression itself (its
  * rate is the control's plus the increase), with the traffic's design effect of clustering, and the
  * increase found by fixed-point iteration. Rare events (abandonment, usually 0) would otherwise
- * look detectable at their margin.
+ * look detectable at their margin. Null when even a rate of 1 (every request) would not be
+ * detected: too little traffic to measure the metric at all.
  */
 function detectableRateIncrease(
   definition: MetricDefinition & { kind: 'rate' },
@@ -173,7 +174,7 @@ function detectableRateIncrease(
   treatment: number,
   control: number,
   z: number,
-): number {
+): number | null {
   const sums = sumsOf(
     traffic.buckets,
     (bucket) => bucket.counters[definition.numerator] ?? 0,
@@ -187,7 +188,7 @@ function detectableRateIncrease(
     const se = Math.sqrt(designEffect * ((rate * (1 - rate)) / treatment + (base * (1 - base)) / control));
     increase = margin + z * se;
   }
-  return increase;
+  return base + increase < 1 ? increase : null;
 }
 
 /**
