@@ -10,7 +10,7 @@ import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { RouteIndex } from './common/route-index';
-import { checkOperatorInput, refuseBodyNotUtf8, refuseDeepJson } from './common/request-guards';
+import { checkOperatorInput, checkJsonBeforeParse, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
 import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
@@ -81,7 +81,7 @@ export function configureApp(app: NestExpressApplication): void {
   if (cors) app.enableCors(cors);
   // Prompts can be large: the body limit is a deliberate setting, not Express's 100 kB default.
   // Express's own json() rather than Nest's useBodyParser, whose options leave out `verify`.
-  app.use(json({ limit: config.requestBodyLimit, verify: refuseBodyNotUtf8 }));
+  app.use(json({ limit: config.requestBodyLimit, verify: checkJsonBeforeParse }));
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
   app.useGlobalInterceptors(new UndeclaredQueryInterceptor(), new OperatorTimeoutInterceptor(config.operatorTimeoutMs));

@@ -122,6 +122,44 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect(JSON.parse(utf8.text)).toMatchObject({ key: 'latin1-flag', description: 'café' });
   });
 
+  it('refuses, before parsing it, a body whose parse alone would hold the event loop, on every entrance', async () => {
+    // 300 000 different keys: JSON.parse alone takes ~170 ms of the one event loop.
+    const keys = `{${Array.from({ length: 300_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+    const strings = JSON.stringify({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'hi' }],
+      stop: Array(200_000).fill('s'),
+    });
+    const unauthenticated = await rawRequest(app.url, {
+      method: 'POST',
+      path: '/api/flags',
+      headers: { 'content-type': 'application/json' },
+      body: keys,
+    });
+    // The body parser runs before the route's guard: it must not be the way to stall the gateway.
+    expect(unauthenticated.status).toBe(400);
+    expect(JSON.parse(unauthenticated.text)).toMatchObject({
+      code: 'json_too_complex',
+      message: 'The request body uses more than 10,000 different object keys; no request needs that many.',
+    });
+    const completion = await send(
+      'POST',
+      '/v1/chat/completions',
+      `{"model":"gpt-4.1","messages":[],"metadata":${keys}}`,
+    );
+    expect(completion.status).toBe(400);
+    expect(JSON.parse(completion.text).error).toMatchObject({
+      code: 'json_too_complex',
+      type: 'invalid_request_error',
+    });
+    const manyStrings = await send('POST', '/v1/chat/completions', strings);
+    expect(JSON.parse(manyStrings.text).error).toMatchObject({
+      code: 'json_too_complex',
+      message:
+        'The request body has more than 100,000 strings (object keys and values together); no request needs that many: send text as fewer, longer strings.',
+    });
+  });
+
   it('gives one clear message per field problem', async () => {
     const missingKey = await api(app)
       .post('/api/flags')

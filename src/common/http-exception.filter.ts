@@ -80,7 +80,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     )
       return this.routes.refusal(request.method, request.path);
     // Express's adapter wraps body-parser errors in a BadRequestException whose cause is the parser's
-    // error, or the domain error its `verify` threw (refuseBodyNotUtf8).
+    // error, or the domain error its `verify` threw (checkJsonBeforeParse).
     const cause = (exception as { cause?: unknown } | null)?.cause;
     if (cause instanceof DomainError) return cause;
     const bodyParserType = [exception, cause]

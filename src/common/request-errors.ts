@@ -37,6 +37,20 @@ export class JsonTooDeep extends DomainError {
   }
 }
 
+/** A body whose parse alone would hold the event loop (json-complexity.ts): refused before it is parsed. */
+export class JsonTooComplex extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'json_too_complex';
+
+  constructor(what: 'strings' | 'keys', max: number) {
+    super(
+      what === 'strings'
+        ? `The request body has more than ${max.toLocaleString('en-US')} strings (object keys and values together); no request needs that many: send text as fewer, longer strings.`
+        : `The request body uses more than ${max.toLocaleString('en-US')} different object keys; no request needs that many.`,
+    );
+  }
+}
+
 /** U+0000 somewhere Postgres would have to store or compare it. */
 export class NulCharacter extends DomainError {
   readonly kind = 'invalid';

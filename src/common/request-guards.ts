@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import { jsonComplexityProblem } from './json-complexity';
 import { pathDeeperThan } from './json-depth';
 import { InvalidJson, JsonTooDeep, NulCharacter, TooManyItems } from './request-errors';
 
@@ -16,12 +17,16 @@ export function refuseDeepJson(req: Request, _res: Response, next: NextFunction)
 }
 
 /**
- * body-parser's `verify`: an operator body that is not UTF-8 is refused as such (400 invalid_json),
- * as the completions entrance refuses it, instead of being decoded with U+FFFD in place of its bad
- * bytes and stored so. body-parser hands the refusal on wrapped (the filter unwraps it).
+ * body-parser's `verify`, on the bytes before they are parsed: a body that is not UTF-8 is refused as
+ * such (400 invalid_json), as the completions entrance refuses it, instead of being decoded with
+ * U+FFFD in place of its bad bytes and stored so; a body whose parse alone would hold the event loop
+ * (json-complexity.ts) is refused before it is parsed, and before the route's guard: the parser runs
+ * first. body-parser hands the refusal on wrapped (the filter unwraps it).
  */
-export function refuseBodyNotUtf8(_req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
+export function checkJsonBeforeParse(_req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
   if (!isUtf8(body)) throw new InvalidJson('it is not UTF-8');
+  const complex = jsonComplexityProblem(body);
+  if (complex) throw complex;
 }
 
 /** No operator body needs more; thousands of items only make validators and services loop (seconds). */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closingQuote, isKey } from '../common/json-complexity';
 import { JsonText } from '../common/json-text';
 
 /** String values this long or longer are checked in the bytes and left there (JsonText). */
@@ -6,7 +7,6 @@ const LONG_STRING_BYTES = 512;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const COLON = 0x3a;
 
 /**
  * Stands in the skeleton for the long string at its index. The random part keeps a client's own
@@ -137,25 +137,6 @@ function placeholderOf(index: number): Buffer {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
-}
-
-/** The index of the quote that closes the string opened at `open`; -1 if none does. */
-function closingQuote(bytes: Buffer, open: number): number {
-  let from = open + 1;
-  for (;;) {
-    const quote = bytes.indexOf(QUOTE, from);
-    if (quote === -1) return -1;
-    let backslashes = 0;
-    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return quote;
-    from = quote + 1;
-  }
-}
-
-/** Whether the string that ended just before `at` is an object's key (a colon follows it). */
-function isKey(bytes: Buffer, at: number): boolean {
-  while (bytes[at] === 0x20 || bytes[at] === 0x0a || bytes[at] === 0x0d || bytes[at] === 0x09) at++;
-  return bytes[at] === COLON;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { jsonComplexityProblem } from '../common/json-complexity';
 import { pathDeeperThan } from '../common/json-depth';
 import {
   InvalidJson,
@@ -123,6 +124,8 @@ function settleJson(bytes: Buffer, resolve: (body: JsonBody) => void, reject: (e
 /** A whole body's bytes as JSON (readJsonBody's parse): throws InvalidJson or JsonTooDeep. */
 export function parseJsonBody(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw new InvalidJson('it is not UTF-8');
+  const complex = jsonComplexityProblem(bytes);
+  if (complex) throw complex;
   let skeleton: JsonSkeleton | undefined;
   if (bytes.length >= MESSAGES_AS_SENT_FROM_BYTES) {
     skeleton = JsonSkeleton.of(bytes);
