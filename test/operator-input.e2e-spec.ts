@@ -246,4 +246,55 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       message: expect.stringMatching(/^scopes has 5000 items/),
     });
   });
+
+  it('refuses a body with more objects or values in all than validation handles quickly, lists within lists too', async () => {
+    const flag = (key: string, rules: unknown[]) => ({
+      key,
+      variants: { c: 'gpt-4.1', t: 'deepseek-v3.2' },
+      defaultVariant: 'c',
+      rules,
+    });
+    const rule = (name: string, conditions: number, values: number) => ({
+      name,
+      conditions: Array.from({ length: conditions }, (_, c) => ({
+        attribute: `a${c}`,
+        operator: 'in',
+        values: Array.from({ length: values }, (_, v) => `v${v}`),
+      })),
+      serve: { variant: 't' },
+    });
+    // Each list is within its 1 000 items; together 100 rules of 5 conditions are 700 objects.
+    const objects = await api(app)
+      .post('/api/flags')
+      .send(
+        flag(
+          'many-objects',
+          Array.from({ length: 100 }, (_, r) => rule(`r${r}`, 5, 1)),
+        ),
+      )
+      .expect(400);
+    expect(objects.body).toMatchObject({
+      code: 'too_many_values',
+      message:
+        'The request body has more than 500 objects in all; an operator request may have at most 500 (rules and their conditions, say, together)',
+    });
+    const values = await api(app)
+      .post('/api/flags')
+      .send(flag('many-values', [rule('countries', 25, 1_000)]))
+      .expect(400);
+    expect(values.body).toMatchObject({
+      code: 'too_many_values',
+      message: 'The request body has more than 20,000 values in all; an operator request may have at most 20,000',
+    });
+    // 50 rules of 5 conditions with 10 values each: a large flag, taken.
+    await api(app)
+      .post('/api/flags')
+      .send(
+        flag(
+          'large-flag',
+          Array.from({ length: 50 }, (_, r) => rule(`r${r}`, 5, 10)),
+        ),
+      )
+      .expect(201);
+  });
 });

@@ -61,6 +61,19 @@ export class NulCharacter extends DomainError {
   }
 }
 
+/** An operator body with more objects or values in all than validation handles quickly (request-guards.ts). */
+export class TooManyValues extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'too_many_values';
+
+  constructor(what: 'objects' | 'values', max: number) {
+    super(
+      `The request body has more than ${max.toLocaleString('en-US')} ${what} in all; an operator request may have at most ${max.toLocaleString('en-US')}` +
+        (what === 'objects' ? ' (rules and their conditions, say, together)' : ''),
+    );
+  }
+}
+
 export class TooManyItems extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'too_many_items';
