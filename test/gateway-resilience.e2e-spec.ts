@@ -200,6 +200,18 @@ describe('gateway: no prompt holds the event loop', () => {
   // Wall-clock bounds on a shared 2-core machine: the best of five tries is judged, so a moment
   // the scheduler gives to another process fails nothing, while work that really holds the event
   // loop (as a one-piece tokenization of 1 MB does) fails all five.
+  async function expectAnsweredWithoutHoldingTheLoop(body: Uint8Array<ArrayBuffer>, status: number, code?: string) {
+    const tries = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const result = await tryOnce(body);
+      expect([result.status, result.code]).toEqual([status, code]);
+      tries.push(result);
+      if (result.elapsedMs < 1_000 && result.slowestProbeMs < 100) break;
+    }
+    expect(Math.min(...tries.map((result) => result.elapsedMs))).toBeLessThan(1_000);
+    expect(Math.min(...tries.map((result) => result.slowestProbeMs))).toBeLessThan(100);
+  }
+
   it.each([
     ['one letter', 'deepseek-v3.2', 400],
     ['one emoji', 'deepseek-v3.2', 400],
@@ -213,16 +225,7 @@ describe('gateway: no prompt holds the event loop', () => {
         JSON.stringify({ model, messages: [{ role: 'user', content: prompts[prompt] }] }),
       );
       expect(Buffer.byteLength(prompts[prompt])).toBe(MEGABYTE);
-      const tries = [];
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const result = await tryOnce(body);
-        expect(result.status).toBe(status);
-        if (status === 400) expect(result.code).toBe('context_length_exceeded');
-        tries.push(result);
-        if (result.elapsedMs < 1_000 && result.slowestProbeMs < 100) break;
-      }
-      expect(Math.min(...tries.map((result) => result.elapsedMs))).toBeLessThan(1_000);
-      expect(Math.min(...tries.map((result) => result.slowestProbeMs))).toBeLessThan(100);
+      await expectAnsweredWithoutHoldingTheLoop(body, status, status === 400 ? 'context_length_exceeded' : undefined);
     },
   );
   it('measures a 2 MB chat history of 24 000 short messages within 1 s while /health/live answers within 100 ms', async () => {
@@ -235,15 +238,7 @@ describe('gateway: no prompt holds the event loop', () => {
     }));
     const body = new TextEncoder().encode(JSON.stringify({ model: 'deepseek-v3.2', messages }));
     expect(body.length).toBeGreaterThan(2 * MEGABYTE);
-    const tries = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const result = await tryOnce(body);
-      expect([result.status, result.code]).toEqual([400, 'context_length_exceeded']);
-      tries.push(result);
-      if (result.elapsedMs < 1_000 && result.slowestProbeMs < 100) break;
-    }
-    expect(Math.min(...tries.map((result) => result.elapsedMs))).toBeLessThan(1_000);
-    expect(Math.min(...tries.map((result) => result.slowestProbeMs))).toBeLessThan(100);
+    await expectAnsweredWithoutHoldingTheLoop(body, 400, 'context_length_exceeded');
   });
 
   it('answers a 1 MB chat history with a long field beside its messages within 1 s while /health/live answers within 100 ms', async () => {
@@ -257,14 +252,6 @@ describe('gateway: no prompt holds the event loop', () => {
       JSON.stringify({ model: 'gpt-4.1', messages, context_note: 'a note the caller keeps '.repeat(100) }),
     );
     expect(body.length).toBeGreaterThan(MEGABYTE);
-    const tries = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const result = await tryOnce(body);
-      expect(result.status).toBe(200);
-      tries.push(result);
-      if (result.elapsedMs < 1_000 && result.slowestProbeMs < 100) break;
-    }
-    expect(Math.min(...tries.map((result) => result.elapsedMs))).toBeLessThan(1_000);
-    expect(Math.min(...tries.map((result) => result.slowestProbeMs))).toBeLessThan(100);
+    await expectAnsweredWithoutHoldingTheLoop(body, 200);
   });
 });
