@@ -14,7 +14,14 @@ function stream(events: string[]): UpstreamStreamAnswer {
   async function* rest() {
     yield* events.slice(1);
   }
-  return { kind: 'stream', firstEvent: events[0], rest: rest(), attempts: 1, upstreamLatencyMs: 1 };
+  return {
+    kind: 'stream',
+    firstEvent: events[0],
+    rest: rest(),
+    attempts: 1,
+    upstreamLatencyMs: 1,
+    silenceLimitMs: 30_000,
+  };
 }
 
 /** OpenAiResponder writing to real responses of a loopback server, read by a real client. */

@@ -180,6 +180,13 @@ export class OpenAiResponder {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
         else forward(res, event, clientWantsUsage, delivery, quality, capture);
+        // The next event is asked for only once the client has taken this one: a client that reads
+        // slowly slows the upstream down (TCP backpressure) instead of queueing the answer in memory.
+        if (res.writableNeedDrain && !(await drainedWithin(res, stream.silenceLimitMs))) {
+          this.logger.warn(`client read nothing for ${stream.silenceLimitMs} ms mid-stream: connection cut`);
+          res.destroy();
+          break;
+        }
       }
       if (!sawDone && !res.destroyed) throw new Error('upstream ended the stream without [DONE]');
     } catch (error) {
@@ -194,6 +201,22 @@ export class OpenAiResponder {
     delivery.quality = quality.mask();
     return delivery;
   }
+}
+
+/** True once `res` drained (or closed: the loop then sees it destroyed); false after `ms` without either. */
+function drainedWithin(res: ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const settle = (drained: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrainOrClose);
+      res.off('close', onDrainOrClose);
+      resolve(drained);
+    };
+    const onDrainOrClose = () => settle(true);
+    const timer = setTimeout(() => settle(false), ms);
+    res.on('drain', onDrainOrClose);
+    res.on('close', onDrainOrClose);
+  });
 }
 
 function forward(

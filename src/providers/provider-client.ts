@@ -232,7 +232,10 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         clearTimeout(timer);
-        const result = await this.firstEvent(call, response.body, started, abort, unlinkClient);
+        // A stream may go silent mid-way for at most one attempt's budget, on either side: the upstream
+        // (here), or the client, which the responder's relay waits for before it asks for more.
+        const silenceLimitMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs);
+        const result = await this.firstEvent(call, response.body, started, abort, unlinkClient, silenceLimitMs);
         streamHandedOver = result.ok;
         return result;
       }
@@ -265,6 +268,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     started: number,
     abort: AbortController,
     onStreamEnd: () => void,
+    silenceLimitMs: number,
   ): Promise<AttemptResult> {
     const events = sseEvents(body);
     const budgetMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, call.deadlineAt - Date.now());
@@ -279,10 +283,19 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       const first = await events.next();
       if (first.done)
         return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
-      const rest = untilDone(events, onStreamEnd);
+      const rest = untilDone(events, onStreamEnd, silenceLimitMs, () => {
+        body.destroy(new Error(`${call.model.id} sent nothing for ${silenceLimitMs} ms in the middle of its stream`));
+        abort.abort();
+      });
       return {
         ok: true,
-        answer: { kind: 'stream', firstEvent: first.value, rest, upstreamLatencyMs: performance.now() - started },
+        answer: {
+          kind: 'stream',
+          firstEvent: first.value,
+          rest,
+          upstreamLatencyMs: performance.now() - started,
+          silenceLimitMs,
+        },
       };
     } catch {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
@@ -319,10 +332,34 @@ type UpstreamRequest = {
   bodyTimeout: number;
 };
 
-async function* untilDone(events: AsyncGenerator<string>, onEnd: () => void): AsyncGenerator<string> {
+/**
+ * The stream's remaining events. `onSilence` runs when the upstream has sent nothing for
+ * `silenceLimitMs` while an event was asked for; time the consumer spends between asking (a client
+ * that reads slowly) is not the upstream's silence.
+ */
+async function* untilDone(
+  events: AsyncGenerator<string>,
+  onEnd: () => void,
+  silenceLimitMs: number,
+  onSilence: () => void,
+): AsyncGenerator<string> {
+  let waiting = false;
+  // One timer, re-armed per event: a slow consumer lets it fire idle, and the next wait re-arms it.
+  const silence = setTimeout(() => {
+    if (waiting) onSilence();
+  }, silenceLimitMs);
   try {
-    yield* events;
+    for (;;) {
+      waiting = true;
+      silence.refresh();
+      const next = await events.next();
+      waiting = false;
+      if (next.done) return;
+      yield next.value;
+    }
   } finally {
+    clearTimeout(silence);
+    await events.return(undefined);
     onEnd();
   }
 }

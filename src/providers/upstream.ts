@@ -50,6 +50,11 @@ export interface UpstreamStreamAnswer {
   attempts: number;
   /** Time to the first event of the successful attempt. */
   upstreamLatencyMs: number;
+  /**
+   * How long either side may go silent mid-stream (one attempt's budget): `rest` throws when the
+   * upstream sends nothing that long, and a client that reads nothing that long is cut off.
+   */
+  silenceLimitMs: number;
 }
 
 export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;
