@@ -2,7 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { IntegerBetween, readEnv, validateConfig } from './validate-config';
+import { IntegerBetween, readEnv, Size, sizeInBytes, validateConfig } from './validate-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,7 +19,7 @@ class AppEnvironment {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
 
-  @Matches(/^\d+(b|kb|mb)$/i, { message: 'REQUEST_BODY_LIMIT must be a size such as 512kb or 4mb' })
+  @Size('REQUEST_BODY_LIMIT', '512kb or 4mb')
   REQUEST_BODY_LIMIT = '4mb';
 
   @IntegerBetween('SHUTDOWN_TIMEOUT_MS', 1000, 600000)
@@ -81,14 +81,6 @@ export const appConfig = registerAs('app', (): AppConfig => {
     uiDir: env.UI_DIR ?? defaultUiDir(),
   };
 });
-
-const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
-
-/** "512kb" -> 524288, with the units body-parser uses, so both request paths enforce the same limit. */
-function sizeInBytes(size: string): number {
-  const [, amount, unit] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
-  return Number(amount) * UNIT_BYTES[unit.toLowerCase()];
-}
 
 /**
  * dist/ui: beside the built app (this file is dist/src/config/app.config.js); tests, which run the

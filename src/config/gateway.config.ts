@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { Fraction, IntegerBetween, readEnv, validateConfig } from './validate-config';
+import { Fraction, IntegerBetween, readEnv, Size, sizeInBytes, validateConfig } from './validate-config';
 
 class GatewayEnvironment {
   @IntegerBetween('GATEWAY_MAX_RETRIES', 0, 10)
@@ -34,6 +34,9 @@ class GatewayEnvironment {
 
   @Fraction('GATEWAY_CONTEXT_GUARD_RATIO')
   GATEWAY_CONTEXT_GUARD_RATIO = 0.9;
+
+  @Size('GATEWAY_ANSWER_LIMIT', '8mb or 32mb')
+  GATEWAY_ANSWER_LIMIT = '32mb';
 }
 
 export interface GatewayConfig {
@@ -54,6 +57,11 @@ export interface GatewayConfig {
   };
   /** A prompt estimated above this share of the model's context window is rejected before any call. */
   contextGuardRatio: number;
+  /**
+   * The most an upstream may send in one answer read whole (a JSON completion, an error body) or in
+   * one stream event; beyond it the attempt fails as `too_large` instead of filling the memory.
+   */
+  answerLimitBytes: number;
 }
 
 export const GATEWAY_ENV = Object.keys(new GatewayEnvironment());
@@ -76,5 +84,6 @@ export const gatewayConfig = registerAs('gateway', (): GatewayConfig => {
       consecutiveFailures: env.GATEWAY_BREAKER_CONSECUTIVE_FAILURES,
     },
     contextGuardRatio: env.GATEWAY_CONTEXT_GUARD_RATIO,
+    answerLimitBytes: sizeInBytes(env.GATEWAY_ANSWER_LIMIT),
   };
 });

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Type, type ClassConstructor } from 'class-transformer';
-import { IsInt, IsNumber, Max, Min, validateSync, type ValidationError } from 'class-validator';
+import { IsInt, IsNumber, Matches, Max, Min, validateSync, type ValidationError } from 'class-validator';
 import { StartupError } from './startup-error';
 
 /**
@@ -76,4 +76,17 @@ export function Fraction(name: string): PropertyDecorator {
     Min(0, { message }),
     Max(1, { message }),
   );
+}
+
+/** An environment variable holding a size such as 512kb or 4mb (body-parser's units). */
+export function Size(name: string, example: string): PropertyDecorator {
+  return Matches(/^\d+(b|kb|mb)$/i, { message: `${name} must be a size such as ${example}` });
+}
+
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** "512kb" -> 524288, with the units body-parser uses, so both request paths enforce the same limit. */
+export function sizeInBytes(size: string): number {
+  const [, amount, unit] = /^(\d+)(b|kb|mb)$/i.exec(size) ?? [];
+  return Number(amount) * UNIT_BYTES[unit.toLowerCase()];
 }

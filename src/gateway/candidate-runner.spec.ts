@@ -23,6 +23,7 @@ const config = (retry: Partial<GatewayConfig['retry']> = {}): GatewayConfig => (
   retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5, budgetRatio: 0.2, budgetMinPerWindow: 20, ...retry },
   breaker: { failureRatio: 0.5, minimumRequests: 10, windowMs: 30_000, coolDownMs: 15_000, consecutiveFailures: 5 },
   contextGuardRatio: 0.9,
+  answerLimitBytes: 32 * 1024 * 1024,
 });
 
 /**

@@ -57,7 +57,7 @@ export async function callShadowCandidate(
     return {
       outcome: outcomeOfFailure(error),
       failure: error,
-      billed: error.kind === 'timeout' || error.kind === 'network',
+      billed: error.kind === 'timeout' || error.kind === 'network' || error.kind === 'too_large',
       latencyMs: performance.now() - started,
       ttftMs: null,
       usage: undefined,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { AttemptTimeoutError, requestBuffered } from './buffered-request';
+import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError } from './cancellation';
 import { Cancellation } from './cancellation';
 
@@ -58,6 +58,22 @@ describe('requestBuffered (real HTTP server on loopback)', () => {
     const started = Date.now();
     await expect(requestBuffered(pool, REQUEST, new Cancellation(), 150)).rejects.toBeInstanceOf(AttemptTimeoutError);
     expect(Date.now() - started).toBeLessThan(2_000);
+    await eventually(() => expect(closedEarly).toBe(1));
+  });
+
+  it('takes an answer of exactly the bound, and stops reading one past it, closing the connection', async () => {
+    handler = (_req, res) => {
+      res.write('a'.repeat(600));
+      res.end('a'.repeat(400));
+    };
+    expect((await requestBuffered(pool, REQUEST, new Cancellation(), 5_000, 1000)).body.length).toBe(1000);
+    handler = (_req, res) => {
+      res.write('a'.repeat(1000));
+      res.write('a'); // one byte too many; the server never ends the answer
+    };
+    await expect(requestBuffered(pool, REQUEST, new Cancellation(), 5_000, 1000)).rejects.toEqual(
+      new AnswerTooLargeError(1000),
+    );
     await eventually(() => expect(closedEarly).toBe(1));
   });
 

@@ -16,18 +16,28 @@ export class AttemptTimeoutError extends Error {
   }
 }
 
+/** The answer grew past the bound before it ended: the rest is not read. */
+export class AnswerTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`the answer grew past ${limitBytes} bytes`);
+    this.name = 'AnswerTooLargeError';
+  }
+}
+
 /**
  * One upstream request whose whole answer is read into a Buffer, through undici's dispatch API. A
  * non-streamed completion is small and needed whole (its usage, or its error), so the Readable stream
  * and AbortSignal that `request()` builds per call are pure overhead on the gateway's hottest path
- * (docs/benchmarks.md). Rejects with AttemptTimeoutError after `timeoutMs`, with ClientAbortedError
- * when `clientGone` is cancelled, or with undici's own error when the connection fails.
+ * (docs/benchmarks.md). Rejects with AttemptTimeoutError after `timeoutMs`, with AnswerTooLargeError
+ * (the request aborted) once more than `limitBytes` arrived, with ClientAbortedError when `clientGone`
+ * is cancelled, or with undici's own error when the connection fails.
  */
 export function requestBuffered(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   clientGone: Cancellation,
   timeoutMs: number,
+  limitBytes = Number.POSITIVE_INFINITY,
 ): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
     if (clientGone.isCancelled) return reject(new ClientAbortedError());
@@ -38,6 +48,7 @@ export function requestBuffered(
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
+    let received = 0;
 
     const settle = (error: Error | undefined, response?: BufferedResponse) => {
       if (settled) return;
@@ -65,6 +76,8 @@ export function requestBuffered(
         headers = responseHeaders;
       },
       onResponseData(_controller, chunk) {
+        received += chunk.length;
+        if (received > limitBytes) return abandon(new AnswerTooLargeError(limitBytes));
         chunks.push(chunk);
       },
       onResponseEnd() {

@@ -9,12 +9,12 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogConfig } from '../config/catalog.config';
 import type { CatalogProvider } from '../config/catalog.schema';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
-import { AttemptTimeoutError, requestBuffered } from './buffered-request';
+import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { ProviderPools } from './provider-pools';
-import { sseEvents } from './sse-events';
+import { EventTooLargeError, sseEvents } from './sse-events';
 import type { Upstream, UpstreamAnswer, UpstreamCall } from './upstream';
 import { UpstreamFailure } from './upstream-failure';
 
@@ -172,11 +172,18 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     const started = performance.now();
     let response;
     try {
-      response = await requestBuffered(pool, asUndiciOptions(request), call.clientGone, timeoutMs);
+      response = await requestBuffered(
+        pool,
+        asUndiciOptions(request),
+        call.clientGone,
+        timeoutMs,
+        this.config.answerLimitBytes,
+      );
     } catch (error) {
       if (error instanceof ClientAbortedError) throw error;
       if (error instanceof AttemptTimeoutError)
         return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
+      if (error instanceof AnswerTooLargeError) return tooLarge(call, 'an answer', error.limitBytes);
       return networkFailure(provider, error);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
@@ -243,11 +250,12 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         call.model.id,
         response.statusCode,
         response.headers,
-        await response.body.text(),
+        await textUpTo(response.body, this.config.answerLimitBytes),
         this.redactKeys,
       );
     } catch (error) {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
+      if (error instanceof AnswerTooLargeError) return tooLarge(call, 'an error answer', error.limitBytes);
       if (abort.signal.aborted) {
         return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
       }
@@ -270,7 +278,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     onStreamEnd: () => void,
     silenceLimitMs: number,
   ): Promise<AttemptResult> {
-    const events = sseEvents(body);
+    const events = sseEvents(body, this.config.answerLimitBytes);
     const budgetMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, call.deadlineAt - Date.now());
     const timer = setTimeout(
       () => {
@@ -297,8 +305,12 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
           silenceLimitMs,
         },
       };
-    } catch {
+    } catch (error) {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
+      if (error instanceof EventTooLargeError) {
+        body.destroy();
+        return tooLarge(call, 'a first stream event', error.limitBytes);
+      }
       if (abort.signal.aborted) {
         return { ok: false, kind: 'timeout', message: `${call.model.id} sent no first chunk within ${budgetMs} ms` };
       }
@@ -315,6 +327,30 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
  */
 function asUndiciOptions(request: UpstreamRequest): Dispatcher.DispatchOptions {
   return request as Dispatcher.DispatchOptions;
+}
+
+/** The attempt's failure when the upstream sent more than GATEWAY_ANSWER_LIMIT allows. */
+function tooLarge(call: UpstreamCall, what: string, limitBytes: number): AttemptResult {
+  return {
+    ok: false,
+    kind: 'too_large',
+    message: `${call.model.id} sent ${what} larger than ${limitBytes} bytes (GATEWAY_ANSWER_LIMIT)`,
+  };
+}
+
+/** A body read whole as text, unless it grows past `limitBytes` (then destroyed: AnswerTooLargeError). */
+async function textUpTo(body: Readable, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body) {
+    received += (chunk as Buffer).length;
+    if (received > limitBytes) {
+      body.destroy();
+      throw new AnswerTooLargeError(limitBytes);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function byteLengthOf(pieces: readonly Buffer[]): number {

@@ -7,6 +7,7 @@ export type UpstreamFailureKind =
   | 'unauthorized' // the provider refused every key we have
   | 'invalid_request' // 400/404/413/422: the request itself is wrong, on every model; never retried
   | 'client_error' // another 4xx (402, 405, 409...): the provider refuses for reasons of its own; never retried
+  | 'too_large' // an answer or stream event beyond GATEWAY_ANSWER_LIMIT: not read further, never retried
   | 'circuit_open'; // the model's breaker is open: not called at all
 
 /** An upstream's own error object, with any provider key already redacted from the message. */
