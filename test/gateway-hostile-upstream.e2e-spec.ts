@@ -88,7 +88,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         { ...c.models[0], id: 'paced', provider: 'scripted', upstreamModel: 'paced' },
         { ...c.models[0], id: 'paced-strict', provider: 'scripted-strict', upstreamModel: 'paced' },
         { ...c.models[0], id: 'falls-silent', provider: 'scripted-strict', upstreamModel: 'falls-silent' },
-        ...['oversized', 'oversized-event', 'oversized-error'].map((id) => ({
+        ...['oversized', 'oversized-event', 'oversized-error', 'error-first'].map((id) => ({
           ...c.models[0],
           id,
           provider: 'scripted',
@@ -190,6 +190,20 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         error_type: 'upstream_stream_error',
       });
     });
+  });
+
+  it('closes the upstream call of a stream whose first event is an error, however long the upstream keeps it open', async () => {
+    const response = await rawRequest(gateway.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'error-first', stream: true, messages: [{ role: 'user', content: 'Hello?' }] }),
+    });
+    expect(response.status).toBe(200);
+    const events = response.text.split('\n\n').filter((event) => event !== '');
+    expect(JSON.parse(events[0].slice('data: '.length)).error.code).toBe('upstream_stream_error');
+    expect(events.slice(1)).toEqual(['data: [DONE]']);
+    await eventually(() => upstream.callsTo('error-first')[0]?.cutOff, 5000, 'the upstream call closed');
   });
 
   describe('an answer has a size bound (GATEWAY_ANSWER_LIMIT)', () => {

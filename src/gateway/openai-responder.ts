@@ -195,7 +195,7 @@ export class OpenAiResponder {
       delivery.broke = true;
       res.write(STREAM_BROKE_EVENT);
     } finally {
-      await stream.rest.return(undefined);
+      await stream.rest.return();
     }
     if (!res.destroyed) res.end(DONE_EVENT);
     delivery.quality = quality.mask();

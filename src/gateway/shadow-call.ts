@@ -95,7 +95,7 @@ export async function callShadowCandidate(
   } catch {
     broke = true;
   } finally {
-    await answer.rest.return(undefined);
+    await answer.rest.return();
   }
   return {
     outcome: broke ? 'upstream_error' : 'ok',

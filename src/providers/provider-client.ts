@@ -15,7 +15,7 @@ import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { ProviderPools } from './provider-pools';
 import { EventTooLargeError, sseEvents } from './sse-events';
-import type { Upstream, UpstreamAnswer, UpstreamCall } from './upstream';
+import type { Upstream, UpstreamAnswer, UpstreamCall, UpstreamEvents } from './upstream';
 import { UpstreamFailure } from './upstream-failure';
 
 export { ClientAbortedError };
@@ -371,31 +371,58 @@ type UpstreamRequest = {
 /**
  * The stream's remaining events. `onSilence` runs when the upstream has sent nothing for
  * `silenceLimitMs` while an event was asked for; time the consumer spends between asking (a client
- * that reads slowly) is not the upstream's silence.
+ * that reads slowly) is not the upstream's silence. `onEnd` runs once the stream ended, failed or
+ * was returned, also when it was returned before its first event was asked for (an async generator
+ * would skip its `finally` then, leaving the upstream's connection open).
  */
-async function* untilDone(
+function untilDone(
   events: AsyncGenerator<string>,
   onEnd: () => void,
   silenceLimitMs: number,
   onSilence: () => void,
-): AsyncGenerator<string> {
+): UpstreamEvents {
   let waiting = false;
+  let ended = false;
   // One timer, re-armed per event: a slow consumer lets it fire idle, and the next wait re-arms it.
   const silence = setTimeout(() => {
     if (waiting) onSilence();
   }, silenceLimitMs);
-  try {
-    for (;;) {
-      waiting = true;
-      silence.refresh();
-      const next = await events.next();
-      waiting = false;
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
+  silence.unref();
+  const end = async (): Promise<void> => {
+    if (ended) return;
+    ended = true;
     clearTimeout(silence);
     await events.return(undefined);
     onEnd();
-  }
+  };
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  const rest: UpstreamEvents = {
+    async next() {
+      if (ended) return done;
+      waiting = true;
+      silence.refresh();
+      try {
+        const next = await events.next();
+        if (next.done) await end();
+        return next;
+      } catch (error) {
+        await end();
+        throw error;
+      } finally {
+        waiting = false;
+      }
+    },
+    async return() {
+      await end();
+      return done;
+    },
+    async throw(error: unknown) {
+      await end();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return rest;
+    },
+  };
+  return rest;
 }

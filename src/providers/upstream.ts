@@ -46,7 +46,7 @@ export interface UpstreamStreamAnswer {
   /** The first event, already received: the response head was held back until it arrived. */
   firstEvent: string;
   /** The remaining events as the upstream sends them. Throws if the upstream breaks off. */
-  rest: AsyncGenerator<string>;
+  rest: UpstreamEvents;
   attempts: number;
   /** Time to the first event of the successful attempt. */
   upstreamLatencyMs: number;
@@ -55,6 +55,14 @@ export interface UpstreamStreamAnswer {
    * upstream sends nothing that long, and a client that reads nothing that long is cut off.
    */
   silenceLimitMs: number;
+}
+
+/**
+ * A stream's events, asked for one at a time (the upstream is read no faster). `return()` ends the
+ * upstream call, whether or not an event was asked for: consumers call it when they stop early.
+ */
+export interface UpstreamEvents extends AsyncIterableIterator<string> {
+  return(): Promise<IteratorResult<string, unknown>>;
 }
 
 export type UpstreamAnswer = UpstreamJsonAnswer | UpstreamStreamAnswer;

@@ -38,6 +38,7 @@ const contentEvent = (model: string, n: number) => chunkEvent(model, { content: 
  * - `paced` streams 16 KB events, waiting for `drain` as a well-behaved server does, until its
  *   reader has held it back for a second (or PACED_MAX_EVENTS), then finishes once it may;
  * - `falls-silent` streams two events and then nothing, keeping the connection open;
+ * - `error-first` streams an error event as its first and then nothing, keeping the connection open;
  * - `oversized` answers a JSON completion of OVERSIZED_BYTES of content;
  * - `oversized-event` streams one event, then one event that grows to OVERSIZED_BYTES and never ends;
  * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES.
@@ -97,6 +98,10 @@ export class ScriptedUpstream {
         res.write(chunkEvent(model, { role: 'assistant', content: '' }));
         res.write(contentEvent(model, 0));
         await writeInPieces(res, `data: {"choices":[{"index":0,"delta":{"content":"${'y'.repeat(OVERSIZED_BYTES)}`);
+        return;
+      case 'error-first':
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } })}\n\n`);
         return;
       case 'falls-silent':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
