@@ -3,13 +3,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { rawRequest } from './support/raw-http';
-import { PACED_MAX_EVENTS, ScriptedUpstream } from './support/scripted-upstream';
+import { LARGE_BYTES, PACED_MAX_EVENTS, ScriptedUpstream } from './support/scripted-upstream';
 import { eventually } from './support/webhook-server';
 
-/** A streamed completion whose response the client does not read until `read()` is called. */
-async function pausedStream(gateway: TestApp, model: string) {
+/** A completion whose response the client does not read until `readText()` or `readEvents()` is called. */
+async function pausedResponse(gateway: TestApp, fields: Record<string, unknown>) {
   const url = new URL(gateway.url);
-  const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Tell me everything.' }] });
+  const body = JSON.stringify({ messages: [{ role: 'user', content: 'Tell me everything.' }], ...fields });
   const req = httpRequest({
     host: url.hostname,
     port: url.port,
@@ -23,36 +23,33 @@ async function pausedStream(gateway: TestApp, model: string) {
   });
   req.end(body);
   const [res] = (await once(req, 'response')) as [IncomingMessage];
-  // Paused: nothing is read from the socket beyond the stream's small internal buffer.
+  // Paused: nothing is read from the socket beyond the response's small internal buffer.
   res.pause();
+  /** Reads the rest; resolves with the body and whether the response ended whole. */
+  const readText = () =>
+    new Promise<{ text: string; complete: boolean }>((resolve) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const finish = () => resolve({ text: Buffer.concat(chunks).toString('utf8'), complete: res.complete });
+      res.on('end', finish);
+      res.on('error', finish);
+      res.on('aborted', finish);
+      res.resume();
+    });
   return {
     status: res.statusCode,
     requestId: res.headers['x-switchyard-request-id'] as string,
-    /** Reads the rest; resolves with the events received and whether the response ended whole. */
-    read: () =>
-      new Promise<{ contentEvents: number[]; done: boolean; complete: boolean }>((resolve) => {
-        const contentEvents: number[] = [];
-        let done = false;
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (text: string) => {
-          pending += text;
-          let boundary = pending.indexOf('\n\n');
-          while (boundary !== -1) {
-            const event = pending.slice(0, boundary);
-            pending = pending.slice(boundary + 2);
-            if (event === 'data: [DONE]') done = true;
-            const content = /"content":"(\d+):/.exec(event);
-            if (content) contentEvents.push(Number(content[1]));
-            boundary = pending.indexOf('\n\n');
-          }
-        });
-        const finish = () => resolve({ contentEvents, done, complete: res.complete });
-        res.on('end', finish);
-        res.on('error', finish);
-        res.on('aborted', finish);
-        res.resume();
-      }),
+    readText,
+    /** The stream's content events (their numbers), whether [DONE] came, and whether it ended whole. */
+    readEvents: async () => {
+      const { text, complete } = await readText();
+      const events = text.split('\n\n');
+      const contentEvents = events.flatMap((event) => {
+        const content = /"content":"(\d+):/.exec(event);
+        return content ? [Number(content[1])] : [];
+      });
+      return { contentEvents, done: events.includes('data: [DONE]'), complete };
+    },
   };
 }
 
@@ -88,7 +85,8 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         { ...c.models[0], id: 'paced', provider: 'scripted', upstreamModel: 'paced' },
         { ...c.models[0], id: 'paced-strict', provider: 'scripted-strict', upstreamModel: 'paced' },
         { ...c.models[0], id: 'falls-silent', provider: 'scripted-strict', upstreamModel: 'falls-silent' },
-        ...['oversized', 'oversized-event', 'oversized-error', 'error-first'].map((id) => ({
+        { ...c.models[0], id: 'large-strict', provider: 'scripted-strict', upstreamModel: 'large' },
+        ...['oversized', 'oversized-event', 'oversized-error', 'error-first', 'large'].map((id) => ({
           ...c.models[0],
           id,
           provider: 'scripted',
@@ -107,8 +105,8 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
     gateway = await startTestApp({
       databaseUrl: database.url,
       catalog,
-      // A small bound on what one answer or stream event may weigh, under the 3 MB the upstream sends.
-      env: { SIMULATED_API_KEY: 'sk-test-scripted', GATEWAY_ANSWER_LIMIT: '1mb' },
+      // A small bound on what one answer or stream event may weigh, under the 16 MB the upstream sends.
+      env: { SIMULATED_API_KEY: 'sk-test-scripted', GATEWAY_ANSWER_LIMIT: '8mb' },
     });
   });
   afterAll(async () => {
@@ -119,7 +117,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
 
   describe('a stream goes at the pace of its slower side', () => {
     it('holds the upstream back while the client does not read, and then delivers every event', async () => {
-      const stream = await pausedStream(gateway, 'paced');
+      const stream = await pausedResponse(gateway, { model: 'paced', stream: true });
       expect(stream.status).toBe(200);
       // The gateway stops reading from the upstream instead of queueing the answer in its memory.
       const call = await eventually(
@@ -129,7 +127,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
       );
       expect(call.sent).toBeLessThan(PACED_MAX_EVENTS);
 
-      const received = await stream.read();
+      const received = await stream.readEvents();
       expect(received).toEqual({
         contentEvents: Array.from({ length: call.sent }, (_, n) => n),
         done: true,
@@ -145,7 +143,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
     });
 
     it('cuts off a client that reads nothing for the model’s timeout, and ends the upstream call', async () => {
-      const stream = await pausedStream(gateway, 'paced-strict');
+      const stream = await pausedResponse(gateway, { model: 'paced-strict', stream: true });
       expect(stream.status).toBe(200);
       const call = await eventually(
         () => upstream.latest()?.model === 'paced' && upstream.latest()?.cutOff && upstream.latest(),
@@ -154,7 +152,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
       );
       expect(call.sent).toBeLessThan(PACED_MAX_EVENTS);
 
-      const received = await stream.read();
+      const received = await stream.readEvents();
       expect(received.done).toBe(false);
       expect(received.complete).toBe(false);
       expect(await metricRow(stream.requestId)).toMatchObject({ outcome: 'client_aborted', http_status: 499 });
@@ -206,6 +204,26 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
     await eventually(() => upstream.callsTo('error-first')[0]?.cutOff, 5000, 'the upstream call closed');
   });
 
+  it('records a large answer as served once a client that paused has read it all', async () => {
+    const stream = await pausedResponse(gateway, { model: 'large' });
+    expect(stream.status).toBe(200);
+    // The gateway has the whole answer and has written what the sockets take; the rest waits for the client.
+    await eventually(() => upstream.callsTo('large')[0]?.cutOff === false && upstream.callsTo('large')[0], 5000);
+    const received = await stream.readText();
+    expect(received.complete).toBe(true);
+    expect(JSON.parse(received.text).choices[0].message.content).toHaveLength(LARGE_BYTES);
+    expect(await metricRow(stream.requestId)).toMatchObject({ outcome: 'ok', http_status: 200, completion_tokens: 7 });
+  });
+
+  it('cuts off a client that reads nothing of a large answer for the model’s timeout', async () => {
+    const response = await pausedResponse(gateway, { model: 'large-strict' });
+    expect(response.status).toBe(200);
+    expect(await metricRow(response.requestId)).toMatchObject({ outcome: 'client_aborted', http_status: 499 });
+    const received = await response.readText();
+    expect(received.complete).toBe(false);
+    expect(received.text.length).toBeLessThan(LARGE_BYTES);
+  });
+
   describe('an answer has a size bound (GATEWAY_ANSWER_LIMIT)', () => {
     const completion = (body: Record<string, unknown>) =>
       rawRequest(gateway.url, {
@@ -214,7 +232,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
         body: JSON.stringify({ messages: [{ role: 'user', content: 'Say a lot.' }], ...body }),
       });
-    const LIMIT_MESSAGE = 'larger than 1048576 bytes (GATEWAY_ANSWER_LIMIT)';
+    const LIMIT_MESSAGE = 'larger than 8388608 bytes (GATEWAY_ANSWER_LIMIT)';
 
     it('stops reading a JSON answer past the bound: 502 naming it, the model not asked again', async () => {
       const response = await completion({ model: 'oversized' });

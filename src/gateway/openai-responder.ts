@@ -108,6 +108,8 @@ export class OpenAiResponder {
         ]),
       );
       res.end(answer.raw);
+      // Served only once the client has taken it: an answer larger than the socket takes at once waits for its reads.
+      if (!res.writableFinished) await this.untilTaken(res, 'finish', answer.silenceLimitMs);
       return {
         usage: usageOf(answer.body.usage),
         ttftMs: null,
@@ -141,6 +143,30 @@ export class OpenAiResponder {
     }
     writeOpenAiAnswer(res, answer, answerHeaders(res, ['server-timing', timing.serverTiming(false)]));
     return { status: answer.status, errorType };
+  }
+
+  /**
+   * Waits until the client has taken what was written (`drain`: room for more; `finish`: all of
+   * it) or has left; one that reads nothing for `ms` is cut off (false), so a client that stops
+   * reading holds neither the upstream call nor the request for ever.
+   */
+  private untilTaken(res: ServerResponse, event: 'drain' | 'finish', ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const settle = (taken: boolean) => {
+        clearTimeout(timer);
+        res.off(event, onTakenOrClosed);
+        res.off('close', onTakenOrClosed);
+        if (!taken) {
+          this.logger.warn(`client read nothing for ${ms} ms of its answer: connection cut`);
+          res.destroy();
+        }
+        resolve(taken);
+      };
+      const onTakenOrClosed = () => settle(true);
+      const timer = setTimeout(() => settle(false), ms);
+      res.on(event, onTakenOrClosed);
+      res.on('close', onTakenOrClosed);
+    });
   }
 
   /**
@@ -182,11 +208,7 @@ export class OpenAiResponder {
         else forward(res, event, clientWantsUsage, delivery, quality, capture);
         // The next event is asked for only once the client has taken this one: a client that reads
         // slowly slows the upstream down (TCP backpressure) instead of queueing the answer in memory.
-        if (res.writableNeedDrain && !(await drainedWithin(res, stream.silenceLimitMs))) {
-          this.logger.warn(`client read nothing for ${stream.silenceLimitMs} ms mid-stream: connection cut`);
-          res.destroy();
-          break;
-        }
+        if (res.writableNeedDrain && !(await this.untilTaken(res, 'drain', stream.silenceLimitMs))) break;
       }
       if (!sawDone && !res.destroyed) throw new Error('upstream ended the stream without [DONE]');
     } catch (error) {
@@ -198,25 +220,10 @@ export class OpenAiResponder {
       await stream.rest.return();
     }
     if (!res.destroyed) res.end(DONE_EVENT);
+    if (!res.writableFinished) await this.untilTaken(res, 'finish', stream.silenceLimitMs);
     delivery.quality = quality.mask();
     return delivery;
   }
-}
-
-/** True once `res` drained (or closed: the loop then sees it destroyed); false after `ms` without either. */
-function drainedWithin(res: ServerResponse, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const settle = (drained: boolean) => {
-      clearTimeout(timer);
-      res.off('drain', onDrainOrClose);
-      res.off('close', onDrainOrClose);
-      resolve(drained);
-    };
-    const onDrainOrClose = () => settle(true);
-    const timer = setTimeout(() => settle(false), ms);
-    res.on('drain', onDrainOrClose);
-    res.on('close', onDrainOrClose);
-  });
 }
 
 function forward(

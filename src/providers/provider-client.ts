@@ -215,6 +215,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         body: body as Record<string, unknown>,
         raw: response.body,
         upstreamLatencyMs: performance.now() - started,
+        silenceLimitMs: silenceLimitOf(provider, call),
       },
     };
   }
@@ -239,10 +240,14 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         clearTimeout(timer);
-        // A stream may go silent mid-way for at most one attempt's budget, on either side: the upstream
-        // (here), or the client, which the responder's relay waits for before it asks for more.
-        const silenceLimitMs = Math.min(provider.timeoutMs, call.attemptTimeoutMs);
-        const result = await this.firstEvent(call, response.body, started, abort, unlinkClient, silenceLimitMs);
+        const result = await this.firstEvent(
+          call,
+          response.body,
+          started,
+          abort,
+          unlinkClient,
+          silenceLimitOf(provider, call),
+        );
         streamHandedOver = result.ok;
         return result;
       }
@@ -327,6 +332,15 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
  */
 function asUndiciOptions(request: UpstreamRequest): Dispatcher.DispatchOptions {
   return request as Dispatcher.DispatchOptions;
+}
+
+/**
+ * How long either side of an answer may stay silent: one attempt's budget. A stream's upstream
+ * sending nothing mid-way (here), or a client reading nothing of an answer, which the responder
+ * waits for before it asks the upstream for more or records the request as served.
+ */
+function silenceLimitOf(provider: CatalogProvider, call: UpstreamCall): number {
+  return Math.min(provider.timeoutMs, call.attemptTimeoutMs);
 }
 
 /** The attempt's failure when the upstream sent more than GATEWAY_ANSWER_LIMIT allows. */

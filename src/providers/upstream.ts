@@ -39,6 +39,8 @@ export interface UpstreamJsonAnswer {
   raw: Buffer;
   attempts: number;
   upstreamLatencyMs: number;
+  /** How long the client may take to read the answer (one attempt's budget); then it is cut off. */
+  silenceLimitMs: number;
 }
 
 export interface UpstreamStreamAnswer {

@@ -16,8 +16,10 @@ export interface ScriptedCall {
 
 /** Far more than every socket buffer between the upstream and a client that does not read. */
 export const PACED_MAX_EVENTS = 8_192;
-/** What the `oversized*` behaviours send in one piece that never ends early: 3 MB. */
-export const OVERSIZED_BYTES = 3 * 1024 * 1024;
+/** What the `oversized*` behaviours send in one piece that never ends early: 16 MB. */
+export const OVERSIZED_BYTES = 16 * 1024 * 1024;
+/** What `large` sends: more than the loopback's socket buffers take, under the 8 MB bound the spec sets. */
+export const LARGE_BYTES = 7 * 1024 * 1024;
 
 const EVENT_CONTENT = 'x'.repeat(16 * 1024);
 
@@ -39,7 +41,7 @@ const contentEvent = (model: string, n: number) => chunkEvent(model, { content: 
  *   reader has held it back for a second (or PACED_MAX_EVENTS), then finishes once it may;
  * - `falls-silent` streams two events and then nothing, keeping the connection open;
  * - `error-first` streams an error event as its first and then nothing, keeping the connection open;
- * - `oversized` answers a JSON completion of OVERSIZED_BYTES of content;
+ * - `oversized` answers a JSON completion of OVERSIZED_BYTES of content, `large` one of LARGE_BYTES;
  * - `oversized-event` streams one event, then one event that grows to OVERSIZED_BYTES and never ends;
  * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES.
  */
@@ -81,14 +83,9 @@ export class ScriptedUpstream {
     res.on('close', () => (call.cutOff = !res.writableFinished));
     switch (model) {
       case 'oversized':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        await writeInPieces(
-          res,
-          '{"id":"chatcmpl-scripted","object":"chat.completion","created":0,"model":"oversized",',
-        );
-        await writeInPieces(res, '"choices":[{"index":0,"message":{"role":"assistant","content":"');
-        await writeInPieces(res, 'x'.repeat(OVERSIZED_BYTES));
-        return void res.end('"},"finish_reason":"stop"}]}');
+        return jsonAnswer(res, model, OVERSIZED_BYTES);
+      case 'large':
+        return jsonAnswer(res, model, LARGE_BYTES);
       case 'oversized-error':
         res.writeHead(500, { 'content-type': 'text/plain' });
         await writeInPieces(res, 'e'.repeat(OVERSIZED_BYTES));
@@ -129,6 +126,15 @@ export class ScriptedUpstream {
     const usage = { prompt_tokens: 5, completion_tokens: call.sent, total_tokens: call.sent + 5 };
     res.end(`${chunkEvent(call.model, {}, { usage })}data: [DONE]\n\n`);
   }
+}
+
+/** A JSON completion whose content is `contentBytes` long, written as a server streams a large body. */
+async function jsonAnswer(res: ServerResponse, model: string, contentBytes: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  await writeInPieces(res, `{"id":"chatcmpl-scripted","object":"chat.completion","created":0,"model":"${model}",`);
+  await writeInPieces(res, '"choices":[{"index":0,"message":{"role":"assistant","content":"');
+  await writeInPieces(res, 'x'.repeat(contentBytes));
+  res.end('"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}');
 }
 
 /** Writes `text` in 64 KB pieces, each after the previous drained; stops when the response closes. */
