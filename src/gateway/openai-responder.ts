@@ -151,6 +151,8 @@ export class OpenAiResponder {
    * reading holds neither the upstream call nor the request for ever.
    */
   private untilTaken(res: ServerResponse, event: 'drain' | 'finish', ms: number): Promise<boolean> {
+    // Gone already: its 'close' may have been emitted, and nothing more will be taken.
+    if (res.destroyed) return Promise.resolve(true);
     return new Promise((resolve) => {
       const settle = (taken: boolean) => {
         clearTimeout(timer);
