@@ -73,6 +73,15 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
       return row;
     });
 
+  /** A completion read whole, as a client that reads at once does. */
+  const completion = (body: Record<string, unknown>) =>
+    rawRequest(gateway.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Say a lot.' }], ...body }),
+    });
+
   beforeAll(async () => {
     await upstream.start();
     database = await createTestDatabase();
@@ -159,12 +168,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
     });
 
     it('ends a stream whose upstream falls silent for the model’s timeout with an error event and [DONE]', async () => {
-      const response = await rawRequest(gateway.url, {
-        method: 'POST',
-        path: '/v1/chat/completions',
-        headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'falls-silent', stream: true, messages: [{ role: 'user', content: 'Hello?' }] }),
-      });
+      const response = await completion({ model: 'falls-silent', stream: true });
       expect(response.status).toBe(200);
       const events = response.text.split('\n\n').filter((event) => event !== '');
       expect(events.slice(1, 3).map((event) => /"content":"(\d+):/.exec(event)?.[1])).toEqual(['0', '1']);
@@ -191,12 +195,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
   });
 
   it('closes the upstream call of a stream whose first event is an error, however long the upstream keeps it open', async () => {
-    const response = await rawRequest(gateway.url, {
-      method: 'POST',
-      path: '/v1/chat/completions',
-      headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'error-first', stream: true, messages: [{ role: 'user', content: 'Hello?' }] }),
-    });
+    const response = await completion({ model: 'error-first', stream: true });
     expect(response.status).toBe(200);
     const events = response.text.split('\n\n').filter((event) => event !== '');
     expect(JSON.parse(events[0].slice('data: '.length)).error.code).toBe('upstream_stream_error');
@@ -225,13 +224,6 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
   });
 
   describe('an answer has a size bound (GATEWAY_ANSWER_LIMIT)', () => {
-    const completion = (body: Record<string, unknown>) =>
-      rawRequest(gateway.url, {
-        method: 'POST',
-        path: '/v1/chat/completions',
-        headers: { authorization: bearer(gateway.adminKey!), 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: 'Say a lot.' }], ...body }),
-      });
     const LIMIT_MESSAGE = 'larger than 8388608 bytes (GATEWAY_ANSWER_LIMIT)';
 
     it('stops reading a JSON answer past the bound: 502 naming it, the model not asked again', async () => {
