@@ -16,29 +16,46 @@ export async function* sseEvents(
   chunks: AsyncIterable<Buffer | string>,
   maxEventBytes = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<string> {
-  let buffered = '';
-  // Where the search for a blank line resumes: text before it has none (a CRLF pair may straddle
-  // chunks, hence the step back), so each byte is scanned about once however an event is split.
-  let searchFrom = 0;
+  // Text since the last event, kept as pieces while it holds no blank line: a long event that
+  // arrives in many chunks is neither joined nor searched again for each of them.
+  let pieces: string[] = [];
+  let pending = 0;
   for await (const chunk of chunks) {
-    buffered += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    let boundary = findBoundary(buffered, searchFrom);
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    // A blank line may straddle the previous chunk and this one: its last three characters are searched too.
+    if (!findBoundary(lastChars(pieces, 3) + text)) {
+      pieces.push(text);
+      pending += text.length;
+      if (pending > maxEventBytes) throw new EventTooLargeError(maxEventBytes);
+      continue;
+    }
+    let buffered = pieces.join('') + text;
+    let boundary = findBoundary(buffered);
     while (boundary) {
       const event = buffered.slice(0, boundary.index);
       buffered = buffered.slice(boundary.index + boundary.length);
       if (event.trim() !== '') yield event;
-      boundary = findBoundary(buffered, 0);
+      boundary = findBoundary(buffered);
     }
     if (buffered.length > maxEventBytes) throw new EventTooLargeError(maxEventBytes);
-    searchFrom = Math.max(0, buffered.length - 3);
+    pieces = buffered === '' ? [] : [buffered];
+    pending = buffered.length;
   }
-  if (buffered.trim() !== '') yield buffered;
+  const last = pieces.join('');
+  if (last.trim() !== '') yield last;
 }
 
-function findBoundary(text: string, from: number): { index: number; length: number } | undefined {
-  const lf = text.indexOf('\n\n', from);
-  const crlf = text.indexOf('\r\n\r\n', from);
+function findBoundary(text: string): { index: number; length: number } | undefined {
+  const lf = text.indexOf('\n\n');
+  const crlf = text.indexOf('\r\n\r\n');
   if (lf === -1 && crlf === -1) return undefined;
   if (crlf !== -1 && (lf === -1 || crlf < lf)) return { index: crlf, length: 4 };
   return { index: lf, length: 2 };
+}
+
+/** The last `count` characters of the pieces' text, without joining them. */
+function lastChars(pieces: readonly string[], count: number): string {
+  let tail = '';
+  for (let i = pieces.length - 1; i >= 0 && tail.length < count; i--) tail = pieces[i] + tail;
+  return tail.slice(-count);
 }
