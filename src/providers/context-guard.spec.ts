@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -361,7 +361,7 @@ describe('TokenCounter', () => {
         { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
         { status: 'rejected', reason: { name: 'TokenizerUnavailable' } },
       ]);
-      expect(warnings).toEqual([expect.stringContaining('gave no count within 2000 ms')]);
+      expect(warnings).toEqual([expect.stringContaining('gave no answer within 2000 ms')]);
       expect(counter.stats).toEqual({ running: false, starts: 1, failures: 1 });
 
       clock.advance(1_000);
@@ -378,13 +378,16 @@ describe('TokenCounter', () => {
     // that counts once and never closes it: an idle worker that held the event loop would hang it.
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-token-counter-'));
     try {
-      const source = await readFile(join(process.cwd(), 'src/providers/token-counter.ts'), 'utf8');
-      const compiled = ts.transpileModule(source, {
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023 },
-      });
-      await writeFile(join(dir, 'token-counter.js'), compiled.outputText);
+      for (const file of ['providers/token-counter', 'common/off-loop-worker']) {
+        const source = await readFile(join(process.cwd(), `src/${file}.ts`), 'utf8');
+        const compiled = ts.transpileModule(source, {
+          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2023 },
+        });
+        await mkdir(join(dir, file, '..'), { recursive: true });
+        await writeFile(join(dir, `${file}.js`), compiled.outputText);
+      }
       const script = [
-        `const { TokenCounter } = require(${JSON.stringify(join(dir, 'token-counter.js'))});`,
+        `const { TokenCounter } = require(${JSON.stringify(join(dir, 'providers/token-counter.js'))});`,
         `const counter = new TokenCounter(console, () => ${JSON.stringify(o200kTokenizerPath())});`,
         "counter.count(['hello world']).then((counts) => console.log(counts[0]));",
       ].join('\n');
