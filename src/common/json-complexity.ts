@@ -57,9 +57,16 @@ export function isKey(bytes: Buffer, at: number): boolean {
   return bytes[at] === COLON;
 }
 
-/** 32-bit FNV-1a of bytes[from, to). */
+/**
+ * 32-bit FNV-1a of bytes[from, to). The multiplication by the FNV prime (2^24 + 2^8 + 0x93) as
+ * shifts and adds: no global looked up per byte (`Math.imul` is one, and under jest's sandboxed
+ * globals each lookup cost ~200 ns, which made this scan 15× slower than it runs in production).
+ */
 function fnv1a(bytes: Buffer, from: number, to: number): number {
   let hash = 0x811c9dc5;
-  for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  for (let i = from; i < to; i++) {
+    hash ^= bytes[i];
+    hash = (hash + (hash << 1) + (hash << 4) + (hash << 7) + (hash << 8) + (hash << 24)) | 0;
+  }
   return hash >>> 0;
 }

@@ -15,8 +15,8 @@ import { MESSAGES_AS_SENT_FROM_BYTES } from './chat-request';
 import { JsonSkeleton } from './json-skeleton';
 
 /**
- * Bodies larger than this are parsed on a turn of the event loop of their own, and what the request
- * does next (validation, routing, the prompt's measure) starts on another.
+ * Bodies larger than this are checked on a turn of the event loop of their own, parsed on the next,
+ * and what the request does next (validation, routing, the prompt's measure) starts on another.
  */
 const LARGE_BODY_BYTES = 64 * 1024;
 
@@ -97,25 +97,38 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     source.on('end', () => {
       if (refused) return;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      if (bytes.length <= LARGE_BODY_BYTES) return settleJson(bytes, resolve, reject);
-      // Parsing takes a little longer: other requests get the event loop first, and again after it.
-      // (A 4 MB chat history of small messages is tens of milliseconds to parse and as much to check
-      // and measure: in one piece it would hold the loop past 50 ms.) An immediate set from an
-      // immediate runs on the next turn, after the I/O that came meanwhile.
-      setImmediate(() =>
-        settleJson(
-          bytes,
-          (body) => setImmediate(resolve, body),
-          (error) => setImmediate(reject, error),
-        ),
-      );
+      if (bytes.length <= LARGE_BODY_BYTES) return settle(() => parseJsonBody(bytes), bytes, resolve, reject);
+      // A large body takes a little longer: other requests get the event loop first, between its
+      // checks and its parse, and again after it. (A 2 MB chat history of short messages is ~15 ms
+      // to check and as much to parse and walk on a warm process, several times that on a cold or
+      // busy one, and as much again to validate and measure: in one piece it would hold the loop far
+      // past 50 ms.) An immediate set from an immediate runs on the next turn, after the I/O that
+      // came meanwhile.
+      const later = {
+        resolve: (body: JsonBody) => setImmediate(resolve, body),
+        reject: (error: Error) => setImmediate(reject, error),
+      };
+      setImmediate(() => {
+        let checked: CheckedJsonBytes;
+        try {
+          checked = checkJsonBytes(bytes);
+        } catch (error) {
+          return later.reject(error as Error);
+        }
+        setImmediate(() => settle(() => parseCheckedJson(checked), bytes, later.resolve, later.reject));
+      });
     });
   });
 }
 
-function settleJson(bytes: Buffer, resolve: (body: JsonBody) => void, reject: (error: Error) => void): void {
+function settle(
+  parse: () => unknown,
+  bytes: Buffer,
+  resolve: (body: JsonBody) => void,
+  reject: (error: Error) => void,
+): void {
   try {
-    resolve({ value: parseJsonBody(bytes), bytes });
+    resolve({ value: parse(), bytes });
   } catch (error) {
     reject(error as Error);
   }
@@ -123,14 +136,28 @@ function settleJson(bytes: Buffer, resolve: (body: JsonBody) => void, reject: (e
 
 /** A whole body's bytes as JSON (readJsonBody's parse): throws InvalidJson or JsonTooDeep. */
 export function parseJsonBody(bytes: Buffer): unknown {
+  return parseCheckedJson(checkJsonBytes(bytes));
+}
+
+/** Bytes that may be parsed: UTF-8, under the complexity bounds, and (if large) their skeleton. */
+interface CheckedJsonBytes {
+  bytes: Buffer;
+  skeleton: JsonSkeleton | undefined;
+}
+
+/** The checks on the bytes before anything parses them: throws InvalidJson or JsonTooComplex. */
+function checkJsonBytes(bytes: Buffer): CheckedJsonBytes {
   if (!isUtf8(bytes)) throw new InvalidJson('it is not UTF-8');
   const complex = jsonComplexityProblem(bytes);
   if (complex) throw complex;
-  let skeleton: JsonSkeleton | undefined;
-  if (bytes.length >= MESSAGES_AS_SENT_FROM_BYTES) {
-    skeleton = JsonSkeleton.of(bytes);
-    if (!skeleton) throw new InvalidJson();
-  }
+  if (bytes.length < MESSAGES_AS_SENT_FROM_BYTES) return { bytes, skeleton: undefined };
+  const skeleton = JsonSkeleton.of(bytes);
+  if (!skeleton) throw new InvalidJson();
+  return { bytes, skeleton };
+}
+
+/** The parse of checked bytes: throws InvalidJson or JsonTooDeep. */
+function parseCheckedJson({ bytes, skeleton }: CheckedJsonBytes): unknown {
   let value: unknown;
   try {
     value = JSON.parse(skeleton ? skeleton.json : bytes.toString('utf8'));
