@@ -3,7 +3,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { rawRequest } from './support/raw-http';
-import { LARGE_BYTES, PACED_MAX_EVENTS, ScriptedUpstream } from './support/scripted-upstream';
+import { whileProbing } from './support/loop-probe';
+import {
+  LARGE_BYTES,
+  MANY_KEYS_COMPLETION_TOKENS,
+  manyKeysAnswer,
+  PACED_MAX_EVENTS,
+  ScriptedUpstream,
+} from './support/scripted-upstream';
 import { eventually } from './support/webhook-server';
 
 /** A completion whose response the client does not read until `readText()` or `readEvents()` is called. */
@@ -95,7 +102,15 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         { ...c.models[0], id: 'paced-strict', provider: 'scripted-strict', upstreamModel: 'paced' },
         { ...c.models[0], id: 'falls-silent', provider: 'scripted-strict', upstreamModel: 'falls-silent' },
         { ...c.models[0], id: 'large-strict', provider: 'scripted-strict', upstreamModel: 'large' },
-        ...['oversized', 'oversized-event', 'oversized-error', 'error-first', 'large'].map((id) => ({
+        ...[
+          'oversized',
+          'oversized-event',
+          'oversized-error',
+          'error-first',
+          'large',
+          'many-keys',
+          'many-keys-event',
+        ].map((id) => ({
           ...c.models[0],
           id,
           provider: 'scripted',
@@ -269,6 +284,61 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         outcome: 'upstream_error',
         error_type: 'upstream_stream_error',
       });
+    });
+  });
+
+  describe('an answer slow to parse is read off the event loop', () => {
+    // Built before any try: the scripted upstream's work shares this process's event loop.
+    beforeAll(() => void manyKeysAnswer());
+
+    /**
+     * Each try while /health/live is probed; stops at the first whose probes all answered within
+     * 100 ms. Wall-clock bounds on a shared 2-core machine: a moment the scheduler gives to another
+     * process fails nothing, while a parse that holds the event loop fails all five.
+     */
+    async function triedWhileProbing<T>(work: () => Promise<T>) {
+      const results: T[] = [];
+      const slowest: number[] = [];
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const tried = await whileProbing(gateway.url, work);
+        results.push(tried.result);
+        slowest.push(tried.longestUnansweredMs);
+        if (tried.longestUnansweredMs < 100) break;
+      }
+      return { results, longestUnansweredMs: Math.min(...slowest) };
+    }
+
+    it('passes on a JSON answer of 7 MB of different keys byte for byte and records its usage, while /health/live answers within 100 ms', async () => {
+      const { results, longestUnansweredMs } = await triedWhileProbing(() => completion({ model: 'many-keys' }));
+      expect(longestUnansweredMs).toBeLessThan(100);
+      for (const response of results) {
+        expect(response.status).toBe(200);
+        // Compared as one boolean: a 7 MB diff helps nobody.
+        expect(response.text === manyKeysAnswer()).toBe(true);
+        expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+          outcome: 'ok',
+          completion_tokens: MANY_KEYS_COMPLETION_TOKENS,
+        });
+      }
+    });
+
+    it('relays a stream event of 7 MB of different keys as it came and records the usage it carries, while /health/live answers within 100 ms', async () => {
+      const { results, longestUnansweredMs } = await triedWhileProbing(() =>
+        completion({ model: 'many-keys-event', stream: true }),
+      );
+      expect(longestUnansweredMs).toBeLessThan(100);
+      for (const response of results) {
+        expect(response.status).toBe(200);
+        const events = response.text.split('\n\n').filter((event) => event !== '');
+        expect(events).toHaveLength(3);
+        expect(events[1].length).toBeGreaterThan(7 * 1024 * 1024);
+        expect(JSON.parse(events[1].slice('data: '.length)).choices[0].delta.content).toBe('Here.');
+        expect(events[2]).toBe('data: [DONE]');
+        expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+          outcome: 'ok',
+          completion_tokens: MANY_KEYS_COMPLETION_TOKENS,
+        });
+      }
     });
   });
 });

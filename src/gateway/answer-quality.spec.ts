@@ -79,6 +79,13 @@ describe('qualityOfAnswer (plain answers)', () => {
       'malformed_tool_call',
     ]);
   });
+
+  it('judges no JSON in content or arguments past the bound a stream has (no parse of megabytes, no false alarm)', () => {
+    const past = `{"a": "${'x'.repeat(MAX_ACCUMULATED_CHARS)}`;
+    const call = { id: 'c1', type: 'function', function: { name: 'buy', arguments: past } };
+    expect(signals(answer({ content: past }), JSON_OBJECT)).toEqual([]);
+    expect(signals(answer({ content: null, tool_calls: [call] }, 'tool_calls'), TOOLS)).toEqual([]);
+  });
 });
 
 const event = (delta: Record<string, unknown>, finish: string | null = null) =>

@@ -20,7 +20,10 @@ export interface QualityExpectation {
 
 export const PLAIN_EXPECTATION: QualityExpectation = Object.freeze({ json: 'none', schema: undefined, tools: false });
 
-/** Past this much content or arguments a stream stops accumulating, and JSON is not judged (no false alarm). */
+/**
+ * Past this much content or arguments JSON is not judged (no false alarm, and no parse of megabytes
+ * on the event loop); a stream stops accumulating there.
+ */
 export const MAX_ACCUMULATED_CHARS = 1_000_000;
 
 /** Read once from the validated request body. */
@@ -52,12 +55,13 @@ export function qualityOfAnswer(body: Record<string, unknown>, expect: QualityEx
     if (refused) mask |= QUALITY_BIT.refusal;
     if (finish === 'length') mask |= QUALITY_BIT.truncated;
     if (text === '' && calls.length === 0 && !functionCall && !refused) mask |= QUALITY_BIT.empty_answer;
-    if (text !== '' && expect.json !== 'none') mask |= jsonSignals(text, expect);
+    if (text !== '' && expect.json !== 'none' && text.length <= MAX_ACCUMULATED_CHARS)
+      mask |= jsonSignals(text, expect);
     for (const call of calls) {
       const args = (call as { function?: { arguments?: unknown } } | null)?.function?.arguments;
-      if (!isJsonText(args)) mask |= QUALITY_BIT.malformed_tool_call;
+      if (!isJudgedJsonText(args)) mask |= QUALITY_BIT.malformed_tool_call;
     }
-    if (functionCall && !isJsonText((functionCall as { arguments?: unknown }).arguments))
+    if (functionCall && !isJudgedJsonText((functionCall as { arguments?: unknown }).arguments))
       mask |= QUALITY_BIT.malformed_tool_call;
   }
   return mask;
@@ -154,6 +158,11 @@ function jsonSignals(text: string, expect: QualityExpectation): number {
   if (expect.json === 'schema' && expect.schema !== undefined && violatesSchema(value, expect.schema))
     return QUALITY_BIT.json_schema_violation;
   return 0;
+}
+
+/** JSON text, or text too long to judge (a plain answer's own bound, as a stream's). */
+function isJudgedJsonText(value: unknown): boolean {
+  return typeof value === 'string' && value.length > MAX_ACCUMULATED_CHARS ? true : isJsonText(value);
 }
 
 function isJsonText(value: unknown): boolean {

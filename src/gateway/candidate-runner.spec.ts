@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { loadCatalog } from '../config/catalog.config';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { GatewayConfig } from '../config/gateway.config';
+import { AnswerParser } from '../providers/answer-parser';
 import { Cancellation } from '../providers/cancellation';
 import { ContextGuard } from '../providers/context-guard';
 import { ModelHealth } from '../providers/model-health';
@@ -34,6 +35,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
   let simulator: SimulatedProvider;
   let catalog: CatalogService;
   const clients: ProviderClient[] = [];
+  const parser = new AnswerParser();
   const guards: ContextGuard[] = [];
 
   beforeAll(async () => {
@@ -62,6 +64,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
   });
   afterEach(() => simulator.reset());
   afterAll(async () => {
+    await parser.onModuleDestroy();
     await Promise.all(clients.map((client) => client.onApplicationShutdown()));
     await Promise.all(guards.map((guard) => guard.onModuleDestroy()));
     await simulator.stop();
@@ -69,7 +72,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
 
   async function runnerWith(gateway: GatewayConfig = config()) {
     const health = new ModelHealth(gateway, catalog, new Clock());
-    const client = new ProviderClient(catalog, new ProviderKeyRing(catalog), health, gateway);
+    const client = new ProviderClient(catalog, new ProviderKeyRing(catalog), health, parser, gateway);
     clients.push(client);
     const guard = new ContextGuard(gateway);
     guards.push(guard);
@@ -110,7 +113,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     const result = await run(runner, route('alpha', 'beta'));
     expect(result).toMatchObject({ kind: 'answered', attempts: 1, fallback: false, model: { id: 'alpha' } });
     if (result.kind !== 'answered' || result.answer.kind !== 'json') throw new Error('expected a JSON answer');
-    expect(result.answer.body.model).toBe('alpha');
+    expect(result.answer.body?.model).toBe('alpha');
     expect(simulator.getStats().byModel).toEqual({ alpha: 1 });
   });
 

@@ -165,7 +165,7 @@ export class CompletionPipeline {
 
 /** The primary's answer for the pair: the parsed body's, or what the stream's capture kept. */
 function answerOf(run: Extract<RunResult, { kind: 'answered' }>, capture: StreamCapture | undefined) {
-  if (run.answer.kind === 'json') return answerOfBody(run.answer.body);
+  if (run.answer.kind === 'json') return run.answer.body ? answerOfBody(run.answer.body) : null;
   return capture?.answer() ?? null;
 }
 

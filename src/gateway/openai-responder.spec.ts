@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
+import { AnswerParser } from '../providers/answer-parser';
 import { UnknownModel } from '../routing/routing.errors';
 import type { UpstreamStreamAnswer } from '../providers/upstream';
 import { UpstreamRateLimited } from '../providers/provider-errors';
@@ -26,7 +27,8 @@ function stream(events: string[]): UpstreamStreamAnswer {
 
 /** OpenAiResponder writing to real responses of a loopback server, read by a real client. */
 describe('OpenAiResponder', () => {
-  const responder = new OpenAiResponder();
+  const parser = new AnswerParser();
+  const responder = new OpenAiResponder(parser);
   let server: Server;
   let url: string;
   let handle: (res: ServerResponse) => Promise<Delivery | ErrorAnswered>;
@@ -40,7 +42,10 @@ describe('OpenAiResponder', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  afterAll(async () => {
+    await parser.onModuleDestroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
 
   const events = (text: string) => text.split('\n\n').filter((event) => event.trim() !== '');
 

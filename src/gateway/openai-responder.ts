@@ -4,6 +4,7 @@ import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/
 import type { SpendMark } from '../budgets/budget.types';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
+import { AnswerParser, PARSED_OFF_LOOP_FROM_BYTES } from '../providers/answer-parser';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
 import { answerHeaders, setAnswerHeader } from './answer-headers';
@@ -30,8 +31,11 @@ export interface Delivery {
   ttftMs: number | null;
   /** The stream broke after its first event: the client got an error event and [DONE] instead of the rest. */
   broke: boolean;
-  /** The answer's quality signals (metrics/quality-signals.ts): a bitmask, 0 for none. */
-  quality: number;
+  /**
+   * The answer's quality signals (metrics/quality-signals.ts): a bitmask, 0 for none; null when not
+   * judged (a large answer the parser could not read off the event loop).
+   */
+  quality: number | null;
 }
 
 /** What the client was answered, for the metric row. */
@@ -53,6 +57,8 @@ export const CLIENT_CLOSED_STATUS = 499;
 @Injectable()
 export class OpenAiResponder {
   private readonly logger = new Logger(OpenAiResponder.name);
+
+  constructor(private readonly parser: AnswerParser) {}
 
   /** The key's x-ratelimit-* go on every answer, errors included. */
   rateLimitHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
@@ -111,10 +117,10 @@ export class OpenAiResponder {
       // Served only once the client has taken it: an answer larger than the socket takes at once waits for its reads.
       if (!res.writableFinished) await this.untilTaken(res, 'finish', answer.silenceLimitMs);
       return {
-        usage: usageOf(answer.body.usage),
+        usage: usageOf(answer.body?.usage),
         ttftMs: null,
         broke: false,
-        quality: qualityOfAnswer(answer.body, expect),
+        quality: answer.body ? qualityOfAnswer(answer.body, expect) : null,
       };
     }
     return this.relay(res, answer, clientWantsUsage, timing, expect, capture);
@@ -171,6 +177,11 @@ export class OpenAiResponder {
     });
   }
 
+  /** What the gateway reads of an event: the event itself, unless it is too large to parse on the event loop. */
+  private observed(event: string): string | Promise<string> {
+    return event.length < PARSED_OFF_LOOP_FROM_BYTES ? event : this.parser.observedEvent(event);
+  }
+
   /**
    * Passes the upstream's events through one by one. The status went out with the first event, so
    * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut;
@@ -202,12 +213,20 @@ export class OpenAiResponder {
     let sawDone = false;
     try {
       // The head goes out with the first event, in one packet; alone only if that event is held back.
-      forward(res, stream.firstEvent, clientWantsUsage, delivery, quality, capture);
+      forward(
+        res,
+        stream.firstEvent,
+        await this.observed(stream.firstEvent),
+        clientWantsUsage,
+        delivery,
+        quality,
+        capture,
+      );
       if (!res.headersSent) res.flushHeaders();
       for await (const event of stream.rest) {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
-        else forward(res, event, clientWantsUsage, delivery, quality, capture);
+        else forward(res, event, await this.observed(event), clientWantsUsage, delivery, quality, capture);
         // The next event is asked for only once the client has taken this one: a client that reads
         // slowly slows the upstream down (TCP backpressure) instead of queueing the answer in memory.
         if (res.writableNeedDrain && !(await this.untilTaken(res, 'drain', stream.silenceLimitMs))) break;
@@ -228,26 +247,28 @@ export class OpenAiResponder {
   }
 }
 
+/** Writes `event` to the client; reads what it holds for the gateway from `observed` (AnswerParser.observedEvent). */
 function forward(
   res: ServerResponse,
   event: string,
+  observed: string,
   clientWantsUsage: boolean,
   delivery: Delivery,
   quality: StreamQuality,
   capture: StreamCapture | undefined,
 ): void {
-  if (event.includes('"error"')) {
-    const error = parseEventData(event)?.error;
+  if (observed.includes('"error"')) {
+    const error = parseEventData(observed)?.error;
     // Its text goes to the log (where provider keys are redacted), never to the client.
     if (typeof error === 'object' && error !== null) {
       throw new Error(`upstream sent an error event: ${JSON.stringify(error).slice(0, 500)}`);
     }
   }
-  if (USAGE_FIELD.test(event)) delivery.usage = usageOf(parseEventData(event)?.usage) ?? delivery.usage;
-  quality.observe(event);
+  if (USAGE_FIELD.test(observed)) delivery.usage = usageOf(parseEventData(observed)?.usage) ?? delivery.usage;
+  quality.observe(observed);
   // Only a request copied to a shadow stage keeps its answer's text, to compare the candidate's with.
-  capture?.observe(event);
-  if (!clientWantsUsage && isUsageOnlyEvent(event)) return;
+  capture?.observe(observed);
+  if (!clientWantsUsage && isUsageOnlyEvent(observed)) return;
   res.write(`${event}\n\n`);
 }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
 import type { Outcome } from '../metrics/entities/request-metric.entity';
+import type { AnswerParser } from '../providers/answer-parser';
 import { Cancellation } from '../providers/cancellation';
 import type { Upstream, UpstreamAnswer } from '../providers/upstream';
 import { UpstreamFailure } from '../providers/upstream-failure';
@@ -33,6 +34,7 @@ export interface ShadowCallResult {
  */
 export async function callShadowCandidate(
   upstream: Upstream,
+  parser: AnswerParser,
   model: CatalogModel,
   route: Route,
   body: Record<string, unknown>,
@@ -71,9 +73,9 @@ export async function callShadowCandidate(
       billed: true,
       latencyMs: performance.now() - started,
       ttftMs: null,
-      usage: usageOf(answer.body.usage),
-      quality: qualityOfAnswer(answer.body, request.quality),
-      answer: answerOfBody(answer.body),
+      usage: usageOf(answer.body?.usage),
+      quality: answer.body ? qualityOfAnswer(answer.body, request.quality) : null,
+      answer: answer.body ? answerOfBody(answer.body) : null,
     };
   }
   const ttftMs = performance.now() - started;
@@ -83,13 +85,13 @@ export async function callShadowCandidate(
   let broke = false;
   let sawDone = false;
   try {
-    for (const event of [answer.firstEvent]) usage = readEvent(event, quality, capture) ?? usage;
+    usage = readEvent(await parser.observedEvent(answer.firstEvent), quality, capture) ?? usage;
     for await (const event of answer.rest) {
       if (/^data:\s*\[DONE\]\s*$/m.test(event)) {
         sawDone = true;
         break;
       }
-      usage = readEvent(event, quality, capture) ?? usage;
+      usage = readEvent(await parser.observedEvent(event), quality, capture) ?? usage;
     }
     broke = !sawDone;
   } catch {
@@ -108,7 +110,10 @@ export async function callShadowCandidate(
   };
 }
 
-/** One event of the candidate's stream: an error event throws (the stream broke); the usage chunk is returned. */
+/**
+ * What the gateway reads of one event of the candidate's stream (AnswerParser.observedEvent): an
+ * error event throws (the stream broke); the usage chunk is returned.
+ */
 function readEvent(event: string, quality: StreamQuality, capture: StreamCapture): TokenUsage | undefined {
   if (event.includes('"error"') && /"error"\s*:\s*\{/.test(event)) throw new Error('the upstream sent an error event');
   quality.observe(event);

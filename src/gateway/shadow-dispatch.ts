@@ -7,6 +7,7 @@ import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { costPico } from '../metrics/cost';
 import type { Outcome } from '../metrics/entities/request-metric.entity';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
+import { AnswerParser } from '../providers/answer-parser';
 import { UPSTREAM, type Upstream } from '../providers/upstream';
 import { type Route, RoutingService } from '../routing/routing.service';
 import { ShadowCounters } from '../shadow/shadow-counters';
@@ -45,6 +46,7 @@ export class ShadowDispatch {
     private readonly routing: RoutingService,
     private readonly runner: CandidateRunner,
     @Inject(UPSTREAM) private readonly upstream: Upstream,
+    private readonly parser: AnswerParser,
     private readonly ledger: ShadowLedger,
     private readonly pairs: ShadowPairs,
     private readonly counters: ShadowCounters,
@@ -106,7 +108,7 @@ export class ShadowDispatch {
       this.counters.count(stage.flagKey, 'skipped_stage_ended');
       return;
     }
-    const result = await callShadowCandidate(this.upstream, model, candidateRoute, body, request);
+    const result = await callShadowCandidate(this.upstream, this.parser, model, candidateRoute, body, request);
     const spent = result.usage ? costPico(model.pricing, result.usage) : result.billed ? worst : 0n;
     await this.ledger.settle(ticket, spent);
     const candidate = candidateSideOf(stage.candidate, model, result);

@@ -1,5 +1,6 @@
 import { parseRetryAfterMs } from '@switchyard/retry';
 import type { CatalogProvider } from '../config/catalog.schema';
+import { PARSED_OFF_LOOP_FROM_BYTES } from './answer-parser';
 import type { UpstreamJsonAnswer, UpstreamStreamAnswer } from './upstream';
 import { isInvalidRequestStatus, type UpstreamErrorBody, type UpstreamFailureKind } from './upstream-failure';
 
@@ -61,6 +62,9 @@ export function failedStatus(
 }
 
 function extractError(body: string, redact: (text: string) => string): UpstreamErrorBody | undefined {
+  // An error body this large is no error object worth parsing on the event loop: its start is logged.
+  if (body.length >= PARSED_OFF_LOOP_FROM_BYTES)
+    return { message: redact(body.slice(0, PARSED_OFF_LOOP_FROM_BYTES)).slice(0, MAX_LOGGED_MESSAGE) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

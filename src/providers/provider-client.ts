@@ -8,6 +8,7 @@ import { secretRedactor } from '../common/secret-redaction';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogConfig } from '../config/catalog.config';
 import type { CatalogProvider } from '../config/catalog.schema';
+import { AnswerParser } from './answer-parser';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
@@ -41,6 +42,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     private readonly catalog: CatalogService,
     private readonly keys: ProviderKeyRing,
     private readonly health: ModelHealth,
+    private readonly parser: AnswerParser,
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
   ) {
     this.learnKeys(catalog.current);
@@ -195,13 +197,8 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         this.redactKeys,
       );
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body.toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const reading = await this.parser.answer(response.body);
+    if (reading.kind === 'not_an_object') {
       return {
         ok: false,
         kind: 'network',
@@ -212,7 +209,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       ok: true,
       answer: {
         kind: 'json',
-        body: body as Record<string, unknown>,
+        body: reading.kind === 'object' ? reading.body : undefined,
         raw: response.body,
         upstreamLatencyMs: performance.now() - started,
         silenceLimitMs: silenceLimitOf(provider, call),

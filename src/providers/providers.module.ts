@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
+import { AnswerParser } from './answer-parser';
 import { ContextGuard } from './context-guard';
 import { ModelHealth } from './model-health';
 import { ProviderClient } from './provider-client';
@@ -11,10 +12,11 @@ import { UPSTREAM } from './upstream';
   providers: [
     ProviderKeyRing,
     ModelHealth,
+    AnswerParser,
     ProviderClient,
     ContextGuard,
     { provide: UPSTREAM, useExisting: ProviderClient },
   ],
-  exports: [ModelHealth, ProviderClient, ContextGuard, UPSTREAM],
+  exports: [AnswerParser, ModelHealth, ProviderClient, ContextGuard, UPSTREAM],
 })
 export class ProvidersModule {}

@@ -34,8 +34,12 @@ export interface UpstreamCall {
 
 export interface UpstreamJsonAnswer {
   kind: 'json';
-  body: Record<string, unknown>;
-  /** The upstream's bytes, passed to the client as they came (`body` is their parse). */
+  /**
+   * Their parse (AnswerParser: from 256 KB on, only what the gateway reads of it); undefined when an
+   * answer too large for the event loop could not be parsed off it (passed on unread).
+   */
+  body: Record<string, unknown> | undefined;
+  /** The upstream's bytes, passed to the client as they came. */
   raw: Buffer;
   attempts: number;
   upstreamLatencyMs: number;

@@ -20,6 +20,32 @@ export const PACED_MAX_EVENTS = 8_192;
 export const OVERSIZED_BYTES = 16 * 1024 * 1024;
 /** What `large` sends: more than the loopback's socket buffers take, under the 8 MB bound the spec sets. */
 export const LARGE_BYTES = 7 * 1024 * 1024;
+/** The completion tokens the `many-keys` answer and the `many-keys-event` stream report in their usage. */
+export const MANY_KEYS_COMPLETION_TOKENS = 13;
+
+let manyKeys: string | undefined;
+/**
+ * `"metadata":{...}` of ~7 MB of different keys (under the spec's 8 MB bound): JSON.parse takes
+ * hundreds of milliseconds on it, a hostile or broken upstream's worst shape of answer.
+ */
+function manyKeysField(): string {
+  if (manyKeys === undefined) {
+    const entries: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 7 * 1024 * 1024; i++) {
+      const entry = `"key-${i}":${i}`;
+      entries.push(entry);
+      bytes += entry.length + 1;
+    }
+    manyKeys = `"metadata":{${entries.join(',')}}`;
+  }
+  return manyKeys;
+}
+
+/** The `many-keys` answer, byte for byte. */
+export function manyKeysAnswer(): string {
+  const usage = { prompt_tokens: 5, completion_tokens: MANY_KEYS_COMPLETION_TOKENS, total_tokens: 18 };
+  return `{"id":"chatcmpl-scripted","object":"chat.completion","created":0,"model":"many-keys","choices":[{"index":0,"message":{"role":"assistant","content":"Here."},"finish_reason":"stop"}],"usage":${JSON.stringify(usage)},${manyKeysField()}}`;
+}
 
 const EVENT_CONTENT = 'x'.repeat(16 * 1024);
 
@@ -43,7 +69,9 @@ const contentEvent = (model: string, n: number) => chunkEvent(model, { content: 
  * - `error-first` streams an error event as its first and then nothing, keeping the connection open;
  * - `oversized` answers a JSON completion of OVERSIZED_BYTES of content, `large` one of LARGE_BYTES;
  * - `oversized-event` streams one event, then one event that grows to OVERSIZED_BYTES and never ends;
- * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES.
+ * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES;
+ * - `many-keys` answers manyKeysAnswer(); `many-keys-event` streams a role event, one event with
+ *   content, the usage and the same metadata, and [DONE].
  */
 export class ScriptedUpstream {
   readonly calls: ScriptedCall[] = [];
@@ -96,6 +124,18 @@ export class ScriptedUpstream {
         res.write(contentEvent(model, 0));
         await writeInPieces(res, `data: {"choices":[{"index":0,"delta":{"content":"${'y'.repeat(OVERSIZED_BYTES)}`);
         return;
+      case 'many-keys':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        await writeInPieces(res, manyKeysAnswer());
+        return void res.end();
+      case 'many-keys-event': {
+        const usage = { prompt_tokens: 5, completion_tokens: MANY_KEYS_COMPLETION_TOKENS, total_tokens: 18 };
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunkEvent(model, { role: 'assistant', content: '' }));
+        const event = chunkEvent(model, { content: 'Here.' }, { usage });
+        await writeInPieces(res, `${event.slice(0, -3)},${manyKeysField()}}\n\n`);
+        return void res.end('data: [DONE]\n\n');
+      }
       case 'error-first':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write(`data: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } })}\n\n`);
@@ -146,6 +186,8 @@ async function writeInPieces(res: ServerResponse, text: string): Promise<void> {
 
 /** True on `drain`; false after `ms` or when the response closes first. */
 function drainWithin(res: ServerResponse, ms: number): Promise<boolean> {
+  // Closed already: its 'close' may have been emitted, and it will never drain.
+  if (res.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const settle = (drained: boolean) => {
       clearTimeout(timer);

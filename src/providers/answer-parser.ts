@@ -1,0 +1,154 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { OffLoopWorker } from '../common/off-loop-worker';
+
+/**
+ * From this size on an upstream answer, or one stream event, is parsed in a worker thread. JSON.parse
+ * of an answer with `logprobs` takes ~10–14 ms per MB on the event loop (an answer at the 32 MB
+ * GATEWAY_ANSWER_LIMIT ~450 ms), and an upstream can send shapes far slower (many different keys:
+ * ~100 ms per MB); under this size the worst shape parses in ~25 ms and a real answer in under 3.
+ * Real answers and events are almost always far smaller: the request path never meets the worker.
+ */
+export const PARSED_OFF_LOOP_FROM_BYTES = 256 * 1024;
+
+/**
+ * The worker's code (an OffLoopWorker's `handle`): parses the answer or the event's data and keeps
+ * only what the gateway reads of it (usage, and per choice its message or delta and finish reason;
+ * never `logprobs`, the bulk of a large answer), so that what comes back is cheap to clone.
+ */
+const WORKER_SOURCE = `
+const MAX_ERROR_JSON = 4096;
+function reducedChoices(choices, part) {
+  if (!Array.isArray(choices)) return choices;
+  return choices.map((choice) =>
+    choice !== null && typeof choice === 'object'
+      ? { index: choice.index, [part]: choice[part], finish_reason: choice.finish_reason }
+      : choice,
+  );
+}
+function reduced(value, part) {
+  const kept = {};
+  if ('usage' in value) kept.usage = value.usage;
+  if ('choices' in value) kept.choices = reducedChoices(value.choices, part);
+  if ('error' in value) {
+    const text = JSON.stringify(value.error);
+    kept.error = text !== undefined && text.length > MAX_ERROR_JSON ? { message: 'an error object of ' + text.length + ' characters' } : value.error;
+  }
+  return kept;
+}
+function parsed(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+function handle(task) {
+  if (task.kind === 'answer') {
+    const value = parsed(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength).toString('utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return [{ object: false }, []];
+    return [{ object: true, body: reduced(value, 'message') }, []];
+  }
+  const data = task.event
+    .split('\\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trimStart())
+    .join('\\n');
+  const value = parsed(data);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return ['', []];
+  return ['data: ' + JSON.stringify(reduced(value, 'delta')), []];
+}
+`;
+
+/** An answer's parse takes far less; this long means code stuck, not work. */
+const TASK_TIMEOUT_MS = 30_000;
+/** As the main thread's old space (`npm start`'s --max-old-space-size): what parses there parses here. */
+const WORKER_HEAP_MB = 1024;
+
+/** What a JSON answer holds for the gateway. */
+export type AnswerReading =
+  /** Its object (under PARSED_OFF_LOOP_FROM_BYTES, all of it; from it on, what the gateway reads). */
+  | { kind: 'object'; body: Record<string, unknown> }
+  /** Not JSON, or JSON but not an object. */
+  | { kind: 'not_an_object' }
+  /** Too large for the event loop, and the worker could not parse it: passed on unread. */
+  | { kind: 'unread' };
+
+/** No worker could take the parse (it failed, or the gateway is shutting down). */
+class ParserUnavailable extends Error {
+  constructor(reason: string) {
+    super(`the answer parser is unavailable: ${reason}`);
+    this.name = 'ParserUnavailable';
+  }
+}
+
+/**
+ * Reads upstream answers and stream events for the gateway (usage, quality signals, a shadow
+ * pair's text) without holding the event loop: small ones on it, large ones in a worker thread
+ * (OffLoopWorker, started by the first large answer). If that worker fails, a large answer is
+ * passed to the client as it came, unread: its usage is unknown (budgets charge its worst case) and
+ * its quality is not judged; a warning says so.
+ */
+@Injectable()
+export class AnswerParser implements OnModuleDestroy {
+  private readonly worker = new OffLoopWorker<
+    { kind: 'answer'; bytes: Uint8Array } | { kind: 'event'; event: string },
+    { object: true; body: Record<string, unknown> } | { object: false } | string
+  >(
+    {
+      name: 'the answer parser',
+      meanwhile: 'large answers go to clients unread (usage unknown, quality not judged)',
+      source: WORKER_SOURCE,
+      heapMb: WORKER_HEAP_MB,
+      taskTimeoutMs: TASK_TIMEOUT_MS,
+      unavailable: (reason) => new ParserUnavailable(reason),
+    },
+    new Logger(AnswerParser.name),
+  );
+
+  async onModuleDestroy(): Promise<void> {
+    await this.worker.close();
+  }
+
+  /** A JSON answer's body. */
+  async answer(bytes: Buffer): Promise<AnswerReading> {
+    if (bytes.length < PARSED_OFF_LOOP_FROM_BYTES) return readingOf(parsedOrUndefined(bytes.toString('utf8')));
+    // Copied into the message: the bytes still go to the client.
+    const result = await this.worker.run({ kind: 'answer', bytes }).catch(unavailableAs(undefined));
+    if (result === undefined) return { kind: 'unread' };
+    return typeof result === 'object' && result.object
+      ? { kind: 'object', body: result.body }
+      : { kind: 'not_an_object' };
+  }
+
+  /**
+   * What the gateway observes of a stream event: the event itself when small; from
+   * PARSED_OFF_LOOP_FROM_BYTES on, an event of what it reads of it (usage, choices' deltas, error),
+   * or '' when it is not a JSON event or could not be read (nothing is observed of it).
+   */
+  async observedEvent(event: string): Promise<string> {
+    if (event.length < PARSED_OFF_LOOP_FROM_BYTES) return event;
+    const result = await this.worker.run({ kind: 'event', event }).catch(unavailableAs(''));
+    return typeof result === 'string' ? result : '';
+  }
+}
+
+function unavailableAs<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof ParserUnavailable) return value;
+    throw error;
+  };
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readingOf(value: unknown): AnswerReading {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? { kind: 'object', body: value as Record<string, unknown> }
+    : { kind: 'not_an_object' };
+}
