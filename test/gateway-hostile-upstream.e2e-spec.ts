@@ -5,6 +5,7 @@ import { bearer, startTestApp, writeTestCatalog, type TestApp } from './support/
 import { rawRequest } from './support/raw-http';
 import { whileProbing } from './support/loop-probe';
 import {
+  JSON_FOR_STREAM,
   LARGE_BYTES,
   MANY_KEYS_COMPLETION_TOKENS,
   manyKeysAnswer,
@@ -110,6 +111,8 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
           'large',
           'many-keys',
           'many-keys-event',
+          'json-for-stream',
+          'json-error-for-stream',
         ].map((id) => ({
           ...c.models[0],
           id,
@@ -339,6 +342,52 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
           completion_tokens: MANY_KEYS_COMPLETION_TOKENS,
         });
       }
+    });
+  });
+
+  describe('an upstream that answers a stream request with plain JSON', () => {
+    const dataOf = (event: string) => JSON.parse(event.slice('data: '.length)) as Record<string, unknown>;
+
+    it('gives the client the stream the completion would have been, and records its usage', async () => {
+      const response = await completion({ model: 'json-for-stream', stream: true });
+      expect(response.status).toBe(200);
+      expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
+      const events = response.text.split('\n\n').filter((event) => event !== '');
+      expect(events).toHaveLength(2);
+      expect(dataOf(events[0])).toMatchObject({
+        id: 'chatcmpl-json',
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { role: 'assistant', content: JSON_FOR_STREAM.content }, finish_reason: 'stop' }],
+      });
+      expect(events[1]).toBe('data: [DONE]');
+      expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+        outcome: 'ok',
+        completion_tokens: JSON_FOR_STREAM.completionTokens,
+      });
+    });
+
+    it('adds the usage chunk for a client that asked for it', async () => {
+      const response = await completion({
+        model: 'json-for-stream',
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const events = response.text.split('\n\n').filter((event) => event !== '');
+      expect(events).toHaveLength(3);
+      expect(dataOf(events[1])).toMatchObject({
+        choices: [],
+        usage: { completion_tokens: JSON_FOR_STREAM.completionTokens },
+      });
+      expect(events[2]).toBe('data: [DONE]');
+    });
+
+    it('fails an attempt whose JSON is no completion as it fails a broken stream: the client gets no 200', async () => {
+      const response = await completion({ model: 'json-error-for-stream', stream: true });
+      expect(response.status).toBe(502);
+      expect(JSON.parse(response.text).error.code).toBe('upstream_error');
+      expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+        outcome: 'upstream_error',
+      });
     });
   });
 });

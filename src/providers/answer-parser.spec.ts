@@ -44,6 +44,9 @@ describe('AnswerParser', () => {
     expect(await parser.answer(answer.bytes)).toEqual({
       kind: 'object',
       body: {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        model: 'gpt-4.1',
         usage: answer.usage,
         choices: [{ index: 0, message: { role: 'assistant', content: answer.content }, finish_reason: 'length' }],
       },
@@ -63,12 +66,13 @@ describe('AnswerParser', () => {
     expect(await parser.observedEvent(event)).toBe(event);
   });
 
-  it('reduces a large event to what the gateway reads of it: usage, deltas, and an error cut short', async () => {
+  it('reduces a large event to what the gateway reads of it: usage, deltas, short fields, and an error cut short', async () => {
     const padding = 'x'.repeat(PARSED_OFF_LOOP_FROM_BYTES);
     const data = {
       choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [padding] }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 3, completion_tokens: 4 },
       error: { message: padding },
+      model: 'gpt-4.1',
       system_fingerprint: padding,
     };
     const observed = await parser.observedEvent(`event: chunk\ndata: ${JSON.stringify(data)}`);
@@ -76,6 +80,7 @@ describe('AnswerParser', () => {
       choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 3, completion_tokens: 4 },
       error: { message: `an error object of ${JSON.stringify(data.error).length} characters` },
+      model: 'gpt-4.1',
     });
     // Not JSON: nothing of it is observed.
     expect(await parser.observedEvent(`data: {"choices":[${padding}`)).toBe('');

@@ -12,8 +12,9 @@ export const PARSED_OFF_LOOP_FROM_BYTES = 256 * 1024;
 
 /**
  * The worker's code (an OffLoopWorker's `handle`): parses the answer or the event's data and keeps
- * only what the gateway reads of it (usage, and per choice its message or delta and finish reason;
- * never `logprobs`, the bulk of a large answer), so that what comes back is cheap to clone.
+ * only what the gateway reads of it (usage, per choice its message or delta and finish reason, and
+ * the completion's id, model and such; never `logprobs`, the bulk of a large answer), so that what
+ * comes back is cheap to clone.
  */
 const WORKER_SOURCE = `
 const MAX_ERROR_JSON = 4096;
@@ -25,8 +26,13 @@ function reducedChoices(choices, part) {
       : choice,
   );
 }
+const CHUNK_FIELDS = ['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier'];
 function reduced(value, part) {
   const kept = {};
+  for (const field of CHUNK_FIELDS) {
+    const fieldValue = value[field];
+    if (typeof fieldValue === 'number' || (typeof fieldValue === 'string' && fieldValue.length <= 256)) kept[field] = fieldValue;
+  }
   if ('usage' in value) kept.usage = value.usage;
   if ('choices' in value) kept.choices = reducedChoices(value.choices, part);
   if ('error' in value) {

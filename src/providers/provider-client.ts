@@ -12,6 +12,7 @@ import { AnswerParser } from './answer-parser';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
+import { completionAsEvents, eventsFrom } from './completion-events';
 import { ModelHealth } from './model-health';
 import { ProviderKeyRing } from './provider-keys';
 import { ProviderPools } from './provider-pools';
@@ -236,6 +237,12 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         signal: abort.signal,
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
+        if (isJsonAnswer(response.headers)) {
+          // Read whole within the attempt's budget (the timer still runs), then relayed as a stream.
+          const result = await this.jsonAsStream(call, response.body, started, unlinkClient, provider);
+          streamHandedOver = result.ok;
+          return result;
+        }
         clearTimeout(timer);
         const result = await this.firstEvent(
           call,
@@ -266,6 +273,46 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       clearTimeout(timer);
       if (!streamHandedOver) unlinkClient();
     }
+  }
+
+  /**
+   * An upstream that answered a streamed request with plain JSON (it ignored `stream`): its
+   * completion is read whole and given to the client as the stream it would have been
+   * (completionAsEvents); JSON that is no completion fails the attempt like a broken stream.
+   */
+  private async jsonAsStream(
+    call: UpstreamCall,
+    body: Readable,
+    started: number,
+    onStreamEnd: () => void,
+    provider: CatalogProvider,
+  ): Promise<AttemptResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await bytesUpTo(body, this.config.answerLimitBytes);
+    } catch (error) {
+      if (error instanceof AnswerTooLargeError) return tooLarge(call, 'an answer', error.limitBytes);
+      throw error;
+    }
+    const reading = await this.parser.answer(bytes);
+    const events = reading.kind === 'object' ? completionAsEvents(reading.body) : undefined;
+    if (!events) {
+      return {
+        ok: false,
+        kind: 'network',
+        message: `${call.model.id} answered a stream request with JSON that is not a completion`,
+      };
+    }
+    return {
+      ok: true,
+      answer: {
+        kind: 'stream',
+        firstEvent: events[0],
+        rest: eventsFrom(events.slice(1), onStreamEnd),
+        upstreamLatencyMs: performance.now() - started,
+        silenceLimitMs: silenceLimitOf(provider, call),
+      },
+    };
   }
 
   /**
@@ -351,6 +398,11 @@ function tooLarge(call: UpstreamCall, what: string, limitBytes: number): Attempt
 
 /** A body read whole as text, unless it grows past `limitBytes` (then destroyed: AnswerTooLargeError). */
 async function textUpTo(body: Readable, limitBytes: number): Promise<string> {
+  return (await bytesUpTo(body, limitBytes)).toString('utf8');
+}
+
+/** A body read whole, unless it grows past `limitBytes` (then destroyed: AnswerTooLargeError). */
+async function bytesUpTo(body: Readable, limitBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let received = 0;
   for await (const chunk of body) {
@@ -361,7 +413,13 @@ async function textUpTo(body: Readable, limitBytes: number): Promise<string> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The answer is JSON (`application/json`, or a `+json` type), not the event stream that was asked for. */
+function isJsonAnswer(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(type);
 }
 
 function byteLengthOf(pieces: readonly Buffer[]): number {

@@ -41,6 +41,9 @@ function manyKeysField(): string {
   return manyKeys;
 }
 
+/** What `json-for-stream` answers: the completion's text and its completion tokens. */
+export const JSON_FOR_STREAM = { content: 'Here is the whole answer at once.', completionTokens: 9 };
+
 /** The `many-keys` answer, byte for byte. */
 export function manyKeysAnswer(): string {
   const usage = { prompt_tokens: 5, completion_tokens: MANY_KEYS_COMPLETION_TOKENS, total_tokens: 18 };
@@ -70,6 +73,8 @@ const contentEvent = (model: string, n: number) => chunkEvent(model, { content: 
  * - `oversized` answers a JSON completion of OVERSIZED_BYTES of content, `large` one of LARGE_BYTES;
  * - `oversized-event` streams one event, then one event that grows to OVERSIZED_BYTES and never ends;
  * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES;
+ * - `json-for-stream` answers a JSON completion (JSON_FOR_STREAM) whether or not a stream was asked for;
+ *   `json-error-for-stream` answers 200 with a JSON error object;
  * - `many-keys` answers manyKeysAnswer(); `many-keys-event` streams a role event, one event with
  *   content, the usage and the same metadata, and [DONE].
  */
@@ -124,6 +129,24 @@ export class ScriptedUpstream {
         res.write(contentEvent(model, 0));
         await writeInPieces(res, `data: {"choices":[{"index":0,"delta":{"content":"${'y'.repeat(OVERSIZED_BYTES)}`);
         return;
+      case 'json-for-stream': {
+        const usage = { prompt_tokens: 5, completion_tokens: JSON_FOR_STREAM.completionTokens, total_tokens: 14 };
+        const message = { role: 'assistant', content: JSON_FOR_STREAM.content };
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        return void res.end(
+          JSON.stringify({
+            id: 'chatcmpl-json',
+            object: 'chat.completion',
+            created: 0,
+            model,
+            choices: [{ index: 0, message, finish_reason: 'stop' }],
+            usage,
+          }),
+        );
+      }
+      case 'json-error-for-stream':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } }));
       case 'many-keys':
         res.writeHead(200, { 'content-type': 'application/json' });
         await writeInPieces(res, manyKeysAnswer());
