@@ -52,6 +52,8 @@ export interface Settings {
   only: string[];
   sizes: PromptSize[];
   rounds: number;
+  /** Processes per target, its slices taken from each in turn. */
+  processes: number;
   connections: number;
   warmupSec: number;
   sliceSec: number;
@@ -329,7 +331,10 @@ export function describeRun(report: Report): string[] {
     `${report.date} · node ${report.node} · ${report.cpus}× ${report.cpu} · load avg ${report.loadAverage1m.toFixed(2)} → ${(report.loadAverage1mEnd ?? NaN).toFixed(2)} (other work on a shared machine shows up in the p99s)${report.commit ? ` · commit ${report.commit}` : ''}`,
     `pinning: ${report.pinning.note}`,
     `method: every server runs for the whole run; each measurement is taken in ${s.rounds} interleaved rounds, one slice per target per round, round r starting at target r mod n; ` +
-      `a target's figures pool all its slices, so a drift of this VM's speed falls on every target alike.`,
+      `a target's figures pool all its slices, so a drift of this VM's speed falls on every target alike; ` +
+      (s.processes > 1
+        ? `each target runs as ${s.processes} processes, round r taking its slice from process r mod ${s.processes}, so no target is judged on one process's luck.`
+        : 'each target runs as one process.'),
     `throughput and CPU: wrk (1 thread, ${s.connections} connections) on the load core, ${s.rounds} × ${s.sliceSec} s per target and prompt size (${s.sizes.join(', ')}) after ${s.warmupSec} s warm-up; ` +
       `CPU per request = the server's user + system time over the 2xx it served; ` +
       `latency (${PROMPT_SIZE_NAMES[0]} prompt): open loop ${s.ratePerSec} req/s, ${s.rounds} × ${s.rateSliceSec} s per target, from each request's scheduled send time; ` +

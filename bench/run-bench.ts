@@ -43,6 +43,7 @@ import {
   BENCH_KEY,
   bucketQuantileMs,
   GATEWAY_KEY,
+  type IngestionResult,
   overheadBuckets,
   settleIngestion,
   startGateway,
@@ -71,19 +72,26 @@ import { coreTicks, runWrk, wrkMissing } from './wrk';
  * own host). For (c) the run checks that every request answered has its row in Postgres (zero loss).
  *
  * Options: --only simulator,proxy,gateway,...  --sizes 1k,32k,400k  --baseline <dist/ of another build>
- *          --rounds 6  --connections 64  --warmup 2  --slice 3  --rate 500  --rate-duration 3
- *          --ttfb-count 200  --quick (short run, to check the harness)
+ *          --rounds 6  --processes 2  --connections 64  --warmup 2  --slice 3  --rate 500
+ *          --rate-duration 3  --ttfb-count 200  --quick (short run, to check the harness)
+ *
+ * Every target runs as several processes (--processes), its slices taken from each in turn: two
+ * processes of the same build differ by up to ~20% in CPU per request for as long as they run (JIT
+ * and heap layout luck), as much as the differences the checks look for, so one process per target
+ * would judge its luck.
  */
 
 const USAGE =
   'usage: node dist/bench/run-bench.js [--only ids] [--sizes 1k,32k,400k] [--baseline path/to/other/dist] [--rounds 6]\n' +
-  '                                    [--connections 64] [--warmup 2] [--slice 3] [--rate 500] [--rate-duration 3]\n' +
+  '                                    [--processes 2] [--connections 64] [--warmup 2] [--slice 3] [--rate 500]\n' +
+  '                                    [--rate-duration 3]\n' +
   '                                    [--ttfb-count 200] [--quick]\n' +
   '\n' +
   '  --only LIST         measure only these targets (simulator, proxy, gateway, gateway-no-metrics, baseline, ...)\n' +
   '  --sizes LIST        prompt sizes for throughput and CPU per request (1k, 32k, 400k); latency uses the first\n' +
   "  --baseline DIR      also measure the same gateway setup run from DIR (the dist/ of another commit's build)\n" +
   '  --rounds N          interleaved rounds; each round gives every target one slice of each measurement (quick: 2)\n' +
+  "  --processes N       processes per target; round r takes the target's slice from process r mod N (quick: 1)\n" +
   '  --connections N     closed-loop connections for throughput (wrk)\n' +
   '  --warmup S          closed-loop warm-up of each target and size before the first round, seconds (quick: 1)\n' +
   '  --slice S           one throughput slice, seconds (quick: 1)\n' +
@@ -99,6 +107,7 @@ function readSettings(specs: (baseline?: string) => TargetSpec[]): Settings {
       sizes: { type: 'string' },
       baseline: { type: 'string' },
       rounds: { type: 'string' },
+      processes: { type: 'string' },
       connections: { type: 'string' },
       warmup: { type: 'string' },
       slice: { type: 'string' },
@@ -143,6 +152,7 @@ function readSettings(specs: (baseline?: string) => TargetSpec[]): Settings {
     sizes: sizes as PromptSize[],
     baseline: values.baseline,
     rounds: Math.max(1, Math.round(number('rounds', values.rounds, quick ? 2 : 6))),
+    processes: Math.max(1, Math.round(number('processes', values.processes, quick ? 1 : 2))),
     connections: Math.round(number('connections', values.connections, 64)),
     warmupSec: number('warmup', values.warmup, quick ? 1 : 2),
     sliceSec: number('slice', values.slice, quick ? 1 : 3),
@@ -167,6 +177,7 @@ interface ThroughputSlice {
   rssMaxMB: number;
 }
 
+/** One process of a target. */
 interface Target {
   spec: TargetSpec;
   server: ChildServer;
@@ -183,6 +194,12 @@ interface Target {
   overhead?: { before?: Map<number, number>; after?: Map<number, number> };
 }
 
+/** A target: its processes (--processes), measured in turn and reported as one. */
+interface TargetGroup {
+  spec: TargetSpec;
+  processes: Target[];
+}
+
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
@@ -192,6 +209,7 @@ function errorText(error: unknown): string {
 }
 
 const isMeasured = (target: Target) => target.result.status === 'measured';
+const isGroupMeasured = (group: TargetGroup) => group.processes.every(isMeasured);
 
 function markFailed(target: Target, error: string): void {
   target.result.status = 'failed';
@@ -228,18 +246,21 @@ async function startTarget(
   spec: TargetSpec,
   pinning: Pinning,
   upstream: { child: ChildServer; port: number } | undefined,
+  index: number,
 ): Promise<Target> {
+  // The first process keeps the target's own name (its data folder, log and catalog in the run's folder).
+  const name = index === 0 ? spec.id : `${spec.id}-${index + 1}`;
   const serverCore = pinning.enabled ? pinning.serverCore : undefined;
   const notes: string[] = [];
   let child: ChildServer;
   let port: number;
   let databaseUrl: string | undefined;
   if (spec.kind === 'simulator') {
-    ({ child, port } = await startSimulator(`${spec.id}-own`, serverCore));
+    ({ child, port } = await startSimulator(`${name}-own`, serverCore));
   } else if (spec.kind === 'proxy') {
     ({ child, port } = await startProxy(upstream!.port, serverCore));
   } else {
-    const gateway = await startGateway(upstream!.port, serverCore, spec.id, spec.variant);
+    const gateway = await startGateway(upstream!.port, serverCore, name, spec.variant);
     ({ child, port, databaseUrl } = gateway);
     try {
       notes.push(placePostgres(gateway.dataDir, pinning));
@@ -284,10 +305,13 @@ function placePostgres(dataDir: string, pinning: Pinning): string {
   return `embedded Postgres on the load core (CPU ${pinning.loadCore}) at nice ${POSTGRES_NICE}`;
 }
 
-/** Every selected target, started one after another; (b)–(e) forward to one upstream simulator on the load core. */
-async function startTargets(settings: Settings, pinning: Pinning, report: Report): Promise<Target[]> {
+/**
+ * Every selected target's processes, started one after another; (b)–(e) forward to one upstream
+ * simulator on the load core. A target one of whose processes fails to start is reported failed.
+ */
+async function startTargets(settings: Settings, pinning: Pinning, report: Report): Promise<TargetGroup[]> {
   const specs = targetSpecs({ baseline: settings.baseline }).filter((spec) => settings.only.includes(spec.id));
-  const targets: Target[] = [];
+  const groups: TargetGroup[] = [];
   let upstream: { child: ChildServer; port: number } | undefined;
   if (specs.some((spec) => spec.kind !== 'simulator')) {
     progress('starting the upstream simulator');
@@ -295,12 +319,17 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
   }
   for (const spec of specs) {
     if (run.interrupted) break;
-    progress(`${spec.id}: starting`);
+    const group: TargetGroup = { spec, processes: [] };
     try {
-      const target = await startTarget(spec, pinning, upstream);
-      for (const note of target.result.notes) progress(`${spec.id}: ${note}`);
-      targets.push(target);
+      for (let index = 0; index < settings.processes; index++) {
+        progress(`${spec.id}: starting process ${index + 1} of ${settings.processes}`);
+        const target = await startTarget(spec, pinning, upstream, index);
+        group.processes.push(target);
+        for (const note of target.result.notes) progress(`${spec.id}: ${note}`);
+      }
+      groups.push(group);
     } catch (error) {
+      await Promise.all(group.processes.map((target) => target.server.stop()));
       report.targets.push({
         id: spec.id,
         label: spec.label,
@@ -312,7 +341,7 @@ async function startTargets(settings: Settings, pinning: Pinning, report: Report
       progress(`${spec.id}: FAILED: ${errorText(error)}`);
     }
   }
-  return targets;
+  return groups;
 }
 
 // ---------------------------------------------------------------- measuring
@@ -395,17 +424,21 @@ function rotated<T>(items: T[], round: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
-/** One slice per measured target per round, the order rotating; a target that fails is left out of later rounds. */
+/**
+ * One slice per measured target per round, the order rotating, from the target's process `round`
+ * mod its processes; a target one of whose processes fails is left out of later rounds.
+ */
 async function inRounds(
   phase: string,
-  targets: Target[],
+  groups: TargetGroup[],
   rounds: number,
   slice: (target: Target) => Promise<string>,
 ): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const summaries: string[] = [];
-    for (const target of rotated(targets.filter(isMeasured), round)) {
+    for (const group of rotated(groups.filter(isGroupMeasured), round)) {
       if (run.interrupted) return;
+      const target = group.processes[round % group.processes.length];
       try {
         if (!target.server.running)
           throw new Error(
@@ -423,9 +456,9 @@ async function inRounds(
 /** Streamed requests each target serves during its warm-up. */
 const STREAM_WARMUP_REQUESTS = 20;
 
-async function measureAll(targets: Target[], settings: Settings, pinning: Pinning): Promise<void> {
+async function measureAll(groups: TargetGroup[], settings: Settings, pinning: Pinning): Promise<void> {
   for (const size of settings.sizes) {
-    for (const target of targets.filter(isMeasured)) {
+    for (const target of groups.filter(isGroupMeasured).flatMap((group) => group.processes)) {
       if (run.interrupted) return;
       progress(`${target.spec.id}: warm-up ${settings.warmupSec} s, ${size} prompt`);
       const { shape, bodyFile } = target.shapes[size];
@@ -442,16 +475,16 @@ async function measureAll(targets: Target[], settings: Settings, pinning: Pinnin
       }).catch((error: unknown) => markFailed(target, `warm-up: ${errorText(error)}`));
     }
     progress(`throughput, ${size} prompt: ${settings.rounds} rounds of ${settings.sliceSec} s per target`);
-    await inRounds(`throughput ${size}`, targets, settings.rounds, (target) =>
+    await inRounds(`throughput ${size}`, groups, settings.rounds, (target) =>
       measureThroughputSlice(target, size, settings, pinning),
     );
   }
   if (run.interrupted) return;
   progress(`latency: ${settings.rounds} rounds at ${settings.ratePerSec} req/s, ${settings.sizes[0]} prompt`);
-  await inRounds('latency', targets, settings.rounds, (target) => measureLatencySlice(target, settings));
+  await inRounds('latency', groups, settings.rounds, (target) => measureLatencySlice(target, settings));
   if (run.interrupted) return;
   progress(`stream first byte: ${settings.rounds} rounds`);
-  await inRounds('stream first byte', targets, settings.rounds, (target) => measureTtfbSlice(target, settings));
+  await inRounds('stream first byte', groups, settings.rounds, (target) => measureTtfbSlice(target, settings));
 }
 
 function pooledSize(slices: ThroughputSlice[]): SizeResult {
@@ -484,27 +517,60 @@ function pooledSize(slices: ThroughputSlice[]): SizeResult {
   };
 }
 
-async function summarize(target: Target): Promise<TargetResult> {
-  if (!isMeasured(target)) return target.result;
+/** A target's figures: its processes' slices pooled, as if one process had served them all. */
+async function summarize(group: TargetGroup): Promise<TargetResult> {
+  const { processes } = group;
+  const failed = processes.find((target) => !isMeasured(target));
+  if (failed) return failed.result;
+  const first = processes[0];
+  const sizes = [...new Set(processes.flatMap((target) => Object.keys(target.slices)))] as PromptSize[];
+  const latencySlices = processes.flatMap((target) => target.latencySlices);
+  const ttfbSlices = processes.flatMap((target) => target.ttfbSlices);
+  const notes = [...new Set(processes.flatMap((target) => target.result.notes))];
+  if (processes.length > 1)
+    notes.push(`${processes.length} processes, pids ${processes.map((t) => t.server.pid).join(', ')}`);
   const result: TargetResult = {
-    ...target.result,
-    sizes: Object.fromEntries(Object.entries(target.slices).map(([size, slices]) => [size, pooledSize(slices!)])),
-    openLoop: target.latencySlices.length > 0 ? pooledOpenLoop(target.latencySlices) : undefined,
-    ttfb: target.ttfbSlices.length > 0 ? pooledTtfb(target.ttfbSlices) : undefined,
+    ...first.result,
+    notes,
+    rssIdleMB: Math.max(...processes.map((target) => target.result.rssIdleMB ?? 0)),
+    sizes: Object.fromEntries(
+      sizes.map((size) => [size, pooledSize(processes.flatMap((target) => target.slices[size] ?? []))]),
+    ),
+    openLoop: latencySlices.length > 0 ? pooledOpenLoop(latencySlices) : undefined,
+    ttfb: ttfbSlices.length > 0 ? pooledTtfb(ttfbSlices) : undefined,
   };
-  const { before, after } = target.overhead ?? {};
-  if (before && after) {
+  const readings = processes.map((target) => target.overhead);
+  if (readings.every((reading) => reading?.before && reading.after)) {
+    const before = summedBuckets(readings.map((reading) => reading!.before!));
+    const after = summedBuckets(readings.map((reading) => reading!.after!));
     result.overheadP50Ms = bucketQuantileMs(before, after, 0.5);
     result.overheadP99Ms = bucketQuantileMs(before, after, 0.99);
   }
-  if (target.spec.checksIngestion) {
+  if (group.spec.checksIngestion) {
     try {
-      result.ingestion = await settleIngestion(target.port, target.databaseUrl);
+      const each = await Promise.all(processes.map((target) => settleIngestion(target.port, target.databaseUrl)));
+      const sum = (pick: (ingestion: IngestionResult) => number | undefined) =>
+        each.some((ingestion) => pick(ingestion) === undefined)
+          ? undefined
+          : each.reduce((total, ingestion) => total + pick(ingestion)!, 0);
+      result.ingestion = {
+        requests: sum((ingestion) => ingestion.requests)!,
+        written: sum((ingestion) => ingestion.written)!,
+        dropped: sum((ingestion) => ingestion.dropped)!,
+        rowsInDatabase: sum((ingestion) => ingestion.rowsInDatabase),
+      };
     } catch (error) {
       result.notes.push(`metrics ingestion could not be read: ${errorText(error)}`);
     }
   }
   return result;
+}
+
+function summedBuckets(readings: Array<Map<number, number>>): Map<number, number> {
+  const summed = new Map<number, number>();
+  for (const reading of readings)
+    for (const [bound, count] of reading) summed.set(bound, (summed.get(bound) ?? 0) + count);
+  return summed;
 }
 
 // ---------------------------------------------------------------- main
@@ -540,15 +606,16 @@ async function main(): Promise<void> {
     targets: [],
     checks: [],
   };
-  const targets = await startTargets(settings, pinning, report);
+  const groups = await startTargets(settings, pinning, report);
+  // A target's own checks read its first process (each counts what that process served).
   const ownChecks = await Promise.all(
-    targets.flatMap((t) =>
-      t.spec.checks ? [t.spec.checks({ port: t.port, adminKey: GATEWAY_KEY, databaseUrl: t.databaseUrl })] : [],
+    groups.flatMap(({ spec, processes: [first] }) =>
+      spec.checks ? [spec.checks({ port: first.port, adminKey: GATEWAY_KEY, databaseUrl: first.databaseUrl })] : [],
     ),
   );
-  await measureAll(targets, settings, pinning);
+  await measureAll(groups, settings, pinning);
   if (run.interrupted) return; // the signal handler stops the servers; a partial report would only mislead
-  for (const target of targets) report.targets.push(await summarize(target));
+  for (const group of groups) report.targets.push(await summarize(group));
   const order = settings.only;
   report.targets.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const extraChecks = (await Promise.all(ownChecks.map((judge) => judge(report)))).flat();
