@@ -4,7 +4,7 @@ import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/
 import type { SpendMark } from '../budgets/budget.types';
 import type { CatalogModel } from '../config/catalog.schema';
 import type { TokenUsage } from '../metrics/cost';
-import { AnswerParser, PARSED_OFF_LOOP_FROM_BYTES } from '../providers/answer-parser';
+import { AnswerParser } from '../providers/answer-parser';
 import type { UpstreamAnswer, UpstreamStreamAnswer } from '../providers/upstream';
 import type { Route } from '../routing/routing.service';
 import { answerHeaders, setAnswerHeader } from './answer-headers';
@@ -177,11 +177,6 @@ export class OpenAiResponder {
     });
   }
 
-  /** What the gateway reads of an event: the event itself, unless it is too large to parse on the event loop. */
-  private observed(event: string): string | Promise<string> {
-    return event.length < PARSED_OFF_LOOP_FROM_BYTES ? event : this.parser.observedEvent(event);
-  }
-
   /**
    * Passes the upstream's events through one by one. The status went out with the first event, so
    * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut;
@@ -216,7 +211,7 @@ export class OpenAiResponder {
       forward(
         res,
         stream.firstEvent,
-        await this.observed(stream.firstEvent),
+        await this.parser.observedEvent(stream.firstEvent),
         clientWantsUsage,
         delivery,
         quality,
@@ -226,7 +221,7 @@ export class OpenAiResponder {
       for await (const event of stream.rest) {
         if (res.destroyed) break;
         if (isDoneEvent(event)) sawDone = true;
-        else forward(res, event, await this.observed(event), clientWantsUsage, delivery, quality, capture);
+        else forward(res, event, await this.parser.observedEvent(event), clientWantsUsage, delivery, quality, capture);
         // The next event is asked for only once the client has taken this one: a client that reads
         // slowly slows the upstream down (TCP backpressure) instead of queueing the answer in memory.
         if (res.writableNeedDrain && !(await this.untilTaken(res, 'drain', stream.silenceLimitMs))) break;

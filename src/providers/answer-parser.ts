@@ -131,10 +131,12 @@ export class AnswerParser implements OnModuleDestroy {
    * PARSED_OFF_LOOP_FROM_BYTES on, an event of what it reads of it (usage, choices' deltas, error),
    * or '' when it is not a JSON event or could not be read (nothing is observed of it).
    */
-  async observedEvent(event: string): Promise<string> {
+  observedEvent(event: string): string | Promise<string> {
+    // Returned as it is, not wrapped in a promise: a stream's every event comes this way.
     if (event.length < PARSED_OFF_LOOP_FROM_BYTES) return event;
-    const result = await this.worker.run({ kind: 'event', event }).catch(unavailableAs(''));
-    return typeof result === 'string' ? result : '';
+    return this.worker
+      .run({ kind: 'event', event })
+      .then((result) => (typeof result === 'string' ? result : ''), unavailableAs(''));
   }
 }
 
