@@ -4,6 +4,7 @@ import { createTestDatabase, queryRows } from './support/test-database';
 import { bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { rawRequest } from './support/raw-http';
 import { whileProbing } from './support/loop-probe';
+import { parsePrometheus, sumOf } from './support/prometheus';
 import {
   JSON_FOR_STREAM,
   LARGE_BYTES,
@@ -343,6 +344,27 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         });
       }
     });
+  });
+
+  it('reports the answer parser on /metrics: its worker started once by the first large answer, nothing failed or went unread', async () => {
+    expect((await completion({ model: 'many-keys' })).status).toBe(200);
+    const response = await rawRequest(gateway.url, {
+      method: 'GET',
+      path: '/metrics',
+      headers: { authorization: bearer(gateway.adminKey!) },
+    });
+    // Only these series: prom-client's default ones may print "Nan".
+    const samples = parsePrometheus(
+      response.text
+        .split('\n')
+        .filter((line) => /^switchyard_(answer_parser|answers_unread)_/.test(line))
+        .join('\n'),
+    );
+    expect({
+      starts: sumOf(samples, 'switchyard_answer_parser_worker_starts_total'),
+      failures: sumOf(samples, 'switchyard_answer_parser_failures_total'),
+      unread: sumOf(samples, 'switchyard_answers_unread_total'),
+    }).toEqual({ starts: 1, failures: 0, unread: 0 });
   });
 
   describe('an upstream that answers a stream request with plain JSON', () => {

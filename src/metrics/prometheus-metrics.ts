@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { clusterExposition, isWorker, workerId } from '../lifecycle/workers';
+import { AnswerParser } from '../providers/answer-parser';
 import { ContextGuard } from '../providers/context-guard';
 import { ModelHealth } from '../providers/model-health';
 import { BoundCounter, BoundHistogram, type CounterHandle, type HistogramHandle } from './bound-series';
@@ -43,7 +44,7 @@ export class PrometheusMetrics {
   /** Under WORKERS: the requests this worker served, so a scrape shows how the port shares them out. */
   private readonly workerRequests?: CounterHandle;
 
-  constructor(writer: MetricsWriter, health: ModelHealth, contextGuard: ContextGuard) {
+  constructor(writer: MetricsWriter, health: ModelHealth, contextGuard: ContextGuard, answerParser: AnswerParser) {
     const registers = [this.registry];
     this.requests = new BoundCounter(this.registry, {
       name: 'switchyard_requests_total',
@@ -132,6 +133,33 @@ export class PrometheusMetrics {
       collect() {
         this.reset();
         this.inc(contextGuard.tokenizer.failures);
+      },
+    });
+    new Counter({
+      name: 'switchyard_answer_parser_worker_starts_total',
+      help: 'Answer parser worker threads started: 0 until an upstream answer or stream event of 256 KB or more, 1 after, more after failures',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(answerParser.stats.starts);
+      },
+    });
+    new Counter({
+      name: 'switchyard_answer_parser_failures_total',
+      help: 'Answer parser worker threads that failed to load or died, and parses that threw',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(answerParser.stats.failures);
+      },
+    });
+    new Counter({
+      name: 'switchyard_answers_unread_total',
+      help: 'Large upstream answers and stream events passed to the client unread because the parser failed: their usage unknown (budgets charge the worst case), their quality not judged',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(answerParser.stats.unread);
       },
     });
     collectDefaultMetrics({ register: this.registry });

@@ -91,5 +91,6 @@ describe('AnswerParser', () => {
     const reading = stopping.answer(logprobsAnswer(PARSED_OFF_LOOP_FROM_BYTES).bytes);
     await stopping.onModuleDestroy();
     expect(await reading).toEqual({ kind: 'unread' });
+    expect(stopping.stats).toEqual({ running: false, starts: 1, failures: 0, unread: 1 });
   });
 });

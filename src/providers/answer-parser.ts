@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { OffLoopWorker } from '../common/off-loop-worker';
+import { OffLoopWorker, type OffLoopWorkerStats } from '../common/off-loop-worker';
 
 /**
  * From this size on an upstream answer, or one stream event, is parsed in a worker thread. JSON.parse
@@ -96,6 +96,8 @@ class ParserUnavailable extends Error {
  */
 @Injectable()
 export class AnswerParser implements OnModuleDestroy {
+  /** Large answers and events passed on unread because no worker could parse them. */
+  private unread = 0;
   private readonly worker = new OffLoopWorker<
     { kind: 'answer'; bytes: Uint8Array } | { kind: 'event'; event: string },
     { object: true; body: Record<string, unknown> } | { object: false } | string
@@ -111,6 +113,11 @@ export class AnswerParser implements OnModuleDestroy {
     new Logger(AnswerParser.name),
   );
 
+  /** For /metrics: the worker's starts and failures, and what went unread meanwhile. */
+  get stats(): OffLoopWorkerStats & { unread: number } {
+    return { ...this.worker.stats, unread: this.unread };
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.worker.close();
   }
@@ -119,7 +126,7 @@ export class AnswerParser implements OnModuleDestroy {
   async answer(bytes: Buffer): Promise<AnswerReading> {
     if (bytes.length < PARSED_OFF_LOOP_FROM_BYTES) return readingOf(parsedOrUndefined(bytes.toString('utf8')));
     // Copied into the message: the bytes still go to the client.
-    const result = await this.worker.run({ kind: 'answer', bytes }).catch(unavailableAs(undefined));
+    const result = await this.worker.run({ kind: 'answer', bytes }).catch(this.unavailableAs(undefined));
     if (result === undefined) return { kind: 'unread' };
     return typeof result === 'object' && result.object
       ? { kind: 'object', body: result.body }
@@ -136,15 +143,17 @@ export class AnswerParser implements OnModuleDestroy {
     if (event.length < PARSED_OFF_LOOP_FROM_BYTES) return event;
     return this.worker
       .run({ kind: 'event', event })
-      .then((result) => (typeof result === 'string' ? result : ''), unavailableAs(''));
+      .then((result) => (typeof result === 'string' ? result : ''), this.unavailableAs(''));
   }
-}
 
-function unavailableAs<T>(value: T): (error: unknown) => T {
-  return (error) => {
-    if (error instanceof ParserUnavailable) return value;
-    throw error;
-  };
+  /** A failed parse's stand-in (counted as unread); any other error goes on. */
+  private unavailableAs<T>(value: T): (error: unknown) => T {
+    return (error) => {
+      if (!(error instanceof ParserUnavailable)) throw error;
+      this.unread++;
+      return value;
+    };
+  }
 }
 
 function parsedOrUndefined(text: string): unknown {
