@@ -114,6 +114,7 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
           'many-keys-event',
           'json-for-stream',
           'json-error-for-stream',
+          'sse-labelled-json',
         ].map((id) => ({
           ...c.models[0],
           id,
@@ -401,6 +402,22 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
         usage: { completion_tokens: JSON_FOR_STREAM.completionTokens },
       });
       expect(events[2]).toBe('data: [DONE]');
+    });
+
+    it('still relays an event stream that an upstream labels as JSON', async () => {
+      const response = await completion({ model: 'sse-labelled-json', stream: true });
+      expect(response.status).toBe(200);
+      const events = response.text.split('\n\n').filter((event) => event !== '');
+      expect(events.map((event) => (event.startsWith('data: {') ? dataOf(event).choices : event))).toEqual([
+        [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+        [{ index: 0, delta: { content: 'Labelled wrong.' }, finish_reason: null }],
+        [{ index: 0, delta: {}, finish_reason: 'stop' }],
+        'data: [DONE]',
+      ]);
+      expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+        outcome: 'ok',
+        completion_tokens: 2,
+      });
     });
 
     it('fails an attempt whose JSON is no completion as it fails a broken stream: the client gets no 200', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
@@ -237,7 +238,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         signal: abort.signal,
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        if (isJsonAnswer(response.headers)) {
+        if (isJsonAnswer(response.headers) && (await opensAsJsonObject(response.body))) {
           // Read whole within the attempt's budget (the timer still runs), then relayed as a stream.
           const result = await this.jsonAsStream(call, response.body, started, unlinkClient, provider);
           streamHandedOver = result.ok;
@@ -416,7 +417,7 @@ async function bytesUpTo(body: Readable, limitBytes: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The answer is JSON (`application/json`, or a `+json` type), not the event stream that was asked for. */
+/** The answer says it is JSON (`application/json`, or a `+json` type), not the event stream that was asked for. */
 function isJsonAnswer(headers: Record<string, string | string[] | undefined>): boolean {
   const type = headers['content-type'];
   return typeof type === 'string' && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(type);
@@ -494,4 +495,21 @@ function untilDone(
     },
   };
   return rest;
+}
+
+/**
+ * Whether the body's first bytes open a JSON object; they are put back for whoever reads it next. An
+ * event stream mislabelled as JSON (its first bytes `data:`) is still read as the stream it is.
+ */
+async function opensAsJsonObject(body: Readable): Promise<boolean> {
+  let chunk = body.read() as Buffer | null;
+  while (chunk === null) {
+    if (body.readableEnded) return false;
+    // 'readable' also comes at the end of the body, when read() gives null.
+    await once(body, 'readable');
+    chunk = body.read() as Buffer | null;
+  }
+  body.unshift(chunk);
+  const first = chunk.findIndex((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+  return first !== -1 && chunk[first] === 0x7b;
 }

@@ -74,7 +74,8 @@ const contentEvent = (model: string, n: number) => chunkEvent(model, { content: 
  * - `oversized-event` streams one event, then one event that grows to OVERSIZED_BYTES and never ends;
  * - `oversized-error` answers 500 with a body of OVERSIZED_BYTES;
  * - `json-for-stream` answers a JSON completion (JSON_FOR_STREAM) whether or not a stream was asked for;
- *   `json-error-for-stream` answers 200 with a JSON error object;
+ *   `json-error-for-stream` answers 200 with a JSON error object; `sse-labelled-json` streams events
+ *   under `content-type: application/json`;
  * - `many-keys` answers manyKeysAnswer(); `many-keys-event` streams a role event, one event with
  *   content, the usage and the same metadata, and [DONE].
  */
@@ -143,6 +144,13 @@ export class ScriptedUpstream {
             usage,
           }),
         );
+      }
+      case 'sse-labelled-json': {
+        const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(chunkEvent(model, { role: 'assistant', content: '' }));
+        res.write(chunkEvent(model, { content: 'Labelled wrong.' }));
+        return void res.end(`${chunkEvent(model, {}, { usage })}data: [DONE]\n\n`);
       }
       case 'json-error-for-stream':
         res.writeHead(200, { 'content-type': 'application/json' });
