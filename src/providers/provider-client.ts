@@ -298,11 +298,8 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     const reading = await this.parser.answer(bytes);
     const events = reading.kind === 'object' ? completionAsEvents(reading.body) : undefined;
     if (!events) {
-      return {
-        ok: false,
-        kind: 'network',
-        message: `${call.model.id} answered a stream request with JSON that is not a completion`,
-      };
+      const what = reading.kind === 'unread' ? 'JSON the parser could not read now' : 'JSON that is not a completion';
+      return { ok: false, kind: 'network', message: `${call.model.id} answered a stream request with ${what}` };
     }
     return {
       ok: true,
