@@ -86,7 +86,7 @@ export class OffLoopWorker<Task, Result> {
   }
 
   /** The task's result, from the worker; rejects with `unavailable(reason)` when no worker can do it. */
-  run(task: Task, transfer: readonly ArrayBuffer[] = []): Promise<Result> {
+  run(task: Task): Promise<Result> {
     const { unavailable } = this.options;
     let worker: Worker;
     if (!this.worker) {
@@ -115,7 +115,7 @@ export class OffLoopWorker<Task, Result> {
       );
       watchdog.unref();
       this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject, watchdog });
-      worker.postMessage({ id, task }, transfer);
+      worker.postMessage({ id, task });
     });
   }
 
