@@ -234,6 +234,71 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect(response.body.message).toContain(message);
   });
 
+  it('refuses null for a field that may be left out, naming it, and changes nothing', async () => {
+    const flagBefore = (await api(app).get('/api/flags/input-flag').expect(200)).body;
+    const budget = (
+      await api(app)
+        .post('/api/budgets')
+        .send({ scope: 'policy', target: 'chat', period: 'day', limitUsd: 5, onExhausted: 'reject' })
+        .expect(201)
+    ).body;
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({ key: 'null_checked', type: 'binary', direction: 'higher_is_better', unit: 'request' })
+      .expect(201);
+    const cases: Array<[string, string, Record<string, unknown>, string]> = [
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, enabled: null }, 'enabled'],
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, description: null }, 'description'],
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, salt: null }, 'salt'],
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, rollout: null }, 'rollout'],
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, variants: null }, 'variants'],
+      ['PATCH', '/api/flags/input-flag', { version: flagBefore.version, defaultVariant: null }, 'defaultVariant'],
+      ['POST', '/api/flags/input-flag/kill', { version: null }, 'version'],
+      ['PATCH', `/api/budgets/${budget.id}`, { limitUsd: null }, 'limitUsd'],
+      ['PATCH', `/api/budgets/${budget.id}`, { onExhausted: null }, 'onExhausted'],
+      ['PATCH', `/api/budgets/${budget.id}`, { alertAt: null }, 'alertAt'],
+      [
+        'POST',
+        '/api/budgets',
+        { scope: 'policy', target: 'fraud', period: 'day', limitUsd: 5, onExhausted: 'reject', alertAt: null },
+        'alertAt',
+      ],
+      ['PATCH', '/api/outcome-metrics/null_checked', { version: 1, description: null }, 'description'],
+      ['PATCH', '/api/outcome-metrics/null_checked', { version: 1, direction: null }, 'direction'],
+      [
+        'PATCH',
+        '/api/outcome-metrics/null_checked',
+        { version: 1, attributionWindowSeconds: null },
+        'attributionWindowSeconds',
+      ],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const response = await send(method, path, JSON.stringify(body));
+      expect([method, path, field, response.status, JSON.parse(response.text).message]).toEqual([
+        method,
+        path,
+        field,
+        400,
+        expect.stringContaining(`${field} must not be null`),
+      ]);
+    }
+    const flagAfter = (await api(app).get('/api/flags/input-flag').expect(200)).body;
+    expect(flagAfter).toEqual(flagBefore);
+    const budgetAfter = (await api(app).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    expect(budgetAfter).toMatchObject({
+      limitUsd: budget.limitUsd,
+      alertAt: budget.alertAt,
+      updatedAt: budget.updatedAt,
+    });
+    // A type or unit that is no type or unit says what the choices are, not "[object Object]".
+    const unit = await send(
+      'PATCH',
+      '/api/outcome-metrics/null_checked',
+      JSON.stringify({ version: 1, unit: { a: 1 } }),
+    );
+    expect([unit.status, JSON.parse(unit.text).message]).toEqual([400, 'unit must be one of: request, user']);
+  });
+
   it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {
     const nul = await api(app).post('/api/flags/input-flag/kill').send({ reason: 'a\u0000b' }).expect(400);
     expect(nul.body).toMatchObject({ code: 'nul_character', message: expect.stringContaining('body field reason') });

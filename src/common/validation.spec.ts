@@ -1,7 +1,7 @@
 import type { ArgumentMetadata } from '@nestjs/common';
 import { CreateApiKeyDto } from '../access/dto/create-api-key.dto';
 import { ListAlertsQueryDto } from '../alerts/dto/list-alerts-query.dto';
-import { CreateFlagDto } from '../flags/dto/flag-input.dto';
+import { CreateFlagDto, UpdateFlagDto } from '../flags/dto/flag-input.dto';
 import { InvalidInput } from './request-errors';
 import { operatorValidationPipe } from './validation';
 
@@ -23,7 +23,14 @@ describe('operatorValidationPipe', () => {
     const { key: _key, ...withoutKey } = flag;
     expect(await problems(CreateFlagDto, withoutKey)).toEqual(['key is required']);
     expect(await problems(CreateApiKeyDto, { name: 'search-team' })).toEqual(['scopes is required']);
-    expect(await problems(CreateFlagDto, { ...flag, key: null })).toEqual(['key is required']);
+    expect(await problems(CreateFlagDto, { ...flag, key: null })).toEqual(['key must not be null']);
+  });
+
+  it('refuses null for a field that may be left out, instead of skipping it as if it were', async () => {
+    expect(await problems(CreateFlagDto, { ...flag, enabled: null })).toEqual([
+      'enabled must not be null: leave it out instead',
+    ]);
+    expect(await problems(UpdateFlagDto, { version: 2, variants: null })).toEqual(['variants must not be null']);
   });
 
   it('reports what a field is before what it may hold', async () => {

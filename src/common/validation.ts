@@ -1,4 +1,5 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, applyDecorators, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidateBy, ValidateIf } from 'class-validator';
 import { InvalidInput } from './request-errors';
 
 /** More problems than this are summed up in one last line: the first few are what gets fixed first. */
@@ -11,6 +12,7 @@ const MAX_PROBLEMS = 20;
  */
 const CONSTRAINT_RANK: Record<string, number> = {
   whitelistValidation: 0,
+  notNull: 0,
   isDefined: 1,
   isString: 2,
   isNumber: 2,
@@ -23,6 +25,20 @@ const CONSTRAINT_RANK: Record<string, number> = {
   isEnum: 3,
 };
 const UNRANKED = 4;
+
+const NOT_NULL = 'notNull';
+
+/**
+ * A field the request may leave out, but not send as null. class-validator's IsOptional skips null
+ * as well, which let `{"enabled": null}` through to the services (a 500, or a change that changed
+ * nothing but the version). A field where null means something keeps IsOptional.
+ */
+export function Optional(): PropertyDecorator {
+  return applyDecorators(
+    ValidateIf((_object, value) => value !== undefined),
+    ValidateBy({ name: NOT_NULL, validator: { validate: (value) => value !== null } }),
+  );
+}
 
 /**
  * The operator API's ValidationPipe: whitelisted DTOs, transformed values, and errors as one
@@ -78,7 +94,10 @@ function problemOf(error: ValidationError, path: string): string | undefined {
   const names = Object.keys(constraints).reverse();
   if (names.length === 0) return undefined;
   if (names.includes('whitelistValidation')) return `${path} is not a field of this request; remove it`;
-  if ('value' in error && (error.value === undefined || error.value === null)) return `${path} is required`;
+  if ('value' in error && error.value === null) {
+    return names.includes(NOT_NULL) ? `${path} must not be null: leave it out instead` : `${path} must not be null`;
+  }
+  if ('value' in error && error.value === undefined) return `${path} is required`;
   const chosen = names.reduce((best, name) =>
     (CONSTRAINT_RANK[name] ?? UNRANKED) < (CONSTRAINT_RANK[best] ?? UNRANKED) ? name : best,
   );

@@ -5,13 +5,13 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Matches,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
+import { Optional } from '../../common/validation';
 import { SCOPES, type Scope } from '../scopes';
 
 export class CreateApiKeyDto {
@@ -43,7 +43,7 @@ export class CreateApiKeyDto {
     description:
       'Only these policies (model route:<policy> or header x-switchyard-policy); concrete models are then refused. Omit for every policy and model',
   })
-  @IsOptional()
+  @Optional()
   @IsArray({ message: 'policies must be a list of policy names' })
   @ArrayNotEmpty({ message: 'policies must name at least one policy; omit it to allow every policy' })
   @ArrayUnique({ message: 'policies must not name a policy twice' })
@@ -54,7 +54,7 @@ export class CreateApiKeyDto {
     example: 600,
     description: 'Chat completions per minute, over every replica; omit for no limit',
   })
-  @IsOptional()
+  @Optional()
   @IsInt({ message: 'requestsPerMinute must be an integer between 1 and 1000000' })
   @Min(1, { message: 'requestsPerMinute must be an integer between 1 and 1000000' })
   @Max(1_000_000, { message: 'requestsPerMinute must be an integer between 1 and 1000000' })
@@ -64,7 +64,7 @@ export class CreateApiKeyDto {
     example: 200000,
     description: 'Prompt + completion tokens per minute, over every replica; omit for no limit',
   })
-  @IsOptional()
+  @Optional()
   @IsInt({ message: 'tokensPerMinute must be an integer between 1 and 2000000000' })
   @Min(1, { message: 'tokensPerMinute must be an integer between 1 and 2000000000' })
   @Max(2_000_000_000, { message: 'tokensPerMinute must be an integer between 1 and 2000000000' })

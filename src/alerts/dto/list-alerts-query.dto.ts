@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
+import { Optional } from '../../common/validation';
 import { ALERT_STATUSES, ALERT_TYPES, type AlertStatus, type AlertType } from '../alert.types';
 
 export const DEFAULT_ALERT_PAGE = 50;
@@ -8,17 +9,17 @@ export const MAX_ALERT_PAGE = 200;
 
 export class ListAlertsQueryDto {
   @ApiPropertyOptional({ enum: ALERT_STATUSES, example: 'failed' })
-  @IsOptional()
+  @Optional()
   @IsIn(ALERT_STATUSES, { message: `status must be one of: ${ALERT_STATUSES.join(', ')}` })
   status?: AlertStatus;
 
   @ApiPropertyOptional({ enum: ALERT_TYPES, example: 'canary.rolled_back' })
-  @IsOptional()
+  @Optional()
   @IsIn(ALERT_TYPES, { message: `type must be one of: ${ALERT_TYPES.join(', ')}` })
   type?: AlertType;
 
   @ApiPropertyOptional({ example: 'recommendations-model', description: 'Flag key' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, { message: 'flag must be a flag key (a lower-case slug)' })
   flag?: string;
 
@@ -29,7 +30,7 @@ export class ListAlertsQueryDto {
     minimum: 1,
     maximum: MAX_ALERT_PAGE,
   })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
   @Min(1, { message: `limit must be an integer between 1 and ${MAX_ALERT_PAGE}` })
@@ -41,7 +42,7 @@ export class ListAlertsQueryDto {
     format: 'uuid',
     description: 'Alerts older than this one (the nextBefore of the previous page)',
   })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'before must be an alert id (a UUID)' })
   before?: string;
 }

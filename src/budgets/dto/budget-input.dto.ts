@@ -5,13 +5,13 @@ import {
   IsArray,
   IsIn,
   IsNumber,
-  IsOptional,
   IsString,
   Max,
   MaxLength,
   Min,
   ValidateBy,
 } from 'class-validator';
+import { Optional } from '../../common/validation';
 import {
   BUDGET_ACTIONS,
   BUDGET_PERIODS,
@@ -73,7 +73,7 @@ export class CreateBudgetDto {
   period: BudgetPeriod;
 
   @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC', description: 'IANA time zone of the periods' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'timezone must be an IANA time zone such as Europe/Paris or UTC' })
   @MaxLength(64, { message: 'timezone must be an IANA time zone such as Europe/Paris or UTC' })
   timezone?: string;
@@ -93,7 +93,7 @@ export class CreateBudgetDto {
     default: [0.5, 0.8, 1],
     description: 'An alert when spend crosses each of these fractions of the limit, once per period',
   })
-  @IsOptional()
+  @Optional()
   @IsArray({ message: ALERT_AT })
   @ArrayMaxSize(10, { message: ALERT_AT })
   @ArrayUnique({ message: ALERT_AT })
@@ -105,7 +105,7 @@ export class CreateBudgetDto {
 
 export class UpdateBudgetDto {
   @ApiPropertyOptional({ example: 400, description: 'A lower limit than spent + reserved refuses from now on' })
-  @IsOptional()
+  @Optional()
   @IsNumber({ allowNaN: false, allowInfinity: false }, { message: LIMIT })
   @AtMostSixDecimals(LIMIT)
   @Min(0.000001, { message: LIMIT })
@@ -113,12 +113,12 @@ export class UpdateBudgetDto {
   limitUsd?: number;
 
   @ApiPropertyOptional({ enum: BUDGET_ACTIONS, example: 'reject' })
-  @IsOptional()
+  @Optional()
   @IsIn(BUDGET_ACTIONS, { message: `onExhausted must be one of: ${BUDGET_ACTIONS.join(', ')}` })
   onExhausted?: BudgetAction;
 
   @ApiPropertyOptional({ type: [Number], example: [0.5, 0.9, 1] })
-  @IsOptional()
+  @Optional()
   @IsArray({ message: ALERT_AT })
   @ArrayMaxSize(10, { message: ALERT_AT })
   @ArrayUnique({ message: ALERT_AT })

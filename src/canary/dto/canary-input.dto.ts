@@ -6,13 +6,13 @@ import {
   IsArray,
   IsBoolean,
   IsObject,
-  IsOptional,
   IsString,
   IsUrl,
   MaxLength,
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { Optional } from '../../common/validation';
 import { IsIntegerBetween } from '../../common/range-validators';
 import { CanaryAnalysisDto } from './canary-analysis.dto';
 import { CanaryStageDto, ShadowStageDto } from './canary-stage.dto';
@@ -35,7 +35,7 @@ export class CreateCanaryDto {
     type: [CanaryStageDto],
     description: 'Rising percentages ending at 100; default 5% 1h, 15% 1h, 35% 2h, 65% 2h, 100%',
   })
-  @IsOptional()
+  @Optional()
   @IsArray({ message: 'stages must be a list of { percentage, durationSeconds }' })
   @ArrayMinSize(1, { message: 'stages must have at least one stage' })
   @ArrayMaxSize(20, { message: 'stages must have at most 20 stages' })
@@ -48,14 +48,14 @@ export class CreateCanaryDto {
     description:
       'A shadow stage before the stages: users all stay on the control while a sample of their requests is also sent to the candidate after their answer; the pairs are compared and gate the first stage',
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'shadow must be an object { percentage, durationSeconds, maxSpendUsd, maxConcurrency }' })
   @ValidateNested()
   @Type(() => ShadowStageDto)
   shadow?: ShadowStageDto;
 
   @ApiPropertyOptional({ type: CanaryAnalysisDto, description: 'Every field has a default' })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'analysis must be an object' })
   analysis?: Record<string, unknown>;
 
@@ -64,7 +64,7 @@ export class CreateCanaryDto {
     description:
       "Times a stage's duration may be added while it holds or an arm has too little traffic, before the canary pauses; default CANARY_MAX_STAGE_EXTENSIONS",
   })
-  @IsOptional()
+  @Optional()
   @IsIntegerBetween(0, 100)
   maxStageExtensions?: number;
 
@@ -72,7 +72,7 @@ export class CreateCanaryDto {
     example: 'https://hooks.example.internal/canary',
     description: "This canary's alerts go here instead of ALERT_WEBHOOK_URL",
   })
-  @IsOptional()
+  @Optional()
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
     { message: 'alertWebhookUrl must be an http(s) URL' },
@@ -84,7 +84,7 @@ export class CreateCanaryDto {
     default: true,
     description: 'false: created pending, started later with POST /api/canaries/:id/start',
   })
-  @IsOptional()
+  @Optional()
   @IsBoolean({ message: 'start must be true or false' })
   start?: boolean;
 }
@@ -94,7 +94,7 @@ export class CanaryActionDto {
     example: 'p99 regression seen on the dashboard',
     description: 'Recorded in the event and the flag history',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
+import { Optional } from '../../common/validation';
 import { IsIntegerBetween } from '../../common/range-validators';
 
 // Messages start with `$property` (the field's name); the operator ValidationPipe widens it to the
@@ -72,7 +73,7 @@ export class ShadowStageDto {
   maxConcurrency: number;
 
   @ApiPropertyOptional({ example: 50, default: 50, description: 'Pairs needed before the stage is judged' })
-  @IsOptional()
+  @Optional()
   @IsIntegerBetween(1, 1_000_000)
   minPairs?: number;
 
@@ -81,7 +82,7 @@ export class ShadowStageDto {
     default: 1.5,
     description: "The candidate's median latency over the control's on the same prompts may be at most this",
   })
-  @IsOptional()
+  @Optional()
   @IsNumber({}, { message: '$property must be a number from 1' })
   @Min(1, { message: '$property must be a number from 1' })
   @Max(100, { message: '$property must be at most 100' })
@@ -92,7 +93,7 @@ export class ShadowStageDto {
     default: 1.5,
     description: "The candidate's mean cost per pair over the control's may be at most this (cost as planned)",
   })
-  @IsOptional()
+  @Optional()
   @IsNumber({}, { message: '$property must be a positive number' })
   @Min(0.01, { message: '$property must be a positive number' })
   @Max(1000, { message: '$property must be at most 1000' })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
+import { Optional } from '../../common/validation';
 
 const BEFORE_MESSAGE = 'before must be a reload id (a positive integer: the nextBefore of the previous page)';
 
@@ -120,7 +121,7 @@ export class CatalogStateDto {
 
 export class CatalogReloadsQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 20, default: 20, minimum: 1, maximum: 200 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 200' })
   @Min(1, { message: 'limit must be an integer between 1 and 200' })
@@ -128,7 +129,7 @@ export class CatalogReloadsQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ type: 'integer', example: 12, minimum: 1, description: 'Reloads older than this id' })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: BEFORE_MESSAGE })
   @Min(1, { message: BEFORE_MESSAGE })

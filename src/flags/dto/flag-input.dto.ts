@@ -5,7 +5,6 @@ import {
   IsBoolean,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -13,6 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { Optional } from '../../common/validation';
 import type { FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
 import { VARIANTS_EXAMPLE, VARIANTS_SCHEMA, VariantConfigDto } from './flag.dto';
@@ -52,7 +52,7 @@ export class CreateFlagDto {
   key: string;
 
   @ApiPropertyOptional({ example: 'Move product recommendations to DeepSeek', default: '' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'description must be a string' })
   @MaxLength(2000, { message: 'description must be at most 2000 characters' })
   description?: string;
@@ -62,7 +62,7 @@ export class CreateFlagDto {
     default: true,
     description: 'The kill switch: false serves everyone the default variant',
   })
-  @IsOptional()
+  @Optional()
   @IsBoolean({ message: 'enabled must be true or false' })
   enabled?: boolean;
 
@@ -92,7 +92,7 @@ export class CreateFlagDto {
     description:
       'Variant -> percentage of users (0-100, up to two decimals, summing to at most 100); the rest gets the default variant',
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: ROLLOUT_MESSAGE })
   rollout?: Record<string, number>;
 
@@ -102,7 +102,7 @@ export class CreateFlagDto {
     default: [],
     description: 'Ordered; the first rule whose conditions all hold decides',
   })
-  @IsOptional()
+  @Optional()
   @IsArray({ message: 'rules must be a list of { name, conditions, serve } (may be empty)' })
   @ValidateNested({ each: true })
   @Type(() => FlagRuleDto)
@@ -112,7 +112,7 @@ export class CreateFlagDto {
     example: 'recommendations-model',
     description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'salt must be a string' })
   @MaxLength(200, { message: 'salt must be at most 200 characters' })
   salt?: string;
@@ -121,13 +121,15 @@ export class CreateFlagDto {
     example: 'Start the DeepSeek experiment',
     description: 'Why; also accepted as the x-change-reason header',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
 }
 
-export class UpdateFlagDto extends PartialType(OmitType(CreateFlagDto, ['key'] as const)) {
+export class UpdateFlagDto extends PartialType(OmitType(CreateFlagDto, ['key'] as const), {
+  skipNullProperties: false,
+}) {
   @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
   @IsInt({ message: VERSION_MESSAGE })
   @Min(1, { message: VERSION_MESSAGE })
@@ -150,7 +152,7 @@ export class SetRolloutDto {
   version: number;
 
   @ApiPropertyOptional({ example: 'Canary stage 2', description: 'Why; also accepted as the x-change-reason header' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
@@ -162,7 +164,7 @@ export class FlagToggleDto {
     example: 3,
     description: 'When given, a stale version gets 409; when omitted, the switch applies to the current version',
   })
-  @IsOptional()
+  @Optional()
   @IsInt({ message: VERSION_MESSAGE })
   @Min(1, { message: VERSION_MESSAGE })
   version?: number;
@@ -171,7 +173,7 @@ export class FlagToggleDto {
     example: 'Error rate spike on deepseek-v3.2',
     description: 'Why; also accepted as the x-change-reason header',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
   reason?: string;
@@ -182,7 +184,7 @@ export class EvaluateFlagDto {
     example: 'user-1234',
     description: 'Sticky identity; without it the bucket is random and the reason says unsticky',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'userId must be a string' })
   @MaxLength(500, { message: 'userId must be at most 500 characters' })
   userId?: string;
@@ -192,7 +194,7 @@ export class EvaluateFlagDto {
     additionalProperties: { type: 'string' },
     example: { country: 'SG', tier: 'enterprise' },
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'attributes must be an object of attribute name -> string, e.g. { "country": "SG" }' })
   attributes?: Record<string, string>;
 }
@@ -202,14 +204,14 @@ export class ListFlagsQueryDto {
     enum: ['true', 'false'],
     description: 'true: only archived flags; false: only active ones; omitted: all',
   })
-  @IsOptional()
+  @Optional()
   @Matches(/^(true|false)$/, { message: 'archived must be true or false' })
   archived?: 'true' | 'false';
 }
 
 export class HistoryQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 50, default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 200' })
   @Min(1, { message: 'limit must be an integer between 1 and 200' })
@@ -222,7 +224,7 @@ export class HistoryQueryDto {
     minimum: 1,
     description: 'Entries older than this history id (the nextBefore of the previous page)',
   })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: BEFORE_MESSAGE })
   @Min(1, { message: BEFORE_MESSAGE })

@@ -6,12 +6,12 @@ import {
   IsIn,
   IsNotEmpty,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { Optional } from '../../common/validation';
 import { CONDITION_OPERATORS, type ConditionOperator } from '../flag.types';
 
 export class FlagConditionDto {
@@ -38,7 +38,7 @@ export class FlagConditionDto {
 
 export class FlagRuleServeDto {
   @ApiPropertyOptional({ example: 'treatment', description: 'Serve this variant (exactly one of variant or rollout)' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'variant must be the name of a variant of the flag' })
   variant?: string;
 
@@ -49,7 +49,7 @@ export class FlagRuleServeDto {
     description:
       'Or serve this rollout: variant -> percentage (0-100, two decimals); the rest gets the default variant',
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'rollout must be an object of variant -> percentage, e.g. { "treatment": 50 }' })
   rollout?: Record<string, number>;
 }

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { IsIn, IsISO8601, IsString, IsUUID, Matches } from 'class-validator';
+import { Optional } from '../../common/validation';
 
 export const SUMMARY_GROUPINGS = ['variant', 'model', 'policy', 'provider', 'apiKey'] as const;
 export type SummaryGrouping = (typeof SUMMARY_GROUPINGS)[number];
@@ -18,7 +19,7 @@ export class MetricsWindowQueryDto {
       'Window start (inclusive), ISO 8601; default: one hour before `to`. Equal to `to`: a window just begun, answered with zero counts; after `to`: 400',
     example: '2026-11-24T09:00:00Z',
   })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true }, ISO)
   from?: string;
 
@@ -26,41 +27,41 @@ export class MetricsWindowQueryDto {
     description: 'Window end (exclusive), ISO 8601; default: now, by the clock the gateway stamps its rows with',
     example: '2026-11-24T10:00:00Z',
   })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true }, ISO)
   to?: string;
 
   @ApiPropertyOptional({ description: 'Only requests routed by this flag' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'flag must be the key of a flag, given once' })
   flag?: string;
 
   @ApiPropertyOptional({ description: 'Only this variant of the flag' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'variant must be the name of a variant, given once' })
   variant?: string;
 
   @ApiPropertyOptional({ description: 'Only requests of this policy' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'policy must be the name of a policy, given once' })
   policy?: string;
 
   @ApiPropertyOptional({ description: 'Only requests answered by (or last tried on) this model' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'model must be a catalog model id, given once' })
   model?: string;
 }
 
 export class SummaryQueryDto extends MetricsWindowQueryDto {
   @ApiPropertyOptional({ enum: SUMMARY_GROUPINGS, default: 'model' })
-  @IsOptional()
+  @Optional()
   @IsIn(SUMMARY_GROUPINGS, { message: `groupBy must be one of: ${SUMMARY_GROUPINGS.join(', ')}` })
   groupBy?: SummaryGrouping;
 }
 
 export class TimeseriesQueryDto extends SummaryQueryDto {
   @ApiPropertyOptional({ description: 'Bucket width: a number and s, m, h or d', default: '1m', example: '5m' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[1-9]\d{0,4}[smhd]$/, { message: 'bucket must be a width such as 30s, 1m, 15m, 1h or 1d' })
   bucket?: string;
 }
@@ -71,7 +72,7 @@ export class CostQueryDto {
       'Window start (inclusive); default: 24 hours before `to`. Equal to `to`: a window just begun, answered with zero counts; after `to`: 400',
     example: '2026-11-23T10:00:00Z',
   })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true }, ISO)
   from?: string;
 
@@ -79,7 +80,7 @@ export class CostQueryDto {
     description: 'Window end (exclusive); default: now, by the clock the gateway stamps its rows with',
     example: '2026-11-24T10:00:00Z',
   })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true }, ISO)
   to?: string;
 
@@ -89,26 +90,26 @@ export class CostQueryDto {
     default: 'model',
     example: 'apiKey,policy',
   })
-  @IsOptional()
+  @Optional()
   @Matches(COST_GROUP_BY, {
     message: `groupBy must be one of: ${COST_GROUPINGS.join(', ')}, or a comma-separated list of them such as apiKey,policy`,
   })
   groupBy?: string;
 
   @ApiPropertyOptional({ description: 'Only requests of this API key (its id): one team', format: 'uuid' })
-  @IsOptional()
+  @Optional()
   @IsUUID('all', { message: 'apiKey must be the id of an API key (a UUID), given once' })
   apiKey?: string;
 
   @ApiPropertyOptional({ description: 'Only requests of this policy' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'policy must be the name of a policy, given once' })
   policy?: string;
 
   @ApiPropertyOptional({
     description: 'What the same tokens are priced at for the comparison; default METRICS_REFERENCE_MODEL (gpt-4.1)',
   })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'referenceModel must be a catalog model id, given once' })
   referenceModel?: string;
 }

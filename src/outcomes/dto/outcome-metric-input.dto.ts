@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Optional } from '../../common/validation';
 import {
   MAX_ATTRIBUTION_WINDOW_SECONDS,
   MAX_OUTCOME_KEY_LENGTH,
@@ -15,6 +16,8 @@ import {
 
 const KEY_MESSAGE = `key must be lower-case words joined by underscores (a-z, 0-9, _), at most ${MAX_OUTCOME_KEY_LENGTH} characters, e.g. checkout_converted`;
 const WINDOW_MESSAGE = `attributionWindowSeconds must be a whole number of seconds from 1 to ${MAX_ATTRIBUTION_WINDOW_SECONDS} (30 days)`;
+const TYPE_MESSAGE = `type must be one of: ${OUTCOME_TYPES.join(', ')}`;
+const UNIT_MESSAGE = `unit must be one of: ${OUTCOME_UNITS.join(', ')}`;
 const VERSION_MESSAGE = 'version must be the current version of the metric (an integer from 1)';
 
 export class CreateOutcomeMetricDto {
@@ -25,7 +28,7 @@ export class CreateOutcomeMetricDto {
   key: string;
 
   @ApiPropertyOptional({ example: 'The user bought what the recommendations suggested' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'description must be a string' })
   @MaxLength(500, { message: 'description must be at most 500 characters' })
   description?: string;
@@ -35,7 +38,7 @@ export class CreateOutcomeMetricDto {
     example: 'binary',
     description: 'binary: true/false (or 1/0); numeric: a number',
   })
-  @IsIn(OUTCOME_TYPES, { message: `type must be one of: ${OUTCOME_TYPES.join(', ')}` })
+  @IsIn(OUTCOME_TYPES, { message: TYPE_MESSAGE })
   type: OutcomeType;
 
   @ApiProperty({ enum: OUTCOME_DIRECTIONS, example: 'higher_is_better' })
@@ -48,7 +51,7 @@ export class CreateOutcomeMetricDto {
     description:
       "request: attaches to one request (its x-switchyard-request-id); user: to the user's exposures to the flag within the attribution window",
   })
-  @IsIn(OUTCOME_UNITS, { message: `unit must be one of: ${OUTCOME_UNITS.join(', ')}` })
+  @IsIn(OUTCOME_UNITS, { message: UNIT_MESSAGE })
   unit: OutcomeUnit;
 
   @ApiPropertyOptional({
@@ -56,14 +59,14 @@ export class CreateOutcomeMetricDto {
     default: 86400,
     description: 'How long after an exposure an outcome still counts for it (24 h by default)',
   })
-  @IsOptional()
+  @Optional()
   @IsInt({ message: WINDOW_MESSAGE })
   @Min(1, { message: WINDOW_MESSAGE })
   @Max(MAX_ATTRIBUTION_WINDOW_SECONDS, { message: WINDOW_MESSAGE })
   attributionWindowSeconds?: number;
 
   @ApiPropertyOptional({ example: 'Q4 checkout experiment', description: 'Recorded in the history' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
@@ -76,33 +79,41 @@ export class UpdateOutcomeMetricDto {
   version: number;
 
   @ApiPropertyOptional({ example: 'Bought within a day of the recommendation' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'description must be a string' })
   @MaxLength(500, { message: 'description must be at most 500 characters' })
   description?: string;
 
   @ApiPropertyOptional({ enum: OUTCOME_DIRECTIONS, example: 'higher_is_better' })
-  @IsOptional()
+  @Optional()
   @IsIn(OUTCOME_DIRECTIONS, { message: `direction must be one of: ${OUTCOME_DIRECTIONS.join(', ')}` })
   direction?: OutcomeDirection;
 
   @ApiPropertyOptional({ example: 172800, description: 'Applies to exposures judged from now on' })
-  @IsOptional()
+  @Optional()
   @IsInt({ message: WINDOW_MESSAGE })
   @Min(1, { message: WINDOW_MESSAGE })
   @Max(MAX_ATTRIBUTION_WINDOW_SECONDS, { message: WINDOW_MESSAGE })
   attributionWindowSeconds?: number;
 
-  @ApiPropertyOptional({ description: 'Fixed at creation: sending a different one is refused, naming it' })
-  @IsOptional()
-  type?: unknown;
+  @ApiPropertyOptional({
+    enum: OUTCOME_TYPES,
+    description: 'Fixed at creation: sending a different one is refused, naming it',
+  })
+  @Optional()
+  @IsIn(OUTCOME_TYPES, { message: TYPE_MESSAGE })
+  type?: OutcomeType;
 
-  @ApiPropertyOptional({ description: 'Fixed at creation: sending a different one is refused, naming it' })
-  @IsOptional()
-  unit?: unknown;
+  @ApiPropertyOptional({
+    enum: OUTCOME_UNITS,
+    description: 'Fixed at creation: sending a different one is refused, naming it',
+  })
+  @Optional()
+  @IsIn(OUTCOME_UNITS, { message: UNIT_MESSAGE })
+  unit?: OutcomeUnit;
 
   @ApiPropertyOptional({ example: 'Conversions arrive later than we thought' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
@@ -110,7 +121,7 @@ export class UpdateOutcomeMetricDto {
 
 export class ArchiveOutcomeMetricDto {
   @ApiPropertyOptional({ example: 'Experiment over' })
-  @IsOptional()
+  @Optional()
   @IsString({ message: 'reason must be a string' })
   @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
@@ -120,7 +131,7 @@ const BEFORE_MESSAGE = 'before must be a history id (an integer from 1: the next
 
 export class OutcomeHistoryQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 50, default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 200' })
   @Min(1, { message: 'limit must be an integer between 1 and 200' })
@@ -128,7 +139,7 @@ export class OutcomeHistoryQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ type: 'integer', example: 120, minimum: 1, description: 'Entries older than this history id' })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: BEFORE_MESSAGE })
   @Min(1, { message: BEFORE_MESSAGE })
