@@ -299,6 +299,50 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect([unit.status, JSON.parse(unit.text).message]).toEqual([400, 'unit must be one of: request, user']);
   });
 
+  it('refuses a name every JavaScript object has (constructor, __proto__) instead of dropping it', async () => {
+    const cases: Array<[string, string, string, string]> = [
+      [
+        'POST',
+        '/api/flags',
+        '{"key":"proto-a","variants":{"c":"gpt-4.1","constructor":"deepseek-v3.2"},"defaultVariant":"c"}',
+        'variants: "constructor" is reserved',
+      ],
+      [
+        'POST',
+        '/api/flags',
+        '{"key":"proto-b","variants":{"c":"gpt-4.1","__proto__":"deepseek-v3.2"},"defaultVariant":"c"}',
+        'variants: "__proto__" is reserved',
+      ],
+      ['PUT', '/api/flags/input-flag/rollout', '{"version":1,"rollout":{"constructor":10}}', 'rollout: "constructor"'],
+      ['POST', '/api/flags/input-flag/evaluate', '{"attributes":{"constructor":"x"}}', 'attributes: "constructor"'],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const response = await send(method, path, body);
+      expect([path, response.status, JSON.parse(response.text)]).toEqual([
+        path,
+        400,
+        expect.objectContaining({ code: 'reserved_field_name', message: expect.stringContaining(message) }),
+      ]);
+    }
+    // As a value it names no variant of the flag: refused, not stored with a default that is not there.
+    const asDefault = await send(
+      'POST',
+      '/api/flags',
+      '{"key":"proto-c","variants":{"c":"gpt-4.1"},"defaultVariant":"constructor"}',
+    );
+    expect([asDefault.status, JSON.parse(asDefault.text).message]).toEqual([
+      400,
+      expect.stringContaining('defaultVariant "constructor" is not in variants (c)'),
+    ]);
+    const ruleServing = await send(
+      'POST',
+      '/api/flags',
+      '{"key":"proto-d","variants":{"c":"gpt-4.1"},"defaultVariant":"c","rules":[{"name":"r","conditions":[{"attribute":"a","operator":"in","values":["x"]}],"serve":{"variant":"constructor"}}]}',
+    );
+    expect(ruleServing.status).toBe(400);
+    await api(app).get('/api/flags/proto-c').expect(404);
+  });
+
   it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {
     const nul = await api(app).post('/api/flags/input-flag/kill').send({ reason: 'a\u0000b' }).expect(400);
     expect(nul.body).toMatchObject({ code: 'nul_character', message: expect.stringContaining('body field reason') });

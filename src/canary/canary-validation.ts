@@ -75,7 +75,7 @@ export function shadowPlanOf(dto: CreateCanaryDto): ShadowPlan | null {
 function flagProblems(flag: FlagWire, variant: string): string[] {
   const problems: string[] = [];
   if (flag.archivedAt) problems.push(`flagKey: flag "${flag.key}" is archived`);
-  if (!(variant in flag.variants)) {
+  if (!Object.hasOwn(flag.variants, variant)) {
     problems.push(
       `variant: flag "${flag.key}" has no variant "${variant}" (variants: ${Object.keys(flag.variants).join(', ')})`,
     );

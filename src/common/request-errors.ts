@@ -61,6 +61,22 @@ export class NulCharacter extends DomainError {
   }
 }
 
+/**
+ * An operator body's field name that every JavaScript object already has (`constructor`,
+ * `__proto__`, ...): the DTO layer drops such a key without a word, so a variant named
+ * `constructor` would vanish from its flag while a default naming it passed. Refused by name.
+ */
+export class ReservedFieldName extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'reserved_field_name';
+
+  constructor(name: string, where: string) {
+    super(
+      `${where}: "${name}" is reserved (every JavaScript object has it) and cannot name a field, variant or attribute; choose another name`,
+    );
+  }
+}
+
 /** An operator body with more objects or values in all than validation handles quickly (request-guards.ts). */
 export class TooManyValues extends DomainError {
   readonly kind = 'invalid';

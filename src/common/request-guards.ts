@@ -3,7 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { jsonComplexityProblem } from './json-complexity';
 import { pathDeeperThan } from './json-depth';
-import { InvalidJson, JsonTooDeep, NulCharacter, TooManyItems, TooManyValues } from './request-errors';
+import {
+  InvalidJson,
+  JsonTooDeep,
+  NulCharacter,
+  ReservedFieldName,
+  TooManyItems,
+  TooManyValues,
+} from './request-errors';
 
 /**
  * Express middleware right after the JSON body parser: a body nested deeper than MAX_JSON_DEPTH is
@@ -64,7 +71,7 @@ function nulInUrl(req: Request): string | undefined {
 }
 
 /** Iterative, like pathDeeperThan: it runs after it, on a body known to be shallow, but costs no stack either way. */
-function bodyProblem(body: unknown): NulCharacter | TooManyItems | TooManyValues | undefined {
+function bodyProblem(body: unknown): NulCharacter | ReservedFieldName | TooManyItems | TooManyValues | undefined {
   const stack: Array<{ value: unknown; path: string }> = [{ value: body, path: '' }];
   let values = 0;
   let objects = 0;
@@ -83,6 +90,7 @@ function bodyProblem(body: unknown): NulCharacter | TooManyItems | TooManyValues
       return new TooManyItems(path || '(root)', entries.length, MAX_OPERATOR_ITEMS);
     for (const [key, child] of entries) {
       if (key.includes('\u0000')) return new NulCharacter(`a body field name under ${path || '(root)'}`);
+      if (Object.hasOwn(Object.prototype, key)) return new ReservedFieldName(key, path || '(root)');
       stack.push({ value: child, path: Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key });
     }
   }

@@ -49,7 +49,7 @@ export function assertServable(flag: FlagDefinition): void {
   assertValidRollout(toSlices(flag.rollout));
   for (const rule of flag.rules) if (rule.serve.rollout) assertValidRollout(toSlices(rule.serve.rollout));
   for (const variant of [flag.defaultVariant, ...Object.keys(flag.rollout)]) {
-    if (!(variant in flag.variants)) throw new RangeError(`variant "${variant}" is not declared`);
+    if (!Object.hasOwn(flag.variants, variant)) throw new RangeError(`variant "${variant}" is not declared`);
   }
   for (const [name, variant] of Object.entries(flag.variants)) {
     const model = typeof variant === 'string' ? variant : (variant as { model?: unknown } | null)?.model;

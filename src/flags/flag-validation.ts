@@ -30,7 +30,7 @@ export function rolloutToBasisPoints(
   const result: Record<string, number> = {};
   let total = 0;
   for (const [variant, percent] of Object.entries(rollout)) {
-    if (!(variant in variants)) {
+    if (!Object.hasOwn(variants, variant)) {
       errors.push(`${field}.${variant} names a variant that is not in variants (${Object.keys(variants).join(', ')})`);
       continue;
     }
@@ -65,7 +65,7 @@ export function validateFlag(
       errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
     errors.push(...variantProblems(`variants.${variant}`, value, modelExists));
   }
-  if (!(input.defaultVariant in input.variants)) {
+  if (!Object.hasOwn(input.variants, input.defaultVariant)) {
     errors.push(`defaultVariant "${input.defaultVariant}" is not in variants (${variantNames.join(', ')})`);
   }
   const rollout = rolloutToBasisPoints('rollout', input.rollout, input.variants, errors);
@@ -80,7 +80,7 @@ export function validateFlag(
       return { name: rule.name, conditions: rule.conditions, serve: {} };
     }
     if (variant !== undefined) {
-      if (typeof variant !== 'string' || !(variant in input.variants)) {
+      if (typeof variant !== 'string' || !Object.hasOwn(input.variants, variant)) {
         errors.push(`${field}.serve.variant "${String(variant)}" is not in variants (${variantNames.join(', ')})`);
       }
       return { name: rule.name, conditions: rule.conditions, serve: { variant: variant as string } };

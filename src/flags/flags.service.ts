@@ -64,8 +64,9 @@ export class FlagsService {
 
   /** One variant of a flag as routing applies it (its model and settings), from memory; undefined when unknown. */
   variantCached(key: string, variant: string): { model: string; settings?: VariantSettings } | undefined {
-    const value = this.cache.get(key)?.variants[variant];
-    if (value === undefined) return undefined;
+    const variants = this.cache.get(key)?.variants;
+    if (!variants || !Object.hasOwn(variants, variant)) return undefined;
+    const value = variants[variant];
     return { model: modelOfVariant(value), settings: typeof value === 'string' ? undefined : value };
   }
 
