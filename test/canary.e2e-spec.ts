@@ -5,6 +5,7 @@ import { ALERT_SENDER_JOB } from '../src/alerts/alert-send.scheduler';
 import { INSTANCE_ID } from '../src/canary/canary-transitions';
 import type { CanaryDto } from '../src/canary/dto/canary.dto';
 import { ManualClock } from '../src/common/manual-clock';
+import { FlagChangeService } from '../src/flags/flag-change.service';
 import {
   api as authorized,
   policiesFor,
@@ -99,7 +100,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     gateway = await startTestApp({
       databaseUrl: database.url,
       // Canaries run only on flags a policy routes by.
-      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag', 'looks-flag')),
+      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag')),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
     });
@@ -331,6 +332,78 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
   );
 
   it(
+    'keeps operators off the weights of a flag while its canary runs (not off kill); a pause hands the flag back',
+    async () => {
+      const { createFlag, createCanary, flag, history } = api(gateway);
+      await createFlag('owned-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
+      const id = (await createCanary({ flagKey: 'owned-flag', ...plan }).expect(201)).body.id;
+      const before = await flag('owned-flag');
+      const refused: Array<[string, string, Record<string, unknown>, string]> = [
+        [
+          'put',
+          '/api/flags/owned-flag/rollout',
+          { version: before.version, rollout: { treatment: 50 } },
+          'set the rollout of',
+        ],
+        [
+          'patch',
+          '/api/flags/owned-flag',
+          { version: before.version, defaultVariant: 'treatment' },
+          'change defaultVariant of',
+        ],
+        ['patch', '/api/flags/owned-flag', { version: before.version, salt: 'reshuffle' }, 'change salt of'],
+        ['delete', '/api/flags/owned-flag', {}, 'archive'],
+      ];
+      for (const [method, path, body, change] of refused) {
+        const response = await authorized(gateway)[method as 'put'](path).send(body);
+        expect([method, path, response.status, response.body]).toEqual([
+          method,
+          path,
+          409,
+          expect.objectContaining({
+            code: 'flag_owned',
+            message: expect.stringContaining(`cannot ${change} flag "owned-flag" while canary ${id}`),
+          }),
+        ]);
+      }
+      expect(await flag('owned-flag')).toEqual(before);
+      // What does not move traffic between the arms stays the operator's; so does the emergency stop.
+      await authorized(gateway)
+        .patch('/api/flags/owned-flag')
+        .send({ version: before.version, description: 'under a canary' })
+        .expect(200);
+      await authorized(gateway).post('/api/flags/owned-flag/kill').send({ reason: 'paging' }).expect(200);
+      await authorized(gateway).post('/api/flags/owned-flag/enable').send({}).expect(200);
+
+      // Paused, the flag is the operators' again; the resume puts the stage's 5% back.
+      await authorized(gateway).post(`/api/canaries/${id}/pause`).send({}).expect(200);
+      const paused = await flag('owned-flag');
+      await authorized(gateway)
+        .put('/api/flags/owned-flag/rollout')
+        .send({ version: paused.version, rollout: { treatment: 40 } })
+        .expect(200);
+      await authorized(gateway).post(`/api/canaries/${id}/resume`).send({}).expect(200);
+      expect((await flag('owned-flag')).rollout).toEqual({ treatment: 5 });
+      expect((await history('owned-flag')).slice(0, 2)).toEqual([
+        expect.objectContaining({
+          source: 'canary',
+          action: 'rollout',
+          after: expect.objectContaining({ rollout: { treatment: 5 } }),
+        }),
+        expect.objectContaining({ source: 'canary', action: 'note', reason: expect.stringContaining('resumed') }),
+      ]);
+
+      // Archived while paused: nothing to move back, and the canary still ends instead of being stuck.
+      await authorized(gateway).post(`/api/canaries/${id}/pause`).send({}).expect(200);
+      await authorized(gateway).delete('/api/flags/owned-flag').send({}).expect(200);
+      await authorized(gateway).post(`/api/canaries/${id}/resume`).send({}).expect(409);
+      await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'flag archived' }).expect(200);
+      expect(await api(gateway).canary(id)).toMatchObject({ state: 'aborted' });
+    },
+    LONG,
+  );
+
+  it(
     'waits while there is too little traffic, extends the stage, then pauses and alerts',
     async () => {
       const { createFlag, createCanary, events } = api(gateway);
@@ -449,12 +522,12 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       } finally {
         await traffic.stop();
       }
-      // The promotion's flag write went through, then the process died before the canary's update.
+      // The promotion's flag write went through, then the process died before the canary's update:
+      // the write the promotion makes (the operator API refuses weights under a running canary).
       const before = await flag('chat-model');
-      await authorized(gateway)
-        .put('/api/flags/chat-model/rollout')
-        .send({ version: before.version, rollout: { treatment: 100 } })
-        .expect(200);
+      await gateway.app
+        .get(FlagChangeService)
+        .setVariantWeight('chat-model', 'treatment', 100, { actor: `canary:${id}`, source: 'canary' });
       const historyBefore = await history('chat-model');
 
       await clock.advance(STAGE_SECONDS * 1000 - TICK_MS);

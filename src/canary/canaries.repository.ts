@@ -72,6 +72,15 @@ export class CanariesRepository {
     return rows.map((row) => row.flag_key);
   }
 
+  /** The flag's running canary, if any, read in `manager`'s transaction. */
+  async runningOn(manager: EntityManager, flagKey: string): Promise<{ id: string; state: string } | null> {
+    const rows: Array<{ id: string; state: string }> = await manager.query(
+      `SELECT id, state FROM canaries WHERE flag_key = $1 AND state = 'running'`,
+      [flagKey],
+    );
+    return rows[0] ?? null;
+  }
+
   /** The flag's active canary, row-locked, so that a create in the same transaction cannot race another. */
   async findActiveForUpdate(manager: EntityManager, flagKey: string): Promise<{ id: string; state: string } | null> {
     const rows: Array<{ id: string; state: string }> = await manager.query(

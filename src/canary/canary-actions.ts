@@ -51,6 +51,7 @@ export function manualChange(
     change.event.message = `started by ${actor}${why}: stage 1 of ${canary.stages.length} at ${canary.stages[0].percentage}%`;
   } else if (action === 'resume') {
     change.restartStage = true;
+    change.restoreWeight = canary.phase === 'shadow' ? 0 : stage.percentage;
     change.event.message =
       canary.phase === 'shadow'
         ? `resumed by ${actor}${why}: the shadow stage gets a fresh window`

@@ -3,6 +3,8 @@ import type { EntityManager } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
 import { newReplicaName } from '../common/replica-name';
 import { FlagChangeService } from '../flags/flag-change.service';
+import { FlagChangeRefused } from '../flags/flag.errors';
+import type { ChangeContext } from '../flags/flag.types';
 import { CanariesRepository } from './canaries.repository';
 import { CanaryEventsRepository } from './canary-events.repository';
 import {
@@ -42,21 +44,19 @@ export class CanaryTransitions {
   /** `at` is the clock's time: a stage that starts now starts at `at`. */
   async apply(manager: EntityManager, canary: CanaryRef, change: CanaryChange, actor: string, at: Date): Promise<void> {
     const stageIndex = change.stageIndex ?? canary.stageIndex;
+    const context = {
+      actor,
+      source: 'canary' as const,
+      reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
+      manager,
+    };
+    const ends = change.state !== undefined && !ACTIVE_STATES.includes(change.state);
     if (change.weight !== undefined) {
-      await this.flags.setVariantWeight(canary.flagKey, canary.variant, change.weight, {
-        actor,
-        source: 'canary',
-        reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
-        manager,
-      });
+      await this.setWeight(canary, change.weight, context, ends);
     } else if (change.state !== undefined && change.state !== canary.state) {
       // Paused or resumed: no weight moves, yet whoever reads the flag's history should see it and why.
-      await this.flags.note(canary.flagKey, {
-        actor,
-        source: 'canary',
-        reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
-        manager,
-      });
+      await this.flags.note(canary.flagKey, context);
+      if (change.restoreWeight !== undefined) await this.setWeight(canary, change.restoreWeight, context, false);
     }
     const state = change.state ?? canary.state;
     const startsStage = change.stageIndex !== undefined || change.restartStage === true;
@@ -75,6 +75,24 @@ export class CanaryTransitions {
       { canary: canary.id, flag: canary.flagKey, event: change.event.type, state, stage: stageIndex + 1 },
       change.event.message,
     );
+  }
+
+  /**
+   * The treatment's weight on the flag. A canary that ends on a flag archived while it was paused has
+   * nothing to move back (an archived flag serves nobody): it ends all the same instead of being stuck.
+   */
+  private async setWeight(
+    canary: CanaryRef,
+    weight: number,
+    context: ChangeContext & { manager: EntityManager },
+    ends: boolean,
+  ): Promise<void> {
+    try {
+      await this.flags.setVariantWeight(canary.flagKey, canary.variant, weight, context);
+    } catch (error) {
+      if (!(ends && error instanceof FlagChangeRefused && error.code === 'flag_archived')) throw error;
+      this.logger.warn({ canary: canary.id, flag: canary.flagKey }, 'flag archived: the canary ends without moving it');
+    }
   }
 
   /** Raises the notice's alert, and writes its event only when the alert is new (once per dedup key). */

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
 import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
+import { FlagChangeService } from '../flags/flag-change.service';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
@@ -36,6 +37,7 @@ export class CanaryService implements OnModuleInit {
     private readonly eventLog: CanaryEventsRepository,
     private readonly transitions: CanaryTransitions,
     private readonly flags: FlagsService,
+    private readonly flagChanges: FlagChangeService,
     private readonly outcomes: OutcomeMetricsService,
     private readonly exemptions: GuardrailExemptions,
     private readonly activeCanaries: ActiveCanaries,
@@ -47,6 +49,11 @@ export class CanaryService implements OnModuleInit {
   /** A flag with an active canary is the canary's to judge: the guardrail keeps off it. The policy map shows it. */
   onModuleInit(): void {
     this.exemptions.register(() => this.canaries.activeFlagKeys());
+    // Only while it runs: a paused canary hands the flag back to people, and its resume puts the stage's weight back.
+    this.flagChanges.registerOwner(async (manager, key) => {
+      const running = await this.canaries.runningOn(manager, key);
+      return running ? `canary ${running.id} (running)` : null;
+    });
     this.activeCanaries.provide(async () =>
       (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state }))))
         .flat()

@@ -121,6 +121,11 @@ export interface CanaryChange {
   restartStage?: boolean;
   /** The treatment's weight to set on the flag (percent). */
   weight?: number;
+  /**
+   * Resume: the weight the stage runs at, put back if an operator moved it while the canary was
+   * paused (a pause hands the flag back to people); the resume's note is written either way.
+   */
+  restoreWeight?: number;
   event: CanaryEventInput;
   alert?: CanaryAlert;
 }

@@ -14,6 +14,16 @@ import { FlagHistoryRepository } from './flag-history.repository';
 import { FlagsRepository, type FlagChanges } from './flags.repository';
 
 /**
+ * Says who moves this flag's traffic on its own right now (e.g. "canary 4c7a… (running)"), read in
+ * the change's transaction; null when nobody does. Registered by that owner (the canary module at
+ * start-up), so flags/ knows nothing of canaries.
+ */
+export type FlagOwner = (manager: EntityManager, key: string) => Promise<string | null>;
+
+/** What an operator may not change under an owner: who gets which model. A description, kill and enable stay free. */
+const OWNED_FIELDS = ['variants', 'defaultVariant', 'rollout', 'rules', 'salt'] as const;
+
+/**
  * Every write to a flag, and the history the writes leave. Each change takes the row's lock, checks
  * the version, writes the new state, its history row and the NOTIFY in one transaction. Other modules
  * (canary, the guardrail) change flags only through this service; reads and evaluation are
@@ -22,6 +32,7 @@ import { FlagsRepository, type FlagChanges } from './flags.repository';
 @Injectable()
 export class FlagChangeService {
   private readonly logger = new Logger(FlagChangeService.name);
+  private readonly owners: FlagOwner[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -31,6 +42,15 @@ export class FlagChangeService {
     private readonly catalog: CatalogService,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * While `owner` names an owner of a flag, the operator API cannot change who gets which model
+   * (rollout, variants, default, rules, salt) nor archive it: the owner's bookkeeping (a canary's
+   * stage and its judged weights) would no longer describe what the flag serves.
+   */
+  registerOwner(owner: FlagOwner): void {
+    this.owners.push(owner);
+  }
 
   /** Created, with a warning when no catalog policy routes by the flag (it serves nothing yet). */
   async create(dto: CreateFlagDto, change: ChangeContext): Promise<FlagView & { warnings?: string[] }> {
@@ -68,7 +88,9 @@ export class FlagChangeService {
 
   /** Partial update: the merged flag is validated as a whole (a new variant list must cover the rollout...). */
   update(key: string, dto: UpdateFlagDto, change: ChangeContext): Promise<FlagView> {
-    return this.change(key, dto.version, 'update', change, (current) => {
+    const touched = OWNED_FIELDS.filter((field) => dto[field] !== undefined);
+    const guard = touched.length > 0 ? `change ${touched.join(', ')} of` : undefined;
+    return this.change(key, dto.version, 'update', { ...change, guard }, (current) => {
       const wire = toWire(current);
       const merged = {
         variants: dto.variants ?? wire.variants,
@@ -99,12 +121,18 @@ export class FlagChangeService {
     rollout: Record<string, number>,
     options: ChangeContext & { expectedVersion?: number },
   ): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, 'rollout', options, (current) => {
-      const errors: string[] = [];
-      const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
-      if (errors.length > 0) throw new FlagInvalid(errors);
-      return { rollout: basisPoints };
-    });
+    return this.change(
+      key,
+      options.expectedVersion,
+      'rollout',
+      { ...options, guard: 'set the rollout of' },
+      (current) => {
+        const errors: string[] = [];
+        const basisPoints = rolloutToBasisPoints('rollout', rollout, current.variants, errors);
+        if (errors.length > 0) throw new FlagInvalid(errors);
+        return { rollout: basisPoints };
+      },
+    );
   }
 
   /**
@@ -126,7 +154,7 @@ export class FlagChangeService {
       'rollout',
       options,
       (current) => {
-        if (!(variant in current.variants)) throw FlagChangeRefused.unknownVariant(key, variant);
+        if (!Object.hasOwn(current.variants, variant)) throw FlagChangeRefused.unknownVariant(key, variant);
         const errors: string[] = [];
         const rollout = rolloutToBasisPoints(
           'rollout',
@@ -169,7 +197,9 @@ export class FlagChangeService {
 
   /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
   archive(key: string, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, 'archive', options, () => ({ archivedAt: this.clock.now() }));
+    return this.change(key, options.expectedVersion, 'archive', { ...options, guard: 'archive' }, () => ({
+      archivedAt: this.clock.now(),
+    }));
   }
 
   async historyOf(key: string, limit: number, before?: number): Promise<HistoryPage> {
@@ -193,7 +223,7 @@ export class FlagChangeService {
     key: string,
     expectedVersion: number | undefined,
     action: FlagAction,
-    context: ChangeContext,
+    context: ChangeContext & { guard?: string },
     compute: (current: FlagDefinition) => FlagChanges | null,
     outerManager?: EntityManager,
   ): Promise<FlagView> {
@@ -206,6 +236,12 @@ export class FlagChangeService {
       if (before.archivedAt) throw FlagChangeRefused.archived(key);
       const version = expectedVersion ?? before.version;
       if (version !== before.version) throw new FlagVersionConflict(key, version, before.version);
+      if (context.guard && isOperator(context)) {
+        for (const owner of this.owners) {
+          const name = await owner(manager, key);
+          if (name) throw FlagChangeRefused.owned(key, context.guard, name);
+        }
+      }
       const changes = compute(before);
       if (changes === null) return { flag: before, changed: false };
       const now = this.clock.now();
@@ -261,4 +297,9 @@ export class FlagChangeService {
 function sameWeights(a: Record<string, number>, b: Record<string, number>): boolean {
   const variants = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...variants].every((variant) => (a[variant] ?? 0) === (b[variant] ?? 0));
+}
+
+/** A person through the API, not the canary or the guardrail that move weights themselves. */
+function isOperator(context: ChangeContext): boolean {
+  return context.source === 'api';
 }

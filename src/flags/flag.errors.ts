@@ -77,6 +77,15 @@ export class FlagChangeRefused extends DomainError {
     );
   }
 
+  /** `owner` (a running canary) moves the flag's traffic itself: an operator's change would undo what it judges. */
+  static owned(key: string, change: string, owner: string): FlagChangeRefused {
+    return new FlagChangeRefused(
+      'conflict',
+      'flag_owned',
+      `cannot ${change} flag "${key}" while ${owner} moves its traffic: pause, abort or finish it first (kill still works)`,
+    );
+  }
+
   static unknownVariant(key: string, variant: string): FlagChangeRefused {
     return new FlagChangeRefused('invalid', 'flag_variant_unknown', `flag "${key}" has no variant "${variant}"`);
   }

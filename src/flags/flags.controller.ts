@@ -118,7 +118,9 @@ export class FlagsController {
     message: 'defaultVariant "nope" is not in variants (control, treatment)',
   })
   @ApiFlagNotFound()
-  @ApiFlagConflict('Stale version (the message gives the current one) or archived flag; nothing written')
+  @ApiFlagConflict(
+    'Stale version (the message gives the current one), archived flag, or a rollout, variants, default, rules or salt a running canary moves; nothing written',
+  )
   update(
     @Param('key') key: string,
     @Body() dto: UpdateFlagDto,
@@ -135,7 +137,9 @@ export class FlagsController {
   @ApiDatabaseUnavailable()
   @ApiInvalidBody('A bad version or reason', badVersion)
   @ApiFlagNotFound()
-  @ApiFlagConflict('Stale version (when one is sent) or already archived')
+  @ApiFlagConflict(
+    'Stale version (when one is sent), already archived, or under a running canary (pause or abort it first)',
+  )
   archive(
     @Param('key') key: string,
     @Body() dto: FlagToggleDto = {},
@@ -146,13 +150,17 @@ export class FlagsController {
   }
 
   @Put(':key/rollout')
-  @ApiOperation({ summary: 'Replace the rollout (percentages) based on `version`: the canary lever' })
+  @ApiOperation({
+    summary: "Replace the rollout (percentages) based on `version`; refused while a canary moves the flag's weights",
+  })
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
   @ApiDatabaseUnavailable()
   @ApiInvalidBody('A bad percentage, an unknown variant, or no version', overHundred, badVersion)
   @ApiFlagNotFound()
-  @ApiFlagConflict('Stale version (the message gives the current one) or archived flag; nothing written')
+  @ApiFlagConflict(
+    'Stale version (the message gives the current one), archived flag, or a running canary; nothing written',
+  )
   setRollout(
     @Param('key') key: string,
     @Body() dto: SetRolloutDto,
