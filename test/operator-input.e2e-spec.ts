@@ -158,6 +158,16 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       message:
         'The request body has more than 100,000 strings (object keys and values together); no request needs that many: send text as fewer, longer strings.',
     });
+    // No string at all: 950 000 empty objects (2.85 MB) held the loop ~400 ms in JSON.parse.
+    const empties = await send(
+      'POST',
+      '/v1/chat/completions',
+      `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"x":[${Array(950_000).fill('{}').join(',')}]}`,
+    );
+    expect([empties.status, JSON.parse(empties.text).error]).toEqual([
+      400,
+      expect.objectContaining({ code: 'json_too_complex', message: expect.stringContaining('objects and arrays') }),
+    ]);
   });
 
   it('gives one clear message per field problem', async () => {

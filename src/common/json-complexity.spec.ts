@@ -1,4 +1,10 @@
-import { jsonComplexityProblem, MAX_JSON_DISTINCT_KEYS, MAX_JSON_STRINGS } from './json-complexity';
+import {
+  jsonComplexityProblem,
+  MAX_JSON_CONTAINERS,
+  MAX_JSON_DISTINCT_KEYS,
+  MAX_JSON_STRINGS,
+  MAX_JSON_VALUES,
+} from './json-complexity';
 
 const bytesOf = (value: unknown) => Buffer.from(JSON.stringify(value));
 const strings = (count: number) => Array.from({ length: count }, (_, i) => `s${i}`);
@@ -36,5 +42,26 @@ describe('jsonComplexityProblem', () => {
     expect(jsonComplexityProblem(body)).toBeUndefined();
     const spaced = `{${Array.from({ length: MAX_JSON_DISTINCT_KEYS + 1 }, (_, i) => `"k${i}" \n : 1`).join(',')}}`;
     expect(jsonComplexityProblem(Buffer.from(spaced))?.code).toBe('json_too_complex');
+  });
+
+  it('refuses more than MAX_JSON_CONTAINERS objects and arrays, empty ones too, but not brackets inside strings', () => {
+    const empties = (count: number) =>
+      Buffer.from(`[${Array.from({ length: count }, (_, i) => (i % 2 ? '{}' : '[]')).join(',')}]`);
+    // The outer array is one of them.
+    expect(jsonComplexityProblem(empties(MAX_JSON_CONTAINERS - 1))).toBeUndefined();
+    expect(jsonComplexityProblem(empties(MAX_JSON_CONTAINERS))?.message).toBe(
+      'The request body has more than 100,000 objects and arrays (empty ones count too); no request needs that many.',
+    );
+    const text = '{[,'.repeat(MAX_JSON_VALUES);
+    expect(jsonComplexityProblem(bytesOf({ messages: [{ role: 'user', content: text }] }))).toBeUndefined();
+  });
+
+  it('refuses more than MAX_JSON_VALUES values in arrays and objects, numbers too', () => {
+    const numbers = (count: number) =>
+      Buffer.from(`{"embedding":[${Array.from({ length: count }, () => '1').join(',')}]}`);
+    expect(jsonComplexityProblem(numbers(MAX_JSON_VALUES + 1))).toBeUndefined();
+    expect(jsonComplexityProblem(numbers(MAX_JSON_VALUES + 2))?.message).toBe(
+      'The request body has more than 500,000 values in its arrays and objects; no request needs that many.',
+    );
   });
 });

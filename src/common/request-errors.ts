@@ -42,11 +42,15 @@ export class JsonTooComplex extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'json_too_complex';
 
-  constructor(what: 'strings' | 'keys', max: number) {
+  constructor(what: 'strings' | 'keys' | 'containers' | 'values', max: number) {
+    const most = max.toLocaleString('en-US');
     super(
-      what === 'strings'
-        ? `The request body has more than ${max.toLocaleString('en-US')} strings (object keys and values together); no request needs that many: send text as fewer, longer strings.`
-        : `The request body uses more than ${max.toLocaleString('en-US')} different object keys; no request needs that many.`,
+      {
+        strings: `The request body has more than ${most} strings (object keys and values together); no request needs that many: send text as fewer, longer strings.`,
+        keys: `The request body uses more than ${most} different object keys; no request needs that many.`,
+        containers: `The request body has more than ${most} objects and arrays (empty ones count too); no request needs that many.`,
+        values: `The request body has more than ${most} values in its arrays and objects; no request needs that many.`,
+      }[what],
     );
   }
 }
