@@ -111,6 +111,13 @@ describe('answer-quality signals on the metric row', () => {
     expect(await signalsOf({})).toEqual([0, 0]);
   });
 
+  it('judges each choice of an n = 2 answer on its own, streamed too (their deltas interleave)', async () => {
+    const tools = { tools: [{ type: 'function', function: { name: 'find_books', parameters: { type: 'object' } } }] };
+    expect(await signalsOf({ n: 2, response_format: { type: 'json_object' } })).toEqual([0, 0]);
+    await profile({ toolCallRate: 1 });
+    expect(await signalsOf({ n: 2, ...tools })).toEqual([0, 0]);
+  });
+
   it('checks a json_schema answer against its schema', async () => {
     const format = (schema: Record<string, unknown>) => ({
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },

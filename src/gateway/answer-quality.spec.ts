@@ -149,6 +149,23 @@ describe('StreamQuality (streamed answers)', () => {
     expect(streamSignals(bad, TOOLS)).toEqual(['malformed_tool_call']);
   });
 
+  it('keeps the choices of an n > 1 stream apart: their deltas interleave', () => {
+    const of = (index: number, delta: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: null }] })}`;
+    const json = [
+      of(0, { content: '{"sku": ' }),
+      of(1, { content: '{"sku": ' }),
+      of(0, { content: '"A1", "qty": 1}' }),
+    ];
+    expect(streamSignals([...json, of(1, { content: '"B2", "qty": 2}' })], SCHEMA)).toEqual([]);
+    expect(streamSignals([...json, of(1, { content: '"B2"' })], SCHEMA)).toEqual(['invalid_json']);
+    const call = (index: number, args: string) =>
+      of(index, { tool_calls: [{ index: 0, function: { arguments: args } }] });
+    const calls = [call(0, '{"sku":'), call(1, '{"sku":'), call(0, '"A1"}'), call(1, '"B2"}')];
+    expect(streamSignals(calls, TOOLS)).toEqual([]);
+    expect(streamSignals(calls.slice(0, 3), TOOLS)).toEqual(['malformed_tool_call']);
+  });
+
   it('stops accumulating past the bound and then judges no JSON (no false alarm)', () => {
     const big = 'x'.repeat(MAX_ACCUMULATED_CHARS / 2 + 1);
     expect(streamSignals([role, event({ content: `{"a": "${big}` }), event({ content: big })], JSON_OBJECT)).toEqual(

@@ -86,8 +86,10 @@ export class StreamQuality {
   private refused = false;
   private truncated = false;
   private readonly parses: boolean;
-  private content = '';
-  private readonly args = new Map<number, string>();
+  /** Per choice (`n` > 1 streams interleave their choices' deltas), by the choice's index. */
+  private readonly contents = new Map<number, string>();
+  /** Per choice and tool call: `${choice}:${call}` (the legacy function_call is call -1). */
+  private readonly args = new Map<string, string>();
   private accumulated = 0;
   private overflow = false;
 
@@ -110,7 +112,8 @@ export class StreamQuality {
     if (this.truncated) mask |= QUALITY_BIT.truncated;
     if (!this.sawContent && !this.sawToolCall && !this.refused) mask |= QUALITY_BIT.empty_answer;
     if (this.overflow) return mask;
-    if (this.expect.json !== 'none' && this.content !== '') mask |= jsonSignals(this.content, this.expect);
+    if (this.expect.json !== 'none')
+      for (const content of this.contents.values()) if (content !== '') mask |= jsonSignals(content, this.expect);
     for (const args of this.args.values()) if (!isJsonText(args)) mask |= QUALITY_BIT.malformed_tool_call;
     return mask;
   }
@@ -120,19 +123,23 @@ export class StreamQuality {
     if (data === undefined) return;
     const choices = (data as { choices?: unknown }).choices;
     if (!Array.isArray(choices)) return;
-    for (const choice of choices) {
-      const delta = (choice as { delta?: Record<string, unknown> } | null)?.delta;
+    for (const choice of choices as Array<{ index?: unknown; delta?: Record<string, unknown> } | null>) {
+      const delta = choice?.delta;
       if (!delta) continue;
-      if (typeof delta.content === 'string') this.add(delta.content, (text) => (this.content += text));
+      const at = typeof choice.index === 'number' ? choice.index : 0;
+      if (typeof delta.content === 'string')
+        this.add(delta.content, (text) => this.contents.set(at, (this.contents.get(at) ?? '') + text));
       const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
       for (const call of calls as Array<{ index?: unknown; function?: { arguments?: unknown } }>) {
-        const index = typeof call?.index === 'number' ? call.index : 0;
+        const key = `${at}:${typeof call?.index === 'number' ? call.index : 0}`;
         const piece = call?.function?.arguments;
-        if (!this.args.has(index)) this.args.set(index, '');
-        if (typeof piece === 'string') this.add(piece, (text) => this.args.set(index, this.args.get(index) + text));
+        if (!this.args.has(key)) this.args.set(key, '');
+        if (typeof piece === 'string') this.add(piece, (text) => this.args.set(key, this.args.get(key) + text));
       }
       const legacy = (delta.function_call as { arguments?: unknown } | undefined)?.arguments;
-      if (typeof legacy === 'string') this.add(legacy, (text) => this.args.set(-1, (this.args.get(-1) ?? '') + text));
+      const legacyKey = `${at}:-1`;
+      if (typeof legacy === 'string')
+        this.add(legacy, (text) => this.args.set(legacyKey, (this.args.get(legacyKey) ?? '') + text));
     }
   }
 
@@ -140,7 +147,7 @@ export class StreamQuality {
     this.accumulated += text.length;
     if (this.accumulated > MAX_ACCUMULATED_CHARS) {
       this.overflow = true;
-      this.content = '';
+      this.contents.clear();
       this.args.clear();
       return;
     }
