@@ -50,6 +50,34 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       // A small window on one model, to exercise the context guard without megabyte prompts.
       const small = { ...c.models[0], id: 'small-window', upstreamModel: 'gpt-4.1', contextWindow: 1000, tier: 1 };
       c.models.push(small);
+      // Routes through it: first, and as the fallback between two large windows. Models of their own,
+      // so that the faults below open no circuit the other tests rely on.
+      const wide = (id: string, upstreamModel: string, tier: number) => ({
+        ...c.models[0],
+        id,
+        upstreamModel,
+        contextWindow: 200_000,
+        tier,
+      });
+      c.models.push(wide('wide-first', 'gemini-2.5-flash', 1), wide('wide-last', 'claude-sonnet-4.5', 3));
+      c.policies.push(
+        {
+          name: 'small-first',
+          strategy: 'cost_first',
+          flag: 'small-first-model',
+          defaultModel: 'small-window',
+          fallback: ['wide-last'],
+        },
+        {
+          name: 'small-between',
+          strategy: 'cost_first',
+          flag: 'small-between-model',
+          defaultModel: 'wide-first',
+          fallback: ['small-window', 'wide-last'],
+          // One call per model: one fault fails a candidate.
+          budgets: { maxRetriesPerModel: 0 },
+        },
+      );
       // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
       c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });
       c.models.push({ ...c.models[0], id: 'slow-lane-gpt', provider: 'slow-lane', upstreamModel: 'gpt-4.1' });
@@ -59,7 +87,13 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     gateway = await startTestApp({
       databaseUrl: database.url,
       catalog,
-      env: { SIMULATED_API_KEY: 'sk-test-primary-key', SIMULATED_API_KEY_BACKUP: 'sk-test-backup-key' },
+      env: {
+        SIMULATED_API_KEY: 'sk-test-primary-key',
+        SIMULATED_API_KEY_BACKUP: 'sk-test-backup-key',
+        // Each test here fails some calls on purpose, seconds apart: the gateway-wide budget of extra
+        // calls (gateway-resilience tests it) must not make one test's fallbacks depend on another's.
+        GATEWAY_RETRY_BUDGET_MIN_PER_WINDOW: '1000',
+      },
     });
     sim = simulator(gateway);
   });
@@ -309,6 +343,38 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(response.body.error.code).toBe('context_length_exceeded');
     expect(response.body.error.message).toMatch(/about \d+ tokens; model small-window accepts up to 900/);
     expect((await sim.stats()).total).toBe(before.total);
+  });
+
+  it('skips a candidate whose window the prompt does not fit: the next one answers, an outage stays an outage', async () => {
+    const longPrompt = 'the train rolled on through the night '.repeat(200);
+    const messages = [{ role: 'user', content: longPrompt }];
+    const skipped = await completion(gateway, { model: 'route:small-first', messages }).expect(200);
+    expect(skipped.headers).toMatchObject({ 'x-switchyard-model': 'wide-last', 'x-switchyard-fallback': 'true' });
+    expect((await sim.stats()).byModel).toEqual({ 'claude-sonnet-4.5': 1 });
+
+    // The first model fails, the second is too small, the third answers: not a 400 for the prompt.
+    await sim.fault('gemini-2.5-flash', { status: 503, count: 1 });
+    const around = await completion(gateway, { model: 'route:small-between', messages }).expect(200);
+    expect(around.headers).toMatchObject({ 'x-switchyard-model': 'wide-last', 'x-switchyard-fallback': 'true' });
+    // Every candidate that could take the prompt failed: the upstream's failure, not the prompt's.
+    await sim.fault('gemini-2.5-flash', { status: 503, count: 1 });
+    await sim.fault('claude-sonnet-4.5', { status: 503, count: 1 });
+    const failed = await completion(gateway, { model: 'route:small-between', messages }).expect(502);
+    expect(failed.body.error.code).toBe('upstream_error');
+    const ids = [skipped, around, failed].map((response) => response.headers['x-switchyard-request-id']);
+    const rows = await eventually(async () => {
+      const stored = await queryRows<{ request_id: string; outcome: string; model: string; fallback: boolean }>(
+        database.url,
+        'SELECT request_id, outcome, model, fallback FROM request_metrics WHERE request_id = ANY($1)',
+        [ids],
+      );
+      return stored.length === 3 && stored;
+    });
+    expect(rows.map(({ request_id: _id, ...row }) => row).sort((a, b) => a.outcome.localeCompare(b.outcome))).toEqual([
+      { outcome: 'ok', model: 'wide-last', fallback: true },
+      { outcome: 'ok', model: 'wide-last', fallback: true },
+      { outcome: 'upstream_error', model: 'wide-last', fallback: false },
+    ]);
   });
 
   it('retries a 429 after its Retry-After and succeeds', async () => {

@@ -52,8 +52,10 @@ export type RunResult =
   | (RunSoFar & { kind: 'client_gone' });
 
 /**
- * Tries the route's candidates in order until one answers: the context guard before each, the
- * upstream's own retries inside each call, a fallback to the next candidate when one fails — but
+ * Tries the route's candidates in order until one answers: the context guard before each (a
+ * candidate whose window the prompt does not fit is skipped; only when none fits is the prompt the
+ * client's error), the upstream's own retries inside each call, a fallback to the next candidate
+ * when one fails — but
  * not when the provider calls the request itself wrong (it is wrong on every model), and not beyond
  * the gateway's budget of extra calls (ModelHealth.extraCallBudget), which bounds what a failure
  * storm costs in upstream calls. Knows nothing of HTTP: it returns what happened.
@@ -85,13 +87,18 @@ export class CandidateRunner {
     let model = plan.candidates[0];
     let attempts = 0;
     let lastFailure: UpstreamFailure | undefined;
+    let tooLongFor: { model: CatalogModel; error: DomainError } | undefined;
     for (const candidate of plan.candidates) {
       // The first call of a request is free; every one after it, a fallback too, needs the budget.
       if (attempts > 0 && !extraCalls.tryAcquireRetry()) break;
+      const fallback = candidate.id !== route.chosen.id;
+      // A window too small for the prompt skips the candidate, as an outage would: a later one may fit.
+      const tooLong = await this.contextGuard.refusal(prompt, candidate);
+      if (tooLong) {
+        tooLongFor ??= { model: candidate, error: tooLong };
+        continue;
+      }
       model = candidate;
-      const fallback = model.id !== route.chosen.id;
-      const tooLong = await this.contextGuard.refusal(prompt, model);
-      if (tooLong) return { kind: 'failed', error: tooLong, model, attempts, fallback };
       // A fallback spends too: it must fit the request's budgets, or the request stops here.
       const switched = spend?.switchTo(model);
       const overBudget = switched && (await switched);
@@ -121,6 +128,9 @@ export class CandidateRunner {
         timing.upstreamEnded();
       }
     }
+    // No candidate was called (none had the window): the prompt is what the client must change.
+    if (!lastFailure && tooLongFor)
+      return { kind: 'failed', error: tooLongFor.error, model: tooLongFor.model, attempts, fallback: false };
     const error = upstreamErrorOf(lastFailure);
     return { kind: 'failed', error, model, attempts, fallback: model.id !== route.chosen.id };
   }
