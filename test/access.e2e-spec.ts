@@ -346,6 +346,15 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       .post('/api/keys')
       .send({ name: 'x', scopes: ['gateway'], policies: [] })
       .expect(400);
+    // An admin key could create a key without the limit: limiting it would be a fiction.
+    const limitedAdmin = await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ name: 'chat-admins', scopes: ['admin', 'gateway'], policies: ['chat'] })
+      .expect(400);
+    expect(limitedAdmin.body).toMatchObject({
+      code: 'admin_key_with_policies',
+      message: expect.stringContaining('leave out admin, or policies'),
+    });
     const notUuid = await as(keys.admin.key).get('/api/keys/not-a-uuid').expect(400);
     expect(notUuid.body).toMatchObject({ code: 'validation_failed', message: 'id must be an API key id (a UUID)' });
     const unknown = await as(keys.admin.key).get('/api/keys/00000000-0000-4000-8000-000000000000').expect(404);

@@ -68,15 +68,17 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
           defaultModel: 'small-window',
           fallback: ['wide-last'],
         },
-        {
-          name: 'small-between',
-          strategy: 'cost_first',
-          flag: 'small-between-model',
-          defaultModel: 'wide-first',
-          fallback: ['small-window', 'wide-last'],
+        Object.assign(
+          {
+            name: 'small-between',
+            strategy: 'cost_first',
+            flag: 'small-between-model',
+            defaultModel: 'wide-first',
+            fallback: ['small-window', 'wide-last'],
+          },
           // One call per model: one fault fails a candidate.
-          budgets: { maxRetriesPerModel: 0 },
-        },
+          { budgets: { maxRetriesPerModel: 0 } },
+        ),
       );
       // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
       c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });

@@ -30,3 +30,19 @@ export class UnknownPolicies extends DomainError {
     super(problems.join('; '), { param: 'policies', details: problems.length > 1 ? problems : [] });
   }
 }
+
+/**
+ * An admin key limited to policies: the limit would be a fiction, since an admin key changes every
+ * flag and canary and creates keys, among them one without the limit.
+ */
+export class AdminKeyWithPolicies extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'admin_key_with_policies';
+
+  constructor() {
+    super(
+      'policies limit what a key may call through the gateway; an admin key manages every policy and creates keys (one without the limit too), so it cannot be limited: leave out admin, or policies',
+      { param: 'policies' },
+    );
+  }
+}

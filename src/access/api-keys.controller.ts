@@ -4,7 +4,7 @@ import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../com
 import { InvalidInput } from '../common/request-errors';
 import { UuidParam } from '../common/uuid-param';
 import { RequireScope } from './access.decorators';
-import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
+import { AdminKeyWithPolicies, ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
 import { ApiKeyDto, CreatedApiKeyDto, KeyIdentityDto } from './dto/api-key.dto';
@@ -29,9 +29,10 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create a key for a team: the key is in this response only, store it now' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiInvalidBody(
-    'Invalid field (each named in the message), or an unknown policy',
+    'Invalid field (each named in the message), an unknown policy, or an admin key limited to policies',
     new InvalidInput(['name is required', 'scopes must each be one of: gateway, read, admin']),
     new UnknownPolicies(['poetry'], ['recommendations', 'chat', 'fraud']),
+    new AdminKeyWithPolicies(),
   )
   create(@Body() dto: CreateApiKeyDto, @Caller() caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
     return this.keys.create(dto, caller);

@@ -5,7 +5,7 @@ import { LockKey, lockForTransaction } from '../database/advisory-locks';
 import { CatalogService } from '../catalog/catalog.service';
 import { generateApiKey, hashApiKey, prefixOf, type NewApiKey } from './api-key-format';
 import { ApiKeyCache } from './api-key-cache';
-import { ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
+import { AdminKeyWithPolicies, ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysRepository, type NewApiKeyRow } from './api-keys.repository';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { CreateApiKeyDto } from './dto/create-api-key.dto';
@@ -39,6 +39,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   async create(dto: CreateApiKeyDto, caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
+    if (dto.policies && dto.scopes.includes('admin')) throw new AdminKeyWithPolicies();
     if (dto.policies) {
       const known = new Set(this.catalog.listPolicies().map((policy) => policy.name));
       const unknown = dto.policies.filter((name) => !known.has(name));
