@@ -79,6 +79,17 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
           // One call per model: one fault fails a candidate.
           { budgets: { maxRetriesPerModel: 0 } },
         ),
+        Object.assign(
+          {
+            name: 'first-token',
+            strategy: 'cost_first',
+            flag: 'first-token-model',
+            defaultModel: 'wide-first',
+            fallback: ['wide-last'],
+          },
+          // A short wait for the first token inside a long attempt.
+          { budgets: { firstTokenTimeoutMs: 300, attemptTimeoutMs: 20_000, maxRetriesPerModel: 0 } },
+        ),
       );
       // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
       c.providers.push({ ...c.providers[0], id: 'slow-lane', timeoutMs: 200 });
@@ -436,6 +447,18 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       'three aborted upstream calls',
     );
   });
+
+  it("counts a stream's first-token budget from the request: an upstream holding back its headers falls back in time", async () => {
+    await sim.profile('gemini-2.5-flash', { latencyMs: { median: 30_000, p99: 30_000 } });
+    const started = Date.now();
+    const response = await completion(gateway, { model: 'route:first-token', messages: hello, stream: true }).expect(
+      200,
+    );
+    // Bounds far apart: 300 ms of first-token budget against the 20 s attempt it used to wait out.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(response.headers).toMatchObject({ 'x-switchyard-model': 'wide-last', 'x-switchyard-fallback': 'true' });
+    expect(events(response.text).at(-1)).toBe('data: [DONE]');
+  }, 30_000);
 
   it('sends sticky users to the same model on every request, as their flag variant says', async () => {
     await api(gateway)

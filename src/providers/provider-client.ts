@@ -228,7 +228,10 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
   ): Promise<AttemptResult> {
     const abort = new AbortController();
     const unlinkClient = call.clientGone.linkTo(abort);
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    // The first chunk's budget runs from the request, headers included: an upstream that holds its
+    // headers back is as silent as one that sends headers and then nothing.
+    const firstChunkMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, timeoutMs);
+    const timer = setTimeout(() => abort.abort(), firstChunkMs);
     const started = performance.now();
     // A stream handed to the gateway stays tied to the client: if the client leaves, the upstream call ends.
     let streamHandedOver = false;
@@ -239,7 +242,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         if (isJsonAnswer(response.headers) && (await opensAsJsonObject(response.body))) {
-          // Read whole within the attempt's budget (the timer still runs), then relayed as a stream.
+          // Read whole within the first chunk's budget (the timer still runs), then relayed as a stream.
           const result = await this.jsonAsStream(call, response.body, started, unlinkClient, provider);
           streamHandedOver = result.ok;
           return result;
@@ -248,7 +251,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         const result = await this.firstEvent(
           call,
           response.body,
-          started,
+          { started, firstChunkMs },
           abort,
           unlinkClient,
           silenceLimitOf(provider, call),
@@ -267,7 +270,11 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       if (call.clientGone.isCancelled) throw new ClientAbortedError();
       if (error instanceof AnswerTooLargeError) return tooLarge(call, 'an error answer', error.limitBytes);
       if (abort.signal.aborted) {
-        return { ok: false, kind: 'timeout', message: `${call.model.id} did not answer within ${timeoutMs} ms` };
+        return {
+          ok: false,
+          kind: 'timeout',
+          message: `${call.model.id} sent no first chunk within ${firstChunkMs} ms`,
+        };
       }
       return networkFailure(provider, error);
     } finally {
@@ -320,13 +327,13 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
   private async firstEvent(
     call: UpstreamCall,
     body: Readable,
-    started: number,
+    { started, firstChunkMs }: { started: number; firstChunkMs: number },
     abort: AbortController,
     onStreamEnd: () => void,
     silenceLimitMs: number,
   ): Promise<AttemptResult> {
     const events = sseEvents(body, this.config.answerLimitBytes);
-    const budgetMs = Math.min(call.firstChunkTimeoutMs ?? Number.POSITIVE_INFINITY, call.deadlineAt - Date.now());
+    const budgetMs = Math.min(firstChunkMs - (performance.now() - started), call.deadlineAt - Date.now());
     const timer = setTimeout(
       () => {
         abort.abort();
@@ -359,7 +366,11 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         return tooLarge(call, 'a first stream event', error.limitBytes);
       }
       if (abort.signal.aborted) {
-        return { ok: false, kind: 'timeout', message: `${call.model.id} sent no first chunk within ${budgetMs} ms` };
+        return {
+          ok: false,
+          kind: 'timeout',
+          message: `${call.model.id} sent no first chunk within ${firstChunkMs} ms`,
+        };
       }
       return { ok: false, kind: 'network', message: `${call.model.id} broke the stream before its first chunk` };
     } finally {
