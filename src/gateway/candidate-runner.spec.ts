@@ -140,11 +140,15 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     expect(health.breaker('alpha').snapshot()).toMatchObject({ state: 'closed', requests: 0, failures: 0 });
   });
 
-  it('refuses a prompt that does not fit before calling anyone', async () => {
+  it('skips a candidate the prompt does not fit, and refuses the prompt only when none fits, before calling anyone', async () => {
     const { runner } = await runnerWith();
-    const failed = expectFailed(await run(runner, route('tiny', 'alpha')));
+    const failed = expectFailed(await run(runner, route('tiny', 'tiny')));
     expect(failed.error).toBeInstanceOf(ContextLengthExceeded);
+    expect(failed).toMatchObject({ attempts: 0, model: { id: 'tiny' } });
     expect(simulator.getStats().total).toBe(0);
+    const skipped = await run(runner, route('tiny', 'alpha'));
+    expect(skipped).toMatchObject({ kind: 'answered', model: { id: 'alpha' }, fallback: true, attempts: 1 });
+    expect(simulator.getStats().byModel).toEqual({ alpha: 1 });
   });
 
   it('stops without an answer when the client has gone', async () => {
