@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -88,6 +89,9 @@ export function configureApp(app: NestExpressApplication): void {
   const document = buildOpenApiDocument(app);
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit, new RouteIndex(document)));
   app.get(CompletionEntrance).install(app.getHttpServer());
+  // The completion route answers a stalled body itself (408 after REQUEST_BODY_TIMEOUT_MS); the
+  // operator routes' body parser has no timer, so Node's own cuts them a little later, not after 300 s.
+  (app.getHttpServer() as Server).requestTimeout = config.requestBodyTimeoutMs + 5_000;
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
   // The bare URL is where a newcomer looks first: the control room (the API docs are at /docs).

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { bearer, startTestApp, type TestApp } from './support/test-app';
@@ -67,7 +68,10 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    plain = await startTestApp({ databaseUrl: database.url, env: { METRICS_FLUSH_INTERVAL_MS: '20' } });
+    plain = await startTestApp({
+      databaseUrl: database.url,
+      env: { METRICS_FLUSH_INTERVAL_MS: '20', REQUEST_BODY_TIMEOUT_MS: '1000' },
+    });
     withCors = await startTestApp({
       databaseUrl: database.url,
       env: { METRICS_FLUSH_INTERVAL_MS: '20', CORS_ORIGINS: ORIGIN },
@@ -104,6 +108,32 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
     for (const row of rows) {
       expect(row).toMatchObject({ outcome: 'rejected', http_status: 400, error_type: 'invalid_json' });
     }
+  });
+
+  it('answers a body that stops arriving with 408 in the OpenAI shape, closes the connection, and stores the row', async () => {
+    const requestId = randomUUID();
+    const url = new URL(plain.url);
+    const socket = createConnection({ host: url.hostname, port: Number(url.port) });
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // Headers announce 100 bytes; 20 come, then nothing.
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: ${bearer(plain.adminKey!)}\r\n` +
+        `content-type: application/json\r\ncontent-length: 100\r\nx-request-id: ${requestId}\r\n\r\n{"model":"gpt-4.1",`,
+    );
+    await closed;
+    const [head, body] = received.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(head.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(body).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'request_body_timeout',
+      message: expect.stringContaining('did not arrive within 1000 ms (REQUEST_BODY_TIMEOUT_MS)'),
+    });
+    expect(await rowsFor(database.url, [requestId])).toEqual([
+      { request_id: requestId, outcome: 'rejected', http_status: 408, error_type: 'request_body_timeout' },
+    ]);
   });
 
   it('serves a completion on every spelling, with and without CORS, one row each', async () => {

@@ -9,6 +9,7 @@ export const DOMAIN_ERROR_HTTP: Record<DomainErrorKind, { status: number; openAi
   not_found: { status: 404, openAiType: 'invalid_request_error' },
   method_not_allowed: { status: 405, openAiType: 'invalid_request_error' },
   conflict: { status: 409, openAiType: 'invalid_request_error' },
+  request_timeout: { status: 408, openAiType: 'invalid_request_error' },
   too_large: { status: 413, openAiType: 'invalid_request_error' },
   unsupported_media: { status: 415, openAiType: 'invalid_request_error' },
   rate_limited: { status: 429, openAiType: 'rate_limit_error' },

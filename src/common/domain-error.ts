@@ -18,6 +18,8 @@ export type DomainErrorKind =
   | 'method_not_allowed'
   /** The thing exists but is not in a state that allows this (stale version, wrong state): 409. */
   | 'conflict'
+  /** The request did not arrive (its body) within the time allowed: 408. */
+  | 'request_timeout'
   /** The request is larger than a limit: 413. */
   | 'too_large'
   /** The body comes in a form the server cannot read (a Content-Encoding it cannot decode): 415. */

@@ -105,6 +105,21 @@ export class TooManyItems extends DomainError {
   }
 }
 
+/**
+ * A body that stopped arriving: answered (408, and the connection closed, since the rest of the body
+ * may never come) instead of holding the connection until Node's own 300 s request timeout.
+ */
+export class RequestBodyTimeout extends DomainError {
+  readonly kind = 'request_timeout';
+  readonly code = 'request_body_timeout';
+
+  constructor(ms: number) {
+    super(`The request body did not arrive within ${ms} ms (REQUEST_BODY_TIMEOUT_MS); send it whole, without pauses.`, {
+      headers: { connection: 'close' },
+    });
+  }
+}
+
 export class RequestTooLarge extends DomainError {
   readonly kind = 'too_large';
   readonly code = 'request_too_large';

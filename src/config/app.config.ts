@@ -22,6 +22,9 @@ class AppEnvironment {
   @Size('REQUEST_BODY_LIMIT', '512kb or 4mb')
   REQUEST_BODY_LIMIT = '4mb';
 
+  @IntegerBetween('REQUEST_BODY_TIMEOUT_MS', 1000, 600000)
+  REQUEST_BODY_TIMEOUT_MS = 30000;
+
   @IntegerBetween('SHUTDOWN_TIMEOUT_MS', 1000, 600000)
   SHUTDOWN_TIMEOUT_MS = 15000;
 
@@ -45,6 +48,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   requestBodyLimit: string;
   requestBodyLimitBytes: number;
+  /** How long a request's body may take to arrive, from its headers (REQUEST_BODY_TIMEOUT_MS). */
+  requestBodyTimeoutMs: number;
   shutdownTimeoutMs: number;
   /** The longest an operator request (/api, /v1/outcomes) waits before it answers 503 (OperatorTimeoutInterceptor). */
   operatorTimeoutMs: number;
@@ -62,6 +67,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
       'HOST',
       'LOG_LEVEL',
       'REQUEST_BODY_LIMIT',
+      'REQUEST_BODY_TIMEOUT_MS',
       'SHUTDOWN_TIMEOUT_MS',
       'OPERATOR_TIMEOUT_MS',
       'WORKERS',
@@ -75,6 +81,7 @@ export const appConfig = registerAs('app', (): AppConfig => {
     logLevel: env.LOG_LEVEL,
     requestBodyLimit: env.REQUEST_BODY_LIMIT.toLowerCase(),
     requestBodyLimitBytes: sizeInBytes(env.REQUEST_BODY_LIMIT),
+    requestBodyTimeoutMs: env.REQUEST_BODY_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     operatorTimeoutMs: env.OPERATOR_TIMEOUT_MS,
     workers: env.WORKERS.toLowerCase() === 'auto' ? availableParallelism() : Number(env.WORKERS),

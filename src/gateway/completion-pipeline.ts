@@ -73,7 +73,11 @@ export class CompletionPipeline {
       key = admitted.key;
       attachCaller(req, key.caller);
       this.responder.rateLimitHeaders(res, admitted.rateLimitHeaders);
-      const body = await readJsonBody(req, this.app.requestBodyLimitBytes, this.app.requestBodyLimit);
+      const body = await readJsonBody(req, {
+        bytes: this.app.requestBodyLimitBytes,
+        name: this.app.requestBodyLimit,
+        timeoutMs: this.app.requestBodyTimeoutMs,
+      });
       request = parseChatRequest(body.value, body.bytes);
       userId = headerOf(req, 'x-user-id') ?? request.user;
       route = this.routing.resolve({

@@ -7,6 +7,7 @@ import { pathDeeperThan } from '../common/json-depth';
 import {
   InvalidJson,
   JsonTooDeep,
+  RequestBodyTimeout,
   RequestTooLarge,
   UndecodableBody,
   UnsupportedContentEncoding,
@@ -55,7 +56,11 @@ export const CONTENT_ENCODINGS = [...DECODERS.keys()];
  * as the client's bytes, their long texts are left in the bytes too (JsonSkeleton, JsonText):
  * checked, measured, and decoded only if something reads them.
  */
-export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName: string): Promise<JsonBody> {
+export function readJsonBody(
+  req: IncomingMessage,
+  limits: { bytes: number; name: string; timeoutMs: number },
+): Promise<JsonBody> {
+  const { bytes: limitBytes, name: limitName } = limits;
   return new Promise((resolve, reject) => {
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     const decoder = encoding === 'identity' ? undefined : DECODERS.get(encoding);
@@ -72,6 +77,7 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
     let refused = false;
     const refuse = (error: Error): void => {
       // The rest is drained and dropped: destroying the request would take the answer with it.
+      clearTimeout(timer);
       refused = true;
       chunks.length = 0;
       source.removeAllListeners('data');
@@ -82,19 +88,26 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, limitName
       req.resume();
       reject(error);
     };
+    // A body that stops arriving is answered, not waited for: its connection closes with the answer.
+    const timer = setTimeout(() => refuse(new RequestBodyTimeout(limits.timeoutMs)), limits.timeoutMs);
     source.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) return refuse(new RequestTooLarge(limitName));
       chunks.push(chunk);
     });
-    req.on('error', () => reject(new BodyAbandoned()));
+    req.on('error', () => {
+      clearTimeout(timer);
+      reject(new BodyAbandoned());
+    });
     req.on('close', () => {
+      clearTimeout(timer);
       if (!req.complete) reject(new BodyAbandoned());
     });
     decoding?.on('error', () => {
       if (!refused) refuse(new UndecodableBody(encoding));
     });
     source.on('end', () => {
+      clearTimeout(timer);
       if (refused) return;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       if (bytes.length <= LARGE_BODY_BYTES) return settle(() => parseJsonBody(bytes), bytes, resolve, reject);
