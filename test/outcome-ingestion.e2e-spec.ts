@@ -144,6 +144,9 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
     const builtIn = await post({ metric: 'empty_answer', value: 1, requestId }).expect(400);
     expect(builtIn.body.error.code).toBe('built_in_metric');
     await post({ metric: 'checkout_converted', value: true }).expect(400);
+    // A misspelt field would have been dropped: the event stored now, without its idempotency.
+    const misspelt = await post({ metric: 'thumbs_up', value: 1, requestId, idempotncyKey: 'o-1' }).expect(400);
+    expect(misspelt.body.error).toMatchObject({ code: 'unknown_field', param: 'idempotncyKey' });
   });
 
   it('stores the good events of a batch and names the bad one', async () => {

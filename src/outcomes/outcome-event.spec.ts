@@ -106,6 +106,26 @@ describe('outcome events', () => {
     ).toEqual(NOW);
   });
 
+  it('refuses a field it does not read, and the subject the metric does not attach to, instead of dropping them', () => {
+    expect(
+      messageOf({ metric: 'thumbs_up', value: 1, requestId: 'r', ocurredAt: '2026-12-01T09:00:00Z' }, 'events[1]'),
+    ).toBe(
+      'events[1].ocurredAt is not a field of an outcome event (metric, value, requestId, userId, occurredAt, idempotencyKey); remove it',
+    );
+    expect(messageOf({ metric: 'thumbs_up', value: 1, requestId: 'r', userId: 'u' })).toMatch(
+      /^userId must be left out: thumbs_up attaches to a request/,
+    );
+    expect(messageOf({ metric: 'converted', value: 1, userId: 'u', requestId: 'r' })).toMatch(
+      /^requestId must be left out: converted attaches to users/,
+    );
+    expect(messageOf({ trackingEventName: 'converted', context: { targetingKey: 'u' }, value: 1 })).toMatch(
+      /^value is not a field of an outcome event \(trackingEventName, context, details/,
+    );
+    expect(() => envelopeOf({ events: [{}], bogus: 1 })).toThrow(
+      'bogus is not a field of a batch ({ "events": [...] }); remove it',
+    );
+  });
+
   it('reads the OpenFeature tracking shape; a binary event without a value happened', () => {
     expect(parse({ trackingEventName: 'converted', context: { targetingKey: 'u9' } })).toMatchObject({
       metricKey: 'converted',

@@ -34,8 +34,20 @@ export interface OutcomeEvent {
 
 export type Envelope = { batch: false; items: [unknown] } | { batch: true; items: unknown[] };
 
+/** The fields of each shape: any other is refused by name, as the operator API refuses unknown fields. */
+const SWITCHYARD_FIELDS = ['metric', 'value', 'requestId', 'userId', 'occurredAt', 'idempotencyKey'];
+const OPENFEATURE_FIELDS = ['trackingEventName', 'context', 'details', 'timestamp', 'requestId', 'idempotencyKey'];
+
 export function envelopeOf(body: unknown): Envelope {
   if (isObject(body) && 'events' in body) {
+    const extra = Object.keys(body).find((field) => field !== 'events');
+    if (extra !== undefined)
+      throw new OutcomeEventRefused(
+        'invalid',
+        'unknown_field',
+        `${clip(extra)} is not a field of a batch ({ "events": [...] }); remove it`,
+        clip(extra),
+      );
     const events = body.events;
     if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH)
       throw new OutcomeEventRefused(
@@ -69,6 +81,14 @@ export function parseOutcomeEvent(
   if (!isObject(raw))
     throw new OutcomeEventRefused('invalid', 'invalid_type', `${path || 'the event'} must be an object`, path || null);
   const openFeature = 'trackingEventName' in raw;
+  const fields = openFeature ? OPENFEATURE_FIELDS : SWITCHYARD_FIELDS;
+  const unknown = Object.keys(raw).find((field) => !fields.includes(field));
+  if (unknown !== undefined)
+    throw refuse(
+      clip(unknown),
+      `is not a field of an outcome event (${fields.join(', ')}); remove it`,
+      'unknown_field',
+    );
   const metricField = openFeature ? 'trackingEventName' : 'metric';
   const metricKey = raw[metricField];
   if (typeof metricKey !== 'string' || metricKey === '')
@@ -107,6 +127,19 @@ export function parseOutcomeEvent(
 
   let requestId: string | null = null;
   let userId: string | null = null;
+  // An event names one thing it attaches to: the other would be dropped without a word.
+  if (!openFeature && metric.unit === 'request' && raw.userId !== undefined)
+    throw refuse(
+      'userId',
+      `must be left out: ${metric.key} attaches to a request (send requestId only)`,
+      'unexpected_user_id',
+    );
+  if (!openFeature && metric.unit === 'user' && raw.requestId !== undefined)
+    throw refuse(
+      'requestId',
+      `must be left out: ${metric.key} attaches to users (send userId only)`,
+      'unexpected_request_id',
+    );
   if (metric.unit === 'request') {
     requestId = textOf(raw.requestId, at('requestId'), MAX_ID_LENGTH);
     if (requestId === null)

@@ -41,6 +41,8 @@ export class OutcomeAcceptedDto {
   @ApiPropertyOptional({ example: 1, description: 'A batch: events refused (see results)' })
   refused?: number;
   @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object' },
     description: 'A batch: per event, in order: { index, status: 202, id } or { index, status, error }',
     example: [
       { index: 0, status: 202, id: '2f0d8c1e-5a43-5b7e-9c11-4e2a6b8d0f13' },
