@@ -125,6 +125,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
+      // An opaque key, not a JWT (the default this field would otherwise say).
+      bearerFormat: 'sy_ API key',
       description:
         'A Switchyard API key (sy_…): the first one is printed by the first start, or set SWITCHYARD_ADMIN_KEY; teams get theirs from POST /api/keys',
     })

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
@@ -135,6 +135,7 @@ export class FlagsController {
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
   @ApiDatabaseUnavailable()
+  @ApiBody({ type: FlagToggleDto, required: false })
   @ApiInvalidBody('A bad version or reason', badVersion)
   @ApiFlagNotFound()
   @ApiFlagConflict(
@@ -181,6 +182,7 @@ export class FlagsController {
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
   @ApiDatabaseUnavailable()
+  @ApiBody({ type: FlagToggleDto, required: false })
   @ApiInvalidBody('A bad version or reason', badVersion)
   @ApiFlagNotFound()
   @ApiFlagConflict('Stale version (when one is sent) or archived flag')
@@ -202,6 +204,7 @@ export class FlagsController {
   @ActorHeaders()
   @ApiOkResponse({ type: FlagDto })
   @ApiDatabaseUnavailable()
+  @ApiBody({ type: FlagToggleDto, required: false })
   @ApiInvalidBody('A bad version or reason', badVersion)
   @ApiFlagNotFound()
   @ApiFlagConflict('Stale version (when one is sent) or archived flag')

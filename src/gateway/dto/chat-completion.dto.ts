@@ -61,7 +61,11 @@ export class ChatCompletionResponseDto {
   @ApiProperty({ example: 'chat.completion' }) object: string;
   @ApiProperty({ example: 1767225600 }) created: number;
   @ApiProperty({ example: 'deepseek-v3.2' }) model: string;
-  @ApiProperty({ example: [{ index: 0, message: { role: 'assistant', content: '1. ...' }, finish_reason: 'stop' }] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ index: 0, message: { role: 'assistant', content: '1. ...' }, finish_reason: 'stop' }],
+  })
   choices: unknown[];
   @ApiProperty({ example: { prompt_tokens: 14, completion_tokens: 120, total_tokens: 134 } })
   usage: Record<string, number>;
