@@ -353,6 +353,28 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     await api(app).get('/api/flags/proto-c').expect(404);
   });
 
+  it('refuses a body that is not JSON in UTF-8 with 415 saying so, instead of calling every field missing', async () => {
+    const body = '{"name":"ct","scopes":["read"]}';
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/vnd.api+json']) {
+      const response = await send('POST', '/api/keys', body, { 'content-type': type });
+      expect([type, response.status, JSON.parse(response.text)]).toEqual([
+        type,
+        415,
+        expect.objectContaining({ code: 'unsupported_content_type', message: expect.stringContaining(type) }),
+      ]);
+    }
+    const latin1 = await send('POST', '/api/keys', body, { 'content-type': 'application/json; charset=latin1' });
+    expect([latin1.status, JSON.parse(latin1.text).code]).toEqual([415, 'unsupported_content_type']);
+    // No body, no type needed (the kill switch in an emergency).
+    const kill = await rawRequest(app.url, {
+      method: 'POST',
+      path: '/api/flags/input-flag/kill',
+      headers: { authorization: `Bearer ${app.adminKey}` },
+    });
+    expect(kill.status).toBe(200);
+    await send('POST', '/api/flags/input-flag/enable', '{}').then((response) => expect(response.status).toBe(200));
+  });
+
   it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {
     const nul = await api(app).post('/api/flags/input-flag/kill').send({ reason: 'a\u0000b' }).expect(400);
     expect(nul.body).toMatchObject({ code: 'nul_character', message: expect.stringContaining('body field reason') });

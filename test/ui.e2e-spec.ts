@@ -158,7 +158,7 @@ describe('control room: served by the app, sign-in, reasons in flag history', ()
       expect(page.body).toMatchObject({
         code: 'ui_not_built',
         message:
-          'the control room is not built: /nonexistent/switchyard-ui/index.html is missing; run npm run build (npm start does)',
+          'the control room is not built (UI_DIR has no index.html); run npm run build and restart (npm start does both)',
       });
       await request(bare.url).get('/health/live').expect(200);
     } finally {

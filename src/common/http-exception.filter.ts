@@ -11,7 +11,7 @@ import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { openAiErrorType } from './openai-error';
-import { InvalidJson, RequestTooLarge } from './request-errors';
+import { InvalidJson, RequestTooLarge, UnsupportedContentType } from './request-errors';
 import { requestIdOf } from './request-id';
 import type { RouteIndex } from './route-index';
 
@@ -87,6 +87,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       .map((error) => (error as { type?: unknown } | null)?.type)
       .find((type) => typeof type === 'string');
     if (bodyParserType === 'entity.parse.failed') return new InvalidJson();
+    if (bodyParserType === 'charset.unsupported')
+      return new UnsupportedContentType(request.headers['content-type'] ?? '');
     if (
       bodyParserType === 'entity.too.large' ||
       (exception instanceof HttpException && exception.getStatus() === 413)

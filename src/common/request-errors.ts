@@ -129,6 +129,21 @@ export class RequestTooLarge extends DomainError {
   }
 }
 
+/**
+ * An operator body that is not JSON (text/plain, a form) or JSON in a charset other than UTF-8: the
+ * body parser would leave it unread, and validation would then say every field is missing.
+ */
+export class UnsupportedContentType extends DomainError {
+  readonly kind = 'unsupported_media';
+  readonly code = 'unsupported_content_type';
+
+  constructor(given: string) {
+    super(
+      `The request body must be JSON in UTF-8 with Content-Type: application/json (got ${given ? JSON.stringify(given.slice(0, 100)) : 'no Content-Type'}).`,
+    );
+  }
+}
+
 /** A Content-Encoding the server cannot decode: 415, naming the ones it can. */
 export class UnsupportedContentEncoding extends DomainError {
   readonly kind = 'unsupported_media';

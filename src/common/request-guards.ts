@@ -10,6 +10,7 @@ import {
   ReservedFieldName,
   TooManyItems,
   TooManyValues,
+  UnsupportedContentType,
 } from './request-errors';
 
 /**
@@ -57,8 +58,15 @@ export const MAX_OPERATOR_VALUES = 20_000;
  */
 export function checkOperatorInput(req: Request, _res: Response, next: NextFunction): void {
   if (req.path.startsWith('/v1/')) return next();
+  if (hasBody(req) && !req.is('application/json'))
+    return next(new UnsupportedContentType(req.headers['content-type'] ?? ''));
   const nul = nulInUrl(req);
   next(nul === undefined ? bodyProblem(req.body) : new NulCharacter(nul));
+}
+
+/** A body was sent (Express's json() reads only application/json ones). */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
 function nulInUrl(req: Request): string | undefined {

@@ -43,7 +43,7 @@ export class UiAssets implements OnModuleInit {
     } catch {
       this.logger.warn(
         { dir: this.dir },
-        'the control room is not built (no index.html): /ui answers 503 until npm run build',
+        'the control room is not built (no index.html): /ui answers 503 until npm run build and a restart',
       );
       return;
     }
@@ -55,7 +55,7 @@ export class UiAssets implements OnModuleInit {
   }
 
   indexPage(): UiFile {
-    if (!this.index) throw new UiNotBuilt(this.dir);
+    if (!this.index) throw new UiNotBuilt();
     return this.index;
   }
 

@@ -1,12 +1,18 @@
 import { DomainError } from '../common/domain-error';
 
-/** UI_DIR holds no built control room: `npm run build` writes it (npm start does that first). */
+/**
+ * UI_DIR holds no built control room: `npm run build` writes it (npm start does that first). The
+ * folder is in the start-up log, not here: /ui answers without a key, and the server's paths are
+ * nobody else's business.
+ */
 export class UiNotBuilt extends DomainError {
   readonly kind = 'unavailable';
   readonly code = 'ui_not_built';
 
-  constructor(dir: string) {
-    super(`the control room is not built: ${dir}/index.html is missing; run npm run build (npm start does)`);
+  constructor() {
+    super(
+      'the control room is not built (UI_DIR has no index.html); run npm run build and restart (npm start does both)',
+    );
   }
 }
 
