@@ -375,6 +375,31 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     await send('POST', '/api/flags/input-flag/enable', '{}').then((response) => expect(response.status).toBe(200));
   });
 
+  it("holds a reason in the header to the body field's bound, and rule values to 500 characters", async () => {
+    const longReason = await api(app)
+      .post('/api/flags/input-flag/kill')
+      .set('x-change-reason', 'r'.repeat(2001))
+      .send({})
+      .expect(400);
+    expect(longReason.body.message).toBe('x-change-reason must be at most 2000 characters');
+    const longValue = await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'long-values',
+        variants: { c: 'gpt-4.1' },
+        defaultVariant: 'c',
+        rules: [
+          {
+            name: 'r',
+            conditions: [{ attribute: 'a', operator: 'in', values: ['v'.repeat(501)] }],
+            serve: { variant: 'c' },
+          },
+        ],
+      })
+      .expect(400);
+    expect(longValue.body.message).toBe('rules[0].conditions[0].values must each be at most 500 characters');
+  });
+
   it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {
     const nul = await api(app).post('/api/flags/input-flag/kill').send({ reason: 'a\u0000b' }).expect(400);
     expect(nul.body).toMatchObject({ code: 'nul_character', message: expect.stringContaining('body field reason') });

@@ -22,11 +22,16 @@ import { FlagsService } from './flags.service';
 const DEFAULT_HISTORY_LIMIT = 50;
 
 /** The actor is the API key that authenticated the request (`key:<id> (<name>)`); callers cannot name themselves. */
+const MAX_REASON_LENGTH = 2000;
+
 function changeContext(
   caller: AuthenticatedCaller,
   headerReason: string | undefined,
   bodyReason: string | undefined,
 ): ChangeContext {
+  // The header is held to the body field's bound: a reason is stored in every history row.
+  if (headerReason !== undefined && headerReason.length > MAX_REASON_LENGTH)
+    throw new InvalidInput([`x-change-reason must be at most ${MAX_REASON_LENGTH} characters`]);
   return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
 }
 

@@ -33,6 +33,7 @@ export class FlagConditionDto {
   @IsArray({ message: 'values must be a list of strings' })
   @ArrayMinSize(1, { message: 'values must hold at least one value' })
   @IsString({ each: true, message: 'values must be a list of strings' })
+  @MaxLength(500, { each: true, message: 'values must each be at most 500 characters' })
   values: string[];
 }
 
