@@ -151,14 +151,14 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     expect(simulator.getStats().byModel).toEqual({ alpha: 1 });
   });
 
-  it('stops without an answer when the client has gone', async () => {
+  it('stops without an answer when the client has gone, counting the call it cut short', async () => {
     const { runner } = await runnerWith();
     simulator.updateProfile('alpha', { latencyMs: { median: 5_000, p99: 5_000 } });
     const clientGone = new Cancellation();
     const pending = run(runner, route('alpha', 'beta'), clientGone);
     while (simulator.getStats().total === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     clientGone.cancel();
-    expect(await pending).toMatchObject({ kind: 'client_gone', model: { id: 'alpha' } });
+    expect(await pending).toMatchObject({ kind: 'client_gone', model: { id: 'alpha' }, attempts: 1 });
     expect(simulator.getStats().byModel).toEqual({ alpha: 1 });
   });
 

@@ -117,7 +117,8 @@ export class CandidateRunner {
         });
         return { kind: 'answered', answer, model, attempts: attempts + answer.attempts, fallback };
       } catch (error) {
-        if (error instanceof ClientAbortedError) return { kind: 'client_gone', model, attempts, fallback };
+        if (error instanceof ClientAbortedError)
+          return { kind: 'client_gone', model, attempts: attempts + error.attempts, fallback };
         if (!(error instanceof UpstreamFailure)) throw error;
         attempts += error.details.attempts;
         lastFailure = error;

@@ -1,6 +1,7 @@
 /** The client went away, so the upstream call was abandoned. */
 export class ClientAbortedError extends Error {
-  constructor() {
+  /** `attempts`: upstream calls this model was asked before the client left, the one it cut included. */
+  constructor(readonly attempts = 0) {
     super('the client closed the connection');
     this.name = 'ClientAbortedError';
   }

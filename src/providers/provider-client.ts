@@ -86,8 +86,16 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
           attempts,
         });
       }
+      if (call.clientGone.isCancelled) throw new ClientAbortedError(attempts);
       attempts++;
-      const result = await this.attempt(call, provider, key.key);
+      let result: AttemptResult;
+      try {
+        result = await this.attempt(call, provider, key.key);
+      } catch (error) {
+        // The row counts the call the client's leaving cut short.
+        if (error instanceof ClientAbortedError) throw new ClientAbortedError(attempts);
+        throw error;
+      }
       recordHealth(breaker, result);
       if (result.ok) {
         this.keys.markWorking(provider.id, key.slot);
@@ -125,7 +133,12 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       if (delay === undefined || !budget.tryAcquireRetry() || !this.health.extraCallBudget.tryAcquireRetry()) {
         throw failure;
       }
-      await sleepUnlessGone(delay, call.clientGone);
+      try {
+        await sleepUnlessGone(delay, call.clientGone);
+      } catch (error) {
+        if (error instanceof ClientAbortedError) throw new ClientAbortedError(attempts);
+        throw error;
+      }
       retries++;
     }
   }
