@@ -399,6 +399,19 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect((await sim.stats()).byStatus).toEqual({ '429': 1, '200': 1 });
   });
 
+  it("retries the provider's 408 and 409 as OpenAI's clients do; outlasting the retries, 504 and 502", async () => {
+    await sim.fault('gpt-4.1', { status: 408, count: 1 });
+    await sim.fault('gpt-4.1', { status: 409, count: 1 });
+    const retried = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
+    expect(retried.headers['x-switchyard-attempts']).toBe('3');
+    await sim.fault('gpt-4.1', { status: 408, count: 3 });
+    const timedOut = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(504);
+    expect(timedOut.body.error).toMatchObject({ type: 'api_error', code: 'upstream_timeout' });
+    await sim.fault('gpt-4.1', { status: 409, count: 3 });
+    const conflicted = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(502);
+    expect(conflicted.body.error).toMatchObject({ type: 'api_error', code: 'upstream_error' });
+  });
+
   it('answers 429 with Retry-After when rate limits outlast the retries', async () => {
     await sim.fault('gpt-4.1', { status: 429, count: 10, retryAfterMs: 50 });
     const response = await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(429);

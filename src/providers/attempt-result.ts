@@ -51,13 +51,15 @@ export function failedStatus(
   const kind: UpstreamFailureKind =
     status === 429
       ? 'rate_limited'
-      : status === 401 || status === 403
-        ? 'unauthorized'
-        : status >= 500
-          ? 'server_error'
-          : isInvalidRequestStatus(status)
-            ? 'invalid_request'
-            : 'client_error';
+      : status === 408
+        ? 'timeout' // the provider's own request timeout: the client is told 504, as for ours
+        : status === 401 || status === 403
+          ? 'unauthorized'
+          : status >= 500 || status === 409
+            ? 'server_error' // 409: the provider's lock timeout, nothing wrong with the request
+            : isInvalidRequestStatus(status)
+              ? 'invalid_request'
+              : 'client_error';
   return { ok: false, kind, status, retryAfterMs, upstreamError, message: `${modelId} answered ${status}` };
 }
 
