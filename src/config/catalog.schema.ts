@@ -135,7 +135,7 @@ export class PolicyBudgets {
   @Max(600000, { message: TIMEOUT_MESSAGE('firstTokenTimeoutMs') })
   firstTokenTimeoutMs?: number;
 
-  /** Retries on one model after its first attempt (429, 5xx, network errors, timeouts). */
+  /** Retries on one model after its first attempt (408, 409, 429, 5xx, network errors, timeouts). */
   @IsOptional()
   @IsInt({ message: 'maxRetriesPerModel must be an integer from 0 to 10' })
   @Min(0, { message: 'maxRetriesPerModel must be an integer from 0 to 10' })
