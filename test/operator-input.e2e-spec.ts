@@ -229,6 +229,7 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       'flag must be the key of a flag, given once',
     ],
     ['an unknown query parameter', '/api/alerts?colour=red', 'colour is not a field of this request; remove it'],
+    ['an empty filter', '/api/canaries?flagKey=', 'flagKey must be the key of a flag; leave it out for every flag'],
     [
       'a query parameter on a route that reads none',
       '/api/policies?limit=5',
@@ -375,7 +376,7 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     await send('POST', '/api/flags/input-flag/enable', '{}').then((response) => expect(response.status).toBe(200));
   });
 
-  it("holds a reason in the header to the body field's bound, and rule values to 500 characters", async () => {
+  it("holds a reason in the header to the body field's bound, rule values to 500 characters, a user id to one", async () => {
     const longReason = await api(app)
       .post('/api/flags/input-flag/kill')
       .set('x-change-reason', 'r'.repeat(2001))
@@ -398,6 +399,8 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       })
       .expect(400);
     expect(longValue.body.message).toBe('rules[0].conditions[0].values must each be at most 500 characters');
+    const emptyUser = await api(app).post('/api/flags/input-flag/evaluate').send({ userId: '' }).expect(400);
+    expect(emptyUser.body.message).toBe('userId must not be empty; leave it out for an unsticky evaluation');
   });
 
   it('refuses a NUL inside a body and lists longer than 1 000 items, naming where', async () => {

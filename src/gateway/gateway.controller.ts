@@ -135,7 +135,8 @@ export class GatewayController {
     {
       status: 502,
       code: 'upstream_error',
-      message: 'The provider failed after retries and fallbacks: upstream answered 503.',
+      message:
+        "The provider failed: upstream answered 503; no retry or fallback the gateway's budgets allowed answered (x-switchyard-attempts counts the calls).",
     },
     {
       status: 502,

@@ -38,7 +38,11 @@ export class UpstreamFailed extends DomainError {
   readonly code = 'upstream_error';
 
   constructor(reason: string | undefined) {
-    super(reason ? `The provider failed after retries and fallbacks: ${reason}.` : 'No model answered.');
+    super(
+      reason
+        ? `The provider failed: ${reason}; no retry or fallback the gateway's budgets allowed answered (x-switchyard-attempts counts the calls).`
+        : 'No model answered.',
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
 import { Optional } from '../../common/validation';
 import { IsIntegerBetween } from '../../common/range-validators';
 import { CANARY_STATES, type CanaryState } from '../canary.types';
@@ -16,6 +16,7 @@ export class ListCanariesQueryDto {
   @ApiPropertyOptional({ example: 'recommendations-model', description: 'Only canaries of this flag' })
   @Optional()
   @IsString({ message: 'flagKey must be the key of a flag' })
+  @IsNotEmpty({ message: 'flagKey must be the key of a flag; leave it out for every flag' })
   flagKey?: string;
 }
 

@@ -4,6 +4,7 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
+  IsNotEmpty,
   IsObject,
   IsString,
   Matches,
@@ -186,6 +187,7 @@ export class EvaluateFlagDto {
   })
   @Optional()
   @IsString({ message: 'userId must be a string' })
+  @IsNotEmpty({ message: 'userId must not be empty; leave it out for an unsticky evaluation' })
   @MaxLength(500, { message: 'userId must be at most 500 characters' })
   userId?: string;
 
