@@ -588,13 +588,16 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
       (res) => res.status === 200,
       2_000,
     );
+    // Revoked after its last use, and only then written: the row says when it was used, not when written.
+    await as(a.adminKey!).delete(`/api/keys/${key.id}`).expect(200);
     await replica.close();
-    const [row] = await queryRows<{ last_used_at: Date | null }>(
+    const [row] = await queryRows<{ last_used_at: Date | null; revoked_at: Date }>(
       database.url,
-      'SELECT last_used_at FROM api_keys WHERE id = $1',
+      'SELECT last_used_at, revoked_at FROM api_keys WHERE id = $1',
       [key.id],
     );
     expect(row.last_used_at).not.toBeNull();
+    expect(row.last_used_at!.getTime()).toBeLessThanOrEqual(row.revoked_at.getTime());
   }, 30_000);
 
   it('never shows a secret in a response body or header, nor in any log line', async () => {

@@ -30,7 +30,8 @@ export interface CachedApiKey {
 export class ApiKeyCache implements OnModuleDestroy {
   private readonly logger = new Logger(ApiKeyCache.name);
   private byPrefix = new Map<string, CachedApiKey>();
-  private used = new Set<string>();
+  /** Key id → when it was last used (epoch ms): stored as the use's time, not the flush's. */
+  private used = new Map<string, number>();
   private limited = false;
   private listening?: { stop: () => void };
   private reloadTimer?: NodeJS.Timeout;
@@ -92,7 +93,7 @@ export class ApiKeyCache implements OnModuleDestroy {
   }
 
   markUsed(id: string): void {
-    this.used.add(id);
+    this.used.set(id, Date.now());
   }
 
   /** A change this replica just committed: effective here at once, before its NOTIFY comes back. */
@@ -132,14 +133,14 @@ export class ApiKeyCache implements OnModuleDestroy {
 
   private async flushLastUsed(): Promise<void> {
     if (this.used.size === 0) return;
-    const ids = [...this.used];
-    this.used = new Set();
+    const uses = this.used;
+    this.used = new Map();
     try {
-      await this.repository.touch(ids, new Date());
+      await this.repository.touch(uses);
     } catch (error) {
-      // Only a timestamp: try again with the next batch.
-      for (const id of ids) this.used.add(id);
-      this.logger.warn(`could not record last use of ${ids.length} API keys (${(error as Error).message})`);
+      // Only timestamps: tried again with the next batch (a newer use of the same key wins).
+      for (const [id, at] of uses) if (!this.used.has(id)) this.used.set(id, at);
+      this.logger.warn(`could not record last use of ${uses.size} API keys (${(error as Error).message})`);
     }
   }
 }

@@ -80,10 +80,13 @@ export class ApiKeysRepository {
   }
 
   /** One statement for every key used since the last call. */
-  async touch(ids: string[], at: Date): Promise<void> {
+  /** Each key's last use (epoch ms), never moved back by a batch that arrives late. */
+  async touch(uses: ReadonlyMap<string, number>): Promise<void> {
     await this.dataSource.query(
-      `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, $2::timestamptz), $2::timestamptz) WHERE id = ANY($1::uuid[])`,
-      [ids, at.toISOString()],
+      `UPDATE api_keys AS k SET last_used_at = greatest(coalesce(k.last_used_at, u.at), u.at)
+         FROM unnest($1::uuid[], $2::float8[]) AS used(id, ms), LATERAL (SELECT to_timestamp(used.ms / 1000) AS at) AS u
+        WHERE k.id = used.id`,
+      [[...uses.keys()], [...uses.values()]],
     );
   }
 
