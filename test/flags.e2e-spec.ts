@@ -266,6 +266,17 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
       .send({ userId: 'u-2' })
       .expect(200)
       .expect((res) => expect(res.body.reason).toBe('rollout'));
+
+    // What changes nothing writes nothing: the same state again, or a PATCH of what the flag has.
+    const before = (await api(app).get(`/api/flags/${key}`).expect(200)).body;
+    const historyBefore = (await api(app).get(`/api/flags/${key}/history`).expect(200)).body.items;
+    await api(app).post(`/api/flags/${key}/enable`).expect(200);
+    await api(app)
+      .patch(`/api/flags/${key}`)
+      .send({ version: before.version, enabled: true, defaultVariant: before.defaultVariant, rollout: before.rollout })
+      .expect(200);
+    expect((await api(app).get(`/api/flags/${key}`).expect(200)).body).toEqual(before);
+    expect((await api(app).get(`/api/flags/${key}/history`).expect(200)).body.items).toEqual(historyBefore);
   });
 
   it.each([

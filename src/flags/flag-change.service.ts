@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
@@ -100,7 +101,7 @@ export class FlagChangeService {
       };
       const { errors, rollout, rules } = validateFlag(merged, (id) => this.catalog.findModel(id) !== undefined);
       if (errors.length > 0) throw new FlagInvalid(errors);
-      return {
+      const changes = {
         description: dto.description,
         enabled: dto.enabled,
         variants: merged.variants,
@@ -109,6 +110,8 @@ export class FlagChangeService {
         rollout,
         rules,
       };
+      // What would change nothing writes nothing: no new version, no history row.
+      return changesAnything(current, changes) ? changes : null;
     });
   }
 
@@ -191,8 +194,11 @@ export class FlagChangeService {
     });
   }
 
+  /** A flag already in that state is answered as it is (no new version, no history row). */
   setEnabled(key: string, enabled: boolean, options: ChangeContext & { expectedVersion?: number }): Promise<FlagView> {
-    return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, () => ({ enabled }));
+    return this.change(key, options.expectedVersion, enabled ? 'enable' : 'kill', options, (current) =>
+      current.enabled === enabled ? null : { enabled },
+    );
   }
 
   /** Archived flags leave the cache (no longer served) and refuse further changes; history stays. */
@@ -294,6 +300,23 @@ export class FlagChangeService {
 }
 
 /** Weights in basis points, compared variant by variant (a missing variant weighs 0). */
+function changesAnything(
+  current: FlagDefinition,
+  changes: Pick<FlagDefinition, 'variants' | 'defaultVariant' | 'rollout' | 'rules'> &
+    Partial<Pick<FlagDefinition, 'description' | 'enabled' | 'salt'>>,
+): boolean {
+  return (
+    (changes.description !== undefined && changes.description !== current.description) ||
+    (changes.enabled !== undefined && changes.enabled !== current.enabled) ||
+    (changes.salt !== undefined && changes.salt !== current.salt) ||
+    changes.defaultVariant !== current.defaultVariant ||
+    !sameWeights(changes.rollout, current.rollout) ||
+    // Key order aside (jsonb stores keys in an order of its own).
+    !isDeepStrictEqual(changes.variants, current.variants) ||
+    !isDeepStrictEqual(changes.rules, current.rules)
+  );
+}
+
 function sameWeights(a: Record<string, number>, b: Record<string, number>): boolean {
   const variants = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...variants].every((variant) => (a[variant] ?? 0) === (b[variant] ?? 0));
