@@ -97,5 +97,15 @@ export const ApiDatabaseUnavailable = () =>
  * would not succeed as is (Swagger UI fills in every optional field, e.g. a webhook URL nobody
  * listens on). Swagger UI pre-fills the first example.
  */
-export const ApiBodyExamples = (type: Type<unknown>, examples: Record<string, { summary: string; value: unknown }>) =>
-  applyDecorators(ApiExtraModels(type), ApiBody({ schema: { $ref: getSchemaPath(type) }, examples }));
+/** The body's schema (one of `types`, when it takes several shapes) with named examples, each of which must work. */
+export const ApiBodyExamples = (
+  type: Type<unknown> | Array<Type<unknown>>,
+  examples: Record<string, { summary: string; value: unknown }>,
+) => {
+  const types = Array.isArray(type) ? type : [type];
+  const refs = types.map((one) => ({ $ref: getSchemaPath(one) }));
+  return applyDecorators(
+    ApiExtraModels(...types),
+    ApiBody({ schema: refs.length === 1 ? refs[0] : { oneOf: refs }, examples }),
+  );
+};

@@ -6,7 +6,12 @@ import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
 import { DatabaseNotAnswering } from '../common/database-unavailable';
 import { DEFAULT_OPERATOR_TIMEOUT_MS } from '../config/app.config';
-import { OutcomeAcceptedDto, OutcomeBatchDto, OutcomeEventDto } from './dto/outcome-event.dto';
+import {
+  OpenFeatureTrackingEventDto,
+  OutcomeAcceptedDto,
+  OutcomeBatchDto,
+  OutcomeEventDto,
+} from './dto/outcome-event.dto';
 import { OutcomeIngestion, type IngestionAnswer } from './outcome-ingestion';
 import { OutcomeEventRefused, OutcomeMetricUnverifiable } from './outcome.errors';
 
@@ -28,7 +33,7 @@ export class OutcomeIngestionController {
       '202 with its id or its refusal; a batch answers 202 with a result per event, storing the good ones.',
   })
   @ApiExtraModels(OutcomeEventDto)
-  @ApiBodyExamples(OutcomeBatchDto, {
+  @ApiBodyExamples([OutcomeEventDto, OutcomeBatchDto, OpenFeatureTrackingEventDto], {
     single: {
       summary: "A user's conversion, by the user id the flag was evaluated for",
       value: { metric: 'checkout_converted', value: true, userId: 'user-4821', idempotencyKey: 'order-77812' },

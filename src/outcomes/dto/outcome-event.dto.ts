@@ -28,6 +28,25 @@ export class OutcomeEventDto {
   idempotencyKey?: string;
 }
 
+/** OpenFeature's tracking event, as its SDKs' track(name, context, details) send it. */
+export class OpenFeatureTrackingEventDto {
+  @ApiProperty({ example: 'checkout_converted', description: 'The key of a defined outcome metric' })
+  trackingEventName: string;
+  @ApiProperty({
+    example: { targetingKey: 'user-4821' },
+    description: 'The evaluation context: targetingKey is the user (user-unit metrics)',
+  })
+  context: Record<string, unknown>;
+  @ApiPropertyOptional({ example: { value: 1 }, description: '`value` as for `value` above; binary without it: 1' })
+  details?: Record<string, unknown>;
+  @ApiPropertyOptional({ example: '2026-12-01T09:30:00Z', description: 'When it happened; default now' })
+  timestamp?: string;
+  @ApiPropertyOptional({ description: "Request-unit metrics: the answer's x-switchyard-request-id" })
+  requestId?: string;
+  @ApiPropertyOptional({ description: 'Events with the same metric and key are stored once' })
+  idempotencyKey?: string;
+}
+
 export class OutcomeBatchDto {
   @ApiProperty({ type: [OutcomeEventDto], description: 'Up to 1 000 events, each checked on its own' })
   events: OutcomeEventDto[];
