@@ -106,6 +106,19 @@ describe('parseChatRequest', () => {
     ['metadata that is not strings', valid({ metadata: { tier: 3 } }), 'metadata.tier', 'invalid_type'],
     ['a user that is not a string', valid({ user: 42 }), 'user', 'invalid_type'],
     ['tools without a type', valid({ tools: [{ function: {} }] }), 'tools[0].type', 'invalid_type'],
+    [
+      'a response format OpenAI lacks',
+      valid({ response_format: { type: 'xml' } }),
+      'response_format.type',
+      'invalid_value',
+    ],
+    [
+      'a json_schema format without its name',
+      valid({ response_format: { type: 'json_schema', json_schema: { schema: {} } } }),
+      'response_format.json_schema.name',
+      'invalid_type',
+    ],
+    ['top_logprobs without logprobs', valid({ top_logprobs: 3 }), 'top_logprobs', 'invalid_value'],
   ])('refuses %s, naming the field', (_case, body, param, code) => {
     const error = refusal(body);
     expect(error).toMatchObject({ kind: 'invalid', param, code });

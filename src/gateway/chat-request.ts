@@ -8,6 +8,7 @@ import {
   requireObject,
   requireString,
   wrongType,
+  wrongValue,
 } from './chat-validation';
 import { qualityExpectationOf, type QualityExpectation } from './answer-quality';
 import { InvalidChatRequest } from './gateway.errors';
@@ -106,6 +107,13 @@ export function parseChatRequest(raw: unknown, bytes?: Buffer): ChatRequest {
       'invalid_value',
     );
   }
+  if (body.top_logprobs !== undefined && body.top_logprobs !== null && body.logprobs !== true) {
+    throw new InvalidChatRequest(
+      '`top_logprobs` needs `logprobs: true`; set it or drop top_logprobs.',
+      'top_logprobs',
+      'invalid_value',
+    );
+  }
   return {
     body,
     messages: body.messages,
@@ -158,9 +166,17 @@ function validateToolChoice(value: unknown, param: string): void {
   if (!isPlainObject(value)) throw wrongType(param, 'a string (none, auto, required) or an object', value);
 }
 
+const RESPONSE_FORMATS = ['text', 'json_object', 'json_schema'];
+
 function validateResponseFormat(value: unknown, param: string): void {
   requireObject(value, param);
   requireString(value.type, `${param}.type`);
+  if (!RESPONSE_FORMATS.includes(value.type))
+    throw wrongValue(`${param}.type`, `one of ${RESPONSE_FORMATS.join(', ')}`, value.type);
+  if (value.type !== 'json_schema') return;
+  // OpenAI's rule: the schema is optional, its name is not.
+  requireObject(value.json_schema, `${param}.json_schema`);
+  requireString(value.json_schema.name, `${param}.json_schema.name`);
 }
 
 function validateStreamOptions(value: unknown, param: string): void {
