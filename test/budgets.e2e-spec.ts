@@ -460,6 +460,12 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     const { id: keyId } = await createKey(gateway, 'validation');
     const revoked = await createKey(gateway, 'revoked');
     await api(gateway).delete(`/api/keys/${revoked.id}`).expect(200);
+    const readOnly = (
+      await api(gateway)
+        .post('/api/keys')
+        .send({ name: 'dashboards', scopes: ['read'] })
+        .expect(201)
+    ).body;
     const base = { scope: 'key', target: keyId, limitUsd: 10, period: 'day', onExhausted: 'reject' };
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ ...base, scope: 'team' }, /scope must be one of: key, policy, canary/],
@@ -472,6 +478,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       [{ ...base, onExhausted: 'shadow_only' }, /shadow_only applies to canary budgets only/],
       [{ ...base, target: '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b' }, /no API key has the id/],
       [{ ...base, target: revoked.id }, /is revoked/],
+      [{ ...base, target: readOnly.id }, /has no gateway scope \(scopes: read\); it cannot spend/],
       [{ ...base, target: 'search-team' }, /the key's id \(a UUID\)/],
       [{ ...base, scope: 'policy', target: 'poetry' }, /"poetry" is not a policy/],
       [

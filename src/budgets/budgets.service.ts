@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../access/access.service';
-import type { AuthenticatedCaller } from '../access/scopes';
+import { type AuthenticatedCaller, grants } from '../access/scopes';
 import { CatalogService } from '../catalog/catalog.service';
 import { Clock } from '../common/clock';
 import { formatPico, picoOf } from '../metrics/cost';
@@ -161,6 +161,10 @@ export class BudgetsService {
       const key = this.access.findKey(target);
       if (!key) return [`target: no API key has the id ${target} (GET /api/keys lists them)`];
       if (key.revokedAt) return [`target: the API key ${key.caller.prefix} is revoked; it cannot spend any more`];
+      if (!grants(key.caller.scopes, 'gateway'))
+        return [
+          `target: the API key ${key.caller.prefix} has no gateway scope (scopes: ${key.caller.scopes.join(', ')}); it cannot spend`,
+        ];
       return [];
     }
     const arm = (await this.canaries.list()).find((canary) => canary.id === target);
