@@ -133,5 +133,12 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
       code: 'unknown_route',
       param: null,
     });
+    // A base URL that ends in a slash doubles it: still an OpenAI client, still its error shape.
+    const doubled = await request(gateway.url)
+      .post('//v1/chat/completions')
+      .set('authorization', `Bearer ${gateway.adminKey}`)
+      .send({})
+      .expect(404);
+    expect(doubled.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unknown_route' });
   });
 });

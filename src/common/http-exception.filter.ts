@@ -122,8 +122,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 }
 
+/** An OpenAI client's URL, however many slashes lead it (`//v1/...` from a base URL ending in a slash). */
 function isOpenAiPath(path: string): boolean {
-  return path.startsWith('/v1/') || path === '/v1';
+  const trimmed = path.replace(/^\/+/, '/');
+  return trimmed.startsWith('/v1/') || trimmed === '/v1';
 }
 
 function isStructuredBody(body: unknown): boolean {
