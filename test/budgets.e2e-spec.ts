@@ -497,6 +497,11 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     await api(gateway).get('/api/budgets/not-a-uuid').expect(400);
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: -1 }).expect(400);
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({ onExhausted: 'shadow_only' }).expect(400);
+    // What changes nothing writes nothing.
+    const stored = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    await api(gateway).patch(`/api/budgets/${budget.id}`).send({}).expect(200);
+    await api(gateway).patch(`/api/budgets/${budget.id}`).send({ onExhausted: 'reject', limitUsd: 10 }).expect(200);
+    expect((await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body.updatedAt).toBe(stored.updatedAt);
     const deleted = await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     expect(deleted.body.id).toBe(budget.id);
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(404);

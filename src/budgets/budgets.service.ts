@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../access/access.service';
@@ -87,13 +88,16 @@ export class BudgetsService {
     const current = await this.find(id);
     if (dto.onExhausted === 'shadow_only' && current.scope !== 'canary')
       throw new BudgetInvalid(['onExhausted: shadow_only applies to canary budgets only (scope canary)']);
+    const changes = {
+      ...(dto.limitUsd !== undefined ? { limitUsd: formatPico(picoOf(dto.limitUsd)) } : {}),
+      ...(dto.onExhausted !== undefined ? { onExhausted: dto.onExhausted } : {}),
+      ...(dto.alertAt !== undefined ? { alertAt: sortedThresholds(dto.alertAt) } : {}),
+    };
+    // What would change nothing writes nothing (updatedAt stays), as for flags.
+    if (isDeepStrictEqual({ ...pick(current, changes), ...changes }, pick(current, changes)))
+      return (await this.views([current]))[0];
     const entity = await this.dataSource.transaction(async (manager) => {
-      const updated = await this.budgets.update(manager, id, {
-        ...(dto.limitUsd !== undefined ? { limitUsd: formatPico(picoOf(dto.limitUsd)) } : {}),
-        ...(dto.onExhausted !== undefined ? { onExhausted: dto.onExhausted } : {}),
-        ...(dto.alertAt !== undefined ? { alertAt: sortedThresholds(dto.alertAt) } : {}),
-        updatedAt: this.clock.now(),
-      });
+      const updated = await this.budgets.update(manager, id, { ...changes, updatedAt: this.clock.now() });
       if (!updated) throw new BudgetNotFound(id);
       return updated;
     });
@@ -172,6 +176,11 @@ export class BudgetsService {
       ? []
       : [`target: no pending, running or paused canary has the id ${target} (GET /api/canaries lists them)`];
   }
+}
+
+/** `entity`'s values of the fields `changes` has. */
+function pick(entity: BudgetEntity, changes: Partial<BudgetEntity>): Partial<BudgetEntity> {
+  return Object.fromEntries(Object.keys(changes).map((field) => [field, entity[field as keyof BudgetEntity]]));
 }
 
 function sortedThresholds(values: readonly number[]): number[] {
