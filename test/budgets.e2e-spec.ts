@@ -499,6 +499,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({ onExhausted: 'shadow_only' }).expect(400);
     // What changes nothing writes nothing.
     const stored = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+    await sync(); // a write now would carry a later updatedAt
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({}).expect(200);
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({ onExhausted: 'reject', limitUsd: 10 }).expect(200);
     expect((await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body.updatedAt).toBe(stored.updatedAt);
