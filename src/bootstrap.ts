@@ -10,6 +10,7 @@ import { AccessService } from './access/access.service';
 import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { answerParseErrors } from './common/http-parse-errors';
 import { RouteIndex } from './common/route-index';
 import { checkOperatorInput, checkJsonBeforeParse, refuseDeepJson } from './common/request-guards';
 import { requestLogger } from './common/logging.module';
@@ -92,6 +93,7 @@ export function configureApp(app: NestExpressApplication): void {
   // The completion route answers a stalled body itself (408 after REQUEST_BODY_TIMEOUT_MS); the
   // operator routes' body parser has no timer, so Node's own cuts them a little later, not after 300 s.
   (app.getHttpServer() as Server).requestTimeout = config.requestBodyTimeoutMs + 5_000;
+  answerParseErrors(app.getHttpServer() as Server);
   // Swagger's routes are plain Express routes, outside the global guard.
   if (!access.docsPublic) app.use(['/docs', '/docs-json'], requireAnyKey(app.get(AccessService)));
   // The bare URL is where a newcomer looks first: the control room (the API docs are at /docs).

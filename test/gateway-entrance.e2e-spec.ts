@@ -136,6 +136,39 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
     ]);
   });
 
+  it('answers what Node cannot parse with a body that says what was wrong, not a bare status line', async () => {
+    const url = new URL(plain.url);
+    const exchange = (text: string) =>
+      new Promise<{ head: string; body: string }>((resolve) => {
+        const socket = createConnection({ host: url.hostname, port: Number(url.port) });
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          const [head, body] = received.split('\r\n\r\n');
+          resolve({ head, body });
+        });
+        socket.write(text);
+      });
+    const huge = await exchange(`GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(huge.body).error).toMatchObject({
+      code: 'request_headers_too_large',
+      type: 'invalid_request_error',
+    });
+    const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.body).error.code).toBe('malformed_http');
+    const expectation = await exchange(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\ncontent-length: 2\r\n\r\n{}`,
+    );
+    expect(expectation.head).toMatch(/^HTTP\/1\.1 417 /);
+    expect(JSON.parse(expectation.body).error).toMatchObject({
+      code: 'expectation_failed',
+      message: expect.stringContaining('only 100-continue is'),
+    });
+  });
+
   it('serves a completion on every spelling, with and without CORS, one row each', async () => {
     const body = JSON.stringify({ model: 'route:chat', messages: hello });
     const responses = [];
