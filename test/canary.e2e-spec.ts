@@ -397,6 +397,8 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       await authorized(gateway).post(`/api/canaries/${id}/pause`).send({}).expect(200);
       await authorized(gateway).delete('/api/flags/owned-flag').send({}).expect(200);
       await authorized(gateway).post(`/api/canaries/${id}/resume`).send({}).expect(409);
+      const promote = await authorized(gateway).post(`/api/canaries/${id}/promote`).send({}).expect(409);
+      expect(promote.body.code).toBe('flag_archived');
       await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'flag archived' }).expect(200);
       expect(await api(gateway).canary(id)).toMatchObject({ state: 'aborted' });
     },

@@ -50,9 +50,10 @@ export class CanaryTransitions {
       reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
       manager,
     };
-    const ends = change.state !== undefined && !ACTIVE_STATES.includes(change.state);
+    // Only taking the treatment away may skip an archived flag (it serves nobody): a promotion may not.
+    const withdraws = change.weight === 0 && change.state !== undefined && !ACTIVE_STATES.includes(change.state);
     if (change.weight !== undefined) {
-      await this.setWeight(canary, change.weight, context, ends);
+      await this.setWeight(canary, change.weight, context, withdraws);
     } else if (change.state !== undefined && change.state !== canary.state) {
       // Paused or resumed: no weight moves, yet whoever reads the flag's history should see it and why.
       await this.flags.note(canary.flagKey, context);
@@ -78,19 +79,20 @@ export class CanaryTransitions {
   }
 
   /**
-   * The treatment's weight on the flag. A canary that ends on a flag archived while it was paused has
-   * nothing to move back (an archived flag serves nobody): it ends all the same instead of being stuck.
+   * The treatment's weight on the flag. A canary aborted or rolled back on a flag archived while it was
+   * paused has nothing to move back (an archived flag serves nobody): it ends all the same instead of
+   * being stuck. A promotion or a resume on such a flag is refused (flag_archived).
    */
   private async setWeight(
     canary: CanaryRef,
     weight: number,
     context: ChangeContext & { manager: EntityManager },
-    ends: boolean,
+    withdraws: boolean,
   ): Promise<void> {
     try {
       await this.flags.setVariantWeight(canary.flagKey, canary.variant, weight, context);
     } catch (error) {
-      if (!(ends && error instanceof FlagChangeRefused && error.code === 'flag_archived')) throw error;
+      if (!(withdraws && error instanceof FlagChangeRefused && error.code === 'flag_archived')) throw error;
       this.logger.warn({ canary: canary.id, flag: canary.flagKey }, 'flag archived: the canary ends without moving it');
     }
   }
