@@ -492,6 +492,45 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const units = (variant: string) => buckets.get(variant)!.reduce((total, bucket) => total + bucket.n, 0);
     expect({ control: units('control'), treatment: units('treatment') }).toEqual({ control: 1, treatment: 1 });
   });
+
+  it('judges a request-unit outcome per request: its largest value, 0 for a request without one', async () => {
+    const flag = `request-unit-${randomUUID().slice(0, 8)}`;
+    const at = new Date(Date.now() - 3_600_000);
+    const requestRow = async (variant: string, userKey: string | null) => {
+      const requestId = randomUUID();
+      await queryRows(
+        database.url,
+        `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
+                                      fallback, stream, user_key, shadow)
+         VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, false)`,
+        [randomUUID(), at, requestId, flag, variant, userKey],
+      );
+      return requestId;
+    };
+    const liked = await requestRow('control', '7101');
+    await requestRow('control', null);
+    await requestRow('treatment', '7102');
+    await queryRows(
+      database.url,
+      `INSERT INTO outcome_events (id, metric_key, value, request_id, occurred_at, received_at, source)
+       VALUES ($1, $2, 1, $3, $4, $4, 'api')`,
+      [randomUUID(), `${flag}-thumbs`, liked, new Date(at.getTime() + 60_000)],
+    );
+    const buckets = await gateway.app
+      .get(CanaryWindowReader)
+      .outcomeBuckets(
+        { flag, variants: ['control', 'treatment'], from: new Date(at.getTime() - 1000), to: new Date() },
+        { key: `${flag}-thumbs`, unit: 'request', type: 'binary', windowSeconds: 600 },
+      );
+    const total = (variant: string) =>
+      buckets
+        .get(variant)!
+        .reduce((sum, bucket) => ({ n: sum.n + bucket.n, sum: sum.sum + bucket.sum }), { n: 0, sum: 0 });
+    expect({ control: total('control'), treatment: total('treatment') }).toEqual({
+      control: { n: 2, sum: 1 },
+      treatment: { n: 1, sum: 0 },
+    });
+  });
 });
 
 describe('metrics: a window left open ends at the gateway clock, the one rows are stamped with', () => {

@@ -38,7 +38,12 @@ const FAILURE = `(outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')})
 const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
 const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;
 /** The variance bucket of a row: its user's key, or (no user) its own random id. */
-const BUCKET = `(CASE WHEN user_key IS NULL THEN get_byte(uuid_send(id), 15) ELSE (user_key & 255)::int END) % ${VARIANCE_BUCKETS}`;
+/** The variance bucket of a request_metrics row; `table` qualifies its columns in a join (outcome_events has both). */
+function bucketOf(table = ''): string {
+  const column = (name: string) => (table ? `${table}.${name}` : name);
+  return `(CASE WHEN ${column('user_key')} IS NULL THEN get_byte(uuid_send(${column('id')}), 15) ELSE (${column('user_key')} & 255)::int END) % ${VARIANCE_BUCKETS}`;
+}
+const BUCKET = bucketOf();
 /**
  * Quality signals (quality-signals.ts): per signal, the counter it fills and its bit. The engine's
  * keys and the row's signal names are the same words; this fails to compile if they ever part.
@@ -207,7 +212,7 @@ export class CanaryWindowReader {
                 WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow AND ${ELIGIBLE}
                   AND at + make_interval(secs => $5) <= $4
              ), valued AS (
-               SELECT r.variant, ${BUCKET} AS bucket,
+               SELECT r.variant, ${bucketOf('r')} AS bucket,
                       ${metric.type === 'binary' ? 'coalesce(max(e.value), 0)' : 'avg(e.value)'} AS y
                  FROM requests r
                  LEFT JOIN outcome_events e ON e.request_id = r.request_id AND e.metric_key = $6
