@@ -100,7 +100,9 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     gateway = await startTestApp({
       databaseUrl: database.url,
       // Canaries run only on flags a policy routes by.
-      catalog: await writeTestCatalog(policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag')),
+      catalog: await writeTestCatalog(
+        policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag', 'crowded-flag'),
+      ),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
     });
@@ -406,6 +408,38 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
   );
 
   it(
+    'creates nothing when the flag refuses the first stage, and says which variant holds the weight',
+    async () => {
+      await authorized(gateway)
+        .post('/api/flags')
+        .send({
+          key: 'crowded-flag',
+          variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1', spare: 'gemini-2.5-flash' },
+          defaultVariant: 'control',
+          rollout: { spare: 100 },
+        })
+        .expect(201);
+      const refused = await api(gateway).createCanary({ flagKey: 'crowded-flag', ...plan });
+      expect([refused.status, refused.body.code]).toEqual([400, 'flag_rollout_refused']);
+      expect(refused.body.message).toContain(
+        'treatment at 5%: rollout adds up to 105%, more than 100 (spare 100% already)',
+      );
+      expect((await authorized(gateway).get('/api/canaries?flagKey=crowded-flag').expect(200)).body).toEqual([]);
+      // Once the weight is free, the same create goes through.
+      const flag = (await authorized(gateway).get('/api/flags/crowded-flag').expect(200)).body;
+      await authorized(gateway)
+        .put('/api/flags/crowded-flag/rollout')
+        .send({ version: flag.version, rollout: {} })
+        .expect(200);
+      const created = await api(gateway)
+        .createCanary({ flagKey: 'crowded-flag', ...plan })
+        .expect(201);
+      await authorized(gateway).post(`/api/canaries/${created.body.id}/abort`).send({}).expect(200);
+    },
+    LONG,
+  );
+
+  it(
     'waits while there is too little traffic, extends the stage, then pauses and alerts',
     async () => {
       const { createFlag, createCanary, events } = api(gateway);
@@ -482,7 +516,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       }
       const last = (await events(id)).at(-1)!;
       expect(last).toMatchObject({ type: 'paused', actor: 'canary-executor' });
-      expect(last.message).toMatch(/could not advance .*the flag refused the weight change: rollout adds up to 110%/);
+      expect(last.message).toMatch(/could not advance .*the flag refused the weight change: .*rollout adds up to 110%/);
       await eventually(async () => {
         await clock.run(ALERT_SENDER_JOB);
         return webhooksOf(id, 'canary.paused')[0];

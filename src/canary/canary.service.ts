@@ -95,8 +95,9 @@ export class CanaryService implements OnModuleInit {
         evidence: { stages, analysis, shadow },
       } as const;
       await this.transitions.appendEvent(manager, { id, state: 'pending', stageIndex: 0 }, event, actor, now);
+      // Started in the same transaction: a start the flag refuses leaves no pending canary behind.
+      if (dto.start ?? true) await this.applyAction(manager, id, 'start', actor);
     });
-    if (dto.start ?? true) return this.act(id, 'start', actor);
     return this.get(id);
   }
 
@@ -142,12 +143,20 @@ export class CanaryService implements OnModuleInit {
 
   /** A manual action; CanaryStateConflict (409, naming the current state) when it does not apply to it. */
   async act(id: string, action: CanaryAction, actor: string, reason?: string): Promise<CanaryDto> {
-    await this.dataSource.transaction(async (manager) => {
-      const canary = await this.find(manager, id, true);
-      const change = manualChange(canary, action, actor, reason, randomUUID());
-      await this.transitions.apply(manager, canary, change, actor, this.clock.now());
-    });
+    await this.dataSource.transaction((manager) => this.applyAction(manager, id, action, actor, reason));
     return this.get(id);
+  }
+
+  private async applyAction(
+    manager: EntityManager,
+    id: string,
+    action: CanaryAction,
+    actor: string,
+    reason?: string,
+  ): Promise<void> {
+    const canary = await this.find(manager, id, true);
+    const change = manualChange(canary, action, actor, reason, randomUUID());
+    await this.transitions.apply(manager, canary, change, actor, this.clock.now());
   }
 
   private async find(manager: EntityManager, id: string, forUpdate = false): Promise<CanaryEntity> {

@@ -159,13 +159,22 @@ export class FlagChangeService {
       (current) => {
         if (!Object.hasOwn(current.variants, variant)) throw FlagChangeRefused.unknownVariant(key, variant);
         const errors: string[] = [];
-        const rollout = rolloutToBasisPoints(
-          'rollout',
-          { ...toWire(current).rollout, [variant]: percentage },
-          current.variants,
-          errors,
-        );
-        if (errors.length > 0) throw FlagChangeRefused.badWeights(errors);
+        const others = toWire(current).rollout;
+        delete others[variant];
+        const rollout = rolloutToBasisPoints('rollout', { ...others, [variant]: percentage }, current.variants, errors);
+        if (errors.length > 0) {
+          // Say who holds the rest and what to do: the caller (a canary's start) did not set those weights.
+          const holders = Object.entries(others)
+            .filter(([, share]) => share > 0)
+            .map(([name, share]) => `${name} ${share}%`)
+            .join(', ');
+          throw FlagChangeRefused.badWeights(
+            errors.map(
+              (problem) =>
+                `${variant} at ${percentage}%: ${problem}${holders ? ` (${holders} already)` : ''}; lower the others first (PUT /api/flags/${key}/rollout)`,
+            ),
+          );
+        }
         return sameWeights(rollout, current.rollout) ? null : { rollout };
       },
       options.manager,
