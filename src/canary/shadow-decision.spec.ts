@@ -1,5 +1,5 @@
 import type { ShadowVerdict } from '@switchyard/stats';
-import { decideShadow, shadowChange, shadowTiming, type StoredShadowVerdict } from './shadow-decision';
+import { decideShadow, shadowChange, shadowSentence, shadowTiming, type StoredShadowVerdict } from './shadow-decision';
 
 const PLAN = {
   percentage: 10,
@@ -30,6 +30,11 @@ describe('shadow decisions', () => {
     expect(capped).toMatchObject({ atStageEnd: true, overdue: true });
     expect(decideShadow('pass', capped)).toBe('advance');
     expect(decideShadow('insufficient_data', capped)).toBe('pause');
+    // No extension ran, and a resume would not get more pairs: the sentence says what will.
+    const few = { pairs: 8, reasons: ['8 pairs of the 50 needed'] } as ShadowVerdict;
+    expect(shadowSentence(few, 'pause', capped)).toBe(
+      'paused in the shadow stage (its spend cap was reached): 8 pairs of the 50 needed after 10s of 600s; a resume gets no more pairs: abort, and create it again with a larger shadow.maxSpendUsd',
+    );
   });
 
   it('rolls back at any look, with the failing signals and example pairs as evidence', () => {

@@ -74,7 +74,10 @@ export function shadowSentence(verdict: ShadowVerdict, decision: CanaryDecision,
     case 'advance':
       return `passed the shadow stage${cap} on ${verdict.pairs} pairs after ${elapsed}: the live stages begin`;
     case 'pause':
-      return `paused in the shadow stage${cap}: ${verdict.reasons.join('; ') || 'not enough pairs'} after ${elapsed} and every extension`;
+      // The cap is not reset by a resume: only a new canary with a larger cap gets more pairs.
+      return timing.spendExhausted
+        ? `paused in the shadow stage (its spend cap was reached): ${verdict.reasons.join('; ') || 'not enough pairs'} after ${elapsed}; a resume gets no more pairs: abort, and create it again with a larger shadow.maxSpendUsd`
+        : `paused in the shadow stage: ${verdict.reasons.join('; ') || 'not enough pairs'} after ${elapsed} and every extension`;
     default:
       return verdict.outcome === 'insufficient_data'
         ? `shadow stage waits for pairs: ${verdict.reasons.join('; ')} (${elapsed})`
