@@ -91,7 +91,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit, new RouteIndex(document)));
   app.get(CompletionEntrance).install(app.getHttpServer());
   // The completion route answers a stalled body itself (408 after REQUEST_BODY_TIMEOUT_MS); the
-  // operator routes' body parser has no timer, so Node's own cuts them a little later, not after 300 s.
+  // operator routes' body parser has no timer, so Node's own cuts them: at its next check after this
+  // (it checks every 30 s), not after 300 s.
   (app.getHttpServer() as Server).requestTimeout = config.requestBodyTimeoutMs + 5_000;
   answerParseErrors(app.getHttpServer() as Server);
   // Swagger's routes are plain Express routes, outside the global guard.

@@ -21,6 +21,9 @@ import { announceReady } from './lifecycle/workers';
 let ports: ConfiguredPort[] = [];
 
 async function main(): Promise<void> {
+  // SIGHUP asks for a catalog reload (the reloader listens once the app runs): before that, and in a
+  // cluster's primary, which serves nothing itself, its default action would end the process.
+  process.on('SIGHUP', ignoreHangUp);
   assertValidConfiguration();
   const app = appConfig();
   const database = databaseConfig();
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
     await primary.start();
     process.off('SIGINT', exitDuringStartUp);
     process.off('SIGTERM', exitDuringStartUp);
+    process.on('SIGHUP', () => primary.passHangUp());
     onceOnSignal((signal) => primary.stop(signal).then((code) => process.exit(code)));
     return;
   }
@@ -64,6 +68,10 @@ async function main(): Promise<void> {
 }
 
 type Stream = { write(text: string): void };
+
+function ignoreHangUp(): void {
+  // Nothing: the catalog reloader (or, in a cluster's primary, passHangUp) acts on it.
+}
 
 /** One gateway process: the app on PORT (shared with the other workers under WORKERS > 1). */
 async function serve(timeoutMs: number, ready: (port: number, nest: INestApplication) => void): Promise<void> {

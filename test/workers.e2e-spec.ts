@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -189,6 +189,31 @@ describe('WORKERS=2: two gateway processes on one port, one database, one Ctrl-C
       expect(worker.value).toBeGreaterThan(sumOf(before, 'switchyard_worker_requests_total', worker.labels));
     }
   }, 60_000);
+
+  it('reloads the catalog on every worker when the primary gets SIGHUP, and stays up', async () => {
+    const workers = childPids(app.process.pid!);
+    const shaOf = async () =>
+      (JSON.parse((await send(port, 'GET', '/api/catalog', adminKey)).body) as { sha256: string }).sha256;
+    const before = await shaOf();
+    const edited = JSON.parse(readFileSync(catalog.path, 'utf8')) as {
+      models: Array<{ pricing: { inputPer1M: number } }>;
+    };
+    edited.models[0].pricing.inputPer1M = edited.models[0].pricing.inputPer1M === 0.5 ? 0.6 : 0.5;
+    writeFileSync(catalog.path, JSON.stringify(edited));
+    process.kill(app.process.pid!, 'SIGHUP');
+    // Consecutive connections go to the workers in turn: four in a row with the new catalog is both.
+    await eventually(
+      async () => {
+        for (let i = 0; i < 4; i++) if ((await shaOf()) === before) return false;
+        return true;
+      },
+      10_000,
+      'the new catalog on both workers',
+    );
+    expect(app.process.exitCode).toBeNull();
+    expect(app.process.exitCode).toBeNull();
+    expect(childPids(app.process.pid!).sort()).toEqual([...workers].sort());
+  }, 30_000);
 
   it("holds a key's per-minute limit across both workers", async () => {
     const created = await send(port, 'POST', '/api/keys', adminKey, {

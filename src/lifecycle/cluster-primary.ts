@@ -71,6 +71,17 @@ export class ClusterPrimary {
   }
 
   /**
+   * SIGHUP to the primary (its pid is the one in switchyard.pid): a catalog reload, asked of one
+   * worker, whose reload reaches the others through Postgres as POST /api/catalog/reload's does.
+   */
+  passHangUp(): void {
+    const worker = Object.values(cluster.workers ?? {}).find((one) => one?.isConnected());
+    if (!worker) return this.options.logger.warn({ context: 'Workers' }, 'SIGHUP: no worker to reload the catalog');
+    this.options.logger.info({ context: 'Workers' }, `SIGHUP: catalog reload asked of worker ${worker.process.pid}`);
+    worker.process.kill('SIGHUP');
+  }
+
+  /**
    * Passes the signal on to every worker (a terminal's Ctrl-C has reached them already; a repeated
    * signal changes nothing for them), waits until all have exited, then stops what they shared.
    * Resolves to the exit code: 0 when every worker drained cleanly.
