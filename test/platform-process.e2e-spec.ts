@@ -146,6 +146,40 @@ describe('the built app as npm start runs it', () => {
     expect(await storedRows(dataDir, Number(env.SWITCHYARD_EMBEDDED_PG_PORT))).toBe(30);
   }, 180_000);
 
+  it('cuts a stream still running at half of SHUTDOWN_TIMEOUT_MS and exits cleanly, not at the deadline with 1', async () => {
+    const dataDir = await tempDir('long-stream');
+    const catalog = await writeTestCatalog((c) => {
+      // A 30 s stream: far longer than the shutdown allows.
+      Object.assign(c.simulator.profiles['gpt-4.1'], { completionTokens: 3000, tokensPerSecond: 100 });
+    });
+    const env = { ...(await settings(dataDir)), SWITCHYARD_CATALOG: catalog.path, SHUTDOWN_TIMEOUT_MS: '4000' };
+    const app = start(env);
+    await app.ready();
+    const stream = fetch(`http://127.0.0.1:${env.PORT}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    }).then((response) => response.text().catch(() => 'cut'));
+    await eventually(
+      async () => {
+        const stats = await fetch(`http://127.0.0.1:${catalog.simulatorPort}/_simulator/stats`);
+        return ((await stats.json()) as { total: number }).total === 1;
+      },
+      20_000,
+      'the stream at the simulator',
+    );
+    app.signalGroup('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    await stream;
+    const shutdown = app.logLines().filter((line) => line.context === 'Shutdown');
+    expect(shutdown.map((line) => line.msg)).toContainEqual(
+      expect.stringMatching(/^1 requests still running after 2000 ms .*cutting them/),
+    );
+    expect(shutdown[shutdown.length - 1].msg).toMatch(/^stopped in \d+ ms$/);
+    expect(postmasterPid(dataDir)).toBeUndefined();
+  }, 120_000);
+
   it('reloads its catalog on SIGHUP and keeps running, where Node would have exited', async () => {
     const dataDir = await tempDir('sighup');
     const catalog = await writeTestCatalog();

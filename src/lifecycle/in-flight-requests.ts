@@ -52,6 +52,14 @@ export class InFlightRequests {
     return this.open.length;
   }
 
+  /**
+   * Cuts the requests still running (their connections closed): past the HTTP budget nothing else
+   * would end them, and the server's close, which the app's close awaits, would wait for them.
+   */
+  cutUnfinished(): void {
+    for (const res of [...this.open]) res.destroy();
+  }
+
   private track(res: ServerResponse): void {
     const tracked = res as TrackedResponse;
     tracked[SLOT] = this.open.length;

@@ -9,9 +9,8 @@ import { InFlightRequests } from './in-flight-requests';
  * previous one has ended:
  *
  * 1. HTTP: the server stops accepting connections; requests in flight are answered, for up to half
- *    of SHUTDOWN_TIMEOUT_MS. Every metric row a request produces is queued when it ends, so after
- *    this phase no new row can appear (one still running past the bound is logged here, and its
- *    row is counted as dropped by the writer).
+ *    of SHUTDOWN_TIMEOUT_MS. Those still running then (a long stream) are cut, so the server's close
+ *    does not wait for them to the deadline; their rows (client_aborted) are queued as they end.
  * 2. Nest's lifecycle (`app.close()`): schedulers, tickers and listeners stop (onModuleDestroy);
  *    the writers drain what the requests left — metric rows, the alert round under way, usage
  *    counts (beforeApplicationShutdown); connection pools close (onApplicationShutdown).
@@ -49,8 +48,9 @@ export class ShutdownCoordinator {
     if (unfinished > 0) {
       this.logger.warn(
         `${unfinished} requests still running after ${httpBudgetMs} ms (half of SHUTDOWN_TIMEOUT_MS); ` +
-          'shutting down without them: their metric rows will be counted as dropped',
+          'cutting them: their clients see the connection close',
       );
+      this.requests.cutUnfinished();
     }
     const database = this.app.get(DatabaseServer, { strict: false });
     await this.app.close();
