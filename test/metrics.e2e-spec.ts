@@ -706,13 +706,14 @@ describe('metrics: a request that outlives the shutdown budget', () => {
   it('is counted as dropped, not lost without a trace', async () => {
     const database = await createTestDatabase();
     const catalog = await writeTestCatalog((c) => {
-      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 2500, p99: 2500 };
+      c.simulator.profiles['gpt-4.1'].latencyMs = { median: 4500, p99: 4500 };
     });
-    // Half of a 2 s budget waits for requests: the 2.5 s call is still running when the queue is flushed.
+    // Half of an 8 s budget waits for requests: the 4.5 s call is still running when the queue is
+    // flushed, and ends before the writers' deadline (8 s less 2 s), when it would be cut.
     const gateway = await startTestApp({
       databaseUrl: database.url,
       catalog,
-      env: { ...FAST_WRITER, SHUTDOWN_TIMEOUT_MS: '2000' },
+      env: { ...FAST_WRITER, SHUTDOWN_TIMEOUT_MS: '8000' },
     });
     const writer = gateway.app.get(MetricsWriter);
     try {

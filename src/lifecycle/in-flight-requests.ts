@@ -56,8 +56,10 @@ export class InFlightRequests {
    * Cuts the requests still running (their connections closed): past the HTTP budget nothing else
    * would end them, and the server's close, which the app's close awaits, would wait for them.
    */
-  cutUnfinished(): void {
-    for (const res of [...this.open]) res.destroy();
+  cutUnfinished(): number {
+    const running = [...this.open];
+    for (const res of running) res.destroy();
+    return running.length;
   }
 
   private track(res: ServerResponse): void {

@@ -9,8 +9,9 @@ import { InFlightRequests } from './in-flight-requests';
  * previous one has ended:
  *
  * 1. HTTP: the server stops accepting connections; requests in flight are answered, for up to half
- *    of SHUTDOWN_TIMEOUT_MS. Those still running then (a long stream) are cut, so the server's close
- *    does not wait for them to the deadline; their rows (client_aborted) are queued as they end.
+ *    of SHUTDOWN_TIMEOUT_MS. Those still running then may finish while phase 2 runs (their rows are
+ *    counted as dropped); those still running at the writers' deadline (a long stream) are cut, so
+ *    the server's close does not hold the exit past SHUTDOWN_TIMEOUT_MS.
  * 2. Nest's lifecycle (`app.close()`): schedulers, tickers and listeners stop (onModuleDestroy);
  *    the writers drain what the requests left — metric rows, the alert round under way, usage
  *    counts (beforeApplicationShutdown); connection pools close (onApplicationShutdown).
@@ -45,15 +46,26 @@ export class ShutdownCoordinator {
     this.logger.log(`${reason}: shutting down; ${inFlight} requests in flight`);
     const httpBudgetMs = this.timeoutMs / 2;
     const unfinished = await this.requests.stopAccepting(httpBudgetMs);
+    let cutTimer: NodeJS.Timeout | undefined;
     if (unfinished > 0) {
+      // They may still finish while the writers drain (their rows then count as dropped); whatever
+      // runs at the writers' deadline is cut, or the server's close would hold the exit past it.
+      const cutInMs = Math.max(0, startedAt + this.timeoutMs - DATABASE_STOP_MARGIN_MS - Date.now());
       this.logger.warn(
         `${unfinished} requests still running after ${httpBudgetMs} ms (half of SHUTDOWN_TIMEOUT_MS); ` +
-          'cutting them: their clients see the connection close',
+          `shutting down beside them: their metric rows will be counted as dropped, and what still runs in ${cutInMs} ms is cut`,
       );
-      this.requests.cutUnfinished();
+      cutTimer = setTimeout(() => {
+        const cut = this.requests.cutUnfinished();
+        if (cut > 0) this.logger.warn(`cut ${cut} requests still running at the shutdown deadline`);
+      }, cutInMs);
     }
     const database = this.app.get(DatabaseServer, { strict: false });
-    await this.app.close();
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(cutTimer);
+    }
     await database.stop();
     this.logger.log(`stopped in ${Date.now() - startedAt} ms`);
   }
