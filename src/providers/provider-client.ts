@@ -80,66 +80,60 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     let triedOtherKey = false;
     let retries = 0;
     let attempts = 0;
-    for (;;) {
-      if (!breaker.allowRequest()) {
-        throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, {
-          attempts,
-        });
-      }
-      if (call.clientGone.isCancelled) throw new ClientAbortedError(attempts);
-      attempts++;
-      let result: AttemptResult;
-      try {
-        result = await this.attempt(call, provider, key.key);
-      } catch (error) {
-        // The row counts the call the client's leaving cut short.
-        if (error instanceof ClientAbortedError) throw new ClientAbortedError(attempts);
-        throw error;
-      }
-      recordHealth(breaker, result);
-      if (result.ok) {
-        this.keys.markWorking(provider.id, key.slot);
-        return { ...result.answer, attempts } as UpstreamAnswer;
-      }
-      if (result.status === 401 && !triedOtherKey) {
-        const other = this.keys.alternativeTo(provider.id, key.slot);
-        if (other) {
-          triedOtherKey = true;
-          key = other;
-          continue;
+    try {
+      for (;;) {
+        if (!breaker.allowRequest()) {
+          throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, {
+            attempts,
+          });
         }
-      }
-      const failure = new UpstreamFailure(result.kind, result.message, {
-        attempts,
-        status: result.status,
-        retryAfterMs: result.retryAfterMs,
-        upstreamError: result.upstreamError,
-      });
-      const retryable =
-        result.kind === 'network' ||
-        result.kind === 'timeout' ||
-        (result.status !== undefined && isRetryableStatus(result.status));
-      if (!retryable || retries >= maxRetries) throw failure;
-      // An upstream that asks for a longer wait than the backoff's cap is not waited for inside the
-      // client's request: the next candidate may answer now, and otherwise the client gets the 429
-      // with that Retry-After and decides itself (the official SDKs wait and retry on their own).
-      if (result.retryAfterMs !== undefined && result.retryAfterMs > maxDelayMs) throw failure;
-      const delay = retryDelayMs({
-        attempt: retries,
-        policy: { baseDelayMs, maxDelayMs },
-        retryAfterMs: result.retryAfterMs,
-        remainingMs: call.deadlineAt - Date.now(),
-      });
-      if (delay === undefined || !budget.tryAcquireRetry() || !this.health.extraCallBudget.tryAcquireRetry()) {
-        throw failure;
-      }
-      try {
+        if (call.clientGone.isCancelled) throw new ClientAbortedError();
+        attempts++;
+        const result = await this.attempt(call, provider, key.key);
+        recordHealth(breaker, result);
+        if (result.ok) {
+          this.keys.markWorking(provider.id, key.slot);
+          return { ...result.answer, attempts } as UpstreamAnswer;
+        }
+        if (result.status === 401 && !triedOtherKey) {
+          const other = this.keys.alternativeTo(provider.id, key.slot);
+          if (other) {
+            triedOtherKey = true;
+            key = other;
+            continue;
+          }
+        }
+        const failure = new UpstreamFailure(result.kind, result.message, {
+          attempts,
+          status: result.status,
+          retryAfterMs: result.retryAfterMs,
+          upstreamError: result.upstreamError,
+        });
+        const retryable =
+          result.kind === 'network' ||
+          result.kind === 'timeout' ||
+          (result.status !== undefined && isRetryableStatus(result.status));
+        if (!retryable || retries >= maxRetries) throw failure;
+        // An upstream that asks for a longer wait than the backoff's cap is not waited for inside the
+        // client's request: the next candidate may answer now, and otherwise the client gets the 429
+        // with that Retry-After and decides itself (the official SDKs wait and retry on their own).
+        if (result.retryAfterMs !== undefined && result.retryAfterMs > maxDelayMs) throw failure;
+        const delay = retryDelayMs({
+          attempt: retries,
+          policy: { baseDelayMs, maxDelayMs },
+          retryAfterMs: result.retryAfterMs,
+          remainingMs: call.deadlineAt - Date.now(),
+        });
+        if (delay === undefined || !budget.tryAcquireRetry() || !this.health.extraCallBudget.tryAcquireRetry()) {
+          throw failure;
+        }
         await sleepUnlessGone(delay, call.clientGone);
-      } catch (error) {
-        if (error instanceof ClientAbortedError) throw new ClientAbortedError(attempts);
-        throw error;
+        retries++;
       }
-      retries++;
+    } catch (error) {
+      // The row counts the calls made, the one the client's leaving cut short included.
+      if (error instanceof ClientAbortedError) throw new ClientAbortedError(attempts);
+      throw error;
     }
   }
 
