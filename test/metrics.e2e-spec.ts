@@ -65,6 +65,22 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   }
 }
 
+/** A served request's row written straight into request_metrics, for the canary window reader's tests. */
+async function insertServedRow(
+  url: string,
+  row: { at: Date; flag: string; variant: string; userKey: string | null; shadow?: boolean },
+): Promise<string> {
+  const requestId = randomUUID();
+  await queryRows(
+    url,
+    `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
+                                  fallback, stream, user_key, shadow)
+     VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, $7)`,
+    [randomUUID(), row.at, requestId, row.flag, row.variant, row.userKey, row.shadow ?? false],
+  );
+  return requestId;
+}
+
 async function countRows(url: string): Promise<number> {
   const [{ count }] = await queryRows<{ count: number }>(url, 'SELECT count(*)::int AS count FROM request_metrics');
   return count;
@@ -466,13 +482,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const flag = `shadow-exposure-${randomUUID().slice(0, 8)}`;
     const at = new Date(Date.now() - 3_600_000);
     const row = (variant: string, userKey: string, shadow: boolean) =>
-      queryRows(
-        database.url,
-        `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
-                                      fallback, stream, user_key, shadow)
-         VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, $7)`,
-        [randomUUID(), at, randomUUID(), flag, variant, userKey, shadow],
-      );
+      insertServedRow(database.url, { at, flag, variant, userKey, shadow });
     await row('control', '7001', false);
     await row('treatment', '7001', true); // the shadow copy of user 7001's request
     await row('treatment', '7002', false);
@@ -496,17 +506,8 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
   it('judges a request-unit outcome per request: its largest value, 0 for a request without one', async () => {
     const flag = `request-unit-${randomUUID().slice(0, 8)}`;
     const at = new Date(Date.now() - 3_600_000);
-    const requestRow = async (variant: string, userKey: string | null) => {
-      const requestId = randomUUID();
-      await queryRows(
-        database.url,
-        `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
-                                      fallback, stream, user_key, shadow)
-         VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, false)`,
-        [randomUUID(), at, requestId, flag, variant, userKey],
-      );
-      return requestId;
-    };
+    const requestRow = (variant: string, userKey: string | null) =>
+      insertServedRow(database.url, { at, flag, variant, userKey });
     const liked = await requestRow('control', '7101');
     await requestRow('control', null);
     await requestRow('treatment', '7102');
