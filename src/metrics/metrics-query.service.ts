@@ -170,8 +170,10 @@ export class MetricsQueryService {
     if (buckets > MAX_BUCKETS) throw new TooManyBuckets(bucket, buckets, MAX_BUCKETS);
     const where = filters(window, query);
     const interval = where.params.push(`${amount} ${BUCKET_UNIT_NAME[unit]}`);
+    // Bins start at multiples of their width since the Unix epoch, not at `from`: a window that
+    // slides with the clock (no `from`) then puts a past minute in the same bucket at every poll.
     const rows = await this.analytics(
-      `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, date_bin($${interval}::interval, at, $1::timestamptz) AS t, ${FIGURES_SQL}
+      `SELECT ${SUMMARY_COLUMN[groupBy]} AS key, date_bin($${interval}::interval, at, TIMESTAMPTZ 'epoch') AS t, ${FIGURES_SQL}
          FROM request_metrics WHERE ${where.sql}
         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2`,
       where.params,

@@ -93,7 +93,12 @@ export class SummaryDto {
 }
 
 export class TimeseriesPointDto extends MetricsFiguresDto {
-  @ApiProperty({ example: '2026-11-24T09:05:00.000Z', description: 'Bucket start' }) t: string;
+  @ApiProperty({
+    example: '2026-11-24T09:05:00.000Z',
+    description:
+      "Bucket start: a multiple of the bucket's width since 1970-01-01T00:00Z, so the same minute is the same bucket in every call. The first and last buckets count only the part of their width inside [from, to)",
+  })
+  t: string;
 }
 
 export class TimeseriesSeriesDto {
