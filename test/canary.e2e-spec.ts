@@ -675,6 +675,18 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(abort.body.message).toMatch(/is promoted/);
       const types = (await api(gateway).events(id)).map((event) => event.type);
       expect(types).toEqual(['created', 'started', 'paused', 'resumed', 'promoted']);
+      // A webhook reader tells the resume from a start by its type, not by reading the message.
+      const alerts = await queryRows<{ type: string }>(
+        database.url,
+        'SELECT type FROM alerts WHERE canary_id = $1 ORDER BY type',
+        [id],
+      );
+      expect(alerts.map((alert) => alert.type)).toEqual([
+        'canary.paused',
+        'canary.promoted',
+        'canary.resumed',
+        'canary.started',
+      ]);
     },
     LONG,
   );

@@ -1,6 +1,7 @@
 /** Every event Switchyard sends to a webhook. */
 export const ALERT_TYPES = [
   'canary.started',
+  'canary.resumed',
   'canary.stage_advanced',
   'canary.held',
   'canary.paused',
@@ -30,6 +31,7 @@ export type AlertStatus = (typeof ALERT_STATUSES)[number];
 /** The severity an event has unless the caller says otherwise. */
 export const DEFAULT_SEVERITY: Readonly<Record<AlertType, AlertSeverity>> = {
   'canary.started': 'info',
+  'canary.resumed': 'info',
   'canary.stage_advanced': 'info',
   'canary.held': 'warning',
   'canary.paused': 'warning',

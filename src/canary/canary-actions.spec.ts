@@ -63,6 +63,7 @@ describe('manualChange', () => {
       state: 'running',
       restartStage: true,
       event: { message: 'resumed by ops: fixed: stage 2 (15%) gets a fresh window' },
+      alert: { type: 'canary.resumed' },
     });
     expect(manualChange(canary('running'), 'promote', 'ops', undefined, 'a')).toMatchObject({ weight: 100 });
     expect(manualChange(canary('running'), 'abort', 'ops', undefined, 'a')).toMatchObject({

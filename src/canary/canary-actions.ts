@@ -63,7 +63,8 @@ export function manualChange(
     change.weight = canary.state === 'pending' ? undefined : 0;
     change.event.message = `${action === 'abort' ? 'aborted' : 'rolled back'} by ${actor}${why}: treatment at 0%`;
   }
-  const alertType = ALERT_OF_STATE[to];
+  // A resume also leaves for `running`, but a webhook reader must not take it for a new canary.
+  const alertType = action === 'resume' ? 'canary.resumed' : ALERT_OF_STATE[to];
   if (alertType)
     change.alert = {
       type: alertType,
