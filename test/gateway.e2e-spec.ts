@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
+import { parsePrometheus } from './support/prometheus';
 import { eventually } from './support/webhook-server';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
@@ -418,6 +419,37 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(response.headers['retry-after']).toBe('1');
     expect(response.body.error.code).toBe('rate_limit_exceeded');
     expect(response.headers['x-switchyard-attempts']).toBe('3');
+  });
+
+  it('names the last model called on a 429 after every fallback, as its metric row and /metrics do', async () => {
+    for (const upstream of ['gemini-2.5-flash', 'gpt-4.1', 'claude-sonnet-4.5'])
+      await sim.fault(upstream, { status: 429, count: 1 });
+    const response = await completion(gateway, { model: 'route:small-between', messages: hello }).expect(429);
+    expect(response.body.error.code).toBe('rate_limit_exceeded');
+    expect(response.headers).toMatchObject({
+      'x-switchyard-model': 'wide-last',
+      'x-switchyard-provider': 'simulated',
+      'x-switchyard-attempts': '3',
+      'x-switchyard-fallback': 'true',
+    });
+    const requestId = response.headers['x-switchyard-request-id'];
+    const [row] = await eventually(async () => {
+      const rows = await queryRows<{ model: string; first_model: string; outcome: string }>(
+        database.url,
+        'SELECT model, first_model, outcome FROM request_metrics WHERE request_id = $1',
+        [requestId],
+      );
+      return rows.length === 1 && rows;
+    });
+    expect(row).toEqual({ model: 'wide-last', first_model: 'wide-first', outcome: 'rate_limited' });
+    const { text } = await api(gateway).get('/metrics').expect(200);
+    const limited = parsePrometheus(text).filter(
+      (sample) =>
+        sample.name === 'switchyard_requests_total' &&
+        sample.labels.policy === 'small-between' &&
+        sample.labels.outcome === 'rate_limited',
+    );
+    expect(limited.map((sample) => [sample.labels.model, sample.value])).toEqual([['wide-last', 1]]);
   });
 
   it('does not wait out a Retry-After longer than GATEWAY_RETRY_MAX_MS: the client gets it with the 429', async () => {

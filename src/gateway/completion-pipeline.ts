@@ -113,8 +113,8 @@ export class CompletionPipeline {
         prepared: decision.prepared,
         spend,
       });
+      if (run.kind !== 'client_gone') this.responder.runHeaders(res, run.model, run.attempts, run.fallback);
       if (run.kind === 'answered') {
-        this.responder.answerHeaders(res, run.model, run.attempts, run.fallback);
         delivery = await this.responder.deliver(
           res,
           run.answer,
@@ -124,7 +124,6 @@ export class CompletionPipeline {
           capture,
         );
       } else if (run.kind === 'failed') {
-        this.responder.attemptsHeader(res, run.attempts);
         error = run.error;
       }
     } catch (thrown) {

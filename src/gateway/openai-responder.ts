@@ -81,15 +81,15 @@ export class OpenAiResponder {
     res.setHeader('x-switchyard-budget-action', mark.action);
   }
 
-  answerHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
+  /**
+   * How the candidates went, on an answer and on a failure alike: the model named is the one the
+   * metric row and /metrics record, the one that answered or else the last one tried.
+   */
+  runHeaders(res: ServerResponse, model: CatalogModel, attempts: number, fallback: boolean): void {
     setAnswerHeader(res, 'x-switchyard-model', model.id);
     setAnswerHeader(res, 'x-switchyard-provider', model.provider);
     setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
     setAnswerHeader(res, 'x-switchyard-fallback', String(fallback));
-  }
-
-  attemptsHeader(res: ServerResponse, attempts: number): void {
-    setAnswerHeader(res, 'x-switchyard-attempts', String(attempts));
   }
 
   /** The upstream's answer: JSON passed on byte for byte, or the stream relayed event by event. */
