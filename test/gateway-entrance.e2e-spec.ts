@@ -136,6 +136,29 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
     ]);
   });
 
+  it('records the 400 a body with a broken chunk got, not a client that left', async () => {
+    const requestId = randomUUID();
+    const url = new URL(plain.url);
+    const socket = createConnection({ host: url.hostname, port: Number(url.port) });
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: ${bearer(plain.adminKey!)}\r\n` +
+        `content-type: application/json\r\ntransfer-encoding: chunked\r\nx-request-id: ${requestId}\r\n\r\n` +
+        // A first chunk, then a size that is not hexadecimal: Node's parser refuses the body half-way.
+        `13\r\n{"model":"gpt-4.1",\r\nzz\r\n"messages":[]}\r\n0\r\n\r\n`,
+    );
+    await closed;
+    const [head, body] = received.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(body).error).toMatchObject({ type: 'invalid_request_error', code: 'malformed_http' });
+    expect(await rowsFor(database.url, [requestId])).toEqual([
+      { request_id: requestId, outcome: 'rejected', http_status: 400, error_type: 'malformed_http' },
+    ]);
+  });
+
   it('answers what Node cannot parse with a body that says what was wrong, not a bare status line', async () => {
     const url = new URL(plain.url);
     const exchange = (text: string) =>

@@ -15,6 +15,9 @@ export function answerParseErrors(server: Server): void {
     if (error.code !== 'ECONNRESET' && socket.writable && !pending?.headersSent) {
       const { status, reason, code, message } = answerOf(error.code);
       socket.write(rawAnswer(status, reason, code, message));
+      // A request whose body was refused half-way (a broken chunk) is in a route's hands: its
+      // record must say what the client got, not that the client left.
+      if (pending) (pending as Answered)[PARSE_ERROR_ANSWER] = { status, code };
     }
     socket.destroy(error);
   });
@@ -30,6 +33,20 @@ export function answerParseErrors(server: Server): void {
     });
     res.end(body);
   });
+}
+
+const PARSE_ERROR_ANSWER = Symbol('switchyard.parseErrorAnswer');
+type Answered = ServerResponse & { [PARSE_ERROR_ANSWER]?: ParseErrorAnswer };
+
+/** What the client of a request Node refused mid-body was answered, on the socket. */
+export interface ParseErrorAnswer {
+  status: number;
+  code: string;
+}
+
+/** Set when Node's parser refused the rest of `res`'s request and the answer above went out instead. */
+export function parseErrorAnswerOf(res: ServerResponse): ParseErrorAnswer | undefined {
+  return (res as Answered)[PARSE_ERROR_ANSWER];
 }
 
 function answerOf(code: string | undefined): { status: number; reason: string; code: string; message: string } {

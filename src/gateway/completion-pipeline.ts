@@ -131,8 +131,8 @@ export class CompletionPipeline {
     }
     let answered: ErrorAnswered | undefined;
     try {
-      if (error !== undefined && !(error instanceof BodyAbandoned))
-        answered = this.responder.fail(res, error, requestId, timing);
+      if (error instanceof BodyAbandoned) answered = this.responder.answeredByParser(res);
+      else if (error !== undefined) answered = this.responder.fail(res, error, requestId, timing);
     } finally {
       if (key && delivery?.usage) {
         this.admission.settle(key, delivery.usage.promptTokens + delivery.usage.completionTokens);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
+import { parseErrorAnswerOf } from '../common/http-parse-errors';
 import { openAiAnswerOf, writeOpenAiAnswer, type OpenAiAnswer } from '../common/openai-error';
 import type { SpendMark } from '../budgets/budget.types';
 import type { CatalogModel } from '../config/catalog.schema';
@@ -149,6 +150,15 @@ export class OpenAiResponder {
     }
     writeOpenAiAnswer(res, answer, answerHeaders(res, ['server-timing', timing.serverTiming(false)]));
     return { status: answer.status, errorType };
+  }
+
+  /**
+   * A body Node's parser refused half-way (a broken chunk) was answered on the socket by
+   * common/http-parse-errors.ts, not here: what the client got there, or undefined if it got nothing.
+   */
+  answeredByParser(res: ServerResponse): ErrorAnswered | undefined {
+    const answer = parseErrorAnswerOf(res);
+    return answer && { status: answer.status, errorType: answer.code };
   }
 
   /**

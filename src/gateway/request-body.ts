@@ -21,7 +21,11 @@ import { JsonSkeleton } from './json-skeleton';
  */
 const LARGE_BODY_BYTES = 64 * 1024;
 
-/** The client went away before it had sent the whole body; nobody is left to answer. */
+/**
+ * The client went away before it had sent the whole body; nobody is left to answer. (Also what a
+ * body Node's parser refused half-way looks like from here: that client was answered on the socket,
+ * OpenAiResponder.answeredByParser.)
+ */
 export class BodyAbandoned extends Error {
   constructor() {
     super('the client closed the connection before sending the whole body');

@@ -84,7 +84,8 @@ function budgetOf({ spend, error }: RequestFacts): { budgetId: string | null; bu
 }
 
 function outcomeOf({ run, delivery, error, answered, completed }: RequestFacts): Outcome {
-  if (run?.kind === 'client_gone' || error instanceof BodyAbandoned) return 'client_aborted';
+  // A body Node's parser refused was answered all the same (answered): the client did not leave.
+  if (run?.kind === 'client_gone' || (error instanceof BodyAbandoned && !answered)) return 'client_aborted';
   if (delivery?.broke) return 'upstream_error';
   if (error !== undefined) {
     if (error instanceof UpstreamRejectedRequest) return error.blamesRequest ? 'invalid_request' : 'upstream_error';
