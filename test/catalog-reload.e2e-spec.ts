@@ -190,6 +190,27 @@ describe('catalog reload across replicas', () => {
     await writeFile(files[0].path, good);
   });
 
+  it('takes no body: one with fields is refused, not ignored; none or {} reloads', async () => {
+    const count = async () =>
+      (await queryRows<{ n: number }>(database.url, 'SELECT count(*)::int AS n FROM catalog_reloads'))[0].n;
+    const before = await count();
+    const forced = await api(a).post('/api/catalog/reload').send({ force: true, dryRun: true }).expect(400);
+    expect(forced.body).toMatchObject({
+      code: 'validation_failed',
+      message: 'force is not a field of this request; remove it; dryRun is not a field of this request; remove it',
+    });
+    const listed = await api(a)
+      .post('/api/catalog/reload')
+      .send([{ force: true }])
+      .expect(400);
+    expect(listed.body).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('takes no body') });
+    expect(await count()).toBe(before);
+
+    await api(a).post('/api/catalog/reload').expect(200);
+    await api(a).post('/api/catalog/reload').send({}).expect(200);
+    expect(await count()).toBe(before + 2);
+  });
+
   it('reloads on SIGHUP, recorded as the signal', async () => {
     await editCatalog(files[0], (catalog) => {
       catalog.policies.find((policy: { name: string }) => policy.name === 'search').budgets.attemptTimeoutMs = 3000;

@@ -1,4 +1,11 @@
-import { type ArgumentMetadata, applyDecorators, ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  applyDecorators,
+  Body,
+  type PipeTransform,
+  ValidationPipe,
+  type ValidationError,
+} from '@nestjs/common';
 import { ValidateBy, ValidateIf } from 'class-validator';
 import { InvalidInput } from './request-errors';
 
@@ -66,6 +73,28 @@ class OperatorValidationPipe extends ValidationPipe {
   }
 }
 
+/**
+ * The body of an operator route that takes none: left out, or `{}`. Anything else is refused rather
+ * than ignored, so a caller who believes it sends an option (`{"force": true}`) learns it does not,
+ * in the words the DTO routes use for a field they do not know.
+ */
+export const NoBody = () => Body(new NoBodyPipe());
+
+class NoBodyPipe implements PipeTransform {
+  transform(value: unknown): undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new InvalidInput(['this request takes no body; send none, or {}']);
+    const fields = Object.keys(value);
+    if (fields.length > 0) throw new InvalidInput(capped(fields.map(notAField)));
+    return undefined;
+  }
+}
+
+function notAField(path: string): string {
+  return `${path} is not a field of this request; remove it`;
+}
+
 export function problemsOf(errors: ValidationError[]): string[] {
   const problems = new Set<string>();
   const pending = errors.map((error) => ({ error, path: error.property })).reverse();
@@ -79,7 +108,10 @@ export function problemsOf(errors: ValidationError[]): string[] {
       pending.push({ error: child, path: childPath(path, child.property) });
     }
   }
-  const list = [...problems];
+  return capped([...problems]);
+}
+
+function capped(list: string[]): string[] {
   if (list.length <= MAX_PROBLEMS) return list;
   return [...list.slice(0, MAX_PROBLEMS), `... and ${list.length - MAX_PROBLEMS} more problems`];
 }
@@ -93,7 +125,7 @@ function problemOf(error: ValidationError, path: string): string | undefined {
   // class-validator lists a property's constraints last-declared first: reversed, they read as written.
   const names = Object.keys(constraints).reverse();
   if (names.length === 0) return undefined;
-  if (names.includes('whitelistValidation')) return `${path} is not a field of this request; remove it`;
+  if (names.includes('whitelistValidation')) return notAField(path);
   if ('value' in error && error.value === null) {
     return names.includes(NOT_NULL) ? `${path} must not be null: leave it out instead` : `${path} must not be null`;
   }
