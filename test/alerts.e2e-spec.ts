@@ -586,10 +586,14 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
       severity: 'warning',
       dedup_key: expect.stringMatching(/^provider\.circuit_opened:gpt-4\.1:\d+$/),
     });
-    expect(row.message).toContain('gpt-4.1');
+    expect(row.message).toBe(
+      'The circuit of model gpt-4.1 (provider simulated) opened: 4 of the last 4 calls failed, at or over its ' +
+        'failure ratio of 0.5 (GATEWAY_BREAKER_FAILURE_RATIO); requests skip it for 60000 ms, then one probe is let through.',
+    );
     expect(row.evidence).toMatchObject({
       model: 'gpt-4.1',
       provider: 'simulated',
+      reason: 'failure_ratio',
       failures: 4,
       requests: 4,
       failureRate: 1,
@@ -612,6 +616,58 @@ describe('alerts: a model circuit opening raises provider.circuit_opened', () =>
     expect(await queryRows(database.url, "SELECT 1 FROM alerts WHERE type = 'provider.circuit_opened'")).toHaveLength(
       1,
     );
+  });
+});
+
+describe('alerts: a circuit opened by failures in a row says so', () => {
+  let database: Database;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({
+      databaseUrl: database.url,
+      env: {
+        ...FAST,
+        GATEWAY_MAX_RETRIES: '0',
+        // The window alone would never open it: only the rule of failures in a row can.
+        GATEWAY_BREAKER_MIN_REQUESTS: '100',
+        GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '3',
+        GATEWAY_BREAKER_COOLDOWN_MS: '60000',
+      },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('names the rule of failures in a row, not a failure ratio, in the alert the API lists', async () => {
+    const chat = () =>
+      authorized(app)
+        .post('/v1/chat/completions')
+        .send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
+    // Healthy calls first: 3 failures after them are 3 of 5 in the window, a ratio that alone says little.
+    for (let i = 0; i < 2; i++) await chat().expect(200);
+    await request(app.simulatorUrl).post('/_simulator/faults/gpt-4.1').send({ status: 503, count: 3 }).expect(200);
+    for (let i = 0; i < 3; i++) await chat().expect(502);
+
+    const [listed] = await eventually(async () => {
+      const { items } = (
+        await authorized(app).get('/api/alerts').query({ type: 'provider.circuit_opened' }).expect(200)
+      ).body as { items: Array<{ message: string; evidence: Record<string, unknown> }> };
+      return items.length > 0 && items;
+    });
+    expect(listed.message).toBe(
+      'The circuit of model gpt-4.1 (provider simulated) opened: 3 calls in a row failed ' +
+        '(GATEWAY_BREAKER_CONSECUTIVE_FAILURES); requests skip it for 60000 ms, then one probe is let through.',
+    );
+    expect(listed.evidence).toMatchObject({
+      reason: 'consecutive_failures',
+      failures: 3,
+      requests: 5,
+      breaker: { consecutiveFailures: 3 },
+    });
   });
 });
 

@@ -54,11 +54,12 @@ export class ProviderCircuitAlerts implements OnModuleInit, OnModuleDestroy {
         // One alert per opening (and per replica: each has its own breakers).
         dedupKey: `provider.circuit_opened:${event.model}:${event.openedAt}`,
         message:
-          `The circuit of model ${event.model} (provider ${event.provider}) opened: ${event.failures} of the last ` +
-          `${event.requests} calls failed; requests skip it for ${event.breaker.coolDownMs} ms, then one probe is let through.`,
+          `The circuit of model ${event.model} (provider ${event.provider}) opened: ${whyOpened(event)}; ` +
+          `requests skip it for ${event.breaker.coolDownMs} ms, then one probe is let through.`,
         evidence: {
           model: event.model,
           provider: event.provider,
+          reason: event.reason,
           failures: event.failures,
           requests: event.requests,
           failureRate: event.requests > 0 ? event.failures / event.requests : null,
@@ -76,4 +77,17 @@ export class ProviderCircuitAlerts implements OnModuleInit, OnModuleDestroy {
       .finally(() => this.pending.delete(raised));
     this.pending.add(raised);
   }
+}
+
+/**
+ * The rule that opened the circuit, in its own terms: after failures in a row, the window's ratio
+ * (perhaps 3 of 20) is not why, and quoting it would send the reader looking for a storm.
+ */
+function whyOpened(event: ModelCircuitOpened): string {
+  if (event.reason === 'consecutive_failures')
+    return `${event.breaker.consecutiveFailures} calls in a row failed (GATEWAY_BREAKER_CONSECUTIVE_FAILURES)`;
+  return (
+    `${event.failures} of the last ${event.requests} calls failed, at or over its failure ratio of ` +
+    `${event.breaker.failureRatio} (GATEWAY_BREAKER_FAILURE_RATIO)`
+  );
 }
