@@ -314,6 +314,9 @@ describe('the shadow stage', () => {
       expect(alert.message).toMatch(/quality-signal rate/);
       expect(alert.evidence.failingSignals).toEqual(['quality']);
       expect(alert.message).toContain(done.lastVerdict.examples.quality[0]);
+      // The stage it failed in is the shadow stage, not the first live stage it never reached.
+      expect(alert.stage).toBeNull();
+      expect(alert.evidence.stage).toEqual({ phase: 'shadow', percentage: 100 });
 
       // No user was ever served the candidate: the flag never gave it weight, every user row is the control's.
       const weights = await queryRows<{ weight: number | null }>(
@@ -471,6 +474,23 @@ describe('the shadow stage', () => {
       for (const pair of candidateOnly) {
         expect(pair).toMatchObject({ control: { tools: [] }, candidate: { tools: ['flag_payment'] } });
       }
+
+      // Paused by a person in the shadow stage: the flag's history and the alert name that stage, not stage 1.
+      await api().post(`/api/canaries/${id}/pause`).send({ reason: 'reading the pairs' }).expect(200);
+      const [note] = (await api().get('/api/flags/tools-flag/history').expect(200)).body.items;
+      expect(note).toMatchObject({
+        source: 'canary',
+        action: 'note',
+        reason: expect.stringMatching(new RegExp(`^canary ${id} shadow stage: pause by .+: reading the pairs$`)),
+      });
+      const paused = (await api().get('/api/alerts').query({ type: 'canary.paused', flag: 'tools-flag' }).expect(200))
+        .body.items;
+      expect(paused).toEqual([
+        expect.objectContaining({
+          stage: null,
+          evidence: expect.objectContaining({ stage: { phase: 'shadow', percentage: 100 } }),
+        }),
+      ]);
     },
     LONG,
   );

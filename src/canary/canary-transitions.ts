@@ -22,7 +22,7 @@ export const INSTANCE_ID = newReplicaName();
 
 type CanaryRef = Pick<
   CanaryEntity,
-  'id' | 'flagKey' | 'variant' | 'state' | 'stages' | 'stageIndex' | 'alertWebhookUrl'
+  'id' | 'flagKey' | 'variant' | 'state' | 'stages' | 'stageIndex' | 'phase' | 'shadow' | 'alertWebhookUrl'
 >;
 
 /**
@@ -44,10 +44,11 @@ export class CanaryTransitions {
   /** `at` is the clock's time: a stage that starts now starts at `at`. */
   async apply(manager: EntityManager, canary: CanaryRef, change: CanaryChange, actor: string, at: Date): Promise<void> {
     const stageIndex = change.stageIndex ?? canary.stageIndex;
+    const phase = change.phase ?? canary.phase;
     const context = {
       actor,
       source: 'canary' as const,
-      reason: `canary ${canary.id} stage ${stageIndex + 1}/${canary.stages.length}: ${change.event.message}`,
+      reason: `canary ${canary.id} ${stageNameOf({ ...canary, stageIndex, phase })}: ${change.event.message}`,
       manager,
     };
     // Only taking the treatment away may skip an archived flag (it serves nobody): a promotion may not.
@@ -69,7 +70,7 @@ export class CanaryTransitions {
       updatedAt: at,
       ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: at }),
     });
-    const after = { ...canary, state, stageIndex };
+    const after = { ...canary, state, stageIndex, phase };
     await this.appendEvent(manager, after, change.event, actor, at);
     if (change.alert) await this.raiseAlert(manager, after, change.alert);
     this.logger.log(
@@ -154,7 +155,11 @@ export class CanaryTransitions {
 
   /** A canary alert in the caller's transaction; false when its dedup key was raised before. */
   private async raiseAlert(manager: EntityManager, canary: CanaryRef, alert: CanaryAlert): Promise<boolean> {
-    const stage = canary.stages[canary.stageIndex];
+    // The shadow stage comes before stage 1: it has no stage number, and its share is of copied requests.
+    const shadow = canary.phase === 'shadow' ? canary.shadow : null;
+    const stage = shadow
+      ? { phase: 'shadow', percentage: shadow.percentage }
+      : { index: canary.stageIndex, percentage: canary.stages[canary.stageIndex].percentage };
     const result = await this.alerts.raise(
       {
         type: alert.type,
@@ -162,16 +167,18 @@ export class CanaryTransitions {
         message: alert.message,
         flag: canary.flagKey,
         canaryId: canary.id,
-        stage: canary.stageIndex + 1,
-        evidence: {
-          state: canary.state,
-          stage: { index: canary.stageIndex, percentage: stage.percentage },
-          ...(alert.evidence ?? {}),
-        },
+        stage: shadow ? null : canary.stageIndex + 1,
+        evidence: { state: canary.state, stage, ...(alert.evidence ?? {}) },
         targetUrl: canary.alertWebhookUrl,
       },
       manager,
     );
     return result.created;
   }
+}
+
+/** Where the canary stands, for the flag's history: "shadow stage", or "stage 2/4". */
+function stageNameOf(canary: Pick<CanaryRef, 'phase' | 'shadow' | 'stages' | 'stageIndex'>): string {
+  if (canary.phase === 'shadow' && canary.shadow) return 'shadow stage';
+  return `stage ${canary.stageIndex + 1}/${canary.stages.length}`;
 }

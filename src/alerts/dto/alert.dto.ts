@@ -51,7 +51,12 @@ export class AlertDto {
   })
   canary: string | null;
 
-  @ApiProperty({ example: 2, nullable: true, type: Number })
+  @ApiProperty({
+    example: 2,
+    nullable: true,
+    type: Number,
+    description: "The canary's live stage, from 1; null in its shadow stage and for alerts about no canary",
+  })
   stage: number | null;
 
   @ApiProperty({ example: 'Treatment error rate 4.1% exceeded 2% with 612 requests; rolled back to 0%' })
