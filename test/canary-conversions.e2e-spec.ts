@@ -184,7 +184,16 @@ describe('canaries gate on reported conversions', () => {
       expect(gate.treatment.estimate).toBeLessThan(0.085);
       expect(gate.control.estimate).toBeGreaterThan(0.085);
       expect(gate.treatment.n + gate.control.n).toBe(8000);
-      expect(done.lastVerdict.sentence).toMatch(/^rolled back in stage 1 \(50%\): checkout converted rate/);
+      // Higher is better: the harm is an effect below its margin, and the sentence says so.
+      const clause =
+        /^rolled back in stage 1 \(50%\): checkout converted rate ×0\.\d\d \[×0\.\d\d, ×0\.\d\d\] < margin ×0\.98 at n = /;
+      expect(done.lastVerdict.sentence).toMatch(clause);
+      const alerts = (
+        await api().get('/api/alerts').query({ type: 'canary.rolled_back', flag: 'drop-flag' }).expect(200)
+      ).body.items;
+      expect(alerts).toEqual([
+        expect.objectContaining({ message: `Canary on drop-flag ${done.lastVerdict.sentence}` }),
+      ]);
       // The primary metric: the effect with its confidence sequence, and the cost per conversion per arm.
       const primary = done.lastVerdict.primary;
       expect(primary).toMatchObject({ metric: 'checkout_converted', scale: 'ratio', effect: gate.effect });

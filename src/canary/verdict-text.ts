@@ -95,11 +95,15 @@ function degradationClause(check: DegradationCheck): string {
   return `${check.label} ${value(check.recent)} in the last 5 min vs ${value(check.baseline)} in the hour before`;
 }
 
-/** "error rate +2.4 pp [+1.1, +3.7] > margin +1 pp", "p99 latency ×2.02 [×1.71, ×2.40] > margin ×1.2". */
+/**
+ * "error rate +2.4 pp [+1.1, +3.7] > margin +1 pp", "p99 latency ×2.02 [×1.71, ×2.40] > margin ×1.2";
+ * where higher is better, harm lies below the margin: "conversion rate ×0.76 [×0.60, ×0.97] < margin ×0.98".
+ */
 export function metricClause(metric: MetricResult): string {
   if (metric.effect === null || metric.interval === null) return `${metric.label}: not enough data to compare`;
   const [low, high] = metric.interval;
-  const comparison = metric.status === 'harm' ? '>' : metric.status === 'within_margin' ? 'within' : 'vs';
+  const beyond = metric.direction === 'higher_is_better' ? '<' : '>';
+  const comparison = metric.status === 'harm' ? beyond : metric.status === 'within_margin' ? 'within' : 'vs';
   const relation =
     metric.status === 'harm' ? `${comparison} ${metric.against === 'limit' ? 'limit' : 'margin'}` : comparison;
   const format = formatterOf(metric);
