@@ -398,9 +398,16 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       // Archived while paused: nothing to move back, and the canary still ends instead of being stuck.
       await authorized(gateway).post(`/api/canaries/${id}/pause`).send({}).expect(200);
       await authorized(gateway).delete('/api/flags/owned-flag').send({}).expect(200);
-      await authorized(gateway).post(`/api/canaries/${id}/resume`).send({}).expect(409);
-      const promote = await authorized(gateway).post(`/api/canaries/${id}/promote`).send({}).expect(409);
-      expect(promote.body.code).toBe('flag_archived');
+      // Resume and promote cannot move it: the answer says abort is the way out.
+      for (const action of ['resume', 'promote']) {
+        const refused = await authorized(gateway).post(`/api/canaries/${id}/${action}`).send({}).expect(409);
+        expect(refused.body).toMatchObject({
+          code: 'flag_archived',
+          message:
+            `canary ${id} cannot ${action}: its flag "owned-flag" is archived, and an archived flag's traffic ` +
+            `cannot move; abort the canary (POST /api/canaries/${id}/abort) to end it`,
+        });
+      }
       await authorized(gateway).post(`/api/canaries/${id}/abort`).send({ reason: 'flag archived' }).expect(200);
       expect(await api(gateway).canary(id)).toMatchObject({ state: 'aborted' });
     },

@@ -12,7 +12,7 @@ import {
 import { InvalidInput } from '../common/request-errors';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
-import { UnknownCanaryAction } from './canary.errors';
+import { CanaryFlagArchived, UnknownCanaryAction } from './canary.errors';
 import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
 import { CanaryActionDto, CreateCanaryDto } from './dto/canary-input.dto';
@@ -221,10 +221,14 @@ export class CanaryController {
     message: `unknown action "stop"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}`,
   })
   @ApiCanaryNotFound()
-  @ApiOperatorError('The action does not apply in the current state (named in the message)', {
-    status: 409,
-    message: `canary ${EXAMPLE_ID} is pending; resume applies only to a canary that is paused`,
-  })
+  @ApiOperatorError(
+    'The action does not apply in the current state (named in the message), or the flag was archived meanwhile (abort ends the canary)',
+    {
+      status: 409,
+      message: `canary ${EXAMPLE_ID} is pending; resume applies only to a canary that is paused`,
+    },
+    new CanaryFlagArchived(EXAMPLE_ID, 'recommendations-model', 'resume'),
+  )
   act(
     @Param('id') id: string,
     @Param('action') action: string,

@@ -29,6 +29,22 @@ export class CanaryStateConflict extends DomainError {
   }
 }
 
+/**
+ * A resume or promotion of a canary whose flag was archived while it was paused: an archived flag's
+ * weights never move again, so the canary can only end, and abort (which needs no weight) ends it.
+ */
+export class CanaryFlagArchived extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'flag_archived';
+
+  constructor(id: string, flagKey: string, action: string) {
+    super(
+      `canary ${id} cannot ${action}: its flag "${flagKey}" is archived, and an archived flag's traffic cannot move; ` +
+        `abort the canary (POST /api/canaries/${id}/abort) to end it`,
+    );
+  }
+}
+
 export class ActiveCanaryExists extends DomainError {
   readonly kind = 'conflict';
   readonly code = 'canary_already_active';

@@ -6,6 +6,7 @@ import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
 import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { FlagChangeService } from '../flags/flag-change.service';
+import { FlagChangeRefused } from '../flags/flag.errors';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
@@ -15,7 +16,7 @@ import { describeShadow, describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
-import { ActiveCanaryExists, CanaryNotFound } from './canary.errors';
+import { ActiveCanaryExists, CanaryFlagArchived, CanaryNotFound } from './canary.errors';
 import { ACTIVE_STATES, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto, ShadowPairDto } from './dto/canary.dto';
@@ -156,7 +157,14 @@ export class CanaryService implements OnModuleInit {
   ): Promise<void> {
     const canary = await this.find(manager, id, true);
     const change = manualChange(canary, action, actor, reason, randomUUID());
-    await this.transitions.apply(manager, canary, change, actor, this.clock.now());
+    try {
+      await this.transitions.apply(manager, canary, change, actor, this.clock.now());
+    } catch (error) {
+      // The flag's own refusal says only that it is archived: the person also needs the way out.
+      if (error instanceof FlagChangeRefused && error.code === 'flag_archived')
+        throw new CanaryFlagArchived(id, canary.flagKey, action);
+      throw error;
+    }
   }
 
   private async find(manager: EntityManager, id: string, forUpdate = false): Promise<CanaryEntity> {
