@@ -233,6 +233,19 @@ describe('a database that hangs while the app serves', () => {
       const budgeted = await chat('route:chat');
       expect(Date.now() - startedAt).toBeLessThan(15_000);
       expect([budgeted.status, budgeted.body.error?.code]).toEqual([503, 'budget_unavailable']);
+
+      // The requests' metric rows cannot be written: readiness says so in the writer's own entry,
+      // degraded (rows kept on disk, far from the queue's bound), not up.
+      const metrics = await eventually(
+        async () => {
+          const { status, body } = await request(app.url).get('/health/ready');
+          const entry = body.details?.metrics;
+          return status === 200 && /^writes failing; [1-9]\d* rows? spooled$/.test(entry?.message ?? '') && entry;
+        },
+        30_000,
+        'the metrics entry to say its writes fail',
+      );
+      expect(metrics).toMatchObject({ status: 'degraded', dropped: 0 });
     } finally {
       paused.resume();
     }

@@ -109,6 +109,12 @@ describe('readiness: this replica can serve', () => {
       expect(degraded.body.details.database.servable).toMatch(/^yes: /);
       expect(JSON.stringify(degraded.body)).not.toMatch(/127\.0\.0\.1/);
       expect(degraded.body.info['provider:simulated'].status).toBe('up');
+      // The rows' writer says its writes fail, and that the rows are kept on disk: not `up`.
+      const spooling = await eventually(async () => {
+        const { metrics } = (await ready(gateway).expect(200)).body.details;
+        return metrics.message === 'writes failing; 8 rows spooled' && metrics;
+      });
+      expect(spooling).toMatchObject({ status: 'degraded', queued: 8, dropped: 0 });
 
       await completion(gateway).expect(200);
       await eventually(async () => (await queued()) === 9, 5000, '9 queued metric rows');
@@ -117,7 +123,26 @@ describe('readiness: this replica can serve', () => {
       expect(unready.body.error.database.servable).toBe(
         'no: the metrics queue is at 90% of METRICS_QUEUE_LIMIT; further rows would be dropped',
       );
+      // Rows beyond the queue's bound are dropped: the writer's entry is down too, and counts them.
+      for (let i = 0; i < 2; i++) await completion(gateway).expect(200);
+      const dropping = await eventually(async () => {
+        const { error } = (await ready(gateway).expect(503)).body;
+        return error.metrics?.message === 'writes failing; 10 rows spooled, 1 dropped so far' && error.metrics;
+      });
+      expect(dropping).toMatchObject({ status: 'down', queued: 10, dropped: 1 });
       await request(gateway.url).get('/health/live').expect(200);
+
+      // Back: the rows are written and the entry is up again.
+      await server.start();
+      const recovered = await eventually(
+        async () => {
+          const response = await ready(gateway);
+          return response.status === 200 && response.body.details.metrics.status === 'up' && response.body;
+        },
+        20_000,
+        'ready again',
+      );
+      expect(recovered.details.metrics).toMatchObject({ queued: 0, written: expect.any(Number), dropped: 1 });
     } finally {
       await gateway.close();
       await server.stop();

@@ -53,6 +53,13 @@ export interface BatchWriterOptions<T> {
 
 export interface BatchWriterState {
   queued: number;
+  /** Of the queued items, those also handed to the spool file (0 without one). */
+  spooled: number;
+  /**
+   * The database is not taking the items: the last write failed, or the one under way has gone
+   * unanswered longer than a healthy one takes (a database that hangs). False again once one succeeds.
+   */
+  failing: boolean;
   written: number;
   /** Items refused by `enqueue` (queue full, or after the final flush) and items `drain` could not write. */
   dropped: number;
@@ -149,7 +156,8 @@ export class BatchWriter<T> {
   }
 
   snapshot(): BatchWriterState {
-    return { queued: this.queue.length, ...this.state };
+    const failing = this.consecutiveFailures > 0 || this.writeStuck();
+    return { queued: this.queue.length, spooled: this.spooled, failing, ...this.state };
   }
 
   /** Resolves once every item queued so far has been written (or could not be, this time). */
@@ -224,10 +232,13 @@ export class BatchWriter<T> {
   }
 
   private flushSoon(): void {
-    const stuck = this.inFlight !== undefined && this.time.nowMs() - this.inFlightSince > STUCK_WRITE_MS;
-    if (this.consecutiveFailures > 0 || stuck) this.spoolQueued();
+    if (this.consecutiveFailures > 0 || this.writeStuck()) this.spoolQueued();
     if (this.flushing || this.queue.length === 0 || this.time.nowMs() < this.retryAt) return;
     void this.startFlush();
+  }
+
+  private writeStuck(): boolean {
+    return this.inFlight !== undefined && this.time.nowMs() - this.inFlightSince > STUCK_WRITE_MS;
   }
 
   private startFlush(): Promise<void> {

@@ -2,11 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { metricsConfig, type MetricsConfig } from '../config/metrics.config';
 import { FlagsService } from '../flags/flags.service';
-import { MetricsHealthIndicator } from '../metrics/metrics.health';
+import { MetricsHealthIndicator, QUEUE_NEAR_BOUND_RATIO } from '../metrics/metrics.health';
 
 const PING_TIMEOUT_MS = 1500;
-/** From this share of METRICS_QUEUE_LIMIT on, rows are about to be dropped: time to take the replica out. */
-export const QUEUE_NEAR_BOUND_RATIO = 0.9;
 
 /**
  * The database as readiness sees it: "can this replica serve?". An unreachable database does not

@@ -39,7 +39,8 @@ export class HealthController {
       '`degraded`, still 200; likewise a provider that answers to neither key while another provider answers. ' +
       'Unready (503) when no provider answers, or the database is unreachable ' +
       'and either the flags were never loaded or the metrics queue is at 90% of METRICS_QUEUE_LIMIT. `metrics` ' +
-      'reports the row writer (queued, written, dropped).',
+      'reports the row writer (queued, written, dropped): `degraded` while its writes fail or hang ' +
+      '(`message`: "writes failing; 8 rows spooled"), `down` once they do with its queue at 90% of METRICS_QUEUE_LIMIT.',
   })
   @ApiOkResponse({
     type: HealthResultDto,
