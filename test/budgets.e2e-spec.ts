@@ -42,6 +42,8 @@ const worstOf = (price: { input: number; output: number }) =>
 const costOf = (price: { input: number; output: number }) =>
   pico(SIMULATED_PROMPT_TOKENS, price.input) + pico(MAX_TOKENS, price.output);
 const asLimit = (picodollars: bigint) => Number(usd(picodollars));
+/** A USD figure as messages write it: no trailing zeros. */
+const trimmed = (figure: string) => figure.replace(/0+$/, '').replace(/\.$/, '');
 
 describe('budgets: limits that hold exactly, actions when spent, alerts, reports', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -354,6 +356,47 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     expect(status.forecast.exhaustsBeforeReset).toBe(true);
     expect(Date.parse(status.forecast.exhaustionAt)).toBeLessThan(Date.parse(TOMORROW));
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+  });
+
+  it("says when a single request's worst case, not spend, used the budget up: in its exhaustion and threshold alerts", async () => {
+    const { id: keyId, key } = await createKey(gateway, 'worst-case');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.004,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    try {
+      // No max_tokens: gpt-4.1's whole output cap (32 768 tokens) is reserved, against $0.004 with nothing spent.
+      const worst = trimmed(usd(pico(PROMPT_BOUND_TOKENS, GPT.input) + pico(32_768, GPT.output)));
+      const refused = await chat(gateway, key, { max_tokens: undefined });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error!.message).toContain(`may cost up to $${worst} and $0.004 is left`);
+      const [exhausted] = await eventually(
+        async () => {
+          const found = await alertsOf(budget.id, 'budget.exhausted');
+          return found.length > 0 && found;
+        },
+        10_000,
+        'the exhaustion alert',
+      );
+      expect(exhausted.message).toContain(`a single request's worst case ($${worst}) exceeds the $0.004 left`);
+      expect(exhausted.message).not.toContain('ran out');
+      expect(exhausted.evidence).toMatchObject({ worstCaseUsd: Number(worst), leftUsd: 0.004 });
+
+      await sync();
+      await watch();
+      const thresholds = await alertsOf(budget.id, 'budget.threshold_crossed');
+      expect(thresholds).toHaveLength(3);
+      for (const alert of thresholds) {
+        expect(alert.message).toContain('$0 spent');
+        expect(alert.message).toContain(`a single request's worst case ($${worst}) exceeded the $0.004 left`);
+        expect(alert.evidence).toMatchObject({ exhausted: true, worstCaseUsd: Number(worst), leftUsd: 0.004 });
+      }
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
   });
 
   it('adds no database query per request in the common case (counted on the pool)', async () => {

@@ -86,7 +86,7 @@ export class BudgetGate {
     );
     const action = strictest.budget.onExhausted;
     for (const entry of exhausted) {
-      this.notices.exhausted(entry.budget, entry.ledger, entry.budget.onExhausted, budgetName(entry.budget), nowMs);
+      this.notices.exhausted(entry, nowMs);
     }
     const route = this.rerouted(request.route, action, strictest, model, prepared);
     if (typeof route === 'string')
@@ -104,7 +104,7 @@ export class BudgetGate {
       const entry = retried.entries[refused];
       if (retried.outcomes[refused] !== 'exhausted')
         throw new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
-      this.notices.exhausted(entry.budget, entry.ledger, entry.budget.onExhausted, budgetName(entry.budget), nowMs);
+      this.notices.exhausted(entry, nowMs);
       throw exhaustedError(entry.budget, entry.ledger, entry.worstPico, nowMs);
     }
     // A downgraded request is charged to its used-up budgets as well: the money is spent all the same.

@@ -4,9 +4,11 @@ import { DataSource } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { BudgetCanaries } from './budget-canaries';
-import { BudgetPeriodsRepository } from './budget-periods.repository';
+import { BudgetPeriodsRepository, type Exhaustion } from './budget-periods.repository';
+import { formatPico, picoOf } from '../metrics/cost';
 import type { BudgetAction, BudgetDefinition } from './budget.types';
 import type { LocalLedger } from './local-ledger';
+import { budgetName, exhaustedEffect, exhaustionEvidence, worstCaseExceeds } from './spend-ticket';
 
 /**
  * What happens once when a budget runs out in a period: the period row records when, a
@@ -46,18 +48,16 @@ export class BudgetNotices implements OnModuleDestroy {
     await Promise.allSettled([...this.pending]);
   }
 
-  exhausted(
-    budget: BudgetDefinition,
-    ledger: LocalLedger,
-    action: BudgetAction,
-    description: string,
-    atMs: number,
-  ): void {
+  /** A request whose worst case (`worstPico`) did not fit in what the budget's ledger has left. */
+  exhausted(refused: { budget: BudgetDefinition; ledger: LocalLedger; worstPico: bigint }, atMs: number): void {
+    const { budget, ledger } = refused;
+    const action = budget.onExhausted;
     // Per action: a budget changed to shadow_only after it ran out still pauses its canary.
     const id = `${budget.id}@${ledger.startMs}:${action}`;
     if (this.noticed.has(id)) return;
     this.noticed.add(id);
-    const work = this.record(budget, ledger, action, description, new Date(atMs))
+    const by = { worstUsd: formatPico(refused.worstPico), leftUsd: formatPico(ledger.reachablePico) };
+    const work = this.record(budget, ledger, action, budgetName(budget), new Date(atMs), by)
       .catch((error: unknown) => {
         this.noticed.delete(id);
         this.failedNotices++;
@@ -73,28 +73,29 @@ export class BudgetNotices implements OnModuleDestroy {
     action: BudgetAction,
     description: string,
     at: Date,
+    by: Exhaustion,
   ): Promise<void> {
     const periodStart = new Date(ledger.startMs);
     const periodEnd = ledger.endMs === null ? null : new Date(ledger.endMs);
-    const does: Record<BudgetAction, string> = {
-      reject: 'its requests are refused (429 insufficient_quota)',
-      downgrade: "its requests are served by the policy's cheapest healthy model",
-      shadow_only: "the canary's treatment traffic goes to the control and the canary pauses",
-    };
+    const until = periodEnd ? ` until ${periodEnd.toISOString()}` : '';
+    const tooBig = picoOf(by.leftUsd) > 0n;
+    const what = tooBig ? `${description}: ${worstCaseExceeds(by, 'exceeds')}` : `${description} ran out`;
     await this.dataSource.transaction(async (manager) => {
-      const first = await this.periods.markExhausted(manager, { budgetId: budget.id, periodStart, periodEnd }, at);
+      const key = { budgetId: budget.id, periodStart, periodEnd };
+      const first = await this.periods.markExhausted(manager, key, at, by);
       if (!first) return;
       await this.alerts.raise(
         {
           type: 'budget.exhausted',
           dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted`,
-          message: `${description} ran out: ${does[action]}${periodEnd ? ` until ${periodEnd.toISOString()}` : ''}.`,
+          message: `${what}: ${exhaustedEffect(action, tooBig)}${until}.`,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
             scope: budget.scope,
             target: budget.target,
             onExhausted: action,
+            ...exhaustionEvidence(by),
             periodStart: periodStart.toISOString(),
             periodEnd: periodEnd?.toISOString() ?? null,
           },

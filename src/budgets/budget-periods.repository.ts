@@ -10,7 +10,15 @@ export interface PeriodRow {
   spentUsd: string;
   alertedAt: number[];
   exhaustedAt: Date | null;
+  /** What ran it out: the worst case of the first request that did not fit, and what was left for it. */
+  exhaustedBy: Exhaustion | null;
   burnAlertedAt: Date | null;
+}
+
+/** A request whose worst case did not fit: the two figures its 429 quotes. */
+export interface Exhaustion {
+  worstUsd: string;
+  leftUsd: string;
 }
 
 /** Every query on `budget_periods`: the shared ledger rows, one per budget period. */
@@ -43,9 +51,12 @@ export class BudgetPeriodsRepository {
       spent: string;
       alerted_at: number[];
       exhausted_at: Date | null;
+      exhausted_worst: string | null;
+      exhausted_left: string | null;
       burn_alerted_at: Date | null;
     }> = await manager.query(
-      `SELECT spent_usd::text AS spent, alerted_at, exhausted_at, burn_alerted_at
+      `SELECT spent_usd::text AS spent, alerted_at, exhausted_at, exhausted_worst_usd::text AS exhausted_worst,
+              exhausted_left_usd::text AS exhausted_left, burn_alerted_at
            FROM budget_periods WHERE budget_id = $1 AND period_start = $2 ${forUpdate ? 'FOR UPDATE' : ''}`,
       [key.budgetId, key.periodStart],
     );
@@ -55,6 +66,10 @@ export class BudgetPeriodsRepository {
       spentUsd: row.spent,
       alertedAt: row.alerted_at.map(Number),
       exhaustedAt: row.exhausted_at,
+      exhaustedBy:
+        row.exhausted_worst === null || row.exhausted_left === null
+          ? null
+          : { worstUsd: row.exhausted_worst, leftUsd: row.exhausted_left },
       burnAlertedAt: row.burn_alerted_at,
     };
   }
@@ -74,15 +89,22 @@ export class BudgetPeriodsRepository {
     return new Map(rows.map((row) => [row.budget_id, { spentUsd: row.spent, exhausted: row.exhausted }]));
   }
 
-  /** The first refusal of the period, kept once (the row is created if nothing was settled yet). */
-  async markExhausted(manager: EntityManager, key: PeriodKey & { periodEnd: Date | null }, at: Date): Promise<boolean> {
+  /** The first refusal of the period and what caused it, kept once (the row is created if nothing was settled yet). */
+  async markExhausted(
+    manager: EntityManager,
+    key: PeriodKey & { periodEnd: Date | null },
+    at: Date,
+    by: Exhaustion,
+  ): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `INSERT INTO budget_periods AS p (budget_id, period_start, period_end, exhausted_at, updated_at)
-       SELECT b.id, $2, $3, $4, $4 FROM budgets b WHERE b.id = $1
+      `INSERT INTO budget_periods AS p
+              (budget_id, period_start, period_end, exhausted_at, exhausted_worst_usd, exhausted_left_usd, updated_at)
+       SELECT b.id, $2, $3, $4, $5::numeric, $6::numeric, $4 FROM budgets b WHERE b.id = $1
        ON CONFLICT (budget_id, period_start) DO UPDATE
-         SET exhausted_at = $4, updated_at = $4 WHERE p.exhausted_at IS NULL
+         SET exhausted_at = $4, exhausted_worst_usd = $5::numeric, exhausted_left_usd = $6::numeric, updated_at = $4
+         WHERE p.exhausted_at IS NULL
        RETURNING 1`,
-      [key.budgetId, key.periodStart, key.periodEnd, at],
+      [key.budgetId, key.periodStart, key.periodEnd, at, by.worstUsd, by.leftUsd],
     );
     return rows.length > 0;
   }

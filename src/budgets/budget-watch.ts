@@ -13,7 +13,7 @@ import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budge
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
 import { usd } from './budget.errors';
-import { budgetName } from './spend-ticket';
+import { budgetName, exhaustedEffect, exhaustionEvidence, worstCaseExceeds } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
 /** Hourly spend older than this is read by no forecast. */
@@ -80,19 +80,26 @@ export class BudgetWatch {
     const crossed = budget.alertAt.filter(
       (threshold) =>
         !row.alertedAt.includes(threshold) &&
-        (row.exhaustedAt !== null ||
-          spentPico * BigInt(FRACTION_SCALE) >= budget.limitPico * BigInt(Math.round(threshold * FRACTION_SCALE))),
+        (row.exhaustedAt !== null || reached(spentPico, budget.limitPico, threshold)),
     );
     if (crossed.length === 0) return;
     const resets = endMs === null ? 'it does not reset' : `it resets at ${new Date(endMs).toISOString()}`;
+    const by = row.exhaustedBy;
     for (const threshold of crossed) {
       const percent = `${Math.round(threshold * 10000) / 100}%`;
+      const spent = `$${usd(spentPico)} spent`;
       const why = row.exhaustedAt ? ' (it ran out: requests are refused, downgraded or sent to the control)' : '';
+      // Used up by one request's worst case, not by spend: say so, rather than quote a small spent as the crossing.
+      const tooBig = by !== null && picoOf(by.leftUsd) > 0n && !reached(spentPico, budget.limitPico, threshold);
+      const message = tooBig
+        ? `${budgetName(budget)} counts as past ${percent} of its limit with ${spent}: ` +
+          `${worstCaseExceeds(by, 'exceeded')}; ${exhaustedEffect(budget.onExhausted, true)}; ${resets}.`
+        : `${budgetName(budget)} crossed ${percent} of its limit: ${spent}${why}; ${resets}.`;
       await this.alerts.raise(
         {
           type: 'budget.threshold_crossed',
           dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}`,
-          message: `${budgetName(budget)} crossed ${percent} of its limit: $${usd(spentPico)} spent${why}; ${resets}.`,
+          message,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
@@ -102,6 +109,7 @@ export class BudgetWatch {
             spentUsd: Number(row.spentUsd),
             limitUsd: Number(usd(budget.limitPico)),
             exhausted: row.exhaustedAt !== null,
+            ...(by ? exhaustionEvidence(by) : {}),
             periodStart: key.periodStart.toISOString(),
           },
         },
@@ -156,4 +164,9 @@ export class BudgetWatch {
     );
     await this.periods.markBurnAlerted(manager, key, at);
   }
+}
+
+/** Whether the settled spend reached `threshold` of the limit. */
+function reached(spentPico: bigint, limitPico: bigint, threshold: number): boolean {
+  return spentPico * BigInt(FRACTION_SCALE) >= limitPico * BigInt(Math.round(threshold * FRACTION_SCALE));
 }

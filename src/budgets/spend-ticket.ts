@@ -1,8 +1,9 @@
 import type { CatalogModel } from '../config/catalog.schema';
-import { costPico, formatPico, type TokenUsage } from '../metrics/cost';
+import { costPico, formatPico, picoOf, type TokenUsage } from '../metrics/cost';
 import { BudgetExhausted, BudgetUnavailable, describeBudget, usd } from './budget.errors';
 import type { BudgetLeases, ReserveOutcome } from './budget-leases';
-import type { BudgetDefinition, SpendMark } from './budget.types';
+import type { Exhaustion } from './budget-periods.repository';
+import type { BudgetAction, BudgetDefinition, SpendMark } from './budget.types';
 import type { LocalLedger } from './local-ledger';
 import { worstCasePico } from './worst-case';
 
@@ -126,4 +127,27 @@ export function exhaustedError(
       `is left of the limit after what is spent and reserved.${why} ${resets}`,
     ledger.endMs === null ? undefined : Math.max(1, Math.ceil((ledger.endMs - nowMs) / 1000)),
   );
+}
+
+/**
+ * What a used-up budget does to requests. `tooBig`: one request's worst case did not fit in what was
+ * left, so only requests whose worst case does not fit are affected (a canary pauses all the same).
+ */
+export function exhaustedEffect(action: BudgetAction, tooBig: boolean): string {
+  const which = tooBig ? 'requests whose worst case does not fit' : 'its requests';
+  if (action === 'reject') return `${which} are refused (429 insufficient_quota)`;
+  if (action === 'downgrade') return `${which} are served by the policy's cheapest healthy model`;
+  return "the canary's treatment traffic goes to the control and the canary pauses";
+}
+
+/** The request that did not fit, as the 429 says it: each request reserves its worst case before the call. */
+export function worstCaseExceeds(by: Exhaustion, verb: 'exceeds' | 'exceeded'): string {
+  return (
+    `a single request's worst case ($${usd(picoOf(by.worstUsd))}) ${verb} the $${usd(picoOf(by.leftUsd))} left ` +
+    'of its limit after what is spent and reserved (each request reserves its worst case before the call)'
+  );
+}
+
+export function exhaustionEvidence(by: Exhaustion): { worstCaseUsd: number; leftUsd: number } {
+  return { worstCaseUsd: Number(by.worstUsd), leftUsd: Number(by.leftUsd) };
 }

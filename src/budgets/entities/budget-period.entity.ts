@@ -32,6 +32,13 @@ export class BudgetPeriodEntity {
   @Column({ name: 'exhausted_at', type: 'timestamptz', nullable: true })
   exhaustedAt: Date | null;
 
+  /** The worst case of that first request, which did not fit in what was left (exhausted_left_usd). */
+  @Column({ name: 'exhausted_worst_usd', type: 'numeric', precision: 20, scale: 12, nullable: true })
+  exhaustedWorstUsd: string | null;
+
+  @Column({ name: 'exhausted_left_usd', type: 'numeric', precision: 20, scale: 12, nullable: true })
+  exhaustedLeftUsd: string | null;
+
   @Column({ name: 'burn_alerted_at', type: 'timestamptz', nullable: true })
   burnAlertedAt: Date | null;
 

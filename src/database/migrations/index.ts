@@ -16,6 +16,7 @@ import { ShadowStage1796512585327 } from './1796512585327-shadow-stage';
 import { RequestMetricsUserExposureIndex1796522496319 } from './1796522496319-request-metrics-user-exposure-index';
 import { SyncReceipts1796574702415 } from './1796574702415-sync-receipts';
 import { CanaryTickFailures1796595000000 } from './1796595000000-canary-tick-failures';
+import { BudgetExhaustionWorstCase1796600000000 } from './1796600000000-budget-exhaustion-worst-case';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -41,4 +42,5 @@ export const MIGRATIONS: MixedList<Function> = [
   RequestMetricsUserExposureIndex1796522496319,
   SyncReceipts1796574702415,
   CanaryTickFailures1796595000000,
+  BudgetExhaustionWorstCase1796600000000,
 ];
