@@ -334,6 +334,58 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
   });
 
+  it("takes the canary's treatment to 0% when its shadow_only budget pauses it: small requests no longer reach the treatment", async () => {
+    const { key } = await createKey(gateway, 'shadow-only-pause');
+    // Paused by the test before: running again, its treatment at 50%.
+    await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(200);
+    const budget = await createBudget(gateway, {
+      scope: 'canary',
+      target: canaryId,
+      limitUsd: 0.004,
+      period: 'week',
+      onExhausted: 'shadow_only',
+    });
+    try {
+      // No max_tokens: a $0.26 worst case against $0.004, nothing spent. The canary pauses on it.
+      const large = await chat(
+        gateway,
+        key,
+        { model: 'route:chat', max_tokens: undefined },
+        { 'x-user-id': treatmentUser },
+      );
+      expect(large.headers.get('x-switchyard-budget-action')).toBe('shadow_only');
+      await eventually(
+        async () => (await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state === 'paused',
+        10_000,
+        'the canary to pause',
+      );
+      const flag = (await api(gateway).get('/api/flags/chat-model').expect(200)).body;
+      expect(flag.rollout).toEqual({ treatment: 0 });
+      // A request whose worst case fits the $0.004 left goes to the control all the same, as the alert says.
+      const small = await eventually(
+        async () => {
+          const answer = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser });
+          return answer.headers.get('x-switchyard-variant') === 'control' && answer;
+        },
+        10_000,
+        "the treatment user's small request to reach the control",
+      );
+      expect(small.status).toBe(200);
+      expect(small.headers.get('x-switchyard-model')).toBe('gemini-2.5-flash');
+      await sync();
+      expect(await spentOf(budget.id)).toBe(0n);
+      const pauses = await queryRows<{ message: string }>(
+        database.url,
+        `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1`,
+        [canaryId],
+      );
+      const paused = pauses.find((alert) => alert.message.includes(`budget ${budget.id}`));
+      expect(paused?.message).toContain('treatment at 0%');
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it("raises a burn-rate alert, once, when this hour's pace runs the budget out before the day ends", async () => {
     const { id: keyId, key } = await createKey(gateway, 'burn');
     const budget = await createBudget(gateway, {

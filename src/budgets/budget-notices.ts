@@ -107,7 +107,7 @@ export class BudgetNotices implements OnModuleDestroy {
       await this.canaries.exhausted({
         canaryId: budget.target,
         budgetId: budget.id,
-        reason: `${description} ran out (shadow_only): treatment traffic goes to the control`,
+        reason: `${what} (shadow_only): treatment traffic goes to the control`,
       });
     }
   }

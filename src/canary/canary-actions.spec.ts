@@ -1,5 +1,5 @@
 import { DEFAULT_CANARY_ANALYSIS } from '@switchyard/stats';
-import { manualChange } from './canary-actions';
+import { budgetPause, manualChange } from './canary-actions';
 import { CanaryStateConflict } from './canary.errors';
 import type { CanarySnapshot, CanaryState } from './canary.types';
 
@@ -91,5 +91,18 @@ describe('manualChange', () => {
     expect(() => manualChange(canary('promoted'), 'abort', 'ops', undefined, 'a')).toThrow(
       'canary c1 is promoted; abort applies only to a canary that is pending or running or paused',
     );
+  });
+});
+
+describe('budgetPause', () => {
+  it('pauses with the treatment at 0%, or, in a shadow stage, with no user to take away', () => {
+    expect(budgetPause(canary('running'), 'budget:b1', 'it ran out', 'a')).toMatchObject({
+      state: 'paused',
+      weight: 0,
+      event: { type: 'paused', message: 'pause by budget:b1: it ran out; treatment at 0% until resumed' },
+      alert: { type: 'canary.paused' },
+    });
+    const shadow = { ...canary('running', 0), phase: 'shadow' as const };
+    expect(budgetPause(shadow, 'budget:b1', 'it ran out', 'a').weight).toBeUndefined();
   });
 });

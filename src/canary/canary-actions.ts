@@ -73,3 +73,19 @@ export function manualChange(
     };
   return change;
 }
+
+/**
+ * The pause a canary's spend budget asks for when it runs out (shadow_only): a pause, with the
+ * treatment at 0% at once. The budget sends treatment traffic to the control, and only the flag's
+ * weight does so for every request on every replica: the budget itself reroutes only the requests
+ * whose worst case no longer fits. The resume puts the stage's weight back.
+ */
+export function budgetPause(canary: CanarySnapshot, actor: string, reason: string, actionId: string): CanaryChange {
+  const change = manualChange(canary, 'pause', actor, reason, actionId);
+  // A shadow stage has no user on the treatment to take away.
+  if (canary.phase === 'shadow') return change;
+  change.weight = 0;
+  change.event.message += '; treatment at 0% until resumed';
+  if (change.alert) change.alert.message += '; treatment at 0% until resumed';
+  return change;
+}

@@ -10,7 +10,7 @@ import { FlagChangeRefused } from '../flags/flag.errors';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { CanariesRepository } from './canaries.repository';
-import { type CanaryAction, manualChange } from './canary-actions';
+import { budgetPause, type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { describeShadow, describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
@@ -146,6 +146,16 @@ export class CanaryService implements OnModuleInit {
   async act(id: string, action: CanaryAction, actor: string, reason?: string): Promise<CanaryDto> {
     await this.dataSource.transaction((manager) => this.applyAction(manager, id, action, actor, reason));
     return this.get(id);
+  }
+
+  /** A canary's shadow_only budget ran out: paused, its treatment at 0% (CanaryStateConflict when not running). */
+  async pauseForBudget(id: string, budgetId: string, reason: string): Promise<void> {
+    const actor = `budget:${budgetId}`;
+    await this.dataSource.transaction(async (manager) => {
+      const canary = await this.find(manager, id, true);
+      const change = budgetPause(canary, actor, reason, randomUUID());
+      await this.transitions.apply(manager, canary, change, actor, this.clock.now());
+    });
   }
 
   private async applyAction(
