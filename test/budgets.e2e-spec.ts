@@ -386,6 +386,58 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     }
   });
 
+  it('refuses to resume a canary whose budget is still used up, naming it; resumes once there is room, and pauses again when it runs out again', async () => {
+    const { key } = await createKey(gateway, 'shadow-only-resume');
+    // Paused by the test before, whose budget is gone: nothing holds it.
+    await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(200);
+    const budget = await createBudget(gateway, {
+      scope: 'canary',
+      target: canaryId,
+      limitUsd: 0.004,
+      period: 'week',
+      onExhausted: 'shadow_only',
+    });
+    const large = () =>
+      chat(gateway, key, { model: 'route:chat', max_tokens: undefined }, { 'x-user-id': treatmentUser });
+    const pausedAgain = () =>
+      eventually(
+        async () => (await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state === 'paused',
+        10_000,
+        'the canary to pause',
+      );
+    const rollout = async () => (await api(gateway).get('/api/flags/chat-model').expect(200)).body.rollout;
+    try {
+      expect((await large()).headers.get('x-switchyard-budget-action')).toBe('shadow_only');
+      await pausedAgain();
+
+      const refused = await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(409);
+      expect(refused.body.code).toBe('canary_budget_exhausted');
+      expect(refused.body.message).toContain(`budget ${budget.id}`);
+      expect(refused.body.message).toContain("a single request's worst case ($0.26219) exceeds the $0.004 left");
+      expect(refused.body.message).toContain(`PATCH /api/budgets/${budget.id}`);
+      expect((await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state).toBe('paused');
+      expect(await rollout()).toEqual({ treatment: 0 });
+
+      // Room for that worst case: the resume puts the stage's weight back.
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 1 }).expect(200);
+      await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(200);
+      expect(await rollout()).toEqual({ treatment: 50 });
+
+      // Lowered again and used up again in the same period: paused again, and held again.
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.005 }).expect(200);
+      await eventually(
+        async () => (await large()).headers.get('x-switchyard-budget-action') === 'shadow_only',
+        10_000,
+        'a large request to find the budget used up',
+      );
+      await pausedAgain();
+      expect(await rollout()).toEqual({ treatment: 0 });
+      await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(409);
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it("raises a burn-rate alert, once, when this hour's pace runs the budget out before the day ends", async () => {
     const { id: keyId, key } = await createKey(gateway, 'burn');
     const budget = await createBudget(gateway, {

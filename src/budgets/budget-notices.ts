@@ -52,8 +52,9 @@ export class BudgetNotices implements OnModuleDestroy {
   exhausted(refused: { budget: BudgetDefinition; ledger: LocalLedger; worstPico: bigint }, atMs: number): void {
     const { budget, ledger } = refused;
     const action = budget.onExhausted;
-    // Per action: a budget changed to shadow_only after it ran out still pauses its canary.
-    const id = `${budget.id}@${ledger.startMs}:${action}`;
+    // Per action and limit: a budget changed to shadow_only after it ran out still pauses its canary,
+    // and so does one that runs out again after its limit changed (the canary was resumed meanwhile).
+    const id = `${budget.id}@${ledger.startMs}:${action}:${budget.limitPico}`;
     if (this.noticed.has(id)) return;
     this.noticed.add(id);
     const by = { worstUsd: formatPico(refused.worstPico), leftUsd: formatPico(ledger.reachablePico) };

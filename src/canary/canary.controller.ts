@@ -12,7 +12,7 @@ import {
 import { InvalidInput } from '../common/request-errors';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
-import { CanaryFlagArchived, UnknownCanaryAction } from './canary.errors';
+import { CanaryBudgetExhausted, CanaryFlagArchived, UnknownCanaryAction } from './canary.errors';
 import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
 import { CanaryActionDto, CreateCanaryDto } from './dto/canary-input.dto';
@@ -23,6 +23,7 @@ const DEFAULT_EVENTS_LIMIT = 100;
 const DEFAULT_SHADOW_PAIRS_LIMIT = 50;
 
 const EXAMPLE_ID = '7c1d2e3f-0000-4000-8000-000000000001';
+const EXAMPLE_BUDGET_ID = '5b2e9a41-0000-4000-8000-000000000002';
 const ApiCanaryId = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` the create answered' });
 const ApiCanaryNotFound = () =>
   ApiOperatorError('No canary has this id', { status: 404, message: `canary "${EXAMPLE_ID}" does not exist` });
@@ -72,7 +73,7 @@ const SHADOW_EXAMPLE = {
 const ACTION_SUMMARIES: Record<CanaryAction, string> = {
   start: 'Start a pending canary: stage 1 weight on the flag',
   pause: 'Pause a running canary: weights stay, no verdicts until resumed',
-  resume: 'Resume a paused canary: the current stage gets a fresh window',
+  resume: 'Resume a paused canary: the current stage gets a fresh window (409 while a budget of the canary is used up)',
   promote: 'Promote now: treatment to 100%, canary ends',
   abort: 'Abort: treatment weight to 0, canary ends',
   rollback: 'Roll back by hand: treatment weight to 0, canary ends as rolled_back',
@@ -222,12 +223,17 @@ export class CanaryController {
   })
   @ApiCanaryNotFound()
   @ApiOperatorError(
-    'The action does not apply in the current state (named in the message), or the flag was archived meanwhile (abort ends the canary)',
+    'The action does not apply in the current state (named in the message), the flag was archived meanwhile (abort ends the canary), or a resume while a budget of the canary is used up (canary_budget_exhausted, naming the budget)',
     {
       status: 409,
       message: `canary ${EXAMPLE_ID} is pending; resume applies only to a canary that is paused`,
     },
     new CanaryFlagArchived(EXAMPLE_ID, 'recommendations-model', 'resume'),
+    new CanaryBudgetExhausted(
+      EXAMPLE_ID,
+      EXAMPLE_BUDGET_ID,
+      `budget ${EXAMPLE_BUDGET_ID} (canary ${EXAMPLE_ID}: $0.004 per week (UTC)) is used up: a single request's worst case ($0.26219) exceeds the $0.004 left of its limit after what is spent and reserved (each request reserves its worst case before the call). The treatment's requests would go to the control, so the stage would have none of its own to judge. Raise its limit (PATCH /api/budgets/${EXAMPLE_BUDGET_ID}) or delete it, or resume after it resets at 2026-11-30T00:00:00.000Z.`,
+    ),
   )
   act(
     @Param('id') id: string,

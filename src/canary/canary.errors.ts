@@ -45,6 +45,20 @@ export class CanaryFlagArchived extends DomainError {
   }
 }
 
+/** A resume while one of the canary's spend budgets is used up: its treatment would have no traffic to judge. */
+export class CanaryBudgetExhausted extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'canary_budget_exhausted';
+
+  constructor(
+    readonly id: string,
+    readonly budgetId: string,
+    why: string,
+  ) {
+    super(`canary ${id} cannot resume: ${why}`);
+  }
+}
+
 export class ActiveCanaryExists extends DomainError {
   readonly kind = 'conflict';
   readonly code = 'canary_already_active';

@@ -16,11 +16,12 @@ import { describeShadow, describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
-import { ActiveCanaryExists, CanaryFlagArchived, CanaryNotFound } from './canary.errors';
+import { ActiveCanaryExists, CanaryBudgetExhausted, CanaryFlagArchived, CanaryNotFound } from './canary.errors';
 import { ACTIVE_STATES, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto, ShadowPairDto } from './dto/canary.dto';
 import { ShadowPairs } from '../shadow/shadow-pairs.service';
+import { BudgetCanaries } from '../budgets/budget-canaries';
 import { shadowPairView } from './shadow-pair-view';
 import type { CanaryEntity } from './entities/canary.entity';
 
@@ -43,6 +44,7 @@ export class CanaryService implements OnModuleInit {
     private readonly exemptions: GuardrailExemptions,
     private readonly activeCanaries: ActiveCanaries,
     private readonly shadowPairs: ShadowPairs,
+    private readonly budgets: BudgetCanaries,
     private readonly clock: Clock,
     @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
@@ -167,6 +169,11 @@ export class CanaryService implements OnModuleInit {
   ): Promise<void> {
     const canary = await this.find(manager, id, true);
     const change = manualChange(canary, action, actor, reason, randomUUID());
+    if (action === 'resume') {
+      // A budget that is used up would send the treatment's requests elsewhere: the stage would wait on nothing.
+      const usedUp = await this.budgets.usedUp(id);
+      if (usedUp) throw new CanaryBudgetExhausted(id, usedUp.budgetId, usedUp.why);
+    }
     try {
       await this.transitions.apply(manager, canary, change, actor, this.clock.now());
     } catch (error) {
