@@ -603,6 +603,38 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
   });
 
+  it('counts the top spenders over the window its spent covers: its period since the budget exists', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'late-budget');
+    // Today's spend of the key before it had a budget: not the budget's.
+    expect((await chat(gateway, key, { model: 'route:recommendations' })).status).toBe(200);
+    await clock.advance(1_000);
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 10,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    try {
+      expect((await chat(gateway, key, { model: 'route:recommendations' })).status).toBe(200);
+      await sync();
+      await eventually(
+        async () =>
+          (await queryRows(database.url, 'SELECT 1 FROM request_metrics WHERE api_key_id = $1', [keyId])).length === 2,
+        10_000,
+        'the metric rows',
+      );
+      const status = (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body;
+      expect(status.current.spentUsd).toBeGreaterThan(0);
+      expect(status.topSpenders).toEqual({
+        groupBy: 'policy',
+        items: [{ key: 'recommendations', name: null, requests: 1, costUsd: status.current.spentUsd }],
+      });
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {
     const { id: keyId } = await createKey(gateway, 'validation');
     const revoked = await createKey(gateway, 'revoked');

@@ -49,7 +49,10 @@ export class BudgetStatusReader {
       previousHourPico: picoOf(hours.previousUsd),
     });
     const spenders = this.spendersOf(budget);
-    const filter: SpendFilter = { from: new Date(window.startMs), to: new Date(nowMs + 1), ...spenders.filter };
+    // The window its spent covers: requests are charged to the period they were admitted in, and only
+    // once the budget exists (a day budget created at noon has no morning).
+    const from = new Date(Math.max(window.startMs, budget.createdAt.getTime()));
+    const filter: SpendFilter = { from, to: new Date(nowMs + 1), ...spenders.filter };
     return {
       forecast: {
         burnRateUsdPerHour: forecast.burnRateUsdPerHour,

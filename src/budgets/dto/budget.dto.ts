@@ -69,7 +69,7 @@ export class BudgetStatusDto extends BudgetDto {
   @ApiProperty({
     type: TopSpendersDto,
     description:
-      "The biggest spenders under it this period: keys (teams) of a policy's or canary's budget, policies of a key's",
+      "The biggest spenders under it over the window its spent covers (this period, since the budget was created): keys (teams) of a policy's or canary's budget, policies of a key's",
   })
   topSpenders: TopSpendersDto;
 }
