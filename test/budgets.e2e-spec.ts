@@ -635,6 +635,39 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     }
   });
 
+  it('forecasts no exhaustion to come once the budget is used up: it gives the time it ran out', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'forecast-exhausted');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.004,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    try {
+      expect((await chat(gateway, key)).status).toBe(200);
+      await sync();
+      // Used up by a worst case ($0.26) with most of the limit still unspent, at a slow pace.
+      expect((await chat(gateway, key, { max_tokens: undefined })).status).toBe(429);
+      const ranOutAt = clock.nowMs();
+      await clock.advance(60_000);
+      const status = await eventually(
+        async () => {
+          const { body } = await api(gateway).get(`/api/budgets/${budget.id}`).expect(200);
+          return body.current.exhausted && body;
+        },
+        10_000,
+        'the budget to show it ran out',
+      );
+      expect(status.current.remainingUsd).toBeGreaterThan(0);
+      expect(status.forecast.burnRateUsdPerHour).toBeGreaterThan(0);
+      expect(status.forecast.exhaustionAt).toBe(new Date(ranOutAt).toISOString());
+      expect(status.forecast.exhaustsBeforeReset).toBe(true);
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {
     const { id: keyId } = await createKey(gateway, 'validation');
     const revoked = await createKey(gateway, 'revoked');

@@ -9,6 +9,7 @@ const base = {
   reservedPico: 0n,
   nowMs: Date.parse('2026-11-24T10:30:00Z'),
   endMs: Date.parse('2026-11-25T00:00:00Z'),
+  exhaustedAtMs: null,
   currentHourPico: 0n,
   previousHourPico: 0n,
 };
@@ -31,6 +32,14 @@ describe('budget forecast', () => {
   it('has no exhaustion time when nothing was spent lately, and now when it is used up', () => {
     expect(forecastOf(base)).toMatchObject({ burnRateUsdPerHour: 0, exhaustionAtMs: null, exhaustsBeforeReset: false });
     expect(forecastOf({ ...base, spentPico: 90n * USD, reservedPico: 10n * USD }).exhaustionAtMs).toBe(base.nowMs);
+  });
+
+  it('gives the time it ran out once it did, though money is left and the pace would last', () => {
+    const ranOut = base.nowMs - HOUR;
+    expect(forecastOf({ ...base, currentHourPico: 1n * USD, exhaustedAtMs: ranOut })).toMatchObject({
+      exhaustionAtMs: ranOut,
+      exhaustsBeforeReset: true,
+    });
   });
 
   it('never says a total budget runs out before a reset it does not have', () => {

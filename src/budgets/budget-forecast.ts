@@ -7,6 +7,8 @@ export interface ForecastInput {
   nowMs: number;
   /** null: a period that never ends. */
   endMs: number | null;
+  /** When a request was first refused (or downgraded, or sent to the control) in the period; null: not yet. */
+  exhaustedAtMs: number | null;
   /** Settled in the clock hour of `nowMs`, and in the hour before it. */
   currentHourPico: bigint;
   previousHourPico: bigint;
@@ -21,7 +23,8 @@ export interface Forecast {
 /**
  * Where the budget is heading at this hour's pace: the spend of the last 60 minutes (this clock
  * hour's, plus the part of the previous hour's that falls in them, pro rata) projected over what is
- * left. Exhausted already (spent + reserved ≥ limit): now. Nothing spent lately: no exhaustion.
+ * left. Ran out already in the period (a request's worst case may not have fit with money left): when
+ * it did, never a time to come. Used up (spent + reserved ≥ limit): now. Nothing spent lately: no exhaustion.
  */
 export function forecastOf(input: ForecastInput): Forecast {
   const intoHour = (input.nowMs % HOUR_MS) / HOUR_MS;
@@ -29,7 +32,8 @@ export function forecastOf(input: ForecastInput): Forecast {
   const burnRateUsdPerHour = lastHourPico / 1e12;
   const remainingPico = input.limitPico - input.spentPico - input.reservedPico;
   let exhaustionAtMs: number | null;
-  if (remainingPico <= 0n) exhaustionAtMs = input.nowMs;
+  if (input.exhaustedAtMs !== null) exhaustionAtMs = input.exhaustedAtMs;
+  else if (remainingPico <= 0n) exhaustionAtMs = input.nowMs;
   else if (lastHourPico <= 0) exhaustionAtMs = null;
   else exhaustionAtMs = input.nowMs + Math.ceil((Number(remainingPico) / lastHourPico) * HOUR_MS);
   const exhaustsBeforeReset = exhaustionAtMs !== null && input.endMs !== null && exhaustionAtMs < input.endMs;

@@ -45,6 +45,7 @@ export class BudgetStatusReader {
       reservedPico,
       nowMs,
       endMs: window.endMs,
+      exhaustedAtMs: row?.exhaustedAt?.getTime() ?? null,
       currentHourPico: picoOf(hours.currentUsd),
       previousHourPico: picoOf(hours.previousUsd),
     });

@@ -138,6 +138,7 @@ export class BudgetWatch {
       reservedPico: live.reduce((sum, lease) => sum + picoOf(lease.reservedUsd), 0n),
       nowMs: at.getTime(),
       endMs,
+      exhaustedAtMs: row.exhaustedAt?.getTime() ?? null,
       currentHourPico: picoOf(hours.currentUsd),
       previousHourPico: picoOf(hours.previousUsd),
     });

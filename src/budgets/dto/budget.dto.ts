@@ -27,10 +27,11 @@ export class BudgetForecastDto {
     example: '2026-11-28T14:20:00.000Z',
     nullable: true,
     type: String,
-    description: 'When the remaining budget runs out at that rate; null when nothing is spent',
+    description:
+      'When the remaining budget runs out at that rate; once it has run out in this period (current.exhausted), the time it did, never a time to come; null when nothing is spent',
   })
   exhaustionAt: string | null;
-  @ApiProperty({ example: false, description: 'exhaustionAt comes before the period ends' })
+  @ApiProperty({ example: false, description: 'exhaustionAt comes before the period ends (true once it ran out)' })
   exhaustsBeforeReset: boolean;
 }
 
