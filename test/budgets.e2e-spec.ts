@@ -503,6 +503,35 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     }
   });
 
+  it('measures the burn rate of a budget younger than an hour over its life, and over a minute at least', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'young-burn');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 10,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const forecast = async () => (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body.forecast;
+    const createdAt = clock.nowMs();
+    try {
+      for (let sent = 0; sent < 2; sent++) expect((await chat(gateway, key)).status).toBe(200);
+      await sync();
+      const spentUsd = Number(usd(2n * costOf(GPT)));
+      // A fraction of a second old: its spend over a minute, not over the whole hour it has not lived.
+      const fresh = await forecast();
+      expect(fresh.burnRateWindowSeconds).toBe(60);
+      expect(fresh.burnRateUsdPerHour).toBeCloseTo(spentUsd * 60, 9);
+      // Two minutes old: over its two minutes.
+      await clock.advanceTo(createdAt + 120_000);
+      const twoMinutes = await forecast();
+      expect(twoMinutes.burnRateWindowSeconds).toBe(120);
+      expect(twoMinutes.burnRateUsdPerHour).toBeCloseTo(spentUsd * 30, 9);
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it('adds no database query per request in the common case (counted on the pool)', async () => {
     const { id: keyId, key } = await createKey(gateway, 'no-query');
     const budget = await createBudget(gateway, {

@@ -8,6 +8,7 @@ const base = {
   spentPico: 40n * USD,
   reservedPico: 0n,
   nowMs: Date.parse('2026-11-24T10:30:00Z'),
+  createdAtMs: Date.parse('2026-11-01T00:00:00Z'),
   endMs: Date.parse('2026-11-25T00:00:00Z'),
   exhaustedAtMs: null,
   currentHourPico: 0n,
@@ -21,6 +22,21 @@ describe('budget forecast', () => {
     expect(forecast.burnRateUsdPerHour).toBeCloseTo(10, 9);
     expect(forecast.exhaustionAtMs).toBe(base.nowMs + 6 * HOUR);
     expect(forecast.exhaustsBeforeReset).toBe(true);
+  });
+
+  it("measures a budget younger than an hour over its life: both hours' spend, divided by its age", () => {
+    // Created 20 minutes ago, at 10:10: $1 settled at 10:12, $1 at 10:25 — $2 in 20 minutes, $6 an hour.
+    const young = { ...base, createdAtMs: base.nowMs - 20 * 60_000, currentHourPico: 2n * USD };
+    expect(forecastOf(young)).toMatchObject({ burnRateWindowMs: 20 * 60_000 });
+    expect(forecastOf(young).burnRateUsdPerHour).toBeCloseTo(6, 9);
+    // Created at 9:50: what the previous hour settled is all within its life, not half of it.
+    const across = {
+      ...base,
+      createdAtMs: base.nowMs - 40 * 60_000,
+      previousHourPico: 1n * USD,
+      currentHourPico: 1n * USD,
+    };
+    expect(forecastOf(across).burnRateUsdPerHour).toBeCloseTo(3, 9);
   });
 
   it('does not alarm when the pace ends after the period', () => {

@@ -44,6 +44,7 @@ export class BudgetStatusReader {
       spentPico: picoOf(row?.spentUsd ?? '0'),
       reservedPico,
       nowMs,
+      createdAtMs: budget.createdAt.getTime(),
       endMs: window.endMs,
       exhaustedAtMs: row?.exhaustedAt?.getTime() ?? null,
       currentHourPico: picoOf(hours.currentUsd),
@@ -57,6 +58,7 @@ export class BudgetStatusReader {
     return {
       forecast: {
         burnRateUsdPerHour: forecast.burnRateUsdPerHour,
+        burnRateWindowSeconds: forecast.burnRateWindowMs / 1000,
         exhaustionAt: forecast.exhaustionAtMs === null ? null : new Date(forecast.exhaustionAtMs).toISOString(),
         exhaustsBeforeReset: forecast.exhaustsBeforeReset,
       },

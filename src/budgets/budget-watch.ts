@@ -137,6 +137,7 @@ export class BudgetWatch {
       spentPico: picoOf(row.spentUsd),
       reservedPico: live.reduce((sum, lease) => sum + picoOf(lease.reservedUsd), 0n),
       nowMs: at.getTime(),
+      createdAtMs: budget.createdAt.getTime(),
       endMs,
       exhaustedAtMs: row.exhaustedAt?.getTime() ?? null,
       currentHourPico: picoOf(hours.currentUsd),

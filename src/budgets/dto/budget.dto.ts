@@ -21,8 +21,18 @@ export class BudgetPeriodDto {
 }
 
 export class BudgetForecastDto {
-  @ApiProperty({ example: 4.1, description: 'Spend of the last hour (settled), in USD per hour' })
+  @ApiProperty({
+    example: 4.1,
+    description:
+      'Settled spend over burnRateWindowSeconds (the last hour, or the life of a younger budget), in USD per hour',
+  })
   burnRateUsdPerHour: number;
+  @ApiProperty({
+    example: 3600,
+    description:
+      "What the burn rate is measured over: the last hour, or the budget's life when it is younger (at least 60 s)",
+  })
+  burnRateWindowSeconds: number;
   @ApiProperty({
     example: '2026-11-28T14:20:00.000Z',
     nullable: true,
