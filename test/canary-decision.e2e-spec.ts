@@ -49,6 +49,8 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       'preview-flag',
       'quiet-preview-flag',
       'sparse-preview-flag',
+      'young-preview-flag',
+      'late-preview-flag',
     ];
     app = await startTestApp({
       databaseUrl: database.url,
@@ -354,10 +356,13 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
   it(
     "previews a plan from the flag's last hour: requests per arm and stage, detectable regressions, time to the first verdict",
     async () => {
-      await createFlag('preview-flag');
+      // The flags have existed for the hour the preview reads.
+      for (const flag of ['preview-flag', 'sparse-preview-flag', 'quiet-preview-flag']) await createFlag(flag);
+      await clock.advance(HOUR);
       await history('preview-flag', 6, 36_000); // 10 requests/s
       const body = { flagKey: 'preview-flag', variant: 'treatment' };
       const preview = (await api().post('/api/canaries/preview').send(body).expect(200)).body;
+      expect(preview.window.from).toBe(new Date(clock.nowMs() - HOUR).toISOString());
       expect(preview.traffic.requestsPerSecond).toBeCloseTo(10, 1);
       expect(preview.traffic.latencyMs.p50).toBeGreaterThan(400);
       expect(preview.traffic.latencyMs.p50).toBeLessThan(620);
@@ -401,7 +406,6 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
 
       // 80 requests an hour: the first stage's 4 treatment requests could not show even an error rate of
       // 100%, which the plan says (null) rather than a regression of more than 100 pp.
-      await createFlag('sparse-preview-flag');
       await history('sparse-preview-flag', 7, 80);
       const sparse = (
         await api()
@@ -412,7 +416,6 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       const sparseErrors = sparse.stages[0].detectable.find((d: { metric: string }) => d.metric === 'errorRate');
       expect(sparseErrors).toMatchObject({ margin: 0.01, detectable: null });
 
-      await createFlag('quiet-preview-flag');
       const quiet = (
         await api()
           .post('/api/canaries/preview')
@@ -425,6 +428,81 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
         .send({ ...body, analysis: { alpha: 2 } })
         .expect(400);
       expect(refused.body.details).toEqual(['analysis.alpha must be a number above 0 and at most 0.5, got 2']);
+    },
+    LONG,
+  );
+
+  it(
+    'previews a flag younger than an hour, or whose traffic began lately, at the rate of the time observed',
+    async () => {
+      // A minute old, at 10 requests/s: 10 requests/s, not the 0.17 its minute would be over an hour.
+      await createFlag('young-preview-flag');
+      const created = clock.nowMs();
+      await writeSyntheticRows(app, {
+        flag: 'young-preview-flag',
+        from: new Date(created),
+        to: new Date(created + 60_000),
+        requests: 600,
+        users: 300,
+        treatmentShare: 0,
+        treatment,
+        control,
+        seed: 8,
+      });
+      await clock.advance(60_000);
+      const body = { flagKey: 'young-preview-flag', variant: 'treatment' };
+      const young = (await api().post('/api/canaries/preview').send(body).expect(200)).body;
+      expect(young.window).toEqual({ from: new Date(created).toISOString(), to: clock.now().toISOString() });
+      expect(young.traffic.requestsPerSecond).toBeCloseTo(10, 6);
+      // minRequests (200) on the first stage's 5%: 400 s, not hours.
+      expect(young.firstDecisionSeconds).toBeCloseTo(400, 6);
+
+      // An hour old, with traffic for the last two minutes only (a policy began to read it).
+      await createFlag('late-preview-flag');
+      await clock.advance(HOUR);
+      const begins = clock.nowMs();
+      await writeSyntheticRows(app, {
+        flag: 'late-preview-flag',
+        from: new Date(begins),
+        to: new Date(begins + 120_000),
+        requests: 1_200,
+        users: 300,
+        treatmentShare: 0,
+        treatment,
+        control,
+        seed: 9,
+      });
+      await clock.advance(120_000);
+      const late = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, flagKey: 'late-preview-flag' })
+          .expect(200)
+      ).body;
+      expect(late.window.from).toBe(new Date(begins).toISOString());
+      expect(late.traffic.requestsPerSecond).toBeCloseTo(10, 6);
+
+      // An hour later, one request: traffic that began before the hour keeps the whole hour.
+      await clock.advance(HOUR);
+      await writeSyntheticRows(app, {
+        flag: 'late-preview-flag',
+        from: new Date(clock.nowMs() - 10_000),
+        to: clock.now(),
+        requests: 1,
+        users: 1,
+        treatmentShare: 0,
+        treatment,
+        control,
+        seed: 10,
+      });
+      const sparse = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, flagKey: 'late-preview-flag' })
+          .expect(200)
+      ).body;
+      expect(sparse.window.from).toBe(new Date(clock.nowMs() - HOUR).toISOString());
+      expect(sparse.traffic.requestsPerSecond).toBeCloseTo(1 / 3600, 9);
     },
     LONG,
   );

@@ -8,6 +8,7 @@ import {
   planThresholds,
 } from '@switchyard/stats';
 import { Clock } from '../common/clock';
+import { rateWindow } from '../common/rate-window';
 import { FlagsService } from '../flags/flags.service';
 import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
@@ -20,7 +21,8 @@ const LOOKBACK_MS = 3_600_000;
 
 /**
  * POST /api/canaries/preview: the plan a create body would run, judged against the flag's last
- * hour of traffic (every variant together) before anything starts — expected requests per arm and
+ * hour of traffic (every variant together; a flag, or traffic, younger than that: since it began,
+ * at least a minute) before anything starts — expected requests per arm and
  * stage, the smallest regressions each stage can roll back with 80% power, and how soon the first
  * verdict comes (libs/stats planning.ts). Nothing is stored.
  */
@@ -37,16 +39,21 @@ export class CanaryPreviewService {
     const { stages, analysis, flag, shadow } = await checkPlan(dto, this.flags, this.outcomes);
     this.flags.assertUsedByPolicy(flag.key);
     const to = this.clock.now();
-    const from = new Date(to.getTime() - LOOKBACK_MS);
     const variants = Object.keys(flag.variants);
-    const query = { flag: flag.key, variants, from, to };
+    // The hour, or as much of it as the flag and its traffic have existed: a rate over time not observed is too low.
+    const lookback = { flag: flag.key, variants, from: new Date(to.getTime() - LOOKBACK_MS), to };
+    const begins = await this.windows.dataBegins(lookback);
+    const observed = rateWindow(to.getTime(), LOOKBACK_MS, Date.parse(flag.createdAt), begins?.getTime() ?? null);
+    const from = new Date(observed.fromMs);
+    const seconds = observed.ms / 1000;
+    const query = { ...lookback, from };
     const pooledByVariant = await this.windows.pooled(query);
     const pooled = mergePooled([...pooledByVariant.values()]);
     const plan = planThresholds(judgedMetrics(analysis), pooled, null);
     const below = new Map(variants.map((variant) => [variant, plan.treatment]));
     const buckets = await this.windows.buckets(query, plan.abandonmentBin, below);
     const traffic = { pooled, buckets: mergeBuckets([...buckets.values()], plan.treatment.length) };
-    const result = planCanary({ analysis, stages, traffic, specs: plan.treatment, seconds: LOOKBACK_MS / 1000 });
+    const result = planCanary({ analysis, stages, traffic, specs: plan.treatment, seconds });
     const windowSeconds = outcomeWindowMs(analysis) / 1000;
     const judgedStages = stages.filter((stage) => stage.durationSeconds > 0).length;
     if (windowSeconds > 0)
@@ -59,7 +66,7 @@ export class CanaryPreviewService {
       variant: dto.variant,
       window: { from: from.toISOString(), to: to.toISOString() },
       ...result,
-      shadow: shadow ? shadowPreviewOf(shadow, pooled.requests, LOOKBACK_MS / 1000) : null,
+      shadow: shadow ? shadowPreviewOf(shadow, pooled.requests, seconds) : null,
       analysis: analysis as unknown as Record<string, unknown>,
     };
   }
@@ -71,6 +78,7 @@ export class CanaryPreviewService {
  */
 export function shadowPreviewOf(shadow: ShadowPlan, recentRequests: number, seconds: number): ShadowPreviewDto {
   const expectedPairs = Math.round(((recentRequests / seconds) * shadow.durationSeconds * shadow.percentage) / 100);
+  const rate = `the rate of the last ${Math.round(seconds / 60)} min`;
   const enough = expectedPairs >= shadow.minPairs;
   const agreement =
     shadow.minAgreementRate === null ? '' : `, answers agreeing on at least ${shadow.minAgreementRate * 100}% of pairs`;
@@ -79,10 +87,10 @@ export function shadowPreviewOf(shadow: ShadowPlan, recentRequests: number, seco
     expectedPairs,
     sentence:
       `Before any user is moved, ${shadow.percentage}% of the flag's users have their requests copied to the candidate ` +
-      `for ${shadow.durationSeconds}s after their answer (about ${expectedPairs} pairs at the last hour's rate; ` +
+      `for ${shadow.durationSeconds}s after their answer (about ${expectedPairs} pairs at ${rate}; ` +
       `at most $${shadow.maxSpendUsd}, ${shadow.maxConcurrency} calls in flight per replica). ` +
       `It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, ` +
       `median latency at most ${shadow.maxLatencyRatio}x and cost at most ${shadow.maxCostRatio}x the control's${agreement}; ` +
-      `it needs ${shadow.minPairs} pairs${enough ? '' : " (more than the last hour's rate gives: the stage will extend or pause)"}.`,
+      `it needs ${shadow.minPairs} pairs${enough ? '' : ` (more than ${rate} gives: the stage will extend or pause)`}.`,
   };
 }

@@ -69,6 +69,21 @@ export interface ArmWindowQuery {
 export class CanaryWindowReader {
   constructor(private readonly dataSource: DataSource) {}
 
+  /**
+   * When the flag's traffic in the window begins: its first row in it, or the window's start when
+   * the flag had rows before (its traffic did not begin in the window); null without any row in it.
+   * What a preview's rate divides by (a flag whose policy began to read it minutes ago has minutes).
+   */
+  async dataBegins(query: ArmWindowQuery): Promise<Date | null> {
+    const flag = `flag = $1 AND variant = ANY($2) AND NOT shadow`;
+    const [row]: Array<{ begins: Date | null }> = await this.dataSource.query(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM request_metrics WHERE ${flag} AND at < $3) THEN $3::timestamptz
+                   ELSE (SELECT min(at) FROM request_metrics WHERE ${flag} AND at >= $3 AND at < $4) END AS begins`,
+      [query.flag, query.variants, query.from, query.to],
+    );
+    return row.begins;
+  }
+
   /** Step 1: per variant, units, rows, judged requests and the three histograms. */
   async pooled(query: ArmWindowQuery): Promise<Map<string, ArmPooled>> {
     const params = [query.flag, query.variants, query.from, query.to];

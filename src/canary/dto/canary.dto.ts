@@ -136,9 +136,12 @@ export class CanaryEventPageDto {
 }
 
 export class PreviewTrafficDto {
-  @ApiProperty({ example: 100.2, description: "The flag's judged requests per second over the last hour" })
+  @ApiProperty({ example: 100.2, description: "The flag's judged requests per second over the preview's window" })
   requestsPerSecond: number;
-  @ApiProperty({ example: 48_213, description: 'Distinct users (plus requests without a user) in the last hour' })
+  @ApiProperty({
+    example: 48_213,
+    description: "Distinct users (plus requests without a user) in the preview's window",
+  })
   users: number;
   @ApiProperty({ example: 0.005, nullable: true, type: Number }) errorRate: number | null;
   @ApiProperty({
@@ -186,11 +189,14 @@ export class ShadowPreviewDto extends ShadowStageDto {
   @ApiProperty({ example: 1.5 }) declare maxLatencyRatio: number;
   @ApiProperty({ example: 1.5 }) declare maxCostRatio: number;
   @ApiProperty({ example: null, nullable: true, type: Number }) declare minAgreementRate: number | null;
-  @ApiProperty({ example: 720, description: "Pairs expected in the stage at the flag's last-hour rate" })
+  @ApiProperty({
+    example: 720,
+    description: "Pairs expected in the stage at the flag's rate over the preview's window",
+  })
   expectedPairs: number;
   @ApiProperty({
     example:
-      "Before any user is moved, 10% of the flag's users have their requests copied to the candidate for 3600s after their answer (about 720 pairs at the last hour's rate; at most $20, 16 calls in flight per replica). It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, median latency at most 1.5x and cost at most 1.5x the control's; it needs 50 pairs.",
+      "Before any user is moved, 10% of the flag's users have their requests copied to the candidate for 3600s after their answer (about 720 pairs at the rate of the last 60 min; at most $20, 16 calls in flight per replica). It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, median latency at most 1.5x and cost at most 1.5x the control's; it needs 50 pairs.",
   })
   sentence: string;
 }
@@ -198,7 +204,11 @@ export class ShadowPreviewDto extends ShadowStageDto {
 export class CanaryPreviewDto {
   @ApiProperty({ example: 'recommendations-model' }) flagKey: string;
   @ApiProperty({ example: 'treatment' }) variant: string;
-  @ApiProperty({ example: { from: '2026-11-24T09:00:00.000Z', to: '2026-11-24T10:00:00.000Z' } })
+  @ApiProperty({
+    example: { from: '2026-11-24T09:00:00.000Z', to: '2026-11-24T10:00:00.000Z' },
+    description:
+      'The traffic the rates are measured over: the last hour, or from when the flag was created or its traffic began, when later (at least 60 s)',
+  })
   window: { from: string; to: string };
   @ApiProperty({ type: PreviewTrafficDto }) traffic: PreviewTrafficDto;
   @ApiProperty({ type: [StagePlanDto], description: 'Every judged stage (the final 100% is not compared)' })
