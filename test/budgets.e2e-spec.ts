@@ -697,6 +697,54 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     }
   });
 
+  it('is no longer used up once its limit is raised, and runs out (and alerts) again under the new one', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'raised-limit');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.004,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const current = async () => (await api(gateway).get(`/api/budgets/${budget.id}`).expect(200)).body.current;
+    const exhaustedAlerts = async () => (await alertsOf(budget.id, 'budget.exhausted')).length;
+    try {
+      expect((await chat(gateway, key)).status).toBe(200);
+      await sync();
+      expect((await chat(gateway, key, { max_tokens: undefined })).status).toBe(429);
+      await eventually(async () => (await exhaustedAlerts()) === 1, 10_000, 'the budget.exhausted alert');
+      await watch();
+      expect(await current()).toMatchObject({ exhausted: true });
+      const crossed = (await alertsOf(budget.id, 'budget.threshold_crossed')).length;
+      expect(crossed).toBeGreaterThan(0);
+
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 10 }).expect(200);
+      expect(await current()).toMatchObject({ exhausted: false });
+      const [listed] = (await api(gateway).get('/api/budgets').expect(200)).body.filter(
+        (entry: { id: string }) => entry.id === budget.id,
+      );
+      expect(listed.current.exhausted).toBe(false);
+      expect((await chat(gateway, key, { max_tokens: undefined })).status).toBe(200);
+      await sync();
+      await watch();
+      // Far under every threshold of the new limit: nothing new to say.
+      expect((await alertsOf(budget.id, 'budget.threshold_crossed')).length).toBe(crossed);
+
+      // Lowered to what is spent: the next request finds it used up again, and that is news again.
+      await api(gateway)
+        .patch(`/api/budgets/${budget.id}`)
+        .send({ limitUsd: Number(usd(await spentOf(budget.id))) })
+        .expect(200);
+      expect((await chat(gateway, key)).status).toBe(429);
+      await eventually(async () => (await exhaustedAlerts()) === 2, 10_000, 'a second budget.exhausted alert');
+      await watch();
+      expect(await current()).toMatchObject({ exhausted: true });
+      expect((await alertsOf(budget.id, 'budget.threshold_crossed')).length).toBeGreaterThan(crossed);
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
   it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {
     const { id: keyId } = await createKey(gateway, 'validation');
     const revoked = await createKey(gateway, 'revoked');

@@ -88,7 +88,8 @@ export class BudgetNotices implements OnModuleDestroy {
       await this.alerts.raise(
         {
           type: 'budget.exhausted',
-          dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted`,
+          // One per time it ran out: a period reopened by a raised limit can run out again.
+          dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted:${at.toISOString()}`,
           message: `${what}: ${exhaustedEffect(action, tooBig)}${until}.`,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {

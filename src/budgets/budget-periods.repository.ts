@@ -117,6 +117,21 @@ export class BudgetPeriodsRepository {
     );
   }
 
+  /**
+   * After a limit was raised above what the period has spent: no longer used up, and the thresholds
+   * the spend is now under (and the burn-rate alert) may be crossed, and alerted, again.
+   */
+  async reopen(manager: EntityManager, key: PeriodKey, limitUsd: string, at: Date): Promise<void> {
+    await manager.query(
+      `UPDATE budget_periods
+          SET exhausted_at = NULL, exhausted_worst_usd = NULL, exhausted_left_usd = NULL, burn_alerted_at = NULL,
+              alerted_at = ARRAY(SELECT t FROM unnest(alerted_at) AS t WHERE spent_usd >= t::numeric * $3::numeric),
+              updated_at = $4
+        WHERE budget_id = $1 AND period_start = $2 AND spent_usd < $3::numeric`,
+      [key.budgetId, key.periodStart, limitUsd, at],
+    );
+  }
+
   async markBurnAlerted(manager: EntityManager, key: PeriodKey, at: Date): Promise<void> {
     await manager.query(
       `UPDATE budget_periods SET burn_alerted_at = $3, updated_at = $3 WHERE budget_id = $1 AND period_start = $2`,

@@ -98,7 +98,8 @@ export class BudgetWatch {
       await this.alerts.raise(
         {
           type: 'budget.threshold_crossed',
-          dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}`,
+          // Per limit: crossing 80% of a raised limit is news, though 80% of the old one was sent.
+          dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}:${usd(budget.limitPico)}`,
           message,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
@@ -148,7 +149,7 @@ export class BudgetWatch {
     await this.alerts.raise(
       {
         type: 'budget.burn_rate',
-        dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:burn_rate`,
+        dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:burn_rate:${usd(budget.limitPico)}`,
         message:
           `${budgetName(budget)} is spending $${forecast.burnRateUsdPerHour.toFixed(6)} an hour: at that pace it runs out ` +
           `at ${exhaustion}, before its period ends at ${new Date(endMs).toISOString()}.`,

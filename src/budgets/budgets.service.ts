@@ -99,6 +99,24 @@ export class BudgetsService {
     const entity = await this.dataSource.transaction(async (manager) => {
       const updated = await this.budgets.update(manager, id, { ...changes, updatedAt: this.clock.now() });
       if (!updated) throw new BudgetNotFound(id);
+      const limitPico = picoOf(updated.limitUsd);
+      if (limitPico > picoOf(current.limitUsd)) {
+        // More room: "used up" and the alerts crossed under the old limit no longer hold. The period
+        // counts as used up again, with its alerts, only when a request no longer fits in the new one.
+        const definition = toDefinition(updated);
+        const window = periodAt(
+          definition.period,
+          definition.timezone,
+          this.clock.nowMs(),
+          definition.createdAt.getTime(),
+        );
+        await this.periods.reopen(
+          manager,
+          { budgetId: id, periodStart: new Date(window.startMs) },
+          updated.limitUsd,
+          this.clock.now(),
+        );
+      }
       return updated;
     });
     await this.directory.changed(id);

@@ -16,7 +16,11 @@ export class BudgetPeriodDto {
   @ApiProperty({ example: 0.35, description: "Worst cases of requests in flight, as of each replica's last sync" })
   reservedUsd: number;
   @ApiProperty({ example: 67.25, description: 'limit - spent - reserved, at least 0' }) remainingUsd: number;
-  @ApiProperty({ example: false, description: 'A request was refused (or downgraded) for this budget in this period' })
+  @ApiProperty({
+    example: false,
+    description:
+      'A request was refused (or downgraded, or sent to the control) for this budget in this period, and its limit was not raised above the spend since',
+  })
   exhausted: boolean;
 }
 
