@@ -9,6 +9,7 @@ import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { BuiltApp, buildApp, npmStartNodeFlags } from './support/built-app';
 import { freePort } from './support/free-port';
 import { PausedPostgres } from './support/paused-postgres';
+import { PostgresRelay } from './support/postgres-relay';
 import { tempDir } from './support/temp-dir';
 import { queryRows } from './support/test-database';
 import { writeTestCatalog } from './support/test-app';
@@ -453,6 +454,43 @@ describe('the built app as npm start runs it', () => {
       );
       expect(line).not.toContain('secret-password');
     }, 120_000);
+
+    it.each([
+      [
+        'a user it does not know',
+        { username: 'switchyard_no_such_role', database: 'postgres' },
+        // Which of the two depends on the server's authentication (trust, or a password it checks).
+        /\((role "switchyard_no_such_role" does not exist|password authentication failed for user "switchyard_no_such_role")\)/,
+        'correct the user name or password in DATABASE_URL, or let that user log in from this host (CREATE ROLE … LOGIN; pg_hba.conf)',
+      ],
+      [
+        'a database it does not have',
+        { username: 'postgres', database: 'switchyard_no_such_database' },
+        /\(database "switchyard_no_such_database" does not exist\)/,
+        'create that database there (CREATE DATABASE), or correct the database name in DATABASE_URL',
+      ],
+    ])('names DATABASE_URL at once when the server refuses %s', async (_case, { username, database }, reason, fix) => {
+      const admin = new URL(process.env.TEST_ADMIN_DATABASE_URL!);
+      const target = new URL(admin);
+      target.username = username;
+      // The server's own password where it checks one, so that only the user or the database is wrong.
+      target.password = username === admin.username && admin.password ? admin.password : 'secret-password';
+      target.pathname = `/${database}`;
+      // In front of the server, to count the app's tries.
+      const { relay, url } = await PostgresRelay.start(target.toString());
+      try {
+        const line = await failedStart({ ...(await settings(await tempDir('refused'))), DATABASE_URL: url });
+        const prefix = `Switchyard failed to start: the database server at ${new URL(url).host} refused DATABASE_URL (`;
+        expect(line.startsWith(prefix)).toBe(true);
+        expect(line).toMatch(reason);
+        expect(line.endsWith(`): ${fix}`)).toBe(true);
+        expect(line).not.toContain(target.password);
+        // Not tried again like a server that is not up yet: it would answer the same.
+        expect(relay.startupParameters).toHaveLength(1);
+      } finally {
+        await relay.close();
+      }
+    });
 
     it('says which folder to open when, as root, Postgres could not enter the data folder (mktemp -d: mode 0700)', async () => {
       const closed = await tempDir('mktemp');

@@ -29,6 +29,9 @@ class DatabaseServerModule {}
         ),
         retryAttempts: 5,
         retryDelay: 2000,
+        // Only a server that is not up yet (or not reachable yet) may answer differently a moment
+        // later; one that refused the login or has no such database gives the same answer again.
+        toRetry: (error: unknown) => databaseUnavailableFrom(error) !== undefined,
       }),
       // Migrations run before any module can query, so every table exists once the app is up.
       dataSourceFactory: async (options) => {
@@ -52,17 +55,43 @@ async function migrate(url: string): Promise<void> {
   }
 }
 
-/** The pool, opened: a database it cannot reach stops start-up with one line that says where and what to do. */
+/**
+ * The pool, opened: a database it cannot reach, or that refuses DATABASE_URL, stops start-up with one
+ * line that says where and what to do.
+ */
 async function connect(options: DataSourceOptions): Promise<DataSource> {
   try {
     return await new DataSource(options).initialize();
   } catch (error) {
-    if (!databaseUnavailableFrom(error)) throw error;
     const url = 'url' in options && options.url ? new URL(options.url) : undefined;
+    const refusal = refusalAdvice(error);
+    if (refusal) {
+      throw new StartupError(
+        `the database server at ${url?.host ?? 'DATABASE_URL'} refused DATABASE_URL (${(error as Error).message}): ${refusal}`,
+        { cause: error },
+      );
+    }
+    if (!databaseUnavailableFrom(error)) throw error;
     throw new StartupError(
       `cannot reach the database at ${url?.host ?? 'DATABASE_URL'} (${(error as Error).message}): ` +
         'start Postgres there, or correct DATABASE_URL (unset, Switchyard starts a Postgres of its own)',
       { cause: error },
     );
   }
+}
+
+/**
+ * What to do when the server answered but refused the connection DATABASE_URL describes: its login
+ * (SQLSTATE class 28: unknown role, wrong password, no pg_hba.conf entry) or its database (3D000).
+ */
+function refusalAdvice(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('28')) {
+    return 'correct the user name or password in DATABASE_URL, or let that user log in from this host (CREATE ROLE … LOGIN; pg_hba.conf)';
+  }
+  if (code === '3D000') {
+    return 'create that database there (CREATE DATABASE), or correct the database name in DATABASE_URL';
+  }
+  return undefined;
 }
