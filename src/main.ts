@@ -34,8 +34,9 @@ async function main(): Promise<void> {
   const exitDuringStartUp = () => process.exit(130);
   process.on('SIGINT', exitDuringStartUp);
   process.on('SIGTERM', exitDuringStartUp);
-  // Before anything starts (the embedded Postgres takes a moment): a taken port fails in an instant.
-  for (const port of ports) if (port.port !== 0) await assertPortFree(port);
+  // Before anything starts (the embedded Postgres takes a moment): a taken port, or a HOST that is no
+  // address of this machine, fails in an instant (so PORT=0 is probed too, for its host).
+  for (const port of ports) await assertPortFree(port);
   const printBanner = (write: (text: string) => void, port: number) =>
     write(
       `${startBanner({
@@ -89,7 +90,7 @@ async function serve(timeoutMs: number, ready: (port: number, nest: INestApplica
 
 /** The ports this process binds, with the variable that moves each, for one-line messages. */
 function portsToBind(port: number, host: string): ConfiguredPort[] {
-  const bound: ConfiguredPort[] = [{ port, host, variable: 'PORT', what: 'the gateway' }];
+  const bound: ConfiguredPort[] = [{ port, host, variable: 'PORT', hostVariable: 'HOST', what: 'the gateway' }];
   const simulator = catalogConfig().catalog.simulator;
   if (simulator) {
     bound.push({ port: simulator.port, host: '127.0.0.1', variable: 'SIMULATOR_PORT', what: 'the simulated provider' });

@@ -492,6 +492,21 @@ describe('the built app as npm start runs it', () => {
       }
     });
 
+    it.each([
+      ['it cannot be resolved', 'no-such-host.invalid', /cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)/],
+      // TEST-NET-1 (RFC 5737): never an address of this machine.
+      ['it is not an address of this machine', '192.0.2.1', /is not an address of this machine \(EADDRNOTAVAIL\)/],
+    ])('names HOST when %s', async (_case, host, reason) => {
+      const line = await failedStart({ ...(await settings(await tempDir('bad-host'))), HOST: host });
+      expect(line.startsWith(`Switchyard failed to start: HOST ${host} (the gateway) `)).toBe(true);
+      expect(line).toMatch(reason);
+      expect(
+        line.endsWith(
+          '; set HOST to an address of this machine, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)',
+        ),
+      ).toBe(true);
+    });
+
     it('says which folder to open when, as root, Postgres could not enter the data folder (mktemp -d: mode 0700)', async () => {
       const closed = await tempDir('mktemp');
       await chmod(closed, 0o700);
