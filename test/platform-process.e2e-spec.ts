@@ -493,6 +493,40 @@ describe('the built app as npm start runs it', () => {
     });
 
     it.each([
+      ['when a part of its path is a file', async (file: string) => join(file, 'data'), 'created', undefined],
+      ['when it is a file', async (file: string) => file, 'created', undefined],
+      // Read-only on every Linux, for root too.
+      [
+        'under a folder no one may write in',
+        async () => '/sys/switchyard-data',
+        'created',
+        /permission denied \((EACCES|EPERM)\)|read-only file system \(EROFS\)/,
+      ],
+      [
+        'when it exists but may not be written',
+        async () => '/sys/kernel',
+        'written',
+        /permission denied \((EACCES|EPERM)\)|read-only file system \(EROFS\)/,
+      ],
+    ])('names SWITCHYARD_DATA_DIR %s', async (_case, folder, verb, reason) => {
+      const file = join(await tempDir('data-dir'), 'not-a-folder');
+      await writeFile(file, 'a file');
+      const dataDir = await folder(file);
+      const line = await failedStart(await settings(dataDir));
+      expect(
+        line.startsWith(
+          `Switchyard failed to start: SWITCHYARD_DATA_DIR ${dataDir} (the embedded Postgres' data folder) cannot be ${verb}: `,
+        ),
+      ).toBe(true);
+      expect(line).toMatch(reason ?? `: ${file} is a file, not a folder;`);
+      expect(
+        line.endsWith(
+          '; set SWITCHYARD_DATA_DIR to a folder this user may create and write in, or set DATABASE_URL to use another Postgres server',
+        ),
+      ).toBe(true);
+    });
+
+    it.each([
       ['it cannot be resolved', 'no-such-host.invalid', /cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)/],
       // TEST-NET-1 (RFC 5737): never an address of this machine.
       ['it is not an address of this machine', '192.0.2.1', /is not an address of this machine \(EADDRNOTAVAIL\)/],

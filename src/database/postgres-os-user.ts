@@ -81,7 +81,7 @@ function permits(info: { uid: number; gid: number; mode: number }, runAs: RunAs,
 }
 
 /** `/a/b/c` -> `/`, `/a`, `/a/b`, `/a/b/c`. */
-function foldersOnTheWayTo(path: string): string[] {
+export function foldersOnTheWayTo(path: string): string[] {
   const folders = [path];
   for (let parent = dirname(path); parent !== folders[0]; parent = dirname(parent)) folders.unshift(parent);
   return folders;
