@@ -60,6 +60,22 @@ describe('start-up refuses bad configuration with a message that says what to fi
     );
   });
 
+  it('rejects a DATABASE_URL that does not parse, without quoting it', async () => {
+    for (const url of [
+      'postgres://app:secret-password@db.internal:99999/switchyard',
+      'postgres://app:secret%password@db.internal:5432/switchyard',
+      // A Unix socket as a host parameter: pg reads it, but Switchyard reads the URL too.
+      'postgres://app:secret-password@/switchyard?host=/var/run/postgresql',
+    ]) {
+      const start = startTestApp({ databaseUrl: url });
+      await expect(start).rejects.toThrow(
+        'DATABASE_URL: DATABASE_URL does not parse as a URL: check its host and port (1-65535), and percent-encode ' +
+          'special characters in the user name and password (@ as %40, / as %2F, % as %25)',
+      );
+      await expect(start).rejects.not.toThrow('secret');
+    }
+  });
+
   it('names the path of every bad catalog entry', async () => {
     const catalog = await writeTestCatalog((c) => {
       c.models[1].provider = 'nowhere';

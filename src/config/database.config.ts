@@ -1,11 +1,37 @@
 import { registerAs } from '@nestjs/config';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
 import { IntegerBetween, readEnv, validateConfig } from './validate-config';
+
+/**
+ * Whether pg and TypeORM can read `url`: a port past 65535, or a user name or password with a bare
+ * `%` or `/`, would otherwise fail deep in start-up with a stack trace.
+ */
+function parsesAsUrl(url: unknown): boolean {
+  if (typeof url !== 'string' || !URL.canParse(url)) return false;
+  const { username, password } = new URL(url);
+  try {
+    decodeURIComponent(username);
+    decodeURIComponent(password);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 class DatabaseEnvironment {
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/.+/, {
     message: 'DATABASE_URL must be a postgres:// connection URL, e.g. postgres://user:pass@host:5432/db',
+  })
+  // Its message never quotes the URL: it holds the password.
+  @ValidateBy({
+    name: 'parsesAsUrl',
+    validator: {
+      validate: parsesAsUrl,
+      defaultMessage: () =>
+        'DATABASE_URL does not parse as a URL: check its host and port (1-65535), and percent-encode special characters ' +
+        'in the user name and password (@ as %40, / as %2F, % as %25)',
+    },
   })
   DATABASE_URL?: string;
 
