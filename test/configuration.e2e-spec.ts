@@ -28,6 +28,45 @@ describe('start-up refuses bad configuration with a message that says what to fi
     );
   });
 
+  it('lists every bad variable in one go, whichever part of the app reads it', async () => {
+    const start = startTestApp({
+      databaseUrl: database.url,
+      env: {
+        PORT: 'x',
+        WORKERS: '0',
+        LOG_LEVEL: 'loud',
+        DATABASE_POOL_SIZE: '1',
+        GATEWAY_MAX_RETRIES: '11',
+        METRICS_REFERENCE_MODEL: 'gpt-9',
+        ALERT_MAX_ATTEMPTS: '0',
+        GUARDRAIL_ENABLED: 'yes',
+        DOCS_PUBLIC: 'yes',
+        BUDGET_SYNC_MS: '0',
+      },
+    });
+    await expect(start).rejects.toThrow(
+      [
+        'Invalid configuration in environment:',
+        '  - PORT: PORT must be an integer between 0 and 65535',
+        '  - LOG_LEVEL: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+        '  - WORKERS: WORKERS must be auto (one gateway process per core) or a number of processes from 1 to 99',
+        '  - DATABASE_POOL_SIZE: DATABASE_POOL_SIZE must be an integer between 6 and 100',
+        '  - GATEWAY_MAX_RETRIES: GATEWAY_MAX_RETRIES must be an integer between 0 and 10',
+        '  - ALERT_MAX_ATTEMPTS: ALERT_MAX_ATTEMPTS must be an integer between 1 and 100',
+        '  - GUARDRAIL_ENABLED: GUARDRAIL_ENABLED must be true or false',
+        '  - DOCS_PUBLIC: DOCS_PUBLIC must be true or false',
+        '  - BUDGET_SYNC_MS: BUDGET_SYNC_MS must be an integer between 10 and 10000',
+        '  - METRICS_REFERENCE_MODEL: "gpt-9" is not a catalog model (catalog models: deepseek-v3.2, gemini-2.5-flash, claude-sonnet-4.5, gpt-4.1)',
+      ].join('\n'),
+    );
+    // The catalog file's problems in a block of their own, in the same answer.
+    const catalog = await writeTestCatalog((c) => (c.models[1].provider = 'nowhere'));
+    await expect(startTestApp({ databaseUrl: database.url, catalog, env: { PORT: 'x' } })).rejects.toThrow(
+      'Invalid configuration in environment:\n  - PORT: PORT must be an integer between 0 and 65535\n' +
+        `Invalid configuration in ${catalog.path}:\n  - models[1].provider: unknown provider "nowhere"`,
+    );
+  });
+
   it('names bad access settings without quoting the admin key', async () => {
     const start = startTestApp({
       databaseUrl: database.url,

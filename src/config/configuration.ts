@@ -3,7 +3,7 @@ import { alertsConfig } from './alerts.config';
 import { appConfig } from './app.config';
 import { budgetsConfig } from './budgets.config';
 import { canaryConfig } from './canary.config';
-import { catalogConfig } from './catalog.config';
+import { catalogConfig, type CatalogConfig } from './catalog.config';
 import type { CatalogDocument } from './catalog.schema';
 import { databaseConfig } from './database.config';
 import { gatewayConfig } from './gateway.config';
@@ -26,12 +26,28 @@ export const CONFIGURATION = [
 /**
  * Validates every namespace before Nest builds anything. Nest instantiates providers concurrently,
  * so without this a bad catalog could fail start-up while the database factory was already
- * starting an embedded server or opening a pool that nothing would close.
+ * starting an embedded server or opening a pool that nothing would close. Every namespace is read
+ * even when an earlier one is bad: the error lists all their problems, fixed in one go.
  */
 export function assertValidConfiguration(): void {
-  for (const load of CONFIGURATION) load();
-  const problems = environmentProblemsWith(catalogConfig().catalog);
-  if (problems.length > 0) throw new ConfigurationError('environment', problems);
+  const failures: ConfigurationError[] = [];
+  const read = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      failures.push(error);
+      return undefined;
+    }
+  };
+  const loaded = new Map<unknown, unknown>(CONFIGURATION.map((load) => [load, read<unknown>(load)]));
+  // What it asks of the catalog can only be checked once both have been read.
+  const catalog = loaded.get(catalogConfig) as CatalogConfig | undefined;
+  if (catalog && loaded.get(metricsConfig)) {
+    const problems = environmentProblemsWith(catalog.catalog);
+    if (problems.length > 0) failures.push(new ConfigurationError('environment', problems));
+  }
+  if (failures.length > 0) throw ConfigurationError.all(failures);
 }
 
 /** What the environment's settings require of a catalog: checked at start-up and on every catalog reload. */

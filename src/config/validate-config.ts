@@ -11,10 +11,23 @@ export class ConfigurationError extends StartupError {
   constructor(
     readonly source: string,
     readonly problems: string[],
+    message = problemBlock(source, problems),
   ) {
-    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(message);
     this.name = 'ConfigurationError';
   }
+
+  /** The problems of several errors as one, a block per source (`environment`, a catalog file), in order. */
+  static all(errors: ConfigurationError[]): ConfigurationError {
+    const bySource = new Map<string, string[]>();
+    for (const { source, problems } of errors) bySource.set(source, [...(bySource.get(source) ?? []), ...problems]);
+    const blocks = [...bySource].map(([source, problems]) => problemBlock(source, problems));
+    return new ConfigurationError([...bySource.keys()].join(', '), [...bySource.values()].flat(), blocks.join('\n'));
+  }
+}
+
+function problemBlock(source: string, problems: string[]): string {
+  return `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
 /** Flattens nested class-validator errors into `path: message` lines (`models[2].pricing.inputPer1M: ...`). */
