@@ -22,10 +22,9 @@ import { UndeclaredQueryInterceptor } from './common/undeclared-query.intercepto
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { CompletionEntrance } from './gateway/completion-entrance';
-import { catalogConfig } from './config/catalog.config';
 import { assertValidConfiguration } from './config/configuration';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator';
-import { assertRoutablePolicies } from './routing/policy-book';
+import { policyBookProblems } from './routing/policy-book';
 import { STRATEGY_CLASSES } from './routing/strategies';
 
 const coordinators = new WeakMap<INestApplication, ShutdownCoordinator>();
@@ -37,12 +36,7 @@ const coordinators = new WeakMap<INestApplication, ShutdownCoordinator>();
  * drain, and stops an embedded Postgres after them.
  */
 export async function createApp(options: { clock?: Clock } = {}): Promise<NestExpressApplication> {
-  assertValidConfiguration();
-  // Before anything starts, like the rest of the configuration: a policy no strategy class serves.
-  assertRoutablePolicies(
-    catalogConfig(),
-    STRATEGY_CLASSES.map((Strategy) => new Strategy()),
-  );
+  assertStartableConfiguration();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     // Start-up's log lines wait for our logger; when start-up fails they are not printed on their
     // own (main prints the reason in one line, and flushes them only for an unexpected failure).
@@ -55,6 +49,15 @@ export async function createApp(options: { clock?: Clock } = {}): Promise<NestEx
   const { shutdownTimeoutMs } = app.get(ConfigService).getOrThrow<AppConfig>('app');
   coordinators.set(app, new ShutdownCoordinator(app, shutdownTimeoutMs));
   return app;
+}
+
+/**
+ * Before anything starts (createApp, and `npm start`'s process before it checks its ports): every
+ * configuration problem, a catalog policy no strategy class serves among them, in one error.
+ */
+export function assertStartableConfiguration(): void {
+  const strategies = new Map(STRATEGY_CLASSES.map((Strategy) => new Strategy()).map((s) => [s.name, s]));
+  assertValidConfiguration([(candidate) => policyBookProblems(candidate.catalog, strategies)]);
 }
 
 /** Stops an app made by createApp in order (see ShutdownCoordinator); later calls share the first one's run. */

@@ -3,14 +3,13 @@ import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { symbols } from 'pino';
-import { createApp, shutDownApp } from './bootstrap';
+import { assertStartableConfiguration, createApp, shutDownApp } from './bootstrap';
 import { providerKeyValues, rootLogger } from './common/logging.module';
 import { secretRedactor } from './common/secret-redaction';
 import { AppLogger } from './common/pino-logger';
 import { accessConfig } from './config/access.config';
 import { appConfig } from './config/app.config';
 import { catalogConfig } from './config/catalog.config';
-import { assertValidConfiguration } from './config/configuration';
 import { databaseConfig } from './config/database.config';
 import { assertPortFree, type ConfiguredPort, describePortError } from './config/port-check';
 import { StartupError } from './config/startup-error';
@@ -24,7 +23,7 @@ async function main(): Promise<void> {
   // SIGHUP asks for a catalog reload (the reloader listens once the app runs): before that, and in a
   // cluster's primary, which serves nothing itself, its default action would end the process.
   process.on('SIGHUP', ignoreHangUp);
-  assertValidConfiguration();
+  assertStartableConfiguration();
   const app = appConfig();
   const database = databaseConfig();
   ports = portsToBind(app.port, app.host);

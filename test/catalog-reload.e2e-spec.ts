@@ -163,6 +163,15 @@ describe('catalog reload across replicas', () => {
         'simulator.seed: changes only with a restart (running with 42)',
       ]),
     );
+    // A field's problem does not hide the others: they all come in one answer.
+    await editCatalog(files[0], (catalog) => {
+      catalog.models[1].tier = 0;
+    });
+    const alsoFields = await api(a).post('/api/catalog/reload').expect(400);
+    expect(alsoFields.body.details).toEqual([
+      'models[1].tier: tier must be an integer from 1 (weakest) upwards',
+      ...refused.body.details,
+    ]);
     await writeFile(files[0].path, '{ "providers": [');
     const notJson = await api(a).post('/api/catalog/reload').expect(400);
     expect(notJson.body.details).toEqual([expect.stringContaining('not valid JSON')]);
@@ -185,6 +194,7 @@ describe('catalog reload across replicas', () => {
     );
     expect(refusals.map((row) => [row.problems.length, row.sha256 === null, row.replicas])).toEqual([
       [3, false, []],
+      [4, true, []],
       [1, true, []],
     ]);
     await writeFile(files[0].path, good);

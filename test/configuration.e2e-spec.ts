@@ -127,6 +127,32 @@ describe('start-up refuses bad configuration with a message that says what to fi
     await expect(start).rejects.toThrow('policies[2].defaultModel: unknown model "gpt-9"');
   });
 
+  it("lists a catalog's every problem at once: its fields', its references', its keys' and its strategies'", async () => {
+    const catalog = await writeTestCatalog((c) => {
+      c.models[0].tier = 0;
+      c.policies[2].defaultModel = 'gpt-9';
+      (c.policies[1] as Record<string, unknown>).strategy = 'fastest';
+      // Not a strategy name at all: said once, by the field's check, not again as an unknown strategy.
+      (c.policies[0] as Record<string, unknown>).strategy = 'Fast!';
+      c.providers.push({
+        ...c.providers[0],
+        id: 'openai',
+        baseUrl: 'https://api.openai.com/v1',
+        apiKeyEnv: 'OPENAI_KEY_FOR_TEST',
+      });
+    });
+    await expect(startTestApp({ databaseUrl: database.url, catalog })).rejects.toThrow(
+      [
+        `Invalid configuration in ${catalog.path}:`,
+        '  - models[0].tier: tier must be an integer from 1 (weakest) upwards',
+        '  - policies[0].strategy: strategy must be a strategy name such as "cost_first"',
+        '  - policies[2].defaultModel: unknown model "gpt-9"',
+        '  - providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',
+        '  - policies[1].strategy: unknown strategy "fastest" (strategies: cost_first, latency_first, quality_first)',
+      ].join('\n'),
+    );
+  });
+
   it('names a policy whose strategy no class implements, and one that names none', async () => {
     const catalog = await writeTestCatalog((c) => {
       (c.policies[1] as Record<string, unknown>).strategy = 'fastest';

@@ -2,10 +2,10 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy }
 import { Clock } from '../common/clock';
 import { LoggedSecrets, providerKeyValues } from '../common/logging.module';
 import { newReplicaName } from '../common/replica-name';
-import { type CatalogConfig, readCatalogConfig } from '../config/catalog.config';
+import { type CatalogConfig, CatalogProblems, readCatalogConfig } from '../config/catalog.config';
 import { environmentProblemsWith } from '../config/configuration';
 import { StartupError } from '../config/startup-error';
-import { ConfigurationError } from '../config/validate-config';
+import { ConfigurationError, withoutRepeatedPaths } from '../config/validate-config';
 import { PostgresListener } from '../database/postgres-listener';
 import { catalogChanges } from './catalog-changes';
 import { CatalogReloadRefused } from './catalog-reload.errors';
@@ -158,15 +158,27 @@ export class CatalogReloader implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private read(): CatalogRead {
-    let candidate: CatalogConfig;
+    let candidate: CatalogConfig | undefined;
+    let loaderProblems: string[] = [];
     try {
       candidate = (this.catalog.current.reread ?? readCatalogConfig)();
     } catch (error) {
       if (!(error instanceof StartupError)) throw error;
-      const problems = error instanceof ConfigurationError ? error.problems : [error.message];
-      return { outcome: 'refused', sha256: null, changes: [], problems };
+      loaderProblems = error instanceof ConfigurationError ? error.problems : [error.message];
+      // Refused by the loader, but with lists the modules' checks can read: their problems come too.
+      candidate = error instanceof CatalogProblems ? error.candidate : undefined;
     }
-    const problems = [...environmentProblemsWith(candidate.catalog), ...this.catalog.problemsWith(candidate)];
+    const problems = candidate
+      ? [...environmentProblemsWith(candidate.catalog), ...this.catalog.problemsWith(candidate)]
+      : [];
+    if (!candidate || loaderProblems.length > 0) {
+      return {
+        outcome: 'refused',
+        sha256: null,
+        changes: [],
+        problems: withoutRepeatedPaths([loaderProblems, problems]),
+      };
+    }
     const sha256 = catalogSha256(candidate);
     const outcome = problems.length > 0 ? 'refused' : sha256 === this.catalog.sha256 ? 'unchanged' : 'applied';
     return {

@@ -11,7 +11,9 @@ export interface CatalogChange {
 
 /**
  * What a module that derives state from the catalog finds wrong with a candidate catalog (each
- * problem naming its path, as the loader does); an empty list when it can serve it.
+ * problem naming its path, as the loader does); an empty list when it can serve it. It is also
+ * asked about a catalog the loader refused, so that one answer names every problem: its lists are
+ * lists of entries, but any field may hold a value of the wrong type (already named by the loader).
  */
 export type CatalogCheck = (candidate: CatalogConfig) => string[];
 

@@ -137,6 +137,39 @@ describe('loadCatalog', () => {
     expect(message).toContain('errorRate must be a number between 0 and 1');
     expect(message).toContain('simulator.profiles.gpt-9: not a model of provider "simulated"');
   });
+
+  it('names the references and keys of a catalog whose fields are wrong too, each path once', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        c.providers.push({ ...c.providers[0], id: 'openai', apiKeyEnv: 'OPENAI_KEY_FOR_TEST' });
+        // The simulator's provider: its baseUrl is checked against the simulator's port.
+        c.providers[0].baseUrl = 'not a url';
+        (c.policies[0] as Record<string, unknown>).fallback = 'gpt-4.1';
+        (c.simulator as Record<string, unknown>).profiles = null;
+        c.models[1].provider = 'nowhere';
+        // Wrong type, and so no provider's id: said once.
+        (c.models[2] as Record<string, unknown>).provider = 7;
+      }),
+    );
+    expect(message).toBe(
+      [
+        'Invalid configuration in test catalog:',
+        '  - providers[0].baseUrl: baseUrl must be an http(s) URL such as https://api.openai.com/v1',
+        '  - models[2].provider: provider must be the id of a provider in this catalog',
+        '  - policies[0].fallback: fallback must not name a model twice',
+        '  - policies[0].fallback: fallback must be a list of model ids (may be empty)',
+        '  - models[1].provider: unknown provider "nowhere"',
+        '  - providers[1].apiKeyEnv: environment variable OPENAI_KEY_FOR_TEST is not set',
+      ].join('\n'),
+    );
+  });
+
+  it('stops at the schema when the catalog has no lists to check further', () => {
+    expect(problemsOf(catalogWith((c) => ((c as Record<string, unknown>).models = 'none')))).toBe(
+      'Invalid configuration in test catalog:\n  - models: models must be a list\n' +
+        '  - models: each value in nested property models must be either object or array',
+    );
+  });
 });
 
 describe('SIMULATOR_PORT', () => {

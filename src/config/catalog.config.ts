@@ -8,7 +8,13 @@ import { IsOptional, IsString } from 'class-validator';
 import defaultCatalog from './default-catalog.json';
 import { applyProfilePatch, defaultModelProfile } from '@switchyard/simulator';
 import { CatalogDocument, LEGACY_POLICY_STRATEGIES } from './catalog.schema';
-import { ConfigurationError, IntegerBetween, validateConfig } from './validate-config';
+import {
+  checkConfig,
+  ConfigurationError,
+  IntegerBetween,
+  validateConfig,
+  withoutRepeatedPaths,
+} from './validate-config';
 
 /**
  * Keys the built-in simulator accepts when its provider's key variables are unset, so that a fresh
@@ -110,19 +116,52 @@ function readCatalogFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Validates a catalog document and resolves its provider keys from `env`. */
+/**
+ * A catalog the loader refused. `candidate` is the catalog as read, when its lists could be: never to
+ * serve, only for the other modules' checks (strategies, flags' models), so that their problems come
+ * in the same answer as the loader's.
+ */
+export class CatalogProblems extends ConfigurationError {
+  constructor(
+    source: string,
+    problems: string[],
+    readonly candidate?: CatalogConfig,
+  ) {
+    super(source, problems);
+  }
+}
+
+/**
+ * Validates a catalog document and resolves its provider keys from `env`. Every problem at once: a
+ * field of the wrong type does not hide a reference to a missing model or an unset key variable.
+ * Only a document whose lists are not lists of entries stops at its schema (the other checks walk
+ * those lists).
+ */
 export function loadCatalog(
   raw: Record<string, unknown>,
   source: string,
   env: Record<string, string | undefined>,
 ): CatalogConfig {
-  const catalog = validateConfig(CatalogDocument, raw, source);
-  const problems = [...findReferenceProblems(catalog), ...policyProblems(catalog)];
-  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  const { instance: catalog, problems: schemaProblems } = checkConfig(CatalogDocument, raw);
+  if (!listsReadable(catalog)) throw new ConfigurationError(source, schemaProblems);
   const { keys, problems: keyProblems } = resolveKeys(catalog, env);
-  if (keyProblems.length > 0) throw new ConfigurationError(source, keyProblems);
+  const problems = withoutRepeatedPaths([
+    schemaProblems,
+    [...findReferenceProblems(catalog), ...policyProblems(catalog), ...keyProblems],
+  ]);
   for (const policy of catalog.policies) policy.strategy ??= LEGACY_POLICY_STRATEGIES[policy.name];
+  if (problems.length > 0) throw new CatalogProblems(source, problems, { source, catalog, keys });
   return { source, catalog, keys };
+}
+
+/** Whether the document's lists are lists of objects, and its simulator section (if any) an object. */
+function listsReadable(catalog: CatalogDocument): boolean {
+  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  const lists = [catalog.providers, catalog.models, catalog.policies] as unknown[];
+  return (
+    lists.every((list) => Array.isArray(list) && list.every(isObject)) &&
+    (catalog.simulator === undefined || catalog.simulator === null || isObject(catalog.simulator))
+  );
 }
 
 /**
@@ -183,7 +222,7 @@ function findReferenceProblems(catalog: CatalogDocument): string[] {
     if (!modelIds.has(p.defaultModel)) {
       problems.push(`policies[${i}].defaultModel: unknown model "${p.defaultModel}"`);
     }
-    p.fallback.forEach((model, j) => {
+    (Array.isArray(p.fallback) ? p.fallback : []).forEach((model, j) => {
       if (!modelIds.has(model)) problems.push(`policies[${i}].fallback[${j}]: unknown model "${model}"`);
       if (model === p.defaultModel) {
         problems.push(`policies[${i}].fallback[${j}]: "${model}" is the default model; a fallback must differ`);
@@ -196,12 +235,12 @@ function findReferenceProblems(catalog: CatalogDocument): string[] {
     const provider = catalog.providers.find((p) => p.id === simulator.provider);
     if (!provider) {
       problems.push(`simulator.provider: unknown provider "${simulator.provider}"`);
-    } else if (!pointsAtLocalPort(provider.baseUrl, simulator.port)) {
+    } else if (URL.canParse(provider.baseUrl) && !pointsAtLocalPort(provider.baseUrl, simulator.port)) {
       problems.push(
         `simulator.port: provider "${provider.id}" has baseUrl ${provider.baseUrl}, which does not reach the simulator on port ${simulator.port}`,
       );
     }
-    for (const [model, profile] of Object.entries(simulator.profiles)) {
+    for (const [model, profile] of Object.entries(simulator.profiles ?? {})) {
       const entry = catalog.models.find((m) => m.id === model);
       if (!entry || entry.provider !== simulator.provider) {
         problems.push(`simulator.profiles.${model}: not a model of provider "${simulator.provider}"`);

@@ -53,10 +53,49 @@ export function validateConfig<T extends object>(
   raw: Record<string, unknown>,
   source: string,
 ): T {
+  const { instance, problems } = checkConfig(schema, raw);
+  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  return instance;
+}
+
+/**
+ * validateConfig without the throw: the instance as converted, whatever its fields hold, and the
+ * problems (none when it is valid), for checks that can still read an invalid instance.
+ */
+export function checkConfig<T extends object>(
+  schema: ClassConstructor<T>,
+  raw: Record<string, unknown>,
+): { instance: T; problems: string[] } {
   const instance = plainToInstance(schema, raw, { exposeDefaultValues: true });
   const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) throw new ConfigurationError(source, [...new Set(describeValidationErrors(errors))]);
-  return instance;
+  return { instance, problems: [...new Set(describeValidationErrors(errors))] };
+}
+
+/**
+ * The problems of checks run one after another, each named by its path (`policies[1].strategy: …`),
+ * without those whose path, or a path it lies under, an earlier check already named: a field of the
+ * wrong type is said to be so once, not again by every later check that cannot make sense of it.
+ */
+export function withoutRepeatedPaths(stages: string[][]): string[] {
+  const named: string[] = [];
+  const kept: string[] = [];
+  for (const stage of stages) {
+    const paths = stage.map(pathOf);
+    kept.push(
+      ...stage.filter((_, i) =>
+        named.every(
+          (path) => paths[i] !== path && !paths[i].startsWith(`${path}.`) && !paths[i].startsWith(`${path}[`),
+        ),
+      ),
+    );
+    named.push(...paths);
+  }
+  return kept;
+}
+
+function pathOf(problem: string): string {
+  const end = problem.indexOf(': ');
+  return end === -1 ? problem : problem.slice(0, end);
 }
 
 /** Drops empty strings, so `FOO=` in a .env file means "use the default", not "set to nothing". */

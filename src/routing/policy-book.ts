@@ -1,4 +1,3 @@
-import type { CatalogConfig } from '../config/catalog.config';
 import type {
   CatalogDocument,
   CatalogModel,
@@ -6,7 +5,6 @@ import type {
   FallbackTiers,
   PolicyBudgets,
 } from '../config/catalog.schema';
-import { ConfigurationError } from '../config/validate-config';
 import type { VariantSettings } from '../flags/flag.types';
 import type { RoutingStrategy, StrategyDefaults } from './routing-strategy';
 
@@ -136,10 +134,4 @@ export function policyBookProblems(catalog: CatalogDocument, strategies: Readonl
       ? []
       : [`policies[${i}].strategy: unknown strategy "${policy.strategy}" (strategies: ${known})`],
   );
-}
-
-/** At start-up, before anything is built: a catalog policy no strategy class serves stops the app. */
-export function assertRoutablePolicies(config: CatalogConfig, strategies: RoutingStrategy[]): void {
-  const problems = policyBookProblems(config.catalog, new Map(strategies.map((s) => [s.name, s])));
-  if (problems.length > 0) throw new ConfigurationError(config.source, problems);
 }
