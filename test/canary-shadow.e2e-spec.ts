@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ManualClock } from '../src/common/manual-clock';
+import { ShadowStages } from '../src/shadow/shadow-stages';
 import { api as authorized, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
@@ -362,6 +363,9 @@ describe('the shadow stage', () => {
         })
         .expect(201);
       const id = created.body.id;
+      // A replica learns of a new shadow stage from the canary change's NOTIFY, well under a second but
+      // not before the next request: the phases pair every request they send, so this one is told now.
+      await app.app.get(ShadowStages).reload();
       const tools = {
         tools: [{ type: 'function', function: { name: 'flag_payment', parameters: { type: 'object' } } }],
       };
