@@ -8,6 +8,7 @@ import { DEFAULT_CATALOG } from '../src/config/catalog.config';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { CanaryWindowReader } from '../src/metrics/canary-window-reader';
 import { MetricsPartitions } from '../src/metrics/metrics-partitions';
+import { MetricsQueryService } from '../src/metrics/metrics-query.service';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { freePort } from './support/free-port';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
@@ -68,15 +69,34 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 /** A served request's row written straight into request_metrics, for the canary window reader's tests. */
 async function insertServedRow(
   url: string,
-  row: { at: Date; flag: string; variant: string; userKey: string | null; shadow?: boolean },
+  row: {
+    at: Date;
+    flag: string;
+    variant: string;
+    userKey: string | null;
+    shadow?: boolean;
+    /** Downgraded by a spend budget: answered by another model (a fallback in the row) by the budget's choice. */
+    downgraded?: boolean;
+  },
 ): Promise<string> {
   const requestId = randomUUID();
+  const downgraded = row.downgraded ?? false;
   await queryRows(
     url,
     `INSERT INTO request_metrics (id, at, request_id, flag, variant, outcome, http_status, latency_ms, attempts,
-                                  fallback, stream, user_key, shadow)
-     VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, false, false, $6, $7)`,
-    [randomUUID(), row.at, requestId, row.flag, row.variant, row.userKey, row.shadow ?? false],
+                                  fallback, stream, user_key, shadow, budget_action)
+     VALUES ($1, $2, $3, $4, $5, 'ok', 200, 1, 1, $8, false, $6, $7, $9)`,
+    [
+      randomUUID(),
+      row.at,
+      requestId,
+      row.flag,
+      row.variant,
+      row.userKey,
+      row.shadow ?? false,
+      downgraded,
+      downgraded ? 'downgrade' : null,
+    ],
   );
   return requestId;
 }
@@ -501,6 +521,29 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
       );
     const units = (variant: string) => buckets.get(variant)!.reduce((total, bucket) => total + bucket.n, 0);
     expect({ control: units('control'), treatment: units('treatment') }).toEqual({ control: 1, treatment: 1 });
+  });
+
+  it("leaves requests a budget downgraded out of a canary's arms and the guardrail's window: no failure of the variant's", async () => {
+    const flag = `downgraded-${randomUUID().slice(0, 8)}`;
+    const at = new Date(Date.now() - 3_600_000);
+    const window = { flag, from: new Date(at.getTime() - 1000), to: new Date() };
+    for (const userKey of ['7201', '7202'])
+      await insertServedRow(database.url, { at, flag, variant: 'control', userKey });
+    for (const userKey of ['7203', '7204', '7205'])
+      await insertServedRow(database.url, { at, flag, variant: 'control', userKey, downgraded: true });
+    await insertServedRow(database.url, { at, flag, variant: 'treatment', userKey: '7206' });
+
+    const buckets = await gateway.app
+      .get(CanaryWindowReader)
+      .buckets({ ...window, variants: ['control', 'treatment'] }, 0, new Map());
+    const total = (variant: string, counter: 'requests' | 'failures') =>
+      buckets.get(variant)!.reduce((sum, bucket) => sum + (bucket.counters[counter] ?? 0), 0);
+    expect({ requests: total('control', 'requests'), failures: total('control', 'failures') }).toEqual({
+      requests: 2,
+      failures: 0,
+    });
+    const guardrail = await gateway.app.get(MetricsQueryService).variantWindow({ ...window, variant: 'control' });
+    expect(guardrail).toMatchObject({ requests: 2, failures: 0 });
   });
 
   it('judges a request-unit outcome per request: its largest value, 0 for a request without one', async () => {

@@ -25,15 +25,17 @@ import { QUALITY_BIT, type QualitySignal } from './quality-signals';
  * the (flag, variant, at) index; each returns a few hundred numbers whatever the traffic.
  *
  * Which rows count (the engine's failure accounting):
- * - judged requests: every row but invalid_request (the provider refused the request's content)
- *   and rejected (the gateway refused it): a caller's mistakes count against no model;
+ * - judged requests: every row but invalid_request (the provider refused the request's content),
+ *   rejected (the gateway refused it) and those a spend budget downgraded (served by the policy's
+ *   cheapest model, neither arm's, by the budget's decision): a caller's mistakes and a budget's
+ *   choices count against no model;
  * - failures: upstream errors (5xx, broken streams), timeouts, upstream 429s, and answers a
  *   fallback model had to give: the row's variant is the assigned one whoever answered (intention
  *   to treat);
  * - latencies: answers of the assigned model (outcome ok, no fallback);
  * - abandonments: client_aborted rows without a first byte whose wait reached the threshold bin.
  */
-export const ELIGIBLE = `outcome NOT IN ('invalid_request', 'rejected')`;
+export const ELIGIBLE = `(outcome NOT IN ('invalid_request', 'rejected') AND budget_action IS DISTINCT FROM 'downgrade')`;
 const FAILURE = `(outcome IN (${ERROR_OUTCOMES.map((o) => `'${o}'`).join(', ')}) OR (fallback AND outcome = 'ok'))`;
 const ANSWERED = `(outcome = 'ok' AND NOT fallback)`;
 const STREAMED = `(${ANSWERED} AND stream AND ttft_ms IS NOT NULL)`;

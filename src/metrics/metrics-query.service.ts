@@ -220,10 +220,14 @@ export class MetricsQueryService {
     }));
   }
 
-  /** One variant's requests, failures and cost over [from, to), through the (flag, variant, at) index. */
+  /**
+   * One variant's requests, failures and cost over [from, to), through the (flag, variant, at) index.
+   * A request a spend budget downgraded is left out: its answer came from another model by the
+   * budget's choice, no failure of the variant's.
+   */
   async variantWindow(window: { flag: string; variant: string; from: Date; to: Date }): Promise<VariantWindow> {
     const params = [window.flag, window.variant, window.from, window.to];
-    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND NOT shadow AND outcome NOT IN ('client_aborted', 'invalid_request')`;
+    const where = `flag = $1 AND variant = $2 AND at >= $3 AND at < $4 AND NOT shadow AND outcome NOT IN ('client_aborted', 'invalid_request') AND budget_action IS DISTINCT FROM 'downgrade'`;
     const [counts] = await this.dataSource.query(
       `SELECT count(*)::int AS requests, count(*) FILTER (WHERE ${FAILURE_SQL})::int AS failures,
               coalesce(sum(cost_usd), 0)::float8 AS cost
