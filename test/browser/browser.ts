@@ -23,6 +23,21 @@ export async function launchChromium(): Promise<Browser> {
 export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 
+/** How often the control room polls (POLL_MS in ui/src/main.ts). */
+export const POLL_MS = 3000;
+
+export interface PageOptions {
+  viewport?: { width: number; height: number };
+  /**
+   * The browser's clock held at this time (Playwright's fake clock): the page polls only when the
+   * test moves it (`tick`, `refresh`), and its `/api` calls are recorded (`apiCalls`), so a test can
+   * tell that a poll did not happen without waiting to see.
+   */
+  heldClock?: Date;
+  timezoneId?: string;
+  locale?: string;
+}
+
 /** A page in a fresh context (its own sessionStorage) that records every console error and page error. */
 export class WatchedPage {
   readonly errors: string[] = [];
@@ -37,9 +52,47 @@ export class WatchedPage {
     page.on('pageerror', (error) => this.errors.push(`page error: ${error.message}`));
   }
 
-  static async open(browser: Browser, viewport = DESKTOP): Promise<WatchedPage> {
-    const context = await browser.newContext({ viewport });
+  static async open(browser: Browser, options: PageOptions = {}): Promise<WatchedPage> {
+    const { viewport = DESKTOP, heldClock, timezoneId, locale } = options;
+    const context = await browser.newContext({ viewport, timezoneId, locale });
+    if (heldClock) {
+      await context.clock.install({ time: heldClock });
+      await context.clock.pauseAt(heldClock);
+      await context.addInitScript(() => {
+        const calls: string[] = [];
+        (window as unknown as { apiCalls: string[] }).apiCalls = calls;
+        const original = window.fetch.bind(window);
+        window.fetch = (input, init) => {
+          const url = String(input instanceof Request ? input.url : input);
+          if (new URL(url, location.href).pathname.startsWith('/api/')) calls.push(url);
+          return original(input, init);
+        };
+      });
+    }
     return new WatchedPage(context, await context.newPage());
+  }
+
+  /**
+   * The `/api` requests the page has started so far (a page on a held clock). A poll starts its
+   * requests as its timer fires, so after `tick` they are all here.
+   */
+  async apiCalls(): Promise<string[]> {
+    return this.page.evaluate(() => [...(window as unknown as { apiCalls: string[] }).apiCalls]);
+  }
+
+  /** Moves the held clock on (one poll period by default), running the timers due meanwhile. */
+  async tick(ms = POLL_MS): Promise<void> {
+    await this.page.clock.runFor(ms);
+  }
+
+  /** Moves the held clock one poll period on, and waits for the poll to show its data. */
+  async refresh(): Promise<void> {
+    const before = Number((await this.page.locator('main').getAttribute('data-refreshes')) ?? 0);
+    await this.tick();
+    await this.page.waitForFunction(
+      (count) => Number(document.querySelector('main')?.getAttribute('data-refreshes') ?? 0) > count,
+      before,
+    );
   }
 
   /** Opens the bare URL (which leads to /ui) and signs in with `key`. */
@@ -88,10 +141,16 @@ export class BrowserSession {
   }
 
   /** A new page at `baseUrl`, signed in with `key`. */
-  async open(baseUrl: string, key: string, viewport?: { width: number; height: number }): Promise<WatchedPage> {
-    const page = await WatchedPage.open(this.browser, viewport);
-    this.pages.push(page);
+  async open(baseUrl: string, key: string, options?: PageOptions): Promise<WatchedPage> {
+    const page = await this.blank(options);
     await page.signIn(baseUrl, key);
+    return page;
+  }
+
+  /** A new page, not signed in and on no address yet. */
+  async blank(options?: PageOptions): Promise<WatchedPage> {
+    const page = await WatchedPage.open(this.browser, options);
+    this.pages.push(page);
     return page;
   }
 

@@ -56,7 +56,7 @@ describe('control room in a browser', () => {
   let readKey = '';
   const clock = new ManualClock();
 
-  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, viewport);
+  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, { viewport });
   const canaryOf = async (id: string) => (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
   const eventsOf = async (id: string) =>
     (await api(app).get(`/api/canaries/${id}/events`).query({ limit: 500 }).expect(200)).body.items as CanaryEvent[];

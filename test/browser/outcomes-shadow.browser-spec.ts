@@ -44,7 +44,7 @@ describe('outcome and shadow panels in a browser', () => {
   let readKey = '';
   const clock = new ManualClock();
 
-  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, viewport);
+  const open = (key: string, viewport?: { width: number; height: number }) => browser.open(app.url, key, { viewport });
   const createFlag = (key: string, treatment: string) =>
     api(app)
       .post('/api/flags')

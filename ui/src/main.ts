@@ -93,13 +93,14 @@ async function poll(current: Page, hash: string): Promise<void> {
   if (page === current) timer = window.setTimeout(() => void poll(current, hash), POLL_MS);
 }
 
-function signOut(): void {
+/** Back to the sign-in form: the shown page stops, and with it its polls (`message` says why). */
+function signOut(message?: string): void {
   session.clear();
   context = null;
   page?.destroy?.();
   page = null;
   window.clearTimeout(timer);
-  showSignIn();
+  showSignIn(message);
 }
 
 function showSignIn(message?: string): void {
@@ -158,15 +159,14 @@ function start(identity: Identity): void {
   fill(
     who,
     h('span', { id: 'identity' }, `${identity.name} · ${isAdmin ? 'admin' : 'read only'}`),
-    h('button', { type: 'button', 'on:click': signOut }, 'Sign out'),
+    h('button', { type: 'button', 'on:click': () => signOut() }, 'Sign out'),
   );
   void show();
 }
 
 whenUnauthenticated(() => {
-  session.clear();
-  context = null;
-  showSignIn('The key stopped working (revoked?): sign in again.');
+  // The requests of one poll may each come back 401: the first signs out, the others find it done.
+  if (context) signOut('The key stopped working (revoked?): sign in again.');
 });
 window.addEventListener('hashchange', () => void show());
 document.getElementById('skip')!.addEventListener('click', () => main.focus());
