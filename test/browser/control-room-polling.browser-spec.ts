@@ -12,6 +12,11 @@ import { BrowserSession, POLL_MS } from './browser';
  * test moves it, so that a poll did not happen is checked, never waited for.
  */
 const HELD = new Date('2026-12-07T12:00:00.000Z');
+const TICK_MS = 1000;
+const STAGES = [
+  { percentage: 50, durationSeconds: 3600 },
+  { percentage: 100, durationSeconds: 0 },
+];
 const LONG = 180_000;
 
 describe('control room in a browser: signing in, polling, the status line', () => {
@@ -28,9 +33,19 @@ describe('control room in a browser: signing in, polling, the status line', () =
         .expect(201)
     ).body as { id: string; key: string };
 
+  const createFlag = (key: string, control: string, treatment: string) =>
+    api(app)
+      .post('/api/flags')
+      .send({ key, variants: { control, treatment }, defaultVariant: 'control', rollout: {} })
+      .expect(201);
+
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startTestApp({ databaseUrl: database.url, clock, env: { UI_DIR: await buildUi() } });
+    app = await startTestApp({
+      databaseUrl: database.url,
+      clock,
+      env: { CANARY_TICK_SECONDS: String(TICK_MS / 1000), UI_DIR: await buildUi() },
+    });
     browser = await BrowserSession.launch();
   }, 120_000);
   afterAll(async () => {
@@ -58,6 +73,78 @@ describe('control room in a browser: signing in, polling, the status line', () =
       expect((await viewer.apiCalls()).slice(before)).toEqual([]);
       expect(await input.inputValue()).toBe('sy_half_typed');
       expect(await message.textContent()).toBe('The key stopped working (revoked?): sign in again.');
+    },
+    LONG,
+  );
+
+  it(
+    'a poll keeps the keyboard focus and the text a person selected, on every page, while the data moves',
+    async () => {
+      await createFlag('chat-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      await createFlag('fraud-model', 'claude-sonnet-4.5', 'gpt-4.1');
+      const canary = (
+        await api(app)
+          .post('/api/canaries')
+          .send({ flagKey: 'chat-model', variant: 'treatment', stages: STAGES })
+          .expect(201)
+      ).body as { id: string };
+      await clock.advance(TICK_MS);
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = viewer;
+      const focused = () =>
+        page.evaluate(() => {
+          const element = document.activeElement;
+          if (!element || element === document.body) return 'nothing';
+          return `${element.tagName} ${element.closest('tr, article')?.getAttribute('data-key') ?? ''} ${element.textContent}`;
+        });
+      const select = (selector: string) =>
+        page.evaluate((target) => {
+          const range = document.createRange();
+          range.selectNodeContents(document.querySelector(target)!);
+          getSelection()!.removeAllRanges();
+          getSelection()!.addRange(range);
+          return getSelection()!.toString();
+        }, selector);
+      const selected = () => page.evaluate(() => getSelection()!.toString());
+
+      // Flags: another flag changes under the reader's focus.
+      await viewer.show('#/flags');
+      await page.locator('[data-history="fraud-model"]').focus();
+      const onToggle = await focused();
+      await api(app)
+        .patch('/api/flags/chat-model')
+        .send({ version: 2, description: 'Chat on the cheaper model' })
+        .expect(200);
+      await viewer.refresh();
+      await page.locator('[data-flag="chat-model"]', { hasText: 'Chat on the cheaper model' }).waitFor();
+      expect(await focused()).toBe(onToggle);
+
+      // Rollouts: the time in stage moves.
+      await viewer.show('#/rollouts');
+      const link = page.locator(`#rollouts-table a[data-canary="${canary.id}"]`);
+      await link.focus();
+      const onLink = await focused();
+      await clock.advance(60_000);
+      await viewer.refresh();
+      expect(await focused()).toBe(onLink);
+
+      // Alerts: a new alert comes on top of the one being read.
+      await viewer.show('#/alerts');
+      await page.locator('#alerts-table a', { hasText: 'rollout' }).first().focus();
+      const onAlert = await focused();
+      const message = await select('#alerts-table tbody tr:first-child td:nth-child(4)');
+      await api(app).post(`/api/canaries/${canary.id}/pause`).send({ reason: 'a look at the numbers' }).expect(200);
+      await viewer.refresh();
+      expect(await page.locator('#alerts-table tbody tr').count()).toBe(2);
+      expect(await focused()).toBe(onAlert);
+      expect(await selected()).toBe(message);
+
+      // A rollout: its verdict sentence, selected to copy, across a poll.
+      await viewer.show(`#/rollouts/${canary.id}`);
+      const sentence = await select('#verdict-sentence');
+      expect(sentence.length).toBeGreaterThan(0);
+      await viewer.refresh();
+      expect(await selected()).toBe(sentence);
     },
     LONG,
   );

@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { fill, h, table } from '../dom';
+import { h, patch, table } from '../dom';
 import { count, dash, time } from '../format';
 import type { Context, Page } from '../main';
 
@@ -33,7 +33,7 @@ export class AlertsPage implements Page {
 
   async refresh(): Promise<void> {
     const page = await api<{ items: Alert[] }>('/api/alerts?limit=100');
-    fill(
+    patch(
       this.body,
       page.items.length === 0
         ? h('p', {}, 'No alert raised yet.')
@@ -66,6 +66,7 @@ export class AlertsPage implements Page {
               alert.lastError ?? dash,
             ]),
             { id: 'alerts-table' },
+            page.items.map((alert) => alert.id),
           ),
     );
   }

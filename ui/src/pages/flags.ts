@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { fill, h, section, table, type Child } from '../dom';
+import { h, patch, section, table, type Child } from '../dom';
 import { count, dash, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
 import { changesOf, weightsOf, type Flag, type HistoryEntry } from '../history';
@@ -44,7 +44,7 @@ export class FlagsPage implements Page {
 
   async refresh(): Promise<void> {
     const [map, flags] = await Promise.all([api<{ policies: Policy[] }>('/api/policies'), api<Flag[]>('/api/flags')]);
-    fill(
+    patch(
       this.policies,
       table(
         'Each use-case policy: how it routes, the flag it reads, its variants with their weight now and last hour’s traffic',
@@ -87,6 +87,7 @@ export class FlagsPage implements Page {
           `${count(policy.lastHour.requests)} req · ${usd(policy.lastHour.costUsd)}`,
         ]),
         { id: 'policy-table' },
+        map.policies.map((policy) => policy.name),
       ),
     );
     const histories = await Promise.all(
@@ -96,7 +97,7 @@ export class FlagsPage implements Page {
           : null,
       ),
     );
-    fill(
+    patch(
       this.flags,
       flags.length === 0
         ? h('p', {}, 'No flag yet.')
@@ -123,7 +124,7 @@ export class FlagsPage implements Page {
     );
     return h(
       'article',
-      { class: 'panel', 'data-flag': flag.key },
+      { class: 'panel', 'data-flag': flag.key, 'data-key': flag.key },
       h(
         'h4',
         {},
@@ -169,7 +170,7 @@ export class FlagsPage implements Page {
           : [h('div', { class: 'muted' }, entry.action === 'note' ? 'the flag did not change' : 'no field changed')];
         return h(
           'li',
-          { 'data-history-id': entry.id, 'data-action': entry.action },
+          { 'data-history-id': entry.id, 'data-action': entry.action, 'data-key': entry.id },
           h(
             'div',
             { class: 'meta' },

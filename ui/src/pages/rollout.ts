@@ -1,6 +1,6 @@
 import { api, ApiError, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
-import { fill, h, section, table, type Child } from '../dom';
+import { fill, h, patch, section, table, type Child } from '../dom';
 import { band, count, dash, duration, effect, metricValue, ms, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
 import type {
@@ -218,7 +218,7 @@ export class RolloutPage implements Page {
 
   private renderHeader(canary: Canary): void {
     const stage = canary.stage;
-    fill(
+    patch(
       this.parts.header,
       h(
         'h2',
@@ -342,7 +342,7 @@ export class RolloutPage implements Page {
       void api<Canary>(`/api/canaries/${this.id}/${action}`, { method: 'POST', body: { reason: why } })
         .then(async (canary) => {
           this.dialog.close();
-          fill(
+          patch(
             this.parts['action-result'],
             h('p', { role: 'status' }, `${spec.label}: done, the canary is ${canary.state.replace('_', ' ')}.`),
           );
@@ -435,7 +435,7 @@ export class RolloutPage implements Page {
         dash,
       ]);
     }
-    fill(
+    patch(
       this.parts.timeline,
       table(
         'Each stage: the planned treatment share and time, and what happened (observed share of users at the stage’s last verdict).',
@@ -467,14 +467,14 @@ export class RolloutPage implements Page {
 
   private renderVerdict(verdict: Verdict | null): void {
     if (!verdict) {
-      fill(
+      patch(
         this.parts.verdict,
         h('p', { class: 'muted' }, 'No verdict yet: the first tick after the start judges the stage.'),
       );
       return;
     }
     if ((verdict as unknown as ShadowVerdict).kind === 'shadow') {
-      fill(
+      patch(
         this.parts.verdict,
         h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence),
         h(
@@ -487,7 +487,7 @@ export class RolloutPage implements Page {
     }
     // A verdict from before the decision engine (a migrated canary) has no metrics or counts.
     const metrics = verdict.metrics ?? [];
-    fill(
+    patch(
       this.parts.verdict,
       h('p', { class: 'sentence', id: 'verdict-sentence' }, verdict.sentence ?? verdict.outcome),
       h(
@@ -515,6 +515,7 @@ export class RolloutPage implements Page {
               ),
             ]),
             { id: 'verdict-metrics' },
+            metrics.map((m) => m.metric),
           )
         : null,
     );
@@ -525,7 +526,7 @@ export class RolloutPage implements Page {
     const outcomes = new Set((canary.analysis.outcomes ?? []).map((gate) => gate.metric));
     this.renderMetricCharts(this.parts.charts, (key) => !outcomes.has(key));
     if (outcomes.size === 0) {
-      fill(
+      patch(
         this.parts['outcome-note'],
         h(
           'p',
@@ -535,7 +536,7 @@ export class RolloutPage implements Page {
       );
       return;
     }
-    fill(
+    patch(
       this.parts['outcome-note'],
       h(
         'p',
@@ -560,7 +561,7 @@ export class RolloutPage implements Page {
     const grid = part.firstElementChild as HTMLElement;
     if (keys.length === 0) {
       if (!grid.querySelector('.empty'))
-        fill(
+        patch(
           grid,
           h(
             'p',
@@ -589,7 +590,7 @@ export class RolloutPage implements Page {
       ]);
       const last = [...at].reverse().find((m) => m !== null) ?? latest;
       const kind = last.kind;
-      fill(
+      patch(
         charts.caption,
         `Last look: treatment ${metricValue(key, last.treatment.estimate, kind)}, control ${metricValue(key, last.control?.estimate, kind)}; `,
         `difference ${effect(key, last.scale, last.effect, kind)}, band ${last.interval ? band(key, last.scale, last.interval, kind) : dash}; `,
@@ -641,7 +642,7 @@ export class RolloutPage implements Page {
   private renderSrm(verdict: Verdict | null): void {
     const srm = verdict?.srm;
     if (!srm?.units) {
-      fill(
+      patch(
         this.parts.srm,
         h(
           'p',
@@ -654,7 +655,7 @@ export class RolloutPage implements Page {
       return;
     }
     const total = srm.units.treatment + srm.units.control;
-    fill(
+    patch(
       this.parts.srm,
       srm.checked
         ? h(
@@ -699,7 +700,7 @@ export class RolloutPage implements Page {
   private renderCost(canary: Canary): void {
     const summary = this.costSummary;
     if (summary instanceof Error) {
-      fill(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${summary.message}`));
+      patch(this.parts.cost, h('p', { class: 'error-text' }, `Cost unavailable: ${summary.message}`));
       return;
     }
     const primary = canary.lastVerdict?.primary ?? null;
@@ -715,7 +716,7 @@ export class RolloutPage implements Page {
         : !outcome
           ? h('span', { class: 'muted' }, 'no look yet')
           : `${usd(outcome.costPerOutcomeUsd)} (${count(outcome.outcomes)} outcomes)`;
-    fill(
+    patch(
       this.parts.cost,
       table(
         `Since the canary was created; per outcome (${canary.analysis.primaryOutcome ?? 'none'}): in the stage at the last look`,
@@ -744,7 +745,7 @@ export class RolloutPage implements Page {
   private renderShadow(canary: Canary): void {
     const plan = canary.shadow;
     if (!plan) {
-      fill(
+      patch(
         this.parts.shadow,
         h('p', { class: 'muted', id: 'no-shadow' }, 'No shadow stage: this canary went straight to its live stages.'),
       );
@@ -761,7 +762,7 @@ export class RolloutPage implements Page {
           : canary.shadowStage
             ? `running, ${duration(canary.shadowStage.elapsedSeconds)} of ${duration(plan.durationSeconds)}`
             : 'not started';
-    fill(
+    patch(
       this.parts.shadow,
       h(
         'dl',
@@ -822,7 +823,7 @@ export class RolloutPage implements Page {
   private async renderShadowPairs(canary: Canary): Promise<void> {
     if (!canary.shadow) return;
     if (!this.context.isAdmin) {
-      fill(
+      patch(
         this.parts['shadow-pairs'],
         h(
           'p',
@@ -848,7 +849,7 @@ export class RolloutPage implements Page {
           ),
           h('pre', { class: 'answer' }, one.answer ?? '(no answer)'),
         );
-      fill(
+      patch(
         this.parts['shadow-pairs'],
         h('h4', {}, `Disagreeing pairs (newest ${count(pairs.length)})`),
         pairs.length === 0
@@ -859,7 +860,7 @@ export class RolloutPage implements Page {
               pairs.map((pair) =>
                 h(
                   'li',
-                  { 'data-pair': pair.id },
+                  { 'data-pair': pair.id, 'data-key': pair.id },
                   h('div', { class: 'meta' }, time(pair.at)),
                   h('div', { class: 'side-by-side' }, side('control', pair.control), side('candidate', pair.candidate)),
                 ),
@@ -867,7 +868,7 @@ export class RolloutPage implements Page {
             ),
       );
     } catch (error) {
-      fill(
+      patch(
         this.parts['shadow-pairs'],
         h('p', { class: 'error-text' }, `Shadow pairs unavailable: ${(error as Error).message}`),
       );
@@ -893,7 +894,7 @@ export class RolloutPage implements Page {
           (budget.scope === 'canary' && budget.target === canary.id) ||
           (budget.scope === 'policy' && budget.target === policy),
       );
-      fill(
+      patch(
         this.parts.budget,
         mine.length === 0
           ? h('p', { class: 'muted' }, 'No budget on this canary’s treatment or on its policy.')
@@ -913,7 +914,7 @@ export class RolloutPage implements Page {
             ),
       );
     } catch (error) {
-      fill(this.parts.budget, h('p', { class: 'error-text' }, `Budgets unavailable: ${(error as Error).message}`));
+      patch(this.parts.budget, h('p', { class: 'error-text' }, `Budgets unavailable: ${(error as Error).message}`));
     }
   }
 
@@ -921,7 +922,7 @@ export class RolloutPage implements Page {
     const shown = this.events.filter(
       (event) => this.showQuiet || event.type !== 'verdict' || !QUIET_DECISIONS.has(String(event.evidence?.decision)),
     );
-    fill(
+    patch(
       this.parts.log,
       this.showQuiet && this.quietEvery !== undefined
         ? h(
@@ -940,7 +941,7 @@ export class RolloutPage implements Page {
               .map((event) =>
                 h(
                   'li',
-                  { 'data-event-id': event.id, 'data-type': event.type },
+                  { 'data-event-id': event.id, 'data-type': event.type, 'data-key': event.id },
                   h(
                     'div',
                     { class: 'meta' },

@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { fill, h, table } from '../dom';
+import { h, patch, table } from '../dom';
 import { dash, duration, pct, time } from '../format';
 import type { Context, Page } from '../main';
 import type { Canary } from '../types';
@@ -19,13 +19,13 @@ export class RolloutsPage implements Page {
   async refresh(): Promise<void> {
     const canaries = await api<Canary[]>('/api/canaries');
     if (canaries.length === 0) {
-      fill(
+      patch(
         this.body,
         h('p', {}, 'No canary yet. ', this.context.isAdmin ? 'Create one with POST /api/canaries (see /docs).' : ''),
       );
       return;
     }
-    fill(
+    patch(
       this.body,
       table(
         'Canaries, newest first. Planned share: the stage’s treatment weight; observed: the treatment’s share of users in the last verdict.',
@@ -74,6 +74,7 @@ export class RolloutsPage implements Page {
             : dash,
         ]),
         { id: 'rollouts-table' },
+        canaries.map((canary) => canary.id),
       ),
     );
   }

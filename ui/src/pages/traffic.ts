@@ -1,6 +1,6 @@
 import { api, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
-import { fill, h, section, table } from '../dom';
+import { fill, h, patch, section, table } from '../dom';
 import { count, ms, pct, usd } from '../format';
 import type { Context, Page } from '../main';
 import type { Figures } from '../types';
@@ -100,7 +100,7 @@ export class TrafficPage implements Page {
         ]),
         { id },
       );
-    fill(
+    patch(
       this.costs,
       h('p', { class: 'muted' }, `Reference model: ${byPolicy.referenceModel ?? 'METRICS_REFERENCE_MODEL'}`),
       h(
