@@ -148,4 +148,20 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'what a screen reader follows in the status line changes when there is news, not at every poll',
+    async () => {
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      await viewer.show('#/rollouts');
+      const live = () => viewer.page.locator('[aria-live], [role="status"], [role="alert"]').allTextContents();
+      const heard = await live();
+      await viewer.refresh();
+      await viewer.refresh();
+      expect(await live()).toEqual(heard);
+      // The time of the last update is still there to see.
+      expect(await viewer.page.locator('#updated').textContent()).toMatch(/^Updated .+ · every 3 s$/);
+    },
+    LONG,
+  );
 });

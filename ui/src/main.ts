@@ -27,7 +27,10 @@ export interface Context {
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
+/** News (a failure, a recovery): a live region, read out when its text changes. */
 const status = document.getElementById('status')!;
+/** When the data was last updated: outside the live region, or it would be read out at every poll. */
+const updated = document.getElementById('updated')!;
 
 let page: Page | null = null;
 let timer: number | undefined;
@@ -35,7 +38,7 @@ let context: Context | null = null;
 let refreshes = 0;
 
 function say(message: string, error = false): void {
-  status.textContent = message;
+  if (status.textContent !== message) status.textContent = message;
   status.classList.toggle('error', error);
 }
 
@@ -85,7 +88,8 @@ async function poll(current: Page, hash: string): Promise<void> {
     refreshes++;
     main.setAttribute('data-refreshes', String(refreshes));
     main.setAttribute('data-page', hash);
-    say(`Updated ${new Date().toLocaleTimeString()} · every ${POLL_MS / 1000} s`);
+    say('');
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()} · every ${POLL_MS / 1000} s`;
   } catch (error) {
     if (page !== current) return;
     say(`Could not update: ${error instanceof Error ? error.message : String(error)}`, true);
@@ -143,6 +147,7 @@ function showSignIn(message?: string): void {
   });
   fill(main, form);
   say('');
+  updated.textContent = '';
   input.focus();
 }
 
