@@ -36,6 +36,19 @@ export interface PageOptions {
   heldClock?: Date;
   timezoneId?: string;
   locale?: string;
+  /** Records the text the page's charts draw on their canvases (`canvasText`). */
+  canvasText?: boolean;
+}
+
+/** A text a chart drew on its canvas: where, aligned how, how wide, in which chart (its figure's data-metric). */
+export interface CanvasText {
+  text: string;
+  x: number;
+  y: number;
+  align: CanvasTextAlign;
+  width: number;
+  canvasWidth: number;
+  metric: string | null;
 }
 
 /** A page in a fresh context (its own sessionStorage) that records every console error and page error. */
@@ -53,8 +66,33 @@ export class WatchedPage {
   }
 
   static async open(browser: Browser, options: PageOptions = {}): Promise<WatchedPage> {
-    const { viewport = DESKTOP, heldClock, timezoneId, locale } = options;
+    const { viewport = DESKTOP, heldClock, timezoneId, locale, canvasText } = options;
     const context = await browser.newContext({ viewport, timezoneId, locale });
+    if (canvasText)
+      await context.addInitScript(() => {
+        // Per canvas, what it shows now: a chart clears its whole canvas before it draws again.
+        const drawn = new Map<HTMLCanvasElement, unknown[]>();
+        (window as unknown as { canvasText: () => unknown[] }).canvasText = () => [...drawn.values()].flat();
+        const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
+        CanvasRenderingContext2D.prototype.clearRect = function (x, y, width, height) {
+          if (x <= 0 && y <= 0 && width >= this.canvas.width && height >= this.canvas.height)
+            drawn.set(this.canvas, []);
+          return clearRect.call(this, x, y, width, height);
+        };
+        CanvasRenderingContext2D.prototype.fillText = function (text, x, y, maxWidth) {
+          if (!drawn.has(this.canvas)) drawn.set(this.canvas, []);
+          drawn.get(this.canvas)!.push({
+            text,
+            x,
+            y,
+            align: this.textAlign,
+            width: this.measureText(text).width,
+            canvasWidth: this.canvas.width,
+            metric: this.canvas.closest('figure')?.getAttribute('data-metric') ?? null,
+          });
+          return fillText.call(this, text, x, y, maxWidth);
+        };
+      });
     if (heldClock) {
       await context.clock.install({ time: heldClock });
       await context.clock.pauseAt(heldClock);
@@ -78,6 +116,11 @@ export class WatchedPage {
    */
   async apiCalls(): Promise<string[]> {
     return this.page.evaluate(() => [...(window as unknown as { apiCalls: string[] }).apiCalls]);
+  }
+
+  /** The texts the charts show now (a page opened with `canvasText`). */
+  async canvasText(): Promise<CanvasText[]> {
+    return this.page.evaluate(() => (window as unknown as { canvasText: () => CanvasText[] }).canvasText());
   }
 
   /** Moves the held clock on (one poll period by default), running the timers due meanwhile. */

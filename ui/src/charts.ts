@@ -1,5 +1,6 @@
 import uPlot from 'uplot';
 import { h } from './dom';
+import { axisTimes } from './format';
 
 /** Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito). */
 export const COLOURS = {
@@ -78,9 +79,10 @@ export class TimeChart {
     const { spec } = this;
     return {
       ...this.size(),
+      // Ticks fall on whole UTC minutes and hours, as the labels (axisTimes) read them.
+      tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
       scales: {
-        // One look (or one bucket) would otherwise stretch the axis over years.
-        x: { time: true, range: (_plot, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        x: { time: true, range: (plot) => timeRange(plot.data[0]) },
         // A flat line (all zero) gets a readable span instead of a symmetric one around it.
         y: {
           range: (_plot, min, max) =>
@@ -106,7 +108,21 @@ export class TimeChart {
         })),
       ],
       bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
-      axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: 70 }],
+      axes: [
+        { values: (_plot, ticks) => axisTimes(ticks), space: 70 },
+        { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: 70 },
+      ],
     };
   }
+}
+
+/**
+ * The time axis' span: the data's. uPlot's own span for a single point is a thousand days (a day in
+ * its milliseconds, read as seconds): two minutes around it instead.
+ */
+function timeRange(times: ArrayLike<number>): [number, number] {
+  const first = times[0];
+  const last = times[times.length - 1];
+  if (first === undefined || last === undefined) return [0, 1];
+  return first === last ? [first - 60, last + 60] : [first, last];
 }

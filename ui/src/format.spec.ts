@@ -1,4 +1,4 @@
-import { band, duration, effect, metricValue, pct } from './format';
+import { axisTimes, band, clockTime, duration, effect, metricValue, pct, time } from './format';
 
 describe('numbers on the control room', () => {
   it('writes each metric in its own unit, as the verdict sentences do', () => {
@@ -34,5 +34,17 @@ describe('numbers on the control room', () => {
     expect(duration(45)).toBe('45 s');
     expect(duration(600)).toBe('10.0 min');
     expect(duration(7200)).toBe('2.0 h');
+  });
+
+  it('says times in UTC, and says so, whatever the zone the browser is in', () => {
+    expect(time('2026-12-07T12:17:30.000Z')).toBe('2026-12-07 12:17:30 UTC');
+    expect(clockTime(new Date('2026-12-07T12:17:30.000Z'))).toBe('12:17:30 UTC');
+    const noon = Date.parse('2026-12-07T12:00:00.000Z') / 1000;
+    expect(axisTimes([noon, noon + 30, noon + 60])).toEqual(['12:00:00 UTC\n2026-12-07', '12:00:30', '12:01:00']);
+    expect(axisTimes([noon, noon + 6 * 3600, noon + 12 * 3600])).toEqual([
+      '12:00 UTC\n2026-12-07',
+      '18:00',
+      '00:00\n2026-12-08',
+    ]);
   });
 });

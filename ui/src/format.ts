@@ -24,10 +24,35 @@ export function duration(seconds: number | null | undefined): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/**
+ * Times read in UTC everywhere on the page, whatever the browser's zone, and say so: the API's
+ * sentences and the logs use UTC too.
+ */
 export function time(iso: string | null | undefined): string {
   if (!iso) return dash;
   const date = new Date(iso);
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)} UTC`;
+}
+
+/** The time of day alone (e.g. the last update): `12:17:30 UTC`. */
+export function clockTime(date: Date): string {
+  return `${date.toISOString().slice(11, 19)} UTC`;
+}
+
+/**
+ * A chart's time ticks (seconds since the epoch), 24-hour UTC: with seconds when they are less than
+ * a minute apart; the first says UTC and each that starts a day carries the date under it.
+ */
+export function axisTimes(ticks: number[]): string[] {
+  const withSeconds = ticks.length > 1 && ticks[1] - ticks[0] < 60;
+  let day = '';
+  return ticks.map((tick, index) => {
+    const iso = new Date(tick * 1000).toISOString();
+    const label = `${iso.slice(11, withSeconds ? 19 : 16)}${index === 0 ? ' UTC' : ''}`;
+    if (iso.slice(0, 10) === day) return label;
+    day = iso.slice(0, 10);
+    return `${label}\n${day}`;
+  });
 }
 
 /**

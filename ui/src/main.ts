@@ -1,5 +1,6 @@
 import { api, ApiError, session, whenUnauthenticated, type Identity } from './api';
 import { fill, h } from './dom';
+import { clockTime } from './format';
 import { AlertsPage } from './pages/alerts';
 import { FlagsPage } from './pages/flags';
 import { RolloutPage } from './pages/rollout';
@@ -89,7 +90,7 @@ async function poll(current: Page, hash: string): Promise<void> {
     main.setAttribute('data-refreshes', String(refreshes));
     main.setAttribute('data-page', hash);
     say('');
-    updated.textContent = `Updated ${new Date().toLocaleTimeString()} · every ${POLL_MS / 1000} s`;
+    updated.textContent = `Updated ${clockTime(new Date())} · every ${POLL_MS / 1000} s`;
   } catch (error) {
     if (page !== current) return;
     say(`Could not update: ${error instanceof Error ? error.message : String(error)}`, true);

@@ -1,0 +1,127 @@
+/// <reference lib="dom" />
+// Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
+import { ManualClock } from '../../src/common/manual-clock';
+import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from '../support/test-app';
+import { createTestDatabase } from '../support/test-database';
+import { atLeast, MetricRows, Traffic } from '../support/traffic';
+import { buildUi } from '../support/ui-build';
+import { BrowserSession } from './browser';
+
+/*
+ * A rollout's page in a real browser as its canary and its flag change, against the real app,
+ * Postgres and the simulator. The app's time is a ManualClock (ticks run when the test moves it); the
+ * browser's clock is held too (Playwright's fake clock), so the page polls when the test says.
+ */
+const TICK_MS = 1000;
+const HELD = new Date('2026-12-07T12:00:00.000Z');
+const ENV = {
+  CANARY_TICK_SECONDS: String(TICK_MS / 1000),
+  METRICS_FLUSH_INTERVAL_MS: '20',
+  GATEWAY_MAX_RETRIES: '0',
+  GATEWAY_BREAKER_MIN_REQUESTS: '100000',
+  GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '100000',
+};
+const STAGES = [
+  { percentage: 50, durationSeconds: 3600 },
+  { percentage: 100, durationSeconds: 0 },
+];
+const LONG = 180_000;
+const FLAGS = ['tz-flag'];
+
+describe('a rollout page in a browser, as its canary and its flag change', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+  let rows: MetricRows;
+  let browser: BrowserSession;
+  let readKey = '';
+  const clock = new ManualClock();
+
+  const canaryOf = async (id: string) => (await api(app).get(`/api/canaries/${id}`).expect(200)).body;
+  const createFlag = (key: string) =>
+    api(app)
+      .post('/api/flags')
+      .send({
+        key,
+        variants: { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' },
+        defaultVariant: 'control',
+        rollout: {},
+      })
+      .expect(201);
+  const startCanary = async (flagKey: string, stages = STAGES) => {
+    await createFlag(flagKey);
+    return (
+      await api(app)
+        .post('/api/canaries')
+        .send({ flagKey, variant: 'treatment', stages, analysis: { minRequests: 10 } })
+        .expect(201)
+    ).body as { id: string; stage: { startedAt: string } };
+  };
+  /** Traffic until both arms have `n` rows in the stage, then a tick: a look with numbers. */
+  const look = async (flagKey: string, stageStartedAt: string, n = 20) => {
+    const traffic = new Traffic(app, flagKey);
+    try {
+      await rows.waitFor(flagKey, stageStartedAt, { treatment: atLeast(n), control: atLeast(n) });
+    } finally {
+      await traffic.stop();
+    }
+    await clock.advance(TICK_MS);
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({
+      databaseUrl: database.url,
+      catalog: await writeTestCatalog(policiesFor(...FLAGS)),
+      clock,
+      env: { ...ENV, UI_DIR: await buildUi() },
+    });
+    rows = await MetricRows.open(database.url);
+    readKey = (
+      await api(app)
+        .post('/api/keys')
+        .send({ name: 'on-call', scopes: ['read'] })
+        .expect(201)
+    ).body.key;
+    browser = await BrowserSession.launch();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await rows?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  it(
+    'says every time in UTC, and says so, to a browser set to Paris and French',
+    async () => {
+      const canary = await startCanary('tz-flag');
+      await look('tz-flag', canary.stage.startedAt);
+      const viewer = await browser.open(app.url, readKey, {
+        heldClock: HELD,
+        timezoneId: 'Europe/Paris',
+        locale: 'fr-FR',
+        canvasText: true,
+      });
+      await viewer.show(`#/rollouts/${canary.id}`);
+      await viewer.page.locator('figure[data-metric="errorRate"] figcaption').waitFor();
+      expect(await viewer.page.locator('#updated').textContent()).toBe('Updated 12:00:00 UTC · every 3 s');
+      expect(await viewer.page.locator('#rollout-header dd').nth(2).textContent()).toMatch(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by /,
+      );
+      // The charts' time axes: 24-hour UTC, the date as in the tables, and the first tick says UTC.
+      const at = Date.parse((await canaryOf(canary.id)).lastVerdict.at);
+      const hours = new Set([at - 120_000, at, at + 120_000].map((t) => new Date(t).toISOString().slice(11, 13)));
+      const labels = (await viewer.canvasText())
+        .filter((drawn) => drawn.metric === 'errorRate' && drawn.align === 'center')
+        .map((drawn) => drawn.text);
+      expect(labels.length).toBeGreaterThan(0);
+      for (const label of labels) expect(label).toMatch(/^(\d\d:\d\d(:\d\d)?( UTC)?|\d{4}-\d\d-\d\d)$/);
+      const times = labels.filter((label) => /^\d\d:/.test(label));
+      expect(times.every((label) => hours.has(label.slice(0, 2)))).toBe(true);
+      expect(times.some((label) => label.endsWith(' UTC'))).toBe(true);
+      await viewer.screenshot('rollout-paris');
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+});
