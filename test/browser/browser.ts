@@ -128,6 +128,19 @@ export class WatchedPage {
     await this.page.clock.runFor(ms);
   }
 
+  /**
+   * Moves the held clock one poll period on, and waits for that poll to end (`data-polls` on main
+   * counts those that ended, answered or not).
+   */
+  async poll(): Promise<void> {
+    const before = Number((await this.page.locator('main').getAttribute('data-polls')) ?? 0);
+    await this.tick();
+    await this.page.waitForFunction(
+      (count) => Number(document.querySelector('main')?.getAttribute('data-polls') ?? 0) > count,
+      before,
+    );
+  }
+
   /** Moves the held clock one poll period on, and waits for the poll to show its data. */
   async refresh(): Promise<void> {
     const before = Number((await this.page.locator('main').getAttribute('data-refreshes')) ?? 0);

@@ -164,4 +164,33 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'while the gateway is unreachable, says since when and from when the data shown is, and marks it stale',
+    async () => {
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.show('#/flags');
+      const status = page.locator('#status');
+      const stale = page.locator('main.stale');
+      expect(await stale.count()).toBe(0);
+
+      await viewer.context.setOffline(true);
+      await viewer.tick();
+      await page.locator('#status.error').waitFor();
+      const outage = 'Gateway unreachable since 12:00:03 UTC; showing data from 12:00:00 UTC.';
+      expect(await status.textContent()).toBe(outage);
+      expect(await stale.count()).toBe(1);
+      // Another failed poll: still since the first one.
+      await viewer.poll();
+      expect(await status.textContent()).toBe(outage);
+
+      await viewer.context.setOffline(false);
+      await viewer.refresh();
+      expect(await status.textContent()).toBe('');
+      expect(await stale.count()).toBe(0);
+      expect(await page.locator('#updated').textContent()).toBe('Updated 12:00:09 UTC · every 3 s');
+    },
+    LONG,
+  );
 });

@@ -27,6 +27,13 @@ export const session = {
   clear: () => sessionStorage.removeItem(STORAGE_KEY),
 };
 
+/** No answer at all: the gateway is down, or the network to it is (fetch itself failed). */
+export class Unreachable extends Error {
+  constructor() {
+    super('the gateway does not answer');
+  }
+}
+
 /** Called when the key stops working (revoked while signed in): back to the sign-in form. */
 let onUnauthenticated: () => void = () => undefined;
 export function whenUnauthenticated(handler: () => void): void {
@@ -46,6 +53,8 @@ export async function api<T>(
       ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+  }).catch(() => {
+    throw new Unreachable();
   });
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : null;

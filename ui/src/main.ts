@@ -1,4 +1,4 @@
-import { api, ApiError, session, whenUnauthenticated, type Identity } from './api';
+import { api, ApiError, session, Unreachable, whenUnauthenticated, type Identity } from './api';
 import { fill, h } from './dom';
 import { clockTime } from './format';
 import { AlertsPage } from './pages/alerts';
@@ -37,6 +37,10 @@ let page: Page | null = null;
 let timer: number | undefined;
 let context: Context | null = null;
 let refreshes = 0;
+let polls = 0;
+/** When the shown page last got its data; since when its updates fail (null while they work). */
+let shownAt: Date | null = null;
+let failingSince: Date | null = null;
 
 function say(message: string, error = false): void {
   if (status.textContent !== message) status.textContent = message;
@@ -67,6 +71,8 @@ async function show(): Promise<void> {
     else link.removeAttribute('aria-current');
   }
   fill(main);
+  shownAt = null;
+  main.classList.remove('stale');
   page.mount(main);
   await poll(current, location.hash || '#/rollouts');
 }
@@ -89,12 +95,23 @@ async function poll(current: Page, hash: string): Promise<void> {
     refreshes++;
     main.setAttribute('data-refreshes', String(refreshes));
     main.setAttribute('data-page', hash);
+    shownAt = new Date();
+    failingSince = null;
+    main.classList.remove('stale');
     say('');
-    updated.textContent = `Updated ${clockTime(new Date())} · every ${POLL_MS / 1000} s`;
+    updated.textContent = `Updated ${clockTime(shownAt)} · every ${POLL_MS / 1000} s`;
   } catch (error) {
     if (page !== current) return;
-    say(`Could not update: ${error instanceof Error ? error.message : String(error)}`, true);
+    // Said once, when it starts: the words stay the same while it lasts, so it is read out once.
+    failingSince ??= new Date();
+    main.classList.toggle('stale', shownAt !== null);
+    const failure =
+      error instanceof Unreachable
+        ? `Gateway unreachable since ${clockTime(failingSince)}`
+        : `Could not update since ${clockTime(failingSince)} (${error instanceof Error ? error.message : String(error)})`;
+    say(`${failure}; ${shownAt ? `showing data from ${clockTime(shownAt)}` : 'nothing shown yet'}.`, true);
   }
+  main.setAttribute('data-polls', String(++polls));
   if (page === current) timer = window.setTimeout(() => void poll(current, hash), POLL_MS);
 }
 
@@ -105,6 +122,8 @@ function signOut(message?: string): void {
   page?.destroy?.();
   page = null;
   window.clearTimeout(timer);
+  failingSince = null;
+  main.classList.remove('stale');
   showSignIn(message);
 }
 
