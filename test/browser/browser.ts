@@ -128,6 +128,16 @@ export class WatchedPage {
     await this.page.clock.runFor(ms);
   }
 
+  /** Goes to a page of the control room by its hash and waits for its first poll to end, answered or not. */
+  async go(hash: string): Promise<void> {
+    const before = Number((await this.page.locator('main').getAttribute('data-polls')) ?? 0);
+    await this.page.evaluate((target) => (location.hash = target), hash);
+    await this.page.waitForFunction(
+      (count) => Number(document.querySelector('main')?.getAttribute('data-polls') ?? 0) > count,
+      before,
+    );
+  }
+
   /**
    * Moves the held clock one poll period on, and waits for that poll to end (`data-polls` on main
    * counts those that ended, answered or not).

@@ -193,4 +193,25 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'a rollout that does not exist says so, offers no action, and is not asked for again',
+    async () => {
+      const missing = '00000000-0000-0000-0000-000000000000';
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.go(`#/rollouts/${missing}`);
+      expect(await page.locator('main h2').allTextContents()).toEqual(['No such rollout']);
+      expect(await page.locator('#rollout-missing').allTextContents()).toEqual([
+        `canary "${missing}" does not exist. The link may be mistyped, or from another gateway.`,
+      ]);
+      expect(await page.getByText('Loading…').count()).toBe(0);
+      expect(await page.locator('[data-action]').count()).toBe(0);
+      expect(await page.locator('#status').textContent()).toBe('');
+      const before = (await viewer.apiCalls()).length;
+      await viewer.tick(3 * POLL_MS);
+      expect((await viewer.apiCalls()).slice(before)).toEqual([]);
+    },
+    LONG,
+  );
 });

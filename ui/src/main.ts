@@ -12,9 +12,12 @@ export const POLL_MS = 3000;
 
 export interface Page {
   title: string;
-  /** Builds the page's frame once; refresh fills in the data (first time and every poll). */
+  /**
+   * Builds the page's frame once; refresh fills in the data (first time and every poll), and says
+   * 'done' when there will never be more to show (a canary that does not exist): the polls stop.
+   */
   mount(root: HTMLElement): void;
-  refresh(): Promise<void>;
+  refresh(): Promise<void | 'done'>;
   destroy?(): void;
 }
 
@@ -89,8 +92,9 @@ async function poll(current: Page, hash: string): Promise<void> {
     });
     return;
   }
+  let again = true;
   try {
-    await current.refresh();
+    again = (await current.refresh()) !== 'done';
     if (page !== current) return;
     refreshes++;
     main.setAttribute('data-refreshes', String(refreshes));
@@ -99,7 +103,7 @@ async function poll(current: Page, hash: string): Promise<void> {
     failingSince = null;
     main.classList.remove('stale');
     say('');
-    updated.textContent = `Updated ${clockTime(shownAt)} · every ${POLL_MS / 1000} s`;
+    updated.textContent = `Updated ${clockTime(shownAt)}${again ? ` · every ${POLL_MS / 1000} s` : ''}`;
   } catch (error) {
     if (page !== current) return;
     // Said once, when it starts: the words stay the same while it lasts, so it is read out once.
@@ -112,7 +116,7 @@ async function poll(current: Page, hash: string): Promise<void> {
     say(`${failure}; ${shownAt ? `showing data from ${clockTime(shownAt)}` : 'nothing shown yet'}.`, true);
   }
   main.setAttribute('data-polls', String(++polls));
-  if (page === current) timer = window.setTimeout(() => void poll(current, hash), POLL_MS);
+  if (again && page === current) timer = window.setTimeout(() => void poll(current, hash), POLL_MS);
 }
 
 /** Back to the sign-in form: the shown page stops, and with it its polls (`message` says why). */

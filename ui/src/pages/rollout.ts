@@ -74,6 +74,7 @@ export class RolloutPage implements Page {
   private readonly parts: Record<string, HTMLElement> = {};
   private readonly buttons = new Map<Action, HTMLButtonElement>();
   private dialog!: HTMLDialogElement;
+  private root!: HTMLElement;
   private showQuiet = false;
   private canary: Canary | null = null;
   private spendReadAt = 0;
@@ -87,6 +88,7 @@ export class RolloutPage implements Page {
   ) {}
 
   mount(root: HTMLElement): void {
+    this.root = root;
     const part = (name: string, ...children: Child[]) =>
       (this.parts[name] = h('div', { id: `rollout-${name}` }, ...children));
     this.dialog = h('dialog', { id: 'action-dialog', 'aria-labelledby': 'action-title' });
@@ -138,8 +140,21 @@ export class RolloutPage implements Page {
     root.append(...parts.filter((element): element is HTMLElement => element !== null));
   }
 
-  async refresh(): Promise<void> {
-    const canary = await api<Canary>(`/api/canaries/${this.id}`);
+  async refresh(): Promise<void | 'done'> {
+    let canary: Canary;
+    try {
+      canary = await api<Canary>(`/api/canaries/${this.id}`);
+    } catch (error) {
+      // Canaries are never deleted: one that is not there never will be.
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      fill(
+        this.root,
+        h('p', {}, h('a', { href: '#/rollouts' }, '← All rollouts')),
+        h('h2', {}, 'No such rollout'),
+        h('p', { id: 'rollout-missing' }, `${error.message}. The link may be mistyped, or from another gateway.`),
+      );
+      return 'done';
+    }
     this.canary = canary;
     await this.loadEvents(canary);
     document.title = `${canary.flagKey} · Switchyard control room`;
