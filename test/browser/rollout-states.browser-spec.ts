@@ -26,7 +26,9 @@ const STAGES = [
   { percentage: 100, durationSeconds: 0 },
 ];
 const LONG = 180_000;
-const FLAGS = ['tz-flag'];
+/** An API time as the page writes it. */
+const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag'];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -120,6 +122,55 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       expect(times.every((label) => hours.has(label.slice(0, 2)))).toBe(true);
       expect(times.some((label) => label.endsWith(' UTC'))).toBe(true);
       await viewer.screenshot('rollout-paris');
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'an ended canary reads as ended: where it ended and the share it left, in the list, its header and its stages',
+    async () => {
+      // Rolled back by hand in its first stage.
+      const back = await startCanary('rollback-flag');
+      await api(app).post(`/api/canaries/${back.id}/rollback`).send({ reason: 'wrong model' }).expect(200);
+      // Promoted by the tick at the end of its first stage, straight to the last (100%, until promoted).
+      const ahead = await startCanary('promote-flag', [
+        { percentage: 50, durationSeconds: 60 },
+        { percentage: 100, durationSeconds: 0 },
+      ]);
+      await look('promote-flag', ahead.stage.startedAt);
+      await clock.advance(60_000);
+      const [rolledBack, promoted] = [await canaryOf(back.id), await canaryOf(ahead.id)];
+      expect([rolledBack.state, promoted.state]).toEqual(['rolled_back', 'promoted']);
+
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.show('#/rollouts');
+      // Stage, planned share, time in stage.
+      const row = async (id: string) => {
+        const cells = await page.locator(`#rollouts-table tr[data-key="${id}"] td`).allTextContents();
+        return [cells[3], cells[4], cells[6]];
+      };
+      expect(await row(back.id)).toEqual(['ended in 1 of 2', '0% (ended)', `ended ${utc(rolledBack.endedAt)}`]);
+      expect(await row(ahead.id)).toEqual(['ended in 2 of 2', '100% (ended)', `ended ${utc(promoted.endedAt)}`]);
+
+      const stages = () => page.locator('#timeline-table tbody tr td:first-child').allTextContents();
+      await viewer.show(`#/rollouts/${back.id}`);
+      expect(await page.locator('#rollout-header dd').first().textContent()).toBe(
+        'rolled back in stage 1 of 2 (planned 50%), leaving the treatment at 0%',
+      );
+      expect(await page.locator('#rollout-header progress').count()).toBe(0);
+      expect(await stages()).toEqual(['1 (rolled back here)', '2']);
+
+      await viewer.show(`#/rollouts/${ahead.id}`);
+      expect(await page.locator('#rollout-header dd').first().textContent()).toBe(
+        'promoted in stage 2 of 2 (planned 100%), leaving the treatment at 100%',
+      );
+      expect(await stages()).toEqual(['1', '2 (promoted here)']);
+      // The promotion started the last stage.
+      expect(await page.locator('#timeline-table tbody tr').nth(1).locator('td').nth(5).textContent()).toBe(
+        utc(promoted.endedAt),
+      );
       expect(browser.errors()).toEqual([]);
     },
     LONG,

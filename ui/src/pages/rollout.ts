@@ -1,5 +1,6 @@
 import { api, ApiError, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
+import { stageSentence, stateWords } from '../canary-words';
 import { fill, h, patch, section, table, type Child } from '../dom';
 import { band, count, dash, duration, effect, metricValue, ms, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
@@ -258,21 +259,13 @@ export class RolloutPage implements Page {
         'dl',
         { class: 'facts' },
         h('dt', {}, 'Stage'),
-        h(
-          'dd',
-          {},
-          stage
-            ? `${stage.index + 1} of ${canary.stages.length}, planned ${stage.percentage}% treatment`
-            : canary.phase === 'shadow' && canary.shadowStage
-              ? 'shadow stage (every user on the control)'
-              : 'not started',
-        ),
+        h('dd', {}, stageSentence(canary)),
         h('dt', {}, 'Time in stage'),
         h(
           'dd',
           {},
           stage
-            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''} `
+            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''}${canary.endedAt ? ', until it ended' : ''} `
             : dash,
           stage && stage.durationSeconds && !canary.endedAt
             ? h('progress', {
@@ -401,7 +394,11 @@ export class RolloutPage implements Page {
       }
       if (event.type === 'stage_extended') extensions[event.stage]++;
       if (event.type === 'paused') pauses[event.stage]++;
-      if (['promoted', 'rolled_back', 'aborted'].includes(event.type) && current >= 0) ends[current] = event.at;
+      if (['promoted', 'rolled_back', 'aborted'].includes(event.type) && current >= 0) {
+        ends[current] = event.at;
+        // A tick's promotion at the end of the stage before the last goes to the last stage at once.
+        if (event.stage !== current) starts[event.stage] = ends[event.stage] = event.at;
+      }
     }
     const first = shadowStart ?? starts[0];
     const firstStart = first ? Date.parse(first) : null;
@@ -422,8 +419,9 @@ export class RolloutPage implements Page {
         extensions[index] ? `extended ${extensions[index]}×` : '',
         pauses[index] ? `paused ${pauses[index]}×` : '',
       ].filter(Boolean);
+      const here = index === canary.stage?.index;
       return [
-        `${index + 1}${index === canary.stage?.index ? ' (current)' : ''}`,
+        `${index + 1}${here ? (canary.endedAt ? ` (${stateWords(canary.state)} here)` : ' (current)') : ''}`,
         `${stage.percentage}%`,
         observed[index] ?? dash,
         stage.durationSeconds ? duration(stage.durationSeconds) : 'until promoted',

@@ -1,4 +1,5 @@
 import { api } from '../api';
+import { shareCell, stageCell, stateWords } from '../canary-words';
 import { h, patch, table } from '../dom';
 import { dash, duration, pct, time } from '../format';
 import type { Context, Page } from '../main';
@@ -36,7 +37,7 @@ export class RolloutsPage implements Page {
           h(
             'span',
             {},
-            h('span', { class: `badge state-${canary.state}` }, canary.state.replace('_', ' ')),
+            h('span', { class: `badge state-${canary.state}` }, stateWords(canary.state)),
             canary.stalled
               ? [
                   ' ',
@@ -53,16 +54,14 @@ export class RolloutsPage implements Page {
                 ]
               : null,
           ),
-          canary.stage
-            ? `${canary.stage.index + 1} of ${canary.stages.length}`
-            : canary.phase === 'shadow' && canary.shadowStage
-              ? 'shadow'
-              : 'not started',
-          canary.stage ? `${canary.stage.percentage}%` : canary.phase === 'shadow' && canary.shadowStage ? '0%' : dash,
+          stageCell(canary),
+          shareCell(canary),
           observedShare(canary),
-          canary.stage
-            ? `${duration(canary.stage.elapsedSeconds)}${canary.stage.durationSeconds > 0 ? ` of ${duration(canary.stage.durationSeconds)}` : ''}`
-            : dash,
+          canary.endedAt
+            ? `ended ${time(canary.endedAt)}`
+            : canary.stage
+              ? `${duration(canary.stage.elapsedSeconds)}${canary.stage.durationSeconds > 0 ? ` of ${duration(canary.stage.durationSeconds)}` : ''}`
+              : dash,
           canary.lastVerdict
             ? h(
                 'span',
