@@ -28,7 +28,7 @@ const STAGES = [
 const LONG = 180_000;
 /** An API time as the page writes it. */
 const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag'];
+const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag'];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -171,6 +171,31 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       expect(await page.locator('#timeline-table tbody tr').nth(1).locator('td').nth(5).textContent()).toBe(
         utc(promoted.endedAt),
       );
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'a running canary whose flag was killed says so: every user gets the control, whatever the stage plans',
+    async () => {
+      const canary = await startCanary('kill-flag');
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.show(`#/rollouts/${canary.id}`);
+      const notice = page.locator('#flag-killed');
+      expect(await notice.count()).toBe(0);
+
+      await api(app).post('/api/flags/kill-flag/kill').send({ reason: 'provider incident' }).expect(200);
+      await viewer.refresh();
+      expect(await notice.allTextContents()).toEqual([
+        'The flag kill-flag is switched off (killed): every user gets its default variant, control, and none the treatment, whatever this stage plans. Enabling the flag gives the stage its weight back.',
+      ]);
+      expect((await canaryOf(canary.id)).state).toBe('running');
+
+      await api(app).post('/api/flags/kill-flag/enable').send({ reason: 'incident over' }).expect(200);
+      await viewer.refresh();
+      expect(await notice.count()).toBe(0);
       expect(browser.errors()).toEqual([]);
     },
     LONG,

@@ -78,6 +78,8 @@ export class RolloutPage implements Page {
   private root!: HTMLElement;
   private showQuiet = false;
   private canary: Canary | null = null;
+  /** The canary's flag, read every poll: someone may kill it while the canary runs. */
+  private flag: { enabled: boolean; defaultVariant: string; policy: string | null } | null = null;
   private spendReadAt = 0;
   private spendState = '';
   /** The arms' requests and cost since the canary was created (GET /api/metrics/summary), read every 30 s. */
@@ -157,7 +159,12 @@ export class RolloutPage implements Page {
       return 'done';
     }
     this.canary = canary;
-    await this.loadEvents(canary);
+    [this.flag] = await Promise.all([
+      api<{ enabled: boolean; defaultVariant: string; policy: string | null }>(
+        `/api/flags/${encodeURIComponent(canary.flagKey)}`,
+      ),
+      this.loadEvents(canary),
+    ]);
     document.title = `${canary.flagKey} · Switchyard control room`;
     this.renderHeader(canary);
     this.renderActions(canary);
@@ -253,6 +260,14 @@ export class RolloutPage implements Page {
                   `${canary.stalled.lastFailure.reason}. `
                 : 'No replica stored why: their logs may ("tick failed"). ') +
               'switchyard_canary_tick_failures_total counts the failures.',
+          )
+        : null,
+      this.flag && !this.flag.enabled && !canary.endedAt
+        ? h(
+            'p',
+            { class: 'error-text', role: 'alert', id: 'flag-killed' },
+            `The flag ${canary.flagKey} is switched off (killed): every user gets its default variant, ${this.flag.defaultVariant}, ` +
+              'and none the treatment, whatever this stage plans. Enabling the flag gives the stage its weight back.',
           )
         : null,
       h(
@@ -901,7 +916,7 @@ export class RolloutPage implements Page {
         }>
       >('/api/budgets');
       // The canary's own budget (its treatment), and its policy's (all of the flag's traffic).
-      const policy = (await api<{ policy: string | null }>(`/api/flags/${encodeURIComponent(canary.flagKey)}`)).policy;
+      const policy = this.flag?.policy ?? null;
       const mine = budgets.filter(
         (budget) =>
           (budget.scope === 'canary' && budget.target === canary.id) ||
