@@ -101,7 +101,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       databaseUrl: database.url,
       // Canaries run only on flags a policy routes by.
       catalog: await writeTestCatalog(
-        policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag', 'crowded-flag'),
+        policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag', 'crowded-flag', 'paused-flag'),
       ),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
@@ -752,6 +752,39 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
 
       const refused = await authorized(gateway).get(`/api/canaries/${id}/events`).query({ quietEvery: 0 }).expect(400);
       expect(refused.body.message).toBe('quietEvery must be an integer between 1 and 86400');
+    },
+    LONG,
+  );
+
+  it(
+    "stops a paused stage's time: it stands still while paused, and a resume starts the stage again",
+    async () => {
+      const { createFlag, createCanary } = api(gateway);
+      await createFlag('paused-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
+      const created = await createCanary({
+        flagKey: 'paused-flag',
+        variant: 'treatment',
+        stages: [
+          { percentage: 10, durationSeconds: 3_600 },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: FAST_ANALYSIS,
+      }).expect(201);
+      const id = created.body.id as string;
+      await clock.advance(60_000);
+      await authorized(gateway).post(`/api/canaries/${id}/pause`).send({ reason: 'a closer look' }).expect(200);
+      expect((await api(gateway).canary(id)).stage).toMatchObject({ elapsedSeconds: 60 });
+      await clock.advance(600_000);
+      expect((await api(gateway).canary(id)).stage).toMatchObject({
+        startedAt: created.body.stage.startedAt,
+        elapsedSeconds: 60,
+      });
+
+      await authorized(gateway).post(`/api/canaries/${id}/resume`).send({ reason: 'looked' }).expect(200);
+      const resumedAt = clock.now().toISOString();
+      await clock.advance(5_000);
+      expect((await api(gateway).canary(id)).stage).toMatchObject({ startedAt: resumedAt, elapsedSeconds: 5 });
+      await authorized(gateway).post(`/api/canaries/${id}/abort`).expect(200);
     },
     LONG,
   );

@@ -12,6 +12,8 @@ export const STALLED_AFTER_TICKS = 3;
  */
 export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFailure?: TickFailure): CanaryDto {
   const stage = canary.stages[canary.stageIndex];
+  // A stage's time stops at the end, and at a pause (the row's last change): a resume starts it again.
+  const stageTimeTo = canary.endedAt ?? (canary.state === 'paused' ? canary.updatedAt : now);
   return {
     id: canary.id,
     flagKey: canary.flagKey,
@@ -28,7 +30,7 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFail
             percentage: stage.percentage,
             durationSeconds: stage.durationSeconds,
             startedAt: canary.stageStartedAt.toISOString(),
-            elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
+            elapsedSeconds: (stageTimeTo.getTime() - canary.stageStartedAt.getTime()) / 1000,
           }
         : null,
     shadowStage:
@@ -36,7 +38,7 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFail
         ? {
             startedAt: canary.stageStartedAt.toISOString(),
             durationSeconds: canary.shadow.durationSeconds,
-            elapsedSeconds: ((canary.endedAt ?? now).getTime() - canary.stageStartedAt.getTime()) / 1000,
+            elapsedSeconds: (stageTimeTo.getTime() - canary.stageStartedAt.getTime()) / 1000,
           }
         : null,
     analysis: canary.analysis as unknown as Record<string, unknown>,

@@ -28,7 +28,7 @@ const STAGES = [
 const LONG = 180_000;
 /** An API time as the page writes it. */
 const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag'];
+const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag'];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -196,6 +196,31 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       await api(app).post('/api/flags/kill-flag/enable').send({ reason: 'incident over' }).expect(200);
       await viewer.refresh();
       expect(await notice.count()).toBe(0);
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    "a paused canary's time in stage stands still, and the page says a resume starts the stage again",
+    async () => {
+      const canary = await startCanary('pause-flag');
+      await clock.advance(120_000);
+      await api(app).post(`/api/canaries/${canary.id}/pause`).send({ reason: 'a closer look' }).expect(200);
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.show(`#/rollouts/${canary.id}`);
+      const timeInStage = page.locator('#rollout-header dd').nth(1);
+      const paused = '2.0 min of 60.0 min, paused: a resume starts the stage again';
+      expect(await timeInStage.textContent()).toBe(paused);
+      expect(await page.locator('#rollout-header progress').count()).toBe(0);
+      await clock.advance(600_000);
+      await viewer.refresh();
+      expect(await timeInStage.textContent()).toBe(paused);
+
+      await viewer.show('#/rollouts');
+      const cells = await page.locator(`#rollouts-table tr[data-key="${canary.id}"] td`).allTextContents();
+      expect(cells[6]).toBe('2.0 min of 60.0 min (paused)');
       expect(browser.errors()).toEqual([]);
     },
     LONG,

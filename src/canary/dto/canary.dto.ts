@@ -7,13 +7,23 @@ export class CanaryStageStatusDto {
   @ApiProperty({ example: 15 }) percentage: number;
   @ApiProperty({ example: 3600 }) durationSeconds: number;
   @ApiProperty({ example: '2026-11-24T10:00:00.000Z' }) startedAt: string;
-  @ApiProperty({ example: 1234.5, description: 'Time in this stage so far' }) elapsedSeconds: number;
+  @ApiProperty({
+    example: 1234.5,
+    description:
+      'Time in this stage so far; it stops while the canary is paused (a resume starts the stage again) and when it ends',
+  })
+  elapsedSeconds: number;
 }
 
 export class ShadowStageStatusDto {
   @ApiProperty({ example: '2026-11-24T09:00:00.000Z' }) startedAt: string;
   @ApiProperty({ example: 3600 }) durationSeconds: number;
-  @ApiProperty({ example: 120 }) elapsedSeconds: number;
+  @ApiProperty({
+    example: 120,
+    description:
+      'Time in the shadow stage so far; it stops while the canary is paused (a resume starts the stage again)',
+  })
+  elapsedSeconds: number;
 }
 
 export class CanaryTickFailureDto {

@@ -280,15 +280,23 @@ export class RolloutPage implements Page {
           'dd',
           {},
           stage
-            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''}${canary.endedAt ? ', until it ended' : ''} `
+            ? `${duration(stage.elapsedSeconds)}${stage.durationSeconds ? ` of ${duration(stage.durationSeconds)}` : ''}`
             : dash,
-          stage && stage.durationSeconds && !canary.endedAt
-            ? h('progress', {
-                max: stage.durationSeconds,
-                value: Math.min(stage.elapsedSeconds, stage.durationSeconds),
-                'aria-label': 'Time in stage',
-              })
-            : null,
+          // The API stops a paused stage's time; a resume starts it again, so no bar fills meanwhile.
+          canary.endedAt
+            ? ', until it ended'
+            : canary.state === 'paused' && stage
+              ? ', paused: a resume starts the stage again'
+              : stage && stage.durationSeconds
+                ? [
+                    ' ',
+                    h('progress', {
+                      max: stage.durationSeconds,
+                      value: Math.min(stage.elapsedSeconds, stage.durationSeconds),
+                      'aria-label': 'Time in stage',
+                    }),
+                  ]
+                : null,
         ),
         h('dt', {}, 'Created'),
         h('dd', {}, `${time(canary.createdAt)} by ${canary.createdBy}`),

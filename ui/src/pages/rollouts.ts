@@ -60,7 +60,7 @@ export class RolloutsPage implements Page {
           canary.endedAt
             ? `ended ${time(canary.endedAt)}`
             : canary.stage
-              ? `${duration(canary.stage.elapsedSeconds)}${canary.stage.durationSeconds > 0 ? ` of ${duration(canary.stage.durationSeconds)}` : ''}`
+              ? `${duration(canary.stage.elapsedSeconds)}${canary.stage.durationSeconds > 0 ? ` of ${duration(canary.stage.durationSeconds)}` : ''}${canary.state === 'paused' ? ' (paused)' : ''}`
               : dash,
           canary.lastVerdict
             ? h(
