@@ -28,7 +28,7 @@ const STAGES = [
 const LONG = 180_000;
 /** An API time as the page writes it. */
 const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag'];
+const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag', 'act-flag'];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -221,6 +221,34 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       await viewer.show('#/rollouts');
       const cells = await page.locator(`#rollouts-table tr[data-key="${canary.id}"] td`).allTextContents();
       expect(cells[6]).toBe('2.0 min of 60.0 min (paused)');
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'after an action from the dialog, the keyboard focus goes to the button that undoes it, or to the result',
+    async () => {
+      const canary = await startCanary('act-flag');
+      const admin = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = admin;
+      await admin.show(`#/rollouts/${canary.id}`);
+      const act = async (action: string, reason: string, result: string) => {
+        await page.locator(`[data-action="${action}"]`).focus();
+        await page.keyboard.press('Enter');
+        await page.keyboard.type(reason);
+        await page.keyboard.press('Tab');
+        await page.keyboard.press('Enter');
+        await page.locator('#rollout-action-result', { hasText: result }).waitFor();
+        return page.evaluate(() => {
+          const element = document.activeElement;
+          return element === document.body ? 'nothing' : (element?.getAttribute('data-action') ?? element?.textContent);
+        });
+      };
+      expect(await act('pause', 'a closer look', 'the canary is paused')).toBe('resume');
+      expect(await act('resume', 'looked', 'the canary is running')).toBe('pause');
+      // Nothing is left to do once it ended: the result, which says so, has the focus.
+      expect(await act('abort', 'not now', 'the canary is aborted')).toBe('Abort: done, the canary is aborted.');
       expect(browser.errors()).toEqual([]);
     },
     LONG,

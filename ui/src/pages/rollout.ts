@@ -43,6 +43,9 @@ const ACTIONS: Array<{ action: Action; label: string; from: string[]; danger?: b
   },
 ];
 
+/** The action that undoes each one, where there is one: where the focus goes after it. */
+const UNDO: Partial<Record<Action, Action>> = { pause: 'resume', resume: 'pause' };
+
 /** How often cost and budget are read again (the rest of the page every poll). */
 const SPEND_EVERY_MS = 30_000;
 
@@ -373,12 +376,19 @@ export class RolloutPage implements Page {
       void api<Canary>(`/api/canaries/${this.id}/${action}`, { method: 'POST', body: { reason: why } })
         .then(async (canary) => {
           this.dialog.close();
-          patch(
-            this.parts['action-result'],
-            h('p', { role: 'status' }, `${spec.label}: done, the canary is ${canary.state.replace('_', ' ')}.`),
+          // The page as the action left it first: the button acted on is disabled now, so the focus
+          // goes to the one that undoes it (resume after pause), or to the result when none is left.
+          await this.refresh().catch(() => undefined);
+          const result = h(
+            'p',
+            { role: 'status', tabindex: -1 },
+            `${spec.label}: done, the canary is ${stateWords(canary.state)}.`,
           );
-          await this.refresh();
-          this.buttons.get(action)?.focus();
+          fill(this.parts['action-result'], result);
+          const next = [UNDO[action], ...ACTIONS.map((candidate) => candidate.action)]
+            .map((candidate) => (candidate ? this.buttons.get(candidate) : undefined))
+            .find((button) => button && !button.disabled);
+          (next ?? result).focus();
         })
         .catch((error: unknown) => {
           submit.disabled = false;
