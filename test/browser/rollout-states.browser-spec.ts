@@ -28,7 +28,7 @@ const STAGES = [
 const LONG = 180_000;
 /** An API time as the page writes it. */
 const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag', 'act-flag'];
+const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag', 'act-flag', 'elsewhere-flag'];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -249,6 +249,31 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       expect(await act('resume', 'looked', 'the canary is running')).toBe('pause');
       // Nothing is left to do once it ended: the result, which says so, has the focus.
       expect(await act('abort', 'not now', 'the canary is aborted')).toBe('Abort: done, the canary is aborted.');
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    "an action's result goes once the canary changes elsewhere",
+    async () => {
+      const canary = await startCanary('elsewhere-flag');
+      const admin = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = admin;
+      await admin.show(`#/rollouts/${canary.id}`);
+      await page.locator('[data-action="pause"]').click();
+      await page.locator('#action-reason').fill('a closer look');
+      await page.locator('#action-dialog button[type="submit"]').click();
+      const result = page.locator('#rollout-action-result');
+      await result.filter({ hasText: 'Pause: done, the canary is paused.' }).waitFor();
+      // A poll that finds the canary as the action left it keeps the result.
+      await admin.refresh();
+      expect(await result.textContent()).toBe('Pause: done, the canary is paused.');
+
+      await api(app).post(`/api/canaries/${canary.id}/resume`).send({ reason: 'resumed by someone else' }).expect(200);
+      await admin.refresh();
+      expect(await page.locator('#canary-state').textContent()).toBe('running');
+      expect(await result.textContent()).toBe('');
       expect(browser.errors()).toEqual([]);
     },
     LONG,

@@ -148,6 +148,8 @@ export interface Canary {
   } | null;
   createdBy: string;
   createdAt: string;
+  /** Its last change (an action, a tick's transition); not a verdict. */
+  updatedAt: string;
   endedAt: string | null;
 }
 

@@ -81,6 +81,8 @@ export class RolloutPage implements Page {
   private root!: HTMLElement;
   private showQuiet = false;
   private canary: Canary | null = null;
+  /** The canary as the action left it (state and last change): another change makes the result old news. */
+  private resultOf: string | null = null;
   /** The canary's flag, read every poll: someone may kill it while the canary runs. */
   private flag: { enabled: boolean; defaultVariant: string; policy: string | null } | null = null;
   private spendReadAt = 0;
@@ -330,6 +332,10 @@ export class RolloutPage implements Page {
   }
 
   private renderActions(canary: Canary): void {
+    if (this.resultOf !== null && this.resultOf !== `${canary.state} ${canary.updatedAt}`) {
+      this.resultOf = null;
+      fill(this.parts['action-result']);
+    }
     for (const { action, from } of ACTIONS) {
       const button = this.buttons.get(action);
       if (button) button.disabled = !from.includes(canary.state);
@@ -385,6 +391,7 @@ export class RolloutPage implements Page {
             `${spec.label}: done, the canary is ${stateWords(canary.state)}.`,
           );
           fill(this.parts['action-result'], result);
+          this.resultOf = `${canary.state} ${canary.updatedAt}`;
           const next = [UNDO[action], ...ACTIONS.map((candidate) => candidate.action)]
             .map((candidate) => (candidate ? this.buttons.get(candidate) : undefined))
             .find((button) => button && !button.disabled);
