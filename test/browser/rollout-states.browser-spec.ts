@@ -28,7 +28,16 @@ const STAGES = [
 const LONG = 180_000;
 /** An API time as the page writes it. */
 const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-const FLAGS = ['tz-flag', 'rollback-flag', 'promote-flag', 'kill-flag', 'pause-flag', 'act-flag', 'elsewhere-flag'];
+const FLAGS = [
+  'tz-flag',
+  'rollback-flag',
+  'promote-flag',
+  'kill-flag',
+  'pause-flag',
+  'act-flag',
+  'elsewhere-flag',
+  'axis-flag',
+];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -274,6 +283,26 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       await admin.refresh();
       expect(await page.locator('#canary-state').textContent()).toBe('running');
       expect(await result.textContent()).toBe('');
+      expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    "every chart's value labels show whole, signs included: the axis is as wide as its longest label",
+    async () => {
+      const canary = await startCanary('axis-flag');
+      await look('axis-flag', canary.stage.startedAt);
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD, canvasText: true });
+      await viewer.show(`#/rollouts/${canary.id}`);
+      await viewer.page.locator('figure[data-metric="errorRate"] figcaption').waitFor();
+      // The y axis' labels are right-aligned against it: each must start inside the canvas.
+      const labels = (await viewer.canvasText()).filter((drawn) => drawn.metric && drawn.align === 'right');
+      expect(labels.map((label) => label.text)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^[+-]\d+\.\d\d pp$/)]),
+      );
+      const cut = labels.filter((label) => label.x - label.width < 0).map((label) => `${label.metric}: ${label.text}`);
+      expect(cut).toEqual([]);
       expect(browser.errors()).toEqual([]);
     },
     LONG,

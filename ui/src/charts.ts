@@ -110,7 +110,7 @@ export class TimeChart {
       bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
       axes: [
         { values: (_plot, ticks) => axisTimes(ticks), space: 70 },
-        { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: 70 },
+        { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: valueAxisSize },
       ],
     };
   }
@@ -125,4 +125,19 @@ function timeRange(times: ArrayLike<number>): [number, number] {
   const last = times[times.length - 1];
   if (first === undefined || last === undefined) return [0, 1];
   return first === last ? [first - 60, last + 60] : [first, last];
+}
+
+/**
+ * The value axis' width: its widest label ("-100.00 pp" is wider than "5 ms"), the tick and the gap.
+ * uPlot asks again until the sizes settle; after the first round the size found stays.
+ */
+function valueAxisSize(plot: uPlot, values: string[] | null, axisIndex: number, cycle: number): number {
+  const axis = plot.axes[axisIndex] as uPlot.Axis & { _size: number; font: [string, number] };
+  if (cycle > 1) return axis._size;
+  const { ctx } = plot;
+  const font = ctx.font;
+  ctx.font = axis.font[0];
+  const widest = Math.max(0, ...(values ?? []).map((value) => ctx.measureText(value).width));
+  ctx.font = font;
+  return Math.ceil(widest / uPlot.pxRatio + (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4);
 }
