@@ -275,6 +275,29 @@ describe('control room in a browser', () => {
   );
 
   it(
+    'an archived flag reads as archived on the flags page, and its history says that archiving archived it',
+    async () => {
+      await createFlag(app, 'retired-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      await createFlag(app, 'kept-model', 'gemini-2.5-flash', 'deepseek-v3.2');
+      await api(app).delete('/api/flags/retired-model').send({ reason: 'replaced by chat-model' }).expect(200);
+      const { archivedAt } = (await api(app).get('/api/flags/retired-model').expect(200)).body;
+      const viewer = await open(readKey);
+      await viewer.show('#/flags');
+      const panel = viewer.page.locator('[data-flag="retired-model"]');
+      expect(await panel.locator('.archived').allTextContents()).toEqual([
+        `Archived ${archivedAt.slice(0, 10)} ${archivedAt.slice(11, 19)} UTC: it serves no request and takes no change; its history stays.`,
+      ]);
+      // A live flag carries no such mark.
+      expect(await viewer.page.locator('[data-flag="kept-model"] .archived').count()).toBe(0);
+      await panel.locator('[data-history="retired-model"]').click();
+      const archive = panel.locator('li[data-action="archive"]');
+      await archive.waitFor();
+      expect(await archive.locator('div').nth(1).textContent()).toBe('archived: no → yes');
+    },
+    LONG,
+  );
+
+  it(
     'every page loads at 1280 px and at phone width without console errors, and is saved as a screenshot',
     async () => {
       // The canary with traffic and verdicts, so its charts are in the pictures.

@@ -10,6 +10,7 @@ const flag: Flag = {
   rules: [],
   version: 3,
   policy: 'chat',
+  archivedAt: null,
 };
 const entry = (before: Partial<Flag> | null, after: Partial<Flag>, action = 'rollout'): HistoryEntry => ({
   id: 1,
@@ -39,6 +40,12 @@ describe('flag history as a person reads it', () => {
       { field: 'created', before: '', after: 'control: gemini-2.5-flash, treatment: {"model":"deepseek-v3.2"}' },
     ]);
     expect(changesOf(entry({}, {}, 'note'))).toEqual([]);
+  });
+
+  it('says that archiving archived the flag', () => {
+    expect(changesOf(entry({}, { archivedAt: '2026-12-05T10:00:00.000Z' }, 'archive'))).toEqual([
+      { field: 'archived', before: 'no', after: 'yes' },
+    ]);
   });
 
   it('deals weights as the evaluator does: the default variant gets the rest, a killed flag all of it', () => {

@@ -9,6 +9,7 @@ export interface Flag {
   rules: unknown[];
   version: number;
   policy: string | null;
+  archivedAt: string | null;
 }
 
 export interface HistoryEntry {
@@ -28,11 +29,16 @@ const FIELDS = ['enabled', 'rollout', 'variants', 'defaultVariant', 'rules', 'de
 
 export function changesOf(entry: HistoryEntry): Array<{ field: string; before: string; after: string }> {
   if (!entry.before) return [{ field: 'created', before: '', after: show(entry.after.variants) }];
-  return FIELDS.filter((field) => show(entry.before![field]) !== show(entry.after[field])).map((field) => ({
+  const changes = FIELDS.filter((field) => show(entry.before![field]) !== show(entry.after[field])).map((field) => ({
     field,
     before: show(entry.before![field]),
     after: show(entry.after[field]),
   }));
+  // When is the entry's own time: what a reader wants is that the flag is archived now.
+  const archived = (snapshot: Record<string, unknown>) => (snapshot.archivedAt ? 'yes' : 'no');
+  if (archived(entry.before) !== archived(entry.after))
+    changes.push({ field: 'archived', before: archived(entry.before), after: archived(entry.after) });
+  return changes;
 }
 
 function show(value: unknown): string {

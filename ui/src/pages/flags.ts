@@ -132,9 +132,16 @@ export class FlagsPage implements Page {
         h(
           'span',
           { class: 'muted' },
-          `v${flag.version}${flag.enabled ? '' : ' · killed'}${flag.policy ? ` · policy ${flag.policy}` : ''}`,
+          `v${flag.version}${flag.archivedAt ? ' · archived' : flag.enabled ? '' : ' · killed'}${flag.policy ? ` · policy ${flag.policy}` : ''}`,
         ),
       ),
+      flag.archivedAt
+        ? h(
+            'p',
+            { class: 'archived' },
+            `Archived ${time(flag.archivedAt)}: it serves no request and takes no change; its history stays.`,
+          )
+        : null,
       flag.description ? h('p', { class: 'muted' }, flag.description) : null,
       table(
         'Variants and weights',
