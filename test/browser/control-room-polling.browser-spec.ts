@@ -214,4 +214,27 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'the sign-in form says when what was typed cannot be a key, without asking the gateway',
+    async () => {
+      const viewer = await browser.blank({ heldClock: HELD });
+      const { page } = viewer;
+      await page.goto(`${app.url}/`);
+      const notAKey =
+        'That is not a Switchyard key: a key has only letters, digits and ASCII signs, without spaces (e.g. sy_k3j5n2m8q1_…).';
+      for (const [typed, said] of [
+        ['   ', 'Type or paste your API key: the field is empty.'],
+        ['ключ🔑', notAKey],
+        ['sy_k3j5n2m8q1 extra', notAKey],
+      ]) {
+        await page.getByLabel('API key').fill(typed);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        expect({ typed, said: await page.locator('.signin [role="alert"]').textContent() }).toEqual({ typed, said });
+      }
+      expect(await viewer.apiCalls()).toEqual([]);
+      expect(viewer.errors).toEqual([]);
+    },
+    LONG,
+  );
 });

@@ -60,7 +60,7 @@ export async function api<T>(
   const body = text ? (JSON.parse(text) as unknown) : null;
   if (!response.ok) {
     const message = (body as { message?: string } | null)?.message ?? `${response.status} ${response.statusText}`;
-    if (response.status === 401 && !options.key) onUnauthenticated();
+    if (response.status === 401 && options.key === undefined) onUnauthenticated();
     throw new ApiError(response.status, message);
   }
   return body as T;

@@ -160,7 +160,14 @@ function showSignIn(message?: string): void {
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    void signIn(input.value.trim()).catch((failure: unknown) => {
+    const key = input.value.trim();
+    const wrong = !key ? 'Type or paste your API key: the field is empty.' : notAKey(key);
+    if (wrong) {
+      error.textContent = wrong;
+      input.focus();
+      return;
+    }
+    void signIn(key).catch((failure: unknown) => {
       error.textContent =
         failure instanceof ApiError && failure.status === 401
           ? 'This key is unknown or revoked.'
@@ -173,6 +180,16 @@ function showSignIn(message?: string): void {
   say('');
   updated.textContent = '';
   input.focus();
+}
+
+/**
+ * Why `key` cannot be a key, if it cannot: keys are printable ASCII without spaces (generated ones
+ * and SWITCHYARD_ADMIN_KEY alike), and a header could not even carry other characters.
+ */
+function notAKey(key: string): string | null {
+  return /^[\x21-\x7e]+$/.test(key)
+    ? null
+    : 'That is not a Switchyard key: a key has only letters, digits and ASCII signs, without spaces (e.g. sy_k3j5n2m8q1_…).';
 }
 
 async function signIn(key: string): Promise<void> {
