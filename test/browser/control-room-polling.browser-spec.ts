@@ -237,4 +237,21 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'the page links show once signed in, not on the sign-in form',
+    async () => {
+      const viewer = await browser.blank({ heldClock: HELD });
+      const { page } = viewer;
+      await page.goto(`${app.url}/`);
+      await page.getByLabel('API key').waitFor();
+      expect(await page.getByRole('navigation', { name: 'Pages' }).isVisible()).toBe(false);
+      await viewer.signIn(app.url, app.adminKey!);
+      expect(await page.getByRole('navigation', { name: 'Pages' }).isVisible()).toBe(true);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API key').waitFor();
+      expect(await page.getByRole('navigation', { name: 'Pages' }).isVisible()).toBe(false);
+    },
+    LONG,
+  );
 });
