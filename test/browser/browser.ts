@@ -48,6 +48,8 @@ export interface CanvasText {
   align: CanvasTextAlign;
   width: number;
   canvasWidth: number;
+  /** The canvas it is on: 0 for the page's first, and so on. */
+  canvas: number;
   metric: string | null;
 }
 
@@ -82,6 +84,7 @@ export class WatchedPage {
         CanvasRenderingContext2D.prototype.fillText = function (text, x, y, maxWidth) {
           if (!drawn.has(this.canvas)) drawn.set(this.canvas, []);
           drawn.get(this.canvas)!.push({
+            canvas: [...document.querySelectorAll('canvas')].indexOf(this.canvas),
             text,
             x,
             y,

@@ -34,6 +34,11 @@ export interface ChartSpec {
   height?: number;
 }
 
+/** Steps between time ticks, in seconds: whole seconds at least, so no two ticks read the same. */
+const TIME_STEPS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+];
+
 /**
  * A uPlot time-series chart that follows its container's width and takes new data without being
  * built again (`update`), so a page polling every few seconds moves its lines instead of flashing.
@@ -109,7 +114,7 @@ export class TimeChart {
       ],
       bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
       axes: [
-        { values: (_plot, ticks) => axisTimes(ticks), space: 70 },
+        { values: (_plot, ticks) => axisTimes(ticks), space: 70, incrs: TIME_STEPS },
         { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: valueAxisSize },
       ],
     };
