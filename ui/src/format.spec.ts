@@ -1,4 +1,4 @@
-import { axisTimes, band, clockTime, duration, effect, metricValue, pct, time } from './format';
+import { axisTimes, band, clockTime, duration, effect, metricValue, pct, time, usd } from './format';
 
 describe('numbers on the control room', () => {
   it('writes each metric in its own unit, as the verdict sentences do', () => {
@@ -46,5 +46,11 @@ describe('numbers on the control room', () => {
       '18:00',
       '00:00\n2026-12-08',
     ]);
+  });
+
+  it('puts the minus of a negative amount before the dollar sign', () => {
+    expect(usd(-0.1925)).toBe('-$0.1925');
+    expect(usd(0.1925)).toBe('$0.1925');
+    expect(usd(-2.5, 2)).toBe('-$2.50');
   });
 });

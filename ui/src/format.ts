@@ -10,7 +10,8 @@ export function ms(value: number | null | undefined): string {
 }
 
 export function usd(value: number | null | undefined, digits = 4): string {
-  return value === null || value === undefined ? dash : `$${value.toFixed(digits)}`;
+  if (value === null || value === undefined) return dash;
+  return value < 0 ? `-$${(-value).toFixed(digits)}` : `$${value.toFixed(digits)}`;
 }
 
 export function count(value: number | null | undefined): string {
