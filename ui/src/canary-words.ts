@@ -9,6 +9,11 @@ export function stateWords(state: string): string {
   return state.replace('_', ' ');
 }
 
+/** An arm by its variant, with its role unless the variant is named after it ("treatment (treatment)"). */
+export function armLabel(variant: string, role: 'treatment' | 'control'): string {
+  return variant === role ? variant : `${variant} (${role})`;
+}
+
 /** Its stage in the list: "2 of 3", "shadow", "not started"; "ended in 2 of 3" once it ended. */
 export function stageCell(canary: Canary): string {
   const { stage } = canary;

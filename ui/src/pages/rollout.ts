@@ -1,6 +1,6 @@
 import { api, ApiError, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
-import { stageSentence, stateWords } from '../canary-words';
+import { armLabel, stageSentence, stateWords } from '../canary-words';
 import { fill, h, patch, section, table, type Child } from '../dom';
 import { band, count, dash, duration, effect, metricValue, ms, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
@@ -775,7 +775,7 @@ export class RolloutPage implements Page {
         `Since the canary was created; per outcome (${canary.analysis.primaryOutcome ?? 'none'}): in the stage at the last look`,
         ['Arm', 'Requests', 'Cost', 'Per request', 'Per outcome'],
         arms.map(({ variant, figures, outcome }) => [
-          `${variant}${variant === canary.variant ? ' (treatment)' : ' (control)'}`,
+          armLabel(variant, variant === canary.variant ? 'treatment' : 'control'),
           count(figures?.requests ?? 0),
           usd(figures?.costUsd ?? 0),
           figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
