@@ -163,7 +163,7 @@ describe('outcome and shadow panels in a browser', () => {
       await figure.locator('figcaption').waitFor();
       const gate = running.lastVerdict.metrics.find((m: { metric: string }) => m.metric === 'checkout_converted');
       expect(await figure.locator('figcaption').textContent()).toContain(
-        `treatment ${(gate.treatment.estimate * 100).toFixed(2)}%, control ${(gate.control.estimate * 100).toFixed(2)}%; difference ${gate.effect.toFixed(3)}×`,
+        `treatment ${(gate.treatment.estimate * 100).toFixed(2)}%, control ${(gate.control.estimate * 100).toFixed(2)}%; ratio ${gate.effect.toFixed(3)}×`,
       );
       const perOutcome = await viewer.page.locator('#cost-table tbody tr td:nth-child(5)').allTextContents();
       expect(perOutcome).toEqual(

@@ -646,7 +646,7 @@ export class RolloutPage implements Page {
       patch(
         charts.caption,
         `Last look: treatment ${metricValue(key, last.treatment.estimate, kind)}, control ${metricValue(key, last.control?.estimate, kind)}; `,
-        `difference ${effect(key, last.scale, last.effect, kind)}, band ${last.interval ? band(key, last.scale, last.interval, kind) : dash}; `,
+        `${last.scale === 'ratio' ? 'ratio' : 'difference'} ${effect(key, last.scale, last.effect, kind)}, band ${last.interval ? band(key, last.scale, last.interval, kind) : dash}; `,
         `margin ${effect(key, last.scale, last.margin, kind)}; ${last.status.replace('_', ' ')}; n = ${count(last.treatment.n)} / ${count(last.control?.n)}.`,
       );
     }
