@@ -254,4 +254,18 @@ describe('control room in a browser: signing in, polling, the status line', () =
     },
     LONG,
   );
+
+  it(
+    'an empty table says so, instead of showing its headers alone',
+    async () => {
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      await viewer.show('#/traffic');
+      for (const id of ['cost-by-policy', 'cost-by-model', 'cost-by-key'])
+        expect({ id, rows: await viewer.page.locator(`#${id} tbody tr`).allTextContents() }).toEqual({
+          id,
+          rows: ['No data.'],
+        });
+    },
+    LONG,
+  );
 });

@@ -116,8 +116,8 @@ function update(old: ChildNode, next: Node): void {
 }
 
 /**
- * A table from a header row and rows of cells; `caption` names it for screen readers. `keys` (one per
- * row: an id) lets `patch` keep a row across polls as others come and go.
+ * A table from a header row and rows of cells (none: a row saying so); `caption` names it for screen
+ * readers. `keys` (one per row: an id) lets `patch` keep a row across polls as others come and go.
  */
 export function table(
   caption: string,
@@ -145,13 +145,15 @@ export function table(
       h(
         'tbody',
         {},
-        rows.map((row, index) =>
-          h(
-            'tr',
-            { 'data-key': keys?.[index] },
-            row.map((cell) => h('td', {}, cell)),
-          ),
-        ),
+        rows.length === 0
+          ? h('tr', {}, h('td', { colspan: head.length, class: 'muted' }, 'No data.'))
+          : rows.map((row, index) =>
+              h(
+                'tr',
+                { 'data-key': keys?.[index] },
+                row.map((cell) => h('td', {}, cell)),
+              ),
+            ),
       ),
     ),
   );
