@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import { h } from './dom';
 import { axisTimes } from './format';
+import { timeRange } from './scales';
 
 /** Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito). */
 export const COLOURS = {
@@ -119,17 +120,6 @@ export class TimeChart {
       ],
     };
   }
-}
-
-/**
- * The time axis' span: the data's. uPlot's own span for a single point is a thousand days (a day in
- * its milliseconds, read as seconds): two minutes around it instead.
- */
-function timeRange(times: ArrayLike<number>): [number, number] {
-  const first = times[0];
-  const last = times[times.length - 1];
-  if (first === undefined || last === undefined) return [0, 1];
-  return first === last ? [first - 60, last + 60] : [first, last];
 }
 
 /**

@@ -1,0 +1,14 @@
+/** A chart's scales: DOM-free, unit-tested (scales.spec.ts). */
+
+/**
+ * The time axis' span: the data's and 3% more at each end, or a point drawn on the edge (the last
+ * look, a decision) shows half. uPlot's own span for a single point is a thousand days (a day in its
+ * milliseconds, read as seconds): two minutes around it instead.
+ */
+export function timeRange(times: ArrayLike<number>): [number, number] {
+  const first = times[0];
+  const last = times[times.length - 1];
+  if (first === undefined || last === undefined) return [0, 1];
+  const margin = first === last ? 60 : (last - first) * 0.03;
+  return [first - margin, last + margin];
+}
