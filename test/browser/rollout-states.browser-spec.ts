@@ -37,6 +37,7 @@ const FLAGS = [
   'act-flag',
   'elsewhere-flag',
   'axis-flag',
+  'phone-flag',
 ];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
@@ -314,6 +315,23 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       const cut = labels.filter((label) => label.x - label.width < 0).map((label) => `${label.metric}: ${label.text}`);
       expect(cut).toEqual([]);
       expect(browser.errors()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    "on a phone, the rollouts list gives the last verdict's sentence room to read, the table scrolling instead",
+    async () => {
+      const canary = await startCanary('phone-flag');
+      await clock.advance(TICK_MS);
+      expect((await canaryOf(canary.id)).lastVerdict.sentence.length).toBeGreaterThan(60);
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD, viewport: { width: 375, height: 812 } });
+      await viewer.show('#/rollouts');
+      const cell = viewer.page.locator(`#rollouts-table tr[data-key="${canary.id}"] td`).last();
+      expect((await cell.boundingBox())!.width).toBeGreaterThanOrEqual(240);
+      // The table scrolls in its own box: the page is no wider than the screen.
+      expect(await viewer.page.evaluate(() => document.documentElement.scrollWidth)).toBe(375);
+      expect(viewer.errors).toEqual([]);
     },
     LONG,
   );
