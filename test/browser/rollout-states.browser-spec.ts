@@ -38,6 +38,7 @@ const FLAGS = [
   'elsewhere-flag',
   'axis-flag',
   'phone-flag',
+  'ttft-flag',
 ];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
@@ -331,6 +332,32 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       expect((await cell.boundingBox())!.width).toBeGreaterThanOrEqual(240);
       // The table scrolls in its own box: the page is no wider than the screen.
       expect(await viewer.page.evaluate(() => document.documentElement.scrollWidth)).toBe(375);
+      expect(viewer.errors).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'a chart with no data says so, instead of drawing an axis for values that are not there',
+    async () => {
+      // No request streams, so neither arm has a time to first token.
+      const canary = await startCanary('ttft-flag');
+      await look('ttft-flag', canary.stage.startedAt);
+      const ttft = (await canaryOf(canary.id)).lastVerdict.metrics.find(
+        (m: { metric: string }) => m.metric === 'ttftP50',
+      );
+      expect([ttft.treatment.estimate, ttft.control.estimate]).toEqual([null, null]);
+      const viewer = await browser.open(app.url, readKey, { heldClock: HELD, canvasText: true });
+      await viewer.show(`#/rollouts/${canary.id}`);
+      const figure = viewer.page.locator('figure[data-metric="ttftP50"]');
+      await figure.locator('figcaption').waitFor();
+      expect(await figure.locator('.no-data:visible').allTextContents()).toEqual(['No data yet', 'No data yet']);
+      const values = (await viewer.canvasText()).filter(
+        (drawn) => drawn.metric === 'ttftP50' && drawn.align === 'right' && drawn.text !== '',
+      );
+      expect(values.map((drawn) => drawn.text)).toEqual([]);
+      // A chart with data has its axis and no such note.
+      expect(await viewer.page.locator('figure[data-metric="errorRate"] .no-data:visible').count()).toBe(0);
       expect(viewer.errors).toEqual([]);
     },
     LONG,

@@ -22,6 +22,8 @@ export interface SeriesSpec {
   width?: number;
   /** Dots on the line's values (default); off for bands and margins. */
   markers?: boolean;
+  /** A line drawn for reference (a margin): a chart that has only these has no data. */
+  guide?: boolean;
 }
 
 export interface ChartSpec {
@@ -50,9 +52,15 @@ export class TimeChart {
   private plot: uPlot | null = null;
   private readonly resize: ResizeObserver;
   private points = 0;
+  /** No value to show yet (e.g. no streamed request, so no time to first token): the note says so. */
+  private empty = false;
 
   constructor(private readonly spec: ChartSpec) {
-    this.element = h('div', { class: 'chart', role: 'img', 'aria-label': spec.label, 'data-points': 0 });
+    this.element = h(
+      'div',
+      { class: 'chart', role: 'img', 'aria-label': spec.label, 'data-points': 0 },
+      h('p', { class: 'no-data muted', hidden: true }, 'No data yet'),
+    );
     this.resize = new ResizeObserver(() => this.plot?.setSize(this.size()));
     this.resize.observe(this.element);
   }
@@ -61,6 +69,10 @@ export class TimeChart {
     const data = [x, ...ys] as uPlot.AlignedData;
     this.points = x.length;
     this.element.setAttribute('data-points', String(x.length));
+    // Without values the scale would be made up (0 to 1: "0 ms, 0 ms, 1 ms"): no labels, a note instead.
+    this.empty = ys.every((values, index) => this.spec.series[index]?.guide || values.every((v) => v === null));
+    this.element.classList.toggle('empty', this.empty);
+    (this.element.querySelector('.no-data') as HTMLElement).hidden = !this.empty;
     if (!this.plot) {
       this.plot = new uPlot(this.options(), data, this.element);
     } else {
@@ -116,7 +128,10 @@ export class TimeChart {
       bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
       axes: [
         { values: (_plot, ticks) => axisTimes(ticks), space: 70, incrs: TIME_STEPS },
-        { values: (_plot, ticks) => ticks.map((tick) => spec.value(tick)), size: valueAxisSize },
+        {
+          values: (_plot, ticks) => ticks.map((tick) => (this.empty ? '' : spec.value(tick))),
+          size: valueAxisSize,
+        },
       ],
     };
   }

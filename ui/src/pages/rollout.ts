@@ -672,7 +672,7 @@ export class RolloutPage implements Page {
         { label: metric.scale === 'ratio' ? 'ratio' : 'difference', colour: COLOURS.treatment },
         { label: 'band high', colour: COLOURS.band, width: 1, markers: false },
         { label: 'band low', colour: COLOURS.band, width: 1, markers: false },
-        { label: 'margin', colour: COLOURS.margin, dash: [6, 4], markers: false },
+        { label: 'margin', colour: COLOURS.margin, dash: [6, 4], markers: false, guide: true },
         { label: 'decision', colour: COLOURS.decision, pointsOnly: true },
       ],
     });
