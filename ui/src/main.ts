@@ -31,7 +31,7 @@ export interface Context {
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
-/** News (a failure, a recovery): a live region, read out when its text changes. */
+/** News (updates failing, and since when): a live region, read out when its text changes. */
 const status = document.getElementById('status')!;
 /** When the data was last updated: outside the live region, or it would be read out at every poll. */
 const updated = document.getElementById('updated')!;
