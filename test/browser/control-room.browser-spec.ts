@@ -7,6 +7,7 @@ import { api, bearer, startTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
 import { buildUi } from '../support/ui-build';
+import { startControlRoom, type ControlRoomRig } from './control-room-rig';
 import { BrowserSession, PHONE } from './browser';
 
 /*
@@ -49,7 +50,6 @@ interface CanaryEvent {
 }
 
 describe('control room in a browser', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
   let rows: MetricRows;
   let browser: BrowserSession;
@@ -63,24 +63,12 @@ describe('control room in a browser', () => {
   const profile = (model: string, settings: Record<string, unknown>) =>
     request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(settings).expect(200);
 
+  let rig: ControlRoomRig | undefined;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    app = await startTestApp({ databaseUrl: database.url, clock, env: { ...ENV, UI_DIR: await buildUi() } });
-    rows = await MetricRows.open(database.url);
-    readKey = (
-      await api(app)
-        .post('/api/keys')
-        .send({ name: 'on-call', scopes: ['read'] })
-        .expect(201)
-    ).body.key;
-    browser = await BrowserSession.launch();
+    rig = await startControlRoom({ clock, env: ENV });
+    ({ app, rows, readKey, browser } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rows?.close();
-    await app?.close();
-    await database?.drop();
-  });
+  afterAll(() => rig?.close());
 
   it(
     "a read key sees a running canary's charts update as traffic flows, and no action buttons; the API refuses its actions",

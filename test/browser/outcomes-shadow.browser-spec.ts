@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ManualClock } from '../../src/common/manual-clock';
-import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from '../support/test-app';
+import { api, policiesFor, writeTestCatalog, type TestApp } from '../support/test-app';
 import { createTestDatabase, queryRows } from '../support/test-database';
 import { CANDIDATE_MODEL, withCandidate } from '../support/shadow';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
-import { buildUi } from '../support/ui-build';
 import { eventually } from '../support/webhook-server';
+import { startControlRoom, type ControlRoomRig } from './control-room-rig';
 import { BrowserSession, PHONE } from './browser';
 
 /*
@@ -56,32 +56,19 @@ describe('outcome and shadow panels in a browser', () => {
   const profile = (model: string, settings: Record<string, unknown>) =>
     request(app.simulatorUrl).put(`/_simulator/profiles/${model}`).send(settings).expect(200);
 
+  let rig: ControlRoomRig | undefined;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    app = await startTestApp({
-      databaseUrl: database.url,
+    rig = await startControlRoom({
       catalog: await writeTestCatalog((catalog) => {
         policiesFor('empty-flag', 'json-flag', 'checkout-flag')(catalog);
         withCandidate(catalog);
       }),
       clock,
-      env: { ...ENV, UI_DIR: await buildUi() },
+      env: ENV,
     });
-    rows = await MetricRows.open(database.url);
-    readKey = (
-      await api(app)
-        .post('/api/keys')
-        .send({ name: 'on-call', scopes: ['read'] })
-        .expect(201)
-    ).body.key;
-    browser = await BrowserSession.launch();
+    ({ database, app, rows, readKey, browser } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rows?.close();
-    await app?.close();
-    await database?.drop();
-  });
+  afterAll(() => rig?.close());
 
   // First: it moves the clock past the attribution window, ahead of the wall clock, so the tests
   // after it show the rollout page on a clock ahead of real time (the metrics API's default `to` is

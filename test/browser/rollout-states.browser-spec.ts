@@ -1,10 +1,9 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
 import { ManualClock } from '../../src/common/manual-clock';
-import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from '../support/test-app';
-import { createTestDatabase } from '../support/test-database';
+import { api, policiesFor, writeTestCatalog, type TestApp } from '../support/test-app';
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
-import { buildUi } from '../support/ui-build';
+import { startControlRoom, type ControlRoomRig } from './control-room-rig';
 import { BrowserSession } from './browser';
 
 /*
@@ -42,7 +41,6 @@ const FLAGS = [
 ];
 
 describe('a rollout page in a browser, as its canary and its flag change', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: TestApp;
   let rows: MetricRows;
   let browser: BrowserSession;
@@ -80,29 +78,16 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
     await clock.advance(TICK_MS);
   };
 
+  let rig: ControlRoomRig | undefined;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    app = await startTestApp({
-      databaseUrl: database.url,
+    rig = await startControlRoom({
       catalog: await writeTestCatalog(policiesFor(...FLAGS)),
       clock,
-      env: { ...ENV, UI_DIR: await buildUi() },
+      env: ENV,
     });
-    rows = await MetricRows.open(database.url);
-    readKey = (
-      await api(app)
-        .post('/api/keys')
-        .send({ name: 'on-call', scopes: ['read'] })
-        .expect(201)
-    ).body.key;
-    browser = await BrowserSession.launch();
+    ({ app, rows, readKey, browser } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rows?.close();
-    await app?.close();
-    await database?.drop();
-  });
+  afterAll(() => rig?.close());
 
   it(
     'says every time in UTC, and says so, to a browser set to Paris and French',
