@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { formatPico, picoOf } from '../metrics/cost';
 import { BudgetDirectory } from './budget-directory';
 import { BudgetLeasesRepository } from './budget-leases.repository';
-import { periodAt } from './budget-period';
+import { currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
 import { usd } from './budget.errors';
 import type { BudgetAction } from './budget.types';
@@ -72,8 +72,7 @@ export class BudgetCanaries {
     const manager = this.dataSource.manager;
     for (const budget of this.directory.all()) {
       if (budget.scope !== 'canary' || budget.target !== canaryId) continue;
-      const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
-      const key = { budgetId: budget.id, periodStart: new Date(window.startMs) };
+      const { window, key } = currentPeriodOf(budget, nowMs);
       const [row, leases] = await Promise.all([
         this.periods.find(manager, key),
         this.leases.live(manager, key, new Date(nowMs)),

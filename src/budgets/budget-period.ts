@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from './budget.types';
+import type { BudgetDefinition, BudgetPeriod } from './budget.types';
 
 /** One period of a budget: [start, end), or from the budget's creation on with no end ('total'). */
 export interface PeriodWindow {
@@ -16,6 +16,15 @@ export function canonicalTimezone(timezone: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The budget's period containing `atMs`, and its key (the budget_periods row it is counted in). */
+export function currentPeriodOf(
+  budget: Pick<BudgetDefinition, 'id' | 'period' | 'timezone' | 'createdAt'>,
+  atMs: number,
+): { window: PeriodWindow; key: { budgetId: string; periodStart: Date } } {
+  const window = periodAt(budget.period, budget.timezone, atMs, budget.createdAt.getTime());
+  return { window, key: { budgetId: budget.id, periodStart: new Date(window.startMs) } };
 }
 
 /**

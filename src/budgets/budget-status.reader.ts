@@ -7,7 +7,7 @@ import { BudgetDirectory } from './budget-directory';
 import { forecastOf } from './budget-forecast';
 import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
-import { periodAt } from './budget-period';
+import { currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
 import type { BudgetDefinition } from './budget.types';
 import type { BudgetStatusDto } from './dto/budget.dto';
@@ -29,8 +29,7 @@ export class BudgetStatusReader {
   ) {}
 
   async read(budget: BudgetDefinition, nowMs: number): Promise<BudgetStatus> {
-    const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
-    const key = { budgetId: budget.id, periodStart: new Date(window.startMs) };
+    const { window, key } = currentPeriodOf(budget, nowMs);
     const manager = this.dataSource.manager;
     const now = new Date(nowMs);
     const [row, leases, hours] = await Promise.all([

@@ -8,7 +8,7 @@ import { BudgetDirectory } from './budget-directory';
 import { forecastOf } from './budget-forecast';
 import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
-import { periodAt } from './budget-period';
+import { currentPeriodOf } from './budget-period';
 import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
@@ -57,8 +57,7 @@ export class BudgetWatch {
   }
 
   private async watchOne(budget: BudgetDefinition, nowMs: number): Promise<void> {
-    const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
-    const key: PeriodKey = { budgetId: budget.id, periodStart: new Date(window.startMs) };
+    const { window, key } = currentPeriodOf(budget, nowMs);
     const at = new Date(nowMs);
     await this.dataSource.transaction(async (manager) => {
       const row = await this.periods.find(manager, key, true);

@@ -9,7 +9,7 @@ import { formatPico, picoOf } from '../metrics/cost';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { BudgetDirectory, toDefinition } from './budget-directory';
 import { BudgetExists, BudgetInvalid, BudgetNotFound } from './budget.errors';
-import { canonicalTimezone, periodAt, type PeriodWindow } from './budget-period';
+import { canonicalTimezone, currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { budgetView, periodView } from './budget-view';
@@ -103,19 +103,8 @@ export class BudgetsService {
       if (limitPico > picoOf(current.limitUsd)) {
         // More room: "used up" and the alerts crossed under the old limit no longer hold. The period
         // counts as used up again, with its alerts, only when a request no longer fits in the new one.
-        const definition = toDefinition(updated);
-        const window = periodAt(
-          definition.period,
-          definition.timezone,
-          this.clock.nowMs(),
-          definition.createdAt.getTime(),
-        );
-        await this.periods.reopen(
-          manager,
-          { budgetId: id, periodStart: new Date(window.startMs) },
-          updated.limitUsd,
-          this.clock.now(),
-        );
+        const { key } = currentPeriodOf(toDefinition(updated), this.clock.nowMs());
+        await this.periods.reopen(manager, key, updated.limitUsd, this.clock.now());
       }
       return updated;
     });
@@ -145,14 +134,9 @@ export class BudgetsService {
   /** Budgets with their current period's spent and reserved: three queries however many budgets. */
   private async views(entities: BudgetEntity[]): Promise<BudgetDto[]> {
     const nowMs = this.clock.nowMs();
-    const windows = entities.map((entity): PeriodWindow => {
-      const definition = toDefinition(entity);
-      return periodAt(definition.period, definition.timezone, nowMs, definition.createdAt.getTime());
-    });
-    const keys = entities.map((entity, index) => ({
-      budgetId: entity.id,
-      periodStart: new Date(windows[index].startMs),
-    }));
+    const periods = entities.map((entity) => currentPeriodOf(toDefinition(entity), nowMs));
+    const windows = periods.map((period) => period.window);
+    const keys = periods.map((period) => period.key);
     const manager = this.dataSource.manager;
     const [rows, reserved] = await Promise.all([
       this.periods.summaries(manager, keys),
