@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { SerialReload } from '../common/serial-reload';
 import { PostgresListener } from '../database/postgres-listener';
 import { prefixOf, sha256 } from './api-key-format';
 import { API_KEYS_CHANNEL, ApiKeysRepository } from './api-keys.repository';
@@ -36,6 +37,15 @@ export class ApiKeyCache implements OnModuleDestroy {
   private listening?: { stop: () => void };
   private reloadTimer?: NodeJS.Timeout;
   private touchTimer?: NodeJS.Timeout;
+  private readonly reloads = new SerialReload(
+    () => this.repository.findAll(),
+    (entities) => {
+      const loaded = new Map<string, CachedApiKey>();
+      for (const entity of entities) loaded.set(entity.prefix, toCached(entity));
+      this.byPrefix = loaded;
+      this.recount();
+    },
+  );
 
   constructor(
     private readonly repository: ApiKeysRepository,
@@ -100,14 +110,12 @@ export class ApiKeyCache implements OnModuleDestroy {
   put(entity: ApiKeyEntity): void {
     this.byPrefix.set(entity.prefix, toCached(entity));
     this.recount();
+    this.reloads.changedHere();
   }
 
   async reloadAll(failHard = false): Promise<void> {
     try {
-      const loaded = new Map<string, CachedApiKey>();
-      for (const entity of await this.repository.findAll()) loaded.set(entity.prefix, toCached(entity));
-      this.byPrefix = loaded;
-      this.recount();
+      await this.reloads.reload();
     } catch (error) {
       if (failHard) throw error;
       this.logger.warn(

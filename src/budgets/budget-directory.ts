@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Clock, type ScheduledJob } from '../common/clock';
+import { SerialReload } from '../common/serial-reload';
 import { PostgresListener } from '../database/postgres-listener';
 import { picoOf } from '../metrics/cost';
 import { type ActiveCanary, ActiveCanaries } from '../policies/active-canaries';
@@ -34,6 +35,10 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
   private arms = new Map<string, CanaryArm>();
   private listening?: { stop: () => void };
   private job?: ScheduledJob;
+  private readonly reloads = new SerialReload(
+    () => Promise.all([this.repository.findAll(), this.canaries.list()]),
+    ([rows, canaries]) => this.index(rows.map(toDefinition), canaries.map(armOf)),
+  );
 
   constructor(
     private readonly repository: BudgetsRepository,
@@ -102,8 +107,7 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
 
   async reloadAll(failHard = false): Promise<void> {
     try {
-      const [rows, canaries] = await Promise.all([this.repository.findAll(), this.canaries.list()]);
-      this.index(rows.map(toDefinition), canaries.map(armOf));
+      await this.reloads.reload();
     } catch (error) {
       if (failHard) throw error;
       this.logger.warn(

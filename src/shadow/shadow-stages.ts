@@ -1,7 +1,8 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Clock, type ScheduledJob } from '../common/clock';
+import { SerialReload } from '../common/serial-reload';
 import { PostgresListener } from '../database/postgres-listener';
-import { ACTIVE_CANARIES_CHANNEL, ActiveCanaries } from '../policies/active-canaries';
+import { type ActiveCanary, ACTIVE_CANARIES_CHANNEL, ActiveCanaries } from '../policies/active-canaries';
 
 /** A safety net under NOTIFY (a connection lost between two changes). */
 const FULL_RELOAD_MS = 5_000;
@@ -31,8 +32,10 @@ export class ShadowStages implements OnApplicationBootstrap, BeforeApplicationSh
   private byFlag = new Map<string, ActiveShadow>();
   private listening?: { stop: () => void };
   private job?: ScheduledJob;
-  private reloading?: Promise<void>;
-  private again = false;
+  private readonly reloads = new SerialReload(
+    () => this.canaries.list(),
+    (canaries) => (this.byFlag = shadowStagesOf(canaries)),
+  );
 
   constructor(
     private readonly canaries: ActiveCanaries,
@@ -64,39 +67,28 @@ export class ShadowStages implements OnApplicationBootstrap, BeforeApplicationSh
     return this.byFlag.size;
   }
 
-  /** Reloads; notifications arriving meanwhile coalesce into one more reload after it. */
+  /** Resolves once a load started after this call is applied; a failure is logged (the last stages stay). */
   reload(): Promise<void> {
-    if (this.reloading) {
-      this.again = true;
-      return this.reloading;
-    }
-    this.reloading = this.load()
-      .catch((error: unknown) => this.logger.warn(`shadow stages not reloaded: ${(error as Error).message}`))
-      .finally(() => {
-        this.reloading = undefined;
-        if (this.again) {
-          this.again = false;
-          void this.reload();
-        }
-      });
-    return this.reloading;
+    return this.reloads
+      .reload()
+      .catch((error: unknown) => this.logger.warn(`shadow stages not reloaded: ${(error as Error).message}`));
   }
+}
 
-  private async load(): Promise<void> {
-    const next = new Map<string, ActiveShadow>();
-    for (const canary of await this.canaries.list()) {
-      if (canary.state !== 'running' || canary.phase !== 'shadow' || !canary.shadow) continue;
-      next.set(canary.flagKey, {
-        canaryId: canary.id,
-        flagKey: canary.flagKey,
-        candidate: canary.variant,
-        control: canary.controlVariant,
-        percentage: canary.shadow.percentage,
-        maxSpendUsd: canary.shadow.maxSpendUsd,
-        maxConcurrency: canary.shadow.maxConcurrency,
-        salt: `shadow:${canary.id}`,
-      });
-    }
-    this.byFlag = next;
+function shadowStagesOf(canaries: ActiveCanary[]): Map<string, ActiveShadow> {
+  const stages = new Map<string, ActiveShadow>();
+  for (const canary of canaries) {
+    if (canary.state !== 'running' || canary.phase !== 'shadow' || !canary.shadow) continue;
+    stages.set(canary.flagKey, {
+      canaryId: canary.id,
+      flagKey: canary.flagKey,
+      candidate: canary.variant,
+      control: canary.controlVariant,
+      percentage: canary.shadow.percentage,
+      maxSpendUsd: canary.shadow.maxSpendUsd,
+      maxConcurrency: canary.shadow.maxConcurrency,
+      salt: `shadow:${canary.id}`,
+    });
   }
+  return stages;
 }
