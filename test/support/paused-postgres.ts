@@ -9,14 +9,16 @@ export class PausedPostgres {
   private constructor(private readonly pids: number[]) {}
 
   static pause(postmaster: number): PausedPostgres {
+    // The postmaster first: stopped, it forks no backend after its children are listed. Listed
+    // first, a connection the app opened in between kept a backend that answered (a flaky test).
+    process.kill(postmaster, 'SIGSTOP');
     const backends = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean)
       .map(Number);
-    const paused = new PausedPostgres([postmaster, ...backends]);
-    for (const pid of paused.pids) process.kill(pid, 'SIGSTOP');
-    return paused;
+    for (const pid of backends) process.kill(pid, 'SIGSTOP');
+    return new PausedPostgres([postmaster, ...backends]);
   }
 
   /** Lets every process run again; later calls do nothing. */
