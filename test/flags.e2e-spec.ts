@@ -172,15 +172,53 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     await api(app).post(`/api/flags/${KEY}/evaluate`).send({ userId: 'u1' }).expect(404);
     const refused = await api(app).patch(`/api/flags/${KEY}`).send({ version: 6, description: 'x' }).expect(409);
     expect(refused.body).toMatchObject({ code: 'flag_archived', message: expect.stringContaining('is archived') });
-    const active = await api(app).get('/api/flags?archived=false').expect(200);
-    expect(active.body.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
+    const active = await api(app).get('/api/flags').expect(200);
+    expect(active.body.items.map((flag: { key: string }) => flag.key)).not.toContain(KEY);
     const onlyArchived = await api(app).get('/api/flags?archived=true').expect(200);
-    expect(onlyArchived.body.map((flag: { key: string }) => flag.key)).toContain(KEY);
+    expect(onlyArchived.body.items.map((flag: { key: string }) => flag.key)).toContain(KEY);
     await api(app)
       .get(`/api/flags/${KEY}/history`)
       .expect(200)
       .expect((res) => expect(res.body.items).toHaveLength(6));
     await api(app).post('/api/flags').send(newFlag()).expect(409);
+  });
+
+  it('lists flags by key a page at a time, archived ones only when asked, found by words of their key or description', async () => {
+    for (const key of ['list-a', 'list-b', 'list-c', 'list-d', 'list-e'])
+      await api(app).post('/api/flags').send(newFlag(key)).expect(201);
+    await api(app).patch('/api/flags/list-d').send({ version: 1, description: 'Hotel SEARCH ranking' }).expect(200);
+    await api(app).delete('/api/flags/list-c').send({}).expect(200);
+    const keysOf = (body: { items: Array<{ key: string }> }) => body.items.map((flag) => flag.key);
+
+    const first = (await api(app).get('/api/flags?search=list-&limit=2').expect(200)).body;
+    expect([keysOf(first), first.nextAfter]).toEqual([['list-a', 'list-b'], 'list-b']);
+    const second = (await api(app).get(`/api/flags?search=list-&limit=2&after=${first.nextAfter}`).expect(200)).body;
+    expect([keysOf(second), second.nextAfter]).toEqual([['list-d', 'list-e'], null]);
+    // A view of a flag, as GET /api/flags/:key answers it.
+    expect(second.items[0]).toEqual((await api(app).get('/api/flags/list-d').expect(200)).body);
+
+    const archived = (await api(app).get('/api/flags?search=list-&archived=true').expect(200)).body;
+    expect([keysOf(archived), archived.nextAfter]).toEqual([['list-c'], null]);
+    const all = (await api(app).get('/api/flags?search=LIST-&archived=all').expect(200)).body;
+    expect(keysOf(all)).toEqual(['list-a', 'list-b', 'list-c', 'list-d', 'list-e']);
+    // Words of the description, in any case; % and _ are letters, not patterns.
+    expect(keysOf((await api(app).get('/api/flags?search=hotel%20search').expect(200)).body)).toEqual(['list-d']);
+    expect(keysOf((await api(app).get('/api/flags?search=%25').expect(200)).body)).toEqual([]);
+    expect(keysOf((await api(app).get('/api/flags?search=list_').expect(200)).body)).toEqual([]);
+  });
+
+  it.each([
+    ['limit=0', 'limit must be an integer between 1 and 200'],
+    ['limit=201', 'limit must be an integer between 1 and 200'],
+    ['limit=ten', 'limit must be an integer between 1 and 200'],
+    ['after=Not%20a%20key', 'after must be a flag key (the nextAfter of the previous page)'],
+    ['archived=maybe', 'archived must be true (only archived flags), false (only active ones) or all'],
+    ['search=', 'search must be 1 to 100 characters of a key or description'],
+    [`search=${'a'.repeat(101)}`, 'search must be 1 to 100 characters of a key or description'],
+    ['page=2', 'page is not a field of this request; remove it'],
+  ])('answers GET /api/flags?%s with 400 naming the parameter', async (query, message) => {
+    const response = await api(app).get(`/api/flags?${query}`).expect(400);
+    expect(response.body.message).toBe(message);
   });
 
   it('lets exactly one of two concurrent PATCHes on the same version through; the other gets 409 and writes nothing', async () => {

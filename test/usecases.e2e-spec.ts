@@ -400,7 +400,7 @@ describe('use cases as configuration', () => {
     expect(created.body).toMatchObject({ key: 'orphan-model', policy: null, unused: true });
     expect(created.body.warnings).toEqual([expect.stringContaining('flag "orphan-model" is used by no policy yet')]);
 
-    const listed = (await api(app).get('/api/flags').expect(200)).body as Array<{
+    const listed = (await api(app).get('/api/flags').expect(200)).body.items as Array<{
       key: string;
       unused: boolean;
       policy: string | null;

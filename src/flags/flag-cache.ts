@@ -66,7 +66,7 @@ export class FlagCache implements OnApplicationBootstrap, OnModuleDestroy {
   async reloadAll(): Promise<void> {
     try {
       const loaded = new Map<string, FlagDefinition>();
-      for (const entity of await this.repository.findAll(false)) {
+      for (const entity of await this.repository.findAll()) {
         const flag = this.servable(toDefinition(entity));
         if (!flag) continue;
         // A change that landed here while the query ran must not be replaced by the older row.

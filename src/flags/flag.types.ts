@@ -88,3 +88,7 @@ export interface ChangeContext {
   source: FlagSource;
   reason?: string | null;
 }
+
+/** Which flags a list holds: false (the default) the active ones, true the archived ones, all both. */
+export const FLAG_ARCHIVED_FILTERS = ['false', 'true', 'all'] as const;
+export type FlagArchivedFilter = (typeof FLAG_ARCHIVED_FILTERS)[number];

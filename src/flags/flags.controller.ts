@@ -7,6 +7,7 @@ import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../com
 import { InvalidInput } from '../common/request-errors';
 import {
   CreateFlagDto,
+  DEFAULT_FLAG_PAGE,
   EvaluateFlagDto,
   FlagToggleDto,
   HistoryQueryDto,
@@ -14,10 +15,10 @@ import {
   SetRolloutDto,
   UpdateFlagDto,
 } from './dto/flag-input.dto';
-import { CreatedFlagDto, FlagDto, FlagEvaluationDto, FlagHistoryPageDto } from './dto/flag.dto';
+import { CreatedFlagDto, FlagDto, FlagEvaluationDto, FlagHistoryPageDto, FlagPageDto } from './dto/flag.dto';
 import { FlagChangeService } from './flag-change.service';
 import type { ChangeContext } from './flag.types';
-import { FlagsService } from './flags.service';
+import { type FlagPage, FlagsService } from './flags.service';
 
 const DEFAULT_HISTORY_LIMIT = 50;
 
@@ -96,12 +97,23 @@ export class FlagsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List flags, by key; `unused` marks those no catalog policy routes by' })
-  @ApiOkResponse({ type: [FlagDto] })
+  @ApiOperation({
+    summary:
+      'List flags by key, a page at a time (`after`): active ones unless `archived` says otherwise; `search` finds text in the key or description; `unused` marks those no catalog policy routes by',
+  })
+  @ApiOkResponse({ type: FlagPageDto })
   @ApiDatabaseUnavailable()
-  @ApiOperatorError('A bad query value', new InvalidInput(['archived must be true or false']))
-  list(@Query() query: ListFlagsQueryDto) {
-    return this.flags.list(query.archived === undefined ? undefined : query.archived === 'true');
+  @ApiOperatorError(
+    'A bad query value or an unknown parameter, named in the message',
+    new InvalidInput(['limit must be an integer between 1 and 200']),
+    new InvalidInput(['page is not a field of this request; remove it']),
+  )
+  list(@Query() query: ListFlagsQueryDto): Promise<FlagPage> {
+    return this.flags.list(
+      { archived: query.archived ?? 'false', search: query.search },
+      query.limit ?? DEFAULT_FLAG_PAGE,
+      query.after,
+    );
   }
 
   @Get(':key')

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
 import { FlagEntity } from './entities/flag.entity';
-import type { FlagDefinition } from './flag.types';
+import type { FlagArchivedFilter, FlagDefinition } from './flag.types';
 
 /** Channel every replica LISTENs on; the payload is the changed flag's key. */
 export const FLAGS_CHANNEL = 'switchyard_flags';
@@ -13,6 +13,11 @@ export type FlagChanges = Partial<
     'description' | 'enabled' | 'variants' | 'defaultVariant' | 'rollout' | 'rules' | 'salt' | 'archivedAt'
   >
 >;
+
+export interface FlagListFilter {
+  archived: FlagArchivedFilter;
+  search?: string;
+}
 
 const COLUMNS: Record<keyof FlagChanges, { column: string; json: boolean }> = {
   description: { column: 'description', json: false },
@@ -30,10 +35,25 @@ const COLUMNS: Record<keyof FlagChanges, { column: string; json: boolean }> = {
 export class FlagsRepository {
   constructor(@InjectRepository(FlagEntity) private readonly flags: Repository<FlagEntity>) {}
 
-  findAll(archived?: boolean): Promise<FlagEntity[]> {
-    const query = this.flags.createQueryBuilder('flag').orderBy('flag.key', 'ASC');
-    if (archived === true) query.where('flag.archived_at IS NOT NULL');
-    if (archived === false) query.where('flag.archived_at IS NULL');
+  /** Every active (not archived) flag, by key: what the cache serves and the guardrail watches. */
+  findAll(): Promise<FlagEntity[]> {
+    return this.flags.createQueryBuilder('flag').where('flag.archived_at IS NULL').orderBy('flag.key', 'ASC').getMany();
+  }
+
+  /**
+   * One page by key (keyset: `after` is the last key of the previous page, so a flag created meanwhile
+   * moves no other across pages). `search` is matched as plain text, letter case aside: strpos, not
+   * LIKE, so `%` and `_` mean themselves.
+   */
+  findPage(filter: FlagListFilter, limit: number, after?: string): Promise<FlagEntity[]> {
+    const query = this.flags.createQueryBuilder('flag').orderBy('flag.key', 'ASC').limit(limit);
+    if (filter.archived === 'true') query.andWhere('flag.archived_at IS NOT NULL');
+    if (filter.archived === 'false') query.andWhere('flag.archived_at IS NULL');
+    if (filter.search !== undefined)
+      query.andWhere('(strpos(lower(flag.key), :search) > 0 OR strpos(lower(flag.description), :search) > 0)', {
+        search: filter.search.toLowerCase(),
+      });
+    if (after !== undefined) query.andWhere('flag.key > :after', { after });
     return query.getMany();
   }
 

@@ -6,7 +6,12 @@ import { evaluate, type EvaluationContext, type EvaluationResult } from './flag-
 import { toDefinition } from './flag-mapper';
 import { type FlagView, usageOf, viewOf } from './flag-usage';
 import { modelOfVariant, type VariantSettings } from './flag.types';
-import { FlagsRepository } from './flags.repository';
+import { type FlagListFilter, FlagsRepository } from './flags.repository';
+
+export interface FlagPage {
+  items: FlagView[];
+  nextAfter: string | null;
+}
 
 export type FlagEvaluation = EvaluationResult & { flag: string; version: number };
 
@@ -27,9 +32,21 @@ export class FlagsService {
     return this.cache.loaded;
   }
 
-  async list(archived?: boolean): Promise<FlagView[]> {
+  /** Every active flag, unpaged: for the policy map and the guardrail, which need them all. */
+  async listActive(): Promise<FlagView[]> {
     const policies = this.catalog.listPolicies();
-    return (await this.flags.findAll(archived)).map((entity) => viewOf(toDefinition(entity), policies));
+    return (await this.flags.findAll()).map((entity) => viewOf(toDefinition(entity), policies));
+  }
+
+  async list(filter: FlagListFilter, limit: number, after?: string): Promise<FlagPage> {
+    const policies = this.catalog.listPolicies();
+    // One extra row tells whether there is a next page without a count query.
+    const rows = await this.flags.findPage(filter, limit + 1, after);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((entity) => viewOf(toDefinition(entity), policies)),
+      nextAfter: rows.length > limit ? page[page.length - 1].key : null,
+    };
   }
 
   async get(key: string): Promise<FlagView> {

@@ -40,7 +40,7 @@ export class Guardrail {
 
   private async check(now: Date): Promise<void> {
     const exempt = await this.exemptions.flagKeys();
-    for (const flag of await this.flags.list(false)) {
+    for (const flag of await this.flags.listActive()) {
       if (!flag.enabled || exempt.has(flag.key)) continue;
       for (const [variant, percentage] of Object.entries(flag.rollout)) {
         if (variant === flag.defaultVariant || percentage <= 0) continue;

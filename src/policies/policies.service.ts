@@ -27,7 +27,7 @@ export class PoliciesService {
     const to = this.clock.now();
     const from = new Date(to.getTime() - HOUR_MS);
     const [flags, traffic, canaries] = await Promise.all([
-      this.flags.list(false),
+      this.flags.listActive(),
       this.metrics.variantTraffic(from, to),
       this.canaries.list(),
     ]);

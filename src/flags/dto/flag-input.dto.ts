@@ -3,18 +3,21 @@ import { Type } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsNotEmpty,
   IsObject,
   IsString,
+  Length,
   Matches,
   Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsIntegerBetween } from '../../common/range-validators';
 import { Optional } from '../../common/validation';
-import type { FlagVariant } from '../flag.types';
+import { FLAG_ARCHIVED_FILTERS, type FlagArchivedFilter, type FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
 import { VARIANTS_EXAMPLE, VARIANTS_SCHEMA, VariantConfigDto } from './flag.dto';
 
@@ -201,14 +204,50 @@ export class EvaluateFlagDto {
   attributes?: Record<string, string>;
 }
 
+export const DEFAULT_FLAG_PAGE = 50;
+export const MAX_FLAG_PAGE = 200;
+const SEARCH_MESSAGE = 'search must be 1 to 100 characters of a key or description';
+const AFTER_MESSAGE = 'after must be a flag key (the nextAfter of the previous page)';
+
 export class ListFlagsQueryDto {
   @ApiPropertyOptional({
-    enum: ['true', 'false'],
-    description: 'true: only archived flags; false: only active ones; omitted: all',
+    enum: FLAG_ARCHIVED_FILTERS,
+    default: 'false',
+    description: 'false: only active flags; true: only archived ones; all: both',
   })
   @Optional()
-  @Matches(/^(true|false)$/, { message: 'archived must be true or false' })
-  archived?: 'true' | 'false';
+  @IsIn(FLAG_ARCHIVED_FILTERS, {
+    message: 'archived must be true (only archived flags), false (only active ones) or all',
+  })
+  archived?: FlagArchivedFilter;
+
+  @ApiPropertyOptional({
+    example: 'recommend',
+    description: 'Only flags whose key or description holds this text (any letter case)',
+  })
+  @Optional()
+  @IsString({ message: SEARCH_MESSAGE })
+  @Length(1, 100, { message: SEARCH_MESSAGE })
+  search?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: DEFAULT_FLAG_PAGE,
+    default: DEFAULT_FLAG_PAGE,
+    minimum: 1,
+    maximum: MAX_FLAG_PAGE,
+  })
+  @Optional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, MAX_FLAG_PAGE)
+  limit?: number;
+
+  // No example: Swagger UI would pre-fill it, and skip the flags before it.
+  @ApiPropertyOptional({ description: 'Flags after this key (the nextAfter of the previous page)' })
+  @Optional()
+  @Matches(FLAG_KEY, { message: AFTER_MESSAGE })
+  @MaxLength(100, { message: AFTER_MESSAGE })
+  after?: string;
 }
 
 export class HistoryQueryDto {

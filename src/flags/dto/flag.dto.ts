@@ -178,6 +178,19 @@ export class FlagHistoryPageDto {
   nextBefore: number | null;
 }
 
+export class FlagPageDto {
+  @ApiProperty({ type: [FlagDto], description: 'By key' })
+  items: FlagDto[];
+
+  @ApiProperty({
+    example: 'recommendations-model',
+    nullable: true,
+    type: String,
+    description: 'Pass as `after` for the next page; null on the last page',
+  })
+  nextAfter: string | null;
+}
+
 export class FlagEvaluationDto {
   @ApiProperty({ example: 'recommendations-model' })
   flag: string;

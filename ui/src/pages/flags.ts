@@ -43,7 +43,10 @@ export class FlagsPage implements Page {
   }
 
   async refresh(): Promise<void> {
-    const [map, flags] = await Promise.all([api<{ policies: Policy[] }>('/api/policies'), api<Flag[]>('/api/flags')]);
+    const [map, { items: flags }] = await Promise.all([
+      api<{ policies: Policy[] }>('/api/policies'),
+      api<{ items: Flag[] }>('/api/flags?archived=all&limit=200'),
+    ]);
     patch(
       this.policies,
       table(
