@@ -263,7 +263,7 @@ describe('control room in a browser', () => {
   );
 
   it(
-    'an archived flag reads as archived on the flags page, and its history says that archiving archived it',
+    'an archived flag, shown on request, reads as archived on the flags page, and its history says that archiving archived it',
     async () => {
       await createFlag(app, 'retired-model', 'gemini-2.5-flash', 'deepseek-v3.2');
       await createFlag(app, 'kept-model', 'gemini-2.5-flash', 'deepseek-v3.2');
@@ -271,7 +271,11 @@ describe('control room in a browser', () => {
       const { archivedAt } = (await api(app).get('/api/flags/retired-model').expect(200)).body;
       const viewer = await open(readKey);
       await viewer.show('#/flags');
+      // Archived flags are left out until asked for.
+      expect(await viewer.page.locator('[data-flag="retired-model"]').count()).toBe(0);
+      await viewer.page.getByLabel('also show archived flags').check();
       const panel = viewer.page.locator('[data-flag="retired-model"]');
+      await panel.waitFor();
       expect(await panel.locator('.archived').allTextContents()).toEqual([
         `Archived ${archivedAt.slice(0, 10)} ${archivedAt.slice(11, 19)} UTC: it serves no request and takes no change; its history stays.`,
       ]);

@@ -1,4 +1,4 @@
-import { api } from '../api';
+import { api, query } from '../api';
 import { h, patch, section, table, type Child } from '../dom';
 import { count, dash, pct, time, usd } from '../format';
 import type { Context, Page } from '../main';
@@ -22,31 +22,78 @@ interface Policy {
   lastHour: { requests: number; costUsd: number };
 }
 
-/** The policy map, each flag's variants and weights, and its history as a readable diff per change. */
+/** Flags asked for at a time: the API's default page. */
+export const FLAG_PAGE = 50;
+
+/**
+ * The policy map, each flag's variants and weights, and its history as a readable diff per change.
+ * Flags come a page at a time from the API, which also searches them and leaves archived ones out
+ * unless the reader asks: with hundreds of flags the page stays short.
+ */
 export class FlagsPage implements Page {
   readonly title = 'Flags & policies';
   private policies!: HTMLElement;
   private flags!: HTMLElement;
+  private more!: HTMLElement;
   /** Histories the reader opened: kept open (and refreshed) across polls. */
   private readonly open = new Set<string>();
+  private search = '';
+  private withArchived = false;
+  /** Pages the reader has loaded ("Load more"): each poll asks for as many again. */
+  private pages = 1;
 
   constructor(_context: Context) {}
 
   mount(root: HTMLElement): void {
     this.policies = h('div', { id: 'policy-map' });
     this.flags = h('div', { id: 'flags' });
+    this.more = h('div', { id: 'flags-more' });
+    const search = h('input', {
+      type: 'search',
+      id: 'flag-search',
+      autocomplete: 'off',
+      'aria-describedby': 'flag-search-help',
+      'on:input': (event: Event) => {
+        this.search = (event.target as HTMLInputElement).value.trim();
+        this.pages = 1;
+        void this.refresh();
+      },
+    });
+    const archived = h('input', {
+      type: 'checkbox',
+      id: 'show-archived',
+      'on:change': (event: Event) => {
+        this.withArchived = (event.target as HTMLInputElement).checked;
+        this.pages = 1;
+        void this.refresh();
+      },
+    });
     root.append(
       h('h2', {}, 'Flags & policies'),
       section('Policy map', 'policies', this.policies),
-      section('Flags', 'flag-list', this.flags),
+      section(
+        'Flags',
+        'flag-list',
+        h(
+          'form',
+          { role: 'search', class: 'flag-filters', 'on:submit': (event: Event) => event.preventDefault() },
+          h('label', { for: 'flag-search' }, 'Search flags'),
+          search,
+          h('span', { id: 'flag-search-help', class: 'muted' }, 'Words of a key or a description'),
+          h('label', { class: 'muted' }, archived, ' also show archived flags'),
+        ),
+        this.flags,
+        this.more,
+      ),
     );
   }
 
   async refresh(): Promise<void> {
-    const [map, { items: flags }] = await Promise.all([
-      api<{ policies: Policy[] }>('/api/policies'),
-      api<{ items: Flag[] }>('/api/flags?archived=all&limit=200'),
-    ]);
+    const asked = this.asked();
+    const [map, list] = await Promise.all([api<{ policies: Policy[] }>('/api/policies'), this.loadFlags()]);
+    // The reader changed the search meanwhile: the refresh that change started draws its own answer.
+    if (this.asked() !== asked) return;
+    const { flags, nextAfter } = list;
     patch(
       this.policies,
       table(
@@ -100,12 +147,62 @@ export class FlagsPage implements Page {
           : null,
       ),
     );
+    if (this.asked() !== asked) return;
     patch(
       this.flags,
       flags.length === 0
-        ? h('p', {}, 'No flag yet.')
+        ? h('p', {}, this.search ? `No flag matches “${this.search}”.` : 'No flag yet.')
         : flags.map((flag, index) => this.flagPanel(flag, histories[index])),
     );
+    patch(
+      this.more,
+      flags.length === 0
+        ? null
+        : h(
+            'p',
+            { class: 'muted', id: 'flags-shown' },
+            `${count(flags.length)} flag${flags.length === 1 ? '' : 's'} shown${nextAfter ? ', more after them' : ''}.`,
+          ),
+      nextAfter
+        ? h(
+            'button',
+            {
+              type: 'button',
+              id: 'load-more-flags',
+              'on:click': () => {
+                this.pages++;
+                void this.refresh();
+              },
+            },
+            `Load ${FLAG_PAGE} more`,
+          )
+        : null,
+    );
+  }
+
+  /** What the reader asks to see; a refresh draws only if it still is when its answers come. */
+  private asked(): string {
+    return `${this.search}\n${this.withArchived}\n${this.pages}`;
+  }
+
+  /** The flags of the pages loaded so far, one request per page, following the API's cursor. */
+  private async loadFlags(): Promise<{ flags: Flag[]; nextAfter: string | null }> {
+    const flags: Flag[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < this.pages; page++) {
+      const answer = await api<{ items: Flag[]; nextAfter: string | null }>(
+        `/api/flags${query({
+          search: this.search || undefined,
+          archived: this.withArchived ? 'all' : undefined,
+          limit: FLAG_PAGE,
+          after,
+        })}`,
+      );
+      flags.push(...answer.items);
+      if (answer.nextAfter === null) return { flags, nextAfter: null };
+      after = answer.nextAfter;
+    }
+    return { flags, nextAfter: after ?? null };
   }
 
   private flagPanel(flag: Flag, history: HistoryEntry[] | null): HTMLElement {
