@@ -1,7 +1,7 @@
 import uPlot from 'uplot';
 import { h } from './dom';
 import { axisTimes } from './format';
-import { timeRange } from './scales';
+import { lonePoints, timeRange } from './scales';
 
 /** Colours that stay apart for the common colour-vision deficiencies (Okabe–Ito). */
 export const COLOURS = {
@@ -20,7 +20,10 @@ export interface SeriesSpec {
   /** Only the points, no line (decision points). */
   pointsOnly?: boolean;
   width?: number;
-  /** Dots on the line's values (default); off for bands and margins. */
+  /**
+   * A dot on each value with no neighbour to draw a line to (a single look, a value between gaps),
+   * which a line alone would not show (default); off for bands and margins.
+   */
   markers?: boolean;
   /** A line drawn for reference (a margin): a chart that has only these has no data. */
   guide?: boolean;
@@ -122,7 +125,16 @@ export class TimeChart {
           value: (_plot, value) => (value === null || value === undefined ? '—' : spec.value(value)),
           ...(series.pointsOnly
             ? { paths: () => null, points: { show: true, size: 9, fill: series.colour, stroke: series.colour } }
-            : { points: { show: false } }),
+            : series.markers === false
+              ? { points: { show: false } }
+              : {
+                  points: {
+                    show: false,
+                    size: 7,
+                    fill: series.colour,
+                    filter: (plot: uPlot, index: number) => lonePoints(plot.data[index]),
+                  },
+                }),
         })),
       ],
       bands: spec.band ? [{ series: [spec.band[0] + 1, spec.band[1] + 1], fill: COLOURS.band }] : [],
