@@ -145,7 +145,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       ]);
       const promoted = events.find((e) => e.type === 'promoted')!;
       expect(promoted.message).toMatch(
-        /^stage 4 \(65%\) healthy after 2\.0 h: no guardrail worse than its margin \(closest: .+\) at n = [\d ]+ \/ [\d ]+; promoted: treatment at 100%$/,
+        /^stage 4 \(65%\) healthy after 2\.0 h: no guardrail worse than its margin \(closest: .+\) at n = \d{1,3}(?:,\d{3})* \/ \d{1,3}(?:,\d{3})*; promoted: treatment at 100%$/,
       );
     },
     LONG,
@@ -252,7 +252,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       const canary = await canaryOf(created.body.id);
       expect(canary.state).toBe('rolled_back');
       expect(canary.lastVerdict.sentence).toMatch(
-        /^rolled back in stage 1 \(5%\): error rate \+\d+\.\d pp \[\+\d+\.\d, \+\d+\.\d\] > margin \+1 pp at n = [\d ]+ \/ [\d ]+$/,
+        /^rolled back in stage 1 \(5%\): error rate \+\d+\.\d pp \[\+\d+\.\d, \+\d+\.\d\] > margin \+1 pp at n = \d{1,3}(?:,\d{3})* \/ \d{1,3}(?:,\d{3})*$/,
       );
       const [alert] = await alertsOf('errors-flag', 'canary.rolled_back');
       expect(alert.message).toContain(canary.lastVerdict.sentence);
@@ -346,7 +346,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       expect(canary.lastVerdict.srm.pValue).toBeLessThan(0.001);
       const [alert] = await alertsOf('srm-flag', 'canary.paused');
       expect(alert.message).toMatch(
-        /paused in stage 1 \(5%\): sample ratio mismatch: [\d ]+ treatment \/ [\d ]+ control users .*the weights in force give the treatment 5\.0% \(p = .+ < 0\.001\)/,
+        /paused in stage 1 \(5%\): sample ratio mismatch: \d{1,3}(?:,\d{3})* treatment \/ \d{1,3}(?:,\d{3})* control users .*the weights in force give the treatment 5\.0% \(p = .+ < 0\.001\)/,
       );
       expect((await api().get('/api/flags/srm-flag').expect(200)).body.rollout).toEqual({ treatment: 5 });
     },

@@ -83,7 +83,7 @@ describe('guardrail: a hand-set variant that fails goes back to 0 without any ca
     expect((await flag('chat-model')).rollout).toEqual({ treatment: 0 });
     const [last] = await history('chat-model');
     expect(last).toMatchObject({ source: 'guardrail', actor: 'guardrail', action: 'rollout' });
-    expect(last.reason).toMatch(/variant treatment failed \d+ of \d+ requests/);
+    expect(last.reason).toMatch(/variant treatment failed \d{1,3}(,\d{3})* of \d{1,3}(,\d{3})* requests/);
     const alert = await eventually(async () => {
       await clock.run(ALERT_SENDER_JOB);
       return webhook.received.find((hook) => (hook.json as { type: string }).type === 'flag.guardrail_tripped');

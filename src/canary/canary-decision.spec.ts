@@ -182,7 +182,7 @@ describe('decideTick', () => {
     const decided = tick(second, verdict('fail', [errorRateHarm, p99Within]), seconds(30));
     expect(decided.decision).toBe('rollback');
     expect(decided.verdict.sentence).toBe(
-      'rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1 903 / 10 811',
+      'rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1,903 / 10,811',
     );
     expect(decided.change).toMatchObject({
       state: 'rolled_back',
@@ -201,7 +201,7 @@ describe('decideTick', () => {
       alert: { type: 'canary.stage_advanced', dedupKey: `canary:${canary().id}:stage:1` },
     });
     expect(decided.verdict.sentence).toBe(
-      'stage 1 (5%) healthy after 60 s: no guardrail worse than its margin (closest: p99 latency ×1.01 [×0.93, ×1.10] within ×1.2) at n = 1 903 / 10 811; advanced to stage 2 (15%)',
+      'stage 1 (5%) healthy after 60 s: no guardrail worse than its margin (closest: p99 latency ×1.01 [×0.93, ×1.10] within ×1.2) at n = 1,903 / 10,811; advanced to stage 2 (15%)',
     );
   });
 

@@ -1,9 +1,9 @@
-import type { DegradationCheck, MetricResult, StageVerdict } from '@switchyard/stats';
+import { grouped, type DegradationCheck, type MetricResult, type StageVerdict } from '@switchyard/stats';
 import type { CanaryDecision } from './canary.types';
 
 /*
  * Verdicts in plain sentences with their numbers, for events, alerts and the on-call engineer:
- * "rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1 903 / 10 811".
+ * "rolled back in stage 2 (15%): error rate +2.4 pp [+1.1, +3.7] > margin +1 pp at n = 1,903 / 10,811".
  */
 
 export interface SentenceContext {
@@ -87,11 +87,7 @@ function pauseReason(verdict: StageVerdict, context: SentenceContext): string {
 
 function degradationClause(check: DegradationCheck): string {
   const value = (x: number | null) =>
-    x === null
-      ? '-'
-      : check.key === 'errorRate'
-        ? percent(x)
-        : `${Math.round(x).toLocaleString('en-US').replace(/,/g, ' ')} ms`;
+    x === null ? '-' : check.key === 'errorRate' ? percent(x) : `${grouped(Math.round(x))} ms`;
   return `${check.label} ${value(check.recent)} in the last 5 min vs ${value(check.baseline)} in the hour before`;
 }
 
@@ -142,11 +138,6 @@ function sampleSizes(verdict: StageVerdict): string {
   return control
     ? ` at n = ${grouped(treatment.requests)} / ${grouped(control.requests)}`
     : ` at n = ${grouped(treatment.requests)}`;
-}
-
-/** 10811 -> "10 811" */
-export function grouped(value: number): string {
-  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 }
 
 function percent(rate: number): string {

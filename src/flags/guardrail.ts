@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { grouped } from '@switchyard/stats';
 import { DataSource } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
 import { Clock } from '../common/clock';
@@ -57,7 +58,7 @@ export class Guardrail {
     const errorRate = window.failures / window.requests;
     if (errorRate <= maxErrorRate) return;
     const reason =
-      `guardrail: variant ${variant} failed ${window.failures} of ${window.requests} requests ` +
+      `guardrail: variant ${variant} failed ${grouped(window.failures)} of ${grouped(window.requests)} requests ` +
       `(${(errorRate * 100).toFixed(1)}% > ${(maxErrorRate * 100).toFixed(1)}%) since ${from.toISOString()}; weight ${percentage}% -> 0%`;
     await this.dataSource.transaction(async (manager) => {
       await this.changes.setVariantWeight(flag.key, variant, 0, {

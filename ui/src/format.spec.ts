@@ -1,6 +1,14 @@
-import { axisTimes, band, clockTime, duration, effect, metricValue, pct, time, usd } from './format';
+import { grouped } from '../../libs/stats/src/grouped';
+import { axisTimes, band, clockTime, count, duration, effect, metricValue, ms, pct, time, usd } from './format';
 
 describe('numbers on the control room', () => {
+  it("groups digits as the API's sentences do: 1,986 in a table and in a verdict alike", () => {
+    expect(count(1986)).toBe('1,986');
+    expect(count(10_811)).toBe(grouped(10_811));
+    expect(ms(12_345.4)).toBe('12,345 ms');
+    expect(metricValue('latencyP99', 1986)).toBe('1,986 ms');
+  });
+
   it('writes each metric in its own unit, as the verdict sentences do', () => {
     expect(metricValue('errorRate', 0.01234)).toBe('1.23%');
     expect(metricValue('latencyP95', 812.6)).toBe('813 ms');

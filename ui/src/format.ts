@@ -1,4 +1,6 @@
-/** How numbers read on the page: the same units the API's sentences use. */
+import { grouped } from '../../libs/stats/src/grouped';
+
+/** How numbers read on the page: the same units and digit groups the API's sentences use. */
 export const dash = '—';
 
 export function pct(value: number | null | undefined, digits = 1): string {
@@ -6,7 +8,7 @@ export function pct(value: number | null | undefined, digits = 1): string {
 }
 
 export function ms(value: number | null | undefined): string {
-  return value === null || value === undefined ? dash : `${Math.round(value)} ms`;
+  return value === null || value === undefined ? dash : `${grouped(Math.round(value))} ms`;
 }
 
 export function usd(value: number | null | undefined, digits = 4): string {
@@ -15,7 +17,7 @@ export function usd(value: number | null | undefined, digits = 4): string {
 }
 
 export function count(value: number | null | undefined): string {
-  return value === null || value === undefined ? dash : value.toLocaleString('en-US');
+  return value === null || value === undefined ? dash : grouped(value);
 }
 
 export function duration(seconds: number | null | undefined): string {

@@ -12,3 +12,4 @@ export * from './degradation';
 export * from './stage-verdict';
 export * from './planning';
 export * from './shadow-verdict';
+export * from './grouped';

@@ -1,6 +1,7 @@
 import { judgedMetrics, type CanaryAnalysis } from './canary-analysis';
 import { ratioEstimate } from './clustered';
 import { boundaryZ, tuningConstant } from './confidence-sequence';
+import { grouped } from './grouped';
 import { quantileOf, totalOf } from './histogram';
 import type { Margin, MetricDefinition } from './metrics';
 import { normalQuantile } from './normal';
@@ -105,8 +106,8 @@ export function planCanary(input: {
     }
     if (!enoughTraffic) {
       warnings.push(
-        `stage ${index + 1} (${stage.percentage}%) expects ${Math.round(treatment)} treatment and ${Math.round(control)} control requests, ` +
-          `fewer than minRequests (${analysis.minRequests}) in an arm: it will wait, extend, then pause`,
+        `stage ${index + 1} (${stage.percentage}%) expects ${grouped(Math.round(treatment))} treatment and ${grouped(Math.round(control))} control requests, ` +
+          `fewer than minRequests (${grouped(analysis.minRequests)}) in an arm: it will wait, extend, then pause`,
       );
     }
     return [

@@ -1,4 +1,5 @@
 import { boundaryZ, intrinsicTime } from './confidence-sequence';
+import { grouped } from './grouped';
 
 /*
  * The shadow stage's verdict: the candidate answered copies of the control's requests, so each
@@ -83,7 +84,7 @@ export function judgeShadow(summary: ShadowSummary, thresholds: ShadowThresholds
   if (summary.pairs < thresholds.minPairs) {
     return {
       outcome: 'insufficient_data',
-      reasons: [`${summary.pairs} pairs of the ${thresholds.minPairs} needed`],
+      reasons: [`${grouped(summary.pairs)} pairs of the ${grouped(thresholds.minPairs)} needed`],
       signals,
       pairs: summary.pairs,
     };

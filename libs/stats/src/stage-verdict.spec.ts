@@ -242,7 +242,11 @@ describe('judgeStage', () => {
     const verdict = judge(healthy, control, { share: 0.15 });
     expect(verdict.outcome).toBe('srm');
     expect(verdict.srm.pValue).toBeLessThan(0.001);
-    expect(verdict.reasons[0]).toMatch(/^sample ratio mismatch: \d+ treatment \/ \d+ control users/);
+    // Numbers as the control room writes them: 13,500, not 13500 or 13 500.
+    expect(verdict.reasons[0]).toMatch(
+      /^sample ratio mismatch: \d{1,3}(,\d{3})* treatment \/ \d{1,3}(,\d{3})* control users and \d{1,3}(,\d{3})* \/ \d{1,3}(,\d{3})* requests/,
+    );
+    expect(verdict.reasons[0]).toContain(',');
     expect(verdict.metrics).toEqual([]);
   });
 
@@ -250,6 +254,12 @@ describe('judgeStage', () => {
     const verdict = judge({ requests: 150, users: 100 }, control);
     expect(verdict.outcome).toBe('insufficient_data');
     expect(verdict.reasons).toEqual(['treatment has 150 requests in the stage, fewer than the 200 needed']);
+  });
+
+  it('says how many requests an arm has and needs with grouped digits', () => {
+    const analysis = resolveCanaryAnalysis({ minRequests: 2_000 }).analysis;
+    const verdict = judge({ requests: 1_500, users: 1_000 }, { requests: 13_500, users: 9_000 }, { analysis });
+    expect(verdict.reasons).toEqual(['treatment has 1,500 requests in the stage, fewer than the 2,000 needed']);
   });
 
   it('fails a hard gate the treatment breaks alone, and holds on one the control breaks too', () => {

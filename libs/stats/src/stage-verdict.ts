@@ -3,6 +3,7 @@ import { compareMetric, type MetricResult } from './compare';
 import { boundaryZ, intrinsicTime } from './confidence-sequence';
 import { checkDegradation, type DegradationCheck, type DegradationInput } from './degradation';
 import type { DegradationKey, JudgedMetric, Margin } from './metrics';
+import { grouped } from './grouped';
 import { srmTest } from './srm';
 import type { ArmWindow, ThresholdPlan } from './window';
 
@@ -132,7 +133,7 @@ export function judgeStage(input: StageInput): StageVerdict {
     verdict.outcome = 'insufficient_data';
     verdict.reasons = short.map(
       ([name, arm]) =>
-        `${name} has ${arm.pooled.requests} requests in the stage, fewer than the ${analysis.minRequests} needed`,
+        `${name} has ${grouped(arm.pooled.requests)} requests in the stage, fewer than the ${grouped(analysis.minRequests)} needed`,
     );
     return verdict;
   }
@@ -262,8 +263,8 @@ function srmEvidence(input: StageInput): SrmEvidence {
 function srmSentence(srm: SrmEvidence): string {
   const share = (srm.expectedShare ?? 0) * 100;
   return (
-    `sample ratio mismatch: ${srm.units.treatment} treatment / ${srm.units.control} control users ` +
-    `and ${srm.requests.treatment} / ${srm.requests.control} requests, where the weights in force give the treatment ${share.toFixed(share < 10 ? 1 : 0)}% ` +
+    `sample ratio mismatch: ${grouped(srm.units.treatment)} treatment / ${grouped(srm.units.control)} control users ` +
+    `and ${grouped(srm.requests.treatment)} / ${grouped(srm.requests.control)} requests, where the weights in force give the treatment ${share.toFixed(share < 10 ? 1 : 0)}% ` +
     `(p = ${srm.pValue.toPrecision(2)} < ${srm.threshold})`
   );
 }
