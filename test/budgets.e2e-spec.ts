@@ -243,6 +243,19 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       expect(refused.status).toBe(429);
       expect(refused.body.error!.code).toBe('insufficient_quota');
       expect(refused.headers.get('x-switchyard-attempts')).toBe('1');
+      // gemini-2.5-flash was refused before any call: header and row name deepseek-v3.2, the model called;
+      // the message names the refused one.
+      expect(refused.headers.get('x-switchyard-model')).toBe('deepseek-v3.2');
+      expect(refused.headers.get('x-switchyard-fallback')).toBe('false');
+      expect(await metricRow(refused.headers.get('x-switchyard-request-id')!)).toMatchObject({
+        outcome: 'rejected',
+        model: 'deepseek-v3.2',
+        first_model: 'deepseek-v3.2',
+        attempts: 1,
+        fallback: false,
+        budget_id: budget.id,
+      });
+      expect(refused.body.error!.message).toContain('its fallback gemini-2.5-flash');
 
       await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.0001 }).expect(200);
       await failOnce();

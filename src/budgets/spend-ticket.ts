@@ -78,7 +78,13 @@ export class SpendTicket {
       });
       const entry = this.entries[refusal];
       return resolved[refusal] === 'exhausted'
-        ? exhaustedError(entry.budget, entry.ledger, worst, this.nowMs())
+        ? exhaustedError(
+            entry.budget,
+            entry.ledger,
+            worst,
+            this.nowMs(),
+            ` That worst case is on its fallback ${model.id}, which was not called.`,
+          )
         : new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
     });
   }

@@ -98,11 +98,16 @@ export class CandidateRunner {
         tooLongFor ??= { model: candidate, error: tooLong };
         continue;
       }
-      model = candidate;
       // A fallback spends too: it must fit the request's budgets, or the request stops here.
-      const switched = spend?.switchTo(model);
+      const switched = spend?.switchTo(candidate);
       const overBudget = switched && (await switched);
-      if (overBudget) return { kind: 'failed', error: overBudget, model, attempts, fallback };
+      if (overBudget) {
+        // The refused candidate was never called: header and row name the last model that was (its
+        // error names the candidate). None called: the candidate, as for a prompt no window fits.
+        if (!lastFailure) return { kind: 'failed', error: overBudget, model: candidate, attempts, fallback: false };
+        return { kind: 'failed', error: overBudget, model, attempts, fallback: model.id !== route.chosen.id };
+      }
+      model = candidate;
       timing.upstreamStarted();
       try {
         const answer = await this.upstream.call({
