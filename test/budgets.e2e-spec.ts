@@ -184,6 +184,8 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
       }
       expect((await send()).status).toBe(200);
+      // Its budget ran out, which paused the canary (see below): running again for the next tests.
+      if (scope === 'canary') await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(200);
     },
   );
 
@@ -337,8 +339,8 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     expect(canary.state).toBe('paused');
     const paused = await queryRows<{ message: string }>(
       database.url,
-      `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1`,
-      [canaryId],
+      `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1 AND message LIKE $2`,
+      [canaryId, `%${budget.id}%`],
     );
     expect(paused).toHaveLength(1);
     expect(paused[0].message).toContain(`budget ${budget.id}`);
@@ -450,6 +452,54 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }
   });
+
+  it.each(['downgrade', 'reject'] as const)(
+    "pauses the canary when its %s budget runs out, leaving the flag's weights to the budget; resume is refused while it is used up",
+    async (action) => {
+      const { key } = await createKey(gateway, `canary-${action}`);
+      // Paused by the tests before, whose budgets are gone: nothing holds it.
+      await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(200);
+      const rollout = async () => (await api(gateway).get('/api/flags/chat-model').expect(200)).body.rollout;
+      expect(await rollout()).toEqual({ treatment: 50 });
+      const budget = await createBudget(gateway, {
+        scope: 'canary',
+        target: canaryId,
+        limitUsd: 0.000001,
+        period: 'week',
+        onExhausted: action,
+      });
+      try {
+        const answer = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser });
+        expect(answer.status).toBe(action === 'reject' ? 429 : 200);
+        await eventually(
+          async () => (await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state === 'paused',
+          10_000,
+          'the canary to pause',
+        );
+        const [paused] = await queryRows<{ message: string }>(
+          database.url,
+          `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1 AND message LIKE $2`,
+          [canaryId, `%${budget.id}%`],
+        );
+        expect(paused.message).toContain(`(${action})`);
+        expect(paused.message).toContain(`the flag's weights stay as they are: the budget's ${action} decides`);
+        // The budget decides the treatment's requests itself: the flag is not moved.
+        expect(await rollout()).toEqual({ treatment: 50 });
+
+        const refused = await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(409);
+        expect(refused.body.code).toBe('canary_budget_exhausted');
+        expect(refused.body.message).toContain(budget.id);
+        expect(refused.body.message).toContain(
+          action === 'reject'
+            ? 'would be refused (429 insufficient_quota)'
+            : "would be served by the policy's cheapest model",
+        );
+        expect((await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state).toBe('paused');
+      } finally {
+        await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+      }
+    },
+  );
 
   it("raises a burn-rate alert, once, when this hour's pace runs the budget out before the day ends", async () => {
     const { id: keyId, key } = await createKey(gateway, 'burn');

@@ -10,10 +10,12 @@ import { usd } from './budget.errors';
 import type { BudgetAction } from './budget.types';
 import { budgetName, worstCaseExceeds } from './spend-ticket';
 
-/** A `shadow_only` budget of a canary ran out: the canary is to pause. */
+/** A budget of a canary ran out: the canary is to pause. */
 export interface CanaryBudgetExhausted {
   canaryId: string;
   budgetId: string;
+  /** What the budget does to the treatment's requests now (shadow_only: the pause takes the treatment to 0%). */
+  action: BudgetAction;
   /** What the alert and the canary's event say. */
   reason: string;
 }
@@ -32,8 +34,8 @@ const FATE: Record<BudgetAction, string> = {
 
 /**
  * How budgets/ and canaries talk, without budgets knowing the canary module (which depends on
- * budgets, never the reverse): the canary module subscribes at start-up to a canary's `shadow_only`
- * budget running out, and pauses the canary; before a resume it asks whether a budget of the canary
+ * budgets, never the reverse): the canary module subscribes at start-up to a canary's budget running
+ * out, and pauses the canary; before a resume it asks whether a budget of the canary
  * is still used up. (Which canaries are active, budgets learn from ActiveCanaries, as the policy map does.)
  */
 @Injectable()
@@ -49,7 +51,7 @@ export class BudgetCanaries {
     private readonly clock: Clock,
   ) {}
 
-  onShadowOnlyExhausted(listener: (event: CanaryBudgetExhausted) => Promise<void>): void {
+  onCanaryBudgetExhausted(listener: (event: CanaryBudgetExhausted) => Promise<void>): void {
     this.listeners.push(listener);
   }
 

@@ -12,10 +12,11 @@ import { budgetName, exhaustedEffect, exhaustionEvidence, worstCaseExceeds } fro
 
 /**
  * What happens once when a budget runs out in a period: the period row records when, a
- * `budget.exhausted` alert goes out (once, whichever replica saw it first), and a canary's
- * `shadow_only` budget pauses the canary. Raised from the request path, so fire-and-forget: the
- * request never waits on the database, and a failed attempt is logged, counted and retried by the
- * next refusal.
+ * `budget.exhausted` alert goes out (once, whichever replica saw it first), and a canary's budget
+ * pauses the canary (the treatment's requests it refuses, downgrades or sends to the control are left
+ * out of the judgment: the stages would go on with ever less evidence). Raised from the request path,
+ * so fire-and-forget: the request never waits on the database, and a failed attempt is logged,
+ * counted and retried by the next refusal.
  */
 @Injectable()
 export class BudgetNotices implements OnModuleDestroy {
@@ -81,6 +82,8 @@ export class BudgetNotices implements OnModuleDestroy {
     const until = periodEnd ? ` until ${periodEnd.toISOString()}` : '';
     const tooBig = picoOf(by.leftUsd) > 0n;
     const what = tooBig ? `${description}: ${worstCaseExceeds(by, 'exceeds')}` : `${description} ran out`;
+    const effect = exhaustedEffect(action, tooBig);
+    const pauses = budget.scope === 'canary' && action !== 'shadow_only' ? ', and the canary pauses' : '';
     await this.dataSource.transaction(async (manager) => {
       const key = { budgetId: budget.id, periodStart, periodEnd };
       const first = await this.periods.markExhausted(manager, key, at, by);
@@ -90,7 +93,7 @@ export class BudgetNotices implements OnModuleDestroy {
           type: 'budget.exhausted',
           // One per time it ran out: a period reopened by a raised limit can run out again.
           dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted:${at.toISOString()}`,
-          message: `${what}: ${exhaustedEffect(action, tooBig)}${until}.`,
+          message: `${what}: ${effect}${pauses}${until}.`,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
@@ -105,11 +108,15 @@ export class BudgetNotices implements OnModuleDestroy {
         manager,
       );
     });
-    if (budget.scope === 'canary' && action === 'shadow_only') {
+    if (budget.scope === 'canary') {
       await this.canaries.exhausted({
         canaryId: budget.target,
         budgetId: budget.id,
-        reason: `${what} (shadow_only): treatment traffic goes to the control`,
+        action,
+        reason:
+          action === 'shadow_only'
+            ? `${what} (shadow_only): treatment traffic goes to the control`
+            : `${what} (${action}): ${effect} and left out of the canary's judgment`,
       });
     }
   }

@@ -95,14 +95,23 @@ describe('manualChange', () => {
 });
 
 describe('budgetPause', () => {
-  it('pauses with the treatment at 0%, or, in a shadow stage, with no user to take away', () => {
-    expect(budgetPause(canary('running'), 'budget:b1', 'it ran out', 'a')).toMatchObject({
+  it('pauses with the treatment at 0% (shadow_only), or, in a shadow stage, with no user to take away', () => {
+    expect(budgetPause(canary('running'), 'budget:b1', 'it ran out', 'a', 'shadow_only')).toMatchObject({
       state: 'paused',
       weight: 0,
       event: { type: 'paused', message: 'pause by budget:b1: it ran out; treatment at 0% until resumed' },
       alert: { type: 'canary.paused' },
     });
     const shadow = { ...canary('running', 0), phase: 'shadow' as const };
-    expect(budgetPause(shadow, 'budget:b1', 'it ran out', 'a').weight).toBeUndefined();
+    expect(budgetPause(shadow, 'budget:b1', 'it ran out', 'a', 'shadow_only').weight).toBeUndefined();
+  });
+
+  it.each(['reject', 'downgrade'] as const)('pauses and leaves the weights to a %s budget, saying so', (action) => {
+    const change = budgetPause(canary('running'), 'budget:b1', 'it ran out', 'a', action);
+    expect(change).toMatchObject({ state: 'paused', alert: { type: 'canary.paused' } });
+    expect(change.weight).toBeUndefined();
+    expect(change.event.message).toBe(
+      `pause by budget:b1: it ran out; the flag's weights stay as they are: the budget's ${action} decides the treatment's requests`,
+    );
   });
 });

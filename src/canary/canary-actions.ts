@@ -1,4 +1,5 @@
 import type { AlertType } from '../alerts/alert.types';
+import type { BudgetAction } from '../budgets/budget.types';
 import { CanaryStateConflict } from './canary.errors';
 import type { CanaryChange, CanaryEventType, CanarySnapshot, CanaryState } from './canary.types';
 
@@ -75,17 +76,29 @@ export function manualChange(
 }
 
 /**
- * The pause a canary's spend budget asks for when it runs out (shadow_only): a pause, with the
- * treatment at 0% at once. The budget sends treatment traffic to the control, and only the flag's
- * weight does so for every request on every replica: the budget itself reroutes only the requests
- * whose worst case no longer fits. The resume puts the stage's weight back.
+ * The pause a canary's spend budget asks for when it runs out: its stages stop, since the requests
+ * the budget acts on are left out of the judgment and the treatment's evidence would thin out. With
+ * shadow_only the treatment goes to 0% at once: the budget sends treatment traffic to the control,
+ * and only the flag's weight does so for every request on every replica (the budget itself reroutes
+ * only the requests whose worst case no longer fits). With reject or downgrade the weights stay: the
+ * budget's own action already decides those requests. The resume puts the stage's weight back.
  */
-export function budgetPause(canary: CanarySnapshot, actor: string, reason: string, actionId: string): CanaryChange {
+export function budgetPause(
+  canary: CanarySnapshot,
+  actor: string,
+  reason: string,
+  actionId: string,
+  action: BudgetAction,
+): CanaryChange {
   const change = manualChange(canary, 'pause', actor, reason, actionId);
-  // A shadow stage has no user on the treatment to take away.
-  if (canary.phase === 'shadow') return change;
-  change.weight = 0;
-  change.event.message += '; treatment at 0% until resumed';
-  if (change.alert) change.alert.message += '; treatment at 0% until resumed';
+  let weights = `; the flag's weights stay as they are: the budget's ${action} decides the treatment's requests`;
+  if (action === 'shadow_only') {
+    // A shadow stage has no user on the treatment to take away.
+    if (canary.phase === 'shadow') return change;
+    change.weight = 0;
+    weights = '; treatment at 0% until resumed';
+  }
+  change.event.message += weights;
+  if (change.alert) change.alert.message += weights;
   return change;
 }

@@ -4,8 +4,8 @@ import { CanaryStateConflict } from './canary.errors';
 import { CanaryService } from './canary.service';
 
 /**
- * Pauses a canary, with its `canary.paused` alert and its treatment at 0%, when its `shadow_only`
- * spend budget runs out.
+ * Pauses a canary, with its `canary.paused` alert, when one of its spend budgets runs out (with a
+ * `shadow_only` budget its treatment goes to 0% too: `budgetPause`).
  * Every replica that sees the budget run out asks; the first pauses it, the others find it paused.
  */
 @Injectable()
@@ -18,12 +18,12 @@ export class CanaryBudgetLink implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.budgets.onShadowOnlyExhausted((event) => this.pause(event));
+    this.budgets.onCanaryBudgetExhausted((event) => this.pause(event));
   }
 
   private async pause(event: CanaryBudgetExhausted): Promise<void> {
     try {
-      await this.service.pauseForBudget(event.canaryId, event.budgetId, event.reason);
+      await this.service.pauseForBudget(event.canaryId, event.budgetId, event.action, event.reason);
       this.logger.log({ canary: event.canaryId, budget: event.budgetId }, 'canary paused: its budget ran out');
     } catch (error) {
       // Paused already (by another replica, or by hand), or over: nothing to pause.

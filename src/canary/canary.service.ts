@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { BudgetAction } from '../budgets/budget.types';
 import { Clock } from '../common/clock';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
@@ -151,11 +152,11 @@ export class CanaryService implements OnModuleInit {
   }
 
   /** A canary's shadow_only budget ran out: paused, its treatment at 0% (CanaryStateConflict when not running). */
-  async pauseForBudget(id: string, budgetId: string, reason: string): Promise<void> {
+  async pauseForBudget(id: string, budgetId: string, action: BudgetAction, reason: string): Promise<void> {
     const actor = `budget:${budgetId}`;
     await this.dataSource.transaction(async (manager) => {
       const canary = await this.find(manager, id, true);
-      const change = budgetPause(canary, actor, reason, randomUUID());
+      const change = budgetPause(canary, actor, reason, randomUUID(), action);
       await this.transitions.apply(manager, canary, change, actor, this.clock.now());
     });
   }

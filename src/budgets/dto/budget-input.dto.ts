@@ -82,7 +82,7 @@ export class CreateBudgetDto {
     enum: BUDGET_ACTIONS,
     example: 'downgrade',
     description:
-      "reject: 429 insufficient_quota; downgrade: the policy's cheapest healthy model serves (the spend is still counted); shadow_only (canary scope): treatment traffic goes to the control and the canary pauses",
+      "reject: 429 insufficient_quota; downgrade: the policy's cheapest healthy model serves (the spend is still counted); shadow_only (canary scope): treatment traffic goes to the control. A canary's budget of any action pauses the canary when it runs out (shadow_only also takes its treatment to 0%)",
   })
   @IsIn(BUDGET_ACTIONS, { message: `onExhausted must be one of: ${BUDGET_ACTIONS.join(', ')}` })
   onExhausted: BudgetAction;
