@@ -83,7 +83,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
   async function alertsOf(budgetId: string, type: string) {
     return queryRows<{ message: string; evidence: Record<string, unknown>; dedup_key: string }>(
       database.url,
-      `SELECT message, evidence, dedup_key FROM alerts WHERE type = $1 AND evidence->>'budget' = $2 ORDER BY id`,
+      `SELECT message, evidence, dedup_key FROM alerts WHERE type = $1 AND evidence->>'budget' = $2 ORDER BY created_at, id`,
       [type, budgetId],
     );
   }
@@ -552,15 +552,72 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       expect(exhausted.message).not.toContain('ran out');
       expect(exhausted.evidence).toMatchObject({ worstCaseUsd: Number(worst), leftUsd: 0.004 });
 
+      expect(exhausted.message).toContain(
+        'It is past its 50%, 80% and 100% alert thresholds too ($0 spent): they get no alerts of their own.',
+      );
+
+      // A threshold added once it ran out is crossed by that, and its alert says how.
+      await api(gateway)
+        .patch(`/api/budgets/${budget.id}`)
+        .send({ alertAt: [0.5, 0.8, 0.9, 1] })
+        .expect(200);
       await sync();
       await watch();
       const thresholds = await alertsOf(budget.id, 'budget.threshold_crossed');
-      expect(thresholds).toHaveLength(3);
-      for (const alert of thresholds) {
-        expect(alert.message).toContain('$0 spent');
-        expect(alert.message).toContain(`a single request's worst case ($${worst}) exceeded the $0.004 left`);
-        expect(alert.evidence).toMatchObject({ exhausted: true, worstCaseUsd: Number(worst), leftUsd: 0.004 });
-      }
+      expect(thresholds.map((alert) => alert.evidence.threshold)).toEqual([0.9]);
+      expect(thresholds[0].message).toContain('counts as past 90% of its limit with $0 spent');
+      expect(thresholds[0].message).toContain(`a single request's worst case ($${worst}) exceeded the $0.004 left`);
+      expect(thresholds[0].evidence).toMatchObject({ exhausted: true, worstCaseUsd: Number(worst), leftUsd: 0.004 });
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
+  it('sends one alert, not four, when one request runs a budget out past its thresholds; a later crossing alerts alone', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'one-alert');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.0002,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const exhaustedAlerts = async (count: number) =>
+      eventually(
+        async () => {
+          const found = await alertsOf(budget.id, 'budget.exhausted');
+          return found.length === count && found;
+        },
+        10_000,
+        `${count} budget.exhausted alerts`,
+      );
+    try {
+      // Nothing spent; no max_tokens: its worst case uses the budget up, past 50%, 80% and 100% at once.
+      expect((await chat(gateway, key, { max_tokens: undefined })).status).toBe(429);
+      const [ranOut] = await exhaustedAlerts(1);
+      await sync();
+      await watch();
+      expect(await alertsOf(budget.id, 'budget.threshold_crossed')).toHaveLength(0);
+      expect(ranOut.message).toContain(
+        'It is past its 50%, 80% and 100% alert thresholds too ($0 spent): they get no alerts of their own.',
+      );
+      expect(ranOut.evidence).toMatchObject({ thresholds: [0.5, 0.8, 1] });
+
+      // Room again ($0.00029): one answer spends just over half of it, a crossing of its own.
+      await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.00029 }).expect(200);
+      expect((await chat(gateway, key)).status).toBe(200);
+      await sync();
+      await watch();
+      const crossed = await alertsOf(budget.id, 'budget.threshold_crossed');
+      expect(crossed.map((alert) => alert.evidence.threshold)).toEqual([0.5]);
+
+      // The next request's worst case no longer fits: one alert again, naming only what it passed.
+      expect((await chat(gateway, key)).status).toBe(429);
+      const [, again] = await exhaustedAlerts(2);
+      expect(again.message).toContain('It is past its 80% and 100% alert thresholds too');
+      expect(again.evidence).toMatchObject({ thresholds: [0.8, 1] });
+      await watch();
+      expect(await alertsOf(budget.id, 'budget.threshold_crossed')).toHaveLength(1);
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }
@@ -778,8 +835,10 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       await eventually(async () => (await exhaustedAlerts()) === 1, 10_000, 'the budget.exhausted alert');
       await watch();
       expect(await current()).toMatchObject({ exhausted: true });
+      // Its thresholds are passed by running out: named in that alert, none of their own.
+      expect((await alertsOf(budget.id, 'budget.exhausted'))[0].evidence.thresholds).toEqual([0.5, 0.8, 1]);
       const crossed = (await alertsOf(budget.id, 'budget.threshold_crossed')).length;
-      expect(crossed).toBeGreaterThan(0);
+      expect(crossed).toBe(0);
 
       await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 10 }).expect(200);
       expect(await current()).toMatchObject({ exhausted: false });
@@ -802,7 +861,9 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       await eventually(async () => (await exhaustedAlerts()) === 2, 10_000, 'a second budget.exhausted alert');
       await watch();
       expect(await current()).toMatchObject({ exhausted: true });
-      expect((await alertsOf(budget.id, 'budget.threshold_crossed')).length).toBeGreaterThan(crossed);
+      // Re-armed by the raised limit, passed again by running out again: in the new alert.
+      expect((await alertsOf(budget.id, 'budget.exhausted'))[1].evidence.thresholds).toEqual([0.5, 0.8, 1]);
+      expect((await alertsOf(budget.id, 'budget.threshold_crossed')).length).toBe(crossed);
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }

@@ -8,7 +8,8 @@ import { BudgetPeriodsRepository, type Exhaustion } from './budget-periods.repos
 import { formatPico, picoOf } from '../metrics/cost';
 import type { BudgetAction, BudgetDefinition } from './budget.types';
 import type { LocalLedger } from './local-ledger';
-import { budgetName, exhaustedEffect, exhaustionEvidence, worstCaseExceeds } from './spend-ticket';
+import { usd } from './budget.errors';
+import { budgetName, exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 /**
  * What happens once when a budget runs out in a period: the period row records when, a
@@ -86,14 +87,23 @@ export class BudgetNotices implements OnModuleDestroy {
     const pauses = budget.scope === 'canary' && action !== 'shadow_only' ? ', and the canary pauses' : '';
     await this.dataSource.transaction(async (manager) => {
       const key = { budgetId: budget.id, periodStart, periodEnd };
-      const first = await this.periods.markExhausted(manager, key, at, by);
-      if (!first) return;
+      const marked = await this.periods.markExhausted(manager, key, at, by);
+      if (!marked) return;
+      // Running out passes every threshold not alerted yet: said here, in the one alert of the event,
+      // and marked alerted with it, so the watch sends no alert of their own for them.
+      const passed = budget.alertAt.filter((threshold) => !marked.alertedAt.includes(threshold));
+      if (passed.length > 0) await this.periods.markAlerted(manager, key, passed, at);
+      const spent = `$${usd(picoOf(marked.spentUsd))} spent`;
+      const thresholds =
+        passed.length === 0
+          ? ''
+          : ` It is past its ${listed(passed.map(percentOf))} alert thresholds too (${spent}): they get no alerts of their own.`;
       await this.alerts.raise(
         {
           type: 'budget.exhausted',
           // One per time it ran out: a period reopened by a raised limit can run out again.
           dedupKey: `budget:${budget.id}:${periodStart.toISOString()}:exhausted:${at.toISOString()}`,
-          message: `${what}: ${effect}${pauses}${until}.`,
+          message: `${what}: ${effect}${pauses}${until}.${thresholds}`,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
@@ -101,6 +111,9 @@ export class BudgetNotices implements OnModuleDestroy {
             target: budget.target,
             onExhausted: action,
             ...exhaustionEvidence(by),
+            thresholds: passed,
+            spentUsd: Number(marked.spentUsd),
+            limitUsd: Number(usd(budget.limitPico)),
             periodStart: periodStart.toISOString(),
             periodEnd: periodEnd?.toISOString() ?? null,
           },
@@ -120,4 +133,9 @@ export class BudgetNotices implements OnModuleDestroy {
       });
     }
   }
+}
+
+/** "50%, 80% and 100%". */
+function listed(items: string[]): string {
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

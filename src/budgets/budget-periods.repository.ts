@@ -89,24 +89,27 @@ export class BudgetPeriodsRepository {
     return new Map(rows.map((row) => [row.budget_id, { spentUsd: row.spent, exhausted: row.exhausted }]));
   }
 
-  /** The first refusal of the period and what caused it, kept once (the row is created if nothing was settled yet). */
+  /**
+   * The first refusal of the period and what caused it, kept once (the row is created if nothing was
+   * settled yet): the period's spent and the thresholds alerted so far, or null when it was kept before.
+   */
   async markExhausted(
     manager: EntityManager,
     key: PeriodKey & { periodEnd: Date | null },
     at: Date,
     by: Exhaustion,
-  ): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+  ): Promise<{ spentUsd: string; alertedAt: number[] } | null> {
+    const rows: Array<{ spent: string; alerted_at: number[] }> = await manager.query(
       `INSERT INTO budget_periods AS p
               (budget_id, period_start, period_end, exhausted_at, exhausted_worst_usd, exhausted_left_usd, updated_at)
        SELECT b.id, $2, $3, $4, $5::numeric, $6::numeric, $4 FROM budgets b WHERE b.id = $1
        ON CONFLICT (budget_id, period_start) DO UPDATE
          SET exhausted_at = $4, exhausted_worst_usd = $5::numeric, exhausted_left_usd = $6::numeric, updated_at = $4
          WHERE p.exhausted_at IS NULL
-       RETURNING 1`,
+       RETURNING p.spent_usd::text AS spent, p.alerted_at`,
       [key.budgetId, key.periodStart, key.periodEnd, at, by.worstUsd, by.leftUsd],
     );
-    return rows.length > 0;
+    return rows.length === 0 ? null : { spentUsd: rows[0].spent, alertedAt: rows[0].alerted_at.map(Number) };
   }
 
   async markAlerted(manager: EntityManager, key: PeriodKey, thresholds: number[], at: Date): Promise<void> {

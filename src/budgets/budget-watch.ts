@@ -13,7 +13,7 @@ import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budge
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
 import { usd } from './budget.errors';
-import { budgetName, exhaustedEffect, exhaustionEvidence, worstCaseExceeds } from './spend-ticket';
+import { budgetName, exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
 /** Hourly spend older than this is read by no forecast. */
@@ -23,7 +23,8 @@ const RECEIPT_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /**
  * Raises a budget's alerts, each once per period: every `alertAt` threshold its settled spend has
- * crossed (all of them once it ran out — refusing requests is crossing the last one), and a burn-rate
+ * crossed (all of them once it ran out — refusing requests is crossing the last one — bar those the
+ * exhaustion's own alert named and marked, BudgetNotices), and a burn-rate
  * alert when the last hour's pace would use it up before the period ends. Each alert is written with
  * the period row's record of it, under that row's lock, so a retried or concurrent watch never sends
  * one twice; one replica watches at a time.
@@ -85,7 +86,7 @@ export class BudgetWatch {
     const resets = endMs === null ? 'it does not reset' : `it resets at ${new Date(endMs).toISOString()}`;
     const by = row.exhaustedBy;
     for (const threshold of crossed) {
-      const percent = `${Math.round(threshold * 10000) / 100}%`;
+      const percent = percentOf(threshold);
       const spent = `$${usd(spentPico)} spent`;
       const why = row.exhaustedAt ? ' (it ran out: requests are refused, downgraded or sent to the control)' : '';
       // Used up by one request's worst case, not by spend: say so, rather than quote a small spent as the crossing.

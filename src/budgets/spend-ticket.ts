@@ -154,6 +154,11 @@ export function worstCaseExceeds(by: Exhaustion, verb: 'exceeds' | 'exceeded'): 
   );
 }
 
+/** An alert threshold (a fraction of the limit) as messages write it: 0.8 → 80%. */
+export function percentOf(threshold: number): string {
+  return `${Math.round(threshold * 10000) / 100}%`;
+}
+
 export function exhaustionEvidence(by: Exhaustion): { worstCaseUsd: number; leftUsd: number } {
   return { worstCaseUsd: Number(by.worstUsd), leftUsd: Number(by.leftUsd) };
 }
