@@ -111,7 +111,9 @@ describe('budgets across replicas', () => {
         for (const answer of refused) {
           expect(answer.status).toBe(429);
           expect(answer.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
-          expect(answer.body.error!.message).toContain(`budget ${budget.id}`);
+          expect(answer.body.error!.message).toMatch(
+            new RegExp(`key budget "burst-team" \\(day, \\$[0-9.]+; id ${budget.id}\\)`),
+          );
           expect(answer.body.error!.message).toContain('resets at');
         }
         // Never more than the limit spent and held, in any snapshot taken during the burst.

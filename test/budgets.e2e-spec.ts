@@ -44,6 +44,7 @@ const costOf = (price: { input: number; output: number }) =>
 const asLimit = (picodollars: bigint) => Number(usd(picodollars));
 /** A USD figure as messages write it: no trailing zeros. */
 const trimmed = (figure: string) => figure.replace(/0+$/, '').replace(/\.$/, '');
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&');
 
 describe('budgets: limits that hold exactly, actions when spent, alerts, reports', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -162,7 +163,10 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         const refused = await send();
         expect(refused.status).toBe(429);
         expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
-        expect(refused.body.error!.message).toContain(`budget ${budget.id}`);
+        const name = { key: 'exact-key', policy: 'fraud', canary: 'chat-model/treatment' }[scope];
+        expect(refused.body.error!.message).toContain(
+          `Spend ${scope} budget "${name}" (day, $${trimmed(usd(2n * cost))}; id ${budget.id}) is used up`,
+        );
         expect(refused.body.error!.message).toContain(`resets at ${TOMORROW}`);
         expect(refused.headers.get('x-switchyard-budget')).toBe(budget.id);
         expect(Number(refused.headers.get('retry-after'))).toBe(
@@ -292,7 +296,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     try {
       const refused = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': controlUser });
       expect(refused.status).toBe(429);
-      expect(refused.body.error!.message).toContain(`budget ${policyBudget.id}`);
+      expect(refused.body.error!.message).toContain(`policy budget "chat" (month, $0.000001; id ${policyBudget.id})`);
       await api(gateway).delete(`/api/budgets/${policyBudget.id}`).expect(200);
       const downgraded = await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': controlUser });
       expect(downgraded.status).toBe(200);
@@ -343,7 +347,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       [canaryId, `%${budget.id}%`],
     );
     expect(paused).toHaveLength(1);
-    expect(paused[0].message).toContain(`budget ${budget.id}`);
+    expect(paused[0].message).toContain(`canary budget "chat-model/treatment" (week, $0.000001; id ${budget.id})`);
     // Paused already: a second treatment request is rerouted again, and pauses nothing twice.
     expect((await chat(gateway, key, { model: 'route:chat' }, { 'x-user-id': treatmentUser })).status).toBe(200);
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
@@ -394,7 +398,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1`,
         [canaryId],
       );
-      const paused = pauses.find((alert) => alert.message.includes(`budget ${budget.id}`));
+      const paused = pauses.find((alert) => alert.message.includes(`id ${budget.id}`));
       expect(paused?.message).toContain('treatment at 0%');
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
@@ -427,7 +431,9 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
 
       const refused = await api(gateway).post(`/api/canaries/${canaryId}/resume`).expect(409);
       expect(refused.body.code).toBe('canary_budget_exhausted');
-      expect(refused.body.message).toContain(`budget ${budget.id}`);
+      expect(refused.body.message).toContain(
+        `canary budget "chat-model/treatment" (week, $0.004; id ${budget.id}) is used up`,
+      );
       expect(refused.body.message).toContain("a single request's worst case ($0.26219) exceeds the $0.004 left");
       expect(refused.body.message).toContain(`PATCH /api/budgets/${budget.id}`);
       expect((await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state).toBe('paused');
@@ -481,7 +487,8 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
           `SELECT message FROM alerts WHERE type = 'canary.paused' AND canary_id = $1 AND message LIKE $2`,
           [canaryId, `%${budget.id}%`],
         );
-        expect(paused.message).toContain(`(${action})`);
+        expect(paused.message).toContain(`canary budget "chat-model/treatment" (week, $0.000001; id ${budget.id}): `);
+        expect(paused.message).toContain(`(${action}): `);
         expect(paused.message).toContain(`the flag's weights stay as they are: the budget's ${action} decides`);
         // The budget decides the treatment's requests itself: the flag is not moved.
         expect(await rollout()).toEqual({ treatment: 50 });
@@ -618,6 +625,45 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       expect(again.evidence).toMatchObject({ thresholds: [0.8, 1] });
       await watch();
       expect(await alertsOf(budget.id, 'budget.threshold_crossed')).toHaveLength(1);
+    } finally {
+      await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
+    }
+  });
+
+  it('names a budget as people find it (scope, target, period, limit) and by its id, in its 429 and every alert', async () => {
+    const { id: keyId, key } = await createKey(gateway, 'team-search');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 0.0002,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const name = `key budget "team-search" (day, $0.0002; id ${budget.id})`;
+    try {
+      // $0.000146 of $0.0002 in its first second: past 50%, and at that pace gone long before the day ends.
+      expect((await chat(gateway, key)).status).toBe(200);
+      await sync();
+      await watch();
+      const [crossed] = await alertsOf(budget.id, 'budget.threshold_crossed');
+      expect(crossed.message).toMatch(new RegExp(`^${escaped(name)} crossed 50% of its limit`));
+      const [burn] = await alertsOf(budget.id, 'budget.burn_rate');
+      expect(burn.message).toMatch(new RegExp(`^${escaped(name)} is spending`));
+      const refused = await chat(gateway, key);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error!.message).toContain(`Spend ${name} is used up`);
+      const [exhausted] = await eventually(
+        async () => {
+          const found = await alertsOf(budget.id, 'budget.exhausted');
+          return found.length > 0 && found;
+        },
+        10_000,
+        'the exhaustion alert',
+      );
+      expect(exhausted.message).toMatch(new RegExp(`^${escaped(name)}: `));
+      // What a webhook receives: the message, and the evidence naming it for machines and people alike.
+      for (const alert of [crossed, burn, exhausted])
+        expect(alert.evidence).toMatchObject({ budget: budget.id, scope: 'key', target: keyId, budgetName: name });
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }

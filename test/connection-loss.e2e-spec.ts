@@ -227,7 +227,7 @@ describe('the database gone at shutdown', () => {
       // As the log writes USD: without trailing zeros.
       const spent = usd(3n * GPT_COST).replace(/0+$/, '');
       expect(report?.msg).toBe(
-        `shutting down with $${spent} spent under budget ${budget.id} not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
+        `shutting down with $${spent} spent under key budget "shutdown-team" (day, $1; id ${budget.id}) not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
       );
       const [row] = await queryRows<{ n: number }>(
         database.url,

@@ -6,14 +6,16 @@ import { BudgetDirectory } from './budget-directory';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
-import { usd } from './budget.errors';
+import { budgetName, usd } from './budget.errors';
 import type { BudgetAction } from './budget.types';
-import { budgetName, worstCaseExceeds } from './spend-ticket';
+import { worstCaseExceeds } from './spend-ticket';
 
 /** A budget of a canary ran out: the canary is to pause. */
 export interface CanaryBudgetExhausted {
   canaryId: string;
   budgetId: string;
+  /** How messages and logs name it (`budgetName`). */
+  budgetName: string;
   /** What the budget does to the treatment's requests now (shadow_only: the pause takes the treatment to 0%). */
   action: BudgetAction;
   /** What the alert and the canary's event say. */
@@ -59,7 +61,10 @@ export class BudgetCanaries {
   async exhausted(event: CanaryBudgetExhausted): Promise<void> {
     for (const listener of this.listeners) {
       await listener(event).catch((error: unknown) =>
-        this.logger.error({ err: error, canary: event.canaryId, budget: event.budgetId }, 'could not pause the canary'),
+        this.logger.error(
+          { err: error, canary: event.canaryId, budget: event.budgetId },
+          `could not pause the canary: ${event.budgetName} ran out`,
+        ),
       );
     }
   }

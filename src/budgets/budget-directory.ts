@@ -1,4 +1,5 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { AccessService } from '../access/access.service';
 import { Clock, type ScheduledJob } from '../common/clock';
 import { SerialReload } from '../common/serial-reload';
 import { PostgresListener } from '../database/postgres-listener';
@@ -7,6 +8,7 @@ import { type ActiveCanary, ActiveCanaries } from '../policies/active-canaries';
 import { BudgetLeases } from './budget-leases';
 import type { BudgetDefinition, CanaryArm } from './budget.types';
 import { BUDGETS_CHANNEL, BudgetsRepository } from './budgets.repository';
+import { budgetName } from './budget.errors';
 import type { BudgetEntity } from './entities/budget.entity';
 
 /** A safety net under NOTIFY, and what notices canaries ending: every budget and active canary. */
@@ -37,7 +39,7 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
   private job?: ScheduledJob;
   private readonly reloads = new SerialReload(
     () => Promise.all([this.repository.findAll(), this.canaries.list()]),
-    ([rows, canaries]) => this.index(rows.map(toDefinition), canaries.map(armOf)),
+    ([rows, canaries]) => this.index(rows, canaries.map(armOf)),
   );
 
   constructor(
@@ -46,6 +48,7 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
     private readonly leases: BudgetLeases,
     private readonly clock: Clock,
     private readonly listener: PostgresListener,
+    private readonly access: AccessService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -73,6 +76,11 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
 
   find(id: string): BudgetDefinition | undefined {
     return this.byId.get(id);
+  }
+
+  /** How messages and logs name a budget (`budgetName`) as this replica knows its target. */
+  nameOf(entity: BudgetEntity): string {
+    return budgetName(toDefinition(entity, this.targetName(entity, this.arms)));
   }
 
   arm(canaryId: string): CanaryArm | undefined {
@@ -116,7 +124,7 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  private index(budgets: BudgetDefinition[], arms: CanaryArm[]): void {
+  private index(rows: BudgetEntity[], arms: CanaryArm[]): void {
     const byId = new Map<string, BudgetDefinition>();
     const byKey = new Map<string, ApplicableBudget[]>();
     const byPolicy = new Map<string, ApplicableBudget[]>();
@@ -127,7 +135,8 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
       if (list) list.push(entry);
       else map.set(key, [entry]);
     };
-    for (const budget of budgets) {
+    for (const row of rows) {
+      const budget = toDefinition(row, this.targetName(row, armsById));
       byId.set(budget.id, budget);
       if (budget.scope === 'key') add(byKey, budget.target, { budget });
       else if (budget.scope === 'policy') add(byPolicy, budget.target, { budget });
@@ -149,6 +158,14 @@ export class BudgetDirectory implements OnApplicationBootstrap, BeforeApplicatio
     this.byArm = byArm;
     this.arms = armsById;
   }
+
+  /** What people know a budget's target by (a key's name is this replica's cache's, so the id until it has it). */
+  private targetName(row: BudgetEntity, arms: Map<string, CanaryArm>): string {
+    if (row.scope === 'key') return this.access.findKey(row.target)?.caller.name ?? row.target;
+    if (row.scope === 'policy') return row.target;
+    const arm = arms.get(row.target);
+    return arm ? `${arm.flagKey}/${arm.variant}` : row.target;
+  }
 }
 
 /** A canary's treatment arm, and the control a shadow_only budget sends its traffic to. */
@@ -165,11 +182,13 @@ function armKey(flag: string, variant: string): string {
   return `${flag}\u0000${variant}`;
 }
 
-export function toDefinition(entity: BudgetEntity): BudgetDefinition {
+/** `targetName`: for messages (BudgetDirectory knows the names); the target itself where nothing is said. */
+export function toDefinition(entity: BudgetEntity, targetName = entity.target): BudgetDefinition {
   return {
     id: entity.id,
     scope: entity.scope,
     target: entity.target,
+    targetName,
     limitPico: picoOf(entity.limitUsd),
     period: entity.period,
     timezone: entity.timezone,

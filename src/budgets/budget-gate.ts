@@ -4,11 +4,11 @@ import type { CatalogModel } from '../config/catalog.schema';
 import type { PromptSize } from '../providers/prompt-size';
 import { type Route, RoutingService } from '../routing/routing.service';
 import { type ApplicableBudget, BudgetDirectory } from './budget-directory';
-import { BudgetUnavailable } from './budget.errors';
+import { budgetName, BudgetUnavailable } from './budget.errors';
 import { BudgetLeases, type ReserveOutcome } from './budget-leases';
 import { BudgetNotices } from './budget-notices';
 import { ACTION_STRICTNESS, type BudgetAction, type SpendMark } from './budget.types';
-import { budgetName, exhaustedError, SpendTicket, type TicketEntry } from './spend-ticket';
+import { exhaustedError, SpendTicket, type TicketEntry } from './spend-ticket';
 import { worstCasePico } from './worst-case';
 
 /** What a route sends upstream for the request (variant params and system prompt applied), and its prompt's size. */

@@ -10,7 +10,7 @@ import { newReplicaName } from '../common/replica-name';
 import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
-import { usd } from './budget.errors';
+import { budgetName, usd } from './budget.errors';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
 import type { BudgetDefinition } from './budget.types';
@@ -85,7 +85,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     for (const ledger of this.ledgers) {
       if (ledger.unconfirmedPico === 0n) continue;
       this.logger.error(
-        `shutting down with $${usd(ledger.unconfirmedPico)} spent under budget ${ledger.budgetId} not settled in the shared ledger (${why}): the budget does not count it`,
+        `shutting down with $${usd(ledger.unconfirmedPico)} spent under ${ledger.name} not settled in the shared ledger (${why}): the budget does not count it`,
       );
     }
   }
@@ -99,6 +99,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     const window = periodAt(budget.period, budget.timezone, nowMs, budget.createdAt.getTime());
     const opened = new LocalLedger(budget.id, window.startMs, window.endMs);
     opened.limitPico = budget.limitPico;
+    opened.name = budgetName(budget);
     opened.lastActivityMs = nowMs;
     this.current.set(budget.id, opened);
     this.ledgers.add(opened);
@@ -120,6 +121,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     const ledger = this.current.get(budget.id);
     if (!ledger) return;
     ledger.limitPico = budget.limitPico;
+    ledger.name = budgetName(budget);
     await this.sync(ledger);
   }
 

@@ -8,8 +8,8 @@ import { BudgetPeriodsRepository, type Exhaustion } from './budget-periods.repos
 import { formatPico, picoOf } from '../metrics/cost';
 import type { BudgetAction, BudgetDefinition } from './budget.types';
 import type { LocalLedger } from './local-ledger';
-import { usd } from './budget.errors';
-import { budgetName, exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
+import { budgetName, usd } from './budget.errors';
+import { exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 /**
  * What happens once when a budget runs out in a period: the period row records when, a
@@ -60,11 +60,12 @@ export class BudgetNotices implements OnModuleDestroy {
     if (this.noticed.has(id)) return;
     this.noticed.add(id);
     const by = { worstUsd: formatPico(refused.worstPico), leftUsd: formatPico(ledger.reachablePico) };
-    const work = this.record(budget, ledger, action, budgetName(budget), new Date(atMs), by)
+    const name = budgetName(budget);
+    const work = this.record(budget, ledger, action, name, new Date(atMs), by)
       .catch((error: unknown) => {
         this.noticed.delete(id);
         this.failedNotices++;
-        this.logger.error({ err: error, budget: budget.id }, 'could not record that a budget ran out');
+        this.logger.error({ err: error, budget: budget.id }, `could not record that ${name} ran out`);
       })
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
@@ -107,6 +108,7 @@ export class BudgetNotices implements OnModuleDestroy {
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
+            budgetName: description,
             scope: budget.scope,
             target: budget.target,
             onExhausted: action,
@@ -125,6 +127,7 @@ export class BudgetNotices implements OnModuleDestroy {
       await this.canaries.exhausted({
         canaryId: budget.target,
         budgetId: budget.id,
+        budgetName: description,
         action,
         reason:
           action === 'shadow_only'

@@ -12,8 +12,8 @@ import { currentPeriodOf } from './budget-period';
 import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
-import { usd } from './budget.errors';
-import { budgetName, exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
+import { budgetName, usd } from './budget.errors';
+import { exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
 /** Hourly spend older than this is read by no forecast. */
@@ -49,7 +49,9 @@ export class BudgetWatch {
       const nowMs = this.clock.nowMs();
       for (const budget of this.directory.all()) {
         await this.watchOne(budget, nowMs).catch((error: unknown) =>
-          this.logger.warn(`budget ${budget.id}: alerts not checked (${(error as Error).message}); next watch retries`),
+          this.logger.warn(
+            `${budgetName(budget)}: alerts not checked (${(error as Error).message}); next watch retries`,
+          ),
         );
       }
       await this.hourly.deleteBefore(this.dataSource.manager, new Date(nowMs - HOURLY_RETENTION_MS));
@@ -104,6 +106,7 @@ export class BudgetWatch {
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
             budget: budget.id,
+            budgetName: budgetName(budget),
             scope: budget.scope,
             target: budget.target,
             threshold,
@@ -156,6 +159,9 @@ export class BudgetWatch {
         canaryId: budget.scope === 'canary' ? budget.target : null,
         evidence: {
           budget: budget.id,
+          budgetName: budgetName(budget),
+          scope: budget.scope,
+          target: budget.target,
           burnRateUsdPerHour: forecast.burnRateUsdPerHour,
           exhaustionAt: exhaustion,
           periodEnd: new Date(endMs).toISOString(),

@@ -2,12 +2,16 @@ import { DomainError } from '../common/domain-error';
 import { formatPico } from '../metrics/cost';
 import type { BudgetDefinition } from './budget.types';
 
-/** How a budget is named in messages: its scope, target, limit and period. */
-export function describeBudget(
-  budget: Pick<BudgetDefinition, 'id' | 'scope' | 'target' | 'period' | 'timezone'> & { limitUsd: string },
+/**
+ * How a budget is named in messages, alerts and logs: as a person finds it — its scope, its target's
+ * name, period and limit, e.g. `policy budget "fraud" (day, $1; id …)` — and by its id.
+ */
+export function budgetName(
+  budget: Pick<BudgetDefinition, 'id' | 'scope' | 'targetName' | 'period' | 'timezone' | 'limitPico'>,
 ): string {
-  const per = budget.period === 'total' ? 'in total' : `per ${budget.period} (${budget.timezone})`;
-  return `budget ${budget.id} (${budget.scope} ${budget.target}: $${trimUsd(budget.limitUsd)} ${per})`;
+  const period =
+    budget.period === 'total' || budget.timezone === 'UTC' ? budget.period : `${budget.period} in ${budget.timezone}`;
+  return `${budget.scope} budget "${budget.targetName}" (${period}, $${usd(budget.limitPico)}; id ${budget.id})`;
 }
 
 export function trimUsd(usd: string): string {

@@ -18,6 +18,11 @@ export interface BudgetDefinition {
   scope: BudgetScope;
   /** The key's id, the policy's name or the canary's id. */
   target: string;
+  /**
+   * What people know the target by, for messages and logs: the key's name, the policy's, the
+   * canary's flag and variant (`flag/variant`); the target itself when unknown here.
+   */
+  targetName: string;
   limitPico: bigint;
   period: BudgetPeriod;
   timezone: string;

@@ -69,7 +69,7 @@ export class BudgetsService {
     await this.directory.changed(entity.id);
     this.logger.log(
       { budget: entity.id, scope: entity.scope, target: entity.target, actor: caller.actor },
-      'budget created',
+      `created ${this.directory.nameOf(entity)}`,
     );
     return (await this.views([entity]))[0];
   }
@@ -109,7 +109,7 @@ export class BudgetsService {
       return updated;
     });
     await this.directory.changed(id);
-    this.logger.log({ budget: id, changes: dto, actor: caller.actor }, 'budget changed');
+    this.logger.log({ budget: id, changes: dto, actor: caller.actor }, `changed ${this.directory.nameOf(entity)}`);
     return (await this.views([entity]))[0];
   }
 
@@ -117,10 +117,11 @@ export class BudgetsService {
   async delete(id: string, caller: AuthenticatedCaller): Promise<BudgetDto> {
     const entity = await this.find(id);
     const [view] = await this.views([entity]);
+    const name = this.directory.nameOf(entity);
     const deleted = await this.dataSource.transaction((manager) => this.budgets.delete(manager, id));
     if (!deleted) throw new BudgetNotFound(id);
     await this.directory.changed(id);
-    this.logger.log({ budget: id, actor: caller.actor }, 'budget deleted');
+    this.logger.log({ budget: id, actor: caller.actor }, `deleted ${name}`);
     return view;
   }
 

@@ -80,6 +80,8 @@ export class LocalLedger {
   waitingPico = 0n;
   /** Admission stops here: before the lease could have expired for the other replicas. */
   validUntilMs = 0;
+  /** How logs name the budget (`budgetName`, kept current by BudgetLeases). */
+  name = '';
   /** The figures of the last sync (zero until the first). */
   limitPico = 0n;
   spentPico = 0n;

@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../config/catalog.schema';
-import { costPico, formatPico, picoOf, type TokenUsage } from '../metrics/cost';
-import { BudgetExhausted, BudgetUnavailable, describeBudget, usd } from './budget.errors';
+import { costPico, picoOf, type TokenUsage } from '../metrics/cost';
+import { BudgetExhausted, BudgetUnavailable, budgetName, usd } from './budget.errors';
 import type { BudgetLeases, ReserveOutcome } from './budget-leases';
 import type { Exhaustion } from './budget-periods.repository';
 import type { BudgetAction, BudgetDefinition, SpendMark } from './budget.types';
@@ -108,10 +108,6 @@ export class SpendTicket {
   private holdAll(worst: bigint): void {
     for (const entry of this.entries) if (!entry.overage) entry.reservedPico = worst;
   }
-}
-
-export function budgetName(budget: BudgetDefinition): string {
-  return describeBudget({ ...budget, limitUsd: formatPico(budget.limitPico) });
 }
 
 /** The 429 of a budget that cannot hold `worstPico` more: which budget, what is left, when it resets. */

@@ -24,7 +24,7 @@ export class CanaryBudgetLink implements OnModuleInit {
   private async pause(event: CanaryBudgetExhausted): Promise<void> {
     try {
       await this.service.pauseForBudget(event.canaryId, event.budgetId, event.action, event.reason);
-      this.logger.log({ canary: event.canaryId, budget: event.budgetId }, 'canary paused: its budget ran out');
+      this.logger.log({ canary: event.canaryId, budget: event.budgetId }, `canary paused: ${event.budgetName} ran out`);
     } catch (error) {
       // Paused already (by another replica, or by hand), or over: nothing to pause.
       if (!(error instanceof CanaryStateConflict)) throw error;

@@ -119,7 +119,7 @@ export class GatewayController {
     new KeyLimitReached(EXAMPLE_KEY, { requestsPerMinute: 600 }, { retryAfterSeconds: 12, headers: {} }),
     new BudgetExhausted(
       EXAMPLE_BUDGET,
-      `Spend budget ${EXAMPLE_BUDGET} (key ${EXAMPLE_KEY.id}: $0.05 per day (UTC)) is used up: this request may cost up to $0.000174 ` +
+      `Spend key budget "team-search" (day, $0.05; id ${EXAMPLE_BUDGET}) is used up: this request may cost up to $0.000174 ` +
         'and $0.000082 is left of the limit after what is spent and reserved. It resets at 2026-11-25T00:00:00.000Z (the next day in UTC).',
       41_400,
     ),
@@ -146,7 +146,7 @@ export class GatewayController {
   )
   @ApiOpenAiError(
     "A spend budget cannot be checked: this replica's lease expired while the database does not answer",
-    new BudgetUnavailable(EXAMPLE_BUDGET, `budget ${EXAMPLE_BUDGET} (policy chat: $250 per month (Europe/Paris))`),
+    new BudgetUnavailable(EXAMPLE_BUDGET, `policy budget "chat" (month in Europe/Paris, $250; id ${EXAMPLE_BUDGET})`),
   )
   @ApiOpenAiError('Upstream timeout', {
     status: 504,
