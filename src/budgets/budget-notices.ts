@@ -54,8 +54,9 @@ export class BudgetNotices implements OnModuleDestroy {
   exhausted(refused: { budget: BudgetDefinition; ledger: LocalLedger; worstPico: bigint }, atMs: number): void {
     const { budget, ledger } = refused;
     const action = budget.onExhausted;
-    // Per action and limit: a budget changed to shadow_only after it ran out still pauses its canary,
-    // and so does one that runs out again after its limit changed (the canary was resumed meanwhile).
+    // Per action and limit: a budget whose action changed after it ran out asks its canary to pause
+    // again (a canary that is paused already stays as it is), and so does one that runs out again
+    // after its limit changed (the canary was resumed meanwhile).
     const id = `${budget.id}@${ledger.startMs}:${action}:${budget.limitPico}`;
     if (this.noticed.has(id)) return;
     this.noticed.add(id);
