@@ -262,6 +262,9 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         budget_id: budget.id,
       });
       expect(refused.body.error!.message).toContain('its fallback gemini-2.5-flash');
+      // Refused on a fallback as on the first candidate: the budget is marked and alerted as used up.
+      await eventually(async () => (await alertsOf(budget.id, 'budget.exhausted')).length === 1, 10_000, 'the alert');
+      expect((await alertsOf(budget.id, 'budget.exhausted'))[0].evidence).toMatchObject({ worstCaseUsd: 0.0000469 });
 
       await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: 0.0001 }).expect(200);
       await failOnce();

@@ -206,6 +206,7 @@ export class BudgetGate {
       prepared.body,
       prepared.prompt.upperBound,
       mark,
+      (refused, atMs) => this.notices.exhausted(refused, atMs),
     );
   }
 }

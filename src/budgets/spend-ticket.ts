@@ -46,6 +46,8 @@ export class SpendTicket {
     private readonly promptTokens: number,
     /** What a budget did to the request (downgrade, shadow_only), for its headers and metric row. */
     readonly mark: SpendMark | undefined,
+    /** A fallback's worst case did not fit: the budget ran out as surely as on the first candidate. */
+    private readonly noticeExhausted: (refused: TicketEntry, atMs: number) => void,
   ) {}
 
   /**
@@ -77,15 +79,16 @@ export class SpendTicket {
         if (outcome === 'ok' && !this.entries[index].overage) this.entries[index].ledger.release(worst);
       });
       const entry = this.entries[refusal];
-      return resolved[refusal] === 'exhausted'
-        ? exhaustedError(
-            entry.budget,
-            entry.ledger,
-            worst,
-            this.nowMs(),
-            ` That worst case is on its fallback ${model.id}, which was not called.`,
-          )
-        : new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
+      if (resolved[refusal] !== 'exhausted') return new BudgetUnavailable(entry.budget.id, budgetName(entry.budget));
+      const nowMs = this.nowMs();
+      this.noticeExhausted(entry, nowMs);
+      return exhaustedError(
+        entry.budget,
+        entry.ledger,
+        worst,
+        nowMs,
+        ` That worst case is on its fallback ${model.id}, which was not called.`,
+      );
     });
   }
 
