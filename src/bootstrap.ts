@@ -18,7 +18,7 @@ import { corsOptionsOf } from './common/cors-policy';
 import { AppLogger } from './common/pino-logger';
 import { operatorValidationPipe } from './common/validation';
 import { OperatorTimeoutInterceptor } from './common/operator-timeout.interceptor';
-import { UndeclaredQueryInterceptor } from './common/undeclared-query.interceptor';
+import { UndeclaredInputInterceptor } from './common/undeclared-input.interceptor';
 import type { AccessConfig } from './config/access.config';
 import type { AppConfig } from './config/app.config';
 import { CompletionEntrance } from './gateway/completion-entrance';
@@ -89,7 +89,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(json({ limit: config.requestBodyLimit, verify: checkJsonBeforeParse }));
   app.use(refuseDeepJson, checkOperatorInput);
   app.useGlobalPipes(operatorValidationPipe());
-  app.useGlobalInterceptors(new UndeclaredQueryInterceptor(), new OperatorTimeoutInterceptor(config.operatorTimeoutMs));
+  app.useGlobalInterceptors(new UndeclaredInputInterceptor(), new OperatorTimeoutInterceptor(config.operatorTimeoutMs));
   const document = buildOpenApiDocument(app);
   app.useGlobalFilters(new HttpExceptionFilter(config.requestBodyLimit, new RouteIndex(document)));
   app.get(CompletionEntrance).install(app.getHttpServer());

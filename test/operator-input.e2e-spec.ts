@@ -310,6 +310,51 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect([unit.status, JSON.parse(unit.text).message]).toEqual([400, 'unit must be one of: request, user']);
   });
 
+  it('refuses a body with fields on every route that takes none, naming each field, and changes nothing', async () => {
+    const key = (
+      await api(app)
+        .post('/api/keys')
+        .send({ name: 'bodyless', scopes: ['read'] })
+        .expect(201)
+    ).body;
+    const budget = (
+      await api(app)
+        .post('/api/budgets')
+        .send({ scope: 'policy', target: 'recommendations', period: 'day', limitUsd: 5, onExhausted: 'reject' })
+        .expect(201)
+    ).body;
+    const cases: Array<[string, string, string, string]> = [
+      ['DELETE', `/api/keys/${key.id}`, '{"reason":"leaked"}', 'reason is not a field of this request; remove it'],
+      [
+        'DELETE',
+        `/api/budgets/${budget.id}`,
+        '{"force":true,"keepLedger":true}',
+        'force is not a field of this request; remove it; keepLedger is not a field of this request; remove it',
+      ],
+      ['POST', '/api/catalog/reload', '{"dryRun":true}', 'dryRun is not a field of this request; remove it'],
+      // A filter sent in a GET's body instead of its query would answer for every policy.
+      ['GET', '/api/metrics/summary', '{"policy":"chat"}', 'policy is not a field of this request; remove it'],
+      ['GET', `/api/keys/${key.id}`, '["x"]', 'this request takes no body; send none, or {}'],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const response = await send(method, path, body);
+      expect([method, path, response.status, JSON.parse(response.text)]).toEqual([
+        method,
+        path,
+        400,
+        expect.objectContaining({ code: 'validation_failed', message }),
+      ]);
+    }
+    expect((await api(app).get(`/api/keys/${key.id}`).expect(200)).body.revokedAt).toBeNull();
+    await api(app).get(`/api/budgets/${budget.id}`).expect(200);
+
+    // None, or {}, is no option: the route does what it does.
+    expect((await send('GET', '/api/metrics/summary', '{}')).status).toBe(200);
+    expect((await send('DELETE', `/api/keys/${key.id}`, '{}')).status).toBe(200);
+    await api(app).delete(`/api/budgets/${budget.id}`).expect(200);
+    await api(app).get(`/api/budgets/${budget.id}`).expect(404);
+  });
+
   it('refuses a name every JavaScript object has (constructor, __proto__) instead of dropping it', async () => {
     const cases: Array<[string, string, string, string]> = [
       [

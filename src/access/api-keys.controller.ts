@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../common/api-error-responses';
+import { ApiDatabaseUnavailable, ApiInvalidBody, ApiNoBody, ApiOperatorError } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
 import { UuidParam } from '../common/uuid-param';
+import { notAField } from '../common/validation';
 import { RequireScope } from './access.decorators';
 import { AdminKeyWithPolicies, ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
@@ -14,8 +15,13 @@ import type { AuthenticatedCaller } from './scopes';
 const KeyId = () => UuidParam('id', 'an API key id');
 const EXAMPLE_ID = '0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b';
 const ApiKeyIdParam = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a key (not its prefix)' });
-const ApiBadKeyId = () =>
-  ApiOperatorError('The id is not a UUID', new InvalidInput(['id must be an API key id (a UUID)'], 'id'));
+/** With `bodyFields`, the route takes no body: one with fields is refused too. */
+const ApiBadKeyId = (...bodyFields: InvalidInput[]) =>
+  ApiOperatorError(
+    bodyFields.length > 0 ? 'The id is not a UUID, or the request has a body with fields' : 'The id is not a UUID',
+    new InvalidInput(['id must be an API key id (a UUID)'], 'id'),
+    ...bodyFields,
+  );
 const ApiKeyNotFoundResponse = () => ApiOperatorError('No key has this id', new ApiKeyNotFound(EXAMPLE_ID));
 
 @ApiTags('keys')
@@ -82,8 +88,9 @@ export class ApiKeysController {
     summary: 'Revoke: refused on every replica within a second; the row stays (metrics and history point to it)',
   })
   @ApiKeyIdParam()
+  @ApiNoBody('None: a revocation takes no reason or option.')
   @ApiOkResponse({ type: ApiKeyDto, description: 'The revoked key' })
-  @ApiBadKeyId()
+  @ApiBadKeyId(new InvalidInput([notAField('reason')]))
   @ApiKeyNotFoundResponse()
   @ApiOperatorError(
     'Already revoked (the message says when)',

@@ -7,10 +7,12 @@ import {
   ApiBodyExamples,
   ApiDatabaseUnavailable,
   ApiInvalidBody,
+  ApiNoBody,
   ApiOperatorError,
 } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
 import { UuidParam } from '../common/uuid-param';
+import { notAField } from '../common/validation';
 import { BudgetExists, BudgetInvalid, BudgetNotFound } from './budget.errors';
 import { BudgetsService } from './budgets.service';
 import { CreateBudgetDto, UpdateBudgetDto } from './dto/budget-input.dto';
@@ -20,8 +22,13 @@ const EXAMPLE_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const BudgetId = () => UuidParam('id', 'a budget id');
 const ApiBudgetIdParam = () =>
   ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a budget', example: EXAMPLE_ID });
-const ApiBadBudgetId = () =>
-  ApiOperatorError('The id is not a UUID', new InvalidInput(['id must be a budget id (a UUID)'], 'id'));
+/** With `bodyFields`, the route takes no body: one with fields is refused too. */
+const ApiBadBudgetId = (...bodyFields: InvalidInput[]) =>
+  ApiOperatorError(
+    bodyFields.length > 0 ? 'The id is not a UUID, or the request has a body with fields' : 'The id is not a UUID',
+    new InvalidInput(['id must be a budget id (a UUID)'], 'id'),
+    ...bodyFields,
+  );
 const ApiBudgetNotFound = () => ApiOperatorError('No budget has this id', new BudgetNotFound(EXAMPLE_ID));
 
 @ApiTags('budgets')
@@ -107,8 +114,9 @@ export class BudgetsController {
   @Delete(':id')
   @ApiOperation({ summary: 'Delete a budget and its ledger; requests under it are no longer limited by it' })
   @ApiBudgetIdParam()
+  @ApiNoBody('None: a deletion takes no option.')
   @ApiOkResponse({ type: BudgetDto, description: 'The budget as it stood' })
-  @ApiBadBudgetId()
+  @ApiBadBudgetId(new InvalidInput([notAField('force')]))
   @ApiBudgetNotFound()
   delete(@BudgetId() id: string, @Caller() caller: AuthenticatedCaller): Promise<BudgetDto> {
     return this.budgets.delete(id, caller);

@@ -1,11 +1,11 @@
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
-import { ApiDatabaseUnavailable, ApiOperatorError } from '../common/api-error-responses';
+import { ApiDatabaseUnavailable, ApiNoBody, ApiOperatorError } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
-import { NoBody } from '../common/validation';
+import { notAField } from '../common/validation';
 import { CatalogReloadRefused } from './catalog-reload.errors';
 import { CatalogReloader } from './catalog-reloader';
 import {
@@ -42,20 +42,16 @@ export class CatalogController {
     description: '`applied`, or `unchanged` when the file says what is in force',
   })
   @ApiDatabaseUnavailable()
-  @ApiBody({
-    required: false,
-    description: 'None: the reload reads the file. `{}` is taken as none; a body with fields is refused (400)',
-    schema: { type: 'object', maxProperties: 0, example: {} },
-  })
+  @ApiNoBody('None: the reload reads the file.')
   @ApiOperatorError(
     'The catalog file is invalid or names something this replica cannot serve (every problem is in details), or the request has a body with fields',
     new CatalogReloadRefused('/etc/switchyard/catalog.json', [
       'policies[3].strategy: unknown strategy "fastest" (strategies: cost_first, latency_first, quality_first)',
       'models: "gpt-4.1" is missing, but variant "control" of flag "chat-model" serves it; point the variant at another model (or archive the flag) first',
     ]),
-    new InvalidInput(['force is not a field of this request; remove it']),
+    new InvalidInput([notAField('force')]),
   )
-  reload(@NoBody() _body: undefined, @Caller() caller: AuthenticatedCaller): Promise<CatalogReloadDto> {
+  reload(@Caller() caller: AuthenticatedCaller): Promise<CatalogReloadDto> {
     return this.reloader.reload(caller.actor, 'api');
   }
 

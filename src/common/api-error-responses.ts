@@ -85,6 +85,17 @@ export const ApiOpenAiError = (description: string, ...cases: ErrorCase[]) =>
 export const ApiInvalidBody = (description: string, ...cases: ErrorCase[]) =>
   ApiOperatorError(description, ...cases, new InvalidJson());
 
+/**
+ * The body of a route that takes none (UndeclaredInputInterceptor refuses one with fields, 400);
+ * documented so that a caller who looks for its options learns there are none. `what` says why.
+ */
+export const ApiNoBody = (what: string) =>
+  ApiBody({
+    required: false,
+    description: `${what} \`{}\` is taken as none; a body with fields is refused (400)`,
+    schema: { type: 'object', maxProperties: 0, example: {} },
+  });
+
 /** Every operator route that reads or writes Postgres: 503 with Retry-After while it cannot be reached. */
 export const ApiDatabaseUnavailable = () =>
   ApiOperatorError(

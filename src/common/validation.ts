@@ -1,11 +1,4 @@
-import {
-  type ArgumentMetadata,
-  applyDecorators,
-  Body,
-  type PipeTransform,
-  ValidationPipe,
-  type ValidationError,
-} from '@nestjs/common';
+import { type ArgumentMetadata, applyDecorators, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ValidateBy, ValidateIf } from 'class-validator';
 import { InvalidInput } from './request-errors';
 
@@ -73,25 +66,8 @@ class OperatorValidationPipe extends ValidationPipe {
   }
 }
 
-/**
- * The body of an operator route that takes none: left out, or `{}`. Anything else is refused rather
- * than ignored, so a caller who believes it sends an option (`{"force": true}`) learns it does not,
- * in the words the DTO routes use for a field they do not know.
- */
-export const NoBody = () => Body(new NoBodyPipe());
-
-class NoBodyPipe implements PipeTransform {
-  transform(value: unknown): undefined {
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      throw new InvalidInput(['this request takes no body; send none, or {}']);
-    const fields = Object.keys(value);
-    if (fields.length > 0) throw new InvalidInput(capped(fields.map(notAField)));
-    return undefined;
-  }
-}
-
-function notAField(path: string): string {
+/** The one wording for what a request does not take: a DTO's unknown field, a query parameter, a field of a body-less route. */
+export function notAField(path: string): string {
   return `${path} is not a field of this request; remove it`;
 }
 
@@ -111,7 +87,7 @@ export function problemsOf(errors: ValidationError[]): string[] {
   return capped([...problems]);
 }
 
-function capped(list: string[]): string[] {
+export function capped(list: string[]): string[] {
   if (list.length <= MAX_PROBLEMS) return list;
   return [...list.slice(0, MAX_PROBLEMS), `... and ${list.length - MAX_PROBLEMS} more problems`];
 }
