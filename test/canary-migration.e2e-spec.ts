@@ -4,6 +4,7 @@ import { ManualClock } from '../src/common/manual-clock';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { MIGRATIONS } from '../src/database/migrations';
 import { CanaryDecisionEngine1764800000000 } from '../src/database/migrations/1764800000000-canary-decision-engine';
+import { CanaryEventsShadowStage1796655345052 } from '../src/database/migrations/1796655345052-canary-events-shadow-stage';
 import { api, startTestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 
@@ -109,5 +110,84 @@ describe('canaries stored before the decision engine', () => {
       `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'request_metrics' AND column_name = 'user_key'`,
     );
     expect(column).toEqual({ n: 1 });
+  });
+});
+
+describe('canary events stored before the shadow stage had no stage number', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("get a null stage where they were the shadow stage's, and keep it where they were a live stage's", async () => {
+    const migration = MIGRATIONS.indexOf(CanaryEventsShadowStage1796655345052);
+    const before = new DataSource({
+      ...buildDataSourceOptions(database.url),
+      migrations: MIGRATIONS.slice(0, migration),
+    });
+    await before.initialize();
+    await before.runMigrations();
+    await before.query(
+      `INSERT INTO flags (key, variants, default_variant, rollout, salt)
+       VALUES ('old-flag', '{"control":"deepseek-v3.2","treatment":"gpt-4.1"}', 'control', '{}', 'salt')`,
+    );
+    const shadow = { percentage: 100, durationSeconds: 60, maxSpendUsd: 1, maxConcurrency: 8 };
+    // Passed its shadow stage, then on the first live stage; still in its shadow stage; never had one.
+    const canaries = {
+      passed: {
+        shadow,
+        phase: 'live',
+        state: 'rolled_back',
+        types: ['created', 'started', 'verdict', 'shadow_passed', 'verdict', 'rolled_back'],
+      },
+      shadowing: { shadow, phase: 'shadow', state: 'aborted', types: ['created', 'started', 'verdict', 'aborted'] },
+      plain: { shadow: null, phase: 'live', state: 'aborted', types: ['created', 'started', 'verdict', 'aborted'] },
+    };
+    const ids: Record<string, string> = {};
+    for (const [name, canary] of Object.entries(canaries)) {
+      ids[name] = randomUUID();
+      await before.query(
+        `INSERT INTO canaries (id, flag_key, variant, control_variant, stages, analysis, max_stage_extensions, state,
+                               stage_index, created_by, shadow, phase, ended_at)
+         VALUES ($1, 'old-flag', 'treatment', 'control', '[{"percentage":5,"durationSeconds":60},{"percentage":100,"durationSeconds":0}]',
+                 '{}', 2, $2, 0, 'key:old', $3, $4, now())`,
+        [ids[name], canary.state, canary.shadow === null ? null : JSON.stringify(canary.shadow), canary.phase],
+      );
+      for (const type of canary.types) {
+        await before.query(
+          `INSERT INTO canary_events (canary_id, type, state, stage, message, actor, instance)
+           VALUES ($1, $2, 'running', 0, $2, 'key:old', 'old-replica')`,
+          [ids[name], type],
+        );
+      }
+    }
+    await before.destroy();
+
+    const after = new DataSource({ ...buildDataSourceOptions(database.url), migrations: MIGRATIONS });
+    await after.initialize();
+    await after.runMigrations();
+    await after.destroy();
+    const stages = async (id: string) =>
+      (
+        await queryRows<{ type: string; stage: number | null }>(
+          database.url,
+          `SELECT type, stage FROM canary_events WHERE canary_id = $1 ORDER BY id`,
+          [id],
+        )
+      ).map(({ type, stage }) => `${type}:${stage}`);
+    expect(await stages(ids.passed)).toEqual([
+      'created:null',
+      'started:null',
+      'verdict:null',
+      'shadow_passed:0',
+      'verdict:0',
+      'rolled_back:0',
+    ]);
+    expect(await stages(ids.shadowing)).toEqual(['created:null', 'started:null', 'verdict:null', 'aborted:null']);
+    expect(await stages(ids.plain)).toEqual(['created:0', 'started:0', 'verdict:0', 'aborted:0']);
   });
 });

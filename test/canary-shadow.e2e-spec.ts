@@ -266,10 +266,21 @@ describe('the shadow stage', () => {
       });
       expect(live.lastVerdict).toMatchObject({ kind: 'shadow', outcome: 'pass', decision: 'advance' });
       expect((await api().get('/api/flags/shadow-flag').expect(200)).body.rollout).toEqual({ treatment: 5 });
-      const events = (await api().get(`/api/canaries/${id}/events`).expect(200)).body.items.map(
-        (event: { type: string }) => event.type,
+      // The shadow stage has no stage number: its events say so, rather than the first live stage's 0.
+      const events = (
+        (await api().get(`/api/canaries/${id}/events`).expect(200)).body.items as Array<{
+          type: string;
+          phase: string;
+          stage: number | null;
+        }>
+      ).map(({ type, phase, stage }) => ({ type, phase, stage }));
+      const passed = events.findIndex((event) => event.type === 'shadow_passed');
+      expect(passed).toBeGreaterThan(2);
+      expect(events.slice(0, passed)).toEqual(
+        events.slice(0, passed).map(({ type }) => ({ type, phase: 'shadow', stage: null })),
       );
-      expect(events).toContain('shadow_passed');
+      expect(events.slice(0, 2).map((event) => event.type)).toEqual(['created', 'started']);
+      expect(events.slice(passed)).toEqual(events.slice(passed).map(({ type }) => ({ type, phase: 'live', stage: 0 })));
     },
     LONG,
   );

@@ -8,9 +8,9 @@ export interface NewCanaryEvent {
   canaryId: string;
   at: Date;
   type: CanaryEventType;
-  /** The canary's state and stage after the event. */
+  /** The canary's state and stage after the event; stage null in the shadow stage. */
   state: CanaryState;
-  stage: number;
+  stage: number | null;
   message: string;
   evidence: Record<string, unknown> | null;
   actor: string;

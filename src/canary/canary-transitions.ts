@@ -13,6 +13,7 @@ import {
   type CanaryChange,
   type CanaryEventInput,
   type CanaryNotice,
+  type CanaryPhase,
   type CanaryState,
 } from './canary.types';
 import type { CanaryEntity } from './entities/canary.entity';
@@ -112,7 +113,7 @@ export class CanaryTransitions {
 
   async appendEvent(
     manager: EntityManager,
-    canary: { id: string; state: CanaryState; stageIndex: number },
+    canary: { id: string; state: CanaryState; stageIndex: number; phase: CanaryPhase },
     event: CanaryEventInput,
     actor: string,
     at: Date,
@@ -122,7 +123,8 @@ export class CanaryTransitions {
       at,
       type: event.type,
       state: canary.state,
-      stage: canary.stageIndex,
+      // The shadow stage comes before stage index 0: it has no index of its own.
+      stage: canary.phase === 'shadow' ? null : canary.stageIndex,
       message: event.message,
       evidence: event.evidence ?? null,
       actor,

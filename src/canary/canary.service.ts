@@ -18,7 +18,7 @@ import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
 import { ActiveCanaryExists, CanaryBudgetExhausted, CanaryFlagArchived, CanaryNotFound } from './canary.errors';
-import { ACTIVE_STATES, type CanaryState } from './canary.types';
+import { ACTIVE_STATES, type CanaryPhase, type CanaryState } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
 import type { CanaryDto, CanaryEventPageDto, ShadowPairDto } from './dto/canary.dto';
 import { ShadowPairs } from '../shadow/shadow-pairs.service';
@@ -74,6 +74,7 @@ export class CanaryService implements OnModuleInit {
       const active = await this.canaries.findActiveForUpdate(manager, dto.flagKey);
       if (active) throw new ActiveCanaryExists(dto.flagKey, active);
       const now = this.clock.now();
+      const phase: CanaryPhase = shadow ? 'shadow' : 'live';
       const inserted = await this.canaries.insert(manager, {
         id,
         flagKey: dto.flagKey,
@@ -82,7 +83,7 @@ export class CanaryService implements OnModuleInit {
         stages,
         analysis,
         shadow,
-        phase: shadow ? 'shadow' : 'live',
+        phase,
         maxStageExtensions: dto.maxStageExtensions ?? this.config.maxStageExtensions,
         alertWebhookUrl: dto.alertWebhookUrl ?? null,
         state: 'pending',
@@ -98,7 +99,7 @@ export class CanaryService implements OnModuleInit {
         message: `created by ${actor}: ${shadow ? `${describeShadow(shadow)} -> ` : ''}${describeStages(stages)}`,
         evidence: { stages, analysis, shadow },
       } as const;
-      await this.transitions.appendEvent(manager, { id, state: 'pending', stageIndex: 0 }, event, actor, now);
+      await this.transitions.appendEvent(manager, { id, state: 'pending', stageIndex: 0, phase }, event, actor, now);
       // Started in the same transaction: a start the flag refuses leaves no pending canary behind.
       if (dto.start ?? true) await this.applyAction(manager, id, 'start', actor);
     });
@@ -129,6 +130,8 @@ export class CanaryService implements OnModuleInit {
         at: row.at.toISOString(),
         type: row.type,
         state: row.state,
+        // Only the shadow stage's events have no stage (CanaryTransitions.appendEvent).
+        phase: row.stage === null ? 'shadow' : 'live',
         stage: row.stage,
         message: row.message,
         evidence: row.evidence,

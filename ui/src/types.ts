@@ -158,7 +158,9 @@ export interface CanaryEvent {
   at: string;
   type: string;
   state: string;
-  stage: number;
+  phase: 'shadow' | 'live';
+  /** An index into the stages; null in the shadow stage. */
+  stage: number | null;
   message: string;
   evidence: Record<string, unknown> | null;
   actor: string;

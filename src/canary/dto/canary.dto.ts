@@ -132,7 +132,20 @@ export class CanaryEventDto {
   @ApiProperty() at: string;
   @ApiProperty({ example: 'stage_advanced' }) type: string;
   @ApiProperty({ example: 'running', description: 'The state after the event' }) state: string;
-  @ApiProperty({ example: 1 }) stage: number;
+  @ApiProperty({
+    enum: ['shadow', 'live'],
+    example: 'live',
+    description: "The canary's phase after the event: shadow (the shadow stage) or live (the stages)",
+  })
+  phase: CanaryPhase;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 1,
+    description:
+      "The stage after the event, as an index into stages (0 is the first, as in the canary's stage.index); null in the shadow stage, which comes before them",
+  })
+  stage: number | null;
   @ApiProperty() message: string;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) evidence: Record<string, unknown> | null;
   @ApiProperty() actor: string;

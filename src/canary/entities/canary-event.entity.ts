@@ -26,8 +26,9 @@ export class CanaryEventEntity {
   @Column({ type: 'text' })
   state: CanaryState;
 
-  @Column({ type: 'integer' })
-  stage: number;
+  /** Index into the canary's stages; null in its shadow stage, which comes before the first (0). */
+  @Column({ type: 'integer', nullable: true })
+  stage: number | null;
 
   @Column({ type: 'text' })
   message: string;

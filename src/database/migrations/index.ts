@@ -17,6 +17,7 @@ import { RequestMetricsUserExposureIndex1796522496319 } from './1796522496319-re
 import { SyncReceipts1796574702415 } from './1796574702415-sync-receipts';
 import { CanaryTickFailures1796595000000 } from './1796595000000-canary-tick-failures';
 import { BudgetExhaustionWorstCase1796600000000 } from './1796600000000-budget-exhaustion-worst-case';
+import { CanaryEventsShadowStage1796655345052 } from './1796655345052-canary-events-shadow-stage';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -43,4 +44,5 @@ export const MIGRATIONS: MixedList<Function> = [
   SyncReceipts1796574702415,
   CanaryTickFailures1796595000000,
   BudgetExhaustionWorstCase1796600000000,
+  CanaryEventsShadowStage1796655345052,
 ];

@@ -413,16 +413,17 @@ export class RolloutPage implements Page {
     const extensions: number[] = canary.stages.map(() => 0);
     const pauses: number[] = canary.stages.map(() => 0);
     let current = -1;
-    // With a shadow stage, the canary's events up to shadow_passed are the shadow stage's.
-    let inShadow = canary.shadow !== null;
     let shadowStart: string | undefined;
     let shadowEnd: string | undefined;
     for (const event of this.events) {
-      if (inShadow) {
+      // The shadow stage's events have no stage; shadow_passed ends it and starts the first stage.
+      if (event.stage === null) {
         if (event.type === 'started') shadowStart = event.at;
-        if (['shadow_passed', 'promoted', 'rolled_back', 'aborted'].includes(event.type)) shadowEnd = event.at;
-        if (event.type !== 'shadow_passed') continue;
-        inShadow = false;
+        if (['promoted', 'rolled_back', 'aborted'].includes(event.type)) shadowEnd = event.at;
+        continue;
+      }
+      if (event.type === 'shadow_passed') {
+        shadowEnd = event.at;
         current = event.stage;
         starts[current] = event.at;
         continue;
@@ -998,7 +999,7 @@ export class RolloutPage implements Page {
                   h(
                     'div',
                     { class: 'meta' },
-                    `${time(event.at)} · ${event.type.replace('_', ' ')} · stage ${event.stage + 1} · ${event.actor}`,
+                    `${time(event.at)} · ${event.type.replace('_', ' ')} · ${event.stage === null ? 'shadow stage' : `stage ${event.stage + 1}`} · ${event.actor}`,
                   ),
                   h('div', { class: 'sentence' }, event.message),
                 ),
