@@ -495,18 +495,25 @@ describe('the built app as npm start runs it', () => {
     it.each([
       ['when a part of its path is a file', async (file: string) => join(file, 'data'), 'created', undefined],
       ['when it is a file', async (file: string) => file, 'created', undefined],
-      // Read-only on every Linux, for root too.
+      // Node's recursive mkdir spins forever in /proc (mkdir answers ENOENT under a parent that exists):
+      // refused before it is called, as any folder on a pseudo file system of the kernel is.
       [
-        'under a folder no one may write in',
-        async () => '/sys/switchyard-data',
+        'on /proc, where making it would never end',
+        async () => '/proc/switchyard-data/deeper',
         'created',
-        /permission denied \((EACCES|EPERM)\)|read-only file system \(EROFS\)/,
+        ': /proc is on proc, a pseudo file system of the kernel, not a disk;',
       ],
       [
-        'when it exists but may not be written',
+        'under /sys',
+        async () => '/sys/kernel/switchyard-data',
+        'created',
+        ': /sys/kernel is on sysfs, a pseudo file system of the kernel, not a disk;',
+      ],
+      [
+        'when it exists on /sys',
         async () => '/sys/kernel',
         'written',
-        /permission denied \((EACCES|EPERM)\)|read-only file system \(EROFS\)/,
+        ': /sys/kernel is on sysfs, a pseudo file system of the kernel, not a disk;',
       ],
     ])('names SWITCHYARD_DATA_DIR %s', async (_case, folder, verb, reason) => {
       const file = join(await tempDir('data-dir'), 'not-a-folder');

@@ -167,6 +167,24 @@ describe('BatchWriter with a spool', () => {
     table.down = false;
     await batchWriter.flush();
     expect(table.rows).toEqual(['a']);
+    // Its file's removal fails too: within this test, not in the next one's errors.
+    await file.settled();
+  });
+
+  it('reports a spool folder on /proc at once, instead of an mkdir that never returns', async () => {
+    // Node's recursive mkdir spins there for good, on a thread of the pool every file operation needs.
+    const { batchWriter, file } = writer(1_000, '/proc/switchyard-data/spool');
+    table.down = true;
+    batchWriter.enqueue('a');
+    await batchWriter.flush();
+    await file.settled();
+    expect(errors.map((error) => error.message)).toEqual([
+      '/proc/switchyard-data/spool cannot be created: /proc is on proc, a pseudo file system of the kernel, not a disk',
+    ]);
+    table.down = false;
+    await batchWriter.flush();
+    expect(table.rows).toEqual(['a']);
+    await file.settled();
   });
 });
 

@@ -4,6 +4,7 @@ import { appendFile, mkdir, readdir, readFile, rename, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { jsonRowsParameter } from './json-rows';
+import { pseudoFileSystemProblem } from './pseudo-file-system';
 
 /** The first line of every spool file: which writer and which database its rows are for. */
 interface SpoolHeader {
@@ -227,7 +228,10 @@ function linesOf(rows: readonly unknown[][]): string {
   return text;
 }
 
+/** A spool folder on /proc would hold a libuv thread for good (see pseudo-file-system.ts): the append fails instead. */
 async function ensureDir(dir: string): Promise<void> {
+  const pseudo = await pseudoFileSystemProblem(dir);
+  if (pseudo) throw new Error(`${dir} cannot be created: ${pseudo}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 

@@ -18,6 +18,7 @@ import {
   waitForExit,
   waitUntilAccepting,
 } from './postgres-process';
+import { pseudoFileSystemProblem } from './pseudo-file-system';
 
 export interface EmbeddedPostgresOptions {
   /** Folder that holds the cluster, its password, its log and the lock file. */
@@ -170,6 +171,8 @@ export class EmbeddedPostgresServer {
 
   /** A folder this creates is enterable by others (the `postgres` user when running as root), whatever the umask. */
   private async createDataDir(): Promise<void> {
+    const pseudo = await pseudoFileSystemProblem(this.dataDir);
+    if (pseudo) throw this.dataDirRefused(existsSync(this.dataDir) ? 'written' : 'created', pseudo);
     try {
       const created = await mkdir(this.dataDir, { recursive: true, mode: 0o755 });
       if (created) await chmod(this.dataDir, 0o755);
@@ -189,11 +192,14 @@ export class EmbeddedPostgresServer {
       code === 'ENOTDIR' || code === 'EEXIST'
         ? `${(await firstFileOnTheWayTo(this.dataDir)) ?? 'a part of its path'} is a file, not a folder`
         : DATA_DIR_REFUSALS[code];
-    if (!why) return error;
+    return why ? this.dataDirRefused(verb, why, error) : error;
+  }
+
+  private dataDirRefused(verb: 'created' | 'written', why: string, cause?: unknown): StartupError {
     return new StartupError(
       `SWITCHYARD_DATA_DIR ${this.dataDir} (the embedded Postgres' data folder) cannot be ${verb}: ${why}; ` +
         'set SWITCHYARD_DATA_DIR to a folder this user may create and write in, or set DATABASE_URL to use another Postgres server',
-      { cause: error },
+      { cause },
     );
   }
 
