@@ -179,7 +179,15 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
           error_type: 'insufficient_quota',
           budget_id: budget.id,
           budget_action: 'reject',
+          attempts: 0,
         });
+        // Refused before any call: the header and the row name the model the request was refused for.
+        expect(refused.headers.get('x-switchyard-attempts')).toBe('0');
+        expect([refused.headers.get('x-switchyard-model'), refused.headers.get('x-switchyard-provider')]).toEqual([
+          row.model,
+          row.provider,
+        ]);
+        expect(row.model).not.toBeNull();
 
         // One micro-dollar short of the worst case: refused too.
         await patch(asLimit(2n * cost + worstOf(price) - 1_000_000n));

@@ -357,6 +357,17 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     expect(response.body.error.code).toBe('context_length_exceeded');
     expect(response.body.error.message).toMatch(/about \d+ tokens; model small-window accepts up to 900/);
     expect((await sim.stats()).total).toBe(before.total);
+    // No call was made: the header and the row both name the model whose window refused the prompt.
+    const [row] = await eventually(async () => {
+      const rows = await queryRows<{ model: string | null; outcome: string; attempts: number }>(
+        database.url,
+        'SELECT model, outcome, attempts FROM request_metrics WHERE request_id = $1',
+        [response.headers['x-switchyard-request-id']],
+      );
+      return rows.length === 1 && rows;
+    });
+    expect(row).toEqual({ model: 'small-window', outcome: 'rejected', attempts: 0 });
+    expect(response.headers).toMatchObject({ 'x-switchyard-model': 'small-window', 'x-switchyard-attempts': '0' });
   });
 
   it('skips a candidate whose window the prompt does not fit: the next one answers, an outage stays an outage', async () => {

@@ -5,6 +5,7 @@ import type { CachedApiKey } from '../access/api-key-cache';
 import { BudgetGate } from '../budgets/budget-gate';
 import type { Settlement, SpendTicket } from '../budgets/spend-ticket';
 import { Clock } from '../common/clock';
+import type { CatalogModel } from '../config/catalog.schema';
 import { requestIdOf } from '../common/request-id';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
@@ -61,6 +62,7 @@ export class CompletionPipeline {
     let key: CachedApiKey | undefined;
     let request: ChatRequest | undefined;
     let route: Route | undefined;
+    let routedModel: CatalogModel | undefined;
     let userId: string | undefined;
     let run: RunResult | undefined;
     let spend: SpendTicket | undefined;
@@ -88,7 +90,7 @@ export class CompletionPipeline {
         body: request.body,
       });
       this.admission.allowRoute(key.caller, route);
-      this.responder.routeHeaders(res, route);
+      routedModel = this.responder.routeHeaders(res, route);
       const chat = request;
       const decision = await this.budgets.admit({
         keyId: key.caller.id,
@@ -98,7 +100,7 @@ export class CompletionPipeline {
       spend = decision.ticket;
       if (decision.route !== route) {
         route = decision.route;
-        this.responder.routeHeaders(res, route);
+        routedModel = this.responder.routeHeaders(res, route);
       }
       if (spend?.mark) this.responder.budgetHeaders(res, spend.mark);
       shadowStage = this.shadow.sample(route, userId, requestId);
@@ -147,6 +149,7 @@ export class CompletionPipeline {
           apiKeyId: key?.caller.id ?? apiKeyIdOf(error),
           stream: request?.stream ?? false,
           route,
+          routedModel,
           run,
           delivery,
           error,

@@ -66,14 +66,17 @@ export class OpenAiResponder {
     if (headers) for (const name in headers) setAnswerHeader(res, name.toLowerCase(), headers[name]);
   }
 
-  routeHeaders(res: ServerResponse, route: Route): void {
+  /** The route, before any call; returns the model it names, which the metric row names too if no call follows. */
+  routeHeaders(res: ServerResponse, route: Route): CatalogModel {
+    const [first] = route.plan.candidates;
     setAnswerHeader(res, 'x-switchyard-policy', route.policy ?? 'none');
     setAnswerHeader(res, 'x-switchyard-flag', route.flag ?? 'none');
     setAnswerHeader(res, 'x-switchyard-variant', route.variant ?? 'none');
-    setAnswerHeader(res, 'x-switchyard-model', route.plan.candidates[0].id);
-    setAnswerHeader(res, 'x-switchyard-provider', route.plan.candidates[0].provider);
+    setAnswerHeader(res, 'x-switchyard-model', first.id);
+    setAnswerHeader(res, 'x-switchyard-provider', first.provider);
     setAnswerHeader(res, 'x-switchyard-attempts', '0');
     setAnswerHeader(res, 'x-switchyard-fallback', 'false');
+    return first;
   }
 
   /** A spend budget changed how the request is served: which budget, and what it did. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
 import type { SpendMark } from '../budgets/budget.types';
+import type { CatalogModel } from '../config/catalog.schema';
 import { costUsd } from '../metrics/cost';
 import type { Outcome } from '../metrics/entities/request-metric.entity';
 import type { RequestMetric } from '../metrics/request-metric';
@@ -21,6 +22,11 @@ export interface RequestFacts {
   apiKeyId: string | null;
   stream: boolean;
   route: Route | undefined;
+  /**
+   * The route's first candidate, once the answer's headers name it (after the key may use the route):
+   * the row's model when the request ends before any call (a budget refuses it), as in the header.
+   */
+  routedModel?: CatalogModel;
   run: RunResult | undefined;
   delivery: Delivery | undefined;
   /** Why the request ended without an answer: a stage's refusal, or the runner's failure. */
@@ -44,7 +50,8 @@ export interface RequestFacts {
 export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
   const { route, run, delivery } = facts;
   const outcome = outcomeOf(facts);
-  const model = run?.model;
+  // The model the answer's x-switchyard-model names: the one called last, else the one it was refused for.
+  const model = run?.model ?? facts.routedModel;
   const usage = delivery?.usage;
   return Object.freeze({
     id: randomUUID(),
