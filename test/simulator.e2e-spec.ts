@@ -1,8 +1,9 @@
 import OpenAI from 'openai';
 import request from 'supertest';
 import { SIMULATOR_DEVELOPMENT_KEYS } from '../src/config/catalog.config';
-import { createTestDatabase } from './support/test-database';
-import { startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, queryRows } from './support/test-database';
+import { api, startTestApp, type TestApp } from './support/test-app';
+import { eventually } from './support/webhook-server';
 
 const chat = { model: 'gpt-4.1', messages: [{ role: 'user', content: 'Suggest three books about trains' }] };
 const auth = `Bearer ${SIMULATOR_DEVELOPMENT_KEYS.primary}`;
@@ -103,6 +104,93 @@ describe('the simulated provider started with the app', () => {
       .expect((response) =>
         expect(response.body.error.message).toContain('malformedToolCallRate must be a number between 0 and 1'),
       );
+  });
+
+  it('calls a legacy function when asked with functions and function_call, as OpenAI did, plain and streamed', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.simulatorUrl}/v1`, apiKey: SIMULATOR_DEVELOPMENT_KEYS.primary });
+    const params = {
+      model: 'claude-sonnet-4.5',
+      messages: [{ role: 'user' as const, content: 'Find me a train book' }],
+      functions: [
+        { name: 'search_books', parameters: { type: 'object' } },
+        { name: 'get_weather', parameters: { type: 'object' } },
+      ],
+      function_call: { name: 'get_weather' },
+    };
+    const completion = await client.chat.completions.create(params);
+    expect(completion.choices[0].finish_reason).toBe('function_call');
+    expect(completion.choices[0].message).toMatchObject({
+      role: 'assistant',
+      content: null,
+      function_call: { name: 'get_weather', arguments: expect.any(String) },
+    });
+    expect(completion.choices[0].message.tool_calls).toBeUndefined();
+    const call = completion.choices[0].message.function_call!;
+    expect(JSON.parse(call.arguments)).toEqual({ query: expect.any(String) });
+    // The SDK's stream helper puts the call together from the chunks' function_call deltas.
+    const streamed = await client.chat.completions.stream(params).finalChatCompletion();
+    expect(streamed.choices[0].finish_reason).toBe('function_call');
+    expect(streamed.choices[0].message.function_call).toEqual(call);
+
+    // "auto" calls at the profile's toolCallRate (0 by default: words), "none" never.
+    const auto = await client.chat.completions.create({ ...params, function_call: 'auto' });
+    expect(auto.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: expect.any(String) } });
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/claude-sonnet-4.5')
+      .send({ toolCallRate: 1 })
+      .expect(200);
+    const called = await client.chat.completions.create({ ...params, function_call: 'auto' });
+    expect(called.choices[0].message.function_call?.name).toBe('search_books');
+    const none = await client.chat.completions.create({ ...params, function_call: 'none' });
+    expect(none.choices[0].message.function_call).toBeUndefined();
+
+    // As OpenAI's: a function that is not offered, or both styles at once, is refused with the field named.
+    const refusals = [
+      [{ ...params, function_call: { name: 'fly' } }, 'function_call'],
+      [{ ...params, tools: [{ type: 'function', function: { name: 'search_books' } }] }, 'functions'],
+    ] as const;
+    for (const [body, param] of refusals) {
+      const refused = await request(gateway.simulatorUrl)
+        .post('/v1/chat/completions')
+        .set('authorization', auth)
+        .send(body)
+        .expect(400);
+      expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    }
+  });
+
+  it("relays a legacy function call through the gateway and judges its arguments, as a tool call's", async () => {
+    const body = {
+      model: 'claude-sonnet-4.5',
+      messages: [{ role: 'user', content: 'Find me a train book' }],
+      functions: [{ name: 'search_books', parameters: { type: 'object' } }],
+      function_call: { name: 'search_books' },
+    };
+    const whole = await api(gateway).post('/v1/chat/completions').send(body).expect(200);
+    expect(whole.body.choices[0]).toMatchObject({
+      finish_reason: 'function_call',
+      message: { content: null, function_call: { name: 'search_books' } },
+    });
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/claude-sonnet-4.5')
+      .send({ malformedToolCallRate: 1 })
+      .expect(200);
+    const malformed = await api(gateway).post('/v1/chat/completions').send(body).expect(200);
+    const streamed = await api(gateway)
+      .post('/v1/chat/completions')
+      .send({ ...body, stream: true })
+      .expect(200);
+    const ids = [whole, malformed, streamed].map((response) => response.headers['x-switchyard-request-id']);
+    const signals = await eventually(async () => {
+      const rows = await queryRows<{ request_id: string; quality_signals: number }>(
+        database.url,
+        'SELECT request_id, quality_signals FROM request_metrics WHERE request_id = ANY($1)',
+        [ids],
+      );
+      return rows.length === 3 && ids.map((id) => rows.find((row) => row.request_id === id)!.quality_signals);
+    });
+    // A call is no empty answer; arguments cut off are a malformed call (16), streamed or not.
+    expect(signals).toEqual([0, 16, 16]);
   });
 
   it('rejects a wrong key without echoing it', async () => {

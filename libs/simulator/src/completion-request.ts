@@ -15,9 +15,16 @@ export interface CompletionRequest {
   tools: ToolMode;
   /** The function a tool call names: the one `tool_choice` names, else the first function tool. */
   toolName: string | null;
+  /**
+   * How a call is answered: a `tool_calls` message for `tools`, or the legacy `function_call` message
+   * for the deprecated `functions` (OpenAI's clients still send them).
+   */
+  callStyle: CallStyle;
   /** `n`: how many choices to answer with (1 when absent). */
   choices: number;
 }
+
+export type CallStyle = 'tool_calls' | 'function_call';
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -54,7 +61,24 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
     throw invalidRequest("Invalid type for 'stream': expected a boolean.", 'stream', 'invalid_type');
   }
-  const { tools, toolName } = readTools(body.tools, body.tool_choice);
+  const legacy = body.functions !== undefined && body.functions !== null;
+  if (legacy && body.tools !== undefined && body.tools !== null) {
+    throw invalidRequest(
+      "Invalid request: 'functions' and 'tools' cannot both be given; send 'tools' ('functions' is deprecated).",
+      'functions',
+      'invalid_value',
+    );
+  }
+  if (!legacy && body.function_call !== undefined && body.function_call !== null) {
+    throw invalidRequest(
+      "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
+      'function_call',
+      'invalid_value',
+    );
+  }
+  const { tools, toolName } = legacy
+    ? readFunctions(body.functions, body.function_call)
+    : readTools(body.tools, body.tool_choice);
 
   return {
     model,
@@ -66,6 +90,7 @@ export function parseCompletionRequest(body: unknown): CompletionRequest {
       isPlainObject(body.response_format) && ['json_object', 'json_schema'].includes(String(body.response_format.type)),
     tools,
     toolName,
+    callStyle: legacy ? 'function_call' : 'tool_calls',
     choices: readChoices(body.n),
   };
 }
@@ -132,6 +157,43 @@ function readTools(tools: unknown, choice: unknown): { tools: ToolMode; toolName
     );
   }
   return { tools: 'forced', toolName: name };
+}
+
+/** The legacy `functions` and `function_call`: the same choices as tools, spelled as they were. */
+function readFunctions(functions: unknown, choice: unknown): { tools: ToolMode; toolName: string | null } {
+  if (!Array.isArray(functions)) {
+    throw invalidRequest("Invalid type for 'functions': expected an array.", 'functions', 'invalid_type');
+  }
+  const names = functions.map((fn: unknown, i) => {
+    const name = isPlainObject(fn) ? fn.name : undefined;
+    if (typeof name !== 'string' || name === '') {
+      throw invalidRequest(
+        `Missing required parameter: 'functions[${i}].name'.`,
+        `functions[${i}].name`,
+        'missing_required_parameter',
+      );
+    }
+    return name;
+  });
+  if (choice === undefined || choice === null || choice === 'auto') {
+    return names.length > 0 ? { tools: 'auto', toolName: names[0] } : { tools: 'none', toolName: null };
+  }
+  if (choice === 'none') return { tools: 'none', toolName: null };
+  if (!isPlainObject(choice) || typeof choice.name !== 'string') {
+    throw invalidRequest(
+      `Invalid value for 'function_call': expected "none", "auto" or {"name": "..."}.`,
+      'function_call',
+      'invalid_value',
+    );
+  }
+  if (!names.includes(choice.name)) {
+    throw invalidRequest(
+      `Invalid value for 'function_call': no function named ${JSON.stringify(choice.name)} in 'functions' (expected one of: ${names.join(', ')}).`,
+      'function_call',
+      'invalid_value',
+    );
+  }
+  return { tools: 'forced', toolName: choice.name };
 }
 
 function readMaxTokens(body: Record<string, unknown>, param: string): number | null {

@@ -1,4 +1,4 @@
-import { isPlainObject, type CompletionRequest } from './completion-request';
+import { type CallStyle, isPlainObject, type CompletionRequest } from './completion-request';
 import type { AnswerShape } from './simulator-profile';
 
 export interface Usage {
@@ -14,11 +14,14 @@ export interface SimulatedReply {
   model: string;
   /** Word tokens; every one but the first carries its leading space, so they concatenate to the content. */
   tokens: string[];
-  finishReason: 'stop' | 'length' | 'tool_calls';
+  finishReason: 'stop' | 'length' | CallStyle;
   /** Set when the model refuses: the reply has no content, only this message. */
   refusal: string | null;
-  /** Set when the model calls a tool: `tokens` are then the fragments of its `arguments`, not content. */
-  toolCall: { id: string; name: string } | null;
+  /**
+   * Set when the model calls a tool: `tokens` are then the fragments of its `arguments`, not content;
+   * `style` says whether it is a `tool_calls` entry or a legacy `function_call` (which has no id).
+   */
+  toolCall: { id: string; name: string; style: CallStyle } | null;
   /** How many choices (`n`): each is this same answer, and each counts in the completion tokens. */
   choices: number;
   usage: Usage;
@@ -90,10 +93,12 @@ export function buildReply(
     created,
     model: request.model,
     tokens,
-    finishReason: cut ? 'length' : callsTool ? 'tool_calls' : 'stop',
+    finishReason: cut ? 'length' : callsTool ? request.callStyle : 'stop',
     refusal: shape === 'refusal' ? SIMULATED_REFUSAL : null,
     // Unique per completion like OpenAI's call ids, and the same on every run.
-    toolCall: callsTool ? { id: id.replace(/^chatcmpl-/, 'call_'), name: request.toolName! } : null,
+    toolCall: callsTool
+      ? { id: id.replace(/^chatcmpl-/, 'call_'), name: request.toolName!, style: request.callStyle }
+      : null,
     choices: request.choices,
     usage: {
       prompt_tokens: promptTokens,
@@ -119,21 +124,7 @@ function contentLength(content: unknown): number {
 }
 
 export function toCompletionBody(reply: SimulatedReply) {
-  const text = reply.tokens.join('');
-  const message = reply.toolCall
-    ? {
-        role: 'assistant' as const,
-        content: null,
-        refusal: null,
-        tool_calls: [
-          {
-            id: reply.toolCall.id,
-            type: 'function' as const,
-            function: { name: reply.toolCall.name, arguments: text },
-          },
-        ],
-      }
-    : { role: 'assistant' as const, content: reply.refusal === null ? text : null, refusal: reply.refusal };
+  const message = messageOf(reply, reply.tokens.join(''));
   return {
     id: reply.id,
     object: 'chat.completion' as const,
@@ -149,18 +140,41 @@ export function toCompletionBody(reply: SimulatedReply) {
   };
 }
 
+function messageOf(reply: SimulatedReply, text: string) {
+  const call = reply.toolCall;
+  if (call?.style === 'function_call') {
+    return {
+      role: 'assistant' as const,
+      content: null,
+      refusal: null,
+      function_call: { name: call.name, arguments: text },
+    };
+  }
+  if (call) {
+    return {
+      role: 'assistant' as const,
+      content: null,
+      refusal: null,
+      tool_calls: [{ id: call.id, type: 'function' as const, function: { name: call.name, arguments: text } }],
+    };
+  }
+  return { role: 'assistant' as const, content: reply.refusal === null ? text : null, refusal: reply.refusal };
+}
+
 export const SSE_DONE = 'data: [DONE]\n\n';
 
 /** A stream as SSE text, split where the simulator may pause (between tokens) or cut (after tokens[0]). */
 export interface SseStream {
   /**
    * The role chunk: `delta: { role: 'assistant', content: '' }`; for a tool call it also opens the
-   * call, as OpenAI does: `content: null, tool_calls: [{ index, id, type, function: { name, arguments: "" } }]`.
+   * call, as OpenAI does: `content: null, tool_calls: [{ index, id, type, function: { name, arguments: "" } }]`
+   * (a legacy one: `content: null, function_call: { name, arguments: "" }`).
    */
   head: string;
   /**
    * One chunk per word token (a refusal: one refusal chunk; an empty answer: none); for a tool call,
-   * one `tool_calls: [{ index, function: { arguments } }]` chunk per fragment of its arguments.
+   * one `tool_calls: [{ index, function: { arguments } }]` chunk per fragment of its arguments (a
+   * legacy one: `function_call: { arguments }`).
    */
   tokens: string[];
   /** The finish chunk, the usage chunk when asked for, then `data: [DONE]`. */
@@ -198,6 +212,13 @@ export function toSseStream(reply: SimulatedReply, includeUsage: boolean): SseSt
     });
   }
   const call = reply.toolCall;
+  if (call?.style === 'function_call') {
+    return {
+      head: chunk({ role: 'assistant', content: null, function_call: { name: call.name, arguments: '' } }, null),
+      tokens: reply.tokens.map((piece) => chunk({ function_call: { arguments: piece } }, null)),
+      tail: tail + SSE_DONE,
+    };
+  }
   if (call) {
     const opening = { index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } };
     return {
