@@ -295,6 +295,19 @@ describe('BatchWriter', () => {
     expect(runs).toBe(1);
   });
 
+  it('runs every callback at the shutdown deadline even when one of them throws', async () => {
+    const deadline = new ShutdownDeadline();
+    const ran: string[] = [];
+    deadline.whenReached(() => ran.push('metrics'));
+    deadline.whenReached(() => {
+      throw new Error('spool folder gone');
+    });
+    deadline.whenReached(() => ran.push('budgets'));
+    deadline.set(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(ran).toEqual(['metrics', 'budgets']);
+  });
+
   it('a shutdown deadline can only come earlier', () => {
     const deadline = new ShutdownDeadline();
     expect(deadline.get()).toBeUndefined();

@@ -1,4 +1,4 @@
-import { Global, Injectable, Module } from '@nestjs/common';
+import { Global, Injectable, Logger, Module } from '@nestjs/common';
 
 /** Kept from SHUTDOWN_TIMEOUT_MS for what comes after the writers: closing the pool, stopping the database. */
 export const DATABASE_STOP_MARGIN_MS = 2_000;
@@ -16,6 +16,7 @@ export const DATABASE_STOP_MARGIN_MS = 2_000;
  */
 @Injectable()
 export class ShutdownDeadline {
+  private readonly logger = new Logger(ShutdownDeadline.name);
   private atMs?: number;
   private timer?: NodeJS.Timeout;
   private readonly onReached: Array<() => void> = [];
@@ -42,7 +43,14 @@ export class ShutdownDeadline {
   }
 
   private reached(): void {
-    for (const callback of this.onReached.splice(0)) callback();
+    // Each writer counts and reports what it holds here: one that fails must not silence the others.
+    for (const callback of this.onReached.splice(0)) {
+      try {
+        callback();
+      } catch (error) {
+        this.logger.error({ err: error }, 'a writer failed to report what it held at the shutdown deadline');
+      }
+    }
   }
 }
 
