@@ -402,7 +402,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
         ),
       ]);
       // Nothing was created.
-      expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body).toEqual([]);
+      expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body.items).toEqual([]);
 
       // 80 requests an hour: the first stage's 4 treatment requests could not show even an error rate of
       // 100%, which the plan says (null) rather than a regression of more than 100 pp.

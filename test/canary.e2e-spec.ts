@@ -431,7 +431,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(refused.body.message).toContain(
         'treatment at 5%: rollout adds up to 105%, more than 100 (spare 100% already)',
       );
-      expect((await authorized(gateway).get('/api/canaries?flagKey=crowded-flag').expect(200)).body).toEqual([]);
+      expect((await authorized(gateway).get('/api/canaries?flagKey=crowded-flag').expect(200)).body.items).toEqual([]);
       // Once the weight is free, the same create goes through.
       const flag = (await authorized(gateway).get('/api/flags/crowded-flag').expect(200)).body;
       await authorized(gateway)
@@ -952,7 +952,7 @@ describe('canary: a tick that fails on one canary', () => {
           },
         };
         expect((await api(app).canary(stuck)).stalled).toEqual(stalled);
-        const listed = (await authorized(app).get('/api/canaries?state=running').expect(200)).body as CanaryDto[];
+        const listed = (await authorized(app).get('/api/canaries?state=running').expect(200)).body.items as CanaryDto[];
         expect(listed.find((canary) => canary.id === stuck)?.stalled).toEqual(stalled);
         expect((await api(app).canary(steady)).stalled).toBeNull();
         expect(

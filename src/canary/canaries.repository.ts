@@ -11,6 +11,12 @@ export type CanaryRowChanges = Partial<
   Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'updatedAt' | 'endedAt' | 'phase'>
 >;
 
+/** What a list of canaries holds: these states (all when left out), this flag's. */
+export interface CanaryListFilter {
+  states?: CanaryState[];
+  flagKey?: string;
+}
+
 /** The verdict of one tick period, written only if this replica is the first to judge the period. */
 export interface TickClaim {
   id: string;
@@ -41,14 +47,28 @@ export class CanariesRepository {
     return query.getOne();
   }
 
-  list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryEntity[]> {
-    return this.canaries.find({
-      where: {
-        ...(filter.state ? { state: filter.state } : {}),
-        ...(filter.flagKey ? { flagKey: filter.flagKey } : {}),
-      },
-      order: { createdAt: 'DESC' },
-    });
+  /**
+   * One page, newest first (keyset: `before` is the last canary of the previous page, so one created
+   * meanwhile moves none across pages; canaries created at the same instant go by id).
+   */
+  page(filter: CanaryListFilter, limit: number, before?: string): Promise<CanaryEntity[]> {
+    const query = this.canaries
+      .createQueryBuilder('canary')
+      .orderBy('canary.createdAt', 'DESC')
+      .addOrderBy('canary.id', 'DESC')
+      .limit(limit);
+    if (filter.states) query.andWhere('canary.state IN (:...states)', { states: filter.states });
+    if (filter.flagKey) query.andWhere('canary.flag_key = :flagKey', { flagKey: filter.flagKey });
+    if (before) {
+      query.andWhere('(canary.created_at, canary.id) < (SELECT created_at, id FROM canaries WHERE id = :before)', {
+        before,
+      });
+    }
+    return query.getMany();
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.canaries.countBy({ id })) > 0;
   }
 
   async runningIds(): Promise<string[]> {

@@ -12,12 +12,18 @@ import {
 import { InvalidInput } from '../common/request-errors';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
-import { CanaryBudgetExhausted, CanaryFlagArchived, UnknownCanaryAction } from './canary.errors';
+import { statesOf } from './canary.types';
+import { CanaryBudgetExhausted, CanaryFlagArchived, UnknownCanaryAction, UnknownCanaryCursor } from './canary.errors';
 import { CanaryPreviewService } from './canary-preview.service';
 import { CanaryService } from './canary.service';
 import { CanaryActionDto, CreateCanaryDto } from './dto/canary-input.dto';
-import { CanaryEventsQueryDto, ListCanariesQueryDto, ShadowPairsQueryDto } from './dto/canary-query.dto';
-import { CanaryDto, CanaryEventPageDto, CanaryPreviewDto, ShadowPairDto } from './dto/canary.dto';
+import {
+  CanaryEventsQueryDto,
+  DEFAULT_CANARY_PAGE,
+  ListCanariesQueryDto,
+  ShadowPairsQueryDto,
+} from './dto/canary-query.dto';
+import { CanaryDto, CanaryEventPageDto, CanaryPageDto, CanaryPreviewDto, ShadowPairDto } from './dto/canary.dto';
 
 const DEFAULT_EVENTS_LIMIT = 100;
 const DEFAULT_SHADOW_PAIRS_LIMIT = 50;
@@ -156,15 +162,23 @@ export class CanaryController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Canaries, newest first' })
-  @ApiOkResponse({ type: [CanaryDto] })
+  @ApiOperation({
+    summary:
+      'Canaries, newest first, a page at a time (`before`); `state` keeps those in some states (active, ended), `flagKey` those of one flag',
+  })
+  @ApiOkResponse({ type: CanaryPageDto })
   @ApiDatabaseUnavailable()
   @ApiOperatorError(
-    'A bad query value',
-    new InvalidInput(['state must be one of: pending, running, paused, promoted, rolled_back, aborted']),
+    'A bad query value or an unknown parameter, named in the message, or a `before` that names no canary',
+    new InvalidInput(['limit must be an integer between 1 and 200']),
+    new UnknownCanaryCursor(EXAMPLE_ID),
   )
-  list(@Query() query: ListCanariesQueryDto): Promise<CanaryDto[]> {
-    return this.canaries.list(query);
+  list(@Query() query: ListCanariesQueryDto): Promise<CanaryPageDto> {
+    return this.canaries.list(
+      { states: query.state === undefined ? undefined : statesOf(query.state), flagKey: query.flagKey },
+      query.limit ?? DEFAULT_CANARY_PAGE,
+      query.before,
+    );
   }
 
   @Get(':id')

@@ -14,6 +14,16 @@ export class CanaryNotFound extends DomainError {
   }
 }
 
+/** A page cursor that names no canary: a typo, or an id from another installation. */
+export class UnknownCanaryCursor extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'unknown_cursor';
+
+  constructor(before: string) {
+    super(`before: no canary has id ${before}`, { param: 'before' });
+  }
+}
+
 /** The action does not apply to the canary's current state (resume a pending one, abort a promoted one...). */
 export class CanaryStateConflict extends DomainError {
   readonly kind = 'conflict';

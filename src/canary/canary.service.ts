@@ -10,17 +10,23 @@ import { FlagChangeService } from '../flags/flag-change.service';
 import { FlagChangeRefused } from '../flags/flag.errors';
 import { GuardrailExemptions } from '../flags/guardrail-exemptions';
 import { ActiveCanaries } from '../policies/active-canaries';
-import { CanariesRepository } from './canaries.repository';
+import { type CanaryListFilter, CanariesRepository } from './canaries.repository';
 import { budgetPause, type CanaryAction, manualChange } from './canary-actions';
 import { CanaryEventsRepository } from './canary-events.repository';
 import { describeShadow, describeStages } from './canary-plan';
 import { CanaryTransitions } from './canary-transitions';
 import { toView } from './canary-view';
 import { checkPlan } from './canary-validation';
-import { ActiveCanaryExists, CanaryBudgetExhausted, CanaryFlagArchived, CanaryNotFound } from './canary.errors';
-import { ACTIVE_STATES, type CanaryPhase, type CanaryState } from './canary.types';
+import {
+  ActiveCanaryExists,
+  CanaryBudgetExhausted,
+  CanaryFlagArchived,
+  CanaryNotFound,
+  UnknownCanaryCursor,
+} from './canary.errors';
+import type { CanaryPhase } from './canary.types';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
-import type { CanaryDto, CanaryEventPageDto, ShadowPairDto } from './dto/canary.dto';
+import type { CanaryDto, CanaryEventPageDto, CanaryPageDto, ShadowPairDto } from './dto/canary.dto';
 import { ShadowPairs } from '../shadow/shadow-pairs.service';
 import { BudgetCanaries } from '../budgets/budget-canaries';
 import { shadowPairView } from './shadow-pair-view';
@@ -59,9 +65,10 @@ export class CanaryService implements OnModuleInit {
       return running ? `canary ${running.id} (running)` : null;
     });
     this.activeCanaries.provide(async () =>
-      (await Promise.all(ACTIVE_STATES.map((state) => this.list({ state }))))
-        .flat()
-        .map((canary) => ({ ...canary, shadowStartedAt: canary.shadowStage?.startedAt ?? null })),
+      (await this.views(await this.canaries.active())).map((canary) => ({
+        ...canary,
+        shadowStartedAt: canary.shadowStage?.startedAt ?? null,
+      })),
     );
   }
 
@@ -106,9 +113,16 @@ export class CanaryService implements OnModuleInit {
     return this.get(id);
   }
 
-  async list(filter: { state?: CanaryState; flagKey?: string }): Promise<CanaryDto[]> {
+  async list(filter: CanaryListFilter, limit: number, before?: string): Promise<CanaryPageDto> {
+    if (before !== undefined && !(await this.canaries.exists(before))) throw new UnknownCanaryCursor(before);
+    // One extra row tells whether there is a next page without a count query.
+    const rows = await this.canaries.page(filter, limit + 1, before);
+    const page = rows.slice(0, limit);
+    return { items: await this.views(page), nextBefore: rows.length > limit ? page[page.length - 1].id : null };
+  }
+
+  private async views(canaries: CanaryEntity[]): Promise<CanaryDto[]> {
     const now = this.clock.now();
-    const canaries = await this.canaries.list(filter);
     const running = canaries.filter((canary) => canary.state === 'running').map((canary) => canary.id);
     const failures = await this.canaries.tickFailures(running);
     return canaries.map((canary) => toView(canary, now, this.config.tickMs, failures.get(canary.id)));

@@ -4,6 +4,18 @@ import type { AlertType } from '../alerts/alert.types';
 export const CANARY_STATES = ['pending', 'running', 'paused', 'promoted', 'rolled_back', 'aborted'] as const;
 export type CanaryState = (typeof CANARY_STATES)[number];
 export const ACTIVE_STATES: readonly CanaryState[] = ['pending', 'running', 'paused'];
+export const ENDED_STATES: readonly CanaryState[] = ['promoted', 'rolled_back', 'aborted'];
+
+/**
+ * A list's `state` filter: states or the words `active` and `ended`, separated by commas (checked
+ * by the query DTO), as the states they stand for.
+ */
+export function statesOf(filter: string): CanaryState[] {
+  const states = filter
+    .split(',')
+    .flatMap((word) => (word === 'active' ? ACTIVE_STATES : word === 'ended' ? ENDED_STATES : [word as CanaryState]));
+  return [...new Set(states)];
+}
 
 export interface CanaryStage {
   percentage: number;

@@ -293,7 +293,7 @@ describe('control room in a browser', () => {
     'every page loads at 1280 px and at phone width without console errors, and is saved as a screenshot',
     async () => {
       // The canary with traffic and verdicts, so its charts are in the pictures.
-      const running = (await api(app).get('/api/canaries').expect(200)).body.find(
+      const running = (await api(app).get('/api/canaries').expect(200)).body.items.find(
         (canary: { flagKey: string }) => canary.flagKey === 'recommendations-model',
       );
       const routes: Array<[string, string]> = [

@@ -1,23 +1,56 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { Optional } from '../../common/validation';
 import { IsIntegerBetween } from '../../common/range-validators';
-import { CANARY_STATES, type CanaryState } from '../canary.types';
+import { FLAG_KEY } from '../../flags/dto/flag-input.dto';
+import { CANARY_STATES } from '../canary.types';
 
 const AFTER_MESSAGE = 'after must be an event id (an integer from 0: the nextAfter of the previous page)';
 
+export const DEFAULT_CANARY_PAGE = 50;
+export const MAX_CANARY_PAGE = 200;
+const STATE_WORD = `(?:active|ended|${CANARY_STATES.join('|')})`;
+const STATE_FILTER = new RegExp(`^${STATE_WORD}(?:,${STATE_WORD})*$`);
+
 export class ListCanariesQueryDto {
-  @ApiPropertyOptional({ enum: CANARY_STATES })
+  @ApiPropertyOptional({
+    example: 'running,paused',
+    description: `Only canaries in these states, separated by commas: ${CANARY_STATES.join(', ')}, or active (pending, running, paused) and ended (promoted, rolled_back, aborted)`,
+  })
   @Optional()
-  @IsIn(CANARY_STATES, { message: `state must be one of: ${CANARY_STATES.join(', ')}` })
-  state?: CanaryState;
+  @Matches(STATE_FILTER, {
+    message: `state must be active, ended or a state (${CANARY_STATES.join(', ')}), several separated by commas`,
+  })
+  state?: string;
 
   @ApiPropertyOptional({ example: 'recommendations-model', description: 'Only canaries of this flag' })
   @Optional()
   @IsString({ message: 'flagKey must be the key of a flag' })
   @IsNotEmpty({ message: 'flagKey must be the key of a flag; leave it out for every flag' })
+  @Matches(FLAG_KEY, { message: 'flagKey must be the key of a flag (a lower-case slug)' })
   flagKey?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: DEFAULT_CANARY_PAGE,
+    default: DEFAULT_CANARY_PAGE,
+    minimum: 1,
+    maximum: MAX_CANARY_PAGE,
+  })
+  @Optional()
+  @Type(() => Number)
+  @IsIntegerBetween(1, MAX_CANARY_PAGE)
+  limit?: number;
+
+  // No example: Swagger UI would pre-fill it, and an id from another installation names no canary here.
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Canaries created before this one (the nextBefore of the previous page)',
+  })
+  @Optional()
+  @IsUUID('all', { message: 'before must be a canary id (a UUID: the nextBefore of the previous page)' })
+  before?: string;
 }
 
 export class CanaryEventsQueryDto {

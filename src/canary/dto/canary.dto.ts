@@ -152,6 +152,19 @@ export class CanaryEventDto {
   @ApiProperty({ description: 'The replica that wrote it' }) instance: string;
 }
 
+export class CanaryPageDto {
+  @ApiProperty({ type: [CanaryDto], description: 'Newest first' })
+  items: CanaryDto[];
+
+  @ApiProperty({
+    example: '7c1d2e3f-0000-4000-8000-000000000001',
+    nullable: true,
+    type: String,
+    description: 'Pass as `before` for the next page; null on the last page',
+  })
+  nextBefore: string | null;
+}
+
 export class CanaryEventPageDto {
   @ApiProperty({ type: [CanaryEventDto] }) items: CanaryEventDto[];
   @ApiProperty({ nullable: true, type: Number, description: 'Pass as `after` for the next page; null at the end' })

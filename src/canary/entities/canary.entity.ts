@@ -10,6 +10,8 @@ import type { CanaryAnalysis, CanaryPhase, CanaryStage, CanaryState, ShadowPlan,
   where: "state IN ('pending', 'running', 'paused')",
 })
 @Index('canaries_state_idx', ['state'])
+@Index('canaries_created_at_id_idx', ['createdAt', 'id'])
+@Index('canaries_flag_key_created_at_idx', ['flagKey', 'createdAt'])
 export class CanaryEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;

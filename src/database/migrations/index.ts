@@ -18,6 +18,7 @@ import { SyncReceipts1796574702415 } from './1796574702415-sync-receipts';
 import { CanaryTickFailures1796595000000 } from './1796595000000-canary-tick-failures';
 import { BudgetExhaustionWorstCase1796600000000 } from './1796600000000-budget-exhaustion-worst-case';
 import { CanaryEventsShadowStage1796655345052 } from './1796655345052-canary-events-shadow-stage';
+import { CanaryListIndexes1796660000000 } from './1796660000000-canary-list-indexes';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -45,4 +46,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CanaryTickFailures1796595000000,
   BudgetExhaustionWorstCase1796600000000,
   CanaryEventsShadowStage1796655345052,
+  CanaryListIndexes1796660000000,
 ];
