@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { dollars } from '@switchyard/stats';
 import { ManualClock } from '../src/common/manual-clock';
 import {
   BudgetQueryCounter,
@@ -42,8 +43,8 @@ const worstOf = (price: { input: number; output: number }) =>
 const costOf = (price: { input: number; output: number }) =>
   pico(SIMULATED_PROMPT_TOKENS, price.input) + pico(MAX_TOKENS, price.output);
 const asLimit = (picodollars: bigint) => Number(usd(picodollars));
-/** A USD figure as messages write it: no trailing zeros. */
-const trimmed = (figure: string) => figure.replace(/0+$/, '').replace(/\.$/, '');
+/** Picodollars as messages write them: $12,345.68, or three significant digits below a dollar. */
+const written = (picodollars: bigint) => dollars(Number(usd(picodollars)));
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&');
 
 describe('budgets: limits that hold exactly, actions when spent, alerts, reports', () => {
@@ -165,7 +166,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
         const name = { key: 'exact-key', policy: 'fraud', canary: 'chat-model/treatment' }[scope];
         expect(refused.body.error!.message).toContain(
-          `Spend ${scope} budget "${name}" (day, $${trimmed(usd(2n * cost))}; id ${budget.id}) is used up`,
+          `Spend ${scope} budget "${name}" (day, ${written(2n * cost)}; id ${budget.id}) is used up`,
         );
         expect(refused.body.error!.message).toContain(`resets at ${TOMORROW}`);
         expect(refused.headers.get('x-switchyard-budget')).toBe(budget.id);
@@ -445,7 +446,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       expect(refused.body.message).toContain(
         `canary budget "chat-model/treatment" (week, $0.004; id ${budget.id}) is used up`,
       );
-      expect(refused.body.message).toContain("a single request's worst case ($0.26219) exceeds the $0.004 left");
+      expect(refused.body.message).toContain("a single request's worst case ($0.262) exceeds the $0.004 left");
       expect(refused.body.message).toContain(`PATCH /api/budgets/${budget.id}`);
       expect((await api(gateway).get(`/api/canaries/${canaryId}`).expect(200)).body.state).toBe('paused');
       expect(await rollout()).toEqual({ treatment: 0 });
@@ -554,10 +555,11 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     });
     try {
       // No max_tokens: gpt-4.1's whole output cap (32 768 tokens) is reserved, against $0.004 with nothing spent.
-      const worst = trimmed(usd(pico(PROMPT_BOUND_TOKENS, GPT.input) + pico(32_768, GPT.output)));
+      const worstPico = pico(PROMPT_BOUND_TOKENS, GPT.input) + pico(32_768, GPT.output);
+      const worst = written(worstPico);
       const refused = await chat(gateway, key, { max_tokens: undefined });
       expect(refused.status).toBe(429);
-      expect(refused.body.error!.message).toContain(`may cost up to $${worst} and $0.004 is left`);
+      expect(refused.body.error!.message).toContain(`may cost up to ${worst} and $0.004 is left`);
       const [exhausted] = await eventually(
         async () => {
           const found = await alertsOf(budget.id, 'budget.exhausted');
@@ -566,12 +568,12 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
         10_000,
         'the exhaustion alert',
       );
-      expect(exhausted.message).toContain(`a single request's worst case ($${worst}) exceeds the $0.004 left`);
+      expect(exhausted.message).toContain(`a single request's worst case (${worst}) exceeds the $0.004 left`);
       expect(exhausted.message).not.toContain('ran out');
-      expect(exhausted.evidence).toMatchObject({ worstCaseUsd: Number(worst), leftUsd: 0.004 });
+      expect(exhausted.evidence).toMatchObject({ worstCaseUsd: Number(usd(worstPico)), leftUsd: 0.004 });
 
       expect(exhausted.message).toContain(
-        'It is past its 50%, 80% and 100% alert thresholds too ($0 spent): they get no alerts of their own.',
+        'It is past its 50%, 80% and 100% alert thresholds too ($0.00 spent): they get no alerts of their own.',
       );
 
       // A threshold added once it ran out is crossed by that, and its alert says how.
@@ -583,9 +585,13 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       await watch();
       const thresholds = await alertsOf(budget.id, 'budget.threshold_crossed');
       expect(thresholds.map((alert) => alert.evidence.threshold)).toEqual([0.9]);
-      expect(thresholds[0].message).toContain('counts as past 90% of its limit with $0 spent');
-      expect(thresholds[0].message).toContain(`a single request's worst case ($${worst}) exceeded the $0.004 left`);
-      expect(thresholds[0].evidence).toMatchObject({ exhausted: true, worstCaseUsd: Number(worst), leftUsd: 0.004 });
+      expect(thresholds[0].message).toContain('counts as past 90% of its limit with $0.00 spent');
+      expect(thresholds[0].message).toContain(`a single request's worst case (${worst}) exceeded the $0.004 left`);
+      expect(thresholds[0].evidence).toMatchObject({
+        exhausted: true,
+        worstCaseUsd: Number(usd(worstPico)),
+        leftUsd: 0.004,
+      });
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }
@@ -617,7 +623,7 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
       await watch();
       expect(await alertsOf(budget.id, 'budget.threshold_crossed')).toHaveLength(0);
       expect(ranOut.message).toContain(
-        'It is past its 50%, 80% and 100% alert thresholds too ($0 spent): they get no alerts of their own.',
+        'It is past its 50%, 80% and 100% alert thresholds too ($0.00 spent): they get no alerts of their own.',
       );
       expect(ranOut.evidence).toMatchObject({ thresholds: [0.5, 0.8, 1] });
 

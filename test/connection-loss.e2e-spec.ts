@@ -1,3 +1,4 @@
+import { dollars } from '@switchyard/stats';
 import { ManualClock } from '../src/common/manual-clock';
 import { DataSource } from 'typeorm';
 import {
@@ -224,10 +225,10 @@ describe('the database gone at shutdown', () => {
       await gateway.close();
       stdout.stop();
       const report = stdout.jsonLines().find((line) => line.context === 'BudgetLeases' && line.level === 50);
-      // As the log writes USD: without trailing zeros.
-      const spent = usd(3n * GPT_COST).replace(/0+$/, '');
+      // As the log writes USD: three significant digits below a dollar.
+      const spent = dollars(Number(usd(3n * GPT_COST)));
       expect(report?.msg).toBe(
-        `shutting down with $${spent} spent under key budget "shutdown-team" (day, $1; id ${budget.id}) not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
+        `shutting down with ${spent} spent under key budget "shutdown-team" (day, $1.00; id ${budget.id}) not settled in the shared ledger (Postgres did not answer): the budget does not count it`,
       );
       const [row] = await queryRows<{ n: number }>(
         database.url,

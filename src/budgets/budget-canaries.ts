@@ -6,7 +6,7 @@ import { BudgetDirectory } from './budget-directory';
 import { BudgetLeasesRepository } from './budget-leases.repository';
 import { currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
-import { budgetName, usd } from './budget.errors';
+import { budgetName, dollarsOf } from './budget.errors';
 import type { BudgetAction } from './budget.types';
 import { worstCaseExceeds } from './spend-ticket';
 
@@ -92,7 +92,7 @@ export class BudgetCanaries {
       if (leftPico > 0n && !tooBig) continue;
       const cause = tooBig
         ? worstCaseExceeds({ worstUsd: by.worstUsd, leftUsd: formatPico(leftPico) }, 'exceeds')
-        : `$${usd(spentPico)} is spent and $${usd(reservedPico)} reserved of its limit`;
+        : `${dollarsOf(spentPico)} is spent and ${dollarsOf(reservedPico)} reserved of its limit`;
       const resets =
         window.endMs === null ? '' : `, or resume after it resets at ${new Date(window.endMs).toISOString()}`;
       return {

@@ -10,7 +10,7 @@ import { newReplicaName } from '../common/replica-name';
 import { within } from '../common/within';
 import { budgetsConfig, type BudgetsConfig } from '../config/budgets.config';
 import { ShutdownDeadline } from '../database/shutdown-deadline';
-import { budgetName, usd } from './budget.errors';
+import { budgetName, dollarsOf } from './budget.errors';
 import { BudgetLedgerStore } from './budget-ledger.store';
 import { periodAt } from './budget-period';
 import type { BudgetDefinition } from './budget.types';
@@ -85,7 +85,7 @@ export class BudgetLeases implements OnApplicationBootstrap, BeforeApplicationSh
     for (const ledger of this.ledgers) {
       if (ledger.unconfirmedPico === 0n) continue;
       this.logger.error(
-        `shutting down with $${usd(ledger.unconfirmedPico)} spent under ${ledger.name} not settled in the shared ledger (${why}): the budget does not count it`,
+        `shutting down with ${dollarsOf(ledger.unconfirmedPico)} spent under ${ledger.name} not settled in the shared ledger (${why}): the budget does not count it`,
       );
     }
   }

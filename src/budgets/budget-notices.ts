@@ -5,10 +5,10 @@ import { AlertsService } from '../alerts/alerts.service';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { BudgetCanaries } from './budget-canaries';
 import { BudgetPeriodsRepository, type Exhaustion } from './budget-periods.repository';
-import { formatPico, picoOf } from '../metrics/cost';
+import { formatPico, picoOf, usdNumberOf } from '../metrics/cost';
 import type { BudgetAction, BudgetDefinition } from './budget.types';
 import type { LocalLedger } from './local-ledger';
-import { budgetName, usd } from './budget.errors';
+import { budgetName, dollarsOf } from './budget.errors';
 import { exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 /**
@@ -95,7 +95,7 @@ export class BudgetNotices implements OnModuleDestroy {
       // and marked alerted with it, so the watch sends no alert of their own for them.
       const passed = budget.alertAt.filter((threshold) => !marked.alertedAt.includes(threshold));
       if (passed.length > 0) await this.periods.markAlerted(manager, key, passed, at);
-      const spent = `$${usd(picoOf(marked.spentUsd))} spent`;
+      const spent = `${dollarsOf(picoOf(marked.spentUsd))} spent`;
       const thresholds =
         passed.length === 0
           ? ''
@@ -116,7 +116,7 @@ export class BudgetNotices implements OnModuleDestroy {
             ...exhaustionEvidence(by),
             thresholds: passed,
             spentUsd: Number(marked.spentUsd),
-            limitUsd: Number(usd(budget.limitPico)),
+            limitUsd: usdNumberOf(budget.limitPico),
             periodStart: periodStart.toISOString(),
             periodEnd: periodEnd?.toISOString() ?? null,
           },

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { dollars } from '@switchyard/stats';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AlertsService } from '../alerts/alerts.service';
 import { Clock } from '../common/clock';
 import { LockKey, tryWithLock } from '../database/advisory-locks';
-import { picoOf } from '../metrics/cost';
+import { picoOf, usdNumberOf } from '../metrics/cost';
 import { BudgetDirectory } from './budget-directory';
 import { forecastOf } from './budget-forecast';
 import { BudgetHourlySpendRepository } from './budget-hourly-spend.repository';
@@ -12,7 +13,7 @@ import { currentPeriodOf } from './budget-period';
 import { type PeriodKey, type PeriodRow, BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetSyncReceiptsRepository } from './budget-sync-receipts.repository';
 import type { BudgetDefinition } from './budget.types';
-import { budgetName, usd } from './budget.errors';
+import { budgetName, dollarsOf, exactUsd } from './budget.errors';
 import { exhaustedEffect, exhaustionEvidence, percentOf, worstCaseExceeds } from './spend-ticket';
 
 const FRACTION_SCALE = 1_000_000;
@@ -89,7 +90,7 @@ export class BudgetWatch {
     const by = row.exhaustedBy;
     for (const threshold of crossed) {
       const percent = percentOf(threshold);
-      const spent = `$${usd(spentPico)} spent`;
+      const spent = `${dollarsOf(spentPico)} spent`;
       const why = row.exhaustedAt ? ' (it ran out: requests are refused, downgraded or sent to the control)' : '';
       // Used up by one request's worst case, not by spend: say so, rather than quote a small spent as the crossing.
       const tooBig = by !== null && picoOf(by.leftUsd) > 0n && !reached(spentPico, budget.limitPico, threshold);
@@ -101,7 +102,7 @@ export class BudgetWatch {
         {
           type: 'budget.threshold_crossed',
           // Per limit: crossing 80% of a raised limit is news, though 80% of the old one was sent.
-          dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}:${usd(budget.limitPico)}`,
+          dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:threshold:${threshold}:${exactUsd(budget.limitPico)}`,
           message,
           canaryId: budget.scope === 'canary' ? budget.target : null,
           evidence: {
@@ -111,7 +112,7 @@ export class BudgetWatch {
             target: budget.target,
             threshold,
             spentUsd: Number(row.spentUsd),
-            limitUsd: Number(usd(budget.limitPico)),
+            limitUsd: usdNumberOf(budget.limitPico),
             exhausted: row.exhaustedAt !== null,
             ...(by ? exhaustionEvidence(by) : {}),
             periodStart: key.periodStart.toISOString(),
@@ -152,9 +153,9 @@ export class BudgetWatch {
     await this.alerts.raise(
       {
         type: 'budget.burn_rate',
-        dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:burn_rate:${usd(budget.limitPico)}`,
+        dedupKey: `budget:${budget.id}:${key.periodStart.toISOString()}:burn_rate:${exactUsd(budget.limitPico)}`,
         message:
-          `${budgetName(budget)} is spending $${forecast.burnRateUsdPerHour.toFixed(6)} an hour: at that pace it runs out ` +
+          `${budgetName(budget)} is spending ${dollars(forecast.burnRateUsdPerHour)} an hour: at that pace it runs out ` +
           `at ${exhaustion}, before its period ends at ${new Date(endMs).toISOString()}.`,
         canaryId: budget.scope === 'canary' ? budget.target : null,
         evidence: {
@@ -166,7 +167,7 @@ export class BudgetWatch {
           exhaustionAt: exhaustion,
           periodEnd: new Date(endMs).toISOString(),
           spentUsd: Number(row.spentUsd),
-          limitUsd: Number(usd(budget.limitPico)),
+          limitUsd: usdNumberOf(budget.limitPico),
         },
       },
       manager,

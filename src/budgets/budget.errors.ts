@@ -1,5 +1,6 @@
 import { DomainError } from '../common/domain-error';
-import { formatPico } from '../metrics/cost';
+import { dollars } from '@switchyard/stats';
+import { formatPico, usdNumberOf } from '../metrics/cost';
 import type { BudgetDefinition } from './budget.types';
 
 /**
@@ -11,16 +12,18 @@ export function budgetName(
 ): string {
   const period =
     budget.period === 'total' || budget.timezone === 'UTC' ? budget.period : `${budget.period} in ${budget.timezone}`;
-  return `${budget.scope} budget "${budget.targetName}" (${period}, $${usd(budget.limitPico)}; id ${budget.id})`;
+  return `${budget.scope} budget "${budget.targetName}" (${period}, ${dollarsOf(budget.limitPico)}; id ${budget.id})`;
 }
 
-export function trimUsd(usd: string): string {
-  return usd.includes('.') ? usd.replace(/0+$/, '').replace(/\.$/, '') : usd;
+/** Picodollars as people read them in messages, alerts and logs: $12,345.68, $0.000146 (`dollars`). */
+export function dollarsOf(pico: bigint): string {
+  return dollars(usdNumberOf(pico));
 }
 
-/** Picodollars as a USD figure in messages, without trailing zeros. */
-export function usd(pico: bigint): string {
-  return trimUsd(formatPico(pico));
+/** Picodollars as their exact decimal without trailing zeros (0.0002): for keys, not for people. */
+export function exactUsd(pico: bigint): string {
+  const text = formatPico(pico);
+  return text.replace(/0+$/, '').replace(/\.$/, '');
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../config/catalog.schema';
 import { costPico, picoOf, type TokenUsage } from '../metrics/cost';
-import { BudgetExhausted, BudgetUnavailable, budgetName, usd } from './budget.errors';
+import { BudgetExhausted, BudgetUnavailable, budgetName, dollarsOf } from './budget.errors';
 import type { BudgetLeases, ReserveOutcome } from './budget-leases';
 import type { Exhaustion } from './budget-periods.repository';
 import type { BudgetAction, BudgetDefinition, SpendMark } from './budget.types';
@@ -128,7 +128,7 @@ export function exhaustedError(
       : `It resets at ${new Date(ledger.endMs).toISOString()} (the next ${budget.period} in ${budget.timezone}).`;
   return new BudgetExhausted(
     budget.id,
-    `Spend ${budgetName(budget)} is used up: this request may cost up to $${usd(worstPico)} and $${usd(left)} ` +
+    `Spend ${budgetName(budget)} is used up: this request may cost up to ${dollarsOf(worstPico)} and ${dollarsOf(left)} ` +
       `is left of the limit after what is spent and reserved.${why} ${resets}`,
     ledger.endMs === null ? undefined : Math.max(1, Math.ceil((ledger.endMs - nowMs) / 1000)),
   );
@@ -148,7 +148,7 @@ export function exhaustedEffect(action: BudgetAction, tooBig: boolean): string {
 /** The request that did not fit, as the 429 says it: each request reserves its worst case before the call. */
 export function worstCaseExceeds(by: Exhaustion, verb: 'exceeds' | 'exceeded'): string {
   return (
-    `a single request's worst case ($${usd(picoOf(by.worstUsd))}) ${verb} the $${usd(picoOf(by.leftUsd))} left ` +
+    `a single request's worst case (${dollarsOf(picoOf(by.worstUsd))}) ${verb} the ${dollarsOf(picoOf(by.leftUsd))} left ` +
     'of its limit after what is spent and reserved (each request reserves its worst case before the call)'
   );
 }

@@ -1,3 +1,4 @@
+import { dollars } from '@switchyard/stats';
 import type { FlagWire } from '../flags/flag-mapper';
 import type { CanaryStage, ShadowPlan } from './canary.types';
 
@@ -22,9 +23,9 @@ export function stageProblems(stages: CanaryStage[]): string[] {
   return problems;
 }
 
-/** e.g. "shadow 10% 3600s (max $20, 16 in flight)" */
+/** e.g. "shadow 10% 3600s (max $20.00, 16 in flight)" */
 export function describeShadow(shadow: ShadowPlan): string {
-  return `shadow ${shadow.percentage}% ${shadow.durationSeconds}s (max $${shadow.maxSpendUsd}, ${shadow.maxConcurrency} in flight)`;
+  return `shadow ${shadow.percentage}% ${shadow.durationSeconds}s (max ${dollars(shadow.maxSpendUsd)}, ${shadow.maxConcurrency} in flight)`;
 }
 
 /** e.g. "5% 3600s -> 15% 3600s -> 100%" */

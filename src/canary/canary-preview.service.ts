@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  dollars,
   judgedMetrics,
   mergeBuckets,
   mergePooled,
@@ -88,7 +89,7 @@ export function shadowPreviewOf(shadow: ShadowPlan, recentRequests: number, seco
     sentence:
       `Before any user is moved, ${shadow.percentage}% of the flag's users have their requests copied to the candidate ` +
       `for ${shadow.durationSeconds}s after their answer (about ${expectedPairs} pairs at ${rate}; ` +
-      `at most $${shadow.maxSpendUsd}, ${shadow.maxConcurrency} calls in flight per replica). ` +
+      `at most ${dollars(shadow.maxSpendUsd)}, ${shadow.maxConcurrency} calls in flight per replica). ` +
       `It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, ` +
       `median latency at most ${shadow.maxLatencyRatio}x and cost at most ${shadow.maxCostRatio}x the control's${agreement}; ` +
       `it needs ${shadow.minPairs} pairs${enough ? '' : ` (more than ${rate} gives: the stage will extend or pause)`}.`,

@@ -246,7 +246,7 @@ export class CanaryController {
     new CanaryBudgetExhausted(
       EXAMPLE_ID,
       EXAMPLE_BUDGET_ID,
-      `canary budget "recommendations-model/treatment" (week, $0.004; id ${EXAMPLE_BUDGET_ID}) is used up: a single request's worst case ($0.26219) exceeds the $0.004 left of its limit after what is spent and reserved (each request reserves its worst case before the call). The treatment's requests would go to the control, so the stage would have none of its own to judge. Raise its limit (PATCH /api/budgets/${EXAMPLE_BUDGET_ID}) or delete it, or resume after it resets at 2026-11-30T00:00:00.000Z.`,
+      `canary budget "recommendations-model/treatment" (week, $0.004; id ${EXAMPLE_BUDGET_ID}) is used up: a single request's worst case ($0.262) exceeds the $0.004 left of its limit after what is spent and reserved (each request reserves its worst case before the call). The treatment's requests would go to the control, so the stage would have none of its own to judge. Raise its limit (PATCH /api/budgets/${EXAMPLE_BUDGET_ID}) or delete it, or resume after it resets at 2026-11-30T00:00:00.000Z.`,
     ),
   )
   act(

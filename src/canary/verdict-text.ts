@@ -1,4 +1,4 @@
-import { grouped, type DegradationCheck, type MetricResult, type StageVerdict } from '@switchyard/stats';
+import { dollars, grouped, type DegradationCheck, type MetricResult, type StageVerdict } from '@switchyard/stats';
 import type { CanaryDecision } from './canary.types';
 
 /*
@@ -126,8 +126,7 @@ function formatterOf(metric: MetricResult): Format {
     };
   }
   if (metric.kind === 'mean') {
-    return (value, signed) =>
-      `${signed && value >= 0 ? '+' : ''}$${Number.isFinite(value) ? value.toPrecision(3) : '∞'}`;
+    return (value, signed) => `${signed && value >= 0 ? '+' : ''}${dollars(value)}`;
   }
   return (value, signed, unit = true) =>
     `${signed && value >= 0 ? '+' : ''}${Number.isFinite(value) ? grouped(Math.round(value)) : '∞'}${unit ? ' ms' : ''}`;

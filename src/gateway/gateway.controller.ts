@@ -146,7 +146,10 @@ export class GatewayController {
   )
   @ApiOpenAiError(
     "A spend budget cannot be checked: this replica's lease expired while the database does not answer",
-    new BudgetUnavailable(EXAMPLE_BUDGET, `policy budget "chat" (month in Europe/Paris, $250; id ${EXAMPLE_BUDGET})`),
+    new BudgetUnavailable(
+      EXAMPLE_BUDGET,
+      `policy budget "chat" (month in Europe/Paris, $250.00; id ${EXAMPLE_BUDGET})`,
+    ),
   )
   @ApiOpenAiError('Upstream timeout', {
     status: 504,

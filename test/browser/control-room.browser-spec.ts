@@ -211,7 +211,7 @@ describe('control room in a browser', () => {
       const { page } = admin;
       // The policy's budget is on the rollout page, with its spend.
       const budget = await page.locator('#rollout-budget tbody tr').first().locator('td').allTextContents();
-      expect(budget).toEqual(['policy fraud', 'month', '$0.0000', '$250.00', '$250.0000', 'downgrade']);
+      expect(budget).toEqual(['policy fraud', 'month', '$0.00', '$250.00', '$250.00', 'downgrade']);
 
       const act = async (action: string, reason: string, state: string) => {
         await page.locator(`[data-action="${action}"]`).focus();

@@ -2,6 +2,7 @@
 // Functions passed to page.evaluate / waitForFunction run in the browser, with its globals.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { dollars } from '@switchyard/stats';
 import { ManualClock } from '../../src/common/manual-clock';
 import { api, policiesFor, writeTestCatalog, type TestApp } from '../support/test-app';
 import { createTestDatabase, queryRows } from '../support/test-database';
@@ -156,7 +157,7 @@ describe('outcome and shadow panels in a browser', () => {
       expect(perOutcome).toEqual(
         [primary.treatment, primary.control].map(
           (arm: { costPerOutcomeUsd: number; outcomes: number }) =>
-            `$${arm.costPerOutcomeUsd.toFixed(4)} (${arm.outcomes} outcomes)`,
+            `${dollars(arm.costPerOutcomeUsd)} (${arm.outcomes} outcomes)`,
         ),
       );
       expect(await viewer.page.locator('#primary-outcome').textContent()).toContain(
@@ -253,7 +254,7 @@ describe('outcome and shadow panels in a browser', () => {
       );
       const perOutcome = await viewer.page.locator('#cost-table tbody tr td:nth-child(5)').allTextContents();
       expect(perOutcome[0]).toBe(
-        `$${primary.treatment.costPerOutcomeUsd.toFixed(4)} (${primary.treatment.outcomes.toLocaleString('en-US')} outcomes)`,
+        `${dollars(primary.treatment.costPerOutcomeUsd)} (${primary.treatment.outcomes.toLocaleString('en-US')} outcomes)`,
       );
       expect(perOutcome[1]).toMatch(/outcomes\)$|^—/);
       await viewer.screenshot('rollout-outcomes');
@@ -322,7 +323,7 @@ describe('outcome and shadow panels in a browser', () => {
         verdict.evidence!.pairs.toLocaleString('en-US'),
       );
       expect(await admin.page.locator('#shadow-spend').textContent()).toBe(
-        `$${Number(verdict.evidence!.spentUsd).toFixed(4)} of $1.00`,
+        `${dollars(Number(verdict.evidence!.spentUsd))} of $1.00`,
       );
       // The timeline: the shadow stage first, and no live stage ever started.
       const timeline = await admin.page.locator('#timeline-table tbody tr').allTextContents();

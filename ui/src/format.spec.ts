@@ -1,4 +1,4 @@
-import { grouped } from '../../libs/stats/src/grouped';
+import { dollars, grouped } from '../../libs/stats/src/grouped';
 import { axisTimes, band, clockTime, count, duration, effect, metricValue, ms, pct, time, usd } from './format';
 
 describe('numbers on the control room', () => {
@@ -57,8 +57,17 @@ describe('numbers on the control room', () => {
   });
 
   it('puts the minus of a negative amount before the dollar sign', () => {
-    expect(usd(-0.1925)).toBe('-$0.1925');
-    expect(usd(0.1925)).toBe('$0.1925');
-    expect(usd(-2.5, 2)).toBe('-$2.50');
+    expect(usd(-0.1925)).toBe('-$0.193');
+    expect(usd(0.1925)).toBe('$0.193');
+    expect(usd(-2.5)).toBe('-$2.50');
+  });
+
+  it("writes amounts as the API's sentences do: grouped to the cent, a request's cost to three digits", () => {
+    expect(usd(12_345.6789)).toBe('$12,345.68');
+    expect(usd(12_345.6789)).toBe(dollars(12_345.6789));
+    expect(usd(0.000421)).toBe('$0.000421');
+    expect(metricValue('costPerRequest', 2.5)).toBe('$2.50');
+    expect(effect('costPerRequest', 'difference', -0.0000123)).toBe('-$0.0000123');
+    expect(usd(null)).toBe('—');
   });
 });

@@ -1,4 +1,4 @@
-import { grouped } from '../../libs/stats/src/grouped';
+import { dollars, grouped } from '../../libs/stats/src/grouped';
 
 /** How numbers read on the page: the same units and digit groups the API's sentences use. */
 export const dash = '—';
@@ -11,9 +11,9 @@ export function ms(value: number | null | undefined): string {
   return value === null || value === undefined ? dash : `${grouped(Math.round(value))} ms`;
 }
 
-export function usd(value: number | null | undefined, digits = 4): string {
-  if (value === null || value === undefined) return dash;
-  return value < 0 ? `-$${(-value).toFixed(digits)}` : `$${value.toFixed(digits)}`;
+/** Dollars as the API's sentences write them: $12,345.68; below a dollar three digits, $0.000123. */
+export function usd(value: number | null | undefined): string {
+  return value === null || value === undefined ? dash : dollars(value);
 }
 
 export function count(value: number | null | undefined): string {
@@ -65,7 +65,7 @@ export function axisTimes(ticks: number[]): string[] {
 export function metricValue(metric: string, value: number | null | undefined, kind?: string): string {
   if (value === null || value === undefined) return dash;
   if (kind === 'rate' || /Rate$/.test(metric)) return pct(value, 2);
-  if (/^cost/.test(metric)) return usd(value, 6);
+  if (/^cost/.test(metric)) return usd(value);
   if (kind === 'mean') return value.toFixed(3);
   return ms(value);
 }

@@ -232,7 +232,7 @@ export class ShadowPreviewDto extends ShadowStageDto {
   expectedPairs: number;
   @ApiProperty({
     example:
-      "Before any user is moved, 10% of the flag's users have their requests copied to the candidate for 3600s after their answer (about 720 pairs at the rate of the last 60 min; at most $20, 16 calls in flight per replica). It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, median latency at most 1.5x and cost at most 1.5x the control's; it needs 50 pairs.",
+      "Before any user is moved, 10% of the flag's users have their requests copied to the candidate for 3600s after their answer (about 720 pairs at the rate of the last 60 min; at most $20.00, 16 calls in flight per replica). It passes into stage 1 with errors and quality signals no worse than the control's on the same prompts, median latency at most 1.5x and cost at most 1.5x the control's; it needs 50 pairs.",
   })
   sentence: string;
 }

@@ -779,7 +779,7 @@ export class RolloutPage implements Page {
           armLabel(variant, variant === canary.variant ? 'treatment' : 'control'),
           count(figures?.requests ?? 0),
           usd(figures?.costUsd ?? 0),
-          figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests, 6) : dash,
+          figures && figures.requests > 0 ? usd(figures.costUsd / figures.requests) : dash,
           perOutcome(outcome),
         ]),
         { id: 'cost-table' },
@@ -825,7 +825,7 @@ export class RolloutPage implements Page {
         h(
           'dd',
           {},
-          `${plan.percentage}% of users copied to the candidate for ${duration(plan.durationSeconds)}, at most ${usd(plan.maxSpendUsd, 2)}; judged from ${count(plan.minPairs)} pairs`,
+          `${plan.percentage}% of users copied to the candidate for ${duration(plan.durationSeconds)}, at most ${usd(plan.maxSpendUsd)}; judged from ${count(plan.minPairs)} pairs`,
         ),
         h('dt', {}, 'Phase'),
         h('dd', { id: 'shadow-phase' }, phase),
@@ -835,7 +835,7 @@ export class RolloutPage implements Page {
         h(
           'dd',
           { id: 'shadow-spend' },
-          `${usd(spent)} of ${usd(plan.maxSpendUsd, 2)}${last?.spendExhausted ? ' (cap reached)' : ''}`,
+          `${usd(spent)} of ${usd(plan.maxSpendUsd)}${last?.spendExhausted ? ' (cap reached)' : ''}`,
         ),
       ),
       last
@@ -899,7 +899,7 @@ export class RolloutPage implements Page {
           h(
             'p',
             { class: 'muted' },
-            `${one.outcome} · ${ms(one.latencyMs)} · ${usd(one.costUsd === null ? null : Number(one.costUsd), 6)}${one.qualitySignals.length ? ` · ${one.qualitySignals.join(', ')}` : ''}${one.tools.length ? ` · tools ${one.tools.join(', ')}` : ''}`,
+            `${one.outcome} · ${ms(one.latencyMs)} · ${usd(one.costUsd === null ? null : Number(one.costUsd))}${one.qualitySignals.length ? ` · ${one.qualitySignals.join(', ')}` : ''}${one.tools.length ? ` · tools ${one.tools.join(', ')}` : ''}`,
           ),
           h('pre', { class: 'answer' }, one.answer ?? '(no answer)'),
         );
@@ -959,7 +959,7 @@ export class RolloutPage implements Page {
                 budget.scope === 'canary' ? 'this canary' : `policy ${budget.target}`,
                 budget.period,
                 usd(budget.current.spentUsd),
-                usd(budget.limitUsd, 2),
+                usd(budget.limitUsd),
                 budget.current.exhausted
                   ? h('span', { class: 'error-text' }, 'used up')
                   : usd(budget.current.remainingUsd),

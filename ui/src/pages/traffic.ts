@@ -28,7 +28,7 @@ const CHARTS = [
   { id: 'p50', label: 'Latency p50', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p50 },
   { id: 'p95', label: 'Latency p95', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p95 },
   { id: 'p99', label: 'Latency p99', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p99 },
-  { id: 'cost', label: 'Cost per bucket', value: (v: number) => usd(v, 4), pick: (p: Figures) => p.costUsd },
+  { id: 'cost', label: 'Cost per bucket', value: (v: number) => usd(v), pick: (p: Figures) => p.costUsd },
 ] as const;
 
 /** Requests, errors, latency percentiles and cost over the last hour by policy, model or team key; spend and saving by policy, model and team. */
