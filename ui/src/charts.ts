@@ -33,8 +33,10 @@ export interface ChartSpec {
   /** Names the chart for screen readers (the figure's caption says the numbers). */
   label: string;
   series: SeriesSpec[];
-  /** Format of the y axis' ticks. */
+  /** Format of a value (the legend's; the y axis' ticks too, unless `axis`). */
   value: (value: number) => string;
+  /** The y axis' tick labels, all at once: for a format whose precision the step between ticks sets. */
+  axis?: (ticks: number[]) => string[];
   /** Indices (into `series`) of the upper and lower side of a shaded band. */
   band?: [number, number];
   height?: number;
@@ -141,7 +143,8 @@ export class TimeChart {
       axes: [
         { values: (_plot, ticks) => axisTimes(ticks), space: 70, incrs: TIME_STEPS },
         {
-          values: (_plot, ticks) => ticks.map((tick) => (this.empty ? '' : spec.value(tick))),
+          values: (_plot, ticks) =>
+            this.empty ? ticks.map(() => '') : spec.axis ? spec.axis(ticks) : ticks.map((tick) => spec.value(tick)),
           size: valueAxisSize,
         },
       ],

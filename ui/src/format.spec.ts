@@ -1,5 +1,18 @@
 import { dollars, grouped } from '../../libs/stats/src/grouped';
-import { axisTimes, band, clockTime, count, duration, effect, metricValue, ms, pct, time, usd } from './format';
+import {
+  axisDollars,
+  axisTimes,
+  band,
+  clockTime,
+  count,
+  duration,
+  effect,
+  metricValue,
+  ms,
+  pct,
+  time,
+  usd,
+} from './format';
 
 describe('numbers on the control room', () => {
   it("groups digits as the API's sentences do: 1,986 in a table and in a verdict alike", () => {
@@ -69,5 +82,18 @@ describe('numbers on the control room', () => {
     expect(metricValue('costPerRequest', 2.5)).toBe('$2.50');
     expect(effect('costPerRequest', 'difference', -0.0000123)).toBe('-$0.0000123');
     expect(usd(null)).toBe('—');
+  });
+
+  it("labels a chart's dollar ticks with the decimals their step needs, so no two read the same", () => {
+    // A quiet minute's cost: every tick read $0.0000.
+    expect(axisDollars([0, 0.00002, 0.00004, 0.00006])).toEqual(['$0.00000', '$0.00002', '$0.00004', '$0.00006']);
+    expect(axisDollars([0, 0.00025, 0.0005, 0.00075])).toEqual(['$0.00000', '$0.00025', '$0.00050', '$0.00075']);
+    expect(axisDollars([1.0001, 1.0002, 1.0003])).toEqual(['$1.0001', '$1.0002', '$1.0003']);
+    // Cents at least, and large amounts grouped.
+    expect(axisDollars([0, 500, 1000, 1500])).toEqual(['$0.00', '$500.00', '$1,000.00', '$1,500.00']);
+    expect(axisDollars([-0.5, 0, 0.5])).toEqual(['-$0.50', '$0.00', '$0.50']);
+    expect(axisDollars([0.1 + 0.2, 0.4])).toEqual(['$0.30', '$0.40']);
+    expect(axisDollars([0.00003])).toEqual(['$0.00003']);
+    expect(axisDollars([])).toEqual([]);
   });
 });

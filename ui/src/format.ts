@@ -16,6 +16,25 @@ export function usd(value: number | null | undefined): string {
   return value === null || value === undefined ? dash : dollars(value);
 }
 
+/**
+ * A chart's dollar ticks: as many decimals as the step between them needs, cents at least, so no two
+ * read the same ($0.00002 apart on a quiet minute's cost, where four decimals read $0.0000 for all).
+ */
+export function axisDollars(ticks: number[]): string[] {
+  if (ticks.length < 2) return ticks.map((tick) => dollars(tick));
+  const decimals = Math.max(2, decimalsOf(Math.abs(ticks[1] - ticks[0])));
+  return ticks.map((tick) => dollars(tick, decimals));
+}
+
+/** The decimals a step is written with (0.00025: 5), its float noise aside; 12 at most (picodollars). */
+function decimalsOf(step: number): number {
+  for (let decimals = 0; decimals < 12; decimals++) {
+    const scaled = step * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return decimals;
+  }
+  return 12;
+}
+
 export function count(value: number | null | undefined): string {
   return value === null || value === undefined ? dash : grouped(value);
 }

@@ -18,15 +18,23 @@ const SIGNIFICANT = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3
  * An amount of US dollars as people read it, in the API's sentences and in the control room alike:
  * from a dollar up grouped like `grouped` and to the cent ($12,345.68); below a dollar three
  * significant digits, at least the cents ($0.50, $0.0523, $0.000123), so a request's cost keeps
- * what tells two apart while a budget's total does not drag fractions of a cent along.
+ * what tells two apart while a budget's total does not drag fractions of a cent along. `decimals`:
+ * exactly that many instead (a chart's axis, whose ticks the step between them sets apart).
  */
-export function dollars(value: number): string {
+export function dollars(value: number, decimals?: number): string {
   const sign = value < 0 ? '-' : '';
   const size = Math.abs(value);
   if (!Number.isFinite(size)) return `${sign}$∞`;
-  let text = size < 1 ? SIGNIFICANT.format(size) : CENTS.format(size);
-  const decimals = text.split('.')[1]?.length ?? 0;
-  if (decimals < 2) text = decimals === 0 ? `${text}.00` : `${text}0`;
+  let text =
+    decimals !== undefined
+      ? new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(
+          size,
+        )
+      : size < 1
+        ? SIGNIFICANT.format(size)
+        : CENTS.format(size);
+  const written = text.split('.')[1]?.length ?? 0;
+  if (written < 2 && decimals === undefined) text = written === 0 ? `${text}.00` : `${text}0`;
   // What rounds to nothing reads without a sign, as `grouped` writes it.
   return /[1-9]/.test(text) ? `${sign}$${text}` : `$${text}`;
 }

@@ -1,7 +1,7 @@
 import { api, query } from '../api';
 import { COLOURS, TimeChart } from '../charts';
 import { fill, h, patch, section, table } from '../dom';
-import { count, ms, pct, usd } from '../format';
+import { axisDollars, count, ms, pct, usd } from '../format';
 import type { Context, Page } from '../main';
 import type { Figures } from '../types';
 
@@ -28,7 +28,13 @@ const CHARTS = [
   { id: 'p50', label: 'Latency p50', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p50 },
   { id: 'p95', label: 'Latency p95', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p95 },
   { id: 'p99', label: 'Latency p99', value: (v: number) => ms(v), pick: (p: Figures) => p.latencyMs.p99 },
-  { id: 'cost', label: 'Cost per bucket', value: (v: number) => usd(v), pick: (p: Figures) => p.costUsd },
+  {
+    id: 'cost',
+    label: 'Cost per bucket',
+    value: (v: number) => usd(v),
+    axis: axisDollars,
+    pick: (p: Figures) => p.costUsd,
+  },
 ] as const;
 
 /** Requests, errors, latency percentiles and cost over the last hour by policy, model or team key; spend and saving by policy, model and team. */
@@ -137,6 +143,7 @@ export class TrafficPage implements Page {
         chart = new TimeChart({
           label: `${spec.label} by ${this.grouping}`,
           value: spec.value,
+          axis: 'axis' in spec ? spec.axis : undefined,
           series: keys.map((key, index) => ({ label: key, colour: COLOURS.series[index % COLOURS.series.length] })),
         });
         this.charts.set(spec.id, chart);
