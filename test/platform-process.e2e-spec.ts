@@ -303,7 +303,7 @@ describe('the built app as npm start runs it', () => {
       const spend = lines.find((line) => line.context === 'BudgetLeases' && line.level === 50);
       expect(spend?.msg).toMatch(
         new RegExp(
-          `^shutting down with \\$0\\.\\d*[1-9] spent under policy budget "fraud" \\(day, \\$1; id ${budgetId}\\) not settled in the shared ledger \\(the shutdown deadline came before Postgres answered\\): the budget does not count it$`,
+          `^shutting down with \\$0\\.\\d*[1-9] spent under policy budget "fraud" \\(day, \\$1\\.00; id ${budgetId}\\) not settled in the shared ledger \\(the shutdown deadline came before Postgres answered\\): the budget does not count it$`,
         ),
       );
       expect(lines[lines.length - 1]).toMatchObject({
