@@ -151,7 +151,9 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     async () => {
       const { createFlag, createCanary, events, flag, history } = api(gateway);
       await createFlag('recommendations-model', { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' });
-      const traffic = new Traffic(gateway, 'recommendations');
+      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
+      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
+      let traffic: Traffic | undefined;
       let id = '';
       try {
         const created = await createCanary({
@@ -161,6 +163,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
           analysis: FAST_ANALYSIS,
         }).expect(201);
         id = created.body.id;
+        traffic = new Traffic(gateway, 'recommendations');
         expect(created.body).toMatchObject({
           state: 'running',
           controlVariant: 'control',
@@ -173,7 +176,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         }
         expect(await finishStage(id, 'recommendations-model')).toMatchObject({ state: 'promoted' });
       } finally {
-        await traffic.stop();
+        await traffic?.stop();
       }
       expect((await flag('recommendations-model')).rollout).toEqual({ treatment: 100 });
 
@@ -219,7 +222,9 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     async () => {
       const { createFlag, createCanary, events, flag, history, profile } = api(gateway);
       await createFlag('chat-model', { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' });
-      const traffic = new Traffic(gateway, 'chat');
+      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
+      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
+      let traffic: Traffic | undefined;
       let id = '';
       try {
         const created = await createCanary({
@@ -229,6 +234,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
           analysis: FAST_ANALYSIS,
         }).expect(201);
         id = created.body.id;
+        traffic = new Traffic(gateway, 'chat');
         const second = await finishStage(id, 'chat-model');
         expect(second).toMatchObject({ state: 'running', stage: { index: 1 } });
         // The treatment's model now fails every call; the chat policy's fallback rescues the users,
@@ -250,7 +256,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         expect(errorRate.interval[0]).toBeGreaterThan(0.01);
         expect(done.lastVerdict.sentence).toMatch(/^rolled back in stage 2 \(15%\): error rate \+\d+\.\d pp/);
       } finally {
-        await traffic.stop();
+        await traffic?.stop();
         await profile('deepseek-v3.2', { errorRate: 0 });
       }
       expect((await flag('chat-model')).rollout).toEqual({ treatment: 0 });

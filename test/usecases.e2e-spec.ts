@@ -302,7 +302,9 @@ describe('use cases as configuration', () => {
         .post('/api/flags')
         .send({ key: 'summaries-model', defaultVariant: 'control', variants: { control: 'deepseek-v3.2', terse } })
         .expect(201);
-      const traffic = new Traffic(app, 'summaries');
+      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
+      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
+      let traffic: Traffic | undefined;
       let id = '';
       try {
         const created = await api(app)
@@ -318,6 +320,7 @@ describe('use cases as configuration', () => {
           })
           .expect(201);
         id = created.body.id;
+        traffic = new Traffic(app, 'summaries');
         const during = (await api(app).get('/api/policies').expect(200)).body.policies.find(
           (p: { name: string }) => p.name === 'summaries',
         );
@@ -340,7 +343,7 @@ describe('use cases as configuration', () => {
         }
         expect(canary.state).toBe('promoted');
       } finally {
-        await traffic.stop();
+        await traffic?.stop();
       }
       expect((await api(app).get('/api/flags/summaries-model').expect(200)).body.rollout).toEqual({ terse: 100 });
 
