@@ -328,6 +328,12 @@ describe('alerts: outbox delivered to a signed JSON webhook, with dedup, retries
     const page3 = await api(`/api/alerts?flag=${flag}&limit=2&before=${page2.nextBefore}`);
     expect(page3.items.map((item: { id: string }) => item.id)).toEqual([ids[0]]);
     expect(page3.nextBefore).toBeNull();
+    // A page that ends exactly at the last alert says so, rather than point at an empty page.
+    const lastTwo = await api(`/api/alerts?flag=${flag}&limit=2&before=${ids[2]}`);
+    expect([lastTwo.items.map((item: { id: string }) => item.id), lastTwo.nextBefore]).toEqual([
+      [ids[1], ids[0]],
+      null,
+    ]);
 
     const held = await api(`/api/alerts?flag=${flag}&type=canary.held`);
     expect(held.items.map((item: { id: string }) => item.id)).toEqual([ids[3], ids[1]]);

@@ -66,10 +66,12 @@ export class AlertsService {
     if (before !== undefined && !(await this.alerts.exists(before))) {
       throw new UnknownAlertCursor(before);
     }
-    const rows = await this.alerts.list(filter, limit, before);
+    // One row more than the page tells whether another follows, without a count.
+    const rows = await this.alerts.list(filter, limit + 1, before);
+    const page = rows.slice(0, limit);
     return {
-      items: rows.map((row) => toAlertView(row, this.config.webhookUrl)),
-      nextBefore: rows.length === limit ? rows[rows.length - 1].id : null,
+      items: page.map((row) => toAlertView(row, this.config.webhookUrl)),
+      nextBefore: rows.length > limit ? page[page.length - 1].id : null,
     };
   }
 
