@@ -20,6 +20,16 @@ export function dollarsOf(pico: bigint): string {
   return dollars(usdNumberOf(pico));
 }
 
+/**
+ * Two amounts a sentence compares ("costs up to A and B is left"): as `dollarsOf`, unless that
+ * rounds two different amounts to the same text ("$0.262 exceeds the $0.262 left"), then both exact.
+ */
+export function dollarsApart(a: bigint, b: bigint): [string, string] {
+  const short: [string, string] = [dollarsOf(a), dollarsOf(b)];
+  if (a === b || short[0] !== short[1]) return short;
+  return [`$${exactUsd(a)}`, `$${exactUsd(b)}`];
+}
+
 /** Picodollars as their exact decimal without trailing zeros (0.0002): for keys, not for people. */
 export function exactUsd(pico: bigint): string {
   const text = formatPico(pico);

@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../config/catalog.schema';
 import { costPico, picoOf, type TokenUsage } from '../metrics/cost';
-import { BudgetExhausted, BudgetUnavailable, budgetName, dollarsOf } from './budget.errors';
+import { BudgetExhausted, BudgetUnavailable, budgetName, dollarsApart } from './budget.errors';
 import type { BudgetLeases, ReserveOutcome } from './budget-leases';
 import type { Exhaustion } from './budget-periods.repository';
 import type { BudgetAction, BudgetDefinition, SpendMark } from './budget.types';
@@ -121,14 +121,14 @@ export function exhaustedError(
   nowMs: number,
   why = '',
 ): BudgetExhausted {
-  const left = ledger.reachablePico;
+  const [worst, left] = dollarsApart(worstPico, ledger.reachablePico);
   const resets =
     ledger.endMs === null
       ? `It does not reset (a total budget): an admin can raise its limit (PATCH /api/budgets/${budget.id}).`
       : `It resets at ${new Date(ledger.endMs).toISOString()} (the next ${budget.period} in ${budget.timezone}).`;
   return new BudgetExhausted(
     budget.id,
-    `Spend ${budgetName(budget)} is used up: this request may cost up to ${dollarsOf(worstPico)} and ${dollarsOf(left)} ` +
+    `Spend ${budgetName(budget)} is used up: this request may cost up to ${worst} and ${left} ` +
       `is left of the limit after what is spent and reserved.${why} ${resets}`,
     ledger.endMs === null ? undefined : Math.max(1, Math.ceil((ledger.endMs - nowMs) / 1000)),
   );
@@ -147,8 +147,9 @@ export function exhaustedEffect(action: BudgetAction, tooBig: boolean): string {
 
 /** The request that did not fit, as the 429 says it: each request reserves its worst case before the call. */
 export function worstCaseExceeds(by: Exhaustion, verb: 'exceeds' | 'exceeded'): string {
+  const [worst, left] = dollarsApart(picoOf(by.worstUsd), picoOf(by.leftUsd));
   return (
-    `a single request's worst case (${dollarsOf(picoOf(by.worstUsd))}) ${verb} the ${dollarsOf(picoOf(by.leftUsd))} left ` +
+    `a single request's worst case (${worst}) ${verb} the ${left} left ` +
     'of its limit after what is spent and reserved (each request reserves its worst case before the call)'
   );
 }
