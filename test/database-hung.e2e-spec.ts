@@ -12,6 +12,7 @@ import { OutcomeWriter } from '../src/outcomes/outcome-writer';
 import { ShadowPairWriter } from '../src/shadow/shadow-pair-writer';
 import { createBudget } from './support/budgets';
 import { freePort } from './support/free-port';
+import { parsePrometheus, sumOf } from './support/prometheus';
 import { PausedPostgres } from './support/paused-postgres';
 import { CANDIDATE_MODEL, withCandidate } from './support/shadow';
 import { api, policiesFor, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
@@ -208,7 +209,14 @@ describe('a database that hangs while the app serves', () => {
     try {
       expect((await chat('deepseek-v3.2')).status).toBe(200);
 
+      // The outage is when the scrape matters most: within a scraper's timeout (10 s by default),
+      // with the request just served counted, however long the canary gauges' read hangs.
       let startedAt = Date.now();
+      const scrape = await api(app).get('/metrics');
+      expect([scrape.status, Date.now() - startedAt < 5_000]).toEqual([200, true]);
+      expect(sumOf(parsePrometheus(scrape.text), 'switchyard_requests_total', { outcome: 'ok' })).toBeGreaterThan(0);
+
+      startedAt = Date.now();
       const flags = await api(app).get('/api/flags');
       expect(Date.now() - startedAt).toBeLessThan(10_000);
       expect([flags.status, flags.headers['retry-after'], flags.body.code]).toEqual([

@@ -1,11 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { within } from '../common/within';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { CanariesRepository } from './canaries.repository';
 import type { StoredVerdict } from './canary.types';
 import type { CanaryEntity } from './entities/canary.entity';
 
 type Labels = Record<string, string>;
+
+/**
+ * How long a scrape waits for the canaries' rows. A database that hangs rather than refuses would
+ * otherwise hold the whole scrape for the statement's bound (a minute): past the scraper's timeout
+ * (10 s by default), so every other series is lost for as long as the outage lasts.
+ */
+export const CANARY_GAUGES_READ_MS = 2_000;
 
 /**
  * Every analysis value of the active canaries' latest verdicts as Prometheus gauges, with the margin
@@ -19,6 +27,7 @@ type Labels = Record<string, string>;
 export class CanaryGauges {
   private readonly logger = new Logger(CanaryGauges.name);
   private pending: Promise<CanaryEntity[] | null> | null = null;
+  private reading: Promise<CanaryEntity[] | null> | null = null;
 
   constructor(
     prometheus: PrometheusMetrics,
@@ -163,17 +172,31 @@ export class CanaryGauges {
     );
   }
 
-  /** The active canaries, one query for all the gauges of one scrape; null when the database fails. */
+  /** The active canaries, one query for all the gauges of one scrape; null when the database fails or hangs. */
   private load(): Promise<CanaryEntity[] | null> {
     if (!this.pending) {
-      this.pending = this.canaries.active().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'canary gauges: the canaries could not be read; the last values stay');
-        return null;
-      });
+      this.pending = this.readWithin(CANARY_GAUGES_READ_MS);
       // The gauges of one scrape ask within the same moment; the next scrape reads again.
       void this.pending.finally(() => setImmediate(() => (this.pending = null)));
     }
     return this.pending;
+  }
+
+  private async readWithin(ms: number): Promise<CanaryEntity[] | null> {
+    // A read that outlasted its scrape is joined by the next scrapes, not repeated: on a hung
+    // database each one would hold another pooled connection until the statement's bound.
+    if (!this.reading) {
+      const reading = this.canaries.active().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'canary gauges: the canaries could not be read; the last values stay');
+        return null;
+      });
+      this.reading = reading;
+      void reading.finally(() => (this.reading = null));
+    }
+    const reading = this.reading;
+    if (await within(reading, ms)) return reading;
+    this.logger.warn(`canary gauges: the canaries were not read within ${ms} ms; the last values stay`);
+    return null;
   }
 }
 
