@@ -3,7 +3,8 @@ import request from 'supertest';
 import { ContextGuard } from '../src/providers/context-guard';
 import { parsePrometheus, sumOf } from './support/prometheus';
 import { api, bearer, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, queryRows } from './support/test-database';
+import { eventually } from './support/webhook-server';
 import { triesWhileProbing } from './support/loop-probe';
 
 const hello = [{ role: 'user', content: 'Suggest three books for a long train journey.' }];
@@ -85,6 +86,47 @@ describe('gateway: upstream storms are neither prolonged nor amplified', () => {
     // The budget: 20% of the requests, or GATEWAY_RETRY_BUDGET_MIN_PER_WINDOW (20) when that is more.
     expect(total).toBeGreaterThanOrEqual(requests);
     expect(total).toBeLessThanOrEqual(requests * 1.2 + 20);
+  });
+});
+
+describe('gateway: a failure that opens the circuit is answered as what it was', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // One failure opens the circuit; the upstream answers later than the provider's timeout.
+    gateway = await startTestApp({
+      databaseUrl: database.url,
+      catalog: await writeTestCatalog((catalog) => {
+        catalog.providers[0].timeoutMs = 200;
+        catalog.simulator.profiles['gpt-4.1'].latencyMs = { median: 2_000, p99: 2_001 };
+      }),
+      env: { GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '1', GATEWAY_RETRY_BASE_MS: '1', GATEWAY_RETRY_MAX_MS: '5' },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.drop();
+  });
+
+  it('answers 504 and records a timeout when the retry after a timeout finds the circuit open', async () => {
+    const response = await api(gateway).post('/v1/chat/completions').send({ model: 'gpt-4.1', messages: hello });
+    expect([response.status, response.body.error?.code, response.headers['x-switchyard-attempts']]).toEqual([
+      504,
+      'upstream_timeout',
+      '1',
+    ]);
+    const requestId = response.headers['x-switchyard-request-id'];
+    const rows = await eventually(async () => {
+      const found = await queryRows<{ outcome: string; http_status: number; error_type: string }>(
+        database.url,
+        'SELECT outcome, http_status, error_type FROM request_metrics WHERE request_id = $1',
+        [requestId],
+      );
+      return found.length > 0 && found;
+    });
+    expect(rows).toEqual([{ outcome: 'timeout', http_status: 504, error_type: 'upstream_timeout' }]);
   });
 });
 

@@ -80,9 +80,13 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     let triedOtherKey = false;
     let retries = 0;
     let attempts = 0;
+    let lastFailure: UpstreamFailure | undefined;
     try {
       for (;;) {
         if (!breaker.allowRequest()) {
+          // Opened by this request's own failure: the client is told that failure (a timeout stays
+          // a 504, a 429 keeps its Retry-After), not the breaker it tripped.
+          if (lastFailure) throw lastFailure;
           throw new UpstreamFailure('circuit_open', `model ${call.model.id} is failing; its circuit is open`, {
             attempts,
           });
@@ -113,6 +117,7 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
           result.kind === 'network' ||
           result.kind === 'timeout' ||
           (result.status !== undefined && isRetryableStatus(result.status));
+        lastFailure = failure;
         if (!retryable || retries >= maxRetries) throw failure;
         // An upstream that asks for a longer wait than the backoff's cap is not waited for inside the
         // client's request: the next candidate may answer now, and otherwise the client gets the 429
