@@ -653,4 +653,52 @@ describe('gateway: a failing model trips its circuit, which closes again once it
     await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
     await completion(gateway, { model: 'gpt-4.1', messages: hello }).expect(200);
   });
+
+  it('records a request refused for open circuits under the policy, flag and variant it was routed to', async () => {
+    await api(gateway)
+      .post('/api/flags')
+      .send({ key: 'fraud-model', variants: { control: 'claude-sonnet-4.5' }, defaultVariant: 'control' })
+      .expect(201);
+    // The fraud policy's model and its one fallback both fail until their circuits open.
+    for (const model of ['claude-sonnet-4.5', 'gpt-4.1']) {
+      await sim.profile(model, { errorRate: 1 });
+      for (let i = 0; i < 4; i++) await completion(gateway, { model, messages: hello }).expect(502);
+    }
+    const refused = await completion(gateway, { model: 'route:fraud', messages: hello }).expect(502);
+    expect(refused.body.error.code).toBe('no_healthy_model');
+
+    // Per policy and per variant (the canaries' and guardrail's counts), the outage is an error of its own.
+    const [row] = await eventually(async () => {
+      const rows = await queryRows(
+        database.url,
+        'SELECT policy, flag, variant, model, first_model, outcome FROM request_metrics WHERE request_id = $1',
+        [refused.headers['x-switchyard-request-id']],
+      );
+      return rows.length > 0 && rows;
+    });
+    expect(row).toEqual({
+      policy: 'fraud',
+      flag: 'fraud-model',
+      variant: 'control',
+      model: 'claude-sonnet-4.5',
+      first_model: 'claude-sonnet-4.5',
+      outcome: 'upstream_error',
+    });
+    // A key that may not use the policy learns that, not the state of its models.
+    const { key } = (
+      await api(gateway)
+        .post('/api/keys')
+        .send({ name: 'chat-only', scopes: ['gateway'], policies: ['chat'] })
+        .expect(201)
+    ).body;
+    const forbidden = await completion(
+      gateway,
+      { model: 'route:fraud', messages: hello },
+      { authorization: bearer(key) },
+    );
+    expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'policy_not_allowed']);
+
+    for (const model of ['claude-sonnet-4.5', 'gpt-4.1']) await sim.profile(model, { errorRate: 0 });
+    await clock.advance(300);
+  });
 });

@@ -10,6 +10,7 @@ import { requestIdOf } from '../common/request-id';
 import { appConfig, type AppConfig } from '../config/app.config';
 import { MetricsRecorder } from '../metrics/metrics-recorder';
 import { Cancellation } from '../providers/cancellation';
+import { NoHealthyModel } from '../routing/routing.errors';
 import { type Route, RoutingService } from '../routing/routing.service';
 import { CandidateRunner, type RunResult } from './candidate-runner';
 import { type ChatRequest, parseChatRequest } from './chat-request';
@@ -82,13 +83,23 @@ export class CompletionPipeline {
       });
       request = parseChatRequest(body.value, body.bytes);
       userId = headerOf(req, 'x-user-id') ?? request.user;
-      route = this.routing.resolve({
-        model: request.body.model,
-        policyHeader: headerOf(req, 'x-switchyard-policy'),
-        userId,
-        attributes: request.attributes,
-        body: request.body,
-      });
+      try {
+        route = this.routing.resolve({
+          model: request.body.model,
+          policyHeader: headerOf(req, 'x-switchyard-policy'),
+          userId,
+          attributes: request.attributes,
+          body: request.body,
+        });
+      } catch (refused) {
+        // Routed, but no candidate's circuit is closed: a key may learn that only of routes it may use,
+        // and the headers and the row name the route, so its policy and variant count the outage.
+        if (!(refused instanceof NoHealthyModel)) throw refused;
+        this.admission.allowRoute(key.caller, refused.route);
+        route = refused.route;
+        routedModel = this.responder.routeHeaders(res, route);
+        throw refused;
+      }
       this.admission.allowRoute(key.caller, route);
       routedModel = this.responder.routeHeaders(res, route);
       const chat = request;

@@ -28,6 +28,21 @@ export interface CompiledPolicy {
   fallbacks: CatalogModel[];
 }
 
+/** Where one request goes: its policy, flag variant and plan. */
+export interface Route {
+  policy: string | null;
+  flag: string | null;
+  variant: string | null;
+  /** Why this variant: the flag evaluation's reason, `no_flag`, or `direct` for a concrete model. */
+  reason: string;
+  plan: RoutePlan;
+  /**
+   * The model the policy and flag chose, even when its circuit is open and the plan skips it: an
+   * answer from any other model is a fallback (and a canary counts it against the variant).
+   */
+  chosen: CatalogModel;
+}
+
 /** How one request is to be served: which models in which order, with which budgets and body changes. */
 export interface RoutePlan {
   /** The chosen model first, then the fallbacks to try in order. */

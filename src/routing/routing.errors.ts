@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import type { Route } from './policy-book';
 
 /** `model` names neither a catalog model nor `route:<policy>`. */
 export class UnknownModel extends DomainError {
@@ -43,7 +44,12 @@ export class NoHealthyModel extends DomainError {
   readonly kind = 'upstream_failed';
   readonly code = 'no_healthy_model';
 
-  constructor(models: string[]) {
+  /**
+   * @param route what the request was routed to, every candidate kept: the outage counts under its
+   *   policy, flag and variant (a canary's arm), not under no route at all.
+   */
+  constructor(readonly route: Route) {
+    const models = route.plan.candidates.map((model) => model.id);
     super(
       `No healthy model can serve this request: ${models.join(', ')} ${models.length > 1 ? 'are' : 'is'} failing (circuit open).`,
     );

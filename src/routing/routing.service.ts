@@ -4,7 +4,14 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import { FlagsService } from '../flags/flags.service';
 import { CatalogService } from '../catalog/catalog.service';
 import { ModelHealth } from '../providers/model-health';
-import { type CompiledPolicy, planRoute, PolicyBook, policyBookProblems, type RoutePlan } from './policy-book';
+import {
+  type CompiledPolicy,
+  planRoute,
+  PolicyBook,
+  policyBookProblems,
+  type Route,
+  type RoutePlan,
+} from './policy-book';
 import { ROUTING_STRATEGIES, type RoutingStrategy } from './routing-strategy';
 import { NoHealthyModel, UnknownModel, UnknownPolicy } from './routing.errors';
 
@@ -20,19 +27,7 @@ export interface RouteRequest {
   body: Record<string, unknown>;
 }
 
-export interface Route {
-  policy: string | null;
-  flag: string | null;
-  variant: string | null;
-  /** Why this variant: the flag evaluation's reason, `no_flag`, or `direct` for a concrete model. */
-  reason: string;
-  plan: RoutePlan;
-  /**
-   * The model the policy and flag chose, even when its circuit is open and the plan skips it: an
-   * answer from any other model is a fallback (and a canary counts it against the variant).
-   */
-  chosen: CatalogModel;
-}
+export type { Route } from './policy-book';
 
 /** A concrete model asked for by id: no policy, no flag, no fallback. */
 function directPlan(model: CatalogModel): RoutePlan {
@@ -155,7 +150,7 @@ export class RoutingService {
     if (healthy.length === 0) {
       const names = route.plan.candidates.map((model) => model.id).join(', ');
       this.logger.warn(`no healthy model for ${route.policy ?? 'direct'} request (circuits open: ${names})`);
-      throw new NoHealthyModel(route.plan.candidates.map((model) => model.id));
+      throw new NoHealthyModel({ ...route, chosen: candidates[0] });
     }
     return { ...route, chosen: candidates[0], plan: allHealthy ? route.plan : { ...route.plan, candidates: healthy } };
   }
