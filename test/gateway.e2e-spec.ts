@@ -664,8 +664,12 @@ describe('gateway: a failing model trips its circuit, which closes again once it
       await sim.profile(model, { errorRate: 1 });
       for (let i = 0; i < 4; i++) await completion(gateway, { model, messages: hello }).expect(502);
     }
+    await clock.advance(100);
     const refused = await completion(gateway, { model: 'route:fraud', messages: hello }).expect(502);
     expect(refused.body.error.code).toBe('no_healthy_model');
+    // When the first circuit lets a probe through (GATEWAY_BREAKER_COOLDOWN_MS, 300 ms, less the 100
+    // ms gone), in whole seconds: the SDKs wait that long instead of retrying into the same refusal.
+    expect(refused.headers['retry-after']).toBe('1');
 
     // Per policy and per variant (the canaries' and guardrail's counts), the outage is an error of its own.
     const [row] = await eventually(async () => {

@@ -131,7 +131,7 @@ export class GatewayController {
     },
   )
   @ApiOpenAiError(
-    'Upstream error after retries and fallbacks, or no healthy model',
+    'Upstream error after retries and fallbacks, or no healthy model (Retry-After: when the first circuit lets a probe through)',
     {
       status: 502,
       code: 'upstream_error',

@@ -103,6 +103,13 @@ export class ModelHealth {
     return [...this.breakers].map(([model, breaker]) => ({ model, state: breaker.state }));
   }
 
+  /** How long until the model's open circuit lets a probe through; 0 when it is not open. */
+  reopensInMs(modelId: string): number {
+    const breaker = this.breakers.get(modelId);
+    const openedAt = breaker?.state === 'open' ? breaker.snapshot().openedAt : undefined;
+    return openedAt === undefined ? 0 : Math.max(0, openedAt + this.config.breaker.coolDownMs - this.nowMs());
+  }
+
   /** False while the model's circuit is open; routing skips such models. */
   isAvailable(modelId: string): boolean {
     return this.breakers.get(modelId)?.state !== 'open';

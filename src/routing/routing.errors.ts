@@ -47,11 +47,17 @@ export class NoHealthyModel extends DomainError {
   /**
    * @param route what the request was routed to, every candidate kept: the outage counts under its
    *   policy, flag and variant (a canary's arm), not under no route at all.
+   * @param reopensInMs until the first circuit lets a probe through: the answer's Retry-After, so
+   *   clients (the OpenAI SDKs retry 5xx on their own) wait for it rather than retry into this refusal.
    */
-  constructor(readonly route: Route) {
+  constructor(
+    readonly route: Route,
+    reopensInMs: number,
+  ) {
     const models = route.plan.candidates.map((model) => model.id);
     super(
       `No healthy model can serve this request: ${models.join(', ')} ${models.length > 1 ? 'are' : 'is'} failing (circuit open).`,
+      { retryAfterSeconds: reopensInMs / 1000 },
     );
   }
 }

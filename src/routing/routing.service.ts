@@ -150,7 +150,8 @@ export class RoutingService {
     if (healthy.length === 0) {
       const names = route.plan.candidates.map((model) => model.id).join(', ');
       this.logger.warn(`no healthy model for ${route.policy ?? 'direct'} request (circuits open: ${names})`);
-      throw new NoHealthyModel({ ...route, chosen: candidates[0] });
+      const reopensInMs = Math.min(...candidates.map((model) => this.health.reopensInMs(model.id)));
+      throw new NoHealthyModel({ ...route, chosen: candidates[0] }, reopensInMs);
     }
     return { ...route, chosen: candidates[0], plan: allHealthy ? route.plan : { ...route.plan, candidates: healthy } };
   }
