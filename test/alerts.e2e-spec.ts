@@ -786,3 +786,63 @@ describe('alerts: logs name webhooks by origin only', () => {
       expect(logs).not.toContain(secret);
   });
 });
+
+describe('alerts: a provider refusing every key raises provider.credentials_refused', () => {
+  let database: Database;
+  let app: TestApp;
+  let closed = false;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url, env: { ...FAST, GATEWAY_MAX_RETRIES: '0' } });
+  });
+  afterAll(async () => {
+    if (!closed) await app?.close();
+    await database?.drop();
+  });
+
+  const revoke = (labels: string[]) =>
+    request(app.simulatorUrl).put('/_simulator/keys').send({ revoked: labels }).expect(200);
+  const complete = () =>
+    authorized(app)
+      .post('/v1/chat/completions')
+      .send({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
+  const refusalAlerts = () =>
+    queryRows<{ severity: string; message: string; evidence: Record<string, unknown>; dedup_key: string }>(
+      database.url,
+      "SELECT severity, message, evidence, dedup_key FROM alerts WHERE type = 'provider.credentials_refused' ORDER BY created_at",
+    );
+
+  it('alerts once per outage of the keys, never with a key in it, and again after the keys worked in between', async () => {
+    await revoke(['primary', 'backup']);
+    for (let i = 0; i < 3; i++) expect((await complete()).body.error.code).toBe('upstream_auth_failed');
+    const [alert] = await eventually(
+      async () => {
+        const rows = await refusalAlerts();
+        return rows.length > 0 && rows;
+      },
+      5000,
+      'a provider.credentials_refused alert',
+    );
+    expect(alert).toMatchObject({
+      severity: 'critical',
+      evidence: { provider: 'simulated', keys: ['primary', 'backup'] },
+    });
+    expect(alert.message).toBe(
+      'Provider simulated refused every key the gateway has for it (401 with its primary and backup keys): ' +
+        'its requests fail with 502 upstream_auth_failed until a key works; check the keys in the catalog ' +
+        '(then POST /api/catalog/reload).',
+    );
+    expect(JSON.stringify(alert)).not.toContain('sk-');
+
+    await revoke([]);
+    expect((await complete()).status).toBe(200);
+    await revoke(['primary', 'backup']);
+    expect((await complete()).body.error.code).toBe('upstream_auth_failed');
+    await eventually(async () => (await refusalAlerts()).length === 2, 5000, 'a second alert');
+    // Closed, so every alert this app would raise is raised: still the two.
+    await app.close();
+    closed = true;
+    expect(await refusalAlerts()).toHaveLength(2);
+  });
+});

@@ -11,6 +11,7 @@ export const ALERT_TYPES = [
   'canary.stalled',
   'flag.guardrail_tripped',
   'provider.circuit_opened',
+  'provider.credentials_refused',
   'budget.threshold_crossed',
   'budget.burn_rate',
   'budget.exhausted',
@@ -42,6 +43,8 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertType, AlertSeverity>> = {
   'canary.stalled': 'critical',
   'flag.guardrail_tripped': 'critical',
   'provider.circuit_opened': 'warning',
+  // Every request to the provider fails until someone fixes its keys.
+  'provider.credentials_refused': 'critical',
   'budget.threshold_crossed': 'info',
   'budget.burn_rate': 'warning',
   'budget.exhausted': 'critical',

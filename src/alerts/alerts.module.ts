@@ -11,12 +11,12 @@ import { AlertsRepository } from './alerts.repository';
 import { AlertsService } from './alerts.service';
 import { AlertDeliveryEntity } from './entities/alert-delivery.entity';
 import { AlertEntity } from './entities/alert.entity';
-import { ProviderCircuitAlerts } from './provider-circuit-alerts';
+import { ProviderAlerts } from './provider-alerts';
 import { WebhookClient } from './webhook-client';
 
 /**
  * The alert outbox and its webhook sender. Depends on providers only to hear about circuits
- * opening; canary and guardrails raise through AlertsService, the one thing exported.
+ * opening and keys refused; canary and guardrails raise through AlertsService, the one thing exported.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([AlertEntity, AlertDeliveryEntity]), HttpModule, ProvidersModule, MetricsModule],
@@ -28,7 +28,7 @@ import { WebhookClient } from './webhook-client';
     WebhookClient,
     AlertSender,
     AlertSendScheduler,
-    ProviderCircuitAlerts,
+    ProviderAlerts,
   ],
   exports: [AlertsService],
 })

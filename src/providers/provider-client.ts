@@ -107,6 +107,8 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
             continue;
           }
         }
+        // Only now is every key refused (a 403 is this key's rights on this model, not the key).
+        if (result.status === 401) this.keys.markAllRefused(provider.id);
         const failure = new UpstreamFailure(result.kind, result.message, {
           attempts,
           status: result.status,

@@ -17,6 +17,6 @@ import { UPSTREAM } from './upstream';
     ContextGuard,
     { provide: UPSTREAM, useExisting: ProviderClient },
   ],
-  exports: [AnswerParser, ModelHealth, ProviderClient, ContextGuard, UPSTREAM],
+  exports: [AnswerParser, ModelHealth, ProviderClient, ProviderKeyRing, ContextGuard, UPSTREAM],
 })
 export class ProvidersModule {}
