@@ -682,3 +682,43 @@ describe('access: the first start creates an admin key and prints it once', () =
     expect(banners()).toHaveLength(1);
   }, 30_000);
 });
+
+describe('access: the last admin key cannot be revoked', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({ databaseUrl: database.url });
+  }, 30_000);
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('refuses with 409 to revoke the only admin key left, which goes on working, and revokes it once another exists', async () => {
+    const me = await api(app).get('/api/keys/me').expect(200);
+    const refused = await api(app).delete(`/api/keys/${me.body.id}`).expect(409);
+    expect(refused.body).toMatchObject({
+      statusCode: 409,
+      code: 'last_admin_key',
+      message: expect.stringContaining('create another admin key (POST /api/keys) first'),
+    });
+    const gateway = await api(app)
+      .post('/api/keys')
+      .send({ name: 'search-team', scopes: ['gateway'] })
+      .expect(201);
+    await api(app).delete(`/api/keys/${gateway.body.id}`).expect(200);
+    await api(app).get('/api/keys').expect(200);
+
+    const second = await api(app)
+      .post('/api/keys')
+      .send({ name: 'platform-oncall', scopes: ['admin'] })
+      .expect(201);
+    const revoked = await api(app, second.body.key).delete(`/api/keys/${me.body.id}`).expect(200);
+    expect(revoked.body).toMatchObject({ id: me.body.id, revokedAt: expect.any(String) });
+    const self = await api(app, second.body.key).delete(`/api/keys/${second.body.id}`).expect(409);
+    expect(self.body.code).toBe('last_admin_key');
+    await api(app, second.body.key).get('/api/keys').expect(200);
+  }, 30_000);
+});

@@ -18,6 +18,18 @@ export class ApiKeyAlreadyRevoked extends DomainError {
   }
 }
 
+/** Revoking it would leave no admin key: nobody could create keys or change anything any more. */
+export class LastAdminKey extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'last_admin_key';
+
+  constructor(prefix: string) {
+    super(
+      `API key ${prefix} is the last admin key not revoked; without it nobody could manage Switchyard: create another admin key (POST /api/keys) first, then revoke this one`,
+    );
+  }
+}
+
 /** A key limited to policies the catalog does not have: it could never be used. */
 export class UnknownPolicies extends DomainError {
   readonly kind = 'invalid';

@@ -5,7 +5,13 @@ import { InvalidInput } from '../common/request-errors';
 import { UuidParam } from '../common/uuid-param';
 import { notAField } from '../common/validation';
 import { RequireScope } from './access.decorators';
-import { AdminKeyWithPolicies, ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
+import {
+  AdminKeyWithPolicies,
+  ApiKeyAlreadyRevoked,
+  ApiKeyNotFound,
+  LastAdminKey,
+  UnknownPolicies,
+} from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
 import { Caller } from './caller.decorator';
 import { ApiKeyDto, CreatedApiKeyDto, KeyIdentityDto } from './dto/api-key.dto';
@@ -93,8 +99,9 @@ export class ApiKeysController {
   @ApiBadKeyId(new InvalidInput([notAField('reason')]))
   @ApiKeyNotFoundResponse()
   @ApiOperatorError(
-    'Already revoked (the message says when)',
+    'Already revoked (the message says when), or the last admin key not revoked (create another first)',
     new ApiKeyAlreadyRevoked('sy_k3j5n2m8q1', new Date('2026-11-24T17:05:00.000Z')),
+    new LastAdminKey('sy_k3j5n2m8q1'),
   )
   revoke(@KeyId() id: string, @Caller() caller: AuthenticatedCaller): Promise<ApiKeyDto> {
     return this.keys.revoke(id, caller);

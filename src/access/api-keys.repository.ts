@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { LockKey, lockForTransaction } from '../database/advisory-locks';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import type { Scope } from './scopes';
 
@@ -65,17 +66,30 @@ export class ApiKeysRepository {
     return manager.getRepository(ApiKeyEntity).findOneBy({ keyHash });
   }
 
-  /** Sets revoked_at unless it is set already; returns the row either way (null: no such key). */
-  async revoke(id: string): Promise<{ key: ApiKeyEntity; revokedNow: boolean } | null> {
+  /**
+   * Sets revoked_at unless it is set already, or unless the key is the last admin key not revoked:
+   * without one, nobody could manage keys again until a restart with a new SWITCHYARD_ADMIN_KEY.
+   * Returns the row either way (null: no such key). Under the admin-key lock, so two admins revoking
+   * each other at once cannot both succeed.
+   */
+  async revoke(id: string): Promise<{ key: ApiKeyEntity; revokedNow: boolean; lastAdmin: boolean } | null> {
     return this.dataSource.transaction(async (manager) => {
+      await lockForTransaction(manager, LockKey.BootstrapAdminKey);
       const rows: unknown[] = await manager.query(
-        `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+        `UPDATE api_keys SET revoked_at = now()
+          WHERE id = $1 AND revoked_at IS NULL
+            AND (NOT 'admin' = ANY(scopes)
+                 OR EXISTS (SELECT 1 FROM api_keys AS other
+                             WHERE other.id <> $1 AND other.revoked_at IS NULL AND 'admin' = ANY(other.scopes)))
+          RETURNING id`,
         [id],
       );
       const updated = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
       if (updated.length > 0) await this.notifyChanged(manager, id);
       const key = await manager.getRepository(ApiKeyEntity).findOneBy({ id });
-      return key ? { key, revokedNow: updated.length > 0 } : null;
+      if (!key) return null;
+      const revokedNow = updated.length > 0;
+      return { key, revokedNow, lastAdmin: !revokedNow && key.revokedAt === null };
     });
   }
 

@@ -5,7 +5,13 @@ import { LockKey, lockForTransaction } from '../database/advisory-locks';
 import { CatalogService } from '../catalog/catalog.service';
 import { generateApiKey, hashApiKey, prefixOf, type NewApiKey } from './api-key-format';
 import { ApiKeyCache } from './api-key-cache';
-import { AdminKeyWithPolicies, ApiKeyAlreadyRevoked, ApiKeyNotFound, UnknownPolicies } from './api-key.errors';
+import {
+  AdminKeyWithPolicies,
+  ApiKeyAlreadyRevoked,
+  ApiKeyNotFound,
+  LastAdminKey,
+  UnknownPolicies,
+} from './api-key.errors';
 import { ApiKeysRepository, type NewApiKeyRow } from './api-keys.repository';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { CreateApiKeyDto } from './dto/create-api-key.dto';
@@ -78,6 +84,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async revoke(id: string, caller: AuthenticatedCaller): Promise<ApiKeyDto> {
     const result = await this.keys.revoke(id);
     if (!result) throw new ApiKeyNotFound(id);
+    if (result.lastAdmin) throw new LastAdminKey(result.key.prefix);
     if (!result.revokedNow) throw new ApiKeyAlreadyRevoked(result.key.prefix, result.key.revokedAt);
     this.cache.put(result.key);
     this.logger.log({ apiKeyId: id, prefix: result.key.prefix, actor: caller.actor }, 'API key revoked');

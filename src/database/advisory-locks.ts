@@ -15,6 +15,7 @@ export enum LockKey {
   BudgetWatch = 7_305_005,
   /** With a second key: the table whose rows past the retention are being deleted. */
   Retention = 7_305_006,
+  /** The admin keys: creating the first at start-up, and revoking one (never the last). */
   BootstrapAdminKey = 7_305_010,
 }
 
