@@ -399,6 +399,58 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     await api(app).get('/api/flags/proto-c').expect(404);
   });
 
+  it('refuses a body that names a field twice, naming it and where, instead of keeping the last', async () => {
+    const cases: Array<[string, string, string, string]> = [
+      [
+        'POST',
+        '/api/flags',
+        '{"key":"twice-a","variants":{"c":"gpt-4.1","c":"deepseek-v3.2"},"defaultVariant":"c"}',
+        'variants: the field "c" is given twice',
+      ],
+      [
+        'POST',
+        '/api/flags',
+        '{"key":"twice-b","key":"twice-c","variants":{"c":"gpt-4.1"},"defaultVariant":"c"}',
+        '(root): the field "key" is given twice',
+      ],
+      // The same name spelled with an escape is the same field.
+      [
+        'PUT',
+        '/api/flags/input-flag/rollout',
+        '{"version":1,"rollout":{"treatment":5,"tre\\u0061tment":50}}',
+        'rollout',
+      ],
+      [
+        'POST',
+        '/api/flags',
+        '{"key":"twice-d","variants":{"c":"gpt-4.1"},"defaultVariant":"c","rules":[{"name":"r","conditions":[{"attribute":"a","operator":"in","values":["x"]}],"serve":{"variant":"c","variant":"c"}}]}',
+        'rules[0].serve: the field "variant" is given twice',
+      ],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const response = await send(method, path, body);
+      expect([path, response.status, JSON.parse(response.text)]).toEqual([
+        path,
+        400,
+        expect.objectContaining({ code: 'duplicate_field', message: expect.stringContaining(message) }),
+      ]);
+    }
+    for (const key of ['twice-a', 'twice-b', 'twice-c', 'twice-d']) await api(app).get(`/api/flags/${key}`).expect(404);
+    expect((await api(app).get('/api/flags/input-flag').expect(200)).body.rollout).toEqual({});
+    // Equal names in different objects, and equal strings as values, are no duplicates.
+    await send(
+      'POST',
+      '/api/flags',
+      '{"key":"once-each","variants":{"c":"gpt-4.1","t":{"model":"gpt-4.1"}},"defaultVariant":"c","rollout":{"t":5}}',
+    ).then((response) => expect(response.status).toBe(201));
+    // The OpenAI-shaped answer on /v1/outcomes.
+    const outcome = await send('POST', '/v1/outcomes', '{"metric":"m","value":true,"value":false}');
+    expect([outcome.status, JSON.parse(outcome.text).error]).toEqual([
+      400,
+      expect.objectContaining({ code: 'duplicate_field', message: expect.stringContaining('"value" is given twice') }),
+    ]);
+  });
+
   it('refuses a body that is not JSON in UTF-8 with 415 saying so, instead of calling every field missing', async () => {
     const body = '{"name":"ct","scopes":["read"]}';
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/vnd.api+json']) {

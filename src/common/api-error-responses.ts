@@ -5,7 +5,7 @@ import { DatabaseUnavailable } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { openAiErrorType } from './openai-error';
-import { InvalidJson } from './request-errors';
+import { DuplicateField, InvalidJson } from './request-errors';
 
 export const EXAMPLE_REQUEST_ID = '5b0c6b1e-6d5f-4a83-9d1f-2f7f7f1f3c11';
 
@@ -81,9 +81,9 @@ export const ApiOperatorError = (description: string, ...cases: ErrorCase[]) =>
 export const ApiOpenAiError = (description: string, ...cases: ErrorCase[]) =>
   errorResponse('openai', description, cases);
 
-/** Validation problems of a route with a JSON body: its own examples, and malformed JSON. */
+/** Validation problems of a route with a JSON body: its own examples, malformed JSON, and a key given twice. */
 export const ApiInvalidBody = (description: string, ...cases: ErrorCase[]) =>
-  ApiOperatorError(description, ...cases, new InvalidJson());
+  ApiOperatorError(description, ...cases, new InvalidJson(), new DuplicateField('reason', ''));
 
 /**
  * The body of a route that takes none (UndeclaredInputInterceptor refuses one with fields, 400);

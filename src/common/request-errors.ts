@@ -37,6 +37,19 @@ export class JsonTooDeep extends DomainError {
   }
 }
 
+/** An object key given twice in one object of a body (json-duplicate-keys.ts): JSON.parse would keep the last. */
+export class DuplicateField extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'duplicate_field';
+
+  constructor(key: string, where: string) {
+    super(
+      `${where || '(root)'}: the field ${JSON.stringify(key)} is given twice; send it once (JSON keeps only the last, silently)`,
+      { param: where ? `${where}.${key}` : key },
+    );
+  }
+}
+
 /** A body whose parse alone would hold the event loop (json-complexity.ts): refused before it is parsed. */
 export class JsonTooComplex extends DomainError {
   readonly kind = 'invalid';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { jsonComplexityProblem } from './json-complexity';
 import { pathDeeperThan } from './json-depth';
+import { duplicateKeyProblem } from './json-duplicate-keys';
 import {
   InvalidJson,
   JsonTooDeep,
@@ -29,12 +30,13 @@ export function refuseDeepJson(req: Request, _res: Response, next: NextFunction)
  * such (400 invalid_json), as the completions entrance refuses it, instead of being decoded with
  * U+FFFD in place of its bad bytes and stored so; a body whose parse alone would hold the event loop
  * (json-complexity.ts) is refused before it is parsed, and before the route's guard: the parser runs
- * first. body-parser hands the refusal on wrapped (the filter unwraps it).
+ * first; so is a key given twice in one object (json-duplicate-keys.ts), which the parse would drop
+ * but the first. body-parser hands the refusal on wrapped (the filter unwraps it).
  */
 export function checkJsonBeforeParse(_req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
   if (!isUtf8(body)) throw new InvalidJson('it is not UTF-8');
-  const complex = jsonComplexityProblem(body);
-  if (complex) throw complex;
+  const problem = jsonComplexityProblem(body) ?? duplicateKeyProblem(body);
+  if (problem) throw problem;
 }
 
 /** No operator body needs more; thousands of items only make validators and services loop (seconds). */
