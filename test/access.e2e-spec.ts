@@ -379,6 +379,25 @@ describe('access: API keys, scopes, limits, attribution and hardening', () => {
     expect(refusedV1.body.error.code).toBe('revoked_api_key');
   });
 
+  it('refuses policies and completion limits on a key that makes no completions, naming them, and creates none', async () => {
+    const before = (await as(keys.admin.key).get('/api/keys').expect(200)).body.length;
+    const refused = await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ name: 'dashboards-2', scopes: ['read'], policies: ['chat'], requestsPerMinute: 10, tokensPerMinute: 100 })
+      .expect(400);
+    expect(refused.body).toMatchObject({
+      code: 'limits_without_gateway',
+      message:
+        'policies, requestsPerMinute and tokensPerMinute limit chat completions, which a key without the gateway scope (scopes: read) cannot make: add gateway to scopes, or leave them out',
+    });
+    const one = await as(keys.admin.key)
+      .post('/api/keys')
+      .send({ name: 'dashboards-2', scopes: ['read'], tokensPerMinute: 100 })
+      .expect(400);
+    expect(one.body.message).toMatch(/^tokensPerMinute limits chat completions, which/);
+    expect((await as(keys.admin.key).get('/api/keys').expect(200)).body).toHaveLength(before);
+  });
+
   it('keeps a key limited to policies on them: another policy or a concrete model is 403 in the OpenAI shape', async () => {
     const ok = await as(keys.chatOnly.key)
       .post('/v1/chat/completions')

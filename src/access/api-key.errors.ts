@@ -43,6 +43,20 @@ export class UnknownPolicies extends DomainError {
   }
 }
 
+/** Limits on completions given to a key that cannot make any: they would look like a guard and be none. */
+export class LimitsWithoutGateway extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'limits_without_gateway';
+
+  constructor(fields: string[], scopes: readonly string[]) {
+    const named = fields.length === 1 ? fields[0] : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+    super(
+      `${named} ${fields.length === 1 ? 'limits' : 'limit'} chat completions, which a key without the gateway scope (scopes: ${scopes.join(', ')}) cannot make: add gateway to scopes, or leave ${fields.length === 1 ? 'it' : 'them'} out`,
+      { param: fields[0] },
+    );
+  }
+}
+
 /**
  * An admin key limited to policies: the limit would be a fiction, since an admin key changes every
  * flag and canary and creates keys, among them one without the limit.

@@ -10,6 +10,7 @@ import {
   ApiKeyAlreadyRevoked,
   ApiKeyNotFound,
   LastAdminKey,
+  LimitsWithoutGateway,
   UnknownPolicies,
 } from './api-key.errors';
 import { ApiKeysService } from './api-keys.service';
@@ -41,10 +42,11 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create a key for a team: the key is in this response only, store it now' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiInvalidBody(
-    'Invalid field (each named in the message), an unknown policy, or an admin key limited to policies',
+    'Invalid field (each named in the message), an unknown policy, an admin key limited to policies, or limits on a key without the gateway scope',
     new InvalidInput(['name is required', 'scopes must each be one of: gateway, read, admin']),
     new UnknownPolicies(['poetry'], ['recommendations', 'chat', 'fraud']),
     new AdminKeyWithPolicies(),
+    new LimitsWithoutGateway(['policies'], ['read']),
   )
   create(@Body() dto: CreateApiKeyDto, @Caller() caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
     return this.keys.create(dto, caller);

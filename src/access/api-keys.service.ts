@@ -10,13 +10,14 @@ import {
   ApiKeyAlreadyRevoked,
   ApiKeyNotFound,
   LastAdminKey,
+  LimitsWithoutGateway,
   UnknownPolicies,
 } from './api-key.errors';
 import { ApiKeysRepository, type NewApiKeyRow } from './api-keys.repository';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { ApiKeyEntity } from './entities/api-key.entity';
-import type { AuthenticatedCaller } from './scopes';
+import { grants, type AuthenticatedCaller } from './scopes';
 
 const ENV_KEY_NAME = 'admin (SWITCHYARD_ADMIN_KEY)';
 const BOOTSTRAP_KEY_NAME = 'bootstrap-admin';
@@ -46,6 +47,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   async create(dto: CreateApiKeyDto, caller: AuthenticatedCaller): Promise<CreatedApiKeyDto> {
     if (dto.policies && dto.scopes.includes('admin')) throw new AdminKeyWithPolicies();
+    if (!grants(dto.scopes, 'gateway')) {
+      const limits = (['policies', 'requestsPerMinute', 'tokensPerMinute'] as const).filter(
+        (field) => dto[field] !== undefined,
+      );
+      if (limits.length > 0) throw new LimitsWithoutGateway(limits, dto.scopes);
+    }
     if (dto.policies) {
       const known = new Set(this.catalog.listPolicies().map((policy) => policy.name));
       const unknown = dto.policies.filter((name) => !known.has(name));
