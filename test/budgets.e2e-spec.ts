@@ -969,6 +969,18 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     const budget = await createBudget(gateway, base);
     const duplicate = await api(gateway).post('/api/budgets').send(base).expect(409);
     expect(duplicate.body.message).toContain(budget.id);
+    // A UUID in capitals is the same key (as GET /api/keys/:id reads it): the same budget, not another.
+    const capitals = await api(gateway)
+      .post('/api/budgets')
+      .send({ ...base, target: keyId.toUpperCase() })
+      .expect(409);
+    expect(capitals.body.message).toContain(budget.id);
+    const weekly = await api(gateway)
+      .post('/api/budgets')
+      .send({ ...base, target: keyId.toUpperCase(), period: 'week' })
+      .expect(201);
+    expect(weekly.body.target).toBe(keyId);
+    await api(gateway).delete(`/api/budgets/${weekly.body.id}`).expect(200);
     await api(gateway).get('/api/budgets/0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b').expect(404);
     await api(gateway).get('/api/budgets/not-a-uuid').expect(400);
     await api(gateway).patch(`/api/budgets/${budget.id}`).send({ limitUsd: -1 }).expect(400);

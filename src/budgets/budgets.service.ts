@@ -45,7 +45,10 @@ export class BudgetsService {
 
   async create(dto: CreateBudgetDto, caller: AuthenticatedCaller): Promise<BudgetDto> {
     const timezone = canonicalTimezone(dto.timezone ?? 'UTC');
-    const problems = await this.targetProblems(dto.scope, dto.target);
+    // Ids are matched as text (the directory, the uniqueness of scope + target + period), and Postgres
+    // writes UUIDs in lower case: one in capitals would name no key or canary, or a second budget.
+    const target = dto.scope === 'policy' ? dto.target : dto.target.toLowerCase();
+    const problems = await this.targetProblems(dto.scope, target);
     if (!timezone) problems.push(`timezone: "${dto.timezone}" is not an IANA time zone (e.g. Europe/Paris, UTC)`);
     if (dto.onExhausted === 'shadow_only' && dto.scope !== 'canary')
       problems.push('onExhausted: shadow_only applies to canary budgets only (scope canary); use reject or downgrade');
@@ -53,7 +56,7 @@ export class BudgetsService {
     const entity = await this.dataSource.transaction(async (manager) => {
       const inserted = await this.budgets.insert(manager, {
         scope: dto.scope,
-        target: dto.target,
+        target,
         limitUsd: formatPico(picoOf(dto.limitUsd)),
         period: dto.period,
         timezone: timezone!,
@@ -63,8 +66,8 @@ export class BudgetsService {
         createdAt: this.clock.now(),
       });
       if (inserted) return inserted;
-      const existing = await this.budgets.findSame(manager, dto.scope, dto.target, dto.period);
-      throw new BudgetExists(existing?.id ?? 'unknown', dto.scope, dto.target, dto.period);
+      const existing = await this.budgets.findSame(manager, dto.scope, target, dto.period);
+      throw new BudgetExists(existing?.id ?? 'unknown', dto.scope, target, dto.period);
     });
     await this.directory.changed(entity.id);
     this.logger.log(
