@@ -149,6 +149,23 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
     expect(misspelt.body.error).toMatchObject({ code: 'unknown_field', param: 'idempotncyKey' });
   });
 
+  it('keeps a numeric value within a trillion either way, so the sums that judge it cannot overflow', async () => {
+    // 1e200 squared is past a float8: the summary's sum of squares failed with "value out of range".
+    for (const value of [1e200, -1e13]) {
+      const refused = await post({ metric: 'rating', value, requestId }).expect(400);
+      expect(refused.body.error).toEqual({
+        type: 'invalid_request_error',
+        code: 'value_out_of_range',
+        param: 'value',
+        message: `value ${value} is out of range for numeric metric rating: it must lie between -1e12 and 1e12`,
+      });
+    }
+    const batch = await post({ events: [{ metric: 'rating', value: 1.7e308, requestId }] }).expect(202);
+    expect(batch.body.results[0].error).toMatchObject({ code: 'value_out_of_range', param: 'events[0].value' });
+    await post({ metric: 'rating', value: 1e12, requestId }).expect(202);
+    await api(app).get('/api/metrics/summary?groupBy=variant').expect(200);
+  });
+
   it('stores the good events of a batch and names the bad one', async () => {
     const before = (await eventsIn(database.url)).length;
     const batch = await post({

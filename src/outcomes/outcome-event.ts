@@ -17,6 +17,13 @@ export const FUTURE_SKEW_MS = 60_000;
  * time Postgres cannot store would fail every insert of the writer's batch, over and over.
  */
 const EARLIEST_OCCURRED_AT_MS = 0;
+/**
+ * A numeric value's bound either way. The summary and the canary's outcome gates sum values and their
+ * squares in float8: one value of 1e200 made its square overflow, and every summary over its window
+ * failed. A trillion covers any revenue in cents or duration in ms, and squared sums of millions of
+ * them stay far inside the range.
+ */
+const MAX_NUMERIC_VALUE = 1e12;
 const MAX_ID_LENGTH = 200;
 const MAX_USER_ID_LENGTH = 500;
 
@@ -115,6 +122,16 @@ export function parseOutcomeEvent(
   if (openFeature && details !== undefined && !isObject(details)) throw refuse('details', 'must be an object');
   const valueField = openFeature ? 'details.value' : 'value';
   const rawValue = openFeature ? (details as Record<string, unknown> | undefined)?.value : raw.value;
+  if (
+    metric.type === 'numeric' &&
+    typeof rawValue === 'number' &&
+    !(Math.abs(rawValue) <= MAX_NUMERIC_VALUE) // JSON's 1e400 parses as Infinity
+  )
+    throw refuse(
+      valueField,
+      `${rawValue} is out of range for numeric metric ${metric.key}: it must lie between -1e12 and 1e12`,
+      'value_out_of_range',
+    );
   const value = valueOf(rawValue, metric, openFeature);
   if (value === undefined)
     throw refuse(

@@ -5,7 +5,7 @@ export class OutcomeEventDto {
   metric: string;
   @ApiProperty({
     example: true,
-    description: 'Binary metrics: true/false or 1/0; numeric metrics: a number',
+    description: 'Binary metrics: true/false or 1/0; numeric metrics: a number from -1e12 to 1e12',
     oneOf: [{ type: 'boolean' }, { type: 'number' }],
   })
   value: boolean | number;
