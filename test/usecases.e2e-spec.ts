@@ -280,6 +280,9 @@ describe('use cases as configuration', () => {
           control: 'gemini-2.5-flash',
           typo: { model: 'gemini-9', params: { temprature: 0.1, top_p: 3, messages: [] } },
           huge: { model: 'gemini-2.5-flash', systemPrompt: { mode: 'prepend', text: 'x'.repeat(20_001) } },
+          // Every request of these would reach the provider with a format it refuses (a 400 blamed on the caller).
+          json: { model: 'gemini-2.5-flash', params: { response_format: { type: 'json' } } },
+          schema: { model: 'gemini-2.5-flash', params: { response_format: { type: 'json_schema' } } },
         },
       })
       .expect(400);
@@ -290,6 +293,8 @@ describe('use cases as configuration', () => {
       'variants.typo.params.top_p must be a number between 0 and 1',
       "variants.typo.params.messages: belongs to the caller's request; a variant cannot set it",
       'variants.huge.systemPrompt.text is 20001 characters long; a system prompt may have at most 20000',
+      'variants.json.params.response_format.type must be one of: text, json_object, json_schema',
+      'variants.schema.params.response_format.json_schema must be an object with a name (and optionally a schema)',
     ]);
     await api(app).get('/api/flags/tagging-model').expect(404);
   });

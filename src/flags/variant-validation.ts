@@ -3,7 +3,7 @@ import { SYSTEM_PROMPT_MODES } from './flag.types';
 /** A system prompt longer than this is refused: it would ride on every request of the variant. */
 export const MAX_SYSTEM_PROMPT_CHARACTERS = 20_000;
 
-/** Says what a value must be, or undefined when it is fine. */
+/** Says what a value must be (from `.field ` on when a field inside it is wrong), or undefined when it is fine. */
 type ParamCheck = (value: unknown) => string | undefined;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -43,10 +43,17 @@ const logitBias: ParamCheck = (value) =>
     ? undefined
     : 'must be an object of token id -> bias between -100 and 100';
 
-const responseFormat: ParamCheck = (value) =>
-  isPlainObject(value) && typeof value.type === 'string'
-    ? undefined
-    : 'must be an object with a type, e.g. { "type": "json_object" }';
+const RESPONSE_FORMATS = ['text', 'json_object', 'json_schema'];
+
+/** OpenAI's rules, as the gateway holds a caller's format to them: a variant's would be refused upstream on every request. */
+const responseFormat: ParamCheck = (value) => {
+  if (!isPlainObject(value) || typeof value.type !== 'string')
+    return 'must be an object with a type, e.g. { "type": "json_object" }';
+  if (!RESPONSE_FORMATS.includes(value.type)) return `.type must be one of: ${RESPONSE_FORMATS.join(', ')}`;
+  if (value.type === 'json_schema' && !(isPlainObject(value.json_schema) && typeof value.json_schema.name === 'string'))
+    return '.json_schema must be an object with a name (and optionally a schema)';
+  return undefined;
+};
 
 /**
  * The OpenAI chat completion fields a variant may set, with OpenAI's ranges: the ones that shape how
@@ -125,7 +132,7 @@ function paramProblems(field: string, params: unknown): string[] {
     const check = VARIANT_PARAMS[name];
     if (check) {
       const problem = check(value);
-      return problem ? [`${field}.${name} ${problem}`] : [];
+      return problem ? [`${field}.${name}${problem.startsWith('.') ? '' : ' '}${problem}`] : [];
     }
     if (CALLER_FIELDS.has(name)) return [`${field}.${name}: belongs to the caller's request; a variant cannot set it`];
     return [
