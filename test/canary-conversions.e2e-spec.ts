@@ -62,7 +62,7 @@ describe('canaries gate on reported conversions', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const catalog = await writeTestCatalog((c) => {
-      for (const flag of ['drop-flag', 'aa-flag', 'fallback-flag']) {
+      for (const flag of ['drop-flag', 'aa-flag', 'fallback-flag', 'archive-flag']) {
         c.policies.push({
           name: flag,
           strategy: 'cost_first',
@@ -298,4 +298,40 @@ describe('canaries gate on reported conversions', () => {
     },
     LONG,
   );
+  it('refuses to archive a metric an active canary gates on, naming the canary, until the canary ends', async () => {
+    await api()
+      .post('/api/outcome-metrics')
+      .send({ key: 'newsletter_signup', type: 'binary', direction: 'higher_is_better', unit: 'user' })
+      .expect(201);
+    await api()
+      .post('/api/flags')
+      .send({
+        key: 'archive-flag',
+        variants: { control: 'deepseek-v3.2', treatment: 'gpt-4.1' },
+        defaultVariant: 'control',
+      })
+      .expect(201);
+    const canary = (
+      await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'archive-flag',
+          variant: 'treatment',
+          stages: STAGES,
+          analysis: { outcomes: [{ metric: 'newsletter_signup', margin: { absolute: 0.01 } }] },
+          start: false,
+        })
+        .expect(201)
+    ).body;
+    // Archived, the metric would take no more events while the canary goes on judging it.
+    const refused = await api().delete('/api/outcome-metrics/newsletter_signup').expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'outcome_metric_in_use',
+      message: `outcome metric "newsletter_signup" is a gate of canary ${canary.id} (pending): archived, it would take no more events while the canary judges it; end the canary first (abort it, or let it finish)`,
+    });
+    expect((await api().get('/api/outcome-metrics/newsletter_signup').expect(200)).body.archived).toBe(false);
+    await api().post(`/api/canaries/${canary.id}/abort`).send({ reason: 'test over' }).expect(200);
+    const archived = await api().delete('/api/outcome-metrics/newsletter_signup').expect(200);
+    expect(archived.body.archived).toBe(true);
+  });
 });

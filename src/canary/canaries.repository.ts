@@ -101,6 +101,16 @@ export class CanariesRepository {
     return rows[0] ?? null;
   }
 
+  /** The active canaries with an outcome gate on the metric, read in `manager`'s transaction. */
+  async gatingOn(manager: EntityManager, metricKey: string): Promise<Array<{ id: string; state: string }>> {
+    return manager.query(
+      `SELECT id, state FROM canaries
+        WHERE state = ANY($2) AND analysis->'outcomes' @> jsonb_build_array(jsonb_build_object('metric', $1::text))
+        ORDER BY created_at`,
+      [metricKey, ACTIVE_STATES],
+    );
+  }
+
   /** The flag's active canary, row-locked, so that a create in the same transaction cannot race another. */
   async findActiveForUpdate(manager: EntityManager, flagKey: string): Promise<{ id: string; state: string } | null> {
     const rows: Array<{ id: string; state: string }> = await manager.query(

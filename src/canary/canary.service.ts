@@ -64,6 +64,10 @@ export class CanaryService implements OnModuleInit {
       const running = await this.canaries.runningOn(manager, key);
       return running ? `canary ${running.id} (running)` : null;
     });
+    // An outcome gate's metric archived would take no more events while the canary judges it.
+    this.outcomes.registerUser(async (manager, key) =>
+      (await this.canaries.gatingOn(manager, key)).map((canary) => `canary ${canary.id} (${canary.state})`),
+    );
     this.activeCanaries.provide(async () =>
       (await this.views(await this.canaries.active())).map((canary) => ({
         ...canary,

@@ -21,6 +21,7 @@ import { OutcomeMetricsService } from './outcome-metrics.service';
 import {
   OutcomeMetricConflict,
   OutcomeMetricExists,
+  OutcomeMetricInUse,
   OutcomeMetricInvalid,
   OutcomeMetricNotFound,
 } from './outcome.errors';
@@ -120,8 +121,9 @@ export class OutcomeMetricsController {
   @ApiOkResponse({ type: OutcomeMetricDto })
   @ApiMetricNotFound()
   @ApiOperatorError(
-    'Already archived, or a built-in signal',
+    'Already archived, a built-in signal, or a gate of an active canary (end the canary first)',
     new OutcomeMetricConflict('outcome metric "checkout_converted" is archived: it takes no more changes'),
+    new OutcomeMetricInUse('checkout_converted', ['canary 0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b (running)']),
   )
   archive(
     @Param('key') key: string,

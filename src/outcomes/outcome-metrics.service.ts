@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { Clock } from '../common/clock';
 import { QUALITY_SIGNALS, type QualitySignal } from '../metrics/quality-signals';
@@ -10,6 +10,7 @@ import { OutcomeMetricHistoryRepository } from './outcome-metric-history.reposit
 import {
   OutcomeMetricConflict,
   OutcomeMetricExists,
+  OutcomeMetricInUse,
   OutcomeMetricInvalid,
   OutcomeMetricNotFound,
   OutcomeMetricUnverifiable,
@@ -54,9 +55,13 @@ const BUILT_INS: ReadonlyMap<string, OutcomeMetricView> = new Map(
 /** How long ingestion trusts its copy of the definitions before reading them again. */
 const DEFINITIONS_TTL_MS = 5_000;
 
+/** Who judges a metric now, each named for a person (`canary <id> (running)`), read in `manager`'s transaction. */
+export type OutcomeMetricUser = (manager: EntityManager, key: string) => Promise<string[]>;
+
 @Injectable()
 export class OutcomeMetricsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(OutcomeMetricsService.name);
+  private readonly users: OutcomeMetricUser[] = [];
   /** Every definition (built-ins too) as ingestion reads them, and when it was read (Date.now()). */
   private definitions: { byKey: Map<string, OutcomeMetricView>; readAtMs: number } = {
     byKey: new Map(BUILT_INS),
@@ -172,8 +177,18 @@ export class OutcomeMetricsService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * While `user` names a user of a metric, it cannot be archived: the canary module registers its
+   * active canaries' outcome gates (outcomes does not know canaries).
+   */
+  registerUser(user: OutcomeMetricUser): void {
+    this.users.push(user);
+  }
+
   async archive(key: string, caller: AuthenticatedCaller, reason: string | null): Promise<OutcomeMetricView> {
-    return this.change(key, caller, reason, undefined, () => {
+    return this.change(key, caller, reason, undefined, async (_current, manager) => {
+      const users = (await Promise.all(this.users.map((user) => user(manager, key)))).flat();
+      if (users.length > 0) throw new OutcomeMetricInUse(key, users);
       const now = this.clock.now();
       return { action: 'archived', changes: { archivedAt: now, updatedAt: now } };
     });
@@ -205,7 +220,12 @@ export class OutcomeMetricsService implements OnApplicationBootstrap {
     caller: AuthenticatedCaller,
     reason: string | null,
     expectedVersion: number | undefined,
-    plan: (current: OutcomeMetricEntity) => { action: 'updated' | 'archived'; changes: OutcomeMetricChanges },
+    plan: (
+      current: OutcomeMetricEntity,
+      manager: EntityManager,
+    ) =>
+      | { action: 'updated' | 'archived'; changes: OutcomeMetricChanges }
+      | Promise<{ action: 'updated' | 'archived'; changes: OutcomeMetricChanges }>,
   ): Promise<OutcomeMetricView> {
     if (BUILT_INS.has(key))
       throw new OutcomeMetricConflict(`"${key}" is a built-in answer-quality signal: it cannot be changed or archived`);
@@ -218,7 +238,7 @@ export class OutcomeMetricsService implements OnApplicationBootstrap {
         throw new OutcomeMetricConflict(
           `outcome metric "${key}" is at version ${current.version}, not ${expectedVersion}: read it again and retry`,
         );
-      const { action, changes } = plan(current);
+      const { action, changes } = await plan(current, manager);
       const after = await this.metrics.update(manager, key, changes);
       await this.history.append(manager, {
         at: changes.updatedAt,

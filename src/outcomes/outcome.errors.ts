@@ -34,6 +34,19 @@ export class OutcomeMetricConflict extends DomainError {
   }
 }
 
+/** An archive refused while something still judges the metric (a canary's outcome gate). */
+export class OutcomeMetricInUse extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'outcome_metric_in_use';
+
+  constructor(key: string, users: readonly string[]) {
+    super(
+      `outcome metric "${key}" is a gate of ${users.join(', ')}: archived, it would take no more events while the canary judges it; end the canary first (abort it, or let it finish)`,
+      { param: 'key' },
+    );
+  }
+}
+
 /** A field that cannot be what was asked (e.g. type or unit after creation); each problem names its field. */
 export class OutcomeMetricInvalid extends DomainError {
   readonly kind = 'invalid';
