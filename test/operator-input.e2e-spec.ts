@@ -178,6 +178,18 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect(missingKey.body).toMatchObject({ code: 'validation_failed', message: 'key is required' });
     expect(missingKey.body.details).toBeUndefined();
 
+    // An empty salt would bucket users alike on every flag salted so: experiments no longer independent.
+    const emptySalt = await api(app)
+      .post('/api/flags')
+      .send({ key: 'empty-salt', variants: { c: 'gpt-4.1' }, defaultVariant: 'c', salt: '' })
+      .expect(400);
+    const emptySaltMessage =
+      'salt must not be empty; leave it out (a new flag is salted with its key, a change keeps the salt)';
+    expect(emptySalt.body.message).toBe(emptySaltMessage);
+    const flag = (await api(app).get('/api/flags/input-flag').expect(200)).body;
+    const emptied = await api(app).patch('/api/flags/input-flag').send({ version: flag.version, salt: '' }).expect(400);
+    expect(emptied.body.message).toBe(emptySaltMessage);
+
     const missingScopes = await api(app).post('/api/keys').send({ name: 'team' }).expect(400);
     expect(missingScopes.body.message).toBe('scopes is required');
 

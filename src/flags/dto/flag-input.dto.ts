@@ -26,6 +26,8 @@ export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const VERSION_MESSAGE = 'version must be the flag version the change is based on (an integer from 1)';
 const ROLLOUT_MESSAGE = 'rollout must be an object of variant -> percentage, e.g. { "treatment": 5 }';
 const BEFORE_MESSAGE = 'before must be a history id (a positive integer: the nextBefore of the previous page)';
+const SALT_NOT_EMPTY =
+  'salt must not be empty; leave it out (a new flag is salted with its key, a change keeps the salt)';
 
 const RULES_EXAMPLE = [
   {
@@ -115,9 +117,12 @@ export class CreateFlagDto {
   @ApiPropertyOptional({
     example: 'recommendations-model',
     description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user',
+    minLength: 1,
+    maxLength: 200,
   })
   @Optional()
   @IsString({ message: 'salt must be a string' })
+  @IsNotEmpty({ message: SALT_NOT_EMPTY })
   @MaxLength(200, { message: 'salt must be at most 200 characters' })
   salt?: string;
 
