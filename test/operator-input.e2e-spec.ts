@@ -240,6 +240,11 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       '/api/metrics/summary?flag=a&flag=b',
       'flag must be the key of a flag, given once',
     ],
+    [
+      'a window bound given twice',
+      '/api/metrics/timeseries?from=2026-12-01T00:00:00Z&from=2026-12-02T00:00:00Z',
+      'from must be an ISO 8601 time such as 2026-11-24T10:00:00Z, given once',
+    ],
     ['an unknown query parameter', '/api/alerts?colour=red', 'colour is not a field of this request; remove it'],
     ['an empty filter', '/api/canaries?flagKey=', 'flagKey must be the key of a flag; leave it out for every flag'],
     [

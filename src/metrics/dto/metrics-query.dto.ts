@@ -11,7 +11,8 @@ const COST_GROUP_BY = new RegExp(
   `^(${COST_GROUPINGS.join('|')})(,(${COST_GROUPINGS.join('|')})){0,${COST_GROUPINGS.length - 1}}$`,
 );
 
-const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10:00:00Z' };
+/** A parameter given twice arrives as a list, which is no time either: the message says both. */
+const ISO = { message: '$property must be an ISO 8601 time such as 2026-11-24T10:00:00Z, given once' };
 
 export class MetricsWindowQueryDto {
   @ApiPropertyOptional({
