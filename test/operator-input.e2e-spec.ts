@@ -416,6 +416,33 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     await api(app).get('/api/flags/proto-c').expect(404);
   });
 
+  it('refuses a name too long by its length, and echoes at most its start, never the whole of it', async () => {
+    const long = 'a'.repeat(65);
+    const variant = await api(app)
+      .post('/api/flags')
+      .send({ key: 'long-variant', variants: { c: 'gpt-4.1', [long]: 'gpt-4.1' }, defaultVariant: 'c' })
+      .expect(400);
+    expect(variant.body.message).toBe(
+      `variants.${long.slice(0, 64)}…: a variant name must be a lower-case slug (a-z, 0-9, - and _) of at most 64 characters`,
+    );
+    const huge = 'x'.repeat(100_000);
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['/api/flags', { key: 'huge-variant', variants: { [huge]: 'gpt-4.1' }, defaultVariant: huge }, 'variants.xxx'],
+      ['/api/flags', { key: 'huge-default', variants: { c: 'gpt-4.1' }, defaultVariant: huge }, 'defaultVariant'],
+      ['/api/canaries', { flagKey: huge, variant: 'treatment' }, 'flagKey must be the key of a flag'],
+      ['/api/canaries', { flagKey: 'input-flag', variant: huge }, 'variant'],
+      ['/api/canaries/preview', { flagKey: huge, variant: 'treatment' }, 'flagKey must be the key of a flag'],
+    ];
+    for (const [path, body, start] of cases) {
+      const response = await api(app).post(path).send(body).expect(400);
+      expect([path, response.body.message.slice(0, start.length), response.text.length < 2_000]).toEqual([
+        path,
+        start,
+        true,
+      ]);
+    }
+  });
+
   it('refuses a body that names a field twice, naming it and where, instead of keeping the last', async () => {
     const cases: Array<[string, string, string, string]> = [
       [

@@ -17,6 +17,12 @@ export interface FlagInput {
 
 export const VARIANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** A name as messages show it: a megabyte of one would come back in every message that lists it. */
+export function shown(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
+}
+const listed = (variants: Record<string, unknown>) => Object.keys(variants).map(shown).join(', ');
+
 /**
  * Converts a wire rollout (percentages) to basis points, collecting one message per bad field, each
  * naming the field (`rollout.treatment ...`).
@@ -31,18 +37,18 @@ export function rolloutToBasisPoints(
   let total = 0;
   for (const [variant, percent] of Object.entries(rollout)) {
     if (!Object.hasOwn(variants, variant)) {
-      errors.push(`${field}.${variant} names a variant that is not in variants (${Object.keys(variants).join(', ')})`);
+      errors.push(`${field}.${shown(variant)} names a variant that is not in variants (${listed(variants)})`);
       continue;
     }
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
-      errors.push(`${field}.${variant} must be a number (a percentage 0-100)`);
+      errors.push(`${field}.${shown(variant)} must be a number (a percentage 0-100)`);
       continue;
     }
     try {
       result[variant] = percentToBasisPoints(percent);
       total += result[variant];
     } catch (error) {
-      errors.push(`${field}.${variant}: ${(error as Error).message}`);
+      errors.push(`${field}.${shown(variant)}: ${(error as Error).message}`);
     }
   }
   if (total > 10000) errors.push(`${field} adds up to ${total / 100}%, more than 100`);
@@ -62,17 +68,19 @@ export function validateFlag(
   if (variantNames.length === 0) errors.push('variants must declare at least one variant');
   for (const [variant, value] of Object.entries(input.variants)) {
     if (!VARIANT_NAME.test(variant))
-      errors.push(`variants.${variant}: a variant name must be a lower-case slug (a-z, 0-9, - and _)`);
-    errors.push(...variantProblems(`variants.${variant}`, value, modelExists));
+      errors.push(
+        `variants.${shown(variant)}: a variant name must be a lower-case slug (a-z, 0-9, - and _) of at most 64 characters`,
+      );
+    errors.push(...variantProblems(`variants.${shown(variant)}`, value, modelExists));
   }
   if (!Object.hasOwn(input.variants, input.defaultVariant)) {
-    errors.push(`defaultVariant "${input.defaultVariant}" is not in variants (${variantNames.join(', ')})`);
+    errors.push(`defaultVariant "${shown(input.defaultVariant)}" is not in variants (${listed(input.variants)})`);
   }
   const rollout = rolloutToBasisPoints('rollout', input.rollout, input.variants, errors);
   const names = new Set<string>();
   const rules: FlagRule[] = input.rules.map((rule, index) => {
     const field = `rules[${index}]`;
-    if (names.has(rule.name)) errors.push(`${field}.name "${rule.name}" is used by an earlier rule`);
+    if (names.has(rule.name)) errors.push(`${field}.name "${shown(rule.name)}" is used by an earlier rule`);
     names.add(rule.name);
     const { variant, rollout: ruleRollout } = rule.serve;
     if ((variant === undefined) === (ruleRollout === undefined)) {
@@ -81,7 +89,9 @@ export function validateFlag(
     }
     if (variant !== undefined) {
       if (typeof variant !== 'string' || !Object.hasOwn(input.variants, variant)) {
-        errors.push(`${field}.serve.variant "${String(variant)}" is not in variants (${variantNames.join(', ')})`);
+        errors.push(
+          `${field}.serve.variant "${shown(String(variant))}" is not in variants (${listed(input.variants)})`,
+        );
       }
       return { name: rule.name, conditions: rule.conditions, serve: { variant: variant as string } };
     }

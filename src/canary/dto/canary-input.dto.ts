@@ -8,27 +8,34 @@ import {
   IsObject,
   IsString,
   IsUrl,
+  Matches,
   MaxLength,
-  MinLength,
   ValidateNested,
 } from 'class-validator';
 import { Optional } from '../../common/validation';
+import { FLAG_KEY } from '../../flags/dto/flag-input.dto';
+import { VARIANT_NAME } from '../../flags/flag-validation';
 import { IsIntegerBetween } from '../../common/range-validators';
 import { CanaryAnalysisDto } from './canary-analysis.dto';
 import { CanaryStageDto, ShadowStageDto } from './canary-stage.dto';
 
+const FLAG_KEY_MESSAGE = 'flagKey must be the key of a flag (a lower-case slug of at most 100 characters)';
+const VARIANT_MESSAGE =
+  'variant must be the name of a variant of the flag (a lower-case slug of at most 64 characters)';
+
 export class CreateCanaryDto {
   @ApiProperty({ example: 'recommendations-model' })
-  @IsString({ message: 'flagKey must be the key of a flag' })
-  @MinLength(1, { message: 'flagKey must be the key of a flag' })
+  @IsString({ message: FLAG_KEY_MESSAGE })
+  @Matches(FLAG_KEY, { message: FLAG_KEY_MESSAGE })
+  @MaxLength(100, { message: FLAG_KEY_MESSAGE })
   flagKey: string;
 
   @ApiProperty({
     example: 'treatment',
     description: "The flag variant to roll out; the flag's default variant is the control",
   })
-  @IsString({ message: 'variant must be the name of a variant of the flag' })
-  @MinLength(1, { message: 'variant must be the name of a variant of the flag' })
+  @IsString({ message: VARIANT_MESSAGE })
+  @Matches(VARIANT_NAME, { message: VARIANT_MESSAGE })
   variant: string;
 
   @ApiPropertyOptional({
