@@ -283,6 +283,8 @@ describe('use cases as configuration', () => {
           // Every request of these would reach the provider with a format it refuses (a 400 blamed on the caller).
           json: { model: 'gemini-2.5-flash', params: { response_format: { type: 'json' } } },
           schema: { model: 'gemini-2.5-flash', params: { response_format: { type: 'json_schema' } } },
+          // A stop sequence rides on every request of the variant: a megabyte of one would too.
+          stops: { model: 'gemini-2.5-flash', params: { stop: ['###', 'x'.repeat(1_001)] } },
         },
       })
       .expect(400);
@@ -295,6 +297,7 @@ describe('use cases as configuration', () => {
       'variants.huge.systemPrompt.text is 20001 characters long; a system prompt may have at most 20000',
       'variants.json.params.response_format.type must be one of: text, json_object, json_schema',
       'variants.schema.params.response_format.json_schema must be an object with a name (and optionally a schema)',
+      'variants.stops.params.stop must be a string or a list of up to 4 strings, each of at most 1000 characters',
     ]);
     await api(app).get('/api/flags/tagging-model').expect(404);
   });

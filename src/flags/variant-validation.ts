@@ -32,11 +32,14 @@ const oneOf =
 
 const boolean: ParamCheck = (value) => (typeof value === 'boolean' ? undefined : 'must be true or false');
 
+/** A stop sequence is a few characters; a variant's rides on every request it serves. */
+const MAX_STOP_CHARACTERS = 1000;
+const stopSequence = (item: unknown) => typeof item === 'string' && item.length <= MAX_STOP_CHARACTERS;
+
 const stop: ParamCheck = (value) =>
-  typeof value === 'string' ||
-  (Array.isArray(value) && value.length <= 4 && value.every((item) => typeof item === 'string'))
+  stopSequence(value) || (Array.isArray(value) && value.length <= 4 && value.every(stopSequence))
     ? undefined
-    : 'must be a string or a list of up to 4 strings';
+    : `must be a string or a list of up to 4 strings, each of at most ${MAX_STOP_CHARACTERS} characters`;
 
 const logitBias: ParamCheck = (value) =>
   isPlainObject(value) && Object.values(value).every((bias) => numberBetween(-100, 100)(bias) === undefined)
