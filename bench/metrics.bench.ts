@@ -133,6 +133,7 @@ function syntheticRow(i: number): RequestMetric {
     requestId: randomUUID(),
     policy: 'recommendations',
     flag: 'recommendations-model',
+    flagVersion: 3,
     variant: i % 2 === 0 ? 'control' : 'treatment',
     provider: 'simulated',
     model: i % 2 === 0 ? 'gpt-4.1' : 'deepseek-v3.2',

@@ -68,14 +68,14 @@ describe('canary: an A/A rollout through the real gateway is promoted with the d
       try {
         await rows.waitFor(
           FLAG,
-          canary.stage.startedAt,
+          canary.stage,
           { treatment: atLeast(minRequests + 50), control: atLeast(minRequests + 50) },
           120_000,
         );
       } finally {
         await traffic.stop();
       }
-      await rows.waitForAll(FLAG, canary.stage.startedAt, traffic);
+      await rows.waitForAll(FLAG, canary.stage, traffic);
       await clock.advance(STAGE_SECONDS * 1000);
     }
 

@@ -187,7 +187,7 @@ describe('canaries gate on answer-quality signals', () => {
       const id = created.body.id;
       const traffic = new Traffic(app, 'healthy-flag');
       try {
-        await rows.waitFor('healthy-flag', created.body.stage.startedAt, {
+        await rows.waitFor('healthy-flag', created.body.stage, {
           treatment: atLeast(100),
           control: atLeast(100),
         });

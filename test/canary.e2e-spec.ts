@@ -101,7 +101,15 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       databaseUrl: database.url,
       // Canaries run only on flags a policy routes by.
       catalog: await writeTestCatalog(
-        policiesFor('quiet-flag', 'plans-flag', 'looks-flag', 'owned-flag', 'crowded-flag', 'paused-flag'),
+        policiesFor(
+          'quiet-flag',
+          'plans-flag',
+          'looks-flag',
+          'owned-flag',
+          'crowded-flag',
+          'paused-flag',
+          'lagging-flag',
+        ),
       ),
       clock,
       env: { ...CANARY_ENV, ALERT_WEBHOOK_URL: webhook.url('/alerts') },
@@ -134,7 +142,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
    */
   async function finishStage(id: string, flag: string, minRows = MIN_REQUESTS) {
     const canary = await api(gateway).canary(id);
-    await rows.waitFor(flag, canary.stage.startedAt, { treatment: atLeast(minRows), control: atLeast(minRows) });
+    await rows.waitFor(flag, canary.stage, { treatment: atLeast(minRows), control: atLeast(minRows) });
     await clock.advance(canary.stage.durationSeconds * 1000 - TICK_MS);
     return tickUntil(id, (now) => now.state !== 'running' || now.stage.index !== canary.stage.index, 5);
   }
@@ -151,8 +159,6 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
     async () => {
       const { createFlag, createCanary, events, flag, history } = api(gateway);
       await createFlag('recommendations-model', { control: 'deepseek-v3.2', treatment: 'gemini-2.5-flash' });
-      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
-      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
       let traffic: Traffic | undefined;
       let id = '';
       try {
@@ -218,12 +224,75 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
   );
 
   it(
+    "counts in a stage only the requests routed by its weights, not those a replica routed by the previous stage's",
+    async () => {
+      const { createFlag, createCanary, flag } = api(gateway);
+      await createFlag('lagging-flag', { control: 'deepseek-v3.2', treatment: 'gpt-4.1' });
+      const created = await createCanary({
+        flagKey: 'lagging-flag',
+        variant: 'treatment',
+        stages: [
+          { percentage: 50, durationSeconds: 300 },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        analysis: FAST_ANALYSIS,
+      }).expect(201);
+      const { id, stage } = created.body as CanaryDto;
+      expect(stage!.flagVersion).toBe((await flag('lagging-flag')).version);
+
+      // A replica that has not heard of the canary yet: 200 requests in the stage's window, all control,
+      // routed by the flag version before it. Counted, they would be a sample-ratio mismatch at 50%.
+      await queryRows(
+        database.url,
+        `INSERT INTO request_metrics (id, at, request_id, flag, flag_version, variant, model, outcome, http_status,
+                                      latency_ms, attempts, fallback, stream)
+         SELECT gen_random_uuid(), $1, 'lagging-' || n, 'lagging-flag', $2, 'control', 'deepseek-v3.2', 'ok', 200,
+                40, 1, false, false
+           FROM generate_series(1, 200) AS n`,
+        [stage!.startedAt, stage!.flagVersion! - 1],
+      );
+      const traffic = new Traffic(gateway, 'lagging-flag');
+      try {
+        await rows.waitFor('lagging-flag', stage!, {
+          treatment: atLeast(MIN_REQUESTS),
+          control: atLeast(MIN_REQUESTS),
+        });
+      } finally {
+        await traffic.stop();
+      }
+      await rows.waitForAll('lagging-flag', stage!, traffic);
+      // The gateway's own rows carry the version that routed them.
+      expect(
+        await queryRows(
+          database.url,
+          `SELECT DISTINCT flag_version FROM request_metrics WHERE flag = 'lagging-flag' AND request_id NOT LIKE 'lagging-%'`,
+        ),
+      ).toEqual([{ flag_version: stage!.flagVersion }]);
+
+      await tick();
+      const judged = await api(gateway).canary(id);
+      const counted = {
+        treatment: (await rows.arm('lagging-flag', 'treatment', stage!)).requests,
+        control: (await rows.arm('lagging-flag', 'control', stage!)).requests,
+      };
+      expect(counted.control + counted.treatment).toBe(traffic.answered);
+      expect(judged).toMatchObject({
+        state: 'running',
+        lastVerdict: {
+          srm: { mismatch: false, requests: counted },
+          n: { treatment: { requests: counted.treatment }, control: { requests: counted.control } },
+        },
+      });
+      await authorized(gateway).post(`/api/canaries/${id}/abort`).expect(200);
+    },
+    LONG,
+  );
+
+  it(
     'rolls back a treatment that starts failing mid-rollout on the first tick that sees it, and alerts',
     async () => {
       const { createFlag, createCanary, events, flag, history, profile } = api(gateway);
       await createFlag('chat-model', { control: 'gemini-2.5-flash', treatment: 'deepseek-v3.2' });
-      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
-      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
       let traffic: Traffic | undefined;
       let id = '';
       try {
@@ -240,7 +309,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
         // The treatment's model now fails every call; the chat policy's fallback rescues the users,
         // which the canary counts against the treatment.
         await profile('deepseek-v3.2', { errorRate: 1 });
-        await rows.waitFor('chat-model', second.stage.startedAt, {
+        await rows.waitFor('chat-model', second.stage, {
           // Enough failures that a confidence sequence valid at every look (wide on a few rows from
           // a few users) lies past the 1 pp margin: then one tick rolls back.
           treatment: (arm) => arm.failures >= 30 && arm.failures > 0.8 * arm.requests,
@@ -305,14 +374,14 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       traffic = new Traffic(gateway, 'fraud');
       try {
         const unwell = (arm: { requests: number; failures: number }) => arm.requests >= 100 && arm.failures >= 15;
-        await rows.waitFor('fraud-model', created.body.stage.startedAt, { treatment: unwell, control: unwell });
+        await rows.waitFor('fraud-model', created.body.stage, { treatment: unwell, control: unwell });
       } finally {
         await traffic.stop();
         await profile('claude-sonnet-4.5', { errorRate: 0 });
         await profile('gpt-4.1', { errorRate: 0 });
       }
       // Every answered request's row is stored: each tick below judges the same window.
-      await rows.waitForAll('fraud-model', created.body.stage.startedAt, traffic);
+      await rows.waitForAll('fraud-model', created.body.stage, traffic);
       // The stage's time is up: an advance would be due, but the control is unwell.
       await clock.advance(STAGE_SECONDS * 1000);
       expect((await events(id)).map((event) => event.type)).toContain('held');
@@ -564,7 +633,7 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       const id = created.body.id;
       const traffic = new Traffic(gateway, 'chat');
       try {
-        await rows.waitFor('chat-model', created.body.stage.startedAt, {
+        await rows.waitFor('chat-model', created.body.stage, {
           treatment: atLeast(MIN_REQUESTS),
           control: atLeast(MIN_REQUESTS),
         });

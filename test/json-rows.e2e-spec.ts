@@ -84,6 +84,7 @@ describe('json rows: what the batch writers send is what Postgres stores', () =>
       requestId: 'req-1',
       policy: 'policy-a',
       flag: 'flag-b',
+      flagVersion: 7,
       variant: 'variant-c',
       provider: 'provider-d',
       model: 'model-e',
@@ -120,7 +121,7 @@ describe('json rows: what the batch writers send is what Postgres stores', () =>
       `SELECT id, at, request_id, policy, flag, variant, provider, model, first_model, outcome, http_status,
               error_type, latency_ms, upstream_latency_ms, ttft_ms, prompt_tokens, completion_tokens,
               cost_usd::text AS cost_usd, attempts, fallback, stream, api_key_id, user_key::text AS user_key,
-              budget_id, budget_action, quality_signals, shadow, shadow_of
+              budget_id, budget_action, quality_signals, shadow, shadow_of, flag_version
          FROM request_metrics ORDER BY shadow DESC`,
     );
     expect(stored[0]).toEqual({
@@ -152,6 +153,7 @@ describe('json rows: what the batch writers send is what Postgres stores', () =>
       quality_signals: 5,
       shadow: true,
       shadow_of: 'req-0',
+      flag_version: 7,
     });
     // A row that does not say it is a shadow call's is not one.
     expect(stored[1].shadow).toBe(false);

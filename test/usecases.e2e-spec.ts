@@ -310,8 +310,6 @@ describe('use cases as configuration', () => {
         .post('/api/flags')
         .send({ key: 'summaries-model', defaultVariant: 'control', variants: { control: 'deepseek-v3.2', terse } })
         .expect(201);
-      // Traffic starts once the canary runs: the test's clock stands still, so a request answered before
-      // (all control) would carry the stage's start time and count in its window, a false sample-ratio mismatch.
       let traffic: Traffic | undefined;
       let id = '';
       try {
@@ -340,7 +338,7 @@ describe('use cases as configuration', () => {
 
         let canary = created.body;
         for (let stage = 0; canary.state === 'running' && stage < 5; stage++) {
-          await rows.waitFor('summaries-model', canary.stage.startedAt, { control: atLeast(10), terse: atLeast(10) });
+          await rows.waitFor('summaries-model', canary.stage, { control: atLeast(10), terse: atLeast(10) });
           await clock.advance(canary.stage.durationSeconds * 1000);
           // A stage-end verdict that holds (a slow moment on a busy machine) gets a few more ticks.
           for (let tick = 0; tick < 10; tick++) {

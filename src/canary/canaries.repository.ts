@@ -8,7 +8,7 @@ import type { StoredShadowVerdict } from './shadow-decision';
 
 /** Fields a change writes on the canary row. */
 export type CanaryRowChanges = Partial<
-  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'updatedAt' | 'endedAt' | 'phase'>
+  Pick<CanaryEntity, 'state' | 'stageIndex' | 'stageStartedAt' | 'stageFlagVersion' | 'updatedAt' | 'endedAt' | 'phase'>
 >;
 
 /** What a list of canaries holds: these states (all when left out), this flag's. */

@@ -54,20 +54,26 @@ export class CanaryTransitions {
     };
     // Only taking the treatment away may skip an archived flag (it serves nobody): a promotion may not.
     const withdraws = change.weight === 0 && change.state !== undefined && !ACTIVE_STATES.includes(change.state);
+    let flagVersion: number | undefined;
     if (change.weight !== undefined) {
-      await this.setWeight(canary, change.weight, context, withdraws);
+      flagVersion = await this.setWeight(canary, change.weight, context, withdraws);
     } else if (change.state !== undefined && change.state !== canary.state) {
       // Paused or resumed: no weight moves, yet whoever reads the flag's history should see it and why.
       await this.flags.note(canary.flagKey, context);
-      if (change.restoreWeight !== undefined) await this.setWeight(canary, change.restoreWeight, context, false);
+      if (change.restoreWeight !== undefined)
+        flagVersion = await this.setWeight(canary, change.restoreWeight, context, false);
     }
     const state = change.state ?? canary.state;
     const startsStage = change.stageIndex !== undefined || change.restartStage === true;
+    // A stage restarted without moving a weight counts from the flag's version now.
+    const stageStart = startsStage
+      ? { stageStartedAt: at, stageFlagVersion: flagVersion ?? (await this.flags.versionOf(manager, canary.flagKey)) }
+      : {};
     await this.canaries.update(manager, canary.id, {
       state,
       stageIndex,
       ...(change.phase ? { phase: change.phase } : {}),
-      ...(startsStage ? { stageStartedAt: at } : {}),
+      ...stageStart,
       updatedAt: at,
       ...(ACTIVE_STATES.includes(state) ? {} : { endedAt: at }),
     });
@@ -81,21 +87,23 @@ export class CanaryTransitions {
   }
 
   /**
-   * The treatment's weight on the flag. A canary aborted or rolled back on a flag archived while it was
-   * paused has nothing to move back (an archived flag serves nobody): it ends all the same instead of
-   * being stuck. A promotion or a resume on such a flag is refused (flag_archived).
+   * The treatment's weight on the flag; answers the flag's version after it. A canary aborted or
+   * rolled back on a flag archived while it was paused has nothing to move back (an archived flag
+   * serves nobody): it ends all the same instead of being stuck. A promotion or a resume on such a
+   * flag is refused (flag_archived).
    */
   private async setWeight(
     canary: CanaryRef,
     weight: number,
     context: ChangeContext & { manager: EntityManager },
     withdraws: boolean,
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     try {
-      await this.flags.setVariantWeight(canary.flagKey, canary.variant, weight, context);
+      return (await this.flags.setVariantWeight(canary.flagKey, canary.variant, weight, context)).version;
     } catch (error) {
       if (!(withdraws && error instanceof FlagChangeRefused && error.code === 'flag_archived')) throw error;
       this.logger.warn({ canary: canary.id, flag: canary.flagKey }, 'flag archived: the canary ends without moving it');
+      return undefined;
     }
   }
 

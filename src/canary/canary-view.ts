@@ -31,6 +31,7 @@ export function toView(canary: CanaryEntity, now: Date, tickMs: number, tickFail
             durationSeconds: stage.durationSeconds,
             startedAt: canary.stageStartedAt.toISOString(),
             elapsedSeconds: (stageTimeTo.getTime() - canary.stageStartedAt.getTime()) / 1000,
+            flagVersion: canary.stageFlagVersion,
           }
         : null,
     shadowStage:

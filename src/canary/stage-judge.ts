@@ -37,7 +37,7 @@ export class StageJudge {
     const from = canary.stageStartedAt!;
     const withControl = timing.stage.percentage < 100;
     const variants = withControl ? [canary.variant, canary.controlVariant] : [canary.variant];
-    const query = { flag: canary.flagKey, variants, from, to: now };
+    const query = { flag: canary.flagKey, variants, from, to: now, sinceFlagVersion: canary.stageFlagVersion };
     const [pooled, plannedRequests, flag] = await Promise.all([
       this.windows.pooled(query),
       this.plannedRequests(canary, timing, from),

@@ -261,7 +261,7 @@ export class FlagChangeService {
       if (changes === null) return { flag: before, changed: false };
       const now = this.clock.now();
       const saved = await this.flags.updateIfVersion(manager, key, version, changes, now);
-      if (!saved) throw new FlagVersionConflict(key, version, await this.currentVersion(manager, key));
+      if (!saved) throw new FlagVersionConflict(key, version, await this.versionOf(manager, key));
       const after = toDefinition(saved as FlagEntity);
       await this.record(manager, action, before, after, context, now);
       return { flag: after, changed: true };
@@ -298,7 +298,8 @@ export class FlagChangeService {
     await this.flags.notifyChanged(manager, after.key);
   }
 
-  private async currentVersion(manager: EntityManager, key: string): Promise<number> {
+  /** The flag's version as the caller's transaction sees it (0: no such flag). */
+  async versionOf(manager: EntityManager, key: string): Promise<number> {
     const rows: Array<{ version: number }> = await manager.query('SELECT version FROM flags WHERE key = $1', [key]);
     return rows[0]?.version ?? 0;
   }

@@ -84,6 +84,7 @@ describe('CandidateRunner (real simulator on loopback)', () => {
     return {
       policy: 'test',
       flag: null,
+      flagVersion: null,
       variant: null,
       reason: 'no_flag',
       chosen: candidates[0],

@@ -59,6 +59,7 @@ export function requestMetricOf(facts: RequestFacts): Readonly<RequestMetric> {
     requestId: facts.requestId,
     policy: route?.policy ?? null,
     flag: route?.flag ?? null,
+    flagVersion: route?.flagVersion ?? null,
     variant: route?.variant ?? null,
     provider: model?.provider ?? null,
     model: model?.id ?? null,

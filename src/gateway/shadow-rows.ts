@@ -69,6 +69,7 @@ export function shadowRowOf(
     requestId: candidate.requestId,
     policy: route.policy,
     flag: route.flag,
+    flagVersion: route.flagVersion,
     variant: candidate.variant,
     provider: model.provider,
     model: model.id,

@@ -65,6 +65,18 @@ export interface ArmWindowQuery {
   variants: readonly string[];
   from: Date;
   to: Date;
+  /** A stage's window: only rows routed by this flag version or a later one (null: every row). */
+  sinceFlagVersion?: number | null;
+}
+
+/**
+ * The window's rows: the flag's arms in [from, to), no shadow calls, and in a stage only those routed
+ * by its weights or later ones. `params` starts with flag, variants, from, to; a version is appended.
+ */
+function windowRows(query: ArmWindowQuery, params: unknown[]): string {
+  const rows = `flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow`;
+  if (query.sinceFlagVersion === undefined || query.sinceFlagVersion === null) return rows;
+  return `${rows} AND flag_version >= $${params.push(query.sinceFlagVersion)}`;
 }
 
 @Injectable()
@@ -88,8 +100,8 @@ export class CanaryWindowReader {
 
   /** Step 1: per variant, units, rows, judged requests and the three histograms. */
   async pooled(query: ArmWindowQuery): Promise<Map<string, ArmPooled>> {
-    const params = [query.flag, query.variants, query.from, query.to];
-    const where = `flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow`;
+    const params: unknown[] = [query.flag, query.variants, query.from, query.to];
+    const where = windowRows(query, params);
     const [counts, bins] = await Promise.all([
       this.dataSource.query(
         `SELECT variant, count(*)::int AS rows, count(*) FILTER (WHERE ${ELIGIBLE})::int AS requests,
@@ -122,6 +134,7 @@ export class CanaryWindowReader {
     below: ReadonlyMap<string, readonly BelowSpec[]>,
   ): Promise<Map<string, ArmBucket[]>> {
     const params: unknown[] = [query.flag, query.variants, query.from, query.to, abandonmentBin];
+    const where = windowRows(query, params);
     const width = Math.max(0, ...[...below.values()].map((specs) => specs.length));
     const belowColumns = Array.from({ length: width }, (_, i) => {
       const cases = [...below.entries()]
@@ -152,7 +165,7 @@ export class CanaryWindowReader {
                         ${ELIGIBLE} AS eligible, ${FAILURE} AS failed, ${ANSWERED} AS answered, ${STREAMED} AS streamed,
                         ${LATENCY_BIN} AS lat_bin, ${TTFT_BIN} AS ttft_bin
                    FROM request_metrics
-                  WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow
+                  WHERE ${where}
                  -- Not merged into the outer query, which would compute each of these once per use.
                  OFFSET 0) AS window_rows
           GROUP BY variant, bucket`,
@@ -198,14 +211,15 @@ export class CanaryWindowReader {
     query: ArmWindowQuery,
     metric: { key: string; unit: 'request' | 'user'; type: 'binary' | 'numeric'; windowSeconds: number },
   ): Promise<Map<string, Array<{ bucket: number; n: number; sum: number }>>> {
-    const params = [query.flag, query.variants, query.from, query.to, metric.windowSeconds, metric.key];
+    const params: unknown[] = [query.flag, query.variants, query.from, query.to, metric.windowSeconds, metric.key];
+    const where = windowRows(query, params);
     const rows: Array<{ variant: string; bucket: number; n: number; sum: number }> =
       metric.unit === 'user'
         ? await this.dataSource.query(
             `WITH exposures AS (
                SELECT user_key, variant, min(at) AS first_at
                  FROM request_metrics
-                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow AND user_key IS NOT NULL AND ${ELIGIBLE}
+                WHERE ${where} AND user_key IS NOT NULL AND ${ELIGIBLE}
                 GROUP BY user_key, variant
              ), closed AS (
                SELECT * FROM exposures WHERE first_at + make_interval(secs => $5) <= $4
@@ -226,7 +240,7 @@ export class CanaryWindowReader {
             `WITH requests AS (
                SELECT id, request_id, variant, user_key, at
                  FROM request_metrics
-                WHERE flag = $1 AND variant = ANY($2) AND at >= $3 AND at < $4 AND NOT shadow AND ${ELIGIBLE}
+                WHERE ${where} AND ${ELIGIBLE}
                   AND at + make_interval(secs => $5) <= $4
              ), valued AS (
                SELECT r.variant, ${bucketOf('r')} AS bucket,

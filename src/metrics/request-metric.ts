@@ -8,6 +8,8 @@ export interface RequestMetric {
   requestId: string;
   policy: string | null;
   flag: string | null;
+  /** The flag's version that routed it (Route.flagVersion). */
+  flagVersion: number | null;
   variant: string | null;
   provider: string | null;
   model: string | null;
@@ -77,6 +79,7 @@ const METRIC_COLUMNS: readonly JsonRowColumn[] = [
   ['quality_signals', 'smallint'],
   ['shadow', 'bool', 'false'],
   ['shadow_of', 'text'],
+  ['flag_version', 'int4'],
 ];
 
 /**
@@ -124,5 +127,6 @@ export function storedValues(row: RequestMetric, userKeyOf: (userId: string | nu
     row.qualitySignals,
     row.shadow ?? null,
     row.shadowOf ?? null,
+    row.flagVersion,
   ];
 }

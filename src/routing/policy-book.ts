@@ -32,6 +32,11 @@ export interface CompiledPolicy {
 export interface Route {
   policy: string | null;
   flag: string | null;
+  /**
+   * The flag's version that chose the variant: a canary's stage counts only requests routed by its
+   * own weights (version at least the stage's), not those a replica routed before it saw the change.
+   */
+  flagVersion: number | null;
   variant: string | null;
   /** Why this variant: the flag evaluation's reason, `no_flag`, or `direct` for a concrete model. */
   reason: string;

@@ -87,6 +87,7 @@ export class RoutingService {
       return this.withHealthyCandidates({
         policy: null,
         flag: null,
+        flagVersion: null,
         variant: null,
         reason: 'direct',
         plan: directPlan(model),
@@ -110,6 +111,7 @@ export class RoutingService {
     return this.withHealthyCandidates({
       policy: policy.name,
       flag: served ? policy.flag : null,
+      flagVersion: served?.version ?? null,
       variant: served?.variant ?? null,
       reason: served?.reason ?? (evaluation ? 'model_not_in_catalog' : 'no_flag'),
       plan: planRoute(compiled, flagged ?? compiled.defaultModel, served?.settings),
@@ -130,6 +132,7 @@ export class RoutingService {
     return this.withHealthyCandidates({
       policy: route.policy,
       flag: route.flag,
+      flagVersion: route.flagVersion,
       variant,
       reason,
       plan: planRoute(compiled, model, served.settings),

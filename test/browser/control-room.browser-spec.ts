@@ -40,7 +40,7 @@ const createFlag = (app: TestApp, key: string, control: string, treatment: strin
     .expect(201);
 const createCanary = async (app: TestApp, flagKey: string, analysis: Record<string, unknown> = ANALYSIS) =>
   (await api(app).post('/api/canaries').send({ flagKey, variant: 'treatment', stages: STAGES, analysis }).expect(201))
-    .body as { id: string; stage: { startedAt: string } };
+    .body as { id: string; stage: { startedAt: string; flagVersion: number | null } };
 
 interface CanaryEvent {
   id: number;
@@ -77,7 +77,7 @@ describe('control room in a browser', () => {
       const canary = await createCanary(app, 'recommendations-model');
       const traffic = new Traffic(app, 'recommendations');
       try {
-        await rows.waitFor('recommendations-model', canary.stage.startedAt, {
+        await rows.waitFor('recommendations-model', canary.stage, {
           treatment: atLeast(20),
           control: atLeast(20),
         });
@@ -98,8 +98,8 @@ describe('control room in a browser', () => {
         await viewer.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
 
         // More traffic and two more looks: the charts grow and the numbers move, on their own.
-        const seen = await rows.arm('recommendations-model', 'treatment', canary.stage.startedAt);
-        await rows.waitFor('recommendations-model', canary.stage.startedAt, {
+        const seen = await rows.arm('recommendations-model', 'treatment', canary.stage);
+        await rows.waitFor('recommendations-model', canary.stage, {
           treatment: atLeast(seen.requests + 20),
         });
         await clock.advance(TICK_MS);
@@ -154,7 +154,7 @@ describe('control room in a browser', () => {
       await profile('deepseek-v3.2', { errorRate: 1 });
       const traffic = new Traffic(app, 'chat');
       try {
-        await rows.waitFor('chat-model', canary.stage.startedAt, {
+        await rows.waitFor('chat-model', canary.stage, {
           treatment: (arm) => arm.failures >= 30 && arm.failures > 0.8 * arm.requests,
           control: atLeast(10),
         });

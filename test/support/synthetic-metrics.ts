@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { MetricsWriter } from '../../src/metrics/metrics-writer';
 import type { RequestMetric } from '../../src/metrics/request-metric';
 import type { TestApp } from './test-app';
@@ -37,13 +38,18 @@ export interface SyntheticWindow {
  * same INSERT and user-key hashing as the gateway's rows), for canary tests that need hours of
  * realistic traffic on the manual clock without waiting for it. Users are sticky: a user's rank
  * in a fixed permutation puts it in the treatment when below the share, so a rising share only
- * moves users from the control into the treatment, as the flag's rollout does.
+ * moves users from the control into the treatment, as the flag's rollout does. The rows carry the
+ * flag's version as it is when they are written: routed by the weights in force.
  */
 export async function writeSyntheticRows(
   app: TestApp,
   window: SyntheticWindow,
 ): Promise<{ treatment: number; control: number }> {
   const writer = app.app.get(MetricsWriter, { strict: false });
+  const [flag]: Array<{ version: number }> = await app.app
+    .get(DataSource)
+    .query('SELECT version FROM flags WHERE key = $1', [window.flag]);
+  const flagVersion = flag?.version ?? null;
   const random = generator(window.seed);
   const span = window.to.getTime() - window.from.getTime();
   const counts = { treatment: 0, control: 0 };
@@ -54,13 +60,20 @@ export async function writeSyntheticRows(
     const arm = inTreatment ? window.treatment : window.control;
     counts[inTreatment ? 'treatment' : 'control']++;
     const at = new Date(window.from.getTime() + Math.floor((i * span) / window.requests));
-    writer.enqueue(rowOf(window, arm, at, `user-${window.seed}-${user}`, random));
+    writer.enqueue(rowOf(window, flagVersion, arm, at, `user-${window.seed}-${user}`, random));
   }
   await writer.flush();
   return counts;
 }
 
-function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: string, random: Generator): RequestMetric {
+function rowOf(
+  window: SyntheticWindow,
+  flagVersion: number | null,
+  arm: SyntheticArm,
+  at: Date,
+  userId: string,
+  random: Generator,
+): RequestMetric {
   const stream = random.uniform() < 0.4;
   let latencyMs = (arm.medianMs ?? 500) * Math.exp(0.45 * random.normal());
   if (random.uniform() < 0.01) latencyMs *= 2 + 3 * random.uniform();
@@ -70,6 +83,7 @@ function rowOf(window: SyntheticWindow, arm: SyntheticArm, at: Date, userId: str
     requestId: randomUUID(),
     policy: 'synthetic',
     flag: window.flag,
+    flagVersion,
     variant: arm.variant,
     provider: 'simulated',
     model: arm.model,

@@ -55,6 +55,20 @@ export interface ArmRows {
 }
 
 /**
+ * Where a window starts: a time, or a running stage as the API shows it, whose window also leaves out
+ * rows routed by an older flag version than the stage's weights (StageJudge counts it so).
+ */
+export type WindowStart = string | Date | { startedAt: string; flagVersion: number | null };
+
+/** The window's condition, its time and version the parameters `$at` and `$at + 1`. */
+const windowSql = (at: number) => `at >= $${at} AND ($${at + 1}::int IS NULL OR flag_version >= $${at + 1})`;
+
+function windowParams(from: WindowStart): [Date, number | null] {
+  if (typeof from === 'string' || from instanceof Date) return [new Date(from), null];
+  return [new Date(from.startedAt), from.flagVersion];
+}
+
+/**
  * The request_metrics rows of a flag, read on one connection: tests wait for the rows a decision
  * needs to be stored (the writer flushes on its own timer) by polling for them, never by sleeping.
  */
@@ -71,21 +85,21 @@ export class MetricRows {
     await this.client.end();
   }
 
-  /** Rows of `flag`'s `variant` stamped at or after `from` (a stage's start). */
-  async arm(flag: string, variant: string, from: string | Date): Promise<ArmRows> {
+  /** Rows of `flag`'s `variant` in the window from `from` (a stage's start, or the stage: its rows as it counts them). */
+  async arm(flag: string, variant: string, from: WindowStart): Promise<ArmRows> {
     const { rows } = await this.client.query(
       `SELECT count(*)::int AS requests, count(*) FILTER (WHERE outcome <> 'ok' OR fallback)::int AS failures
          FROM request_metrics
-        WHERE flag = $1 AND variant = $2 AND at >= $3 AND outcome <> 'client_aborted'`,
-      [flag, variant, new Date(from)],
+        WHERE flag = $1 AND variant = $2 AND ${windowSql(3)} AND outcome <> 'client_aborted'`,
+      [flag, variant, ...windowParams(from)],
     );
     return rows[0] as ArmRows;
   }
 
-  async count(flag: string, from: string | Date): Promise<number> {
+  async count(flag: string, from: WindowStart): Promise<number> {
     const { rows } = await this.client.query(
-      `SELECT count(*)::int AS n FROM request_metrics WHERE flag = $1 AND at >= $2`,
-      [flag, new Date(from)],
+      `SELECT count(*)::int AS n FROM request_metrics WHERE flag = $1 AND ${windowSql(2)}`,
+      [flag, ...windowParams(from)],
     );
     return rows[0].n as number;
   }
@@ -93,7 +107,7 @@ export class MetricRows {
   /** Waits until every arm named in `enough` satisfies its condition. */
   async waitFor(
     flag: string,
-    from: string | Date,
+    from: WindowStart,
     enough: Record<string, (rows: ArmRows) => boolean>,
     timeoutMs = 30_000,
   ): Promise<Record<string, ArmRows>> {
@@ -115,7 +129,7 @@ export class MetricRows {
    * Waits until every request `traffic` sent (all of it since `from`, and the only traffic of `flag`)
    * has its row: the window is complete, and every tick judges the same rows.
    */
-  async waitForAll(flag: string, from: string | Date, traffic: Traffic, timeoutMs = 30_000): Promise<number> {
+  async waitForAll(flag: string, from: WindowStart, traffic: Traffic, timeoutMs = 30_000): Promise<number> {
     return eventually(
       async () => {
         const stored = await this.count(flag, from);

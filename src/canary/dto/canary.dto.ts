@@ -13,6 +13,16 @@ export class CanaryStageStatusDto {
       'Time in this stage so far; it stops while the canary is paused (a resume starts the stage again) and when it ends',
   })
   elapsedSeconds: number;
+  @ApiProperty({
+    example: 12,
+    nullable: true,
+    type: Number,
+    description:
+      "The flag's version once the stage's weights were written: the stage counts only requests routed by it or a " +
+      "later version (not those a replica routed by the previous stage's weights before it saw the change). Null " +
+      'for a stage started before versions were recorded: it counts every request since startedAt',
+  })
+  flagVersion: number | null;
 }
 
 export class ShadowStageStatusDto {

@@ -59,6 +59,15 @@ export class CanaryEntity {
   @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
   stageStartedAt: Date | null;
 
+  /**
+   * The flag's version once the stage's weights were written: the stage's window counts requests
+   * routed by it or a later version, not those routed by the previous stage's weights on a replica
+   * (or in the moment before the NOTIFY came back) that had not seen the change yet. Null for a
+   * stage started before the column existed: its window counts every row, as it did.
+   */
+  @Column({ name: 'stage_flag_version', type: 'integer', nullable: true })
+  stageFlagVersion: number | null;
+
   @Column({ name: 'last_verdict', type: 'jsonb', nullable: true })
   lastVerdict: StoredVerdict | null;
 

@@ -19,6 +19,7 @@ import { CanaryTickFailures1796595000000 } from './1796595000000-canary-tick-fai
 import { BudgetExhaustionWorstCase1796600000000 } from './1796600000000-budget-exhaustion-worst-case';
 import { CanaryEventsShadowStage1796655345052 } from './1796655345052-canary-events-shadow-stage';
 import { CanaryListIndexes1796660000000 } from './1796660000000-canary-list-indexes';
+import { StageFlagVersion1796670000000 } from './1796670000000-stage-flag-version';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -47,4 +48,5 @@ export const MIGRATIONS: MixedList<Function> = [
   BudgetExhaustionWorstCase1796600000000,
   CanaryEventsShadowStage1796655345052,
   CanaryListIndexes1796660000000,
+  StageFlagVersion1796670000000,
 ];

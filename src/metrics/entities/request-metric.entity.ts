@@ -135,4 +135,11 @@ export class RequestMetricEntity {
   /** A shadow row's primary request (its request_id); null on every other row. */
   @Column({ name: 'shadow_of', type: 'text', nullable: true })
   shadowOf: string | null;
+
+  /**
+   * The flag's version that routed the request (null without a flag): a canary stage counts only
+   * rows routed by its own weights or later ones (canaries.stage_flag_version).
+   */
+  @Column({ name: 'flag_version', type: 'integer', nullable: true })
+  flagVersion: number | null;
 }
