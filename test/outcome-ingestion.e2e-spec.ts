@@ -113,7 +113,8 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
       const text = (await api(app).get('/metrics').expect(200)).text;
       return /^switchyard_outcome_events_written_total [1-9]\d*$/m.test(text) ? text : undefined;
     });
-    expect(exposition).toMatch(/^switchyard_outcome_events_dropped_total 0$/m);
+    expect(exposition).toMatch(/^switchyard_outcome_events_dropped_total\{reason="shutdown"\} 0$/m);
+    expect(exposition).toMatch(/^switchyard_outcome_events_dropped_total\{reason="idempotency_conflict"\} 0$/m);
     expect(exposition).toMatch(/^switchyard_outcome_events_refused_total 0$/m);
     const readKey = (
       await api(app)
@@ -382,6 +383,69 @@ describe('POST /v1/outcomes: a user-unit event needs an exposure of its user in 
     ];
     expect(await storedUserKeys(ids)).toEqual([...keys].sort());
     expect(await storedCount()).toBe(storedBefore + 2);
+  });
+
+  describe('an idempotency key reused with other content', () => {
+    /** The stored values of these events, once the writer has written what it holds. */
+    async function storedValues(id: string): Promise<number[]> {
+      await app.app.get(OutcomeWriter, { strict: false }).flush();
+      const rows = await queryRows<{ value: number }>(database.url, 'SELECT value FROM outcome_events WHERE id = $1', [
+        id,
+      ]);
+      return rows.map((row) => row.value);
+    }
+    /** Accepted events /metrics counts as dropped for a key already stored with other content. */
+    async function conflictsCounted(): Promise<number> {
+      const text = (await api(app).get('/metrics').expect(200)).text;
+      const found = /^switchyard_outcome_events_dropped_total\{reason="idempotency_conflict"\} (\d+)$/m.exec(text);
+      if (!found)
+        throw new Error('switchyard_outcome_events_dropped_total{reason="idempotency_conflict"} not on /metrics');
+      return Number(found[1]);
+    }
+
+    it('keeps the first value and counts the second as dropped (idempotency_conflict)', async () => {
+      await expose(app, 'reuser-1');
+      const before = await conflictsCounted();
+      const first = await post(conversion('reuser-1', { value: true, idempotencyKey: 'order-500' })).expect(202);
+      expect(await storedValues(first.body.id)).toEqual([1]);
+      // A 202 all the same: ingestion does not read the table; the writer finds the conflict.
+      const second = await post(conversion('reuser-1', { value: false, idempotencyKey: 'order-500' })).expect(202);
+      expect(second.body.id).toBe(first.body.id);
+      expect(await storedValues(first.body.id)).toEqual([1]);
+      expect(await conflictsCounted()).toBe(before + 1);
+    });
+
+    it('counts a retry with the same content as no conflict, though its occurredAt is a later now', async () => {
+      await expose(app, 'reuser-2');
+      const before = await conflictsCounted();
+      const event = conversion('reuser-2', { value: true, idempotencyKey: 'order-501' });
+      const first = await post(event).expect(202);
+      expect(await storedValues(first.body.id)).toEqual([1]);
+      await clock.advance(1000);
+      const again = await post({ events: [event, event] }).expect(202);
+      expect(again.body.results.map((result: { id: string }) => result.id)).toEqual([first.body.id, first.body.id]);
+      expect(await storedValues(first.body.id)).toEqual([1]);
+      expect(await conflictsCounted()).toBe(before);
+    });
+
+    it('counts each event of one batch that reuses a key with another value or user', async () => {
+      await expose(app, 'reuser-3');
+      await expose(app, 'reuser-4');
+      const before = await conflictsCounted();
+      const answer = await post({
+        events: [
+          conversion('reuser-3', { value: true, idempotencyKey: 'order-502' }),
+          conversion('reuser-3', { value: true, idempotencyKey: 'order-502' }),
+          conversion('reuser-3', { value: false, idempotencyKey: 'order-502' }),
+          conversion('reuser-4', { value: true, idempotencyKey: 'order-502' }),
+        ],
+      }).expect(202);
+      expect(answer.body).toMatchObject({ accepted: 4, refused: 0 });
+      const [id] = answer.body.results.map((result: { id: string }) => result.id);
+      expect(await storedValues(id)).toEqual([1]);
+      expect(await storedUserKeys([id])).toHaveLength(1);
+      expect(await conflictsCounted()).toBe(before + 2);
+    });
   });
 });
 

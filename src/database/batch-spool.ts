@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { jsonRowsParameter } from './json-rows';
 import { pseudoFileSystemProblem } from './pseudo-file-system';
 
 /** The first line of every spool file: which writer and which database its rows are for. */
@@ -248,9 +247,9 @@ const SPOOL_ERROR_LOG_EVERY = 1_000;
 /**
  * A writer's spool folder (`<data dir>/spool`): its own file (`spool`), and the recovery of the files
  * processes that are gone left there for `dataSource`'s database, retried every 5 s while the
- * database refuses their rows. Rows are written with the writer's own `insertSql` (json-rows.ts, one
- * parameter) in batches of `batchSize`; what was written is logged, as rows arriving late from an
- * earlier process.
+ * database refuses their rows. Rows are written with the writer's own `insert` (its INSERT of
+ * json-rows.ts, one parameter) in batches of `batchSize`; what was written is logged, as rows arriving
+ * late from an earlier process.
  */
 export class SpoolFolder {
   readonly spool: BatchSpool;
@@ -265,8 +264,8 @@ export class SpoolFolder {
     private readonly options: {
       dataDir: string;
       dataSource: DataSource;
-      /** The writer's idempotent INSERT (a row already in the table is skipped), rows in stored form. */
-      insertSql: string;
+      /** Writes one batch of rows in stored form, idempotently (a row already in the table is skipped). */
+      insert: (rows: unknown[][]) => Promise<unknown>;
       /** Names the files, and whose files recovery takes: "metrics", "outcomes". */
       writer: string;
       /** Names the writer in its logs (the owning class). */
@@ -304,14 +303,10 @@ export class SpoolFolder {
   }
 
   private async tryRecovery(): Promise<void> {
-    const { writer, items, batchSize, dataSource, insertSql } = this.options;
+    const { writer, items, batchSize, insert } = this.options;
     try {
       const { recovered, leftAlone } = await recoverSpools(this.dir, writer, this.database, async ({ rows }) => {
-        for (let start = 0; start < rows.length; start += batchSize)
-          await dataSource.query(
-            insertSql,
-            jsonRowsParameter(rows.slice(start, start + batchSize), (row) => row),
-          );
+        for (let start = 0; start < rows.length; start += batchSize) await insert(rows.slice(start, start + batchSize));
       });
       for (const { file, pid, rows, unreadable } of recovered) {
         const skipped = unreadable ? `; ${unreadable} unreadable lines (cut off when it was killed) skipped` : '';

@@ -45,7 +45,11 @@ export class MetricsWriter implements OnModuleInit, OnApplicationBootstrap, OnMo
     this.spoolFolder = new SpoolFolder({
       dataDir: databaseSettings.dataDir,
       dataSource,
-      insertSql: INSERT_METRICS_SQL,
+      insert: (rows) =>
+        dataSource.query(
+          INSERT_METRICS_SQL,
+          jsonRowsParameter(rows, (row) => row),
+        ),
       writer: 'metrics',
       name: MetricsWriter.name,
       items: 'metric rows',

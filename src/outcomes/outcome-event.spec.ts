@@ -141,6 +141,8 @@ describe('outcome events', () => {
     const b = parse({ metric: 'converted', value: 1, userId: 'u', idempotencyKey: 'order-1' });
     expect(a.id).toBe(b.id);
     expect(a.id).toBe(uuidOf('converted\u0000order-1'));
+    // Kept with the event: a conflict under it is logged by the key, which the id cannot give back.
+    expect(a.idempotencyKey).toBe('order-1');
     expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(parse({ metric: 'converted', value: 1, userId: 'u' }).id).not.toBe(
       parse({ metric: 'converted', value: 1, userId: 'u' }).id,

@@ -29,6 +29,8 @@ const MAX_USER_ID_LENGTH = 500;
 
 export interface OutcomeEvent {
   id: string;
+  /** As sent, if it was: the id is derived from it, and a conflict under it is logged by it. */
+  idempotencyKey: string | null;
   metricKey: string;
   value: number;
   requestId: string | null;
@@ -208,6 +210,7 @@ export function parseOutcomeEvent(
   const idempotencyKey = textOf(raw.idempotencyKey, at('idempotencyKey'), MAX_ID_LENGTH);
   return {
     id: idempotencyKey === null ? randomUUID() : uuidOf(`${metric.key}\u0000${idempotencyKey}`),
+    idempotencyKey,
     metricKey: metric.key,
     value,
     requestId,

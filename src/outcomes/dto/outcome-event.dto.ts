@@ -23,7 +23,12 @@ export class OutcomeEventDto {
   occurredAt?: string;
   @ApiPropertyOptional({
     example: 'order-77812',
-    description: 'Events with the same metric and key are stored once (the same id is answered)',
+    description:
+      'Events with the same metric and key are stored once (the same id is answered): a retry repeats the value and ' +
+      'the request or user. A reused key with a different value (or request or user) keeps the first value; the second ' +
+      'is answered 202 all the same (ingestion does not read the table), then counted as dropped with reason ' +
+      'idempotency_conflict (switchyard_outcome_events_dropped_total on /metrics) and logged with metric and key. ' +
+      'occurredAt is not compared: a retry that leaves it out is given its own now.',
   })
   idempotencyKey?: string;
 }
@@ -43,7 +48,11 @@ export class OpenFeatureTrackingEventDto {
   timestamp?: string;
   @ApiPropertyOptional({ description: "Request-unit metrics: the answer's x-switchyard-request-id" })
   requestId?: string;
-  @ApiPropertyOptional({ description: 'Events with the same metric and key are stored once' })
+  @ApiPropertyOptional({
+    description:
+      'As `idempotencyKey` above: stored once; a reused key with a different value keeps the first value, and the ' +
+      'second is counted as dropped with reason idempotency_conflict',
+  })
   idempotencyKey?: string;
 }
 
