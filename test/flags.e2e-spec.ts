@@ -343,7 +343,11 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     ['unknown default variant', newFlag('m6', { defaultVariant: 'nope' }), 'defaultVariant "nope" is not in variants'],
     [
       'unknown variant in a rule',
-      newFlag('m7', { rules: [{ name: 'r', conditions: [], serve: { variant: 'nope' } }] }),
+      newFlag('m7', {
+        rules: [
+          { name: 'r', conditions: [{ attribute: 'a', operator: 'in', values: ['x'] }], serve: { variant: 'nope' } },
+        ],
+      }),
       'rules[0].serve.variant "nope" is not in variants',
     ],
     [
@@ -362,6 +366,42 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
   ])('refuses %s with a 400 naming the field', async (_name, body, message) => {
     const response = await api(app).post('/api/flags').send(body).expect(400);
     expect(response.body.message).toContain(message);
+  });
+
+  it('refuses a rule without conditions on create and update, while a stored one keeps serving', async () => {
+    const everyone = { name: 'everyone', conditions: [], serve: { variant: 'treatment' } };
+    const noConditions = (index: number) =>
+      `rules[${index}].conditions must have at least one condition (a rule without conditions would match every request; use the rollout or defaultVariant for everyone)`;
+    const created = await api(app)
+      .post('/api/flags')
+      .send(newFlag('empty-rule-flag', { rules: [everyone] }))
+      .expect(400);
+    expect(created.body).toMatchObject({ code: 'validation_failed', message: noConditions(0) });
+
+    const key = 'legacy-rule-flag';
+    await api(app)
+      .post('/api/flags')
+      .send(newFlag(key, { rollout: {} }))
+      .expect(201);
+    const updated = await api(app)
+      .patch(`/api/flags/${key}`)
+      .send({ version: 1, rules: [newFlag().rules[0], everyone] })
+      .expect(400);
+    expect(updated.body.message).toBe(noConditions(1));
+    expect(await history(key)).toHaveLength(1);
+
+    // Written before rules needed a condition: it loads and matches everyone as it always did, and
+    // a change that leaves the rules alone does not ask for them to be fixed first.
+    await queryRows(database.url, 'UPDATE flags SET rules = $2 WHERE key = $1', [key, JSON.stringify([everyone])]);
+    await queryRows(database.url, 'SELECT pg_notify($1, $2)', ['switchyard_flags', key]);
+    const evaluate = () => api(app).post(`/api/flags/${key}/evaluate`).send({ userId: 'u-1' }).expect(200);
+    await eventually(async () => (await evaluate()).body.reason === 'rule:everyone', 5000, 'the stored rule');
+    await api(app)
+      .patch(`/api/flags/${key}`)
+      .send({ version: 1, description: 'still serving everyone the treatment' })
+      .expect(200)
+      .expect((res) => expect(res.body).toMatchObject({ version: 2, rules: [everyone] }));
+    expect((await evaluate()).body).toMatchObject({ version: 2, variant: 'treatment', reason: 'rule:everyone' });
   });
 
   it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {

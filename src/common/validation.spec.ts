@@ -50,7 +50,11 @@ describe('operatorValidationPipe', () => {
 
   it('names nested fields by their whole path', async () => {
     const rules = [
-      { name: 'ok', conditions: [], serve: { variant: 'control' } },
+      {
+        name: 'ok',
+        conditions: [{ attribute: 'country', operator: 'in', values: ['SG'] }],
+        serve: { variant: 'control' },
+      },
       { name: 'bad', conditions: [{ attribute: 'country', operator: 'like', values: ['SG'] }] },
     ];
     expect(await problems(CreateFlagDto, { ...flag, rules })).toEqual([

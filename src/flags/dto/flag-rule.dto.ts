@@ -63,8 +63,19 @@ export class FlagRuleDto {
   @MaxLength(100, { message: 'name must be at most 100 characters' })
   name: string;
 
-  @ApiProperty({ type: [FlagConditionDto], description: 'All must hold (an empty list always matches)' })
-  @IsArray({ message: 'conditions must be a list of { attribute, operator, values } (may be empty)' })
+  // No minItems: FlagDto answers with this class too, and a flag stored before the rule may hold [].
+  @ApiProperty({
+    type: [FlagConditionDto],
+    description:
+      'All must hold; at least one (the rollout and defaultVariant are for everyone). A rule stored with none before that was refused keeps matching every request',
+  })
+  @IsArray({ message: 'conditions must be a list of { attribute, operator, values }' })
+  // Checked here, on what is sent, not in validateFlag: flags stored with an empty rule before it
+  // was refused keep serving, and a change that leaves their rules alone still goes through.
+  @ArrayMinSize(1, {
+    message:
+      'conditions must have at least one condition (a rule without conditions would match every request; use the rollout or defaultVariant for everyone)',
+  })
   @ValidateNested({ each: true })
   @Type(() => FlagConditionDto)
   conditions: FlagConditionDto[];
