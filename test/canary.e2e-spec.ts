@@ -735,6 +735,14 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(second.body.message).toMatch(/already has an active canary/);
 
       const id = pending.body.id;
+      // Left out, no reason is recorded; a blank one would be recorded as an empty reason.
+      for (const reason of ['', ' \n ']) {
+        const blank = await authorized(gateway).post(`/api/canaries/${id}/start`).send({ reason }).expect(400);
+        expect(blank.body).toMatchObject({
+          code: 'validation_failed',
+          message: 'reason must not be blank; leave it out for none',
+        });
+      }
       const resume = await authorized(gateway).post(`/api/canaries/${id}/resume`).expect(409);
       expect(resume.body).toMatchObject({ code: 'canary_state_conflict' });
       expect(resume.body.message).toMatch(/is pending; resume applies only to a canary that is paused/);

@@ -404,6 +404,30 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     expect((await evaluate()).body).toMatchObject({ version: 2, variant: 'treatment', reason: 'rule:everyone' });
   });
 
+  it('refuses a blank reason, in the body or the x-change-reason header, on every change', async () => {
+    const key = 'reasoned-flag';
+    const blank = 'reason must not be blank; leave it out for none';
+    const created = await api(app)
+      .post('/api/flags')
+      .send(newFlag(key, { reason: '' }))
+      .expect(400);
+    expect(created.body).toMatchObject({ code: 'validation_failed', message: blank });
+    await api(app).post('/api/flags').send(newFlag(key)).expect(201);
+    const changes = [
+      () => api(app).patch(`/api/flags/${key}`).send({ version: 1, description: 'x', reason: ' ' }),
+      () =>
+        api(app)
+          .put(`/api/flags/${key}/rollout`)
+          .send({ rollout: { treatment: 10 }, version: 1, reason: '\t' }),
+      () => api(app).post(`/api/flags/${key}/kill`).send({ reason: '' }),
+      () => api(app).delete(`/api/flags/${key}`).send({ reason: '  ' }),
+    ];
+    for (const change of changes) expect((await change().expect(400)).body.message).toBe(blank);
+    const header = await api(app).post(`/api/flags/${key}/kill`).set('x-change-reason', ' ').expect(400);
+    expect(header.body.message).toBe('x-change-reason must not be blank; leave it out for none');
+    expect(await history(key)).toHaveLength(1);
+  });
+
   it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {
     const unknown = await api(app).get('/api/flags/nope').expect(404);
     expect(unknown.body).toMatchObject({ code: 'flag_not_found', message: 'flag "nope" does not exist' });

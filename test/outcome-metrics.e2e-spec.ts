@@ -118,6 +118,25 @@ describe('outcome metric definitions: /api/outcome-metrics', () => {
     ])
       expect(text).toContain(field);
     await api(app).get('/api/outcome-metrics/nope').expect(404);
+
+    // Left out, no reason is recorded; a blank one would be recorded as an empty reason.
+    const blank = 'reason must not be blank; leave it out for none';
+    const key = 'reasoned_metric';
+    const created = await api(app)
+      .post('/api/outcome-metrics')
+      .send({ ...CONVERSION, key, reason: ' ' })
+      .expect(400);
+    expect(created.body).toMatchObject({ code: 'validation_failed', message: blank });
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({ ...CONVERSION, key })
+      .expect(201);
+    const changed = await api(app).patch(`/api/outcome-metrics/${key}`).send({ version: 1, reason: '' }).expect(400);
+    expect(changed.body.message).toBe(blank);
+    const archived = await api(app).delete(`/api/outcome-metrics/${key}`).send({ reason: '\n' }).expect(400);
+    expect(archived.body.message).toBe(blank);
+    const history = (await api(app).get(`/api/outcome-metrics/${key}/history`).expect(200)).body;
+    expect(history.items).toHaveLength(1);
     await api(app).get('/api/outcome-metrics/nope/history').expect(404);
   });
 });

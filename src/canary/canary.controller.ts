@@ -9,6 +9,7 @@ import {
   ApiInvalidBody,
   ApiOperatorError,
 } from '../common/api-error-responses';
+import { blankReason } from '../common/reason-field';
 import { InvalidInput } from '../common/request-errors';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
@@ -231,10 +232,11 @@ export class CanaryController {
   @ApiParam({ name: 'action', schema: { type: 'string', enum: Object.keys(ACTION_SUMMARIES), example: 'pause' } })
   @ApiOkResponse({ type: CanaryDto })
   @ApiDatabaseUnavailable()
-  @ApiInvalidBody('Unknown action, or a bad reason', {
-    status: 400,
-    message: `unknown action "stop"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}`,
-  })
+  @ApiInvalidBody(
+    'Unknown action, or a bad reason',
+    { status: 400, message: `unknown action "stop"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}` },
+    new InvalidInput([blankReason('reason')]),
+  )
   @ApiCanaryNotFound()
   @ApiOperatorError(
     'The action does not apply in the current state (named in the message), the flag was archived meanwhile (abort ends the canary), or a resume while a budget of the canary is used up (canary_budget_exhausted, naming the budget)',

@@ -48,6 +48,13 @@ describe('operatorValidationPipe', () => {
     ]);
   });
 
+  it('tells a blank reason it is blank, however long, and a reason that is not text what it must be', async () => {
+    const blank = 'reason must not be blank; leave it out for none';
+    expect(await problems(CreateFlagDto, { ...flag, reason: ' \n' })).toEqual([blank]);
+    expect(await problems(CreateFlagDto, { ...flag, reason: ' '.repeat(2001) })).toEqual([blank]);
+    expect(await problems(CreateFlagDto, { ...flag, reason: 7 })).toEqual(['reason must be a string']);
+  });
+
   it('names nested fields by their whole path', async () => {
     const rules = [
       {

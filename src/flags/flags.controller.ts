@@ -4,6 +4,7 @@ import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../common/api-error-responses';
+import { blankReason, isBlank } from '../common/reason-field';
 import { InvalidInput } from '../common/request-errors';
 import {
   CreateFlagDto,
@@ -12,6 +13,7 @@ import {
   FlagToggleDto,
   HistoryQueryDto,
   ListFlagsQueryDto,
+  MAX_REASON_LENGTH,
   SetRolloutDto,
   UpdateFlagDto,
 } from './dto/flag-input.dto';
@@ -23,14 +25,13 @@ import { type FlagPage, FlagsService } from './flags.service';
 const DEFAULT_HISTORY_LIMIT = 50;
 
 /** The actor is the API key that authenticated the request (`key:<id> (<name>)`); callers cannot name themselves. */
-const MAX_REASON_LENGTH = 2000;
-
 function changeContext(
   caller: AuthenticatedCaller,
   headerReason: string | undefined,
   bodyReason: string | undefined,
 ): ChangeContext {
-  // The header is held to the body field's bound: a reason is stored in every history row.
+  // The header is held to the body field's rules: a reason is stored in every history row.
+  if (headerReason !== undefined && isBlank(headerReason)) throw new InvalidInput([blankReason('x-change-reason')]);
   if (headerReason !== undefined && headerReason.length > MAX_REASON_LENGTH)
     throw new InvalidInput([`x-change-reason must be at most ${MAX_REASON_LENGTH} characters`]);
   return { actor: caller.actor, source: 'api', reason: bodyReason ?? headerReason ?? null };
@@ -53,7 +54,7 @@ const ActorHeaders = () =>
   ApiHeader({
     name: 'x-change-reason',
     required: false,
-    description: 'Why (recorded in history with the key as actor); a body `reason` wins',
+    description: `Why (recorded in history with the key as actor; not blank, at most ${MAX_REASON_LENGTH} characters); a body \`reason\` wins`,
   });
 
 @ApiTags('flags')

@@ -9,6 +9,7 @@ import {
   ApiInvalidBody,
   ApiOperatorError,
 } from '../common/api-error-responses';
+import { blankReason } from '../common/reason-field';
 import { InvalidInput } from '../common/request-errors';
 import {
   ArchiveOutcomeMetricDto,
@@ -119,6 +120,7 @@ export class OutcomeMetricsController {
   })
   @ApiKeyParam()
   @ApiOkResponse({ type: OutcomeMetricDto })
+  @ApiInvalidBody('A bad reason', new InvalidInput([blankReason('reason')]))
   @ApiMetricNotFound()
   @ApiOperatorError(
     'Already archived, a built-in signal, or a gate of an active canary (end the canary first)',

@@ -16,6 +16,7 @@ import { Optional } from '../../common/validation';
 import { FLAG_KEY } from '../../flags/dto/flag-input.dto';
 import { VARIANT_NAME } from '../../flags/flag-validation';
 import { IsIntegerBetween } from '../../common/range-validators';
+import { OptionalReason } from '../../common/reason-field';
 import { CanaryAnalysisDto } from './canary-analysis.dto';
 import { CanaryStageDto, ShadowStageDto } from './canary-stage.dto';
 
@@ -97,12 +98,9 @@ export class CreateCanaryDto {
 }
 
 export class CanaryActionDto {
-  @ApiPropertyOptional({
+  @OptionalReason(500, {
     example: 'p99 regression seen on the dashboard',
     description: 'Recorded in the event and the flag history',
   })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
 }

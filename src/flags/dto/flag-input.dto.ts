@@ -16,12 +16,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsIntegerBetween } from '../../common/range-validators';
+import { OptionalReason } from '../../common/reason-field';
 import { Optional } from '../../common/validation';
 import { FLAG_ARCHIVED_FILTERS, type FlagArchivedFilter, type FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
 import { VARIANTS_EXAMPLE, VARIANTS_SCHEMA, VariantConfigDto } from './flag.dto';
 
 export const FLAG_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Also the bound of the x-change-reason header: a reason is stored in every history row. */
+export const MAX_REASON_LENGTH = 2000;
+const REASON_DESCRIPTION = 'Why; also accepted as the x-change-reason header';
 
 const VERSION_MESSAGE = 'version must be the flag version the change is based on (an integer from 1)';
 const ROLLOUT_MESSAGE = 'rollout must be an object of variant -> percentage, e.g. { "treatment": 5 }';
@@ -126,13 +130,7 @@ export class CreateFlagDto {
   @MaxLength(200, { message: 'salt must be at most 200 characters' })
   salt?: string;
 
-  @ApiPropertyOptional({
-    example: 'Start the DeepSeek experiment',
-    description: 'Why; also accepted as the x-change-reason header',
-  })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Start the DeepSeek experiment', description: REASON_DESCRIPTION })
   reason?: string;
 }
 
@@ -160,10 +158,7 @@ export class SetRolloutDto {
   @Min(1, { message: VERSION_MESSAGE })
   version: number;
 
-  @ApiPropertyOptional({ example: 'Canary stage 2', description: 'Why; also accepted as the x-change-reason header' })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Canary stage 2', description: REASON_DESCRIPTION })
   reason?: string;
 }
 
@@ -178,13 +173,7 @@ export class FlagToggleDto {
   @Min(1, { message: VERSION_MESSAGE })
   version?: number;
 
-  @ApiPropertyOptional({
-    example: 'Error rate spike on deepseek-v3.2',
-    description: 'Why; also accepted as the x-change-reason header',
-  })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(2000, { message: 'reason must be at most 2000 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Error rate spike on deepseek-v3.2', description: REASON_DESCRIPTION })
   reason?: string;
 }
 

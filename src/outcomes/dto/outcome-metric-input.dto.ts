@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { OptionalReason } from '../../common/reason-field';
 import { Optional } from '../../common/validation';
 import {
   MAX_ATTRIBUTION_WINDOW_SECONDS,
@@ -17,6 +18,7 @@ import {
 const KEY_MESSAGE = `key must be lower-case words joined by underscores (a-z, 0-9, _), at most ${MAX_OUTCOME_KEY_LENGTH} characters, e.g. checkout_converted`;
 const WINDOW_MESSAGE = `attributionWindowSeconds must be a whole number of seconds from 1 to ${MAX_ATTRIBUTION_WINDOW_SECONDS} (30 days)`;
 const TYPE_MESSAGE = `type must be one of: ${OUTCOME_TYPES.join(', ')}`;
+const MAX_REASON_LENGTH = 500;
 const UNIT_MESSAGE = `unit must be one of: ${OUTCOME_UNITS.join(', ')}`;
 const VERSION_MESSAGE = 'version must be the current version of the metric (an integer from 1)';
 
@@ -65,10 +67,7 @@ export class CreateOutcomeMetricDto {
   @Max(MAX_ATTRIBUTION_WINDOW_SECONDS, { message: WINDOW_MESSAGE })
   attributionWindowSeconds?: number;
 
-  @ApiPropertyOptional({ example: 'Q4 checkout experiment', description: 'Recorded in the history' })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(500, { message: 'reason must be at most 500 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Q4 checkout experiment', description: 'Recorded in the history' })
   reason?: string;
 }
 
@@ -112,18 +111,12 @@ export class UpdateOutcomeMetricDto {
   @IsIn(OUTCOME_UNITS, { message: UNIT_MESSAGE })
   unit?: OutcomeUnit;
 
-  @ApiPropertyOptional({ example: 'Conversions arrive later than we thought' })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(500, { message: 'reason must be at most 500 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Conversions arrive later than we thought' })
   reason?: string;
 }
 
 export class ArchiveOutcomeMetricDto {
-  @ApiPropertyOptional({ example: 'Experiment over' })
-  @Optional()
-  @IsString({ message: 'reason must be a string' })
-  @MaxLength(500, { message: 'reason must be at most 500 characters' })
+  @OptionalReason(MAX_REASON_LENGTH, { example: 'Experiment over' })
   reason?: string;
 }
 
