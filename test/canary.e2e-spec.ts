@@ -750,6 +750,20 @@ describe('canary: staged rollouts judged on treatment vs control', () => {
       expect(unknown.body).toMatchObject({ code: 'canary_action_unknown' });
       const missing = await authorized(gateway).post(`/api/canaries/${randomUUID()}/start`).expect(404);
       expect(missing.body).toMatchObject({ code: 'canary_not_found' });
+      // As for every resource with UUID ids: a malformed id is a mistake to fix, not a canary to look for.
+      for (const bad of ['not-a-uuid', '-'.repeat(36), `${id}x`]) {
+        const calls = [
+          authorized(gateway).get(`/api/canaries/${bad}`),
+          authorized(gateway).get(`/api/canaries/${bad}/events`),
+          authorized(gateway).get(`/api/canaries/${bad}/shadow-pairs`),
+          authorized(gateway).post(`/api/canaries/${bad}/pause`),
+        ];
+        for (const call of calls)
+          expect((await call.expect(400)).body).toMatchObject({
+            code: 'validation_failed',
+            message: 'id must be a canary id (a UUID)',
+          });
+      }
 
       await authorized(gateway).post(`/api/canaries/${id}/start`).expect(200);
       await authorized(gateway).post(`/api/canaries/${id}/pause`).expect(200);

@@ -11,6 +11,7 @@ import {
 } from '../common/api-error-responses';
 import { blankReason } from '../common/reason-field';
 import { InvalidInput } from '../common/request-errors';
+import { UuidParam } from '../common/uuid-param';
 import { FlagUnused } from '../flags/flag.errors';
 import { type CanaryAction } from './canary-actions';
 import { statesOf } from './canary.types';
@@ -31,7 +32,9 @@ const DEFAULT_SHADOW_PAIRS_LIMIT = 50;
 
 const EXAMPLE_ID = '7c1d2e3f-0000-4000-8000-000000000001';
 const EXAMPLE_BUDGET_ID = '5b2e9a41-0000-4000-8000-000000000002';
+const CanaryId = () => UuidParam('id', 'a canary id');
 const ApiCanaryId = () => ApiParam({ name: 'id', format: 'uuid', description: 'The `id` the create answered' });
+const badId = new InvalidInput(['id must be a canary id (a UUID)'], 'id');
 const ApiCanaryNotFound = () =>
   ApiOperatorError('No canary has this id', { status: 404, message: `canary "${EXAMPLE_ID}" does not exist` });
 
@@ -187,8 +190,9 @@ export class CanaryController {
   @ApiCanaryId()
   @ApiOkResponse({ type: CanaryDto })
   @ApiDatabaseUnavailable()
+  @ApiOperatorError('The id is not a UUID', badId)
   @ApiCanaryNotFound()
-  get(@Param('id') id: string): Promise<CanaryDto> {
+  get(@CanaryId() id: string): Promise<CanaryDto> {
     return this.canaries.get(id);
   }
 
@@ -197,9 +201,13 @@ export class CanaryController {
   @ApiCanaryId()
   @ApiOkResponse({ type: CanaryEventPageDto })
   @ApiDatabaseUnavailable()
-  @ApiOperatorError('A bad limit or cursor', new InvalidInput(['limit must be an integer between 1 and 500']))
+  @ApiOperatorError(
+    'The id is not a UUID, or a bad limit or cursor',
+    badId,
+    new InvalidInput(['limit must be an integer between 1 and 500']),
+  )
   @ApiCanaryNotFound()
-  events(@Param('id') id: string, @Query() query: CanaryEventsQueryDto): Promise<CanaryEventPageDto> {
+  events(@CanaryId() id: string, @Query() query: CanaryEventsQueryDto): Promise<CanaryEventPageDto> {
     return this.canaries.events(id, query.limit ?? DEFAULT_EVENTS_LIMIT, query.after, query.quietEvery);
   }
 
@@ -213,11 +221,12 @@ export class CanaryController {
   @ApiOkResponse({ type: [ShadowPairDto] })
   @ApiDatabaseUnavailable()
   @ApiOperatorError(
-    'A bad disagree or limit',
+    'The id is not a UUID, or a bad disagree or limit',
+    badId,
     new InvalidInput(['disagree must be true or false', 'limit must be an integer between 1 and 500']),
   )
   @ApiCanaryNotFound()
-  shadowPairs(@Param('id') id: string, @Query() query: ShadowPairsQueryDto): Promise<ShadowPairDto[]> {
+  shadowPairs(@CanaryId() id: string, @Query() query: ShadowPairsQueryDto): Promise<ShadowPairDto[]> {
     return this.canaries.shadowPairList(id, query.disagree === 'true', query.limit ?? DEFAULT_SHADOW_PAIRS_LIMIT);
   }
 
@@ -233,7 +242,8 @@ export class CanaryController {
   @ApiOkResponse({ type: CanaryDto })
   @ApiDatabaseUnavailable()
   @ApiInvalidBody(
-    'Unknown action, or a bad reason',
+    'The id is not a UUID, an unknown action, or a bad reason',
+    badId,
     { status: 400, message: `unknown action "stop"; one of: ${Object.keys(ACTION_SUMMARIES).join(', ')}` },
     new InvalidInput([blankReason('reason')]),
   )
@@ -252,7 +262,7 @@ export class CanaryController {
     ),
   )
   act(
-    @Param('id') id: string,
+    @CanaryId() id: string,
     @Param('action') action: string,
     @Caller() caller: AuthenticatedCaller,
     @Body() dto: CanaryActionDto = {},

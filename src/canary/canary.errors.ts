@@ -6,11 +6,8 @@ export class CanaryNotFound extends DomainError {
   readonly kind = 'not_found';
   readonly code = 'canary_not_found';
 
-  constructor(
-    readonly id: string,
-    hint = '',
-  ) {
-    super(`canary "${id}" does not exist${hint}`);
+  constructor(readonly id: string) {
+    super(`canary "${id}" does not exist`);
   }
 }
 

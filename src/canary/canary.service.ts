@@ -32,7 +32,8 @@ import { BudgetCanaries } from '../budgets/budget-canaries';
 import { shadowPairView } from './shadow-pair-view';
 import type { CanaryEntity } from './entities/canary.entity';
 
-const UUID = /^[0-9a-f-]{36}$/i;
+/** The controller refuses a malformed id (400); this keeps one from any other caller away from Postgres. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Canary plans and the manual actions of their state machine. Every change goes through
@@ -207,7 +208,7 @@ export class CanaryService implements OnModuleInit {
   }
 
   private async find(manager: EntityManager, id: string, forUpdate = false): Promise<CanaryEntity> {
-    if (!UUID.test(id)) throw new CanaryNotFound(id, ' (ids are UUIDs)');
+    if (!UUID.test(id)) throw new CanaryNotFound(id);
     const canary = await this.canaries.find(manager, id, forUpdate);
     if (!canary) throw new CanaryNotFound(id);
     return canary;
