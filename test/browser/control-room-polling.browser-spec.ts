@@ -216,6 +216,21 @@ describe('control room in a browser: signing in, polling, the status line', () =
   );
 
   it(
+    'a link whose id is no canary id (a mistyped link) is no such rollout either, with what the gateway said',
+    async () => {
+      const viewer = await browser.open(app.url, app.adminKey!, { heldClock: HELD });
+      const { page } = viewer;
+      await viewer.go(`#/rollouts/${'-'.repeat(36)}`);
+      expect(await page.locator('main h2').allTextContents()).toEqual(['No such rollout']);
+      expect(await page.locator('#rollout-missing').allTextContents()).toEqual([
+        'id must be a canary id (a UUID). The link may be mistyped, or from another gateway.',
+      ]);
+      expect(await page.locator('#status').textContent()).toBe('');
+    },
+    LONG,
+  );
+
+  it(
     'the sign-in form says when what was typed cannot be a key, without asking the gateway',
     async () => {
       const viewer = await browser.blank({ heldClock: HELD });

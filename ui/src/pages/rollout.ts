@@ -153,8 +153,8 @@ export class RolloutPage implements Page {
     try {
       canary = await api<Canary>(`/api/canaries/${this.id}`);
     } catch (error) {
-      // Canaries are never deleted: one that is not there never will be.
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      // Canaries are never deleted: one that is not there never will be, nor will a malformed id (400).
+      if (!(error instanceof ApiError && (error.status === 404 || error.status === 400))) throw error;
       fill(
         this.root,
         h('p', {}, h('a', { href: '#/rollouts' }, '← All rollouts')),
