@@ -287,6 +287,49 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     expect(row).toMatchObject({ outcome: 'client_aborted', http_status: 499, stream: true, model: 'gpt-4.1' });
   });
 
+  it('counts an answer whose cost is unknown (a client gone mid-stream) apart in the cost report, not as free', async () => {
+    const team = (
+      await api(gateway)
+        .post('/api/keys')
+        .send({ name: 'unpriced-team', scopes: ['gateway'] })
+        .expect(201)
+    ).body as { id: string; key: string };
+    const answered = await completion(
+      gateway,
+      { model: 'gpt-4.1', messages: hello },
+      { authorization: bearer(team.key) },
+    );
+    expect(answered.status).toBe(200);
+    const priced = answered.headers['x-switchyard-request-id'];
+    await request(gateway.simulatorUrl)
+      .put('/_simulator/profiles/gpt-4.1')
+      .send({ tokensPerSecond: 5, completionTokens: 50 })
+      .expect(200);
+    const abort = new AbortController();
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: bearer(team.key) },
+      body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
+      signal: abort.signal,
+    });
+    const gone = response.headers.get('x-switchyard-request-id')!;
+    await response.body!.getReader().read();
+    abort.abort();
+    const rows = await eventually(
+      () => rowsOf(database.url, [priced, gone]),
+      (found) => found.length === 2,
+    );
+    const pricedRow = rows.find((row) => row.request_id === priced)!;
+    expect(rows.find((row) => row.request_id === gone)).toMatchObject({ outcome: 'client_aborted', cost_usd: null });
+
+    const report = (
+      await api(gateway).get('/api/metrics/cost').query({ groupBy: 'model', apiKey: team.id }).expect(200)
+    ).body;
+    expect(report.total).toMatchObject({ requests: 2, unpricedRequests: 1 });
+    expect(report.total.costUsd).toBeCloseTo(Number(pricedRow.cost_usd), 12);
+    expect(report.groups).toEqual([expect.objectContaining({ key: 'gpt-4.1', requests: 2, unpricedRequests: 1 })]);
+  });
+
   it('summarises exactly: percentiles equal those computed from the rows', async () => {
     await request(gateway.simulatorUrl)
       .put('/_simulator/profiles/gemini-2.5-flash')

@@ -23,8 +23,16 @@ export interface SpendFilter {
   variant?: string;
 }
 
+/**
+ * Requests a provider may have billed without saying what: an answer without usage, a stream that
+ * broke, a client that left after the call went out. The row has no cost; budgets charged each its
+ * worst case (completion-pipeline.ts, settlementOf). Counted so a report's costUsd is not taken for all.
+ */
+const UNPRICED = `cost_usd IS NULL AND attempts > 0 AND (outcome IN ('ok', 'client_aborted') OR error_type = 'upstream_stream_error')`;
+
 interface CostRow {
   requests: number;
+  unpriced_requests: number;
   prompt_tokens: string;
   completion_tokens: string;
   cost_usd: string;
@@ -63,6 +71,7 @@ export class CostReportService {
     const rows = (await this.dataSource.query(
       `SELECT *, ((prompt_tokens * $1::numeric + completion_tokens * $2::numeric) / 1000000)::text AS reference_cost_usd
          FROM (SELECT ${columns.join(', ')}, count(*)::int AS requests,
+                      count(*) FILTER (WHERE ${UNPRICED})::int AS unpriced_requests,
                       coalesce(sum(prompt_tokens), 0)::numeric AS prompt_tokens,
                       coalesce(sum(completion_tokens), 0)::numeric AS completion_tokens,
                       coalesce(sum(cost_usd), 0) AS cost_usd
@@ -82,6 +91,7 @@ export class CostReportService {
     });
     const total = costFigures({
       requests: rows.reduce((sum, row) => sum + row.requests, 0),
+      unpriced_requests: rows.reduce((sum, row) => sum + row.unpriced_requests, 0),
       prompt_tokens: String(rows.reduce((sum, row) => sum + BigInt(row.prompt_tokens), 0n)),
       completion_tokens: String(rows.reduce((sum, row) => sum + BigInt(row.completion_tokens), 0n)),
       cost_usd: sumDecimals(rows.map((row) => row.cost_usd)),
@@ -133,6 +143,7 @@ function costFigures(row: CostRow): CostFiguresDto {
   const reference = Number(row.reference_cost_usd);
   return {
     requests: row.requests,
+    unpricedRequests: row.unpriced_requests,
     tokens: { prompt: Number(row.prompt_tokens), completion: Number(row.completion_tokens) },
     costUsd: cost,
     referenceCostUsd: reference,

@@ -117,6 +117,14 @@ export class TimeseriesDto {
 
 export class CostFiguresDto {
   @ApiProperty() requests: number;
+  @ApiProperty({
+    example: 3,
+    description:
+      'Requests a provider may have billed without reporting usage (an answer without usage, a stream that broke, ' +
+      'a client that left after the call went out): costUsd and tokens leave them out; spend budgets charged each ' +
+      'its worst case',
+  })
+  unpricedRequests: number;
   @ApiProperty({ type: TokensDto }) tokens: TokensDto;
   @ApiProperty({ example: 1.84, description: "Spend at the answering models' catalog prices" }) costUsd: number;
   @ApiProperty({ example: 11.5, description: "The same tokens at the reference model's prices" })
