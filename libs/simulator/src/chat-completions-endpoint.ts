@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OpenAiHttpError, rateLimited, simulatedServerError } from './openai-error';
 import { parseCompletionRequest, type CompletionRequest } from './completion-request';
-import { buildReply, toCompletionBody, toSseStream, type SseStream } from './simulated-completion';
+import { buildReply, toCompletionBody, toSseStream, withMalformedEvent, type SseStream } from './simulated-completion';
 import { readJsonBody, type RequestLifetime, sendJson } from './simulator-http';
 import { scriptedFailure } from './simulator-faults';
 import type { SimulatorModels } from './simulator-models';
-import { drawAnswerShape, drawOutcome, type AnswerShape, type ModelProfile } from './simulator-profile';
+import {
+  drawAnswerShape,
+  drawMalformedEvent,
+  drawOutcome,
+  type AnswerShape,
+  type MalformedEventAt,
+  type ModelProfile,
+} from './simulator-profile';
 import type { SimulatorRecording } from './simulator-recording';
 import type { SimulatorStats } from './simulator-stats';
 
@@ -16,6 +23,7 @@ interface Decision {
   latencyMs: number;
   streamFails: boolean;
   shape: AnswerShape;
+  malformedEvent: MalformedEventAt;
 }
 
 /** Filled in as a chat completion request gets through each check, so even a rejection is recorded fully. */
@@ -34,7 +42,8 @@ const SSE_HEADERS = {
 /**
  * POST /v1/chat/completions: decides the answer (key, body, model, then the model's queued faults and
  * random draws), counts and records the call, waits the drawn latency, then answers as one JSON body or
- * as an SSE stream paced at the profile's tokens per second, cut short when the draw says it fails.
+ * as an SSE stream paced at the profile's tokens per second, cut short when the draw says it fails,
+ * with a cut-off chunk in it when the draw says it carries one.
  */
 export class ChatCompletionsEndpoint {
   private completionCount = 0;
@@ -66,7 +75,11 @@ export class ChatCompletionsEndpoint {
     const id = `chatcmpl-sim-${++this.completionCount}`;
     const reply = buildReply(request, profile.completionTokens, id, Math.floor(Date.now() / 1000), decision.shape);
     if (!request.stream) return sendJson(res, 200, toCompletionBody(reply));
-    const stream = toSseStream(reply, request.includeUsage);
+    let stream = toSseStream(reply, request.includeUsage);
+    if (decision.malformedEvent !== 'none') {
+      stream = withMalformedEvent(stream, decision.malformedEvent);
+      this.stats.countMalformedEvent();
+    }
     return this.writeStream(res, stream, profile.tokensPerSecond, decision.streamFails, lifetime);
   }
 
@@ -97,6 +110,7 @@ export class ChatCompletionsEndpoint {
       latencyMs: outcome.latencyMs,
       streamFails: outcome.streamFails,
       shape: drawAnswerShape(profile, model.shapeRng, model.toolRng, request.tools),
+      malformedEvent: drawMalformedEvent(profile, model.eventRng),
     };
   }
 

@@ -1,5 +1,5 @@
 import { type CallStyle, isPlainObject, type CompletionRequest } from './completion-request';
-import type { AnswerShape } from './simulator-profile';
+import type { AnswerShape, MalformedEventAt } from './simulator-profile';
 
 export interface Usage {
   prompt_tokens: number;
@@ -234,6 +234,23 @@ export function toSseStream(reply: SimulatedReply, includeUsage: boolean): SseSt
     tokens,
     tail: tail + SSE_DONE,
   };
+}
+
+/**
+ * The stream with a chunk cut off half-way (its data not JSON, never a valid prefix of another
+ * value) inserted as its first event, or right after its first content chunk (after the role chunk
+ * when the answer has none); every other event as it was.
+ */
+export function withMalformedEvent(stream: SseStream, at: Exclude<MalformedEventAt, 'none'>): SseStream {
+  if (at === 'first') return { ...stream, head: cutOffFirstEvent(stream.head) + stream.head };
+  const [first, ...rest] = stream.tokens;
+  if (first === undefined) return { ...stream, head: stream.head + cutOffFirstEvent(stream.head) };
+  return { ...stream, tokens: [first + cutOffFirstEvent(first), ...rest] };
+}
+
+function cutOffFirstEvent(events: string): string {
+  const event = events.slice(0, events.indexOf('\n\n'));
+  return `${event.slice(0, Math.ceil(event.length / 2))}\n\n`;
 }
 
 function sseEvent(payload: unknown): string {

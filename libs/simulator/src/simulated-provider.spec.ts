@@ -321,6 +321,38 @@ describe('SimulatedProvider', () => {
       expect((await stats(simulator)).streamFailures).toBe(1);
     });
 
+    it('sends a chunk cut off half-way as the first event at malformedFirstEventRate 1, then the whole stream', async () => {
+      const simulator = await startSimulator({ models: [{ id: MODEL, profile: { malformedFirstEventRate: 1 } }] });
+      const response = await chat(simulator, { model: MODEL, messages: userMessages, stream: true });
+      expect(response.status).toBe(200);
+      const [cut, ...rest] = (await response.text()).split('\n\n').filter((event) => event !== '');
+      expect(rest[0].startsWith(cut)).toBe(true);
+      expect(cut.length).toBeLessThan(rest[0].length);
+      expect(() => JSON.parse(cut.slice('data: '.length))).toThrow(SyntaxError);
+      const { chunks, done } = parseSse(rest.join('\n\n'));
+      expect(done).toBe(true);
+      expect(chunks).toHaveLength(1 + 16 + 1);
+      expect((await stats(simulator)).malformedEvents).toBe(1);
+    });
+
+    it('sends a chunk cut off half-way right after the first content chunk at malformedEventRate 1', async () => {
+      const simulator = await startSimulator({ models: [{ id: MODEL, profile: { malformedEventRate: 1 } }] });
+      const response = await chat(simulator, { model: MODEL, messages: userMessages, stream: true });
+      const events = (await response.text()).split('\n\n').filter((event) => event !== '');
+      const [role, content, cut, ...rest] = events;
+      expect(content).toContain('"content":"Simulated"');
+      expect(content.startsWith(cut)).toBe(true);
+      expect(() => JSON.parse(cut.slice('data: '.length))).toThrow(SyntaxError);
+      const { chunks, done } = parseSse([role, content, ...rest].join('\n\n'));
+      expect(done).toBe(true);
+      expect(chunks).toHaveLength(1 + 16 + 1);
+      expect((await stats(simulator)).malformedEvents).toBe(1);
+
+      // A plain answer has no events to break.
+      expect((await chat(simulator, { model: MODEL, messages: userMessages })).status).toBe(200);
+      expect((await stats(simulator)).malformedEvents).toBe(1);
+    });
+
     it('stops writing and counts an abort when the client disconnects mid-stream', async () => {
       const simulator = await startSimulator({ models: [{ id: MODEL, profile: { tokensPerSecond: 2 } }] });
       const client = new AbortController();
@@ -656,6 +688,8 @@ describe('SimulatedProvider', () => {
         invalidJsonRate: 0,
         toolCallRate: 0,
         malformedToolCallRate: 0,
+        malformedFirstEventRate: 0,
+        malformedEventRate: 0,
       });
       expect(profiles[OTHER_MODEL].completionTokens).toBe(6);
     });
@@ -714,6 +748,8 @@ describe('SimulatedProvider', () => {
         byStatus: { '200': 3, '401': 1, '404': 1 },
         unauthorized: 1,
         aborted: 0,
+        streamFailures: 0,
+        malformedEvents: 0,
       });
       expect(snapshot.recent).toHaveLength(5);
       expect(snapshot.recent[2]).toEqual({

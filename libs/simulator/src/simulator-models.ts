@@ -22,6 +22,8 @@ export interface ModelState {
   shapeRng: SeededRandom;
   /** Draws whether an answer calls a tool (drawAnswerShape), apart from `shapeRng` so its sequences stay put. */
   toolRng: SeededRandom;
+  /** Draws where a stream carries a malformed event (drawMalformedEvent), apart from the others for the same reason. */
+  eventRng: SeededRandom;
   /** Scripted failures answered, in order, before the profile's random outcomes are drawn. */
   faults: ScriptedFault[];
 }
@@ -109,11 +111,12 @@ export class SimulatorModels {
     return { id, initialProfile, profile: initialProfile, ...this.newStreams(id), faults: [] };
   }
 
-  private newStreams(id: string): Pick<ModelState, 'rng' | 'shapeRng' | 'toolRng'> {
+  private newStreams(id: string): Pick<ModelState, 'rng' | 'shapeRng' | 'toolRng' | 'eventRng'> {
     return {
       rng: this.newRng(id),
       shapeRng: this.newRng(`${id}#shape`),
       toolRng: this.newRng(`${id}#tools`),
+      eventRng: this.newRng(`${id}#events`),
     };
   }
 

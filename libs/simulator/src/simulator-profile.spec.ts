@@ -3,6 +3,7 @@ import {
   applyProfilePatch,
   defaultModelProfile,
   drawAnswerShape,
+  drawMalformedEvent,
   drawOutcome,
   type ModelProfile,
   type ToolMode,
@@ -31,6 +32,8 @@ describe('applyProfilePatch', () => {
     [{ latencyMs: { median: 50, p99: 10 } }, 'latencyMs.p99 must be >= latencyMs.median'],
     [{ toolCallRate: 1.5 }, 'toolCallRate must be a number between 0 and 1'],
     [{ malformedToolCallRate: null }, 'malformedToolCallRate must be a number between 0 and 1'],
+    [{ malformedFirstEventRate: 2 }, 'malformedFirstEventRate must be a number between 0 and 1'],
+    [{ malformedEventRate: -1 }, 'malformedEventRate must be a number between 0 and 1'],
     [{ errorrate: 0.5 }, 'errorrate is not a profile field'],
   ])('refuses %j naming the field', (patch, message) => {
     expect(() => applyProfilePatch(defaultModelProfile(), patch)).toThrow(message);
@@ -115,5 +118,35 @@ describe('drawAnswerShape', () => {
       else if (!withTools[i].includes('tool_call')) expect(withTools[i]).toBe(shape);
     });
     expect(withTools.some((shape) => shape.includes('tool_call'))).toBe(true);
+  });
+});
+
+describe('drawMalformedEvent', () => {
+  const draws = (profile: ModelProfile, count = 1000) => {
+    const rng = new SeededRandom(deriveSeed(42, 'model#events'));
+    return Array.from({ length: count }, () => drawMalformedEvent(profile, rng));
+  };
+
+  it('puts a malformed event first or after the first content chunk at their rates, reproducibly', () => {
+    const profile = { ...defaultModelProfile(), malformedFirstEventRate: 0.2, malformedEventRate: 0.5 };
+    const drawn = draws(profile);
+    expect(draws(profile)).toEqual(drawn);
+    const first = drawn.filter((at) => at === 'first').length;
+    const after = drawn.filter((at) => at === 'after_first_chunk').length;
+    expect(first).toBeGreaterThan(150);
+    expect(first).toBeLessThan(250);
+    // The first event wins: half of the other streams.
+    expect(after / (1000 - first)).toBeGreaterThan(0.42);
+    expect(after / (1000 - first)).toBeLessThan(0.58);
+    expect(new Set(draws(defaultModelProfile()))).toEqual(new Set(['none']));
+  });
+
+  it("leaves a seed's other sequences where they were: drawn from a stream of its own, two draws a call", () => {
+    const rng = new SeededRandom(7);
+    const twin = new SeededRandom(7);
+    drawMalformedEvent({ ...defaultModelProfile(), malformedFirstEventRate: 1 }, rng);
+    twin.next();
+    twin.next();
+    expect(rng.next()).toBe(twin.next());
   });
 });

@@ -39,6 +39,13 @@ export interface ModelProfile {
   toolCallRate: number;
   /** Share of tool calls (0..1) whose `arguments` are cut off, so they are not valid JSON. */
   malformedToolCallRate: number;
+  /**
+   * Share of streams (0..1) whose first event is a chunk cut off half-way (its data not JSON), the
+   * whole stream after it: what a proxy that splits events, or a provider's bug, sends.
+   */
+  malformedFirstEventRate: number;
+  /** Share of streams (0..1) with such a cut-off chunk right after the first content chunk, the rest whole after it. */
+  malformedEventRate: number;
 }
 
 /** A partial profile, as accepted in options and by `PUT /_simulator/profiles/:model`. */
@@ -67,6 +74,8 @@ export function defaultModelProfile(): ModelProfile {
     invalidJsonRate: 0,
     toolCallRate: 0,
     malformedToolCallRate: 0,
+    malformedFirstEventRate: 0,
+    malformedEventRate: 0,
   };
 }
 
@@ -119,6 +128,8 @@ const SCALAR_RULES: Record<ScalarField, FieldRule> = {
   invalidJsonRate: rateRule('invalidJsonRate'),
   toolCallRate: rateRule('toolCallRate'),
   malformedToolCallRate: rateRule('malformedToolCallRate'),
+  malformedFirstEventRate: rateRule('malformedFirstEventRate'),
+  malformedEventRate: rateRule('malformedEventRate'),
 };
 
 const LATENCY_FIELDS = ['median', 'p99'] as const;
@@ -243,4 +254,20 @@ export function drawAnswerShape(
   }
   if (invalidJsonDraw < profile.invalidJsonRate) return 'invalid_json';
   return 'normal';
+}
+
+/** Where a stream carries a chunk cut off half-way: nowhere, as its first event, or right after its first content chunk. */
+export type MalformedEventAt = 'none' | 'first' | 'after_first_chunk';
+
+/**
+ * Draws where a stream's malformed event goes, from the model's fourth RNG (its own stream, so the
+ * sequences of drawOutcome and drawAnswerShape stay what they were for a seed): always two draws.
+ * A malformed first event wins over a later one.
+ */
+export function drawMalformedEvent(profile: ModelProfile, rng: SeededRandom): MalformedEventAt {
+  const firstDraw = rng.next();
+  const afterFirstChunkDraw = rng.next();
+  if (firstDraw < profile.malformedFirstEventRate) return 'first';
+  if (afterFirstChunkDraw < profile.malformedEventRate) return 'after_first_chunk';
+  return 'none';
 }

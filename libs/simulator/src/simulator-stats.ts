@@ -20,6 +20,8 @@ export interface SimulatorStatsSnapshot {
   aborted: number;
   /** Streams cut on purpose by `streamFailureRate`. */
   streamFailures: number;
+  /** Streams sent a cut-off chunk on purpose by `malformedFirstEventRate` or `malformedEventRate`. */
+  malformedEvents: number;
   /** The last RECENT_LIMIT calls, oldest first. */
   recent: SimulatorCall[];
 }
@@ -37,6 +39,7 @@ export class SimulatorStats {
   private unauthorized = 0;
   private aborted = 0;
   private streamFailures = 0;
+  private malformedEvents = 0;
   private recent: RecordedCall[] = [];
 
   record(call: Omit<SimulatorCall, 'at'>): void {
@@ -58,6 +61,10 @@ export class SimulatorStats {
     this.streamFailures++;
   }
 
+  countMalformedEvent(): void {
+    this.malformedEvents++;
+  }
+
   snapshot(): SimulatorStatsSnapshot {
     return {
       total: this.total,
@@ -67,6 +74,7 @@ export class SimulatorStats {
       unauthorized: this.unauthorized,
       aborted: this.aborted,
       streamFailures: this.streamFailures,
+      malformedEvents: this.malformedEvents,
       recent: this.recent.map(({ atMs, ...call }) => ({ at: new Date(atMs).toISOString(), ...call })),
     };
   }
@@ -79,6 +87,7 @@ export class SimulatorStats {
     this.unauthorized = 0;
     this.aborted = 0;
     this.streamFailures = 0;
+    this.malformedEvents = 0;
     this.recent = [];
   }
 }
