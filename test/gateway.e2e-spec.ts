@@ -14,6 +14,7 @@ type Stats = {
   byKey: Record<string, number>;
   byStatus: Record<string, number>;
   aborted: number;
+  malformedEvents: number;
 };
 
 function simulator(app: TestApp) {
@@ -90,6 +91,20 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
           },
           // A short wait for the first token inside a long attempt.
           { budgets: { firstTokenTimeoutMs: 300, attemptTimeoutMs: 20_000, maxRetriesPerModel: 0 } },
+        ),
+      );
+      // Streams whose first events are not chunks: retried once on each model, then the next one.
+      c.models.push(wide('stream-first', 'gemini-2.5-flash', 1), wide('stream-last', 'claude-sonnet-4.5', 3));
+      c.policies.push(
+        Object.assign(
+          {
+            name: 'stream-fallback',
+            strategy: 'cost_first',
+            flag: 'stream-fallback-model',
+            defaultModel: 'stream-first',
+            fallback: ['stream-last'],
+          },
+          { budgets: { maxRetriesPerModel: 1 } },
         ),
       );
       // The same simulator behind a provider with a 200 ms budget, for upstream timeouts.
@@ -594,6 +609,115 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
     const received = events(response.text);
     expect(received.at(-1)).toBe('data: [DONE]');
     expect(received.at(-2)).toContain('upstream_stream_error');
+  });
+
+  describe('a stream event that is no chunk (not JSON, or without choices)', () => {
+    const metricRow = (requestId: string) =>
+      eventually(async () => {
+        const [row] = await queryRows<Record<string, unknown>>(
+          database.url,
+          'SELECT outcome, http_status, error_type, attempts, fallback FROM request_metrics WHERE request_id = $1',
+          [requestId],
+        );
+        return row;
+      });
+    const dataOf = (event: string) => JSON.parse(event.slice('data: '.length)) as Record<string, any>;
+
+    it('ends the stream there as a break: an error event and [DONE], recorded as upstream_stream_error', async () => {
+      await sim.profile('gpt-4.1', { malformedEventRate: 1 });
+      const response = await completion(gateway, { model: 'gpt-4.1', messages: hello, stream: true }).expect(200);
+      const received = events(response.text);
+      // What came before it went out whole; the cut-off event itself and what followed it never did.
+      expect(received.slice(0, 2).map((event) => dataOf(event).choices[0].delta)).toEqual([
+        { role: 'assistant', content: '' },
+        { content: 'Simulated' },
+      ]);
+      expect(received.slice(2).map((event) => (event === 'data: [DONE]' ? event : dataOf(event)))).toEqual([
+        {
+          error: {
+            message: 'The upstream stream broke off before the completion finished.',
+            type: 'api_error',
+            code: 'upstream_stream_error',
+            param: null,
+          },
+        },
+        'data: [DONE]',
+      ]);
+      expect(await metricRow(response.headers['x-switchyard-request-id'])).toEqual({
+        outcome: 'upstream_error',
+        http_status: 200,
+        error_type: 'upstream_stream_error',
+        attempts: 1,
+        fallback: false,
+      });
+      expect((await sim.stats()).malformedEvents).toBe(1);
+    });
+
+    it('gives the official client an API error it can handle, not a stream it cannot parse', async () => {
+      await sim.profile('gpt-4.1', { malformedEventRate: 1 });
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4.1',
+        messages: [{ role: 'user', content: hello[0].content }],
+        stream: true,
+      });
+      let text = '';
+      const reading = (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      })();
+      await expect(reading).rejects.toBeInstanceOf(OpenAI.APIError);
+      await expect(reading).rejects.toMatchObject({ code: 'upstream_stream_error', type: 'api_error' });
+      expect(text).toBe('Simulated');
+    });
+
+    it('retries a stream whose first event is no chunk, then falls back: the client sees only the good stream', async () => {
+      await sim.profile('gemini-2.5-flash', { malformedFirstEventRate: 1 });
+      const response = await completion(gateway, {
+        model: 'route:stream-fallback',
+        messages: hello,
+        stream: true,
+      }).expect(200);
+      expect(response.headers).toMatchObject({
+        'x-switchyard-model': 'stream-last',
+        'x-switchyard-fallback': 'true',
+        'x-switchyard-attempts': '3',
+      });
+      const received = events(response.text);
+      expect(received.at(-1)).toBe('data: [DONE]');
+      const chunks = received.slice(0, -1).map(dataOf);
+      expect(chunks.every((chunk) => Array.isArray(chunk.choices))).toBe(true);
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('')).toContain('claude-sonnet-4.5');
+      expect(await metricRow(response.headers['x-switchyard-request-id'])).toEqual({
+        outcome: 'ok',
+        http_status: 200,
+        error_type: null,
+        attempts: 3,
+        fallback: true,
+      });
+      const stats = await sim.stats();
+      expect(stats.byModel).toEqual({ 'gemini-2.5-flash': 2, 'claude-sonnet-4.5': 1 });
+      expect(stats.malformedEvents).toBe(2);
+    });
+
+    it('answers 502 before any byte of a stream when every attempt began with an event that is no chunk', async () => {
+      await sim.profile('gemini-2.5-flash', { malformedFirstEventRate: 1 });
+      await sim.profile('claude-sonnet-4.5', { malformedFirstEventRate: 1 });
+      const response = await completion(gateway, {
+        model: 'route:stream-fallback',
+        messages: hello,
+        stream: true,
+      }).expect(502);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body.error.code).toBe('upstream_error');
+      expect(await metricRow(response.headers['x-switchyard-request-id'])).toEqual({
+        outcome: 'upstream_error',
+        http_status: 502,
+        error_type: 'upstream_error',
+        attempts: 4,
+        fallback: false,
+      });
+      expect((await sim.stats()).malformedEvents).toBe(4);
+    });
   });
 
   it('aborts the upstream stream when the client disconnects', async () => {

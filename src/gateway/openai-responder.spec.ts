@@ -69,6 +69,47 @@ describe('OpenAiResponder', () => {
     expect(result).toMatchObject({ broke: true });
   });
 
+  it.each([
+    ['a chunk cut off', 'data: {"choices":[{"index":0,"delta":{"cont'],
+    ['text', 'data: upstream overloaded, try again'],
+    ['JSON that is no object', 'data: ["lo"]'],
+    ['an object without choices', 'data: {"object":"chat.completion.chunk","delta":{"content":"lo"}}'],
+  ])('ends the stream at an event that is %s as at a break: an error event and [DONE]', async (_, malformed) => {
+    handle = (res) =>
+      responder.deliver(res, stream([chunk('Hel'), malformed, chunk('lo'), 'data: [DONE]']), true, new RequestTiming());
+    const received = events(await (await fetch(url)).text());
+    expect(received).toEqual([chunk('Hel'), expect.stringContaining('upstream_stream_error'), 'data: [DONE]']);
+    expect(result).toMatchObject({ broke: true });
+  });
+
+  it('answers a first event that is no chunk the same way, never passing it on', async () => {
+    handle = (res) =>
+      responder.deliver(res, stream(['data: {"choices":[', chunk('lo'), 'data: [DONE]']), true, new RequestTiming());
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(events(await response.text())).toEqual([expect.stringContaining('upstream_stream_error'), 'data: [DONE]']);
+    expect(result).toMatchObject({ broke: true });
+  });
+
+  it('relays what clients skip or read: a comment, the usage chunk, an event over several data lines', async () => {
+    const split = 'data: {"choices":\ndata: [{"index":0,"delta":{"content":"lo"}}]}';
+    handle = (res) =>
+      responder.deliver(
+        res,
+        stream([chunk('Hel'), ': keep-alive', split, USAGE, 'data: [DONE]']),
+        true,
+        new RequestTiming(),
+      );
+    expect(events(await (await fetch(url)).text())).toEqual([
+      chunk('Hel'),
+      ': keep-alive',
+      split,
+      USAGE,
+      'data: [DONE]',
+    ]);
+    expect(result).toMatchObject({ broke: false });
+  });
+
   it('answers a domain error in OpenAI shape, with its status and headers', async () => {
     handle = async (res) => responder.fail(res, new UpstreamRateLimited(2500), 'req-1', new RequestTiming());
     const response = await fetch(url);

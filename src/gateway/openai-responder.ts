@@ -30,7 +30,10 @@ export interface Delivery {
   usage: TokenUsage | undefined;
   /** Streams: from the request's arrival to the first event written. */
   ttftMs: number | null;
-  /** The stream broke after its first event: the client got an error event and [DONE] instead of the rest. */
+  /**
+   * The stream broke after its first event (cut, silent, an error event, an event that is no chunk):
+   * the client got an error event and [DONE] instead of the rest.
+   */
   broke: boolean;
   /**
    * The answer's quality signals (metrics/quality-signals.ts): a bitmask, 0 for none; null when not
@@ -193,7 +196,9 @@ export class OpenAiResponder {
   /**
    * Passes the upstream's events through one by one. The status went out with the first event, so
    * an upstream failure after it ends the stream with an error event and [DONE], never a silent cut;
-   * an error event of the upstream's own is replaced by ours, as its message may quote our key.
+   * an error event of the upstream's own is replaced by ours, as its message may quote our key, and
+   * an event no client could read as a chunk (AnswerParser.observedEvent throws) is not passed on but
+   * ends the stream the same way: relayed, it would fail the client's SDK while the row said `ok`.
    */
   private async relay(
     res: ServerResponse,

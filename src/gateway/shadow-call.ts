@@ -111,8 +111,9 @@ export async function callShadowCandidate(
 }
 
 /**
- * What the gateway reads of one event of the candidate's stream (AnswerParser.observedEvent): an
- * error event throws (the stream broke); the usage chunk is returned.
+ * What the gateway reads of one event of the candidate's stream (AnswerParser.observedEvent, which
+ * throws for an event that is no chunk): an error event throws (the stream broke); the usage chunk
+ * is returned.
  */
 function readEvent(event: string, quality: StreamQuality, capture: StreamCapture): TokenUsage | undefined {
   if (event.includes('"error"') && /"error"\s*:\s*\{/.test(event)) throw new Error('the upstream sent an error event');

@@ -1,4 +1,5 @@
 import { AnswerParser, PARSED_OFF_LOOP_FROM_BYTES } from './answer-parser';
+import { MalformedEventError, NOT_JSON } from './chunk-shape';
 
 /** A completion with `logprobs` (top 5 per token) of at least `bytes`, as OpenAI answers one. */
 function logprobsAnswer(bytes: number) {
@@ -82,8 +83,30 @@ describe('AnswerParser', () => {
       error: { message: `an error object of ${JSON.stringify(data.error).length} characters` },
       model: 'gpt-4.1',
     });
-    // Not JSON: nothing of it is observed.
-    expect(await parser.observedEvent(`data: {"choices":[${padding}`)).toBe('');
+  });
+
+  it('refuses a small event that is no chunk on the event loop, at once', () => {
+    expect(() => parser.observedEvent('data: {"choices":[{"delta":{"content":"hi"}')).toThrow(
+      new MalformedEventError(NOT_JSON),
+    );
+    expect(() => parser.observedEvent('data: {"delta":{"content":"hi"}}')).toThrow(MalformedEventError);
+  });
+
+  it.each([
+    ['not JSON', (padding: string) => `data: {"choices":[{"delta":{"content":"${padding}"}}`],
+    ['JSON that is no object', (padding: string) => `data: ["${padding}"]`],
+    ['an object without choices', (padding: string) => `data: {"delta":{"content":"${padding}"}}`],
+    ['an error that is no object', (padding: string) => `data: {"error":"${padding}"}`],
+  ])('refuses a large event that is %s once the worker has parsed it', async (_, eventOf) => {
+    const event = eventOf('x'.repeat(PARSED_OFF_LOOP_FROM_BYTES));
+    await expect(parser.observedEvent(event)).rejects.toThrow(MalformedEventError);
+  });
+
+  it('judges no large event it could not read (the gateway shutting down)', async () => {
+    const stopping = new AnswerParser();
+    const reading = stopping.observedEvent(`data: {"choices":[${'1,'.repeat(PARSED_OFF_LOOP_FROM_BYTES)}`);
+    await stopping.onModuleDestroy();
+    expect(await reading).toBe('');
   });
 
   it('passes a large answer on unread when its parse cannot finish (the gateway shutting down)', async () => {

@@ -1,5 +1,9 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { OffLoopWorker, type OffLoopWorkerStats } from '../common/off-loop-worker';
+import { chunkShapeProblem, MalformedEventError } from './chunk-shape';
+
+/** Why a large event is no chunk: the worker's parse tells no more. */
+const NOT_A_CHUNK_OBJECT = 'its data is not a JSON object with a choices array';
 
 /**
  * From this size on an upstream answer, or one stream event, is parsed in a worker thread. JSON.parse
@@ -54,14 +58,18 @@ function handle(task) {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return [{ object: false }, []];
     return [{ object: true, body: reduced(value, 'message') }, []];
   }
-  const data = task.event
-    .split('\\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(5).trimStart())
-    .join('\\n');
-  const value = parsed(data);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return ['', []];
+  const lines = task.event.split('\\n').filter((line) => line.startsWith('data:'));
+  // No data: a comment or keep-alive, which clients skip.
+  if (lines.length === 0) return ['', []];
+  const value = parsed(lines.map((line) => line.slice(5).trimStart()).join('\\n'));
+  if (!isChunk(value)) return [{ object: false }, []];
   return ['data: ' + JSON.stringify(reduced(value, 'delta')), []];
+}
+/** As chunk-shape.ts judges a small event on the event loop. */
+function isChunk(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const error = value.error;
+  return Array.isArray(value.choices) || (typeof error === 'object' && error !== null && !Array.isArray(error));
 }
 `;
 
@@ -136,14 +144,21 @@ export class AnswerParser implements OnModuleDestroy {
   /**
    * What the gateway observes of a stream event: the event itself when small; from
    * PARSED_OFF_LOOP_FROM_BYTES on, an event of what it reads of it (usage, choices' deltas, error),
-   * or '' when it is not a JSON event or could not be read (nothing is observed of it).
+   * or '' when it has no data or could not be read (nothing is observed of it). An event no client
+   * could read as a chunk (chunkShapeProblem; a large one as the worker's parse finds it) throws
+   * MalformedEventError, a small one at once: the stream is broken there.
    */
   observedEvent(event: string): string | Promise<string> {
-    // Returned as it is, not wrapped in a promise: a stream's every event comes this way.
-    if (event.length < PARSED_OFF_LOOP_FROM_BYTES) return event;
-    return this.worker
-      .run({ kind: 'event', event })
-      .then((result) => (typeof result === 'string' ? result : ''), this.unavailableAs(''));
+    if (event.length < PARSED_OFF_LOOP_FROM_BYTES) {
+      const problem = chunkShapeProblem(event);
+      if (problem !== undefined) throw new MalformedEventError(problem);
+      // Returned as it is, not wrapped in a promise: a stream's every event comes this way.
+      return event;
+    }
+    return this.worker.run({ kind: 'event', event }).then((result) => {
+      if (typeof result === 'string') return result;
+      throw new MalformedEventError(NOT_A_CHUNK_OBJECT);
+    }, this.unavailableAs(''));
   }
 
   /** A failed parse's stand-in (counted as unread); any other error goes on. */

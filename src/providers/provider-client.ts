@@ -10,6 +10,7 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogConfig } from '../config/catalog.config';
 import type { CatalogProvider } from '../config/catalog.schema';
 import { AnswerParser } from './answer-parser';
+import { MalformedEventError } from './chunk-shape';
 import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
@@ -359,6 +360,14 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       const first = await events.next();
       if (first.done)
         return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
+      // The upstream has spoken: reading what it sent is not its silence.
+      clearTimeout(timer);
+      // Judged before the client has a byte, so an event it could not read fails the attempt as a break would.
+      const malformed = await this.malformedEvent(first.value);
+      if (malformed) {
+        body.destroy();
+        return { ok: false, kind: 'network', message: `${call.model.id} broke the stream: ${malformed.message}` };
+      }
       const rest = untilDone(events, onStreamEnd, silenceLimitMs, () => {
         body.destroy(new Error(`${call.model.id} sent nothing for ${silenceLimitMs} ms in the middle of its stream`));
         abort.abort();
@@ -389,6 +398,17 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
       return { ok: false, kind: 'network', message: `${call.model.id} broke the stream before its first chunk` };
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** The MalformedEventError `event` is, if it is no chunk (AnswerParser.observedEvent). */
+  private async malformedEvent(event: string): Promise<MalformedEventError | undefined> {
+    try {
+      await this.parser.observedEvent(event);
+      return undefined;
+    } catch (error) {
+      if (error instanceof MalformedEventError) return error;
+      throw error;
     }
   }
 }

@@ -2,7 +2,7 @@
 export type UpstreamFailureKind =
   | 'rate_limited' // 429 outlasted the retries
   | 'server_error' // 5xx outlasted the retries
-  | 'network' // connection refused/reset, broken stream before the first chunk
+  | 'network' // connection refused/reset, broken stream before the first chunk (or a first event that is no chunk)
   | 'timeout' // the attempt or the first chunk took too long
   | 'unauthorized' // the provider refused every key we have
   | 'invalid_request' // 400/404/413/422: the request itself is wrong, on every model; never retried
