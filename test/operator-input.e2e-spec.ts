@@ -607,4 +607,32 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       )
       .expect(201);
   });
+
+  it('refuses a canary action named like a property every object has, as an unknown action', async () => {
+    // The default catalog's chat policy routes by chat-model, so a canary may run on it.
+    await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'chat-model',
+        variants: { control: 'gpt-4.1', treatment: 'deepseek-v3.2' },
+        defaultVariant: 'control',
+      })
+      .expect(201);
+    const { id } = (
+      await api(app)
+        .post('/api/canaries')
+        .send({ flagKey: 'chat-model', variant: 'treatment', start: false })
+        .expect(201)
+    ).body;
+    for (const action of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      const response = await api(app).post(`/api/canaries/${id}/${action}`).send({});
+      expect([action, response.status, response.body.code, response.body.message]).toEqual([
+        action,
+        400,
+        'canary_action_unknown',
+        `unknown action "${action}"; one of: start, pause, resume, promote, abort, rollback`,
+      ]);
+    }
+    expect((await api(app).get(`/api/canaries/${id}`).expect(200)).body.state).toBe('pending');
+  });
 });

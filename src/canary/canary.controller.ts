@@ -272,6 +272,7 @@ export class CanaryController {
 }
 
 function parseAction(action: string): CanaryAction {
-  if (action in ACTION_SUMMARIES) return action as CanaryAction;
+  // Own keys only: `in` also finds constructor, toString and __proto__ on every object.
+  if (Object.hasOwn(ACTION_SUMMARIES, action)) return action as CanaryAction;
   throw new UnknownCanaryAction(action, Object.keys(ACTION_SUMMARIES));
 }
