@@ -608,6 +608,39 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       .expect(201);
   });
 
+  it('refuses a percentage or amount JavaScript prints in exponent form as too precise or too large, not with a 500', async () => {
+    const stage = (percentage: number) => ({
+      flagKey: 'input-flag',
+      variant: 'treatment',
+      stages: [
+        { percentage, durationSeconds: 60 },
+        { percentage: 100, durationSeconds: 0 },
+      ],
+      start: false,
+    });
+    for (const path of ['/api/canaries', '/api/canaries/preview']) {
+      for (const percentage of [1e-320, 1e-7]) {
+        const response = await api(app).post(path).send(stage(percentage));
+        expect([path, percentage, response.status, response.body.message]).toEqual([
+          path,
+          percentage,
+          400,
+          'stages[0].percentage must be a number with at most 2 decimals',
+        ]);
+      }
+      const huge = await api(app).post(path).send(stage(1e21));
+      expect([path, huge.status, huge.body.message]).toEqual([path, 400, 'stages[0].percentage must be at most 100']);
+    }
+    const spend = await api(app)
+      .post('/api/canaries/preview')
+      .send({
+        flagKey: 'input-flag',
+        variant: 'treatment',
+        shadow: { percentage: 10, durationSeconds: 60, maxSpendUsd: 1e-7, maxConcurrency: 1 },
+      });
+    expect([spend.status, spend.body.message]).toEqual([400, 'shadow.maxSpendUsd must be a number of dollars']);
+  });
+
   it('refuses a canary action named like a property every object has, as an unknown action', async () => {
     // The default catalog's chat policy routes by chat-model, so a canary may run on it.
     await api(app)

@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { Optional } from '../../common/validation';
-import { IsIntegerBetween } from '../../common/range-validators';
+import { IsIntegerBetween, IsNumberWithDecimals } from '../../common/range-validators';
 
 // Messages start with `$property` (the field's name); the operator ValidationPipe widens it to the
 // field's path, so `stages[0].percentage` and `shadow.percentage` share one rule and its wording.
@@ -10,7 +10,7 @@ import { IsIntegerBetween } from '../../common/range-validators';
 /** A share of traffic or users in percent: above 0, at most 100, in steps of 0.01 (a basis point). */
 function Percentage(): PropertyDecorator {
   return applyDecorators(
-    IsNumber({ maxDecimalPlaces: 2 }, { message: '$property must be a number with at most 2 decimals' }),
+    IsNumberWithDecimals(2, '$property must be a number with at most 2 decimals'),
     Min(0.01, { message: '$property must be above 0' }),
     Max(100, { message: '$property must be at most 100' }),
   );
@@ -60,7 +60,7 @@ export class ShadowStageDto {
     example: 20,
     description: 'The most the shadow calls may cost (USD, across replicas); reaching it ends the stage early',
   })
-  @IsNumber({ maxDecimalPlaces: 6 }, { message: '$property must be a number of dollars' })
+  @IsNumberWithDecimals(6, '$property must be a number of dollars')
   @Min(0.000001, { message: '$property must be above 0' })
   @Max(1_000_000, { message: '$property must be at most 1000000' })
   maxSpendUsd: number;
