@@ -86,6 +86,26 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
     expect(row).toMatchObject({ outcome: 'rejected', http_status: 400 });
   });
 
+  it('names an unknown model or policy by its start only: a huge one does not come back whole', async () => {
+    const huge = 'x'.repeat(100_000);
+    const model = await completion({ model: huge, messages: hello }).expect(404);
+    expect(model.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(model.body.error.message).toMatch(/^The model `x{64}…` does not exist/);
+    expect(model.text.length).toBeLessThan(2_000);
+    const policy = await completion({ model: `route:${huge}`, messages: hello }).expect(404);
+    expect(policy.body.error).toMatchObject({ code: 'policy_not_found' });
+    expect(policy.text.length).toBeLessThan(2_000);
+    const header = await completion({ model: 'route:chat', messages: hello })
+      .set('x-switchyard-policy', 'y'.repeat(10_000))
+      .expect(404);
+    expect(header.body.error).toMatchObject({ code: 'policy_not_found' });
+    expect(header.text.length).toBeLessThan(2_000);
+    const listed = await api(gateway)
+      .get(`/v1/models/${'z'.repeat(10_000)}`)
+      .expect(404);
+    expect(listed.text.length).toBeLessThan(2_000);
+  });
+
   it('refuses a body nested deeper than 64 levels with 400 naming the limit', async () => {
     const deep = `${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}`;
     const response = await api(gateway)

@@ -432,6 +432,18 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       ['/api/canaries', { flagKey: huge, variant: 'treatment' }, 'flagKey must be the key of a flag'],
       ['/api/canaries', { flagKey: 'input-flag', variant: huge }, 'variant'],
       ['/api/canaries/preview', { flagKey: huge, variant: 'treatment' }, 'flagKey must be the key of a flag'],
+      ['/api/flags', { key: 'huge-model', variants: { c: huge }, defaultVariant: 'c' }, 'variants.c: unknown model'],
+      [
+        '/api/flags',
+        { key: 'huge-model-object', variants: { c: { model: huge } }, defaultVariant: 'c' },
+        'variants.c.model: unknown model',
+      ],
+      ['/api/canaries', { flagKey: 'input-flag', variant: 'treatment', analysis: { alpha: huge } }, 'analysis.alpha'],
+      [
+        '/api/canaries/preview',
+        { flagKey: 'input-flag', variant: 'treatment', analysis: { minRequests: huge } },
+        'analysis.minRequests',
+      ],
     ];
     for (const [path, body, start] of cases) {
       const response = await api(app).post(path).send(body).expect(400);
@@ -441,6 +453,11 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
         true,
       ]);
     }
+    const reference = await api(app)
+      .get('/api/metrics/cost')
+      .query({ referenceModel: 'x'.repeat(10_000) })
+      .expect(400);
+    expect([reference.body.code, reference.text.length < 2_000]).toEqual(['unknown_reference_model', true]);
   });
 
   it('refuses a body that names a field twice, naming it and where, instead of keeping the last', async () => {

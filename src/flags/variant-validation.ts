@@ -1,3 +1,4 @@
+import { excerpt } from '../common/excerpt';
 import { SYSTEM_PROMPT_MODES } from './flag.types';
 
 /** A system prompt longer than this is refused: it would ride on every request of the variant. */
@@ -113,7 +114,7 @@ const SHAPE = 'a catalog model id or { model, params?, systemPrompt? }';
  */
 export function variantProblems(field: string, variant: unknown, modelExists: (id: string) => boolean): string[] {
   if (typeof variant === 'string') {
-    return modelExists(variant) ? [] : [`${field}: unknown model "${variant}" (not in the catalog)`];
+    return modelExists(variant) ? [] : [`${field}: unknown model "${excerpt(variant)}" (not in the catalog)`];
   }
   if (!isPlainObject(variant)) return [`${field} must be ${SHAPE}`];
   const problems = Object.keys(variant)
@@ -121,7 +122,7 @@ export function variantProblems(field: string, variant: unknown, modelExists: (i
     .map((key) => `${field}.${key}: unknown field (a variant is ${SHAPE})`);
   if (typeof variant.model !== 'string') problems.push(`${field}.model must be a catalog model id (a string)`);
   else if (!modelExists(variant.model))
-    problems.push(`${field}.model: unknown model "${variant.model}" (not in the catalog)`);
+    problems.push(`${field}.model: unknown model "${excerpt(variant.model)}" (not in the catalog)`);
   if (variant.params !== undefined) problems.push(...paramProblems(`${field}.params`, variant.params));
   if (variant.systemPrompt !== undefined)
     problems.push(...promptProblems(`${field}.systemPrompt`, variant.systemPrompt));

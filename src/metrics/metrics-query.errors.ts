@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import { excerpt } from '../common/excerpt';
 
 export class MetricsTimeOutOfRange extends DomainError {
   readonly kind = 'invalid';
@@ -45,7 +46,7 @@ export class UnknownReferenceModel extends DomainError {
   readonly code = 'unknown_reference_model';
 
   constructor(model: string, known: string[]) {
-    super(`referenceModel "${model}" is not a catalog model (one of: ${known.join(', ')})`, {
+    super(`referenceModel "${excerpt(model)}" is not a catalog model (one of: ${known.join(', ')})`, {
       param: 'referenceModel',
     });
   }

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import { excerpt } from '../common/excerpt';
 import type { Route } from './policy-book';
 
 /** `model` names neither a catalog model nor `route:<policy>`. */
@@ -8,7 +9,7 @@ export class UnknownModel extends DomainError {
 
   constructor(model: string) {
     super(
-      `The model \`${model}\` does not exist. Use a catalog model id or route:<policy> (GET /v1/models lists both).`,
+      `The model \`${excerpt(model)}\` does not exist. Use a catalog model id or route:<policy> (GET /v1/models lists both).`,
       { param: 'model' },
     );
   }
@@ -21,7 +22,7 @@ export class ModelNotAvailable extends DomainError {
 
   constructor(model: string, usable: string[]) {
     super(
-      `The model \`${model}\` is not available to this API key; it may use ${usable.join(', ')} (GET /v1/models lists them).`,
+      `The model \`${excerpt(model)}\` is not available to this API key; it may use ${usable.join(', ')} (GET /v1/models lists them).`,
       { param: 'model' },
     );
   }
@@ -33,7 +34,7 @@ export class UnknownPolicy extends DomainError {
   readonly code = 'policy_not_found';
 
   constructor(policy: string, known: string[], fromHeader: boolean) {
-    super(`The policy \`${policy}\` does not exist. Known policies: ${known.join(', ')}.`, {
+    super(`The policy \`${excerpt(policy)}\` does not exist. Known policies: ${known.join(', ')}.`, {
       param: fromHeader ? null : 'model',
     });
   }

@@ -228,7 +228,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The value as sent, cut to its start: a 4 MB string must not come back whole in the 400. */
 function show(value: unknown): string {
   if (typeof value === 'number') return String(value); // JSON.stringify would turn NaN into "null"
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
