@@ -262,6 +262,24 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect(response.body.message).toContain(message);
   });
 
+  it.each([
+    ['/api/flags/%ZZ', '%ZZ'],
+    ['/api/keys/%', '%'],
+    ['/api/budgets/%C0%AF', '%C0%AF'],
+  ])(
+    'refuses a path whose percent-encoding does not decode (%s) with a code, saying how to encode it',
+    async (path, segment) => {
+      const response = await api(app).get(path).expect(400);
+      expect(response.body).toMatchObject({
+        statusCode: 400,
+        code: 'malformed_path',
+        message: `The path segment "${segment}" is not valid percent-encoding: write % as %25, and other characters as the %XX escapes of their UTF-8 bytes`,
+      });
+      const gateway = await api(app).get(`/v1/models/${segment}`).expect(400);
+      expect(gateway.body.error).toMatchObject({ code: 'malformed_path', type: 'invalid_request_error' });
+    },
+  );
+
   it('refuses null for a field that may be left out, naming it, and changes nothing', async () => {
     const flagBefore = (await api(app).get('/api/flags/input-flag').expect(200)).body;
     const budget = (

@@ -11,7 +11,7 @@ import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { openAiErrorType } from './openai-error';
-import { InvalidJson, RequestTooLarge, UnsupportedContentType } from './request-errors';
+import { InvalidJson, MalformedPathEncoding, RequestTooLarge, UnsupportedContentType } from './request-errors';
 import { requestIdOf } from './request-id';
 import type { RouteIndex } from './route-index';
 
@@ -83,6 +83,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // error, or the domain error its `verify` threw (checkJsonBeforeParse).
     const cause = (exception as { cause?: unknown } | null)?.cause;
     if (cause instanceof DomainError) return cause;
+    // Express's router could not decode a path parameter's %-escapes: the adapter wraps the router's
+    // URIError (told by its name: it comes from another realm in tests) in a bare BadRequestException.
+    const undecodable = [exception, cause].some((error) => (error as { name?: unknown } | null)?.name === 'URIError');
+    if (undecodable && exception instanceof HttpException && exception.getStatus() === 400) {
+      const segment = /^Failed to decode param '(.*)'$/s.exec(exception.message)?.[1];
+      return new MalformedPathEncoding(segment ?? request.path);
+    }
     const bodyParserType = [exception, cause]
       .map((error) => (error as { type?: unknown } | null)?.type)
       .find((type) => typeof type === 'string');

@@ -1,4 +1,5 @@
 import { DomainError } from './domain-error';
+import { excerpt } from './excerpt';
 import { MAX_JSON_DEPTH } from './json-depth';
 
 /** Fields of the request that fail validation: one problem per field, each naming its field. */
@@ -8,6 +9,21 @@ export class InvalidInput extends DomainError {
 
   constructor(problems: string[], param: string | null = null) {
     super(problems.join('; '), { param, details: problems.length > 1 ? problems : [] });
+  }
+}
+
+/**
+ * A path parameter whose %-escapes do not decode (`%ZZ`, a lone `%`, bytes that are no UTF-8).
+ * Express's router refuses it with a bare 400 ("Failed to decode param"), without a code or a hint.
+ */
+export class MalformedPathEncoding extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'malformed_path';
+
+  constructor(segment: string) {
+    super(
+      `The path segment "${excerpt(segment)}" is not valid percent-encoding: write % as %25, and other characters as the %XX escapes of their UTF-8 bytes`,
+    );
   }
 }
 
