@@ -99,4 +99,20 @@ describe('OFREP: Switchyard flags read with the standard OpenFeature provider', 
     expect(invalid.body).toMatchObject({ key: 'ofrep-flag', errorCode: 'INVALID_CONTEXT' });
     await ofrep('/ofrep-flag', null).send({ context: {} }).expect(401);
   });
+
+  it('refuses a body that is a list, instead of evaluating it as no context', async () => {
+    for (const path of ['/ofrep-flag', '']) {
+      for (const body of [[], [{ context: { targetingKey: 'ofrep-user-7' } }]]) {
+        const response = await request(app.url)
+          .post(`/ofrep/v1/evaluate/flags${path}`)
+          .set('authorization', `Bearer ${gatewayKey}`)
+          .send(body)
+          .expect(400);
+        expect(response.body).toMatchObject({
+          errorCode: 'INVALID_CONTEXT',
+          errorDetails: 'the request body must be an object { "context": { ... } }',
+        });
+      }
+    }
+  });
 });

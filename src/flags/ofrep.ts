@@ -24,6 +24,9 @@ export interface OfrepFailure {
 
 /** The request body's context as the evaluator takes it; an OfrepFailure when it is not an object. */
 export function contextOf(body: unknown): EvaluationContext | OfrepFailure {
+  // A list is no body of OFREP's; read as one, its `context` is absent and it would evaluate as none.
+  if (Array.isArray(body))
+    return { errorCode: 'INVALID_CONTEXT', errorDetails: 'the request body must be an object { "context": { ... } }' };
   const context = (body as { context?: unknown } | null | undefined)?.context;
   if (context === undefined || context === null) return {};
   if (typeof context !== 'object' || Array.isArray(context))
