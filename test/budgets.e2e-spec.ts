@@ -996,6 +996,21 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     await api(gateway).delete(`/api/budgets/${budget.id}`).expect(404);
   });
 
+  it('deletes a budget once when deletes of it race: one 200, the others 404', async () => {
+    const { id: keyId } = await createKey(gateway, 'raced-delete');
+    const budget = await createBudget(gateway, {
+      scope: 'key',
+      target: keyId,
+      limitUsd: 10,
+      period: 'day',
+      onExhausted: 'reject',
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => api(gateway).delete(`/api/budgets/${budget.id}`)),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array(9).fill(404)]);
+  });
+
   // Last: it moves the clock to tomorrow.
   it('starts afresh when the period resets', async () => {
     const { id: keyId, key } = await createKey(gateway, 'reset');

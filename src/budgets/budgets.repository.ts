@@ -79,7 +79,10 @@ export class BudgetsRepository {
   async delete(manager: EntityManager, id: string): Promise<BudgetEntity | null> {
     const budget = await manager.getRepository(BudgetEntity).findOneBy({ id });
     if (!budget) return null;
-    await manager.getRepository(BudgetEntity).delete({ id });
+    // A delete racing this one may have removed the row since it was read: only the one whose DELETE
+    // removed it deleted the budget; the others find nothing, as they would a moment later.
+    const { affected } = await manager.getRepository(BudgetEntity).delete({ id });
+    if (!affected) return null;
     await this.notifyChanged(manager, id);
     return budget;
   }
