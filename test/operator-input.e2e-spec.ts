@@ -105,6 +105,22 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     });
   });
 
+  it.each(['"x"', '123', 'null', 'true'])(
+    'answers a JSON body that is no object (%s) as such, not as invalid JSON',
+    async (body) => {
+      const response = await send('POST', '/api/flags', body);
+      expect([response.status, JSON.parse(response.text)]).toEqual([
+        400,
+        expect.objectContaining({ code: 'validation_failed', message: 'the request body must be a JSON object' }),
+      ]);
+      const outcomes = await send('POST', '/v1/outcomes', body);
+      expect([outcomes.status, JSON.parse(outcomes.text).error]).toEqual([
+        400,
+        expect.objectContaining({ code: 'validation_failed', message: 'the request body must be a JSON object' }),
+      ]);
+    },
+  );
+
   it('refuses a body that is not UTF-8 as such, instead of storing U+FFFD for its bytes', async () => {
     const latin1 = Buffer.from(
       JSON.stringify({ key: 'latin1-flag', variants: { c: 'gpt-4.1' }, defaultVariant: 'c', description: 'café' }),

@@ -11,7 +11,13 @@ import { databaseUnavailableFrom } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { headersOf, openAiBodyOf, operatorBodyOf, reasonPhraseOf, statusOf } from './domain-error-status';
 import { openAiErrorType } from './openai-error';
-import { InvalidJson, MalformedPathEncoding, RequestTooLarge, UnsupportedContentType } from './request-errors';
+import {
+  InvalidInput,
+  InvalidJson,
+  MalformedPathEncoding,
+  RequestTooLarge,
+  UnsupportedContentType,
+} from './request-errors';
 import { requestIdOf } from './request-id';
 import type { RouteIndex } from './route-index';
 
@@ -93,7 +99,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const bodyParserType = [exception, cause]
       .map((error) => (error as { type?: unknown } | null)?.type)
       .find((type) => typeof type === 'string');
-    if (bodyParserType === 'entity.parse.failed') return new InvalidJson();
+    if (bodyParserType === 'entity.parse.failed') {
+      // body-parser (strict) refuses a bare "x", 123 or null like broken JSON; say what is wrong with it.
+      const raw = [exception, cause].map((error) => (error as { body?: unknown } | null)?.body).find(isString);
+      return raw !== undefined && isJsonScalar(raw)
+        ? new InvalidInput(['the request body must be a JSON object'])
+        : new InvalidJson();
+    }
     if (bodyParserType === 'charset.unsupported')
       return new UnsupportedContentType(request.headers['content-type'] ?? '');
     if (
@@ -133,6 +145,22 @@ export class HttpExceptionFilter implements ExceptionFilter {
 function isOpenAiPath(path: string): boolean {
   const trimmed = path.replace(/^\/+/, '/');
   return trimmed.startsWith('/v1/') || trimmed === '/v1';
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+/** Valid JSON that is no object or list: a string, number, true, false or null. */
+function isJsonScalar(text: string): boolean {
+  const start = text.trimStart()[0];
+  if (start === undefined || start === '{' || start === '[') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isStructuredBody(body: unknown): boolean {
