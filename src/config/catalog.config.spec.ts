@@ -58,6 +58,27 @@ describe('loadCatalog', () => {
     expect(message).toContain('models[0].contextWindow: contextWindow must be a positive integer number of tokens');
   });
 
+  it('names a price in exponent form with too many decimals, and takes one JavaScript prints so that is exact', () => {
+    const message = problemsOf(
+      catalogWith((c) => {
+        c.models[0].pricing.inputPer1M = 1e-7;
+        c.models[1].pricing.outputPer1M = 1e-320;
+      }),
+    );
+    expect(message).toContain(
+      'models[0].pricing.inputPer1M: inputPer1M must be a price in USD per million input tokens, with at most 6 decimals',
+    );
+    expect(message).toContain(
+      'models[1].pricing.outputPer1M: outputPer1M must be a price in USD per million output tokens, with at most 6 decimals',
+    );
+    const { catalog } = loadCatalog(
+      catalogWith((c) => (c.models[0].pricing.inputPer1M = 1e-6)),
+      'test catalog',
+      {},
+    );
+    expect(catalog.models[0].pricing.inputPer1M).toBe(0.000001);
+  });
+
   it('rejects references to providers and models that do not exist, and duplicates', () => {
     const message = problemsOf(
       catalogWith((c) => {

@@ -4,7 +4,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -14,6 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsNumberWithDecimals } from '../common/range-validators';
 
 /** Which fallbacks a policy allows: any model of its chain, only models of the chosen one's tier or above, none. */
 export const FALLBACK_TIERS = ['any', 'same_or_higher', 'none'] as const;
@@ -57,17 +57,11 @@ export class CatalogProvider {
 
 export class ModelPricing {
   // At most 6 decimals, so costs are exact in numeric(20,12): tokens x price / 1e6 needs no rounding.
-  @IsNumber(
-    { maxDecimalPlaces: 6 },
-    { message: 'inputPer1M must be a price in USD per million input tokens, with at most 6 decimals' },
-  )
+  @IsNumberWithDecimals(6, 'inputPer1M must be a price in USD per million input tokens, with at most 6 decimals')
   @Min(0, { message: 'inputPer1M must not be negative' })
   inputPer1M: number;
 
-  @IsNumber(
-    { maxDecimalPlaces: 6 },
-    { message: 'outputPer1M must be a price in USD per million output tokens, with at most 6 decimals' },
-  )
+  @IsNumberWithDecimals(6, 'outputPer1M must be a price in USD per million output tokens, with at most 6 decimals')
   @Min(0, { message: 'outputPer1M must not be negative' })
   outputPer1M: number;
 }

@@ -1,16 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsNumber,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  ValidateBy,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsNumber, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsNumberWithDecimals } from '../../common/range-validators';
 import { Optional } from '../../common/validation';
 import {
   BUDGET_ACTIONS,
@@ -23,18 +13,6 @@ import {
 
 const LIMIT =
   'limitUsd must be a USD amount above 0 and at most 1000000000, with at most 6 decimals (e.g. 250 or 0.05)';
-/**
- * At most 6 decimals, like catalog prices (so limits compare exactly with costs in picodollars).
- * class-validator's own maxDecimalPlaces throws on numbers it prints in exponent form (1e-7).
- */
-const AtMostSixDecimals = (message: string) =>
-  ValidateBy({
-    name: 'atMostSixDecimals',
-    validator: {
-      validate: (value: unknown) => typeof value === 'number' && Math.round(value * 1e6) / 1e6 === value,
-      defaultMessage: () => message,
-    },
-  });
 
 const ALERT_AT =
   'alertAt must be a list of up to 10 distinct fractions of the limit above 0 and at most 1, e.g. [0.5, 0.8, 1]';
@@ -58,8 +36,8 @@ export class CreateBudgetDto {
   target: string;
 
   @ApiProperty({ example: 250, description: 'The limit per period, in USD at the catalog prices' })
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: LIMIT })
-  @AtMostSixDecimals(LIMIT)
+  // At most 6 decimals, like catalog prices: limits compare exactly with costs in picodollars.
+  @IsNumberWithDecimals(6, LIMIT)
   @Min(0.000001, { message: LIMIT })
   @Max(1_000_000_000, { message: LIMIT })
   limitUsd: number;
@@ -106,8 +84,8 @@ export class CreateBudgetDto {
 export class UpdateBudgetDto {
   @ApiPropertyOptional({ example: 400, description: 'A lower limit than spent + reserved refuses from now on' })
   @Optional()
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: LIMIT })
-  @AtMostSixDecimals(LIMIT)
+  // At most 6 decimals, like catalog prices: limits compare exactly with costs in picodollars.
+  @IsNumberWithDecimals(6, LIMIT)
   @Min(0.000001, { message: LIMIT })
   @Max(1_000_000_000, { message: LIMIT })
   limitUsd?: number;
