@@ -492,6 +492,24 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       .query({ referenceModel: 'x'.repeat(10_000) })
       .expect(400);
     expect([reference.body.code, reference.text.length < 2_000]).toEqual(['unknown_reference_model', true]);
+    // Path segments too, up to what a URL can carry: a 10 KB flag key or action is named by its start.
+    const long10k = 'k'.repeat(10_000);
+    const paths: Array<[string, string, number, string]> = [
+      ['GET', `/api/flags/${long10k}`, 404, 'flag_not_found'],
+      ['GET', `/api/flags/${long10k}/history`, 404, 'flag_not_found'],
+      ['POST', `/api/canaries/00000000-0000-4000-8000-000000000000/${long10k}`, 400, 'canary_action_unknown'],
+    ];
+    for (const [method, path, status, code] of paths) {
+      const response = method === 'GET' ? await api(app).get(path) : await api(app).post(path).send({});
+      expect([path.slice(0, 40), response.status, response.body.code, response.text.length < 2_000]).toEqual([
+        path.slice(0, 40),
+        status,
+        code,
+        true,
+      ]);
+    }
+    const ofrep = await api(app).post(`/ofrep/v1/evaluate/flags/${long10k}`).send({ context: {} }).expect(404);
+    expect([ofrep.body.errorCode, ofrep.body.errorDetails.length < 200]).toEqual(['FLAG_NOT_FOUND', true]);
   });
 
   it('refuses a body that names a field twice, naming it and where, instead of keeping the last', async () => {

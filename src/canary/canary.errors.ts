@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import { excerpt } from '../common/excerpt';
 
 /** The canary module's refusals; the kind decides the HTTP status (domain-error-status.ts). */
 
@@ -91,6 +92,6 @@ export class UnknownCanaryAction extends DomainError {
   readonly code = 'canary_action_unknown';
 
   constructor(action: string, known: readonly string[]) {
-    super(`unknown action "${action}"; one of: ${known.join(', ')}`, { param: 'action' });
+    super(`unknown action "${excerpt(action)}"; one of: ${known.join(', ')}`, { param: 'action' });
   }
 }

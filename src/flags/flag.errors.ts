@@ -1,4 +1,5 @@
 import { DomainError, type DomainErrorKind } from '../common/domain-error';
+import { excerpt } from '../common/excerpt';
 
 /** The flags module's refusals, in its own words; the kind decides the HTTP status (domain-error-status.ts). */
 
@@ -10,7 +11,7 @@ export class FlagNotFound extends DomainError {
     readonly key: string,
     detail = 'does not exist',
   ) {
-    super(`flag "${key}" ${detail}`);
+    super(`flag "${excerpt(key)}" ${detail}`);
   }
 
   /** Evaluation serves only the cache, which holds no archived flag. */

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { RequireScope } from '../access/access.decorators';
+import { excerpt } from '../common/excerpt';
 import { FlagsService } from './flags.service';
 import { contextOf, etagOf, successOf, type OfrepFailure, type OfrepSuccess } from './ofrep';
 
@@ -32,7 +33,7 @@ export class OfrepController {
     const result = this.flags.evaluateCached(key, context);
     if (!result) {
       res.statusCode = 404;
-      return { key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `flag "${key}" does not exist or is archived` };
+      return { key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `flag "${excerpt(key)}" does not exist or is archived` };
     }
     return successOf(key, result.version, result);
   }
