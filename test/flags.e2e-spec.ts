@@ -1,4 +1,5 @@
 import { bucketFor } from '@switchyard/bucketing';
+import { rawBytes } from './support/raw-http';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/webhook-server';
@@ -426,6 +427,29 @@ describe('flags: admin API, history, concurrency and evaluation over HTTP and Po
     const header = await api(app).post(`/api/flags/${key}/kill`).set('x-change-reason', ' ').expect(400);
     expect(header.body.message).toBe('x-change-reason must not be blank; leave it out for none');
     expect(await history(key)).toHaveLength(1);
+  });
+
+  it('keeps an x-change-reason sent as UTF-8 (curl) or as Latin-1 (a browser) as it was written', async () => {
+    const key = 'accented-flag';
+    await api(app).post('/api/flags').send(newFlag(key)).expect(201);
+    const kill = async (reasonBytes: Buffer, path: 'kill' | 'enable') => {
+      const head = Buffer.concat([
+        Buffer.from(
+          `POST /api/flags/${key}/${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n` +
+            `authorization: Bearer ${app.adminKey}\r\ncontent-length: 0\r\nx-change-reason: `,
+        ),
+        reasonBytes,
+        Buffer.from('\r\n\r\n'),
+      ]);
+      return rawBytes(app.url, head);
+    };
+    // curl sends what the terminal typed: UTF-8 bytes, which Node hands over one Latin-1 character each.
+    const utf8 = 'déploiement 🚀 annulé';
+    expect((await kill(Buffer.from(utf8, 'utf8'), 'kill')).status).toBe(200);
+    // A browser's fetch sends é as the one byte 0xE9, which is no UTF-8: it stays the character it is.
+    expect((await kill(Buffer.from('arrêt levé', 'latin1'), 'enable')).status).toBe(200);
+    const reasons = (await history(key)).map((row) => row.reason);
+    expect(reasons.slice(1)).toEqual([utf8, 'arrêt levé']);
   });
 
   it('answers unknown flags with 404, a stale version with 409, and a missing version with 400', async () => {

@@ -24,12 +24,30 @@ import { type FlagPage, FlagsService } from './flags.service';
 
 const DEFAULT_HISTORY_LIMIT = 50;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header as its sender wrote it. Node hands header bytes over one Latin-1 character each: curl sends
+ * what was typed, UTF-8, which must be decoded as such; a browser sends é as the one byte 0xE9, no
+ * UTF-8, which is then the Latin-1 character it already is.
+ */
+function headerText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(value)) return value;
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 /** The actor is the API key that authenticated the request (`key:<id> (<name>)`); callers cannot name themselves. */
 function changeContext(
   caller: AuthenticatedCaller,
-  headerReason: string | undefined,
+  rawHeaderReason: string | undefined,
   bodyReason: string | undefined,
 ): ChangeContext {
+  const headerReason = rawHeaderReason === undefined ? undefined : headerText(rawHeaderReason);
   // The header is held to the body field's rules: a reason is stored in every history row.
   if (headerReason !== undefined && isBlank(headerReason)) throw new InvalidInput([blankReason('x-change-reason')]);
   if (headerReason !== undefined && headerReason.length > MAX_REASON_LENGTH)
