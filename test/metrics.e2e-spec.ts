@@ -265,7 +265,8 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     ]);
   });
 
-  it('records a client that hangs up mid-stream as client_aborted', async () => {
+  /** A stream of gpt-4.1 (slowed down) whose client leaves after its first chunk; its request id. */
+  async function hangUpMidStream(key: string): Promise<string> {
     await request(gateway.simulatorUrl)
       .put('/_simulator/profiles/gpt-4.1')
       .send({ tokensPerSecond: 5, completionTokens: 50 })
@@ -273,13 +274,18 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     const abort = new AbortController();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: bearer(gateway.adminKey!) },
+      headers: { 'content-type': 'application/json', authorization: bearer(key) },
       body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
       signal: abort.signal,
     });
     const requestId = response.headers.get('x-switchyard-request-id')!;
     await response.body!.getReader().read();
     abort.abort();
+    return requestId;
+  }
+
+  it('records a client that hangs up mid-stream as client_aborted', async () => {
+    const requestId = await hangUpMidStream(gateway.adminKey!);
     const [row] = await eventually(
       () => rowsOf(database.url, [requestId]),
       (found) => found.length === 1,
@@ -301,20 +307,7 @@ describe('metrics: one row per request, summaries, cost and Prometheus', () => {
     );
     expect(answered.status).toBe(200);
     const priced = answered.headers['x-switchyard-request-id'];
-    await request(gateway.simulatorUrl)
-      .put('/_simulator/profiles/gpt-4.1')
-      .send({ tokensPerSecond: 5, completionTokens: 50 })
-      .expect(200);
-    const abort = new AbortController();
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: bearer(team.key) },
-      body: JSON.stringify({ model: 'gpt-4.1', messages: hello, stream: true }),
-      signal: abort.signal,
-    });
-    const gone = response.headers.get('x-switchyard-request-id')!;
-    await response.body!.getReader().read();
-    abort.abort();
+    const gone = await hangUpMidStream(team.key);
     const rows = await eventually(
       () => rowsOf(database.url, [priced, gone]),
       (found) => found.length === 2,
