@@ -5,6 +5,7 @@ import { AccessService } from '../access/access.service';
 import { type AuthenticatedCaller, grants } from '../access/scopes';
 import { CatalogService } from '../catalog/catalog.service';
 import { Clock } from '../common/clock';
+import { isUuid } from '../common/uuid-param';
 import { formatPico, picoOf } from '../metrics/cost';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { BudgetDirectory, toDefinition } from './budget-directory';
@@ -19,8 +20,6 @@ import { BudgetsRepository } from './budgets.repository';
 import type { BudgetDto, BudgetStatusDto } from './dto/budget.dto';
 import type { CreateBudgetDto, UpdateBudgetDto } from './dto/budget-input.dto';
 import type { BudgetEntity } from './entities/budget.entity';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Budgets' definitions (create, change, delete: each NOTIFYing every replica in its transaction)
@@ -129,7 +128,7 @@ export class BudgetsService {
   }
 
   private async find(id: string): Promise<BudgetEntity> {
-    if (!UUID.test(id)) throw new BudgetNotFound(id);
+    if (!isUuid(id)) throw new BudgetNotFound(id);
     const entity = await this.budgets.findById(id);
     if (!entity) throw new BudgetNotFound(id);
     return entity;
@@ -166,7 +165,7 @@ export class BudgetsService {
       const known = this.catalog.listPolicies().map((policy) => policy.name);
       return [`target: "${target}" is not a policy (catalog policies: ${known.join(', ')})`];
     }
-    if (!UUID.test(target)) return [`target: a ${scope} budget's target is the ${scope}'s id (a UUID)`];
+    if (!isUuid(target)) return [`target: a ${scope} budget's target is the ${scope}'s id (a UUID)`];
     if (scope === 'key') {
       const key = this.access.findKey(target);
       if (!key) return [`target: no API key has the id ${target} (GET /api/keys lists them)`];

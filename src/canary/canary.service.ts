@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { BudgetAction } from '../budgets/budget.types';
 import { Clock } from '../common/clock';
+import { isUuid } from '../common/uuid-param';
 import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { FlagsService } from '../flags/flags.service';
 import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
@@ -31,9 +32,6 @@ import { ShadowPairs } from '../shadow/shadow-pairs.service';
 import { BudgetCanaries } from '../budgets/budget-canaries';
 import { shadowPairView } from './shadow-pair-view';
 import type { CanaryEntity } from './entities/canary.entity';
-
-/** The controller refuses a malformed id (400); this keeps one from any other caller away from Postgres. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Canary plans and the manual actions of their state machine. Every change goes through
@@ -208,7 +206,8 @@ export class CanaryService implements OnModuleInit {
   }
 
   private async find(manager: EntityManager, id: string, forUpdate = false): Promise<CanaryEntity> {
-    if (!UUID.test(id)) throw new CanaryNotFound(id);
+    // The controller refuses a malformed id (400); this keeps one from any other caller away from Postgres.
+    if (!isUuid(id)) throw new CanaryNotFound(id);
     const canary = await this.canaries.find(manager, id, forUpdate);
     if (!canary) throw new CanaryNotFound(id);
     return canary;
