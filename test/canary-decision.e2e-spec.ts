@@ -51,6 +51,8 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       'sparse-preview-flag',
       'young-preview-flag',
       'late-preview-flag',
+      'unproven-flag',
+      'settles-flag',
     ];
     app = await startTestApp({
       databaseUrl: database.url,
@@ -257,6 +259,117 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       const [alert] = await alertsOf('errors-flag', 'canary.rolled_back');
       expect(alert.message).toContain(canary.lastVerdict.sentence);
       expect((await api().get('/api/flags/errors-flag').expect(200)).body.rollout).toEqual({ treatment: 0 });
+    },
+    LONG,
+  );
+
+  it(
+    'does not promote a regression its last stage cannot prove: extends with an alert, then pauses for a person',
+    async () => {
+      await createFlag('unproven-flag');
+      await history('unproven-flag', 8);
+      const stages = [
+        { percentage: 50, durationSeconds: 600 },
+        { percentage: 100, durationSeconds: 0 },
+      ];
+      const created = await api()
+        .post('/api/canaries')
+        .send({ flagKey: 'unproven-flag', variant: 'treatment', stages, analysis: { minRequests: 50 } })
+        .expect(201);
+      const id = created.body.id;
+      // 3% errors against the control's 0.5%: +2.5 pp, past the +1 pp margin, on too few requests to prove it.
+      await writeSyntheticRows(app, {
+        flag: 'unproven-flag',
+        from: clock.now(),
+        to: new Date(clock.nowMs() + 600_000),
+        requests: 400,
+        users: 400,
+        treatmentShare: 0.5,
+        treatment: { ...treatment, errorRate: 0.03 },
+        control,
+        seed: 35,
+      });
+      await clock.advance(600_000);
+      const extended = await canaryOf(id);
+      expect(extended).toMatchObject({ state: 'running', lastVerdict: { outcome: 'pass', decision: 'extend' } });
+      const errors = extended.lastVerdict.metrics.find((m: { metric: string }) => m.metric === 'errorRate');
+      expect(errors).toMatchObject({ status: 'inconclusive', margin: 0.01 });
+      expect(errors.effect).toBeGreaterThan(0.01);
+      expect(extended.lastVerdict.sentence).toMatch(
+        /^extended stage 1 \(50%\) after 10 min of 10 min \(up to 30 min\): .*error rate \+\d\.\d pp \[.+\] vs \+1 pp.* neither harm nor safety shown yet at n = \d+ \/ \d+; judging on$/,
+      );
+      const [alert] = await alertsOf('unproven-flag', 'canary.extended');
+      expect(alert.message).toBe(`Canary on unproven-flag ${extended.lastVerdict.sentence}`);
+      expect((await api().get('/api/flags/unproven-flag').expect(200)).body.rollout).toEqual({ treatment: 50 });
+
+      // The extensions pass with nothing to settle it: a person decides.
+      await clock.advance(1_200_000);
+      const paused = await canaryOf(id);
+      expect(paused).toMatchObject({ state: 'paused', lastVerdict: { outcome: 'pass', decision: 'pause' } });
+      expect(paused.lastVerdict.sentence).toMatch(
+        /^paused in stage 1 \(50%\): still past a margin after 2 extensions \(30 min in the stage\): .*error rate \+\d\.\d pp .*, neither harm nor safety shown; resume to judge a fresh window, or abort$/,
+      );
+      const events = await eventsOf(id);
+      expect(events.filter((e) => e.type !== 'verdict').map((e) => e.type)).toEqual([
+        'created',
+        'started',
+        'stage_extended',
+        'paused',
+      ]);
+      expect((await alertsOf('unproven-flag', 'canary.extended')).length).toBe(1);
+      expect((await api().get('/api/flags/unproven-flag').expect(200)).body.rollout).toEqual({ treatment: 50 });
+    },
+    LONG,
+  );
+
+  it(
+    'promotes an extended stage once more traffic brings every estimate within its margin',
+    async () => {
+      await createFlag('settles-flag');
+      await history('settles-flag', 9);
+      const stages = [
+        { percentage: 50, durationSeconds: 600 },
+        { percentage: 100, durationSeconds: 0 },
+      ];
+      const created = await api()
+        .post('/api/canaries')
+        .send({ flagKey: 'settles-flag', variant: 'treatment', stages, analysis: { minRequests: 50 } })
+        .expect(201);
+      const id = created.body.id;
+      const start = clock.nowMs();
+      // An unlucky start: the treatment's first requests fail more often than it will.
+      await writeSyntheticRows(app, {
+        flag: 'settles-flag',
+        from: new Date(start),
+        to: new Date(start + 600_000),
+        requests: 400,
+        users: 400,
+        treatmentShare: 0.5,
+        treatment: { ...treatment, errorRate: 0.03 },
+        control,
+        seed: 36,
+      });
+      await clock.advance(600_000);
+      expect((await canaryOf(id)).lastVerdict).toMatchObject({ decision: 'extend' });
+      // Ten minutes of the treatment as it is: as good as the control.
+      await writeSyntheticRows(app, {
+        flag: 'settles-flag',
+        from: new Date(start + 600_000),
+        to: new Date(start + 1_200_000),
+        requests: 12_000,
+        users: 3_000,
+        treatmentShare: 0.5,
+        treatment,
+        control,
+        seed: 37,
+      });
+      await clock.advance(600_000);
+      const promoted = await canaryOf(id);
+      expect(promoted.state).toBe('promoted');
+      expect(promoted.lastVerdict.sentence).toMatch(
+        /^stage 1 \(50%\) healthy after 20 min: no guardrail worse than its margin .*; promoted: treatment at 100%$/,
+      );
+      expect((await api().get('/api/flags/settles-flag').expect(200)).body.rollout).toEqual({ treatment: 100 });
     },
     LONG,
   );

@@ -4,6 +4,7 @@ export const ALERT_TYPES = [
   'canary.resumed',
   'canary.stage_advanced',
   'canary.held',
+  'canary.extended',
   'canary.paused',
   'canary.promoted',
   'canary.rolled_back',
@@ -35,6 +36,8 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertType, AlertSeverity>> = {
   'canary.resumed': 'info',
   'canary.stage_advanced': 'info',
   'canary.held': 'warning',
+  // The stage's time is up but a guardrail's estimate is past its margin, unproven: it judges on.
+  'canary.extended': 'warning',
   'canary.paused': 'warning',
   'canary.promoted': 'info',
   'canary.rolled_back': 'critical',

@@ -54,6 +54,17 @@ const errorRateHarm: MetricResult = {
   controlDegraded: false,
 };
 
+/** A stage too small to tell: +1.8 pp is past the +1 pp margin, but the interval spans both sides. */
+const errorRateBeyond: MetricResult = {
+  ...errorRateHarm,
+  treatment: { estimate: 0.023, n: 120 },
+  control: { estimate: 0.005, n: 2300 },
+  effect: 0.018,
+  interval: [-0.009, 0.045],
+  pValue: 0.2,
+  status: 'inconclusive',
+};
+
 const p99Within: MetricResult = {
   ...errorRateHarm,
   metric: 'latencyP99',
@@ -141,17 +152,17 @@ describe('decide', () => {
   const at = (s: number, snapshot = canary()) => stageTiming(snapshot, STARTED, seconds(s));
 
   it('rolls back on the first verdict that shows harm: a confidence sequence needs no repeats', () => {
-    expect(decide(canary(), at(1), 'fail')).toBe('rollback');
+    expect(decide(canary(), at(1), verdict('fail'))).toBe('rollback');
   });
 
   it('pauses on a sample-ratio mismatch, at any time', () => {
-    expect(decide(canary(), at(1), 'srm')).toBe('pause');
+    expect(decide(canary(), at(1), verdict('srm'))).toBe('pause');
   });
 
   it('advances when the time is up and no harm is shown, promotes into a final 0-second stage', () => {
-    expect(decide(canary(), at(59), 'pass')).toBe('wait');
-    expect(decide(canary(), at(60), 'pass')).toBe('advance');
-    expect(decide(canary({ stageIndex: 1 }), at(60, canary({ stageIndex: 1 })), 'pass')).toBe('promote');
+    expect(decide(canary(), at(59), verdict('pass'))).toBe('wait');
+    expect(decide(canary(), at(60), verdict('pass'))).toBe('advance');
+    expect(decide(canary({ stageIndex: 1 }), at(60, canary({ stageIndex: 1 })), verdict('pass'))).toBe('promote');
     const lasting = canary({
       stages: [
         { percentage: 50, durationSeconds: 60 },
@@ -159,20 +170,51 @@ describe('decide', () => {
       ],
       stageIndex: 1,
     });
-    expect(decide(lasting, at(60, lasting), 'pass')).toBe('promote');
+    expect(decide(lasting, at(60, lasting), verdict('pass'))).toBe('promote');
   });
 
   it('holds while the control is unwell, and pauses — never rolls back — once the extensions are used', () => {
-    expect(decide(canary(), at(10), 'hold')).toBe('hold');
-    expect(decide(canary(), at(179), 'hold')).toBe('hold');
-    expect(decide(canary(), at(180), 'hold')).toBe('pause');
+    expect(decide(canary(), at(10), verdict('hold'))).toBe('hold');
+    expect(decide(canary(), at(179), verdict('hold'))).toBe('hold');
+    expect(decide(canary(), at(180), verdict('hold'))).toBe('pause');
+  });
+
+  it('does not promote while a guardrail estimate is past its margin unproven: extends, judges on, then pauses', () => {
+    const last = canary({ stageIndex: 1 });
+    const atLast = (s: number) => at(s, last);
+    const beyond = verdict('pass', [errorRateBeyond, p99Within]);
+    expect(decide(last, atLast(59), beyond)).toBe('wait');
+    expect(decide(last, atLast(60), beyond)).toBe('extend');
+    expect(decide(last, atLast(179), beyond)).toBe('extend');
+    expect(decide(last, atLast(180), beyond)).toBe('pause');
+    expect(decide(last, atLast(120), verdict('pass'))).toBe('promote');
+    // An advance brings a larger sample: the estimate is judged again there.
+    expect(decide(canary(), at(60), beyond)).toBe('advance');
+  });
+
+  it('promotes when an estimate is past its margin only on the good side, or against a fixed limit', () => {
+    const last = canary({ stageIndex: 1 });
+    const better = { ...errorRateBeyond, effect: -0.018, interval: [-0.04, 0.004] as [number, number] };
+    expect(decide(last, at(60, last), verdict('pass', [better]))).toBe('promote');
+    const conversionUp = {
+      ...errorRateBeyond,
+      direction: 'higher_is_better' as const,
+      scale: 'ratio' as const,
+      effect: 1.05,
+      interval: [0.9, 1.2] as [number, number],
+      margin: 0.98,
+    };
+    expect(decide(last, at(60, last), verdict('pass', [conversionUp]))).toBe('promote');
+    expect(decide(last, at(60, last), verdict('pass', [{ ...conversionUp, effect: 0.95 }]))).toBe('extend');
+    const gate = { ...errorRateBeyond, against: 'limit' as const, marginType: 'limit' as const };
+    expect(decide(last, at(60, last), verdict('pass', [gate]))).toBe('promote');
   });
 
   it('waits for data through the extensions, then pauses', () => {
     const quiet = canary({ maxStageExtensions: 1 });
-    expect(decide(quiet, at(60, quiet), 'insufficient_data')).toBe('wait');
-    expect(decide(quiet, at(119.999, quiet), 'insufficient_data')).toBe('wait');
-    expect(decide(quiet, at(120, quiet), 'insufficient_data')).toBe('pause');
+    expect(decide(quiet, at(60, quiet), verdict('insufficient_data'))).toBe('wait');
+    expect(decide(quiet, at(119.999, quiet), verdict('insufficient_data'))).toBe('wait');
+    expect(decide(quiet, at(120, quiet), verdict('insufficient_data'))).toBe('pause');
   });
 });
 
@@ -215,6 +257,26 @@ describe('decideTick', () => {
     });
     expect(held.verdict.sentence).toMatch(
       /^holding in stage 1 \(5%\): error rate \+2\.4 pp .*, but the control is as unwell/,
+    );
+  });
+
+  it('extends the last stage with a notice said once per stage naming the estimate past its margin, then pauses', () => {
+    const last = canary({ stageIndex: 1 });
+    const beyond = verdict('pass', [errorRateBeyond, p99Within]);
+    const extended = tick(last, beyond, seconds(60));
+    expect(extended.decision).toBe('extend');
+    expect(extended.change).toBeUndefined();
+    expect(extended.notice).toMatchObject({
+      alert: { type: 'canary.extended', dedupKey: `canary:${last.id}:extended:1:${STARTED.toISOString()}` },
+      event: { type: 'stage_extended', message: extended.verdict.sentence },
+    });
+    expect(extended.verdict.sentence).toBe(
+      'extended stage 2 (15%) after 60 s of 60 s (up to 3 min): error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, neither harm nor safety shown yet at n = 1,903 / 10,811; judging on',
+    );
+    const paused = tick(last, beyond, seconds(180));
+    expect(paused.change).toMatchObject({ state: 'paused', alert: { type: 'canary.paused' } });
+    expect(paused.verdict.sentence).toBe(
+      'paused in stage 2 (15%): still past a margin after 2 extensions (3 min in the stage): error rate +1.8 pp [-0.9, +4.5] vs +1 pp, neither harm nor safety shown; resume to judge a fresh window, or abort',
     );
   });
 

@@ -1,4 +1,4 @@
-import { outcomeWindowMs, type StageOutcome, type StageVerdict } from '@switchyard/stats';
+import { estimateBeyondMargin, outcomeWindowMs, type StageVerdict } from '@switchyard/stats';
 import type {
   CanaryChange,
   CanaryDecision,
@@ -69,14 +69,21 @@ export function judgedStageCount(stages: readonly CanaryStage[]): number {
  * every allowed extension are used, in a pause, never in a rollback at some later look. A stage
  * advances when its time is up and no harm is shown (the choice GrowthBook's safe rollouts and
  * LaunchDarkly's guarded rollouts make: the preview says beforehand what each stage can detect).
+ * Each advance brings a larger, more telling sample; a promotion ends the judging. So a canary does
+ * not promote while some guardrail's best estimate is past its margin, proven or not: its last stage
+ * is extended and judged on (a rollback once harm shows, the promotion once the estimate is back
+ * within the margin) and paused for a person if its extensions run out first. With few requests no
+ * stage can prove a moderate regression, and without this such a treatment would reach 100% about
+ * as often as not. It only ever delays a move, so the chance of rolling back a treatment within its
+ * margins stays at most alpha.
  */
 export function decide(
   canary: Pick<CanarySnapshot, 'stages' | 'stageIndex'>,
   timing: StageTiming,
-  outcome: StageOutcome,
+  verdict: Pick<StageVerdict, 'outcome' | 'metrics'>,
 ): CanaryDecision {
   const overdue = timing.atStageEnd && timing.elapsedMs >= timing.limitMs;
-  switch (outcome) {
+  switch (verdict.outcome) {
     case 'srm':
       return 'pause';
     case 'fail':
@@ -91,7 +98,8 @@ export function decide(
       // A final stage of 0 seconds is "everyone on the treatment": reaching it is the promotion.
       const promote =
         timing.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
-      return promote ? 'promote' : 'advance';
+      if (!promote) return 'advance';
+      return verdict.metrics.some(estimateBeyondMargin) ? (overdue ? 'pause' : 'extend') : 'promote';
     }
   }
 }
@@ -112,13 +120,16 @@ export interface TickDecision {
   verdict: StoredVerdict;
   /** What the decision changes (a rollback, an advance...); none for wait and hold. */
   change?: CanaryChange;
-  /** Said once per stage without a change: the treatment is held because the control is unwell too. */
+  /**
+   * Said once per stage without a change: the treatment is held because the control is unwell too,
+   * or its stage extended because an estimate is past its margin.
+   */
   notice?: CanaryNotice;
 }
 
 export function decideTick(input: TickInput): TickDecision {
   const { canary, timing, verdict } = input;
-  const decision = decide(canary, timing, verdict.outcome);
+  const decision = decide(canary, timing, verdict);
   const stored: StoredVerdict = {
     ...verdict,
     at: input.at.toISOString(),
@@ -134,6 +145,7 @@ export function decideTick(input: TickInput): TickDecision {
       nextStageName: canary.stages[canary.stageIndex + 1] ? stageNameOf(canary, canary.stageIndex + 1) : undefined,
       elapsedSeconds: timing.elapsedMs / 1000,
       durationSeconds: timing.durationMs / 1000,
+      limitSeconds: timing.limitMs / 1000,
       maxStageExtensions: canary.maxStageExtensions,
     }),
   };
@@ -209,6 +221,18 @@ function consequences(
             message: `Canary on ${flagKey} ${sentence}`,
             evidence,
           },
+        },
+      };
+    case 'extend':
+      return {
+        notice: {
+          alert: {
+            type: 'canary.extended',
+            dedupKey: `canary:${id}:extended:${stageIndex}:${stageStart}`,
+            message: `Canary on ${flagKey} ${sentence}`,
+            evidence,
+          },
+          event: { type: 'stage_extended', message: sentence, evidence },
         },
       };
     case 'hold':

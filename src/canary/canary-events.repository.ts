@@ -67,7 +67,10 @@ export class CanaryEventsRepository {
   }
 }
 
-/** A look that changed nothing: a verdict (live or shadow stage) whose decision was to wait. */
+/**
+ * A look that changed nothing: a verdict (live or shadow stage) whose decision was to wait, or to
+ * judge an extended stage on (its `stage_extended` event says so once).
+ */
 function quiet(alias: string): string {
-  return `(${alias}.type = 'verdict' AND ${alias}.evidence->>'decision' = 'wait')`;
+  return `(${alias}.type = 'verdict' AND ${alias}.evidence->>'decision' IN ('wait', 'extend'))`;
 }

@@ -57,7 +57,7 @@ export const DEFAULT_STAGES: readonly CanaryStage[] = [
 ];
 
 /** What the executor decided on one tick, with the verdict it decided on. */
-export type CanaryDecision = 'rollback' | 'advance' | 'promote' | 'hold' | 'wait' | 'pause';
+export type CanaryDecision = 'rollback' | 'advance' | 'promote' | 'hold' | 'extend' | 'wait' | 'pause';
 
 /**
  * A verdict as stored on the canary (lastVerdict) and in its `verdict` event: the engine's judgement

@@ -1,4 +1,11 @@
-import { dollars, grouped, type DegradationCheck, type MetricResult, type StageVerdict } from '@switchyard/stats';
+import {
+  dollars,
+  estimateBeyondMargin,
+  grouped,
+  type DegradationCheck,
+  type MetricResult,
+  type StageVerdict,
+} from '@switchyard/stats';
 import type { CanaryDecision } from './canary.types';
 
 /*
@@ -14,6 +21,8 @@ export interface SentenceContext {
   nextStageName?: string;
   elapsedSeconds: number;
   durationSeconds: number;
+  /** The stage's duration with every allowed extension. */
+  limitSeconds: number;
   maxStageExtensions: number;
 }
 
@@ -29,6 +38,15 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; promoted: treatment at 100%`;
     case 'hold':
       return `holding in ${stageName}: ${holdReasons(verdict)}${n}`;
+    case 'extend': {
+      const beyond = verdict.metrics.filter(estimateBeyondMargin);
+      const past = beyond.length === 1 ? 'is past its margin' : 'are past their margins';
+      return (
+        `extended ${stageName} after ${duration(context.elapsedSeconds)} of ${duration(context.durationSeconds)} ` +
+        `(up to ${duration(context.limitSeconds)}): ${beyond.map(metricClause).join(' and ')} ${past}, ` +
+        `neither harm nor safety shown yet${n}; judging on`
+      );
+    }
     case 'pause':
       return `paused in ${stageName}: ${pauseReason(verdict, context)}`;
     case 'wait':
@@ -80,6 +98,12 @@ function pauseReason(verdict: StageVerdict, context: SentenceContext): string {
       return `still holding ${extensions} (${duration(context.elapsedSeconds)} in the stage): ${holdReasons(verdict)}`;
     case 'insufficient_data':
       return `too little traffic ${extensions}: ${verdict.reasons.join('; ')}`;
+    case 'pass':
+      return (
+        `still past a margin ${extensions} (${duration(context.elapsedSeconds)} in the stage): ` +
+        `${verdict.metrics.filter(estimateBeyondMargin).map(metricClause).join('; ')}, neither harm nor safety shown; ` +
+        'resume to judge a fresh window, or abort'
+      );
     default:
       return verdict.reasons.join('; ');
   }

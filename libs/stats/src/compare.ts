@@ -117,6 +117,16 @@ export function compareMetric(judged: JudgedMetric, context: CompareContext): Me
   return base;
 }
 
+/**
+ * Neither harm nor safety is shown, but the best estimate of the effect is already past the margin
+ * (against the control): what a stage with too few requests says about a regression it cannot yet
+ * prove. Such a stage must not move more users on; see canary-decision.ts.
+ */
+export function estimateBeyondMargin(result: MetricResult): boolean {
+  if (result.against !== 'control' || result.status !== 'inconclusive' || result.effect === null) return false;
+  return result.direction === 'lower_is_better' ? result.effect > result.margin : result.effect < result.margin;
+}
+
 /** The margin as a point on the effect's scale: +0.01 or -0.01 (difference), 1.2 or 0.98 (ratio). */
 function marginOnEffectScale(margin: Margin, direction: Direction): number {
   const sign = direction === 'lower_is_better' ? 1 : -1;

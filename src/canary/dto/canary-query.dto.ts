@@ -80,7 +80,7 @@ export class CanaryEventsQueryDto {
     minimum: 1,
     maximum: 86_400,
     description:
-      'Thins the quiet looks: of the verdicts that decided to wait, only the first in each slice of this many seconds (of the clock, so pages and later polls agree). Every other event, transitions and decisive verdicts included, is always returned. Without it every look is returned: a day of looks every 10 s is 8 640 events',
+      'Thins the quiet looks: of the verdicts that decided to wait (or to judge an extended stage on), only the first in each slice of this many seconds (of the clock, so pages and later polls agree). Every other event, transitions and decisive verdicts included, is always returned. Without it every look is returned: a day of looks every 10 s is 8 640 events',
   })
   @Optional()
   @Type(() => Number)

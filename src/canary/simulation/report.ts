@@ -65,6 +65,12 @@ function meetsTarget(s: ScenarioSummary): boolean {
       return share(s.rolledBack) <= 0.01;
     case 'conversion-drop':
       return share(s.rolledBack) >= 0.8 && (s.rollbackMetrics.conversion ?? 0) === s.rolledBack;
+    case 'low-aa':
+      return share(s.rolledBack) <= 0.01 && share(s.paused) <= 0.05;
+    case 'low-errors':
+      return share(s.promoted) <= 0.05;
+    case 'low-errors-2pp':
+      return share(s.promoted) <= 0.2;
     case 'p99-better':
       return !Object.keys(s.rollbackMetrics).some((metric) => metric.startsWith('latency'));
     default:

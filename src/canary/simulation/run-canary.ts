@@ -1,6 +1,7 @@
 import {
   controlHealthMatters,
   DEFAULT_CANARY_ANALYSIS,
+  estimateBeyondMargin,
   judgedMetrics,
   judgeStage,
   planThresholds,
@@ -35,7 +36,7 @@ export interface RunResult {
   seconds: number;
   /** The outcome that ended it: fail (rollback), srm, hold or insufficient_data (pause), pass. */
   outcome: StageOutcome;
-  /** For a rollback, the metrics beyond their margins. */
+  /** For a rollback, the metrics beyond their margins; for a pause, those whose estimate stayed past it. */
   metrics: string[];
   /** Looks that held (control degraded). */
   holds: number;
@@ -52,7 +53,7 @@ const HISTORY_SECONDS = 3600;
  */
 export function runCanary(options: RunOptions): RunResult {
   const analysis = options.analysis ?? options.scenario.analysis ?? DEFAULT_CANARY_ANALYSIS;
-  const stages = options.stages ?? DEFAULT_STAGES;
+  const stages = options.stages ?? options.scenario.stages ?? DEFAULT_STAGES;
   const tickSeconds = options.tickSeconds ?? 10;
   const maxStageExtensions = options.maxStageExtensions ?? 2;
   const model = { ...REFERENCE_TRAFFIC, ...options.scenario.traffic };
@@ -109,14 +110,18 @@ export function runCanary(options: RunOptions): RunResult {
           degradation: { recent: history.recentWindow, baseline: history.baselineWindow },
         });
       }
-      const decision = decide(canary, timing, verdict.outcome);
+      const decision = decide(canary, timing, verdict);
       if (decision === 'hold') holds++;
       const end = (result: RunEnd): RunResult => ({
         end: result,
         stage: stageIndex,
         seconds: (tick - canaryStartTick) * tickSeconds,
         outcome: verdict.outcome,
-        metrics: verdict.metrics.filter((m) => m.status === 'harm' && !m.controlDegraded).map((m) => m.metric),
+        metrics: verdict.metrics
+          .filter(
+            (m) => (m.status === 'harm' && !m.controlDegraded) || (result === 'paused' && estimateBeyondMargin(m)),
+          )
+          .map((m) => m.metric),
         holds,
       });
       if (decision === 'rollback') return end('rolled_back');

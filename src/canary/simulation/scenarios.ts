@@ -1,4 +1,5 @@
 import { DEFAULT_CANARY_ANALYSIS, type CanaryAnalysis } from '@switchyard/stats';
+import type { CanaryStage } from '../canary.types';
 /*
  * The traffic the Monte Carlo simulates, and the scenarios it plants in it. The reference
  * traffic is what the issue's targets are stated for: 100 requests/s on the flag, realistic LLM
@@ -89,7 +90,7 @@ export interface Planted {
   conversion?: { control: number; treatment: number };
 }
 
-export type Expectation = 'promote' | 'rollback' | 'pause' | 'no_rollback';
+export type Expectation = 'promote' | 'rollback' | 'pause' | 'no_rollback' | 'no_promote';
 
 export interface Scenario {
   id: string;
@@ -102,6 +103,8 @@ export interface Scenario {
   traffic?: Partial<TrafficModel>;
   /** The analysis instead of the default one (the conversion scenarios gate on the conversion metric). */
   analysis?: CanaryAnalysis;
+  /** The stage plan instead of the default one (the low-traffic scenarios run minute-long stages). */
+  stages?: readonly CanaryStage[];
 }
 
 /** The default analysis gating on conversion as well: at most 2% fewer conversions, relatively. */
@@ -116,6 +119,20 @@ export const CONVERSION_ANALYSIS: CanaryAnalysis = Object.freeze({
   ],
   primaryOutcome: 'conversion',
 }) as CanaryAnalysis;
+
+/*
+ * A small service trying a canary quickly: 20 requests/s on the flag, stages of one minute, and
+ * the minimum of requests per arm lowered to 30 so that the first stage is judged at all. Each stage
+ * sees a few hundred requests: only large regressions can be shown, and the question is what the
+ * canary does with a regression it cannot yet show.
+ */
+const LOW_TRAFFIC: Partial<TrafficModel> = { requestsPerSecond: 20 };
+const MINUTE_STAGES: readonly CanaryStage[] = [5, 15, 35, 65].map((percentage) => ({
+  percentage,
+  durationSeconds: 60,
+}));
+const LOW_TRAFFIC_ANALYSIS: CanaryAnalysis = Object.freeze({ ...DEFAULT_CANARY_ANALYSIS, minRequests: 30 });
+const lowTraffic = { traffic: LOW_TRAFFIC, analysis: LOW_TRAFFIC_ANALYSIS, stages: MINUTE_STAGES };
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -196,5 +213,29 @@ export const SCENARIOS: readonly Scenario[] = [
     planted: { p99Factor: 0.7 },
     expect: 'promote',
     target: 'never rolled back for its tail',
+  },
+  {
+    id: 'low-aa',
+    title: '20 requests/s, 1-min stages: A/A',
+    planted: {},
+    expect: 'promote',
+    target: 'rollbacks ≤ 1%, pauses ≤ 5%',
+    ...lowTraffic,
+  },
+  {
+    id: 'low-errors',
+    title: '20 requests/s, 1-min stages: error rate 0.5% → 5.5%',
+    planted: { errorRate: 0.055 },
+    expect: 'no_promote',
+    target: 'promoted ≤ 5%',
+    ...lowTraffic,
+  },
+  {
+    id: 'low-errors-2pp',
+    title: '20 requests/s, 1-min stages: error rate 0.5% → 2.5%',
+    planted: { errorRate: 0.025 },
+    expect: 'no_promote',
+    target: 'promoted ≤ 20%',
+    ...lowTraffic,
   },
 ];

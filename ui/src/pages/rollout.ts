@@ -49,8 +49,8 @@ const UNDO: Partial<Record<Action, Action>> = { pause: 'resume', resume: 'pause'
 /** How often cost and budget are read again (the rest of the page every poll). */
 const SPEND_EVERY_MS = 30_000;
 
-/** Verdicts that only say "keep watching": hidden from the log unless asked for. */
-const QUIET_DECISIONS = new Set(['wait']);
+/** Verdicts that only say "keep watching" (an extended stage says so once, in its event): hidden from the log unless asked for. */
+const QUIET_DECISIONS = new Set(['wait', 'extend']);
 /**
  * About this many quiet looks are loaded, however long the canary ran: a day of looks every 10 s is
  * ~8 600 events (~11 MB). Transitions and decisive verdicts always come whole.
