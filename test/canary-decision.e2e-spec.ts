@@ -514,6 +514,35 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
           /^stage 1 \(50%\) expects about 6\.\d million requests: every look aggregates all of them in Postgres .* prefer shorter stages$/,
         ),
       ]);
+      // A shared incident holds a stage until the control's last 5 minutes (and a 10-s tick) are past it:
+      // 60 s and 100 s with the default 2 extensions (180 s, 300 s) pause on any; an hour does not.
+      const short = [
+        { percentage: 5, durationSeconds: 60 },
+        { percentage: 15, durationSeconds: 100 },
+        { percentage: 50, durationSeconds: 3600 },
+        { percentage: 100, durationSeconds: 0 },
+      ];
+      const incident = (stage: string, seconds: number) =>
+        `${stage} lasts at most ${seconds} s with 2 extensions: a provider incident holds a stage until the control's ` +
+        `last 5 minutes are healthy again, so this stage will pause rather than wait it out; lengthen it or allow ` +
+        `more extensions (maxStageExtensions)`;
+      const brief = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, stages: short })
+          .expect(200)
+      ).body;
+      expect(brief.warnings).toContain(incident('stage 1 (5%)', 180));
+      expect(brief.warnings).toContain(incident('stage 2 (15%)', 300));
+      expect(brief.warnings.filter((warning: string) => warning.includes('provider incident'))).toHaveLength(2);
+      // Five extensions: 360 s and 600 s outlast it.
+      const extended = (
+        await api()
+          .post('/api/canaries/preview')
+          .send({ ...body, stages: short, maxStageExtensions: 5 })
+          .expect(200)
+      ).body;
+      expect(extended.warnings.filter((warning: string) => warning.includes('provider incident'))).toEqual([]);
       // Nothing was created.
       expect((await api().get('/api/canaries').query({ flagKey: 'preview-flag' }).expect(200)).body.items).toEqual([]);
 

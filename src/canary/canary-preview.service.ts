@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   dollars,
   judgedMetrics,
@@ -7,15 +7,19 @@ import {
   outcomeWindowMs,
   planCanary,
   planThresholds,
+  RECENT_SECONDS,
+  type CanaryAnalysis,
 } from '@switchyard/stats';
 import { Clock } from '../common/clock';
+import { canaryConfig, type CanaryConfig } from '../config/canary.config';
 import { rateWindow } from '../common/rate-window';
 import { FlagsService } from '../flags/flags.service';
 import { OutcomeMetricsService } from '../outcomes/outcome-metrics.service';
 import { CanaryWindowReader } from '../metrics/canary-window-reader';
 import { checkPlan } from './canary-validation';
+import { stageNameOf, stageTiming } from './canary-decision';
 import type { CreateCanaryDto } from './dto/canary-input.dto';
-import type { ShadowPlan } from './canary.types';
+import type { CanaryStage, ShadowPlan } from './canary.types';
 import type { CanaryPreviewDto, ShadowPreviewDto } from './dto/canary.dto';
 
 const LOOKBACK_MS = 3_600_000;
@@ -34,6 +38,7 @@ export class CanaryPreviewService {
     private readonly outcomes: OutcomeMetricsService,
     private readonly windows: CanaryWindowReader,
     private readonly clock: Clock,
+    @Inject(canaryConfig.KEY) private readonly config: CanaryConfig,
   ) {}
 
   async preview(dto: CreateCanaryDto): Promise<CanaryPreviewDto> {
@@ -61,6 +66,8 @@ export class CanaryPreviewService {
       result.warnings.push(
         `each stage waits ${windowSeconds} s past its duration for the attribution windows of its last exposures to close: ${judgedStages * windowSeconds} s added to the rollout`,
       );
+    const maxStageExtensions = dto.maxStageExtensions ?? this.config.maxStageExtensions;
+    result.warnings.push(...incidentWarnings(stages, analysis, maxStageExtensions, this.config.tickMs));
     return {
       outcomeWindowSeconds: windowSeconds,
       flagKey: flag.key,
@@ -71,6 +78,33 @@ export class CanaryPreviewService {
       analysis: analysis as unknown as Record<string, unknown>,
     };
   }
+}
+
+/**
+ * Stages too short to outlast a shared incident. The control is degraded while its last
+ * RECENT_SECONDS are worse than its hour before, so even a short provider outage holds a stage
+ * until it has left that window (and a tick has seen it go); a stage that still holds once its
+ * duration and every extension are used pauses (canary-decision.ts decide). One whose whole limit
+ * is shorter than that pauses on any incident during it. A 100% stage has no control to be degraded.
+ */
+export function incidentWarnings(
+  stages: CanaryStage[],
+  analysis: CanaryAnalysis,
+  maxStageExtensions: number,
+  tickMs: number,
+): string[] {
+  const start = new Date(0);
+  const extensions = `${maxStageExtensions} extension${maxStageExtensions === 1 ? '' : 's'}`;
+  return stages.flatMap((stage, index) => {
+    if (stage.durationSeconds <= 0 || stage.percentage >= 100) return [];
+    const { limitMs } = stageTiming({ stages, stageIndex: index, maxStageExtensions, analysis }, start, start);
+    if (limitMs >= RECENT_SECONDS * 1000 + tickMs) return [];
+    return [
+      `${stageNameOf({ stages }, index)} lasts at most ${limitMs / 1000} s with ${extensions}: a provider incident holds ` +
+        `a stage until the control's last ${RECENT_SECONDS / 60} minutes are healthy again, so this stage will pause ` +
+        `rather than wait it out; lengthen it or allow more extensions (maxStageExtensions)`,
+    ];
+  });
 }
 
 /**
