@@ -12,14 +12,25 @@ interface Series {
   points: Array<Figures & { t: string }>;
 }
 
-interface CostGroup {
-  key: string | null;
+interface CostFigures {
   requests: number;
+  /** Requests a provider may have billed without reporting usage: costUsd leaves them out. */
+  unpricedRequests: number;
   costUsd: number;
   referenceCostUsd: number;
   savingUsd: number;
   savingRatio: number | null;
+}
+
+interface CostGroup extends CostFigures {
+  key: string | null;
   dimensions: { apiKeyName?: string | null };
+}
+
+interface CostReport {
+  total: CostFigures;
+  groups: CostGroup[];
+  referenceModel?: string;
 }
 
 const CHARTS = [
@@ -36,6 +47,22 @@ const CHARTS = [
     pick: (p: Figures) => p.costUsd,
   },
 ] as const;
+
+/**
+ * The requests whose cost no dollar figure holds: the provider may have billed them without saying
+ * what (an answer without usage, a stream that broke, a client that left after the call went out).
+ */
+function unpricedNote(unpriced: number): HTMLElement | null {
+  if (unpriced === 0) return null;
+  const one = unpriced === 1;
+  return h(
+    'p',
+    { id: 'cost-unpriced' },
+    `${count(unpriced)} ${one ? 'request' : 'requests'} unpriced: the provider may have billed ${one ? 'it' : 'them'} ` +
+      `without reporting usage (an answer without usage, a stream that broke, a client that left), so the dollars ` +
+      `below leave ${one ? 'it' : 'them'} out; spend budgets charged each its worst case.`,
+  );
+}
 
 /** Requests, errors, latency percentiles and cost over the last hour by policy, model or team key; spend and saving by policy, model and team. */
 export class TrafficPage implements Page {
@@ -86,9 +113,9 @@ export class TrafficPage implements Page {
   async refresh(): Promise<void> {
     const [series, byPolicy, byModel, byKey] = await Promise.all([
       api<{ series: Series[] }>(`/api/metrics/timeseries${query({ groupBy: this.grouping, bucket: '1m' })}`),
-      api<{ groups: CostGroup[]; referenceModel?: string }>('/api/metrics/cost?groupBy=policy'),
-      api<{ groups: CostGroup[] }>('/api/metrics/cost?groupBy=model'),
-      api<{ groups: CostGroup[] }>('/api/metrics/cost?groupBy=apiKey'),
+      api<CostReport>('/api/metrics/cost?groupBy=policy'),
+      api<CostReport>('/api/metrics/cost?groupBy=model'),
+      api<CostReport>('/api/metrics/cost?groupBy=apiKey'),
     ]);
     // Keys are ids in the series; the cost report names them.
     const names = new Map(byKey.groups.map((group) => [group.key, group.dimensions.apiKeyName ?? group.key]));
@@ -100,7 +127,9 @@ export class TrafficPage implements Page {
         groups.map((group) => [
           name(group),
           count(group.requests),
-          usd(group.costUsd),
+          group.unpricedRequests > 0
+            ? `${usd(group.costUsd)} (${count(group.unpricedRequests)} unpriced)`
+            : usd(group.costUsd),
           usd(group.referenceCostUsd),
           `${usd(group.savingUsd)} (${pct(group.savingRatio)})`,
         ]),
@@ -109,6 +138,7 @@ export class TrafficPage implements Page {
     patch(
       this.costs,
       h('p', { class: 'muted' }, `Reference model: ${byPolicy.referenceModel ?? 'METRICS_REFERENCE_MODEL'}`),
+      unpricedNote(byPolicy.total.unpricedRequests),
       h(
         'div',
         { class: 'grid' },
