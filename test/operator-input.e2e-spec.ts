@@ -655,7 +655,7 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     expect(objects.body).toMatchObject({
       code: 'too_many_values',
       message:
-        'The request body has more than 500 objects in all; an operator request may have at most 500 (rules and their conditions, say, together)',
+        'The request body has more than 500 objects in all; this endpoint takes at most 500 (rules and their conditions, say, together)',
     });
     const values = await api(app)
       .post('/api/flags')
@@ -663,7 +663,7 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
       .expect(400);
     expect(values.body).toMatchObject({
       code: 'too_many_values',
-      message: 'The request body has more than 20,000 values in all; an operator request may have at most 20,000',
+      message: 'The request body has more than 20,000 values in all; this endpoint takes at most 20,000',
     });
     // 50 rules of 5 conditions with 10 values each: a large flag, taken.
     await api(app)

@@ -117,7 +117,7 @@ export class TooManyValues extends DomainError {
 
   constructor(what: 'objects' | 'values', max: number) {
     super(
-      `The request body has more than ${max.toLocaleString('en-US')} ${what} in all; an operator request may have at most ${max.toLocaleString('en-US')}` +
+      `The request body has more than ${max.toLocaleString('en-US')} ${what} in all; this endpoint takes at most ${max.toLocaleString('en-US')}` +
         (what === 'objects' ? ' (rules and their conditions, say, together)' : ''),
     );
   }
@@ -128,7 +128,7 @@ export class TooManyItems extends DomainError {
   readonly code = 'too_many_items';
 
   constructor(path: string, count: number, max: number) {
-    super(`${path} has ${count} items; an operator request may have at most ${max} in one list or object`, {
+    super(`${path} has ${count} items; this endpoint takes at most ${max} in one list or object`, {
       param: path,
     });
   }
