@@ -67,6 +67,16 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     return rows.length === 0 ? 0n : picoOfUsd(rows[0].spent);
   }
 
+  /** The budget's row as stored (undefined once deleted): what every replica and the next reader get. */
+  async function rowOf(budgetId: string) {
+    const rows = await queryRows<{ limit_usd: string; on_exhausted: string; version: number; updated_at: Date }>(
+      database.url,
+      'SELECT limit_usd::text AS limit_usd, on_exhausted, version, updated_at FROM budgets WHERE id = $1',
+      [budgetId],
+    );
+    return rows[0];
+  }
+
   async function metricRow(requestId: string) {
     return eventually(
       async () =>
@@ -930,6 +940,42 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     } finally {
       await api(gateway).delete(`/api/budgets/${budget.id}`).expect(200);
     }
+  });
+
+  it('carries a version: 1 when created, +1 with each change that writes (in its row too), none for a change that changes nothing', async () => {
+    const { id: keyId } = await createKey(gateway, 'versioned');
+    const created = await api(gateway)
+      .post('/api/budgets')
+      .send({ scope: 'key', target: keyId, limitUsd: 10, period: 'day', onExhausted: 'reject' })
+      .expect(201);
+    const { id } = created.body;
+    expect(created.body.version).toBe(1);
+    expect(await rowOf(id)).toMatchObject({ version: 1 });
+    expect((await api(gateway).get(`/api/budgets/${id}`).expect(200)).body.version).toBe(1);
+    const listed = (await api(gateway).get('/api/budgets').expect(200)).body.find(
+      (entry: { id: string }) => entry.id === id,
+    );
+    expect(listed.version).toBe(1);
+
+    const raised = await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 20 }).expect(200);
+    expect(raised.body).toMatchObject({ limitUsd: 20, version: 2 });
+    expect(await rowOf(id)).toMatchObject({ limit_usd: '20.000000000000', version: 2 });
+    const moreAlerts = await api(gateway)
+      .patch(`/api/budgets/${id}`)
+      .send({ alertAt: [0.9], onExhausted: 'downgrade' })
+      .expect(200);
+    expect(moreAlerts.body).toMatchObject({ alertAt: [0.9], onExhausted: 'downgrade', version: 3 });
+    // What changes nothing writes nothing: no new version either.
+    const same = await api(gateway)
+      .patch(`/api/budgets/${id}`)
+      .send({ limitUsd: 20, alertAt: [0.9] })
+      .expect(200);
+    expect(same.body.version).toBe(3);
+    expect(await rowOf(id)).toMatchObject({ version: 3 });
+    expect((await api(gateway).get(`/api/budgets/${id}`).expect(200)).body.version).toBe(3);
+
+    const deleted = await api(gateway).delete(`/api/budgets/${id}`).expect(200);
+    expect(deleted.body.version).toBe(3);
   });
 
   it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {

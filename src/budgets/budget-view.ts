@@ -31,6 +31,7 @@ export function budgetView(entity: BudgetEntity, current: BudgetPeriodDto): Budg
     timezone: entity.timezone,
     onExhausted: entity.onExhausted,
     alertAt: [...entity.alertAt].map(Number).sort((a, b) => a - b),
+    version: entity.version,
     createdBy: entity.createdBy,
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),

@@ -68,8 +68,11 @@ export class BudgetsRepository {
     return manager.getRepository(BudgetEntity).findOneBy({ scope, target, period });
   }
 
+  /** Applies the changes and bumps the version, in one statement. */
   async update(manager: EntityManager, id: string, changes: BudgetChanges): Promise<BudgetEntity | null> {
-    const result = await manager.getRepository(BudgetEntity).update({ id }, changes);
+    const result = await manager
+      .getRepository(BudgetEntity)
+      .update({ id }, { ...changes, version: () => 'version + 1' });
     if (!result.affected) return null;
     await this.notifyChanged(manager, id);
     return manager.getRepository(BudgetEntity).findOneByOrFail({ id });

@@ -8,6 +8,7 @@ import type { BudgetAction, BudgetPeriod, BudgetScope } from '../budget.types';
 @Check('budgets_period_check', "period IN ('day', 'week', 'month', 'total')")
 @Check('budgets_on_exhausted_check', "on_exhausted IN ('reject', 'downgrade', 'shadow_only')")
 @Check('budgets_limit_usd_check', 'limit_usd > 0')
+@Check('budgets_version_check', 'version >= 1')
 export class BudgetEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -36,6 +37,10 @@ export class BudgetEntity {
   /** Fractions of the limit that raise an alert when crossed, ascending. */
   @Column({ name: 'alert_at', type: 'double precision', array: true })
   alertAt: number[];
+
+  /** 1 when created, +1 with every change of the definition: a PATCH or DELETE may name the one it is based on. */
+  @Column({ type: 'integer', default: 1 })
+  version: number;
 
   @Column({ name: 'created_by', type: 'text' })
   createdBy: string;

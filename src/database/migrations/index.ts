@@ -20,6 +20,7 @@ import { BudgetExhaustionWorstCase1796600000000 } from './1796600000000-budget-e
 import { CanaryEventsShadowStage1796655345052 } from './1796655345052-canary-events-shadow-stage';
 import { CanaryListIndexes1796660000000 } from './1796660000000-canary-list-indexes';
 import { StageFlagVersion1796670000000 } from './1796670000000-stage-flag-version';
+import { BudgetVersion1796680000000 } from './1796680000000-budget-version';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob because the same code runs
@@ -49,4 +50,5 @@ export const MIGRATIONS: MixedList<Function> = [
   CanaryEventsShadowStage1796655345052,
   CanaryListIndexes1796660000000,
   StageFlagVersion1796670000000,
+  BudgetVersion1796680000000,
 ];
