@@ -978,6 +978,135 @@ describe('budgets: limits that hold exactly, actions when spent, alerts, reports
     expect(deleted.body.version).toBe(3);
   });
 
+  describe('a PATCH or DELETE based on a version', () => {
+    const VERSION_MESSAGE =
+      'version must be the budget version your change is based on (an integer from 1, as GET /api/budgets/:id answers it)';
+
+    async function versionedBudget(name: string) {
+      const { id: keyId } = await createKey(gateway, name);
+      return createBudget(gateway, { scope: 'key', target: keyId, limitUsd: 10, period: 'day', onExhausted: 'reject' });
+    }
+
+    it('refuses a stale one with 409 naming the current version, and leaves the row as it was', async () => {
+      const { id } = await versionedBudget('stale-version');
+      await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 20, version: 1 }).expect(200);
+      const before = await rowOf(id);
+      expect(before).toMatchObject({ limit_usd: '20.000000000000', version: 2 });
+      const name = `key budget "stale-version" (day, $20.00; id ${id})`;
+
+      // An operator who read version 1 lowers the limit: someone raised it since.
+      await sync(); // a write now would carry a later updated_at
+      const stale = await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 5, version: 1 }).expect(409);
+      expect(stale.body).toMatchObject({
+        statusCode: 409,
+        code: 'budget_version_conflict',
+        message: `version 1 is stale: ${name} is at version 2; read it again and reapply your change on version 2`,
+      });
+      // Also when the change would change nothing on the current version: it was made on another one.
+      await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 20, version: 1 }).expect(409);
+      // A version from the future is not the current one either.
+      await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 5, version: 3 }).expect(409);
+      expect(await rowOf(id)).toEqual(before);
+
+      const staleDelete = await api(gateway).delete(`/api/budgets/${id}`).send({ version: 1 }).expect(409);
+      expect(staleDelete.body).toMatchObject({
+        statusCode: 409,
+        code: 'budget_version_conflict',
+        message: `version 1 is stale: ${name} is at version 2; read it again, and send version 2 to delete it as it is now`,
+      });
+      expect(await rowOf(id)).toEqual(before);
+      expect((await api(gateway).get(`/api/budgets/${id}`).expect(200)).body).toMatchObject({
+        limitUsd: 20,
+        version: 2,
+      });
+
+      // On the current version both apply.
+      const lowered = await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 5, version: 2 }).expect(200);
+      expect(lowered.body).toMatchObject({ limitUsd: 5, version: 3 });
+      const deleted = await api(gateway).delete(`/api/budgets/${id}`).send({ version: 3 }).expect(200);
+      expect(deleted.body).toMatchObject({ id, limitUsd: 5, version: 3 });
+      expect(await rowOf(id)).toBeUndefined();
+    });
+
+    it('applies a PATCH or DELETE without one to the current version', async () => {
+      const { id } = await versionedBudget('unversioned');
+      await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 20, version: 1 }).expect(200);
+      const patched = await api(gateway).patch(`/api/budgets/${id}`).send({ onExhausted: 'downgrade' }).expect(200);
+      expect(patched.body).toMatchObject({ limitUsd: 20, onExhausted: 'downgrade', version: 3 });
+      expect(await rowOf(id)).toMatchObject({ on_exhausted: 'downgrade', version: 3 });
+      const deleted = await api(gateway).delete(`/api/budgets/${id}`).expect(200);
+      expect(deleted.body).toMatchObject({ id, version: 3 });
+      expect(await rowOf(id)).toBeUndefined();
+    });
+
+    it('refuses a version that is no integer from 1 with 400 saying what to send, and changes nothing', async () => {
+      const { id } = await versionedBudget('bad-version');
+      const before = await rowOf(id);
+      const cases: Array<[unknown, string]> = [
+        [0, VERSION_MESSAGE],
+        [-1, VERSION_MESSAGE],
+        [1.5, VERSION_MESSAGE],
+        ['1', VERSION_MESSAGE],
+        [true, VERSION_MESSAGE],
+        [[1], VERSION_MESSAGE],
+        [null, 'version must not be null: leave it out instead'],
+      ];
+      for (const [version, message] of cases) {
+        const patch = await api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 5, version });
+        const remove = await api(gateway).delete(`/api/budgets/${id}`).send({ version });
+        for (const [method, response] of [
+          ['PATCH', patch],
+          ['DELETE', remove],
+        ] as const)
+          expect([method, version, response.status, response.body.code, response.body.message]).toEqual([
+            method,
+            version,
+            400,
+            'validation_failed',
+            message,
+          ]);
+      }
+      // A DELETE's body takes nothing else: an option it does not have is named, not ignored.
+      const force = await api(gateway).delete(`/api/budgets/${id}`).send({ version: 1, force: true }).expect(400);
+      expect(force.body.message).toBe('force is not a field of this request; remove it');
+      expect(await rowOf(id)).toEqual(before);
+      await api(gateway).delete(`/api/budgets/${id}`).send({ version: 1 }).expect(200);
+    });
+
+    it('lets one of the PATCHes based on the same version apply; the others get 409', async () => {
+      const { id } = await versionedBudget('raced-patch');
+      const limits = Array.from({ length: 10 }, (_, index) => 11 + index);
+      const answers = await Promise.all(
+        limits.map((limitUsd) => api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd, version: 1 })),
+      );
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array(9).fill(409)]);
+      const winner = answers.find((answer) => answer.status === 200)!.body;
+      expect(winner.version).toBe(2);
+      for (const loser of answers.filter((answer) => answer.status === 409))
+        expect(loser.body.message).toContain('is at version 2;');
+      expect(await rowOf(id)).toMatchObject({ limit_usd: `${winner.limitUsd}.000000000000`, version: 2 });
+      await api(gateway).delete(`/api/budgets/${id}`).send({ version: 2 }).expect(200);
+    });
+
+    it('lets either a PATCH or a DELETE based on the same version apply, not both', async () => {
+      const { id } = await versionedBudget('raced-patch-delete');
+      const [patch, remove] = await Promise.all([
+        api(gateway).patch(`/api/budgets/${id}`).send({ limitUsd: 20, version: 1 }),
+        api(gateway).delete(`/api/budgets/${id}`).send({ version: 1 }),
+      ]);
+      if (patch.status === 200) {
+        // The change came first: the delete was based on the version it replaced.
+        expect([patch.status, remove.status, remove.body.code]).toEqual([200, 409, 'budget_version_conflict']);
+        expect(await rowOf(id)).toMatchObject({ limit_usd: '20.000000000000', version: 2 });
+        await api(gateway).delete(`/api/budgets/${id}`).send({ version: 2 }).expect(200);
+      } else {
+        // The delete came first: nothing is left to change.
+        expect([patch.status, patch.body.code, remove.status]).toEqual([404, 'budget_not_found', 200]);
+        expect(await rowOf(id)).toBeUndefined();
+      }
+    });
+  });
+
   it('answers bad budgets with 400s that say what to fix, a duplicate with 409, unknown ones with 404', async () => {
     const { id: keyId } = await createKey(gateway, 'validation');
     const revoked = await createKey(gateway, 'revoked');

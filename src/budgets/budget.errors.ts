@@ -93,6 +93,21 @@ export class BudgetInvalid extends DomainError {
   }
 }
 
+/** The change or deletion was based on a version that is no longer the budget's: nothing was written. */
+export class BudgetVersionConflict extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'budget_version_conflict';
+
+  /** `name`: the budget as budgetName writes it, as it stands now. */
+  constructor(name: string, sent: number, current: number, action: 'change' | 'delete') {
+    const then =
+      action === 'change'
+        ? `read it again and reapply your change on version ${current}`
+        : `read it again, and send version ${current} to delete it as it is now`;
+    super(`version ${sent} is stale: ${name} is at version ${current}; ${then}`, { param: 'version' });
+  }
+}
+
 export class BudgetExists extends DomainError {
   readonly kind = 'conflict';
   readonly code = 'budget_exists';

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Patch, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
@@ -7,29 +7,27 @@ import {
   ApiBodyExamples,
   ApiDatabaseUnavailable,
   ApiInvalidBody,
-  ApiNoBody,
   ApiOperatorError,
 } from '../common/api-error-responses';
 import { InvalidInput } from '../common/request-errors';
 import { UuidParam } from '../common/uuid-param';
 import { notAField } from '../common/validation';
-import { BudgetExists, BudgetInvalid, BudgetNotFound } from './budget.errors';
+import { BudgetExists, BudgetInvalid, BudgetNotFound, BudgetVersionConflict } from './budget.errors';
 import { BudgetsService } from './budgets.service';
-import { CreateBudgetDto, UpdateBudgetDto } from './dto/budget-input.dto';
+import { CreateBudgetDto, DeleteBudgetDto, UpdateBudgetDto, VERSION_MESSAGE } from './dto/budget-input.dto';
 import { BudgetDto, BudgetStatusDto } from './dto/budget.dto';
 
 const EXAMPLE_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const BudgetId = () => UuidParam('id', 'a budget id');
 const ApiBudgetIdParam = () =>
   ApiParam({ name: 'id', format: 'uuid', description: 'The `id` of a budget', example: EXAMPLE_ID });
-/** With `bodyFields`, the route takes no body: one with fields is refused too. */
-const ApiBadBudgetId = (...bodyFields: InvalidInput[]) =>
-  ApiOperatorError(
-    bodyFields.length > 0 ? 'The id is not a UUID, or the request has a body with fields' : 'The id is not a UUID',
-    new InvalidInput(['id must be a budget id (a UUID)'], 'id'),
-    ...bodyFields,
-  );
+const badId = new InvalidInput(['id must be a budget id (a UUID)'], 'id');
+const badVersion = new InvalidInput([VERSION_MESSAGE]);
+const ApiBadBudgetId = () => ApiOperatorError('The id is not a UUID', badId);
 const ApiBudgetNotFound = () => ApiOperatorError('No budget has this id', new BudgetNotFound(EXAMPLE_ID));
+const EXAMPLE_NAME = `policy budget "chat" (month in Europe/Paris, $400.00; id ${EXAMPLE_ID})`;
+const ApiStaleVersion = (description: string, action: 'change' | 'delete') =>
+  ApiOperatorError(description, new BudgetVersionConflict(EXAMPLE_NAME, 2, 3, action));
 
 @ApiTags('budgets')
 @ScopeByMethod()
@@ -93,16 +91,26 @@ export class BudgetsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change the limit, the action or the alert thresholds; a lower limit holds at once' })
+  @ApiOperation({
+    summary:
+      'Change the limit, the action or the alert thresholds (+1 version); a lower limit holds at once. With `version`, a change based on a stale one gets 409',
+  })
   @ApiBudgetIdParam()
-  @ApiBodyExamples(UpdateBudgetDto, { limit: { summary: 'Raise the limit to $400', value: { limitUsd: 400 } } })
+  @ApiBodyExamples(UpdateBudgetDto, {
+    limit: {
+      summary: 'Raise the limit to $400, based on the version read (a stale one gets 409)',
+      value: { limitUsd: 400, version: 1 },
+    },
+  })
   @ApiOkResponse({ type: BudgetDto })
   @ApiInvalidBody(
-    'Invalid field, or shadow_only on a budget that is not a canary budget',
-    new InvalidInput(['id must be a budget id (a UUID)'], 'id'),
+    'Invalid field (a bad version among them), or shadow_only on a budget that is not a canary budget',
+    badId,
+    badVersion,
     new BudgetInvalid(['onExhausted: shadow_only applies to canary budgets only (scope canary)']),
   )
   @ApiBudgetNotFound()
+  @ApiStaleVersion('The version sent is not the current one (the message gives it); nothing written', 'change')
   update(
     @BudgetId() id: string,
     @Body() dto: UpdateBudgetDto,
@@ -112,13 +120,26 @@ export class BudgetsController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Delete a budget and its ledger; requests under it are no longer limited by it' })
+  @ApiOperation({
+    summary:
+      'Delete a budget and its ledger; requests under it are no longer limited by it. With `version` (optional), a deletion based on a stale one gets 409',
+  })
   @ApiBudgetIdParam()
-  @ApiNoBody('None: a deletion takes no option.')
+  @ApiBody({ type: DeleteBudgetDto, required: false })
   @ApiOkResponse({ type: BudgetDto, description: 'The budget as it stood' })
-  @ApiBadBudgetId(new InvalidInput([notAField('force')]))
+  @ApiInvalidBody(
+    'The id is not a UUID, a bad version, or a field the body does not take',
+    badId,
+    badVersion,
+    new InvalidInput([notAField('force')]),
+  )
   @ApiBudgetNotFound()
-  delete(@BudgetId() id: string, @Caller() caller: AuthenticatedCaller): Promise<BudgetDto> {
-    return this.budgets.delete(id, caller);
+  @ApiStaleVersion('The version sent is not the current one (the message gives it); the budget stays', 'delete')
+  delete(
+    @BudgetId() id: string,
+    @Body() dto: DeleteBudgetDto = {},
+    @Caller() caller: AuthenticatedCaller,
+  ): Promise<BudgetDto> {
+    return this.budgets.delete(id, caller, dto?.version);
   }
 }

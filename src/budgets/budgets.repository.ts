@@ -68,26 +68,51 @@ export class BudgetsRepository {
     return manager.getRepository(BudgetEntity).findOneBy({ scope, target, period });
   }
 
-  /** Applies the changes and bumps the version, in one statement. */
-  async update(manager: EntityManager, id: string, changes: BudgetChanges): Promise<BudgetEntity | null> {
+  /**
+   * The budget, its row locked until the caller's transaction ends, so that the version it is read at
+   * is the one its change or deletion applies to. `for_no_key_update` for a change: a ledger sync
+   * creating a period row (its foreign key's KEY SHARE lock) does not wait on it. A deletion needs
+   * `for_update` (DELETE's own lock). A change or deletion racing this one waits for it, then reads
+   * the row as it left it (or nothing).
+   */
+  findForChange(
+    manager: EntityManager,
+    id: string,
+    lock: 'for_no_key_update' | 'for_update',
+  ): Promise<BudgetEntity | null> {
+    return manager
+      .getRepository(BudgetEntity)
+      .createQueryBuilder('budget')
+      .setLock(lock === 'for_update' ? 'pessimistic_write' : 'for_no_key_update')
+      .where('budget.id = :id', { id })
+      .getOne();
+  }
+
+  /**
+   * Optimistic concurrency: applies the changes and bumps the version in one statement, only if the
+   * row is still at `version`. null (nothing written) when it is not: under findForChange's lock that
+   * cannot happen, and a lost update stays impossible even if the lock were ever dropped.
+   */
+  async updateIfVersion(
+    manager: EntityManager,
+    id: string,
+    version: number,
+    changes: BudgetChanges,
+  ): Promise<BudgetEntity | null> {
     const result = await manager
       .getRepository(BudgetEntity)
-      .update({ id }, { ...changes, version: () => 'version + 1' });
+      .update({ id, version }, { ...changes, version: () => 'version + 1' });
     if (!result.affected) return null;
     await this.notifyChanged(manager, id);
     return manager.getRepository(BudgetEntity).findOneByOrFail({ id });
   }
 
-  /** Its periods, leases and hourly spend go with it (ON DELETE CASCADE). */
-  async delete(manager: EntityManager, id: string): Promise<BudgetEntity | null> {
-    const budget = await manager.getRepository(BudgetEntity).findOneBy({ id });
-    if (!budget) return null;
-    // A delete racing this one may have removed the row since it was read: only the one whose DELETE
-    // removed it deleted the budget; the others find nothing, as they would a moment later.
-    const { affected } = await manager.getRepository(BudgetEntity).delete({ id });
-    if (!affected) return null;
+  /** As updateIfVersion, for a deletion. Its periods, leases and hourly spend go with it (ON DELETE CASCADE). */
+  async deleteIfVersion(manager: EntityManager, id: string, version: number): Promise<boolean> {
+    const { affected } = await manager.getRepository(BudgetEntity).delete({ id, version });
+    if (!affected) return false;
     await this.notifyChanged(manager, id);
-    return budget;
+    return true;
   }
 
   private async notifyChanged(manager: EntityManager, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AccessService } from '../access/access.service';
 import { type AuthenticatedCaller, grants } from '../access/scopes';
 import { CatalogService } from '../catalog/catalog.service';
@@ -9,7 +9,7 @@ import { isUuid } from '../common/uuid-param';
 import { formatPico, picoOf } from '../metrics/cost';
 import { ActiveCanaries } from '../policies/active-canaries';
 import { BudgetDirectory, toDefinition } from './budget-directory';
-import { BudgetExists, BudgetInvalid, BudgetNotFound } from './budget.errors';
+import { BudgetExists, BudgetInvalid, BudgetNotFound, BudgetVersionConflict } from './budget.errors';
 import { canonicalTimezone, currentPeriodOf } from './budget-period';
 import { BudgetPeriodsRepository } from './budget-periods.repository';
 import { BudgetLeasesRepository } from './budget-leases.repository';
@@ -19,7 +19,7 @@ import { DEFAULT_ALERT_AT } from './budget.types';
 import { BudgetsRepository } from './budgets.repository';
 import type { BudgetDto, BudgetStatusDto } from './dto/budget.dto';
 import type { CreateBudgetDto, UpdateBudgetDto } from './dto/budget-input.dto';
-import type { BudgetEntity } from './entities/budget.entity';
+import { BudgetEntity } from './entities/budget.entity';
 
 /**
  * Budgets' definitions (create, change, delete: each NOTIFYing every replica in its transaction)
@@ -86,21 +86,32 @@ export class BudgetsService {
     return { ...view, ...(await this.status.read(toDefinition(entity), this.clock.nowMs())) };
   }
 
+  /**
+   * With `dto.version`, only on that version (409 otherwise); without, on the current one. The row is
+   * locked from the read to the commit, so the version checked is the one changed, and what the
+   * change is compared with (the limit it raises, what would change nothing) is what it replaces.
+   */
   async update(id: string, dto: UpdateBudgetDto, caller: AuthenticatedCaller): Promise<BudgetDto> {
-    const current = await this.find(id);
-    if (dto.onExhausted === 'shadow_only' && current.scope !== 'canary')
-      throw new BudgetInvalid(['onExhausted: shadow_only applies to canary budgets only (scope canary)']);
-    const changes = {
-      ...(dto.limitUsd !== undefined ? { limitUsd: formatPico(picoOf(dto.limitUsd)) } : {}),
-      ...(dto.onExhausted !== undefined ? { onExhausted: dto.onExhausted } : {}),
-      ...(dto.alertAt !== undefined ? { alertAt: sortedThresholds(dto.alertAt) } : {}),
-    };
-    // What would change nothing writes nothing (updatedAt stays), as for flags.
-    if (isDeepStrictEqual({ ...pick(current, changes), ...changes }, pick(current, changes)))
-      return (await this.views([current]))[0];
-    const entity = await this.dataSource.transaction(async (manager) => {
-      const updated = await this.budgets.update(manager, id, { ...changes, updatedAt: this.clock.now() });
-      if (!updated) throw new BudgetNotFound(id);
+    if (!isUuid(id)) throw new BudgetNotFound(id);
+    const { entity, changed } = await this.dataSource.transaction(async (manager) => {
+      const current = await this.budgets.findForChange(manager, id, 'for_no_key_update');
+      if (!current) throw new BudgetNotFound(id);
+      if (dto.onExhausted === 'shadow_only' && current.scope !== 'canary')
+        throw new BudgetInvalid(['onExhausted: shadow_only applies to canary budgets only (scope canary)']);
+      this.checkVersion(current, dto.version, 'change');
+      const changes = {
+        ...(dto.limitUsd !== undefined ? { limitUsd: formatPico(picoOf(dto.limitUsd)) } : {}),
+        ...(dto.onExhausted !== undefined ? { onExhausted: dto.onExhausted } : {}),
+        ...(dto.alertAt !== undefined ? { alertAt: sortedThresholds(dto.alertAt) } : {}),
+      };
+      // What would change nothing writes nothing (updatedAt and the version stay), as for flags.
+      if (isDeepStrictEqual({ ...pick(current, changes), ...changes }, pick(current, changes)))
+        return { entity: current, changed: false };
+      const updated = await this.budgets.updateIfVersion(manager, id, current.version, {
+        ...changes,
+        updatedAt: this.clock.now(),
+      });
+      if (!updated) throw await this.conflictOf(manager, id, current.version, 'change');
       const limitPico = picoOf(updated.limitUsd);
       if (limitPico > picoOf(current.limitUsd)) {
         // More room: "used up" and the alerts crossed under the old limit no longer hold. The period
@@ -108,23 +119,60 @@ export class BudgetsService {
         const { key } = currentPeriodOf(toDefinition(updated), this.clock.nowMs());
         await this.periods.reopen(manager, key, updated.limitUsd, this.clock.now());
       }
-      return updated;
+      return { entity: updated, changed: true };
     });
-    await this.directory.changed(id);
-    this.logger.log({ budget: id, changes: dto, actor: caller.actor }, `changed ${this.directory.nameOf(entity)}`);
+    if (changed) {
+      await this.directory.changed(id);
+      this.logger.log(
+        { budget: id, changes: dto, version: entity.version, actor: caller.actor },
+        `changed ${this.directory.nameOf(entity)}`,
+      );
+    }
     return (await this.views([entity]))[0];
   }
 
-  /** The budget as it stood, with its current period's figures; its ledger goes with it. */
-  async delete(id: string, caller: AuthenticatedCaller): Promise<BudgetDto> {
-    const entity = await this.find(id);
-    const [view] = await this.views([entity]);
-    const name = this.directory.nameOf(entity);
-    const deleted = await this.dataSource.transaction((manager) => this.budgets.delete(manager, id));
-    if (!deleted) throw new BudgetNotFound(id);
+  /**
+   * The budget as it stood, with its current period's figures; its ledger goes with it. With
+   * `version`, only on that version (409 otherwise). Of deletes that race, the first deletes it; the
+   * others, waiting on its lock, then find nothing (404), as they would a moment later.
+   */
+  async delete(id: string, caller: AuthenticatedCaller, version?: number): Promise<BudgetDto> {
+    if (!isUuid(id)) throw new BudgetNotFound(id);
+    const { entity, view } = await this.dataSource.transaction(async (manager) => {
+      const current = await this.budgets.findForChange(manager, id, 'for_update');
+      if (!current) throw new BudgetNotFound(id);
+      this.checkVersion(current, version, 'delete');
+      // Read before the cascade takes its periods and leases with it.
+      const [asItStood] = await this.views([current], manager);
+      if (!(await this.budgets.deleteIfVersion(manager, id, current.version)))
+        throw await this.conflictOf(manager, id, current.version, 'delete');
+      return { entity: current, view: asItStood };
+    });
     await this.directory.changed(id);
-    this.logger.log({ budget: id, actor: caller.actor }, `deleted ${name}`);
+    this.logger.log(
+      { budget: id, version: entity.version, actor: caller.actor },
+      `deleted ${this.directory.nameOf(entity)}`,
+    );
     return view;
+  }
+
+  /** A version sent that is not the budget's (as locked) refuses the change: nothing is written. */
+  private checkVersion(current: BudgetEntity, sent: number | undefined, action: 'change' | 'delete'): void {
+    if (sent !== undefined && sent !== current.version)
+      throw new BudgetVersionConflict(this.directory.nameOf(current), sent, current.version, action);
+  }
+
+  /** What to answer when the row left `version` although it was locked: it changed (409) or went (404). */
+  private async conflictOf(
+    manager: EntityManager,
+    id: string,
+    version: number,
+    action: 'change' | 'delete',
+  ): Promise<BudgetVersionConflict | BudgetNotFound> {
+    const now = await manager.getRepository(BudgetEntity).findOneBy({ id });
+    return now
+      ? new BudgetVersionConflict(this.directory.nameOf(now), version, now.version, action)
+      : new BudgetNotFound(id);
   }
 
   private async find(id: string): Promise<BudgetEntity> {
@@ -134,17 +182,20 @@ export class BudgetsService {
     return entity;
   }
 
-  /** Budgets with their current period's spent and reserved: three queries however many budgets. */
-  private async views(entities: BudgetEntity[]): Promise<BudgetDto[]> {
+  /**
+   * Budgets with their current period's spent and reserved: three queries however many budgets. In
+   * `transaction` (one connection) they are sent one after the other; otherwise side by side.
+   */
+  private async views(entities: BudgetEntity[], transaction?: EntityManager): Promise<BudgetDto[]> {
     const nowMs = this.clock.nowMs();
     const periods = entities.map((entity) => currentPeriodOf(toDefinition(entity), nowMs));
     const windows = periods.map((period) => period.window);
     const keys = periods.map((period) => period.key);
-    const manager = this.dataSource.manager;
-    const [rows, reserved] = await Promise.all([
-      this.periods.summaries(manager, keys),
-      this.leases.reservedOf(manager, keys, new Date(nowMs)),
-    ]);
+    const summaries = (manager: EntityManager) => this.periods.summaries(manager, keys);
+    const reservedOf = (manager: EntityManager) => this.leases.reservedOf(manager, keys, new Date(nowMs));
+    const [rows, reserved] = transaction
+      ? [await summaries(transaction), await reservedOf(transaction)]
+      : await Promise.all([summaries(this.dataSource.manager), reservedOf(this.dataSource.manager)]);
     return entities.map((entity, index) => {
       const row = rows.get(entity.id);
       return budgetView(

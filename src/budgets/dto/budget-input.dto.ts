@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsNumber, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { IsNumberWithDecimals } from '../../common/range-validators';
 import { Optional } from '../../common/validation';
 import {
@@ -13,6 +24,9 @@ import {
 
 const LIMIT =
   'limitUsd must be a USD amount above 0 and at most 1000000000, with at most 6 decimals (e.g. 250 or 0.05)';
+
+export const VERSION_MESSAGE =
+  'version must be the budget version your change is based on (an integer from 1, as GET /api/budgets/:id answers it)';
 
 const ALERT_AT =
   'alertAt must be a list of up to 10 distinct fractions of the limit above 0 and at most 1, e.g. [0.5, 0.8, 1]';
@@ -104,4 +118,31 @@ export class UpdateBudgetDto {
   @Min(0.000001, { each: true, message: ALERT_AT })
   @Max(1, { each: true, message: ALERT_AT })
   alertAt?: number[];
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    example: 3,
+    description:
+      'The version the change is based on: when given, a stale one gets 409 and nothing is written; when omitted, the change applies to the current version',
+  })
+  @Optional()
+  @IsInt({ message: VERSION_MESSAGE })
+  @Min(1, { message: VERSION_MESSAGE })
+  version?: number;
+}
+
+/** The optional body of DELETE /api/budgets/:id. */
+export class DeleteBudgetDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    example: 3,
+    description:
+      'The version the deletion is based on: when given, a stale one gets 409 and the budget stays; when omitted, the budget is deleted whatever its version',
+  })
+  @Optional()
+  @IsInt({ message: VERSION_MESSAGE })
+  @Min(1, { message: VERSION_MESSAGE })
+  version?: number;
 }

@@ -72,8 +72,11 @@ export class BudgetDto {
   @ApiProperty({ enum: BUDGET_ACTIONS, example: 'downgrade' }) onExhausted: string;
   @ApiProperty({ type: [Number], example: [0.5, 0.8, 1] }) alertAt: number[];
   @ApiProperty({
+    type: 'integer',
+    minimum: 1,
     example: 3,
-    description: 'Starts at 1, +1 with every change of the limit, the action or the alert thresholds',
+    description:
+      'Starts at 1, +1 with every change of the limit, the action or the alert thresholds; send it back with a PATCH or DELETE (a stale one gets 409)',
   })
   version: number;
   @ApiProperty({ example: 'key:0b6f5a3e-3c1d-4f5e-9a8b-7c6d5e4f3a2b (platform-oncall)' }) createdBy: string;
