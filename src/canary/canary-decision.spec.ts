@@ -192,6 +192,14 @@ describe('decide', () => {
     expect(decide(canary(), at(60), beyond)).toBe('advance');
   });
 
+  it('does not call a stage healthy when it advances with an estimate past its margin', () => {
+    const advanced = tick(canary(), verdict('pass', [errorRateBeyond, p99Within]), seconds(60));
+    expect(advanced.decision).toBe('advance');
+    expect(advanced.verdict.sentence).toBe(
+      'stage 1 (5%) showed no harm after 60 s, but error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, unproven at n = 1,903 / 10,811; advanced to stage 2 (15%) to judge on more requests',
+    );
+  });
+
   it('promotes when an estimate is past its margin only on the good side, or against a fixed limit', () => {
     const last = canary({ stageIndex: 1 });
     const better = { ...errorRateBeyond, effect: -0.018, interval: [-0.04, 0.004] as [number, number] };

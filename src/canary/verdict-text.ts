@@ -32,8 +32,17 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
   switch (decision) {
     case 'rollback':
       return `rolled back in ${stageName}: ${harmful(verdict).map(metricClause).join('; ')}${n}`;
-    case 'advance':
+    case 'advance': {
+      // Not "healthy": an estimate past its margin is only unproven, and the next stage judges it on more requests.
+      const beyond = verdict.metrics.filter(estimateBeyondMargin);
+      if (beyond.length > 0)
+        return (
+          `${stageName} showed no harm after ${duration(context.elapsedSeconds)}, but ${beyond.map(metricClause).join(' and ')} ` +
+          `${beyond.length === 1 ? 'is past its margin' : 'are past their margins'}, unproven${n}; ` +
+          `advanced to ${context.nextStageName} to judge on more requests`
+        );
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; advanced to ${context.nextStageName}`;
+    }
     case 'promote':
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; promoted: treatment at 100%`;
     case 'hold':

@@ -38,6 +38,13 @@ describe('Monte Carlo of the canary engine (fixed seeds, default analysis and st
     }
   }, 60_000);
 
+  it('never promotes an error rate 5 pp worse at 20 requests/s with minute stages, which no stage can prove', () => {
+    const results = runs('low-errors', [501, 502, 503, 504, 505, 506, 507, 508, 509, 510]);
+    expect(results.filter((r) => r.end === 'promoted')).toEqual([]);
+    // Most are caught once the last stage's extensions bring the requests to prove it.
+    expect(results.filter((r) => r.end === 'rolled_back').length).toBeGreaterThanOrEqual(7);
+  }, 60_000);
+
   it('pauses, never rolls back, on a sample-ratio mismatch', () => {
     for (const result of runs('srm', [301, 302])) expect(result).toMatchObject({ end: 'paused', outcome: 'srm' });
   }, 60_000);
