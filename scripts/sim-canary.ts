@@ -2,7 +2,8 @@
  * npm run sim:canary — the Monte Carlo table of the canary decision engine.
  *
  * Simulates whole canaries (the default analysis and stage plan, 100 requests/s on the flag, an
- * hour of history before each) for every scenario of src/canary/simulation/scenarios.ts, decided
+ * hour of history before each; the low-traffic scenarios 20 requests/s and minute-long stages) for
+ * every scenario of src/canary/simulation/scenarios.ts, decided
  * by the real code (libs/stats judgeStage, canary-decision.ts decide), and prints how they ended.
  *
  *   --runs N         canaries per scenario (default 500; A/A gets --aa-runs, default 2000)

@@ -66,7 +66,7 @@ function meetsTarget(s: ScenarioSummary): boolean {
     case 'conversion-drop':
       return share(s.rolledBack) >= 0.8 && (s.rollbackMetrics.conversion ?? 0) === s.rolledBack;
     case 'low-aa':
-      return share(s.rolledBack) <= 0.01 && share(s.paused) <= 0.05;
+      return share(s.rolledBack) <= 0.01;
     case 'low-errors':
       return share(s.promoted) <= 0.05;
     case 'low-errors-2pp':
