@@ -279,12 +279,16 @@ describe('decideTick', () => {
       event: { type: 'stage_extended', message: extended.verdict.sentence },
     });
     expect(extended.verdict.sentence).toBe(
-      'extended stage 2 (15%) after 60 s of 60 s (up to 3 min): error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, neither harm nor safety shown yet at n = 1,903 / 10,811; judging on',
+      'extended stage 2 (15%) after 60 s of 60 s (up to 3.0 min): error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, neither harm nor safety shown yet at n = 1,903 / 10,811; judging on',
+    );
+    // Past its second minute: not rounded up to the limit it has not reached.
+    expect(tick(last, beyond, seconds(165)).verdict.sentence).toMatch(
+      /^extended stage 2 \(15%\) after 2\.8 min of 60 s \(up to 3\.0 min\)/,
     );
     const paused = tick(last, beyond, seconds(180));
     expect(paused.change).toMatchObject({ state: 'paused', alert: { type: 'canary.paused' } });
     expect(paused.verdict.sentence).toBe(
-      'paused in stage 2 (15%): still past a margin after 2 extensions (3 min in the stage): error rate +1.8 pp [-0.9, +4.5] vs +1 pp, neither harm nor safety shown; resume to judge a fresh window, or abort',
+      'paused in stage 2 (15%): still past a margin after 2 extensions (3.0 min in the stage): error rate +1.8 pp [-0.9, +4.5] vs +1 pp, neither harm nor safety shown; resume to judge a fresh window, or abort',
     );
   });
 

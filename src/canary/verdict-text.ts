@@ -178,6 +178,8 @@ function percent(rate: number): string {
 
 function duration(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`;
+  // "2.8 min", not "3 min": a stage's extensions end at a few minutes, and rounding up reads as their end.
+  if (seconds < 600) return `${(seconds / 60).toFixed(1)} min`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
 }

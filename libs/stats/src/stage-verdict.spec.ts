@@ -260,6 +260,8 @@ describe('judgeStage', () => {
     const analysis = resolveCanaryAnalysis({ minRequests: 2_000 }).analysis;
     const verdict = judge({ requests: 1_500, users: 1_000 }, { requests: 13_500, users: 9_000 }, { analysis });
     expect(verdict.reasons).toEqual(['treatment has 1,500 requests in the stage, fewer than the 2,000 needed']);
+    const one = judge({ requests: 1, users: 1 }, control);
+    expect(one.reasons).toEqual(['treatment has 1 request in the stage, fewer than the 200 needed']);
   });
 
   it('fails a hard gate the treatment breaks alone, and holds on one the control breaks too', () => {

@@ -133,7 +133,7 @@ export function judgeStage(input: StageInput): StageVerdict {
     verdict.outcome = 'insufficient_data';
     verdict.reasons = short.map(
       ([name, arm]) =>
-        `${name} has ${grouped(arm.pooled.requests)} requests in the stage, fewer than the ${grouped(analysis.minRequests)} needed`,
+        `${name} has ${grouped(arm.pooled.requests)} request${arm.pooled.requests === 1 ? '' : 's'} in the stage, fewer than the ${grouped(analysis.minRequests)} needed`,
     );
     return verdict;
   }
