@@ -4,6 +4,7 @@ import { api as authorized, policiesFor, startTestApp, writeTestCatalog, type Te
 import { createTestDatabase, queryRows } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually } from './support/webhook-server';
+import { LATENCY_GUARDRAILS_OFF } from './support/canary-analysis';
 
 /*
  * Canaries gate on the built-in answer-quality signals. Real requests go through the gateway to the
@@ -22,7 +23,11 @@ const STAGES = [
   { percentage: 50, durationSeconds: 60 },
   { percentage: 100, durationSeconds: 0 },
 ];
-const gate = (metric: string) => ({ minRequests: MIN_REQUESTS, outcomes: [{ metric, margin: { absolute: 0.005 } }] });
+const gate = (metric: string) => ({
+  minRequests: MIN_REQUESTS,
+  guardrails: LATENCY_GUARDRAILS_OFF,
+  outcomes: [{ metric, margin: { absolute: 0.005 } }],
+});
 const GATE = gate('empty_answer');
 /** Bits of request_metrics.quality_signals (metrics/quality-signals.ts). */
 const EMPTY_ANSWER = 1;

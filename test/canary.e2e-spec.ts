@@ -18,6 +18,7 @@ import { parsePrometheus, sumOf } from './support/prometheus';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
 import { eventually, WebhookServer } from './support/webhook-server';
+import { LATENCY_GUARDRAILS_OFF } from './support/canary-analysis';
 
 /*
  * Time here is a ManualClock the test moves: the app's canary ticks run when the test advances it
@@ -39,7 +40,7 @@ const CANARY_ENV = {
   GATEWAY_BREAKER_CONSECUTIVE_FAILURES: '100000',
 };
 const MIN_REQUESTS = 10;
-const FAST_ANALYSIS = { minRequests: MIN_REQUESTS };
+const FAST_ANALYSIS = { minRequests: MIN_REQUESTS, guardrails: LATENCY_GUARDRAILS_OFF };
 const STAGE_SECONDS = 60;
 const ROLLOUT_STAGES = [
   ...[5, 15, 35, 65].map((percentage) => ({ percentage, durationSeconds: STAGE_SECONDS })),

@@ -4,6 +4,7 @@ import { ManualClock } from '../src/common/manual-clock';
 import { api, startTestApp, writeTestCatalog, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { atLeast, MetricRows, Traffic } from './support/traffic';
+import { LATENCY_GUARDRAILS_OFF } from './support/canary-analysis';
 
 /*
  * Use cases as configuration: five teams' policies on two strategies, each with its own budgets, a
@@ -322,7 +323,7 @@ describe('use cases as configuration', () => {
               { percentage: 50, durationSeconds: 60 },
               { percentage: 100, durationSeconds: 0 },
             ],
-            analysis: { minRequests: 10 },
+            analysis: { minRequests: 10, guardrails: LATENCY_GUARDRAILS_OFF },
           })
           .expect(201);
         id = created.body.id;

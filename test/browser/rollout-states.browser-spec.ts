@@ -5,6 +5,7 @@ import { api, policiesFor, writeTestCatalog, type TestApp } from '../support/tes
 import { atLeast, MetricRows, Traffic } from '../support/traffic';
 import { startControlRoom, type ControlRoomRig } from './control-room-rig';
 import { BrowserSession } from './browser';
+import { LATENCY_GUARDRAILS_OFF } from '../support/canary-analysis';
 
 /*
  * A rollout's page in a real browser as its canary and its flag change, against the real app,
@@ -58,14 +59,10 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
         rollout: {},
       })
       .expect(201);
-  const startCanary = async (flagKey: string, stages = STAGES) => {
+  const startCanary = async (flagKey: string, stages = STAGES, analysis: object = { minRequests: 10 }) => {
     await createFlag(flagKey);
-    return (
-      await api(app)
-        .post('/api/canaries')
-        .send({ flagKey, variant: 'treatment', stages, analysis: { minRequests: 10 } })
-        .expect(201)
-    ).body as { id: string; stage: { startedAt: string } };
+    return (await api(app).post('/api/canaries').send({ flagKey, variant: 'treatment', stages, analysis }).expect(201))
+      .body as { id: string; stage: { startedAt: string } };
   };
   /** Traffic until both arms have `n` rows in the stage, then a tick: a look with numbers. */
   const look = async (flagKey: string, stageStartedAt: string, n = 20) => {
@@ -140,10 +137,14 @@ describe('a rollout page in a browser, as its canary and its flag change', () =>
       const back = await startCanary('rollback-flag');
       await api(app).post(`/api/canaries/${back.id}/rollback`).send({ reason: 'wrong model' }).expect(200);
       // Promoted by the tick at the end of its first stage, straight to the last (100%, until promoted).
-      const ahead = await startCanary('promote-flag', [
-        { percentage: 50, durationSeconds: 60 },
-        { percentage: 100, durationSeconds: 0 },
-      ]);
+      const ahead = await startCanary(
+        'promote-flag',
+        [
+          { percentage: 50, durationSeconds: 60 },
+          { percentage: 100, durationSeconds: 0 },
+        ],
+        { minRequests: 10, guardrails: LATENCY_GUARDRAILS_OFF },
+      );
       await look('promote-flag', ahead.stage.startedAt);
       await clock.advance(60_000);
       const [rolledBack, promoted] = [await canaryOf(back.id), await canaryOf(ahead.id)];
