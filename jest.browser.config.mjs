@@ -10,6 +10,7 @@ export default {
   displayName: 'browser',
   testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
   testTimeout: 180000,
-  // Its two files side by side, each with its own app and Chromium: 55-63 s against 71 s in band.
+  // Two files at a time, each with its own app and Chromium: the machine's two cores (the suite of eight
+  // files took 71 s this way on Dec 7).
   maxWorkers: 2,
 };
