@@ -105,6 +105,37 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       seed,
     });
 
+  /**
+   * A canary of one 10-minute 50% stage (then 100%) whose treatment fails 3% of 400 requests against the
+   * control's 0.5%: +2.5 pp, past the +1 pp margin, on too few requests to prove it. The clock is then
+   * at the stage's end; the canary's id is returned.
+   */
+  const unprovenLastStage = async (flag: string, seed: number): Promise<string> => {
+    await createFlag(flag);
+    await history(flag, seed);
+    const stages = [
+      { percentage: 50, durationSeconds: 600 },
+      { percentage: 100, durationSeconds: 0 },
+    ];
+    const created = await api()
+      .post('/api/canaries')
+      .send({ flagKey: flag, variant: 'treatment', stages, analysis: { minRequests: 50 } })
+      .expect(201);
+    await writeSyntheticRows(app, {
+      flag,
+      from: clock.now(),
+      to: new Date(clock.nowMs() + 600_000),
+      requests: 400,
+      users: 400,
+      treatmentShare: 0.5,
+      treatment: { ...treatment, errorRate: 0.03 },
+      control,
+      seed: seed + 100,
+    });
+    await clock.advance(600_000);
+    return created.body.id;
+  };
+
   it(
     'promotes an A/A canary with realistic latencies through 5 -> 15 -> 35 -> 65 -> 100 with the default analysis',
     async () => {
@@ -266,30 +297,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
   it(
     'does not promote a regression its last stage cannot prove: extends with an alert, then pauses for a person',
     async () => {
-      await createFlag('unproven-flag');
-      await history('unproven-flag', 8);
-      const stages = [
-        { percentage: 50, durationSeconds: 600 },
-        { percentage: 100, durationSeconds: 0 },
-      ];
-      const created = await api()
-        .post('/api/canaries')
-        .send({ flagKey: 'unproven-flag', variant: 'treatment', stages, analysis: { minRequests: 50 } })
-        .expect(201);
-      const id = created.body.id;
-      // 3% errors against the control's 0.5%: +2.5 pp, past the +1 pp margin, on too few requests to prove it.
-      await writeSyntheticRows(app, {
-        flag: 'unproven-flag',
-        from: clock.now(),
-        to: new Date(clock.nowMs() + 600_000),
-        requests: 400,
-        users: 400,
-        treatmentShare: 0.5,
-        treatment: { ...treatment, errorRate: 0.03 },
-        control,
-        seed: 35,
-      });
-      await clock.advance(600_000);
+      const id = await unprovenLastStage('unproven-flag', 8);
       const extended = await canaryOf(id);
       expect(extended).toMatchObject({ state: 'running', lastVerdict: { outcome: 'pass', decision: 'extend' } });
       const errors = extended.lastVerdict.metrics.find((m: { metric: string }) => m.metric === 'errorRate');
@@ -325,37 +333,14 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
   it(
     'promotes an extended stage once more traffic brings every estimate within its margin',
     async () => {
-      await createFlag('settles-flag');
-      await history('settles-flag', 9);
-      const stages = [
-        { percentage: 50, durationSeconds: 600 },
-        { percentage: 100, durationSeconds: 0 },
-      ];
-      const created = await api()
-        .post('/api/canaries')
-        .send({ flagKey: 'settles-flag', variant: 'treatment', stages, analysis: { minRequests: 50 } })
-        .expect(201);
-      const id = created.body.id;
-      const start = clock.nowMs();
       // An unlucky start: the treatment's first requests fail more often than it will.
-      await writeSyntheticRows(app, {
-        flag: 'settles-flag',
-        from: new Date(start),
-        to: new Date(start + 600_000),
-        requests: 400,
-        users: 400,
-        treatmentShare: 0.5,
-        treatment: { ...treatment, errorRate: 0.03 },
-        control,
-        seed: 36,
-      });
-      await clock.advance(600_000);
+      const id = await unprovenLastStage('settles-flag', 9);
       expect((await canaryOf(id)).lastVerdict).toMatchObject({ decision: 'extend' });
       // Ten minutes of the treatment as it is: as good as the control.
       await writeSyntheticRows(app, {
         flag: 'settles-flag',
-        from: new Date(start + 600_000),
-        to: new Date(start + 1_200_000),
+        from: clock.now(),
+        to: new Date(clock.nowMs() + 600_000),
         requests: 12_000,
         users: 3_000,
         treatmentShare: 0.5,

@@ -34,11 +34,10 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
       return `rolled back in ${stageName}: ${harmful(verdict).map(metricClause).join('; ')}${n}`;
     case 'advance': {
       // Not "healthy": an estimate past its margin is only unproven, and the next stage judges it on more requests.
-      const beyond = verdict.metrics.filter(estimateBeyondMargin);
-      if (beyond.length > 0)
+      const beyond = pastMargin(verdict);
+      if (beyond)
         return (
-          `${stageName} showed no harm after ${duration(context.elapsedSeconds)}, but ${beyond.map(metricClause).join(' and ')} ` +
-          `${beyond.length === 1 ? 'is past its margin' : 'are past their margins'}, unproven${n}; ` +
+          `${stageName} showed no harm after ${duration(context.elapsedSeconds)}, but ${beyond}, unproven${n}; ` +
           `advanced to ${context.nextStageName} to judge on more requests`
         );
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; advanced to ${context.nextStageName}`;
@@ -47,15 +46,11 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; promoted: treatment at 100%`;
     case 'hold':
       return `holding in ${stageName}: ${holdReasons(verdict)}${n}`;
-    case 'extend': {
-      const beyond = verdict.metrics.filter(estimateBeyondMargin);
-      const past = beyond.length === 1 ? 'is past its margin' : 'are past their margins';
+    case 'extend':
       return (
         `extended ${stageName} after ${duration(context.elapsedSeconds)} of ${duration(context.durationSeconds)} ` +
-        `(up to ${duration(context.limitSeconds)}): ${beyond.map(metricClause).join(' and ')} ${past}, ` +
-        `neither harm nor safety shown yet${n}; judging on`
+        `(up to ${duration(context.limitSeconds)}): ${pastMargin(verdict)}, neither harm nor safety shown yet${n}; judging on`
       );
-    }
     case 'pause':
       return `paused in ${stageName}: ${pauseReason(verdict, context)}`;
     case 'wait':
@@ -63,6 +58,14 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
         ? `waiting in ${stageName}: ${verdict.reasons.join('; ')}`
         : `judging ${stageName}, ${duration(context.elapsedSeconds)} of ${duration(context.durationSeconds)}: ${healthy(verdict)}${n}`;
   }
+}
+
+/** "error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin"; '' when no estimate is. */
+function pastMargin(verdict: StageVerdict): string {
+  const beyond = verdict.metrics.filter(estimateBeyondMargin);
+  if (beyond.length === 0) return '';
+  const past = beyond.length === 1 ? 'is past its margin' : 'are past their margins';
+  return `${beyond.map(metricClause).join(' and ')} ${past}`;
 }
 
 function harmful(verdict: StageVerdict): MetricResult[] {
