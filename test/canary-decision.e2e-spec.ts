@@ -304,7 +304,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       expect(errors).toMatchObject({ status: 'inconclusive', margin: 0.01 });
       expect(errors.effect).toBeGreaterThan(0.01);
       expect(extended.lastVerdict.sentence).toMatch(
-        /^extended stage 1 \(50%\) after 10 min of 10 min \(up to 30 min\): .*error rate \+\d\.\d pp \[.+\] vs \+1 pp.* neither harm nor safety shown yet at n = \d+ \/ \d+; judging on$/,
+        /^extended stage 1 \(50%\) after 10 min of 10 min \(up to 30 min\): .*error rate \+\d\.\d pp \[.+\] vs \+1 pp.* neither harm nor safety shown yet at n = \d+ \/ \d+; judging on: harm at every look, the estimates again at 20 min$/,
       );
       const [alert] = await alertsOf('unproven-flag', 'canary.extended');
       expect(alert.message).toBe(`Canary on unproven-flag ${extended.lastVerdict.sentence}`);
@@ -336,11 +336,11 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       // An unlucky start: the treatment's first requests fail more often than it will.
       const id = await unprovenLastStage('settles-flag', 9);
       expect((await canaryOf(id)).lastVerdict).toMatchObject({ decision: 'extend' });
-      // Ten minutes of the treatment as it is: as good as the control.
+      // Five minutes of the treatment as it is: as good as the control.
       await writeSyntheticRows(app, {
         flag: 'settles-flag',
         from: clock.now(),
-        to: new Date(clock.nowMs() + 600_000),
+        to: new Date(clock.nowMs() + 300_000),
         requests: 12_000,
         users: 3_000,
         treatmentShare: 0.5,
@@ -348,7 +348,15 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
         control,
         seed: 37,
       });
-      await clock.advance(600_000);
+      // Within its margin halfway through the extension: judged for harm only until the extension ends.
+      await clock.advance(300_000);
+      const judging = await canaryOf(id);
+      expect(judging).toMatchObject({ state: 'running', lastVerdict: { outcome: 'pass', decision: 'extend' } });
+      expect(judging.lastVerdict.sentence).toMatch(
+        /^judging extended stage 1 \(50%\), 15 min \(up to 30 min\): no harm shown, no guardrail worse than its margin .*; the estimates are judged for promotion at 20 min$/,
+      );
+      expect((await api().get('/api/flags/settles-flag').expect(200)).body.rollout).toEqual({ treatment: 50 });
+      await clock.advance(300_000);
       const promoted = await canaryOf(id);
       expect(promoted.state).toBe('promoted');
       expect(promoted.lastVerdict.sentence).toMatch(

@@ -3,13 +3,14 @@ import {
   decide,
   decideTick,
   judgedStageCount,
+  previousLookIn,
   pauseOnRefusal,
   slotStartOf,
   stageTiming,
   verdictMessage,
   type TickInput,
 } from './canary-decision';
-import type { CanarySnapshot } from './canary.types';
+import type { CanaryDecision, CanarySnapshot } from './canary.types';
 
 const STARTED = new Date('2026-11-24T10:00:00.000Z');
 const seconds = (n: number) => new Date(STARTED.getTime() + n * 1000);
@@ -192,6 +193,38 @@ describe('decide', () => {
     expect(decide(canary(), at(60), beyond)).toBe('advance');
   });
 
+  it('judges an extended stage for harm at every look, its estimates only at the end of each extension', () => {
+    const last = canary({ stageIndex: 1 });
+    const after = (s: number, previous: { s: number; decision: CanaryDecision }) =>
+      stageTiming(last, STARTED, seconds(s), { at: seconds(previous.s), decision: previous.decision });
+    const extendedAt60 = { s: 60, decision: 'extend' as const };
+    // Back within its margin in the middle of the first extension: not yet.
+    expect(decide(last, after(70, extendedAt60), verdict('pass'))).toBe('extend');
+    expect(decide(last, after(119, { s: 110, decision: 'extend' }), verdict('pass'))).toBe('extend');
+    expect(decide(last, after(75, extendedAt60), verdict('fail', [errorRateHarm]))).toBe('rollback');
+    // The first look past the extension's end judges the estimate: within, a promotion; past, extended again.
+    expect(decide(last, after(120, { s: 110, decision: 'extend' }), verdict('pass'))).toBe('promote');
+    const beyond = verdict('pass', [errorRateBeyond]);
+    expect(decide(last, after(120, { s: 110, decision: 'extend' }), beyond)).toBe('extend');
+    expect(decide(last, after(170, { s: 120, decision: 'extend' }), verdict('pass'))).toBe('extend');
+    expect(decide(last, after(180, { s: 170, decision: 'extend' }), beyond)).toBe('pause');
+    expect(decide(last, after(180, { s: 170, decision: 'extend' }), verdict('pass'))).toBe('promote');
+    // A hold says nothing of the estimate: the look after it judges it.
+    expect(decide(last, after(100, { s: 90, decision: 'hold' }), verdict('pass'))).toBe('promote');
+  });
+
+  it('takes the previous look from the stored verdict only if it was judged in the running stage', () => {
+    const last = {
+      ...canary({ stageIndex: 1 }),
+      lastVerdict: { at: seconds(60).toISOString(), stage: 1, decision: 'extend' as const },
+    };
+    expect(previousLookIn(last, STARTED)).toEqual({ at: seconds(60), decision: 'extend' });
+    expect(previousLookIn({ ...last, stageIndex: 2 }, STARTED)).toBeNull();
+    // Resumed after a pause: the stage restarted after that look.
+    expect(previousLookIn(last, seconds(61))).toBeNull();
+    expect(previousLookIn({ ...last, lastVerdict: null }, STARTED)).toBeNull();
+  });
+
   it('does not call a stage healthy when it advances with an estimate past its margin', () => {
     const advanced = tick(canary(), verdict('pass', [errorRateBeyond, p99Within]), seconds(60));
     expect(advanced.decision).toBe('advance');
@@ -279,7 +312,19 @@ describe('decideTick', () => {
       event: { type: 'stage_extended', message: extended.verdict.sentence },
     });
     expect(extended.verdict.sentence).toBe(
-      'extended stage 2 (15%) after 60 s of 60 s (up to 3.0 min): error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, neither harm nor safety shown yet at n = 1,903 / 10,811; judging on',
+      'extended stage 2 (15%) after 60 s of 60 s (up to 3.0 min): error rate +1.8 pp [-0.9, +4.5] vs +1 pp is past its margin, neither harm nor safety shown yet at n = 1,903 / 10,811; judging on: harm at every look, the estimates again at 2.0 min',
+    );
+    const between = decideTick({
+      canary: last,
+      timing: stageTiming(last, STARTED, seconds(90), { at: seconds(60), decision: 'extend' }),
+      verdict: verdict('pass', [p99Within]),
+      at: seconds(90),
+      slotStart: seconds(90),
+      window: { from: STARTED, to: seconds(90) },
+    });
+    expect(between.decision).toBe('extend');
+    expect(between.verdict.sentence).toBe(
+      'judging extended stage 2 (15%), 90 s (up to 3.0 min): no harm shown, no guardrail worse than its margin (closest: p99 latency ×1.01 [×0.93, ×1.10] within ×1.2) at n = 1,903 / 10,811; the estimates are judged for promotion at 2.0 min',
     );
     // Past its second minute: not rounded up to the limit it has not reached.
     expect(tick(last, beyond, seconds(165)).verdict.sentence).toMatch(

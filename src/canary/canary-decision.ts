@@ -27,6 +27,34 @@ export interface StageTiming {
   atStageEnd: boolean;
   /** How long the stage may hold or wait for data: its duration plus every allowed extension. */
   limitMs: number;
+  /**
+   * A pass here may promote: this is the first look since the stage's end, or since the end of the
+   * extension the last look decided. Between those checkpoints an extended stage is judged for harm
+   * only: an estimate past its margin, looked at every tick, would dip under it by chance.
+   */
+  promotionDue: boolean;
+  /** When (in the stage) an extension decided now would next judge the estimates. */
+  nextCheckpointMs: number;
+}
+
+/** The canary's last look in its current stage, as far as the promotion checkpoints need it. */
+export interface PreviousLook {
+  at: Date;
+  decision: CanaryDecision;
+}
+
+/** The stored last verdict, if it was judged in the stage running since `stageStartedAt`. */
+export function previousLookIn(
+  canary: Pick<CanarySnapshot, 'stageIndex'> & {
+    lastVerdict: Pick<StoredVerdict, 'at' | 'stage' | 'decision'> | null;
+  },
+  stageStartedAt: Date,
+): PreviousLook | null {
+  const last = canary.lastVerdict;
+  if (!last || last.stage !== canary.stageIndex) return null;
+  const at = new Date(last.at);
+  // Before a resume restarted the stage: that window is not this one.
+  return at.getTime() >= stageStartedAt.getTime() ? { at, decision: last.decision } : null;
 }
 
 export function stageTiming(
@@ -35,12 +63,20 @@ export function stageTiming(
   },
   stageStartedAt: Date,
   now: Date,
+  previousLook: PreviousLook | null = null,
 ): StageTiming {
   const stage = canary.stages[canary.stageIndex];
   // A stage gating on outcome metrics cannot finish while its exposures' attribution windows are open.
   const windowMs = stage.durationSeconds > 0 && canary.analysis ? outcomeWindowMs(canary.analysis) : 0;
   const durationMs = stage.durationSeconds * 1000 + windowMs;
+  const extensionMs = stage.durationSeconds * 1000;
+  const limitMs = durationMs + extensionMs * canary.maxStageExtensions;
   const elapsedMs = now.getTime() - stageStartedAt.getTime();
+  // The checkpoints are the stage's end and the end of each extension; the last one is the limit.
+  const passed = extensionMs > 0 ? Math.floor(Math.max(0, elapsedMs - durationMs) / extensionMs) : 0;
+  const checkpointMs = Math.min(durationMs + passed * extensionMs, limitMs);
+  const extendedSinceCheckpoint =
+    previousLook?.decision === 'extend' && previousLook.at.getTime() - stageStartedAt.getTime() >= checkpointMs;
   return {
     index: canary.stageIndex,
     stage,
@@ -48,7 +84,9 @@ export function stageTiming(
     durationMs,
     elapsedMs,
     atStageEnd: elapsedMs >= durationMs,
-    limitMs: stage.durationSeconds * 1000 * (1 + canary.maxStageExtensions) + windowMs,
+    limitMs,
+    promotionDue: !extendedSinceCheckpoint,
+    nextCheckpointMs: Math.min(checkpointMs + extensionMs, limitMs),
   };
 }
 
@@ -71,8 +109,9 @@ export function judgedStageCount(stages: readonly CanaryStage[]): number {
  * LaunchDarkly's guarded rollouts make: the preview says beforehand what each stage can detect).
  * Each advance brings a larger, more telling sample; a promotion ends the judging. So a canary does
  * not promote while some guardrail's best estimate is past its margin, proven or not: its last stage
- * is extended and judged on (a rollback once harm shows, the promotion once the estimate is back
- * within the margin) and paused for a person if its extensions run out first. With few requests no
+ * is extended and judged on: for harm at every look (a rollback once it shows), for the promotion at
+ * the end of each extension (once the estimate is back within the margin there), and paused for a
+ * person if its extensions run out first. With few requests no
  * stage can prove a moderate regression, and without this such a treatment would reach 100% about
  * as often as not. It only ever delays a move, so the chance of rolling back a treatment within its
  * margins stays at most alpha.
@@ -99,6 +138,7 @@ export function decide(
       const promote =
         timing.isLast || (canary.stageIndex + 1 === canary.stages.length - 1 && next.durationSeconds === 0);
       if (!promote) return 'advance';
+      if (!timing.promotionDue) return 'extend';
       return verdict.metrics.some(estimateBeyondMargin) ? (overdue ? 'pause' : 'extend') : 'promote';
     }
   }
@@ -147,6 +187,8 @@ export function decideTick(input: TickInput): TickDecision {
       durationSeconds: timing.durationMs / 1000,
       limitSeconds: timing.limitMs / 1000,
       maxStageExtensions: canary.maxStageExtensions,
+      promotionDue: timing.promotionDue,
+      nextCheckpointSeconds: timing.nextCheckpointMs / 1000,
     }),
   };
   return { decision, verdict: stored, ...consequences(canary, decision, stored) };

@@ -9,6 +9,7 @@ import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { CanariesRepository } from './canaries.repository';
 import {
   decideTick,
+  previousLookIn,
   pauseOnRefusal,
   slotStartOf,
   stageTiming,
@@ -111,7 +112,7 @@ export class CanaryExecutor {
       await this.applyShadow(canary, shadow.verdict, shadow.change, slotStart, now);
       return;
     }
-    const timing = stageTiming(canary, canary.stageStartedAt, now);
+    const timing = stageTiming(canary, canary.stageStartedAt, now, previousLookIn(canary, canary.stageStartedAt));
     const window = { from: canary.stageStartedAt, to: now };
     const verdict = await this.stageJudge.judge(canary, timing, now);
     const decided = decideTick({ canary, timing, verdict, at: now, slotStart, window });

@@ -24,6 +24,9 @@ export interface SentenceContext {
   /** The stage's duration with every allowed extension. */
   limitSeconds: number;
   maxStageExtensions: number;
+  /** An extended stage: whether this look judged the estimates (a checkpoint), and when they are next judged. */
+  promotionDue: boolean;
+  nextCheckpointSeconds: number;
 }
 
 export function verdictSentence(verdict: StageVerdict, context: SentenceContext): string {
@@ -46,11 +49,19 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
       return `${stageName} healthy after ${duration(context.elapsedSeconds)}: ${healthy(verdict)}${n}; promoted: treatment at 100%`;
     case 'hold':
       return `holding in ${stageName}: ${holdReasons(verdict)}${n}`;
-    case 'extend':
+    case 'extend': {
+      const next = duration(context.nextCheckpointSeconds);
+      if (!context.promotionDue)
+        return (
+          `judging extended ${stageName}, ${duration(context.elapsedSeconds)} (up to ${duration(context.limitSeconds)}): ` +
+          `no harm shown, ${pastMargin(verdict) || healthy(verdict)}${n}; the estimates are judged for promotion at ${next}`
+        );
       return (
         `extended ${stageName} after ${duration(context.elapsedSeconds)} of ${duration(context.durationSeconds)} ` +
-        `(up to ${duration(context.limitSeconds)}): ${pastMargin(verdict)}, neither harm nor safety shown yet${n}; judging on`
+        `(up to ${duration(context.limitSeconds)}): ${pastMargin(verdict)}, neither harm nor safety shown yet${n}; ` +
+        `judging on: harm at every look, the estimates again at ${next}`
       );
+    }
     case 'pause':
       return `paused in ${stageName}: ${pauseReason(verdict, context)}`;
     case 'wait':

@@ -9,7 +9,7 @@ import {
   type StageInput,
   type StageOutcome,
 } from '@switchyard/stats';
-import { decide, judgedStageCount, stageTiming } from '../canary-decision';
+import { decide, judgedStageCount, stageTiming, type PreviousLook } from '../canary-decision';
 import { plannedRequestsFor } from '../canary-plan';
 import { DEFAULT_STAGES, type CanaryStage } from '../canary.types';
 import { ArmAccumulator } from './arm-accumulator';
@@ -83,12 +83,14 @@ export function runCanary(options: RunOptions): RunResult {
     const control = stage.percentage < 100 ? new ArmAccumulator() : null;
     const planned = plannedRequestsFor(stage, traffic.requestsInLastHour(), analysis.minRequests);
     const canary = { stages: [...stages], stageIndex, maxStageExtensions };
+    const stageStartedAt = new Date(stageStartTick * tickSeconds * 1000);
+    let previousLook: PreviousLook | null = null;
     for (;;) {
       traffic.play(tick, { weight: stage.percentage / 100, stageId: stageIndex + 1, treatment, control, history });
       history.endTick();
       tick++;
       const now = new Date(tick * tickSeconds * 1000);
-      const timing = stageTiming(canary, new Date(stageStartTick * tickSeconds * 1000), now);
+      const timing = stageTiming(canary, stageStartedAt, now, previousLook);
       const treatmentPooled = treatment.pooledView();
       const controlPooled = control?.pooledView() ?? null;
       const plan = planThresholds(metrics, treatmentPooled, controlPooled);
@@ -111,6 +113,7 @@ export function runCanary(options: RunOptions): RunResult {
         });
       }
       const decision = decide(canary, timing, verdict);
+      previousLook = { at: now, decision };
       if (decision === 'hold') holds++;
       const end = (result: RunEnd): RunResult => ({
         end: result,
