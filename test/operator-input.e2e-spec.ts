@@ -727,4 +727,57 @@ describe('operator input: clear 400s for deep, malformed, odd and missing input'
     }
     expect((await api(app).get(`/api/canaries/${id}`).expect(200)).body.state).toBe('pending');
   });
+
+  it('refuses a description of whitespace alone, created or changed, and changes nothing; "" clears one', async () => {
+    const blank = 'description must contain text, not only whitespace; send "" for none';
+    const flag = (await api(app).get('/api/flags/input-flag').expect(200)).body;
+    await api(app)
+      .post('/api/outcome-metrics')
+      .send({ key: 'described', type: 'binary', direction: 'higher_is_better', unit: 'request', description: 'Kept' })
+      .expect(201);
+    const metric = { key: 'blank_described', type: 'binary', direction: 'higher_is_better', unit: 'request' };
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      [
+        'POST',
+        '/api/flags',
+        { key: 'blank-described', variants: { c: 'gpt-4.1' }, defaultVariant: 'c', description: '   ' },
+      ],
+      ['PATCH', '/api/flags/input-flag', { version: flag.version, description: '\t' }],
+      ['POST', '/api/outcome-metrics', { ...metric, description: ' \n ' }],
+      ['PATCH', '/api/outcome-metrics/described', { version: 1, description: '\u00a0' }],
+    ];
+    for (const [method, path, body] of cases) {
+      const response = await send(method, path, JSON.stringify(body));
+      expect([method, path, JSON.parse(response.text)]).toEqual([
+        method,
+        path,
+        {
+          statusCode: 400,
+          error: 'Bad Request',
+          code: 'validation_failed',
+          message: blank,
+          requestId: response.headers['x-switchyard-request-id'],
+        },
+      ]);
+    }
+    await api(app).get('/api/flags/blank-described').expect(404);
+    await api(app).get('/api/outcome-metrics/blank_described').expect(404);
+    expect((await api(app).get('/api/flags/input-flag').expect(200)).body).toEqual(flag);
+    expect((await api(app).get('/api/outcome-metrics/described').expect(200)).body).toMatchObject({
+      version: 1,
+      description: 'Kept',
+    });
+
+    // Text is stored as written, spaces and all; "" is how a change clears a description.
+    const spaced = await api(app)
+      .patch('/api/flags/input-flag')
+      .send({ version: flag.version, description: '  Recommendations, on DeepSeek ' })
+      .expect(200);
+    expect(spaced.body.description).toBe('  Recommendations, on DeepSeek ');
+    const cleared = await api(app)
+      .patch('/api/outcome-metrics/described')
+      .send({ version: 1, description: '' })
+      .expect(200);
+    expect(cleared.body).toMatchObject({ version: 2, description: '' });
+  });
 });

@@ -4,7 +4,7 @@ import { RequireScope, ScopeByMethod } from '../access/access.decorators';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiDatabaseUnavailable, ApiInvalidBody, ApiOperatorError } from '../common/api-error-responses';
-import { blankReason, isBlank } from '../common/reason-field';
+import { blankReason, isBlank } from '../common/text-fields';
 import { InvalidInput } from '../common/request-errors';
 import {
   CreateFlagDto,

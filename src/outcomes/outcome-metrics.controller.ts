@@ -9,7 +9,7 @@ import {
   ApiInvalidBody,
   ApiOperatorError,
 } from '../common/api-error-responses';
-import { blankReason } from '../common/reason-field';
+import { blankReason } from '../common/text-fields';
 import { InvalidInput } from '../common/request-errors';
 import {
   ArchiveOutcomeMetricDto,

@@ -16,7 +16,7 @@ import { Optional } from '../../common/validation';
 import { FLAG_KEY } from '../../flags/dto/flag-input.dto';
 import { VARIANT_NAME } from '../../flags/flag-validation';
 import { IsIntegerBetween } from '../../common/range-validators';
-import { OptionalReason } from '../../common/reason-field';
+import { OptionalReason } from '../../common/text-fields';
 import { CanaryAnalysisDto } from './canary-analysis.dto';
 import { CanaryStageDto, ShadowStageDto } from './canary-stage.dto';
 

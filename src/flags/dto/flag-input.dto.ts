@@ -16,7 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsIntegerBetween } from '../../common/range-validators';
-import { OptionalReason } from '../../common/reason-field';
+import { OptionalDescription, OptionalReason } from '../../common/text-fields';
 import { Optional } from '../../common/validation';
 import { FLAG_ARCHIVED_FILTERS, type FlagArchivedFilter, type FlagVariant } from '../flag.types';
 import { FlagRuleDto } from './flag-rule.dto';
@@ -61,10 +61,7 @@ export class CreateFlagDto {
   @MaxLength(100, { message: 'key must be at most 100 characters' })
   key: string;
 
-  @ApiPropertyOptional({ example: 'Move product recommendations to DeepSeek', default: '' })
-  @Optional()
-  @IsString({ message: 'description must be a string' })
-  @MaxLength(2000, { message: 'description must be at most 2000 characters' })
+  @OptionalDescription(2000, { example: 'Move product recommendations to DeepSeek', default: '' })
   description?: string;
 
   @ApiPropertyOptional({

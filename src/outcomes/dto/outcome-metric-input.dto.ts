@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { OptionalReason } from '../../common/reason-field';
+import { OptionalDescription, OptionalReason } from '../../common/text-fields';
 import { Optional } from '../../common/validation';
 import {
   MAX_ATTRIBUTION_WINDOW_SECONDS,
@@ -29,10 +29,7 @@ export class CreateOutcomeMetricDto {
   @Matches(OUTCOME_KEY, { message: KEY_MESSAGE })
   key: string;
 
-  @ApiPropertyOptional({ example: 'The user bought what the recommendations suggested' })
-  @Optional()
-  @IsString({ message: 'description must be a string' })
-  @MaxLength(500, { message: 'description must be at most 500 characters' })
+  @OptionalDescription(500, { example: 'The user bought what the recommendations suggested', default: '' })
   description?: string;
 
   @ApiProperty({
@@ -77,10 +74,7 @@ export class UpdateOutcomeMetricDto {
   @Min(1, { message: VERSION_MESSAGE })
   version: number;
 
-  @ApiPropertyOptional({ example: 'Bought within a day of the recommendation' })
-  @Optional()
-  @IsString({ message: 'description must be a string' })
-  @MaxLength(500, { message: 'description must be at most 500 characters' })
+  @OptionalDescription(500, { example: 'Bought within a day of the recommendation' })
   description?: string;
 
   @ApiPropertyOptional({ enum: OUTCOME_DIRECTIONS, example: 'higher_is_better' })
