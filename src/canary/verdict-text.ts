@@ -144,7 +144,6 @@ function degradationClause(check: DegradationCheck): string {
  */
 export function metricClause(metric: MetricResult): string {
   if (metric.effect === null || metric.interval === null) return `${metric.label}: not enough data to compare`;
-  const [low, high] = metric.interval;
   const beyond = metric.direction === 'higher_is_better' ? '<' : '>';
   const comparison = metric.status === 'harm' ? beyond : metric.status === 'within_margin' ? 'within' : 'vs';
   const relation =
@@ -155,9 +154,20 @@ export function metricClause(metric: MetricResult): string {
   const margin = format(metric.margin, sign)
     .replace(/(\.\d*?)0+(?=\D*$)/, '$1')
     .replace(/\.(?=\D*$)/, '');
-  const lower = low === null ? '-∞' : format(low, sign, false);
-  const upper = high === null ? '∞' : format(high, sign, false);
-  return `${metric.label} ${format(metric.effect, sign)} [${lower}, ${upper}] ${relation} ${margin}`;
+  return `${metric.label} ${format(metric.effect, sign)} ${intervalText(metric, format, sign)} ${relation} ${margin}`;
+}
+
+/**
+ * "[×0.91, ×1.84]"; a side the data cannot bound yet (null; for a ratio also 0, which is how exp(-∞)
+ * comes) is not written as a number, which reads as a bound: "[≤ ×1.84]", "[≥ -0.9]", "[no bounds yet]".
+ */
+function intervalText(metric: MetricResult, format: Format, sign: boolean): string {
+  const [low, high] = metric.interval!;
+  const lower = low !== null && Number.isFinite(low) && (metric.scale !== 'ratio' || low > 0) ? low : null;
+  const upper = high !== null && Number.isFinite(high) ? high : null;
+  if (lower === null) return upper === null ? '[no bounds yet]' : `[≤ ${format(upper, sign, false)}]`;
+  if (upper === null) return `[≥ ${format(lower, sign, false)}]`;
+  return `[${format(lower, sign, false)}, ${format(upper, sign, false)}]`;
 }
 
 type Format = (value: number, signed: boolean, unit?: boolean) => string;

@@ -44,9 +44,14 @@ describe('numbers on the control room', () => {
     expect(effect('latencyP99', 'difference', 35)).toBe('+35 ms');
   });
 
-  it('writes an unbounded end of a confidence band as infinity, not as missing', () => {
-    expect(band('latencyP95', 'ratio', [0.91, null])).toBe('0.910× … ∞');
-    expect(band('latencyP95', 'ratio', [null, 1.4])).toBe('0 … 1.400×');
+  it('writes a confidence band without a bound on a side by the side it has, as the verdict sentences do', () => {
+    expect(band('latencyP95', 'ratio', [0.91, null])).toBe('≥ 0.910×');
+    // A ratio's unbounded lower side comes as 0 (exp(-∞)): not "0.000×", a bound it is not.
+    expect(band('latencyP95', 'ratio', [0, 1.4])).toBe('≤ 1.400×');
+    expect(band('latencyP95', 'ratio', [null, 1.4])).toBe('≤ 1.400×');
+    expect(band('errorRate', 'difference', [null, 0.02])).toBe('≤ +2.00 pp');
+    expect(band('errorRate', 'difference', [-0.01, null])).toBe('≥ -1.00 pp');
+    expect(band('latencyP95', 'ratio', [0, null])).toBe('no bounds yet');
     expect(band('errorRate', 'difference', [-0.01, 0.02])).toBe('-1.00 pp … +2.00 pp');
   });
 

@@ -98,8 +98,10 @@ export function effect(metric: string, scale: string, value: number | null | und
 }
 
 /**
- * A confidence band: a missing end is unbounded (the engine sends null for infinity, e.g. a tail
- * quantile's ratio with too few slow requests to bound it), so it reads as ∞, not as "no data".
+ * A confidence band. An end the data cannot bound yet (the engine sends null for infinity, e.g. a
+ * tail quantile's ratio with too few slow requests to bound it, and 0 for a ratio's lower end, exp(-∞))
+ * is not written as a number, which would read as a bound, nor as missing data: the band says the side
+ * it has, "≤ 1.840×", as the verdict sentences do.
  */
 export function band(
   metric: string,
@@ -107,7 +109,10 @@ export function band(
   interval: readonly [number | null, number | null],
   kind?: string,
 ): string {
-  const low = interval[0] === null ? (scale === 'ratio' ? '0' : '−∞') : effect(metric, scale, interval[0], kind);
-  const high = interval[1] === null ? '∞' : effect(metric, scale, interval[1], kind);
-  return `${low} … ${high}`;
+  const [low, high] = interval;
+  const lower = low !== null && Number.isFinite(low) && (scale !== 'ratio' || low > 0) ? low : null;
+  const upper = high !== null && Number.isFinite(high) ? high : null;
+  if (lower === null) return upper === null ? 'no bounds yet' : `≤ ${effect(metric, scale, upper, kind)}`;
+  if (upper === null) return `≥ ${effect(metric, scale, lower, kind)}`;
+  return `${effect(metric, scale, lower, kind)} … ${effect(metric, scale, upper, kind)}`;
 }

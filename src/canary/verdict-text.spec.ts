@@ -1,0 +1,74 @@
+import type { MetricResult } from '@switchyard/stats';
+import { metricClause } from './verdict-text';
+
+const ttftP95: MetricResult = {
+  metric: 'ttftP95',
+  label: 'p95 time to first token',
+  kind: 'quantile',
+  direction: 'lower_is_better',
+  against: 'control',
+  scale: 'ratio',
+  treatment: { estimate: 410, n: 60 },
+  control: { estimate: 409, n: 340 },
+  effect: 1.002,
+  interval: [0.91, 1.84],
+  margin: 1.2,
+  marginType: 'relative',
+  alpha: 0.0015625,
+  pValue: 0.6,
+  status: 'inconclusive',
+  controlDegraded: false,
+};
+
+const errorRate: MetricResult = {
+  ...ttftP95,
+  metric: 'errorRate',
+  label: 'error rate',
+  kind: 'rate',
+  scale: 'difference',
+  effect: 0.018,
+  interval: [-0.009, 0.045],
+  margin: 0.01,
+  marginType: 'absolute',
+};
+
+describe('metricClause: a side of the interval the data cannot bound yet', () => {
+  it('writes both bounds of a bounded interval', () => {
+    expect(metricClause(ttftP95)).toBe('p95 time to first token ×1.00 [×0.91, ×1.84] vs ×1.2');
+    expect(metricClause(errorRate)).toBe('error rate +1.8 pp [-0.9, +4.5] vs +1 pp');
+  });
+
+  // A ratio's lower side comes as 0 when unbounded (exp(-∞)), never as null: not "×0.00", a bound it is not.
+  it.each([
+    ['0', 0],
+    ['null', null],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+  ])('writes a ratio without a lower bound (%s) as at most its upper one', (_what, low) => {
+    expect(metricClause({ ...ttftP95, interval: [low, 1.84] })).toBe('p95 time to first token ×1.00 [≤ ×1.84] vs ×1.2');
+  });
+
+  it('writes a ratio without an upper bound as at least its lower one, also when it shows harm', () => {
+    expect(metricClause({ ...ttftP95, interval: [0.91, null] })).toBe(
+      'p95 time to first token ×1.00 [≥ ×0.91] vs ×1.2',
+    );
+    expect(metricClause({ ...ttftP95, effect: 2.02, interval: [1.71, null], status: 'harm' })).toBe(
+      'p95 time to first token ×2.02 [≥ ×1.71] > margin ×1.2',
+    );
+  });
+
+  it('writes a difference without a bound on a side the same way, in percentage points too', () => {
+    expect(metricClause({ ...errorRate, interval: [null, 0.045] })).toBe('error rate +1.8 pp [≤ +4.5] vs +1 pp');
+    expect(metricClause({ ...errorRate, interval: [-0.009, null] })).toBe('error rate +1.8 pp [≥ -0.9] vs +1 pp');
+    const p99 = { ...errorRate, metric: 'latencyP99', label: 'p99 latency', kind: 'quantile' as const };
+    expect(metricClause({ ...p99, effect: 35, interval: [null, 412], margin: 200 })).toBe(
+      'p99 latency +35 ms [≤ +412] vs +200 ms',
+    );
+  });
+
+  it('says so when neither side is bounded yet', () => {
+    expect(metricClause({ ...ttftP95, interval: [0, null] })).toBe(
+      'p95 time to first token ×1.00 [no bounds yet] vs ×1.2',
+    );
+    expect(metricClause({ ...errorRate, interval: [null, null] })).toBe('error rate +1.8 pp [no bounds yet] vs +1 pp');
+  });
+});
