@@ -26,6 +26,11 @@ interface Decision {
   malformedEvent: MalformedEventAt;
 }
 
+/** A queued fault a streamed call gets as its stream's first event (ScriptedFault.asStreamEvent). */
+interface ErrorEventDecision {
+  errorEvent: OpenAiHttpError;
+}
+
 /** Filled in as a chat completion request gets through each check, so even a rejection is recorded fully. */
 interface CallSoFar {
   model: string | null;
@@ -43,7 +48,8 @@ const SSE_HEADERS = {
  * POST /v1/chat/completions: decides the answer (key, body, model, then the model's queued faults and
  * random draws), counts and records the call, waits the drawn latency, then answers as one JSON body or
  * as an SSE stream paced at the profile's tokens per second, cut short when the draw says it fails,
- * with a cut-off chunk in it when the draw says it carries one.
+ * with a cut-off chunk in it when the draw says it carries one; a queued fault meant as a stream's first
+ * event answers a streamed call with a 200 stream of that error alone.
  */
 export class ChatCompletionsEndpoint {
   private completionCount = 0;
@@ -58,7 +64,7 @@ export class ChatCompletionsEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, lifetime: RequestLifetime): Promise<void> {
     const call: CallSoFar = { model: null, keyLabel: null, stream: false };
-    let decision: Decision;
+    let decision: Decision | ErrorEventDecision;
     try {
       decision = await this.decide(req, call);
     } catch (error) {
@@ -66,6 +72,7 @@ export class ChatCompletionsEndpoint {
       throw error;
     }
     this.stats.record({ ...call, status: 200 });
+    if ('errorEvent' in decision) return this.writeErrorEvent(res, decision.errorEvent);
 
     // median 0 means no timer at all: benchmarks measure the gateway, not setTimeout.
     if (decision.latencyMs > 0) await lifetime.sleep(decision.latencyMs);
@@ -88,8 +95,11 @@ export class ChatCompletionsEndpoint {
     this.completionCount = 0;
   }
 
-  /** The per-request decisions, in order: auth, body, model, then the model's RNG. Throws the rejection. */
-  private async decide(req: IncomingMessage, call: CallSoFar): Promise<Decision> {
+  /**
+   * The per-request decisions, in order: auth, body, model, then the model's RNG. Throws the rejection;
+   * a queued fault meant as a stream's first event is returned instead for a streamed call.
+   */
+  private async decide(req: IncomingMessage, call: CallSoFar): Promise<Decision | ErrorEventDecision> {
     call.keyLabel = this.authenticate(req);
     const body = await readJsonBody(req);
     const request = parseCompletionRequest(body);
@@ -99,6 +109,7 @@ export class ChatCompletionsEndpoint {
     this.recording.record({ model: model.id, keyLabel: call.keyLabel, body });
 
     const fault = model.faults.shift();
+    if (fault && fault.asStreamEvent && request.stream) return { errorEvent: scriptedFailure(model.id, fault) };
     if (fault) throw scriptedFailure(model.id, fault);
     const profile = model.profile;
     const outcome = drawOutcome(profile, model.rng);
@@ -136,6 +147,13 @@ export class ChatCompletionsEndpoint {
       res.write(token);
     }
     res.end(stream.tail);
+  }
+
+  /** A 200 stream whose only event is the error, without [DONE]: the provider failed after its headers. */
+  private writeErrorEvent(res: ServerResponse, error: OpenAiHttpError): void {
+    this.stats.countErrorEvent();
+    res.writeHead(200, SSE_HEADERS);
+    res.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
   }
 
   /** Sends what the client should see before the failure, then destroys the socket (no [DONE], no final chunk). */

@@ -750,6 +750,7 @@ describe('SimulatedProvider', () => {
         aborted: 0,
         streamFailures: 0,
         malformedEvents: 0,
+        errorEvents: 0,
       });
       expect(snapshot.recent).toHaveLength(5);
       expect(snapshot.recent[2]).toEqual({
@@ -862,13 +863,54 @@ describe('SimulatedProvider', () => {
       });
     });
 
+    it('sends a fault asStreamEvent as the first event of a 200 stream to a streamed call, as its status to a plain one', async () => {
+      const simulator = await startSimulator();
+      await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 429, count: 2, asStreamEvent: true });
+      await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 401, asStreamEvent: true });
+
+      const streamed = await chat(simulator, { model: MODEL, messages: userMessages, stream: true });
+      expect(streamed.status).toBe(200);
+      expect(streamed.headers.get('content-type')).toBe('text/event-stream');
+      // The body a 429 would have had, as the stream's only event: no [DONE] after it.
+      expect(parseSse(await streamed.text())).toEqual({
+        chunks: [
+          {
+            error: {
+              message: `Rate limit reached for ${MODEL} (scripted).`,
+              type: 'requests',
+              param: null,
+              code: 'rate_limit_exceeded',
+            },
+          },
+        ],
+        done: false,
+      });
+      const plain = await chat(simulator, { model: MODEL, messages: userMessages });
+      expect(plain.status).toBe(429);
+      const refused = await chat(simulator, { model: MODEL, messages: userMessages, stream: true });
+      expect(parseSse(await refused.text()).chunks).toEqual([
+        {
+          error: {
+            message: 'Incorrect API key provided.',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        },
+      ]);
+      const after = await chat(simulator, { model: MODEL, messages: userMessages, stream: true });
+      expect(parseSse(await after.text()).done).toBe(true);
+      expect(await stats(simulator)).toMatchObject({ byStatus: { '200': 3, '429': 1 }, errorEvents: 2 });
+    });
+
     it('rejects a malformed fault with the field named', async () => {
       const simulator = await startSimulator();
-      const response = await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 200, count: 0 });
+      const response = await admin(simulator, 'POST', `/faults/${MODEL}`, { status: 200, count: 0, asStreamEvent: 1 });
       expect(response.status).toBe(400);
       const body = await jsonOf(response);
       expect(body.error.message).toContain('status must be an HTTP error status between 400 and 599');
       expect(body.error.message).toContain('count must be an integer between 1 and 10000');
+      expect(body.error.message).toContain('asStreamEvent must be a boolean');
     });
   });
 

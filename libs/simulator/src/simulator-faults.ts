@@ -7,12 +7,19 @@ export interface ScriptedFault {
   retryAfterMs?: number;
   /** The error body's message instead of the default one (e.g. to see what a gateway passes on). */
   message?: string;
+  /**
+   * A streamed call gets the error as the first event of a 200 stream instead (`data: {"error": {...}}`,
+   * the body the status would have had, then the stream ends), as providers that fail after sending
+   * their headers do; a plain call still gets the status. The stream's head is a 200's, without the
+   * fault's Retry-After.
+   */
+  asStreamEvent?: boolean;
 }
 
-/** Reads `{ status, count?, retryAfterSeconds?, retryAfterMs?, message? }`; a 400 naming every bad field. */
+/** Reads `{ status, count?, retryAfterSeconds?, retryAfterMs?, message?, asStreamEvent? }`; a 400 naming every bad field. */
 export function readFault(body: unknown): { fault: ScriptedFault; count: number } {
   const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const { status, count = 1, retryAfterSeconds, retryAfterMs, message } = input;
+  const { status, count = 1, retryAfterSeconds, retryAfterMs, message, asStreamEvent } = input;
   const problems: string[] = [];
   if (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 599) {
     problems.push('status must be an HTTP error status between 400 and 599');
@@ -29,11 +36,14 @@ export function readFault(body: unknown): { fault: ScriptedFault; count: number 
   if (message !== undefined && !(typeof message === 'string' && message.length <= 10_000)) {
     problems.push('message must be a string of at most 10000 characters');
   }
+  if (asStreamEvent !== undefined && typeof asStreamEvent !== 'boolean')
+    problems.push('asStreamEvent must be a boolean');
   if (problems.length > 0) throw invalidRequest(problems.join('; '), 'fault');
   const fault: ScriptedFault = { status: status as number };
   if (retryAfterSeconds !== undefined) fault.retryAfterSeconds = retryAfterSeconds as number;
   if (retryAfterMs !== undefined) fault.retryAfterMs = retryAfterMs as number;
   if (message !== undefined) fault.message = message as string;
+  if (asStreamEvent === true) fault.asStreamEvent = true;
   return { fault, count: count as number };
 }
 

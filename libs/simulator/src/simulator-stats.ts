@@ -22,6 +22,8 @@ export interface SimulatorStatsSnapshot {
   streamFailures: number;
   /** Streams sent a cut-off chunk on purpose by `malformedFirstEventRate` or `malformedEventRate`. */
   malformedEvents: number;
+  /** Streams whose first event was a queued fault's error (`asStreamEvent`). */
+  errorEvents: number;
   /** The last RECENT_LIMIT calls, oldest first. */
   recent: SimulatorCall[];
 }
@@ -40,6 +42,7 @@ export class SimulatorStats {
   private aborted = 0;
   private streamFailures = 0;
   private malformedEvents = 0;
+  private errorEvents = 0;
   private recent: RecordedCall[] = [];
 
   record(call: Omit<SimulatorCall, 'at'>): void {
@@ -65,6 +68,10 @@ export class SimulatorStats {
     this.malformedEvents++;
   }
 
+  countErrorEvent(): void {
+    this.errorEvents++;
+  }
+
   snapshot(): SimulatorStatsSnapshot {
     return {
       total: this.total,
@@ -75,6 +82,7 @@ export class SimulatorStats {
       aborted: this.aborted,
       streamFailures: this.streamFailures,
       malformedEvents: this.malformedEvents,
+      errorEvents: this.errorEvents,
       recent: this.recent.map(({ atMs, ...call }) => ({ at: new Date(atMs).toISOString(), ...call })),
     };
   }
@@ -88,6 +96,7 @@ export class SimulatorStats {
     this.aborted = 0;
     this.streamFailures = 0;
     this.malformedEvents = 0;
+    this.errorEvents = 0;
     this.recent = [];
   }
 }
