@@ -214,13 +214,20 @@ describe('gateway: an upstream that misbehaves over real HTTP', () => {
     });
   });
 
-  it('closes the upstream call of a stream whose first event is an error, however long the upstream keeps it open', async () => {
+  it('answers 502 to a stream whose every attempt began with an error event, closing each call however long the upstream keeps it open', async () => {
     const response = await completion({ model: 'error-first', stream: true });
-    expect(response.status).toBe(200);
-    const events = response.text.split('\n\n').filter((event) => event !== '');
-    expect(JSON.parse(events[0].slice('data: '.length)).error.code).toBe('upstream_stream_error');
-    expect(events.slice(1)).toEqual(['data: [DONE]']);
-    await eventually(() => upstream.callsTo('error-first')[0]?.cutOff, 5000, 'the upstream call closed');
+    // The server error it stands for, retried (GATEWAY_MAX_RETRIES, 2) before the client had a byte.
+    expect(response.status).toBe(502);
+    expect(response.headers['x-switchyard-attempts']).toBe('3');
+    expect(JSON.parse(response.text).error).toMatchObject({ type: 'api_error', code: 'upstream_error' });
+    const calls = upstream.callsTo('error-first');
+    expect(calls).toHaveLength(3);
+    await eventually(() => calls.every((call) => call.cutOff), 5000, 'every upstream call closed');
+    expect(await metricRow(response.headers['x-switchyard-request-id'] as string)).toMatchObject({
+      outcome: 'upstream_error',
+      http_status: 502,
+      error_type: 'upstream_error',
+    });
   });
 
   it('records a large answer as served once a client that paused has read it all', async () => {

@@ -188,4 +188,23 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
     expect(logLine).toContain('the key [redacted] (backup [redacted])');
     for (const secret of [PRIMARY_KEY, BACKUP_KEY]) expect(stdout.text()).not.toContain(secret);
   });
+
+  it("keeps a provider key out of the answer and the log when an upstream's first stream event quotes it", async () => {
+    const message = `Overloaded: the key ${PRIMARY_KEY} (backup ${BACKUP_KEY}) must wait its turn.`;
+    await fault('claude-sonnet-4.5', { status: 503, message, asStreamEvent: true });
+    const response = await completion({ model: 'claude-sonnet-4.5', messages: hello, stream: true }).expect(502);
+    expect(response.body.error).toMatchObject({ type: 'api_error', code: 'upstream_error' });
+    const requestId = response.headers['x-switchyard-request-id'];
+    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) {
+      expect(response.text).not.toContain(secret);
+      expect(JSON.stringify(response.headers)).not.toContain(secret);
+    }
+    const logLine = stdout
+      .text()
+      .split('\n')
+      .find((line) => line.includes(requestId) && line.includes('must wait its turn'));
+    expect(logLine).toContain('the key [redacted] (backup [redacted])');
+    expect(logLine).toContain('began its stream with an error event');
+    for (const secret of [PRIMARY_KEY, BACKUP_KEY]) expect(stdout.text()).not.toContain(secret);
+  });
 });

@@ -15,6 +15,8 @@ type Stats = {
   byStatus: Record<string, number>;
   aborted: number;
   malformedEvents: number;
+  errorEvents: number;
+  recent: Array<{ model: string | null; keyLabel: string | null; status: number }>;
 };
 
 function simulator(app: TestApp) {
@@ -103,6 +105,29 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
             flag: 'stream-fallback-model',
             defaultModel: 'stream-first',
             fallback: ['stream-last'],
+          },
+          { budgets: { maxRetriesPerModel: 1 } },
+        ),
+      );
+      // Streams whose first event is the upstream's error: a provider of their own (its own key ring)
+      // and models of their own (their own circuits), each model retried once, then the next one.
+      c.providers.push({ ...c.providers[0], id: 'event-lane' });
+      const onEventLane = (id: string, upstreamModel: string, tier: number) => ({
+        ...wide(id, upstreamModel, tier),
+        provider: 'event-lane',
+      });
+      c.models.push(
+        onEventLane('event-first', 'gemini-2.5-flash', 1),
+        onEventLane('event-last', 'claude-sonnet-4.5', 3),
+      );
+      c.policies.push(
+        Object.assign(
+          {
+            name: 'event-fallback',
+            strategy: 'cost_first',
+            flag: 'event-fallback-model',
+            defaultModel: 'event-first',
+            fallback: ['event-last'],
           },
           { budgets: { maxRetriesPerModel: 1 } },
         ),
@@ -718,6 +743,109 @@ describe('gateway: /v1 through policies, flags, retries and fallbacks', () => {
       });
       expect((await sim.stats()).malformedEvents).toBe(4);
     });
+  });
+
+  describe("a stream whose first event is the upstream's error: the HTTP error it stands for, the client having no byte yet", () => {
+    const metricRow = (requestId: string) =>
+      eventually(async () => {
+        const [row] = await queryRows<Record<string, unknown>>(
+          database.url,
+          'SELECT outcome, http_status, error_type, attempts, fallback FROM request_metrics WHERE request_id = $1',
+          [requestId],
+        );
+        return row;
+      });
+    const dataOf = (event: string) => JSON.parse(event.slice('data: '.length)) as Record<string, any>;
+    const streamed = (model: string) => completion(gateway, { model, messages: hello, stream: true });
+
+    it('retries a stream that begins with a rate-limit error event, then falls back: a 200 stream of real chunks', async () => {
+      await sim.fault('gemini-2.5-flash', { status: 429, count: 2, asStreamEvent: true });
+      const response = await streamed('route:event-fallback').expect(200);
+      expect(response.headers).toMatchObject({
+        'content-type': expect.stringMatching(/^text\/event-stream/),
+        'x-switchyard-model': 'event-last',
+        'x-switchyard-fallback': 'true',
+        'x-switchyard-attempts': '3',
+      });
+      const received = events(response.text);
+      expect(received.at(-1)).toBe('data: [DONE]');
+      const chunks = received.slice(0, -1).map(dataOf);
+      expect(chunks.every((chunk) => Array.isArray(chunk.choices) && chunk.error === undefined)).toBe(true);
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('')).toContain('claude-sonnet-4.5');
+      expect(await metricRow(response.headers['x-switchyard-request-id'])).toEqual({
+        outcome: 'ok',
+        http_status: 200,
+        error_type: null,
+        attempts: 3,
+        fallback: true,
+      });
+      const stats = await sim.stats();
+      expect(stats.byModel).toEqual({ 'gemini-2.5-flash': 2, 'claude-sonnet-4.5': 1 });
+      expect(stats.errorEvents).toBe(2);
+    });
+
+    it('tries the backup key when the first event says the key is refused, and keeps using it', async () => {
+      await sim.fault('gemini-2.5-flash', { status: 401, count: 1, asStreamEvent: true });
+      const first = await streamed('event-first').expect(200);
+      expect(first.headers).toMatchObject({
+        'x-switchyard-model': 'event-first',
+        'x-switchyard-attempts': '2',
+        'x-switchyard-fallback': 'false',
+      });
+      expect(events(first.text).at(-1)).toBe('data: [DONE]');
+      const second = await streamed('event-first').expect(200);
+      expect(second.headers['x-switchyard-attempts']).toBe('1');
+      const stats = await sim.stats();
+      expect(stats.recent.map((call) => call.keyLabel)).toEqual(['primary', 'backup', 'backup']);
+      expect(stats.errorEvents).toBe(1);
+      expect(await metricRow(first.headers['x-switchyard-request-id'])).toEqual({
+        outcome: 'ok',
+        http_status: 200,
+        error_type: null,
+        attempts: 2,
+        fallback: false,
+      });
+    });
+
+    // The 503s fail each model 4 times in a row, under the 5 that would open its circuit for the tests after.
+    it.each([
+      [429, 429, 'rate_limit_exceeded', 'rate_limited'],
+      [503, 502, 'upstream_error', 'upstream_error'],
+      [401, 502, 'upstream_auth_failed', 'upstream_error'],
+    ])(
+      "answers %d error events on every attempt with the %d that status gets: before any byte, in OpenAI's shape",
+      async (status, answered, code, outcome) => {
+        const run = async (asStreamEvent: boolean) => {
+          for (const upstream of ['gemini-2.5-flash', 'claude-sonnet-4.5'])
+            await sim.fault(upstream, { status, count: 2, asStreamEvent });
+          const response = await streamed('route:event-fallback');
+          return { response, row: await metricRow(response.headers['x-switchyard-request-id']) };
+        };
+        const byEvent = await run(true);
+        expect((await sim.stats()).errorEvents).toBe(4);
+        const byStatus = await run(false);
+
+        expect(byEvent.response.status).toBe(answered);
+        expect(byEvent.response.headers['content-type']).toMatch(/^application\/json/);
+        expect(byEvent.response.body.error.code).toBe(code);
+        expect(byEvent.row).toEqual({ outcome, http_status: answered, error_type: code, attempts: 4, fallback: false });
+        // As the status itself is answered, but for the message's reason (an error event, not a status).
+        const { message, ...fields } = byEvent.response.body.error;
+        const { message: _, ...statusFields } = byStatus.response.body.error;
+        expect(fields).toEqual(statusFields);
+        if (answered === 502 && code === 'upstream_error')
+          expect(message).toContain('event-last began its stream with an error event');
+        const headersOf = ({ headers }: { headers: Record<string, string> }) => ({
+          retryAfter: headers['retry-after'],
+          model: headers['x-switchyard-model'],
+          attempts: headers['x-switchyard-attempts'],
+          fallback: headers['x-switchyard-fallback'],
+        });
+        expect(headersOf(byEvent.response)).toEqual(headersOf(byStatus.response));
+        expect(byStatus.response.status).toBe(answered);
+        expect(byStatus.row).toEqual(byEvent.row);
+      },
+    );
   });
 
   it('aborts the upstream stream when the client disconnects', async () => {

@@ -48,19 +48,71 @@ export function failedStatus(
 ): AttemptResult {
   const upstreamError = extractError(body, redact);
   const retryAfterMs = parseRetryAfterMs(headers);
-  const kind: UpstreamFailureKind =
-    status === 429
-      ? 'rate_limited'
-      : status === 408
-        ? 'timeout' // the provider's own request timeout: the client is told 504, as for ours
-        : status === 401 || status === 403
-          ? 'unauthorized'
-          : status >= 500 || status === 409
-            ? 'server_error' // 409: the provider's lock timeout, nothing wrong with the request
-            : isInvalidRequestStatus(status)
-              ? 'invalid_request'
-              : 'client_error';
-  return { ok: false, kind, status, retryAfterMs, upstreamError, message: `${modelId} answered ${status}` };
+  return {
+    ok: false,
+    kind: kindOfStatus(status),
+    status,
+    retryAfterMs,
+    upstreamError,
+    message: `${modelId} answered ${status}`,
+  };
+}
+
+/**
+ * A stream whose first event is the upstream's error (`data: {"error": {...}}`, errorOfEvent). The
+ * client has no byte yet, so the attempt fails as the error status the event stands for
+ * (statusOfErrorEvent) would: a rate limit or a server error retried, a refused key tried with the
+ * other one (401), then the next candidate; if none answers, the client gets what that status gets.
+ * The error object is kept for the log with `redact` applied, as an error body's is.
+ */
+export function failedFirstEvent(
+  modelId: string,
+  error: Record<string, unknown>,
+  redact: (text: string) => string,
+): AttemptResult {
+  const status = statusOfErrorEvent(error);
+  return {
+    ok: false,
+    kind: kindOfStatus(status),
+    status,
+    upstreamError: errorBodyOf(error, redact),
+    message: `${modelId} began its stream with an error event, read as ${status}`,
+  };
+}
+
+/**
+ * The HTTP status an upstream's error event stands for. A status it names (`status`, `status_code`,
+ * or a `code` such as LiteLLM's "429" or OpenRouter's 502); else its `type` and `code` as OpenAI and
+ * the compatible servers spell them, class names included (rate_limit_exceeded, rate_limit_error,
+ * RateLimitError, insufficient_quota: 429; permission_error, PermissionDeniedError: 403;
+ * invalid_api_key, authentication_error: 401); anything else, a server error or an overload among
+ * them, a 500, which is retried: the upstream failed, and another attempt may not.
+ */
+export function statusOfErrorEvent(error: Record<string, unknown>): number {
+  for (const field of [error.status, error.status_code, error.code]) {
+    const status = typeof field === 'string' && /^\d{3}$/.test(field) ? Number(field) : field;
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) return status;
+  }
+  const words = [error.type, error.code].filter((word) => typeof word === 'string').join(' ');
+  if (RATE_LIMITED.test(words)) return 429;
+  if (PERMISSION_REFUSED.test(words)) return 403;
+  if (KEY_REFUSED.test(words)) return 401;
+  return 500;
+}
+
+const RATE_LIMITED = /rate.?limit|too.?many.?requests|insufficient.?quota/i;
+const PERMISSION_REFUSED = /permission|forbidden/i;
+const KEY_REFUSED = /api.?key|authenticat|unauthori[sz]ed/i;
+
+/** What an upstream's error status is, whether its answer's or the one its first stream event stands for. */
+function kindOfStatus(status: number): UpstreamFailureKind {
+  if (status === 429) return 'rate_limited';
+  // The provider's own request timeout: the client is told 504, as for ours.
+  if (status === 408) return 'timeout';
+  if (status === 401 || status === 403) return 'unauthorized';
+  // 409: the provider's lock timeout, nothing wrong with the request.
+  if (status >= 500 || status === 409) return 'server_error';
+  return isInvalidRequestStatus(status) ? 'invalid_request' : 'client_error';
 }
 
 function extractError(body: string, redact: (text: string) => string): UpstreamErrorBody | undefined {
@@ -75,7 +127,12 @@ function extractError(body: string, redact: (text: string) => string): UpstreamE
   }
   const error = (parsed as { error?: unknown } | undefined)?.error;
   if (typeof error !== 'object' || error === null) return undefined;
-  const { message, type, code, param } = error as Record<string, unknown>;
+  return errorBodyOf(error as Record<string, unknown>, redact);
+}
+
+/** An upstream's error object as the log keeps it: its strings redacted, its message cut. */
+function errorBodyOf(error: Record<string, unknown>, redact: (text: string) => string): UpstreamErrorBody {
+  const { message, type, code, param } = error;
   return {
     // Redacted before it is cut, so the cut cannot leave a key's beginning behind.
     message: typeof message === 'string' ? redact(message).slice(0, MAX_LOGGED_MESSAGE) : undefined,

@@ -1,4 +1,4 @@
-import { chunkShapeProblem, NO_CHOICES, NOT_AN_OBJECT, NOT_JSON } from './chunk-shape';
+import { chunkShapeProblem, errorOfEvent, NO_CHOICES, NOT_AN_OBJECT, NOT_JSON } from './chunk-shape';
 
 /** A chunk as OpenAI streams one. */
 const CHUNK = `data: ${JSON.stringify({
@@ -64,5 +64,28 @@ describe('chunkShapeProblem', () => {
     expect(chunkShapeProblem(`data: {"choices":[${'['.repeat(500)}${']'.repeat(500)}]}`)).toBeUndefined();
     expect(chunkShapeProblem('data: {"choices":[[}]}')).toBe(NOT_JSON);
     expect(chunkShapeProblem(CHUNK)).toBeUndefined();
+  });
+});
+
+describe('errorOfEvent', () => {
+  it.each([
+    ['an error event', 'data: {"error":{"message":"overloaded","type":"server_error"}}'],
+    ['one over two data lines, with CRLF', 'event: error\r\ndata: {"error":\r\ndata: {"type":"server_error"}}\r'],
+    ["Anthropic's, whose object has a type beside its error", 'data: {"type":"error","error":{"type":"server_error"}}'],
+    ['one that also has choices', 'data: {"choices":[],"error":{"type":"server_error"}}'],
+  ])("finds the upstream's error in %s", (_, event) => {
+    expect(errorOfEvent(event)).toMatchObject({ type: 'server_error' });
+  });
+
+  it.each([
+    ['a chunk', CHUNK],
+    ['a chunk whose content quotes "error"', 'data: {"choices":[{"delta":{"content":"an \\"error\\": {}"}}]}'],
+    ['an error that is no object', 'data: {"error":"overloaded"}'],
+    ['an error that is an array', 'data: {"error":[{"type":"server_error"}]}'],
+    ['data that is not JSON', 'data: {"error":{'],
+    ['[DONE]', 'data: [DONE]'],
+    ['a comment', ': "error"'],
+  ])('finds none in %s', (_, event) => {
+    expect(errorOfEvent(event)).toBeUndefined();
   });
 });

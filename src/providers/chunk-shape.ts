@@ -55,6 +55,27 @@ export function chunkShapeProblem(event: string): string | undefined {
 }
 
 /**
+ * The upstream's error object when the event is an error event (`data: {"error": {...}}`, which
+ * chunkShapeProblem accepts as an event's shape); undefined for a chunk or anything else. Parses only
+ * an event that names `"error"` at all.
+ */
+export function errorOfEvent(event: string): Record<string, unknown> | undefined {
+  if (!event.includes('"error"')) return undefined;
+  const data = dataOf(event);
+  if (data === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const error = typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
+  return typeof error === 'object' && error !== null && !Array.isArray(error)
+    ? (error as Record<string, unknown>)
+    : undefined;
+}
+
+/**
  * The event's data as the SDKs' decoder reads it (its data lines joined by newlines); undefined
  * when the event is not dispatched (only comments, ids, retries).
  */

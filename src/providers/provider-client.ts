@@ -10,8 +10,8 @@ import { gatewayConfig, type GatewayConfig } from '../config/gateway.config';
 import type { CatalogConfig } from '../config/catalog.config';
 import type { CatalogProvider } from '../config/catalog.schema';
 import { AnswerParser } from './answer-parser';
-import { MalformedEventError } from './chunk-shape';
-import { type AttemptResult, failedStatus, networkFailure, recordHealth } from './attempt-result';
+import { errorOfEvent, MalformedEventError } from './chunk-shape';
+import { type AttemptResult, failedFirstEvent, failedStatus, networkFailure, recordHealth } from './attempt-result';
 import { AnswerTooLargeError, AttemptTimeoutError, requestBuffered } from './buffered-request';
 import { ClientAbortedError, sleepUnlessGone } from './cancellation';
 import { completionAsEvents, eventsFrom } from './completion-events';
@@ -337,7 +337,9 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
 
   /**
    * Holds the response back until the upstream's first event, so a stream that fails before its
-   * first token is retried or falls back like a plain request.
+   * first token is retried or falls back like a plain request: one that breaks, falls silent, or
+   * begins with an event no client could read, and one whose first event is the upstream's error,
+   * which fails the attempt as the error status it stands for would (failedFirstEvent).
    */
   private async firstEvent(
     call: UpstreamCall,
@@ -362,11 +364,18 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
         return { ok: false, kind: 'network', message: `${call.model.id} closed the stream before its first chunk` };
       // The upstream has spoken: reading what it sent is not its silence.
       clearTimeout(timer);
-      // Judged before the client has a byte, so an event it could not read fails the attempt as a break would.
-      const malformed = await this.malformedEvent(first.value);
-      if (malformed) {
+      // Judged before the client has a byte, so an event it could not read fails the attempt as a break would,
+      // and an error event as its status would: a 200 stream carrying only an error would reach the
+      // client past every retry, backup key and fallback.
+      const observed = await this.observed(first.value);
+      if (observed instanceof MalformedEventError) {
         body.destroy();
-        return { ok: false, kind: 'network', message: `${call.model.id} broke the stream: ${malformed.message}` };
+        return { ok: false, kind: 'network', message: `${call.model.id} broke the stream: ${observed.message}` };
+      }
+      const upstreamError = errorOfEvent(observed);
+      if (upstreamError) {
+        body.destroy();
+        return failedFirstEvent(call.model.id, upstreamError, this.redactKeys);
       }
       const rest = untilDone(events, onStreamEnd, silenceLimitMs, () => {
         body.destroy(new Error(`${call.model.id} sent nothing for ${silenceLimitMs} ms in the middle of its stream`));
@@ -401,11 +410,13 @@ export class ProviderClient implements Upstream, OnApplicationShutdown {
     }
   }
 
-  /** The MalformedEventError `event` is, if it is no chunk (AnswerParser.observedEvent). */
-  private async malformedEvent(event: string): Promise<MalformedEventError | undefined> {
+  /**
+   * What the gateway observes of `event` (AnswerParser.observedEvent: from 256 KB on, what it reads
+   * of it, its error among that), or the MalformedEventError it is if it is no chunk.
+   */
+  private async observed(event: string): Promise<string | MalformedEventError> {
     try {
-      await this.parser.observedEvent(event);
-      return undefined;
+      return await this.parser.observedEvent(event);
     } catch (error) {
       if (error instanceof MalformedEventError) return error;
       throw error;

@@ -1,4 +1,7 @@
-/** Why a call to one model ended without an answer, after its retries. */
+/**
+ * Why a call to one model ended without an answer, after its retries. A stream whose first event is
+ * the upstream's error counts as the status that event stands for (statusOfErrorEvent).
+ */
 export type UpstreamFailureKind =
   | 'rate_limited' // 429 outlasted the retries
   | 'server_error' // 5xx outlasted the retries
@@ -28,6 +31,7 @@ export class UpstreamFailure extends Error {
     message: string,
     readonly details: {
       attempts: number;
+      /** The upstream's error status, or the one the error event that began its stream stands for. */
       status?: number;
       retryAfterMs?: number;
       /** For the log only: the upstream's message is never passed to the client (it can quote our key). */
