@@ -233,7 +233,7 @@ describe('decide', () => {
     );
   });
 
-  it('promotes when an estimate is past its margin only on the good side, or against a fixed limit', () => {
+  it('promotes when an estimate is past its margin only on the good side, or past a limit the control breaks too', () => {
     const last = canary({ stageIndex: 1 });
     const better = { ...errorRateBeyond, effect: -0.018, interval: [-0.04, 0.004] as [number, number] };
     expect(decide(last, at(60, last), verdict('pass', [better]))).toBe('promote');
@@ -247,8 +247,14 @@ describe('decide', () => {
     };
     expect(decide(last, at(60, last), verdict('pass', [conversionUp]))).toBe('promote');
     expect(decide(last, at(60, last), verdict('pass', [{ ...conversionUp, effect: 0.95 }]))).toBe('extend');
+    // A hard gate's limit: the treatment's estimate past it extends, unless the control is past it too.
     const gate = { ...errorRateBeyond, against: 'limit' as const, marginType: 'limit' as const };
-    expect(decide(last, at(60, last), verdict('pass', [gate]))).toBe('promote');
+    expect(decide(last, at(60, last), verdict('pass', [gate]))).toBe('extend');
+    const shared = { ...gate, control: { estimate: 0.012, n: 10_811 } };
+    expect(decide(last, at(60, last), verdict('pass', [shared]))).toBe('promote');
+    expect(tick(last, verdict('pass', [gate]), seconds(60)).verdict.sentence).toMatch(
+      /^extended stage 2 \(15%\) after 60 s .*: error rate .* vs 1% is past its limit, neither harm nor safety shown yet/,
+    );
   });
 
   it('waits for data through the extensions, then pauses', () => {

@@ -75,7 +75,9 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
 function pastMargin(verdict: StageVerdict): string {
   const beyond = verdict.metrics.filter(estimateBeyondMargin);
   if (beyond.length === 0) return '';
-  const past = beyond.length === 1 ? 'is past its margin' : 'are past their margins';
+  const limits = beyond.filter((metric) => metric.against === 'limit').length;
+  const bounds = limits === 0 ? 'margins' : limits === beyond.length ? 'limits' : 'margins and limits';
+  const past = beyond.length === 1 ? `is past its ${bounds.slice(0, -1)}` : `are past their ${bounds}`;
   return `${beyond.map(metricClause).join(' and ')} ${past}`;
 }
 

@@ -119,12 +119,22 @@ export function compareMetric(judged: JudgedMetric, context: CompareContext): Me
 
 /**
  * Neither harm nor safety is shown, but the best estimate of the effect is already past the margin
- * (against the control): what a stage with too few requests says about a regression it cannot yet
- * prove. Such a stage must not move more users on; see canary-decision.ts.
+ * (or the treatment's past a hard gate's limit that the control keeps): what a stage with too few
+ * requests says about a regression it cannot yet prove. Such a stage must not move more users on;
+ * see canary-decision.ts.
  */
 export function estimateBeyondMargin(result: MetricResult): boolean {
-  if (result.against !== 'control' || result.status !== 'inconclusive' || result.effect === null) return false;
+  if (result.status !== 'inconclusive' || result.effect === null) return false;
+  // A limit the control breaks too is the provider's, not the treatment's (as for harm: a hold).
+  if (result.against === 'limit' && controlBeyondLimit(result)) return false;
   return result.direction === 'lower_is_better' ? result.effect > result.margin : result.effect < result.margin;
+}
+
+/** For a hard gate: the control's own estimate is past the limit. */
+export function controlBeyondLimit(result: MetricResult): boolean {
+  const control = result.control?.estimate;
+  if (control === undefined || control === null) return false;
+  return result.direction === 'lower_is_better' ? control > result.margin : control < result.margin;
 }
 
 /** The margin as a point on the effect's scale: +0.01 or -0.01 (difference), 1.2 or 0.98 (ratio). */

@@ -1,5 +1,5 @@
 import { judgedMetrics, type CanaryAnalysis } from './canary-analysis';
-import { compareMetric, type MetricResult } from './compare';
+import { compareMetric, controlBeyondLimit, type MetricResult } from './compare';
 import { boundaryZ, intrinsicTime } from './confidence-sequence';
 import { checkDegradation, type DegradationCheck, type DegradationInput } from './degradation';
 import type { DegradationKey, JudgedMetric, Margin } from './metrics';
@@ -151,7 +151,7 @@ export function judgeStage(input: StageInput): StageVerdict {
     if (result.status !== 'harm') return;
     const sharedIncident = definition.degradation !== null && degraded.has(definition.degradation);
     // A hard gate the control breaks too is the provider's limit, not the treatment's.
-    const controlPastLimit = 'limit' in comparison && controlBeyondLimit(result, comparison.limit);
+    const controlPastLimit = 'limit' in comparison && controlBeyondLimit(result);
     result.controlDegraded = sharedIncident || controlPastLimit;
   });
   const harmful = verdict.metrics.filter((result) => result.status === 'harm' && !result.controlDegraded);
@@ -178,12 +178,6 @@ export function judgeStage(input: StageInput): StageVerdict {
  */
 export function controlHealthMatters(verdict: StageVerdict, atStageEnd: boolean): boolean {
   return verdict.outcome === 'fail' || (verdict.outcome === 'pass' && atStageEnd);
-}
-
-function controlBeyondLimit(result: MetricResult, limit: number): boolean {
-  const control = result.control?.estimate;
-  if (control === undefined || control === null) return false;
-  return result.direction === 'lower_is_better' ? control > limit : control < limit;
 }
 
 function primaryOf(
