@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { createConnection } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
+import { rawRequest } from './support/raw-http';
 import { bearer, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 
@@ -279,6 +281,85 @@ describe('gateway: one entrance for every spelling of /v1/chat/completions', () 
         ids.map((id, index) => [id, answers[index].status === 200 ? ['ok', 200] : ['rejected', answers[index].status]]),
       ),
     );
+  });
+
+  it('refuses a body that is not application/json with 415 naming it, before reading it; takes any spelling of that type', async () => {
+    const body = JSON.stringify({ model: 'route:chat', messages: hello });
+    const send = (type: string) =>
+      request(plain.url)
+        .post('/v1/chat/completions')
+        .set('authorization', bearer(plain.adminKey!))
+        .set('content-type', type)
+        .set('x-request-id', randomUUID())
+        .send(body);
+    const refused = [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/vnd.api+json',
+      'application/json; charset=latin1',
+    ];
+    const ids: string[] = [];
+    for (const type of refused) {
+      const response = await send(type);
+      expect([type, response.status, response.body]).toEqual([
+        type,
+        415,
+        {
+          error: {
+            message: `The request body must be JSON in UTF-8 with Content-Type: application/json (got ${JSON.stringify(type)}).`,
+            type: 'invalid_request_error',
+            code: 'unsupported_content_type',
+            param: null,
+          },
+        },
+      ]);
+      ids.push(response.headers['x-switchyard-request-id']);
+    }
+    // No Content-Type at all: fetch and superagent always add one, node:http does not.
+    const untyped = await rawRequest(plain.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { authorization: bearer(plain.adminKey!) },
+      body,
+    });
+    expect([untyped.status, JSON.parse(untyped.text).error.message]).toEqual([
+      415,
+      'The request body must be JSON in UTF-8 with Content-Type: application/json (got no Content-Type).',
+    ]);
+    ids.push(untyped.headers['x-switchyard-request-id'] as string);
+    // Answered from the headers alone: a body that never arrives would otherwise get 408 once
+    // REQUEST_BODY_TIMEOUT_MS has passed.
+    const unsent = await new Promise<{ status: number; code: string }>((resolve, reject) => {
+      const url = new URL(plain.url);
+      const call = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { authorization: bearer(plain.adminKey!), 'content-type': 'text/plain', 'content-length': 100 },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => {
+            call.destroy();
+            resolve({ status: res.statusCode!, code: JSON.parse(text).error.code });
+          });
+        },
+      );
+      call.on('error', reject);
+      call.write('{"model":"gpt-4.1",');
+    });
+    expect(unsent).toEqual({ status: 415, code: 'unsupported_content_type' });
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset="UTF-8"']) {
+      const response = await send(type);
+      expect([type, response.status, response.body.object]).toEqual([type, 200, 'chat.completion']);
+    }
+    const rows = await rowsFor(database.url, ids);
+    expect(rows).toHaveLength(ids.length);
+    for (const row of rows)
+      expect(row).toMatchObject({ outcome: 'rejected', http_status: 415, error_type: 'unsupported_content_type' });
   });
 
   it('adds the same CORS headers as Express on every spelling, and none with CORS off', async () => {

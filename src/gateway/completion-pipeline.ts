@@ -29,7 +29,7 @@ import type { ActiveShadow } from '../shadow/shadow-stages';
  * the request stops there.
  *
  *   1. admit      RequestAdmission  the key and its per-key limits, before the body is read
- *   2. parse      readJsonBody, parseChatRequest  size, JSON, depth, the OpenAI body's rules
+ *   2. parse      readJsonBody, parseChatRequest  content type, size, JSON, depth, the OpenAI body's rules
  *   3. route      RoutingService, RequestAdmission.allowRoute  policy, flag variant, healthy models
  *      budget     BudgetGate  the worst case reserved under the request's budgets, from memory; a used-up
  *                 budget refuses (429), downgrades the route or sends a canary's treatment to the control

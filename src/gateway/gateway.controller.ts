@@ -6,7 +6,13 @@ import { BudgetExhausted, BudgetUnavailable } from '../budgets/budget.errors';
 import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
-import { InvalidJson, RequestTooLarge, UndecodableBody, UnsupportedContentEncoding } from '../common/request-errors';
+import {
+  InvalidJson,
+  RequestTooLarge,
+  UndecodableBody,
+  UnsupportedContentEncoding,
+  UnsupportedContentType,
+} from '../common/request-errors';
 import { CatalogService } from '../catalog/catalog.service';
 import { ModelNotAvailable, UnknownModel } from '../routing/routing.errors';
 import { POLICY_ALIAS_PREFIX, RoutingService } from '../routing/routing.service';
@@ -102,7 +108,9 @@ export class GatewayController {
     new RequestTooLarge('4mb'),
   )
   @ApiOpenAiError(
-    'The body is compressed in a Content-Encoding other than ' + CONTENT_ENCODINGS.join(', '),
+    'The body is not declared Content-Type: application/json (in UTF-8), or is compressed in a Content-Encoding other than ' +
+      CONTENT_ENCODINGS.join(', '),
+    new UnsupportedContentType('text/plain'),
     new UnsupportedContentEncoding('zstd', CONTENT_ENCODINGS),
   )
   @ApiOpenAiError(

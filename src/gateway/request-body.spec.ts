@@ -1,7 +1,7 @@
 import { SeededRandom } from '@switchyard/simulator';
 import { JsonText } from '../common/json-text';
-import { InvalidJson, JsonTooDeep } from '../common/request-errors';
-import { parseJsonBody } from './request-body';
+import { InvalidJson, JsonTooDeep, UnsupportedContentType } from '../common/request-errors';
+import { contentTypeProblem, parseJsonBody } from './request-body';
 
 /** A seeded generator, so a failure names a seed that reproduces it. */
 function generator(seed: number): () => number {
@@ -143,6 +143,36 @@ describe('parseJsonBody', () => {
   it('refuses a body nested too deep, its long strings left in place or not', () => {
     const deep = `${'['.repeat(70)}"${'x'.repeat(9000)}"${']'.repeat(70)}`;
     expect(() => parseJsonBody(Buffer.from(deep))).toThrow(JsonTooDeep);
+  });
+});
+
+describe('contentTypeProblem', () => {
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'Application/JSON',
+    ' application/json ; charset="utf-8"',
+    'application/json; boundary=ignored',
+  ])('takes %j', (type) => {
+    expect(contentTypeProblem(type)).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, 'no Content-Type'],
+    ['', 'no Content-Type'],
+    ['text/plain', '"text/plain"'],
+    ['application/x-www-form-urlencoded', '"application/x-www-form-urlencoded"'],
+    ['application/vnd.api+json', '"application/vnd.api+json"'],
+    ['application/jsonl', '"application/jsonl"'],
+    ['application/json; charset=latin1', '"application/json; charset=latin1"'],
+  ])('refuses %j with 415 naming application/json and what came', (type, got) => {
+    const problem = contentTypeProblem(type);
+    expect(problem).toBeInstanceOf(UnsupportedContentType);
+    expect(problem).toMatchObject({ kind: 'unsupported_media', code: 'unsupported_content_type', param: null });
+    expect(problem!.message).toBe(
+      `The request body must be JSON in UTF-8 with Content-Type: application/json (got ${got}).`,
+    );
   });
 });
 

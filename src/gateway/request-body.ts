@@ -11,6 +11,7 @@ import {
   RequestTooLarge,
   UndecodableBody,
   UnsupportedContentEncoding,
+  UnsupportedContentType,
 } from '../common/request-errors';
 import { MESSAGES_AS_SENT_FROM_BYTES } from './chat-request';
 import { JsonSkeleton } from './json-skeleton';
@@ -52,7 +53,27 @@ const DECODERS = new Map<string, () => Transform>([
 export const CONTENT_ENCODINGS = [...DECODERS.keys()];
 
 /**
- * Reads and parses a JSON request body: RequestTooLarge over `limitBytes` (checked on the declared
+ * UnsupportedContentType unless `contentType` is application/json (in any letter case, with any
+ * parameters) and, if it names a charset, UTF-8, the one the body is read in. A form, plain text or
+ * a body without a type is refused for what it is (415), as the operator API refuses it
+ * (checkOperatorInput), rather than read as JSON regardless. No `application/*+json` either: OpenAI's
+ * clients send application/json. Their exact spelling, by far the most common, costs no allocation.
+ */
+export function contentTypeProblem(contentType: string | undefined): UnsupportedContentType | undefined {
+  if (contentType === 'application/json') return undefined;
+  const [mediaType, ...parameters] = (contentType ?? '').split(';');
+  const json =
+    mediaType.trim().toLowerCase() === 'application/json' &&
+    parameters.every((parameter) => {
+      const [name, value = ''] = parameter.split('=', 2).map((part) => part.trim().toLowerCase());
+      return name !== 'charset' || value.replace(/^"(.*)"$/, '$1') === 'utf-8';
+    });
+  return json ? undefined : new UnsupportedContentType(contentType ?? '');
+}
+
+/**
+ * Reads and parses a JSON request body: UnsupportedContentType unless it is declared application/json
+ * (contentTypeProblem), RequestTooLarge over `limitBytes` (checked on the declared
  * length first, so a huge body is refused before it is read; a compressed body's limit is on its
  * decompressed bytes, so a small bomb is refused as soon as it inflates past it), InvalidJson when it
  * is not UTF-8 or does not parse, JsonTooDeep when it nests deeper than MAX_JSON_DEPTH (iterative
@@ -66,10 +87,16 @@ export function readJsonBody(
 ): Promise<JsonBody> {
   const { bytes: limitBytes, name: limitName } = limits;
   return new Promise((resolve, reject) => {
+    // Both refusals come from the headers alone, so the body is not waited for. Drained, as for a
+    // 413: the answer must not wait for, nor be cut off by, the unread body.
+    const typeProblem = contentTypeProblem(req.headers['content-type']);
+    if (typeProblem) {
+      req.resume();
+      return reject(typeProblem);
+    }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     const decoder = encoding === 'identity' ? undefined : DECODERS.get(encoding);
     if (encoding !== 'identity' && !decoder) {
-      // Drained, as for a 413: the answer must not wait for, nor be cut off by, the unread body.
       req.resume();
       return reject(new UnsupportedContentEncoding(encoding, CONTENT_ENCODINGS));
     }
