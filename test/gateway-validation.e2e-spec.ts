@@ -86,6 +86,33 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
     expect(row).toMatchObject({ outcome: 'rejected', http_status: 400 });
   });
 
+  it('bounds metadata as OpenAI does (16 keys, keys of 64 characters, values of 512), saying the bound and what came', async () => {
+    const keys = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, `v${i}`]));
+    const refused = [
+      [keys(17), 'metadata', "`metadata` may have at most 16 keys (OpenAI's bound); got 17."],
+      [
+        { ['k'.repeat(100)]: 'v' },
+        `metadata.${'k'.repeat(64)}…`,
+        `\`metadata.${'k'.repeat(64)}…\`: a metadata key may be at most 64 characters (OpenAI's bound); this one has 100.`,
+      ],
+      [
+        { tier: 'enterprise', note: 'v'.repeat(513) },
+        'metadata.note',
+        "`metadata.note` may be at most 512 characters (OpenAI's bound for a metadata value); got 513.",
+      ],
+    ] as const;
+    const before = (await stats()).total;
+    for (const [metadata, param, message] of refused) {
+      const response = await completion({ model: 'route:chat', messages: hello, metadata }).expect(400);
+      expect(response.body).toEqual({
+        error: { message, type: 'invalid_request_error', code: 'invalid_value', param },
+      });
+    }
+    expect((await stats()).total).toBe(before);
+    const atBounds = { ...keys(15), ['k'.repeat(64)]: 'v'.repeat(512) };
+    await completion({ model: 'route:chat', messages: hello, metadata: atBounds }).expect(200);
+  });
+
   it('names an unknown model or policy by its start only: a huge one does not come back whole', async () => {
     const huge = 'x'.repeat(100_000);
     const model = await completion({ model: huge, messages: hello }).expect(404);

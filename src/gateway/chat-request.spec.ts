@@ -4,6 +4,9 @@ import { InvalidChatRequest } from './gateway.errors';
 const user = { role: 'user', content: 'hi' };
 const valid = (extra: Record<string, unknown> = {}) => ({ model: 'route:chat', messages: [user], ...extra });
 
+/** `count` metadata keys, each with a short value. */
+const metadataOf = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, `v${i}`]));
+
 function refusal(body: unknown): InvalidChatRequest {
   try {
     parseChatRequest(body);
@@ -104,6 +107,19 @@ describe('parseChatRequest', () => {
     ['five stop sequences', valid({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', 'invalid_value'],
     ['a logit bias out of range', valid({ logit_bias: { '50256': -200 } }), 'logit_bias.50256', 'invalid_value'],
     ['metadata that is not strings', valid({ metadata: { tier: 3 } }), 'metadata.tier', 'invalid_type'],
+    ['17 metadata keys', valid({ metadata: metadataOf(17) }), 'metadata', 'invalid_value'],
+    [
+      'a metadata key of 65 characters',
+      valid({ metadata: { ['k'.repeat(65)]: 'v' } }),
+      `metadata.${'k'.repeat(64)}…`,
+      'invalid_value',
+    ],
+    [
+      'a metadata value of 513 characters',
+      valid({ metadata: { note: 'v'.repeat(513) } }),
+      'metadata.note',
+      'invalid_value',
+    ],
     ['a user that is not a string', valid({ user: 42 }), 'user', 'invalid_type'],
     ['tools without a type', valid({ tools: [{ function: {} }] }), 'tools[0].type', 'invalid_type'],
     [
@@ -130,6 +146,23 @@ describe('parseChatRequest', () => {
     expect(refusal(valid({ messages: [{ role: 'w'.repeat(5000), content: 'x' }] })).message).toContain(
       'got a 5000-character string',
     );
+  });
+
+  it('bounds metadata as OpenAI bounds its own, saying the bound and what came', () => {
+    expect(refusal(valid({ metadata: metadataOf(17) })).message).toBe(
+      "`metadata` may have at most 16 keys (OpenAI's bound); got 17.",
+    );
+    expect(refusal(valid({ metadata: { ['k'.repeat(100)]: 'v' } })).message).toBe(
+      `\`metadata.${'k'.repeat(64)}…\`: a metadata key may be at most 64 characters (OpenAI's bound); this one has 100.`,
+    );
+    expect(refusal(valid({ metadata: { note: 'v'.repeat(600) } })).message).toBe(
+      "`metadata.note` may be at most 512 characters (OpenAI's bound for a metadata value); got 600.",
+    );
+    // Characters as a person counts them: an emoji is one, though a JavaScript string's length counts two.
+    expect(refusal(valid({ metadata: { note: '😀'.repeat(513) } })).message).toContain('got 513.');
+    const atBounds = { ...metadataOf(14), ['k'.repeat(64)]: 'v'.repeat(512), emoji: '😀'.repeat(512) };
+    expect(Object.keys(atBounds)).toHaveLength(16);
+    expect(parseChatRequest(valid({ metadata: atBounds })).attributes).toEqual(atBounds);
   });
 
   it('accepts what OpenAI accepts, and passes unknown fields through untouched', () => {

@@ -1,5 +1,7 @@
 import { validateMessages } from './chat-messages';
+import { excerpt } from '../common/excerpt';
 import {
+  characterCount,
   isPlainObject,
   requireBoolean,
   requireIntegerBetween,
@@ -145,11 +147,44 @@ function validateLogitBias(value: unknown, param: string): void {
   for (const [token, bias] of Object.entries(value)) requireNumberBetween(bias, `${param}.${token}`, -100, 100);
 }
 
+/**
+ * OpenAI's bounds on its `metadata`, whose name and shape the gateway's own (string attributes for
+ * flag targeting, never sent upstream) takes: a client written for OpenAI already keeps to them, and
+ * no body makes flag evaluation walk thousands of attributes or compare megabytes.
+ */
+const MAX_METADATA_KEYS = 16;
+const MAX_METADATA_KEY_CHARACTERS = 64;
+const MAX_METADATA_VALUE_CHARACTERS = 512;
+
 function validateMetadata(value: unknown, param: string): void {
   requireObject(value, param);
-  for (const [key, item] of Object.entries(value)) {
+  const keys = Object.keys(value);
+  if (keys.length > MAX_METADATA_KEYS) {
+    throw new InvalidChatRequest(
+      `\`${param}\` may have at most ${MAX_METADATA_KEYS} keys (OpenAI's bound); got ${keys.length}.`,
+      param,
+    );
+  }
+  for (const key of keys) {
+    const item = value[key];
+    const keyLength = key.length > MAX_METADATA_KEY_CHARACTERS ? characterCount(key) : key.length;
+    if (keyLength > MAX_METADATA_KEY_CHARACTERS) {
+      // The key itself only by its start: a 4 MB key must not come back whole.
+      const at = `${param}.${excerpt(key)}`;
+      throw new InvalidChatRequest(
+        `\`${at}\`: a metadata key may be at most ${MAX_METADATA_KEY_CHARACTERS} characters (OpenAI's bound); this one has ${keyLength}.`,
+        at,
+      );
+    }
     if (typeof item !== 'string')
       throw wrongType(`${param}.${key}`, 'a string (metadata maps strings to strings)', item);
+    const itemLength = item.length > MAX_METADATA_VALUE_CHARACTERS ? characterCount(item) : item.length;
+    if (itemLength > MAX_METADATA_VALUE_CHARACTERS) {
+      throw new InvalidChatRequest(
+        `\`${param}.${key}\` may be at most ${MAX_METADATA_VALUE_CHARACTERS} characters (OpenAI's bound for a metadata value); got ${itemLength}.`,
+        `${param}.${key}`,
+      );
+    }
   }
 }
 

@@ -59,3 +59,22 @@ export function requireObject(value: unknown, param: string): asserts value is R
 export function requireList(value: unknown, param: string): asserts value is unknown[] {
   if (!Array.isArray(value)) throw wrongType(param, 'a list', value);
 }
+
+/**
+ * How many characters `text` has, counted as code points: an emoji is one, though `length` counts
+ * its two UTF-16 units. Never more than a person (or OpenAI) counts, so a bound in characters does
+ * not refuse what OpenAI takes; `length` is the fast answer whenever it is within the bound.
+ */
+export function characterCount(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdbff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) {
+      count--;
+      i++;
+    }
+  }
+  return count;
+}

@@ -44,8 +44,11 @@ export class ChatCompletionRequestDto {
   user?: string;
 
   @ApiPropertyOptional({
-    description: 'String attributes for flag targeting (country, tier, cohort...). Not sent upstream.',
+    description:
+      "String attributes for flag targeting (country, tier, cohort...). Not sent upstream. OpenAI's bounds: at most 16 keys of up to 64 characters, values of up to 512.",
     example: { country: 'SG', tier: 'enterprise' },
+    maxProperties: 16,
+    additionalProperties: { type: 'string', maxLength: 512 },
   })
   metadata?: Record<string, string>;
 
