@@ -113,6 +113,31 @@ describe('gateway: invalid requests are refused before any upstream call, and a 
     await completion({ model: 'route:chat', messages: hello, metadata: atBounds }).expect(200);
   });
 
+  it('takes logit_bias keyed by token ids, at most 1024 of them, and says which key or bound is wrong', async () => {
+    const biases = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [String(i), -100]));
+    const refused = [
+      [
+        { '50256': -100, hello: 5 },
+        'logit_bias.hello',
+        '`logit_bias.hello`: a logit_bias key must be a token id, in decimal digits such as "50256"; got "hello".',
+      ],
+      [
+        biases(1025),
+        'logit_bias',
+        "`logit_bias` may have at most 1024 entries (the gateway's bound; OpenAI documents none); got 1025.",
+      ],
+    ] as const;
+    const before = (await stats()).total;
+    for (const [logitBias, param, message] of refused) {
+      const response = await completion({ model: 'route:chat', messages: hello, logit_bias: logitBias }).expect(400);
+      expect(response.body).toEqual({
+        error: { message, type: 'invalid_request_error', code: 'invalid_value', param },
+      });
+    }
+    expect((await stats()).total).toBe(before);
+    await completion({ model: 'route:chat', messages: hello, logit_bias: biases(1024) }).expect(200);
+  });
+
   it('names an unknown model or policy by its start only: a huge one does not come back whole', async () => {
     const huge = 'x'.repeat(100_000);
     const model = await completion({ model: huge, messages: hello }).expect(404);

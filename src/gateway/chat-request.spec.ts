@@ -7,6 +7,9 @@ const valid = (extra: Record<string, unknown> = {}) => ({ model: 'route:chat', m
 /** `count` metadata keys, each with a short value. */
 const metadataOf = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, `v${i}`]));
 
+/** `count` logit biases, token ids 0 up. */
+const biasesOf = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [String(i), -100]));
+
 function refusal(body: unknown): InvalidChatRequest {
   try {
     parseChatRequest(body);
@@ -106,6 +109,10 @@ describe('parseChatRequest', () => {
     ],
     ['five stop sequences', valid({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', 'invalid_value'],
     ['a logit bias out of range', valid({ logit_bias: { '50256': -200 } }), 'logit_bias.50256', 'invalid_value'],
+    ['a logit bias keyed by a word', valid({ logit_bias: { hello: 5 } }), 'logit_bias.hello', 'invalid_value'],
+    ['a logit bias keyed by a negative id', valid({ logit_bias: { '-1': 5 } }), 'logit_bias.-1', 'invalid_value'],
+    ['a logit bias keyed by a fraction', valid({ logit_bias: { '1.5': 5 } }), 'logit_bias.1.5', 'invalid_value'],
+    ['1025 logit biases', valid({ logit_bias: biasesOf(1025) }), 'logit_bias', 'invalid_value'],
     ['metadata that is not strings', valid({ metadata: { tier: 3 } }), 'metadata.tier', 'invalid_type'],
     ['17 metadata keys', valid({ metadata: metadataOf(17) }), 'metadata', 'invalid_value'],
     [
@@ -163,6 +170,21 @@ describe('parseChatRequest', () => {
     const atBounds = { ...metadataOf(14), ['k'.repeat(64)]: 'v'.repeat(512), emoji: '😀'.repeat(512) };
     expect(Object.keys(atBounds)).toHaveLength(16);
     expect(parseChatRequest(valid({ metadata: atBounds })).attributes).toEqual(atBounds);
+  });
+
+  it('takes logit biases keyed by token ids, up to 1024 of them, saying what is wrong otherwise', () => {
+    expect(refusal(valid({ logit_bias: biasesOf(1025) })).message).toBe(
+      "`logit_bias` may have at most 1024 entries (the gateway's bound; OpenAI documents none); got 1025.",
+    );
+    expect(refusal(valid({ logit_bias: { '50256': 1, ' 42': 1 } })).message).toBe(
+      '`logit_bias. 42`: a logit_bias key must be a token id, in decimal digits such as "50256"; got " 42".',
+    );
+    const long = `1${'0'.repeat(99)}x`;
+    const huge = refusal(valid({ logit_bias: { [long]: 1 } }));
+    expect(huge).toMatchObject({ param: `logit_bias.${long.slice(0, 64)}…` });
+    expect(huge.message).toContain('got a 101-character string');
+    const biases = { ...biasesOf(1023), '50256': 100 };
+    expect(parseChatRequest(valid({ logit_bias: biases })).body.logit_bias).toBe(biases);
   });
 
   it('accepts what OpenAI accepts, and passes unknown fields through untouched', () => {
