@@ -72,3 +72,46 @@ describe('metricClause: a side of the interval the data cannot bound yet', () =>
     expect(metricClause({ ...errorRate, interval: [null, null] })).toBe('error rate +1.8 pp [no bounds yet] vs +1 pp');
   });
 });
+
+describe('metricClause: a mean in its own unit', () => {
+  const mean: MetricResult = {
+    ...errorRate,
+    kind: 'mean',
+    direction: 'higher_is_better',
+    effect: -0.125,
+    interval: [-0.41, 0.16],
+    margin: -0.5,
+  };
+
+  it('writes cost in dollars', () => {
+    expect(
+      metricClause({
+        ...mean,
+        metric: 'costPerRequest',
+        label: 'cost per request',
+        unit: '$',
+        direction: 'lower_is_better',
+        effect: 0.00012,
+        interval: [-0.0001, 0.00034],
+        margin: 0.0005,
+      }),
+    ).toBe('cost per request +$0.00012 [-$0.0001, +$0.00034] vs +$0.0005');
+  });
+
+  it('writes a defined outcome mean (a rating) as a plain number, not in dollars', () => {
+    expect(metricClause({ ...mean, metric: 'outcome:rating', label: 'mean rating', unit: '' })).toBe(
+      'mean rating -0.125 [-0.41, +0.16] vs -0.5',
+    );
+    expect(
+      metricClause({
+        ...mean,
+        metric: 'outcome:order',
+        label: 'mean order',
+        unit: '',
+        effect: 1250.4,
+        interval: [-310, 2811],
+        margin: -500,
+      }),
+    ).toBe('mean order +1,250 [-310, +2,811] vs -500');
+  });
+});

@@ -185,10 +185,18 @@ function formatterOf(metric: MetricResult): Format {
     };
   }
   if (metric.kind === 'mean') {
-    return (value, signed) => `${signed && value >= 0 ? '+' : ''}${dollars(value)}`;
+    // Only cost is in dollars; a defined outcome's mean (a rating, an order's value) has no unit here.
+    if (metric.unit === '$') return (value, signed) => `${signed && value >= 0 ? '+' : ''}${dollars(value)}`;
+    return (value, signed) => `${signed && value >= 0 ? '+' : ''}${plainNumber(value)}`;
   }
   return (value, signed, unit = true) =>
     `${signed && value >= 0 ? '+' : ''}${Number.isFinite(value) ? grouped(Math.round(value)) : '∞'}${unit ? ' ms' : ''}`;
+}
+
+/** 3 significant digits below 100 ("0.125", "4.5"), whole and grouped above ("1,250"). */
+function plainNumber(value: number): string {
+  if (!Number.isFinite(value)) return '∞';
+  return Math.abs(value) >= 100 ? grouped(Math.round(value)) : String(Number(value.toPrecision(3)));
 }
 
 function sampleSizes(verdict: StageVerdict): string {

@@ -12,6 +12,8 @@ export interface MetricResult {
   metric: string;
   label: string;
   kind: MetricDefinition['kind'];
+  /** A mean's unit, for sentences: "$" for cost, "" for a defined outcome's values. */
+  unit?: string;
   direction: Direction;
   /** Against the control with a margin, or against a fixed limit on the treatment (a hard gate). */
   against: 'control' | 'limit';
@@ -68,6 +70,7 @@ export function compareMetric(judged: JudgedMetric, context: CompareContext): Me
     metric: definition.key,
     label: definition.label,
     kind: definition.kind,
+    ...(definition.kind === 'mean' ? { unit: definition.unit } : {}),
     direction: definition.direction,
     against: againstLimit ? 'limit' : 'control',
     scale: relative ? 'ratio' : 'difference',
