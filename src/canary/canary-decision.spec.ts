@@ -174,10 +174,18 @@ describe('decide', () => {
     expect(decide(lasting, at(60, lasting), verdict('pass'))).toBe('promote');
   });
 
-  it('holds while the control is unwell, and pauses — never rolls back — once the extensions are used', () => {
+  it('holds while the control is unwell, and pauses — never rolls back — at its hold limit', () => {
     expect(decide(canary(), at(10), verdict('hold'))).toBe('hold');
-    expect(decide(canary(), at(179), verdict('hold'))).toBe('hold');
-    expect(decide(canary(), at(180), verdict('hold'))).toBe('pause');
+    // A minute's stage with two extensions may wait 3 minutes, but holds through an incident for 30.
+    expect(decide(canary(), at(180), verdict('hold'))).toBe('hold');
+    expect(decide(canary(), at(1799), verdict('hold'))).toBe('hold');
+    expect(decide(canary(), at(1800), verdict('hold'))).toBe('pause');
+    const hours = canary({ stages: [{ percentage: 5, durationSeconds: 3600 }, ...canary().stages.slice(1)] });
+    expect(decide(hours, at(3 * 3600 - 1, hours), verdict('hold'))).toBe('hold');
+    expect(decide(hours, at(3 * 3600, hours), verdict('hold'))).toBe('pause');
+    // After a long hold the stage's own limit is past: the first pass decides.
+    expect(decide(canary(), at(900), verdict('pass'))).toBe('advance');
+    expect(decide(canary(), at(900), verdict('insufficient_data'))).toBe('pause');
   });
 
   it('does not promote while a guardrail estimate is past its margin unproven: extends, judges on, then pauses', () => {
@@ -304,6 +312,11 @@ describe('decideTick', () => {
     });
     expect(held.verdict.sentence).toMatch(
       /^holding in stage 1 \(5%\): error rate \+2\.4 pp .*, but the control is as unwell/,
+    );
+    const paused = tick(canary(), verdict('hold', [{ ...errorRateHarm, controlDegraded: true }]), seconds(1800));
+    expect(paused.change).toMatchObject({ state: 'paused', alert: { type: 'canary.paused' } });
+    expect(paused.verdict.sentence).toMatch(
+      /^paused in stage 1 \(5%\): still holding after 30 min in the stage \(it may hold 30 min\): error rate \+2\.4 pp .*, but the control is as unwell$/,
     );
   });
 

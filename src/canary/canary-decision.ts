@@ -25,8 +25,10 @@ export interface StageTiming {
   elapsedMs: number;
   /** The stage's time is up: a pass may advance. */
   atStageEnd: boolean;
-  /** How long the stage may hold or wait for data: its duration plus every allowed extension. */
+  /** How long the stage may wait for data or stay extended: its duration plus every allowed extension. */
   limitMs: number;
+  /** How long it may hold through a shared incident: its limit, but never less than MIN_HOLD_MS. */
+  holdLimitMs: number;
   /**
    * A pass here may promote: this is the first look since the stage's end, or since the end of the
    * extension the last look decided. Between those checkpoints an extended stage is judged for harm
@@ -36,6 +38,13 @@ export interface StageTiming {
   /** When (in the stage) an extension decided now would next judge the estimates. */
   nextCheckpointMs: number;
 }
+
+/**
+ * A provider incident holds a stage until the control's last 5 minutes are healthy again (libs/stats
+ * degradation.ts), which a stage of a few minutes cannot outlast: with its limit alone it would pause
+ * for a person on every incident. Half an hour waits out most incidents whatever the stage's length.
+ */
+export const MIN_HOLD_MS = 30 * 60_000;
 
 /** The canary's last look in its current stage, as far as the promotion checkpoints need it. */
 export interface PreviousLook {
@@ -85,6 +94,7 @@ export function stageTiming(
     elapsedMs,
     atStageEnd: elapsedMs >= durationMs,
     limitMs,
+    holdLimitMs: Math.max(limitMs, MIN_HOLD_MS),
     promotionDue: !extendedSinceCheckpoint,
     nextCheckpointMs: Math.min(checkpointMs + extensionMs, limitMs),
   };
@@ -103,8 +113,9 @@ export function judgedStageCount(stages: readonly CanaryStage[]): number {
 /*
  * The decision alone. A confidence sequence stays valid at every look, so one verdict beyond a
  * margin is enough to roll back: there is no count of failed checks. Harm is the only way to a
- * rollback; a stage that keeps holding (the control unwell) or lacks data ends, once its time and
- * every allowed extension are used, in a pause, never in a rollback at some later look. A stage
+ * rollback; a stage that lacks data ends, once its time and every allowed extension are used, in a
+ * pause, and so does one that keeps holding (the control unwell) past that or MIN_HOLD_MS, never in
+ * a rollback at some later look. A stage
  * advances when its time is up and no harm is shown (the choice GrowthBook's safe rollouts and
  * LaunchDarkly's guarded rollouts make: the preview says beforehand what each stage can detect).
  * Each advance brings a larger, more telling sample; a promotion ends the judging. So a canary does
@@ -128,7 +139,7 @@ export function decide(
     case 'fail':
       return 'rollback';
     case 'hold':
-      return overdue ? 'pause' : 'hold';
+      return timing.atStageEnd && timing.elapsedMs >= timing.holdLimitMs ? 'pause' : 'hold';
     case 'insufficient_data':
       return overdue ? 'pause' : 'wait';
     case 'pass': {
@@ -186,6 +197,7 @@ export function decideTick(input: TickInput): TickDecision {
       elapsedSeconds: timing.elapsedMs / 1000,
       durationSeconds: timing.durationMs / 1000,
       limitSeconds: timing.limitMs / 1000,
+      holdLimitSeconds: timing.holdLimitMs / 1000,
       maxStageExtensions: canary.maxStageExtensions,
       promotionDue: timing.promotionDue,
       nextCheckpointSeconds: timing.nextCheckpointMs / 1000,

@@ -81,11 +81,11 @@ export class CanaryPreviewService {
 }
 
 /**
- * Stages too short to outlast a shared incident. The control is degraded while its last
+ * Stages that cannot outlast a shared incident. The control is degraded while its last
  * RECENT_SECONDS are worse than its hour before, so even a short provider outage holds a stage
- * until it has left that window (and a tick has seen it go); a stage that still holds once its
- * duration and every extension are used pauses (canary-decision.ts decide). One whose whole limit
- * is shorter than that pauses on any incident during it. A 100% stage has no control to be degraded.
+ * until it has left that window (and a tick has seen it go); a stage that still holds at its hold
+ * limit (its duration and extensions, at least MIN_HOLD_MS) pauses (canary-decision.ts decide). Only
+ * a tick period of most of half an hour makes that shorter. A 100% stage has no control to be degraded.
  */
 export function incidentWarnings(
   stages: CanaryStage[],
@@ -97,12 +97,12 @@ export function incidentWarnings(
   const extensions = `${maxStageExtensions} extension${maxStageExtensions === 1 ? '' : 's'}`;
   return stages.flatMap((stage, index) => {
     if (stage.durationSeconds <= 0 || stage.percentage >= 100) return [];
-    const { limitMs } = stageTiming({ stages, stageIndex: index, maxStageExtensions, analysis }, start, start);
-    if (limitMs >= RECENT_SECONDS * 1000 + tickMs) return [];
+    const { holdLimitMs } = stageTiming({ stages, stageIndex: index, maxStageExtensions, analysis }, start, start);
+    if (holdLimitMs >= RECENT_SECONDS * 1000 + tickMs) return [];
     return [
-      `${stageNameOf({ stages }, index)} lasts at most ${limitMs / 1000} s with ${extensions}: a provider incident holds ` +
+      `${stageNameOf({ stages }, index)} may hold at most ${holdLimitMs / 1000} s with ${extensions}: a provider incident holds ` +
         `a stage until the control's last ${RECENT_SECONDS / 60} minutes are healthy again, so this stage will pause ` +
-        `rather than wait it out; lengthen it or allow more extensions (maxStageExtensions)`,
+        `rather than wait it out; shorten the tick (CANARY_TICK_SECONDS), lengthen the stage or allow more extensions (maxStageExtensions)`,
     ];
   });
 }

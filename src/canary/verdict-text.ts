@@ -23,6 +23,8 @@ export interface SentenceContext {
   durationSeconds: number;
   /** The stage's duration with every allowed extension. */
   limitSeconds: number;
+  /** How long the stage may hold: its limit, at least half an hour. */
+  holdLimitSeconds: number;
   maxStageExtensions: number;
   /** An extended stage: whether this look judged the estimates (a checkpoint), and when they are next judged. */
   promotionDue: boolean;
@@ -120,7 +122,7 @@ function pauseReason(verdict: StageVerdict, context: SentenceContext): string {
     case 'srm':
       return verdict.reasons.join('; ');
     case 'hold':
-      return `still holding ${extensions} (${duration(context.elapsedSeconds)} in the stage): ${holdReasons(verdict)}`;
+      return `still holding after ${duration(context.elapsedSeconds)} in the stage (it may hold ${duration(context.holdLimitSeconds)}): ${holdReasons(verdict)}`;
     case 'insufficient_data':
       return `too little traffic ${extensions}: ${verdict.reasons.join('; ')}`;
     case 'pass':

@@ -9,7 +9,7 @@ import {
   type StageInput,
   type StageOutcome,
 } from '@switchyard/stats';
-import { decide, judgedStageCount, stageTiming, type PreviousLook } from '../canary-decision';
+import { decide, judgedStageCount, MIN_HOLD_MS, stageTiming, type PreviousLook } from '../canary-decision';
 import { plannedRequestsFor } from '../canary-plan';
 import { DEFAULT_STAGES, type CanaryStage } from '../canary.types';
 import { ArmAccumulator } from './arm-accumulator';
@@ -57,7 +57,11 @@ export function runCanary(options: RunOptions): RunResult {
   const tickSeconds = options.tickSeconds ?? 10;
   const maxStageExtensions = options.maxStageExtensions ?? 2;
   const model = { ...REFERENCE_TRAFFIC, ...options.scenario.traffic };
-  const longest = stages.reduce((sum, stage) => sum + stage.durationSeconds * (1 + maxStageExtensions), 0);
+  // Each stage at most its limit, or as long as it may hold through an incident.
+  const longest = stages.reduce(
+    (sum, stage) => sum + Math.max(stage.durationSeconds * (1 + maxStageExtensions), MIN_HOLD_MS / 1000),
+    0,
+  );
   const traffic = new SimulatedTraffic(
     model,
     options.scenario.planted,
