@@ -260,6 +260,9 @@ describe('decide', () => {
     expect(decide(last, at(60, last), verdict('pass', [gate]))).toBe('extend');
     const shared = { ...gate, control: { estimate: 0.012, n: 10_811 } };
     expect(decide(last, at(60, last), verdict('pass', [shared]))).toBe('promote');
+    expect(tick(last, verdict('pass', [gate]), seconds(180)).verdict.sentence).toMatch(
+      /^paused in stage 2 \(15%\): still past a limit after 2 extensions \(3\.0 min in the stage\): error rate 1\.8% .* vs 1%, neither/,
+    );
     expect(tick(last, verdict('pass', [gate]), seconds(60)).verdict.sentence).toMatch(
       /^extended stage 2 \(15%\) after 60 s .*: error rate .* vs 1% is past its limit, neither harm nor safety shown yet/,
     );

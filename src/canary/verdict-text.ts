@@ -77,10 +77,16 @@ export function verdictSentence(verdict: StageVerdict, context: SentenceContext)
 function pastMargin(verdict: StageVerdict): string {
   const beyond = verdict.metrics.filter(estimateBeyondMargin);
   if (beyond.length === 0) return '';
-  const limits = beyond.filter((metric) => metric.against === 'limit').length;
-  const bounds = limits === 0 ? 'margins' : limits === beyond.length ? 'limits' : 'margins and limits';
-  const past = beyond.length === 1 ? `is past its ${bounds.slice(0, -1)}` : `are past their ${bounds}`;
+  const past = beyond.length === 1 ? `is past its ${boundsOf(beyond)}` : `are past their ${boundsOf(beyond, true)}`;
   return `${beyond.map(metricClause).join(' and ')} ${past}`;
+}
+
+/** What the metrics are judged against: "margin(s)", "limit(s)" (hard gates), or both. */
+function boundsOf(metrics: MetricResult[], plural = false): string {
+  const limits = metrics.filter((metric) => metric.against === 'limit').length;
+  const s = plural ? 's' : '';
+  if (limits === 0) return `margin${s}`;
+  return limits === metrics.length ? `limit${s}` : `margin${s} and limit${s}`;
 }
 
 function harmful(verdict: StageVerdict): MetricResult[] {
@@ -125,12 +131,14 @@ function pauseReason(verdict: StageVerdict, context: SentenceContext): string {
       return `still holding after ${duration(context.elapsedSeconds)} in the stage (it may hold ${duration(context.holdLimitSeconds)}): ${holdReasons(verdict)}`;
     case 'insufficient_data':
       return `too little traffic ${extensions}: ${verdict.reasons.join('; ')}`;
-    case 'pass':
+    case 'pass': {
+      const beyond = verdict.metrics.filter(estimateBeyondMargin);
       return (
-        `still past a margin ${extensions} (${duration(context.elapsedSeconds)} in the stage): ` +
-        `${verdict.metrics.filter(estimateBeyondMargin).map(metricClause).join('; ')}, neither harm nor safety shown; ` +
+        `still past a ${boundsOf(beyond).replace(' and ', ' or ')} ${extensions} (${duration(context.elapsedSeconds)} in the stage): ` +
+        `${beyond.map(metricClause).join('; ')}, neither harm nor safety shown; ` +
         'resume to judge a fresh window, or abort'
       );
+    }
     default:
       return verdict.reasons.join('; ');
   }
