@@ -100,6 +100,27 @@ describe('OFREP: Switchyard flags read with the standard OpenFeature provider', 
     await ofrep('/ofrep-flag', null).send({ context: {} }).expect(401);
   });
 
+  it('refuses a body that is not application/json with 415, instead of evaluating it as no context', async () => {
+    for (const path of ['/ofrep-flag', '']) {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']) {
+        const response = await request(app.url)
+          .post(`/ofrep/v1/evaluate/flags${path}`)
+          .set('authorization', `Bearer ${gatewayKey}`)
+          .set('content-type', type)
+          .send(JSON.stringify({ context: { targetingKey: 'ofrep-user-7' } }));
+        expect([path, type, response.status, response.body]).toEqual([
+          path,
+          type,
+          415,
+          expect.objectContaining({
+            code: 'unsupported_content_type',
+            message: `The request body must be JSON in UTF-8 with Content-Type: application/json (got ${JSON.stringify(type)}).`,
+          }),
+        ]);
+      }
+    }
+  });
+
   it('refuses a body that is a list, instead of evaluating it as no context', async () => {
     for (const path of ['/ofrep-flag', '']) {
       for (const body of [[], [{ context: { targetingKey: 'ofrep-user-7' } }]]) {

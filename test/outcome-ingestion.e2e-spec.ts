@@ -7,6 +7,7 @@ import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { MetricsWriter } from '../src/metrics/metrics-writer';
 import { OutcomeWriter } from '../src/outcomes/outcome-writer';
 import { freePort } from './support/free-port';
+import { rawRequest } from './support/raw-http';
 import { api, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, queryRows } from './support/test-database';
 import { eventually } from './support/webhook-server';
@@ -148,6 +149,51 @@ describe('POST /v1/outcomes: outcome ingestion', () => {
     // A misspelt field would have been dropped: the event stored now, without its idempotency.
     const misspelt = await post({ metric: 'thumbs_up', value: 1, requestId, idempotncyKey: 'o-1' }).expect(400);
     expect(misspelt.body.error).toMatchObject({ code: 'unknown_field', param: 'idempotncyKey' });
+  });
+
+  it('refuses a body that is not application/json with 415 in OpenAI shape, as the completions endpoint does, storing nothing', async () => {
+    const writer = app.app.get(OutcomeWriter, { strict: false });
+    const storedCount = async () => {
+      await writer.flush();
+      const [{ n }] = await queryRows<{ n: number }>(database.url, 'SELECT count(*)::int AS n FROM outcome_events');
+      return n;
+    };
+    const before = await storedCount();
+    const body = JSON.stringify({ metric: 'thumbs_up', value: true, requestId });
+    const send = (headers: Record<string, string>) =>
+      rawRequest(app.url, {
+        method: 'POST',
+        path: '/v1/outcomes',
+        headers: { authorization: `Bearer ${gatewayKey}`, ...headers },
+        body,
+      });
+    const refused: Array<[string | undefined, string]> = [
+      ['text/plain', '"text/plain"'],
+      ['application/x-www-form-urlencoded', '"application/x-www-form-urlencoded"'],
+      ['application/vnd.api+json', '"application/vnd.api+json"'],
+      ['application/json; charset=latin1', '"application/json; charset=latin1"'],
+      [undefined, 'no Content-Type'],
+    ];
+    for (const [type, got] of refused) {
+      const response = await send(type === undefined ? {} : { 'content-type': type });
+      expect([type, response.status, JSON.parse(response.text)]).toEqual([
+        type,
+        415,
+        {
+          error: {
+            message: `The request body must be JSON in UTF-8 with Content-Type: application/json (got ${got}).`,
+            type: 'invalid_request_error',
+            code: 'unsupported_content_type',
+            param: null,
+          },
+        },
+      ]);
+    }
+    expect(await storedCount()).toBe(before);
+    // Any spelling of application/json in UTF-8 is taken.
+    const taken = await send({ 'content-type': 'Application/JSON; charset="UTF-8"' });
+    expect(taken.status).toBe(202);
+    expect(await storedCount()).toBe(before + 1);
   });
 
   it('keeps a numeric value within a trillion either way, so the sums that judge it cannot overflow', async () => {

@@ -51,17 +51,22 @@ export const MAX_OPERATOR_OBJECTS = 500;
 export const MAX_OPERATOR_VALUES = 20_000;
 
 /**
- * Operator requests only (the /v1 gateway stores no request text and passes prompts upstream as
- * they are): Postgres text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00") and
+ * Every route Express serves, /v1/outcomes too: a body not declared application/json gets 415, as on
+ * the completions entrance (contentTypeProblem), since json() leaves it unread and the route would
+ * answer as if no body was sent (every field missing, "the body must be an outcome event").
+ *
+ * The rest is for operator requests only (the /v1 gateway stores no request text and passes prompts
+ * upstream as they are; /v1/outcomes checks its own fields and takes batches of 1 000 events):
+ * Postgres text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00") and
  * no operator field needs it, so a NUL in the path, the query or the body is refused with a 400
  * naming where instead of failing in the query that stores or looks for it (a 500); and no list or
  * object in the body may have more than MAX_OPERATOR_ITEMS items, nor the whole body more than
  * MAX_OPERATOR_OBJECTS objects and MAX_OPERATOR_VALUES values, so validation stays short.
  */
 export function checkOperatorInput(req: Request, _res: Response, next: NextFunction): void {
-  if (req.path.startsWith('/v1/')) return next();
   if (hasBody(req) && !req.is('application/json'))
     return next(new UnsupportedContentType(req.headers['content-type'] ?? ''));
+  if (req.path.startsWith('/v1/')) return next();
   const nul = nulInUrl(req);
   next(nul === undefined ? bodyProblem(req.body) : new NulCharacter(nul));
 }

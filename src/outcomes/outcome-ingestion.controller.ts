@@ -5,6 +5,7 @@ import { Caller } from '../access/caller.decorator';
 import type { AuthenticatedCaller } from '../access/scopes';
 import { ApiBodyExamples, ApiOpenAiError } from '../common/api-error-responses';
 import { DatabaseNotAnswering } from '../common/database-unavailable';
+import { UnsupportedContentType } from '../common/request-errors';
 import { DEFAULT_OPERATOR_TIMEOUT_MS } from '../config/app.config';
 import {
   OpenFeatureTrackingEventDto,
@@ -76,6 +77,10 @@ export class OutcomeIngestionController {
       'requestId "5b0c6b1e-0000-4a83-9d1f-2f7f7f1f3c11" is not a request Switchyard answered (use the x-switchyard-request-id header of the answer)',
       'requestId',
     ),
+  )
+  @ApiOpenAiError(
+    'The body is not declared Content-Type: application/json (in UTF-8)',
+    new UnsupportedContentType('text/plain'),
   )
   @ApiOpenAiError(
     'The outcome queue is full (the database has been down a long while), the database did not answer within OPERATOR_TIMEOUT_MS, or it cannot be read to check a metric this replica has not read yet: retry',
