@@ -303,6 +303,45 @@ describe('use cases as configuration', () => {
     await api(app).get('/api/flags/tagging-model').expect(404);
   });
 
+  it('refuses a variant whose logit_bias is keyed by anything but token ids, on create and on update, storing nothing', async () => {
+    const wordKeyed = { model: 'gemini-2.5-flash', params: { logit_bias: { '50256': -100, hello: -100 } } };
+    const refusal =
+      'variants.ban.params.logit_bias.hello: a logit_bias key must be a token id, in decimal digits such as "50256"; got "hello"';
+    const created = await api(app)
+      .post('/api/flags')
+      .send({
+        key: 'banned-words-model',
+        defaultVariant: 'control',
+        variants: { control: 'gemini-2.5-flash', ban: wordKeyed },
+      })
+      .expect(400);
+    expect(created.body).toMatchObject({ code: 'flag_invalid', details: [refusal] });
+    await api(app).get('/api/flags/banned-words-model').expect(404);
+    expect(await queryRows(database.url, 'SELECT key FROM flags WHERE key = $1', ['banned-words-model'])).toEqual([]);
+
+    const variants = {
+      control: 'gemini-2.5-flash',
+      ban: { model: 'gemini-2.5-flash', params: { logit_bias: { '50256': -100 } } },
+    };
+    await api(app)
+      .post('/api/flags')
+      .send({ key: 'banned-words-model', defaultVariant: 'control', variants })
+      .expect(201);
+    const updated = await api(app)
+      .patch('/api/flags/banned-words-model')
+      .send({ version: 1, variants: { ...variants, ban: wordKeyed } })
+      .expect(400);
+    expect(updated.body).toMatchObject({ code: 'flag_invalid', details: [refusal] });
+    expect((await api(app).get('/api/flags/banned-words-model').expect(200)).body).toMatchObject({
+      version: 1,
+      variants,
+    });
+    const history = await queryRows(database.url, 'SELECT version FROM flag_history WHERE flag_key = $1', [
+      'banned-words-model',
+    ]);
+    expect(history).toEqual([{ version: 1 }]);
+  });
+
   it(
     'rolls a prompt change on the same model out to 100% with a canary, and the policy map shows it',
     async () => {

@@ -50,6 +50,29 @@ describe('variantProblems', () => {
     ]);
   });
 
+  it("holds logit_bias to the completions endpoint's rule: token ids as keys, at most 1024 of them", () => {
+    const withBias = (logit_bias: unknown) =>
+      variantProblems('variants.t', { model: 'gpt-4.1', params: { logit_bias } }, known);
+    const biases = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [String(i), -100]));
+    expect(withBias({ ...biases(1023), '50256': 100 })).toEqual([]);
+    expect(withBias({ '50256': 1, hello: 5 })).toEqual([
+      'variants.t.params.logit_bias.hello: a logit_bias key must be a token id, in decimal digits such as "50256"; got "hello"',
+    ]);
+    expect(withBias({ '-1': 5 })).toEqual([
+      'variants.t.params.logit_bias.-1: a logit_bias key must be a token id, in decimal digits such as "50256"; got "-1"',
+    ]);
+    const long = `1${'0'.repeat(99)}x`;
+    expect(withBias({ [long]: 1 })).toEqual([
+      `variants.t.params.logit_bias.${long.slice(0, 64)}…: a logit_bias key must be a token id, in decimal digits such as "50256"; got a 101-character string`,
+    ]);
+    expect(withBias(biases(1025))).toEqual([
+      "variants.t.params.logit_bias may have at most 1024 entries (the gateway's bound; OpenAI documents none); got 1025",
+    ]);
+    expect(withBias({ '50256': -200 })).toEqual([
+      'variants.t.params.logit_bias must be an object of token id -> bias between -100 and 100',
+    ]);
+  });
+
   it('says what a variant may be when it is neither', () => {
     expect(variantProblems('variants.c', 42, known)).toEqual([
       'variants.c must be a catalog model id or { model, params?, systemPrompt? }',

@@ -1,4 +1,5 @@
 import { excerpt } from '../common/excerpt';
+import { logitBiasKeysProblem } from '../common/logit-bias';
 import { SYSTEM_PROMPT_MODES } from './flag.types';
 
 /** A system prompt longer than this is refused: it would ride on every request of the variant. */
@@ -42,10 +43,14 @@ const stop: ParamCheck = (value) =>
     ? undefined
     : `must be a string or a list of up to 4 strings, each of at most ${MAX_STOP_CHARACTERS} characters`;
 
-const logitBias: ParamCheck = (value) =>
-  isPlainObject(value) && Object.values(value).every((bias) => numberBetween(-100, 100)(bias) === undefined)
-    ? undefined
-    : 'must be an object of token id -> bias between -100 and 100';
+/** The completions endpoint's rule for the keys (logitBiasKeysProblem): a variant's bias rides on every request it serves. */
+const logitBias: ParamCheck = (value) => {
+  const shape = 'must be an object of token id -> bias between -100 and 100';
+  if (!isPlainObject(value)) return shape;
+  const keys = logitBiasKeysProblem(value);
+  if (keys) return keys.key === undefined ? keys.says : `.${excerpt(keys.key)}: ${keys.says}`;
+  return Object.values(value).every((bias) => numberBetween(-100, 100)(bias) === undefined) ? undefined : shape;
+};
 
 const RESPONSE_FORMATS = ['text', 'json_object', 'json_schema'];
 

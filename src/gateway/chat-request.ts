@@ -1,8 +1,8 @@
 import { validateMessages } from './chat-messages';
 import { excerpt } from '../common/excerpt';
+import { logitBiasKeysProblem } from '../common/logit-bias';
 import {
   characterCount,
-  describe,
   isPlainObject,
   requireBoolean,
   requireIntegerBetween,
@@ -143,37 +143,16 @@ function validateStop(value: unknown, param: string): void {
   value.forEach((item, i) => requireString(item, `${param}[${i}]`));
 }
 
-/**
- * OpenAI documents no bound on logit_bias's entries. Real uses bias a handful of tokens (ban a word,
- * favour a classifier's labels); a bound far above that refuses what can only be a mistake or an
- * attack before every attempt, fallbacks included, carries it upstream. It is the gateway's own
- * bound, and its message says so.
- */
-const MAX_LOGIT_BIAS_ENTRIES = 1024;
-
-/** A token id as OpenAI's logit_bias keys one: its decimal digits. */
-const TOKEN_ID = /^[0-9]+$/;
-
 function validateLogitBias(value: unknown, param: string): void {
   requireObject(value, param);
-  const tokens = Object.keys(value);
-  if (tokens.length > MAX_LOGIT_BIAS_ENTRIES) {
-    throw new InvalidChatRequest(
-      `\`${param}\` may have at most ${MAX_LOGIT_BIAS_ENTRIES} entries (the gateway's bound; OpenAI documents none); got ${tokens.length}.`,
-      param,
-    );
-  }
-  for (const token of tokens) {
+  const keys = logitBiasKeysProblem(value);
+  if (keys) {
     // The key only by its start: a 4 MB key must not come back whole.
-    const at = `${param}.${excerpt(token)}`;
-    if (!TOKEN_ID.test(token)) {
-      throw new InvalidChatRequest(
-        `\`${at}\`: a logit_bias key must be a token id, in decimal digits such as "50256"; got ${describe(token)}.`,
-        at,
-      );
-    }
-    requireNumberBetween(value[token], at, -100, 100);
+    const at = keys.key === undefined ? param : `${param}.${excerpt(keys.key)}`;
+    throw new InvalidChatRequest(`\`${at}\`${keys.key === undefined ? ' ' : ': '}${keys.says}.`, at);
   }
+  for (const [token, bias] of Object.entries(value))
+    requireNumberBetween(bias, `${param}.${excerpt(token)}`, -100, 100);
 }
 
 /**

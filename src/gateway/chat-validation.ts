@@ -1,26 +1,10 @@
+import { describe } from '../common/excerpt';
 import { InvalidChatRequest } from './gateway.errors';
 
 /** Checks shared by the body's fields and its messages. Each throws InvalidChatRequest naming `param`. */
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A value as a message may quote it: short strings and numbers as they are, anything else by its type. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  switch (typeof value) {
-    case 'string':
-      return value.length <= 40 ? JSON.stringify(value) : `a ${value.length}-character string`;
-    case 'number':
-    case 'boolean':
-      return String(value);
-    case 'object':
-      return 'an object';
-    default:
-      return typeof value;
-  }
 }
 
 export function wrongType(param: string, expected: string, value: unknown): InvalidChatRequest {
