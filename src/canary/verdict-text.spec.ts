@@ -1,5 +1,5 @@
-import type { MetricResult } from '@switchyard/stats';
-import { metricClause } from './verdict-text';
+import type { MetricResult, StageVerdict } from '@switchyard/stats';
+import { metricClause, verdictSentence, type SentenceContext } from './verdict-text';
 
 const ttftP95: MetricResult = {
   metric: 'ttftP95',
@@ -113,5 +113,64 @@ describe('metricClause: a mean in its own unit', () => {
         margin: -500,
       }),
     ).toBe('mean order +1,250 [-310, +2,811] vs -500');
+  });
+});
+
+describe('verdictSentence: the guardrail closest to its margin', () => {
+  const judging: SentenceContext = {
+    decision: 'wait',
+    stageName: 'stage 1 (5%)',
+    elapsedSeconds: 300,
+    durationSeconds: 600,
+    limitSeconds: 1200,
+    holdLimitSeconds: 1800,
+    maxStageExtensions: 2,
+    promotionDue: false,
+    nextCheckpointSeconds: 600,
+  };
+  const verdictOf = (metrics: MetricResult[]) =>
+    ({
+      outcome: 'pass',
+      reasons: [],
+      metrics,
+      n: { treatment: { requests: 1903, users: 1500 }, control: { requests: 10811, users: 8500 } },
+    }) as unknown as StageVerdict;
+  const errorsWithin: MetricResult = {
+    ...errorRate,
+    effect: -0.002,
+    interval: [-0.009, 0.004],
+    status: 'within_margin',
+  };
+  // Higher is better: harm lies below ×0.98, and this lower side is 0, exp(-∞): no bound at all yet.
+  const conversion: MetricResult = {
+    ...ttftP95,
+    metric: 'checkout_converted',
+    label: 'checkout_converted',
+    kind: 'rate',
+    direction: 'higher_is_better',
+    effect: 1.05,
+    interval: [0, 1.4],
+    margin: 0.98,
+  };
+
+  it('passes over a ratio whose harmful side is unbounded (0), as its interval is written', () => {
+    expect(verdictSentence(verdictOf([errorsWithin, conversion]), judging)).toBe(
+      'judging stage 1 (5%), 5.0 min of 10 min: no guardrail worse than its margin ' +
+        '(closest: error rate -0.2 pp [-0.9, +0.4] within +1 pp) at n = 1,903 / 10,811',
+    );
+  });
+
+  it('says nothing is judged yet when no metric is bounded on its harmful side', () => {
+    expect(verdictSentence(verdictOf([conversion]), judging)).toBe(
+      'judging stage 1 (5%), 5.0 min of 10 min: nothing judged against a margin (no comparable data) at n = 1,903 / 10,811',
+    );
+  });
+
+  it('still judges a ratio bounded on its harmful side', () => {
+    const bounded = { ...conversion, interval: [0.99, 1.4] as [number, number] };
+    expect(verdictSentence(verdictOf([errorsWithin, bounded]), judging)).toBe(
+      'judging stage 1 (5%), 5.0 min of 10 min: no guardrail worse than its margin ' +
+        '(closest: checkout_converted ×1.05 [×0.99, ×1.40] vs ×0.98) at n = 1,903 / 10,811',
+    );
   });
 });

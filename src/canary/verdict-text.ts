@@ -1,4 +1,5 @@
 import {
+  boundedSides,
   dollars,
   estimateBeyondMargin,
   grouped,
@@ -101,9 +102,10 @@ function healthy(verdict: StageVerdict): string {
   return `no guardrail worse than its margin (closest: ${metricClause(closest)})`;
 }
 
-/** The bound of the interval on the side where the metric gets worse. */
+/** The bound of the interval on the side where the metric gets worse; null when that side is unbounded. */
 function harmfulBound(metric: MetricResult): number | null {
-  const [low, high] = metric.interval!;
+  // A ratio's lower side of 0 is exp(-∞), no bound: such a metric is not judged yet, however close it looks.
+  const [low, high] = boundedSides(metric.scale, metric.interval!);
   return metric.direction === 'lower_is_better' ? high : low;
 }
 
@@ -171,12 +173,11 @@ export function metricClause(metric: MetricResult): string {
 
 /**
  * "[×0.91, ×1.84]"; a side the data cannot bound yet (null; for a ratio also 0, which is how exp(-∞)
- * comes) is not written as a number, which reads as a bound: "[≤ ×1.84]", "[≥ -0.9]", "[no bounds yet]".
+ * comes: boundedSides) is not written as a number, which reads as a bound: "[≤ ×1.84]", "[≥ -0.9]",
+ * "[no bounds yet]".
  */
 function intervalText(metric: MetricResult, format: Format, sign: boolean): string {
-  const [low, high] = metric.interval!;
-  const lower = low !== null && Number.isFinite(low) && (metric.scale !== 'ratio' || low > 0) ? low : null;
-  const upper = high !== null && Number.isFinite(high) ? high : null;
+  const [lower, upper] = boundedSides(metric.scale, metric.interval!);
   if (lower === null) return upper === null ? '[no bounds yet]' : `[≤ ${format(upper, sign, false)}]`;
   if (upper === null) return `[≥ ${format(lower, sign, false)}]`;
   return `[${format(lower, sign, false)}, ${format(upper, sign, false)}]`;

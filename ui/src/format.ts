@@ -1,4 +1,5 @@
 import { dollars, grouped } from '../../libs/stats/src/grouped';
+import { boundedSides } from '../../libs/stats/src/interval';
 
 /** How numbers read on the page: the same units and digit groups the API's sentences use. */
 export const dash = '—';
@@ -109,9 +110,7 @@ export function band(
   interval: readonly [number | null, number | null],
   kind?: string,
 ): string {
-  const [low, high] = interval;
-  const lower = low !== null && Number.isFinite(low) && (scale !== 'ratio' || low > 0) ? low : null;
-  const upper = high !== null && Number.isFinite(high) ? high : null;
+  const [lower, upper] = boundedSides(scale, interval);
   if (lower === null) return upper === null ? 'no bounds yet' : `≤ ${effect(metric, scale, upper, kind)}`;
   if (upper === null) return `≥ ${effect(metric, scale, lower, kind)}`;
   return `${effect(metric, scale, lower, kind)} … ${effect(metric, scale, upper, kind)}`;

@@ -8,6 +8,7 @@ export * from './canary-analysis';
 export * from './canary-analysis-input';
 export * from './window';
 export * from './compare';
+export * from './interval';
 export * from './degradation';
 export * from './stage-verdict';
 export * from './planning';
