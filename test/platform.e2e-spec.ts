@@ -58,6 +58,26 @@ describe('platform: the service boots on a real Postgres with its schema, docs a
     expect(spec.body).toEqual(committed);
   });
 
+  it('gives no field of a PATCH body a default: leaving one out keeps what is stored', async () => {
+    const spec = (await request(gateway.url).get('/docs-json').expect(200)).body;
+    const schemaOf = (ref: string) => spec.components.schemas[ref.replace('#/components/schemas/', '')];
+    const defaults: string[] = [];
+    const patched: string[] = [];
+    for (const [path, operations] of Object.entries<Record<string, any>>(spec.paths)) {
+      const body = operations.patch?.requestBody?.content?.['application/json']?.schema;
+      if (!body) continue;
+      const schema = body.$ref ? schemaOf(body.$ref) : body;
+      patched.push(path);
+      for (const [name, property] of Object.entries<Record<string, unknown>>(schema.properties ?? {}))
+        if ('default' in property)
+          defaults.push(`PATCH ${path}: ${name} defaults to ${JSON.stringify(property.default)}`);
+    }
+    expect(patched).toEqual(['/api/flags/{key}', '/api/budgets/{id}', '/api/outcome-metrics/{key}']);
+    expect(defaults).toEqual([]);
+    // The create bodies keep theirs: there, leaving a field out does give the default.
+    expect(spec.components.schemas.CreateFlagDto.properties.enabled.default).toBe(true);
+  });
+
   it('sends the bare URL to the control room', async () => {
     const response = await request(gateway.url).get('/').expect(302);
     expect(response.headers.location).toBe('/ui');

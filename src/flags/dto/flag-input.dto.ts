@@ -1,4 +1,4 @@
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -15,6 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PatchType } from '../../common/patch-type';
 import { IsIntegerBetween } from '../../common/range-validators';
 import { OptionalDescription, OptionalReason } from '../../common/text-fields';
 import { Optional } from '../../common/validation';
@@ -131,9 +132,7 @@ export class CreateFlagDto {
   reason?: string;
 }
 
-export class UpdateFlagDto extends PartialType(OmitType(CreateFlagDto, ['key'] as const), {
-  skipNullProperties: false,
-}) {
+export class UpdateFlagDto extends PatchType(OmitType(CreateFlagDto, ['key'] as const)) {
   @ApiProperty({ example: 3, description: 'The version this change is based on; a stale one gets 409' })
   @IsInt({ message: VERSION_MESSAGE })
   @Min(1, { message: VERSION_MESSAGE })
