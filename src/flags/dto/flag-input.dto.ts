@@ -118,7 +118,7 @@ export class CreateFlagDto {
 
   @ApiPropertyOptional({
     example: 'recommendations-model',
-    description: 'Bucketing salt; defaults to the key. Changing it reshuffles every user',
+    description: 'Bucketing salt; a new flag without one uses its key. Changing it reshuffles every user',
     minLength: 1,
     maxLength: 200,
   })
