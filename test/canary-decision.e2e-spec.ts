@@ -55,6 +55,7 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
       'unproven-flag',
       'settles-flag',
       'short-outage-flag',
+      'jitter-flag',
     ];
     app = await startTestApp({
       databaseUrl: database.url,
@@ -480,6 +481,46 @@ describe('canary decision engine: relative guardrails, anytime-valid, on the rea
         'held',
         'promoted',
       ]);
+    },
+    LONG,
+  );
+
+  it(
+    'ends a stage at the tick of its end though that tick runs earlier in its period than the stage began',
+    async () => {
+      await createFlag('jitter-flag');
+      // A tick 7 ms into its period starts the stage; the tick of its end runs 2 ms into its own.
+      await clock.advanceTo(Math.ceil(clock.nowMs() / TICK_MS) * TICK_MS + 7);
+      await history('jitter-flag', 47);
+      const created = await api()
+        .post('/api/canaries')
+        .send({
+          flagKey: 'jitter-flag',
+          variant: 'treatment',
+          stages: [
+            { percentage: 50, durationSeconds: 600 },
+            { percentage: 100, durationSeconds: 0 },
+          ],
+          analysis: { minRequests: 50, guardrails: LATENCY_GUARDRAILS_OFF },
+        })
+        .expect(201);
+      const started = Date.parse(created.body.stage.startedAt);
+      expect(started % TICK_MS).toBe(7);
+      await writeSyntheticRows(app, {
+        flag: 'jitter-flag',
+        from: new Date(started),
+        to: new Date(started + 600_000),
+        requests: 12_000,
+        users: 3_000,
+        treatmentShare: 0.5,
+        treatment,
+        control,
+        seed: 48,
+      });
+      await clock.advanceTo(started - 7 + 600_000 + 2);
+      const promoted = await canaryOf(created.body.id);
+      expect(promoted).toMatchObject({ state: 'promoted', lastVerdict: { decision: 'promote' } });
+      expect(promoted.lastVerdict.sentence).toMatch(/^stage 1 \(50%\) healthy after 10 min: /);
     },
     LONG,
   );

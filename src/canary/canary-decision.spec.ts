@@ -7,6 +7,7 @@ import {
   pauseOnRefusal,
   slotStartOf,
   stageTiming,
+  stageTimingAt,
   verdictMessage,
   type TickInput,
 } from './canary-decision';
@@ -224,13 +225,28 @@ describe('decide', () => {
   it('takes the previous look from the stored verdict only if it was judged in the running stage', () => {
     const last = {
       ...canary({ stageIndex: 1 }),
-      lastVerdict: { at: seconds(60).toISOString(), stage: 1, decision: 'extend' as const },
+      lastVerdict: {
+        at: seconds(60.004).toISOString(),
+        slotStart: seconds(60).toISOString(),
+        stage: 1,
+        decision: 'extend' as const,
+      },
     };
+    // Its tick period's start: the executor's timing counts in periods.
     expect(previousLookIn(last, STARTED)).toEqual({ at: seconds(60), decision: 'extend' });
     expect(previousLookIn({ ...last, stageIndex: 2 }, STARTED)).toBeNull();
     // Resumed after a pause: the stage restarted after that look.
     expect(previousLookIn(last, seconds(61))).toBeNull();
     expect(previousLookIn({ ...last, lastVerdict: null }, STARTED)).toBeNull();
+  });
+
+  it('counts a stage in tick periods: started 7 ms into one, it ends at the period 60 s later', () => {
+    const first = { ...canary(), lastVerdict: null };
+    const startedLate = new Date(STARTED.getTime() + 7);
+    // The tick of the stage's end ran 2 ms into its period: 59.995 s after the stage's stamp.
+    expect(stageTiming(first, startedLate, seconds(60.002)).atStageEnd).toBe(false);
+    const timing = stageTimingAt(first, startedLate, seconds(60), 10_000);
+    expect(timing).toMatchObject({ elapsedMs: 60_000, atStageEnd: true });
   });
 
   it('does not call a stage healthy when it advances with an estimate past its margin', () => {

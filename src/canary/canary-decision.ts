@@ -52,18 +52,37 @@ export interface PreviousLook {
   decision: CanaryDecision;
 }
 
-/** The stored last verdict, if it was judged in the stage running since `stageStartedAt`. */
+/**
+ * The stored last verdict, if it was judged in the stage running since `stageStartedAt`; its time
+ * is the start of its tick period, as the executor's timing counts (see stageTimingAt).
+ */
 export function previousLookIn(
   canary: Pick<CanarySnapshot, 'stageIndex'> & {
-    lastVerdict: Pick<StoredVerdict, 'at' | 'stage' | 'decision'> | null;
+    lastVerdict: Pick<StoredVerdict, 'at' | 'slotStart' | 'stage' | 'decision'> | null;
   },
   stageStartedAt: Date,
 ): PreviousLook | null {
   const last = canary.lastVerdict;
   if (!last || last.stage !== canary.stageIndex) return null;
-  const at = new Date(last.at);
   // Before a resume restarted the stage: that window is not this one.
-  return at.getTime() >= stageStartedAt.getTime() ? { at, decision: last.decision } : null;
+  if (new Date(last.at).getTime() < stageStartedAt.getTime()) return null;
+  return { at: new Date(last.slotStart), decision: last.decision };
+}
+
+/**
+ * stageTiming on tick periods: from the start of the period the stage began in to the start of the
+ * period judged now. Ticks run a few milliseconds into their periods, and not always the same few: a
+ * stage stamped 7 ms into one and looked at 2 ms into the period of its end would be 5 ms short of
+ * it and end a tick late (more than half the stage ends of a live run at 5-s ticks).
+ */
+export function stageTimingAt(
+  canary: Parameters<typeof stageTiming>[0] & Parameters<typeof previousLookIn>[0],
+  stageStartedAt: Date,
+  slotStart: Date,
+  tickMs: number,
+): StageTiming {
+  const stageSlot = slotStartOf(stageStartedAt.getTime(), tickMs);
+  return stageTiming(canary, stageSlot, slotStart, previousLookIn(canary, stageStartedAt));
 }
 
 export function stageTiming(

@@ -9,10 +9,9 @@ import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { CanariesRepository } from './canaries.repository';
 import {
   decideTick,
-  previousLookIn,
   pauseOnRefusal,
   slotStartOf,
-  stageTiming,
+  stageTimingAt,
   type TickDecision,
   verdictMessage,
 } from './canary-decision';
@@ -112,7 +111,7 @@ export class CanaryExecutor {
       await this.applyShadow(canary, shadow.verdict, shadow.change, slotStart, now);
       return;
     }
-    const timing = stageTiming(canary, canary.stageStartedAt, now, previousLookIn(canary, canary.stageStartedAt));
+    const timing = stageTimingAt(canary, canary.stageStartedAt, slotStart, this.config.tickMs);
     const window = { from: canary.stageStartedAt, to: now };
     const verdict = await this.stageJudge.judge(canary, timing, now);
     const decided = decideTick({ canary, timing, verdict, at: now, slotStart, window });
